@@ -1,0 +1,16 @@
+#!/bin/sh
+# kbuild.sh KDIR KMOD_SRC LIB_SRC BUILD_DIR: build rodp.ko out of tree.
+# Kbuild wants the sources under M=, so BUILD_DIR gets symlinks to them.
+set -eu
+kdir=$1 src=$2 lib=$3 out=$4
+
+mkdir -p "$out/lib"
+find "$out" -maxdepth 2 -type l -delete
+for f in "$src"/*.c "$src"/*.h "$src"/Kbuild; do
+	[ -e "$f" ] && ln -sf "$f" "$out/"
+done
+for f in "$lib"/src/*.c; do
+	[ -e "$f" ] && ln -sf "$f" "$out/lib/"
+done
+exec make -C "$kdir" M="$out" RODP_SRC="$src" RODP_LIB="$lib" \
+	W=1 modules
