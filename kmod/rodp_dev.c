@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp: the RDMA device itself: attributes, the one RoCEv2 port and its
+ * state, and registration with the RDMA core.
+ */
+
+#include <linux/if_ether.h>
+#include <net/addrconf.h>
+#include <rdma/ib_mad.h>
+
+#include <rdma/rodp-abi.h>
+#include "rodp.h"
+
+static bool rodp_port_up(struct rodp_dev *rdev)
+{
+	return netif_running(rdev->ndev) && netif_carrier_ok(rdev->ndev);
+}
+
+/* Largest IB MTU whose packets, headers included, fit the netdev MTU. */
+static enum ib_mtu rodp_mtu_from_netdev(unsigned int mtu)
+{
+	if (mtu >= 4096 + RODP_MAX_HDR_OVERHEAD)
+		return IB_MTU_4096;
+	if (mtu >= 2048 + RODP_MAX_HDR_OVERHEAD)
+		return IB_MTU_2048;
+	if (mtu >= 1024 + RODP_MAX_HDR_OVERHEAD)
+		return IB_MTU_1024;
+	if (mtu >= 512 + RODP_MAX_HDR_OVERHEAD)
+		return IB_MTU_512;
+	return IB_MTU_256;
+}
+
+static int rodp_query_device(struct ib_device *ibdev,
+			     struct ib_device_attr *attr,
+			     struct ib_udata *udata)
+{
+	struct rodp_dev *rdev = to_rdev(ibdev);
+
+	if (udata->inlen || udata->outlen)
+		return -EINVAL;
+
+	/*
+	 * Only what works is reported: PDs and CQs.  Queue pairs, memory
+	 * regions and ODP are added with the code that implements them.
+	 */
+	memset(attr, 0, sizeof(*attr));
+	attr->vendor_id = RODP_VENDOR_ID;
+	attr->vendor_part_id = RODP_VENDOR_PART_ID;
+	attr->sys_image_guid = rdev->ibdev.node_guid;
+	attr->max_mr_size = 0;
+	attr->page_size_cap = PAGE_SIZE;
+	attr->max_cq = RODP_MAX_CQ;
+	attr->max_cqe = RODP_MAX_CQE;
+	attr->max_pd = RODP_MAX_PD;
+	attr->max_pkeys = 1;
+	attr->local_ca_ack_delay = 15;
+	return 0;
+}
+
+static int rodp_query_port(struct ib_device *ibdev, u32 port,
+			   struct ib_port_attr *attr)
+{
+	struct rodp_dev *rdev = to_rdev(ibdev);
+	int err;
+
+	/* The RDMA core zeroes *attr. */
+	attr->gid_tbl_len = RODP_GID_TABLE_LEN;
+	attr->pkey_tbl_len = 1;
+	attr->max_msg_sz = 0x80000000;
+	attr->max_mtu = IB_MTU_4096;
+	attr->active_mtu = rodp_mtu_from_netdev(READ_ONCE(rdev->ndev->mtu));
+	attr->max_vl_num = 1;
+	if (rodp_port_up(rdev)) {
+		attr->state = IB_PORT_ACTIVE;
+		attr->phys_state = IB_PORT_PHYS_STATE_LINK_UP;
+	} else {
+		attr->state = IB_PORT_DOWN;
+		attr->phys_state = IB_PORT_PHYS_STATE_DISABLED;
+	}
+
+	/* Takes rtnl_lock: never called with it held. */
+	err = ib_get_eth_speed(ibdev, port, &attr->active_speed,
+			       &attr->active_width);
+	if (err) {
+		attr->active_speed = IB_SPEED_SDR;
+		attr->active_width = IB_WIDTH_1X;
+	}
+	return 0;
+}
+
+static int rodp_get_port_immutable(struct ib_device *ibdev, u32 port,
+				   struct ib_port_immutable *immutable)
+{
+	struct ib_port_attr attr = {};
+	int err;
+
+	err = ib_query_port(ibdev, port, &attr);
+	if (err)
+		return err;
+
+	immutable->core_cap_flags = RDMA_CORE_PORT_IBA_ROCE_UDP_ENCAP;
+	immutable->gid_tbl_len = attr.gid_tbl_len;
+	immutable->pkey_tbl_len = attr.pkey_tbl_len;
+	immutable->max_mad_size = IB_MGMT_MAD_SIZE;
+	return 0;
+}
+
+static enum rdma_link_layer rodp_get_link_layer(struct ib_device *ibdev,
+						u32 port)
+{
+	return IB_LINK_LAYER_ETHERNET;
+}
+
+static int rodp_query_pkey(struct ib_device *ibdev, u32 port, u16 index,
+			   u16 *pkey)
+{
+	if (index > 0)
+		return -EINVAL;
+	*pkey = IB_DEFAULT_PKEY_FULL;
+	return 0;
+}
+
+static void rodp_get_dev_fw_str(struct ib_device *ibdev, char *str)
+{
+	snprintf(str, IB_FW_VERSION_NAME_MAX, "rodp-%u", RODP_UVERBS_ABI_VERSION);
+}
+
+static void rodp_dealloc_driver(struct ib_device *ibdev)
+{
+	rodp_dev_gone(to_rdev(ibdev));
+}
+
+/*
+ * An out-of-tree driver has no RDMA driver id, so the provider recognises
+ * rodp devices by this attribute (see RODP_SYSFS_ABI_ATTR).
+ */
+static ssize_t rodp_abi_show(struct device *device,
+			     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", RODP_UVERBS_ABI_VERSION);
+}
+static struct device_attribute dev_attr_rodp_abi =
+	__ATTR(rodp_abi, 0444, rodp_abi_show, NULL);
+
+static struct attribute *rodp_dev_attrs[] = {
+	&dev_attr_rodp_abi.attr,
+	NULL,
+};
+
+static const struct attribute_group rodp_dev_attr_group = {
+	.attrs = rodp_dev_attrs,
+};
+
+const struct ib_device_ops rodp_dev_ops = {
+	.owner = THIS_MODULE,
+	.driver_id = RDMA_DRIVER_UNKNOWN,
+	.uverbs_abi_ver = RODP_UVERBS_ABI_VERSION,
+	.device_group = &rodp_dev_attr_group,
+
+	.dealloc_driver = rodp_dealloc_driver,
+	.get_dev_fw_str = rodp_get_dev_fw_str,
+	.get_link_layer = rodp_get_link_layer,
+	.get_port_immutable = rodp_get_port_immutable,
+	.query_device = rodp_query_device,
+	.query_pkey = rodp_query_pkey,
+	.query_port = rodp_query_port,
+};
+
+/**
+ * rodp_port_event - tell the RDMA core if the port state changed
+ * @rdev: a registered device the caller holds a reference on
+ *
+ * Port state follows the netdev: ACTIVE while it is running with carrier.
+ */
+void rodp_port_event(struct rodp_dev *rdev)
+{
+	struct ib_event ev = {
+		.device = &rdev->ibdev,
+		.element.port_num = 1,
+	};
+	bool up;
+
+	ASSERT_RTNL();
+
+	up = rodp_port_up(rdev);
+	if (up == rdev->port_active)
+		return;
+	rdev->port_active = up;
+	ev.event = up ? IB_EVENT_PORT_ACTIVE : IB_EVENT_PORT_ERR;
+	ib_dispatch_event(&ev);
+}
+
+/**
+ * rodp_dev_register - set up and register a device with the RDMA core
+ * @rdev: allocated device with ndev and net set, on the device list
+ * @name: the RDMA device name asked for
+ *
+ * Sets the device's ops first: from then on any failure is undone by
+ * ib_dealloc_device() through the dealloc_driver callback.
+ *
+ * Return: 0 or a negative errno.
+ */
+int rodp_dev_register(struct rodp_dev *rdev, const char *name)
+{
+	struct ib_device *ibdev = &rdev->ibdev;
+	int err;
+
+	ib_set_device_ops(ibdev, &rodp_dev_ops);
+	ib_set_device_ops(ibdev, &rodp_verbs_ops);
+
+	ibdev->node_type = RDMA_NODE_IB_CA;
+	ibdev->phys_port_cnt = 1;
+	ibdev->num_comp_vectors = num_possible_cpus();
+	ibdev->local_dma_lkey = 0;
+	strscpy(ibdev->node_desc, "rodp", sizeof(ibdev->node_desc));
+	addrconf_addr_eui48((unsigned char *)&ibdev->node_guid,
+			    rdev->ndev->dev_addr);
+	rdev->port_active = false;
+
+	err = ib_device_set_netdev(ibdev, rdev->ndev, 1);
+	if (err)
+		return err;
+
+	return ib_register_device(ibdev, name, NULL);
+}

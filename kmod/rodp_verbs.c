@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp: user contexts, protection domains, completion queues and the
+ * mmap() of shared rings.  Verbs that do not exist yet fail with
+ * -EOPNOTSUPP.
+ */
+
+#include <linux/log2.h>
+#include <linux/vmalloc.h>
+#include <rdma/uverbs_ioctl.h>
+
+#include <rdma/rodp-abi.h>
+#include "rodp.h"
+
+static int rodp_alloc_ucontext(struct ib_ucontext *ibuc,
+			       struct ib_udata *udata)
+{
+	struct rodp_alloc_context_resp resp = {
+		.abi_version = RODP_UVERBS_ABI_VERSION,
+		.cqe_size = sizeof(struct rcore_cqe),
+		.max_inline = 0,
+	};
+
+	if (udata->outlen < sizeof(resp))
+		return -EINVAL;
+	return ib_copy_to_udata(udata, &resp, sizeof(resp));
+}
+
+static void rodp_dealloc_ucontext(struct ib_ucontext *ibuc)
+{
+}
+
+/*
+ * `rdma link del` with the device open: the RDMA core destroys every
+ * object of the context through the usual destroy callbacks, so nothing is
+ * left for us to do here.  Ring pages still mapped by the process stay
+ * allocated (each mapped page holds a reference) until it unmaps them, and
+ * the kernel no longer writes to them.
+ */
+static void rodp_disassociate_ucontext(struct ib_ucontext *ibuc)
+{
+}
+
+static int rodp_mmap(struct ib_ucontext *ibuc, struct vm_area_struct *vma)
+{
+	struct rdma_user_mmap_entry *rentry;
+	struct rodp_mmap_entry *entry;
+	int err;
+
+	rentry = rdma_user_mmap_entry_get(ibuc, vma);
+	if (!rentry)
+		return -EINVAL;
+	entry = container_of(rentry, struct rodp_mmap_entry, rdma);
+
+	err = remap_vmalloc_range(vma, entry->vaddr, 0);
+	rdma_user_mmap_entry_put(rentry);
+	return err;
+}
+
+/* Last reference to an entry gone: no mmap() can reach the area any more. */
+static void rodp_mmap_free(struct rdma_user_mmap_entry *rentry)
+{
+	struct rodp_mmap_entry *entry =
+		container_of(rentry, struct rodp_mmap_entry, rdma);
+
+	vfree(entry->vaddr);
+	kfree(entry);
+}
+
+/*
+ * Offer @vaddr (vmalloc_user memory of @size bytes) to mmap().  On success
+ * the entry owns the memory; the caller drops it with
+ * rdma_user_mmap_entry_remove().
+ */
+static struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata,
+					       void *vaddr, size_t size)
+{
+	struct rodp_ucontext *uc =
+		rdma_udata_to_drv_context(udata, struct rodp_ucontext, ibuc);
+	struct rodp_mmap_entry *entry;
+	int err;
+
+	entry = kzalloc(sizeof(*entry), GFP_KERNEL);
+	if (!entry)
+		return ERR_PTR(-ENOMEM);
+	entry->vaddr = vaddr;
+
+	err = rdma_user_mmap_entry_insert(&uc->ibuc, &entry->rdma, size);
+	if (err) {
+		kfree(entry);
+		return ERR_PTR(err);
+	}
+	return entry;
+}
+
+static int rodp_alloc_pd(struct ib_pd *ibpd, struct ib_udata *udata)
+{
+	return 0;
+}
+
+static int rodp_dealloc_pd(struct ib_pd *ibpd, struct ib_udata *udata)
+{
+	return 0;
+}
+
+static int rodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr,
+			  struct ib_udata *udata)
+{
+	struct rodp_cq *cq = to_rcq(ibcq);
+	struct rodp_create_cq_resp resp = {};
+	struct rodp_create_cq_cmd cmd = {};
+	struct rodp_mmap_entry *entry;
+	struct rcore_ring_hdr *ring;
+	u32 slots;
+	size_t size;
+	int err;
+
+	if (attr->flags)
+		return -EOPNOTSUPP;
+	if (attr->cqe < 1 || attr->cqe > RODP_MAX_CQE)
+		return -EINVAL;
+	if (attr->comp_vector >= ibcq->device->num_comp_vectors)
+		return -EINVAL;
+
+	if (udata) {
+		if (udata->outlen < sizeof(resp))
+			return -EINVAL;
+		err = ib_copy_from_udata(&cmd, udata,
+					 min(udata->inlen, sizeof(cmd)));
+		if (err)
+			return err;
+		if (cmd.reserved ||
+		    (udata->inlen > sizeof(cmd) &&
+		     !ib_is_udata_cleared(udata, sizeof(cmd),
+					  udata->inlen - sizeof(cmd))))
+			return -EOPNOTSUPP;
+	}
+
+	slots = roundup_pow_of_two(attr->cqe);
+	size = PAGE_ALIGN(RCORE_RING_HDR_SIZE +
+			  (size_t)slots * sizeof(struct rcore_cqe));
+	ring = vmalloc_user(size);
+	if (!ring)
+		return -ENOMEM;
+	ring->log2_slots = ilog2(slots);
+	ring->slot_size = sizeof(struct rcore_cqe);
+
+	spin_lock_init(&cq->lock);
+	cq->ring = ring;
+	cq->log2_slots = ilog2(slots);
+	cq->prod = 0;
+	cq->cons = 0;
+	ibcq->cqe = slots;
+
+	if (!udata)
+		return 0;
+
+	entry = rodp_mmap_offer(udata, ring, size);
+	if (IS_ERR(entry)) {
+		err = PTR_ERR(entry);
+		goto err_free_ring;
+	}
+	cq->mmap_entry = entry;
+
+	resp.mmap_offset = rdma_user_mmap_get_offset(&entry->rdma);
+	resp.mmap_size = size;
+	resp.num_cqe = slots;
+	err = ib_copy_to_udata(udata, &resp, sizeof(resp));
+	if (err)
+		goto err_remove_entry;
+	return 0;
+
+err_remove_entry:
+	/* The entry owns the ring now: mmap_free releases it. */
+	rdma_user_mmap_entry_remove(&entry->rdma);
+	cq->mmap_entry = NULL;
+	cq->ring = NULL;
+	return err;
+err_free_ring:
+	vfree(ring);
+	cq->ring = NULL;
+	return err;
+}
+
+static int rodp_destroy_cq(struct ib_cq *ibcq, struct ib_udata *udata)
+{
+	struct rodp_cq *cq = to_rcq(ibcq);
+
+	/* The RDMA core refuses to destroy a CQ that a QP still uses. */
+	if (cq->mmap_entry)
+		rdma_user_mmap_entry_remove(&cq->mmap_entry->rdma);
+	else
+		vfree(cq->ring);
+	cq->ring = NULL;
+	cq->mmap_entry = NULL;
+	return 0;
+}
+
+/*
+ * Entries the consumer has not taken yet.  A consumer index from userspace
+ * is not trusted: a distance larger than the ring means a corrupt ring,
+ * reported as full.
+ */
+static u32 rodp_cq_used(struct rodp_cq *cq)
+{
+	u32 used;
+
+	lockdep_assert_held(&cq->lock);
+
+	if (cq->mmap_entry)
+		cq->cons = rcore_load_acquire_u32(&cq->ring->cons);
+	used = rcore_ring_count(cq->prod, cq->cons);
+	return min_t(u32, used, 1u << cq->log2_slots);
+}
+
+/**
+ * rodp_cq_post - add a completion to a CQ and raise its event if armed
+ * @cq: the completion queue
+ * @cqe: the completion, in ring format
+ * @solicited: the completion is for a solicited event
+ *
+ * Any context.  A full ring loses the completion: the CQ goes into error
+ * and its owner gets IB_EVENT_CQ_ERR, as the IB spec has it for overrun.
+ *
+ * Return: 0, or -EOVERFLOW when the CQ is (or just went) in error.
+ */
+int rodp_cq_post(struct rodp_cq *cq, const struct rcore_cqe *cqe,
+		 bool solicited)
+{
+	struct ib_cq *ibcq = &cq->ibcq;
+	bool notify = false, overflow = false;
+	unsigned long flags;
+	void *slot;
+
+	spin_lock_irqsave(&cq->lock, flags);
+	if (cq->overflow) {
+		spin_unlock_irqrestore(&cq->lock, flags);
+		return -EOVERFLOW;
+	}
+	if (rodp_cq_used(cq) >= (1u << cq->log2_slots)) {
+		cq->overflow = true;
+		cq->ring->flags |= RCORE_RING_F_ERROR;
+		overflow = true;
+	} else {
+		slot = (u8 *)cq->ring +
+		       rcore_ring_slot(cq->log2_slots, sizeof(*cqe), cq->prod);
+		memcpy(slot, cqe, sizeof(*cqe));
+		cq->prod++;
+		rcore_store_release_u32(&cq->ring->prod, cq->prod);
+		if (cq->notify == IB_CQ_NEXT_COMP ||
+		    (cq->notify == IB_CQ_SOLICITED && solicited)) {
+			cq->notify = 0;
+			notify = true;
+		}
+	}
+	spin_unlock_irqrestore(&cq->lock, flags);
+
+	if (overflow) {
+		if (ibcq->event_handler) {
+			struct ib_event ev = {
+				.device = ibcq->device,
+				.element.cq = ibcq,
+				.event = IB_EVENT_CQ_ERR,
+			};
+
+			ibcq->event_handler(&ev, ibcq->cq_context);
+		}
+		return -EOVERFLOW;
+	}
+	if (notify && ibcq->comp_handler)
+		ibcq->comp_handler(ibcq, ibcq->cq_context);
+	return 0;
+}
+
+static int rodp_req_notify_cq(struct ib_cq *ibcq, enum ib_cq_notify_flags flags)
+{
+	struct rodp_cq *cq = to_rcq(ibcq);
+	unsigned long irqflags;
+	int ret = 0;
+
+	spin_lock_irqsave(&cq->lock, irqflags);
+	cq->notify = flags & IB_CQ_SOLICITED_MASK;
+	if ((flags & IB_CQ_REPORT_MISSED_EVENTS) && rodp_cq_used(cq))
+		ret = 1;
+	spin_unlock_irqrestore(&cq->lock, irqflags);
+	return ret;
+}
+
+/* Kernel consumers only; userspace polls the ring without a system call. */
+static int rodp_poll_cq(struct ib_cq *ibcq, int num, struct ib_wc *wc)
+{
+	struct rodp_cq *cq = to_rcq(ibcq);
+	const struct rcore_cqe *cqe;
+	unsigned long flags;
+	int n;
+
+	spin_lock_irqsave(&cq->lock, flags);
+	for (n = 0; n < num && rodp_cq_used(cq); n++) {
+		cqe = (void *)((u8 *)cq->ring +
+			       rcore_ring_slot(cq->log2_slots, sizeof(*cqe),
+					       cq->cons));
+		memset(&wc[n], 0, sizeof(wc[n]));
+		wc[n].wr_id = cqe->wr_id;
+		wc[n].status = cqe->status;
+		wc[n].opcode = cqe->opcode;
+		wc[n].vendor_err = cqe->vendor_err;
+		wc[n].byte_len = cqe->byte_len;
+		wc[n].ex.imm_data = (__force __be32)cqe->imm_data;
+		wc[n].src_qp = cqe->src_qp;
+		wc[n].wc_flags = cqe->wc_flags;
+		wc[n].pkey_index = cqe->pkey_index;
+		wc[n].slid = cqe->slid;
+		wc[n].sl = cqe->sl;
+		wc[n].dlid_path_bits = cqe->dlid_path_bits;
+		cq->cons++;
+		if (cq->mmap_entry)
+			rcore_store_release_u32(&cq->ring->cons, cq->cons);
+	}
+	spin_unlock_irqrestore(&cq->lock, flags);
+	return n;
+}
+
+/* Queue pairs and memory regions arrive with the RC data path. */
+static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
+			  struct ib_udata *udata)
+{
+	return -EOPNOTSUPP;
+}
+
+static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
+			  int mask, struct ib_udata *udata)
+{
+	return -EOPNOTSUPP;
+}
+
+static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
+{
+	return 0;
+}
+
+static int rodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
+			  const struct ib_send_wr **bad_wr)
+{
+	*bad_wr = wr;
+	return -EOPNOTSUPP;
+}
+
+static int rodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
+			  const struct ib_recv_wr **bad_wr)
+{
+	*bad_wr = wr;
+	return -EOPNOTSUPP;
+}
+
+static struct ib_mr *rodp_get_dma_mr(struct ib_pd *ibpd, int access)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
+				      u64 length, u64 iova, int access,
+				      struct ib_udata *udata)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static int rodp_dereg_mr(struct ib_mr *ibmr, struct ib_udata *udata)
+{
+	return -EOPNOTSUPP;
+}
+
+const struct ib_device_ops rodp_verbs_ops = {
+	.alloc_pd = rodp_alloc_pd,
+	.alloc_ucontext = rodp_alloc_ucontext,
+	.create_cq = rodp_create_cq,
+	.create_qp = rodp_create_qp,
+	.dealloc_pd = rodp_dealloc_pd,
+	.dealloc_ucontext = rodp_dealloc_ucontext,
+	.dereg_mr = rodp_dereg_mr,
+	.destroy_cq = rodp_destroy_cq,
+	.destroy_qp = rodp_destroy_qp,
+	.disassociate_ucontext = rodp_disassociate_ucontext,
+	.get_dma_mr = rodp_get_dma_mr,
+	.mmap = rodp_mmap,
+	.mmap_free = rodp_mmap_free,
+	.modify_qp = rodp_modify_qp,
+	.poll_cq = rodp_poll_cq,
+	.post_recv = rodp_post_recv,
+	.post_send = rodp_post_send,
+	.reg_user_mr = rodp_reg_user_mr,
+	.req_notify_cq = rodp_req_notify_cq,
+
+	INIT_RDMA_OBJ_SIZE(ib_cq, rodp_cq, ibcq),
+	INIT_RDMA_OBJ_SIZE(ib_pd, rodp_pd, ibpd),
+	INIT_RDMA_OBJ_SIZE(ib_qp, rodp_qp, ibqp),
+	INIT_RDMA_OBJ_SIZE(ib_ucontext, rodp_ucontext, ibuc),
+};
