@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp's libibverbs provider: device matching, contexts,
+ * device and port queries, protection domains and memory regions.
+ *
+ * Loaded by libibverbs as librodp-rdmav34.so; registers itself from a
+ * constructor.  Verbs not set in rodpu_ctx_ops fail with EOPNOTSUPP
+ * through libibverbs' defaults.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rodpu.h"
+
+/*
+ * rodp.ko registers its devices with RDMA_DRIVER_UNKNOWN, so they are
+ * recognised by the rodp_abi sysfs attribute only rodp devices carry.
+ */
+static bool rodpu_match_device(struct verbs_sysfs_dev *sysfs_dev)
+{
+	int saved_errno = errno;
+	unsigned long abi;
+	char buf[16];
+	char *end;
+	int len;
+
+	len = ibv_read_ibdev_sysfs_file(buf, sizeof(buf), sysfs_dev,
+					RODP_SYSFS_ABI_ATTR);
+	if (len <= 0)
+		goto no_match;
+
+	errno = 0;
+	abi = strtoul(buf, &end, 10);
+	if (end == buf || *end != '\0' || errno)
+		goto no_match;
+	if (abi != RODP_UVERBS_ABI_VERSION) {
+		fprintf(stderr,
+			"rodp: %s speaks rodp ABI %lu, this provider ABI %u; not using it\n",
+			sysfs_dev->ibdev_name, abi, RODP_UVERBS_ABI_VERSION);
+		goto no_match;
+	}
+
+	errno = saved_errno;
+	return true;
+
+no_match:
+	errno = saved_errno;
+	return false;
+}
+
+static struct verbs_device *
+rodpu_alloc_device(struct verbs_sysfs_dev *sysfs_dev)
+{
+	struct rodpu_device *dev;
+
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return NULL;
+	return &dev->vdev;
+}
+
+static void rodpu_uninit_device(struct verbs_device *vdev)
+{
+	free(rodpu_container_of(vdev, struct rodpu_device, vdev));
+}
+
+static int rodpu_query_device_ex(struct ibv_context *ibctx,
+				 const struct ibv_query_device_ex_input *input,
+				 struct ibv_device_attr_ex *attr,
+				 size_t attr_size)
+{
+	struct ib_uverbs_ex_query_device_resp resp;
+	size_t resp_size = sizeof(resp);
+	uint64_t fw;
+	int ret;
+
+	ret = ibv_cmd_query_device_any(ibctx, input, attr, attr_size, &resp,
+				       &resp_size);
+	if (ret)
+		return ret;
+
+	/* The 64-bit firmware version packs major.minor.sub in 16 bits each. */
+	fw = resp.base.fw_ver;
+	snprintf(attr->orig_attr.fw_ver, sizeof(attr->orig_attr.fw_ver),
+		 "%u.%u.%u", (unsigned int)(fw >> 32) & 0xffff,
+		 (unsigned int)(fw >> 16) & 0xffff, (unsigned int)fw & 0xffff);
+	return 0;
+}
+
+static int rodpu_query_port(struct ibv_context *ibctx, uint8_t port,
+			    struct ibv_port_attr *attr)
+{
+	struct ibv_query_port cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	return ibv_cmd_query_port(ibctx, port, attr, &cmd, sizeof(cmd));
+}
+
+static struct ibv_pd *rodpu_alloc_pd(struct ibv_context *ibctx)
+{
+	struct ib_uverbs_alloc_pd_resp resp;
+	struct ibv_alloc_pd cmd;
+	struct ibv_pd *pd;
+	int ret;
+
+	pd = calloc(1, sizeof(*pd));
+	if (!pd)
+		return NULL;
+
+	memset(&cmd, 0, sizeof(cmd));
+	memset(&resp, 0, sizeof(resp));
+	ret = ibv_cmd_alloc_pd(ibctx, pd, &cmd, sizeof(cmd), &resp,
+			       sizeof(resp));
+	if (ret) {
+		free(pd);
+		errno = ret;
+		return NULL;
+	}
+	return pd;
+}
+
+static int rodpu_dealloc_pd(struct ibv_pd *pd)
+{
+	int ret;
+
+	ret = ibv_cmd_dealloc_pd(pd);
+	if (ret)
+		return ret;
+	free(pd);
+	return 0;
+}
+
+static struct ibv_mr *rodpu_reg_mr(struct ibv_pd *pd, void *addr,
+				   size_t length, uint64_t hca_va, int access)
+{
+	struct ib_uverbs_reg_mr_resp resp;
+	struct ibv_reg_mr cmd;
+	struct verbs_mr *vmr;
+	int ret;
+
+	vmr = calloc(1, sizeof(*vmr));
+	if (!vmr)
+		return NULL;
+
+	memset(&cmd, 0, sizeof(cmd));
+	memset(&resp, 0, sizeof(resp));
+	ret = ibv_cmd_reg_mr(pd, addr, length, hca_va, access, vmr, &cmd,
+			     sizeof(cmd), &resp, sizeof(resp));
+	if (ret) {
+		free(vmr);
+		errno = ret;
+		return NULL;
+	}
+	return &vmr->ibv_mr;
+}
+
+static int rodpu_dereg_mr(struct verbs_mr *vmr)
+{
+	int ret;
+
+	ret = ibv_cmd_dereg_mr(vmr);
+	if (ret)
+		return ret;
+	free(vmr);
+	return 0;
+}
+
+static void rodpu_free_context(struct ibv_context *ibctx)
+{
+	struct rodpu_context *ctx = to_rctx(ibctx);
+
+	verbs_uninit_context(&ctx->vctx);
+	free(ctx);
+}
+
+static const struct verbs_context_ops rodpu_ctx_ops = {
+	.alloc_pd	= rodpu_alloc_pd,
+	.create_cq	= rodpu_create_cq,
+	.create_cq_ex	= rodpu_create_cq_ex,
+	.dealloc_pd	= rodpu_dealloc_pd,
+	.dereg_mr	= rodpu_dereg_mr,
+	.destroy_cq	= rodpu_destroy_cq,
+	.free_context	= rodpu_free_context,
+	.poll_cq	= rodpu_poll_cq,
+	.query_device_ex = rodpu_query_device_ex,
+	.query_port	= rodpu_query_port,
+	.reg_mr		= rodpu_reg_mr,
+	.req_notify_cq	= rodpu_req_notify_cq,
+	.resize_cq	= rodpu_resize_cq,
+};
+
+static struct verbs_context *rodpu_alloc_context(struct ibv_device *ibdev,
+						 int cmd_fd,
+						 void *private_data)
+{
+	struct rodpu_get_context_resp resp;
+	struct ibv_get_context cmd;
+	struct rodpu_context *ctx;
+	int ret;
+
+	/* From here on ctx owns cmd_fd, even if this fails. */
+	ctx = verbs_init_and_alloc_context(ibdev, cmd_fd, ctx, vctx,
+					   RDMA_DRIVER_UNKNOWN);
+	if (!ctx)
+		return NULL;
+
+	memset(&cmd, 0, sizeof(cmd));
+	memset(&resp, 0, sizeof(resp));
+	ret = ibv_cmd_get_context(&ctx->vctx, &cmd, sizeof(cmd),
+				  rodpu_get_context_resp_core(&resp),
+				  sizeof(resp));
+	if (ret) {
+		rodpu_err(&ctx->vctx, "GET_CONTEXT failed: %s", strerror(ret));
+		goto err_uninit;
+	}
+
+	if (resp.drv.abi_version != RODP_UVERBS_ABI_VERSION) {
+		rodpu_err(&ctx->vctx,
+			  "kernel speaks rodp ABI %u, provider ABI %u",
+			  resp.drv.abi_version, RODP_UVERBS_ABI_VERSION);
+		ret = EINVAL;
+		goto err_uninit;
+	}
+	if (resp.drv.cqe_size != sizeof(struct rcore_cqe)) {
+		rodpu_err(&ctx->vctx, "kernel CQE is %u bytes, provider's %zu",
+			  resp.drv.cqe_size, sizeof(struct rcore_cqe));
+		ret = EINVAL;
+		goto err_uninit;
+	}
+	ctx->max_inline = resp.drv.max_inline;
+
+	verbs_set_ops(&ctx->vctx, &rodpu_ctx_ops);
+	return &ctx->vctx;
+
+err_uninit:
+	verbs_uninit_context(&ctx->vctx);
+	free(ctx);
+	errno = ret;
+	return NULL;
+}
+
+static const struct verbs_device_ops rodpu_dev_ops = {
+	.name			= "rodp",
+	.match_min_abi_version	= RODP_UVERBS_ABI_VERSION,
+	.match_max_abi_version	= RODP_UVERBS_ABI_VERSION,
+	.match_table		= NULL,
+	.match_device		= rodpu_match_device,
+	.alloc_device		= rodpu_alloc_device,
+	.uninit_device		= rodpu_uninit_device,
+	.alloc_context		= rodpu_alloc_context,
+};
+
+static void __attribute__((constructor)) rodpu_register(void)
+{
+	verbs_register_driver_34(&rodpu_dev_ops);
+}

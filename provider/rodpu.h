@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Internal declarations of rodp's libibverbs provider.
+ */
+#ifndef RODPU_H
+#define RODPU_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pabi34.h"
+#include <rdma/rodp-abi.h>
+#include <rcore/queue.h>
+
+#define rodpu_container_of(_ptr, _type, _member)			\
+	((_type *)(void *)((char *)(_ptr) - offsetof(_type, _member)))
+
+/* Command and response buffers: core part, then rodp's part. */
+PABI34_DRV_RESP(rodpu_get_context_resp, ib_uverbs_get_context_resp,
+		rodp_alloc_context_resp);
+PABI34_DRV_CMD(rodpu_create_cq, ibv_create_cq, ib_uverbs_create_cq_resp,
+	       rodp_create_cq_cmd, rodp_create_cq_resp);
+PABI34_DRV_CMD(rodpu_create_cq_ex, ibv_create_cq_ex,
+	       ib_uverbs_ex_create_cq_resp, rodp_create_cq_cmd,
+	       rodp_create_cq_resp);
+PABI34_DRV_RESP(rodpu_resize_cq_resp, ib_uverbs_resize_cq_resp,
+		rodp_resize_cq_resp);
+
+struct rodpu_device {
+	struct verbs_device vdev;
+};
+
+struct rodpu_context {
+	struct verbs_context vctx;
+	uint32_t max_inline;		/* from the kernel, for WQEs */
+};
+
+/* One mapping of a shared ring (struct rcore_ring_hdr + slots). */
+struct rodpu_ring {
+	struct rcore_ring_hdr *hdr;	/* start of the mapping */
+	size_t map_size;
+	uint32_t log2_slots;
+	uint32_t cons;			/* our copy of hdr->cons */
+};
+
+struct rodpu_cq {
+	struct verbs_cq vcq;		/* first: libibverbs owns the start */
+	pthread_spinlock_t lock;	/* serialises consumers */
+	struct rodpu_ring ring;
+	const struct rcore_cqe *cur;	/* entry of an extended poll */
+};
+
+static inline struct rodpu_context *to_rctx(struct ibv_context *ibctx)
+{
+	return rodpu_container_of(ibctx, struct rodpu_context, vctx.context);
+}
+
+static inline struct rodpu_cq *to_rcq(struct ibv_cq *ibcq)
+{
+	return rodpu_container_of(ibcq, struct rodpu_cq, vcq.cq);
+}
+
+static inline struct rodpu_cq *ex_to_rcq(struct ibv_cq_ex *ibcq)
+{
+	return rodpu_container_of(ibcq, struct rodpu_cq, vcq.cq_ex);
+}
+
+/*
+ * rodpu_log - log through libibverbs (VERBS_LOG_LEVEL / VERBS_LOG_FILE),
+ * prefixed with the device name; errno is preserved.
+ */
+#define rodpu_log(_vctx, _level, _fmt, ...)				\
+	do {								\
+		int __saved_errno = errno;				\
+									\
+		__verbs_log((_vctx), (_level), "rodp: %s: " _fmt "\n",	\
+			    (_vctx)->context.device->name,		\
+			    ##__VA_ARGS__);				\
+		errno = __saved_errno;					\
+	} while (0)
+
+#define rodpu_err(_vctx, _fmt, ...)					\
+	rodpu_log(_vctx, VERBS_LOG_ERR, _fmt, ##__VA_ARGS__)
+
+/* rodpu_cq.c */
+struct ibv_cq *rodpu_create_cq(struct ibv_context *ibctx, int cqe,
+			       struct ibv_comp_channel *channel,
+			       int comp_vector);
+struct ibv_cq_ex *rodpu_create_cq_ex(struct ibv_context *ibctx,
+				     struct ibv_cq_init_attr_ex *attr);
+int rodpu_destroy_cq(struct ibv_cq *ibcq);
+int rodpu_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc);
+int rodpu_req_notify_cq(struct ibv_cq *ibcq, int solicited_only);
+int rodpu_resize_cq(struct ibv_cq *ibcq, int cqe);
+
+#endif /* RODPU_H */
