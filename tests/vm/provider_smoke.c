@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * provider_smoke: guest-side smoke test of rodp's libibverbs provider
+ * against rodp.ko.
+ *
+ * Opens a rodp device (the one named by argv[1], else the first device
+ * carrying the rodp_abi sysfs attribute) and checks the verbs the provider
+ * implements (device/port queries, PDs, CQs) and that the ones it does not
+ * implement yet fail with EOPNOTSUPP/ENOSYS instead of crashing.  Prints
+ * TAP ("ok N - ...", "not ok N - ..."); exits 1 if any check failed.
+ *
+ * Build: cc provider_smoke.c -libverbs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+static int tests;
+static int failures;
+
+static bool check(bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static bool check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	tests++;
+	if (!ok)
+		failures++;
+	printf("%sok %d - ", ok ? "" : "not ", tests);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	return ok;
+}
+
+static bool not_supported(int err)
+{
+	return err == EOPNOTSUPP || err == ENOSYS;
+}
+
+static bool is_rodp(struct ibv_device *dev)
+{
+	char path[IBV_SYSFS_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/rodp_abi", dev->ibdev_path);
+	return access(path, R_OK) == 0;
+}
+
+static struct ibv_device *find_device(struct ibv_device **list,
+				      const char *name)
+{
+	for (; *list; list++) {
+		if (name ? !strcmp(ibv_get_device_name(*list), name) :
+			   is_rodp(*list))
+			return *list;
+	}
+	return NULL;
+}
+
+static void test_queries(struct ibv_context *ctx)
+{
+	struct ibv_device_attr_ex attr_ex;
+	struct ibv_device_attr attr;
+	struct ibv_port_attr port;
+	int ret;
+
+	memset(&attr, 0, sizeof(attr));
+	ret = ibv_query_device(ctx, &attr);
+	check(ret == 0, "ibv_query_device (ret %d)", ret);
+	check(attr.phys_port_cnt == 1 && attr.max_pd > 0 &&
+	      attr.max_cq > 0 && attr.max_cqe > 0 && attr.node_guid != 0,
+	      "device attributes: %u port(s), max_pd %d, max_cq %d, max_cqe %d, guid %#llx",
+	      attr.phys_port_cnt, attr.max_pd, attr.max_cq, attr.max_cqe,
+	      (unsigned long long)attr.node_guid);
+	printf("# fw_ver '%s' vendor %#x part %#x\n", attr.fw_ver,
+	       attr.vendor_id, attr.vendor_part_id);
+
+	memset(&attr_ex, 0, sizeof(attr_ex));
+	ret = ibv_query_device_ex(ctx, NULL, &attr_ex);
+	check(ret == 0, "ibv_query_device_ex (ret %d)", ret);
+	check(attr_ex.orig_attr.node_guid == attr.node_guid &&
+	      attr_ex.orig_attr.max_cqe == attr.max_cqe &&
+	      attr_ex.orig_attr.max_pd == attr.max_pd &&
+	      !strcmp(attr_ex.orig_attr.fw_ver, attr.fw_ver),
+	      "query_device_ex agrees with query_device");
+	printf("# odp general_caps %#llx rc_odp_caps %#x\n",
+	       (unsigned long long)attr_ex.odp_caps.general_caps,
+	       attr_ex.odp_caps.per_transport_caps.rc_odp_caps);
+
+	memset(&port, 0, sizeof(port));
+	ret = ibv_query_port(ctx, 1, &port);
+	check(ret == 0, "ibv_query_port 1 (ret %d)", ret);
+	check(port.link_layer == IBV_LINK_LAYER_ETHERNET &&
+	      port.gid_tbl_len > 0 && port.active_mtu <= port.max_mtu,
+	      "port 1: Ethernet link layer, %d GIDs, mtu %d of %d, state %s",
+	      port.gid_tbl_len, port.active_mtu, port.max_mtu,
+	      ibv_port_state_str(port.state));
+
+	ret = ibv_query_port(ctx, 2, &port);
+	check(ret != 0, "ibv_query_port 2 fails (ret %d)", ret);
+}
+
+static void test_cq(struct ibv_context *ctx, int max_cqe)
+{
+	struct ibv_cq_init_attr_ex cq_attr;
+	struct ibv_poll_cq_attr poll_attr;
+	struct ibv_comp_channel *chan;
+	struct ibv_wc wc[16];
+	struct ibv_cq_ex *cqx;
+	struct ibv_cq *cq;
+	char buf[16];
+	int ret, n, i;
+
+	cq = ibv_create_cq(ctx, 16, NULL, NULL, 0);
+	if (!check(cq != NULL, "ibv_create_cq 16 (errno %d)", cq ? 0 : errno))
+		return;
+	check(cq->cqe >= 16, "CQ has %d >= 16 entries", cq->cqe);
+
+	n = 0;
+	for (i = 0; i < 100; i++)
+		n |= ibv_poll_cq(cq, 16, wc);
+	check(n == 0, "100 polls of an empty CQ return 0");
+	check(ibv_poll_cq(cq, 1, wc) == 0 && ibv_poll_cq(cq, 0, wc) == 0,
+	      "poll with 1 and 0 entries returns 0");
+
+	ret = ibv_req_notify_cq(cq, 0);
+	check(ret == 0, "ibv_req_notify_cq next (ret %d)", ret);
+	ret = ibv_req_notify_cq(cq, 1);
+	check(ret == 0, "ibv_req_notify_cq solicited (ret %d)", ret);
+
+	errno = 0;
+	ret = ibv_resize_cq(cq, 64);
+	if (ret == 0)
+		check(cq->cqe >= 64 && ibv_poll_cq(cq, 16, wc) == 0,
+		      "ibv_resize_cq 64: %d entries, still empty", cq->cqe);
+	else
+		check(not_supported(ret), "ibv_resize_cq not supported (%d)",
+		      ret);
+
+	ret = ibv_destroy_cq(cq);
+	check(ret == 0, "ibv_destroy_cq (ret %d)", ret);
+
+	/* A CQ with a completion channel raises no event by itself. */
+	chan = ibv_create_comp_channel(ctx);
+	if (check(chan != NULL, "ibv_create_comp_channel")) {
+		cq = ibv_create_cq(ctx, 4, NULL, chan, 0);
+		if (check(cq != NULL, "ibv_create_cq on a channel")) {
+			check(ibv_req_notify_cq(cq, 0) == 0,
+			      "arm CQ on channel");
+			fcntl(chan->fd, F_SETFL,
+			      fcntl(chan->fd, F_GETFL) | O_NONBLOCK);
+			errno = 0;
+			ret = read(chan->fd, buf, sizeof(buf));
+			check(ret < 0 && errno == EAGAIN,
+			      "no completion event without completions");
+			check(ibv_destroy_cq(cq) == 0,
+			      "destroy CQ on channel");
+		}
+		check(ibv_destroy_comp_channel(chan) == 0,
+		      "ibv_destroy_comp_channel");
+	}
+
+	errno = 0;
+	cq = ibv_create_cq(ctx, max_cqe + 1, NULL, NULL, 0);
+	check(cq == NULL && errno != 0,
+	      "ibv_create_cq max_cqe+1 fails (errno %d)", errno);
+	if (cq)
+		ibv_destroy_cq(cq);
+
+	memset(&cq_attr, 0, sizeof(cq_attr));
+	cq_attr.cqe = 8;
+	cq_attr.wc_flags = IBV_WC_STANDARD_FLAGS;
+	cqx = ibv_create_cq_ex(ctx, &cq_attr);
+	if (check(cqx != NULL, "ibv_create_cq_ex standard flags (errno %d)",
+		  cqx ? 0 : errno)) {
+		memset(&poll_attr, 0, sizeof(poll_attr));
+		ret = ibv_start_poll(cqx, &poll_attr);
+		check(ret == ENOENT, "ibv_start_poll on empty CQ: ENOENT (%d)",
+		      ret);
+		if (ret == 0)
+			ibv_end_poll(cqx);
+		check(ibv_poll_cq(ibv_cq_ex_to_cq(cqx), 16, wc) == 0,
+		      "ibv_poll_cq on an extended CQ");
+		check(ibv_destroy_cq(ibv_cq_ex_to_cq(cqx)) == 0,
+		      "destroy extended CQ");
+	}
+
+	cq_attr.wc_flags = IBV_WC_EX_WITH_COMPLETION_TIMESTAMP;
+	errno = 0;
+	cqx = ibv_create_cq_ex(ctx, &cq_attr);
+	check(cqx == NULL && not_supported(errno),
+	      "ibv_create_cq_ex with timestamps: EOPNOTSUPP (errno %d)",
+	      errno);
+	if (cqx)
+		ibv_destroy_cq(ibv_cq_ex_to_cq(cqx));
+}
+
+/* Verbs rodp does not have yet must fail cleanly. */
+static void test_unsupported(struct ibv_context *ctx, struct ibv_pd *pd,
+			     struct ibv_cq *cq)
+{
+	struct ibv_srq_init_attr srq_attr;
+	struct ibv_qp_init_attr qp_attr;
+	struct ibv_xrcd_init_attr xattr;
+	struct ibv_alloc_dm_attr dm_attr;
+	struct ibv_sge sge;
+	char buf[64];
+	struct ibv_srq *srq;
+	struct ibv_xrcd *xrcd;
+	struct ibv_qp *qp;
+	struct ibv_mw *mw;
+	struct ibv_dm *dm;
+	struct ibv_mr *mr;
+	int ret;
+
+	memset(&qp_attr, 0, sizeof(qp_attr));
+	qp_attr.send_cq = cq;
+	qp_attr.recv_cq = cq;
+	qp_attr.qp_type = IBV_QPT_RC;
+	qp_attr.cap.max_send_wr = 4;
+	qp_attr.cap.max_recv_wr = 4;
+	qp_attr.cap.max_send_sge = 1;
+	qp_attr.cap.max_recv_sge = 1;
+	errno = 0;
+	qp = ibv_create_qp(pd, &qp_attr);
+	check(qp == NULL && not_supported(errno),
+	      "ibv_create_qp: EOPNOTSUPP (errno %d)", errno);
+	if (qp)
+		ibv_destroy_qp(qp);
+
+	memset(&srq_attr, 0, sizeof(srq_attr));
+	srq_attr.attr.max_wr = 4;
+	srq_attr.attr.max_sge = 1;
+	errno = 0;
+	srq = ibv_create_srq(pd, &srq_attr);
+	check(srq == NULL && not_supported(errno),
+	      "ibv_create_srq: EOPNOTSUPP (errno %d)", errno);
+	if (srq)
+		ibv_destroy_srq(srq);
+
+	errno = 0;
+	mw = ibv_alloc_mw(pd, IBV_MW_TYPE_1);
+	check(mw == NULL && not_supported(errno),
+	      "ibv_alloc_mw: EOPNOTSUPP (errno %d)", errno);
+	if (mw)
+		ibv_dealloc_mw(mw);
+
+	memset(&xattr, 0, sizeof(xattr));
+	xattr.comp_mask = IBV_XRCD_INIT_ATTR_FD | IBV_XRCD_INIT_ATTR_OFLAGS;
+	xattr.fd = -1;
+	xattr.oflags = O_CREAT;
+	errno = 0;
+	xrcd = ibv_open_xrcd(ctx, &xattr);
+	check(xrcd == NULL && not_supported(errno),
+	      "ibv_open_xrcd: EOPNOTSUPP (errno %d)", errno);
+	if (xrcd)
+		ibv_close_xrcd(xrcd);
+
+	memset(&dm_attr, 0, sizeof(dm_attr));
+	dm_attr.length = 64;
+	errno = 0;
+	dm = ibv_alloc_dm(ctx, &dm_attr);
+	check(dm == NULL && not_supported(errno),
+	      "ibv_alloc_dm: EOPNOTSUPP (errno %d)", errno);
+	if (dm)
+		ibv_free_dm(dm);
+
+	memset(&sge, 0, sizeof(sge));
+	sge.addr = (uintptr_t)buf;
+	sge.length = sizeof(buf);
+	ret = ibv_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH, 0, &sge, 1);
+	check(not_supported(ret), "ibv_advise_mr: EOPNOTSUPP (ret %d)", ret);
+
+	/* The kernel side of MRs comes later: either works or EOPNOTSUPP. */
+	errno = 0;
+	mr = ibv_reg_mr(pd, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE);
+	if (mr)
+		check(mr->length == sizeof(buf) && ibv_dereg_mr(mr) == 0,
+		      "ibv_reg_mr + ibv_dereg_mr");
+	else
+		check(not_supported(errno), "ibv_reg_mr: EOPNOTSUPP (errno %d)",
+		      errno);
+}
+
+int main(int argc, char **argv)
+{
+	struct ibv_device_attr attr;
+	struct ibv_device **list;
+	struct ibv_context *ctx, *ctx2;
+	struct ibv_device *dev;
+	struct ibv_pd *pd, *pd2;
+	struct ibv_cq *cq;
+	int ret;
+
+	list = ibv_get_device_list(NULL);
+	if (!check(list != NULL, "ibv_get_device_list (errno %d)",
+		   list ? 0 : errno))
+		goto out;
+	dev = find_device(list, argc > 1 ? argv[1] : NULL);
+	if (!check(dev != NULL, "rodp device %s found",
+		   dev ? ibv_get_device_name(dev) : (argc > 1 ? argv[1] : "")))
+		goto out_free_list;
+
+	ctx = ibv_open_device(dev);
+	if (!check(ctx != NULL, "ibv_open_device %s (errno %d)",
+		   ibv_get_device_name(dev), ctx ? 0 : errno))
+		goto out_free_list;
+
+	test_queries(ctx);
+
+	pd = ibv_alloc_pd(ctx);
+	check(pd != NULL, "ibv_alloc_pd (errno %d)", pd ? 0 : errno);
+
+	memset(&attr, 0, sizeof(attr));
+	ibv_query_device(ctx, &attr);
+	test_cq(ctx, attr.max_cqe > 0 ? attr.max_cqe : 1 << 20);
+
+	cq = ibv_create_cq(ctx, 4, NULL, NULL, 0);
+	if (pd && cq)
+		test_unsupported(ctx, pd, cq);
+	if (cq)
+		ibv_destroy_cq(cq);
+
+	/* A second context on the same device is independent. */
+	ctx2 = ibv_open_device(dev);
+	if (check(ctx2 != NULL, "second context (errno %d)",
+		  ctx2 ? 0 : errno)) {
+		pd2 = ibv_alloc_pd(ctx2);
+		check(pd2 && pd2 != pd && ibv_dealloc_pd(pd2) == 0,
+		      "PD in the second context");
+		check(ibv_close_device(ctx2) == 0, "close second context");
+	}
+
+	if (pd) {
+		ret = ibv_dealloc_pd(pd);
+		check(ret == 0, "ibv_dealloc_pd (ret %d)", ret);
+	}
+	ret = ibv_close_device(ctx);
+	check(ret == 0, "ibv_close_device (ret %d)", ret);
+
+out_free_list:
+	ibv_free_device_list(list);
+out:
+	printf("1..%d\n", tests);
+	return failures ? 1 : 0;
+}
