@@ -1,0 +1,54 @@
+# shellcheck shell=bash
+# scripts/lib.sh: shared definitions for ./rodp and the scripts it runs.
+# Sourced, never executed.  Every path here is absolute.
+
+# shellcheck disable=SC2034 # used by the scripts that source this
+RODP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RODP_BUILD=$RODP_ROOT/build
+RODP_DEPS=$RODP_BUILD/deps
+RODP_CMAKE=$RODP_BUILD/cmake
+RODP_VMDIR=$RODP_BUILD/vm
+
+msg()
+{
+	printf 'rodp: %s\n' "$*" >&2
+}
+
+die()
+{
+	msg "error: $*"
+	exit 1
+}
+
+# The kernel version setup chose (build/deps/kver), or nothing.
+rodp_kver()
+{
+	if [ -s "$RODP_DEPS/kver" ]; then
+		cat "$RODP_DEPS/kver"
+	fi
+}
+
+# Root of the unpacked Debian kernel packages for version $1.
+rodp_kroot()
+{
+	printf '%s\n' "$RODP_DEPS/$1/root"
+}
+
+# Kernel headers build directory (what RODP_KDIR names) for version $1.
+rodp_kdir()
+{
+	printf '%s\n' "$RODP_DEPS/$1/root/usr/src/linux-headers-$1"
+}
+
+# Run "$@" holding an exclusive lock on file $LOCK (other engineers and
+# CI jobs may run ./rodp in the same tree at the same time).
+rodp_locked()
+{
+	local lock=$1
+	shift
+	mkdir -p "$(dirname "$lock")"
+	(
+		flock 9
+		"$@"
+	) 9>"$lock"
+}

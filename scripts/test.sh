@@ -1,0 +1,213 @@
+#!/bin/bash
+# scripts/test.sh: build, then run every test and count them.
+#
+#  1. the build (a failed build is one failed test, and nothing runs);
+#  2. ctest in build/cmake: unit tests, kernel-log checker tests, fuzz;
+#  3. the VM suites tests/vm/suites/*.sh, all in one guest, in file name
+#     order (tests/vm/harness/run-suites.sh).  Each suite prints a TAP plan
+#     and one line per case; a planned case that never reported, a suite
+#     that could not run, and a suite whose part of the kernel log shows a
+#     problem all count as failed.  Each suite's kernel log is one more
+#     case ("kernel log clean"), and so is the rest of the guest's log.
+#
+# Ends with "rodp: N passed, N failed"; exit status 0 only if N failed = 0.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+passed=0
+failed=0
+summary=()
+
+count()
+{
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+}
+
+finish()
+{
+	local line
+	echo
+	echo "=== summary"
+	for line in "${summary[@]}"; do
+		printf '%s\n' "$line"
+	done
+	echo "rodp: $passed passed, $failed failed"
+	exit $((failed == 0 ? 0 : 1))
+}
+
+run_build()
+{
+	echo "=== build"
+	if ! "$RODP_ROOT/scripts/build.sh"; then
+		count 0 1
+		summary+=("FAIL build (nothing else ran)")
+		finish
+	fi
+}
+
+run_ctest()
+{
+	local log=$RODP_BUILD/ctest.log rc line total=0 bad=0
+
+	echo "=== ctest"
+	ctest --test-dir "$RODP_CMAKE" --output-on-failure --timeout 600 \
+		-j2 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
+		"$log" | tail -n 1)
+	if [ -n "$line" ]; then
+		total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+		bad=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+	elif ! grep -q 'No tests were found' "$log"; then
+		bad=1
+	fi
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		bad=1
+		total=$((total + 1))
+		summary+=("FAIL ctest exited $rc")
+	fi
+	count $((total - bad)) "$bad"
+	if [ "$bad" -eq 0 ]; then
+		summary+=("PASS ctest: $total tests")
+	else
+		summary+=("FAIL ctest: $bad of $total tests failed ($log)")
+	fi
+}
+
+# split_log LOG DIR: the kernel log cut at the suites' markers into
+# DIR/NAME.dmesg per suite and DIR/outside.dmesg (boot, between, after).
+split_log()
+{
+	awk -v dir="$2" '
+		/rodp-suite: [^ ]+ begin/ {
+			for (i = 1; i < NF; i++)
+				if ($i == "rodp-suite:")
+					cur = $(i + 1)
+		}
+		{ print > (dir "/" (cur == "" ? "outside" : cur) ".dmesg") }
+		/rodp-suite: [^ ]+ end/ { cur = "" }
+	' "$1"
+}
+
+# logcheck_ok LOG: succeeds when the kernel log LOG is clean; otherwise
+# shows the problems and sets log_failed.
+log_failed=0
+logcheck_ok()
+{
+	if python3 "$RODP_ROOT/tests/vm/logcheck/logcheck.py" "$1" \
+		>"$1.check" 2>&1; then
+		return 0
+	fi
+	sed 's/^/    /' "$1.check"
+	log_failed=1
+	return 1
+}
+
+# suite_result NAME DIR: count one suite's cases.
+suite_result()
+{
+	local name=$1 dir=$2 out=$2/suites/$1.out status plan ok bad missing
+	local notes=() verdict
+
+	status=$(cat "$dir/suites/$name.status" 2>/dev/null || echo none)
+	plan=0 ok=0 bad=0
+	if [ -f "$out" ]; then
+		plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$out" | head -n 1)
+		plan=${plan:-0}
+		ok=$(grep -cE '^ok [0-9]+' "$out")
+		bad=$(grep -cE '^not ok [0-9]+' "$out")
+	fi
+	missing=$((plan - ok - bad))
+	[ $missing -ge 0 ] || missing=0
+	if [ $((ok + bad + missing)) -eq 0 ]; then
+		missing=1
+		notes+=("no results")
+	elif [ $missing -gt 0 ]; then
+		notes+=("$missing planned cases never reported")
+	fi
+	if [ "$status" != 0 ] && [ $bad -eq 0 ] && [ $missing -eq 0 ]; then
+		bad=1
+		notes+=("exit status $status")
+	elif [ "$status" = 124 ]; then
+		notes+=("timed out")
+	elif [ "$status" = none ]; then
+		notes+=("did not finish")
+	fi
+	if [ -f "$dir/dmesg-split/$name.dmesg" ]; then
+		if logcheck_ok "$dir/dmesg-split/$name.dmesg"; then
+			ok=$((ok + 1))
+		else
+			bad=$((bad + 1))
+			notes+=("kernel log shows problems")
+		fi
+	fi
+	count $ok $((bad + missing))
+	if [ $((bad + missing)) -eq 0 ]; then
+		verdict="PASS $name: $ok cases"
+	else
+		verdict="FAIL $name: $((bad + missing)) of $((ok + bad + missing)) cases failed"
+	fi
+	[ ${#notes[@]} -eq 0 ] || verdict+=" (${notes[*]})"
+	summary+=("$verdict")
+	if [ -f "$out" ]; then
+		while read -r line; do
+			summary+=("    $line")
+		done < <(grep -E '^not ok [0-9]+' "$out")
+	fi
+}
+
+run_vm_suites()
+{
+	local suites=() dir rc name log per
+	local s
+
+	for s in "$RODP_ROOT"/tests/vm/suites/*.sh; do
+		[ -f "$s" ] && suites+=("$s")
+	done
+	[ ${#suites[@]} -gt 0 ] || return 0
+	per=${RODP_SUITE_TIMEOUT:-240}
+	export RODP_SUITE_TIMEOUT=$per
+
+	echo "=== VM suites: ${suites[*]##*/}"
+	mkdir -p "$RODP_VMDIR/runs"
+	dir=$RODP_VMDIR/runs/$(date +%Y%m%d-%H%M%S)-$$-test
+	"$RODP_ROOT/scripts/vm.sh" --timeout $((120 + (per + 15) * ${#suites[@]})) \
+		--run-dir "$dir" -- "$RODP_ROOT/tests/vm/harness/run-suites.sh" \
+		"${suites[@]}"
+	rc=$?
+
+	log=$dir/dmesg.txt
+	[ -f "$log" ] || log=$dir/console.log
+	mkdir -p "$dir/dmesg-split"
+	[ ! -f "$log" ] || split_log "$log" "$dir/dmesg-split"
+
+	case $rc in
+	0|121) ;;
+	*) summary+=("VM run exited $rc: $(tail -n 1 "$dir/harness.log" 2>/dev/null)") ;;
+	esac
+	for s in "${suites[@]}"; do
+		name=$(basename "$s" .sh)
+		suite_result "${name#[0-9][0-9]-}" "$dir"
+	done
+	if [ -f "$dir/dmesg-split/outside.dmesg" ]; then
+		if logcheck_ok "$dir/dmesg-split/outside.dmesg"; then
+			count 1 0
+			summary+=("PASS guest kernel log outside the suites")
+		else
+			count 0 1
+			summary+=("FAIL guest kernel log outside the suites")
+		fi
+	fi
+	# vm.sh also checks the console log, which goes on after dmesg.txt.
+	if [ $rc -eq 121 ] && [ $log_failed -eq 0 ]; then
+		count 0 1
+		summary+=("FAIL guest kernel log ($dir/logcheck.txt)")
+	fi
+	summary+=("VM run: $dir")
+}
+
+run_build
+run_ctest
+run_vm_suites
+finish

@@ -1,0 +1,142 @@
+#!/bin/bash
+# tests/vm/harness/guest.sh RUN: the guest side of `./rodp vm`.
+#
+# Runs inside the guest, chrooted into the host's root (read-only), with
+# the run's results folder RUN mounted read-write at its host path.
+# Loads the RDMA stack (and rodp.ko when built), makes the provider
+# visible, builds the default topology (topology.sh), runs the command
+# that scripts/vm.sh wrote to RUN/cmd.sh and leaves in RUN:
+#   harness.log   what this script did
+#   stdout stderr the command's output
+#   status        the command's exit status (absent: it never finished)
+#   setup-error   why the stack or topology could not be set up
+#   dmesg.txt     the whole kernel log, taken after the command
+# RUN/env (from the host) sets RODP_VM_RODP (auto, need, no),
+# RODP_VM_CMD_TIMEOUT and the caller's RODP_* variables.
+set -u
+
+RUN=$1
+HARNESS=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HARNESS/../../.." && pwd)
+KVER=$(uname -r)
+KROOT=$REPO/build/deps/$KVER/root
+RODP_KO=$REPO/build/cmake/kmod/kbuild/rodp.ko
+RODP_PROVIDER=$REPO/build/cmake/provider/librodp-rdmav34.so
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C.UTF-8 TERM=dumb
+RODP_VM_RODP=auto
+RODP_VM_CMD_TIMEOUT=0
+# shellcheck source=/dev/null
+. "$RUN/env"
+export RODP_VM=1 RODP_VM_RUN=$RUN RODP_REPO=$REPO
+
+log()
+{
+	printf 'rodp-vm: %s\n' "$*" >>"$RUN/harness.log"
+}
+
+# Save the kernel log; the host checks it.
+save_dmesg()
+{
+	dmesg >"$RUN/dmesg.txt"
+	sync
+}
+
+setup_failed()
+{
+	log "setup failed: $*"
+	printf '%s\n' "$*" >"$RUN/setup-error"
+	save_dmesg
+	exit 1
+}
+
+# The guest has no /lib/modules: modprobe from the unpacked packages,
+# and load what the kernel would request_module() by itself.
+load_stack()
+{
+	local mod
+	for mod in ib_core ib_uverbs udp_tunnel ip6_udp_tunnel crc32_generic \
+		   rdma_rxe veth bridge; do
+		modprobe -d "$KROOT" "$mod" ||
+			setup_failed "modprobe $mod failed"
+	done
+	if modprobe -d "$KROOT" -n rdma_ucm 2>/dev/null; then
+		modprobe -d "$KROOT" rdma_ucm ||
+			setup_failed "modprobe rdma_ucm failed"
+	fi
+	log "stack: $(lsmod | awk 'NR > 1 { print $1 }' | sort | tr '\n' ' ')"
+}
+
+load_rodp()
+{
+	if [ "$RODP_VM_RODP" = no ]; then
+		log "rodp: not loaded (--no-rodp)"
+		return
+	fi
+	if [ ! -f "$RODP_KO" ]; then
+		[ "$RODP_VM_RODP" = need ] &&
+			setup_failed "rodp.ko not built ($RODP_KO)"
+		log "rodp: SKIPPED, $RODP_KO not built: no rodp0/rodp1"
+		return
+	fi
+	insmod "$RODP_KO" || setup_failed "insmod $RODP_KO failed"
+	log "rodp: loaded $RODP_KO"
+}
+
+# / is read-only: a tmpfs over /etc/libibverbs.d with the host's drivers
+# plus ours (libibverbs appends -rdmav34.so to an absolute name).
+setup_provider()
+{
+	local d=/etc/libibverbs.d keep=/tmp/.libibverbs.d
+
+	if [ ! -f "$RODP_PROVIDER" ]; then
+		[ "$RODP_VM_RODP" = need ] &&
+			setup_failed "provider not built ($RODP_PROVIDER)"
+		log "provider: SKIPPED, $RODP_PROVIDER not built"
+		return
+	fi
+	mkdir -p "$keep"
+	cp "$d"/*.driver "$keep"/ 2>/dev/null
+	mount -t tmpfs -o mode=755 tmpfs "$d" ||
+		setup_failed "cannot mount tmpfs on $d"
+	cp "$keep"/*.driver "$d"/ 2>/dev/null
+	rm -rf "$keep"
+	printf 'driver %s\n' "${RODP_PROVIDER%-rdmav34.so}" >"$d/rodp.driver"
+	log "provider: $d/rodp.driver -> ${RODP_PROVIDER%-rdmav34.so}"
+}
+
+run_command()
+{
+	local rc
+
+	if [ "$RODP_VM_CMD_TIMEOUT" -gt 0 ]; then
+		timeout -k 10 "$RODP_VM_CMD_TIMEOUT" \
+			bash "$RUN/cmd.sh" </dev/null \
+			>>"$RUN/stdout" 2>>"$RUN/stderr"
+		rc=$?
+		[ $rc -eq 124 ] || [ $rc -eq 137 ] &&
+			log "command timed out after ${RODP_VM_CMD_TIMEOUT}s"
+	else
+		bash "$RUN/cmd.sh" </dev/null >>"$RUN/stdout" 2>>"$RUN/stderr"
+		rc=$?
+	fi
+	printf '%s\n' "$rc" >"$RUN/status"
+}
+
+main()
+{
+	log "guest up: kernel $KVER, uptime $(cut -d' ' -f1 /proc/uptime) s"
+	# Report tasks stuck in D state well before the host's timeout.
+	sysctl -q -w kernel.hung_task_timeout_secs=60
+	load_stack
+	load_rodp
+	setup_provider
+	bash "$HARNESS/topology.sh" >>"$RUN/harness.log" 2>&1 ||
+		setup_failed "topology.sh failed (see harness.log)"
+	log "running the command"
+	run_command
+	save_dmesg
+}
+
+main

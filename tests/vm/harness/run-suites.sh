@@ -1,0 +1,34 @@
+#!/bin/bash
+# tests/vm/harness/run-suites.sh SUITE...: run VM suites one after the
+# other inside one guest (started by scripts/test.sh through vm.sh).
+#
+# For each suite NAME (file name without its NN- order prefix and .sh)
+# it leaves in $RODP_VM_RUN/suites/: NAME.out (the suite's TAP output and
+# diagnostics) and NAME.status (its exit status, 124 on timeout), and it
+# writes "rodp-suite: NAME begin" / "... end" into the kernel log so the
+# host can check each suite's part of the log on its own.
+# RODP_SUITE_TIMEOUT (s, default 240) bounds each suite.
+set -u
+
+out=$RODP_VM_RUN/suites
+mkdir -p "$out"
+limit=${RODP_SUITE_TIMEOUT:-240}
+
+for suite in "$@"; do
+	name=$(basename "$suite" .sh)
+	name=${name#[0-9][0-9]-}
+	echo "=== suite $name"
+	echo "rodp-suite: $name begin" >/dev/kmsg
+	# Into a file, not a pipe: a process the suite leaves stuck in the
+	# kernel must not keep the runner waiting for end of file.
+	timeout -k 10 "$limit" bash "$suite" </dev/null >"$out/$name.out" 2>&1 &
+	spid=$!
+	tail -n +1 -s 0.5 -f --pid=$spid "$out/$name.out" &
+	tpid=$!
+	wait $spid
+	status=$?
+	wait $tpid
+	echo "$status" >"$out/$name.status"
+	echo "rodp-suite: $name end $status" >/dev/kmsg
+	echo "=== suite $name: exit $status"
+done

@@ -1,0 +1,139 @@
+# shellcheck shell=bash
+# tests/vm/harness/tap.sh: helpers for the VM suites (sourced).
+#
+# A suite prints a plan ("1..N") first, then one "ok N - name" or
+# "not ok N - name" line per case; "# ..." lines are diagnostics.
+# scripts/test.sh counts every planned case: a case that never printed
+# its line counts as failed.
+
+TAP_N=0
+TAP_FAILED=0
+
+# plan N: announce N cases.
+plan()
+{
+	printf '1..%s\n' "$1"
+}
+
+diag()
+{
+	printf '# %s\n' "$*"
+}
+
+# pass NAME / fail NAME: report one case.
+pass()
+{
+	TAP_N=$((TAP_N + 1))
+	printf 'ok %d - %s\n' $TAP_N "$1"
+}
+
+fail()
+{
+	TAP_N=$((TAP_N + 1))
+	TAP_FAILED=$((TAP_FAILED + 1))
+	printf 'not ok %d - %s\n' $TAP_N "$1"
+}
+
+# check NAME CMD [ARG...]: one case, passed when CMD succeeds.  CMD's
+# output becomes diagnostics when it fails.
+check()
+{
+	local name=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	if [ $rc -eq 0 ]; then
+		pass "$name"
+	else
+		fail "$name"
+		diag "failed ($rc): $*"
+		[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/#   /'
+	fi
+}
+
+# is NAME GOT WANT: one case, passed when GOT equals WANT.
+is()
+{
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1"
+		diag "got '$2', want '$3'"
+	fi
+}
+
+# wait_for SECONDS CMD [ARG...]: retry CMD every 0.2 s until it succeeds
+# or SECONDS pass; the status of its last run.
+wait_for()
+{
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.2
+	done
+}
+
+# exited PID: succeeds when process PID is gone.
+exited()
+{
+	! kill -0 "$1" 2>/dev/null
+}
+
+# within SECONDS CMD [ARG...]: run CMD for at most SECONDS; its status,
+# or 124 when it is still running (then it is left behind: a task stuck
+# in the kernel cannot be killed, and the suite must go on).  CMD's output
+# is printed when it ends.
+within()
+{
+	local secs=$1 out pid rc
+	shift
+	out=$(mktemp)
+	"$@" >"$out" 2>&1 &
+	pid=$!
+	if wait_for "$secs" exited $pid; then
+		wait $pid
+		rc=$?
+	else
+		rc=124
+		echo "still running after ${secs}s: $*" >>"$out"
+	fi
+	cat "$out"
+	rm -f "$out"
+	return $rc
+}
+
+# done_testing: exit status of the suite (0 only when no case failed).
+done_testing()
+{
+	[ $TAP_FAILED -eq 0 ]
+}
+
+# kmsg_mark TEXT: put a marker line into the kernel log; echoes a unique
+# tag that kmsg_since can look for.
+kmsg_mark()
+{
+	local tag
+	tag="rodp-mark-$$-$RANDOM: $*"
+	printf '%s\n' "$tag" >/dev/kmsg
+	printf '%s\n' "$tag"
+}
+
+# kmsg_since TAG: the kernel log after the marker line TAG.
+kmsg_since()
+{
+	dmesg | awk -v tag="$1" 'found { print } index($0, tag) { found = 1 }'
+}
+
+# port_attr DEV ATTR: one attribute of port 1 from `ibv_devinfo -d DEV -v`
+# (e.g. state -> PORT_ACTIVE, active_mtu -> 1024, link_layer -> Ethernet).
+port_attr()
+{
+	ibv_devinfo -d "$1" -v 2>/dev/null |
+		awk -v a="$2:" '$1 == a { print $2; exit }'
+}
+
+# port_is DEV ATTR VALUE: succeeds when the attribute has VALUE.
+port_is()
+{
+	[ "$(port_attr "$1" "$2")" = "$3" ]
+}

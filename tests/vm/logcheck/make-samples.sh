@@ -1,0 +1,54 @@
+#!/bin/bash
+# tests/vm/logcheck/make-samples.sh [KIND...]: regenerate the real kernel
+# logs in samples/ that the log checker's tests feed it.
+#
+# Builds provoke/rodp_provoke.ko against the test kernel's headers (into
+# build/vm/provoke), then boots one guest per KIND, loads the module
+# (which prints the two expected taint notices) and, except for "clean",
+# makes the kernel report trouble; the guest's dmesg becomes
+# samples/<category>--provoked-<kind>-<kernel>.log (clean: a boot log).  The lockdep sample is
+# written by hand: Debian's kernel has no lockdep.
+# Needs ./rodp setup; takes a few minutes; run it by hand, then commit.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../../scripts/lib.sh"
+
+kver=$(rodp_kver)
+[ -n "$kver" ] || die "run ./rodp setup first"
+obj=$RODP_VMDIR/provoke
+mkdir -p "$obj"
+cp "$here"/provoke/Kbuild "$here"/provoke/*.c "$obj"/
+make -s -C "$(rodp_kdir "$kver")" M="$obj" modules
+ko=$obj/rodp_provoke.ko
+ctl=/sys/kernel/debug/rodp_provoke
+
+# KIND -> "category|shell commands run in the guest after insmod".
+declare -A how=(
+	[clean]="clean|true"
+	[warning]="warning|echo warning >$ctl"
+	[bug]="bug|sh -c 'echo bug >$ctl'"
+	[oops]="oops|sh -c 'echo oops >$ctl'"
+	[gpf]="gpf|sh -c 'echo gpf >$ctl'"
+	[softlockup]="soft-lockup|sysctl -w kernel.watchdog_thresh=5 &&
+		echo softlockup >$ctl"
+	[rcustall]="rcu-stall|echo 3 >/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout &&
+		echo rcustall >$ctl"
+	[hung]="hung-task|sysctl -w kernel.hung_task_timeout_secs=5 &&
+		echo hung >$ctl"
+)
+
+[ $# -gt 0 ] || set -- clean warning bug oops gpf softlockup rcustall hung
+for kind in "$@"; do
+	[ -n "${how[$kind]:-}" ] || die "unknown kind $kind"
+	cat=${how[$kind]%%|*}
+	cmd=${how[$kind]#*|}
+	run=$RODP_VMDIR/samples/$kind
+	rm -rf "$run"
+	"$RODP_ROOT/scripts/vm.sh" --no-rodp --quiet --timeout 180 \
+		--run-dir "$run" -- bash -c "insmod $ko && $cmd; sleep 2" || true
+	[ -s "$run/dmesg.txt" ] || die "$kind: no dmesg.txt in $run"
+	name=$cat--provoked-$kind-$kver.log
+	[ "$kind" != clean ] || name=clean--boot-rxe-out-of-tree-module-$kver.log
+	cp "$run/dmesg.txt" "$here/samples/$name"
+	msg "sample $name"
+done

@@ -1,0 +1,81 @@
+#!/bin/bash
+# VM suite "teardown": devices and the module go away cleanly.
+#  - `rdma link del rodp1` completes while a process holds rodp1 open
+#    with a PD, CQ, MR and QP; the process gets DEVICE_FATAL and errors,
+#    it does not crash or hang;
+#  - `rdma link del rodp0`, then `rmmod rodp` with no device left;
+#  - `rmmod rodp` with a device still present;
+#  - the stack comes back (insmod, rodp0 and rodp1 ACTIVE).
+# The kernel log of the whole suite is checked by the runner.
+# Runs last: it unloads rodp.ko.
+set -u
+. "$(dirname "$0")/../harness/tap.sh"
+
+KO=$RODP_REPO/build/cmake/kmod/kbuild/rodp.ko
+HOLDDEV=$RODP_REPO/build/cmake/tests/vm/vm_holddev
+
+plan 15
+
+check "rodp.ko is loaded" test -d /sys/module/rodp
+
+listed()
+{
+	ibv_devices 2>/dev/null | awk 'NR > 2 { print $1 }' | grep -qx "$1"
+}
+
+gone()
+{
+	! rdma link show "$1/1" >/dev/null 2>&1 && ! listed "$1"
+}
+
+# 1. Delete a device under a process that holds it.
+ready=/tmp/holddev.ready
+rm -f "$ready"
+ip netns exec ns1 "$HOLDDEV" rodp1 "$ready" >/tmp/holddev.out 2>&1 &
+holder=$!
+check "a process opens rodp1 and creates PD, CQ, MR, QP" \
+	wait_for 30 test -f "$ready"
+check "rdma link del rodp1 completes while it is held" within 60 rdma link del rodp1
+if wait_for 30 exited $holder; then
+	wait $holder
+	status=$?
+else
+	status=timeout
+	kill -9 $holder 2>/dev/null
+fi
+is "the holder gets DEVICE_FATAL and errors, exits 0 (no crash)" \
+	"$status" 0
+sed 's/^/#   /' /tmp/holddev.out
+# (A del that blocked until the holder died finishes now.)
+check "rodp1 is gone" wait_for 10 gone rodp1
+
+# 2. Delete the other device, then unload the module.
+check "rdma link del rodp0" within 60 rdma link del rodp0
+check "rodp0 is gone" gone rodp0
+check "rmmod rodp with no devices" within 60 rmmod rodp
+check "rodp is unloaded" test ! -d /sys/module/rodp
+
+# 3. Unload the module under a device.
+check "insmod rodp.ko again" insmod "$KO"
+check "rdma link add rodp2 on ns0/ve0" \
+	ip netns exec ns0 rdma link add rodp2 type rodp netdev ve0
+check "rodp2 is PORT_ACTIVE" wait_for 10 port_is rodp2 state PORT_ACTIVE
+check "rmmod rodp with rodp2 present" within 60 rmmod rodp
+if gone rodp2 && [ ! -d /sys/module/rodp ]; then
+	pass "rodp2 and the module are gone"
+else
+	fail "rodp2 and the module are gone"
+fi
+
+# 4. The stack comes back as the harness built it.
+restore()
+{
+	insmod "$KO" &&
+	ip netns exec ns0 rdma link add rodp0 type rodp netdev ve0 &&
+	ip netns exec ns1 rdma link add rodp1 type rodp netdev ve1 &&
+	wait_for 10 port_is rodp0 state PORT_ACTIVE &&
+	wait_for 10 port_is rodp1 state PORT_ACTIVE
+}
+check "reload: rodp0 and rodp1 ACTIVE again" restore
+
+done_testing
