@@ -76,6 +76,8 @@ static inline uint32_t rcore_ring_count(uint32_t prod, uint32_t cons)
  * @log2_slots: log2 of the number of slots
  * @slot_size: bytes per slot
  * @idx: free-running index
+ *
+ * Return: offset of the slot from the start of the ring's mapping.
  */
 static inline size_t rcore_ring_slot(uint32_t log2_slots, uint32_t slot_size,
 				     uint32_t idx)
