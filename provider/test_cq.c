@@ -56,7 +56,8 @@ static void fake_ring_new(struct fake_ring *r, uint32_t cqe)
 	while (slots < cqe)
 		slots <<= 1;
 	r->slots = slots;
-	r->size = RCORE_RING_HDR_SIZE + (size_t)slots * sizeof(struct rcore_cqe);
+	r->size = RCORE_RING_HDR_SIZE +
+		  (size_t)slots * sizeof(struct rcore_cqe);
 	r->size = (r->size + page - 1) / page * page;
 	r->offset = fk.next_offset;
 	fk.next_offset += r->size;
