@@ -215,7 +215,17 @@ static void test_unsupported(struct ibv_context *ctx, struct ibv_pd *pd,
 	struct ibv_qp_init_attr qp_attr;
 	struct ibv_xrcd_init_attr xattr;
 	struct ibv_alloc_dm_attr dm_attr;
+	struct ibv_counters_init_attr cnt_attr;
+	struct ibv_modify_cq_attr mod_attr;
+	struct ibv_td_init_attr td_attr;
+	struct ibv_wq_init_attr wq_attr;
+	struct ibv_counters *counters;
+	struct ibv_ah_attr ah_attr;
+	struct ibv_values_ex rt;
 	struct ibv_sge sge;
+	struct ibv_ah *ah;
+	struct ibv_wq *wq;
+	struct ibv_td *td;
 	char buf[64];
 	struct ibv_srq *srq;
 	struct ibv_xrcd *xrcd;
@@ -282,6 +292,64 @@ static void test_unsupported(struct ibv_context *ctx, struct ibv_pd *pd,
 	sge.length = sizeof(buf);
 	ret = ibv_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH, 0, &sge, 1);
 	check(not_supported(ret), "ibv_advise_mr: EOPNOTSUPP (ret %d)", ret);
+
+	memset(&ah_attr, 0, sizeof(ah_attr));
+	ah_attr.is_global = 1;
+	ah_attr.port_num = 1;
+	errno = 0;
+	ah = ibv_create_ah(pd, &ah_attr);
+	check(ah == NULL && not_supported(errno),
+	      "ibv_create_ah: EOPNOTSUPP (errno %d)", errno);
+	if (ah)
+		ibv_destroy_ah(ah);
+
+	memset(&wq_attr, 0, sizeof(wq_attr));
+	wq_attr.wq_type = IBV_WQT_RQ;
+	wq_attr.max_wr = 4;
+	wq_attr.max_sge = 1;
+	wq_attr.pd = pd;
+	wq_attr.cq = cq;
+	errno = 0;
+	wq = ibv_create_wq(ctx, &wq_attr);
+	check(wq == NULL && not_supported(errno),
+	      "ibv_create_wq: EOPNOTSUPP (errno %d)", errno);
+	if (wq)
+		ibv_destroy_wq(wq);
+
+	memset(&td_attr, 0, sizeof(td_attr));
+	errno = 0;
+	td = ibv_alloc_td(ctx, &td_attr);
+	check(td == NULL && not_supported(errno),
+	      "ibv_alloc_td: EOPNOTSUPP (errno %d)", errno);
+	if (td)
+		ibv_dealloc_td(td);
+
+	memset(&cnt_attr, 0, sizeof(cnt_attr));
+	errno = 0;
+	counters = ibv_create_counters(ctx, &cnt_attr);
+	check(counters == NULL && not_supported(errno),
+	      "ibv_create_counters: EOPNOTSUPP (errno %d)", errno);
+	if (counters)
+		ibv_destroy_counters(counters);
+
+	errno = 0;
+	mr = ibv_alloc_null_mr(pd);
+	check(mr == NULL && not_supported(errno),
+	      "ibv_alloc_null_mr: EOPNOTSUPP (errno %d)", errno);
+	if (mr)
+		ibv_dereg_mr(mr);
+
+	memset(&mod_attr, 0, sizeof(mod_attr));
+	mod_attr.attr_mask = IBV_CQ_ATTR_MODERATE;
+	mod_attr.moderate.cq_count = 1;
+	ret = ibv_modify_cq(cq, &mod_attr);
+	check(not_supported(ret), "ibv_modify_cq: EOPNOTSUPP (ret %d)", ret);
+
+	memset(&rt, 0, sizeof(rt));
+	rt.comp_mask = IBV_VALUES_MASK_RAW_CLOCK;
+	ret = ibv_query_rt_values_ex(ctx, &rt);
+	check(not_supported(ret),
+	      "ibv_query_rt_values_ex: EOPNOTSUPP (ret %d)", ret);
 
 	/* The kernel side of MRs comes later: either works or EOPNOTSUPP. */
 	errno = 0;
