@@ -79,8 +79,8 @@ fix_headers_makefile()
 	local root=$1 kver=$2 mk want common
 	mk=$root/usr/src/linux-headers-$kver/Makefile
 	[ -f "$mk" ] || die "$mk missing"
-	common=$(sed -n 's|^include /usr/src/\(linux-headers-[^/]*\)/Makefile$|\1|p;
-		s|^include .*/usr/src/\(linux-headers-[^/]*\)/Makefile$|\1|p' \
+	common=$(sed -n \
+		's|^include .*/usr/src/\(linux-headers-[^/]*\)/Makefile$|\1|p' \
 		"$mk" | head -n 1)
 	[ -n "$common" ] || die "$mk: unexpected contents: $(cat "$mk")"
 	want="include $root/usr/src/$common/Makefile"

@@ -54,7 +54,8 @@ run_ctest()
 	ctest --test-dir "$RODP_CMAKE" --output-on-failure --timeout 600 \
 		-j2 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
+	line=$(grep -E \
+		'[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
 		"$log" | tail -n 1)
 	if [ -n "$line" ]; then
 		total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
@@ -113,7 +114,8 @@ suite_result()
 	status=$(cat "$dir/suites/$name.status" 2>/dev/null || echo none)
 	plan=0 ok=0 bad=0
 	if [ -f "$out" ]; then
-		plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$out" | head -n 1)
+		plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$out" |
+			head -n 1)
 		plan=${plan:-0}
 		ok=$(grep -cE '^ok [0-9]+' "$out")
 		bad=$(grep -cE '^not ok [0-9]+' "$out")
@@ -142,11 +144,12 @@ suite_result()
 			notes+=("kernel log shows problems")
 		fi
 	fi
-	count $ok $((bad + missing))
-	if [ $((bad + missing)) -eq 0 ]; then
+	bad=$((bad + missing))
+	count $ok $bad
+	if [ $bad -eq 0 ]; then
 		verdict="PASS $name: $ok cases"
 	else
-		verdict="FAIL $name: $((bad + missing)) of $((ok + bad + missing)) cases failed"
+		verdict="FAIL $name: $bad of $((ok + bad)) cases failed"
 	fi
 	[ ${#notes[@]} -eq 0 ] || verdict+=" (${notes[*]})"
 	summary+=("$verdict")
@@ -172,9 +175,9 @@ run_vm_suites()
 	echo "=== VM suites: ${suites[*]##*/}"
 	mkdir -p "$RODP_VMDIR/runs"
 	dir=$RODP_VMDIR/runs/$(date +%Y%m%d-%H%M%S)-$$-test
-	"$RODP_ROOT/scripts/vm.sh" --timeout $((120 + (per + 15) * ${#suites[@]})) \
-		--run-dir "$dir" -- "$RODP_ROOT/tests/vm/harness/run-suites.sh" \
-		"${suites[@]}"
+	"$RODP_ROOT/scripts/vm.sh" --run-dir "$dir" \
+		--timeout $((120 + (per + 15) * ${#suites[@]})) \
+		-- "$RODP_ROOT/tests/vm/harness/run-suites.sh" "${suites[@]}"
 	rc=$?
 
 	log=$dir/dmesg.txt
@@ -184,7 +187,8 @@ run_vm_suites()
 
 	case $rc in
 	0|121) ;;
-	*) summary+=("VM run exited $rc: $(tail -n 1 "$dir/harness.log" 2>/dev/null)") ;;
+	*) summary+=("VM run failed: $(cat "$dir/verdict" 2>/dev/null ||
+		echo "exit $rc")") ;;
 	esac
 	for s in "${suites[@]}"; do
 		name=$(basename "$s" .sh)

@@ -22,7 +22,7 @@ usage()
 {
 	cat <<'EOF'
 usage: ./rodp vm [options] -- CMD [ARG...]
-  --kernel KVER    boot kernel KVER from build/deps/KVER (default: build/deps/kver)
+  --kernel KVER    boot build/deps/KVER (default: the one in build/deps/kver)
   --timeout S      kill the guest after S seconds (default 600)
   --need-rodp      fail unless rodp.ko and the provider are built and load
   --no-rodp        do not load rodp.ko
@@ -69,7 +69,10 @@ vmlinuz=$kroot/boot/vmlinuz-$kver
 if [ $rodp = need ]; then
 	for f in "$RODP_CMAKE/kmod/kbuild/rodp.ko" \
 		 "$RODP_CMAKE/provider/librodp-rdmav34.so"; do
-		[ -f "$f" ] || { msg "vm: $f not built (--need-rodp)"; exit 125; }
+		if [ ! -f "$f" ]; then
+			msg "vm: $f not built (--need-rodp)"
+			exit 125
+		fi
 	done
 fi
 
@@ -91,8 +94,8 @@ rundir=$(cd "$rundir" && pwd)
 # guest has its own /tmp and /run).
 {
 	printf 'if ! cd %q 2>/dev/null; then\n' "$PWD"
-	printf '\techo "rodp vm: %q is not visible in the guest, running in /" >&2\n' "$PWD"
-	printf '\tcd /\nfi\n'
+	printf '\techo "rodp vm: %q is not visible in the guest," \\\n' "$PWD"
+	printf '\t\t"running in /" >&2\n\tcd /\nfi\n'
 	printf 'exec'
 	printf ' %q' "$@"
 	printf '\n'
@@ -125,15 +128,20 @@ trap 'exit 130' INT TERM
 boot()
 {
 	local console=$rundir/console.log start now
+	local share=security_model=none,multidevs=remap
+	local cmdline="console=ttyS0 panic=-1 log_buf_len=4M"
+
+	cmdline+=" rodp_run=$rundir"
+	cmdline+=" rodp_guest=$RODP_ROOT/tests/vm/harness/guest.sh"
 
 	: >"$console"
 	qemu-system-x86_64 -nodefaults -no-user-config -no-reboot \
 		-accel "$accel" -cpu max -smp 2 -m 2G \
 		-display none -monitor none -serial "file:$console" \
 		-kernel "$vmlinuz" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 log_buf_len=4M rodp_run=$rundir rodp_guest=$RODP_ROOT/tests/vm/harness/guest.sh" \
-		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$rundir,mount_tag=results,security_model=none" \
+		-append "$cmdline" \
+		-virtfs "local,path=/,mount_tag=hostroot,$share,readonly=on" \
+		-virtfs "local,path=$rundir,mount_tag=results,$share" \
 		</dev/null >>"$rundir/qemu.log" 2>&1 &
 	qpid=$!
 	tails=()
@@ -155,7 +163,7 @@ boot()
 			boot_s=$now
 		fi
 		if [ $booted = 0 ] && [ $now -ge "$boot_timeout" ]; then
-			msg "vm: no init after ${boot_timeout}s, killing the guest"
+			msg "vm: no init after ${boot_timeout}s, killing it"
 			kill $qpid
 			break
 		fi
@@ -184,7 +192,8 @@ msg "vm: kernel $kver, run folder $rundir"
 boot
 if [ $booted = 0 ]; then
 	mv "$rundir/console.log" "$rundir/console.attempt1.log"
-	msg "vm: the guest never reached init (console.attempt1.log); retrying once"
+	msg "vm: the guest never reached init (console.attempt1.log)," \
+		"retrying once"
 	boot
 fi
 
@@ -216,7 +225,8 @@ if [ $booted = 0 ]; then
 	why="test bed failure: the guest never reached init, twice"
 elif grep -q '^RODP-VM-INFRA' "$rundir/console.log"; then
 	rc=125
-	why="test bed failure: $(grep -m1 '^RODP-VM-INFRA' "$rundir/console.log")"
+	why=$(grep -m1 '^RODP-VM-INFRA' "$rundir/console.log")
+	why="test bed failure: ${why#RODP-VM-INFRA: }"
 elif [ -f "$rundir/setup-error" ]; then
 	rc=125
 	why="guest set-up failed: $(cat "$rundir/setup-error")"
@@ -224,5 +234,7 @@ fi
 
 printf 'boot_s=%s\nrun_s=%s\nrc=%s\n' "${boot_s:-}" "$run_s" "$rc" \
 	>"$rundir/result"
-msg "vm: exit $rc${why:+ ($why)}; init after ${boot_s:-?}s, run ${run_s}s; logs in $rundir"
+printf 'exit %s%s\n' "$rc" "${why:+ ($why)}" >"$rundir/verdict"
+msg "vm: exit $rc${why:+ ($why)}; init after ${boot_s:-?}s," \
+	"run ${run_s}s; logs in $rundir"
 exit $rc

@@ -6,8 +6,9 @@
 # build/vm/provoke), then boots one guest per KIND, loads the module
 # (which prints the two expected taint notices) and, except for "clean",
 # makes the kernel report trouble; the guest's dmesg becomes
-# samples/<category>--provoked-<kind>-<kernel>.log (clean: a boot log).  The lockdep sample is
-# written by hand: Debian's kernel has no lockdep.
+# samples/<category>--provoked-<kind>-<kernel>.log (for clean, a boot
+# log).  The *-handwritten samples are written by hand (Debian's kernel
+# has no lockdep, KASAN or UBSAN).
 # Needs ./rodp setup; takes a few minutes; run it by hand, then commit.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +22,7 @@ cp "$here"/provoke/Kbuild "$here"/provoke/*.c "$obj"/
 make -s -C "$(rodp_kdir "$kver")" M="$obj" modules
 ko=$obj/rodp_provoke.ko
 ctl=/sys/kernel/debug/rodp_provoke
+rcu_timeout=/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout
 
 # KIND -> "category|shell commands run in the guest after insmod".
 declare -A how=(
@@ -31,8 +33,7 @@ declare -A how=(
 	[gpf]="gpf|sh -c 'echo gpf >$ctl'"
 	[softlockup]="soft-lockup|sysctl -w kernel.watchdog_thresh=5 &&
 		echo softlockup >$ctl"
-	[rcustall]="rcu-stall|echo 3 >/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout &&
-		echo rcustall >$ctl"
+	[rcustall]="rcu-stall|echo 3 >$rcu_timeout && echo rcustall >$ctl"
 	[hung]="hung-task|sysctl -w kernel.hung_task_timeout_secs=5 &&
 		echo hung >$ctl"
 )
@@ -45,10 +46,12 @@ for kind in "$@"; do
 	run=$RODP_VMDIR/samples/$kind
 	rm -rf "$run"
 	"$RODP_ROOT/scripts/vm.sh" --no-rodp --quiet --timeout 180 \
-		--run-dir "$run" -- bash -c "insmod $ko && $cmd; sleep 2" || true
+		--run-dir "$run" -- bash -c "insmod $ko && $cmd; sleep 2" ||
+		true
 	[ -s "$run/dmesg.txt" ] || die "$kind: no dmesg.txt in $run"
 	name=$cat--provoked-$kind-$kver.log
-	[ "$kind" != clean ] || name=clean--boot-rxe-out-of-tree-module-$kver.log
+	[ "$kind" != clean ] ||
+		name=clean--boot-rxe-out-of-tree-module-$kver.log
 	cp "$run/dmesg.txt" "$here/samples/$name"
 	msg "sample $name"
 done

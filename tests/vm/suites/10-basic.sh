@@ -41,8 +41,8 @@ sysfs_gid()
 		i=${f##*/}
 		[ "$(cat "$f")" = 0000:0000:0000:0000:0000:ffff:0a4d:000a ] ||
 			continue
-		[ "$(cat "$port/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ] &&
-		[ "$(cat "$port/gid_attrs/ndevs/$i" 2>/dev/null)" = ve0 ] &&
+		[ "$(cat "$port/gid_attrs/types/$i")" = "RoCE v2" ] &&
+		[ "$(cat "$port/gid_attrs/ndevs/$i")" = ve0 ] &&
 			return 0
 	done
 	return 1

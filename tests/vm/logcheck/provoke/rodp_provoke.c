@@ -8,7 +8,7 @@
  *   bug         BUG()
  *   oops        write through a NULL pointer
  *   gpf         read through a non-canonical pointer
- *   softlockup  spin 14 s with preemption off (set watchdog_thresh=5 first)
+ *   softlockup  spin 16 s with preemption off (set watchdog_thresh=5 first)
  *   rcustall    spin 8 s in an RCU read section (lower the stall timeout)
  *   hung        sleep 15 s uninterruptibly (lower hung_task_timeout_secs)
  *
@@ -16,6 +16,7 @@
  */
 #include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/ktime.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
@@ -29,10 +30,13 @@ static int *volatile provoke_null;
 static unsigned long *volatile provoke_bad =
 	(unsigned long *)0xdead000000000000UL;
 
+/* Busy-wait by the clock: mdelay() is far from exact under QEMU TCG. */
 static void provoke_spin(unsigned int ms)
 {
-	while (ms--)
-		mdelay(1);
+	u64 end = ktime_get_ns() + (u64)ms * NSEC_PER_MSEC;
+
+	while (ktime_get_ns() < end)
+		cpu_relax();
 }
 
 static ssize_t provoke_write(struct file *file, const char __user *ubuf,
@@ -56,7 +60,7 @@ static ssize_t provoke_write(struct file *file, const char __user *ubuf,
 		pr_info("rodp_provoke: read %lx\n", *provoke_bad);
 	} else if (!strcmp(what, "softlockup")) {
 		preempt_disable();
-		provoke_spin(14000);
+		provoke_spin(16000);
 		preempt_enable();
 	} else if (!strcmp(what, "rcustall")) {
 		rcu_read_lock();
