@@ -46,6 +46,7 @@ static int rodp_query_device(struct ib_device *ibdev,
 	memset(attr, 0, sizeof(*attr));
 	attr->vendor_id = RODP_VENDOR_ID;
 	attr->vendor_part_id = RODP_VENDOR_PART_ID;
+	attr->fw_ver = (u64)RODP_UVERBS_ABI_VERSION << 32;
 	attr->sys_image_guid = rdev->ibdev.node_guid;
 	attr->max_mr_size = 0;
 	attr->page_size_cap = PAGE_SIZE;
@@ -122,7 +123,7 @@ static int rodp_query_pkey(struct ib_device *ibdev, u32 port, u16 index,
 
 static void rodp_get_dev_fw_str(struct ib_device *ibdev, char *str)
 {
-	snprintf(str, IB_FW_VERSION_NAME_MAX, "rodp-%u", RODP_UVERBS_ABI_VERSION);
+	snprintf(str, IB_FW_VERSION_NAME_MAX, "%u.0.0", RODP_UVERBS_ABI_VERSION);
 }
 
 static void rodp_dealloc_driver(struct ib_device *ibdev)
@@ -212,6 +213,8 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ibdev->phys_port_cnt = 1;
 	ibdev->num_comp_vectors = num_possible_cpus();
 	ibdev->local_dma_lkey = 0;
+	/* Legacy write() commands the core does not enable by itself. */
+	ibdev->uverbs_cmd_mask |= BIT_ULL(IB_USER_VERBS_CMD_REQ_NOTIFY_CQ);
 	strscpy(ibdev->node_desc, "rodp", sizeof(ibdev->node_desc));
 	addrconf_addr_eui48((unsigned char *)&ibdev->node_guid,
 			    rdev->ndev->dev_addr);

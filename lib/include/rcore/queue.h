@@ -37,9 +37,12 @@ RCORE_STATIC_ASSERT(sizeof(struct rcore_ring_hdr) == RCORE_RING_HDR_SIZE,
 #define RCORE_RING_F_ERROR	0x1u
 
 /*
- * One completion.  Field values are the uverbs ABI values (enum
- * ib_uverbs_wc_opcode, ib_wc_status numbering, IB_WC_* flags), which equal
- * libibverbs' IBV_WC_* values.
+ * One completion, as the kernel writes it.  status and opcode use the
+ * kernel's enum ib_wc_status and enum ib_wc_opcode numbering, which equal
+ * libibverbs' IBV_WC_* values for every opcode a user CQ may carry (never
+ * IB_WC_REG_MR or the masked atomics).  wc_flags uses the kernel's
+ * IB_WC_* bits; libibverbs numbers WITH_INV and IP_CSUM_OK the other way
+ * round, so the provider translates.
  */
 struct rcore_cqe {
 	uint64_t wr_id;
