@@ -12,5 +12,7 @@ done
 for f in "$lib"/src/*.c; do
 	[ -e "$f" ] && ln -sf "$f" "$out/lib/"
 done
-exec make -C "$kdir" M="$out" RODP_SRC="$src" RODP_LIB="$lib" \
+# Run as a plain child of CMake's make: no inherited jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+exec make -j2 -C "$kdir" M="$out" RODP_SRC="$src" RODP_LIB="$lib" \
 	W=1 modules
