@@ -151,7 +151,9 @@ suite_result()
 	else
 		verdict="FAIL $name: $bad of $((ok + bad)) cases failed"
 	fi
-	[ ${#notes[@]} -eq 0 ] || verdict+=" (${notes[*]})"
+	if [ ${#notes[@]} -gt 0 ]; then
+		verdict+=" ($(printf '%s; ' "${notes[@]}" | sed 's/; $//'))"
+	fi
 	summary+=("$verdict")
 	if [ -f "$out" ]; then
 		while read -r line; do

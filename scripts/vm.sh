@@ -132,7 +132,7 @@ boot()
 	local cmdline="console=ttyS0 panic=-1 log_buf_len=4M"
 
 	cmdline+=" rodp_run=$rundir"
-	cmdline+=" rodp_guest=$RODP_ROOT/tests/vm/harness/guest.sh"
+	cmdline+=" rodp_repo=$RODP_ROOT"
 
 	: >"$console"
 	qemu-system-x86_64 -nodefaults -no-user-config -no-reboot \
