@@ -100,18 +100,23 @@ rundir=$(cd "$rundir" && pwd)
 	printf ' %q' "$@"
 	printf '\n'
 } >"$rundir/cmd.sh"
-# Leave the guest time to save its kernel log before the host gives up.
-if [ "$timeout" -gt 90 ]; then
-	cmd_timeout=$((timeout - 45))
-else
-	cmd_timeout=$((timeout * 2 / 3))
-fi
+# The guest's settings, per boot: the command must end by the deadline
+# (host clock; the guest's comes from the same RTC), leaving the guest
+# time to save its kernel log before the host kills it.
+write_env()
 {
-	while read -r var; do
-		printf 'export %s=%q\n' "$var" "${!var}"
-	done < <(compgen -e | grep '^RODP_' | grep -v '^RODP_VM_')
-	printf 'RODP_VM_RODP=%s\nRODP_VM_CMD_TIMEOUT=%s\n' $rodp $cmd_timeout
-} >"$rundir/env"
+	local margin=20 var
+
+	[ "$timeout" -ge 60 ] || margin=$((timeout / 3))
+	{
+		while read -r var; do
+			printf 'export %s=%q\n' "$var" "${!var}"
+		done < <(compgen -e | grep '^RODP_' | grep -v '^RODP_VM_')
+		printf 'RODP_VM_RODP=%s\n' $rodp
+		printf 'RODP_VM_DEADLINE=%s\n' \
+			$(($(date +%s) + timeout - margin))
+	} >"$rundir/env"
+}
 touch "$rundir/stdout" "$rundir/stderr" "$rundir/harness.log"
 
 qpid=
@@ -135,6 +140,7 @@ boot()
 	cmdline+=" rodp_repo=$RODP_ROOT"
 
 	: >"$console"
+	write_env
 	qemu-system-x86_64 -nodefaults -no-user-config -no-reboot \
 		-accel "$accel" -cpu max -smp 2 -m 2G \
 		-display none -monitor none -serial "file:$console" \

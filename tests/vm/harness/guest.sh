@@ -12,7 +12,8 @@
 #   setup-error   why the stack or topology could not be set up
 #   dmesg.txt     the whole kernel log, taken after the command
 # RUN/env (from the host) sets RODP_VM_RODP (auto, need, no),
-# RODP_VM_CMD_TIMEOUT and the caller's RODP_* variables.
+# RODP_VM_DEADLINE (when the command must have ended, in seconds since
+# the epoch) and the caller's RODP_* variables.
 set -u
 
 RUN=$1
@@ -26,7 +27,7 @@ RODP_PROVIDER=$REPO/build/cmake/provider/librodp-rdmav34.so
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=dumb
 RODP_VM_RODP=auto
-RODP_VM_CMD_TIMEOUT=0
+RODP_VM_DEADLINE=
 # shellcheck source=/dev/null
 . "$RUN/env"
 export RODP_VM=1 RODP_VM_RUN=$RUN RODP_REPO=$REPO
@@ -108,18 +109,15 @@ setup_provider()
 
 run_command()
 {
-	local rc
+	local rc left
 
-	if [ "$RODP_VM_CMD_TIMEOUT" -gt 0 ]; then
-		timeout -k 10 "$RODP_VM_CMD_TIMEOUT" \
-			bash "$RUN/cmd.sh" </dev/null \
-			>>"$RUN/stdout" 2>>"$RUN/stderr"
-		rc=$?
-		[ $rc -eq 124 ] || [ $rc -eq 137 ] &&
-			log "command timed out after ${RODP_VM_CMD_TIMEOUT}s"
-	else
-		bash "$RUN/cmd.sh" </dev/null >>"$RUN/stdout" 2>>"$RUN/stderr"
-		rc=$?
+	left=$((RODP_VM_DEADLINE - $(date +%s)))
+	[ $left -ge 5 ] || left=5
+	timeout -k 5 $left bash "$RUN/cmd.sh" </dev/null \
+		>>"$RUN/stdout" 2>>"$RUN/stderr"
+	rc=$?
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		log "command timed out after ${left}s"
 	fi
 	printf '%s\n' "$rc" >"$RUN/status"
 }
