@@ -129,7 +129,7 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# boot ATTEMPT: one guest; sets booted, timed_out, boot_s, run_s.
+# boot: run one guest; sets booted, timed_out, boot_s and run_s.
 boot()
 {
 	local console=$rundir/console.log start now
@@ -170,13 +170,13 @@ boot()
 		fi
 		if [ $booted = 0 ] && [ $now -ge "$boot_timeout" ]; then
 			msg "vm: no init after ${boot_timeout}s, killing it"
-			kill $qpid
+			kill $qpid 2>/dev/null || true
 			break
 		fi
 		if [ $now -ge "$timeout" ]; then
 			msg "vm: timeout after ${timeout}s, killing the guest"
 			timed_out=1
-			kill $qpid
+			kill $qpid 2>/dev/null || true
 			break
 		fi
 		sleep 0.5
