@@ -109,7 +109,7 @@ logcheck_ok()
 suite_result()
 {
 	local name=$1 dir=$2 out=$2/suites/$1.out status plan ok bad missing
-	local notes=() verdict
+	local notes=() verdict line
 
 	status=$(cat "$dir/suites/$name.status" 2>/dev/null || echo none)
 	plan=0 ok=0 bad=0
