@@ -54,6 +54,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->max_cqe = RODP_MAX_CQE;
 	attr->max_pd = RODP_MAX_PD;
 	attr->max_pkeys = 1;
+	/* `rdma link del` may remove a rodp device. */
+	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG;
 	attr->local_ca_ack_delay = 15;
 	return 0;
 }
@@ -99,10 +101,15 @@ static int rodp_get_port_immutable(struct ib_device *ibdev, u32 port,
 	if (err)
 		return err;
 
-	immutable->core_cap_flags = RDMA_CORE_PORT_IBA_ROCE_UDP_ENCAP;
+	/*
+	 * RoCEv2 without the MAD and CM capabilities: there is no QP1 yet, and
+	 * claiming them makes the MAD layer try (and fail) to open the port.
+	 */
+	immutable->core_cap_flags = RDMA_CORE_CAP_PROT_ROCE_UDP_ENCAP |
+				    RDMA_CORE_CAP_ETH_AH;
 	immutable->gid_tbl_len = attr.gid_tbl_len;
 	immutable->pkey_tbl_len = attr.pkey_tbl_len;
-	immutable->max_mad_size = IB_MGMT_MAD_SIZE;
+	immutable->max_mad_size = 0;	/* no MADs without RDMA_CORE_CAP_IB_MAD */
 	return 0;
 }
 

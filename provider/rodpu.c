@@ -241,11 +241,21 @@ err_uninit:
 	return NULL;
 }
 
+/*
+ * No table entry can name a rodp device (it has no driver id, and names are
+ * the user's choice), but libibverbs walks the table of every provider for
+ * devices that do have a driver id: it must exist, holding only the
+ * sentinel.  rodpu_match_device() decides.
+ */
+static const struct verbs_match_ent rodpu_match_table[] = {
+	{},
+};
+
 static const struct verbs_device_ops rodpu_dev_ops = {
 	.name			= "rodp",
 	.match_min_abi_version	= RODP_UVERBS_ABI_VERSION,
 	.match_max_abi_version	= RODP_UVERBS_ABI_VERSION,
-	.match_table		= NULL,
+	.match_table		= rodpu_match_table,
 	.match_device		= rodpu_match_device,
 	.alloc_device		= rodpu_alloc_device,
 	.uninit_device		= rodpu_uninit_device,

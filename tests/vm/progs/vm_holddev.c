@@ -3,8 +3,8 @@
  * vm_holddev DEVICE READY_FILE: hold an RDMA device open while it is
  * removed (`rdma link del`, `rmmod`), the way a running application does.
  *
- * Opens DEVICE, creates a PD, a CQ, an MR and an RC QP, creates
- * READY_FILE, then waits for the device's async events.  The kernel must
+ * Opens DEVICE, creates a PD, a CQ and, when the device reports that it
+ * has them (max_mr, max_qp), an MR and an RC QP, creates READY_FILE, then waits for the device's async events.  The kernel must
  * disassociate the process from a removed device: deliver
  * IBV_EVENT_DEVICE_FATAL and fail every later command, without waiting
  * for the process to let go.
@@ -102,11 +102,12 @@ int main(int argc, char **argv)
 		.cap = { .max_send_wr = 1, .max_recv_wr = 1,
 			 .max_send_sge = 1, .max_recv_sge = 1 },
 	};
+	struct ibv_device_attr dattr;
 	struct ibv_context *ctx;
 	struct ibv_pd *pd, *pd2;
 	struct ibv_cq *cq;
-	struct ibv_mr *mr;
-	struct ibv_qp *qp;
+	struct ibv_mr *mr = NULL;
+	struct ibv_qp *qp = NULL;
 	void *buf;
 	int ret = 2;
 
@@ -119,6 +120,10 @@ int main(int argc, char **argv)
 	ctx = open_by_name(argv[1]);
 	if (!ctx)
 		return 2;
+	if (ibv_query_device(ctx, &dattr)) {
+		perror("ibv_query_device");
+		goto close_dev;
+	}
 	pd = ibv_alloc_pd(ctx);
 	if (!pd) {
 		perror("ibv_alloc_pd");
@@ -132,22 +137,27 @@ int main(int argc, char **argv)
 	buf = calloc(1, BUF_SIZE);
 	if (!buf)
 		goto destroy_cq;
-	mr = ibv_reg_mr(pd, buf, BUF_SIZE,
-			IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
-	if (!mr) {
-		perror("ibv_reg_mr");
-		goto free_buf;
+	if (dattr.max_mr) {
+		mr = ibv_reg_mr(pd, buf, BUF_SIZE, IBV_ACCESS_LOCAL_WRITE |
+				IBV_ACCESS_REMOTE_WRITE);
+		if (!mr) {
+			perror("ibv_reg_mr");
+			goto free_buf;
+		}
 	}
-	qp_attr.send_cq = cq;
-	qp_attr.recv_cq = cq;
-	qp = ibv_create_qp(pd, &qp_attr);
-	if (!qp) {
-		perror("ibv_create_qp");
-		goto dereg_mr;
+	if (dattr.max_qp) {
+		qp_attr.send_cq = cq;
+		qp_attr.recv_cq = cq;
+		qp = ibv_create_qp(pd, &qp_attr);
+		if (!qp) {
+			perror("ibv_create_qp");
+			goto dereg_mr;
+		}
 	}
 	if (touch(argv[2]))
 		goto destroy_qp;
-	printf("vm_holddev: %s open, PD CQ MR QP created, waiting\n", argv[1]);
+	printf("vm_holddev: %s open, PD CQ%s%s created, waiting\n", argv[1],
+	       mr ? " MR" : "", qp ? " QP" : "");
 
 	if (wait_fatal(ctx)) {
 		ret = 1;
@@ -168,9 +178,11 @@ int main(int argc, char **argv)
 
 	/* Tearing down a removed device's objects must not crash. */
 destroy_qp:
-	ibv_destroy_qp(qp);
+	if (qp)
+		ibv_destroy_qp(qp);
 dereg_mr:
-	ibv_dereg_mr(mr);
+	if (mr)
+		ibv_dereg_mr(mr);
 free_buf:
 	free(buf);
 destroy_cq:
