@@ -6,7 +6,7 @@
 set -u
 . "$(dirname "$0")/../harness/tap.sh"
 
-plan 21
+plan 23
 
 check "rodp.ko is loaded" test -d /sys/module/rodp
 # rdma names a port's netdev only inside the netdev's namespace.
@@ -48,6 +48,23 @@ sysfs_gid()
 	return 1
 }
 check "sysfs: rodp0 GID ::ffff:10.77.0.10 is RoCE v2 on ve0" sysfs_gid
+
+# GIDs follow the netdev's addresses.
+has_gid()
+{
+	ibv_devinfo -d "$1" -v | grep -E 'GID\[ *[0-9]+\]:' |
+		grep -qF "$2, RoCE v2"
+}
+no_gid()
+{
+	! has_gid "$@"
+}
+ip -n ns0 addr add 10.77.1.10/24 dev ve0
+check "a new address on ve0 becomes a RoCE v2 GID of rodp0" \
+	wait_for 10 has_gid rodp0 ::ffff:10.77.1.10
+ip -n ns0 addr del 10.77.1.10/24 dev ve0
+check "the GID goes when the address goes" \
+	wait_for 10 no_gid rodp0 ::ffff:10.77.1.10
 
 # Our provider serves rodp0: libibverbs loads it, no other provider
 # claims rodp0 without it, and it alone (RDMAV_DRIVERS) brings rodp0 back.

@@ -3,6 +3,9 @@
 #  - `rdma link del rodp1` completes while a process holds rodp1 open
 #    with a PD, CQ, MR and QP; the process gets DEVICE_FATAL and errors,
 #    it does not crash or hang;
+#  - a rodp device goes away with its netdev (`ip link del`) and with its
+#    network namespace (`ip netns del`), and its namespace's UDP 4791
+#    socket goes with the last device there;
 #  - `rdma link del rodp0`, then `rmmod rodp` with no device left;
 #  - `rmmod rodp` with a device still present;
 #  - the stack comes back (insmod, rodp0 and rodp1 ACTIVE).
@@ -14,7 +17,7 @@ set -u
 KO=$RODP_REPO/build/cmake/kmod/kbuild/rodp.ko
 HOLDDEV=$RODP_REPO/build/cmake/tests/vm/vm_holddev
 
-plan 15
+plan 23
 
 check "rodp.ko is loaded" test -d /sys/module/rodp
 
@@ -55,13 +58,49 @@ sed 's/^/#   /' /tmp/holddev.out
 # (A del that blocked until the holder died finishes now.)
 check "rodp1 is gone" wait_for 10 gone rodp1
 
-# 2. Delete the other device, then unload the module.
+# 2. Devices follow their netdev and their namespace.
+udp4791()
+{
+	ip netns exec "$1" ss -Hlun 'sport = :4791' | grep -q .
+}
+no_udp4791()
+{
+	! udp4791 "$1"
+}
+del_vex()
+{
+	ip -n nsx link del vex && wait_for 10 gone rodpx
+}
+check "ns0 has a UDP 4791 socket (rodp0)" udp4791 ns0
+check "rdma link del rodp1 closed ns1's UDP 4791 socket" no_udp4791 ns1
+
+ip netns add nsx
+ip link add vex type veth peer name vexp
+ip link set vex netns nsx
+ip -n nsx link set vex up
+ip -n nsx link set lo up
+ip -n nsx addr add 10.77.0.20/24 dev vex
+check "rdma link add rodpx on nsx/vex" \
+	ip netns exec nsx rdma link add rodpx type rodp netdev vex
+check "ip link del vex removes rodpx" del_vex
+check "nsx's UDP 4791 socket is closed" no_udp4791 nsx
+
+ip link add vex type veth peer name vexp
+ip link set vex netns nsx
+ip -n nsx link set vex up
+ip -n nsx addr add 10.77.0.20/24 dev vex
+ip netns exec nsx rdma link add rodpx type rodp netdev vex
+check "ip netns del nsx (with rodpx in it) completes" within 60 ip netns del nsx
+check "rodpx is gone with its namespace" wait_for 30 gone rodpx
+
+# 3. Delete the other device, then unload the module.
 check "rdma link del rodp0" within 60 rdma link del rodp0
 check "rodp0 is gone" gone rodp0
+check "ns0's UDP 4791 socket is closed" no_udp4791 ns0
 check "rmmod rodp with no devices" within 60 rmmod rodp
 check "rodp is unloaded" test ! -d /sys/module/rodp
 
-# 3. Unload the module under a device.
+# 4. Unload the module under a device.
 check "insmod rodp.ko again" insmod "$KO"
 check "rdma link add rodp2 on ns0/ve0" \
 	ip netns exec ns0 rdma link add rodp2 type rodp netdev ve0
@@ -73,7 +112,7 @@ else
 	fail "rodp2 and the module are gone"
 fi
 
-# 4. The stack comes back as the harness built it.
+# 5. The stack comes back as the harness built it.
 restore()
 {
 	insmod "$KO" &&
