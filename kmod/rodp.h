@@ -18,6 +18,8 @@
 #include <linux/netdevice.h>
 #include <linux/spinlock.h>
 #include <linux/refcount.h>
+#include <linux/completion.h>
+#include <linux/xarray.h>
 #include <net/net_namespace.h>
 #include <rdma/ib_verbs.h>
 
@@ -29,6 +31,8 @@
 #define RODP_MAX_CQE		65535
 #define RODP_MAX_CQ		16384
 #define RODP_MAX_PD		16384
+#define RODP_MAX_MR		0x100000	/* < 2^24: keys hold index << 8 */
+#define RODP_MAX_MR_SIZE	(1ULL << 46)
 #define RODP_VENDOR_ID		0xffffff	/* no IEEE OUI: software */
 #define RODP_VENDOR_PART_ID	0x0dd0
 
@@ -69,6 +73,9 @@ struct rodp_net {
  * @ndev_tracker: reference tracker of that hold
  * @net: namespace of @ndev at creation, whose sockets we use
  * @port_active: last port state reported with an event
+ * @mr_xa: memory regions by key index (lkey >> 8)
+ * @mr_next: next index xa_alloc_cyclic() tries
+ * @mr_gen: generation counter, the low byte of every new key
  * @stats: software counters (atomic, any context)
  */
 struct rodp_dev {
@@ -80,6 +87,9 @@ struct rodp_dev {
 	netdevice_tracker ndev_tracker;
 	struct net *net;
 	bool port_active;
+	struct xarray mr_xa;
+	u32 mr_next;
+	atomic_t mr_gen;
 	struct {
 		atomic64_t rx_packets;
 		atomic64_t rx_dropped;
@@ -139,6 +149,50 @@ static inline struct rodp_cq *to_rcq(struct ib_cq *ibcq)
 	return container_of(ibcq, struct rodp_cq, ibcq);
 }
 
+/* Access rights a memory region may carry; optional hints are ignored. */
+#define RODP_MR_ACCESS_SUPPORTED (IB_ACCESS_LOCAL_WRITE |		\
+				  IB_ACCESS_REMOTE_WRITE |		\
+				  IB_ACCESS_REMOTE_READ |		\
+				  IB_ACCESS_REMOTE_ATOMIC |		\
+				  IB_ACCESS_OPTIONAL)
+
+enum rodp_mr_kind {
+	RODP_MR_DMA,	/* kernel: iova is a kernel virtual address */
+	RODP_MR_USER,	/* pinned user memory */
+};
+
+/**
+ * struct rodp_mr - a memory region
+ * @ibmr: the RDMA core's MR (keys, iova, length, pd)
+ * @kind: what backs it
+ * @access: IB_ACCESS_* rights
+ * @start: user virtual address of ibmr.iova (RODP_MR_USER)
+ * @umem: the pinned pages (RODP_MR_USER)
+ * @pages: the pages of @umem in order, first one holding @start
+ * @npages: entries in @pages
+ * @users: references: the key space holds one, each rodp_mr_get() one more
+ * @released: completed when @users drops to zero
+ */
+struct rodp_mr {
+	struct ib_mr ibmr;
+	enum rodp_mr_kind kind;
+	int access;
+	unsigned long start;
+	struct ib_umem *umem;
+	struct page **pages;
+	unsigned long npages;
+	refcount_t users;
+	struct completion released;
+};
+
+static inline struct rodp_mr *to_rmr(struct ib_mr *ibmr)
+{
+	return container_of(ibmr, struct rodp_mr, ibmr);
+}
+
+/* One piece of an MR range: kernel address and length. */
+typedef int (*rodp_mr_io_fn)(void *priv, void *kaddr, u64 len);
+
 struct rodp_qp {
 	struct ib_qp ibqp;
 };
@@ -151,6 +205,14 @@ void rodp_dev_gone(struct rodp_dev *rdev);
 int rodp_dev_register(struct rodp_dev *rdev, const char *name);
 void rodp_port_event(struct rodp_dev *rdev);
 extern const struct ib_device_ops rodp_dev_ops;
+
+/* rodp_mr.c */
+extern const struct ib_device_ops rodp_mr_ops;
+struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
+			    int access, u64 iova, u64 len);
+void rodp_mr_put(struct rodp_mr *mr);
+int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, rodp_mr_io_fn fn,
+	       void *priv);
 
 /* rodp_net.c */
 int rodp_net_init(void);

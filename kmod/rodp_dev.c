@@ -40,15 +40,16 @@ static int rodp_query_device(struct ib_device *ibdev,
 		return -EINVAL;
 
 	/*
-	 * Only what works is reported: PDs and CQs.  Queue pairs, memory
-	 * regions and ODP are added with the code that implements them.
+	 * Only what works is reported: PDs, CQs and pinned memory regions.
+	 * Queue pairs and ODP are added with the code that implements them.
 	 */
 	memset(attr, 0, sizeof(*attr));
 	attr->vendor_id = RODP_VENDOR_ID;
 	attr->vendor_part_id = RODP_VENDOR_PART_ID;
 	attr->fw_ver = (u64)RODP_UVERBS_ABI_VERSION << 32;
 	attr->sys_image_guid = rdev->ibdev.node_guid;
-	attr->max_mr_size = 0;
+	attr->max_mr_size = RODP_MAX_MR_SIZE;
+	attr->max_mr = RODP_MAX_MR;
 	attr->page_size_cap = PAGE_SIZE;
 	attr->max_cq = RODP_MAX_CQ;
 	attr->max_cqe = RODP_MAX_CQE;
@@ -215,6 +216,7 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 
 	ib_set_device_ops(ibdev, &rodp_dev_ops);
 	ib_set_device_ops(ibdev, &rodp_verbs_ops);
+	ib_set_device_ops(ibdev, &rodp_mr_ops);
 
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;

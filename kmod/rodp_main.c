@@ -61,6 +61,9 @@ void rodp_dev_gone(struct rodp_dev *rdev)
 	spin_unlock(&rodp_devs_lock);
 	synchronize_rcu();
 
+	/* The RDMA core destroyed every MR before calling dealloc_driver. */
+	WARN_ON(!xa_empty(&rdev->mr_xa));
+	xa_destroy(&rdev->mr_xa);
 	rodp_net_put(rdev->net);
 	netdev_put(rdev->ndev, &rdev->ndev_tracker);
 }
@@ -83,6 +86,8 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 	rdev->state = RODP_DEV_REGISTERING;
 	rdev->ndev = ndev;
 	rdev->net = dev_net(ndev);
+	xa_init_flags(&rdev->mr_xa, XA_FLAGS_ALLOC1);
+	atomic_set(&rdev->mr_gen, 0);
 	atomic64_set(&rdev->stats.rx_packets, 0);
 	atomic64_set(&rdev->stats.rx_dropped, 0);
 

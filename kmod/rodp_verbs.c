@@ -320,7 +320,7 @@ static int rodp_poll_cq(struct ib_cq *ibcq, int num, struct ib_wc *wc)
 	return n;
 }
 
-/* Queue pairs and memory regions arrive with the RC data path. */
+/* Queue pairs arrive with the RC data path. */
 static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 			  struct ib_udata *udata)
 {
@@ -352,23 +352,6 @@ static int rodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
 	return -EOPNOTSUPP;
 }
 
-static struct ib_mr *rodp_get_dma_mr(struct ib_pd *ibpd, int access)
-{
-	return ERR_PTR(-EOPNOTSUPP);
-}
-
-static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
-				      u64 length, u64 iova, int access,
-				      struct ib_udata *udata)
-{
-	return ERR_PTR(-EOPNOTSUPP);
-}
-
-static int rodp_dereg_mr(struct ib_mr *ibmr, struct ib_udata *udata)
-{
-	return -EOPNOTSUPP;
-}
-
 const struct ib_device_ops rodp_verbs_ops = {
 	.alloc_pd = rodp_alloc_pd,
 	.alloc_ucontext = rodp_alloc_ucontext,
@@ -376,18 +359,15 @@ const struct ib_device_ops rodp_verbs_ops = {
 	.create_qp = rodp_create_qp,
 	.dealloc_pd = rodp_dealloc_pd,
 	.dealloc_ucontext = rodp_dealloc_ucontext,
-	.dereg_mr = rodp_dereg_mr,
 	.destroy_cq = rodp_destroy_cq,
 	.destroy_qp = rodp_destroy_qp,
 	.disassociate_ucontext = rodp_disassociate_ucontext,
-	.get_dma_mr = rodp_get_dma_mr,
 	.mmap = rodp_mmap,
 	.mmap_free = rodp_mmap_free,
 	.modify_qp = rodp_modify_qp,
 	.poll_cq = rodp_poll_cq,
 	.post_recv = rodp_post_recv,
 	.post_send = rodp_post_send,
-	.reg_user_mr = rodp_reg_user_mr,
 	.req_notify_cq = rodp_req_notify_cq,
 
 	INIT_RDMA_OBJ_SIZE(ib_cq, rodp_cq, ibcq),

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp: memory regions, their keys, and the one way the device touches
+ * memory: rodp_mr_io().
+ *
+ * Every kind of MR sits behind the same lookup (rodp_mr_get: key, PD,
+ * access and range checked, a reference taken) and the same accessor
+ * (rodp_mr_io: walk a range as kernel-mapped pieces).  Callers run in
+ * process context and may sleep in rodp_mr_io(), so an MR kind whose pages
+ * must first be faulted in (ODP) fits behind the same interface.
+ *
+ * Keys: lkey == rkey == (index << 8) | generation, the index from a
+ * per-device xarray; the generation byte changes at every reuse of an
+ * index so a stale key does not find a new MR.
+ */
+
+#include <linux/highmem.h>
+#include <linux/sched/mm.h>
+#include <rdma/ib_umem.h>
+
+#include "rodp.h"
+
+
+static int rodp_mr_insert(struct rodp_dev *rdev, struct rodp_mr *mr)
+{
+	u32 index;
+	int err;
+
+	refcount_set(&mr->users, 1);
+	init_completion(&mr->released);
+
+	err = xa_alloc_cyclic(&rdev->mr_xa, &index, mr,
+			      XA_LIMIT(1, RODP_MAX_MR),
+			      &rdev->mr_next, GFP_KERNEL);
+	if (err < 0)
+		return err == -EBUSY ? -ENOMEM : err;
+
+	mr->ibmr.lkey = index << 8 | (atomic_inc_return(&rdev->mr_gen) & 0xff);
+	mr->ibmr.rkey = mr->ibmr.lkey;
+	return 0;
+}
+
+/*
+ * Take the MR out of the key space, then wait until nobody who found it
+ * before is still using it.
+ */
+static void rodp_mr_remove(struct rodp_dev *rdev, struct rodp_mr *mr)
+{
+	xa_erase(&rdev->mr_xa, mr->ibmr.lkey >> 8);
+	rodp_mr_put(mr);
+	wait_for_completion(&mr->released);
+}
+
+/**
+ * rodp_mr_put - drop a reference taken by rodp_mr_get()
+ * @mr: the memory region
+ */
+void rodp_mr_put(struct rodp_mr *mr)
+{
+	if (refcount_dec_and_test(&mr->users))
+		complete(&mr->released);
+}
+
+/**
+ * rodp_mr_get - find the MR a key names and check an access through it
+ * @rdev: the device
+ * @key: lkey or rkey
+ * @pd: the PD the access comes from (the QP's)
+ * @access: IB_ACCESS_* rights the access needs (0 for a local read)
+ * @iova: first byte accessed
+ * @len: bytes accessed (0 is allowed and checks only the key)
+ *
+ * Return: the MR with a reference held, or an ERR_PTR: -ENOENT for an
+ * unknown key, -EACCES for a PD or access mismatch, -ERANGE for a range
+ * outside the MR.  Callers map these to completion statuses or NAKs.
+ */
+struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
+			    int access, u64 iova, u64 len)
+{
+	struct rodp_mr *mr;
+	int err = 0;
+
+	rcu_read_lock();
+	mr = xa_load(&rdev->mr_xa, key >> 8);
+	if (!mr || mr->ibmr.lkey != key || !refcount_inc_not_zero(&mr->users))
+		mr = NULL;
+	rcu_read_unlock();
+	if (!mr)
+		return ERR_PTR(-ENOENT);
+
+	if (mr->ibmr.pd != pd || (mr->access & access) != access)
+		err = -EACCES;
+	else if (len && (iova < mr->ibmr.iova || len > mr->ibmr.length ||
+			 iova - mr->ibmr.iova > mr->ibmr.length - len))
+		err = -ERANGE;
+	if (err) {
+		rodp_mr_put(mr);
+		return ERR_PTR(err);
+	}
+	return mr;
+}
+
+/**
+ * rodp_mr_io - walk a range of an MR as kernel-mapped pieces
+ * @mr: a memory region the caller holds (rodp_mr_get)
+ * @iova: first byte, already range-checked
+ * @len: bytes
+ * @fn: called for each piece in order with a kernel address and a length;
+ *	a non-zero return stops the walk and is returned
+ * @priv: passed to @fn
+ *
+ * Process context: may sleep (an ODP MR faults pages in here).  A piece
+ * never crosses a page of the MR.
+ *
+ * Return: 0, @fn's non-zero return, or a negative errno.
+ */
+int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, rodp_mr_io_fn fn,
+	       void *priv)
+{
+	u64 off, chunk;
+	void *kaddr;
+	int ret = 0;
+
+	might_sleep();
+
+	if (mr->kind == RODP_MR_DMA)
+		return len ? fn(priv, (void *)(uintptr_t)iova, len) : 0;
+
+	/* Offset of iova from the start of the MR's first page. */
+	off = (mr->start & ~PAGE_MASK) + (iova - mr->ibmr.iova);
+	while (len) {
+		struct page *page = mr->pages[off >> PAGE_SHIFT];
+
+		chunk = min_t(u64, len, PAGE_SIZE - (off & ~PAGE_MASK));
+		kaddr = kmap_local_page(page);
+		ret = fn(priv, kaddr + (off & ~PAGE_MASK), chunk);
+		kunmap_local(kaddr);
+		if (ret)
+			return ret;
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static struct ib_mr *rodp_get_dma_mr(struct ib_pd *ibpd, int access)
+{
+	struct rodp_dev *rdev = to_rdev(ibpd->device);
+	struct rodp_mr *mr;
+	int err;
+
+	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+	if (!mr)
+		return ERR_PTR(-ENOMEM);
+	mr->kind = RODP_MR_DMA;
+	mr->access = access;
+	mr->ibmr.pd = ibpd;
+	mr->ibmr.iova = 0;
+	mr->ibmr.length = U64_MAX;
+
+	err = rodp_mr_insert(rdev, mr);
+	if (err) {
+		kfree(mr);
+		return ERR_PTR(err);
+	}
+	return &mr->ibmr;
+}
+
+/* The page array rodp_mr_io() walks, from the umem's scatter list. */
+static int rodp_mr_collect_pages(struct rodp_mr *mr)
+{
+	struct sg_page_iter iter;
+	unsigned long i = 0;
+
+	mr->npages = ib_umem_num_pages(mr->umem);
+	mr->pages = kvcalloc(mr->npages, sizeof(*mr->pages), GFP_KERNEL);
+	if (!mr->pages)
+		return -ENOMEM;
+
+	for_each_sgtable_page(&mr->umem->sgt_append.sgt, &iter, 0) {
+		if (WARN_ON_ONCE(i >= mr->npages))
+			return -EFAULT;
+		mr->pages[i++] = sg_page_iter_page(&iter);
+	}
+	return i == mr->npages ? 0 : -EFAULT;
+}
+
+static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
+				      u64 length, u64 iova, int access,
+				      struct ib_udata *udata)
+{
+	struct rodp_dev *rdev = to_rdev(ibpd->device);
+	struct rodp_mr *mr;
+	int err;
+
+	if (access & ~RODP_MR_ACCESS_SUPPORTED)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!length || length > RODP_MAX_MR_SIZE)
+		return ERR_PTR(-EINVAL);
+	if (udata && (udata->inlen || udata->outlen))
+		return ERR_PTR(-EINVAL);
+
+	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+	if (!mr)
+		return ERR_PTR(-ENOMEM);
+	mr->kind = RODP_MR_USER;
+	mr->access = access;
+	mr->start = start;
+	mr->ibmr.pd = ibpd;
+	mr->ibmr.iova = iova;
+	mr->ibmr.length = length;
+
+	/* Pins the pages and charges them to RLIMIT_MEMLOCK. */
+	mr->umem = ib_umem_get(ibpd->device, start, length, access);
+	if (IS_ERR(mr->umem)) {
+		err = PTR_ERR(mr->umem);
+		goto err_free_mr;
+	}
+
+	err = rodp_mr_collect_pages(mr);
+	if (err)
+		goto err_free_pages;
+
+	err = rodp_mr_insert(rdev, mr);
+	if (err)
+		goto err_free_pages;
+	return &mr->ibmr;
+
+err_free_pages:
+	kvfree(mr->pages);
+	ib_umem_release(mr->umem);
+err_free_mr:
+	kfree(mr);
+	return ERR_PTR(err);
+}
+
+static int rodp_dereg_mr(struct ib_mr *ibmr, struct ib_udata *udata)
+{
+	struct rodp_mr *mr = to_rmr(ibmr);
+
+	rodp_mr_remove(to_rdev(ibmr->device), mr);
+	kvfree(mr->pages);
+	ib_umem_release(mr->umem);
+	kfree(mr);
+	return 0;
+}
+
+const struct ib_device_ops rodp_mr_ops = {
+	.dereg_mr = rodp_dereg_mr,
+	.get_dma_mr = rodp_get_dma_mr,
+	.reg_user_mr = rodp_reg_user_mr,
+};
