@@ -14,5 +14,6 @@
 #include <rcore/psn.h>
 #include <rcore/crc32.h>
 #include <rcore/icrc.h>
+#include <rcore/rc.h>
 
 #endif /* RCORE_RCORE_H */
