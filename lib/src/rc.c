@@ -284,6 +284,12 @@ static unsigned int rcore_rc_req_op_flags(uint8_t opcode)
 	return rcore_rc_req_flags[opcode];
 }
 
+/* An RC opcode IBA reserves (RESYNC is RD only): unsupported on RC. */
+static bool rcore_rc_op_reserved(uint8_t opcode)
+{
+	return opcode == 0x15 || (opcode >= 0x18 && opcode <= 0x1f);
+}
+
 int rcore_rc_resp_init(struct rcore_rc_resp_state *st, uint32_t epsn,
 		       uint32_t mtu, unsigned int access, uint32_t ack_every)
 {
@@ -317,7 +323,7 @@ static void rcore_rc_resp_drop(struct rcore_rc_resp_verdict *v,
 	v->why = why;
 }
 
-/* A request behind ePSN (IBA 9.7.5.1.2): answer it, never redo it. */
+/* A request behind ePSN, a retry: answer it, never redo a side effect. */
 static void rcore_rc_resp_dup(const struct rcore_rc_resp_state *st,
 			      const struct rcore_pkt *pkt, uint32_t psn,
 			      struct rcore_rc_resp_verdict *v)
@@ -326,9 +332,10 @@ static void rcore_rc_resp_dup(const struct rcore_rc_resp_state *st,
 
 	if (v->flags & (F_SEND | F_WRITE)) {
 		/*
-		 * Only what the requester waits on is acknowledged again:
-		 * with the duplicate's own PSN, which is the earliest one
-		 * the requester can still be missing an ACK for.
+		 * Acknowledged again only when the requester waits for it
+		 * (AckReq, end of message), with the duplicate's own PSN:
+		 * everything up to it has certainly been received, and an
+		 * ACK never claims a later read or atomic done.
 		 */
 		if (!pkt->bth.ackreq && !(v->flags & F_LAST)) {
 			rcore_rc_resp_drop(v, RCORE_RC_WHY_DUP_NO_ACK);
@@ -375,7 +382,7 @@ rcore_rc_resp_validate(const struct rcore_rc_resp_state *st,
 	uint32_t mtu = st->mtu;
 	unsigned int cur;
 
-	/* IBA 9.7.5.1.3: FIRST, MIDDLE..., LAST of one message at a time. */
+	/* FIRST, MIDDLE..., LAST of one message at a time */
 	if (st->in_msg) {
 		cur = rcore_rc_req_op_flags(st->cur_op) & (F_SEND | F_WRITE);
 		if (!(f & cur) || (f & F_FIRST))
@@ -432,7 +439,7 @@ void rcore_rc_resp_check(const struct rcore_rc_resp_state *st,
 
 	*v = (struct rcore_rc_resp_verdict){ 0 };
 	f = rcore_rc_req_op_flags(pkt->bth.opcode);
-	if (!f) {
+	if (!f && !rcore_rc_op_reserved(pkt->bth.opcode)) {
 		rcore_rc_resp_drop(v, RCORE_RC_WHY_NOT_RC_REQ);
 		return;
 	}
@@ -440,7 +447,7 @@ void rcore_rc_resp_check(const struct rcore_rc_resp_state *st,
 
 	switch (rcore_psn_classify(st->epsn, psn)) {
 	case RCORE_PSN_OUT_OF_SEQ:
-		/* IBA 9.7.5.1.1: one NAK per sequence error, at ePSN */
+		/* one NAK per sequence error, naming ePSN */
 		if (st->nak_sent)
 			rcore_rc_resp_drop(v, RCORE_RC_WHY_NAK_SENT);
 		else
@@ -448,13 +455,16 @@ void rcore_rc_resp_check(const struct rcore_rc_resp_state *st,
 					      st->epsn, RCORE_NAK_PSN_SEQ_ERR);
 		return;
 	case RCORE_PSN_DUPLICATE:
-		rcore_rc_resp_dup(st, pkt, psn, v);
+		if (f)
+			rcore_rc_resp_dup(st, pkt, psn, v);
+		else
+			rcore_rc_resp_drop(v, RCORE_RC_WHY_DUP_BAD);
 		return;
 	case RCORE_PSN_NEW:
 		break;
 	}
 
-	why = rcore_rc_resp_validate(st, pkt, f);
+	why = f ? rcore_rc_resp_validate(st, pkt, f) : RCORE_RC_WHY_OPCODE;
 	if (why != RCORE_RC_WHY_NONE) {
 		rcore_rc_resp_set_nak(st, v, RCORE_RC_RESP_NAK_INVALID, psn,
 				      RCORE_NAK_INVALID_REQ);
@@ -556,10 +566,11 @@ int rcore_rc_req_init(struct rcore_rc_req_state *st, uint32_t sq_psn,
 void rcore_rc_req_sent(struct rcore_rc_req_state *st, uint32_t psn,
 		       uint32_t npsn)
 {
-	uint32_t end = rcore_psn_add(psn, (int32_t)(npsn ? npsn : 1));
+	uint32_t last = rcore_psn_add(psn, (int32_t)(npsn ? npsn - 1 : 0));
 
-	if (rcore_psn_after(end, st->next_psn))
-		st->next_psn = end;
+	/* (next_psn may be 2^23 ahead of una: compare the last PSN sent) */
+	if (!rcore_psn_before(last, st->next_psn))
+		st->next_psn = rcore_psn_add(last, 1);
 }
 
 bool rcore_rc_req_window_ok(const struct rcore_rc_req_state *st,

@@ -830,9 +830,12 @@ static void test_resp_not_request(void **state)
 {
 	static const uint8_t ops[] = {
 		RCORE_RC_ACK, RCORE_RC_ATOMIC_ACK, RCORE_RC_READ_RESP_FIRST,
-		RCORE_RC_READ_RESP_ONLY, 0x15, 0x18, 0x1f, RCORE_UC_SEND_ONLY,
+		RCORE_RC_READ_RESP_ONLY, RCORE_UC_SEND_ONLY,
 		RCORE_UC_WRITE_FIRST, RCORE_UD_SEND_ONLY, 0x4c, RCORE_CNP,
-		0xff,
+		0x35, 0xff,
+	};
+	static const uint8_t reserved[] = {
+		0x15, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 	};
 	struct rcore_rc_resp_state st;
 	struct rcore_rc_resp_verdict v;
@@ -846,6 +849,23 @@ static void test_resp_not_request(void **state)
 		rcore_rc_resp_check(&st, &p, &v);
 		assert_int_equal(v.action, RCORE_RC_RESP_DROP);
 		assert_int_equal(v.why, RCORE_RC_WHY_NOT_RC_REQ);
+	}
+	/* a reserved RC opcode: an invalid request when it is its turn */
+	for (i = 0; i < ARRAY_SIZE(reserved); i++) {
+		p = mkpkt(reserved[i], 10, 0);
+		rcore_rc_resp_check(&st, &p, &v);
+		assert_int_equal(v.action, RCORE_RC_RESP_NAK_INVALID);
+		assert_int_equal(v.why, RCORE_RC_WHY_OPCODE);
+		assert_int_equal(v.ack.psn, 10);
+		assert_int_equal(v.ack.aeth.syndrome,
+				 rcore_aeth_nak(RCORE_NAK_INVALID_REQ));
+		p.bth.psn = 9;
+		rcore_rc_resp_check(&st, &p, &v);
+		assert_int_equal(v.action, RCORE_RC_RESP_DROP);
+		assert_int_equal(v.why, RCORE_RC_WHY_DUP_BAD);
+		p.bth.psn = 11;
+		rcore_rc_resp_check(&st, &p, &v);
+		assert_int_equal(v.action, RCORE_RC_RESP_NAK_SEQ);
 	}
 }
 
@@ -1141,12 +1161,19 @@ static void test_req_init_sent(void **state)
 	rcore_rc_req_sent(&st, 3, 0);		/* 0 counts as 1 */
 	assert_int_equal(st.next_psn, 4);
 
-	/* window: up to 2^23 - 1 outstanding */
+	/* window: up to 2^23 outstanding */
 	assert_true(rcore_rc_req_window_ok(&st, 1));
 	assert_true(rcore_rc_req_window_ok(&st, RCORE_RC_MAX_OUTSTANDING - 6));
 	assert_false(rcore_rc_req_window_ok(&st,
 					    RCORE_RC_MAX_OUTSTANDING - 5));
 	assert_false(rcore_rc_req_window_ok(&st, 0xffffffffu));
+	/* the largest message fits an empty window */
+	req_init(&st, 0xffffff, 7, 7);
+	assert_true(rcore_rc_req_window_ok(&st,
+					   rcore_rc_msg_psns(RCORE_RC_MSG_READ,
+							     RCORE_RC_MAX_MSG,
+							     256)));
+	assert_false(rcore_rc_req_window_ok(&st, RCORE_RC_MAX_OUTSTANDING + 1));
 
 	w = (struct rcore_rc_wqe){ RCORE_RC_MSG_READ, 0xfffffe, 1000 };
 	assert_int_equal(rcore_rc_wqe_last_psn(&w, MTU), 1);
@@ -1319,6 +1346,59 @@ static void test_comp_read(void **state)
 	comp(&st, &s, &p, &v, RCORE_RC_COMP_COMPLETE);
 	rcore_rc_comp_apply(&st, &v);
 	assert_int_equal(st.una_psn, 3);
+}
+
+/* A 2^31-byte read at PMTU 256 takes half the PSN space: both ends cope. */
+static void test_largest_read(void **state)
+{
+	struct rcore_rc_resp_state rs;
+	struct rcore_rc_resp_verdict rv;
+	struct rcore_rc_req_state st;
+	struct rcore_rc_comp_verdict v;
+	struct rcore_rc_wqe r = { RCORE_RC_MSG_READ, 0xfffff0,
+				  RCORE_RC_MAX_MSG };
+	const uint32_t last = (0xfffff0 + 0x7fffff) & 0xffffff;
+	struct rcore_pkt p;
+
+	req_init(&st, 0xfffff0, 7, 7);
+	assert_true(rcore_rc_req_window_ok(&st, 0x800000));
+	req_send_wqe(&st, &r);
+	assert_int_equal(st.next_psn, (last + 1) & 0xffffff);
+	assert_int_equal(rcore_rc_wqe_last_psn(&r, MTU), last);
+	assert_false(rcore_rc_req_window_ok(&st, 1));
+	/* its last response is news (ahead of una), one more is not */
+	p = mkresp(RCORE_RC_READ_RESP_LAST, last, ACKSYN, MTU);
+	comp_ignored(&st, &r, &p, RCORE_RC_CWHY_OUT_OF_ORDER);
+	p = mkresp(RCORE_RC_ACK, last + 1, ACKSYN, 0);
+	comp_ignored(&st, &r, &p, RCORE_RC_CWHY_STALE);
+	p = mkresp(RCORE_RC_READ_RESP_FIRST, 0xfffff0, ACKSYN, MTU);
+	comp(&st, &r, &p, &v, RCORE_RC_COMP_READ_DATA);
+	assert_int_equal(v.offset, 0);
+
+	/* the responder: ePSN moves by 2^23, a retry of it is a duplicate */
+	resp_init(&rs, 0xfffff0, 0);
+	p = mkreth(RCORE_RC_READ_REQ, 0xfffff0, 0, RCORE_RC_MAX_MSG);
+	rcore_rc_resp_check(&rs, &p, &rv);
+	assert_int_equal(rv.action, RCORE_RC_RESP_EXECUTE);
+	assert_int_equal(rv.npsn, 0x800000);
+	rcore_rc_resp_executed(&rs, &p, &rv);
+	assert_int_equal(rs.epsn, (last + 1) & 0xffffff);
+	rcore_rc_resp_check(&rs, &p, &rv);
+	assert_int_equal(rv.action, RCORE_RC_RESP_DUPLICATE);
+	assert_int_equal(rv.dup, RCORE_RC_DUP_READ);
+	assert_int_equal(rv.npsn, 0x800000);
+	/* retried from its last response */
+	p = mkreth(RCORE_RC_READ_REQ, last, 0, MTU);
+	rcore_rc_resp_check(&rs, &p, &rv);
+	assert_int_equal(rv.dup, RCORE_RC_DUP_READ);
+	assert_int_equal(rv.npsn, 1);
+	assert_int_equal(rv.resp_psn, last);
+	/* offsets near 2^31 do not overflow */
+	p = mkresp(RCORE_RC_READ_RESP_LAST, last, ACKSYN, MTU);
+	st.una_psn = last;
+	comp(&st, &r, &p, &v, RCORE_RC_COMP_READ_DATA);
+	assert_int_equal(v.offset, RCORE_RC_MAX_MSG - MTU);
+	assert_true(v.done);
 }
 
 static void test_comp_implied_nak(void **state)
@@ -2516,19 +2596,22 @@ static void test_sim_lossy(void **state)
 		sim_run(&cfg, &st);
 	}
 
-	print_message("sim: %lu pkts, %lu dropped, %lu copied, %lu "
-		      "reordered\n", st.pkts, st.dropped, st.duplicated,
-		      st.reordered);
-	print_message("sim: responder %lu seq NAKs, %lu RNR NAKs, dup "
-		      "ack/read/atomic %lu/%lu/%lu (%lu gone), %lu drops\n",
-		      st.nak_seq, st.rnr_nak, st.dup_ack, st.dup_read,
-		      st.dup_atomic, st.dup_atomic_miss, st.resp_drop);
-	print_message("sim: requester %lu NAK retries, %lu timeouts, %lu "
-		      "RNR waits, %lu mid-read restarts, %lu stale, %lu "
-		      "out of order, %lu retried\n", st.retry_nak,
-		      st.timeouts, st.rnr_wait, st.read_restart,
+	print_message("sim: %lu pkts: %lu lost, %lu copied, %lu reordered\n",
+		      st.pkts, st.dropped, st.duplicated, st.reordered);
+	print_message("sim: responder: %lu seq NAKs, %lu RNR NAKs\n",
+		      st.nak_seq, st.rnr_nak);
+	print_message("sim: responder: dup ack/read/atomic %lu/%lu/%lu\n",
+		      st.dup_ack, st.dup_read, st.dup_atomic);
+	print_message("sim: responder: %lu atomics gone, %lu drops\n",
+		      st.dup_atomic_miss, st.resp_drop);
+	print_message("sim: requester: %lu NAK retries, %lu timeouts\n",
+		      st.retry_nak, st.timeouts);
+	print_message("sim: requester: %lu RNR waits, %lu read restarts\n",
+		      st.rnr_wait, st.read_restart);
+	print_message("sim: requester: ignored %lu stale, %lu early\n",
 		      st.comp_why[RCORE_RC_CWHY_STALE],
-		      st.comp_why[RCORE_RC_CWHY_OUT_OF_ORDER],
+		      st.comp_why[RCORE_RC_CWHY_OUT_OF_ORDER]);
+	print_message("sim: requester: ignored %lu retries under way\n",
 		      st.comp_why[RCORE_RC_CWHY_RETRIED]);
 
 	/* the runs went through every recovery path */
@@ -2576,6 +2659,7 @@ int main(void)
 		cmocka_unit_test(test_comp_ack),
 		cmocka_unit_test(test_comp_stale_and_bad),
 		cmocka_unit_test(test_comp_read),
+		cmocka_unit_test(test_largest_read),
 		cmocka_unit_test(test_comp_implied_nak),
 		cmocka_unit_test(test_comp_implied_ack),
 		cmocka_unit_test(test_comp_atomic),

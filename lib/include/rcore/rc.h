@@ -10,23 +10,48 @@
  * the state what happened through the matching update function.
  *
  * Responder, for every request packet received:
- *	rcore_rc_resp_check()          -> EXECUTE, DUPLICATE, NAK_*, DROP
- *	(caller executes; if the request needs a receive WQE and none is
- *	 there, it sends rcore_rc_resp_nak() with an RNR syndrome instead
- *	 and calls rcore_rc_resp_nakked())
- *	rcore_rc_resp_executed()       after a packet was executed
- *	rcore_rc_resp_ack()            the coalesced ACK, when F_ACK_NOW
- *	rcore_rc_resp_nakked()         after sending a PSN-sequence/RNR NAK
  *
- * Requester / completer, for every response packet received, oldest
- * outstanding WQE first:
- *	rcore_rc_comp_check()          -> COMPLETE (then again with the next
- *	                                  WQE), PROGRESS, READ_DATA,
- *	                                  ATOMIC_DATA, RETRY, RNR_WAIT,
- *	                                  FATAL or IGNORE
- *	rcore_rc_comp_apply()          commits the verdict to the state
- *	rcore_rc_comp_timeout()        local ACK timer expiry
- *	rcore_rc_req_sent()            after sending any request packet
+ *	rcore_rc_resp_check(&st, pkt, &v);
+ *	switch (v.action) {
+ *	case RCORE_RC_RESP_EXECUTE:
+ *		if ((v.flags & RCORE_RC_F_NEED_WQE) && no receive WQE) {
+ *			rcore_rc_resp_nak(&st, pkt->bth.psn,
+ *					  rcore_aeth_rnr_nak(min_rnr_timer),
+ *					  &ack);
+ *			send ack; rcore_rc_resp_nakked(&st); break;
+ *		}
+ *		check R_Key/range (else rcore_rc_resp_nak() with
+ *		RCORE_NAK_REMOTE_ACCESS_ERR, QP to error); move the data;
+ *		rcore_rc_resp_executed(&st, pkt, &v);
+ *		READ: send rcore_rc_read_resp_seg() 0..v.npsn-1 from
+ *		      v.resp_psn, AETH from rcore_rc_resp_ack();
+ *		ATOMIC: save the original value by PSN, send the atomic ACK;
+ *		else if (v.flags & RCORE_RC_F_ACK_NOW): send
+ *		      rcore_rc_resp_ack(&st, rcore_rc_credit_code(..), &ack);
+ *		break;
+ *	case RCORE_RC_RESP_DUPLICATE:	DUP_ACK: send v.ack; DUP_READ: send
+ *		the responses again from the packet's RETH; DUP_ATOMIC:
+ *		resend the saved atomic ACK (if still saved).
+ *	case RCORE_RC_RESP_NAK_SEQ:	send v.ack, rcore_rc_resp_nakked()
+ *	case RCORE_RC_RESP_NAK_INVALID:	send v.ack, QP to error
+ *	case RCORE_RC_RESP_DROP:	nothing (count v.why)
+ *	}
+ *
+ * Requester: rcore_rc_req_seg() gives every packet to send (and to resend
+ * from a PSN); rcore_rc_req_sent() after each.  Completer, for every
+ * response packet received:
+ *
+ *	do {
+ *		rcore_rc_comp_check(&st, oldest sent WQE or NULL, pkt, &v);
+ *		act on v (COMPLETE / READ_DATA / ATOMIC_DATA: complete or
+ *		fill the WQE; RETRY: resend from v.psn; RNR_WAIT: resend
+ *		from v.psn after v.rnr_usec; FATAL: error completion
+ *		v.status, QP to error);
+ *		rcore_rc_comp_apply(&st, &v);
+ *	} while (v.action == RCORE_RC_COMP_COMPLETE && v.again);
+ *
+ * and rcore_rc_comp_timeout() + rcore_rc_comp_apply() when the local ACK
+ * timer (rcore_rc_ack_timeout_ns()) expires.
  *
  * All PSN arithmetic is modulo 2^24 (see psn.h).  Lengths are bytes; an
  * MTU argument is the path MTU in bytes, one of 256, 512, 1024, 2048 or
@@ -58,8 +83,12 @@ enum rcore_mtu {
 /* Largest RC message (IBA: 2^31 bytes). */
 #define RCORE_RC_MAX_MSG	0x80000000u
 
-/* Most PSNs a requester may have outstanding (half the PSN space). */
-#define RCORE_RC_MAX_OUTSTANDING	(RCORE_PSN_HALF - 1)
+/*
+ * Most PSNs a requester may have outstanding: half the PSN space, so that
+ * every outstanding PSN is "after" una (the largest message, 2^31 bytes
+ * at a 256-byte PMTU, takes exactly this many).
+ */
+#define RCORE_RC_MAX_OUTSTANDING	RCORE_PSN_HALF
 
 /**
  * rcore_mtu_bytes - bytes of a path MTU code
@@ -191,8 +220,8 @@ struct rcore_rc_seg {
  * @first_psn: the message's first PSN
  * @idx: which packet; for an RDMA read, the response packet to (re)start
  *       from: the request then asks for @len - @idx * @mtu bytes at
- *       offset @idx * @mtu with PSN @first_psn + @idx (IBA 9.4.4, a read
- *       retried from the middle)
+ *       offset @idx * @mtu with PSN @first_psn + @idx (a read retried
+ *       from the middle)
  * @seg: filled with the packet's PSN, payload range, opcode and AckReq
  *
  * AckReq is set on the last packet of every message.  The requester
@@ -372,7 +401,7 @@ enum rcore_rc_resp_action {
 	RCORE_RC_RESP_DROP		= 4,	/* ignore the packet silently */
 };
 
-/* What to do with a duplicate request (IBA 9.7.5.1.2). */
+/* What to do with a duplicate request (IBA ch. 9, responder side). */
 enum rcore_rc_dup {
 	RCORE_RC_DUP_NONE	= 0,
 	/* SEND/WRITE: do not re-execute; send the ACK in @ack */
@@ -393,7 +422,8 @@ enum rcore_rc_dup {
 /* Why a packet is NAKed as invalid or dropped (for counters and logs). */
 enum rcore_rc_why {
 	RCORE_RC_WHY_NONE		= 0,
-	RCORE_RC_WHY_NOT_RC_REQ		= 1,	/* not an RC request opcode */
+	/* another transport's opcode, or an RC response: not for us */
+	RCORE_RC_WHY_NOT_RC_REQ		= 1,
 	RCORE_RC_WHY_NAK_SENT		= 2,	/* out of sequence again */
 	RCORE_RC_WHY_DUP_NO_ACK		= 3,	/* duplicate needing no ACK */
 	RCORE_RC_WHY_DUP_BAD		= 4,	/* dup read out of range */
@@ -405,7 +435,8 @@ enum rcore_rc_why {
 	RCORE_RC_WHY_LENGTH		= 10,	/* payload vs RETH length */
 	RCORE_RC_WHY_MSG_SIZE		= 11,	/* RETH length above 2^31 */
 	RCORE_RC_WHY_ALIGN		= 12,	/* atomic VA not 8-aligned */
-	RCORE_RC_WHY_COUNT		= 13
+	RCORE_RC_WHY_OPCODE		= 13,	/* reserved RC opcode */
+	RCORE_RC_WHY_COUNT		= 14
 };
 
 /* struct rcore_rc_resp_verdict.flags */
@@ -475,8 +506,11 @@ struct rcore_rc_resp_verdict {
  *       length
  * @v: filled with the verdict
  *
- * Checks in the order of IBA 9.7.5.1: the opcode is an RC request (else
- * DROP); the PSN (out of sequence: NAK_SEQ once per ePSN, then DROP;
+ * Checks in the order IBA ch. 9 gives the responder: the opcode is an RC
+ * request (an opcode of another transport, or an RC response, is
+ * DROPped; a reserved RC opcode, which rcore_pkt_parse() already refuses,
+ * is NAK_INVALID at ePSN); the PSN (out of sequence: NAK_SEQ once per
+ * ePSN, then DROP;
  * behind ePSN: DUPLICATE, or DROP for a duplicate send/write packet that
  * neither has AckReq set nor ends its message, or a duplicate read whose
  * responses would reach ePSN); then, for the expected PSN, the opcode
@@ -524,8 +558,9 @@ void rcore_rc_resp_nakked(struct rcore_rc_resp_state *st);
  * @ack: filled with the PSN of the last send/write packet executed, an ACK
  *       syndrome with @credit_code and the current MSN
  *
- * The AETH of read responses and atomic ACKs is built the same way (their
- * BTH PSN is the response's own).
+ * The AETH of read responses and atomic ACKs is built the same way, once
+ * rcore_rc_resp_executed() has counted the request in the MSN (their BTH
+ * PSN is the response's own).
  */
 void rcore_rc_resp_ack(const struct rcore_rc_resp_state *st,
 		       uint8_t credit_code, struct rcore_rc_ack *ack);
@@ -728,7 +763,7 @@ struct rcore_rc_comp_verdict {
  * completes (COMPLETE, @again), and one covered in part makes PROGRESS.
  * A read or atomic only completes with its own responses (READ_DATA in
  * PSN order, ATOMIC_DATA); a response that covers it otherwise means
- * they were lost: RETRY from una (an implied NAK, IBA 9.7.5.2.2).  A
+ * they were lost: RETRY from una (an implied NAK).  A
  * sequence NAK asks for a RETRY from its PSN, an RNR NAK for RNR_WAIT,
  * other NAKs are FATAL with rcore_rc_nak_status().  A (implied) NAK
  * asking again for the retry already made, with no progress since, is
