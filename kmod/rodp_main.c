@@ -17,23 +17,12 @@
 static LIST_HEAD(rodp_devs);
 static DEFINE_SPINLOCK(rodp_devs_lock);
 
-static struct rodp_dev *rodp_find_by_ndev(struct net_device *ndev)
-{
-	struct rodp_dev *rdev;
-
-	lockdep_assert_held(&rodp_devs_lock);
-
-	list_for_each_entry(rdev, &rodp_devs, list)
-		if (rdev->ndev == ndev)
-			return rdev;
-	return NULL;
-}
-
 /**
  * rodp_dev_lookup_rcu - the rodp device bound to a netdev
- * @ndev: the netdev a packet arrived on
+ * @ndev: the netdev (a packet arrived on, or an event is about)
  *
- * Caller holds rcu_read_lock(); the device stays valid until it unlocks.
+ * Caller holds rcu_read_lock() (the device stays valid until it unlocks)
+ * or rodp_devs_lock.
  *
  * Return: the device, or NULL.
  */
@@ -41,7 +30,8 @@ struct rodp_dev *rodp_dev_lookup_rcu(struct net_device *ndev)
 {
 	struct rodp_dev *rdev;
 
-	list_for_each_entry_rcu(rdev, &rodp_devs, list)
+	list_for_each_entry_rcu(rdev, &rodp_devs, list,
+				lockdep_is_held(&rodp_devs_lock))
 		if (rdev->ndev == ndev)
 			return rdev;
 	return NULL;
@@ -113,7 +103,7 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 		goto err_unlock;
 	}
 	spin_lock(&rodp_devs_lock);
-	other = rodp_find_by_ndev(ndev);
+	other = rodp_dev_lookup_rcu(ndev);
 	if (other) {
 		spin_unlock(&rodp_devs_lock);
 		pr_err("rodp: %s: %s already has rodp device %s\n", ibdev_name,
@@ -188,7 +178,7 @@ static int rodp_netdev_event(struct notifier_block *nb, unsigned long event,
 	ASSERT_RTNL();
 
 	spin_lock(&rodp_devs_lock);
-	rdev = rodp_find_by_ndev(ndev);
+	rdev = rodp_dev_lookup_rcu(ndev);
 	if (!rdev) {
 		spin_unlock(&rodp_devs_lock);
 		return NOTIFY_DONE;

@@ -103,6 +103,20 @@ static int rodp_dealloc_pd(struct ib_pd *ibpd, struct ib_udata *udata)
 	return 0;
 }
 
+/*
+ * Let go of a CQ's ring: a userspace ring belongs to its mmap entry, which
+ * frees it once no mmap() can reach it; a kernel ring is freed here.
+ */
+static void rodp_cq_release_ring(struct rodp_cq *cq)
+{
+	if (cq->mmap_entry)
+		rdma_user_mmap_entry_remove(&cq->mmap_entry->rdma);
+	else
+		vfree(cq->ring);
+	cq->ring = NULL;
+	cq->mmap_entry = NULL;
+}
+
 static int rodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr,
 			  struct ib_udata *udata)
 {
@@ -158,7 +172,7 @@ static int rodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr
 	entry = rodp_mmap_offer(udata, ring, size);
 	if (IS_ERR(entry)) {
 		err = PTR_ERR(entry);
-		goto err_free_ring;
+		goto err_release_ring;
 	}
 	cq->mmap_entry = entry;
 
@@ -167,18 +181,11 @@ static int rodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr
 	resp.num_cqe = slots;
 	err = ib_copy_to_udata(udata, &resp, sizeof(resp));
 	if (err)
-		goto err_remove_entry;
+		goto err_release_ring;
 	return 0;
 
-err_remove_entry:
-	/* The entry owns the ring now: mmap_free releases it. */
-	rdma_user_mmap_entry_remove(&entry->rdma);
-	cq->mmap_entry = NULL;
-	cq->ring = NULL;
-	return err;
-err_free_ring:
-	vfree(ring);
-	cq->ring = NULL;
+err_release_ring:
+	rodp_cq_release_ring(cq);
 	return err;
 }
 
@@ -187,12 +194,7 @@ static int rodp_destroy_cq(struct ib_cq *ibcq, struct ib_udata *udata)
 	struct rodp_cq *cq = to_rcq(ibcq);
 
 	/* The RDMA core refuses to destroy a CQ that a QP still uses. */
-	if (cq->mmap_entry)
-		rdma_user_mmap_entry_remove(&cq->mmap_entry->rdma);
-	else
-		vfree(cq->ring);
-	cq->ring = NULL;
-	cq->mmap_entry = NULL;
+	rodp_cq_release_ring(cq);
 	return 0;
 }
 
