@@ -56,4 +56,28 @@ struct rodp_resize_cq_resp {
 	__u32 reserved;
 };
 
+/* IB_USER_VERBS_CMD_CREATE_QP (and EX_CREATE_QP) request, driver part. */
+struct rodp_create_qp_cmd {
+	__aligned_u64 reserved;	/* must be zero */
+};
+
+/*
+ * IB_USER_VERBS_CMD_CREATE_QP response, driver part.  The provider maps
+ * the send queue (sq_mmap_size bytes at sq_mmap_offset) and the receive
+ * queue (likewise; rq_mmap_size is 0 when the QP has no receive queue of
+ * its own).  Each is an rcore_ring_hdr followed by 2^log2 slots of
+ * slot_size bytes.  The QP's capabilities as granted (max_send_sge,
+ * max_inline_data, ...) come back in the core part of the response.
+ */
+struct rodp_create_qp_resp {
+	__aligned_u64 sq_mmap_offset;
+	__aligned_u64 sq_mmap_size;
+	__aligned_u64 rq_mmap_offset;
+	__aligned_u64 rq_mmap_size;
+	__u32 sq_log2_slots;
+	__u32 sq_slot_size;
+	__u32 rq_log2_slots;
+	__u32 rq_slot_size;
+};
+
 #endif /* RODP_ABI_USER_H */
