@@ -6,7 +6,12 @@
  *   1. rtnl_lock
  *   2. rodp_net.lock         (per network namespace: socket set-up)
  *   3. rodp_devs_lock        (spinlock: device list and device state)
- *   4. rodp_cq.lock          (spinlock, irqsave: CQ producer side)
+ *   4. rodp_qp.lock          (mutex: a QP's transport state; held by its
+ *                             work item while it runs, and by modify/query)
+ *   5. rodp_qp.sq_lock, rodp_qp.rq_lock (spinlocks: flushing vs. posting)
+ *   6. rodp_cq.lock          (spinlock, irqsave: CQ producer side)
+ *   7. rodp_dev.atomic_lock  (spinlock: remote atomics are atomic among
+ *                             all QPs of a device)
  * Nothing that may take rtnl_lock (ib_register_device, for one) is called
  * with a rodp lock held.
  */
@@ -20,10 +25,15 @@
 #include <linux/refcount.h>
 #include <linux/completion.h>
 #include <linux/xarray.h>
+#include <linux/skbuff.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
+#include <net/dst_cache.h>
 #include <net/net_namespace.h>
 #include <rdma/ib_verbs.h>
 
 #include <rcore/queue.h>
+#include <rcore/rc.h>
 
 #define RODP_DRV_NAME		"rodp"
 #define RODP_UDP_PORT		4791
@@ -33,8 +43,26 @@
 #define RODP_MAX_PD		16384
 #define RODP_MAX_MR		0x100000	/* < 2^24: keys hold index << 8 */
 #define RODP_MAX_MR_SIZE	(1ULL << 46)
+#define RODP_MAX_QP		16384
+#define RODP_MIN_QPN		16		/* 0, 1: special QPs */
+#define RODP_MAX_QPN		0xffffff
+#define RODP_MAX_QP_WR		16384
+#define RODP_MAX_SGE		16
+#define RODP_MAX_INLINE		512
+#define RODP_MAX_RD_ATOMIC	16
+#define RODP_MAX_MSG		0x80000000u
 #define RODP_VENDOR_ID		0xffffff	/* no IEEE OUI: software */
 #define RODP_VENDOR_PART_ID	0x0dd0
+
+/*
+ * Transport pacing.  At most RODP_WINDOW PSNs are outstanding on a send
+ * queue (more would overrun the receive backlogs of veth and loopback);
+ * the requester asks for an ACK at least every RODP_ACKREQ_EVERY packets,
+ * and a QP keeps at most RODP_RXQ_MAX received packets queued.
+ */
+#define RODP_WINDOW		256
+#define RODP_ACKREQ_EVERY	32
+#define RODP_RXQ_MAX		4096
 
 /*
  * Worst-case bytes a RoCEv2 packet adds to its RDMA payload on the wire
@@ -76,8 +104,33 @@ struct rodp_net {
  * @mr_xa: memory regions by key index (lkey >> 8)
  * @mr_next: next index xa_alloc_cyclic() tries
  * @mr_gen: generation counter, the low byte of every new key
- * @stats: software counters (atomic, any context)
+ * @qp_xa: queue pairs by QP number
+ * @qp_next: next QP number xa_alloc_cyclic() tries
+ * @atomic_lock: makes remote atomics atomic among the device's QPs
+ * @cnt: counters, enum rodp_counter (atomic, any context)
  */
+/* Device counters: `rdma statistic show link <dev>/1` (hardware counters). */
+enum rodp_counter {
+	RODP_CNT_RX_PKTS,
+	RODP_CNT_TX_PKTS,
+	RODP_CNT_RX_DROP_ICRC,		/* bad ICRC */
+	RODP_CNT_RX_DROP_HDR,		/* unparseable headers */
+	RODP_CNT_RX_DROP_NOQP,		/* no such QP, or not receiving */
+	RODP_CNT_RX_DROP_SEQ,		/* out of window, ignored response */
+	RODP_CNT_RX_DROP_FULL,		/* QP receive queue full */
+	RODP_CNT_TX_DROP,		/* no route, no memory */
+	RODP_CNT_TX_NAK_SEQ,
+	RODP_CNT_TX_NAK_INV,
+	RODP_CNT_TX_NAK_ACCESS,
+	RODP_CNT_TX_NAK_OP,
+	RODP_CNT_TX_RNR_NAK,
+	RODP_CNT_RX_DUP_REQ,
+	RODP_CNT_RETRANSMITS,
+	RODP_CNT_ACK_TIMEOUTS,
+	RODP_CNT_RNR_WAITS,
+	RODP_CNT_MAX
+};
+
 struct rodp_dev {
 	struct ib_device ibdev;
 	struct list_head list;
@@ -90,11 +143,16 @@ struct rodp_dev {
 	struct xarray mr_xa;
 	u32 mr_next;
 	atomic_t mr_gen;
-	struct {
-		atomic64_t rx_packets;
-		atomic64_t rx_dropped;
-	} stats;
+	struct xarray qp_xa;
+	u32 qp_next;
+	spinlock_t atomic_lock;
+	atomic64_t cnt[RODP_CNT_MAX];
 };
+
+static inline void rodp_count(struct rodp_dev *rdev, enum rodp_counter c)
+{
+	atomic64_inc(&rdev->cnt[c]);
+}
 
 static inline struct rodp_dev *to_rdev(struct ib_device *ibdev)
 {
@@ -193,8 +251,159 @@ static inline struct rodp_mr *to_rmr(struct ib_mr *ibmr)
 /* One piece of an MR range: kernel address and length. */
 typedef int (*rodp_mr_io_fn)(void *priv, void *kaddr, u64 len);
 
+/**
+ * struct rodp_wq - one work queue (SQ or RQ) of a QP: a shared ring and
+ * the kernel's checked copies of the WQEs it is working on
+ * @ring: ring header and slots (vmalloc_user memory, mapped by the user)
+ * @mmap_entry: the entry that owns @ring
+ * @log2_slots: log2 of the number of slots
+ * @slot_size: bytes per slot
+ * @copy: kernel copies of the slots, same layout (kvmalloc)
+ * @cons: oldest WQE not yet retired; published to @ring->cons
+ * @head: WQEs copied in so far (cons <= head <= the user's prod)
+ */
+struct rodp_wq {
+	struct rcore_ring_hdr *ring;
+	struct rodp_mmap_entry *mmap_entry;
+	u32 log2_slots;
+	u32 slot_size;
+	u8 *copy;
+	u32 cons;
+	u32 head;
+};
+
+/* Kernel bookkeeping of one send WQE (parallel to rodp_wq.copy). */
+struct rodp_swqe_info {
+	enum rcore_rc_msg kind;
+	u32 first_psn;
+	u32 npsn;
+	u32 len;
+	u8 status;		/* error found when fetched or sent */
+	bool started;		/* first packet sent: first_psn valid */
+	bool signaled;
+};
+
+/*
+ * A read or atomic response the responder still has to send.  Responses
+ * leave in request order, and coalesced ACKs and sequence NAKs wait for
+ * them: an acknowledgement that overtook a read's responses would tell
+ * the requester they were lost.
+ */
+struct rodp_rd_job {
+	u32 psn;		/* PSN of the request (first response) */
+	u32 npsn;		/* response packets */
+	u32 next;		/* next response packet index */
+	u64 va;
+	u32 rkey;
+	u32 len;
+	bool atomic;		/* an atomic ACK carrying @orig */
+	u64 orig;
+};
+
+#define RODP_RD_JOBS		(2 * RODP_MAX_RD_ATOMIC)
+
+/* A remote atomic already executed: its result, replayed on a retry. */
+struct rodp_atomic_res {
+	u32 psn;
+	bool valid;
+	u64 orig;
+};
+
+/**
+ * struct rodp_qp - an RC queue pair
+ *
+ * Everything below @lock is the transport state: read and written by the
+ * QP's work item (which holds @lock while it runs) and by modify/query
+ * (which take @lock).  The receive path and the doorbell only queue
+ * packets on @rxq and kick the work item.
+ */
 struct rodp_qp {
 	struct ib_qp ibqp;
+	struct rodp_dev *rdev;
+	refcount_t users;		/* xarray + receive path lookups */
+	struct completion released;
+	struct work_struct work;
+	struct timer_list retry_timer;
+	struct timer_list rnr_timer;
+	struct sk_buff_head rxq;
+	unsigned long flags;		/* RODP_QPF_* bits, atomic */
+	spinlock_t sq_lock;		/* flush vs. user prod reads */
+	struct rodp_wq sq;
+	struct rodp_wq rq;
+	struct rodp_swqe_info *sq_info;
+
+	struct mutex lock;
+	enum ib_qp_state state;
+	bool sq_sig_all;
+	bool sq_draining;		/* SQD: requested, not drained yet */
+	u32 max_send_sge;
+	u32 max_recv_sge;
+	u32 max_inline;
+	struct ib_qp_attr attr;		/* as set (and queried) */
+	int attr_mask;			/* attributes ever set */
+
+	/* path */
+	__be32 saddr;
+	__be32 daddr;
+	u8 tos;
+	u8 ttl;
+	__be16 sport;
+	struct dst_cache dst_cache;
+
+	/* requester / completer */
+	struct rcore_rc_req_state req;
+	u32 send_idx;			/* WQE being sent (cons..head) */
+	u32 send_pkt;			/* its next packet index */
+	u32 since_ackreq;		/* packets since AckReq was last set */
+	u32 rd_atomic_out;		/* reads/atomics outstanding */
+	u32 timer_una;			/* una when the retry timer was set */
+	bool rnr_wait;			/* waiting out an RNR delay */
+
+	/* responder */
+	struct rcore_rc_resp_state resp;
+	bool resp_ack_due;
+	bool resp_have_wqe;		/* rq.cons holds a receive in progress */
+	u32 resp_msg_len;		/* bytes received into it so far */
+	struct rodp_mr *resp_mr;	/* target of the WRITE in progress */
+	u64 resp_va;
+	struct rodp_rd_job rd_jobs[RODP_RD_JOBS];
+	u32 rd_head, rd_tail;		/* rd_jobs ring */
+	bool resp_nak_due;		/* a sequence/RNR NAK waits for jobs */
+	struct rcore_rc_ack resp_nak;
+	struct rodp_atomic_res atomics[RODP_MAX_RD_ATOMIC];
+	u32 atomic_next;
+};
+
+/* rodp_qp.flags */
+enum {
+	RODP_QPF_DYING,		/* being destroyed: no timers, no kicks */
+	RODP_QPF_TIMEOUT,	/* the retry timer fired */
+	RODP_QPF_RNR_DONE,	/* the RNR timer fired */
+};
+
+static inline struct rodp_qp *to_rqp(struct ib_qp *ibqp)
+{
+	return container_of(ibqp, struct rodp_qp, ibqp);
+}
+
+/* A received packet, parsed, as the transport sees it. */
+struct rodp_rx {
+	struct sk_buff *skb;
+	struct rcore_pkt pkt;
+	const u8 *payload;
+};
+
+/* A packet to send: headers and where its payload comes from. */
+struct rodp_tx {
+	struct rcore_pkt pkt;
+	u32 payload_len;
+	/* payload source: inline bytes, local SGEs, or an MR range */
+	const void *inline_data;
+	const struct rcore_sge *sge;
+	u32 num_sge;
+	u32 sge_off;			/* byte offset into the SGE list */
+	struct rodp_mr *mr;
+	u64 mr_va;
 };
 
 /* rodp_main.c */
@@ -215,6 +424,7 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, rodp_mr_io_fn fn,
 	       void *priv);
 
 /* rodp_net.c */
+int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx);
 int rodp_net_init(void);
 void rodp_net_exit(void);
 int rodp_net_get(struct net *net);
@@ -224,5 +434,32 @@ void rodp_net_put(struct net *net);
 extern const struct ib_device_ops rodp_verbs_ops;
 int rodp_cq_post(struct rodp_cq *cq, const struct rcore_cqe *cqe,
 		 bool solicited);
+struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
+					size_t size);
+
+/* rodp_qp.c */
+extern const struct ib_device_ops rodp_qp_ops;
+void rodp_qp_kick(struct rodp_qp *qp);
+struct rodp_qp *rodp_qp_get_rcu(struct rodp_dev *rdev, u32 qpn);
+void rodp_qp_put(struct rodp_qp *qp);
+void rodp_qp_error(struct rodp_qp *qp);
+void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);
+void *rodp_wq_slot(struct rodp_wq *wq, u32 idx);
+void *rodp_wq_fetch(struct rodp_wq *wq);
+int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
+		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
+int rodp_wq_init(void);
+void rodp_wq_exit(void);
+
+/* rodp_req.c */
+int rodp_wr_kind(u8 opcode);
+void rodp_req_run(struct rodp_qp *qp, bool *busy);
+void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
+void rodp_comp_timeout(struct rodp_qp *qp);
+
+/* rodp_resp.c */
+void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
+void rodp_resp_run(struct rodp_qp *qp, bool *busy);
+void rodp_resp_reset(struct rodp_qp *qp);
 
 #endif /* RODP_H */

@@ -40,8 +40,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 		return -EINVAL;
 
 	/*
-	 * Only what works is reported: PDs, CQs and pinned memory regions.
-	 * Queue pairs and ODP are added with the code that implements them.
+	 * Only what works is reported: PDs, CQs, pinned memory regions and
+	 * RC queue pairs.  ODP is added with the code that implements it.
 	 */
 	memset(attr, 0, sizeof(*attr));
 	attr->vendor_id = RODP_VENDOR_ID;
@@ -55,6 +55,17 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->max_cqe = RODP_MAX_CQE;
 	attr->max_pd = RODP_MAX_PD;
 	attr->max_pkeys = 1;
+	attr->max_qp = RODP_MAX_QP;
+	attr->max_qp_wr = RODP_MAX_QP_WR;
+	attr->max_send_sge = RODP_MAX_SGE;
+	attr->max_recv_sge = RODP_MAX_SGE;
+	attr->max_sge_rd = RODP_MAX_SGE;
+	attr->max_qp_rd_atom = RODP_MAX_RD_ATOMIC;
+	attr->max_qp_init_rd_atom = RODP_MAX_RD_ATOMIC;
+	attr->max_res_rd_atom = RODP_MAX_QP * RODP_MAX_RD_ATOMIC;
+	attr->atomic_cap = IB_ATOMIC_HCA;
+	attr->max_ah = 0;
+	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN;
 	/* `rdma link del` may remove a rodp device. */
 	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG;
 	attr->local_ca_ack_delay = 15;
@@ -134,6 +145,44 @@ static void rodp_get_dev_fw_str(struct ib_device *ibdev, char *str)
 	snprintf(str, IB_FW_VERSION_NAME_MAX, "%u.0.0", RODP_UVERBS_ABI_VERSION);
 }
 
+static const struct rdma_stat_desc rodp_counter_desc[RODP_CNT_MAX] = {
+	[RODP_CNT_RX_PKTS].name = "rx_pkts",
+	[RODP_CNT_TX_PKTS].name = "tx_pkts",
+	[RODP_CNT_RX_DROP_ICRC].name = "rx_drop_icrc",
+	[RODP_CNT_RX_DROP_HDR].name = "rx_drop_hdr",
+	[RODP_CNT_RX_DROP_NOQP].name = "rx_drop_noqp",
+	[RODP_CNT_RX_DROP_SEQ].name = "rx_drop_seq",
+	[RODP_CNT_RX_DROP_FULL].name = "rx_drop_full",
+	[RODP_CNT_TX_DROP].name = "tx_drop",
+	[RODP_CNT_TX_NAK_SEQ].name = "tx_nak_seq",
+	[RODP_CNT_TX_NAK_INV].name = "tx_nak_inv",
+	[RODP_CNT_TX_NAK_ACCESS].name = "tx_nak_access",
+	[RODP_CNT_TX_NAK_OP].name = "tx_nak_op",
+	[RODP_CNT_TX_RNR_NAK].name = "tx_rnr_nak",
+	[RODP_CNT_RX_DUP_REQ].name = "rx_dup_req",
+	[RODP_CNT_RETRANSMITS].name = "retransmits",
+	[RODP_CNT_ACK_TIMEOUTS].name = "ack_timeouts",
+	[RODP_CNT_RNR_WAITS].name = "rnr_waits",
+};
+
+static struct rdma_hw_stats *rodp_alloc_hw_port_stats(struct ib_device *ibdev,
+						      u32 port)
+{
+	return rdma_alloc_hw_stats_struct(rodp_counter_desc, RODP_CNT_MAX,
+					  RDMA_HW_STATS_DEFAULT_LIFESPAN);
+}
+
+static int rodp_get_hw_stats(struct ib_device *ibdev,
+			     struct rdma_hw_stats *stats, u32 port, int index)
+{
+	struct rodp_dev *rdev = to_rdev(ibdev);
+	int i;
+
+	for (i = 0; i < RODP_CNT_MAX; i++)
+		stats->value[i] = atomic64_read(&rdev->cnt[i]);
+	return RODP_CNT_MAX;
+}
+
 static void rodp_dealloc_driver(struct ib_device *ibdev)
 {
 	rodp_dev_gone(to_rdev(ibdev));
@@ -166,7 +215,9 @@ const struct ib_device_ops rodp_dev_ops = {
 	.uverbs_abi_ver = RODP_UVERBS_ABI_VERSION,
 	.device_group = &rodp_dev_attr_group,
 
+	.alloc_hw_port_stats = rodp_alloc_hw_port_stats,
 	.dealloc_driver = rodp_dealloc_driver,
+	.get_hw_stats = rodp_get_hw_stats,
 	.get_dev_fw_str = rodp_get_dev_fw_str,
 	.get_link_layer = rodp_get_link_layer,
 	.get_port_immutable = rodp_get_port_immutable,
@@ -217,13 +268,16 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_dev_ops);
 	ib_set_device_ops(ibdev, &rodp_verbs_ops);
 	ib_set_device_ops(ibdev, &rodp_mr_ops);
+	ib_set_device_ops(ibdev, &rodp_qp_ops);
 
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;
 	ibdev->num_comp_vectors = num_possible_cpus();
 	ibdev->local_dma_lkey = 0;
 	/* Legacy write() commands the core does not enable by itself. */
-	ibdev->uverbs_cmd_mask |= BIT_ULL(IB_USER_VERBS_CMD_REQ_NOTIFY_CQ);
+	ibdev->uverbs_cmd_mask |= BIT_ULL(IB_USER_VERBS_CMD_REQ_NOTIFY_CQ) |
+				  BIT_ULL(IB_USER_VERBS_CMD_POST_SEND) |
+				  BIT_ULL(IB_USER_VERBS_CMD_POST_RECV);
 	strscpy(ibdev->node_desc, "rodp", sizeof(ibdev->node_desc));
 	addrconf_addr_eui48((unsigned char *)&ibdev->node_guid,
 			    rdev->ndev->dev_addr);

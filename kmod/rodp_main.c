@@ -54,6 +54,8 @@ void rodp_dev_gone(struct rodp_dev *rdev)
 	/* The RDMA core destroyed every MR before calling dealloc_driver. */
 	WARN_ON(!xa_empty(&rdev->mr_xa));
 	xa_destroy(&rdev->mr_xa);
+	WARN_ON(!xa_empty(&rdev->qp_xa));
+	xa_destroy(&rdev->qp_xa);
 	rodp_net_put(rdev->net);
 	netdev_put(rdev->ndev, &rdev->ndev_tracker);
 }
@@ -78,8 +80,8 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 	rdev->net = dev_net(ndev);
 	xa_init_flags(&rdev->mr_xa, XA_FLAGS_ALLOC1);
 	atomic_set(&rdev->mr_gen, 0);
-	atomic64_set(&rdev->stats.rx_packets, 0);
-	atomic64_set(&rdev->stats.rx_dropped, 0);
+	xa_init_flags(&rdev->qp_xa, XA_FLAGS_ALLOC);
+	spin_lock_init(&rdev->atomic_lock);
 
 	err = rodp_net_get(rdev->net);
 	if (err) {
@@ -249,9 +251,13 @@ static int __init rodp_init(void)
 {
 	int err;
 
-	err = rodp_net_init();
+	err = rodp_wq_init();
 	if (err)
 		return err;
+
+	err = rodp_net_init();
+	if (err)
+		goto err_wq_exit;
 
 	err = register_netdevice_notifier(&rodp_netdev_nb);
 	if (err)
@@ -264,6 +270,8 @@ static int __init rodp_init(void)
 
 err_net_exit:
 	rodp_net_exit();
+err_wq_exit:
+	rodp_wq_exit();
 	return err;
 }
 
@@ -273,6 +281,7 @@ static void __exit rodp_exit(void)
 	rodp_unregister_all();
 	unregister_netdevice_notifier(&rodp_netdev_nb);
 	rodp_net_exit();
+	rodp_wq_exit();
 	pr_info("rodp: unloaded\n");
 }
 

@@ -8,11 +8,17 @@
  * the packet on; all protocol work happens in process context.
  */
 
+#include <linux/inetdevice.h>
+#include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/netns/generic.h>
+#include <net/route.h>
 #include <net/udp_tunnel.h>
 
+#include <rcore/icrc.h>
 #include "rodp.h"
 
 static unsigned int rodp_net_id __read_mostly;
@@ -22,20 +28,218 @@ static struct rodp_net *rodp_net(struct net *net)
 	return net_generic(net, rodp_net_id);
 }
 
+/*
+ * Hand a packet to its QP.  @skb->data is at the BTH, the network header
+ * is set.  Any context: the QP's work item does the rest.
+ */
+static void rodp_rx_queue(struct rodp_dev *rdev, struct sk_buff *skb)
+{
+	struct rodp_qp *qp;
+	u32 qpn;
+
+	rodp_count(rdev, RODP_CNT_RX_PKTS);
+	if (!pskb_may_pull(skb, RCORE_BTH_LEN)) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
+		goto drop;
+	}
+	qpn = get_unaligned_be32(skb->data + 4) & RCORE_PSN_MAX;
+	qp = rodp_qp_get_rcu(rdev, qpn);
+	if (!qp) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
+		goto drop;
+	}
+	if (skb_queue_len(&qp->rxq) >= RODP_RXQ_MAX) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_FULL);
+		rodp_qp_put(qp);
+		goto drop;
+	}
+	skb_queue_tail(&qp->rxq, skb);
+	rodp_qp_kick(qp);
+	rodp_qp_put(qp);
+	return;
+drop:
+	kfree_skb(skb);
+}
+
+/* The rodp device of namespace @net that owns address @addr, or NULL. */
+static struct rodp_dev *rodp_dev_by_addr_rcu(struct net *net, __be32 addr)
+{
+	struct net_device *ndev = __ip_dev_find(net, addr, false);
+
+	return ndev ? rodp_dev_lookup_rcu(ndev) : NULL;
+}
+
 /* UDP encap receive: softirq, RCU read side held by the UDP stack. */
 static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 {
 	struct rodp_dev *rdev;
 
 	rdev = rodp_dev_lookup_rcu(skb->dev);
-	if (!rdev) {
+	if (!rdev && (skb->dev->flags & IFF_LOOPBACK) &&
+	    skb->protocol == htons(ETH_P_IP))
+		rdev = rodp_dev_by_addr_rcu(sock_net(sk), ip_hdr(skb)->daddr);
+	if (!rdev || skb->protocol != htons(ETH_P_IP)) {
 		kfree_skb(skb);
 		return 0;
 	}
-	atomic64_inc(&rdev->stats.rx_packets);
-	/* No queue pairs yet: nothing can consume the packet. */
-	atomic64_inc(&rdev->stats.rx_dropped);
-	kfree_skb(skb);
+	__skb_pull(skb, sizeof(struct udphdr));
+	rodp_rx_queue(rdev, skb);
+	return 0;
+}
+
+/* The route to the QP's peer, from the QP's cache or the FIB. */
+static struct rtable *rodp_route(struct rodp_qp *qp)
+{
+	struct flowi4 fl4 = {
+		.flowi4_proto = IPPROTO_UDP,
+		.daddr = qp->daddr,
+		.saddr = qp->saddr,
+		.flowi4_tos = RT_TOS(qp->tos),
+	};
+	struct rtable *rt;
+	__be32 saddr;
+
+	rt = dst_cache_get_ip4(&qp->dst_cache, &saddr);
+	if (rt)
+		return rt;
+	rt = ip_route_output_key(qp->rdev->net, &fl4);
+	if (IS_ERR(rt))
+		return rt;
+	dst_cache_set_ip4(&qp->dst_cache, &rt->dst, fl4.saddr);
+	return rt;
+}
+
+struct rodp_fill_ctx {
+	u8 *dst;
+};
+
+static int rodp_fill_piece(void *priv, void *kaddr, u64 len)
+{
+	struct rodp_fill_ctx *c = priv;
+
+	memcpy(c->dst, kaddr, len);
+	c->dst += len;
+	return 0;
+}
+
+/**
+ * rodp_xmit - build a RoCEv2 packet and send it to the QP's peer
+ * @qp: the queue pair (its path: addresses, TOS, TTL, UDP source port)
+ * @tx: headers and payload source
+ *
+ * Process context: copying the payload may sleep (ODP).  A packet the
+ * network does not take (no route, no buffer) is counted and lost, as on
+ * a wire; the transport's retries recover.
+ *
+ * Return: 0, or the error of reading the payload's memory (the caller
+ * turns it into a completion or a NAK); -ENOMEM when no skb could be had.
+ */
+int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
+{
+	struct rodp_dev *rdev = qp->rdev;
+	struct net_device *ndev = rdev->ndev;
+	struct rodp_dev *peer;
+	struct sk_buff *skb;
+	struct udphdr *uh;
+	struct iphdr *iph;
+	struct rtable *rt;
+	u32 hlen, tlen, icrc;
+	u8 hdr[64], *p;
+	int ret;
+
+	tx->pkt.bth.pad = rcore_pad_len(tx->payload_len);
+	tx->pkt.bth.pkey = 0xffff;
+	ret = rcore_pkt_build(hdr, sizeof(hdr), &tx->pkt);
+	if (WARN_ON_ONCE(ret < 0))
+		return -EINVAL;
+	hlen = ret;
+	tlen = hlen + tx->payload_len + tx->pkt.bth.pad + RCORE_ICRC_LEN;
+
+	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + sizeof(*iph) + sizeof(*uh) +
+			tlen, GFP_KERNEL);
+	if (!skb) {
+		rodp_count(rdev, RODP_CNT_TX_DROP);
+		return -ENOMEM;
+	}
+	skb_reserve(skb, LL_RESERVED_SPACE(ndev) + sizeof(*iph) + sizeof(*uh));
+	p = skb_put(skb, tlen);
+	memcpy(p, hdr, hlen);
+	p += hlen;
+	ret = 0;
+	if (tx->inline_data) {
+		memcpy(p, tx->inline_data, tx->payload_len);
+	} else if (tx->sge) {
+		ret = rodp_sge_copy(qp, tx->sge, tx->num_sge, tx->sge_off, p,
+				    tx->payload_len, false);
+	} else if (tx->mr) {
+		struct rodp_fill_ctx c = { .dst = p };
+
+		ret = rodp_mr_io(tx->mr, tx->mr_va, tx->payload_len,
+				 rodp_fill_piece, &c);
+	}
+	if (ret) {
+		kfree_skb(skb);
+		return ret;
+	}
+	memset(p + tx->payload_len, 0, tx->pkt.bth.pad);
+
+	uh = skb_push(skb, sizeof(*uh));
+	skb_reset_transport_header(skb);
+	uh->source = htons(0xc000 | ((qp->ibqp.qp_num ^
+				      qp->attr.dest_qp_num) & 0x3fff));
+	uh->dest = htons(RODP_UDP_PORT);
+	uh->len = htons(skb->len);
+	uh->check = 0;
+
+	iph = skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) >> 2;
+	iph->tos = qp->tos;
+	iph->tot_len = htons(skb->len);
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = qp->ttl;
+	iph->protocol = IPPROTO_UDP;
+	iph->saddr = qp->saddr;
+	iph->daddr = qp->daddr;
+	iph->check = 0;
+	__ip_select_ident(rdev->net, iph, 1);
+
+	rcore_icrc_calc((const u8 *)iph, skb->len - RCORE_ICRC_LEN, &icrc);
+	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
+	skb->protocol = htons(ETH_P_IP);
+	rodp_count(rdev, RODP_CNT_TX_PKTS);
+
+	local_bh_disable();
+	rt = rodp_route(qp);
+	if (IS_ERR(rt)) {
+		local_bh_enable();
+		rodp_count(rdev, RODP_CNT_TX_DROP);
+		kfree_skb(skb);
+		return 0;
+	}
+	if (rt->rt_type == RTN_LOCAL) {
+		/* To a local address: no need to go through the IP stack. */
+		ip_rt_put(rt);
+		rcu_read_lock();
+		peer = rodp_dev_by_addr_rcu(rdev->net, qp->daddr);
+		if (peer) {
+			__skb_pull(skb, sizeof(*iph) + sizeof(*uh));
+			rodp_rx_queue(peer, skb);
+		} else {
+			rodp_count(rdev, RODP_CNT_TX_DROP);
+			kfree_skb(skb);
+		}
+		rcu_read_unlock();
+		local_bh_enable();
+		return 0;
+	}
+	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+	skb_dst_set(skb, &rt->dst);
+	ret = ip_local_out(rdev->net, NULL, skb);
+	local_bh_enable();
+	if (unlikely(net_xmit_eval(ret)))
+		rodp_count(rdev, RODP_CNT_TX_DROP);
 	return 0;
 }
 

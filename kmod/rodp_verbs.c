@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * rodp: user contexts, protection domains, completion queues and the
- * mmap() of shared rings.  Verbs that do not exist yet fail with
- * -EOPNOTSUPP.
+ * mmap() of shared rings.
  */
 
 #include <linux/log2.h>
@@ -18,7 +17,7 @@ static int rodp_alloc_ucontext(struct ib_ucontext *ibuc,
 	struct rodp_alloc_context_resp resp = {
 		.abi_version = RODP_UVERBS_ABI_VERSION,
 		.cqe_size = sizeof(struct rcore_cqe),
-		.max_inline = 0,
+		.max_inline = RODP_MAX_INLINE,
 	};
 
 	if (udata->outlen < sizeof(resp))
@@ -67,13 +66,19 @@ static void rodp_mmap_free(struct rdma_user_mmap_entry *rentry)
 	kfree(entry);
 }
 
-/*
- * Offer @vaddr (vmalloc_user memory of @size bytes) to mmap().  On success
- * the entry owns the memory; the caller drops it with
- * rdma_user_mmap_entry_remove().
+/**
+ * rodp_mmap_offer - offer a ring to mmap()
+ * @udata: the udata of the creating verb (names the user context)
+ * @vaddr: vmalloc_user() memory
+ * @size: its size, page-aligned
+ *
+ * On success the entry owns the memory (freed by mmap_free once no mmap()
+ * can reach it); the caller drops it with rdma_user_mmap_entry_remove().
+ *
+ * Return: the entry or an ERR_PTR.
  */
-static struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata,
-					       void *vaddr, size_t size)
+struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
+					size_t size)
 {
 	struct rodp_ucontext *uc =
 		rdma_udata_to_drv_context(udata, struct rodp_ucontext, ibuc);
@@ -322,58 +327,20 @@ static int rodp_poll_cq(struct ib_cq *ibcq, int num, struct ib_wc *wc)
 	return n;
 }
 
-/* Queue pairs arrive with the RC data path. */
-static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
-			  struct ib_udata *udata)
-{
-	return -EOPNOTSUPP;
-}
-
-static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
-			  int mask, struct ib_udata *udata)
-{
-	return -EOPNOTSUPP;
-}
-
-static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
-{
-	return 0;
-}
-
-static int rodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
-			  const struct ib_send_wr **bad_wr)
-{
-	*bad_wr = wr;
-	return -EOPNOTSUPP;
-}
-
-static int rodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
-			  const struct ib_recv_wr **bad_wr)
-{
-	*bad_wr = wr;
-	return -EOPNOTSUPP;
-}
-
 const struct ib_device_ops rodp_verbs_ops = {
 	.alloc_pd = rodp_alloc_pd,
 	.alloc_ucontext = rodp_alloc_ucontext,
 	.create_cq = rodp_create_cq,
-	.create_qp = rodp_create_qp,
 	.dealloc_pd = rodp_dealloc_pd,
 	.dealloc_ucontext = rodp_dealloc_ucontext,
 	.destroy_cq = rodp_destroy_cq,
-	.destroy_qp = rodp_destroy_qp,
 	.disassociate_ucontext = rodp_disassociate_ucontext,
 	.mmap = rodp_mmap,
 	.mmap_free = rodp_mmap_free,
-	.modify_qp = rodp_modify_qp,
 	.poll_cq = rodp_poll_cq,
-	.post_recv = rodp_post_recv,
-	.post_send = rodp_post_send,
 	.req_notify_cq = rodp_req_notify_cq,
 
 	INIT_RDMA_OBJ_SIZE(ib_cq, rodp_cq, ibcq),
 	INIT_RDMA_OBJ_SIZE(ib_pd, rodp_pd, ibpd),
-	INIT_RDMA_OBJ_SIZE(ib_qp, rodp_qp, ibqp),
 	INIT_RDMA_OBJ_SIZE(ib_ucontext, rodp_ucontext, ibuc),
 };

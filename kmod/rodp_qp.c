@@ -1,0 +1,994 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp: RC queue pairs: creation with their shared send and receive rings,
+ * the state machine of modify_qp, query, destruction, and the work item
+ * that runs a QP's requester, completer and responder in process context.
+ *
+ * Who touches a QP:
+ *   - the receive path (softirq) finds it by QP number under RCU with a
+ *     reference, queues the packet on @rxq and kicks the work item;
+ *   - the doorbell (post_send) kicks the work item;
+ *   - the work item holds @lock while it runs the transport;
+ *   - modify/query hold @lock;
+ *   - destroy takes it out of the QP number space, waits for the
+ *     references, then stops timers and the work item for good.
+ */
+
+#include <linux/log2.h>
+#include <linux/vmalloc.h>
+#include <net/ipv6.h>
+#include <rdma/ib_cache.h>
+#include <rdma/uverbs_ioctl.h>
+
+#include <rcore/icrc.h>
+#include <rdma/rodp-abi.h>
+#include "rodp.h"
+
+static struct workqueue_struct *rodp_wq;
+
+/**
+ * rodp_wq_init - create the workqueue QPs run on (module init)
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int rodp_wq_init(void)
+{
+	rodp_wq = alloc_workqueue("rodp", WQ_UNBOUND | WQ_HIGHPRI, 0);
+	return rodp_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * rodp_wq_exit - destroy the QP workqueue (module exit, no QP left)
+ */
+void rodp_wq_exit(void)
+{
+	destroy_workqueue(rodp_wq);
+}
+
+/**
+ * rodp_qp_kick - have the QP's work item run (again)
+ * @qp: the queue pair
+ *
+ * Any context.  Does nothing once the QP is being destroyed.
+ */
+void rodp_qp_kick(struct rodp_qp *qp)
+{
+	if (!test_bit(RODP_QPF_DYING, &qp->flags))
+		queue_work(rodp_wq, &qp->work);
+}
+
+/**
+ * rodp_qp_get_rcu - find a QP by number and take a reference
+ * @rdev: the device
+ * @qpn: the QP number
+ *
+ * Any context.  Drop the reference with rodp_qp_put().
+ *
+ * Return: the QP, or NULL.
+ */
+struct rodp_qp *rodp_qp_get_rcu(struct rodp_dev *rdev, u32 qpn)
+{
+	struct rodp_qp *qp;
+
+	rcu_read_lock();
+	qp = xa_load(&rdev->qp_xa, qpn);
+	if (qp && !refcount_inc_not_zero(&qp->users))
+		qp = NULL;
+	rcu_read_unlock();
+	return qp;
+}
+
+/**
+ * rodp_qp_put - drop a reference from rodp_qp_get_rcu()
+ * @qp: the queue pair
+ */
+void rodp_qp_put(struct rodp_qp *qp)
+{
+	if (refcount_dec_and_test(&qp->users))
+		complete(&qp->released);
+}
+
+/**
+ * rodp_wq_slot - kernel copy of a work queue slot
+ * @wq: the work queue
+ * @idx: free-running index
+ *
+ * Return: the slot in @wq->copy.
+ */
+void *rodp_wq_slot(struct rodp_wq *wq, u32 idx)
+{
+	return wq->copy + (size_t)(idx & ((1u << wq->log2_slots) - 1)) *
+			  wq->slot_size;
+}
+
+static void *rodp_wq_user_slot(struct rodp_wq *wq, u32 idx)
+{
+	return (u8 *)wq->ring + rcore_ring_slot(wq->log2_slots,
+						 wq->slot_size, idx);
+}
+
+/*
+ * The user's producer index, trusted only as far as the ring goes: a
+ * producer more than a ring ahead of our consumer posts nothing new.
+ */
+static u32 rodp_wq_prod(struct rodp_wq *wq)
+{
+	u32 prod = rcore_load_acquire_u32(&wq->ring->prod);
+
+	if (rcore_ring_count(prod, wq->cons) > (1u << wq->log2_slots))
+		return wq->head;
+	return prod;
+}
+
+/**
+ * rodp_wq_fetch - copy the next posted WQE into kernel memory
+ * @wq: the work queue
+ *
+ * Return: the kernel copy (rodp_wq_slot() of the fetched index), or NULL
+ * when nothing new is posted.
+ */
+void *rodp_wq_fetch(struct rodp_wq *wq)
+{
+	void *copy;
+
+	if (wq->head == rodp_wq_prod(wq))
+		return NULL;
+	copy = rodp_wq_slot(wq, wq->head);
+	memcpy(copy, rodp_wq_user_slot(wq, wq->head), wq->slot_size);
+	wq->head++;
+	return copy;
+}
+
+static void rodp_wq_retire(struct rodp_wq *wq)
+{
+	wq->cons++;
+	rcore_store_release_u32(&wq->ring->cons, wq->cons);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Completions                                                             */
+/* ---------------------------------------------------------------------- */
+
+static const u8 rodp_kind_wc[RCORE_RC_MSG_COUNT] = {
+	[RCORE_RC_MSG_SEND] = IB_WC_SEND,
+	[RCORE_RC_MSG_SEND_IMM] = IB_WC_SEND,
+	[RCORE_RC_MSG_SEND_INV] = IB_WC_SEND,
+	[RCORE_RC_MSG_WRITE] = IB_WC_RDMA_WRITE,
+	[RCORE_RC_MSG_WRITE_IMM] = IB_WC_RDMA_WRITE,
+	[RCORE_RC_MSG_READ] = IB_WC_RDMA_READ,
+	[RCORE_RC_MSG_CMP_SWAP] = IB_WC_COMP_SWAP,
+	[RCORE_RC_MSG_FETCH_ADD] = IB_WC_FETCH_ADD,
+};
+
+/**
+ * rodp_qp_send_cqe - retire the oldest send WQE, with a completion when
+ * it is signaled or failed
+ * @qp: the queue pair; caller holds @qp->lock
+ * @idx: the WQE's index, which must be @qp->sq.cons
+ * @status: its completion status
+ */
+void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
+{
+	struct rodp_swqe_info *info =
+		&qp->sq_info[idx & ((1u << qp->sq.log2_slots) - 1)];
+	const struct rcore_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
+	struct rcore_cqe cqe = {};
+
+	lockdep_assert_held(&qp->lock);
+	WARN_ON_ONCE(idx != qp->sq.cons);
+
+	if (info->signaled || status != IB_WC_SUCCESS) {
+		cqe.wr_id = wqe->wr_id;
+		cqe.status = status;
+		cqe.opcode = rodp_kind_wc[info->kind];
+		cqe.qp_num = qp->ibqp.qp_num;
+		if (info->kind == RCORE_RC_MSG_READ)
+			cqe.byte_len = info->len;
+		else if (info->kind == RCORE_RC_MSG_CMP_SWAP ||
+			 info->kind == RCORE_RC_MSG_FETCH_ADD)
+			cqe.byte_len = 8;
+		else
+			cqe.byte_len = info->len;
+		rodp_cq_post(container_of(qp->ibqp.send_cq, struct rodp_cq,
+					  ibcq), &cqe, false);
+	}
+	if (rcore_rc_msg_is_rd_atomic(info->kind) && info->started &&
+	    qp->rd_atomic_out)
+		qp->rd_atomic_out--;
+	if (qp->send_idx == idx) {
+		qp->send_idx++;
+		qp->send_pkt = 0;
+	}
+	rodp_wq_retire(&qp->sq);
+}
+
+/* Complete every send WQE posted (fetched or not) with a flush error. */
+static void rodp_qp_flush_sq(struct rodp_qp *qp)
+{
+	struct rodp_swqe_info *info;
+	struct rcore_swqe *wqe;
+	u32 prod = rodp_wq_prod(&qp->sq);
+
+	while (qp->sq.head != prod) {
+		wqe = rodp_wq_fetch(&qp->sq);
+		info = &qp->sq_info[(qp->sq.head - 1) &
+				    ((1u << qp->sq.log2_slots) - 1)];
+		memset(info, 0, sizeof(*info));
+		info->kind = rodp_wr_kind(wqe->opcode);
+		if ((int)info->kind < 0)
+			info->kind = RCORE_RC_MSG_SEND;
+	}
+	while (qp->sq.cons != qp->sq.head)
+		rodp_qp_send_cqe(qp, qp->sq.cons, IB_WC_WR_FLUSH_ERR);
+	qp->send_idx = qp->sq.cons;
+	qp->send_pkt = 0;
+	qp->rd_atomic_out = 0;
+}
+
+/* Complete every receive WQE posted with a flush error. */
+static void rodp_qp_flush_rq(struct rodp_qp *qp)
+{
+	struct rodp_cq *rcq;
+	struct rcore_rwqe *wqe;
+	struct rcore_cqe cqe = {
+		.status = IB_WC_WR_FLUSH_ERR,
+		.opcode = IB_WC_RECV,
+	};
+
+	if (!qp->rq.ring)
+		return;
+	rcq = container_of(qp->ibqp.recv_cq, struct rodp_cq, ibcq);
+	cqe.qp_num = qp->ibqp.qp_num;
+	qp->resp_have_wqe = false;
+	/* Fetch everything, then retire in order. */
+	while (rodp_wq_fetch(&qp->rq))
+		;
+	while (qp->rq.cons != qp->rq.head) {
+		wqe = rodp_wq_slot(&qp->rq, qp->rq.cons);
+		cqe.wr_id = wqe->wr_id;
+		rodp_cq_post(rcq, &cqe, false);
+		rodp_wq_retire(&qp->rq);
+	}
+}
+
+static void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error)
+{
+	u32 f = error ? RCORE_RING_F_ERROR : 0;
+
+	WRITE_ONCE(qp->sq.ring->flags, f);
+	if (qp->rq.ring)
+		WRITE_ONCE(qp->rq.ring->flags, f);
+}
+
+/**
+ * rodp_qp_error - move a QP to the error state and flush its queues
+ * @qp: the queue pair; caller holds @qp->lock
+ *
+ * Outstanding and posted work requests complete with IB_WC_WR_FLUSH_ERR;
+ * requests posted later are flushed when the doorbell rings.
+ */
+void rodp_qp_error(struct rodp_qp *qp)
+{
+	lockdep_assert_held(&qp->lock);
+
+	qp->state = IB_QPS_ERR;
+	qp->rnr_wait = false;
+	rodp_qp_set_ring_error(qp, true);
+	rodp_resp_reset(qp);
+	rodp_qp_flush_sq(qp);
+	rodp_qp_flush_rq(qp);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Scatter/gather through memory regions                                   */
+/* ---------------------------------------------------------------------- */
+
+struct rodp_copy_ctx {
+	u8 *buf;
+	bool to_mem;
+};
+
+static int rodp_copy_piece(void *priv, void *kaddr, u64 len)
+{
+	struct rodp_copy_ctx *c = priv;
+
+	if (c->to_mem)
+		memcpy(kaddr, c->buf, len);
+	else
+		memcpy(c->buf, kaddr, len);
+	c->buf += len;
+	return 0;
+}
+
+/**
+ * rodp_sge_copy - copy between a buffer and a list of local SGEs
+ * @qp: the queue pair whose PD the SGEs' lkeys must belong to
+ * @sge: the SGE list (a checked kernel copy)
+ * @num_sge: entries in @sge
+ * @off: byte offset into the concatenated SGEs
+ * @buf: kernel buffer
+ * @len: bytes to copy
+ * @to_sge: true to write @buf into the SGEs (needs LOCAL_WRITE), false to
+ *	    read them into @buf
+ *
+ * Process context; may sleep (ODP).
+ *
+ * Return: 0; -ERANGE when the SGEs hold fewer than @off + @len bytes;
+ * -ENOENT, -EACCES (key, PD, rights) or another error from the MR layer.
+ */
+int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
+		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge)
+{
+	struct rodp_copy_ctx c = { .buf = buf, .to_mem = to_sge };
+	struct rodp_mr *mr;
+	u32 i, n;
+	int err;
+
+	for (i = 0; i < num_sge && len; i++) {
+		if (off >= sge[i].length) {
+			off -= sge[i].length;
+			continue;
+		}
+		n = min(len, sge[i].length - off);
+		mr = rodp_mr_get(qp->rdev, sge[i].lkey, qp->ibqp.pd,
+				 to_sge ? IB_ACCESS_LOCAL_WRITE : 0,
+				 sge[i].addr + off, n);
+		if (IS_ERR(mr))
+			return PTR_ERR(mr);
+		err = rodp_mr_io(mr, sge[i].addr + off, n, rodp_copy_piece, &c);
+		rodp_mr_put(mr);
+		if (err)
+			return err;
+		len -= n;
+		off = 0;
+	}
+	return len ? -ERANGE : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The work item and timers                                                */
+/* ---------------------------------------------------------------------- */
+
+static bool rodp_is_response(u8 opcode)
+{
+	return opcode >= RCORE_RC_READ_RESP_FIRST &&
+	       opcode <= RCORE_RC_ATOMIC_ACK;
+}
+
+static void rodp_qp_rx_one(struct rodp_qp *qp, struct sk_buff *skb)
+{
+	struct rodp_dev *rdev = qp->rdev;
+	struct rodp_rx rx = { .skb = skb };
+	const struct iphdr *iph;
+	int err;
+
+	if (skb_linearize(skb)) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
+		goto out_free;
+	}
+	err = rcore_icrc_check(skb_network_header(skb),
+			       skb_tail_pointer(skb) - skb_network_header(skb));
+	if (err) {
+		rodp_count(rdev, err == RCORE_ERR_ICRC ?
+			   RODP_CNT_RX_DROP_ICRC : RODP_CNT_RX_DROP_HDR);
+		goto out_free;
+	}
+	if (rcore_pkt_parse(skb->data, skb->len, &rx.pkt) ||
+	    (rx.pkt.bth.opcode >> 5) != RCORE_TR_RC) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
+		goto out_free;
+	}
+	rx.payload = skb->data + rx.pkt.hdr_len;
+
+	/* RC: only the connected peer may talk to this QP. */
+	iph = ip_hdr(skb);
+	if (iph->version != 4 || iph->saddr != qp->daddr ||
+	    iph->daddr != qp->saddr) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
+		goto out_free;
+	}
+
+	if (rodp_is_response(rx.pkt.bth.opcode)) {
+		if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) {
+			rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
+			goto out_free;
+		}
+		rodp_comp_rx(qp, &rx);
+	} else {
+		if (qp->state != IB_QPS_RTR && qp->state != IB_QPS_RTS &&
+		    qp->state != IB_QPS_SQD) {
+			rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
+			goto out_free;
+		}
+		rodp_resp_rx(qp, &rx);
+	}
+out_free:
+	consume_skb(skb);
+}
+
+/* Retry timer: running while PSNs are outstanding and no RNR delay is. */
+static void rodp_qp_arm_timer(struct rodp_qp *qp)
+{
+	u64 ns;
+
+	lockdep_assert_held(&qp->lock);
+
+	if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD)
+		return;
+	if (qp->req.una_psn == qp->req.next_psn || qp->rnr_wait) {
+		if (timer_pending(&qp->retry_timer))
+			del_timer(&qp->retry_timer);
+		return;
+	}
+	ns = rcore_rc_ack_timeout_ns(qp->attr.timeout);
+	if (!ns)
+		return;
+	if (!timer_pending(&qp->retry_timer) ||
+	    qp->timer_una != qp->req.una_psn) {
+		qp->timer_una = qp->req.una_psn;
+		mod_timer(&qp->retry_timer,
+			  jiffies + max_t(unsigned long, 2,
+					  nsecs_to_jiffies(ns)));
+	}
+}
+
+static void rodp_qp_work(struct work_struct *work)
+{
+	struct rodp_qp *qp = container_of(work, struct rodp_qp, work);
+	struct sk_buff *skb;
+	bool busy;
+	int n;
+
+	mutex_lock(&qp->lock);
+	do {
+		busy = false;
+		for (n = 0; n < 64 && (skb = skb_dequeue(&qp->rxq)); n++)
+			rodp_qp_rx_one(qp, skb);
+		if (n)
+			busy = true;
+
+		if (test_and_clear_bit(RODP_QPF_TIMEOUT, &qp->flags))
+			rodp_comp_timeout(qp);
+		if (test_and_clear_bit(RODP_QPF_RNR_DONE, &qp->flags))
+			qp->rnr_wait = false;
+
+		if (qp->state == IB_QPS_ERR) {
+			rodp_qp_flush_sq(qp);
+			rodp_qp_flush_rq(qp);
+			skb_queue_purge(&qp->rxq);
+			break;
+		}
+		rodp_resp_run(qp, &busy);
+		rodp_req_run(qp, &busy);
+		rodp_qp_arm_timer(qp);
+		if (busy)
+			cond_resched();
+	} while (busy);
+	mutex_unlock(&qp->lock);
+}
+
+static void rodp_qp_retry_timer(struct timer_list *t)
+{
+	struct rodp_qp *qp = from_timer(qp, t, retry_timer);
+
+	set_bit(RODP_QPF_TIMEOUT, &qp->flags);
+	rodp_qp_kick(qp);
+}
+
+static void rodp_qp_rnr_timer(struct timer_list *t)
+{
+	struct rodp_qp *qp = from_timer(qp, t, rnr_timer);
+
+	set_bit(RODP_QPF_RNR_DONE, &qp->flags);
+	rodp_qp_kick(qp);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Verbs                                                                   */
+/* ---------------------------------------------------------------------- */
+
+static u32 rodp_sq_slot_size(u32 sge, u32 inl)
+{
+	return sizeof(struct rcore_swqe) +
+	       ALIGN(max_t(u32, sge * sizeof(struct rcore_sge), inl), 64);
+}
+
+/* Allocate a ring of @wr slots (at least) and offer it to mmap(). */
+static int rodp_wq_alloc(struct rodp_wq *wq, u32 wr, u32 slot_size,
+			 struct ib_udata *udata)
+{
+	u32 slots = roundup_pow_of_two(max_t(u32, wr, 1));
+	size_t size = PAGE_ALIGN(RCORE_RING_HDR_SIZE +
+				 (size_t)slots * slot_size);
+	struct rodp_mmap_entry *entry;
+	int err;
+
+	wq->ring = vmalloc_user(size);
+	if (!wq->ring)
+		return -ENOMEM;
+	wq->log2_slots = ilog2(slots);
+	wq->slot_size = slot_size;
+	wq->ring->log2_slots = wq->log2_slots;
+	wq->ring->slot_size = slot_size;
+
+	wq->copy = kvcalloc(slots, slot_size, GFP_KERNEL);
+	if (!wq->copy) {
+		err = -ENOMEM;
+		goto err_free_ring;
+	}
+
+	entry = rodp_mmap_offer(udata, wq->ring, size);
+	if (IS_ERR(entry)) {
+		err = PTR_ERR(entry);
+		goto err_free_copy;
+	}
+	wq->mmap_entry = entry;
+	return 0;
+
+err_free_copy:
+	kvfree(wq->copy);
+	wq->copy = NULL;
+err_free_ring:
+	vfree(wq->ring);
+	wq->ring = NULL;
+	return err;
+}
+
+/* Undo rodp_wq_alloc(): the mmap entry frees the ring once unmapped. */
+static void rodp_wq_free(struct rodp_wq *wq)
+{
+	if (wq->mmap_entry)
+		rdma_user_mmap_entry_remove(&wq->mmap_entry->rdma);
+	kvfree(wq->copy);
+	wq->mmap_entry = NULL;
+	wq->ring = NULL;
+	wq->copy = NULL;
+}
+
+static size_t rodp_wq_map_size(const struct rodp_wq *wq)
+{
+	return PAGE_ALIGN(RCORE_RING_HDR_SIZE +
+			  ((size_t)wq->slot_size << wq->log2_slots));
+}
+
+static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
+			  struct ib_udata *udata)
+{
+	struct rodp_dev *rdev = to_rdev(ibqp->device);
+	struct rodp_qp *qp = to_rqp(ibqp);
+	struct rodp_create_qp_resp resp = {};
+	struct rodp_create_qp_cmd cmd = {};
+	struct ib_qp_cap *cap = &init->cap;
+	u32 qpn, sge, inl;
+	int err;
+
+	if (init->qp_type != IB_QPT_RC)
+		return -EOPNOTSUPP;
+	if (!udata)
+		return -EOPNOTSUPP;	/* kernel ULPs: not yet */
+	if (init->srq || init->create_flags || init->rwq_ind_tbl)
+		return -EOPNOTSUPP;
+	if (cap->max_send_wr > RODP_MAX_QP_WR ||
+	    cap->max_recv_wr > RODP_MAX_QP_WR ||
+	    cap->max_send_sge > RODP_MAX_SGE ||
+	    cap->max_recv_sge > RODP_MAX_SGE ||
+	    cap->max_inline_data > RODP_MAX_INLINE)
+		return -EINVAL;
+	if (udata->outlen < sizeof(resp))
+		return -EINVAL;
+	err = ib_copy_from_udata(&cmd, udata, min(udata->inlen, sizeof(cmd)));
+	if (err)
+		return err;
+	if (cmd.reserved)
+		return -EOPNOTSUPP;
+
+	qp->rdev = rdev;
+	refcount_set(&qp->users, 1);
+	init_completion(&qp->released);
+	INIT_WORK(&qp->work, rodp_qp_work);
+	timer_setup(&qp->retry_timer, rodp_qp_retry_timer, 0);
+	timer_setup(&qp->rnr_timer, rodp_qp_rnr_timer, 0);
+	skb_queue_head_init(&qp->rxq);
+	spin_lock_init(&qp->sq_lock);
+	mutex_init(&qp->lock);
+	qp->state = IB_QPS_RESET;
+	qp->sq_sig_all = init->sq_sig_type == IB_SIGNAL_ALL_WR;
+
+	sge = max_t(u32, cap->max_send_sge, 1);
+	inl = cap->max_inline_data;
+	err = rodp_wq_alloc(&qp->sq, cap->max_send_wr,
+			    rodp_sq_slot_size(sge, inl), udata);
+	if (err)
+		return err;
+	qp->sq_info = kvcalloc(1u << qp->sq.log2_slots, sizeof(*qp->sq_info),
+			       GFP_KERNEL);
+	if (!qp->sq_info) {
+		err = -ENOMEM;
+		goto err_free_sq;
+	}
+	qp->max_send_sge = (qp->sq.slot_size - sizeof(struct rcore_swqe)) /
+			   sizeof(struct rcore_sge);
+	qp->max_send_sge = min_t(u32, qp->max_send_sge, RODP_MAX_SGE);
+	qp->max_inline = min_t(u32, qp->sq.slot_size -
+			       sizeof(struct rcore_swqe), RODP_MAX_INLINE);
+
+	sge = max_t(u32, cap->max_recv_sge, 1);
+	err = rodp_wq_alloc(&qp->rq, cap->max_recv_wr,
+			    sizeof(struct rcore_rwqe) +
+			    sge * sizeof(struct rcore_sge), udata);
+	if (err)
+		goto err_free_info;
+	qp->max_recv_sge = sge;
+
+	err = dst_cache_init(&qp->dst_cache, GFP_KERNEL);
+	if (err)
+		goto err_free_rq;
+
+	err = xa_alloc_cyclic(&rdev->qp_xa, &qpn, qp,
+			      XA_LIMIT(RODP_MIN_QPN, RODP_MAX_QPN),
+			      &rdev->qp_next, GFP_KERNEL);
+	if (err < 0) {
+		err = err == -EBUSY ? -ENOMEM : err;
+		goto err_dst_cache;
+	}
+	ibqp->qp_num = qpn;
+
+	cap->max_send_wr = 1u << qp->sq.log2_slots;
+	cap->max_recv_wr = 1u << qp->rq.log2_slots;
+	cap->max_send_sge = qp->max_send_sge;
+	cap->max_recv_sge = qp->max_recv_sge;
+	cap->max_inline_data = qp->max_inline;
+	qp->attr.cap = *cap;
+
+	resp.sq_mmap_offset = rdma_user_mmap_get_offset(&qp->sq.mmap_entry->rdma);
+	resp.sq_mmap_size = rodp_wq_map_size(&qp->sq);
+	resp.sq_log2_slots = qp->sq.log2_slots;
+	resp.sq_slot_size = qp->sq.slot_size;
+	resp.rq_mmap_offset = rdma_user_mmap_get_offset(&qp->rq.mmap_entry->rdma);
+	resp.rq_mmap_size = rodp_wq_map_size(&qp->rq);
+	resp.rq_log2_slots = qp->rq.log2_slots;
+	resp.rq_slot_size = qp->rq.slot_size;
+	err = ib_copy_to_udata(udata, &resp, sizeof(resp));
+	if (err)
+		goto err_erase;
+	return 0;
+
+err_erase:
+	xa_erase(&rdev->qp_xa, qpn);
+	synchronize_rcu();
+err_dst_cache:
+	dst_cache_destroy(&qp->dst_cache);
+err_free_rq:
+	rodp_wq_free(&qp->rq);
+err_free_info:
+	kvfree(qp->sq_info);
+err_free_sq:
+	rodp_wq_free(&qp->sq);
+	return err;
+}
+
+static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
+{
+	struct rodp_qp *qp = to_rqp(ibqp);
+	struct rodp_dev *rdev = qp->rdev;
+
+	/* No new lookups, then no lookup left in flight. */
+	xa_erase(&rdev->qp_xa, ibqp->qp_num);
+	rodp_qp_put(qp);
+	wait_for_completion(&qp->released);
+	synchronize_rcu();
+
+	/* No kick can queue the work item once DYING is set and seen. */
+	set_bit(RODP_QPF_DYING, &qp->flags);
+	del_timer_sync(&qp->retry_timer);
+	del_timer_sync(&qp->rnr_timer);
+	cancel_work_sync(&qp->work);
+	del_timer_sync(&qp->retry_timer);
+	del_timer_sync(&qp->rnr_timer);
+	skb_queue_purge(&qp->rxq);
+
+	mutex_lock(&qp->lock);
+	rodp_resp_reset(qp);
+	mutex_unlock(&qp->lock);
+
+	dst_cache_destroy(&qp->dst_cache);
+	rodp_wq_free(&qp->rq);
+	kvfree(qp->sq_info);
+	rodp_wq_free(&qp->sq);
+	mutex_destroy(&qp->lock);
+	return 0;
+}
+
+/* Take the path of an address vector: IPv4 RoCEv2 only, for now. */
+static int rodp_qp_set_av(struct rodp_qp *qp, struct rdma_ah_attr *ah)
+{
+	const struct ib_global_route *grh;
+	const struct ib_gid_attr *sgid_attr;
+	struct in6_addr sgid, dgid;
+
+	if (!(rdma_ah_get_ah_flags(ah) & IB_AH_GRH))
+		return -EINVAL;
+	grh = rdma_ah_read_grh(ah);
+	sgid_attr = grh->sgid_attr;
+	if (!sgid_attr || sgid_attr->gid_type != IB_GID_TYPE_ROCE_UDP_ENCAP)
+		return -EINVAL;
+	memcpy(&sgid, &sgid_attr->gid, sizeof(sgid));
+	memcpy(&dgid, &grh->dgid, sizeof(dgid));
+	if (!ipv6_addr_v4mapped(&sgid) || !ipv6_addr_v4mapped(&dgid))
+		return -EAFNOSUPPORT;
+
+	qp->saddr = sgid.s6_addr32[3];
+	qp->daddr = dgid.s6_addr32[3];
+	qp->tos = grh->traffic_class;
+	qp->ttl = grh->hop_limit ? grh->hop_limit : 64;
+	dst_cache_reset(&qp->dst_cache);
+
+	qp->attr.ah_attr = *ah;
+	qp->attr.ah_attr.grh.sgid_attr = NULL;
+	return 0;
+}
+
+static unsigned int rodp_rc_access(int qp_access_flags)
+{
+	unsigned int acc = 0;
+
+	if (qp_access_flags & IB_ACCESS_REMOTE_WRITE)
+		acc |= RCORE_RC_ACC_WRITE;
+	if (qp_access_flags & IB_ACCESS_REMOTE_READ)
+		acc |= RCORE_RC_ACC_READ;
+	if (qp_access_flags & IB_ACCESS_REMOTE_ATOMIC)
+		acc |= RCORE_RC_ACC_ATOMIC;
+	return acc;
+}
+
+static int rodp_qp_check_attr(struct rodp_qp *qp, struct ib_qp_attr *attr,
+			      int mask)
+{
+	struct ib_port_attr pattr;
+	int err;
+
+	if ((mask & IB_QP_PORT) && attr->port_num != 1)
+		return -EINVAL;
+	if ((mask & IB_QP_PKEY_INDEX) && attr->pkey_index)
+		return -EINVAL;
+	if ((mask & IB_QP_ACCESS_FLAGS) &&
+	    (attr->qp_access_flags & ~(IB_ACCESS_REMOTE_WRITE |
+				       IB_ACCESS_REMOTE_READ |
+				       IB_ACCESS_REMOTE_ATOMIC |
+				       IB_ACCESS_LOCAL_WRITE)))
+		return -EINVAL;
+	if (mask & IB_QP_PATH_MTU) {
+		err = ib_query_port(&qp->rdev->ibdev, 1, &pattr);
+		if (err)
+			return err;
+		if (attr->path_mtu < IB_MTU_256 ||
+		    attr->path_mtu > pattr.active_mtu)
+			return -EINVAL;
+	}
+	if ((mask & IB_QP_MAX_QP_RD_ATOMIC) &&
+	    attr->max_rd_atomic > RODP_MAX_RD_ATOMIC)
+		return -EINVAL;
+	if ((mask & IB_QP_MAX_DEST_RD_ATOMIC) &&
+	    attr->max_dest_rd_atomic > RODP_MAX_RD_ATOMIC)
+		return -EINVAL;
+	if ((mask & IB_QP_RETRY_CNT) && attr->retry_cnt > 7)
+		return -EINVAL;
+	if ((mask & IB_QP_RNR_RETRY) && attr->rnr_retry > 7)
+		return -EINVAL;
+	if ((mask & IB_QP_TIMEOUT) && attr->timeout > 31)
+		return -EINVAL;
+	if ((mask & IB_QP_MIN_RNR_TIMER) && attr->min_rnr_timer > 31)
+		return -EINVAL;
+	if ((mask & IB_QP_SQ_PSN) && attr->sq_psn > RCORE_PSN_MAX)
+		return -EINVAL;
+	if ((mask & IB_QP_RQ_PSN) && attr->rq_psn > RCORE_PSN_MAX)
+		return -EINVAL;
+	if ((mask & IB_QP_DEST_QPN) && attr->dest_qp_num > RODP_MAX_QPN)
+		return -EINVAL;
+	return 0;
+}
+
+/* Back to RESET: forget all transport state and posted WQEs. */
+static void rodp_qp_reset(struct rodp_qp *qp)
+{
+	lockdep_assert_held(&qp->lock);
+
+	rodp_resp_reset(qp);
+	skb_queue_purge(&qp->rxq);
+	del_timer(&qp->retry_timer);
+	del_timer(&qp->rnr_timer);
+	clear_bit(RODP_QPF_TIMEOUT, &qp->flags);
+	clear_bit(RODP_QPF_RNR_DONE, &qp->flags);
+	/* Posted WQEs are dropped without completions, as IBA has it. */
+	qp->sq.cons = qp->sq.head = rcore_load_acquire_u32(&qp->sq.ring->prod);
+	rcore_store_release_u32(&qp->sq.ring->cons, qp->sq.cons);
+	qp->rq.cons = qp->rq.head = rcore_load_acquire_u32(&qp->rq.ring->prod);
+	rcore_store_release_u32(&qp->rq.ring->cons, qp->rq.cons);
+	rodp_qp_set_ring_error(qp, false);
+	qp->send_idx = qp->send_pkt = 0;
+	qp->rd_atomic_out = 0;
+	qp->rnr_wait = false;
+	memset(&qp->req, 0, sizeof(qp->req));
+	memset(&qp->resp, 0, sizeof(qp->resp));
+}
+
+static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
+			  int mask, struct ib_udata *udata)
+{
+	struct rodp_qp *qp = to_rqp(ibqp);
+	enum ib_qp_state cur, next;
+	u32 mtu;
+	int err;
+
+	if (mask & ~IB_QP_ATTR_STANDARD_BITS)
+		return -EOPNOTSUPP;
+	if (udata && udata->inlen &&
+	    !ib_is_udata_cleared(udata, 0, udata->inlen))
+		return -EOPNOTSUPP;
+
+	mutex_lock(&qp->lock);
+	cur = (mask & IB_QP_CUR_STATE) ? attr->cur_qp_state : qp->state;
+	next = (mask & IB_QP_STATE) ? attr->qp_state : cur;
+	err = -EINVAL;
+	if (cur != qp->state && !(cur == IB_QPS_SQE && qp->state == IB_QPS_RTS))
+		goto out_unlock;
+	if (!ib_modify_qp_is_ok(cur, next, IB_QPT_RC, mask))
+		goto out_unlock;
+	err = rodp_qp_check_attr(qp, attr, mask);
+	if (err)
+		goto out_unlock;
+	if (mask & IB_QP_AV) {
+		err = rodp_qp_set_av(qp, &attr->ah_attr);
+		if (err)
+			goto out_unlock;
+	}
+
+	if (mask & IB_QP_ACCESS_FLAGS)
+		qp->attr.qp_access_flags = attr->qp_access_flags;
+	if (mask & IB_QP_PATH_MTU)
+		qp->attr.path_mtu = attr->path_mtu;
+	if (mask & IB_QP_TIMEOUT)
+		qp->attr.timeout = attr->timeout;
+	if (mask & IB_QP_RETRY_CNT)
+		qp->attr.retry_cnt = attr->retry_cnt;
+	if (mask & IB_QP_RNR_RETRY)
+		qp->attr.rnr_retry = attr->rnr_retry;
+	if (mask & IB_QP_RQ_PSN)
+		qp->attr.rq_psn = attr->rq_psn;
+	if (mask & IB_QP_SQ_PSN)
+		qp->attr.sq_psn = attr->sq_psn;
+	if (mask & IB_QP_MAX_QP_RD_ATOMIC)
+		qp->attr.max_rd_atomic = attr->max_rd_atomic;
+	if (mask & IB_QP_MAX_DEST_RD_ATOMIC)
+		qp->attr.max_dest_rd_atomic = attr->max_dest_rd_atomic;
+	if (mask & IB_QP_MIN_RNR_TIMER)
+		qp->attr.min_rnr_timer = attr->min_rnr_timer;
+	if (mask & IB_QP_DEST_QPN)
+		qp->attr.dest_qp_num = attr->dest_qp_num;
+	if (mask & IB_QP_PORT)
+		qp->attr.port_num = attr->port_num;
+	if (mask & IB_QP_EN_SQD_ASYNC_NOTIFY)
+		qp->attr.en_sqd_async_notify = attr->en_sqd_async_notify;
+	qp->attr_mask |= mask;
+
+	mtu = ib_mtu_enum_to_int(qp->attr.path_mtu ? qp->attr.path_mtu :
+				 IB_MTU_256);
+	if (mask & (IB_QP_ACCESS_FLAGS | IB_QP_PATH_MTU |
+		    IB_QP_MAX_DEST_RD_ATOMIC)) {
+		unsigned int acc = rodp_rc_access(qp->attr.qp_access_flags);
+
+		if (!qp->attr.max_dest_rd_atomic)
+			acc &= ~(RCORE_RC_ACC_READ | RCORE_RC_ACC_ATOMIC);
+		qp->resp.access = acc;
+		qp->resp.mtu = mtu;
+		qp->req.mtu = mtu;
+	}
+
+	if (next == cur)
+		goto out_ok;
+	switch (next) {
+	case IB_QPS_RESET:
+		rodp_qp_reset(qp);
+		break;
+	case IB_QPS_RTR:
+		if (cur == IB_QPS_INIT) {
+			unsigned int acc =
+				rodp_rc_access(qp->attr.qp_access_flags);
+
+			if (!qp->attr.max_dest_rd_atomic)
+				acc &= ~(RCORE_RC_ACC_READ |
+					 RCORE_RC_ACC_ATOMIC);
+			rcore_rc_resp_init(&qp->resp, qp->attr.rq_psn, mtu,
+					   acc, 0);
+		}
+		break;
+	case IB_QPS_RTS:
+		if (cur == IB_QPS_RTR)
+			rcore_rc_req_init(&qp->req, qp->attr.sq_psn, mtu,
+					  qp->attr.retry_cnt,
+					  qp->attr.rnr_retry);
+		qp->sq_draining = false;
+		break;
+	case IB_QPS_SQD:
+		qp->sq_draining = true;
+		break;
+	case IB_QPS_ERR:
+		qp->state = next;
+		rodp_qp_error(qp);
+		goto out_ok;
+	default:
+		break;
+	}
+	qp->state = next;
+out_ok:
+	err = 0;
+out_unlock:
+	mutex_unlock(&qp->lock);
+	if (!err)
+		rodp_qp_kick(qp);
+	return err;
+}
+
+static int rodp_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
+			 int mask, struct ib_qp_init_attr *init)
+{
+	struct rodp_qp *qp = to_rqp(ibqp);
+
+	mutex_lock(&qp->lock);
+	*attr = qp->attr;
+	attr->qp_state = qp->state;
+	attr->cur_qp_state = qp->state;
+	attr->sq_draining = qp->state == IB_QPS_SQD && qp->sq_draining;
+	attr->port_num = 1;
+	attr->path_mig_state = IB_MIG_MIGRATED;
+	if (qp->state >= IB_QPS_RTR && qp->state != IB_QPS_ERR)
+		attr->rq_psn = qp->resp.epsn;
+	if (qp->state >= IB_QPS_RTS && qp->state != IB_QPS_ERR)
+		attr->sq_psn = qp->req.next_psn;
+	memset(init, 0, sizeof(*init));
+	init->qp_type = IB_QPT_RC;
+	init->send_cq = ibqp->send_cq;
+	init->recv_cq = ibqp->recv_cq;
+	init->cap = qp->attr.cap;
+	init->sq_sig_type = qp->sq_sig_all ? IB_SIGNAL_ALL_WR :
+					     IB_SIGNAL_REQ_WR;
+	mutex_unlock(&qp->lock);
+	return 0;
+}
+
+/*
+ * The doorbell: a post_send (or post_recv) command without work requests.
+ * WQEs come from the shared rings, never from here.
+ */
+static int rodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
+			  const struct ib_send_wr **bad_wr)
+{
+	if (wr) {
+		*bad_wr = wr;
+		return -EOPNOTSUPP;
+	}
+	rodp_qp_kick(to_rqp(ibqp));
+	return 0;
+}
+
+static int rodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
+			  const struct ib_recv_wr **bad_wr)
+{
+	if (wr) {
+		*bad_wr = wr;
+		return -EOPNOTSUPP;
+	}
+	rodp_qp_kick(to_rqp(ibqp));
+	return 0;
+}
+
+const struct ib_device_ops rodp_qp_ops = {
+	.create_qp = rodp_create_qp,
+	.destroy_qp = rodp_destroy_qp,
+	.modify_qp = rodp_modify_qp,
+	.query_qp = rodp_query_qp,
+	.post_send = rodp_post_send,
+	.post_recv = rodp_post_recv,
+
+	INIT_RDMA_OBJ_SIZE(ib_qp, rodp_qp, ibqp),
+};

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp: the RC requester (send queue WQEs to request packets) and the
+ * completer (response packets and timers to completions and retries).
+ *
+ * Both run in the QP's work item with the QP's lock held; the decisions
+ * are rcore's (lib/include/rcore/rc.h), the data movement and the
+ * bookkeeping are here.
+ */
+
+#include "rodp.h"
+
+static const s8 rodp_wr_kinds[] = {
+	[RCORE_WR_RDMA_WRITE] = RCORE_RC_MSG_WRITE,
+	[RCORE_WR_RDMA_WRITE_WITH_IMM] = RCORE_RC_MSG_WRITE_IMM,
+	[RCORE_WR_SEND] = RCORE_RC_MSG_SEND,
+	[RCORE_WR_SEND_WITH_IMM] = RCORE_RC_MSG_SEND_IMM,
+	[RCORE_WR_RDMA_READ] = RCORE_RC_MSG_READ,
+	[RCORE_WR_ATOMIC_CMP_AND_SWP] = RCORE_RC_MSG_CMP_SWAP,
+	[RCORE_WR_ATOMIC_FETCH_AND_ADD] = RCORE_RC_MSG_FETCH_ADD,
+};
+
+/**
+ * rodp_wr_kind - the RC message a work request opcode asks for
+ * @opcode: enum rcore_wr_opcode
+ *
+ * Return: an enum rcore_rc_msg value, or -EINVAL for an opcode rodp does
+ * not carry out on RC (SEND_WITH_INV among them: there are no memory
+ * windows or fast-registered MRs to invalidate).
+ */
+int rodp_wr_kind(u8 opcode)
+{
+	if (opcode >= ARRAY_SIZE(rodp_wr_kinds))
+		return -EINVAL;
+	return rodp_wr_kinds[opcode];
+}
+
+static u32 rodp_sq_mask(const struct rodp_qp *qp)
+{
+	return (1u << qp->sq.log2_slots) - 1;
+}
+
+static struct rodp_swqe_info *rodp_sq_info(struct rodp_qp *qp, u32 idx)
+{
+	return &qp->sq_info[idx & rodp_sq_mask(qp)];
+}
+
+static const struct rcore_sge *rodp_swqe_sge(const struct rcore_swqe *wqe)
+{
+	return (const void *)(wqe + 1);
+}
+
+/* Copy in the next posted send WQE and check it.  False: none posted. */
+static bool rodp_req_fetch(struct rodp_qp *qp)
+{
+	struct rodp_swqe_info *info;
+	const struct rcore_swqe *wqe;
+	const struct rcore_sge *sge;
+	u64 len = 0;
+	int kind;
+	u32 i;
+
+	wqe = rodp_wq_fetch(&qp->sq);
+	if (!wqe)
+		return false;
+	info = rodp_sq_info(qp, qp->sq.head - 1);
+	memset(info, 0, sizeof(*info));
+	info->signaled = qp->sq_sig_all || (wqe->flags & RCORE_SEND_SIGNALED);
+
+	kind = rodp_wr_kind(wqe->opcode);
+	if (kind < 0) {
+		info->kind = RCORE_RC_MSG_SEND;
+		info->status = IB_WC_LOC_QP_OP_ERR;
+		return true;
+	}
+	info->kind = kind;
+
+	if (wqe->flags & RCORE_SEND_INLINE) {
+		if (rcore_rc_msg_is_rd_atomic(kind) ||
+		    wqe->inline_len > qp->max_inline) {
+			info->status = IB_WC_LOC_QP_OP_ERR;
+			return true;
+		}
+		len = wqe->inline_len;
+	} else {
+		if (wqe->num_sge > qp->max_send_sge) {
+			info->status = IB_WC_LOC_QP_OP_ERR;
+			return true;
+		}
+		sge = rodp_swqe_sge(wqe);
+		for (i = 0; i < wqe->num_sge; i++)
+			len += sge[i].length;
+	}
+	if (kind == RCORE_RC_MSG_CMP_SWAP || kind == RCORE_RC_MSG_FETCH_ADD) {
+		if (wqe->num_sge != 1 || len < 8) {
+			info->status = IB_WC_LOC_LEN_ERR;
+			return true;
+		}
+		len = 8;
+	}
+	if (len > RODP_MAX_MSG) {
+		info->status = IB_WC_LOC_LEN_ERR;
+		return true;
+	}
+	info->len = len;
+	info->npsn = rcore_rc_msg_psns(kind, len, qp->req.mtu);
+	return true;
+}
+
+/*
+ * The oldest WQE failed locally (found when fetched or sent) and nothing
+ * before it is outstanding: complete it with its error, QP to error.
+ */
+static bool rodp_req_fail_oldest(struct rodp_qp *qp)
+{
+	struct rodp_swqe_info *info;
+
+	if (qp->sq.cons == qp->sq.head)
+		return false;
+	info = rodp_sq_info(qp, qp->sq.cons);
+	if (!info->status || info->started)
+		return false;
+	rodp_qp_send_cqe(qp, qp->sq.cons, info->status);
+	rodp_qp_error(qp);
+	return true;
+}
+
+static enum ib_wc_status rodp_local_status(int err)
+{
+	return err == -ERANGE ? IB_WC_LOC_LEN_ERR : IB_WC_LOC_PROT_ERR;
+}
+
+/* Build and send packet @seg of the WQE at @idx. */
+static int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
+			     const struct rcore_rc_seg *seg)
+{
+	struct rodp_swqe_info *info = rodp_sq_info(qp, idx);
+	const struct rcore_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
+	struct rodp_tx tx = {};
+	struct rcore_pkt *pkt = &tx.pkt;
+
+	pkt->bth.opcode = seg->opcode;
+	pkt->bth.dqpn = qp->attr.dest_qp_num;
+	pkt->bth.psn = seg->psn;
+	pkt->bth.ackreq = seg->ackreq;
+	if (++qp->since_ackreq >= RODP_ACKREQ_EVERY)
+		pkt->bth.ackreq = true;
+	if (pkt->bth.ackreq)
+		qp->since_ackreq = 0;
+
+	switch (info->kind) {
+	case RCORE_RC_MSG_READ:
+		pkt->reth.va = wqe->remote_addr + seg->offset;
+		pkt->reth.rkey = wqe->rkey;
+		pkt->reth.len = seg->len;
+		return rodp_xmit(qp, &tx);
+	case RCORE_RC_MSG_CMP_SWAP:
+		pkt->atmeth.swap_add = wqe->swap;
+		pkt->atmeth.compare = wqe->compare_add;
+		fallthrough;
+	case RCORE_RC_MSG_FETCH_ADD:
+		if (info->kind == RCORE_RC_MSG_FETCH_ADD)
+			pkt->atmeth.swap_add = wqe->compare_add;
+		pkt->atmeth.va = wqe->remote_addr;
+		pkt->atmeth.rkey = wqe->rkey;
+		return rodp_xmit(qp, &tx);
+	case RCORE_RC_MSG_WRITE:
+	case RCORE_RC_MSG_WRITE_IMM:
+		if (seg->first) {
+			pkt->reth.va = wqe->remote_addr;
+			pkt->reth.rkey = wqe->rkey;
+			pkt->reth.len = info->len;
+		}
+		break;
+	default:
+		break;
+	}
+	if (seg->last) {
+		pkt->imm = be32_to_cpu((__force __be32)wqe->imm_data);
+		if ((wqe->flags & RCORE_SEND_SOLICITED) &&
+		    info->kind != RCORE_RC_MSG_WRITE)
+			pkt->bth.se = true;
+	}
+	tx.payload_len = seg->len;
+	if (wqe->flags & RCORE_SEND_INLINE) {
+		tx.inline_data = (const u8 *)(wqe + 1) + seg->offset;
+	} else {
+		tx.sge = rodp_swqe_sge(wqe);
+		tx.num_sge = wqe->num_sge;
+		tx.sge_off = seg->offset;
+	}
+	return rodp_xmit(qp, &tx);
+}
+
+/*
+ * Restart sending from @psn (a retry): everything before it is
+ * acknowledged, so it lies in the oldest outstanding WQEs.
+ */
+static void rodp_req_rewind(struct rodp_qp *qp, u32 psn)
+{
+	struct rodp_swqe_info *info;
+	u32 i, d;
+
+	for (i = qp->sq.cons; i != qp->sq.head; i++) {
+		info = rodp_sq_info(qp, i);
+		if (!info->started)
+			break;
+		d = rcore_psn_diff(psn, info->first_psn);
+		if ((s32)d >= 0 && d < info->npsn) {
+			qp->send_idx = i;
+			qp->send_pkt = d;
+			return;
+		}
+	}
+	qp->send_idx = i;
+	qp->send_pkt = 0;
+}
+
+/**
+ * rodp_req_run - send what the send queue and the window allow
+ * @qp: the queue pair; caller holds @qp->lock
+ * @busy: set when a packet was sent (the caller loops)
+ */
+void rodp_req_run(struct rodp_qp *qp, bool *busy)
+{
+	struct rodp_swqe_info *info;
+	struct rcore_rc_seg seg;
+	int budget = 64, err;
+	u32 idx, nresp;
+
+	lockdep_assert_held(&qp->lock);
+
+	if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD)
+		return;
+	if (rodp_req_fail_oldest(qp))
+		return;
+	while (!qp->rnr_wait && budget) {
+		idx = qp->send_idx;
+		if (idx == qp->sq.head) {
+			if (qp->state == IB_QPS_SQD)
+				break;
+			if (!rodp_req_fetch(qp))
+				break;
+		}
+		info = rodp_sq_info(qp, idx);
+		if (!info->started) {
+			if (info->status) {
+				rodp_req_fail_oldest(qp);
+				break;
+			}
+			if ((((const struct rcore_swqe *)
+			      rodp_wq_slot(&qp->sq, idx))->flags &
+			     RCORE_SEND_FENCE) && qp->rd_atomic_out)
+				break;
+			if (rcore_rc_msg_is_rd_atomic(info->kind) &&
+			    qp->rd_atomic_out >=
+			    max_t(u32, qp->attr.max_rd_atomic, 1))
+				break;
+			info->first_psn = qp->req.next_psn;
+			info->npsn = rcore_rc_msg_psns(info->kind, info->len,
+						       qp->req.mtu);
+		}
+		if (rcore_rc_req_seg(info->kind, info->len, qp->req.mtu,
+				     info->first_psn, qp->send_pkt, &seg)) {
+			info->status = IB_WC_LOC_QP_OP_ERR;
+			rodp_req_fail_oldest(qp);
+			break;
+		}
+		if (rcore_psn_diff(seg.psn, qp->req.una_psn) >= RODP_WINDOW &&
+		    seg.psn != qp->req.una_psn)
+			break;
+
+		err = rodp_req_send_pkt(qp, idx, &seg);
+		if (err && !info->started) {
+			info->status = rodp_local_status(err);
+			rodp_req_fail_oldest(qp);
+			break;
+		}
+		if (err) {
+			/* Data gone under a WQE already in flight. */
+			rodp_qp_send_cqe(qp, qp->sq.cons,
+					 rodp_local_status(err));
+			rodp_qp_error(qp);
+			return;
+		}
+		if (!info->started) {
+			info->started = true;
+			if (rcore_rc_msg_is_rd_atomic(info->kind))
+				qp->rd_atomic_out++;
+		}
+		nresp = info->kind == RCORE_RC_MSG_READ ?
+			rcore_rc_pkt_count(seg.len, qp->req.mtu) : 1;
+		rcore_rc_req_sent(&qp->req, seg.psn, nresp);
+		if (rcore_rc_msg_is_rd_atomic(info->kind) ||
+		    ++qp->send_pkt == info->npsn) {
+			qp->send_idx++;
+			qp->send_pkt = 0;
+		}
+		budget--;
+		*busy = true;
+	}
+	qp->sq_draining = qp->state == IB_QPS_SQD &&
+			  (qp->send_idx != qp->sq.head ||
+			   qp->req.una_psn != qp->req.next_psn);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Completer                                                               */
+/* ---------------------------------------------------------------------- */
+
+static void rodp_comp_fatal(struct rodp_qp *qp, enum ib_wc_status status)
+{
+	rodp_qp_send_cqe(qp, qp->sq.cons, status);
+	rodp_qp_error(qp);
+}
+
+static void rodp_comp_retry(struct rodp_qp *qp, u32 psn)
+{
+	rodp_count(qp->rdev, RODP_CNT_RETRANSMITS);
+	rodp_req_rewind(qp, psn);
+}
+
+/**
+ * rodp_comp_rx - handle a response packet (ACK, NAK, read response,
+ * atomic ACK)
+ * @qp: the queue pair; caller holds @qp->lock
+ * @rx: the packet
+ */
+void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
+{
+	struct rcore_rc_comp_verdict v;
+	struct rodp_swqe_info *info;
+	const struct rcore_swqe *wqe;
+	struct rcore_rc_wqe w, *wp;
+	u64 orig;
+	int err;
+
+	lockdep_assert_held(&qp->lock);
+
+	do {
+		wp = NULL;
+		info = rodp_sq_info(qp, qp->sq.cons);
+		if (qp->sq.cons != qp->sq.head && info->started) {
+			w.kind = info->kind;
+			w.first_psn = info->first_psn;
+			w.len = info->len;
+			wp = &w;
+		}
+		rcore_rc_comp_check(&qp->req, wp, &rx->pkt, &v);
+		wqe = rodp_wq_slot(&qp->sq, qp->sq.cons);
+
+		switch (v.action) {
+		case RCORE_RC_COMP_IGNORE:
+			rodp_count(qp->rdev, RODP_CNT_RX_DROP_SEQ);
+			break;
+		case RCORE_RC_COMP_PROGRESS:
+			break;
+		case RCORE_RC_COMP_COMPLETE:
+			rodp_qp_send_cqe(qp, qp->sq.cons, IB_WC_SUCCESS);
+			break;
+		case RCORE_RC_COMP_READ_DATA:
+			err = rodp_sge_copy(qp, rodp_swqe_sge(wqe),
+					    wqe->num_sge, v.offset,
+					    (void *)rx->payload, v.len, true);
+			if (err) {
+				rodp_comp_fatal(qp, rodp_local_status(err));
+				return;
+			}
+			if (v.done)
+				rodp_qp_send_cqe(qp, qp->sq.cons,
+						 IB_WC_SUCCESS);
+			break;
+		case RCORE_RC_COMP_ATOMIC_DATA:
+			orig = rx->pkt.atmack.orig;
+			err = rodp_sge_copy(qp, rodp_swqe_sge(wqe), 1, 0,
+					    &orig, sizeof(orig), true);
+			if (err) {
+				rodp_comp_fatal(qp, rodp_local_status(err));
+				return;
+			}
+			rodp_qp_send_cqe(qp, qp->sq.cons, IB_WC_SUCCESS);
+			break;
+		case RCORE_RC_COMP_RETRY:
+			rodp_comp_retry(qp, v.psn);
+			break;
+		case RCORE_RC_COMP_RNR_WAIT:
+			rodp_count(qp->rdev, RODP_CNT_RNR_WAITS);
+			rodp_req_rewind(qp, v.psn);
+			qp->rnr_wait = true;
+			mod_timer(&qp->rnr_timer,
+				  jiffies + max_t(unsigned long, 1,
+						  usecs_to_jiffies(v.rnr_usec)));
+			break;
+		case RCORE_RC_COMP_FATAL:
+			rodp_comp_fatal(qp, (enum ib_wc_status)v.status);
+			return;
+		}
+		rcore_rc_comp_apply(&qp->req, &v);
+	} while (v.action == RCORE_RC_COMP_COMPLETE && v.again &&
+		 qp->sq.cons != qp->sq.head);
+
+	rodp_req_fail_oldest(qp);
+}
+
+/**
+ * rodp_comp_timeout - the retry timer expired
+ * @qp: the queue pair; caller holds @qp->lock
+ */
+void rodp_comp_timeout(struct rodp_qp *qp)
+{
+	struct rcore_rc_comp_verdict v;
+
+	lockdep_assert_held(&qp->lock);
+
+	if ((qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) ||
+	    qp->rnr_wait)
+		return;
+	rcore_rc_comp_timeout(&qp->req, &v);
+	switch (v.action) {
+	case RCORE_RC_COMP_RETRY:
+		rodp_count(qp->rdev, RODP_CNT_ACK_TIMEOUTS);
+		rodp_comp_retry(qp, v.psn);
+		break;
+	case RCORE_RC_COMP_FATAL:
+		rodp_count(qp->rdev, RODP_CNT_ACK_TIMEOUTS);
+		rodp_comp_fatal(qp, (enum ib_wc_status)v.status);
+		return;
+	default:
+		break;
+	}
+	rcore_rc_comp_apply(&qp->req, &v);
+}

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp: the RC responder: request packets to memory writes, receive
+ * completions, read responses, atomics and ACKs/NAKs.
+ *
+ * Runs in the QP's work item with the QP's lock held, so it may sleep
+ * while it touches memory (ODP).  The decisions are rcore's
+ * (rcore_rc_resp_check() and friends); R_Key, range and receive buffer
+ * checks are made here, through the MR layer.
+ */
+
+#include "rodp.h"
+
+static struct rcore_rwqe *rodp_rq_cur(struct rodp_qp *qp)
+{
+	return rodp_wq_slot(&qp->rq, qp->rq.cons);
+}
+
+static const struct rcore_sge *rodp_rwqe_sge(const struct rcore_rwqe *wqe)
+{
+	return (const void *)(wqe + 1);
+}
+
+/* Receive WQEs posted and not yet taken: the credits to advertise. */
+static u8 rodp_resp_credits(struct rodp_qp *qp)
+{
+	u32 prod = rcore_load_acquire_u32(&qp->rq.ring->prod);
+	u32 n = rcore_ring_count(prod, qp->rq.head);
+
+	if (n > (1u << qp->rq.log2_slots))
+		n = 0;
+	return rcore_rc_credit_code(n, false);
+}
+
+static void rodp_resp_send(struct rodp_qp *qp, u8 opcode,
+			   const struct rcore_rc_ack *ack, u64 orig)
+{
+	struct rodp_tx tx = {};
+
+	tx.pkt.bth.opcode = opcode;
+	tx.pkt.bth.dqpn = qp->attr.dest_qp_num;
+	tx.pkt.bth.psn = ack->psn;
+	tx.pkt.aeth = ack->aeth;
+	tx.pkt.atmack.orig = orig;
+	rodp_xmit(qp, &tx);
+}
+
+/**
+ * rodp_resp_reset - forget the responder's work in progress
+ * @qp: the queue pair; caller holds @qp->lock (or owns the QP outright)
+ */
+void rodp_resp_reset(struct rodp_qp *qp)
+{
+	if (qp->resp_mr)
+		rodp_mr_put(qp->resp_mr);
+	qp->resp_mr = NULL;
+	qp->resp_ack_due = false;
+	qp->resp_nak_due = false;
+	qp->rd_head = qp->rd_tail = 0;
+	memset(qp->atomics, 0, sizeof(qp->atomics));
+}
+
+/*
+ * A request the responder refuses for good (IBA class B/C): NAK it at
+ * once, and the QP goes to the error state.
+ */
+static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
+			    enum rcore_nak_code code, enum rodp_counter cnt)
+{
+	struct rcore_rc_ack ack;
+
+	rcore_rc_resp_nak(&qp->resp, psn, rcore_aeth_nak(code), &ack);
+	rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
+	rodp_count(qp->rdev, cnt);
+	rodp_qp_error(qp);
+}
+
+/* Complete the receive WQE in progress. */
+static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
+				enum ib_wc_status status, bool write_imm)
+{
+	const struct rcore_rwqe *wqe = rodp_rq_cur(qp);
+	struct rcore_cqe cqe = {
+		.wr_id = wqe->wr_id,
+		.status = status,
+		.opcode = write_imm ? IB_WC_RECV_RDMA_WITH_IMM : IB_WC_RECV,
+		.byte_len = qp->resp_msg_len,
+		.qp_num = qp->ibqp.qp_num,
+		.src_qp = qp->attr.dest_qp_num,
+	};
+
+	if (rx && (rx->pkt.info->hdrs & RCORE_HDR_IMMDT)) {
+		cqe.wc_flags |= IB_WC_WITH_IMM;
+		cqe.imm_data = (__force u32)cpu_to_be32(rx->pkt.imm);
+	}
+	rodp_cq_post(container_of(qp->ibqp.recv_cq, struct rodp_cq, ibcq),
+		     &cqe, rx && rx->pkt.bth.se);
+	qp->resp_have_wqe = false;
+	rcore_store_release_u32(&qp->rq.ring->cons, ++qp->rq.cons);
+}
+
+struct rodp_atomic_ctx {
+	struct rodp_qp *qp;
+	const struct rcore_pkt *pkt;
+	u64 orig;
+};
+
+static int rodp_atomic_piece(void *priv, void *kaddr, u64 len)
+{
+	struct rodp_atomic_ctx *c = priv;
+	u64 *p = kaddr;
+
+	if (len != sizeof(u64))
+		return -EINVAL;
+	spin_lock(&c->qp->rdev->atomic_lock);
+	c->orig = *p;
+	if (c->pkt->bth.opcode == RCORE_RC_FETCH_ADD)
+		*p = c->orig + c->pkt->atmeth.swap_add;
+	else if (c->orig == c->pkt->atmeth.compare)
+		*p = c->pkt->atmeth.swap_add;
+	spin_unlock(&c->qp->rdev->atomic_lock);
+	return 0;
+}
+
+struct rodp_write_ctx {
+	const u8 *src;
+};
+
+static int rodp_write_piece(void *priv, void *kaddr, u64 len)
+{
+	struct rodp_write_ctx *c = priv;
+
+	memcpy(kaddr, c->src, len);
+	c->src += len;
+	return 0;
+}
+
+static bool rodp_resp_job_room(struct rodp_qp *qp)
+{
+	return qp->rd_head - qp->rd_tail < RODP_RD_JOBS;
+}
+
+static void rodp_resp_push_job(struct rodp_qp *qp,
+			       const struct rodp_rd_job *job)
+{
+	qp->rd_jobs[qp->rd_head++ % RODP_RD_JOBS] = *job;
+}
+
+/* Execute a new, in-sequence request packet (rcore said EXECUTE). */
+static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
+			      const struct rcore_rc_resp_verdict *v)
+{
+	const struct rcore_pkt *pkt = &rx->pkt;
+	unsigned int f = v->flags;
+	u32 psn = pkt->bth.psn;
+	struct rcore_rwqe *wqe;
+	struct rodp_mr *mr;
+	int err;
+
+	if (f & RCORE_RC_F_INV) {
+		/* No memory windows or fast-registered MRs to invalidate. */
+		rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
+				RODP_CNT_TX_NAK_INV);
+		return;
+	}
+
+	if ((f & RCORE_RC_F_NEED_WQE) && !qp->resp_have_wqe) {
+		wqe = qp->rq.head == qp->rq.cons ?
+		      rodp_wq_fetch(&qp->rq) : rodp_rq_cur(qp);
+		if (!wqe) {
+			rcore_rc_resp_nak(&qp->resp, psn,
+					  rcore_aeth_rnr_nak(qp->attr.min_rnr_timer),
+					  &qp->resp_nak);
+			qp->resp_nak_due = true;
+			rcore_rc_resp_nakked(&qp->resp);
+			rodp_count(qp->rdev, RODP_CNT_TX_RNR_NAK);
+			return;
+		}
+		if (wqe->num_sge > qp->max_recv_sge)
+			wqe->num_sge = 0;	/* nothing fits: length error */
+		qp->resp_have_wqe = true;
+		qp->resp_msg_len = 0;
+	}
+
+	if (f & RCORE_RC_F_SEND) {
+		wqe = rodp_rq_cur(qp);
+		err = rodp_sge_copy(qp, rodp_rwqe_sge(wqe), wqe->num_sge,
+				    qp->resp_msg_len, (void *)rx->payload,
+				    pkt->payload_len, true);
+		if (err) {
+			rodp_resp_recv_done(qp, rx, err == -ERANGE ?
+					    IB_WC_LOC_LEN_ERR :
+					    IB_WC_LOC_PROT_ERR, false);
+			if (err == -ERANGE)
+				rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
+						RODP_CNT_TX_NAK_INV);
+			else
+				rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR,
+						RODP_CNT_TX_NAK_OP);
+			return;
+		}
+		qp->resp_msg_len += pkt->payload_len;
+	}
+
+	if (f & RCORE_RC_F_WRITE) {
+		if (f & RCORE_RC_F_FIRST) {
+			qp->resp_va = pkt->reth.va;
+			qp->resp_msg_len = pkt->reth.len;
+			if (pkt->reth.len) {
+				mr = rodp_mr_get(qp->rdev, pkt->reth.rkey,
+						 qp->ibqp.pd,
+						 IB_ACCESS_REMOTE_WRITE,
+						 pkt->reth.va, pkt->reth.len);
+				if (IS_ERR(mr)) {
+					rodp_resp_fatal(qp, psn,
+						RCORE_NAK_REMOTE_ACCESS_ERR,
+						RODP_CNT_TX_NAK_ACCESS);
+					return;
+				}
+				qp->resp_mr = mr;
+			}
+		}
+		if (pkt->payload_len) {
+			struct rodp_write_ctx c = { .src = rx->payload };
+
+			if (!qp->resp_mr) {
+				rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
+						RODP_CNT_TX_NAK_INV);
+				return;
+			}
+			err = rodp_mr_io(qp->resp_mr, qp->resp_va,
+					 pkt->payload_len, rodp_write_piece, &c);
+			if (err) {
+				rodp_resp_fatal(qp, psn,
+						RCORE_NAK_REMOTE_ACCESS_ERR,
+						RODP_CNT_TX_NAK_ACCESS);
+				return;
+			}
+			qp->resp_va += pkt->payload_len;
+		}
+		if ((f & RCORE_RC_F_LAST) && qp->resp_mr) {
+			rodp_mr_put(qp->resp_mr);
+			qp->resp_mr = NULL;
+		}
+	}
+
+	if (f & RCORE_RC_F_READ) {
+		struct rodp_rd_job job = {
+			.psn = psn,
+			.npsn = v->npsn,
+			.va = pkt->reth.va,
+			.rkey = pkt->reth.rkey,
+			.len = pkt->reth.len,
+		};
+
+		if (!rodp_resp_job_room(qp)) {
+			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
+					RODP_CNT_TX_NAK_INV);
+			return;
+		}
+		if (job.len) {
+			mr = rodp_mr_get(qp->rdev, job.rkey, qp->ibqp.pd,
+					 IB_ACCESS_REMOTE_READ, job.va,
+					 job.len);
+			if (IS_ERR(mr)) {
+				rodp_resp_fatal(qp, psn,
+						RCORE_NAK_REMOTE_ACCESS_ERR,
+						RODP_CNT_TX_NAK_ACCESS);
+				return;
+			}
+			rodp_mr_put(mr);
+		}
+		rodp_resp_push_job(qp, &job);
+	}
+
+	if (f & RCORE_RC_F_ATOMIC) {
+		struct rodp_atomic_ctx c = { .qp = qp, .pkt = pkt };
+		struct rodp_rd_job job = { .psn = psn, .npsn = 1,
+					   .atomic = true };
+		struct rodp_atomic_res *res;
+
+		if (!rodp_resp_job_room(qp)) {
+			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
+					RODP_CNT_TX_NAK_INV);
+			return;
+		}
+		mr = rodp_mr_get(qp->rdev, pkt->atmeth.rkey, qp->ibqp.pd,
+				 IB_ACCESS_REMOTE_ATOMIC, pkt->atmeth.va,
+				 sizeof(u64));
+		if (IS_ERR(mr)) {
+			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
+					RODP_CNT_TX_NAK_ACCESS);
+			return;
+		}
+		err = rodp_mr_io(mr, pkt->atmeth.va, sizeof(u64),
+				 rodp_atomic_piece, &c);
+		rodp_mr_put(mr);
+		if (err) {
+			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
+					RODP_CNT_TX_NAK_ACCESS);
+			return;
+		}
+		res = &qp->atomics[qp->atomic_next++ % RODP_MAX_RD_ATOMIC];
+		res->psn = psn;
+		res->orig = c.orig;
+		res->valid = true;
+		job.orig = c.orig;
+		rodp_resp_push_job(qp, &job);
+	}
+
+	rcore_rc_resp_executed(&qp->resp, pkt, v);
+	if (v->flags & RCORE_RC_F_ACK_NOW)
+		qp->resp_ack_due = true;
+	if (f & RCORE_RC_F_RECV_DONE)
+		rodp_resp_recv_done(qp, rx, IB_WC_SUCCESS,
+				    !!(f & RCORE_RC_F_WRITE));
+}
+
+/**
+ * rodp_resp_rx - handle a request packet
+ * @qp: the queue pair; caller holds @qp->lock
+ * @rx: the packet
+ */
+void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
+{
+	struct rcore_rc_resp_verdict v;
+	struct rcore_rc_ack ack;
+	struct rodp_rd_job job;
+	u32 i;
+
+	lockdep_assert_held(&qp->lock);
+
+	rcore_rc_resp_check(&qp->resp, &rx->pkt, &v);
+	switch (v.action) {
+	case RCORE_RC_RESP_EXECUTE:
+		rodp_resp_execute(qp, rx, &v);
+		break;
+	case RCORE_RC_RESP_DUPLICATE:
+		rodp_count(qp->rdev, RODP_CNT_RX_DUP_REQ);
+		if (v.dup == RCORE_RC_DUP_ACK) {
+			ack = v.ack;
+			ack.aeth.syndrome =
+				rcore_aeth_ack(rodp_resp_credits(qp));
+			rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
+		} else if (v.dup == RCORE_RC_DUP_READ) {
+			if (!rodp_resp_job_room(qp))
+				break;
+			job = (struct rodp_rd_job){
+				.psn = v.resp_psn,
+				.npsn = v.npsn,
+				.va = rx->pkt.reth.va,
+				.rkey = rx->pkt.reth.rkey,
+				.len = rx->pkt.reth.len,
+			};
+			rodp_resp_push_job(qp, &job);
+		} else if (v.dup == RCORE_RC_DUP_ATOMIC) {
+			for (i = 0; i < RODP_MAX_RD_ATOMIC; i++) {
+				struct rodp_atomic_res *r = &qp->atomics[i];
+
+				if (!r->valid || r->psn != v.resp_psn ||
+				    !rodp_resp_job_room(qp))
+					continue;
+				job = (struct rodp_rd_job){
+					.psn = r->psn, .npsn = 1,
+					.atomic = true, .orig = r->orig,
+				};
+				rodp_resp_push_job(qp, &job);
+				break;
+			}
+		}
+		break;
+	case RCORE_RC_RESP_NAK_SEQ:
+		qp->resp_nak = v.ack;
+		qp->resp_nak_due = true;
+		rcore_rc_resp_nakked(&qp->resp);
+		rodp_count(qp->rdev, RODP_CNT_TX_NAK_SEQ);
+		break;
+	case RCORE_RC_RESP_NAK_INVALID:
+		rodp_resp_send(qp, RCORE_RC_ACK, &v.ack, 0);
+		rodp_count(qp->rdev, RODP_CNT_TX_NAK_INV);
+		rodp_qp_error(qp);
+		break;
+	case RCORE_RC_RESP_DROP:
+	default:
+		rodp_count(qp->rdev, RODP_CNT_RX_DROP_SEQ);
+		break;
+	}
+}
+
+/* Send the next response of the oldest read/atomic job. */
+static void rodp_resp_send_job(struct rodp_qp *qp)
+{
+	struct rodp_rd_job *job = &qp->rd_jobs[qp->rd_tail % RODP_RD_JOBS];
+	struct rcore_rc_seg seg;
+	struct rcore_rc_ack ack;
+	struct rodp_tx tx = {};
+	struct rodp_mr *mr;
+
+	rcore_rc_resp_ack(&qp->resp, rodp_resp_credits(qp), &ack);
+	if (job->atomic) {
+		ack.psn = job->psn;
+		rodp_resp_send(qp, RCORE_RC_ATOMIC_ACK, &ack, job->orig);
+		qp->rd_tail++;
+		return;
+	}
+	if (rcore_rc_read_resp_seg(job->len, qp->resp.mtu, job->psn,
+				   job->next, &seg)) {
+		qp->rd_tail++;
+		return;
+	}
+	tx.pkt.bth.opcode = seg.opcode;
+	tx.pkt.bth.dqpn = qp->attr.dest_qp_num;
+	tx.pkt.bth.psn = seg.psn;
+	tx.pkt.aeth = ack.aeth;
+	tx.payload_len = seg.len;
+	mr = NULL;
+	if (seg.len) {
+		mr = rodp_mr_get(qp->rdev, job->rkey, qp->ibqp.pd,
+				 IB_ACCESS_REMOTE_READ, job->va + seg.offset,
+				 seg.len);
+		if (IS_ERR(mr)) {
+			/* The MR went away under the read. */
+			rodp_resp_fatal(qp, seg.psn,
+					RCORE_NAK_REMOTE_ACCESS_ERR,
+					RODP_CNT_TX_NAK_ACCESS);
+			return;
+		}
+		tx.mr = mr;
+		tx.mr_va = job->va + seg.offset;
+	}
+	if (rodp_xmit(qp, &tx) && mr) {
+		rodp_mr_put(mr);
+		rodp_resp_fatal(qp, seg.psn, RCORE_NAK_REMOTE_ACCESS_ERR,
+				RODP_CNT_TX_NAK_ACCESS);
+		return;
+	}
+	if (mr)
+		rodp_mr_put(mr);
+	if (++job->next == job->npsn)
+		qp->rd_tail++;
+}
+
+/**
+ * rodp_resp_run - send pending read responses, atomic ACKs, then the
+ * coalesced ACK or the deferred NAK
+ * @qp: the queue pair; caller holds @qp->lock
+ * @busy: set when there is more to send (the caller loops)
+ */
+void rodp_resp_run(struct rodp_qp *qp, bool *busy)
+{
+	struct rcore_rc_ack ack;
+	int budget = 64;
+
+	lockdep_assert_held(&qp->lock);
+
+	if (qp->state != IB_QPS_RTR && qp->state != IB_QPS_RTS &&
+	    qp->state != IB_QPS_SQD)
+		return;
+	while (qp->rd_tail != qp->rd_head && budget--) {
+		rodp_resp_send_job(qp);
+		if (qp->state == IB_QPS_ERR)
+			return;
+	}
+	if (qp->rd_tail != qp->rd_head) {
+		*busy = true;
+		return;
+	}
+	if (qp->resp_nak_due) {
+		qp->resp_nak_due = false;
+		qp->resp_ack_due = false;
+		rodp_resp_send(qp, RCORE_RC_ACK, &qp->resp_nak, 0);
+		return;
+	}
+	if (qp->resp_ack_due) {
+		qp->resp_ack_due = false;
+		rcore_rc_resp_ack(&qp->resp, rodp_resp_credits(qp), &ack);
+		rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
+	}
+}
