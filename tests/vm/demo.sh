@@ -27,6 +27,54 @@ section "rodp0, in full" ibv_devinfo -d rodp0 -v
 section "rxe0, the in-tree soft-RoCE, for comparison" ibv_devinfo -d rxe0
 section "RDMA devices" rdma dev
 
+# gid4 DEV: index of DEV's RoCE v2 GID for its IPv4 address.
+gid4()
+{
+	local d=/sys/class/infiniband/$1/ports/1 f i
+	for f in "$d"/gids/*; do
+		i=${f##*/}
+		case $(cat "$f" 2>/dev/null) in
+		0000:0000:0000:0000:0000:ffff:*) ;;
+		*) continue ;;
+		esac
+		[ "$(cat "$d/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ] &&
+			echo "$i" && return 0
+	done
+	return 1
+}
+
+# inns NS CMD...: run CMD in namespace NS ("-": the initial one).
+inns()
+{
+	local ns=$1
+	shift
+	if [ "$ns" = - ]; then
+		"$@"
+	else
+		ip netns exec "$ns" "$@"
+	fi
+}
+
+# bw TOOL SRV_NS SRV_DEV CLI_NS CLI_DEV SRV_IP: a short perftest run.
+bw()
+{
+	local tool=$1 sns=$2 sdev=$3 cns=$4 cdev=$5 ip=$6 pid rc=0
+	inns "$sns" timeout 120 "$tool" -d "$sdev" -x "$(gid4 "$sdev")" \
+		-s 65536 -n 500 -p 18515 >/dev/null 2>&1 &
+	pid=$!
+	sleep 2
+	inns "$cns" timeout 120 "$tool" -d "$cdev" -x "$(gid4 "$cdev")" \
+		-s 65536 -n 500 -p 18515 "$ip" || rc=$?
+	wait $pid || rc=$?
+	return $rc
+}
+
+section "ib_write_bw, 64 KiB: rodp0 (ns0) -> rodp1 (ns1)" \
+	bw ib_write_bw ns1 rodp1 ns0 rodp0 10.77.0.11
+section "ib_write_bw, 64 KiB: rodp0 (ns0) -> rxe0 (initial namespace)" \
+	bw ib_write_bw - rxe0 ns0 rodp0 10.77.0.2
+section "rodp0's counters" rdma statistic show link rodp0/1
+
 echo
 if [ $failed -ne 0 ]; then
 	echo "demo: $failed sections failed"

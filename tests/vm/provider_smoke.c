@@ -235,10 +235,11 @@ static void test_unsupported(struct ibv_context *ctx, struct ibv_pd *pd,
 	struct ibv_mr *mr;
 	int ret;
 
+	/* RC QPs exist; other transports fail cleanly. */
 	memset(&qp_attr, 0, sizeof(qp_attr));
 	qp_attr.send_cq = cq;
 	qp_attr.recv_cq = cq;
-	qp_attr.qp_type = IBV_QPT_RC;
+	qp_attr.qp_type = IBV_QPT_UD;
 	qp_attr.cap.max_send_wr = 4;
 	qp_attr.cap.max_recv_wr = 4;
 	qp_attr.cap.max_send_sge = 1;
@@ -246,9 +247,31 @@ static void test_unsupported(struct ibv_context *ctx, struct ibv_pd *pd,
 	errno = 0;
 	qp = ibv_create_qp(pd, &qp_attr);
 	check(qp == NULL && not_supported(errno),
-	      "ibv_create_qp: EOPNOTSUPP (errno %d)", errno);
+	      "ibv_create_qp(UD): EOPNOTSUPP (errno %d)", errno);
 	if (qp)
 		ibv_destroy_qp(qp);
+
+	qp_attr.qp_type = IBV_QPT_RC;
+	qp_attr.cap.max_send_sge = 17;
+	errno = 0;
+	qp = ibv_create_qp(pd, &qp_attr);
+	check(qp == NULL && errno == EINVAL,
+	      "ibv_create_qp(RC, 17 SGEs): EINVAL (errno %d)", errno);
+	if (qp)
+		ibv_destroy_qp(qp);
+
+	qp_attr.cap.max_send_sge = 3;
+	qp_attr.cap.max_inline_data = 100;
+	errno = 0;
+	qp = ibv_create_qp(pd, &qp_attr);
+	check(qp != NULL && qp->qp_num >= 16 && qp->state == IBV_QPS_RESET &&
+	      qp_attr.cap.max_send_wr >= 4 && qp_attr.cap.max_send_sge >= 3 &&
+	      qp_attr.cap.max_inline_data >= 100,
+	      "ibv_create_qp(RC): qpn %u, caps wr %u sge %u inline %u (errno %d)",
+	      qp ? qp->qp_num : 0, qp_attr.cap.max_send_wr,
+	      qp_attr.cap.max_send_sge, qp_attr.cap.max_inline_data, errno);
+	if (qp)
+		check(ibv_destroy_qp(qp) == 0, "ibv_destroy_qp(RC)");
 
 	memset(&srq_attr, 0, sizeof(srq_attr));
 	srq_attr.attr.max_wr = 4;
