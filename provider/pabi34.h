@@ -641,6 +641,10 @@ _Static_assert(sizeof(struct ibv_create_cq) == 40, "create_cq");
 _Static_assert(sizeof(struct ibv_resize_cq) == 24, "resize_cq");
 _Static_assert(sizeof(struct ibv_create_cq_ex) == 56, "create_cq_ex");
 _Static_assert(sizeof(struct ibv_create_qp) == 64, "create_qp");
+_Static_assert(sizeof(struct ibv_query_qp) == 24, "query_qp");
+_Static_assert(sizeof(struct ibv_modify_qp) == 120, "modify_qp");
+_Static_assert(sizeof(struct ib_uverbs_create_qp_resp) == 32,
+	       "create_qp response");
 _Static_assert(sizeof(struct ib_uverbs_get_context_resp) == 8,
 	       "get_context response");
 _Static_assert(sizeof(struct ib_uverbs_create_cq_resp) == 8,

@@ -2,6 +2,7 @@
 /*
  * rodp's libibverbs provider: device matching, contexts,
  * device and port queries, protection domains and memory regions.
+ * Completion queues are in rodpu_cq.c, queue pairs in rodpu_qp.c.
  *
  * Loaded by libibverbs as librodp-rdmav34.so; registers itself from a
  * constructor.  Verbs not set in rodpu_ctx_ops fail with EOPNOTSUPP
@@ -179,13 +180,20 @@ static const struct verbs_context_ops rodpu_ctx_ops = {
 	.alloc_pd	= rodpu_alloc_pd,
 	.create_cq	= rodpu_create_cq,
 	.create_cq_ex	= rodpu_create_cq_ex,
+	.create_qp	= rodpu_create_qp,
+	.create_qp_ex	= rodpu_create_qp_ex,
 	.dealloc_pd	= rodpu_dealloc_pd,
 	.dereg_mr	= rodpu_dereg_mr,
 	.destroy_cq	= rodpu_destroy_cq,
+	.destroy_qp	= rodpu_destroy_qp,
 	.free_context	= rodpu_free_context,
+	.modify_qp	= rodpu_modify_qp,
 	.poll_cq	= rodpu_poll_cq,
+	.post_recv	= rodpu_post_recv,
+	.post_send	= rodpu_post_send,
 	.query_device_ex = rodpu_query_device_ex,
 	.query_port	= rodpu_query_port,
+	.query_qp	= rodpu_query_qp,
 	.reg_mr		= rodpu_reg_mr,
 	.req_notify_cq	= rodpu_req_notify_cq,
 	.resize_cq	= rodpu_resize_cq,

@@ -27,6 +27,8 @@ PABI34_DRV_CMD(rodpu_create_cq_ex, ibv_create_cq_ex,
 	       rodp_create_cq_resp);
 PABI34_DRV_RESP(rodpu_resize_cq_resp, ib_uverbs_resize_cq_resp,
 		rodp_resize_cq_resp);
+PABI34_DRV_CMD(rodpu_create_qp, ibv_create_qp, ib_uverbs_create_qp_resp,
+	       rodp_create_qp_cmd, rodp_create_qp_resp);
 
 struct rodpu_device {
 	struct verbs_device vdev;
@@ -52,6 +54,36 @@ struct rodpu_cq {
 	const struct rcore_cqe *cur;	/* entry of an extended poll */
 };
 
+/*
+ * One work queue of a QP (SQ or RQ): a ring shared with the kernel, in
+ * which the provider produces WQEs and the kernel consumes them.
+ */
+struct rodpu_wq {
+	pthread_spinlock_t lock;	/* serialises producers */
+	struct rcore_ring_hdr *hdr;	/* start of the mapping; NULL: none */
+	size_t map_size;
+	uint32_t log2_slots;
+	uint32_t slot_size;
+	uint32_t depth;			/* WQEs that may be outstanding */
+	uint32_t prod;			/* our copy of hdr->prod */
+	uint32_t max_sge;		/* as granted at creation */
+	uint32_t max_inline;		/* as granted (SQ only) */
+};
+
+struct rodpu_qp {
+	struct verbs_qp vqp;		/* first: libibverbs casts to it */
+	struct rodpu_wq sq;
+	struct rodpu_wq rq;
+	/*
+	 * Extended posting (ibv_wr_start() .. ibv_wr_complete()), under
+	 * sq.lock: the WQEs of the batch are built at sq.prod .. wr_prod - 1
+	 * and published together; wr_err makes the batch fail as a whole.
+	 */
+	uint32_t wr_prod;
+	int wr_err;
+	struct rcore_swqe *wr_cur;	/* WQE the setters apply to */
+};
+
 static inline struct rodpu_context *to_rctx(struct ibv_context *ibctx)
 {
 	return rodpu_container_of(ibctx, struct rodpu_context, vctx.context);
@@ -65,6 +97,16 @@ static inline struct rodpu_cq *to_rcq(struct ibv_cq *ibcq)
 static inline struct rodpu_cq *ex_to_rcq(struct ibv_cq_ex *ibcq)
 {
 	return rodpu_container_of(ibcq, struct rodpu_cq, vcq.cq_ex);
+}
+
+static inline struct rodpu_qp *to_rqp(struct ibv_qp *ibqp)
+{
+	return rodpu_container_of(ibqp, struct rodpu_qp, vqp.qp);
+}
+
+static inline struct rodpu_qp *ex_to_rqp(struct ibv_qp_ex *ibqp)
+{
+	return rodpu_container_of(ibqp, struct rodpu_qp, vqp.qp_ex);
 }
 
 /*
@@ -94,5 +136,24 @@ int rodpu_destroy_cq(struct ibv_cq *ibcq);
 int rodpu_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc);
 int rodpu_req_notify_cq(struct ibv_cq *ibcq, int solicited_only);
 int rodpu_resize_cq(struct ibv_cq *ibcq, int cqe);
+
+/* rodpu_qp.c */
+int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
+		      uint32_t max_sge, uint32_t max_inline);
+int rodpu_rwqe_encode(void *slot, const struct ibv_recv_wr *wr,
+		      uint32_t max_sge);
+struct ibv_qp *rodpu_create_qp(struct ibv_pd *pd,
+			       struct ibv_qp_init_attr *attr);
+struct ibv_qp *rodpu_create_qp_ex(struct ibv_context *ibctx,
+				  struct ibv_qp_init_attr_ex *attr);
+int rodpu_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
+		    int attr_mask);
+int rodpu_query_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
+		   int attr_mask, struct ibv_qp_init_attr *init_attr);
+int rodpu_destroy_qp(struct ibv_qp *ibqp);
+int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
+		    struct ibv_send_wr **bad_wr);
+int rodpu_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
+		    struct ibv_recv_wr **bad_wr);
 
 #endif /* RODPU_H */

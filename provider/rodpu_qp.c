@@ -1,0 +1,1109 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Queue pairs of rodp's libibverbs provider.
+ *
+ * A QP's send and receive queues are rings shared with rodp.ko
+ * (lib/include/rcore/queue.h).  Posting writes WQEs into the slots at the
+ * ring's producer index and publishes the index with a release store;
+ * the kernel consumes them and advances the consumer index when a WQE
+ * retires, so a slot is reused only after the kernel is done with it.
+ *
+ * Send: after publishing, one doorbell per ibv_post_send() call (or per
+ * ibv_wr_complete()): a POST_SEND command with no work requests, which
+ * tells the kernel to look at the ring.
+ * Receive: no system call, unless the kernel has marked the ring
+ * RCORE_RING_F_ERROR (the QP is in the error state); then a POST_RECV
+ * command with no work requests asks it to flush what was posted.
+ *
+ * Only RC QPs are implemented by the kernel; creation of other types is
+ * passed through (and refused there).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "rodpu.h"
+
+/* The WQE formats take libibverbs' numbers as they are. */
+#define RODPU_SAME_OP(_op)						\
+	_Static_assert((int)IBV_WR_##_op == (int)RCORE_WR_##_op,	\
+		       "IBV_WR_" #_op " and RCORE_WR_" #_op " differ")
+RODPU_SAME_OP(RDMA_WRITE);
+RODPU_SAME_OP(RDMA_WRITE_WITH_IMM);
+RODPU_SAME_OP(SEND);
+RODPU_SAME_OP(SEND_WITH_IMM);
+RODPU_SAME_OP(RDMA_READ);
+RODPU_SAME_OP(ATOMIC_CMP_AND_SWP);
+RODPU_SAME_OP(ATOMIC_FETCH_AND_ADD);
+RODPU_SAME_OP(SEND_WITH_INV);
+#undef RODPU_SAME_OP
+_Static_assert(IBV_SEND_FENCE == RCORE_SEND_FENCE &&
+	       IBV_SEND_SIGNALED == RCORE_SEND_SIGNALED &&
+	       IBV_SEND_SOLICITED == RCORE_SEND_SOLICITED &&
+	       IBV_SEND_INLINE == RCORE_SEND_INLINE,
+	       "IBV_SEND_* and RCORE_SEND_* differ");
+_Static_assert(sizeof(struct ibv_sge) == sizeof(struct rcore_sge) &&
+	       offsetof(struct ibv_sge, addr) ==
+	       offsetof(struct rcore_sge, addr) &&
+	       offsetof(struct ibv_sge, length) ==
+	       offsetof(struct rcore_sge, length) &&
+	       offsetof(struct ibv_sge, lkey) ==
+	       offsetof(struct rcore_sge, lkey),
+	       "struct ibv_sge and struct rcore_sge differ");
+
+/* Send flags a WQE carries. */
+#define RODPU_SWQE_FLAGS	(RCORE_SEND_FENCE | RCORE_SEND_SIGNALED | \
+				 RCORE_SEND_SOLICITED | RCORE_SEND_INLINE)
+
+/* Operations of the extended posting interface the kernel carries out. */
+#define RODPU_QP_SEND_OPS	(IBV_QP_EX_WITH_RDMA_WRITE |		\
+				 IBV_QP_EX_WITH_RDMA_WRITE_WITH_IMM |	\
+				 IBV_QP_EX_WITH_SEND |			\
+				 IBV_QP_EX_WITH_SEND_WITH_IMM |		\
+				 IBV_QP_EX_WITH_RDMA_READ |		\
+				 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |	\
+				 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+
+#define RODPU_QP_COMP_MASK	(IBV_QP_INIT_ATTR_PD |			\
+				 IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
+
+/* Atomics work on one naturally aligned 64-bit word. */
+#define RODPU_ATOMIC_SIZE	8u
+
+static bool rodpu_op_is_atomic(unsigned int op)
+{
+	return op == IBV_WR_ATOMIC_CMP_AND_SWP ||
+	       op == IBV_WR_ATOMIC_FETCH_AND_ADD;
+}
+
+/* Operations whose data may be carried inline in the WQE. */
+static bool rodpu_op_has_inline(unsigned int op)
+{
+	switch (op) {
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_WRITE_WITH_IMM:
+	case IBV_WR_SEND:
+	case IBV_WR_SEND_WITH_IMM:
+	case IBV_WR_SEND_WITH_INV:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct rcore_sge *rodpu_swqe_sges(struct rcore_swqe *w)
+{
+	return (struct rcore_sge *)(void *)(w + 1);
+}
+
+static void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx)
+{
+	return (char *)wq->hdr +
+	       rcore_ring_slot(wq->log2_slots, wq->slot_size, idx);
+}
+
+/*
+ * rodpu_wq_room - how many more WQEs fit, seen from producer index @prod.
+ * Return: 0 with *room set, or EIO if the kernel's consumer index is not
+ * within a queue's depth behind @prod.
+ */
+static int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod,
+			 uint32_t *room)
+{
+	uint32_t cons = rcore_load_acquire_u32(&wq->hdr->cons);
+	uint32_t used = rcore_ring_count(prod, cons);
+
+	if (used > wq->depth)
+		return EIO;
+	*room = wq->depth - used;
+	return 0;
+}
+
+static bool rodpu_wq_in_error(const struct rodpu_wq *wq)
+{
+	return rcore_read_once_u32(&wq->hdr->flags) & RCORE_RING_F_ERROR;
+}
+
+static void rodpu_wq_publish(struct rodpu_wq *wq, uint32_t prod)
+{
+	wq->prod = prod;
+	rcore_store_release_u32(&wq->hdr->prod, prod);
+}
+
+/*
+ * rodpu_inline_from_sges - copy the data an SGE list points at into @dst.
+ * Return: 0 with *total set, or EINVAL if it is more than @max bytes.
+ */
+static int rodpu_inline_from_sges(void *dst, uint32_t max,
+				  const struct ibv_sge *sge, size_t num_sge,
+				  uint32_t *total)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < num_sge; i++) {
+		sum += sge[i].length;
+		if (sum > max)
+			return EINVAL;
+	}
+	sum = 0;
+	for (i = 0; i < num_sge; i++) {
+		memcpy((char *)dst + sum, (const void *)(uintptr_t)sge[i].addr,
+		       sge[i].length);
+		sum += sge[i].length;
+	}
+	*total = (uint32_t)sum;
+	return 0;
+}
+
+/* The same for the buffers of ibv_wr_set_inline_data_list(). */
+static int rodpu_inline_from_bufs(void *dst, uint32_t max,
+				  const struct ibv_data_buf *buf, size_t num_buf,
+				  uint32_t *total)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < num_buf; i++) {
+		if (buf[i].length > max)
+			return EINVAL;
+		sum += buf[i].length;
+		if (sum > max)
+			return EINVAL;
+	}
+	sum = 0;
+	for (i = 0; i < num_buf; i++) {
+		memcpy((char *)dst + sum, buf[i].addr, buf[i].length);
+		sum += buf[i].length;
+	}
+	*total = (uint32_t)sum;
+	return 0;
+}
+
+/**
+ * rodpu_swqe_encode - write one send work request into a send queue slot.
+ * @slot: the slot: room for a struct rcore_swqe followed by @max_sge
+ *	  SGEs and by @max_inline bytes
+ * @wr: the work request (its next pointer is not followed)
+ * @max_sge: SGEs a WQE of this QP may carry
+ * @max_inline: inline bytes a WQE of this QP may carry
+ *
+ * The slot is written even when the request is refused; it lies beyond
+ * the published producer index, where the kernel does not look.
+ *
+ * Return: 0, or EINVAL for an opcode rodp does not carry out, too many
+ * SGEs, inline data that is too long or on an operation without data to
+ * send, or an atomic whose local buffer or remote address is not one
+ * aligned 64-bit word.
+ */
+int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
+		      uint32_t max_sge, uint32_t max_inline)
+{
+	struct rcore_swqe *w = slot;
+	unsigned int op = wr->opcode;
+	uint32_t total;
+	int ret;
+
+	if (wr->num_sge < 0)
+		return EINVAL;
+
+	memset(w, 0, sizeof(*w));
+	w->wr_id = wr->wr_id;
+	w->opcode = (uint8_t)op;
+	w->flags = (uint8_t)(wr->send_flags & RODPU_SWQE_FLAGS);
+
+	switch (op) {
+	case IBV_WR_RDMA_WRITE_WITH_IMM:
+		w->imm_data = wr->imm_data;
+		/* fall through */
+	case IBV_WR_RDMA_WRITE:
+	case IBV_WR_RDMA_READ:
+		w->remote_addr = wr->wr.rdma.remote_addr;
+		w->rkey = wr->wr.rdma.rkey;
+		break;
+	case IBV_WR_SEND_WITH_IMM:
+		w->imm_data = wr->imm_data;
+		break;
+	case IBV_WR_SEND_WITH_INV:
+		w->imm_data = wr->invalidate_rkey;
+		break;
+	case IBV_WR_SEND:
+		break;
+	case IBV_WR_ATOMIC_CMP_AND_SWP:
+		w->swap = wr->wr.atomic.swap;
+		/* fall through */
+	case IBV_WR_ATOMIC_FETCH_AND_ADD:
+		w->remote_addr = wr->wr.atomic.remote_addr;
+		w->rkey = wr->wr.atomic.rkey;
+		w->compare_add = wr->wr.atomic.compare_add;
+		if (w->remote_addr & (RODPU_ATOMIC_SIZE - 1))
+			return EINVAL;
+		break;
+	default:
+		return EINVAL;
+	}
+
+	if (w->flags & RCORE_SEND_INLINE) {
+		if (!rodpu_op_has_inline(op))
+			return EINVAL;
+		ret = rodpu_inline_from_sges(rodpu_swqe_sges(w), max_inline,
+					     wr->sg_list, (size_t)wr->num_sge,
+					     &total);
+		if (ret)
+			return ret;
+		w->inline_len = total;
+		return 0;
+	}
+
+	if ((uint32_t)wr->num_sge > max_sge)
+		return EINVAL;
+	if (rodpu_op_is_atomic(op) &&
+	    (wr->num_sge != 1 || wr->sg_list[0].length != RODPU_ATOMIC_SIZE))
+		return EINVAL;
+	if (wr->num_sge)
+		memcpy(rodpu_swqe_sges(w), wr->sg_list,
+		       (size_t)wr->num_sge * sizeof(struct rcore_sge));
+	w->num_sge = (uint16_t)wr->num_sge;
+	return 0;
+}
+
+/**
+ * rodpu_rwqe_encode - write one receive work request into a receive slot.
+ * @slot: the slot: room for a struct rcore_rwqe and @max_sge SGEs
+ * @wr: the work request (its next pointer is not followed)
+ * @max_sge: SGEs a receive WQE of this QP may carry
+ *
+ * Return: 0, or EINVAL if the request has too many SGEs.
+ */
+int rodpu_rwqe_encode(void *slot, const struct ibv_recv_wr *wr,
+		      uint32_t max_sge)
+{
+	struct rcore_rwqe *w = slot;
+
+	if (wr->num_sge < 0 || (uint32_t)wr->num_sge > max_sge)
+		return EINVAL;
+
+	w->wr_id = wr->wr_id;
+	w->num_sge = (uint32_t)wr->num_sge;
+	w->reserved = 0;
+	if (wr->num_sge)
+		memcpy(w + 1, wr->sg_list,
+		       (size_t)wr->num_sge * sizeof(struct rcore_sge));
+	return 0;
+}
+
+/* Doorbells: uverbs post commands without work requests. */
+static int rodpu_sq_doorbell(struct rodpu_qp *qp)
+{
+	struct ibv_send_wr *bad = NULL;
+
+	return ibv_cmd_post_send(&qp->vqp.qp, NULL, &bad);
+}
+
+static int rodpu_rq_doorbell(struct rodpu_qp *qp)
+{
+	struct ibv_recv_wr *bad = NULL;
+
+	return ibv_cmd_post_recv(&qp->vqp.qp, NULL, &bad);
+}
+
+
+/**
+ * rodpu_post_send - the post_send verb.
+ * @ibqp: the QP
+ * @wr: list of work requests
+ * @bad_wr: on failure, the first request that was not posted
+ *
+ * The requests before *@bad_wr are posted even when the call fails.
+ * Should the doorbell fail after every request reached the ring, its
+ * error is returned with *@bad_wr NULL.
+ *
+ * Return: 0, ENOMEM when the send queue is full, EINVAL for a request
+ * that cannot be carried out (see rodpu_swqe_encode()) or a QP without a
+ * send queue, EOPNOTSUPP on a QP type other than RC, EIO if the ring's
+ * consumer index is corrupt, or the doorbell's error.
+ */
+int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
+		    struct ibv_send_wr **bad_wr)
+{
+	struct rodpu_qp *qp = to_rqp(ibqp);
+	struct rodpu_wq *sq = &qp->sq;
+	uint32_t prod, room = 0;
+	bool posted, in_error;
+	int ret = 0, db;
+
+	if (ibqp->qp_type != IBV_QPT_RC) {
+		*bad_wr = wr;
+		return EOPNOTSUPP;
+	}
+	if (!sq->hdr) {
+		*bad_wr = wr;
+		return EINVAL;
+	}
+
+	pthread_spin_lock(&sq->lock);
+	prod = sq->prod;
+	for (; wr; wr = wr->next) {
+		if (!room) {
+			ret = rodpu_wq_room(sq, prod, &room);
+			if (!ret && !room)
+				ret = ENOMEM;
+			if (ret)
+				break;
+		}
+		ret = rodpu_swqe_encode(rodpu_wq_slot(sq, prod), wr,
+					sq->max_sge, sq->max_inline);
+		if (ret)
+			break;
+		prod++;
+		room--;
+	}
+	posted = prod != sq->prod;
+	if (posted)
+		rodpu_wq_publish(sq, prod);
+	in_error = rodpu_wq_in_error(sq);
+	pthread_spin_unlock(&sq->lock);
+
+	if (ret)
+		*bad_wr = wr;
+	/* Ring for new WQEs, and whenever the QP is in error (flush). */
+	if (posted || in_error) {
+		db = rodpu_sq_doorbell(qp);
+		if (db && !ret) {
+			ret = db;
+			*bad_wr = wr;
+		}
+	}
+	return ret;
+}
+
+/**
+ * rodpu_post_recv - the post_recv verb.
+ * @ibqp: the QP
+ * @wr: list of work requests
+ * @bad_wr: on failure, the first request that was not posted
+ *
+ * No system call, unless the QP is in error: then the kernel is asked to
+ * flush what was posted.  The requests before *@bad_wr are posted even
+ * when the call fails.
+ *
+ * Return: 0, ENOMEM when the receive queue is full, EINVAL for too many
+ * SGEs or a QP without a receive queue of its own, EIO if the ring's
+ * consumer index is corrupt, or the flush request's error.
+ */
+int rodpu_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
+		    struct ibv_recv_wr **bad_wr)
+{
+	struct rodpu_qp *qp = to_rqp(ibqp);
+	struct rodpu_wq *rq = &qp->rq;
+	uint32_t prod, room = 0;
+	bool in_error;
+	int ret = 0, db;
+
+	if (!rq->hdr) {
+		*bad_wr = wr;
+		return EINVAL;
+	}
+
+	pthread_spin_lock(&rq->lock);
+	prod = rq->prod;
+	for (; wr; wr = wr->next) {
+		if (!room) {
+			ret = rodpu_wq_room(rq, prod, &room);
+			if (!ret && !room)
+				ret = ENOMEM;
+			if (ret)
+				break;
+		}
+		ret = rodpu_rwqe_encode(rodpu_wq_slot(rq, prod), wr,
+					rq->max_sge);
+		if (ret)
+			break;
+		prod++;
+		room--;
+	}
+	if (prod != rq->prod)
+		rodpu_wq_publish(rq, prod);
+	in_error = rodpu_wq_in_error(rq);
+	pthread_spin_unlock(&rq->lock);
+
+	if (ret)
+		*bad_wr = wr;
+	if (in_error) {
+		db = rodpu_rq_doorbell(qp);
+		if (db && !ret) {
+			ret = db;
+			*bad_wr = wr;
+		}
+	}
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Extended posting: ibv_wr_start() ... ibv_wr_complete()              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A batch is built in the slots after the published producer index and
+ * published as a whole by wr_complete.  The first error poisons the
+ * batch: later calls do nothing, wr_complete publishes nothing and
+ * returns that error (a batch either posts completely or not at all).
+ */
+static void rodpu_wr_fail(struct rodpu_qp *qp, int err)
+{
+	if (!qp->wr_err)
+		qp->wr_err = err;
+	qp->wr_cur = NULL;
+}
+
+/* Is the WQE being built complete?  An atomic needs its result buffer. */
+static int rodpu_wr_check_cur(const struct rodpu_qp *qp)
+{
+	const struct rcore_swqe *w = qp->wr_cur;
+
+	if (w && rodpu_op_is_atomic(w->opcode) && w->num_sge != 1)
+		return EINVAL;
+	return 0;
+}
+
+/* Start a new WQE for @op, taking wr_id and wr_flags from the QP. */
+static struct rcore_swqe *rodpu_wr_begin(struct ibv_qp_ex *ibqpx,
+					 unsigned int op)
+{
+	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
+	struct rcore_swqe *w;
+	uint32_t room;
+	int ret;
+
+	if (qp->wr_err)
+		return NULL;
+	ret = rodpu_wr_check_cur(qp);
+	if (!ret)
+		ret = rodpu_wq_room(&qp->sq, qp->wr_prod, &room);
+	if (!ret && !room)
+		ret = ENOMEM;
+	if (ret) {
+		rodpu_wr_fail(qp, ret);
+		return NULL;
+	}
+
+	w = rodpu_wq_slot(&qp->sq, qp->wr_prod++);
+	memset(w, 0, sizeof(*w));
+	w->wr_id = ibqpx->wr_id;
+	w->opcode = (uint8_t)op;
+	/* Inline is chosen by the setter, not by wr_flags. */
+	w->flags = (uint8_t)(ibqpx->wr_flags & RODPU_SWQE_FLAGS &
+			     ~RCORE_SEND_INLINE);
+	qp->wr_cur = w;
+	return w;
+}
+
+static void rodpu_wr_start(struct ibv_qp_ex *ibqpx)
+{
+	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
+
+	pthread_spin_lock(&qp->sq.lock);
+	qp->wr_prod = qp->sq.prod;
+	qp->wr_cur = NULL;
+	qp->wr_err = 0;
+	if (ibqpx->qp_base.qp_type != IBV_QPT_RC)
+		qp->wr_err = EOPNOTSUPP;
+	else if (!qp->sq.hdr)
+		qp->wr_err = EINVAL;
+}
+
+static int rodpu_wr_complete(struct ibv_qp_ex *ibqpx)
+{
+	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
+	struct rodpu_wq *sq = &qp->sq;
+	bool posted = false, in_error = false;
+	int ret, db;
+
+	ret = qp->wr_err;
+	if (!ret)
+		ret = rodpu_wr_check_cur(qp);
+	if (!ret && qp->wr_prod != sq->prod) {
+		rodpu_wq_publish(sq, qp->wr_prod);
+		posted = true;
+	}
+	if (sq->hdr)
+		in_error = rodpu_wq_in_error(sq);
+	qp->wr_cur = NULL;
+	qp->wr_err = 0;
+	pthread_spin_unlock(&sq->lock);
+
+	if (posted || in_error) {
+		db = rodpu_sq_doorbell(qp);
+		if (db && !ret)
+			ret = db;
+	}
+	return ret;
+}
+
+static void rodpu_wr_abort(struct ibv_qp_ex *ibqpx)
+{
+	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
+
+	qp->wr_cur = NULL;
+	qp->wr_err = 0;
+	pthread_spin_unlock(&qp->sq.lock);
+}
+
+static void rodpu_wr_send(struct ibv_qp_ex *ibqpx)
+{
+	rodpu_wr_begin(ibqpx, IBV_WR_SEND);
+}
+
+static void rodpu_wr_send_imm(struct ibv_qp_ex *ibqpx, __be32 imm_data)
+{
+	struct rcore_swqe *w = rodpu_wr_begin(ibqpx, IBV_WR_SEND_WITH_IMM);
+
+	if (w)
+		w->imm_data = imm_data;
+}
+
+static void rodpu_wr_rdma(struct ibv_qp_ex *ibqpx, unsigned int op,
+			  uint32_t rkey, uint64_t remote_addr, __be32 imm_data)
+{
+	struct rcore_swqe *w = rodpu_wr_begin(ibqpx, op);
+
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = remote_addr;
+	w->imm_data = imm_data;
+}
+
+static void rodpu_wr_rdma_write(struct ibv_qp_ex *ibqpx, uint32_t rkey,
+				uint64_t remote_addr)
+{
+	rodpu_wr_rdma(ibqpx, IBV_WR_RDMA_WRITE, rkey, remote_addr, 0);
+}
+
+static void rodpu_wr_rdma_write_imm(struct ibv_qp_ex *ibqpx, uint32_t rkey,
+				    uint64_t remote_addr, __be32 imm_data)
+{
+	rodpu_wr_rdma(ibqpx, IBV_WR_RDMA_WRITE_WITH_IMM, rkey, remote_addr,
+		      imm_data);
+}
+
+static void rodpu_wr_rdma_read(struct ibv_qp_ex *ibqpx, uint32_t rkey,
+			       uint64_t remote_addr)
+{
+	rodpu_wr_rdma(ibqpx, IBV_WR_RDMA_READ, rkey, remote_addr, 0);
+}
+
+static void rodpu_wr_atomic(struct ibv_qp_ex *ibqpx, unsigned int op,
+			    uint32_t rkey, uint64_t remote_addr,
+			    uint64_t compare_add, uint64_t swap)
+{
+	struct rcore_swqe *w;
+
+	if (remote_addr & (RODPU_ATOMIC_SIZE - 1)) {
+		rodpu_wr_fail(ex_to_rqp(ibqpx), EINVAL);
+		return;
+	}
+	w = rodpu_wr_begin(ibqpx, op);
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = remote_addr;
+	w->compare_add = compare_add;
+	w->swap = swap;
+}
+
+static void rodpu_wr_atomic_cmp_swp(struct ibv_qp_ex *ibqpx, uint32_t rkey,
+				    uint64_t remote_addr, uint64_t compare,
+				    uint64_t swap)
+{
+	rodpu_wr_atomic(ibqpx, IBV_WR_ATOMIC_CMP_AND_SWP, rkey, remote_addr,
+			compare, swap);
+}
+
+static void rodpu_wr_atomic_fetch_add(struct ibv_qp_ex *ibqpx, uint32_t rkey,
+				      uint64_t remote_addr, uint64_t add)
+{
+	rodpu_wr_atomic(ibqpx, IBV_WR_ATOMIC_FETCH_AND_ADD, rkey, remote_addr,
+			add, 0);
+}
+
+static void rodpu_wr_set_sge_list(struct ibv_qp_ex *ibqpx, size_t num_sge,
+				  const struct ibv_sge *sg_list)
+{
+	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
+	struct rcore_swqe *w = qp->wr_cur;
+
+	if (qp->wr_err)
+		return;
+	if (!w || num_sge > qp->sq.max_sge ||
+	    (rodpu_op_is_atomic(w->opcode) &&
+	     (num_sge != 1 || sg_list[0].length != RODPU_ATOMIC_SIZE))) {
+		rodpu_wr_fail(qp, EINVAL);
+		return;
+	}
+	if (num_sge)
+		memcpy(rodpu_swqe_sges(w), sg_list,
+		       num_sge * sizeof(struct rcore_sge));
+	w->num_sge = (uint16_t)num_sge;
+	w->inline_len = 0;
+	w->flags &= (uint8_t)~RCORE_SEND_INLINE;
+}
+
+static void rodpu_wr_set_sge(struct ibv_qp_ex *ibqpx, uint32_t lkey,
+			     uint64_t addr, uint32_t length)
+{
+	const struct ibv_sge sge = {
+		.addr = addr,
+		.length = length,
+		.lkey = lkey,
+	};
+
+	rodpu_wr_set_sge_list(ibqpx, 1, &sge);
+}
+
+static void rodpu_wr_set_inline_data_list(struct ibv_qp_ex *ibqpx,
+					  size_t num_buf,
+					  const struct ibv_data_buf *buf_list)
+{
+	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
+	struct rcore_swqe *w = qp->wr_cur;
+	uint32_t total;
+	int ret;
+
+	if (qp->wr_err)
+		return;
+	if (!w || !rodpu_op_has_inline(w->opcode)) {
+		rodpu_wr_fail(qp, EINVAL);
+		return;
+	}
+	ret = rodpu_inline_from_bufs(rodpu_swqe_sges(w), qp->sq.max_inline,
+				     buf_list, num_buf, &total);
+	if (ret) {
+		rodpu_wr_fail(qp, ret);
+		return;
+	}
+	w->inline_len = total;
+	w->num_sge = 0;
+	w->flags |= RCORE_SEND_INLINE;
+}
+
+static void rodpu_wr_set_inline_data(struct ibv_qp_ex *ibqpx, void *addr,
+				     size_t length)
+{
+	const struct ibv_data_buf buf = {
+		.addr = addr,
+		.length = length,
+	};
+
+	rodpu_wr_set_inline_data_list(ibqpx, 1, &buf);
+}
+
+/*
+ * Builders and setters rodp does not carry out (not offered by
+ * create_qp_ex either): calling one fails the batch.
+ */
+static void rodpu_wr_unsupported(struct ibv_qp_ex *ibqpx)
+{
+	rodpu_wr_fail(ex_to_rqp(ibqpx), EOPNOTSUPP);
+}
+
+static void rodpu_wr_bind_mw(struct ibv_qp_ex *ibqpx, struct ibv_mw *mw,
+			     uint32_t rkey,
+			     const struct ibv_mw_bind_info *bind_info)
+{
+	rodpu_wr_unsupported(ibqpx);
+}
+
+static void rodpu_wr_local_inv(struct ibv_qp_ex *ibqpx,
+			       uint32_t invalidate_rkey)
+{
+	rodpu_wr_unsupported(ibqpx);
+}
+
+static void rodpu_wr_send_inv(struct ibv_qp_ex *ibqpx,
+			      uint32_t invalidate_rkey)
+{
+	rodpu_wr_unsupported(ibqpx);
+}
+
+static void rodpu_wr_send_tso(struct ibv_qp_ex *ibqpx, void *hdr,
+			      uint16_t hdr_sz, uint16_t mss)
+{
+	rodpu_wr_unsupported(ibqpx);
+}
+
+static void rodpu_wr_set_ud_addr(struct ibv_qp_ex *ibqpx, struct ibv_ah *ah,
+				 uint32_t remote_qpn, uint32_t remote_qkey)
+{
+	rodpu_wr_unsupported(ibqpx);
+}
+
+static void rodpu_wr_set_xrc_srqn(struct ibv_qp_ex *ibqpx,
+				  uint32_t remote_srqn)
+{
+	rodpu_wr_unsupported(ibqpx);
+}
+
+static void rodpu_wr_atomic_write(struct ibv_qp_ex *ibqpx, uint32_t rkey,
+				  uint64_t remote_addr, const void *atomic_wr)
+{
+	rodpu_wr_unsupported(ibqpx);
+}
+
+static void rodpu_qp_set_wr_ops(struct ibv_qp_ex *qpx)
+{
+	qpx->wr_start = rodpu_wr_start;
+	qpx->wr_complete = rodpu_wr_complete;
+	qpx->wr_abort = rodpu_wr_abort;
+	qpx->wr_send = rodpu_wr_send;
+	qpx->wr_send_imm = rodpu_wr_send_imm;
+	qpx->wr_rdma_write = rodpu_wr_rdma_write;
+	qpx->wr_rdma_write_imm = rodpu_wr_rdma_write_imm;
+	qpx->wr_rdma_read = rodpu_wr_rdma_read;
+	qpx->wr_atomic_cmp_swp = rodpu_wr_atomic_cmp_swp;
+	qpx->wr_atomic_fetch_add = rodpu_wr_atomic_fetch_add;
+	qpx->wr_set_sge = rodpu_wr_set_sge;
+	qpx->wr_set_sge_list = rodpu_wr_set_sge_list;
+	qpx->wr_set_inline_data = rodpu_wr_set_inline_data;
+	qpx->wr_set_inline_data_list = rodpu_wr_set_inline_data_list;
+	qpx->wr_bind_mw = rodpu_wr_bind_mw;
+	qpx->wr_local_inv = rodpu_wr_local_inv;
+	qpx->wr_send_inv = rodpu_wr_send_inv;
+	qpx->wr_send_tso = rodpu_wr_send_tso;
+	qpx->wr_set_ud_addr = rodpu_wr_set_ud_addr;
+	qpx->wr_set_xrc_srqn = rodpu_wr_set_xrc_srqn;
+	qpx->wr_atomic_write = rodpu_wr_atomic_write;
+}
+
+/* ------------------------------------------------------------------ */
+/* Creation and destruction                                            */
+/* ------------------------------------------------------------------ */
+
+/* A work queue as the kernel announced it, and what it must hold. */
+struct rodpu_wq_desc {
+	const char *name;
+	uint64_t offset;
+	uint64_t size;		/* 0: the QP has no such queue */
+	uint32_t log2_slots;
+	uint32_t slot_size;
+	size_t wqe_size;	/* header of one WQE */
+	uint32_t depth;		/* granted max_*_wr */
+	uint32_t max_sge;	/* granted max_*_sge */
+	uint32_t max_inline;	/* granted max_inline_data (SQ) */
+};
+
+/*
+ * rodpu_wq_map - map a work queue the kernel announced, after checking
+ * that the granted capabilities fit in it and that its header agrees.
+ * Return: 0 or a positive errno.
+ */
+static int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
+			const struct rodpu_wq_desc *d)
+{
+	uint64_t room = 0, need = 0;
+	struct rcore_ring_hdr *hdr;
+	void *p;
+	bool ok;
+
+	wq->hdr = NULL;
+	wq->depth = 0;
+	if (!d->size) {
+		if (!d->depth)
+			return 0;
+		rodpu_err(&ctx->vctx, "%s: %u WRs granted but no ring",
+			  d->name, d->depth);
+		return EINVAL;
+	}
+
+	ok = d->log2_slots <= 30 && d->slot_size >= d->wqe_size;
+	if (ok) {
+		room = d->slot_size - d->wqe_size;
+		need = RCORE_RING_HDR_SIZE +
+		       ((uint64_t)d->slot_size << d->log2_slots);
+	}
+	if (!ok || d->slot_size % sizeof(struct rcore_sge) ||
+	    d->size < need || (size_t)d->size != d->size ||
+	    d->offset > INT64_MAX ||
+	    d->depth > (1u << d->log2_slots) ||
+	    (uint64_t)d->max_sge * sizeof(struct rcore_sge) > room ||
+	    d->max_inline > room) {
+		rodpu_err(&ctx->vctx,
+			  "bad %s ring: 2^%u slots of %u bytes, %llu bytes at %#llx, for %u WRs of %u SGEs, %u inline",
+			  d->name, d->log2_slots, d->slot_size,
+			  (unsigned long long)d->size,
+			  (unsigned long long)d->offset, d->depth, d->max_sge,
+			  d->max_inline);
+		return EINVAL;
+	}
+
+	p = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 ctx->vctx.context.cmd_fd, (off_t)d->offset);
+	if (p == MAP_FAILED) {
+		int ret = errno;
+
+		rodpu_err(&ctx->vctx, "mmap of %s ring failed: %s", d->name,
+			  strerror(ret));
+		return ret;
+	}
+
+	hdr = p;
+	if (hdr->log2_slots != d->log2_slots ||
+	    hdr->slot_size != d->slot_size) {
+		rodpu_err(&ctx->vctx,
+			  "%s ring header says 2^%u slots of %u bytes, expected 2^%u of %u",
+			  d->name, hdr->log2_slots, hdr->slot_size,
+			  d->log2_slots, d->slot_size);
+		munmap(p, d->size);
+		return EINVAL;
+	}
+
+	wq->hdr = hdr;
+	wq->map_size = d->size;
+	wq->log2_slots = d->log2_slots;
+	wq->slot_size = d->slot_size;
+	wq->depth = d->depth;
+	wq->max_sge = d->max_sge;
+	wq->max_inline = d->max_inline;
+	wq->prod = rcore_read_once_u32(&hdr->prod);
+	return 0;
+}
+
+static void rodpu_wq_unmap(struct rodpu_wq *wq)
+{
+	if (wq->hdr)
+		munmap(wq->hdr, wq->map_size);
+	wq->hdr = NULL;
+}
+
+static struct rodpu_qp *rodpu_qp_alloc(void)
+{
+	struct rodpu_qp *qp;
+
+	qp = calloc(1, sizeof(*qp));
+	if (!qp)
+		return NULL;
+	if (pthread_spin_init(&qp->sq.lock, PTHREAD_PROCESS_PRIVATE))
+		goto err_free;
+	if (pthread_spin_init(&qp->rq.lock, PTHREAD_PROCESS_PRIVATE))
+		goto err_sq_lock;
+	return qp;
+
+err_sq_lock:
+	pthread_spin_destroy(&qp->sq.lock);
+err_free:
+	free(qp);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static void rodpu_qp_free(struct rodpu_qp *qp)
+{
+	pthread_spin_destroy(&qp->rq.lock);
+	pthread_spin_destroy(&qp->sq.lock);
+	free(qp);
+}
+
+/* Common to create_qp and create_qp_ex; returns NULL with errno set. */
+static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
+				      struct ibv_qp_init_attr_ex *attr)
+{
+	struct rodpu_context *ctx = to_rctx(ibctx);
+	struct rodpu_create_qp_resp resp;
+	struct rodpu_create_qp cmd;
+	struct rodpu_wq_desc d;
+	struct rodpu_qp *qp;
+	int ret;
+
+	if ((attr->comp_mask & ~(uint32_t)RODPU_QP_COMP_MASK) ||
+	    ((attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) &&
+	     (attr->send_ops_flags & ~(uint64_t)RODPU_QP_SEND_OPS)) ||
+	    attr->srq) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+
+	qp = rodpu_qp_alloc();
+	if (!qp)
+		return NULL;
+
+	memset(&cmd, 0, sizeof(cmd));
+	memset(&resp, 0, sizeof(resp));
+	ret = ibv_cmd_create_qp_ex(ibctx, &qp->vqp, attr, &cmd.ibv_cmd,
+				   sizeof(cmd),
+				   rodpu_create_qp_resp_core(&resp),
+				   sizeof(resp));
+	if (ret)
+		goto err_free;
+
+	/* attr->cap now holds what the kernel granted. */
+	d = (struct rodpu_wq_desc){
+		.name = "SQ",
+		.offset = resp.drv.sq_mmap_offset,
+		.size = resp.drv.sq_mmap_size,
+		.log2_slots = resp.drv.sq_log2_slots,
+		.slot_size = resp.drv.sq_slot_size,
+		.wqe_size = sizeof(struct rcore_swqe),
+		.depth = attr->cap.max_send_wr,
+		.max_sge = attr->cap.max_send_sge,
+		.max_inline = attr->cap.max_inline_data,
+	};
+	ret = rodpu_wq_map(ctx, &qp->sq, &d);
+	if (ret)
+		goto err_destroy;
+
+	d = (struct rodpu_wq_desc){
+		.name = "RQ",
+		.offset = resp.drv.rq_mmap_offset,
+		.size = resp.drv.rq_mmap_size,
+		.log2_slots = resp.drv.rq_log2_slots,
+		.slot_size = resp.drv.rq_slot_size,
+		.wqe_size = sizeof(struct rcore_rwqe),
+		.depth = attr->cap.max_recv_wr,
+		.max_sge = attr->cap.max_recv_sge,
+	};
+	ret = rodpu_wq_map(ctx, &qp->rq, &d);
+	if (ret)
+		goto err_unmap_sq;
+
+	if (attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) {
+		rodpu_qp_set_wr_ops(&qp->vqp.qp_ex);
+		qp->vqp.comp_mask |= VERBS_QP_EX;
+	}
+	return &qp->vqp.qp;
+
+err_unmap_sq:
+	rodpu_wq_unmap(&qp->sq);
+err_destroy:
+	ibv_cmd_destroy_qp(&qp->vqp.qp);
+err_free:
+	rodpu_qp_free(qp);
+	errno = ret;
+	return NULL;
+}
+
+/**
+ * rodpu_create_qp_ex - the create_qp_ex verb.
+ * @ibctx: context
+ * @attr: attributes; comp_mask may hold IBV_QP_INIT_ATTR_PD and
+ *	  IBV_QP_INIT_ATTR_SEND_OPS_FLAGS (RC operations only); attr->cap
+ *	  is updated to what was granted
+ *
+ * Return: the QP, or NULL with errno set (EOPNOTSUPP for an SRQ or an
+ * attribute or operation rodp does not support).
+ */
+struct ibv_qp *rodpu_create_qp_ex(struct ibv_context *ibctx,
+				  struct ibv_qp_init_attr_ex *attr)
+{
+	return rodpu_qp_create(ibctx, attr);
+}
+
+/**
+ * rodpu_create_qp - the create_qp verb.
+ * @pd: protection domain
+ * @attr: attributes; attr->cap is updated to what was granted
+ *
+ * Return: the QP, or NULL with errno set.
+ */
+struct ibv_qp *rodpu_create_qp(struct ibv_pd *pd,
+			       struct ibv_qp_init_attr *attr)
+{
+	struct ibv_qp_init_attr_ex attr_ex;
+	struct ibv_qp *qp;
+
+	memset(&attr_ex, 0, sizeof(attr_ex));
+	attr_ex.qp_context = attr->qp_context;
+	attr_ex.send_cq = attr->send_cq;
+	attr_ex.recv_cq = attr->recv_cq;
+	attr_ex.srq = attr->srq;
+	attr_ex.cap = attr->cap;
+	attr_ex.qp_type = attr->qp_type;
+	attr_ex.sq_sig_all = attr->sq_sig_all;
+	attr_ex.comp_mask = IBV_QP_INIT_ATTR_PD;
+	attr_ex.pd = pd;
+
+	qp = rodpu_qp_create(pd->context, &attr_ex);
+	if (qp)
+		attr->cap = attr_ex.cap;
+	return qp;
+}
+
+/**
+ * rodpu_destroy_qp - the destroy_qp verb.
+ * @ibqp: the QP; left intact if the kernel refuses to destroy it
+ *
+ * Return: 0 or a positive errno.
+ */
+int rodpu_destroy_qp(struct ibv_qp *ibqp)
+{
+	struct rodpu_qp *qp = to_rqp(ibqp);
+	int ret;
+
+	ret = ibv_cmd_destroy_qp(ibqp);
+	if (ret)
+		return ret;
+
+	rodpu_wq_unmap(&qp->rq);
+	rodpu_wq_unmap(&qp->sq);
+	rodpu_qp_free(qp);
+	return 0;
+}
+
+/* Take the producer index from the ring again (the kernel may reset it). */
+static void rodpu_wq_resync(struct rodpu_wq *wq)
+{
+	if (!wq->hdr)
+		return;
+	pthread_spin_lock(&wq->lock);
+	wq->prod = rcore_read_once_u32(&wq->hdr->prod);
+	pthread_spin_unlock(&wq->lock);
+}
+
+/**
+ * rodpu_modify_qp - the modify_qp verb (carried out by the kernel).
+ * @ibqp: the QP
+ * @attr: new attributes
+ * @attr_mask: IBV_QP_* attributes to change
+ *
+ * A QP moved to RESET is empty; should the kernel have rewound its rings
+ * on the way, the provider follows.
+ *
+ * Return: 0 or a positive errno.
+ */
+int rodpu_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
+		    int attr_mask)
+{
+	struct rodpu_qp *qp = to_rqp(ibqp);
+	struct ibv_modify_qp cmd;
+	int ret;
+
+	memset(&cmd, 0, sizeof(cmd));
+	ret = ibv_cmd_modify_qp(ibqp, attr, attr_mask, &cmd, sizeof(cmd));
+	if (ret)
+		return ret;
+
+	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET) {
+		rodpu_wq_resync(&qp->sq);
+		rodpu_wq_resync(&qp->rq);
+	}
+	return 0;
+}
+
+/**
+ * rodpu_query_qp - the query_qp verb (answered by the kernel).
+ * @ibqp: the QP
+ * @attr: current attributes
+ * @attr_mask: IBV_QP_* attributes wanted
+ * @init_attr: creation attributes
+ *
+ * Return: 0 or a positive errno.
+ */
+int rodpu_query_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
+		   int attr_mask, struct ibv_qp_init_attr *init_attr)
+{
+	struct ibv_query_qp cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	return ibv_cmd_query_qp(ibqp, attr, attr_mask, init_attr, &cmd,
+				sizeof(cmd));
+}
