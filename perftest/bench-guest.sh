@@ -1,0 +1,176 @@
+#!/bin/bash
+# perftest/bench-guest.sh [--sweep] [--repeat N] [--budget S]: the guest
+# side of `./rodp bench` (scripts/bench.sh boots the guest and runs it).
+#
+# Runs Debian's perftest 4.5 between the ends of the default topology
+# (tests/vm/harness/topology.sh), one pair after the other:
+#   rxe   rxe0 to itself (loopback; rxe on 6.1 works only in the initial
+#         namespace, and two rxe devices in one namespace cannot talk):
+#         the baseline
+#   rodp  rodp0 to itself (loopback in ns0): the same shape as the
+#         baseline, the ratio that counts
+#   rodp2 rodp0 (ns0) -> rodp1 (ns1), across the bridge
+# Tests: ib_write_bw, ib_read_bw, ib_send_bw at 4 KiB, 64 KiB and 1 MiB
+# (fixed iteration counts), ib_write_lat, ib_read_lat, ib_send_lat at
+# 2 bytes; the three ends take turns for each test and size, so a drift
+# of the (shared, emulated) machine hits them alike.  --sweep adds
+# ib_write_bw -a (2 B..8 MiB) per end; --repeat N runs the whole set N
+# times (the host takes the median).  Measurements not started when
+# --budget S seconds (default 540) have passed are recorded as failed.
+#
+# Writes $RODP_VM_RUN/results.tsv, one row per measurement (appended as
+# it goes, so a guest that dies keeps what was measured):
+#   rep test size end value extra iters status note
+# value: BW average (MB/s as perftest prints it: 2^20 bytes/s) or
+# t_typical (the median latency, usec); extra: BW peak or t_avg.
+# status: ok or FAIL (then note says why).  Both sides' output stays in
+# $RODP_VM_RUN/raw/.  Exit status 0 only when every measurement worked.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+sweep=0
+repeat=1
+budget=540
+while [ $# -gt 0 ]; do
+	case $1 in
+	--sweep)	sweep=1; shift ;;
+	--repeat)	repeat=${2:?}; shift 2 ;;
+	--budget)	budget=${2:?}; shift 2 ;;
+	*)		echo "bench-guest: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+OUT=${RODP_VM_RUN:?not in a rodp test guest}
+PT_DIR=$OUT/raw
+# A measurement takes a few seconds on rxe under TCG; a pair that needs
+# a minute is broken, and the rest must still run.
+PT_TIMEOUT=${RODP_BENCH_PAIR_TIMEOUT:-60}
+TSV=$OUT/results.tsv
+ENDS="rxe rodp rodp2"
+SIZES="4096 65536 1048576"
+deadline=$((SECONDS + budget))
+failures=0
+
+# Iterations per BW measurement: about 8 to 50 MB each, 1-2 s on rxe0.
+bw_iters()
+{
+	case $1 in
+	4096)		echo 2000 ;;
+	65536)		echo 500 ;;
+	*)		echo 50 ;;
+	esac
+}
+
+# ends END: sets SNS SDEV CNS CDEV ADDR for pt_pair.
+ends()
+{
+	case $1 in
+	rxe)	set -- - rxe0 - rxe0 10.77.0.2 ;;
+	rodp)	set -- ns0 rodp0 ns0 rodp0 10.77.0.10 ;;
+	rodp2)	set -- ns1 rodp1 ns0 rodp0 10.77.0.11 ;;
+	esac
+	SNS=$1 SDEV=$2 CNS=$3 CDEV=$4 ADDR=$5
+}
+
+row()
+{
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$TSV"
+}
+
+# measure REP TEST END KIND TOOL [ARG...]: one pair; a row per result
+# line (one, or one per size for -a).  KIND: bw or lat.
+measure()
+{
+	local rep=$1 test=$2 end=$3 kind=$4 id lines size line note
+	local v e n
+	shift 4
+	size=-
+	case " $* " in
+	*" -a "*)	size=all ;;
+	*" -s "*)	size=$(sed -E 's/.* -s ([0-9]+) .*/\1/' <<<" $* ") ;;
+	esac
+	id=r$rep-$test-$size-$end
+	if [ $SECONDS -ge $deadline ]; then
+		row "$rep" "$test" "$size" "$end" "" "" "" FAIL \
+			"not run: the ${budget}s budget is spent"
+		failures=$((failures + 1))
+		printf '%-10s %8s %-6s FAIL (budget spent)\n' "$test" "$size" "$end"
+		return
+	fi
+	ends "$end"
+	note=
+	if ! pt_pair "$id" "$SNS" "$SDEV" "$CNS" "$CDEV" "$ADDR" "$@"; then
+		note=$PT_WHY
+	else
+		if [ "$kind" = bw ]; then
+			lines=$(pt_bw "$PT_DIR/$id.client")
+		else
+			lines=$(pt_lat "$PT_DIR/$id.client")
+		fi
+		[ -n "$lines" ] || note="no result line"
+	fi
+	if [ -n "$note" ]; then
+		row "$rep" "$test" "$size" "$end" "" "" "" FAIL "$note"
+		failures=$((failures + 1))
+		printf '%-10s %8s %-6s FAIL: %s\n' "$test" "$size" "$end" "$note"
+		return
+	fi
+	[ "$PT_RETRIED" = 0 ] ||
+		note="run twice: perftest could not measure the CPU clock"
+	while read -r line; do
+		# bw: SIZE ITERS PEAK AVG RATE; lat: SIZE ITERS MIN MAX TYP AVG
+		set -- $line
+		n=$2
+		if [ "$kind" = bw ]; then
+			v=$4 e=$3
+		else
+			v=$5 e=$6
+		fi
+		row "$rep" "$test" "$1" "$end" "$v" "$e" "$n" ok "$note"
+		printf '%-10s %8s %-6s %10s %s\n' "$test" "$1" "$end" "$v" \
+			"$([ "$kind" = bw ] && echo MB/s || echo usec)"
+	done <<<"$lines"
+}
+
+mkdir -p "$PT_DIR"
+printf 'rep\ttest\tsize\tend\tvalue\textra\titers\tstatus\tnote\n' >"$TSV"
+{
+	echo "kernel: $(uname -r)"
+	echo "perftest: $(dpkg-query -W -f '${Version}' perftest 2>/dev/null)"
+	echo "rdma-core: $(dpkg-query -W -f '${Version}' libibverbs1 2>/dev/null)"
+	echo "cpus: $(nproc)"
+	for d in rxe0 rodp0 rodp1; do
+		echo "$d: gid index $(pt_gid "$d" || echo none)"
+	done
+	echo "bw iterations: 4096 x $(bw_iters 4096), 65536 x" \
+		"$(bw_iters 65536), 1048576 x $(bw_iters 1048576);" \
+		"latency: 2 B x 1000"
+} >"$OUT/bench-info.txt"
+cat "$OUT/bench-info.txt"
+
+for rep in $(seq 1 "$repeat"); do
+	[ "$repeat" = 1 ] || echo "--- pass $rep of $repeat"
+	for test in write_bw read_bw send_bw; do
+		for size in $SIZES; do
+			for end in $ENDS; do
+				measure "$rep" "$test" "$end" bw "ib_$test" \
+					-s "$size" -n "$(bw_iters "$size")"
+			done
+		done
+	done
+	for test in write_lat read_lat send_lat; do
+		for end in $ENDS; do
+			measure "$rep" "$test" "$end" lat "ib_$test" \
+				-s 2 -n 1000
+		done
+	done
+	if [ $sweep = 1 ]; then
+		for end in $ENDS; do
+			measure "$rep" write_bw_sweep "$end" bw ib_write_bw \
+				-a -n "${RODP_BENCH_SWEEP_ITERS:-20}"
+		done
+	fi
+done
+
+echo "bench: $failures measurements failed"
+[ $failures -eq 0 ]

@@ -1,0 +1,307 @@
+#!/bin/bash
+# scripts/bench.sh [options]: `./rodp bench`, perftest over rodp against
+# the in-tree soft-RoCE (rxe) in one test guest.
+#
+# Boots one guest (scripts/vm.sh) that runs perftest/bench-guest.sh:
+# ib_write_bw, ib_read_bw, ib_send_bw at 4 KiB, 64 KiB and 1 MiB and
+# ib_write_lat, ib_read_lat, ib_send_lat at 2 bytes, each on rxe0 to
+# itself (the baseline), rodp0 to itself (same shape: the ratio that
+# counts) and rodp0 (ns0) -> rodp1 (ns1).  Then, on the host, in
+# build/bench/<date>-<time>/:
+#   results.tsv  every measurement (from the guest)
+#   summary.tsv  per test and size: the median of the passes for each
+#                end, the ratio rodp/rxe and whether it meets the target
+#   table.txt    the table printed at the end
+#   bench.png    bandwidth against message size, rxe and rodp (gnuplot)
+#   sweep.png    the same for the ib_write_bw -a sweep (--sweep)
+#   run/         the guest run: console, kernel log, both sides' output
+#                of every perftest pair (run/raw/)
+# build/bench/latest points to the newest.
+#
+# Bandwidth is perftest's "BW average" (MB/sec, which is 2^20 bytes/s),
+# latency its t_typical (the median, usec).  Targets: bandwidth
+# rodp/rxe >= 1.0, latency rodp/rxe <= 1.2.
+# Exit status: 0 when every measurement worked (targets missed or not),
+# else the guest's status (1: some measurement failed; 121-125: see
+# scripts/vm.sh).
+set -u
+. "$(dirname "$0")/lib.sh"
+
+usage()
+{
+	cat <<'EOF'
+usage: ./rodp bench [--sweep] [--repeat N] [--budget S]
+       ./rodp bench --report DIR
+  --sweep       also ib_write_bw -a (2 B..8 MiB, 20 iterations per size)
+                on each end, plotted in sweep.png (about 1 minute more)
+  --repeat N    run the whole set N times and report medians (default 1;
+                one pass takes about 3 minutes under TCG)
+  --budget S    stop starting measurements after S seconds in the guest
+                (default 540 per pass); those not run count as failed
+  --report DIR  no guest: make the table and plots again from the
+                results of an earlier run (DIR: build/bench/<date>-<time>)
+Results in build/bench/<date>-<time>/ (build/bench/latest).
+EOF
+	exit 2
+}
+
+sweep=0
+repeat=1
+budget=
+report=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--report)	report=${2:?}; shift 2 ;;
+	--sweep)	sweep=1; shift ;;
+	--repeat)	repeat=${2:?}; shift 2 ;;
+	--budget)	budget=${2:?}; shift 2 ;;
+	-h|--help)	usage ;;
+	*)		msg "bench: unknown option $1"; usage ;;
+	esac
+done
+case $repeat in
+''|*[!0-9]*|0) die "--repeat wants a positive number, not '$repeat'" ;;
+esac
+budget=${budget:-$((540 * repeat))}
+case $budget in
+''|*[!0-9]*) die "--budget wants seconds, not '$budget'" ;;
+esac
+
+guest_args=(--repeat "$repeat" --budget "$budget")
+[ $sweep = 0 ] || guest_args+=(--sweep)
+
+# run_guest: the measurements, into $out/run; sets rc.
+run_guest()
+{
+	local top=$RODP_BUILD/bench
+
+	mkdir -p "$top"
+	out=$top/$(date +%Y%m%d-%H%M%S)
+	[ ! -e "$out" ] || out=$out-$$
+	mkdir -p "$out"
+	ln -sfn "$(basename "$out")" "$top/latest"
+
+	msg "bench: results in $out"
+	# The guest stops starting pairs at the budget; a pair may take up
+	# to a minute after that, and boot and set-up take half a minute.
+	"$RODP_ROOT/scripts/vm.sh" --run-dir "$out/run" \
+		--timeout $((budget + 180)) -- \
+		"$RODP_ROOT/perftest/bench-guest.sh" "${guest_args[@]}"
+	rc=$?
+}
+
+if [ -n "$report" ]; then
+	out=$(cd "$report" && pwd) || die "no such folder: $report"
+	rc=$(sed -n 's/^rc=//p' "$out/run/result" 2>/dev/null)
+	rc=${rc:-0}
+else
+	run_guest
+fi
+
+if [ ! -s "$out/run/results.tsv" ]; then
+	msg "bench: the guest measured nothing ($(cat "$out/run/verdict" \
+		2>/dev/null || echo "exit $rc"))"
+	[ "$rc" -ne 0 ] || rc=1
+	exit "$rc"
+fi
+cp "$out/run/results.tsv" "$out/results.tsv"
+passes=$(awk -F '\t' 'NR > 1 && $1 > n { n = $1 } END { print n + 0 }' \
+	"$out/results.tsv")
+cp "$out/run/bench-info.txt" "$out/" 2>/dev/null
+
+# summary.tsv: one row per test and size, in the order measured.
+#   test size unit rxe rodp ratio target rodp2 ratio2
+# A cell is the median of its passes, "FAIL" when no pass worked.
+awk -F '\t' '
+function median(key,    n, i, j, t, a) {
+	n = cnt[key]
+	for (i = 1; i <= n; i++)
+		a[i] = val[key, i]
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+		}
+	if (n % 2)
+		return a[(n + 1) / 2]
+	return sprintf("%.2f", (a[n / 2] + a[n / 2 + 1]) / 2)
+}
+function cell(t, s, e) {
+	if ((t SUBSEP s SUBSEP e) in cnt)
+		return median(t SUBSEP s SUBSEP e)
+	return "FAIL"
+}
+function ratio(a, b) {
+	if (a == "FAIL" || b == "FAIL" || b + 0 == 0)
+		return "n.a."
+	return sprintf("%.2f", a / b)
+}
+NR == 1 { next }
+{
+	t = $2; s = $3; e = $4
+	if (s == "all") {		# a whole -a sweep failed
+		allfail[t] = 1
+		next
+	}
+	sized[t] = 1
+	if (!((t SUBSEP s) in seen)) {
+		seen[t, s] = 1
+		order[++rows] = t SUBSEP s
+	}
+	if ($8 == "ok") {
+		k = t SUBSEP s SUBSEP e
+		val[k, ++cnt[k]] = $5
+	}
+}
+END {
+	OFS = "\t"
+	print "test", "size", "unit", "rxe", "rodp", "ratio", "target",
+		"rodp2", "ratio2"
+	for (t in allfail)
+		if (!(t in sized))
+			order[++rows] = t SUBSEP "all"
+	for (r = 1; r <= rows; r++) {
+		split(order[r], ts, SUBSEP)
+		t = ts[1]; s = ts[2]
+		lat = t ~ /_lat$/
+		x = cell(t, s, "rxe"); y = cell(t, s, "rodp")
+		z = cell(t, s, "rodp2")
+		q = ratio(y, x)
+		if (x == "FAIL" || y == "FAIL")
+			v = "FAIL"
+		else if (q == "n.a.")		# rxe printed 0.00
+			v = "n.a."
+		else if (lat)
+			v = (q + 0 <= 1.2) ? "ok" : "MISS"
+		else
+			v = (q + 0 >= 1.0) ? "ok" : "MISS"
+		print t, s, lat ? "usec" : "MiB/s", x, y, q,
+			v (lat ? " (<=1.2)" : " (>=1.0)"), z, ratio(z, x)
+	}
+}' "$out/results.tsv" >"$out/summary.tsv"
+
+# The table.
+human_size()
+{
+	case $1 in
+	''|*[!0-9]*)
+		echo "$1"
+		return ;;
+	esac
+	if [ "$1" -ge 1048576 ]; then
+		echo "$(($1 / 1048576)) MiB"
+	elif [ "$1" -ge 1024 ]; then
+		echo "$(($1 / 1024)) KiB"
+	else
+		echo "$1 B"
+	fi
+}
+{
+	printf '%-16s %8s %6s %10s %10s %7s %-12s %10s %7s\n' \
+		test size unit "rxe0 lo" "rodp0 lo" rodp/rxe target \
+		"rodp0->1" "->1/rxe"
+	tail -n +2 "$out/summary.tsv" |
+	while IFS=$'\t' read -r t s u x y q v z q2; do
+		case $t in
+		write_bw_sweep) t="write_bw -a" ;;
+		esac
+		printf '%-16s %8s %6s %10s %10s %7s %-12s %10s %7s\n' \
+			"$t" "$(human_size "$s")" "$u" "$x" "$y" "$q" "$v" \
+			"$z" "$q2"
+	done
+	echo
+	echo "bandwidth: perftest BW average (MiB/s); latency: t_typical" \
+		"(median, usec); lo: loopback (server and client on one device)"
+	echo "targets: bandwidth rodp/rxe >= 1.0, latency rodp/rxe <= 1.2;" \
+		"$(grep -c $'\tFAIL\t' "$out/results.tsv") measurements failed" \
+		"($out/results.tsv)"
+	echo "passes: $passes; guest: $(tr '\n' ';' <"$out/bench-info.txt" 2>/dev/null |
+		sed 's/;$//; s/;/; /g')"
+} >"$out/table.txt"
+echo
+cat "$out/table.txt"
+
+# The plots.  gnuplot-nox has pngcairo; plain png (libgd) otherwise.
+term=png
+if gnuplot -e 'set terminal' 2>&1 | grep -qw pngcairo; then
+	term=pngcairo
+fi
+
+# plot_data TEST... : DATA for perftest/plot.gp from summary.tsv, the
+# sizes measured for the first TEST, three series (rxe, rodp, rodp2) per
+# TEST; a series without a single number says so in its name.
+plot_data()
+{
+	awk -F '\t' -v tests="$*" '
+	BEGIN {
+		nt = split(tests, T, " ")
+		name[1] = "rxe0 loopback"; name[2] = "rodp0 loopback"
+		name[3] = "rodp0 -> rodp1"
+		col[1] = 4; col[2] = 5; col[3] = 8
+	}
+	NR == 1 { next }
+	{
+		for (i = 1; i <= nt; i++)
+			if ($1 == T[i])
+				break
+		if (i > nt)
+			next
+		if (i == 1)
+			sizes[++ns] = $2
+		for (j = 1; j <= 3; j++) {
+			v = $(col[j])
+			if (v == "FAIL")
+				v = "NaN"
+			else
+				got[i, j] = 1
+			d[i, $2, j] = v
+		}
+	}
+	END {
+		printf "size"
+		for (i = 1; i <= nt; i++)
+			for (j = 1; j <= 3; j++)
+				printf " \"%s%s\"", name[j],
+					((i, j) in got) ? "" : " (FAIL)"
+		printf "\n"
+		for (k = 1; k <= ns; k++) {
+			printf "%s", sizes[k]
+			for (i = 1; i <= nt; i++)
+				for (j = 1; j <= 3; j++) {
+					v = d[i, sizes[k], j]
+					printf " %s", v == "" ? "NaN" : v
+				}
+			printf "\n"
+		}
+	}' "$out/summary.tsv"
+}
+
+plot()
+{
+	local png=$1 panels=$2 step=$3 title
+
+	shift 3
+	plot_data "$@" >"${png%.png}.dat"
+	title="rodp bench $(basename "$out"): perftest 4.5, Debian $(rodp_kver)"
+	title+=" guest under QEMU TCG"
+	[ "$passes" -lt 2 ] || title+=", median of $passes passes"
+	if gnuplot -c "$RODP_ROOT/perftest/plot.gp" "${png%.png}.dat" \
+		"$png" "$term" "$panels" "$title" "$step" \
+		>"${png%.png}.log" 2>&1 && [ -s "$png" ]; then
+		echo "plot: $png"
+	else
+		msg "bench: gnuplot failed (${png%.png}.log)"
+		rm -f "$png"
+	fi
+}
+
+plot "$out/bench.png" "ib_write_bw ib_read_bw ib_send_bw" 2 \
+	write_bw read_bw send_bw
+if grep -q $'\twrite_bw_sweep\t' "$out/results.tsv"; then
+	plot "$out/sweep.png" "ib_write_bw_-a" 3 write_bw_sweep
+fi
+echo "results: $out"
+
+if [ "$rc" -eq 0 ] && grep -q $'\tFAIL\t' "$out/results.tsv"; then
+	rc=1
+fi
+exit "$rc"
