@@ -1,0 +1,1542 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp_inject: crafted and random RoCEv2 packets against a live RC QP.
+ *
+ *   rodp_inject [--netns NS] [--seed N] [--fuzz N] [--from A] [--to B]
+ *   rodp_inject --selftest PCAP
+ *
+ * Live mode (in the test guest, run by suites/55-inject.sh): connects an
+ * RC QP on rodp1 (B, the target) to one on rodp0 (A) in this process,
+ * then impersonates A: it builds IPv4 + UDP + BTH + extension headers +
+ * payload + ICRC with rcore and sends them from a raw socket (IP_HDRINCL)
+ * to B's address, UDP port 4791, aimed at B's QP.  The raw socket is
+ * opened in network namespace NS (default: the current one; the suite
+ * uses ns0, where A's address lives).  Classes of packets: a valid RDMA
+ * WRITE (the injector itself is right), bad ICRC, truncated headers,
+ * reserved and foreign opcodes, responses sent to a responder, wrong
+ * destination QPN, PSNs ahead of and behind the window, a RETH longer
+ * than the MR, a bad R_Key, a payload above the path MTU, and seeded
+ * fuzz (random bytes, random headers at the live QP, mutated valid
+ * packets).  After each class: B's memory outside what a valid request
+ * may touch is unchanged (the MR sits between guard bytes), B's hardware
+ * counters (/sys/class/infiniband/B/ports/1/hw_counters) moved as
+ * expected, and B is still alive (a valid WRITE injected next lands) or,
+ * where IBA wants a NAK that ends the connection, in the error state
+ * (then the pair is re-created).  Last, a normal transfer over a fresh QP
+ * pair works.  TAP output, one case per class.
+ *
+ * Self-test mode (host, ctest): every IPv4 packet of an rxe capture
+ * (tests/data) is parsed, rebuilt with this program's builder and must
+ * come out byte for byte the same, ICRC included.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+#include <rcore/hdr.h>
+#include <rcore/icrc.h>
+#include <rcore/opcode.h>
+#include <rcore/pkt.h>
+#include <rcore/psn.h>
+
+#include "pcap_read.h"
+
+#define PKT_MAX		2048
+#define IP_HLEN		20
+#define UDP_HLEN	8
+#define L4_OFF		(IP_HLEN + UDP_HLEN)	/* BTH offset */
+
+/* ---------------------------------------------------------------------- */
+/* TAP                                                                     */
+/* ---------------------------------------------------------------------- */
+
+static unsigned int tap_n, tap_failed;
+static bool case_ok;
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* A failed expectation of the current case: a diagnostic, case fails. */
+static void bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	case_ok = false;
+}
+
+static void case_begin(void)
+{
+	case_ok = true;
+}
+
+static void case_end(const char *name)
+{
+	tap_n++;
+	if (case_ok) {
+		printf("ok %u - %s\n", tap_n, name);
+	} else {
+		printf("not ok %u - %s\n", tap_n, name);
+		tap_failed++;
+	}
+	fflush(stdout);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* The test bed cannot go on: a diagnostic, the rest is not reported. */
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# fatal: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	exit(1);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Packet building                                                         */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * struct ipv4_flow - the IP and UDP fields of injected packets
+ * @saddr: source address (network order)
+ * @daddr: destination address (network order)
+ * @sport: UDP source port
+ * @id: next IP ID (never 0: the kernel would pick one, and the ICRC
+ *      covers the IP ID)
+ * @tos: IP TOS byte
+ * @ttl: IP TTL
+ * @frag: flags and fragment offset (0x4000: DF)
+ */
+struct ipv4_flow {
+	uint32_t saddr;
+	uint32_t daddr;
+	uint16_t sport;
+	uint16_t id;
+	uint8_t tos;
+	uint8_t ttl;
+	uint16_t frag;
+};
+
+static uint16_t ip_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * Write the IPv4 and UDP headers for a UDP payload of @l4_len bytes at
+ * @buf (UDP checksum 0: none, allowed over IPv4).
+ */
+static void put_ip_udp(uint8_t *buf, const struct ipv4_flow *f,
+		       size_t l4_len)
+{
+	size_t tot = L4_OFF + l4_len;
+	uint16_t c;
+
+	memset(buf, 0, L4_OFF);
+	buf[0] = 0x45;
+	buf[1] = f->tos;
+	rcore_put_be16(buf + 2, (uint16_t)tot);
+	rcore_put_be16(buf + 4, f->id);
+	rcore_put_be16(buf + 6, f->frag);
+	buf[8] = f->ttl;
+	buf[9] = RCORE_IPPROTO_UDP;
+	memcpy(buf + 12, &f->saddr, 4);
+	memcpy(buf + 16, &f->daddr, 4);
+	c = ip_csum(buf, IP_HLEN);
+	rcore_put_be16(buf + 10, c);
+	rcore_put_be16(buf + 20, f->sport);
+	rcore_put_be16(buf + 22, RCORE_ROCEV2_PORT);
+	rcore_put_be16(buf + 24, (uint16_t)(UDP_HLEN + l4_len));
+	rcore_put_be16(buf + 26, 0);
+}
+
+/* Recompute the ICRC of the whole IP packet @buf of @len bytes. */
+static void reseal(uint8_t *buf, size_t len)
+{
+	uint32_t icrc;
+
+	if (rcore_icrc_calc(buf, len - RCORE_ICRC_LEN, &icrc) == RCORE_OK)
+		rcore_icrc_put(buf + len - RCORE_ICRC_LEN, icrc);
+}
+
+/**
+ * build_pkt - a whole IPv4 RoCEv2 packet
+ * @buf: destination, PKT_MAX bytes
+ * @f: IP/UDP fields
+ * @h: BTH and extension headers (@h->bth.pad is set here)
+ * @payload: payload bytes (may be NULL for zeros)
+ * @plen: payload length
+ *
+ * Return: the IP packet's length, ICRC included; 0 when rcore cannot build
+ * the headers (unknown opcode).
+ */
+static size_t build_pkt(uint8_t *buf, const struct ipv4_flow *f,
+			struct rcore_pkt *h, const uint8_t *payload,
+			size_t plen)
+{
+	uint8_t pad = rcore_pad_len((uint32_t)plen);
+	size_t len;
+	int hl;
+
+	h->bth.pad = pad;
+	hl = rcore_pkt_build(buf + L4_OFF, PKT_MAX - L4_OFF, h);
+	if (hl < 0)
+		return 0;
+	len = L4_OFF + (size_t)hl;
+	if (len + plen + pad + RCORE_ICRC_LEN > PKT_MAX)
+		return 0;
+	if (payload)
+		memcpy(buf + len, payload, plen);
+	else
+		memset(buf + len, 0, plen);
+	len += plen;
+	memset(buf + len, 0, pad);
+	len += pad + RCORE_ICRC_LEN;
+	put_ip_udp(buf, f, len - L4_OFF);
+	reseal(buf, len);
+	return len;
+}
+
+/*
+ * A packet of @l4_len raw transport bytes (@raw, any content) with a
+ * correct ICRC over them when @seal and there is room for one.
+ */
+static size_t build_raw(uint8_t *buf, const struct ipv4_flow *f,
+			const uint8_t *raw, size_t l4_len, bool seal)
+{
+	memcpy(buf + L4_OFF, raw, l4_len);
+	put_ip_udp(buf, f, l4_len);
+	if (seal && l4_len >= RCORE_BTH_LEN + RCORE_ICRC_LEN)
+		reseal(buf, L4_OFF + l4_len);
+	return L4_OFF + l4_len;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Self-test against a capture                                             */
+/* ---------------------------------------------------------------------- */
+
+static int selftest(const char *path)
+{
+	struct pcap_file pf;
+	struct pcap_roce r;
+	struct ipv4_flow f;
+	struct rcore_pkt p;
+	unsigned int n = 0, i, total = 0;
+	uint8_t buf[PKT_MAX];
+	size_t len;
+	int rc;
+
+	/* Count first: the plan comes before the cases. */
+	if (pcap_open(&pf, path))
+		return 2;
+	while ((rc = pcap_next_roce(&pf, &r)) == 1)
+		if (!r.v6)
+			total++;
+	pcap_close(&pf);
+	if (rc < 0 || !total) {
+		printf("1..0 # SKIP no IPv4 RoCEv2 packets in %s\n", path);
+		return rc < 0 ? 1 : 0;
+	}
+	printf("1..%u\n", total + 1);
+	if (pcap_open(&pf, path))
+		return 2;
+	while (pcap_next_roce(&pf, &r) == 1) {
+		const uint8_t *ip = r.ip, *bth = ip + r.bth_off;
+		size_t blen = r.ip_len - r.bth_off;
+		char name[96];
+
+		if (r.v6)
+			continue;
+		case_begin();
+		n++;
+		rc = rcore_pkt_parse(bth, blen, &p);
+		snprintf(name, sizeof(name),
+			 "captured packet %u (%s, %zu bytes) rebuilt byte for byte",
+			 n, rc ? "?" : p.info->name, r.ip_len);
+		if (rc) {
+			bad("packet %u does not parse: %s", n,
+			    rcore_strerror(rc));
+			case_end(name);
+			continue;
+		}
+		memset(&f, 0, sizeof(f));
+		memcpy(&f.saddr, ip + 12, 4);
+		memcpy(&f.daddr, ip + 16, 4);
+		f.tos = ip[1];
+		f.id = rcore_get_be16(ip + 4);
+		f.frag = rcore_get_be16(ip + 6);
+		f.ttl = ip[8];
+		f.sport = rcore_get_be16(ip + r.bth_off - UDP_HLEN);
+		len = build_pkt(buf, &f, &p, bth + p.hdr_len, p.payload_len);
+		if (len != r.ip_len) {
+			bad("packet %u: built %zu bytes, capture has %zu", n, len,
+			    r.ip_len);
+		} else if (memcmp(buf, ip, len)) {
+			for (i = 0; buf[i] == ip[i]; i++)
+				;
+			bad("packet %u: first difference at byte %u (IP header 0..19, UDP 20..27, BTH 28..): built 0x%02x, captured 0x%02x",
+			    n, i, buf[i], ip[i]);
+		}
+		case_end(name);
+	}
+	pcap_close(&pf);
+
+	/* The "bad ICRC" class relies on the check seeing one flipped bit. */
+	case_begin();
+	memset(&f, 0, sizeof(f));
+	f.saddr = htonl(0x0a4d000a);
+	f.daddr = htonl(0x0a4d000b);
+	f.sport = 0xc000;
+	f.id = 1;
+	f.ttl = 64;
+	f.frag = 0x4000;
+	memset(&p, 0, sizeof(p));
+	p.bth.opcode = RCORE_RC_WRITE_ONLY;
+	p.bth.pkey = RCORE_DEFAULT_PKEY;
+	p.bth.dqpn = 0x11;
+	p.reth.len = 5;
+	len = build_pkt(buf, &f, &p, (const uint8_t *)"hello", 5);
+	if (len < L4_OFF + 16 + 8 || rcore_icrc_check(buf, len) != RCORE_OK) {
+		bad("a built WRITE_ONLY does not pass rcore_icrc_check");
+	} else {
+		buf[len - 8] ^= 1;
+		if (rcore_icrc_check(buf, len) != RCORE_ERR_ICRC)
+			bad("a flipped payload bit passes rcore_icrc_check");
+	}
+	case_end("a built packet passes the ICRC check, one flipped bit fails it");
+	return tap_failed ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Devices and the QP pair                                                 */
+/* ---------------------------------------------------------------------- */
+
+struct dev {
+	const char *name;
+	struct ibv_context *ctx;
+	struct ibv_port_attr port;
+	int gid_index;
+	union ibv_gid gid;
+	uint32_t addr;		/* IPv4 address of the GID, network order */
+};
+
+static void dev_open(struct dev *d)
+{
+	static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					0xff, 0xff };
+	struct ibv_device **list;
+	struct ibv_gid_entry e;
+	int i, n;
+
+	list = ibv_get_device_list(&n);
+	if (!list)
+		die("ibv_get_device_list: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), d->name))
+			d->ctx = ibv_open_device(list[i]);
+	ibv_free_device_list(list);
+	if (!d->ctx)
+		die("%s: cannot open the device", d->name);
+	if (ibv_query_port(d->ctx, 1, &d->port))
+		die("%s: ibv_query_port failed", d->name);
+	d->gid_index = -1;
+	for (i = 0; i < d->port.gid_tbl_len; i++) {
+		if (ibv_query_gid_ex(d->ctx, 1, i, &e, 0) ||
+		    e.gid_type != IBV_GID_TYPE_ROCE_V2 ||
+		    memcmp(e.gid.raw, v4, sizeof(v4)))
+			continue;
+		d->gid_index = i;
+		d->gid = e.gid;
+		memcpy(&d->addr, e.gid.raw + 12, 4);
+		return;
+	}
+	die("%s: no IPv4 RoCE v2 GID", d->name);
+}
+
+#define PAGE		4096u
+#define MEM_LEN		(4 * PAGE)
+#define MR_OFF		(PAGE + 100)	/* the MR within the memory */
+#define MR_LEN		8000u
+#define A_PSN		0xfffff0u
+
+/**
+ * struct pair - A on the first device, B (the target) on the second
+ * @pd_a, @cq_a, @qp_a, @pd_b, @cq_b, @qp_b: verbs objects
+ * @mem: B's memory: guard, the MR (MR_OFF, MR_LEN), guard
+ * @want: what @mem must hold
+ * @mr: B's MR over @mem + MR_OFF
+ * @epsn: the PSN B expects next (it started at A's sq_psn)
+ * @mtu: the path MTU in bytes
+ * @probe: probe counter (each probe writes distinct bytes)
+ */
+struct pair {
+	struct ibv_pd *pd_a, *pd_b;
+	struct ibv_cq *cq_a, *cq_b;
+	struct ibv_qp *qp_a, *qp_b;
+	uint8_t *mem;
+	uint8_t want[MEM_LEN];
+	struct ibv_mr *mr;
+	uint32_t epsn;
+	uint32_t mtu;
+	unsigned int probe;
+};
+
+static struct dev dev_a = { .name = "rodp0" }, dev_b = { .name = "rodp1" };
+
+static struct ibv_qp *make_qp(struct ibv_pd *pd, struct ibv_cq *cq)
+{
+	struct ibv_qp_init_attr ia = {
+		.send_cq = cq, .recv_cq = cq, .qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 16, .max_recv_wr = 16,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+
+	return ibv_create_qp(pd, &ia);
+}
+
+static int qp_connect(struct ibv_qp *qp, struct dev *self, struct dev *peer,
+		      uint32_t dqpn, uint32_t sq_psn, uint32_t rq_psn,
+		      enum ibv_mtu mtu)
+{
+	struct ibv_qp_attr at;
+	int rc;
+
+	memset(&at, 0, sizeof(at));
+	at.qp_state = IBV_QPS_INIT;
+	at.port_num = 1;
+	at.qp_access_flags = IBV_ACCESS_LOCAL_WRITE |
+			     IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |
+			     IBV_ACCESS_REMOTE_ATOMIC;
+	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			   IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
+	if (rc)
+		return rc;
+	memset(&at, 0, sizeof(at));
+	at.qp_state = IBV_QPS_RTR;
+	at.path_mtu = mtu;
+	at.dest_qp_num = dqpn;
+	at.rq_psn = rq_psn;
+	at.max_dest_rd_atomic = 4;
+	at.min_rnr_timer = 12;
+	at.ah_attr.is_global = 1;
+	at.ah_attr.grh.dgid = peer->gid;
+	at.ah_attr.grh.sgid_index = (uint8_t)self->gid_index;
+	at.ah_attr.grh.hop_limit = 64;
+	at.ah_attr.port_num = 1;
+	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_AV |
+			   IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+			   IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
+			   IBV_QP_MIN_RNR_TIMER);
+	if (rc)
+		return rc;
+	memset(&at, 0, sizeof(at));
+	at.qp_state = IBV_QPS_RTS;
+	at.sq_psn = sq_psn;
+	at.timeout = 16;
+	at.retry_cnt = 7;
+	at.rnr_retry = 7;
+	at.max_rd_atomic = 4;
+	return ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_SQ_PSN |
+			     IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
+			     IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC);
+}
+
+static void pair_close(struct pair *p)
+{
+	if (p->qp_a)
+		ibv_destroy_qp(p->qp_a);
+	if (p->qp_b)
+		ibv_destroy_qp(p->qp_b);
+	if (p->mr)
+		ibv_dereg_mr(p->mr);
+	if (p->cq_a)
+		ibv_destroy_cq(p->cq_a);
+	if (p->cq_b)
+		ibv_destroy_cq(p->cq_b);
+	if (p->pd_a)
+		ibv_dealloc_pd(p->pd_a);
+	if (p->pd_b)
+		ibv_dealloc_pd(p->pd_b);
+	p->qp_a = p->qp_b = NULL;
+	p->mr = NULL;
+	p->cq_a = p->cq_b = NULL;
+	p->pd_a = p->pd_b = NULL;
+}
+
+/*
+ * A fresh pair; B's memory keeps its content (and @want), so that a
+ * change made through an earlier pair is still seen.
+ */
+static void pair_open(struct pair *p)
+{
+	uint32_t am = 128u << dev_a.port.active_mtu;
+	uint32_t bm = 128u << dev_b.port.active_mtu;
+	enum ibv_mtu mtu = am < bm ? dev_a.port.active_mtu :
+				     dev_b.port.active_mtu;
+	int rc;
+
+	pair_close(p);
+	p->pd_a = ibv_alloc_pd(dev_a.ctx);
+	p->pd_b = ibv_alloc_pd(dev_b.ctx);
+	p->cq_a = ibv_create_cq(dev_a.ctx, 64, NULL, NULL, 0);
+	p->cq_b = ibv_create_cq(dev_b.ctx, 64, NULL, NULL, 0);
+	if (!p->pd_a || !p->pd_b || !p->cq_a || !p->cq_b)
+		die("PD/CQ: %s", strerror(errno));
+	p->mr = ibv_reg_mr(p->pd_b, p->mem + MR_OFF, MR_LEN,
+			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC);
+	if (!p->mr)
+		die("ibv_reg_mr on %s: %s", dev_b.name, strerror(errno));
+	p->qp_a = make_qp(p->pd_a, p->cq_a);
+	p->qp_b = make_qp(p->pd_b, p->cq_b);
+	if (!p->qp_a || !p->qp_b)
+		die("ibv_create_qp(RC): %s", strerror(errno));
+	p->epsn = A_PSN;
+	p->mtu = 128u << mtu;
+	rc = qp_connect(p->qp_a, &dev_a, &dev_b, p->qp_b->qp_num, A_PSN,
+			0x100, mtu);
+	if (!rc)
+		rc = qp_connect(p->qp_b, &dev_b, &dev_a, p->qp_a->qp_num,
+				0x100, A_PSN, mtu);
+	if (rc)
+		die("connecting QP %u on %s and QP %u on %s: %s",
+		    p->qp_a->qp_num, dev_a.name, p->qp_b->qp_num, dev_b.name,
+		    strerror(rc));
+}
+
+static enum ibv_qp_state qp_state(struct ibv_qp *qp)
+{
+	struct ibv_qp_attr at;
+	struct ibv_qp_init_attr ia;
+
+	if (ibv_query_qp(qp, &at, IBV_QP_STATE, &ia))
+		return (enum ibv_qp_state)-1;
+	return at.qp_state;
+}
+
+static const char *state_str(enum ibv_qp_state s)
+{
+	static const char *const names[] = {
+		"RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR" };
+
+	return (unsigned int)s < 7 ? names[s] : "?";
+}
+
+/* ---------------------------------------------------------------------- */
+/* Counters                                                                */
+/* ---------------------------------------------------------------------- */
+
+enum cnt {
+	C_RX_PKTS, C_DROP_ICRC, C_DROP_HDR, C_DROP_NOQP, C_DROP_SEQ,
+	C_NAK_SEQ, C_NAK_INV, C_NAK_ACCESS, C_NAK_OP, C_RNR_NAK, C_DUP_REQ,
+	C_MAX
+};
+
+static const char *const cnt_names[C_MAX] = {
+	"rx_pkts", "rx_drop_icrc", "rx_drop_hdr", "rx_drop_noqp",
+	"rx_drop_seq", "tx_nak_seq", "tx_nak_inv", "tx_nak_access",
+	"tx_nak_op", "tx_rnr_nak", "rx_dup_req",
+};
+
+struct counters {
+	long long v[C_MAX];
+};
+
+/* -1 when the counter is missing. */
+static long long read_counter(const char *dev, const char *name)
+{
+	char path[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s", dev, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static void read_counters(struct counters *c)
+{
+	unsigned int i;
+
+	/* The RDMA core caches hardware counters for 10 ms. */
+	usleep(20 * 1000);
+	for (i = 0; i < C_MAX; i++)
+		c->v[i] = read_counter(dev_b.name, cnt_names[i]);
+}
+
+/*
+ * Expected counter deltas: @want[i] >= 0 is an exact delta, -1 means
+ * "not checked".  Missing counters fail the case.
+ */
+static void expect_counters(const struct counters *before,
+			    const struct counters *after, const long long *want)
+{
+	unsigned int i;
+
+	for (i = 0; i < C_MAX; i++) {
+		long long d = after->v[i] - before->v[i];
+
+		if (want[i] < 0)
+			continue;
+		if (before->v[i] < 0 || after->v[i] < 0)
+			bad("counter %s/%s missing (%s)", dev_b.name,
+			    cnt_names[i], "hw_counters");
+		else if (d != want[i])
+			bad("counter %s moved by %lld, want %lld", cnt_names[i],
+			    d, want[i]);
+	}
+}
+
+static long long delta(const struct counters *b, const struct counters *a,
+		       enum cnt i)
+{
+	return a->v[i] - b->v[i];
+}
+
+/* Wait until B has received @n more packets than @before counted. */
+static void wait_rx(const struct counters *before, long long n)
+{
+	long long now = 0;
+	int i;
+
+	for (i = 0; i < 250; i++) {
+		now = read_counter(dev_b.name, cnt_names[C_RX_PKTS]);
+		if (now < 0 || now - before->v[C_RX_PKTS] >= n)
+			return;
+		usleep(20 * 1000);
+	}
+	bad("%s received %lld of the %lld packets sent within 5 s",
+	    dev_b.name, now - before->v[C_RX_PKTS], n);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Injection                                                               */
+/* ---------------------------------------------------------------------- */
+
+static int raw_fd = -1;
+static struct ipv4_flow flow;
+static struct sockaddr_in dst;
+static unsigned int sent;
+
+static void inject(uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	/* The IP ID is covered by the ICRC: keep the built one. */
+	n = sendto(raw_fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst));
+	if (n != (ssize_t)len)
+		die("sendto %zu bytes: %s", len, n < 0 ? strerror(errno) :
+		    "short write");
+	sent++;
+	if (!++flow.id)
+		flow.id = 1;
+	/* Do not outrun the receiving socket. */
+	if (!(sent % 8))
+		usleep(2000);
+}
+
+static void hdr_init(struct rcore_pkt *h, uint8_t opcode, uint32_t dqpn,
+		     uint32_t psn)
+{
+	memset(h, 0, sizeof(*h));
+	h->bth.opcode = opcode;
+	h->bth.pkey = RCORE_DEFAULT_PKEY;
+	h->bth.dqpn = dqpn;
+	h->bth.psn = psn & RCORE_PSN_MASK;
+	h->bth.ackreq = true;
+}
+
+/* An RDMA WRITE (ONLY or FIRST) packet to B's MR at @off. */
+static size_t mk_write(uint8_t *buf, const struct pair *p, uint8_t opcode,
+		       uint32_t psn, uint32_t off, uint32_t rkey,
+		       uint32_t reth_len, const uint8_t *data, size_t len)
+{
+	struct rcore_pkt h;
+
+	hdr_init(&h, opcode, p->qp_b->qp_num, psn);
+	h.reth.va = (uintptr_t)(p->mem + MR_OFF + off);
+	h.reth.rkey = rkey;
+	h.reth.len = reth_len;
+	return build_pkt(buf, &flow, &h, data, len);
+}
+
+static bool mem_same(const struct pair *p, const char *what, bool mr_too)
+{
+	size_t i;
+
+	for (i = 0; i < MEM_LEN; i++) {
+		if (!mr_too && i >= MR_OFF && i < MR_OFF + MR_LEN)
+			continue;
+		if (p->mem[i] != p->want[i])
+			break;
+	}
+	if (i == MEM_LEN)
+		return true;
+	if (i < MR_OFF)
+		bad("%s: memory %zu bytes before the MR changed: 0x%02x, want 0x%02x",
+		    what, MR_OFF - i, p->mem[i], p->want[i]);
+	else if (i >= MR_OFF + MR_LEN)
+		bad("%s: memory %zu bytes after the MR's end changed: 0x%02x, want 0x%02x",
+		    what, i - MR_OFF - MR_LEN, p->mem[i], p->want[i]);
+	else
+		bad("%s: MR byte %zu changed: 0x%02x, want 0x%02x", what,
+		    i - MR_OFF, p->mem[i], p->want[i]);
+	return false;
+}
+
+/*
+ * Inject a valid 16-byte RDMA WRITE at B's expected PSN and wait for it
+ * to land: B is alive, and everything sent to its QP before has been
+ * processed (B handles its packets in order).
+ */
+static bool probe(struct pair *p, const char *what)
+{
+	uint8_t buf[PKT_MAX], data[16];
+	uint32_t off = 16 * (p->probe % (MR_LEN / 16));
+	size_t len, i;
+	int t;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0x5a ^ (p->probe * 7 + i * 13));
+	if (!memcmp(p->mem + MR_OFF + off, data, sizeof(data)))
+		data[0] ^= 0xff;
+	p->probe++;
+	len = mk_write(buf, p, RCORE_RC_WRITE_ONLY, p->epsn, off,
+		       p->mr->rkey, sizeof(data), data, sizeof(data));
+	inject(buf, len);
+	for (t = 0; t < 500; t++) {
+		if (!memcmp(p->mem + MR_OFF + off, data, sizeof(data)))
+			break;
+		usleep(10 * 1000);
+	}
+	if (t == 500) {
+		bad("%s: a valid WRITE injected at PSN 0x%06x did not land within 5 s (QP %u on %s in %s)",
+		    what, p->epsn, p->qp_b->qp_num, dev_b.name,
+		    state_str(qp_state(p->qp_b)));
+		return false;
+	}
+	memcpy(p->want + MR_OFF + off, data, sizeof(data));
+	p->epsn = rcore_psn_add(p->epsn, 1);
+	return true;
+}
+
+/* B must be in the error state now (a NAK ended the connection). */
+static void expect_error_state(struct pair *p, const char *what)
+{
+	enum ibv_qp_state s = IBV_QPS_RESET;
+	int t;
+
+	for (t = 0; t < 500; t++) {
+		s = qp_state(p->qp_b);
+		if (s == IBV_QPS_ERR)
+			return;
+		usleep(10 * 1000);
+	}
+	bad("%s: QP %u on %s is in %s, want ERR after the NAK", what,
+	    p->qp_b->qp_num, dev_b.name, state_str(s));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Classes                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static uint64_t rng;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 16);
+}
+
+static void rnd_fill(uint8_t *p, size_t n)
+{
+	while (n--)
+		*p++ = (uint8_t)rnd();
+}
+
+/* The injector is right: a valid WRITE lands, counters say so. */
+static void class_valid(struct pair *p)
+{
+	long long want[C_MAX];
+	struct counters b, a;
+	unsigned int i;
+
+	case_begin();
+	read_counters(&b);
+	probe(p, "valid WRITE");
+	probe(p, "second valid WRITE");
+	read_counters(&a);
+	for (i = 0; i < C_MAX; i++)
+		want[i] = 0;
+	want[C_RX_PKTS] = 2;
+	want[C_DUP_REQ] = -1;
+	expect_counters(&b, &a, want);
+	mem_same(p, "after two valid WRITEs", true);
+	case_end("two valid RDMA WRITEs injected at the live QP land");
+}
+
+/* Valid packets with a wrong ICRC: dropped. */
+static void class_icrc(struct pair *p)
+{
+	long long want[C_MAX];
+	uint8_t buf[PKT_MAX], data[64];
+	struct counters b, a;
+	unsigned int i;
+	size_t len;
+
+	case_begin();
+	read_counters(&b);
+	for (i = 0; i < 6; i++) {
+		rnd_fill(data, sizeof(data));
+		len = mk_write(buf, p, RCORE_RC_WRITE_ONLY, p->epsn, 64 * i,
+			       p->mr->rkey, sizeof(data), data, sizeof(data));
+		switch (i % 3) {
+		case 0:			/* ICRC bytes */
+			buf[len - 1 - i / 3] ^= 0x40;
+			break;
+		case 1:			/* payload after sealing */
+			buf[len - 20] ^= 1;
+			break;
+		default:		/* RETH after sealing */
+			buf[L4_OFF + RCORE_BTH_LEN + 11] ^= 0x10;
+			break;
+		}
+		inject(buf, len);
+	}
+	probe(p, "after bad ICRCs");
+	read_counters(&a);
+	for (i = 0; i < C_MAX; i++)
+		want[i] = 0;
+	want[C_RX_PKTS] = 7;
+	want[C_DROP_ICRC] = 6;
+	want[C_DUP_REQ] = -1;
+	expect_counters(&b, &a, want);
+	mem_same(p, "after bad ICRCs", true);
+	case_end("bad ICRC: dropped (rx_drop_icrc), memory unchanged");
+}
+
+/* Shorter than a BTH, than BTH + ICRC, than BTH + RETH. */
+static void class_truncated(struct pair *p)
+{
+	static const size_t garbage[] = { 0, 1, 8, 11 };
+	long long want[C_MAX];
+	uint8_t buf[PKT_MAX], raw[64];
+	struct rcore_pkt h;
+	struct counters b, a;
+	unsigned int i;
+	size_t len, n = 0;
+
+	case_begin();
+	read_counters(&b);
+	for (i = 0; i < 4; i++) {
+		rnd_fill(raw, sizeof(raw));
+		len = build_raw(buf, &flow, raw, garbage[i], false);
+		inject(buf, len);
+		n++;
+	}
+	/* A BTH of WRITE_FIRST aimed at the QP: no ICRC, then no RETH. */
+	hdr_init(&h, RCORE_RC_WRITE_FIRST, p->qp_b->qp_num, p->epsn);
+	rcore_bth_encode(raw, sizeof(raw), &h.bth);
+	len = build_raw(buf, &flow, raw, RCORE_BTH_LEN, false);
+	inject(buf, len);
+	memset(raw + RCORE_BTH_LEN, 0, 4);
+	len = build_raw(buf, &flow, raw, RCORE_BTH_LEN + RCORE_ICRC_LEN, true);
+	inject(buf, len);
+	/* BTH + half a RETH + ICRC. */
+	h.reth.va = (uintptr_t)(p->mem + MR_OFF);
+	h.reth.rkey = p->mr->rkey;
+	h.reth.len = 1024;
+	rcore_reth_encode(raw + RCORE_BTH_LEN, sizeof(raw) - RCORE_BTH_LEN,
+			  &h.reth);
+	len = build_raw(buf, &flow, raw,
+			RCORE_BTH_LEN + 8 + RCORE_ICRC_LEN, true);
+	inject(buf, len);
+	/* A READ request cut inside its RETH. */
+	h.bth.opcode = RCORE_RC_READ_REQ;
+	rcore_bth_encode(raw, sizeof(raw), &h.bth);
+	len = build_raw(buf, &flow, raw,
+			RCORE_BTH_LEN + 12 + RCORE_ICRC_LEN, true);
+	inject(buf, len);
+	n += 4;
+	probe(p, "after truncated packets");
+	read_counters(&a);
+	for (i = 0; i < C_MAX; i++)
+		want[i] = 0;
+	want[C_RX_PKTS] = (long long)n + 1;
+	want[C_DROP_HDR] = (long long)n;
+	want[C_DUP_REQ] = -1;
+	expect_counters(&b, &a, want);
+	mem_same(p, "after truncated packets", true);
+	case_end("truncated headers (< BTH, no ICRC, < BTH+RETH): dropped (rx_drop_hdr)");
+}
+
+/*
+ * Reserved RC opcodes and other transports' opcodes at the expected PSN.
+ * Another transport's packet is dropped; a reserved RC opcode is either
+ * dropped as unparseable or NAKed as an invalid request (then B is in
+ * the error state and the pair is re-created).
+ */
+static void class_opcodes(struct pair *p)
+{
+	static const uint8_t ops[] = {
+		0x15, 0x18, 0x1b, 0x1f,			/* RC reserved */
+		RCORE_UC_WRITE_ONLY, RCORE_UC_SEND_ONLY,
+		RCORE_UD_SEND_ONLY, RCORE_CNP,
+		0x40, 0x55, 0xa0, 0xc0, 0xe0, 0xff,	/* RD, XRC, others */
+	};
+	uint8_t buf[PKT_MAX], raw[64];
+	struct counters b, a;
+	struct rcore_pkt h;
+	unsigned int i;
+	size_t len;
+
+	case_begin();
+	for (i = 0; i < sizeof(ops); i++) {
+		bool rc_reserved = ops[i] >> 5 == RCORE_TR_RC;
+		long long hdr, inv, other;
+
+		read_counters(&b);
+		hdr_init(&h, ops[i], p->qp_b->qp_num, p->epsn);
+		h.reth.va = (uintptr_t)(p->mem + MR_OFF);
+		h.reth.rkey = p->mr->rkey;
+		h.reth.len = 16;
+		h.deth.qkey = 0x11111111;
+		len = build_pkt(buf, &flow, &h, NULL, 16);
+		if (!len) {
+			/* rcore does not know it: BTH + 16 bytes + ICRC. */
+			rcore_bth_encode(raw, sizeof(raw), &h.bth);
+			memset(raw + RCORE_BTH_LEN, 0x33, 20);
+			len = build_raw(buf, &flow, raw,
+					RCORE_BTH_LEN + 16 + RCORE_ICRC_LEN,
+					true);
+		}
+		inject(buf, len);
+		wait_rx(&b, 1);
+		usleep(50 * 1000);
+		read_counters(&a);
+		hdr = delta(&b, &a, C_DROP_HDR);
+		inv = delta(&b, &a, C_NAK_INV);
+		other = delta(&b, &a, C_DROP_ICRC) + delta(&b, &a, C_DROP_NOQP) +
+			delta(&b, &a, C_DROP_SEQ) + delta(&b, &a, C_NAK_SEQ) +
+			delta(&b, &a, C_NAK_ACCESS) + delta(&b, &a, C_NAK_OP);
+		if (rc_reserved && inv == 1 && !hdr && !other) {
+			diag("opcode 0x%02x: NAKed as an invalid request",
+			     ops[i]);
+			expect_error_state(p, "reserved RC opcode");
+			mem_same(p, "after a reserved RC opcode", true);
+			pair_open(p);
+			continue;
+		}
+		if (hdr != 1 || inv || other)
+			bad("opcode 0x%02x: rx_drop_hdr +%lld, tx_nak_inv +%lld, others +%lld; want a drop (rx_drop_hdr +1)%s",
+			    ops[i], hdr, inv, other,
+			    rc_reserved ? " or an invalid-request NAK" : "");
+		if (qp_state(p->qp_b) != IBV_QPS_RTS)
+			bad("opcode 0x%02x: QP now in %s, want RTS", ops[i],
+			    state_str(qp_state(p->qp_b)));
+	}
+	probe(p, "after foreign opcodes");
+	mem_same(p, "after foreign opcodes", true);
+	case_end("reserved and foreign opcodes: dropped or NAKed, memory unchanged");
+}
+
+/* Responses (ACK, read response, atomic ACK) sent to a pure responder. */
+static void class_responses(struct pair *p)
+{
+	static const uint8_t ops[] = {
+		RCORE_RC_ACK, RCORE_RC_ATOMIC_ACK, RCORE_RC_READ_RESP_ONLY,
+		RCORE_RC_READ_RESP_FIRST, RCORE_RC_READ_RESP_LAST,
+	};
+	long long want[C_MAX], drops;
+	uint8_t buf[PKT_MAX];
+	struct counters b, a;
+	struct rcore_pkt h;
+	unsigned int i;
+	size_t len;
+
+	case_begin();
+	read_counters(&b);
+	for (i = 0; i < sizeof(ops); i++) {
+		hdr_init(&h, ops[i], p->qp_b->qp_num, 0x100 + i);
+		h.bth.ackreq = false;
+		h.aeth.syndrome = i & 1 ? rcore_aeth_nak(RCORE_NAK_INVALID_REQ) :
+					  rcore_aeth_ack(0x1f);
+		h.aeth.msn = i;
+		len = build_pkt(buf, &flow, &h, NULL,
+				ops[i] >= RCORE_RC_READ_RESP_FIRST &&
+				ops[i] <= RCORE_RC_READ_RESP_ONLY ?
+				(ops[i] == RCORE_RC_READ_RESP_FIRST ?
+				 p->mtu : 64) : 0);
+		if (!len)
+			die("cannot build opcode 0x%02x", ops[i]);
+		inject(buf, len);
+	}
+	probe(p, "after stray responses");
+	read_counters(&a);
+	for (i = 0; i < C_MAX; i++)
+		want[i] = i >= C_NAK_SEQ && i <= C_RNR_NAK ? 0 : -1;
+	want[C_RX_PKTS] = sizeof(ops) + 1;
+	expect_counters(&b, &a, want);
+	drops = delta(&b, &a, C_DROP_HDR) + delta(&b, &a, C_DROP_NOQP) +
+		delta(&b, &a, C_DROP_SEQ) + delta(&b, &a, C_DROP_ICRC);
+	if (drops != (long long)sizeof(ops))
+		bad("%zu stray responses: rx_drop_* moved by %lld in all",
+		    sizeof(ops), drops);
+	if (qp_state(p->qp_b) != IBV_QPS_RTS)
+		bad("QP in %s after stray responses, want RTS",
+		    state_str(qp_state(p->qp_b)));
+	mem_same(p, "after stray responses", true);
+	case_end("responses sent to a responder that asked nothing: dropped");
+}
+
+/* Valid WRITEs to QPs that do not exist. */
+static void class_noqp(struct pair *p)
+{
+	uint32_t qpns[] = { p->qp_b->qp_num ^ 0x800, 0xffffff, 0, 1 };
+	long long want[C_MAX];
+	uint8_t buf[PKT_MAX], data[32];
+	struct counters b, a;
+	struct rcore_pkt h;
+	unsigned int i;
+	size_t len;
+
+	case_begin();
+	read_counters(&b);
+	for (i = 0; i < 4; i++) {
+		rnd_fill(data, sizeof(data));
+		hdr_init(&h, RCORE_RC_WRITE_ONLY, qpns[i], p->epsn);
+		h.reth.va = (uintptr_t)(p->mem + MR_OFF);
+		h.reth.rkey = p->mr->rkey;
+		h.reth.len = sizeof(data);
+		len = build_pkt(buf, &flow, &h, data, sizeof(data));
+		inject(buf, len);
+	}
+	probe(p, "after wrong QPNs");
+	read_counters(&a);
+	for (i = 0; i < C_MAX; i++)
+		want[i] = 0;
+	want[C_RX_PKTS] = 5;
+	want[C_DROP_NOQP] = 4;
+	want[C_DUP_REQ] = -1;
+	expect_counters(&b, &a, want);
+	mem_same(p, "after wrong QPNs", true);
+	case_end("wrong destination QPN (unknown, 0xffffff, QP0, QP1): dropped (rx_drop_noqp)");
+}
+
+/* PSNs far ahead of ePSN: one sequence NAK, then silent drops. */
+static void class_psn_ahead(struct pair *p)
+{
+	long long want[C_MAX];
+	uint8_t buf[PKT_MAX], data[32];
+	struct counters b, a;
+	unsigned int i;
+	size_t len;
+
+	case_begin();
+	read_counters(&b);
+	for (i = 0; i < 3; i++) {
+		rnd_fill(data, sizeof(data));
+		len = mk_write(buf, p, RCORE_RC_WRITE_ONLY,
+			       rcore_psn_add(p->epsn, 0x400000 + (int32_t)i),
+			       32 * i, p->mr->rkey, sizeof(data), data,
+			       sizeof(data));
+		inject(buf, len);
+	}
+	/* The expected PSN still works and ends the NAK latch. */
+	probe(p, "after PSNs ahead of the window");
+	read_counters(&a);
+	for (i = 0; i < C_MAX; i++)
+		want[i] = 0;
+	want[C_RX_PKTS] = 4;
+	want[C_NAK_SEQ] = 1;
+	want[C_DROP_SEQ] = 2;
+	want[C_DUP_REQ] = -1;
+	expect_counters(&b, &a, want);
+	mem_same(p, "after PSNs ahead", true);
+	if (qp_state(p->qp_b) != IBV_QPS_RTS)
+		bad("QP in %s after a sequence NAK, want RTS",
+		    state_str(qp_state(p->qp_b)));
+	case_end("PSN 2^22 ahead of the window: one NAK (tx_nak_seq), then dropped (rx_drop_seq), QP alive");
+}
+
+/* Duplicates (behind ePSN) with other data: acknowledged, not executed. */
+static void class_psn_behind(struct pair *p)
+{
+	int32_t back[] = { -1, -2, -0x400000 };
+	long long want[C_MAX];
+	uint8_t buf[PKT_MAX], data[16];
+	struct counters b, a;
+	unsigned int i;
+	size_t len;
+
+	case_begin();
+	read_counters(&b);
+	for (i = 0; i < 3; i++) {
+		memset(data, 0xc3 + i, sizeof(data));
+		len = mk_write(buf, p, RCORE_RC_WRITE_ONLY,
+			       rcore_psn_add(p->epsn, back[i]), 16 * i,
+			       p->mr->rkey, sizeof(data), data, sizeof(data));
+		inject(buf, len);
+	}
+	probe(p, "after duplicate PSNs");
+	read_counters(&a);
+	for (i = 0; i < C_MAX; i++)
+		want[i] = 0;
+	want[C_RX_PKTS] = 4;
+	want[C_DUP_REQ] = 3;
+	want[C_DROP_SEQ] = -1;
+	expect_counters(&b, &a, want);
+	mem_same(p, "after duplicate PSNs", true);
+	case_end("PSNs behind the window (duplicates with other data): not executed (rx_dup_req), QP alive");
+}
+
+/*
+ * A request B must refuse with a NAK that ends the connection: counter
+ * @cnt moves by one, B goes to the error state, memory is unchanged;
+ * then a fresh pair.
+ */
+static void nak_class(struct pair *p, const char *name, enum cnt cnt,
+		      uint8_t *buf, size_t len)
+{
+	long long want[C_MAX];
+	struct counters b, a;
+	unsigned int i;
+
+	case_begin();
+	read_counters(&b);
+	inject(buf, len);
+	wait_rx(&b, 1);
+	expect_error_state(p, name);
+	read_counters(&a);
+	for (i = 0; i < C_MAX; i++)
+		want[i] = 0;
+	want[C_RX_PKTS] = 1;
+	want[cnt] = 1;
+	want[C_DUP_REQ] = -1;
+	expect_counters(&b, &a, want);
+	mem_same(p, name, true);
+	pair_open(p);
+	probe(p, "fresh pair after the NAK");
+	case_end(name);
+}
+
+static void class_reth_too_long(struct pair *p)
+{
+	uint8_t buf[PKT_MAX], data[4096];
+	size_t len;
+
+	rnd_fill(data, p->mtu);
+	len = mk_write(buf, p, RCORE_RC_WRITE_FIRST, p->epsn, 0, p->mr->rkey,
+		       MR_LEN + PAGE, data, p->mtu);
+	nak_class(p, "WRITE whose RETH length is larger than the MR: NAK (tx_nak_access), QP error, memory unchanged",
+		  C_NAK_ACCESS, buf, len);
+}
+
+static void class_bad_rkey(struct pair *p)
+{
+	uint8_t buf[PKT_MAX], data[64];
+	size_t len;
+
+	rnd_fill(data, sizeof(data));
+	len = mk_write(buf, p, RCORE_RC_WRITE_ONLY, p->epsn, 0,
+		       p->mr->rkey ^ 0x5a5a00, sizeof(data), data,
+		       sizeof(data));
+	nak_class(p, "WRITE with a bad R_Key: NAK (tx_nak_access), QP error, memory unchanged",
+		  C_NAK_ACCESS, buf, len);
+}
+
+static void class_over_mtu(struct pair *p)
+{
+	uint8_t buf[PKT_MAX], data[4096 + 4];
+	size_t len;
+
+	rnd_fill(data, p->mtu + 4);
+	len = mk_write(buf, p, RCORE_RC_WRITE_ONLY, p->epsn, 0, p->mr->rkey,
+		       p->mtu + 4, data, p->mtu + 4);
+	if (!len || len > 1500)
+		die("path MTU %u: the packet does not fit the link", p->mtu);
+	nak_class(p, "WRITE_ONLY with a payload above the path MTU: NAK (tx_nak_inv), QP error, memory unchanged",
+		  C_NAK_INV, buf, len);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Fuzz                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static unsigned int fuzz_n = 150;
+
+/* After fuzz: guards intact, every packet counted; a fresh pair. */
+static void fuzz_end(struct pair *p, const struct counters *b, const char *name)
+{
+	struct counters a;
+
+	wait_rx(b, fuzz_n);
+	read_counters(&a);
+	if (delta(b, &a, C_RX_PKTS) != fuzz_n)
+		bad("rx_pkts moved by %lld, want %u", delta(b, &a, C_RX_PKTS),
+		    fuzz_n);
+	diag("%s: rx_drop icrc +%lld hdr +%lld noqp +%lld seq +%lld; NAK seq +%lld inv +%lld access +%lld op +%lld rnr +%lld; B in %s",
+	     name, delta(b, &a, C_DROP_ICRC), delta(b, &a, C_DROP_HDR),
+	     delta(b, &a, C_DROP_NOQP), delta(b, &a, C_DROP_SEQ),
+	     delta(b, &a, C_NAK_SEQ), delta(b, &a, C_NAK_INV),
+	     delta(b, &a, C_NAK_ACCESS), delta(b, &a, C_NAK_OP),
+	     delta(b, &a, C_RNR_NAK), state_str(qp_state(p->qp_b)));
+	mem_same(p, name, false);
+	/* What valid requests wrote into the MR is allowed. */
+	memcpy(p->want + MR_OFF, p->mem + MR_OFF, MR_LEN);
+	pair_open(p);
+	probe(p, "fresh pair after fuzz");
+	case_end(name);
+}
+
+static void class_fuzz_bytes(struct pair *p)
+{
+	uint8_t buf[PKT_MAX], raw[PKT_MAX];
+	struct counters b;
+	unsigned int i;
+	size_t n;
+
+	case_begin();
+	read_counters(&b);
+	for (i = 0; i < fuzz_n; i++) {
+		n = rnd() % 600;
+		rnd_fill(raw, n);
+		inject(buf, build_raw(buf, &flow, raw, n, rnd() & 1));
+	}
+	fuzz_end(p, &b, "fuzz: random UDP payloads to port 4791");
+}
+
+/* Random BTH (at the live QP, PSN near ePSN), random rest, mostly sealed. */
+static void class_fuzz_headers(struct pair *p)
+{
+	uint8_t buf[PKT_MAX], raw[PKT_MAX];
+	struct counters b;
+	struct rcore_bth bth;
+	unsigned int i;
+	size_t n;
+
+	case_begin();
+	read_counters(&b);
+	for (i = 0; i < fuzz_n; i++) {
+		n = RCORE_BTH_LEN + rnd() % 1100;
+		rnd_fill(raw, n);
+		memset(&bth, 0, sizeof(bth));
+		bth.opcode = (uint8_t)(rnd() % 4 ? rnd() % 0x18 : rnd());
+		bth.se = rnd() & 1;
+		bth.pad = rnd() & 3;
+		bth.tver = rnd() % 8 ? 0 : rnd() & 15;
+		bth.pkey = rnd() % 8 ? RCORE_DEFAULT_PKEY : (uint16_t)rnd();
+		bth.dqpn = p->qp_b->qp_num;
+		bth.ackreq = rnd() & 1;
+		bth.psn = rcore_psn_add(p->epsn, (int32_t)(rnd() % 9) - 4);
+		rcore_bth_encode(raw, n, &bth);
+		/* Half the time a RETH that names B's MR. */
+		if (rnd() & 1 && n >= RCORE_BTH_LEN + RCORE_RETH_LEN) {
+			struct rcore_reth r = {
+				(uintptr_t)(p->mem + MR_OFF) + rnd() % MR_LEN,
+				p->mr->rkey, rnd() % 2048 };
+
+			rcore_reth_encode(raw + RCORE_BTH_LEN, n, &r);
+		}
+		inject(buf, build_raw(buf, &flow, raw, n, rnd() % 4));
+	}
+	fuzz_end(p, &b, "fuzz: random headers at the live QP");
+}
+
+/*
+ * Valid packets (every request kind) with 1-3 random bytes changed or the
+ * length cut or grown, resealed most of the time.  B is re-created when a
+ * mutation ended its connection, so that most hit a live QP.
+ */
+static void class_fuzz_mutated(struct pair *p)
+{
+	uint8_t buf[PKT_MAX], data[2048];
+	struct counters b;
+	struct rcore_pkt h;
+	unsigned int i, k;
+	size_t len;
+
+	case_begin();
+	read_counters(&b);
+	for (i = 0; i < fuzz_n; i++) {
+		static const uint8_t ops[] = {
+			RCORE_RC_WRITE_ONLY, RCORE_RC_WRITE_FIRST,
+			RCORE_RC_WRITE_LAST, RCORE_RC_WRITE_ONLY_IMM,
+			RCORE_RC_SEND_ONLY, RCORE_RC_READ_REQ,
+			RCORE_RC_CMP_SWAP, RCORE_RC_FETCH_ADD,
+		};
+		uint8_t op = ops[rnd() % sizeof(ops)];
+		size_t plen = 0;
+
+		if (!(i % 10) && qp_state(p->qp_b) != IBV_QPS_RTS) {
+			memcpy(p->want + MR_OFF, p->mem + MR_OFF, MR_LEN);
+			if (!mem_same(p, "during mutation fuzz", false))
+				break;
+			pair_open(p);
+		}
+		hdr_init(&h, op, p->qp_b->qp_num, p->epsn);
+		h.reth.va = (uintptr_t)(p->mem + MR_OFF) + 8 * (rnd() % 64);
+		h.reth.rkey = p->mr->rkey;
+		h.reth.len = 64;
+		h.atmeth.va = h.reth.va;
+		h.atmeth.rkey = p->mr->rkey;
+		h.atmeth.swap_add = rnd();
+		h.imm = rnd();
+		if (op == RCORE_RC_WRITE_FIRST)
+			plen = p->mtu;
+		else if (rcore_opcode_info(op)->flags & RCORE_OPF_PAYLOAD)
+			plen = 64;
+		rnd_fill(data, plen);
+		len = build_pkt(buf, &flow, &h, data, plen);
+		for (k = 0; k <= rnd() % 3; k++) {
+			/* Mostly the transport headers. */
+			size_t at = L4_OFF + (rnd() % 2 ? rnd() % 44 :
+					      rnd() % (len - L4_OFF));
+
+			if (at < len)
+				buf[at] ^= (uint8_t)(1u << (rnd() % 8));
+		}
+		if (!(rnd() % 8)) {
+			size_t nl = len + (rnd() % 17) - 8;
+
+			if (nl > L4_OFF && nl < PKT_MAX) {
+				if (nl > len)
+					rnd_fill(buf + len, nl - len);
+				len = nl;
+				put_ip_udp(buf, &flow, len - L4_OFF);
+			}
+		}
+		if (rnd() % 4 && len >= L4_OFF + RCORE_BTH_LEN + RCORE_ICRC_LEN)
+			reseal(buf, len);
+		inject(buf, len);
+		/* A packet that executed moved ePSN; follow it sometimes. */
+		if (!(rnd() % 4))
+			p->epsn = rcore_psn_add(p->epsn, 1);
+	}
+	fuzz_end(p, &b, "fuzz: mutated valid requests");
+}
+
+/* ---------------------------------------------------------------------- */
+/* The end: a normal transfer                                              */
+/* ---------------------------------------------------------------------- */
+
+static void class_final(struct pair *p)
+{
+	struct ibv_device_attr da;
+	struct ibv_send_wr wr, *badwr;
+	struct ibv_sge sg;
+	struct ibv_mr *lmr;
+	struct ibv_wc wc;
+	uint8_t *src;
+	unsigned int t;
+	int n = 0, rc;
+
+	case_begin();
+	if (ibv_query_device(dev_a.ctx, &da) || ibv_query_device(dev_b.ctx, &da))
+		bad("a device no longer answers ibv_query_device");
+	pair_open(p);
+	src = malloc(MR_LEN);
+	if (!src)
+		die("out of memory");
+	rnd_fill(src, MR_LEN);
+	lmr = ibv_reg_mr(p->pd_a, src, MR_LEN, IBV_ACCESS_LOCAL_WRITE);
+	if (!lmr)
+		die("ibv_reg_mr: %s", strerror(errno));
+	sg = (struct ibv_sge){ (uintptr_t)src, MR_LEN, lmr->lkey };
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 42;
+	wr.sg_list = &sg;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_RDMA_WRITE;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.rdma.remote_addr = (uintptr_t)(p->mem + MR_OFF);
+	wr.wr.rdma.rkey = p->mr->rkey;
+	rc = ibv_post_send(p->qp_a, &wr, &badwr);
+	if (rc)
+		bad("ibv_post_send: %s", strerror(rc));
+	for (t = 0; !rc && t < 1000 && !n; t++) {
+		n = ibv_poll_cq(p->cq_a, 1, &wc);
+		if (!n)
+			usleep(10 * 1000);
+	}
+	if (!rc && n != 1)
+		bad("an RDMA WRITE over a fresh pair did not complete in 10 s");
+	else if (!rc && (wc.status != IBV_WC_SUCCESS || wc.wr_id != 42))
+		bad("RDMA WRITE over a fresh pair: status %s",
+		    ibv_wc_status_str(wc.status));
+	memcpy(p->want + MR_OFF, src, MR_LEN);
+	mem_same(p, "after a normal RDMA WRITE", true);
+	ibv_dereg_mr(lmr);
+	free(src);
+	case_end("after all that: both devices answer, a fresh QP pair moves data");
+}
+
+/* ---------------------------------------------------------------------- */
+/* main                                                                    */
+/* ---------------------------------------------------------------------- */
+
+/* The raw socket, opened in network namespace @ns (NULL: this one). */
+static void open_raw(const char *ns)
+{
+	char path[256];
+	int self = -1, target;
+
+	if (ns) {
+		snprintf(path, sizeof(path), "/run/netns/%s", ns);
+		target = open(path, O_RDONLY | O_CLOEXEC);
+		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (target < 0 || self < 0 || setns(target, CLONE_NEWNET))
+			die("entering network namespace %s: %s", ns,
+			    strerror(errno));
+		close(target);
+	}
+	raw_fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	if (raw_fd < 0)
+		die("raw socket: %s", strerror(errno));
+	if (ns) {
+		if (setns(self, CLONE_NEWNET))
+			die("back to our network namespace: %s",
+			    strerror(errno));
+		close(self);
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: rodp_inject [--netns NS] [--seed N] [--fuzz N] [--from DEV] [--to DEV]\n"
+		"       rodp_inject --selftest PCAP\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *ns = NULL;
+	unsigned long seed = 1;
+	struct pair *p;
+	int i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--selftest") && i + 1 < argc)
+			return selftest(argv[i + 1]);
+		else if (!strcmp(argv[i], "--netns") && i + 1 < argc)
+			ns = argv[++i];
+		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			seed = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--fuzz") && i + 1 < argc)
+			fuzz_n = (unsigned int)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--from") && i + 1 < argc)
+			dev_a.name = argv[++i];
+		else if (!strcmp(argv[i], "--to") && i + 1 < argc)
+			dev_b.name = argv[++i];
+		else
+			usage();
+	}
+	rng = seed * 0x9e3779b97f4a7c15ull + 1;
+
+	printf("1..15\n");
+	diag("seed %lu, %u packets per fuzz class, %s -> %s", seed, fuzz_n,
+	     dev_a.name, dev_b.name);
+	open_raw(ns);
+	dev_open(&dev_a);
+	dev_open(&dev_b);
+	flow.saddr = dev_a.addr;
+	flow.daddr = dev_b.addr;
+	flow.sport = 0xc000 | (uint16_t)(getpid() & 0x3fff);
+	flow.id = 1;
+	flow.ttl = 64;
+	flow.frag = 0x4000;
+	dst.sin_family = AF_INET;
+	dst.sin_addr.s_addr = dev_b.addr;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		die("out of memory");
+	p->mem = mmap(NULL, MEM_LEN, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p->mem == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	rnd_fill(p->mem, MEM_LEN);
+	memcpy(p->want, p->mem, MEM_LEN);
+	pair_open(p);
+	diag("target: QP %u on %s, MR 0x%x bytes at %p, rkey 0x%x, path MTU %u, from QP %u on %s",
+	     p->qp_b->qp_num, dev_b.name, MR_LEN, (void *)(p->mem + MR_OFF),
+	     p->mr->rkey, p->mtu, p->qp_a->qp_num, dev_a.name);
+
+	class_valid(p);
+	class_icrc(p);
+	class_truncated(p);
+	class_opcodes(p);
+	class_responses(p);
+	class_noqp(p);
+	class_psn_ahead(p);
+	class_psn_behind(p);
+	class_reth_too_long(p);
+	class_bad_rkey(p);
+	class_over_mtu(p);
+	class_fuzz_bytes(p);
+	class_fuzz_headers(p);
+	class_fuzz_mutated(p);
+	class_final(p);
+
+	pair_close(p);
+	ibv_close_device(dev_a.ctx);
+	ibv_close_device(dev_b.ctx);
+	return tap_failed ? 1 : 0;
+}
