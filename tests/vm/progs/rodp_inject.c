@@ -15,7 +15,8 @@
  * WRITE (the injector itself is right), bad ICRC, truncated headers,
  * reserved and foreign opcodes, responses sent to a responder, wrong
  * destination QPN, PSNs ahead of and behind the window, a RETH longer
- * than the MR, a bad R_Key, a payload above the path MTU, and seeded
+ * than the MR, a bad R_Key, a payload above the path MTU, a misaligned
+ * atomic, a SEND without a posted receive (RNR NAK), and seeded
  * fuzz (random bytes, random headers at the live QP, mutated valid
  * packets).  After each class: B's memory outside what a valid request
  * may touch is unchanged (the MR sits between guard bytes), B's hardware
@@ -942,7 +943,7 @@ static void class_opcodes(struct pair *p)
 	uint8_t buf[PKT_MAX], raw[64];
 	struct counters b, a;
 	struct rcore_pkt h;
-	unsigned int i;
+	unsigned int i, naks = 0;
 	size_t len;
 
 	case_begin();
@@ -975,8 +976,7 @@ static void class_opcodes(struct pair *p)
 			delta(&b, &a, C_DROP_SEQ) + delta(&b, &a, C_NAK_SEQ) +
 			delta(&b, &a, C_NAK_ACCESS) + delta(&b, &a, C_NAK_OP);
 		if (rc_reserved && inv == 1 && !hdr && !other) {
-			diag("opcode 0x%02x: NAKed as an invalid request",
-			     ops[i]);
+			naks++;
 			expect_error_state(p, "reserved RC opcode");
 			mem_same(p, "after a reserved RC opcode", true);
 			pair_open(p);
@@ -990,6 +990,8 @@ static void class_opcodes(struct pair *p)
 			bad("opcode 0x%02x: QP now in %s, want RTS", ops[i],
 			    state_str(qp_state(p->qp_b)));
 	}
+	diag("reserved RC opcodes: %u of 4 NAKed as invalid requests, the rest dropped",
+	     naks);
 	probe(p, "after foreign opcodes");
 	mem_same(p, "after foreign opcodes", true);
 	case_end("reserved and foreign opcodes: dropped or NAKed, memory unchanged");
@@ -1212,6 +1214,53 @@ static void class_over_mtu(struct pair *p)
 		die("path MTU %u: the packet does not fit the link", p->mtu);
 	nak_class(p, "WRITE_ONLY with a payload above the path MTU: NAK (tx_nak_inv), QP error, memory unchanged",
 		  C_NAK_INV, buf, len);
+}
+
+/* An atomic at an address that is not 8-byte aligned. */
+static void class_misaligned_atomic(struct pair *p)
+{
+	uint8_t buf[PKT_MAX];
+	struct rcore_pkt h;
+	size_t len;
+
+	hdr_init(&h, RCORE_RC_CMP_SWAP, p->qp_b->qp_num, p->epsn);
+	/* Inside the MR, 4 bytes past an 8-byte boundary. */
+	h.atmeth.va = (((uintptr_t)(p->mem + MR_OFF) + 64) & ~(uintptr_t)7) + 4;
+	h.atmeth.rkey = p->mr->rkey;
+	h.atmeth.compare = 0;
+	h.atmeth.swap_add = ~0ull;
+	len = build_pkt(buf, &flow, &h, NULL, 0);
+	nak_class(p, "CMP_SWAP at an address that is not 8-byte aligned: NAK (tx_nak_inv), QP error, memory unchanged",
+		  C_NAK_INV, buf, len);
+}
+
+/* A SEND with no receive posted: RNR NAK, the connection lives on. */
+static void class_rnr(struct pair *p)
+{
+	long long want[C_MAX];
+	uint8_t buf[PKT_MAX], data[32];
+	struct counters b, a;
+	struct rcore_pkt h;
+	unsigned int i;
+	size_t len;
+
+	case_begin();
+	read_counters(&b);
+	rnd_fill(data, sizeof(data));
+	hdr_init(&h, RCORE_RC_SEND_ONLY, p->qp_b->qp_num, p->epsn);
+	len = build_pkt(buf, &flow, &h, data, sizeof(data));
+	inject(buf, len);
+	/* The WRITE at the same PSN is what B expects next. */
+	probe(p, "after an RNR NAK");
+	read_counters(&a);
+	for (i = 0; i < C_MAX; i++)
+		want[i] = 0;
+	want[C_RX_PKTS] = 2;
+	want[C_RNR_NAK] = 1;
+	want[C_DUP_REQ] = -1;
+	expect_counters(&b, &a, want);
+	mem_same(p, "after an RNR NAK", true);
+	case_end("SEND without a posted receive: RNR NAK (tx_rnr_nak), QP alive");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1490,7 +1539,7 @@ int main(int argc, char **argv)
 	}
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 
-	printf("1..15\n");
+	printf("1..17\n");
 	diag("seed %lu, %u packets per fuzz class, %s -> %s", seed, fuzz_n,
 	     dev_a.name, dev_b.name);
 	open_raw(ns);
@@ -1530,6 +1579,8 @@ int main(int argc, char **argv)
 	class_reth_too_long(p);
 	class_bad_rkey(p);
 	class_over_mtu(p);
+	class_misaligned_atomic(p);
+	class_rnr(p);
 	class_fuzz_bytes(p);
 	class_fuzz_headers(p);
 	class_fuzz_mutated(p);
