@@ -49,7 +49,7 @@
 #define RODP_MAX_QP_WR		16384
 #define RODP_MAX_SGE		16
 #define RODP_MAX_INLINE		512
-#define RODP_MAX_RD_ATOMIC	16
+#define RODP_MAX_RD_ATOMIC	128
 #define RODP_MAX_MSG		0x80000000u
 #define RODP_VENDOR_ID		0xffffff	/* no IEEE OUI: software */
 #define RODP_VENDOR_PART_ID	0x0dd0
@@ -63,6 +63,13 @@
 #define RODP_WINDOW		256
 #define RODP_ACKREQ_EVERY	32
 #define RODP_RXQ_MAX		4096
+
+/*
+ * A long RDMA read is asked for in requests of at most this many response
+ * packets, each sent once the window has room for all its responses: the
+ * responder cannot flood the requester beyond the window.
+ */
+#define RODP_READ_CHUNK		128
 
 /*
  * Worst-case bytes a RoCEv2 packet adds to its RDMA payload on the wire

@@ -177,6 +177,20 @@ void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 	lockdep_assert_held(&qp->lock);
 	WARN_ON_ONCE(idx != qp->sq.cons);
 
+	/*
+	 * The slot is free before the completion is seen: a consumer that
+	 * posts again at once must find room.  The kernel works from its own
+	 * copy of the WQE, which stays valid until the next fetch.
+	 */
+	if (rcore_rc_msg_is_rd_atomic(info->kind) && info->started &&
+	    qp->rd_atomic_out)
+		qp->rd_atomic_out--;
+	if (qp->send_idx == idx) {
+		qp->send_idx++;
+		qp->send_pkt = 0;
+	}
+	rodp_wq_retire(&qp->sq);
+
 	if (info->signaled || status != IB_WC_SUCCESS) {
 		cqe.wr_id = wqe->wr_id;
 		cqe.status = status;
@@ -192,14 +206,6 @@ void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 		rodp_cq_post(container_of(qp->ibqp.send_cq, struct rodp_cq,
 					  ibcq), &cqe, false);
 	}
-	if (rcore_rc_msg_is_rd_atomic(info->kind) && info->started &&
-	    qp->rd_atomic_out)
-		qp->rd_atomic_out--;
-	if (qp->send_idx == idx) {
-		qp->send_idx++;
-		qp->send_pkt = 0;
-	}
-	rodp_wq_retire(&qp->sq);
 }
 
 /* Complete every send WQE posted (fetched or not) with a flush error. */
@@ -246,8 +252,8 @@ static void rodp_qp_flush_rq(struct rodp_qp *qp)
 	while (qp->rq.cons != qp->rq.head) {
 		wqe = rodp_wq_slot(&qp->rq, qp->rq.cons);
 		cqe.wr_id = wqe->wr_id;
-		rodp_cq_post(rcq, &cqe, false);
 		rodp_wq_retire(&qp->rq);
+		rodp_cq_post(rcq, &cqe, false);
 	}
 }
 

@@ -266,8 +266,14 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			rodp_req_fail_oldest(qp);
 			break;
 		}
-		if (rcore_psn_diff(seg.psn, qp->req.una_psn) >= RODP_WINDOW &&
-		    seg.psn != qp->req.una_psn)
+		nresp = 1;
+		if (info->kind == RCORE_RC_MSG_READ) {
+			/* A long read is asked for a chunk at a time. */
+			seg.len = min(seg.len, RODP_READ_CHUNK * qp->req.mtu);
+			nresp = rcore_rc_pkt_count(seg.len, qp->req.mtu);
+		}
+		if (rcore_psn_diff(seg.psn, qp->req.una_psn) + nresp >
+		    RODP_WINDOW && seg.psn != qp->req.una_psn)
 			break;
 
 		err = rodp_req_send_pkt(qp, idx, &seg);
@@ -288,11 +294,11 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			if (rcore_rc_msg_is_rd_atomic(info->kind))
 				qp->rd_atomic_out++;
 		}
-		nresp = info->kind == RCORE_RC_MSG_READ ?
-			rcore_rc_pkt_count(seg.len, qp->req.mtu) : 1;
 		rcore_rc_req_sent(&qp->req, seg.psn, nresp);
-		if (rcore_rc_msg_is_rd_atomic(info->kind) ||
-		    ++qp->send_pkt == info->npsn) {
+		qp->send_pkt += nresp;
+		if (info->kind == RCORE_RC_MSG_CMP_SWAP ||
+		    info->kind == RCORE_RC_MSG_FETCH_ADD ||
+		    qp->send_pkt >= info->npsn) {
 			qp->send_idx++;
 			qp->send_pkt = 0;
 		}

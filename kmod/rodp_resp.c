@@ -93,10 +93,11 @@ static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 		cqe.wc_flags |= IB_WC_WITH_IMM;
 		cqe.imm_data = (__force u32)cpu_to_be32(rx->pkt.imm);
 	}
-	rodp_cq_post(container_of(qp->ibqp.recv_cq, struct rodp_cq, ibcq),
-		     &cqe, rx && rx->pkt.bth.se);
+	/* Slot free first: the consumer may post again on seeing the CQE. */
 	qp->resp_have_wqe = false;
 	rcore_store_release_u32(&qp->rq.ring->cons, ++qp->rq.cons);
+	rodp_cq_post(container_of(qp->ibqp.recv_cq, struct rodp_cq, ibcq),
+		     &cqe, rx && rx->pkt.bth.se);
 }
 
 struct rodp_atomic_ctx {
@@ -179,7 +180,8 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		if (wqe->num_sge > qp->max_recv_sge)
 			wqe->num_sge = 0;	/* nothing fits: length error */
 		qp->resp_have_wqe = true;
-		qp->resp_msg_len = 0;
+		if (f & RCORE_RC_F_SEND)
+			qp->resp_msg_len = 0;
 	}
 
 	if (f & RCORE_RC_F_SEND) {

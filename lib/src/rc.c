@@ -774,15 +774,18 @@ static void rcore_rc_comp_read(const struct rcore_rc_req_state *st,
 
 	/*
 	 * A read retried from the middle is answered from a FIRST (or ONLY)
-	 * at the PSN it restarts at, so FIRST/ONLY fit any PSN and
-	 * MIDDLE/LAST any but the first.
+	 * at the PSN it restarts at, and a long read may be asked for in
+	 * several requests (chunks of two packets or more), each answered
+	 * FIRST..LAST: so FIRST fits any PSN but the last, MIDDLE and LAST
+	 * any but the first, and the last PSN takes LAST or ONLY.
 	 */
 	if (p == last)
 		ok = op == RCORE_RC_READ_RESP_ONLY ||
 		     (op == RCORE_RC_READ_RESP_LAST && p != first);
 	else
 		ok = op == RCORE_RC_READ_RESP_FIRST ||
-		     (op == RCORE_RC_READ_RESP_MIDDLE && p != first);
+		     (op == RCORE_RC_READ_RESP_MIDDLE && p != first) ||
+		     (op == RCORE_RC_READ_RESP_LAST && p != first);
 	if (!ok) {
 		rcore_rc_comp_ignore(v, RCORE_RC_CWHY_UNEXPECTED);
 		return;
