@@ -22,6 +22,7 @@
  *
  * Options:
  *   --big A:B      add the 256 MiB test to pairing A:B
+ *   --big-mib N    make that N MiB instead
  *   --mtu LIST     path MTUs for the "mtu N" tests (default 256,
  *                  comma-separated; a path MTU above a port's active MTU
  *                  is a skipped test)
@@ -63,7 +64,6 @@
 #define MAX_CONNS	2
 #define GUARD		256		/* guard bytes each side of a target */
 #define MIB		(1024u * 1024u)
-#define BIG_LEN		(256u * MIB)
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ---------------------------------------------------------------------- */
@@ -1947,49 +1947,51 @@ static void big_op(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	}
 }
 
-/* One 256 MiB RDMA WRITE and READ, when the guest has the memory. */
+static size_t big_len = 256 * (size_t)MIB;
+
+/* One big RDMA WRITE and READ (256 MiB), when the guest has the memory. */
 static void test_big(void **state)
 {
 	struct tcase *tc = *state;
+	const size_t len = big_len;
+	char what[64];
 	struct conn *c;
 	struct buf *l, *r;
 	long avail = mem_available_kb();
-	size_t need_kb = 2 * (BIG_LEN / 1024) + 128 * 1024;
+	size_t need_kb = 2 * (len / 1024) + 128 * 1024;
 	int64_t t0;
 	uint8_t g[GUARD];
 
 	if (avail < 0 || (size_t)avail < need_kb) {
-		diag("SKIP: 256 MiB test needs %zu MiB available, MemAvailable is %ld MiB",
-		     need_kb / 1024, avail / 1024);
+		diag("SKIP: the %zu MiB test needs %zu MiB available, MemAvailable is %ld MiB",
+		     len / MIB, need_kb / 1024, avail / 1024);
 		skip();
 	}
 	c = conn_open(tc, &default_opts);
-	l = buf_new(tc, c->a.pd, BIG_LEN + 2 * GUARD, IBV_ACCESS_LOCAL_WRITE);
-	r = buf_new(tc, c->b.pd, BIG_LEN + 2 * GUARD, IBV_ACCESS_LOCAL_WRITE |
+	l = buf_new(tc, c->a.pd, len + 2 * GUARD, IBV_ACCESS_LOCAL_WRITE);
+	r = buf_new(tc, c->b.pd, len + 2 * GUARD, IBV_ACCESS_LOCAL_WRITE |
 		    IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
-	fill(l->mem + GUARD, BIG_LEN, 256);
+	fill(l->mem + GUARD, len, 256);
 	memset(g, 0xa5, GUARD);
 
 	t0 = now_ms();
-	big_op(c, IBV_WR_RDMA_WRITE, l, r, BIG_LEN, "256 MiB RDMA_WRITE");
-	diag("256 MiB RDMA_WRITE took %" PRId64 " ms", now_ms() - t0);
-	EXPECT_BYTES("256 MiB RDMA_WRITE", r->mem + GUARD, l->mem + GUARD,
-		     BIG_LEN, 0, BIG_LEN);
-	EXPECT_BYTES("256 MiB RDMA_WRITE: guard before", r->mem, g, GUARD,
-		     GUARD, 0);
-	EXPECT_BYTES("256 MiB RDMA_WRITE: guard after", r->mem + GUARD +
-		     BIG_LEN, g, GUARD, 0, 0);
+	snprintf(what, sizeof(what), "%zu MiB RDMA_WRITE", len / MIB);
+	big_op(c, IBV_WR_RDMA_WRITE, l, r, len, what);
+	diag("%s took %" PRId64 " ms", what, now_ms() - t0);
+	EXPECT_BYTES(what, r->mem + GUARD, l->mem + GUARD, len, 0,
+		     len);
+	EXPECT_BYTES(what, r->mem, g, GUARD, GUARD, 0);
+	EXPECT_BYTES(what, r->mem + GUARD + len, g, GUARD, 0, 0);
 
-	memset(l->mem + GUARD, 0, BIG_LEN);
+	memset(l->mem + GUARD, 0, len);
 	t0 = now_ms();
-	big_op(c, IBV_WR_RDMA_READ, l, r, BIG_LEN, "256 MiB RDMA_READ");
-	diag("256 MiB RDMA_READ took %" PRId64 " ms", now_ms() - t0);
-	EXPECT_BYTES("256 MiB RDMA_READ", l->mem + GUARD, r->mem + GUARD,
-		     BIG_LEN, 0, BIG_LEN);
-	EXPECT_BYTES("256 MiB RDMA_READ: guard before", l->mem, g, GUARD,
-		     GUARD, 0);
-	EXPECT_BYTES("256 MiB RDMA_READ: guard after", l->mem + GUARD +
-		     BIG_LEN, g, GUARD, 0, 0);
+	snprintf(what, sizeof(what), "%zu MiB RDMA_READ", len / MIB);
+	big_op(c, IBV_WR_RDMA_READ, l, r, len, what);
+	diag("%s took %" PRId64 " ms", what, now_ms() - t0);
+	EXPECT_BYTES(what, l->mem + GUARD, r->mem + GUARD, len, 0,
+		     len);
+	EXPECT_BYTES(what, l->mem, g, GUARD, GUARD, 0);
+	EXPECT_BYTES(what, l->mem + GUARD + len, g, GUARD, 0, 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2554,7 +2556,7 @@ static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: rc_test [--count] [--big A:B] [--mtu N[,N...]] [--only GLOB[,GLOB...]] A:B...\n"
+		"usage: rc_test [--count] [--big A:B] [--big-mib N] [--mtu N[,N...]] [--only GLOB[,GLOB...]] A:B...\n"
 		"       (or the pairings in RC_TEST_PAIRS; RC_TEST_VERBOSE=1 times each test)\n");
 	exit(2);
 }
@@ -2612,6 +2614,10 @@ int main(int argc, char **argv)
 				nmtu++;
 			}
 			free(copy);
+		} else if (!strcmp(argv[ai], "--big-mib") && ai + 1 < argc) {
+			big_len = strtoul(argv[++ai], NULL, 0) * (size_t)MIB;
+			if (!big_len)
+				usage();
 		} else if (!strcmp(argv[ai], "--count")) {
 			count = true;
 		} else if (!strcmp(argv[ai], "--only") && ai + 1 < argc) {
@@ -2655,8 +2661,8 @@ int main(int argc, char **argv)
 			tc->arg = mtus[k];
 		}
 		if (pairs[i].big)
-			add_test(test_big, "%s 256 MiB write+read",
-				 pairs[i].name)->pair = &pairs[i];
+			add_test(test_big, "%s %zu MiB write+read",
+				 pairs[i].name, big_len / MIB)->pair = &pairs[i];
 	}
 	if (count) {
 		printf("%u\n", ntests);
