@@ -414,8 +414,16 @@ static bool same_bytes(const char *what, const uint8_t *got,
 	return same_segs(what, got, want, size, &s, 1);
 }
 
-#define EXPECT_SEGS(...)	do { if (!same_segs(__VA_ARGS__)) fail(); } while (0)
-#define EXPECT_BYTES(...)	do { if (!same_bytes(__VA_ARGS__)) fail(); } while (0)
+#define EXPECT_SEGS(...)				\
+	do {						\
+		if (!same_segs(__VA_ARGS__))		\
+			fail();				\
+	} while (0)
+#define EXPECT_BYTES(...)				\
+	do {						\
+		if (!same_bytes(__VA_ARGS__))		\
+			fail();				\
+	} while (0)
 
 /* ---------------------------------------------------------------------- */
 /* Connections                                                             */
@@ -1112,8 +1120,8 @@ static void xfer_run(struct tcase *tc, struct conn *c, enum xfer kind,
 		}
 			/* fall through */
 		case X_WRITE:
-			wr.opcode = kind == X_WRITE ? IBV_WR_RDMA_WRITE :
-						      IBV_WR_RDMA_WRITE_WITH_IMM;
+			wr.opcode = kind == X_WRITE ?
+				IBV_WR_RDMA_WRITE : IBV_WR_RDMA_WRITE_WITH_IMM;
 			wr.wr.rdma.remote_addr = raddr(dst, doff);
 			wr.wr.rdma.rkey = dst->mr->rkey;
 			op = IBV_WC_RDMA_WRITE;
@@ -2576,7 +2584,8 @@ static struct pairing *add_pairing(struct pairing *pairs, unsigned int *n,
 	a[colon - spec] = '\0';
 	strcpy(b, colon + 1);
 	for (i = 0; i < *n; i++)
-		if (!strcmp(pairs[i].a->name, a) && !strcmp(pairs[i].b->name, b))
+		if (!strcmp(pairs[i].a->name, a) &&
+		    !strcmp(pairs[i].b->name, b))
 			return &pairs[i];
 	if (*n == 16)
 		usage();
@@ -2660,9 +2669,14 @@ int main(int argc, char **argv)
 			tc->pair = &pairs[i];
 			tc->arg = mtus[k];
 		}
-		if (pairs[i].big)
-			add_test(test_big, "%s %zu MiB write+read",
-				 pairs[i].name, big_len / MIB)->pair = &pairs[i];
+		if (pairs[i].big) {
+			struct tcase *tc = add_test(test_big,
+						    "%s %zu MiB write+read",
+						    pairs[i].name,
+						    big_len / MIB);
+
+			tc->pair = &pairs[i];
+		}
 	}
 	if (count) {
 		printf("%u\n", ntests);

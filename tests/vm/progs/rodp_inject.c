@@ -117,7 +117,8 @@ static void case_end(const char *name)
 	fflush(stdout);
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
 
 /* The test bed cannot go on: a diagnostic, the rest is not reported. */
 static void die(const char *fmt, ...)
@@ -972,7 +973,8 @@ static void class_opcodes(struct pair *p)
 		read_counters(&a);
 		hdr = delta(&b, &a, C_DROP_HDR);
 		inv = delta(&b, &a, C_NAK_INV);
-		other = delta(&b, &a, C_DROP_ICRC) + delta(&b, &a, C_DROP_NOQP) +
+		other = delta(&b, &a, C_DROP_ICRC) +
+			delta(&b, &a, C_DROP_NOQP) +
 			delta(&b, &a, C_DROP_SEQ) + delta(&b, &a, C_NAK_SEQ) +
 			delta(&b, &a, C_NAK_ACCESS) + delta(&b, &a, C_NAK_OP);
 		if (rc_reserved && inv == 1 && !hdr && !other) {
@@ -1016,8 +1018,9 @@ static void class_responses(struct pair *p)
 	for (i = 0; i < sizeof(ops); i++) {
 		hdr_init(&h, ops[i], p->qp_b->qp_num, 0x100 + i);
 		h.bth.ackreq = false;
-		h.aeth.syndrome = i & 1 ? rcore_aeth_nak(RCORE_NAK_INVALID_REQ) :
-					  rcore_aeth_ack(0x1f);
+		h.aeth.syndrome = i & 1 ?
+			rcore_aeth_nak(RCORE_NAK_INVALID_REQ) :
+			rcore_aeth_ack(0x1f);
 		h.aeth.msn = i;
 		len = build_pkt(buf, &flow, &h, NULL,
 				ops[i] >= RCORE_RC_READ_RESP_FIRST &&
@@ -1436,7 +1439,8 @@ static void class_final(struct pair *p)
 	int n = 0, rc;
 
 	case_begin();
-	if (ibv_query_device(dev_a.ctx, &da) || ibv_query_device(dev_b.ctx, &da))
+	if (ibv_query_device(dev_a.ctx, &da) ||
+	    ibv_query_device(dev_b.ctx, &da))
 		bad("a device no longer answers ibv_query_device");
 	pair_open(p);
 	src = malloc(MR_LEN);
