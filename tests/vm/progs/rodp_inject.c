@@ -1353,7 +1353,8 @@ static void class_fuzz_headers(struct pair *p)
 /*
  * Valid packets (every request kind) with 1-3 random bytes changed or the
  * length cut or grown, resealed most of the time.  B is re-created when a
- * mutation ended its connection, so that most hit a live QP.
+ * mutation ended its connection and every 30 packets, so that most hit a
+ * live QP near its expected PSN.
  */
 static void class_fuzz_mutated(struct pair *p)
 {
@@ -1375,7 +1376,12 @@ static void class_fuzz_mutated(struct pair *p)
 		uint8_t op = ops[rnd() % sizeof(ops)];
 		size_t plen = 0;
 
-		if (!(i % 10) && qp_state(p->qp_b) != IBV_QPS_RTS) {
+		/*
+		 * A fresh pair when a mutation ended the connection, and
+		 * every 30 packets: ePSN is known again.
+		 */
+		if ((!(i % 10) && qp_state(p->qp_b) != IBV_QPS_RTS) ||
+		    (i && !(i % 30))) {
 			memcpy(p->want + MR_OFF, p->mem + MR_OFF, MR_LEN);
 			if (!mem_same(p, "during mutation fuzz", false))
 				break;
