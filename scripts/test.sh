@@ -10,12 +10,17 @@
 #     problem all count as failed.  Each suite's kernel log is one more
 #     case ("kernel log clean"), and so is the rest of the guest's log.
 #
-# Ends with "rodp: N passed, N failed"; exit status 0 only if N failed = 0.
+# A TAP case marked "# SKIP" (cmocka prints "not ok N # SKIP") is neither
+# passed nor failed: it is counted as skipped and listed in the summary.
+#
+# Ends with "rodp: N passed, N failed, N skipped"; exit status 0 only if
+# N failed = 0.
 set -u
 . "$(dirname "$0")/lib.sh"
 
 passed=0
 failed=0
+skipped=0
 summary=()
 
 count()
@@ -32,7 +37,7 @@ finish()
 	for line in "${summary[@]}"; do
 		printf '%s\n' "$line"
 	done
-	echo "rodp: $passed passed, $failed failed"
+	echo "rodp: $passed passed, $failed failed, $skipped skipped"
 	exit $((failed == 0 ? 0 : 1))
 }
 
@@ -109,7 +114,7 @@ logcheck_ok()
 suite_result()
 {
 	local name=$1 dir=$2 out=$2/suites/$1.out status plan ok bad missing
-	local notes=() verdict line
+	local skip=0 notes=() verdict line
 
 	status=$(cat "$dir/suites/$name.status" 2>/dev/null || echo none)
 	plan=0 ok=0 bad=0
@@ -117,10 +122,13 @@ suite_result()
 		plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$out" |
 			head -n 1)
 		plan=${plan:-0}
-		ok=$(grep -cE '^ok [0-9]+' "$out")
-		bad=$(grep -cE '^not ok [0-9]+' "$out")
+		skip=$(grep -cE '^(not )?ok [0-9]+.*# *SKIP' "$out")
+		ok=$(grep -E '^ok [0-9]+' "$out" | grep -cvE '# *SKIP')
+		bad=$(grep -E '^not ok [0-9]+' "$out" | grep -cvE '# *SKIP')
 	fi
-	missing=$((plan - ok - bad))
+	skipped=$((skipped + skip))
+	[ $skip -eq 0 ] || notes+=("$skip skipped")
+	missing=$((plan - ok - bad - skip))
 	[ $missing -ge 0 ] || missing=0
 	if [ $((ok + bad + missing)) -eq 0 ]; then
 		missing=1
@@ -158,7 +166,7 @@ suite_result()
 	if [ -f "$out" ]; then
 		while read -r line; do
 			summary+=("    $line")
-		done < <(grep -E '^not ok [0-9]+' "$out")
+		done < <(grep -E '^((not )?ok [0-9]+.*# *SKIP|not ok [0-9]+)' "$out")
 	fi
 }
 

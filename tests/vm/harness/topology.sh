@@ -37,6 +37,13 @@ in_netns()
 	ip -n "$1" link set "$2" up
 }
 
+# ARP flux: br0 (no address) sits in the initial namespace with ve2, and
+# by default Linux answers ARP for any local address on any interface.  ns0
+# could then learn 10.77.0.2 at br0's MAC, and rxe drops what arrives on
+# br0 (no rxe device there): rodp could never start talking to rxe0.
+# Answer only on the interface that has the address.
+sysctl -q -w net.ipv4.conf.all.arp_ignore=1
+
 ip link set lo up
 ip link add br0 type bridge
 ip link set br0 up

@@ -1,0 +1,111 @@
+#!/bin/bash
+# VM suite "netem": the RC transport over a lossy, reordering link.
+#
+# Both rodp veths (ve0 in ns0, ve1 in ns1) drop 2% and reorder 5% of
+# their packets (tc netem).  Data must still arrive intact and nothing
+# may hang: ibv_rc_pingpong checks every buffer it receives (-c), and the
+# perftest tools must finish.  The counters must show that the transport
+# really recovered from losses (retransmissions, sequence NAKs).
+set -u
+# shellcheck source=tests/vm/harness/tap.sh
+. "$RODP_REPO/tests/vm/harness/tap.sh"
+
+KROOT=$RODP_REPO/build/deps/$(uname -r)/root
+
+plan 9
+
+# gid4 DEV: index of DEV's RoCE v2 GID for its IPv4 address.
+gid4()
+{
+	local d=/sys/class/infiniband/$1/ports/1 f i
+	for f in "$d"/gids/*; do
+		i=${f##*/}
+		case $(cat "$f" 2>/dev/null) in
+		0000:0000:0000:0000:0000:ffff:*) ;;
+		*) continue ;;
+		esac
+		[ "$(cat "$d/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ] &&
+			echo "$i" && return 0
+	done
+	return 1
+}
+
+listening()
+{
+	ip netns exec ns1 ss -Hltn "sport = :$1" | grep -q .
+}
+
+counter()
+{
+	cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"
+}
+
+# pair NAME PORT SERVER... -- CLIENT...: server in ns1, client in ns0.
+pair()
+{
+	local name=$1 port=$2 srv=() cli=() spid rc=0 out
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		srv+=("$1")
+		shift
+	done
+	shift
+	cli=("$@")
+	ip netns exec ns1 timeout 300 "${srv[@]}" -p "$port" \
+		>"/tmp/netem-srv.$port" 2>&1 &
+	spid=$!
+	# The server listens on TCP $port once its QP is ready.
+	wait_for 60 listening "$port" || diag "server not listening on $port"
+	out=$(ip netns exec ns0 timeout 300 "${cli[@]}" -p "$port" \
+		10.77.0.11 2>&1) || rc=$?
+	wait $spid || rc=$((rc ? rc : $?))
+	if [ $rc -eq 0 ]; then
+		pass "$name"
+	else
+		fail "$name"
+		diag "exit status $rc; client:"
+		printf '%s\n' "$out" | sed 's/^/#   client: /'
+		sed 's/^/#   server: /' "/tmp/netem-srv.$port"
+	fi
+}
+
+if ! modprobe -d "$KROOT" sch_netem; then
+	diag "sch_netem could not be loaded"
+fi
+g0=$(gid4 rodp0)
+g1=$(gid4 rodp1)
+retr0=$(($(counter rodp0 retransmits) + $(counter rodp1 retransmits)))
+nak0=$(($(counter rodp0 tx_nak_seq) + $(counter rodp1 tx_nak_seq)))
+
+check "netem on ve0" ip netns exec ns0 tc qdisc add dev ve0 root netem \
+	delay 1ms loss 2% reorder 5% 50%
+check "netem on ve1" ip netns exec ns1 tc qdisc add dev ve1 root netem \
+	delay 1ms loss 2% reorder 5% 50%
+
+pair "ibv_rc_pingpong -c, 4 KiB x 500, data checked" 18601 \
+	ibv_rc_pingpong -d rodp1 -g "$g1" -c -s 4096 -n 500 -- \
+	ibv_rc_pingpong -d rodp0 -g "$g0" -c -s 4096 -n 500
+pair "ibv_rc_pingpong -c, 64 KiB x 100, data checked" 18602 \
+	ibv_rc_pingpong -d rodp1 -g "$g1" -c -s 65536 -n 100 -- \
+	ibv_rc_pingpong -d rodp0 -g "$g0" -c -s 65536 -n 100
+pair "ib_write_bw 64 KiB x 300 completes" 18603 \
+	ib_write_bw -d rodp1 -x "$g1" -s 65536 -n 300 -- \
+	ib_write_bw -d rodp0 -x "$g0" -s 65536 -n 300
+pair "ib_read_bw 64 KiB x 300 completes" 18604 \
+	ib_read_bw -d rodp1 -x "$g1" -s 65536 -n 300 -- \
+	ib_read_bw -d rodp0 -x "$g0" -s 65536 -n 300
+pair "ib_send_bw 64 KiB x 300 completes" 18605 \
+	ib_send_bw -d rodp1 -x "$g1" -s 65536 -n 300 -- \
+	ib_send_bw -d rodp0 -x "$g0" -s 65536 -n 300
+
+retr1=$(($(counter rodp0 retransmits) + $(counter rodp1 retransmits)))
+nak1=$(($(counter rodp0 tx_nak_seq) + $(counter rodp1 tx_nak_seq)))
+diag "retransmits $((retr1 - retr0)), sequence NAKs $((nak1 - nak0))"
+check "losses were recovered by retransmission" \
+	test $((retr1 - retr0)) -gt 0 -a $((nak1 - nak0)) -gt 0
+
+ip netns exec ns0 tc qdisc del dev ve0 root
+ip netns exec ns1 tc qdisc del dev ve1 root
+pair "after netem: ibv_rc_pingpong -c, 1 MiB x 20" 18606 \
+	ibv_rc_pingpong -d rodp1 -g "$g1" -c -s 1048576 -n 20 -- \
+	ibv_rc_pingpong -d rodp0 -g "$g0" -c -s 1048576 -n 20
