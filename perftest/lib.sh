@@ -72,10 +72,27 @@ pt_in()
 	fi
 }
 
-# pt_listening NS PORT: something listens on TCP PORT in NS.
+# pt_listening PID PORT: the process PID started (timeout, whose child
+# is the tool, in its namespace) listens on TCP PORT.  Read from the
+# child's /proc/PID/net, which shows the child's network namespace: no
+# `ip netns exec ss` (a second or two each on a busy TCG guest).
 pt_listening()
 {
-	[ -n "$(pt_in "$1" ss -Hltn "sport = :$2" 2>/dev/null)" ]
+	local kid port laddr st f
+
+	kid=
+	# (one line, without a newline: read fails but sets kid)
+	read -r kid _ <"/proc/$1/task/$1/children" 2>/dev/null
+	[ -n "$kid" ] || return 1
+	printf -v port ':%04X' "$2"
+	for f in "/proc/$kid/net/tcp" "/proc/$kid/net/tcp6"; do
+		# sl local_address rem_address st ...; st 0A is LISTEN
+		while read -r _ laddr _ st _; do
+			[ "$st" = 0A ] && [ "${laddr%"$port"}" != "$laddr" ] &&
+				return 0
+		done <"$f" 2>/dev/null
+	done
+	return 1
 }
 
 # pt_alive PID: process PID still runs.
@@ -85,20 +102,29 @@ pt_alive()
 }
 
 # pt_reap PID SECONDS: wait up to SECONDS for PID to end, then kill it
-# (TERM, then KILL); sets PT_RC to its exit status (124 when it had to be
-# killed).  Not in a subshell: only this shell can wait for PID.
+# (TERM, then KILL; one stuck in the kernel is left behind); sets PT_RC
+# to its exit status (124 when it had to be killed).  Not in a subshell:
+# only this shell can wait for PID.
 pt_reap()
 {
-	local pid=$1 deadline=$((SECONDS + $2))
+	local pid=$1 deadline=$((SECONDS + $2)) kids
 
 	while pt_alive "$pid" && [ $SECONDS -lt "$deadline" ]; do
 		sleep 0.2
 	done
 	if pt_alive "$pid"; then
+		kids=
+		read -r kids <"/proc/$pid/task/$pid/children" 2>/dev/null
 		kill "$pid" 2>/dev/null
 		sleep 1
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		# shellcheck disable=SC2086 # kids is a list of pids
+		kill -9 "$pid" $kids 2>/dev/null
+		# A task stuck in the kernel cannot die: leave it behind.
+		deadline=$((SECONDS + 5))
+		while pt_alive "$pid" && [ $SECONDS -lt $deadline ]; do
+			sleep 0.2
+		done
+		pt_alive "$pid" || wait "$pid" 2>/dev/null
 		PT_RC=124
 		return
 	fi
@@ -123,6 +149,7 @@ pt_pair_once()
 {
 	local id=$1 sns=$2 sdev=$3 cns=$4 cdev=$5 addr=$6 tool=$7
 	local sgid cgid gflag=-x port spid deadline out spre cpre
+	local PT_RC
 	shift 7
 
 	mkdir -p "$PT_DIR"
@@ -154,7 +181,7 @@ pt_pair_once()
 		</dev/null >"$out.server" 2>&1 &
 	spid=$!
 	deadline=$((SECONDS + 30))
-	while ! pt_listening "$sns" "$port"; do
+	while ! pt_listening $spid "$port"; do
 		if ! pt_alive $spid || [ $SECONDS -ge $deadline ]; then
 			pt_reap $spid 0
 			PT_SRC=$PT_RC
@@ -165,10 +192,13 @@ pt_pair_once()
 		sleep 0.2
 	done
 
+	# In the background: a client stuck in the kernel (which neither
+	# timeout nor anything else can kill) must not hold up the caller.
 	timeout -k 5 "$PT_TIMEOUT" "${cpre[@]}" \
 		"$tool" -d "$cdev" "$gflag" "$cgid" -p "$port" "$@" "$addr" \
-		</dev/null >"$out.client" 2>&1
-	PT_CRC=$?
+		</dev/null >"$out.client" 2>&1 &
+	pt_reap $! $((PT_TIMEOUT + 10))
+	PT_CRC=$PT_RC
 	# The server ends right after the client; when the client failed it
 	# may wait for a peer that is gone.
 	if [ "$PT_CRC" = 0 ]; then

@@ -107,7 +107,15 @@ fi
 cp "$out/run/results.tsv" "$out/results.tsv"
 passes=$(awk -F '\t' 'NR > 1 && $1 > n { n = $1 } END { print n + 0 }' \
 	"$out/results.tsv")
-cp "$out/run/bench-info.txt" "$out/" 2>/dev/null
+if [ -z "$report" ]; then
+	{
+		cat "$out/run/bench-info.txt" 2>/dev/null
+		echo "rodp: $(git -C "$RODP_ROOT" describe --always --dirty \
+			2>/dev/null || echo unknown)," \
+			"rodp.ko built $(date -r "$RODP_CMAKE/kmod/kbuild/rodp.ko" \
+			'+%F %T' 2>/dev/null || echo never)"
+	} >"$out/bench-info.txt"
+fi
 
 # summary.tsv: one row per test and size, in the order measured.
 #   test size unit rxe rodp ratio target rodp2 ratio2

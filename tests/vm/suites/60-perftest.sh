@@ -1,0 +1,284 @@
+#!/bin/bash
+# VM suite "perftest": the stock RDMA tools (Debian's perftest 4.5 and
+# ibv_rc_pingpong) run over rodp on the RC data path.
+#
+#  - control: ib_write_bw on rxe0 to itself (the test bed works);
+#  - ib_{write,read,send,atomic}_{bw,lat}, small iteration counts, in four
+#    pairings: rodp0 -> rodp1 (ns0 -> ns1, across the bridge), rodp0 to
+#    itself (loopback in ns0), rodp0 -> rxe0 (client in ns0, server on
+#    rxe0 in the initial namespace) and rxe0 -> rodp0 (server in ns0);
+#  - rodp0 -> rodp1: an ib_write_bw -a sweep (all 23 sizes 2 B..8 MiB),
+#    a -D 2 duration run, a -q 4 run (4 QPs), ibv_rc_pingpong -c
+#    (received data checked) and -e (completion events).
+# A case passes only when both sides exit 0 and print their result line
+# with a positive number (the servers of ib_read_lat and ib_atomic_lat
+# print none: only their exit status counts).
+#
+# Each side runs under `timeout` (at most 60 s), every pair on its own
+# TCP port.  The cases share the suite's time (RODP_SUITE_TIMEOUT): a
+# case that finds too little left fails without running.  A perftest
+# pair takes 4 to 10 s under TCG, mostly starting up.  Both sides' output
+# of every case stays in $RODP_VM_RUN/suites/perftest/.
+#
+# RODP_PERFTEST_JOBS=N runs N cases at a time (default 1; the results
+# are still reported in order).  Two at a time is faster, but perftest
+# then often fails to measure the CPU clock (see perftest/lib.sh) and
+# gives no result.
+# RODP_PERFTEST_ONLY=REGEX runs only the cases whose names match (grep
+# -E); the others are reported as failed, "not selected".
+# RODP_PERFTEST_DEVS=rxe (for working on this suite without a rodp data
+# path): every end becomes rxe0 in the initial namespace, loopback.
+set -u
+. "$(dirname "$0")/../harness/tap.sh"
+. "$(dirname "$0")/../../../perftest/lib.sh"
+
+if [ -n "${RODP_VM_RUN:-}" ]; then
+	PT_DIR=$RODP_VM_RUN/suites/perftest
+else
+	PT_DIR=$(mktemp -d /tmp/perftest.XXXXXX)
+fi
+mkdir -p "$PT_DIR"
+STANDIN=${RODP_PERFTEST_DEVS:-}
+JOBS=${RODP_PERFTEST_JOBS:-1}
+# Leave the runner time to write its end marker.
+DEADLINE=$((SECONDS + ${RODP_SUITE_TIMEOUT:-240} - 15))
+PORT_BASE=18600
+
+TOOLS="ib_write_bw ib_read_bw ib_send_bw ib_atomic_bw
+	ib_write_lat ib_read_lat ib_send_lat ib_atomic_lat"
+
+# ends PAIRING: sets SNS SDEV CNS CDEV ADDR (server, client, server's
+# address) and LABEL.
+ends()
+{
+	case $1 in
+	rodp-rodp)
+		LABEL="rodp0 -> rodp1"
+		set -- ns1 rodp1 ns0 rodp0 10.77.0.11 ;;
+	rodp-loop)
+		LABEL="rodp0 loopback"
+		set -- ns0 rodp0 ns0 rodp0 10.77.0.10 ;;
+	rodp-rxe)
+		LABEL="rodp0 -> rxe0"
+		set -- - rxe0 ns0 rodp0 10.77.0.2 ;;
+	rxe-rodp)
+		LABEL="rxe0 -> rodp0"
+		set -- ns0 rodp0 - rxe0 10.77.0.10 ;;
+	rxe-loop)
+		LABEL="rxe0 loopback"
+		set -- - rxe0 - rxe0 10.77.0.2 ;;
+	esac
+	SNS=$1 SDEV=$2 CNS=$3 CDEV=$4 ADDR=$5
+	if [ "$STANDIN" = rxe ]; then
+		SNS=- SDEV=rxe0 CNS=- CDEV=rxe0 ADDR=10.77.0.2
+	fi
+}
+
+ns_name()
+{
+	if [ "$1" = - ]; then
+		echo "the initial netns"
+	else
+		echo "netns $1"
+	fi
+}
+
+# results KIND FILE: the result lines of one side's output.
+results()
+{
+	case $1 in
+	bw)	pt_bw "$2" ;;
+	lat)	pt_lat "$2" ;;
+	pp)	pt_pingpong "$2" ;;
+	esac
+}
+
+# positive KIND LINE: the line's main number (BW average, t_typical,
+# usec/iter) is above 0.
+positive()
+{
+	local col
+	case $1 in
+	bw)	col=4 ;;
+	lat)	col=5 ;;
+	pp)	col=3 ;;
+	esac
+	awk -v c=$col '{ exit !($c > 0) }' <<<"$2"
+}
+
+# The cases: NAME[i] and SPEC[i] = "KIND SRV_RESULT LINES PAIRING TOOL
+# [ARG...]" (words without blanks).  KIND (bw, lat, pp) says which result
+# line to look for, SRV_RESULT (yes/no) whether the server prints one
+# too, LINES how many the client must print (-a: one per size).
+NAME=()
+SPEC=()
+add()
+{
+	if [ -n "${RODP_PERFTEST_ONLY:-}" ] &&
+	   ! grep -qE -- "$RODP_PERFTEST_ONLY" <<<"$1"; then
+		NAME+=("$1")
+		SPEC+=(skip)
+		return
+	fi
+	NAME+=("$1")
+	shift
+	SPEC+=("$*")
+}
+
+# run_case I: run case I (0-based) and leave its verdict in
+# $PT_DIR/caseN.result (N = I + 1): "ok" or "not ok", then diagnostics.
+run_case()
+{
+	local i=$1 n=$(($1 + 1)) kind srv lines pairing id cres sres left
+	local why='' notes=() res start
+	id=case$n
+	res=$PT_DIR/$id.result
+	if [ "${SPEC[$i]}" = skip ]; then
+		printf 'not ok\nnot selected (RODP_PERFTEST_ONLY)\n' >"$res"
+		return
+	fi
+	# shellcheck disable=SC2086 # SPEC is words
+	set -- ${SPEC[$i]}
+	kind=$1 srv=$2 lines=$3 pairing=$4
+	shift 4
+	ends "$pairing"
+
+	left=$((DEADLINE - SECONDS))
+	if [ $left -lt 20 ]; then
+		printf 'not ok\nnot run: the suite'"'"'s time is spent\n' >"$res"
+		return
+	fi
+	PT_TIMEOUT=$((left - 10 < 60 ? left - 10 : 60))
+	start=$SECONDS
+	# Two ports per case: pt_pair may run it twice.
+	PT_PORT=$((PORT_BASE + 2 * n))
+	if ! pt_pair "$id" "$SNS" "$SDEV" "$CNS" "$CDEV" "$ADDR" "$@"; then
+		why=$PT_WHY
+	else
+		cres=$(results "$kind" "$PT_DIR/$id.client")
+		sres=$(results "$kind" "$PT_DIR/$id.server")
+		if [ -z "$cres" ]; then
+			why="the client printed no result line"
+		elif [ "$(wc -l <<<"$cres")" -ne "$lines" ]; then
+			why="the client printed $(wc -l <<<"$cres") result"
+			why+=" lines, not $lines"
+		elif ! positive "$kind" "$(tail -n 1 <<<"$cres")"; then
+			why="the result is not positive: $(tail -n 1 <<<"$cres")"
+		elif [ "$srv" = yes ] && [ -z "$sres" ]; then
+			why="the server printed no result line"
+		fi
+	fi
+	[ "$PT_RETRIED" = 0 ] ||
+		notes+=("run twice: perftest could not measure the CPU clock" \
+			"the first time ($id.*.try1)")
+	{
+		if [ -z "$why" ]; then
+			echo ok
+			printf '%s\n' "${notes[@]}"
+			echo "$(tail -n 1 <<<"$cres") ($((SECONDS - start)) s)"
+		else
+			echo "not ok"
+			printf '%s\n' "$why ($((SECONDS - start)) s)" "${notes[@]}"
+			echo "server $SDEV in $(ns_name "$SNS"), client $CDEV" \
+				"in $(ns_name "$CNS") -> $ADDR: $*"
+			echo "$id.server:"
+			tail -n 6 "$PT_DIR/$id.server" | sed 's/^/  /'
+			echo "$id.client:"
+			tail -n 6 "$PT_DIR/$id.client" | sed 's/^/  /'
+		fi
+	} | grep -v '^$' >"$res.tmp"
+	mv "$res.tmp" "$res"
+}
+
+# report I: case I's TAP line and diagnostics.
+report()
+{
+	local res=$PT_DIR/case$(($1 + 1)).result verdict line
+
+	verdict=$(head -n 1 "$res" 2>/dev/null)
+	if [ "$verdict" = ok ]; then
+		pass "${NAME[$1]}"
+	else
+		fail "${NAME[$1]}"
+		[ -n "$verdict" ] || diag "the case left no verdict"
+	fi
+	tail -n +2 "$res" 2>/dev/null | while IFS= read -r line; do
+		diag "$line"
+	done
+}
+
+# tool_case PAIRING TOOL: one perftest test, small and short.
+tool_case()
+{
+	local kind=bw srv=yes args=(-n 200)
+
+	case $2 in
+	*_lat)		kind=lat ;;
+	esac
+	case $2 in
+	ib_read_lat|ib_atomic_lat)	srv=no ;;
+	esac
+	case $2 in
+	ib_write_bw|ib_read_bw|ib_send_bw)	args+=(-s 65536) ;;
+	ib_write_lat|ib_read_lat|ib_send_lat)	args+=(-s 2) ;;
+	esac
+	ends "$1"
+	add "$2 ${args[*]}, $LABEL" $kind $srv 1 "$1" "$2" "${args[@]}"
+}
+
+# In order of what matters most: rodp with itself, the tools' other
+# modes, then rodp with rxe.  (Cases the suite's time does not reach
+# fail; they come last.)
+add "control: ib_write_bw -s 65536 -n 200, rxe0 loopback" \
+	bw yes 1 rxe-loop ib_write_bw -s 65536 -n 200
+for pairing in rodp-rodp rodp-loop; do
+	for tool in $TOOLS; do
+		tool_case "$pairing" "$tool"
+	done
+done
+add "ib_write_bw -a -n 5 (2 B..8 MiB), rodp0 -> rodp1" \
+	bw yes 23 rodp-rodp ib_write_bw -a -n 5
+add "ib_write_bw -D 2 -s 65536, rodp0 -> rodp1" \
+	bw yes 1 rodp-rodp ib_write_bw -D 2 -s 65536
+add "ib_write_bw -q 4 -n 200 -s 65536, rodp0 -> rodp1" \
+	bw yes 1 rodp-rodp ib_write_bw -q 4 -n 200 -s 65536
+add "ibv_rc_pingpong -c -n 200 (data checked), rodp0 -> rodp1" \
+	pp yes 1 rodp-rodp ibv_rc_pingpong -c -n 200
+add "ibv_rc_pingpong -e -n 200 (CQ events), rodp0 -> rodp1" \
+	pp yes 1 rodp-rodp ibv_rc_pingpong -e -n 200
+for pairing in rodp-rxe rxe-rodp; do
+	for tool in $TOOLS; do
+		tool_case "$pairing" "$tool"
+	done
+done
+
+total=${#NAME[@]}
+plan "$total"
+[ -z "$STANDIN" ] ||
+	diag "RODP_PERFTEST_DEVS=$STANDIN: rxe0 stands in for every end"
+
+# Up to JOBS cases at a time; report them in order as they end.
+declare -A running=()
+finished=()
+next=0
+reported=0
+while [ $reported -lt "$total" ]; do
+	while [ ${#running[@]} -lt "$JOBS" ] && [ $next -lt "$total" ]; do
+		run_case $next &
+		running[$!]=$next
+		next=$((next + 1))
+	done
+	done_pid=
+	wait -n -p done_pid "${!running[@]}"
+	if [ -n "$done_pid" ]; then
+		finished[${running[$done_pid]}]=1
+		unset "running[$done_pid]"
+	fi
+	while [ $reported -lt "$total" ] &&
+	      [ -n "${finished[$reported]:-}" ]; do
+		report $reported
+		reported=$((reported + 1))
+	done
+done
+diag "both sides' output: $PT_DIR"
+done_testing
