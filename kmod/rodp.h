@@ -343,6 +343,8 @@ struct rodp_qp {
 	enum ib_qp_state state;
 	bool sq_sig_all;
 	bool sq_draining;		/* SQD: requested, not drained yet */
+	bool nested;			/* run inline by another QP's run */
+	struct task_struct *owner;	/* task running the transport */
 	u32 max_send_sge;
 	u32 max_recv_sge;
 	u32 max_inline;
@@ -447,6 +449,8 @@ struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
 /* rodp_qp.c */
 extern const struct ib_device_ops rodp_qp_ops;
 void rodp_qp_kick(struct rodp_qp *qp);
+void rodp_qp_run_inline(struct rodp_qp *qp, bool nested);
+bool rodp_qp_owned(struct rodp_qp *qp);
 struct rodp_qp *rodp_qp_get_rcu(struct rodp_dev *rdev, u32 qpn);
 void rodp_qp_put(struct rodp_qp *qp);
 void rodp_qp_error(struct rodp_qp *qp);

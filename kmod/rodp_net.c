@@ -30,9 +30,11 @@ static struct rodp_net *rodp_net(struct net *net)
 
 /*
  * Hand a packet to its QP.  @skb->data is at the BTH, the network header
- * is set.  Any context: the QP's work item does the rest.
+ * is set.  Any context.  Return the QP with a reference held (the caller
+ * kicks it, or runs it, and puts it), or NULL when the packet was dropped.
  */
-static void rodp_rx_queue(struct rodp_dev *rdev, struct sk_buff *skb)
+static struct rodp_qp *rodp_rx_queue(struct rodp_dev *rdev,
+				     struct sk_buff *skb)
 {
 	struct rodp_qp *qp;
 	u32 qpn;
@@ -54,11 +56,10 @@ static void rodp_rx_queue(struct rodp_dev *rdev, struct sk_buff *skb)
 		goto drop;
 	}
 	skb_queue_tail(&qp->rxq, skb);
-	rodp_qp_kick(qp);
-	rodp_qp_put(qp);
-	return;
+	return qp;
 drop:
 	kfree_skb(skb);
+	return NULL;
 }
 
 /* The rodp device of namespace @net that owns address @addr, or NULL. */
@@ -73,6 +74,7 @@ static struct rodp_dev *rodp_dev_by_addr_rcu(struct net *net, __be32 addr)
 static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 {
 	struct rodp_dev *rdev;
+	struct rodp_qp *qp;
 
 	rdev = rodp_dev_lookup_rcu(skb->dev);
 	if (!rdev && (skb->dev->flags & IFF_LOOPBACK) &&
@@ -83,7 +85,11 @@ static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	}
 	__skb_pull(skb, sizeof(struct udphdr));
-	rodp_rx_queue(rdev, skb);
+	qp = rodp_rx_queue(rdev, skb);
+	if (qp) {
+		rodp_qp_kick(qp);
+		rodp_qp_put(qp);
+	}
 	return 0;
 }
 
@@ -138,6 +144,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 {
 	struct rodp_dev *rdev = qp->rdev;
 	struct net_device *ndev = rdev->ndev;
+	struct rodp_qp *pqp = NULL;
 	struct rodp_dev *peer;
 	struct sk_buff *skb;
 	struct udphdr *uh;
@@ -225,13 +232,26 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 		peer = rodp_dev_by_addr_rcu(rdev->net, qp->daddr);
 		if (peer) {
 			__skb_pull(skb, sizeof(*iph) + sizeof(*uh));
-			rodp_rx_queue(peer, skb);
+			pqp = rodp_rx_queue(peer, skb);
 		} else {
 			rodp_count(rdev, RODP_CNT_TX_DROP);
 			kfree_skb(skb);
 		}
 		rcu_read_unlock();
 		local_bh_enable();
+		if (pqp) {
+			/*
+			 * The receiving QP takes the packet now, in this
+			 * context, unless we are ourselves run by another
+			 * QP (then its work item does), or it is running
+			 * up our call chain (then its round sees it).
+			 */
+			if (qp->nested && !rodp_qp_owned(pqp))
+				rodp_qp_kick(pqp);
+			else if (!rodp_qp_owned(pqp))
+				rodp_qp_run_inline(pqp, true);
+			rodp_qp_put(pqp);
+		}
 		return 0;
 	}
 	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));

@@ -438,39 +438,98 @@ static void rodp_qp_arm_timer(struct rodp_qp *qp)
 	}
 }
 
+/*
+ * One round of the QP's transport: take in received packets, react to
+ * timers, send responses, ACKs and new requests.  Return true when there
+ * is more to do.
+ */
+static bool rodp_qp_round(struct rodp_qp *qp)
+{
+	struct sk_buff *skb;
+	bool busy = false;
+	int n;
+
+	lockdep_assert_held(&qp->lock);
+
+	for (n = 0; n < 64 && (skb = skb_dequeue(&qp->rxq)); n++)
+		rodp_qp_rx_one(qp, skb);
+	if (n)
+		busy = true;
+
+	if (test_and_clear_bit(RODP_QPF_TIMEOUT, &qp->flags))
+		rodp_comp_timeout(qp);
+	if (test_and_clear_bit(RODP_QPF_RNR_DONE, &qp->flags))
+		qp->rnr_wait = false;
+
+	if (qp->state == IB_QPS_ERR) {
+		rodp_qp_flush_sq(qp);
+		rodp_qp_flush_rq(qp);
+		skb_queue_purge(&qp->rxq);
+		return false;
+	}
+	rodp_resp_run(qp, &busy);
+	rodp_req_run(qp, &busy);
+	rodp_qp_arm_timer(qp);
+	/* Packets queued meanwhile without a kick (see rodp_qp_owned()). */
+	return busy || !skb_queue_empty(&qp->rxq);
+}
+
+/**
+ * rodp_qp_owned - is the QP's transport running in this task right now
+ * @qp: the queue pair
+ *
+ * Then a packet queued for it needs no kick: the running round sees it.
+ */
+bool rodp_qp_owned(struct rodp_qp *qp)
+{
+	return READ_ONCE(qp->owner) == current;
+}
+
 static void rodp_qp_work(struct work_struct *work)
 {
 	struct rodp_qp *qp = container_of(work, struct rodp_qp, work);
-	struct sk_buff *skb;
-	bool busy;
-	int n;
 
 	mutex_lock(&qp->lock);
-	do {
-		busy = false;
-		for (n = 0; n < 64 && (skb = skb_dequeue(&qp->rxq)); n++)
-			rodp_qp_rx_one(qp, skb);
-		if (n)
-			busy = true;
-
-		if (test_and_clear_bit(RODP_QPF_TIMEOUT, &qp->flags))
-			rodp_comp_timeout(qp);
-		if (test_and_clear_bit(RODP_QPF_RNR_DONE, &qp->flags))
-			qp->rnr_wait = false;
-
-		if (qp->state == IB_QPS_ERR) {
-			rodp_qp_flush_sq(qp);
-			rodp_qp_flush_rq(qp);
-			skb_queue_purge(&qp->rxq);
-			break;
-		}
-		rodp_resp_run(qp, &busy);
-		rodp_req_run(qp, &busy);
-		rodp_qp_arm_timer(qp);
-		if (busy)
-			cond_resched();
-	} while (busy);
+	WRITE_ONCE(qp->owner, current);
+	while (rodp_qp_round(qp))
+		cond_resched();
+	WRITE_ONCE(qp->owner, NULL);
 	mutex_unlock(&qp->lock);
+}
+
+/**
+ * rodp_qp_run_inline - run a QP's transport in the caller's context
+ * @qp: the queue pair
+ * @nested: the caller is itself running a QP inline
+ *
+ * Used by the doorbell (the requester starts sending inside the
+ * post_send system call, as a NIC would on the doorbell write, with no
+ * work item to wake) and by loopback delivery (the receiving QP takes the
+ * packet at once).  A few rounds only; the rest is left to the work item.
+ * If the QP is busy elsewhere, its work item is kicked instead.  Process
+ * context; may sleep.
+ */
+void rodp_qp_run_inline(struct rodp_qp *qp, bool nested)
+{
+	int rounds = 4;
+	bool busy;
+
+	if (test_bit(RODP_QPF_DYING, &qp->flags))
+		return;
+	if (!mutex_trylock(&qp->lock)) {
+		rodp_qp_kick(qp);
+		return;
+	}
+	qp->nested = nested;
+	WRITE_ONCE(qp->owner, current);
+	do {
+		busy = rodp_qp_round(qp);
+	} while (busy && --rounds);
+	WRITE_ONCE(qp->owner, NULL);
+	qp->nested = false;
+	mutex_unlock(&qp->lock);
+	if (busy)
+		rodp_qp_kick(qp);
 }
 
 static void rodp_qp_retry_timer(struct timer_list *t)
@@ -973,7 +1032,7 @@ static int rodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
 		*bad_wr = wr;
 		return -EOPNOTSUPP;
 	}
-	rodp_qp_kick(to_rqp(ibqp));
+	rodp_qp_run_inline(to_rqp(ibqp), false);
 	return 0;
 }
 
