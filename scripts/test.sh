@@ -172,7 +172,7 @@ suite_result()
 
 run_vm_suites()
 {
-	local suites=() dir rc name log per
+	local suites=() dir rc name log per total own
 	local s
 
 	for s in "$RODP_ROOT"/tests/vm/suites/*.sh; do
@@ -181,12 +181,19 @@ run_vm_suites()
 	[ ${#suites[@]} -gt 0 ] || return 0
 	per=${RODP_SUITE_TIMEOUT:-240}
 	export RODP_SUITE_TIMEOUT=$per
+	# Each suite's bound: its own "# rodp-suite-timeout: S" or $per.
+	total=120
+	for s in "${suites[@]}"; do
+		own=$(sed -n 's/^# rodp-suite-timeout: *\([0-9][0-9]*\)$/\1/p' \
+			"$s" | head -n 1)
+		total=$((total + ${own:-$per} + 15))
+	done
 
 	echo "=== VM suites: ${suites[*]##*/}"
 	mkdir -p "$RODP_VMDIR/runs"
 	dir=$RODP_VMDIR/runs/$(date +%Y%m%d-%H%M%S)-$$-test
 	"$RODP_ROOT/scripts/vm.sh" --run-dir "$dir" \
-		--timeout $((120 + (per + 15) * ${#suites[@]})) \
+		--timeout "$total" \
 		-- "$RODP_ROOT/tests/vm/harness/run-suites.sh" "${suites[@]}"
 	rc=$?
 

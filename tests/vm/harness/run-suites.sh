@@ -7,7 +7,9 @@
 # diagnostics) and NAME.status (its exit status, 124 on timeout), and it
 # writes "rodp-suite: NAME begin" / "... end" into the kernel log so the
 # host can check each suite's part of the log on its own.
-# RODP_SUITE_TIMEOUT (s, default 240) bounds each suite.
+# RODP_SUITE_TIMEOUT (s, default 240) bounds each suite; a suite that
+# needs longer says so in a line "# rodp-suite-timeout: S" of its own, and
+# gets S seconds (seen by the suite as RODP_SUITE_TIMEOUT).
 set -u
 
 out=$RODP_VM_RUN/suites
@@ -17,11 +19,14 @@ limit=${RODP_SUITE_TIMEOUT:-240}
 for suite in "$@"; do
 	name=$(basename "$suite" .sh)
 	name=${name#[0-9][0-9]-}
+	own=$(sed -n 's/^# rodp-suite-timeout: *\([0-9][0-9]*\)$/\1/p' \
+		"$suite" | head -n 1)
+	export RODP_SUITE_TIMEOUT=${own:-$limit}
 	echo "=== suite $name"
 	echo "rodp-suite: $name begin" >/dev/kmsg
 	# Into a file, not a pipe: a process the suite leaves stuck in the
 	# kernel must not keep the runner waiting for end of file.
-	timeout -k 10 "$limit" bash "$suite" </dev/null >"$out/$name.out" 2>&1 &
+	timeout -k 10 "$RODP_SUITE_TIMEOUT" bash "$suite" </dev/null >"$out/$name.out" 2>&1 &
 	spid=$!
 	tail -n +1 -s 0.5 -f --pid=$spid "$out/$name.out" &
 	tpid=$!

@@ -1,6 +1,7 @@
 #!/bin/bash
 # VM suite "perftest": the stock RDMA tools (Debian's perftest 4.5 and
 # ibv_rc_pingpong) run over rodp on the RC data path.
+# rodp-suite-timeout: 720
 #
 #  - control: ib_write_bw on rxe0 to itself (the test bed works);
 #  - ib_{write,read,send,atomic}_{bw,lat}, small iteration counts, in four
