@@ -116,15 +116,24 @@ measure()
 		return
 	fi
 	[ "$PT_RETRIED" = 0 ] ||
-		note="run twice: perftest could not measure the CPU clock"
+		note="run $((PT_RETRIED + 1)) times: perftest could not measure the CPU clock before"
 	while read -r line; do
 		# bw: SIZE ITERS PEAK AVG RATE; lat: SIZE ITERS MIN MAX TYP AVG
+		# shellcheck disable=SC2086 # words
 		set -- $line
 		n=$2
 		if [ "$kind" = bw ]; then
 			v=$4 e=$3
 		else
 			v=$5 e=$6
+		fi
+		if ! pt_number "$v"; then
+			row "$rep" "$test" "$1" "$end" "" "" "$n" FAIL \
+				"perftest printed '$v'"
+			failures=$((failures + 1))
+			printf '%-10s %8s %-6s FAIL: %s\n' "$test" "$1" "$end" \
+				"perftest printed '$v'"
+			continue
 		fi
 		row "$rep" "$test" "$1" "$end" "$v" "$e" "$n" ok "$note"
 		printf '%-10s %8s %-6s %10s %s\n' "$test" "$1" "$end" "$v" \

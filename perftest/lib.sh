@@ -12,16 +12,17 @@
 # pt_pair ID SRV_NS SRV_DEV CLI_NS CLI_DEV ADDR TOOL [ARG...]
 #   starts "TOOL -d SRV_DEV -x GID -p PORT ARG..." in SRV_NS, waits until
 #   it listens on PORT, runs "TOOL -d CLI_DEV -x GID -p PORT ARG... ADDR"
-#   in CLI_NS, then waits for the server to end.  GID is the device's
-#   first RoCE v2 IPv4 GID (read from sysfs), -g instead of -x for
-#   ibv_*_pingpong; PORT is new for every pair, so a server left behind
+#   in CLI_NS, then waits for the server to end; each side pinned to its
+#   own CPU (PT_CPUS).  GID is the device's first RoCE v2 IPv4 GID (read
+#   from sysfs), -g instead of -x for ibv_*_pingpong; PORT is new for
+#   every pair (PT_PORT counts up), so a server left behind
 #   never answers the next client.  Both sides run under
 #   `timeout $PT_TIMEOUT` (default 120 s).  The outputs stay in
 #   $PT_DIR/ID.server and $PT_DIR/ID.client; PT_SRC and PT_CRC are the
 #   two exit statuses (124: timed out).  Succeeds when both are 0; else
-#   PT_WHY says what went wrong in one line.  A pair that failed only
-#   because perftest could not measure the CPU clock is run once more
-#   (PT_RETRIED=1; see pt_clock_flake).
+#   PT_WHY says what went wrong in one line.  A pair spoilt only
+#   because perftest could not measure the CPU clock is run again
+#   (PT_RETRIED; see pt_clock_flake).
 #
 # pt_bw FILE / pt_lat FILE / pt_pingpong FILE print the result lines of
 # a perftest BW test ("SIZE ITERS BW_PEAK BW_AVG MSGRATE", MB/s as
@@ -32,6 +33,16 @@
 
 # shellcheck disable=SC2034 # PT_* results are read by the callers
 PT_TIMEOUT=${PT_TIMEOUT:-120}
+# The client runs on one CPU and the server on another ("CLIENT,SERVER";
+# empty: anywhere).  perftest times with the TSC, and under TCG the
+# guest's vCPUs do not agree on it ("Marking TSC unstable due to TSCs
+# unsynchronized" at boot): a process that moves between CPUs in the
+# middle of a measurement gets nonsense times, and perftest's own clock
+# calibration fails (see pt_clock_flake).
+if [ -z "${PT_CPUS+set}" ]; then
+	PT_CPUS=
+	[ "$(nproc 2>/dev/null || echo 1)" -lt 2 ] || PT_CPUS=0,1
+fi
 PT_DIR=${PT_DIR:-/tmp/perftest}
 PT_PORT=${PT_PORT:-18600}
 PT_SRC=
@@ -175,6 +186,10 @@ pt_pair_once()
 	[ "$sns" = - ] || spre=(ip netns exec "$sns")
 	cpre=()
 	[ "$cns" = - ] || cpre=(ip netns exec "$cns")
+	if [ -n "$PT_CPUS" ]; then
+		spre+=(taskset -c "${PT_CPUS#*,}")
+		cpre+=(taskset -c "${PT_CPUS%,*}")
+	fi
 
 	timeout -k 5 "$PT_TIMEOUT" "${spre[@]}" \
 		"$tool" -d "$sdev" "$gflag" "$sgid" -p "$port" "$@" \
@@ -222,26 +237,48 @@ pt_pair_once()
 
 # perftest 4.5 measures the CPU clock against gettimeofday() for every
 # report and gives up when the two do not line up ("Correlation
-# coefficient r^2: ... < 0.9", then "Can't produce a report", exit 1).
-# Under TCG that happens now and then, most often in an -a sweep (one
-# measurement per size).  It says nothing about the transfer, which has
-# completed by then: pt_pair runs such a pair once more and sets
-# PT_RETRIED=1.
+# coefficient r^2: ... < 0.9"): a BW test then prints "Can't produce a
+# report" and exits 1, a latency test prints "inf" for every time and
+# exits 0.  Under TCG that happens now and then, more often when the
+# machine is busy (a vCPU descheduled between the two clock reads spoils
+# the fit) and in an -a sweep (one measurement per size).  It says
+# nothing about the transfer, which has completed by then: pt_pair runs
+# such a pair again, up to PT_CLOCK_TRIES times in all (default 3), and
+# sets PT_RETRIED to the number of extra runs; the earlier outputs stay
+# as ID.client.tryN and ID.server.tryN.
+PT_CLOCK_TRIES=${PT_CLOCK_TRIES:-3}
+
 pt_clock_flake()
 {
-	grep -q "Can't produce a report" "$PT_DIR/$1.client" \
+	grep -q "Correlation coefficient r^2" "$PT_DIR/$1.client" \
 		"$PT_DIR/$1.server" 2>/dev/null
 }
 
 pt_pair()
 {
+	local try=1 rc
+
 	PT_RETRIED=0
-	pt_pair_once "$@" && return 0
-	pt_clock_flake "$1" || return 1
-	PT_RETRIED=1
-	mv "$PT_DIR/$1.client" "$PT_DIR/$1.client.try1"
-	mv "$PT_DIR/$1.server" "$PT_DIR/$1.server.try1"
-	pt_pair_once "$@"
+	while :; do
+		pt_pair_once "$@"
+		rc=$?
+		pt_clock_flake "$1" || return $rc
+		if [ $try -ge "$PT_CLOCK_TRIES" ]; then
+			PT_WHY="perftest could not measure the CPU clock"
+			PT_WHY+=" (r^2 < 0.9), $try times"
+			return 1
+		fi
+		mv "$PT_DIR/$1.client" "$PT_DIR/$1.client.try$try"
+		mv "$PT_DIR/$1.server" "$PT_DIR/$1.server.try$try"
+		PT_RETRIED=$try
+		try=$((try + 1))
+	done
+}
+
+# pt_number WORD: WORD is a plain decimal number (not inf, nan, -nan).
+pt_number()
+{
+	[[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]
 }
 
 # Result lines.  perftest prints a header line ("#bytes #iterations ...")

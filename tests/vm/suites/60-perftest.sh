@@ -104,7 +104,9 @@ positive()
 	lat)	col=5 ;;
 	pp)	col=3 ;;
 	esac
-	awk -v c=$col '{ exit !($c > 0) }' <<<"$2"
+	# shellcheck disable=SC2086 # the words of the line
+	set -- $2
+	pt_number "${!col}" && awk -v v="${!col}" 'BEGIN { exit !(v > 0) }'
 }
 
 # The cases: NAME[i] and SPEC[i] = "KIND SRV_RESULT LINES PAIRING TOOL
@@ -170,8 +172,8 @@ run_case()
 		fi
 	fi
 	[ "$PT_RETRIED" = 0 ] ||
-		notes+=("run twice: perftest could not measure the CPU clock" \
-			"the first time ($id.*.try1)")
+		notes+=("run $((PT_RETRIED + 1)) times: perftest could not" \
+			"measure the CPU clock before ($id.*.try*)")
 	{
 		if [ -z "$why" ]; then
 			echo ok
