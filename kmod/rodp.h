@@ -72,6 +72,16 @@
 #define RODP_READ_CHUNK		128
 
 /*
+ * The retry timer never runs shorter than this, whatever the QP's timeout
+ * asks (IBA's timeout is a lower bound).  A software device shares CPUs
+ * with its peer and, under emulation, ACKs can be tens of milliseconds
+ * late: shorter timers retransmit for nothing and feed the congestion.
+ * Losses are still repaired at once by sequence NAKs; this only paces
+ * the recovery of a lost last packet or ACK.
+ */
+#define RODP_MIN_ACK_TIMEOUT_NS	(200 * NSEC_PER_MSEC)
+
+/*
  * Worst-case bytes a RoCEv2 packet adds to its RDMA payload on the wire
  * beyond the netdev MTU's reach: IPv6 (40) + UDP (8) + BTH (12) + RETH (16)
  * + ImmDt (4) + ICRC (4).
@@ -373,7 +383,7 @@ struct rodp_qp {
 	bool resp_ack_due;
 	bool resp_have_wqe;		/* rq.cons holds a receive in progress */
 	u32 resp_msg_len;		/* bytes received into it so far */
-	struct rodp_mr *resp_mr;	/* target of the WRITE in progress */
+	u32 resp_rkey;			/* R_Key of the WRITE in progress */
 	u64 resp_va;
 	struct rodp_rd_job rd_jobs[RODP_RD_JOBS];
 	u32 rd_head, rd_tail;		/* rd_jobs ring */

@@ -429,6 +429,7 @@ static void rodp_qp_arm_timer(struct rodp_qp *qp)
 	ns = rcore_rc_ack_timeout_ns(qp->attr.timeout);
 	if (!ns)
 		return;
+	ns = max_t(u64, ns, RODP_MIN_ACK_TIMEOUT_NS);
 	if (!timer_pending(&qp->retry_timer) ||
 	    qp->timer_una != qp->req.una_psn) {
 		qp->timer_una = qp->req.una_psn;

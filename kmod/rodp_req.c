@@ -268,8 +268,15 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		}
 		nresp = 1;
 		if (info->kind == RCORE_RC_MSG_READ) {
-			/* A long read is asked for a chunk at a time. */
-			seg.len = min(seg.len, RODP_READ_CHUNK * qp->req.mtu);
+			/*
+			 * A long read is asked for a chunk at a time.  Chunks
+			 * are aligned to the read's start, and a retry from
+			 * inside one asks only up to its end: the responder
+			 * takes that for a duplicate of what it executed.
+			 */
+			seg.len = min(seg.len, (RODP_READ_CHUNK -
+				      qp->send_pkt % RODP_READ_CHUNK) *
+				      qp->req.mtu);
 			nresp = rcore_rc_pkt_count(seg.len, qp->req.mtu);
 		}
 		if (rcore_psn_diff(seg.psn, qp->req.una_psn) + nresp >

@@ -51,9 +51,6 @@ static void rodp_resp_send(struct rodp_qp *qp, u8 opcode,
  */
 void rodp_resp_reset(struct rodp_qp *qp)
 {
-	if (qp->resp_mr)
-		rodp_mr_put(qp->resp_mr);
-	qp->resp_mr = NULL;
 	qp->resp_ack_due = false;
 	qp->resp_nak_due = false;
 	qp->rd_head = qp->rd_tail = 0;
@@ -206,7 +203,13 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 
 	if (f & RCORE_RC_F_WRITE) {
 		if (f & RCORE_RC_F_FIRST) {
+			/*
+			 * The whole range is checked now; each packet looks
+			 * the key up again, so no MR is held between packets
+			 * (a deregistration never waits on the network).
+			 */
 			qp->resp_va = pkt->reth.va;
+			qp->resp_rkey = pkt->reth.rkey;
 			qp->resp_msg_len = pkt->reth.len;
 			if (pkt->reth.len) {
 				mr = rodp_mr_get(qp->rdev, pkt->reth.rkey,
@@ -219,19 +222,20 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 						RODP_CNT_TX_NAK_ACCESS);
 					return;
 				}
-				qp->resp_mr = mr;
+				rodp_mr_put(mr);
 			}
 		}
 		if (pkt->payload_len) {
 			struct rodp_write_ctx c = { .src = rx->payload };
 
-			if (!qp->resp_mr) {
-				rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
-						RODP_CNT_TX_NAK_INV);
-				return;
-			}
-			err = rodp_mr_io(qp->resp_mr, qp->resp_va,
-					 pkt->payload_len, rodp_write_piece, &c);
+			mr = rodp_mr_get(qp->rdev, qp->resp_rkey, qp->ibqp.pd,
+					 IB_ACCESS_REMOTE_WRITE, qp->resp_va,
+					 pkt->payload_len);
+			err = IS_ERR(mr) ? PTR_ERR(mr) :
+			      rodp_mr_io(mr, qp->resp_va, pkt->payload_len,
+					 rodp_write_piece, &c);
+			if (!IS_ERR(mr))
+				rodp_mr_put(mr);
 			if (err) {
 				rodp_resp_fatal(qp, psn,
 						RCORE_NAK_REMOTE_ACCESS_ERR,
@@ -239,10 +243,6 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 				return;
 			}
 			qp->resp_va += pkt->payload_len;
-		}
-		if ((f & RCORE_RC_F_LAST) && qp->resp_mr) {
-			rodp_mr_put(qp->resp_mr);
-			qp->resp_mr = NULL;
 		}
 	}
 
