@@ -41,7 +41,32 @@ counter()
 }
 
 # pair NAME PORT SERVER... -- CLIENT...: server in ns1, client in ns0.
+# perftest times itself with a CPU clock it measures first; under TCG that
+# measurement fails now and then ("Can't produce a report"): such a run is
+# tried again (3 times), then reported as a TAP skip, never as a pass.
 pair()
+{
+	local name=$1 port=$2 try=1
+	while :; do
+		pair_once "$@" && return 0
+		grep -q "Can't produce a report" "/tmp/netem-out.$port" ||
+			break
+		if [ $try -ge 3 ]; then
+			TAP_N=$((TAP_N + 1))
+			printf 'ok %d - %s # SKIP %s\n' $TAP_N "$name" \
+				"perftest could not measure the CPU clock"
+			return 0
+		fi
+		try=$((try + 1))
+		port=$((port + 100))
+		set -- "$name" "$port" "${@:3}"
+	done
+	fail "$name"
+	cat "/tmp/netem-diag.$port"
+}
+
+# pair_once: one run of pair; diagnostics in /tmp/netem-diag.PORT.
+pair_once()
 {
 	local name=$1 port=$2 srv=() cli=() spid rc=0 out
 	shift 2
@@ -51,22 +76,26 @@ pair()
 	done
 	shift
 	cli=("$@")
-	ip netns exec ns1 timeout 300 "${srv[@]}" -p "$port" \
+	ip netns exec ns1 taskset -c 0 timeout 300 "${srv[@]}" -p "$port" \
 		>"/tmp/netem-srv.$port" 2>&1 &
 	spid=$!
 	# The server listens on TCP $port once its QP is ready.
 	wait_for 60 listening "$port" || diag "server not listening on $port"
-	out=$(ip netns exec ns0 timeout 300 "${cli[@]}" -p "$port" \
-		10.77.0.11 2>&1) || rc=$?
+	out=$(ip netns exec ns0 taskset -c 1 timeout 300 "${cli[@]}" \
+		-p "$port" 10.77.0.11 2>&1) || rc=$?
 	wait $spid || rc=$((rc ? rc : $?))
+	{ printf '%s\n' "$out"; cat "/tmp/netem-srv.$port"; } \
+		>"/tmp/netem-out.$port"
 	if [ $rc -eq 0 ]; then
 		pass "$name"
-	else
-		fail "$name"
+		return 0
+	fi
+	{
 		diag "exit status $rc; client:"
 		printf '%s\n' "$out" | sed 's/^/#   client: /'
 		sed 's/^/#   server: /' "/tmp/netem-srv.$port"
-	fi
+	} >"/tmp/netem-diag.$port"
+	return 1
 }
 
 if ! modprobe -d "$KROOT" sch_netem; then
