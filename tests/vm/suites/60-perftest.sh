@@ -171,6 +171,9 @@ run_case()
 			why="the server printed no result line"
 		fi
 	fi
+	[ "$PT_TIMEDOUT" = 0 ] ||
+		notes+=("the first run timed out and was run again" \
+			"($id.*.timeout)")
 	[ "$PT_RETRIED" = 0 ] ||
 		notes+=("run $((PT_RETRIED + 1)) times: perftest could not" \
 			"measure the CPU clock before ($id.*.try*)")
