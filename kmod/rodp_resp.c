@@ -45,6 +45,16 @@ static void rodp_resp_send(struct rodp_qp *qp, u8 opcode,
 	rodp_xmit(qp, &tx);
 }
 
+/* Send the coalesced ACK now. */
+static void rodp_resp_ack(struct rodp_qp *qp)
+{
+	struct rcore_rc_ack ack;
+
+	qp->resp_ack_due = false;
+	rcore_rc_resp_ack(&qp->resp, rodp_resp_credits(qp), &ack);
+	rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
+}
+
 /**
  * rodp_resp_reset - forget the responder's work in progress
  * @qp: the queue pair; caller holds @qp->lock (or owns the QP outright)
@@ -313,6 +323,15 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 	rcore_rc_resp_executed(&qp->resp, pkt, v);
 	if (v->flags & RCORE_RC_F_ACK_NOW)
 		qp->resp_ack_due = true;
+	/*
+	 * A message that completes a receive is acknowledged before its
+	 * CQE is posted when nothing has to go out ahead of the ACK: a
+	 * consumer that sees the CQE may destroy the QP at once, and the
+	 * requester would then retry into a QP that no longer exists.
+	 */
+	if ((f & RCORE_RC_F_RECV_DONE) && qp->resp_ack_due &&
+	    !qp->resp_nak_due && qp->rd_tail == qp->rd_head)
+		rodp_resp_ack(qp);
 	if (f & RCORE_RC_F_RECV_DONE)
 		rodp_resp_recv_done(qp, rx, IB_WC_SUCCESS,
 				    !!(f & RCORE_RC_F_WRITE));
@@ -450,7 +469,6 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
  */
 void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 {
-	struct rcore_rc_ack ack;
 	int budget = 64;
 
 	lockdep_assert_held(&qp->lock);
@@ -473,9 +491,6 @@ void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 		rodp_resp_send(qp, RCORE_RC_ACK, &qp->resp_nak, 0);
 		return;
 	}
-	if (qp->resp_ack_due) {
-		qp->resp_ack_due = false;
-		rcore_rc_resp_ack(&qp->resp, rodp_resp_credits(qp), &ack);
-		rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
-	}
+	if (qp->resp_ack_due)
+		rodp_resp_ack(qp);
 }
