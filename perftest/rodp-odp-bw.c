@@ -41,9 +41,13 @@
  *
  * Every selected (mode, size) case runs its passes interleaved with the
  * other cases' (pass 1 of every case, then pass 2, ...), so a drift of
- * the machine hits them alike.  The ODP numbers are deltas of the
- * devices' hw counters (/sys/class/infiniband/DEV/ports/1/hw_counters,
- * both devices added up) around each timed pass, the drop included.
+ * the machine hits them alike.  A case's bandwidth is that of its median
+ * pass (under TCG a pass now and then stalls behind the host's other
+ * work).  The ODP numbers are deltas of the devices' hw counters
+ * (/sys/class/infiniband/DEV/ports/1/hw_counters, both devices added up;
+ * readable from the initial network namespace only) around each timed
+ * pass, the drop included, summed over the passes; faults per second
+ * are over the passes' summed time.
  *
  * Data: before each case's last pass the data source gets a pattern of
  * its own (and the destination is cleared for read); after it, the
@@ -58,6 +62,7 @@
  * usage error, 3 on a verbs error or a transfer that stopped.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -77,6 +82,7 @@
 #define MIB		(1ul << 20)
 #define MAX_TOTAL	(1ul << 30)	/* one SGE covers a whole buffer */
 #define POLL_BATCH	16
+#define MAX_PASSES	100
 
 static int timeout_s = 30;
 
@@ -110,6 +116,8 @@ static void usage_error(const char *fmt, ...)
 	fputs(" (--help for usage)\n", stderr);
 	exit(2);
 }
+
+static void stall_report(void);
 
 static double now(void)
 {
@@ -423,6 +431,7 @@ struct target {
 /**
  * struct result - one (mode, size) case
  * @secs: timed seconds over its passes
+ * @t: each timed pass's seconds
  * @cnt: counter deltas over its passes
  * @data_ok: the last pass moved the right bytes
  */
@@ -430,6 +439,7 @@ struct result {
 	enum mode mode;
 	size_t size;
 	double secs;
+	double t[MAX_PASSES];
 	struct counters cnt;
 	bool data_ok;
 };
@@ -574,10 +584,67 @@ static void transfer(enum mode m, size_t size, int pass)
 			done += (size_t)got;
 			last = now();
 		} else if (now() - last > timeout_s) {
+			stall_report();
 			die("%s %zu, pass %d: no completion for %d s (%zu of %zu messages completed, %zu posted)",
 			    mode_name[m], size, pass + 1, timeout_s, done, n,
 			    posted);
 		}
+	}
+}
+
+static const char *qp_state_name(struct ibv_qp *qp)
+{
+	static const char *const name[] = {
+		"RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR" };
+	struct ibv_qp_init_attr ia;
+	struct ibv_qp_attr at;
+
+	if (ibv_query_qp(qp, &at, IBV_QP_STATE, &ia))
+		return "(query failed)";
+	if ((unsigned int)at.qp_state >= sizeof(name) / sizeof(name[0]))
+		return "(unknown)";
+	return name[at.qp_state];
+}
+
+/* What a stalled transfer leaves to look at: QP states, all counters. */
+static void stall_report(void)
+{
+	const struct dev *d[2] = { &A, &B };
+	char path[600], line[64];
+	struct dirent *e;
+	FILE *f;
+	DIR *dir;
+	int i;
+
+	fprintf(stderr, "rodp-odp-bw: stalled; QP %s 0x%x: %s, QP %s 0x%x: %s\n",
+		A.name, A.qp->qp_num, qp_state_name(A.qp), B.name,
+		B.qp->qp_num, qp_state_name(B.qp));
+	for (i = 0; i < 2; i++) {
+		if (i && !strcmp(A.name, B.name))
+			break;
+		snprintf(path, sizeof(path),
+			 "/sys/class/infiniband/%s/ports/1/hw_counters",
+			 d[i]->name);
+		dir = opendir(path);
+		if (!dir)
+			continue;
+		fprintf(stderr, "rodp-odp-bw: %s hw_counters:", d[i]->name);
+		while ((e = readdir(dir))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path),
+				 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
+				 d[i]->name, e->d_name);
+			f = fopen(path, "r");
+			if (!f)
+				continue;
+			if (fgets(line, sizeof(line), f))
+				fprintf(stderr, " %s=%s", e->d_name,
+					strtok(line, "\n"));
+			fclose(f);
+		}
+		closedir(dir);
+		fputc('\n', stderr);
 	}
 }
 
@@ -645,6 +712,7 @@ static void pass(struct result *r, int passno, bool timed, uint64_t seed)
 	cnt_read(cnt_devs, cnt_ndev, &c1);
 
 	if (timed) {
+		r->t[passno] = t1 - t0;
 		r->secs += t1 - t0;
 		for (i = 0; i < C_MAX; i++)
 			r->cnt.v[i] += c1.v[i] - c0.v[i];
@@ -670,9 +738,23 @@ static void human_size(char *s, size_t n, size_t v)
 		snprintf(s, n, "%zu", v);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Bandwidth of the median pass (the mean of the middle two for even). */
 static double mibs(const struct result *r, int passes)
 {
-	return r->secs > 0 ? (double)total * passes / r->secs / MIB : 0;
+	double t[MAX_PASSES], med;
+
+	memcpy(t, r->t, sizeof(t[0]) * (size_t)passes);
+	qsort(t, (size_t)passes, sizeof(t[0]), cmp_double);
+	med = passes % 2 ? t[passes / 2] :
+			   (t[passes / 2 - 1] + t[passes / 2]) / 2;
+	return med > 0 ? (double)total / med / MIB : 0;
 }
 
 static const struct result *find(const struct result *res, int nres,
@@ -928,8 +1010,10 @@ int main(int argc, char **argv)
 		if (total % sizes[i])
 			usage_error("--total (%zu) must be a multiple of the message size (%zu)",
 				    total, sizes[i]);
-	if (passes < 1 || depth < 1 || depth > 4096 || timeout_s < 1)
-		usage_error("--passes, --depth (1..4096) and --timeout must be positive");
+	if (passes < 1 || passes > MAX_PASSES || depth < 1 || depth > 4096 ||
+	    timeout_s < 1)
+		usage_error("--passes (1..%d), --depth (1..4096) and --timeout must be positive",
+			    MAX_PASSES);
 
 	dev_open(&A);
 	dev_open(&B);
@@ -980,7 +1064,7 @@ int main(int argc, char **argv)
 			  passes);
 		bad |= !res[i].data_ok;
 	}
-	printf("# MiB/s: 2^20 bytes/s over the timed passes; /pin: ratio to pinned at that size; faults, pages (faulted in), fails, invals, inv_pgs (pages invalidated), pf_pages (pages prefetched): hw counter deltas over the timed passes, %s; us/page, us/fault: odp_fault_ns over pages, over faults\n",
+	printf("# MiB/s: 2^20 bytes/s of the median timed pass; /pin: ratio to pinned at that size; faults, pages (faulted in), fails, invals, inv_pgs (pages invalidated), pf_pages (pages prefetched): hw counter deltas over the timed passes, %s; us/page, us/fault: odp_fault_ns over pages, over faults\n",
 	       cnt_ndev > 1 ? "both devices" : "one device");
 	if (all) {
 		print_target(res, nres, passes, M_WARM, size, 0.90);
