@@ -145,6 +145,15 @@ enum rodp_counter {
 	RODP_CNT_RETRANSMITS,
 	RODP_CNT_ACK_TIMEOUTS,
 	RODP_CNT_RNR_WAITS,
+	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
+	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
+	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
+	RODP_CNT_ODP_FAULT_FAILS,	/* faults that could not be satisfied */
+	RODP_CNT_ODP_FAULT_NS,		/* time spent faulting, nanoseconds */
+	RODP_CNT_ODP_INVALIDATIONS,	/* notifier calls on mirrored blocks */
+	RODP_CNT_ODP_INVAL_PAGES,	/* mirrored pages they dropped */
+	RODP_CNT_ODP_PREFETCHES,	/* advise_mr ranges */
+	RODP_CNT_ODP_PREFETCH_PAGES,	/* pages those brought in */
 	RODP_CNT_MAX
 };
 
@@ -165,6 +174,9 @@ struct rodp_dev {
 	spinlock_t atomic_lock;
 	atomic64_t cnt[RODP_CNT_MAX];
 };
+
+#define RODP_CNT_ODP_FIRST	RODP_CNT_ODP_FAULTS
+#define RODP_ODP_NCNT		(RODP_CNT_MAX - RODP_CNT_ODP_FIRST)
 
 static inline void rodp_count(struct rodp_dev *rdev, enum rodp_counter c)
 {
@@ -229,11 +241,35 @@ static inline struct rodp_cq *to_rcq(struct ib_cq *ibcq)
 				  IB_ACCESS_REMOTE_WRITE |		\
 				  IB_ACCESS_REMOTE_READ |		\
 				  IB_ACCESS_REMOTE_ATOMIC |		\
+				  IB_ACCESS_ON_DEMAND |			\
 				  IB_ACCESS_OPTIONAL)
 
 enum rodp_mr_kind {
 	RODP_MR_DMA,	/* kernel: iova is a kernel virtual address */
 	RODP_MR_USER,	/* pinned user memory */
+	RODP_MR_ODP,	/* user memory mirrored on demand (rodp_odp.c) */
+};
+
+/**
+ * struct rodp_odp - the mirror of an ODP memory region (rodp_odp.c)
+ * @mm: the address space mirrored; kept allocated (mmgrab), not alive
+ * @implicit: the MR covers the whole address space
+ * @va_start: user virtual address of the MR's iova (0 when implicit)
+ * @va_end: end of the mirrored virtual range
+ * @lock: serializes creating and removing blocks
+ * @blocks: the mirror's blocks by virtual address >> block shift
+ * @reap_work: drops blocks of an implicit MR whose range was unmapped
+ * @cnt: this MR's share of the ODP counters, from RODP_CNT_ODP_FIRST
+ */
+struct rodp_odp {
+	struct mm_struct *mm;
+	bool implicit;
+	unsigned long va_start;
+	unsigned long va_end;
+	struct mutex lock;
+	struct xarray blocks;
+	struct work_struct reap_work;
+	atomic64_t cnt[RODP_ODP_NCNT];
 };
 
 /**
@@ -245,6 +281,7 @@ enum rodp_mr_kind {
  * @umem: the pinned pages (RODP_MR_USER)
  * @pages: the pages of @umem in order, first one holding @start
  * @npages: entries in @pages
+ * @odp: the mirror (RODP_MR_ODP)
  * @users: references: the key space holds one, each rodp_mr_get() one more
  * @released: completed when @users drops to zero
  */
@@ -256,6 +293,7 @@ struct rodp_mr {
 	struct ib_umem *umem;
 	struct page **pages;
 	unsigned long npages;
+	struct rodp_odp odp;
 	refcount_t users;
 	struct completion released;
 };
@@ -439,8 +477,19 @@ extern const struct ib_device_ops rodp_mr_ops;
 struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 			    int access, u64 iova, u64 len);
 void rodp_mr_put(struct rodp_mr *mr);
-int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, rodp_mr_io_fn fn,
-	       void *priv);
+int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
+	       rodp_mr_io_fn fn, void *priv);
+
+/* rodp_odp.c */
+extern const struct ib_device_ops rodp_odp_ops;
+int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit);
+void rodp_odp_release(struct rodp_mr *mr);
+int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
+		rodp_mr_io_fn fn, void *priv);
+int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
+		      enum ib_uverbs_advise_mr_advice advice);
+int rodp_odp_module_init(void);
+void rodp_odp_module_exit(void);
 
 /* rodp_net.c */
 int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx);

@@ -40,8 +40,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 		return -EINVAL;
 
 	/*
-	 * Only what works is reported: PDs, CQs, pinned memory regions and
-	 * RC queue pairs.  ODP is added with the code that implements it.
+	 * Only what works is reported: PDs, CQs, pinned and ODP memory
+	 * regions (explicit and implicit), RC queue pairs.
 	 */
 	memset(attr, 0, sizeof(*attr));
 	attr->vendor_id = RODP_VENDOR_ID;
@@ -67,7 +67,12 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->max_ah = 0;
 	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN;
 	/* `rdma link del` may remove a rodp device. */
-	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG;
+	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG | IBK_ON_DEMAND_PAGING;
+	attr->odp_caps.general_caps = IB_ODP_SUPPORT | IB_ODP_SUPPORT_IMPLICIT;
+	attr->odp_caps.per_transport_caps.rc_odp_caps =
+		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
+		IB_ODP_SUPPORT_WRITE | IB_ODP_SUPPORT_READ |
+		IB_ODP_SUPPORT_ATOMIC;
 	attr->local_ca_ack_delay = 15;
 	return 0;
 }
@@ -163,6 +168,14 @@ static const struct rdma_stat_desc rodp_counter_desc[RODP_CNT_MAX] = {
 	[RODP_CNT_RETRANSMITS].name = "retransmits",
 	[RODP_CNT_ACK_TIMEOUTS].name = "ack_timeouts",
 	[RODP_CNT_RNR_WAITS].name = "rnr_waits",
+	[RODP_CNT_ODP_FAULTS].name = "odp_faults",
+	[RODP_CNT_ODP_FAULT_PAGES].name = "odp_fault_pages",
+	[RODP_CNT_ODP_FAULT_FAILS].name = "odp_fault_fails",
+	[RODP_CNT_ODP_FAULT_NS].name = "odp_fault_ns",
+	[RODP_CNT_ODP_INVALIDATIONS].name = "odp_invalidations",
+	[RODP_CNT_ODP_INVAL_PAGES].name = "odp_inval_pages",
+	[RODP_CNT_ODP_PREFETCHES].name = "odp_prefetches",
+	[RODP_CNT_ODP_PREFETCH_PAGES].name = "odp_prefetch_pages",
 };
 
 static struct rdma_hw_stats *rodp_alloc_hw_port_stats(struct ib_device *ibdev,
@@ -268,6 +281,7 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_dev_ops);
 	ib_set_device_ops(ibdev, &rodp_verbs_ops);
 	ib_set_device_ops(ibdev, &rodp_mr_ops);
+	ib_set_device_ops(ibdev, &rodp_odp_ops);
 	ib_set_device_ops(ibdev, &rodp_qp_ops);
 
 	ibdev->node_type = RDMA_NODE_IB_CA;

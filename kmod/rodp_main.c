@@ -255,9 +255,13 @@ static int __init rodp_init(void)
 	if (err)
 		return err;
 
-	err = rodp_net_init();
+	err = rodp_odp_module_init();
 	if (err)
 		goto err_wq_exit;
+
+	err = rodp_net_init();
+	if (err)
+		goto err_odp_exit;
 
 	err = register_netdevice_notifier(&rodp_netdev_nb);
 	if (err)
@@ -270,6 +274,8 @@ static int __init rodp_init(void)
 
 err_net_exit:
 	rodp_net_exit();
+err_odp_exit:
+	rodp_odp_module_exit();
 err_wq_exit:
 	rodp_wq_exit();
 	return err;
@@ -281,6 +287,7 @@ static void __exit rodp_exit(void)
 	rodp_unregister_all();
 	unregister_netdevice_notifier(&rodp_netdev_nb);
 	rodp_net_exit();
+	rodp_odp_module_exit();
 	rodp_wq_exit();
 	pr_info("rodp: unloaded\n");
 }

@@ -105,6 +105,8 @@ struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
  * @mr: a memory region the caller holds (rodp_mr_get)
  * @iova: first byte, already range-checked
  * @len: bytes
+ * @write: the device writes into the range (an ODP MR must mirror the
+ *	pages writable)
  * @fn: called for each piece in order with a kernel address and a length;
  *	a non-zero return stops the walk and is returned
  * @priv: passed to @fn
@@ -114,8 +116,8 @@ struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
  *
  * Return: 0, @fn's non-zero return, or a negative errno.
  */
-int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, rodp_mr_io_fn fn,
-	       void *priv)
+int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
+	       rodp_mr_io_fn fn, void *priv)
 {
 	u64 off, chunk;
 	void *kaddr;
@@ -125,6 +127,8 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, rodp_mr_io_fn fn,
 
 	if (mr->kind == RODP_MR_DMA)
 		return len ? fn(priv, (void *)(uintptr_t)iova, len) : 0;
+	if (mr->kind == RODP_MR_ODP)
+		return len ? rodp_odp_io(mr, iova, len, write, fn, priv) : 0;
 
 	/* Offset of iova from the start of the MR's first page. */
 	off = (mr->start & ~PAGE_MASK) + (iova - mr->ibmr.iova);
@@ -185,6 +189,49 @@ static int rodp_mr_collect_pages(struct rodp_mr *mr)
 	return i == mr->npages ? 0 : -EFAULT;
 }
 
+/*
+ * An ODP MR: nothing is pinned or charged to RLIMIT_MEMLOCK; the mirror
+ * fills in as the device touches pages.  start == 0 with length
+ * U64_MAX (ibv_reg_mr(pd, NULL, SIZE_MAX, ...)) is the implicit MR of
+ * the whole address space, whose iova is the virtual address.
+ */
+static struct ib_mr *rodp_reg_odp_mr(struct ib_pd *ibpd, u64 start,
+				     u64 length, u64 iova, int access)
+{
+	bool implicit = !start && length == U64_MAX;
+	struct rodp_mr *mr;
+	int err;
+
+	if (implicit && iova)
+		return ERR_PTR(-EINVAL);
+
+	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+	if (!mr)
+		return ERR_PTR(-ENOMEM);
+	mr->kind = RODP_MR_ODP;
+	mr->access = access;
+	mr->start = start;
+	mr->ibmr.pd = ibpd;
+	mr->ibmr.device = ibpd->device;
+	mr->ibmr.iova = iova;
+	mr->ibmr.length = length;
+
+	err = rodp_odp_init(mr, start, implicit);
+	if (err)
+		goto err_free_mr;
+
+	err = rodp_mr_insert(to_rdev(ibpd->device), mr);
+	if (err)
+		goto err_release_odp;
+	return &mr->ibmr;
+
+err_release_odp:
+	rodp_odp_release(mr);
+err_free_mr:
+	kfree(mr);
+	return ERR_PTR(err);
+}
+
 static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
 				      u64 length, u64 iova, int access,
 				      struct ib_udata *udata)
@@ -195,9 +242,13 @@ static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
 
 	if (access & ~RODP_MR_ACCESS_SUPPORTED)
 		return ERR_PTR(-EOPNOTSUPP);
-	if (!length || length > RODP_MAX_MR_SIZE)
-		return ERR_PTR(-EINVAL);
 	if (udata && (udata->inlen || udata->outlen))
+		return ERR_PTR(-EINVAL);
+	if (!length)
+		return ERR_PTR(-EINVAL);
+	if (access & IB_ACCESS_ON_DEMAND)
+		return rodp_reg_odp_mr(ibpd, start, length, iova, access);
+	if (length > RODP_MAX_MR_SIZE)
 		return ERR_PTR(-EINVAL);
 
 	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
@@ -239,6 +290,8 @@ static int rodp_dereg_mr(struct ib_mr *ibmr, struct ib_udata *udata)
 	struct rodp_mr *mr = to_rmr(ibmr);
 
 	rodp_mr_remove(to_rdev(ibmr->device), mr);
+	if (mr->kind == RODP_MR_ODP)
+		rodp_odp_release(mr);
 	kvfree(mr->pages);
 	ib_umem_release(mr->umem);
 	kfree(mr);

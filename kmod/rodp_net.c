@@ -181,7 +181,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	} else if (tx->mr) {
 		struct rodp_fill_ctx c = { .dst = p };
 
-		ret = rodp_mr_io(tx->mr, tx->mr_va, tx->payload_len,
+		ret = rodp_mr_io(tx->mr, tx->mr_va, tx->payload_len, false,
 				 rodp_fill_piece, &c);
 	}
 	if (ret) {

@@ -341,7 +341,8 @@ int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
 				 sge[i].addr + off, n);
 		if (IS_ERR(mr))
 			return PTR_ERR(mr);
-		err = rodp_mr_io(mr, sge[i].addr + off, n, rodp_copy_piece, &c);
+		err = rodp_mr_io(mr, sge[i].addr + off, n, to_sge,
+				 rodp_copy_piece, &c);
 		rodp_mr_put(mr);
 		if (err)
 			return err;

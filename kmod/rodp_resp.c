@@ -242,7 +242,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 					 IB_ACCESS_REMOTE_WRITE, qp->resp_va,
 					 pkt->payload_len);
 			err = IS_ERR(mr) ? PTR_ERR(mr) :
-			      rodp_mr_io(mr, qp->resp_va, pkt->payload_len,
+			      rodp_mr_io(mr, qp->resp_va, pkt->payload_len, true,
 					 rodp_write_piece, &c);
 			if (!IS_ERR(mr))
 				rodp_mr_put(mr);
@@ -304,7 +304,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 					RODP_CNT_TX_NAK_ACCESS);
 			return;
 		}
-		err = rodp_mr_io(mr, pkt->atmeth.va, sizeof(u64),
+		err = rodp_mr_io(mr, pkt->atmeth.va, sizeof(u64), true,
 				 rodp_atomic_piece, &c);
 		rodp_mr_put(mr);
 		if (err) {

@@ -168,6 +168,18 @@ static int rodpu_dereg_mr(struct verbs_mr *vmr)
 	return 0;
 }
 
+/*
+ * ibv_advise_mr: the kernel checks the keys, ranges and rights, and
+ * prefetches ODP pages (at once with IBV_ADVISE_MR_FLAG_FLUSH, queued
+ * without).
+ */
+static int rodpu_advise_mr(struct ibv_pd *pd,
+			   enum ibv_advise_mr_advice advice, uint32_t flags,
+			   struct ibv_sge *sg_list, uint32_t num_sge)
+{
+	return ibv_cmd_advise_mr(pd, advice, flags, sg_list, num_sge);
+}
+
 static void rodpu_free_context(struct ibv_context *ibctx)
 {
 	struct rodpu_context *ctx = to_rctx(ibctx);
@@ -177,6 +189,7 @@ static void rodpu_free_context(struct ibv_context *ibctx)
 }
 
 static const struct verbs_context_ops rodpu_ctx_ops = {
+	.advise_mr	= rodpu_advise_mr,
 	.alloc_pd	= rodpu_alloc_pd,
 	.create_cq	= rodpu_create_cq,
 	.create_cq_ex	= rodpu_create_cq_ex,

@@ -1,0 +1,703 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp: On-Demand Paging.  An ODP memory region is a mirror of part of a
+ * process's page tables, kept by the device instead of pinned pages.
+ *
+ * The mirror is made of blocks: aligned RODP_ODP_BLOCK_SIZE pieces of the
+ * virtual address space, clipped to the MR.  A block comes into being the
+ * first time the device touches an address in it, and is then an
+ * mmu_interval_notifier over its range with one hmm pfn per page.  An
+ * implicit MR (the whole address space) therefore costs nothing where
+ * the device never went, and an invalidation there finds no notifier.
+ *
+ * The rules (DESIGN.md, "lifetime"):
+ *  - the MR keeps the mm_struct allocated (mmgrab), never the address
+ *    space; every fault takes mmget_not_zero() and fails at once when the
+ *    process is exiting;
+ *  - a block's mutex covers its pfn array and every copy into or out of
+ *    its pages.  The invalidate callback takes it, so it returns only
+ *    when no device copy into the invalidated pages is still running,
+ *    and the next access finds the pages gone and faults again;
+ *  - faults follow the mmu_interval_read_begin / hmm_range_fault / lock /
+ *    mmu_interval_read_retry loop, bounded by HMM_RANGE_DEFAULT_TIMEOUT.
+ *    hmm_range_fault writes into a private array; only a result the retry
+ *    check has validated, under the mutex, reaches the block;
+ *  - nothing is allocated with a block mutex held: reclaim may call the
+ *    invalidate callback, which needs that mutex.
+ *
+ * Read and write permission are kept apart per page (HMM_PFN_WRITE): a
+ * read fault maps the zero page or a COW-shared page read-only, and a
+ * write through it faults again asking for write, which breaks the COW.
+ */
+
+#include <linux/hmm.h>
+#include <linux/highmem.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <rdma/ib_umem.h>
+#include <rdma/uverbs_ioctl.h>
+
+#include "rodp.h"
+
+#define RODP_ODP_BLOCK_SHIFT	21
+#define RODP_ODP_BLOCK_SIZE	(1UL << RODP_ODP_BLOCK_SHIFT)
+
+/*
+ * A fault brings in at least this much from the faulting page on (within
+ * its block): the device walks memory in packets, and a fault per packet
+ * would cost a page-table walk per page.  Where the extra range cannot
+ * be faulted (the end of a mapping, a read-only page), the fault falls
+ * back to exactly what the access needs.
+ */
+#define RODP_ODP_FAULT_AHEAD	(1UL << 20)
+
+static struct workqueue_struct *rodp_odp_wq;
+
+/**
+ * struct rodp_odp_block - the mirror of one block of an ODP MR
+ * @notifier: the interval notifier over [@start, @end)
+ * @odp: the MR's mirror
+ * @ref: the xarray holds one reference, each user one more
+ * @rcu: frees the block after lockless lookups are done with it
+ * @lock: guards @pfns and every device copy into or out of the block
+ * @unmapped: the whole range was unmapped (implicit MRs reap such blocks)
+ * @start: first user virtual address, page aligned
+ * @end: end of the range, page aligned
+ * @pfns: hmm pfns (HMM_PFN_VALID, HMM_PFN_WRITE, pfn), one per page
+ */
+struct rodp_odp_block {
+	struct mmu_interval_notifier notifier;
+	struct rodp_odp *odp;
+	struct kref ref;
+	struct rcu_head rcu;
+	struct mutex lock;
+	bool unmapped;
+	unsigned long start;
+	unsigned long end;
+	unsigned long pfns[];
+};
+
+static struct rodp_mr *rodp_odp_mr(struct rodp_odp *odp)
+{
+	return container_of(odp, struct rodp_mr, odp);
+}
+
+/* Count an ODP event on the device and on the MR. */
+static void rodp_odp_count(struct rodp_odp *odp, enum rodp_counter c, u64 n)
+{
+	struct rodp_mr *mr = rodp_odp_mr(odp);
+
+	atomic64_add(n, &to_rdev(mr->ibmr.device)->cnt[c]);
+	atomic64_add(n, &odp->cnt[c - RODP_CNT_ODP_FIRST]);
+}
+
+static bool rodp_odp_invalidate(struct mmu_interval_notifier *mni,
+				const struct mmu_notifier_range *range,
+				unsigned long cur_seq)
+{
+	struct rodp_odp_block *blk =
+		container_of(mni, struct rodp_odp_block, notifier);
+	unsigned long start = max(range->start, blk->start);
+	unsigned long end = min(range->end, blk->end);
+	unsigned long i, dropped = 0;
+
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&blk->lock);
+	else if (!mutex_trylock(&blk->lock))
+		return false;
+
+	mmu_interval_set_seq(mni, cur_seq);
+	for (i = (start - blk->start) >> PAGE_SHIFT;
+	     i < (end - blk->start) >> PAGE_SHIFT; i++) {
+		if (blk->pfns[i] & HMM_PFN_VALID)
+			dropped++;
+		blk->pfns[i] = 0;
+	}
+	if (range->event == MMU_NOTIFY_UNMAP && start == blk->start &&
+	    end == blk->end && blk->odp->implicit) {
+		blk->unmapped = true;
+		queue_work(rodp_odp_wq, &blk->odp->reap_work);
+	}
+	mutex_unlock(&blk->lock);
+
+	rodp_odp_count(blk->odp, RODP_CNT_ODP_INVALIDATIONS, 1);
+	rodp_odp_count(blk->odp, RODP_CNT_ODP_INVAL_PAGES, dropped);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops rodp_odp_notifier_ops = {
+	.invalidate = rodp_odp_invalidate,
+};
+
+static void rodp_odp_block_free(struct kref *ref)
+{
+	struct rodp_odp_block *blk =
+		container_of(ref, struct rodp_odp_block, ref);
+
+	/* Waits for a running invalidation of this block to finish. */
+	mmu_interval_notifier_remove(&blk->notifier);
+	kvfree_rcu(blk, rcu);
+}
+
+static void rodp_odp_block_put(struct rodp_odp_block *blk)
+{
+	might_sleep();
+	kref_put(&blk->ref, rodp_odp_block_free);
+}
+
+/* The block range for @va: the aligned block, clipped to the MR. */
+static void rodp_odp_block_range(struct rodp_odp *odp, unsigned long va,
+				 unsigned long *start, unsigned long *end)
+{
+	*start = va & ~(RODP_ODP_BLOCK_SIZE - 1);
+	*end = *start + RODP_ODP_BLOCK_SIZE;
+	if (!odp->implicit) {
+		*start = max(*start, odp->va_start & PAGE_MASK);
+		*end = min(*end, PAGE_ALIGN(odp->va_end));
+	}
+}
+
+static struct rodp_odp_block *rodp_odp_block_create(struct rodp_odp *odp,
+						    unsigned long va)
+{
+	unsigned long idx = va >> RODP_ODP_BLOCK_SHIFT;
+	struct rodp_odp_block *blk, *old;
+	unsigned long start, end;
+	int err;
+
+	mutex_lock(&odp->lock);
+	blk = xa_load(&odp->blocks, idx);
+	if (blk) {
+		kref_get(&blk->ref);
+		goto out_unlock;
+	}
+
+	rodp_odp_block_range(odp, va, &start, &end);
+	blk = kvzalloc(struct_size(blk, pfns, (end - start) >> PAGE_SHIFT),
+		       GFP_KERNEL);
+	if (!blk) {
+		blk = ERR_PTR(-ENOMEM);
+		goto out_unlock;
+	}
+	blk->odp = odp;
+	blk->start = start;
+	blk->end = end;
+	mutex_init(&blk->lock);
+	kref_init(&blk->ref);
+
+	if (!mmget_not_zero(odp->mm)) {
+		err = -EFAULT;
+		goto err_free;
+	}
+	err = mmu_interval_notifier_insert(&blk->notifier, odp->mm, start,
+					   end - start, &rodp_odp_notifier_ops);
+	mmput(odp->mm);
+	if (err)
+		goto err_free;
+
+	old = xa_store(&odp->blocks, idx, blk, GFP_KERNEL);
+	if (xa_is_err(old)) {
+		err = xa_err(old);
+		goto err_remove;
+	}
+	kref_get(&blk->ref);	/* the caller's */
+	goto out_unlock;
+
+err_remove:
+	mmu_interval_notifier_remove(&blk->notifier);
+err_free:
+	kvfree(blk);
+	blk = ERR_PTR(err);
+out_unlock:
+	mutex_unlock(&odp->lock);
+	return blk;
+}
+
+/* The block holding @va, with a reference; created on first use. */
+static struct rodp_odp_block *rodp_odp_block_get(struct rodp_odp *odp,
+						 unsigned long va)
+{
+	struct rodp_odp_block *blk;
+
+	rcu_read_lock();
+	blk = xa_load(&odp->blocks, va >> RODP_ODP_BLOCK_SHIFT);
+	if (blk && !kref_get_unless_zero(&blk->ref))
+		blk = NULL;
+	rcu_read_unlock();
+	return blk ?: rodp_odp_block_create(odp, va);
+}
+
+/*
+ * Fault [start, end) of @blk into the mirror.  With @fault false, only
+ * what the page tables already hold is mirrored (PREFETCH_NO_FAULT).
+ * On success the block's mutex is held and the range is mirrored, each
+ * page writable if @write asked for it.  *@newly counts pages that were
+ * not mirrored before.  A failure is left to the caller to count.
+ */
+static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
+			  unsigned long end, bool write, bool fault,
+			  unsigned long *newly)
+{
+	struct rodp_odp *odp = blk->odp;
+	struct hmm_range range = {
+		.notifier = &blk->notifier,
+		.start = start & PAGE_MASK,
+		.end = PAGE_ALIGN(end),
+	};
+	unsigned long npages = (range.end - range.start) >> PAGE_SHIFT;
+	unsigned long first = (range.start - blk->start) >> PAGE_SHIFT;
+	unsigned long timeout, i, n = 0;
+	u64 t0 = ktime_get_ns();
+	int ret;
+
+	if (fault)
+		range.default_flags = HMM_PFN_REQ_FAULT |
+				      (write ? HMM_PFN_REQ_WRITE : 0);
+	range.hmm_pfns = kvmalloc_array(npages, sizeof(*range.hmm_pfns),
+					GFP_KERNEL);
+	if (!range.hmm_pfns)
+		return -ENOMEM;
+
+	/* A process on its way out: no fault, fail the access now. */
+	if (!mmget_not_zero(odp->mm)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	for (;;) {
+		if (time_after(jiffies, timeout)) {
+			ret = -EBUSY;
+			break;
+		}
+		range.notifier_seq = mmu_interval_read_begin(&blk->notifier);
+		mmap_read_lock(odp->mm);
+		ret = hmm_range_fault(&range);
+		mmap_read_unlock(odp->mm);
+		if (ret == -EBUSY)
+			continue;
+		if (ret)
+			break;
+
+		mutex_lock(&blk->lock);
+		if (mmu_interval_read_retry(&blk->notifier,
+					    range.notifier_seq)) {
+			mutex_unlock(&blk->lock);
+			continue;
+		}
+		for (i = 0; i < npages; i++) {
+			unsigned long pfn = range.hmm_pfns[i];
+
+			if (!(pfn & HMM_PFN_VALID) || (pfn & HMM_PFN_ERROR))
+				continue;
+			if (!(blk->pfns[first + i] & HMM_PFN_VALID))
+				n++;
+			blk->pfns[first + i] = pfn;
+		}
+		break;
+	}
+	mmput(odp->mm);
+
+	if (fault && !ret) {
+		rodp_odp_count(odp, RODP_CNT_ODP_FAULTS, 1);
+		rodp_odp_count(odp, RODP_CNT_ODP_FAULT_PAGES, n);
+		rodp_odp_count(odp, RODP_CNT_ODP_FAULT_NS, ktime_get_ns() - t0);
+	}
+	*newly = n;
+out_free:
+	kvfree(range.hmm_pfns);
+	return ret;
+}
+
+/*
+ * Fault for an access that needs [va, end): everything it still needs at
+ * once, and RODP_ODP_FAULT_AHEAD beyond when that can be had.  Returns
+ * with the block's mutex held on success.
+ */
+static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
+				unsigned long end, bool write)
+{
+	unsigned long ahead = min(blk->end, (va & PAGE_MASK) +
+					    RODP_ODP_FAULT_AHEAD);
+	unsigned long n;
+	int ret = -EFAULT;
+
+	if (ahead > PAGE_ALIGN(end)) {
+		ret = rodp_odp_fault(blk, va, ahead, write, true, &n);
+		if (!ret || ret == -ENOMEM)
+			return ret;
+	}
+	ret = rodp_odp_fault(blk, va, end, write, true, &n);
+	if (ret)
+		rodp_odp_count(blk->odp, RODP_CNT_ODP_FAULT_FAILS, 1);
+	return ret;
+}
+
+/* rodp_mr_io() on one block: [va, va + len) lies inside it. */
+static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
+			     u64 len, bool write, rodp_mr_io_fn fn, void *priv)
+{
+	unsigned long end = va + len, faulted_at = 0;
+	bool faulted = false;
+	int ret = 0;
+
+	mutex_lock(&blk->lock);
+	while (va < end) {
+		unsigned long i = (va - blk->start) >> PAGE_SHIFT;
+		unsigned long pfn = blk->pfns[i];
+		u64 chunk = min_t(u64, end - va, PAGE_SIZE - offset_in_page(va));
+		void *kaddr;
+
+		if (!(pfn & HMM_PFN_VALID) || (write && !(pfn & HMM_PFN_WRITE))) {
+			/* Right after a fault of this very page: give up. */
+			if (faulted && faulted_at == (va & PAGE_MASK)) {
+				ret = -EFAULT;
+				break;
+			}
+			mutex_unlock(&blk->lock);
+			ret = rodp_odp_fault_ahead(blk, va, end, write);
+			if (ret)
+				return ret;
+			faulted = true;
+			faulted_at = va & PAGE_MASK;
+			continue;
+		}
+		kaddr = kmap_local_page(hmm_pfn_to_page(pfn));
+		ret = fn(priv, kaddr + offset_in_page(va), chunk);
+		kunmap_local(kaddr);
+		if (ret)
+			break;
+		va += chunk;
+	}
+	mutex_unlock(&blk->lock);
+	return ret;
+}
+
+static unsigned long rodp_odp_va(struct rodp_mr *mr, u64 iova)
+{
+	return mr->odp.va_start + (iova - mr->ibmr.iova);
+}
+
+/* An access must stay inside the user address space the MR mirrors. */
+static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
+{
+	return va + len >= va && va + len <= odp->va_end;
+}
+
+/**
+ * rodp_odp_io - rodp_mr_io() for an ODP MR
+ * @mr: the ODP memory region, held
+ * @iova: first byte, range-checked against the MR
+ * @len: bytes
+ * @write: the device writes into the range
+ * @fn: called per piece
+ * @priv: passed to @fn
+ *
+ * Faults in what is not mirrored, a whole missing range per block at a
+ * time.  Process context.
+ *
+ * Return: 0, @fn's non-zero return, or a negative errno: -EFAULT or
+ * -EPERM for memory that cannot be faulted (unmapped, PROT_NONE, a write
+ * into a read-only mapping, an exiting process), -EBUSY when faulting
+ * kept racing invalidations past the deadline, -ENOMEM.
+ */
+int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
+		rodp_mr_io_fn fn, void *priv)
+{
+	struct rodp_odp *odp = &mr->odp;
+	unsigned long va = rodp_odp_va(mr, iova);
+	int ret = 0;
+
+	if (!rodp_odp_va_ok(odp, va, len))
+		return -EFAULT;
+	while (len) {
+		struct rodp_odp_block *blk = rodp_odp_block_get(odp, va);
+		u64 n;
+
+		if (IS_ERR(blk))
+			return PTR_ERR(blk);
+		n = min_t(u64, len, blk->end - va);
+		ret = rodp_odp_block_io(blk, va, n, write, fn, priv);
+		rodp_odp_block_put(blk);
+		if (ret)
+			return ret;
+		va += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/**
+ * rodp_odp_prefetch - mirror a range of an ODP MR ahead of use
+ * @mr: the ODP memory region, held
+ * @iova: first byte, range-checked against the MR
+ * @len: bytes
+ * @advice: IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH (read), _PREFETCH_WRITE,
+ *	or _PREFETCH_NO_FAULT (mirror only what is present, fault nothing)
+ *
+ * Return: 0 or a negative errno as rodp_odp_io().
+ */
+int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
+		      enum ib_uverbs_advise_mr_advice advice)
+{
+	struct rodp_odp *odp = &mr->odp;
+	unsigned long va = rodp_odp_va(mr, iova);
+	bool write = advice == IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE;
+	bool fault = advice != IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT;
+	unsigned long newly, pages = 0;
+	int ret = 0;
+
+	if (!rodp_odp_va_ok(odp, va, len))
+		return -EFAULT;
+	rodp_odp_count(odp, RODP_CNT_ODP_PREFETCHES, 1);
+	while (len) {
+		struct rodp_odp_block *blk = rodp_odp_block_get(odp, va);
+		u64 n;
+
+		if (IS_ERR(blk))
+			return PTR_ERR(blk);
+		n = min_t(u64, len, blk->end - va);
+		ret = rodp_odp_fault(blk, va, va + n, write, fault, &newly);
+		if (!ret)
+			mutex_unlock(&blk->lock);
+		rodp_odp_block_put(blk);
+		if (ret) {
+			rodp_odp_count(odp, RODP_CNT_ODP_FAULT_FAILS, 1);
+			break;
+		}
+		pages += newly;
+		va += n;
+		len -= n;
+	}
+	rodp_odp_count(odp, RODP_CNT_ODP_PREFETCH_PAGES, pages);
+	return ret;
+}
+
+/* Drop the blocks of an implicit MR whose whole range was unmapped. */
+static void rodp_odp_reap(struct work_struct *work)
+{
+	struct rodp_odp *odp = container_of(work, struct rodp_odp, reap_work);
+	struct rodp_odp_block *blk;
+	unsigned long idx;
+
+	mutex_lock(&odp->lock);
+	xa_for_each(&odp->blocks, idx, blk) {
+		if (!READ_ONCE(blk->unmapped))
+			continue;
+		xa_erase(&odp->blocks, idx);
+		rodp_odp_block_put(blk);
+	}
+	mutex_unlock(&odp->lock);
+}
+
+/**
+ * rodp_odp_init - set up the mirror of a new ODP MR
+ * @mr: the MR; ibmr.iova and ibmr.length are set
+ * @start: user virtual address of ibmr.iova (0 for an implicit MR)
+ * @implicit: the MR covers the whole address space
+ *
+ * Keeps current->mm allocated (not alive) for the MR's lifetime.
+ *
+ * Return: 0 or -EFAULT (no user address space, or a range outside it).
+ */
+int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit)
+{
+	struct rodp_odp *odp = &mr->odp;
+	struct mm_struct *mm = current->mm;
+
+	if (!mm)
+		return -EFAULT;
+	odp->implicit = implicit;
+	odp->va_start = implicit ? 0 : start;
+	odp->va_end = implicit ? mm->task_size : start + mr->ibmr.length;
+	if (!implicit && (odp->va_end < start || odp->va_end > mm->task_size))
+		return -EFAULT;
+	mutex_init(&odp->lock);
+	xa_init(&odp->blocks);
+	INIT_WORK(&odp->reap_work, rodp_odp_reap);
+	mmgrab(mm);
+	odp->mm = mm;
+	return 0;
+}
+
+/**
+ * rodp_odp_release - tear down the mirror of an ODP MR
+ * @mr: the MR, out of the key space, with no users left
+ *
+ * Removes every block's notifier (waiting for running invalidations) and
+ * lets go of the mm.
+ */
+void rodp_odp_release(struct rodp_mr *mr)
+{
+	struct rodp_odp *odp = &mr->odp;
+	struct rodp_odp_block *blk;
+	unsigned long idx;
+
+	mutex_lock(&odp->lock);
+	xa_for_each(&odp->blocks, idx, blk) {
+		xa_erase(&odp->blocks, idx);
+		rodp_odp_block_put(blk);
+	}
+	mutex_unlock(&odp->lock);
+	/* No notifier is left that could queue it again. */
+	cancel_work_sync(&odp->reap_work);
+	xa_destroy(&odp->blocks);
+	mmdrop(odp->mm);
+}
+
+struct rodp_prefetch_work {
+	struct work_struct work;
+	enum ib_uverbs_advise_mr_advice advice;
+	u32 num;
+	struct {
+		struct rodp_mr *mr;
+		u64 addr;
+		u32 length;
+	} sge[];
+};
+
+static void rodp_prefetch_run(struct work_struct *work)
+{
+	struct rodp_prefetch_work *pw =
+		container_of(work, struct rodp_prefetch_work, work);
+	u32 i;
+
+	/* Best effort: a range that cannot be faulted is left alone. */
+	for (i = 0; i < pw->num; i++) {
+		rodp_odp_prefetch(pw->sge[i].mr, pw->sge[i].addr,
+				  pw->sge[i].length, pw->advice);
+		rodp_mr_put(pw->sge[i].mr);
+	}
+	kfree(pw);
+}
+
+/*
+ * advise_mr: the MRs are looked up and checked first, then prefetched
+ * here (IB_UVERBS_ADVISE_MR_FLAG_FLUSH) or by a work item.  Errors follow
+ * ibv_advise_mr(3): EFAULT for an unknown lkey, a range outside the MR or
+ * write advice on an MR without local write; EINVAL for an MR that is
+ * not ODP or an unknown advice.
+ */
+static int rodp_advise_mr(struct ib_pd *pd,
+			  enum ib_uverbs_advise_mr_advice advice, u32 flags,
+			  struct ib_sge *sg_list, u32 num_sge,
+			  struct uverbs_attr_bundle *attrs)
+{
+	struct rodp_dev *rdev = to_rdev(pd->device);
+	int access = advice == IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE ?
+		     IB_ACCESS_LOCAL_WRITE : 0;
+	struct rodp_prefetch_work *pw;
+	u32 i, got = 0;
+	int err = 0;
+
+	if (advice > IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT ||
+	    flags & ~IB_UVERBS_ADVISE_MR_FLAG_FLUSH)
+		return -EINVAL;
+
+	pw = kzalloc(struct_size(pw, sge, num_sge), GFP_KERNEL);
+	if (!pw)
+		return -ENOMEM;
+	for (i = 0; i < num_sge; i++) {
+		struct rodp_mr *mr = rodp_mr_get(rdev, sg_list[i].lkey, pd,
+						 access, sg_list[i].addr,
+						 sg_list[i].length);
+
+		if (IS_ERR(mr)) {
+			err = -EFAULT;
+			goto err_put;
+		}
+		pw->sge[got].mr = mr;
+		pw->sge[got].addr = sg_list[i].addr;
+		pw->sge[got].length = sg_list[i].length;
+		got++;
+		if (mr->kind != RODP_MR_ODP) {
+			err = -EINVAL;
+			goto err_put;
+		}
+	}
+	pw->num = got;
+	pw->advice = advice;
+
+	if (!(flags & IB_UVERBS_ADVISE_MR_FLAG_FLUSH)) {
+		INIT_WORK(&pw->work, rodp_prefetch_run);
+		queue_work(rodp_odp_wq, &pw->work);
+		return 0;
+	}
+	for (i = 0; i < got && !err; i++)
+		err = rodp_odp_prefetch(pw->sge[i].mr, pw->sge[i].addr,
+					pw->sge[i].length, advice);
+	if (err == -EPERM || err == -EBUSY)
+		err = -EFAULT;
+err_put:
+	for (i = 0; i < got; i++)
+		rodp_mr_put(pw->sge[i].mr);
+	kfree(pw);
+	return err;
+}
+
+static const char *const rodp_odp_attr_names[RODP_ODP_NCNT] = {
+	[RODP_CNT_ODP_FAULTS - RODP_CNT_ODP_FIRST] = "odp_faults",
+	[RODP_CNT_ODP_FAULT_PAGES - RODP_CNT_ODP_FIRST] = "odp_fault_pages",
+	[RODP_CNT_ODP_FAULT_FAILS - RODP_CNT_ODP_FIRST] = "odp_fault_fails",
+	[RODP_CNT_ODP_FAULT_NS - RODP_CNT_ODP_FIRST] = "odp_fault_ns",
+	[RODP_CNT_ODP_INVALIDATIONS - RODP_CNT_ODP_FIRST] =
+		"odp_invalidations",
+	[RODP_CNT_ODP_INVAL_PAGES - RODP_CNT_ODP_FIRST] = "odp_inval_pages",
+	[RODP_CNT_ODP_PREFETCHES - RODP_CNT_ODP_FIRST] = "odp_prefetches",
+	[RODP_CNT_ODP_PREFETCH_PAGES - RODP_CNT_ODP_FIRST] =
+		"odp_prefetch_pages",
+};
+
+/*
+ * `rdma resource show mr -dd`: the kind of MR and, for ODP, its own
+ * counters and how many blocks it mirrors.
+ */
+static int rodp_fill_res_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
+{
+	struct rodp_mr *mr = to_rmr(ibmr);
+	struct rodp_odp_block *blk;
+	unsigned long idx;
+	u32 blocks = 0;
+	int i;
+
+	if (mr->kind != RODP_MR_ODP)
+		return rdma_nl_put_driver_string(msg, "kind", "pinned");
+	if (rdma_nl_put_driver_string(msg, "kind", mr->odp.implicit ?
+				      "odp-implicit" : "odp"))
+		return -EMSGSIZE;
+	rcu_read_lock();
+	xa_for_each(&mr->odp.blocks, idx, blk)
+		blocks++;
+	rcu_read_unlock();
+	if (rdma_nl_put_driver_u32(msg, "odp_blocks", blocks))
+		return -EMSGSIZE;
+	for (i = 0; i < RODP_ODP_NCNT; i++)
+		if (rdma_nl_put_driver_u64(msg, rodp_odp_attr_names[i],
+					   atomic64_read(&mr->odp.cnt[i])))
+			return -EMSGSIZE;
+	return 0;
+}
+
+const struct ib_device_ops rodp_odp_ops = {
+	.advise_mr = rodp_advise_mr,
+	.fill_res_mr_entry = rodp_fill_res_mr_entry,
+};
+
+/**
+ * rodp_odp_module_init - the workqueue of prefetches and block reaping
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int rodp_odp_module_init(void)
+{
+	rodp_odp_wq = alloc_workqueue("rodp_odp", WQ_UNBOUND, 0);
+	return rodp_odp_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * rodp_odp_module_exit - wait for queued prefetches, free the workqueue
+ */
+void rodp_odp_module_exit(void)
+{
+	destroy_workqueue(rodp_odp_wq);
+}
