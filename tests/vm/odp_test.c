@@ -1,0 +1,3377 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * odp_test [OPTIONS] A:B...: On-Demand Paging memory regions on rodp
+ * (cmocka; run in the guest by suites/52-odp.sh with TAP output).
+ *
+ * For each pairing A:B one process opens both devices and connects RC QPs
+ * on A (the requester) to QPs on B, as rc_test does.  The memory on both
+ * sides is ODP: an explicit ODP MR per buffer ("explicit" tests) or one
+ * implicit ODP MR per protection domain, ibv_reg_mr(pd, NULL, SIZE_MAX,
+ * IBV_ACCESS_ON_DEMAND | ...), used at the buffers' virtual addresses
+ * ("implicit" tests).  Every test checks the data byte for byte, not only
+ * the completions, and what the CPU sees after the NIC wrote.
+ *
+ * Covered: query_device_ex's odp_caps; registration without pinning
+ * (RLIMIT_MEMLOCK 0 without CAP_IPC_LOCK, VmPin 0); anonymous memory
+ * (RDMA WRITE, RDMA READ, SEND, atomics; cold and warm passes, read from
+ * the ODP hardware counters); untouched memory and the zero page;
+ * MADV_DONTNEED between passes; mprotect to PROT_READ/PROT_NONE and back
+ * (remote and local protection errors); munmap (also while WRITEs run)
+ * and mremap; fork() without MADV_DONTFORK (copy-on-write after the
+ * child or the parent writes); MAP_SHARED anonymous memory, memfd, a
+ * MAP_SHARED file; transparent huge pages and hugetlb pages; ibv_advise_mr
+ * (prefetch with and without FLUSH, its errors); a peer process that
+ * exits or is killed while WRITEs and READs run into its ODP MR; and,
+ * with --pressure, memory pressure (swap and a cgroup memory limit,
+ * set up by the suite) with every byte verified.
+ *
+ * The counters are read from /sys/class/infiniband/<dev>/ports/1/
+ * hw_counters/odp_*: the program must run in the initial network
+ * namespace (sysfs is mounted again under `ip netns exec`).
+ *
+ * Options:
+ *   --only GLOBS        run only the tests whose name ("A:B what mode")
+ *                       matches one of the comma-separated patterns
+ *   --count             print the number of tests that would run
+ *   --pressure          add the memory pressure tests (they skip unless
+ *                       the process runs in a cgroup with memory.max and
+ *                       swap is on)
+ *   --pressure-mib N    their working set (default 64 MiB)
+ *   --tmp DIR           where the MAP_SHARED file goes (default /tmp)
+ * ODP_TEST_VERBOSE=1 prints the time each test took.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <infiniband/verbs.h>
+
+#define MAX_DEVS	8
+#define MAX_BUFS	40
+#define MAX_CONNS	8
+#define MAX_KIDS	4
+#define KIB		1024u
+#define MIB		(1024u * 1024u)
+#define PAGE		4096u
+#define BLOCK		(2 * MIB)	/* the kernel's mirror block */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define ZERO		0u		/* "seed" of an all-zero pattern */
+
+/* ---------------------------------------------------------------------- */
+/* Diagnostics                                                             */
+/* ---------------------------------------------------------------------- */
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A "# ..." TAP diagnostic line on stdout (cmocka's own go there too). */
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* CHECK(cond, fmt, ...): fail the test with a diagnostic unless cond. */
+#define CHECK(cond, ...)					\
+	do {							\
+		if (!(cond)) {					\
+			diag(__VA_ARGS__);			\
+			fail();					\
+		}						\
+	} while (0)
+
+static const char *wc_opcode_str(int op)
+{
+	switch (op) {
+	case IBV_WC_SEND:		return "SEND";
+	case IBV_WC_RDMA_WRITE:		return "RDMA_WRITE";
+	case IBV_WC_RDMA_READ:		return "RDMA_READ";
+	case IBV_WC_COMP_SWAP:		return "COMP_SWAP";
+	case IBV_WC_FETCH_ADD:		return "FETCH_ADD";
+	case IBV_WC_RECV:		return "RECV";
+	default:			return "?";
+	}
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Devices                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * struct dev - one RDMA device, opened once for the whole run
+ * @name: device name
+ * @ctx: its context, NULL when it could not be opened (see @error)
+ * @attr: ibv_query_device()
+ * @port: ibv_query_port() of port 1
+ * @gid_index: index of its IPv4 RoCE v2 GID, -1 when there is none
+ * @gid: that GID
+ * @error: why @ctx is NULL or @gid_index is -1
+ */
+struct dev {
+	char name[64];
+	struct ibv_context *ctx;
+	struct ibv_device_attr attr;
+	struct ibv_port_attr port;
+	int gid_index;
+	union ibv_gid gid;
+	char error[160];
+};
+
+static struct dev devs[MAX_DEVS];
+static unsigned int ndevs;
+
+static void dev_err(struct dev *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Note why device @d is unusable (formatted apart: fmt may use d->name). */
+static void dev_err(struct dev *d, const char *fmt, ...)
+{
+	char msg[sizeof(d->error)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	memcpy(d->error, msg, sizeof(msg));
+}
+
+static bool gid_is_v4mapped(const union ibv_gid *g)
+{
+	static const uint8_t prefix[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(g->raw, prefix, sizeof(prefix));
+}
+
+static void dev_find_gid(struct dev *d)
+{
+	struct ibv_gid_entry e;
+	int i;
+
+	d->gid_index = -1;
+	for (i = 0; i < d->port.gid_tbl_len; i++) {
+		if (ibv_query_gid_ex(d->ctx, 1, i, &e, 0))
+			continue;
+		if (e.gid_type != IBV_GID_TYPE_ROCE_V2 ||
+		    !gid_is_v4mapped(&e.gid))
+			continue;
+		d->gid_index = i;
+		d->gid = e.gid;
+		return;
+	}
+	dev_err(d, "%s: no IPv4 RoCE v2 GID among %d entries of port 1",
+		d->name, d->port.gid_tbl_len);
+}
+
+static void dev_open(struct dev *d)
+{
+	struct ibv_device **list;
+	int i, n;
+
+	list = ibv_get_device_list(&n);
+	if (!list) {
+		dev_err(d, "ibv_get_device_list: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), d->name))
+			break;
+	if (i == n) {
+		dev_err(d, "%s: no such device", d->name);
+		goto out;
+	}
+	d->ctx = ibv_open_device(list[i]);
+	if (!d->ctx) {
+		dev_err(d, "%s: ibv_open_device: %s", d->name,
+			strerror(errno));
+		goto out;
+	}
+	if (ibv_query_device(d->ctx, &d->attr) ||
+	    ibv_query_port(d->ctx, 1, &d->port)) {
+		dev_err(d, "%s: query device/port failed", d->name);
+		ibv_close_device(d->ctx);
+		d->ctx = NULL;
+		goto out;
+	}
+	dev_find_gid(d);
+out:
+	ibv_free_device_list(list);
+}
+
+static struct dev *dev_get(const char *name)
+{
+	struct dev *d;
+	unsigned int i;
+
+	for (i = 0; i < ndevs; i++)
+		if (!strcmp(devs[i].name, name))
+			return &devs[i];
+	if (ndevs == MAX_DEVS || strlen(name) >= sizeof(d->name))
+		return NULL;
+	d = &devs[ndevs++];
+	strcpy(d->name, name);
+	dev_open(d);
+	return d;
+}
+
+static void dev_ready(const struct dev *d)
+{
+	CHECK(d->ctx && d->gid_index >= 0, "%s", d->error);
+}
+
+static uint32_t mtu_bytes(enum ibv_mtu m)
+{
+	return m >= IBV_MTU_256 && m <= IBV_MTU_4096 ? 128u << m : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* ODP hardware counters                                                   */
+/* ---------------------------------------------------------------------- */
+
+enum cnt_id {
+	C_FAULTS, C_FAULT_PAGES, C_FAULT_FAILS, C_FAULT_NS,
+	C_INVALS, C_INVAL_PAGES, C_PREFETCHES, C_PREFETCH_PAGES,
+	C_NUM
+};
+
+static const char *const cnt_names[C_NUM] = {
+	[C_FAULTS] = "odp_faults",
+	[C_FAULT_PAGES] = "odp_fault_pages",
+	[C_FAULT_FAILS] = "odp_fault_fails",
+	[C_FAULT_NS] = "odp_fault_ns",
+	[C_INVALS] = "odp_invalidations",
+	[C_INVAL_PAGES] = "odp_inval_pages",
+	[C_PREFETCHES] = "odp_prefetches",
+	[C_PREFETCH_PAGES] = "odp_prefetch_pages",
+};
+
+struct cnts {
+	uint64_t v[C_NUM];
+};
+
+static bool read_u64(const char *path, uint64_t *v)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fscanf(f, "%" SCNu64, v) == 1;
+	fclose(f);
+	return ok;
+}
+
+/* Add device @d's ODP counters to @c. */
+static void dev_cnts_add(const struct dev *d, struct cnts *c)
+{
+	char path[256];
+	uint64_t v;
+	int i;
+
+	for (i = 0; i < C_NUM; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
+			 d->name, cnt_names[i]);
+		CHECK(read_u64(path, &v), "cannot read %s: %s", path,
+		      strerror(errno));
+		c->v[i] += v;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Patterns and comparisons                                                */
+/* ---------------------------------------------------------------------- */
+
+/* Fill @p with a byte stream that depends on @seed (ZERO: zeros). */
+static void fill_pat(void *dst, size_t len, uint32_t seed)
+{
+	uint64_t x = (uint64_t)seed * 0x9e3779b97f4a7c15ull + 0x2545f491;
+	uint8_t *p = dst;
+
+	if (seed == ZERO) {
+		memset(p, 0, len);
+		return;
+	}
+	while (len >= 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(p, &x, 8);
+		p += 8;
+		len -= 8;
+	}
+	while (len--) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		*p++ = (uint8_t)(x >> 29);
+	}
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* Pages of 4 KiB that [p + off, p + off + len) touches. */
+static size_t npages(const void *p, size_t off, size_t len)
+{
+	uintptr_t s = (uintptr_t)p + off;
+
+	return len ? (s + len - 1) / PAGE - s / PAGE + 1 : 0;
+}
+
+/*
+ * Compare @got with @want over @size bytes; report the first difference
+ * (relative to the region [@off, @off + @len) the data should be in).
+ */
+static bool same(const char *what, const uint8_t *got, const uint8_t *want,
+		 size_t size, size_t off, size_t len)
+{
+	size_t i, n;
+
+	if (!memcmp(got, want, size))
+		return true;
+	for (i = 0; got[i] == want[i]; i++)
+		;
+	if (i >= off && i < off + len)
+		diag("%s: first difference at byte %zu of the %zu-byte data: got 0x%02x, want 0x%02x",
+		     what, i - off, len, got[i], want[i]);
+	else if (i < off)
+		diag("%s: byte %zu before the data changed: got 0x%02x, want 0x%02x",
+		     what, off - i, got[i], want[i]);
+	else
+		diag("%s: byte %zu after the data's end changed: got 0x%02x, want 0x%02x",
+		     what, i - off - len, got[i], want[i]);
+	for (n = 0; i < size; i++)
+		n += got[i] != want[i];
+	diag("%s: %zu of %zu bytes differ from the first difference on",
+	     what, n, size);
+	return false;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Test cases and what they hold                                           */
+/* ---------------------------------------------------------------------- */
+
+enum mode { M_EXPLICIT, M_IMPLICIT, M_NONE };
+
+static const char *const mode_names[] = {
+	[M_EXPLICIT] = "explicit", [M_IMPLICIT] = "implicit", [M_NONE] = "",
+};
+
+struct pairing {
+	struct dev *a, *b;
+	char name[140];
+};
+
+/**
+ * struct side - one device's end of a test: its PD and implicit MR
+ * @dev: the device
+ * @pd: the protection domain all of the test's buffers there use
+ * @imr: the implicit ODP MR on @pd (NULL until first used)
+ */
+struct side {
+	struct dev *dev;
+	struct ibv_pd *pd;
+	struct ibv_mr *imr;
+};
+
+enum bkind { B_NONE, B_PINNED, B_ODP, B_IMPLICIT };
+
+/**
+ * struct buf - a buffer and how the NIC reaches it
+ * @mem: the buffer
+ * @size: its size
+ * @map, @map_len: the mapping to unmap after the test (@map NULL: none)
+ * @fd: a file to close after the test, or -1
+ * @mr: its own MR (explicit ODP or pinned), NULL otherwise
+ * @lkey, @rkey: the keys to use (@mr's, or the side's implicit MR's)
+ */
+struct buf {
+	uint8_t *mem;
+	size_t size;
+	void *map;
+	size_t map_len;
+	int fd;
+	struct ibv_mr *mr;
+	uint32_t lkey, rkey;
+};
+
+struct ep {
+	struct side *side;
+	struct ibv_cq *scq, *rcq;
+	struct ibv_qp *qp;
+	uint32_t psn;
+};
+
+/* Path attributes both ends of a connection use. */
+struct path {
+	enum ibv_mtu mtu;
+	uint8_t rd_atomic;
+};
+
+struct conn {
+	struct ep a, b;
+	struct path path;
+};
+
+/* A child process the test started and must not leave behind. */
+struct kid {
+	pid_t pid;
+	int cmd, reply;		/* the parent's ends of the pipes */
+};
+
+/**
+ * struct tcase - one cmocka test: what it tests and what it holds
+ * @name: "A:B what mode"
+ * @fn: the test function
+ * @pair: the pairing (NULL for a per-device test)
+ * @dev: the device of a per-device test
+ * @mode: explicit or implicit ODP
+ * @sa, @sb: the two sides (A, the requester; B)
+ * @conns, @bufs, @mem, @kids: released after the test, passed or not
+ * @scratch: a buffer for expected data
+ * @rlim, @restore_rlim, @restore_cap: what test_nopin changed
+ */
+struct tcase {
+	char name[200];
+	void (*fn)(void **state);
+	struct pairing *pair;
+	struct dev *dev;
+	enum mode mode;
+	struct side sa, sb;
+	struct conn *conns[MAX_CONNS];
+	unsigned int nconns;
+	struct buf bufs[MAX_BUFS];
+	unsigned int nbufs;
+	void *mem[MAX_BUFS];
+	unsigned int nmem;
+	struct kid kids[MAX_KIDS];
+	unsigned int nkids;
+	uint8_t *scratch;
+	size_t scratch_len;
+	struct rlimit rlim;
+	bool restore_rlim, restore_cap;
+	char tmpfile[256];
+};
+
+static const char *tmp_dir = "/tmp";
+
+static void *tc_alloc(struct tcase *tc, size_t len)
+{
+	void *p;
+
+	assert_true(tc->nmem < MAX_BUFS);
+	p = calloc(1, len);
+	CHECK(p, "out of memory (%zu bytes)", len);
+	tc->mem[tc->nmem++] = p;
+	return p;
+}
+
+/* A scratch buffer of @len bytes (valid until the next call). */
+static uint8_t *scratch(struct tcase *tc, size_t len)
+{
+	if (len > tc->scratch_len) {
+		free(tc->scratch);
+		tc->scratch = malloc(len);
+		CHECK(tc->scratch, "out of memory (%zu bytes)", len);
+		tc->scratch_len = len;
+	}
+	return tc->scratch;
+}
+
+/*
+ * @got (@size bytes) must hold @guard's pattern except [@off, @off +
+ * @len), which must hold @data (NULL: zeros).
+ */
+static void expect_region(struct tcase *tc, const char *what,
+			  const uint8_t *got, size_t size, size_t off,
+			  const void *data, size_t len, uint32_t guard)
+{
+	uint8_t *want = scratch(tc, size);
+
+	fill_pat(want, size, guard);
+	if (data)
+		memcpy(want + off, data, len);
+	else
+		memset(want + off, 0, len);
+	if (!same(what, got, want, size, off, len))
+		fail();
+}
+
+/* @got must hold @len bytes of @seed's pattern. */
+static void expect_pat(struct tcase *tc, const char *what, const uint8_t *got,
+		       size_t len, uint32_t seed)
+{
+	expect_region(tc, what, got, len, 0, NULL, 0, seed);
+}
+
+/* @got must equal @want. */
+static void expect_same(const char *what, const void *got, const void *want,
+			size_t len)
+{
+	if (!same(what, got, want, len, 0, len))
+		fail();
+}
+
+/* The ODP counters of the test's devices (summed when they are two). */
+static void snap(const struct tcase *tc, struct cnts *c)
+{
+	memset(c, 0, sizeof(*c));
+	/* sysfs keeps hw counters for 10 ms before it reads them again. */
+	usleep(30000);
+	dev_cnts_add(tc->pair->a, c);
+	if (tc->pair->b != tc->pair->a)
+		dev_cnts_add(tc->pair->b, c);
+}
+
+/* @d: how far the counters moved since @before. */
+static void since(const struct tcase *tc, const struct cnts *before,
+		  struct cnts *d)
+{
+	struct cnts now;
+	int i;
+
+	snap(tc, &now);
+	for (i = 0; i < C_NUM; i++)
+		d->v[i] = now.v[i] - before->v[i];
+}
+
+/* The transfer faulted: at least one fault event and @pages pages. */
+static void expect_faulted(const struct cnts *d, size_t pages,
+			   const char *what)
+{
+	CHECK(d->v[C_FAULTS] > 0 && d->v[C_FAULT_PAGES] >= pages,
+	      "%s: odp_faults +%" PRIu64 ", odp_fault_pages +%" PRIu64
+	      ", want > 0 and >= %zu (pages it touched first)",
+	      what, d->v[C_FAULTS], d->v[C_FAULT_PAGES], pages);
+}
+
+/* The transfer used warm pages only: no fault at all. */
+static void expect_warm(const struct cnts *d, const char *what)
+{
+	CHECK(d->v[C_FAULTS] == 0 && d->v[C_FAULT_PAGES] == 0,
+	      "%s: odp_faults +%" PRIu64 ", odp_fault_pages +%" PRIu64
+	      ", want no fault (the pages were mirrored already)",
+	      what, d->v[C_FAULTS], d->v[C_FAULT_PAGES]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sides, buffers, MRs                                                     */
+/* ---------------------------------------------------------------------- */
+
+#define ODP_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
+
+static void side_open(struct side *s, struct dev *d)
+{
+	if (s->pd)
+		return;
+	dev_ready(d);
+	s->dev = d;
+	s->pd = ibv_alloc_pd(d->ctx);
+	CHECK(s->pd, "%s: ibv_alloc_pd: %s", d->name, strerror(errno));
+}
+
+static void sides_open(struct tcase *tc)
+{
+	side_open(&tc->sa, tc->pair->a);
+	side_open(&tc->sb, tc->pair->b);
+}
+
+/* ibv_reg_mr(pd, NULL, SIZE_MAX, IBV_ACCESS_ON_DEMAND | @access). */
+static struct ibv_mr *reg_implicit(struct ibv_pd *pd, int access)
+{
+	return ibv_reg_mr(pd, NULL, SIZE_MAX, IBV_ACCESS_ON_DEMAND | access);
+}
+
+static struct ibv_mr *side_implicit(struct side *s)
+{
+	if (!s->imr) {
+		s->imr = reg_implicit(s->pd, ODP_ACCESS);
+		CHECK(s->imr,
+		      "%s: implicit ODP MR ibv_reg_mr(NULL, SIZE_MAX, ON_DEMAND|0x%x): %s",
+		      s->dev->name, ODP_ACCESS, strerror(errno));
+	}
+	return s->imr;
+}
+
+/*
+ * @len bytes at a 2 MiB-aligned address, alone in their 2 MiB blocks (the
+ * kernel mirrors the address space in such blocks), untouched, with small
+ * pages unless @huge (then MADV_HUGEPAGE).  NULL on failure.
+ */
+static uint8_t *map_blocks(size_t len, size_t *map_len, bool huge)
+{
+	size_t span = (len + BLOCK - 1) & ~(size_t)(BLOCK - 1);
+	uint8_t *p, *a;
+
+	p = mmap(NULL, span + BLOCK, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)(((uintptr_t)p + BLOCK - 1) & ~(uintptr_t)(BLOCK - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	munmap(a + span, (size_t)(p + BLOCK - a));
+	madvise(a, span, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	*map_len = span;
+	return a;
+}
+
+/* Track a buffer at @mem; the test unmaps @map and closes @fd after. */
+static struct buf *buf_track(struct tcase *tc, void *mem, size_t size,
+			     void *map, size_t map_len, int fd)
+{
+	struct buf *b;
+
+	assert_true(tc->nbufs < MAX_BUFS);
+	b = &tc->bufs[tc->nbufs++];
+	memset(b, 0, sizeof(*b));
+	b->mem = mem;
+	b->size = size;
+	b->map = map;
+	b->map_len = map_len;
+	b->fd = fd;
+	return b;
+}
+
+static const char *bkind_str(enum bkind k)
+{
+	switch (k) {
+	case B_PINNED:		return "pinned";
+	case B_ODP:		return "explicit ODP";
+	case B_IMPLICIT:	return "implicit ODP";
+	default:		return "no";
+	}
+}
+
+/* Make @b reachable through side @s: its own MR or the implicit one. */
+static void buf_reg(struct buf *b, struct side *s, enum bkind k, int access)
+{
+	struct ibv_mr *imr;
+
+	switch (k) {
+	case B_NONE:
+		return;
+	case B_IMPLICIT:
+		imr = side_implicit(s);
+		b->lkey = imr->lkey;
+		b->rkey = imr->rkey;
+		return;
+	default:
+		b->mr = ibv_reg_mr(s->pd, b->mem, b->size,
+				   access | (k == B_ODP ?
+					     IBV_ACCESS_ON_DEMAND : 0));
+		CHECK(b->mr, "%s: %s MR of %zu bytes at %p, access 0x%x: %s",
+		      s->dev->name, bkind_str(k), b->size, (void *)b->mem,
+		      access, strerror(errno));
+		b->lkey = b->mr->lkey;
+		b->rkey = b->mr->rkey;
+	}
+}
+
+/* A fresh untouched buffer of @len bytes in its own 2 MiB blocks. */
+static struct buf *buf_new(struct tcase *tc, struct side *s, size_t len,
+			   enum bkind k, int access)
+{
+	size_t map_len;
+	uint8_t *p = map_blocks(len, &map_len, false);
+	struct buf *b;
+
+	CHECK(p, "mmap of %zu bytes: %s", len, strerror(errno));
+	b = buf_track(tc, p, len, p, map_len, -1);
+	buf_reg(b, s, k, access);
+	return b;
+}
+
+static enum bkind odp_kind(const struct tcase *tc)
+{
+	return tc->mode == M_IMPLICIT ? B_IMPLICIT : B_ODP;
+}
+
+/* A fresh untouched ODP buffer (explicit or implicit, as the test). */
+static struct buf *obuf(struct tcase *tc, struct side *s, size_t len)
+{
+	return buf_new(tc, s, len, odp_kind(tc), ODP_ACCESS);
+}
+
+static void kid_reap(struct kid *k)
+{
+	int st;
+
+	if (k->pid > 0) {
+		kill(k->pid, SIGKILL);
+		waitpid(k->pid, &st, 0);
+	}
+	if (k->cmd >= 0)
+		close(k->cmd);
+	if (k->reply >= 0)
+		close(k->reply);
+	k->pid = 0;
+	k->cmd = k->reply = -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Connections                                                             */
+/* ---------------------------------------------------------------------- */
+
+enum { SEND_WR = 64, RECV_WR = 64, CQE = 130 };
+
+static void ep_close(struct ep *e)
+{
+	if (e->qp)
+		ibv_destroy_qp(e->qp);
+	if (e->scq)
+		ibv_destroy_cq(e->scq);
+	if (e->rcq)
+		ibv_destroy_cq(e->rcq);
+	memset(e, 0, sizeof(*e));
+}
+
+static void ep_create(struct ep *e, struct side *s, uint32_t psn)
+{
+	struct ibv_qp_init_attr ia;
+
+	e->side = s;
+	e->psn = psn;
+	e->scq = ibv_create_cq(s->dev->ctx, CQE, NULL, NULL, 0);
+	e->rcq = ibv_create_cq(s->dev->ctx, CQE, NULL, NULL, 0);
+	CHECK(e->scq && e->rcq, "%s: ibv_create_cq: %s", s->dev->name,
+	      strerror(errno));
+	memset(&ia, 0, sizeof(ia));
+	ia.send_cq = e->scq;
+	ia.recv_cq = e->rcq;
+	ia.qp_type = IBV_QPT_RC;
+	ia.cap.max_send_wr = SEND_WR;
+	ia.cap.max_recv_wr = RECV_WR;
+	ia.cap.max_send_sge = 2;
+	ia.cap.max_recv_sge = 2;
+	e->qp = ibv_create_qp(s->pd, &ia);
+	CHECK(e->qp, "%s: ibv_create_qp(RC): %s", s->dev->name,
+	      strerror(errno));
+}
+
+#define QP_ACCESS_ALL	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
+
+/* RESET->INIT with every remote access; 0 or the errno. */
+static int qp_to_init(struct ibv_qp *qp)
+{
+	struct ibv_qp_attr at;
+
+	memset(&at, 0, sizeof(at));
+	at.qp_state = IBV_QPS_INIT;
+	at.pkey_index = 0;
+	at.port_num = 1;
+	at.qp_access_flags = QP_ACCESS_ALL;
+	return ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			     IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
+}
+
+/* INIT->RTR towards QP @dqpn at @dgid; 0 or the errno. */
+static int qp_to_rtr(struct ibv_qp *qp, const struct path *p, int sgid_index,
+		     uint32_t dqpn, uint32_t rq_psn, const union ibv_gid *dgid)
+{
+	struct ibv_qp_attr at;
+
+	memset(&at, 0, sizeof(at));
+	at.qp_state = IBV_QPS_RTR;
+	at.path_mtu = p->mtu;
+	at.dest_qp_num = dqpn;
+	at.rq_psn = rq_psn;
+	at.max_dest_rd_atomic = p->rd_atomic;
+	at.min_rnr_timer = 12;
+	at.ah_attr.is_global = 1;
+	at.ah_attr.grh.dgid = *dgid;
+	at.ah_attr.grh.sgid_index = (uint8_t)sgid_index;
+	at.ah_attr.grh.hop_limit = 64;
+	at.ah_attr.port_num = 1;
+	return ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_AV |
+			     IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+			     IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
+			     IBV_QP_MIN_RNR_TIMER);
+}
+
+/* RTR->RTS; 0 or the errno.  268 ms ACK timeout: TCG guests stall. */
+static int qp_to_rts(struct ibv_qp *qp, const struct path *p, uint32_t psn)
+{
+	struct ibv_qp_attr at;
+
+	memset(&at, 0, sizeof(at));
+	at.qp_state = IBV_QPS_RTS;
+	at.sq_psn = psn;
+	at.timeout = 16;
+	at.retry_cnt = 7;
+	at.rnr_retry = 7;
+	at.max_rd_atomic = p->rd_atomic;
+	return ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_SQ_PSN |
+			     IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
+			     IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC);
+}
+
+static uint8_t min_u8(uint32_t a, uint32_t b)
+{
+	uint32_t m = a < b ? a : b;
+
+	return (uint8_t)(m > 255 ? 255 : m);
+}
+
+/* The path between devices @a and @b: the smaller MTU, 16 reads. */
+static struct path path_of(const struct dev *a, const struct dev *b)
+{
+	struct path p;
+
+	p.mtu = a->port.active_mtu < b->port.active_mtu ?
+		a->port.active_mtu : b->port.active_mtu;
+	p.rd_atomic = min_u8(16, a->attr.max_qp_init_rd_atom);
+	p.rd_atomic = min_u8(p.rd_atomic, b->attr.max_qp_rd_atom);
+	p.rd_atomic = min_u8(p.rd_atomic, a->attr.max_qp_rd_atom);
+	p.rd_atomic = min_u8(p.rd_atomic, b->attr.max_qp_init_rd_atom);
+	return p;
+}
+
+/* Connect a fresh QP on side A to a fresh one on side B, both in RTS. */
+static struct conn *conn_open(struct tcase *tc)
+{
+	struct dev *da = tc->pair->a, *db = tc->pair->b;
+	struct conn *c;
+	int rc;
+
+	dev_ready(da);
+	dev_ready(db);
+	sides_open(tc);
+	assert_true(tc->nconns < MAX_CONNS);
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	tc->conns[tc->nconns++] = c;
+	c->path = path_of(da, db);
+	CHECK(mtu_bytes(c->path.mtu) && c->path.rd_atomic,
+	      "no usable path (active_mtu %d and %d, rd_atomic %u)",
+	      da->port.active_mtu, db->port.active_mtu, c->path.rd_atomic);
+	ep_create(&c->a, &tc->sa, 0xfffff0 - tc->nconns * 16);
+	ep_create(&c->b, &tc->sb, 0x7ffffa + tc->nconns);
+	rc = qp_to_init(c->a.qp);
+	rc = rc ? rc : qp_to_init(c->b.qp);
+	rc = rc ? rc : qp_to_rtr(c->a.qp, &c->path, da->gid_index,
+				 c->b.qp->qp_num, c->b.psn, &db->gid);
+	rc = rc ? rc : qp_to_rts(c->a.qp, &c->path, c->a.psn);
+	rc = rc ? rc : qp_to_rtr(c->b.qp, &c->path, db->gid_index,
+				 c->a.qp->qp_num, c->a.psn, &da->gid);
+	rc = rc ? rc : qp_to_rts(c->b.qp, &c->path, c->b.psn);
+	CHECK(!rc, "connecting QPs %s:%u and %s:%u: %s", da->name,
+	      c->a.qp->qp_num, db->name, c->b.qp->qp_num, strerror(rc));
+	return c;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Posting and completions                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* Time allowed for an operation on @len bytes: at least 1 MB/s. */
+static int wc_ms(size_t len)
+{
+	return 10000 + (int)(len / 1000);
+}
+
+/* Poll @cq for one completion; false when none came within @ms. */
+static bool poll_wc(struct ibv_cq *cq, struct ibv_wc *wc, int ms)
+{
+	int64_t end = now_ms() + ms;
+	unsigned int spins = 0;
+	int n;
+
+	for (;;) {
+		n = ibv_poll_cq(cq, 1, wc);
+		CHECK(n >= 0, "ibv_poll_cq failed: %d", n);
+		if (n == 1)
+			return true;
+		if (now_ms() > end)
+			return false;
+		if (++spins > 64)
+			usleep(100);
+	}
+}
+
+/*
+ * Wait for the next completion on @cq and check its wr_id, status and
+ * (when @opcode >= 0 and the status is success) opcode.
+ */
+static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
+		      uint64_t wr_id, enum ibv_wc_status status, int opcode,
+		      int ms)
+{
+	CHECK(poll_wc(cq, wc, ms),
+	      "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
+	      what, ms, wr_id, ibv_wc_status_str(status));
+	CHECK(wc->wr_id == wr_id && wc->status == status,
+	      "%s: got completion wr_id %" PRIu64 " status %s (%d), want wr_id %" PRIu64 " status %s (%d)",
+	      what, (uint64_t)wc->wr_id, ibv_wc_status_str(wc->status),
+	      wc->status, wr_id, ibv_wc_status_str(status), status);
+	if (status == IBV_WC_SUCCESS && opcode >= 0)
+		CHECK((int)wc->opcode == opcode,
+		      "%s: completion opcode %s (%d), want %s (%d)", what,
+		      wc_opcode_str(wc->opcode), wc->opcode,
+		      wc_opcode_str(opcode), opcode);
+}
+
+/* No completion on @cq within @ms. */
+static void expect_no_wc(struct ibv_cq *cq, const char *what, int ms)
+{
+	struct ibv_wc wc;
+
+	CHECK(!poll_wc(cq, &wc, ms),
+	      "%s: unexpected completion wr_id %" PRIu64 " status %s opcode %s",
+	      what, (uint64_t)wc.wr_id, ibv_wc_status_str(wc.status),
+	      wc_opcode_str(wc.opcode));
+}
+
+static void expect_qp_state(struct ep *e, enum ibv_qp_state want,
+			    const char *what)
+{
+	struct ibv_qp_attr at;
+	struct ibv_qp_init_attr ia;
+	int rc;
+
+	rc = ibv_query_qp(e->qp, &at, IBV_QP_STATE, &ia);
+	CHECK(!rc, "%s: ibv_query_qp: %s", what, strerror(rc));
+	CHECK(at.qp_state == want, "%s: QP %u on %s is in state %d, want %d",
+	      what, e->qp->qp_num, e->side->dev->name, at.qp_state, want);
+}
+
+static struct ibv_sge sge(const struct buf *b, size_t off, size_t len)
+{
+	struct ibv_sge s = {
+		.addr = (uintptr_t)(b->mem + off),
+		.length = (uint32_t)len,
+		.lkey = b->lkey,
+	};
+
+	return s;
+}
+
+static void post_send(struct ep *e, struct ibv_send_wr *wr, const char *what)
+{
+	struct ibv_send_wr *bad = NULL;
+	int rc = ibv_post_send(e->qp, wr, &bad);
+
+	CHECK(!rc, "%s: ibv_post_send: %s", what, strerror(rc));
+}
+
+static void post_recv(struct ep *e, uint64_t id, struct ibv_sge *sg,
+		      const char *what)
+{
+	struct ibv_recv_wr wr = { .wr_id = id, .sg_list = sg, .num_sge = 1 };
+	struct ibv_recv_wr *bad = NULL;
+	int rc = ibv_post_recv(e->qp, &wr, &bad);
+
+	CHECK(!rc, "%s: ibv_post_recv: %s", what, strerror(rc));
+}
+
+/*
+ * One signaled RDMA @op (WRITE or READ) of @len bytes on @c: local side
+ * @l at @loff, remote address @ra with @rkey; its completion must have
+ * status @want.  After an error the requester's QP must be in ERR.
+ */
+static void rdma_at(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
+		    size_t loff, uint64_t ra, uint32_t rkey, size_t len,
+		    enum ibv_wc_status want, const char *what)
+{
+	static uint64_t id = 1;
+	struct ibv_sge g = sge(l, loff, len);
+	struct ibv_send_wr wr;
+	struct ibv_wc wc;
+
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = ++id;
+	wr.sg_list = &g;
+	wr.num_sge = 1;
+	wr.opcode = op;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.rdma.remote_addr = ra;
+	wr.wr.rdma.rkey = rkey;
+	post_send(&c->a, &wr, what);
+	expect_wc(c->a.scq, &wc, what, id, want,
+		  op == IBV_WR_RDMA_READ ? IBV_WC_RDMA_READ :
+					   IBV_WC_RDMA_WRITE, wc_ms(len));
+	if (want == IBV_WC_SUCCESS && op == IBV_WR_RDMA_READ)
+		CHECK(wc.byte_len == len, "%s: byte_len %u, want %zu", what,
+		      wc.byte_len, len);
+	if (want != IBV_WC_SUCCESS)
+		expect_qp_state(&c->a, IBV_QPS_ERR, what);
+}
+
+/* RDMA WRITE @len bytes from @src + @soff to @dst + @doff. */
+static void do_write(struct conn *c, struct buf *src, size_t soff,
+		     struct buf *dst, size_t doff, size_t len,
+		     enum ibv_wc_status want, const char *what)
+{
+	rdma_at(c, IBV_WR_RDMA_WRITE, src, soff,
+		(uintptr_t)(dst->mem + doff), dst->rkey, len, want, what);
+}
+
+/* RDMA READ @len bytes from remote @src + @soff into @dst + @doff. */
+static void do_read(struct conn *c, struct buf *dst, size_t doff,
+		    struct buf *src, size_t soff, size_t len,
+		    enum ibv_wc_status want, const char *what)
+{
+	rdma_at(c, IBV_WR_RDMA_READ, dst, doff,
+		(uintptr_t)(src->mem + soff), src->rkey, len, want, what);
+}
+
+#define NO_RECV_WC	(-1)
+
+/*
+ * SEND @len bytes from @src + @soff into a receive posted at @dst +
+ * @doff: the send completes with @want_s, the receive with @want_r (or
+ * not at all: NO_RECV_WC).
+ */
+static void do_send(struct conn *c, struct buf *src, size_t soff,
+		    struct buf *dst, size_t doff, size_t len,
+		    enum ibv_wc_status want_s, int want_r, const char *what)
+{
+	static uint64_t id = 1;
+	struct ibv_sge g = sge(src, soff, len), rg = sge(dst, doff, len);
+	struct ibv_send_wr wr;
+	struct ibv_wc wc;
+	char msg[200];
+
+	++id;
+	post_recv(&c->b, id, &rg, what);
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = id;
+	wr.sg_list = &g;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	post_send(&c->a, &wr, what);
+	snprintf(msg, sizeof(msg), "%s: sender", what);
+	expect_wc(c->a.scq, &wc, msg, id, want_s, IBV_WC_SEND, wc_ms(len));
+	snprintf(msg, sizeof(msg), "%s: receiver", what);
+	if (want_r == NO_RECV_WC) {
+		expect_no_wc(c->b.rcq, msg, 200);
+		return;
+	}
+	expect_wc(c->b.rcq, &wc, msg, id, (enum ibv_wc_status)want_r,
+		  IBV_WC_RECV, wc_ms(len));
+	if (want_r == IBV_WC_SUCCESS)
+		CHECK(wc.byte_len == len, "%s: byte_len %u, want %zu", msg,
+		      wc.byte_len, len);
+}
+
+/* One atomic @op at @r + @roff, the original value into @l + @loff. */
+static void do_atomic(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
+		      size_t loff, struct buf *r, size_t roff, uint64_t cmp_add,
+		      uint64_t swap, enum ibv_wc_status want, const char *what)
+{
+	static uint64_t id = 1;
+	struct ibv_sge g = sge(l, loff, 8);
+	struct ibv_send_wr wr;
+	struct ibv_wc wc;
+
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = ++id;
+	wr.sg_list = &g;
+	wr.num_sge = 1;
+	wr.opcode = op;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.atomic.remote_addr = (uintptr_t)(r->mem + roff);
+	wr.wr.atomic.rkey = r->rkey;
+	wr.wr.atomic.compare_add = cmp_add;
+	wr.wr.atomic.swap = swap;
+	post_send(&c->a, &wr, what);
+	expect_wc(c->a.scq, &wc, what, id, want,
+		  op == IBV_WR_ATOMIC_CMP_AND_SWP ? IBV_WC_COMP_SWAP :
+						    IBV_WC_FETCH_ADD, 10000);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Capabilities and registration without pinning                          */
+/* ---------------------------------------------------------------------- */
+
+#define RC_ODP_CAPS	(IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV | \
+			 IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ | \
+			 IBV_ODP_SUPPORT_ATOMIC)
+
+/*
+ * query_device_ex reports exactly what works: general ODP and implicit
+ * ODP, RC SEND/RECV/WRITE/READ/ATOMIC, nothing for UC, UD or XRC; and
+ * both kinds of ODP MR register on the device.
+ */
+static void test_caps(void **state)
+{
+	struct tcase *tc = *state;
+	struct dev *d = tc->dev;
+	struct ibv_device_attr_ex ax;
+	struct ibv_mr *mr, *imr;
+	struct ibv_pd *pd;
+	size_t map_len;
+	uint8_t *p;
+	int rc;
+
+	CHECK(d->ctx, "%s", d->error);
+	memset(&ax, 0, sizeof(ax));
+	rc = ibv_query_device_ex(d->ctx, NULL, &ax);
+	CHECK(!rc, "%s: ibv_query_device_ex: %s", d->name, strerror(rc));
+	diag("%s: odp_caps general 0x%" PRIx64 " rc 0x%x uc 0x%x ud 0x%x xrc 0x%x",
+	     d->name, (uint64_t)ax.odp_caps.general_caps,
+	     ax.odp_caps.per_transport_caps.rc_odp_caps,
+	     ax.odp_caps.per_transport_caps.uc_odp_caps,
+	     ax.odp_caps.per_transport_caps.ud_odp_caps, ax.xrc_odp_caps);
+	CHECK(ax.odp_caps.general_caps ==
+	      (IBV_ODP_SUPPORT | IBV_ODP_SUPPORT_IMPLICIT),
+	      "%s: general_caps 0x%" PRIx64 ", want ODP_SUPPORT|ODP_SUPPORT_IMPLICIT (0x%x)",
+	      d->name, (uint64_t)ax.odp_caps.general_caps,
+	      IBV_ODP_SUPPORT | IBV_ODP_SUPPORT_IMPLICIT);
+	CHECK(ax.odp_caps.per_transport_caps.rc_odp_caps == RC_ODP_CAPS,
+	      "%s: rc_odp_caps 0x%x, want SEND|RECV|WRITE|READ|ATOMIC (0x%x)",
+	      d->name, ax.odp_caps.per_transport_caps.rc_odp_caps,
+	      RC_ODP_CAPS);
+	CHECK(!ax.odp_caps.per_transport_caps.uc_odp_caps &&
+	      !ax.odp_caps.per_transport_caps.ud_odp_caps &&
+	      !ax.xrc_odp_caps,
+	      "%s: ODP caps for a transport without ODP (uc 0x%x ud 0x%x xrc 0x%x)",
+	      d->name, ax.odp_caps.per_transport_caps.uc_odp_caps,
+	      ax.odp_caps.per_transport_caps.ud_odp_caps, ax.xrc_odp_caps);
+
+	pd = ibv_alloc_pd(d->ctx);
+	CHECK(pd, "%s: ibv_alloc_pd: %s", d->name, strerror(errno));
+	tc->sa.dev = d;
+	tc->sa.pd = pd;
+	p = map_blocks(MIB, &map_len, false);
+	CHECK(p, "mmap: %s", strerror(errno));
+	buf_track(tc, p, MIB, p, map_len, -1);
+	mr = ibv_reg_mr(pd, p, MIB, IBV_ACCESS_ON_DEMAND | ODP_ACCESS);
+	CHECK(mr, "%s: explicit ODP MR: %s", d->name, strerror(errno));
+	ibv_dereg_mr(mr);
+	imr = reg_implicit(pd, ODP_ACCESS);
+	CHECK(imr, "%s: implicit ODP MR: %s", d->name, strerror(errno));
+	CHECK(imr->addr == NULL && imr->length == SIZE_MAX,
+	      "%s: implicit MR addr %p length 0x%zx", d->name, imr->addr,
+	      imr->length);
+	ibv_dereg_mr(imr);
+}
+
+/* "VmPin:" or "VmLck:" of /proc/self/status in kB, -1 when missing. */
+static long vm_kb(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	size_t n = strlen(field);
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			kb = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+/* Raise or drop CAP_IPC_LOCK in the effective set; 0 or the errno. */
+static int cap_ipc_lock(bool on)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	uint32_t bit = 1u << (CAP_IPC_LOCK % 32);
+
+	if (syscall(SYS_capget, &h, d))
+		return errno;
+	if (on)
+		d[CAP_IPC_LOCK / 32].effective |= bit;
+	else
+		d[CAP_IPC_LOCK / 32].effective &= ~bit;
+	return syscall(SYS_capset, &h, d) ? errno : 0;
+}
+
+/*
+ * ODP registers and moves data without pinning: with RLIMIT_MEMLOCK 0 and
+ * no CAP_IPC_LOCK (so a pinned MR is refused, checked) explicit and
+ * implicit ODP MRs register, WRITE and READ move the data, and the
+ * process's VmPin and VmLck stay 0.
+ */
+static void test_nopin(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	struct buf *src, *dst, *back;
+	struct rlimit zero;
+	struct ibv_mr *mr;
+	size_t map_len, len = 4 * MIB;
+	uint8_t *p;
+	int rc;
+
+	CHECK(vm_kb("VmPin") == 0, "VmPin %ld kB before the test, want 0",
+	      vm_kb("VmPin"));
+	CHECK(!getrlimit(RLIMIT_MEMLOCK, &tc->rlim), "getrlimit: %s",
+	      strerror(errno));
+	zero.rlim_cur = 0;
+	zero.rlim_max = tc->rlim.rlim_max;
+	CHECK(!setrlimit(RLIMIT_MEMLOCK, &zero), "setrlimit: %s",
+	      strerror(errno));
+	tc->restore_rlim = true;
+	rc = cap_ipc_lock(false);
+	CHECK(!rc, "dropping CAP_IPC_LOCK: %s", strerror(rc));
+	tc->restore_cap = true;
+
+	/* The limit bites: a pinned MR of 64 KiB is refused. */
+	p = map_blocks(64 * KIB, &map_len, false);
+	CHECK(p, "mmap: %s", strerror(errno));
+	buf_track(tc, p, 64 * KIB, p, map_len, -1);
+	mr = ibv_reg_mr(tc->sa.pd, p, 64 * KIB, IBV_ACCESS_LOCAL_WRITE);
+	if (mr)
+		ibv_dereg_mr(mr);
+	CHECK(!mr && errno == ENOMEM,
+	      "pinned MR with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK: %s, want ENOMEM (else this test proves nothing)",
+	      mr ? "registered" : strerror(errno));
+
+	/* Explicit ODP: 4 MiB written and read back. */
+	src = buf_new(tc, &tc->sa, len, B_ODP, ODP_ACCESS);
+	dst = buf_new(tc, &tc->sb, len, B_ODP, ODP_ACCESS);
+	back = buf_new(tc, &tc->sa, len, B_ODP, ODP_ACCESS);
+	fill_pat(src->mem, len, 11);
+	do_write(c, src, 0, dst, 0, len, IBV_WC_SUCCESS,
+		 "4 MiB WRITE, explicit ODP, memlock 0");
+	do_read(c, back, 0, dst, 0, len, IBV_WC_SUCCESS,
+		"4 MiB READ, explicit ODP, memlock 0");
+	expect_pat(tc, "WRITE target", dst->mem, len, 11);
+	expect_pat(tc, "READ destination", back->mem, len, 11);
+
+	/* Implicit ODP: 1 MiB written and read back. */
+	src = buf_new(tc, &tc->sa, MIB, B_IMPLICIT, 0);
+	dst = buf_new(tc, &tc->sb, MIB, B_IMPLICIT, 0);
+	back = buf_new(tc, &tc->sa, MIB, B_IMPLICIT, 0);
+	fill_pat(src->mem, MIB, 12);
+	do_write(c, src, 0, dst, 0, MIB, IBV_WC_SUCCESS,
+		 "1 MiB WRITE, implicit ODP, memlock 0");
+	do_read(c, back, 0, dst, 0, MIB, IBV_WC_SUCCESS,
+		"1 MiB READ, implicit ODP, memlock 0");
+	expect_pat(tc, "implicit WRITE target", dst->mem, MIB, 12);
+	expect_pat(tc, "implicit READ destination", back->mem, MIB, 12);
+
+	CHECK(vm_kb("VmPin") == 0 && vm_kb("VmLck") == 0,
+	      "after ODP traffic: VmPin %ld kB, VmLck %ld kB, want 0",
+	      vm_kb("VmPin"), vm_kb("VmLck"));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Anonymous memory: cold and warm passes                                  */
+/* ---------------------------------------------------------------------- */
+
+static const struct span {
+	size_t off, len;
+} anon_spans[] = {
+	{ 0, 4096 }, { 0, 65536 }, { 0, MIB }, { 4093, 7 },
+	{ 1, 65536 + 13 }, { 4095, MIB + 5 },
+};
+
+#define G_DST	0x6a09e667u	/* guard patterns */
+#define G_BACK	0xbb67ae85u
+#define G_RECV	0x3c6ef372u
+
+/*
+ * RDMA WRITE, RDMA READ and SEND between fresh ODP buffers the CPU filled
+ * (present in the page tables, not mirrored): the first pass faults
+ * (odp_faults moves, odp_fault_pages at least the pages touched), the
+ * second over the same pages does not.  Sizes from 7 bytes across a page
+ * boundary to 1 MiB + 5 at odd offsets; the guard around the data is
+ * checked too.  Then atomics, cold and warm.
+ */
+static void test_anon(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	struct cnts before, d;
+	struct buf *t, *res;
+	char what[160];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(anon_spans); i++) {
+		size_t off = anon_spans[i].off, len = anon_spans[i].len;
+		size_t size = off + len + 64;
+		struct buf *src = obuf(tc, &tc->sa, size);
+		struct buf *dst = obuf(tc, &tc->sb, size);
+		struct buf *back = obuf(tc, &tc->sa, size);
+		struct buf *rb = obuf(tc, &tc->sb, size);
+		uint32_t seed = 100 + 8 * i;
+
+		fill_pat(src->mem, size, seed);
+		fill_pat(dst->mem, size, G_DST);
+		fill_pat(back->mem, size, G_BACK);
+		fill_pat(rb->mem, size, G_RECV);
+
+		snprintf(what, sizeof(what), "cold WRITE of %zu bytes at +%zu",
+			 len, off);
+		snap(tc, &before);
+		do_write(c, src, off, dst, off, len, IBV_WC_SUCCESS, what);
+		since(tc, &before, &d);
+		expect_region(tc, what, dst->mem, size, off, src->mem + off,
+			      len, G_DST);
+		expect_faulted(&d, npages(src->mem, off, len) +
+			       npages(dst->mem, off, len), what);
+
+		snprintf(what, sizeof(what), "warm WRITE of %zu bytes at +%zu",
+			 len, off);
+		fill_pat(src->mem + off, len, seed + 1);
+		snap(tc, &before);
+		do_write(c, src, off, dst, off, len, IBV_WC_SUCCESS, what);
+		since(tc, &before, &d);
+		expect_region(tc, what, dst->mem, size, off, src->mem + off,
+			      len, G_DST);
+		expect_warm(&d, what);
+
+		snprintf(what, sizeof(what), "READ of %zu bytes at +%zu into a cold buffer",
+			 len, off);
+		snap(tc, &before);
+		do_read(c, back, off, dst, off, len, IBV_WC_SUCCESS, what);
+		since(tc, &before, &d);
+		expect_region(tc, what, back->mem, size, off, src->mem + off,
+			      len, G_BACK);
+		expect_faulted(&d, npages(back->mem, off, len), what);
+
+		snprintf(what, sizeof(what), "warm READ of %zu bytes at +%zu",
+			 len, off);
+		fill_pat(back->mem, size, G_BACK);
+		snap(tc, &before);
+		do_read(c, back, off, dst, off, len, IBV_WC_SUCCESS, what);
+		since(tc, &before, &d);
+		expect_region(tc, what, back->mem, size, off, src->mem + off,
+			      len, G_BACK);
+		expect_warm(&d, what);
+
+		snprintf(what, sizeof(what), "SEND of %zu bytes at +%zu into a cold receive buffer",
+			 len, off);
+		snap(tc, &before);
+		do_send(c, src, off, rb, off, len, IBV_WC_SUCCESS,
+			IBV_WC_SUCCESS, what);
+		since(tc, &before, &d);
+		expect_region(tc, what, rb->mem, size, off, src->mem + off,
+			      len, G_RECV);
+		expect_faulted(&d, npages(rb->mem, off, len), what);
+
+		snprintf(what, sizeof(what), "warm SEND of %zu bytes at +%zu",
+			 len, off);
+		fill_pat(rb->mem, size, G_RECV);
+		fill_pat(src->mem + off, len, seed + 2);
+		snap(tc, &before);
+		do_send(c, src, off, rb, off, len, IBV_WC_SUCCESS,
+			IBV_WC_SUCCESS, what);
+		since(tc, &before, &d);
+		expect_region(tc, what, rb->mem, size, off, src->mem + off,
+			      len, G_RECV);
+		expect_warm(&d, what);
+	}
+
+	/* Atomics: the target and the result buffer are ODP. */
+	t = obuf(tc, &tc->sb, PAGE);
+	res = obuf(tc, &tc->sa, PAGE);
+	fill_pat(t->mem, PAGE, G_DST);
+	fill_pat(res->mem, PAGE, G_BACK);
+	put_u64(t->mem + 1000, 0x1122334455667788ull);
+	snap(tc, &before);
+	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 16, t, 1000, 0x1111, 0,
+		  IBV_WC_SUCCESS, "cold FETCH_ADD");
+	since(tc, &before, &d);
+	CHECK(get_u64(res->mem + 16) == 0x1122334455667788ull &&
+	      get_u64(t->mem + 1000) == 0x1122334455668899ull,
+	      "cold FETCH_ADD: returned 0x%" PRIx64 " target 0x%" PRIx64,
+	      get_u64(res->mem + 16), get_u64(t->mem + 1000));
+	expect_faulted(&d, 2, "cold FETCH_ADD");
+	snap(tc, &before);
+	do_atomic(c, IBV_WR_ATOMIC_CMP_AND_SWP, res, 24, t, 1000,
+		  0x1122334455668899ull, 0xfeedfacecafebeefull,
+		  IBV_WC_SUCCESS, "warm CMP_SWP");
+	do_atomic(c, IBV_WR_ATOMIC_CMP_AND_SWP, res, 32, t, 1000, 1, 2,
+		  IBV_WC_SUCCESS, "warm CMP_SWP that does not match");
+	since(tc, &before, &d);
+	CHECK(get_u64(res->mem + 24) == 0x1122334455668899ull &&
+	      get_u64(res->mem + 32) == 0xfeedfacecafebeefull &&
+	      get_u64(t->mem + 1000) == 0xfeedfacecafebeefull,
+	      "warm CMP_SWP: returned 0x%" PRIx64 " and 0x%" PRIx64 ", target 0x%" PRIx64,
+	      get_u64(res->mem + 24), get_u64(res->mem + 32),
+	      get_u64(t->mem + 1000));
+	expect_warm(&d, "warm atomics");
+	expect_region(tc, "around the atomics' target", t->mem, PAGE, 1000,
+		      t->mem + 1000, 8, G_DST);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Untouched memory and the zero page                                      */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Memory nobody touched reads as zeros through the NIC (READ, SEND
+ * source, atomics), the CPU then sees zeros too (the zero page), and a
+ * NIC WRITE into it (zero page mapped or nothing mapped at all) is what
+ * the CPU then reads, with zeros around it.
+ */
+static void test_zero(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t size = MIB + PAGE, len = MIB + 3;
+	struct buf *r, *l, *src, *r2, *rb, *t, *res, *s0, *rb2;
+
+	r = obuf(tc, &tc->sb, size);
+	l = obuf(tc, &tc->sa, size);
+	src = obuf(tc, &tc->sa, size);
+	fill_pat(l->mem, size, G_BACK);
+	fill_pat(src->mem, size, 21);
+
+	do_read(c, l, 7, r, 5, len, IBV_WC_SUCCESS,
+		"READ of never-touched memory");
+	expect_region(tc, "READ of never-touched memory", l->mem, size, 7,
+		      NULL, len, G_BACK);
+	expect_pat(tc, "never-touched memory after the NIC read it (CPU)",
+		   r->mem, size, ZERO);
+
+	do_write(c, src, 1, r, 5, len, IBV_WC_SUCCESS,
+		 "WRITE over the zero page");
+	expect_region(tc, "WRITE over the zero page (CPU)", r->mem, size, 5,
+		      src->mem + 1, len, ZERO);
+	fill_pat(l->mem, size, G_BACK);
+	do_read(c, l, 7, r, 5, len, IBV_WC_SUCCESS,
+		"READ after the WRITE over the zero page");
+	expect_region(tc, "READ after the WRITE over the zero page", l->mem,
+		      size, 7, src->mem + 1, len, G_BACK);
+
+	r2 = obuf(tc, &tc->sb, 64 * KIB);
+	do_write(c, src, 3, r2, 3000, 10000, IBV_WC_SUCCESS,
+		 "WRITE into never-touched memory");
+	expect_region(tc, "WRITE into never-touched memory (CPU)", r2->mem,
+		      64 * KIB, 3000, src->mem + 3, 10000, ZERO);
+
+	rb = obuf(tc, &tc->sb, 64 * KIB);
+	do_send(c, src, 11, rb, 100, 5000, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND into a never-touched receive buffer");
+	expect_region(tc, "SEND into a never-touched receive buffer (CPU)",
+		      rb->mem, 64 * KIB, 100, src->mem + 11, 5000, ZERO);
+
+	s0 = obuf(tc, &tc->sa, 64 * KIB);
+	rb2 = obuf(tc, &tc->sb, 64 * KIB);
+	fill_pat(rb2->mem, 64 * KIB, G_RECV);
+	do_send(c, s0, 0, rb2, 10, 8192, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND from never-touched memory");
+	expect_region(tc, "SEND from never-touched memory", rb2->mem,
+		      64 * KIB, 10, NULL, 8192, G_RECV);
+
+	t = obuf(tc, &tc->sb, 2 * PAGE);
+	res = obuf(tc, &tc->sa, PAGE);
+	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 0, t, 8, 0x1234, 0,
+		  IBV_WC_SUCCESS, "FETCH_ADD on never-touched memory");
+	do_atomic(c, IBV_WR_ATOMIC_CMP_AND_SWP, res, 8, t, PAGE + 16, 0,
+		  0xfeed, IBV_WC_SUCCESS, "CMP_SWP on never-touched memory");
+	CHECK(get_u64(res->mem) == 0 && get_u64(res->mem + 8) == 0,
+	      "atomics on never-touched memory returned 0x%" PRIx64 " and 0x%" PRIx64 ", want 0",
+	      get_u64(res->mem), get_u64(res->mem + 8));
+	CHECK(get_u64(t->mem + 8) == 0x1234 &&
+	      get_u64(t->mem + PAGE + 16) == 0xfeed,
+	      "atomics on never-touched memory left 0x%" PRIx64 " and 0x%" PRIx64 ", want 0x1234 and 0xfeed",
+	      get_u64(t->mem + 8), get_u64(t->mem + PAGE + 16));
+	put_u64(t->mem + 8, 0);
+	put_u64(t->mem + PAGE + 16, 0);
+	expect_pat(tc, "around the atomics' targets", t->mem, 2 * PAGE, ZERO);
+}
+
+/* ---------------------------------------------------------------------- */
+/* MADV_DONTNEED, mprotect, munmap, mremap                                 */
+/* ---------------------------------------------------------------------- */
+
+static void madv(void *p, size_t len, int advice, const char *name)
+{
+	CHECK(!madvise(p, len, advice), "madvise(%p, %zu, %s): %s", p, len,
+	      name, strerror(errno));
+}
+
+static void mprot(void *p, size_t len, int prot, const char *name)
+{
+	CHECK(!mprotect(p, len, prot), "mprotect(%p, %zu, %s): %s", p, len,
+	      name, strerror(errno));
+}
+
+/*
+ * Cold memory: MADV_DONTNEED between passes.  Each DONTNEED invalidates
+ * the mirrored pages (counted); then the CPU sees zeros and the next NIC
+ * WRITE faults again and is what the CPU reads, or (without the CPU
+ * looking first) a NIC READ returns zeros, not the old data.  The same for
+ * a SEND source (the receiver gets zeros after DONTNEED, then the new
+ * data after the CPU writes over the zero page) and a receive buffer.
+ */
+static void test_dontneed(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 256 * KIB + 3, roff = 1, size = 256 * KIB + PAGE;
+	struct buf *r, *src, *l, *s, *rb;
+	struct cnts before, d;
+	char what[160];
+	unsigned int p;
+
+	r = obuf(tc, &tc->sb, size);
+	src = obuf(tc, &tc->sa, size);
+	l = obuf(tc, &tc->sa, size);
+	fill_pat(src->mem, size, 31);
+	do_write(c, src, 0, r, roff, len, IBV_WC_SUCCESS, "first WRITE");
+	expect_region(tc, "first WRITE", r->mem, size, roff, src->mem, len,
+		      ZERO);
+
+	for (p = 1; p <= 4; p++) {
+		snprintf(what, sizeof(what), "pass %u: MADV_DONTNEED", p);
+		snap(tc, &before);
+		madv(r->mem, size, MADV_DONTNEED, "MADV_DONTNEED");
+		since(tc, &before, &d);
+		CHECK(d.v[C_INVALS] >= 1 &&
+		      d.v[C_INVAL_PAGES] >= npages(r->mem, roff, len),
+		      "%s: odp_invalidations +%" PRIu64 ", odp_inval_pages +%" PRIu64 ", want >= 1 and >= %zu (the mirrored pages)",
+		      what, d.v[C_INVALS], d.v[C_INVAL_PAGES],
+		      npages(r->mem, roff, len));
+		if (p % 2) {
+			snprintf(what, sizeof(what),
+				 "pass %u: CPU after MADV_DONTNEED", p);
+			expect_pat(tc, what, r->mem, size, ZERO);
+			snprintf(what, sizeof(what),
+				 "pass %u: WRITE after MADV_DONTNEED", p);
+			fill_pat(src->mem, size, 31 + p);
+			snap(tc, &before);
+			do_write(c, src, 0, r, roff, len, IBV_WC_SUCCESS,
+				 what);
+			since(tc, &before, &d);
+			expect_faulted(&d, npages(r->mem, roff, len), what);
+			expect_region(tc, what, r->mem, size, roff, src->mem,
+				      len, ZERO);
+		} else {
+			snprintf(what, sizeof(what),
+				 "pass %u: READ after MADV_DONTNEED", p);
+			fill_pat(l->mem, size, G_BACK);
+			snap(tc, &before);
+			do_read(c, l, 2, r, roff, len, IBV_WC_SUCCESS, what);
+			since(tc, &before, &d);
+			expect_faulted(&d, npages(r->mem, roff, len), what);
+			expect_region(tc, what, l->mem, size, 2, NULL, len,
+				      G_BACK);
+			snprintf(what, sizeof(what),
+				 "pass %u: WRITE after the READ", p);
+			fill_pat(src->mem, size, 31 + p);
+			do_write(c, src, 0, r, roff, len, IBV_WC_SUCCESS,
+				 what);
+			expect_region(tc, what, r->mem, size, roff, src->mem,
+				      len, ZERO);
+		}
+	}
+
+	/* A SEND source and a receive buffer. */
+	s = obuf(tc, &tc->sa, 64 * KIB);
+	rb = obuf(tc, &tc->sb, 64 * KIB);
+	fill_pat(s->mem, 64 * KIB, 77);
+	do_send(c, s, 0, rb, 0, 40000, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND");
+	expect_region(tc, "SEND", rb->mem, 64 * KIB, 0, s->mem, 40000, ZERO);
+	madv(s->mem, 64 * KIB, MADV_DONTNEED, "MADV_DONTNEED");
+	fill_pat(rb->mem, 64 * KIB, G_RECV);
+	snap(tc, &before);
+	do_send(c, s, 0, rb, 0, 40000, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND from a source after MADV_DONTNEED");
+	since(tc, &before, &d);
+	expect_region(tc, "SEND from a source after MADV_DONTNEED",
+		      rb->mem, 64 * KIB, 0, NULL, 40000, G_RECV);
+	expect_faulted(&d, npages(s->mem, 0, 40000),
+		       "SEND from a source after MADV_DONTNEED");
+	madv(rb->mem, 64 * KIB, MADV_DONTNEED, "MADV_DONTNEED");
+	fill_pat(s->mem, 64 * KIB, 78);		/* over the zero page */
+	do_send(c, s, 0, rb, 0, 40000, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND after the CPU wrote over the zero page, into a receive buffer after MADV_DONTNEED");
+	expect_region(tc, "SEND after the CPU wrote over the zero page",
+		      rb->mem, 64 * KIB, 0, s->mem, 40000, ZERO);
+}
+
+/* The odp_fault_fails counter moved since @before. */
+static void expect_fault_fail(const struct tcase *tc,
+			      const struct cnts *before, const char *what)
+{
+	struct cnts d;
+
+	since(tc, before, &d);
+	CHECK(d.v[C_FAULT_FAILS] >= 1,
+	      "%s: odp_fault_fails +%" PRIu64 ", want >= 1", what,
+	      d.v[C_FAULT_FAILS]);
+}
+
+/*
+ * mprotect: after PROT_READ on a target the NIC had mirrored writable, a
+ * WRITE fails with REM_ACCESS_ERR and changes nothing while a READ still
+ * works; after PROT_NONE a READ fails too; back to read-write, WRITE
+ * works again.  On the requester: a READ into a read-only destination and
+ * a SEND from a PROT_NONE source end in LOC_PROT_ERR; on the responder a
+ * read-only receive buffer completes the receive with LOC_PROT_ERR and
+ * NAKs the SEND (REM_OP_ERR).  Each failed fault is counted.
+ */
+static void test_mprotect(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 64 * KIB + 5, size = 64 * KIB + PAGE;
+	struct buf *r, *src, *l, *rb;
+	struct cnts before;
+	uint8_t *want;
+
+	r = obuf(tc, &tc->sb, size);
+	src = obuf(tc, &tc->sa, size);
+	l = obuf(tc, &tc->sa, size);
+	want = tc_alloc(tc, size);
+	fill_pat(src->mem, size, 41);
+	do_write(c, src, 0, r, 3, len, IBV_WC_SUCCESS, "WRITE");
+	expect_region(tc, "WRITE", r->mem, size, 3, src->mem, len, ZERO);
+	memcpy(want, r->mem, size);
+
+	mprot(r->mem, size, PROT_READ, "PROT_READ");
+	fill_pat(src->mem, size, 42);
+	snap(tc, &before);
+	do_write(c, src, 0, r, 3, len, IBV_WC_REM_ACCESS_ERR,
+		 "WRITE into a PROT_READ target");
+	expect_fault_fail(tc, &before, "WRITE into a PROT_READ target");
+	expect_same("PROT_READ target after the refused WRITE", r->mem, want,
+		    size);
+
+	c = conn_open(tc);
+	fill_pat(l->mem, size, G_BACK);
+	do_read(c, l, 0, r, 3, len, IBV_WC_SUCCESS,
+		"READ from a PROT_READ target");
+	expect_region(tc, "READ from a PROT_READ target", l->mem, size, 0,
+		      want + 3, len, G_BACK);
+
+	mprot(r->mem, size, PROT_READ | PROT_WRITE, "PROT_READ|PROT_WRITE");
+	do_write(c, src, 0, r, 3, len, IBV_WC_SUCCESS,
+		 "WRITE after mprotect back to read-write");
+	expect_region(tc, "WRITE after mprotect back to read-write", r->mem,
+		      size, 3, src->mem, len, ZERO);
+	memcpy(want, r->mem, size);
+
+	mprot(r->mem, size, PROT_NONE, "PROT_NONE");
+	snap(tc, &before);
+	do_read(c, l, 0, r, 3, len, IBV_WC_REM_ACCESS_ERR,
+		"READ from a PROT_NONE target");
+	expect_fault_fail(tc, &before, "READ from a PROT_NONE target");
+	mprot(r->mem, size, PROT_READ | PROT_WRITE, "PROT_READ|PROT_WRITE");
+	expect_same("target after PROT_NONE and back", r->mem, want, size);
+
+	/* Requester side: a READ into a read-only destination. */
+	c = conn_open(tc);
+	memcpy(want, l->mem, size);
+	mprot(l->mem, size, PROT_READ, "PROT_READ");
+	snap(tc, &before);
+	do_read(c, l, 0, r, 3, len, IBV_WC_LOC_PROT_ERR,
+		"READ into a PROT_READ destination");
+	expect_fault_fail(tc, &before, "READ into a PROT_READ destination");
+	expect_same("PROT_READ READ destination", l->mem, want, size);
+	mprot(l->mem, size, PROT_READ | PROT_WRITE, "PROT_READ|PROT_WRITE");
+
+	/* A SEND from a PROT_NONE source (mirrored before). */
+	c = conn_open(tc);
+	rb = obuf(tc, &tc->sb, size);
+	fill_pat(src->mem, size, 43);
+	do_send(c, src, 0, rb, 0, len, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND");
+	expect_region(tc, "SEND", rb->mem, size, 0, src->mem, len, ZERO);
+	mprot(src->mem, size, PROT_NONE, "PROT_NONE");
+	snap(tc, &before);
+	do_send(c, src, 0, rb, 0, len, IBV_WC_LOC_PROT_ERR, NO_RECV_WC,
+		"SEND from a PROT_NONE source");
+	expect_fault_fail(tc, &before, "SEND from a PROT_NONE source");
+	expect_qp_state(&c->a, IBV_QPS_ERR, "sender after LOC_PROT_ERR");
+	mprot(src->mem, size, PROT_READ | PROT_WRITE, "PROT_READ|PROT_WRITE");
+
+	/* A SEND into a read-only receive buffer (mirrored before). */
+	c = conn_open(tc);
+	fill_pat(src->mem, size, 44);
+	do_send(c, src, 0, rb, 0, len, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND");
+	memcpy(want, rb->mem, size);
+	mprot(rb->mem, size, PROT_READ, "PROT_READ");
+	fill_pat(src->mem, size, 45);
+	snap(tc, &before);
+	do_send(c, src, 0, rb, 0, len, IBV_WC_REM_OP_ERR, IBV_WC_LOC_PROT_ERR,
+		"SEND into a PROT_READ receive buffer");
+	expect_fault_fail(tc, &before, "SEND into a PROT_READ receive buffer");
+	expect_same("PROT_READ receive buffer", rb->mem, want, size);
+	mprot(rb->mem, size, PROT_READ | PROT_WRITE, "PROT_READ|PROT_WRITE");
+}
+
+/* Map @len bytes at exactly @addr (it must be free). */
+static void remap_at(struct buf *b, const char *what)
+{
+	void *p = mmap(b->map, b->map_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+		       -1, 0);
+
+	CHECK(p == b->map, "%s: mmap at %p: got %p (%s)", what, b->map, p,
+	      p == MAP_FAILED ? strerror(errno) : "elsewhere");
+	madvise(p, b->map_len, MADV_NOHUGEPAGE);
+}
+
+/* State shared with the thread that unmaps a target under traffic. */
+struct unmapper {
+	uint8_t *addr;
+	size_t len;
+	volatile unsigned int posted;	/* WRs posted so far */
+	unsigned int after;		/* unmap once this many are */
+	int rc, err;
+};
+
+static void *unmapper_run(void *arg)
+{
+	struct unmapper *u = arg;
+	int64_t end = now_ms() + 20000;
+
+	while (__atomic_load_n(&u->posted, __ATOMIC_ACQUIRE) < u->after &&
+	       now_ms() < end)
+		;
+	u->rc = munmap(u->addr, u->len);
+	u->err = errno;
+	return NULL;
+}
+
+#define STREAM_WRS	48
+#define STREAM_LEN	(64 * KIB)
+
+/*
+ * munmap: a target the NIC had mirrored is unmapped, then WRITE and READ
+ * fail with REM_ACCESS_ERR; new memory mapped at the same address is what
+ * the NIC then reads (zeros, not the old data) and writes.  Then a thread
+ * unmaps a 2 MiB target while WRITEs into it run: they succeed up to the
+ * unmap, then one fails with REM_ACCESS_ERR and the rest are flushed; the
+ * memory mapped there afterwards holds zeros.
+ */
+static void test_munmap(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 256 * KIB - 1, size = 256 * KIB;
+	struct ibv_send_wr wr[STREAM_WRS];
+	struct ibv_sge g[STREAM_WRS];
+	struct buf *r, *src, *l, *r2;
+	unsigned int i, ok = 0, posted = 0, done = 0;
+	struct unmapper u;
+	pthread_t th;
+	bool err = false;
+	struct ibv_wc wc;
+
+	r = obuf(tc, &tc->sb, size);
+	src = obuf(tc, &tc->sa, 2 * MIB);
+	l = obuf(tc, &tc->sa, size);
+	fill_pat(src->mem, 2 * MIB, 51);
+	do_write(c, src, 0, r, 1, len, IBV_WC_SUCCESS, "WRITE");
+	expect_region(tc, "WRITE", r->mem, size, 1, src->mem, len, ZERO);
+
+	CHECK(!munmap(r->map, r->map_len), "munmap: %s", strerror(errno));
+	do_write(c, src, 0, r, 1, len, IBV_WC_REM_ACCESS_ERR,
+		 "WRITE into an unmapped target");
+	c = conn_open(tc);
+	do_read(c, l, 0, r, 1, len, IBV_WC_REM_ACCESS_ERR,
+		"READ from an unmapped target");
+
+	remap_at(r, "new memory at the unmapped address");
+	c = conn_open(tc);
+	fill_pat(l->mem, size, G_BACK);
+	do_read(c, l, 0, r, 1, len, IBV_WC_SUCCESS,
+		"READ from new memory at the unmapped address");
+	expect_region(tc, "READ from new memory at the unmapped address",
+		      l->mem, size, 0, NULL, len, G_BACK);
+	fill_pat(src->mem, 2 * MIB, 52);
+	do_write(c, src, 0, r, 1, len, IBV_WC_SUCCESS,
+		 "WRITE into new memory at the unmapped address");
+	expect_region(tc, "WRITE into new memory at the unmapped address",
+		      r->mem, size, 1, src->mem, len, ZERO);
+
+	/* Unmapped while WRITEs run. */
+	r2 = obuf(tc, &tc->sb, 2 * MIB);
+	do_write(c, src, 0, r2, 0, 2 * MIB, IBV_WC_SUCCESS,
+		 "WRITE before the stream");
+	memset(&u, 0, sizeof(u));
+	u.addr = r2->map;
+	u.len = r2->map_len;
+	u.after = 4;
+	CHECK(!pthread_create(&th, NULL, unmapper_run, &u),
+	      "pthread_create failed");
+	memset(wr, 0, sizeof(wr));
+	while (done < STREAM_WRS) {
+		while (!err && posted < STREAM_WRS && posted - done < 8) {
+			i = posted;
+			g[i] = sge(src, (i % 32) * STREAM_LEN, STREAM_LEN);
+			wr[i].wr_id = i;
+			wr[i].sg_list = &g[i];
+			wr[i].num_sge = 1;
+			wr[i].opcode = IBV_WR_RDMA_WRITE;
+			wr[i].send_flags = IBV_SEND_SIGNALED;
+			wr[i].wr.rdma.remote_addr =
+				(uintptr_t)r2->mem + (i % 32) * STREAM_LEN;
+			wr[i].wr.rdma.rkey = r2->rkey;
+			post_send(&c->a, &wr[i], "stream WRITE");
+			__atomic_store_n(&u.posted, ++posted,
+					 __ATOMIC_RELEASE);
+		}
+		if (err && done == posted)
+			break;
+		if (!poll_wc(c->a.scq, &wc, 20000)) {
+			pthread_join(th, NULL);
+			CHECK(0, "no completion for WR %u within 20 s while the target was unmapped",
+			      done);
+		}
+		CHECK(wc.wr_id == done,
+		      "stream: completion for WR %" PRIu64 ", want %u",
+		      (uint64_t)wc.wr_id, done);
+		done++;
+		if (wc.status == IBV_WC_SUCCESS) {
+			CHECK(!err, "stream: WR %" PRIu64 " succeeded after an error",
+			      (uint64_t)wc.wr_id);
+			ok++;
+		} else if (!err) {
+			err = true;
+			CHECK(wc.status == IBV_WC_REM_ACCESS_ERR,
+			      "stream: WR %" PRIu64 " ended %s, want REM_ACCESS_ERR",
+			      (uint64_t)wc.wr_id,
+			      ibv_wc_status_str(wc.status));
+		} else {
+			CHECK(wc.status == IBV_WC_WR_FLUSH_ERR,
+			      "stream: WR %" PRIu64 " after the error ended %s, want WR_FLUSH_ERR",
+			      (uint64_t)wc.wr_id,
+			      ibv_wc_status_str(wc.status));
+		}
+	}
+	pthread_join(th, NULL);
+	CHECK(!u.rc, "munmap under traffic: %s", strerror(u.err));
+	diag("munmap under traffic: %u of %u WRITEs posted, %u succeeded, %s",
+	     posted, STREAM_WRS, ok,
+	     err ? "then REM_ACCESS_ERR" : "all before the unmap");
+	if (!err)
+		do_write(c, src, 0, r2, 0, STREAM_LEN, IBV_WC_REM_ACCESS_ERR,
+			 "WRITE after the unmap");
+	remap_at(r2, "new memory where the stream's target was");
+	expect_pat(tc, "new memory where the stream's target was", r2->mem,
+		   2 * MIB, ZERO);
+}
+
+/*
+ * mremap of a buffer the NIC mirrored: the old address fails
+ * (REM_ACCESS_ERR); with the implicit MR the new address works with the
+ * same key and shows the data; with an explicit MR the new address is
+ * outside the MR (REM_ACCESS_ERR).  Moved back to the old address (data
+ * changed by the CPU meanwhile), the NIC reads the new data and its WRITE
+ * is what the CPU reads.
+ */
+static void test_mremap(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 256 * KIB, map_len;
+	struct buf *r, *src, *l, *yb, ybuf;
+	uint8_t *x, *y, *p;
+
+	r = obuf(tc, &tc->sb, len);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+	x = r->mem;
+	y = map_blocks(len, &map_len, false);
+	CHECK(y, "mmap: %s", strerror(errno));
+	CHECK(map_len == r->map_len, "map lengths %zu and %zu", map_len,
+	      r->map_len);
+	yb = buf_track(tc, y, len, y, map_len, -1);
+
+	fill_pat(src->mem, len, 61);
+	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE");
+	p = mremap(x, map_len, map_len, MREMAP_MAYMOVE | MREMAP_FIXED, y);
+	CHECK(p == y, "mremap %p -> %p: %s", (void *)x, (void *)y,
+	      p == MAP_FAILED ? strerror(errno) : "moved elsewhere");
+	expect_pat(tc, "CPU at the new address", y, len, 61);
+
+	do_read(c, l, 0, r, 0, len, IBV_WC_REM_ACCESS_ERR,
+		"READ at the old address after mremap");
+	c = conn_open(tc);
+	ybuf = *r;
+	ybuf.mem = y;
+	if (tc->mode == M_IMPLICIT) {
+		fill_pat(l->mem, len, G_BACK);
+		do_read(c, l, 0, &ybuf, 0, len, IBV_WC_SUCCESS,
+			"READ at the new address, same key");
+		expect_pat(tc, "READ at the new address", l->mem, len, 61);
+		fill_pat(src->mem, len, 62);
+		do_write(c, src, 0, &ybuf, 0, len, IBV_WC_SUCCESS,
+			 "WRITE at the new address, same key");
+		expect_pat(tc, "CPU after the WRITE at the new address", y,
+			   len, 62);
+	} else {
+		do_read(c, l, 0, &ybuf, 0, len, IBV_WC_REM_ACCESS_ERR,
+			"READ at the new address (outside the explicit MR)");
+		c = conn_open(tc);
+	}
+
+	fill_pat(y, len, 63);
+	p = mremap(y, map_len, map_len, MREMAP_MAYMOVE | MREMAP_FIXED, x);
+	CHECK(p == x, "mremap back %p -> %p: %s", (void *)y, (void *)x,
+	      p == MAP_FAILED ? strerror(errno) : "moved elsewhere");
+	yb->map = NULL;		/* nothing left there to unmap */
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
+		"READ at the old address after mremap back");
+	expect_pat(tc, "READ at the old address after mremap back", l->mem,
+		   len, 63);
+	fill_pat(src->mem, len, 64);
+	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
+		 "WRITE at the old address after mremap back");
+	expect_pat(tc, "CPU after the WRITE at the old address", x, len, 64);
+}
+
+/* ---------------------------------------------------------------------- */
+/* fork() without MADV_DONTFORK                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A forked child keeps a copy of @mem (@len bytes) and answers the
+ * parent's commands on a pipe: 'S' compare the copy with @want (the
+ * parent's snapshot at fork time, or what 'W' wrote), 'W' write @seed's
+ * pattern into the copy, 'q' exit.  It uses nothing of cmocka's.
+ */
+struct kid_reply {
+	char ok;
+	uint64_t off;
+	uint8_t got, want;
+};
+
+static void __attribute__((noreturn))
+kid_main(int cmd, int reply, uint8_t *mem, size_t len, uint8_t *want,
+	 uint32_t seed)
+{
+	struct kid_reply r;
+	char c;
+	size_t i;
+
+	alarm(120);
+	for (;;) {
+		if (read(cmd, &c, 1) != 1)
+			_exit(3);
+		memset(&r, 0, sizeof(r));
+		switch (c) {
+		case 'S':
+			r.ok = 'y';
+			for (i = 0; i < len; i++)
+				if (mem[i] != want[i])
+					break;
+			if (i < len) {
+				r.ok = 'n';
+				r.off = i;
+				r.got = mem[i];
+				r.want = want[i];
+			}
+			break;
+		case 'W':
+			fill_pat(mem, len, seed);
+			fill_pat(want, len, seed);
+			r.ok = 'w';
+			break;
+		case 'q':
+			_exit(0);
+		default:
+			_exit(4);
+		}
+		if (write(reply, &r, sizeof(r)) != sizeof(r))
+			_exit(5);
+	}
+}
+
+static struct kid *kid_fork(struct tcase *tc, uint8_t *mem, size_t len,
+			    uint8_t *want, uint32_t seed)
+{
+	int down[2], up[2];
+	struct kid *k;
+	pid_t pid;
+
+	assert_true(tc->nkids < MAX_KIDS);
+	CHECK(!pipe(down) && !pipe(up), "pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		close(down[1]);
+		close(up[0]);
+		kid_main(down[0], up[1], mem, len, want, seed);
+	}
+	close(down[0]);
+	close(up[1]);
+	k = &tc->kids[tc->nkids++];
+	k->pid = pid;
+	k->cmd = down[1];
+	k->reply = up[0];
+	CHECK(pid > 0, "fork: %s", strerror(errno));
+	return k;
+}
+
+/* Read @len bytes from @fd within @ms; false on timeout or EOF. */
+static bool read_within(int fd, void *buf, size_t len, int ms)
+{
+	int64_t end = now_ms() + ms;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		int left = (int)(end - now_ms());
+
+		if (left <= 0 || poll(&p, 1, left) != 1)
+			return false;
+		n = read(fd, (uint8_t *)buf + got, len - got);
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+/* Send command @c to the child; its answer must be @ok. */
+static void kid_ask(struct kid *k, char c, char ok, const char *what)
+{
+	struct kid_reply r;
+
+	CHECK(write(k->cmd, &c, 1) == 1, "%s: writing to the child: %s",
+	      what, strerror(errno));
+	CHECK(read_within(k->reply, &r, sizeof(r), 30000),
+	      "%s: no answer from the child within 30 s", what);
+	CHECK(r.ok == ok,
+	      "%s: the child's copy differs at byte %" PRIu64 ": got 0x%02x, want 0x%02x",
+	      what, r.off, r.got, r.want);
+}
+
+/* Let the child exit and reap it: it must exit 0 within 10 s. */
+static void kid_end(struct kid *k, const char *what)
+{
+	int64_t end = now_ms() + 10000;
+	char c = 'q';
+	pid_t p;
+	int st = 0;
+
+	CHECK(write(k->cmd, &c, 1) == 1, "%s: writing to the child: %s",
+	      what, strerror(errno));
+	while ((p = waitpid(k->pid, &st, WNOHANG)) == 0 && now_ms() < end)
+		usleep(10000);
+	CHECK(p == k->pid, "%s: the child did not exit within 10 s", what);
+	k->pid = 0;
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "%s: the child ended with status 0x%x", what, st);
+}
+
+/*
+ * fork() with the NIC's mirror populated: the parent's address space is
+ * what the NIC sees, the child's copy never changes.  (1) A WRITE after
+ * fork lands in the parent only; (2) after the child wrote its copy, a
+ * WRITE still lands in the parent only; (3) after the parent's CPU
+ * breaks copy-on-write, a READ returns the parent's new data; (4) the
+ * same for a SEND source.
+ */
+static void test_fork(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 256 * KIB, half = len / 2, slen = 64 * KIB;
+	struct buf *r, *src, *l, *s, *rb;
+	uint8_t *snapshot, *want;
+	struct kid *k;
+
+	r = obuf(tc, &tc->sb, len);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+	snapshot = tc_alloc(tc, len);
+	want = tc_alloc(tc, len);
+
+	fill_pat(src->mem, len, 71);
+	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE before fork");
+	expect_pat(tc, "WRITE before fork", r->mem, len, 71);
+	memcpy(snapshot, r->mem, len);
+	k = kid_fork(tc, r->mem, len, snapshot, 99);
+
+	fill_pat(src->mem, half, 72);
+	do_write(c, src, 0, r, 0, half, IBV_WC_SUCCESS,
+		 "WRITE after fork, first half");
+	memcpy(want, snapshot, len);
+	memcpy(want, src->mem, half);
+	expect_same("parent after the WRITE after fork", r->mem, want, len);
+	kid_ask(k, 'S', 'y', "child's copy after the parent's NIC WRITE");
+
+	kid_ask(k, 'W', 'w', "child writes its copy");
+	fill_pat(src->mem + half, half, 73);
+	do_write(c, src, half, r, half, half, IBV_WC_SUCCESS,
+		 "WRITE after the child wrote, second half");
+	expect_same("parent after the child wrote and the NIC wrote",
+		    r->mem, src->mem, len);
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ back");
+	expect_same("READ back", l->mem, src->mem, len);
+	kid_ask(k, 'S', 'y', "child's copy after its own write");
+	kid_end(k, "first child");
+
+	/* The parent's CPU breaks COW after the NIC mirrored the pages. */
+	memcpy(snapshot, r->mem, len);
+	k = kid_fork(tc, r->mem, len, snapshot, 0);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ after fork");
+	expect_same("READ after fork", l->mem, snapshot, len);
+	fill_pat(r->mem, len, 74);
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
+		"READ after the parent's CPU wrote (COW broken)");
+	expect_pat(tc, "READ after the parent's CPU wrote (COW broken)",
+		   l->mem, len, 74);
+	kid_ask(k, 'S', 'y', "child's copy after the parent's CPU wrote");
+	fill_pat(src->mem, len, 75);
+	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
+		 "WRITE after the parent's CPU wrote");
+	expect_pat(tc, "parent after its CPU and then the NIC wrote", r->mem,
+		   len, 75);
+	kid_ask(k, 'S', 'y', "child's copy after the parent's NIC WRITE");
+	kid_end(k, "second child");
+
+	/* A SEND source whose COW the parent's CPU breaks. */
+	s = obuf(tc, &tc->sa, slen);
+	rb = obuf(tc, &tc->sb, slen);
+	fill_pat(s->mem, slen, 76);
+	do_send(c, s, 0, rb, 0, slen, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND before fork");
+	memcpy(snapshot, s->mem, slen);
+	k = kid_fork(tc, s->mem, slen, snapshot, 0);
+	do_send(c, s, 0, rb, 0, slen, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND after fork");
+	expect_pat(tc, "SEND after fork", rb->mem, slen, 76);
+	fill_pat(s->mem, slen, 77);
+	do_send(c, s, 0, rb, 0, slen, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND after the parent's CPU wrote its source");
+	expect_pat(tc, "SEND after the parent's CPU wrote its source",
+		   rb->mem, slen, 77);
+	kid_ask(k, 'S', 'y', "child's copy of the SEND source");
+	kid_end(k, "third child");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Shared memory, files, huge pages                                        */
+/* ---------------------------------------------------------------------- */
+
+/* Track mapping @p of @len bytes and register it as the test's ODP. */
+static struct buf *obuf_at(struct tcase *tc, struct side *s, void *p,
+			   size_t len, int fd)
+{
+	struct buf *b = buf_track(tc, p, len, p, len, fd);
+
+	buf_reg(b, s, odp_kind(tc), ODP_ACCESS);
+	return b;
+}
+
+/*
+ * MAP_SHARED anonymous memory (shmem): WRITE and READ; MADV_DONTNEED only
+ * unmaps (the NIC still reads the data), MADV_REMOVE frees the pages (the
+ * NIC reads zeros); a forked child shares the NIC's WRITE.
+ */
+static void test_shared_anon(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = MIB;
+	struct buf *r, *src, *l;
+	uint8_t *p, *want;
+	struct kid *k;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(p != MAP_FAILED, "mmap MAP_SHARED: %s", strerror(errno));
+	r = obuf_at(tc, &tc->sb, p, len, -1);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+	want = tc_alloc(tc, len);
+
+	fill_pat(src->mem, len, 81);
+	do_write(c, src, 3, r, 3, len - 10, IBV_WC_SUCCESS,
+		 "WRITE into MAP_SHARED");
+	expect_region(tc, "WRITE into MAP_SHARED (CPU)", r->mem, len, 3,
+		      src->mem + 3, len - 10, ZERO);
+	fill_pat(r->mem, len, 82);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
+		"READ after the CPU wrote");
+	expect_pat(tc, "READ after the CPU wrote", l->mem, len, 82);
+
+	madv(r->mem, len, MADV_DONTNEED, "MADV_DONTNEED");
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
+		"READ after MADV_DONTNEED (shared pages stay)");
+	expect_pat(tc, "READ after MADV_DONTNEED (shared pages stay)", l->mem,
+		   len, 82);
+	madv(r->mem, len, MADV_REMOVE, "MADV_REMOVE");
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
+		"READ after MADV_REMOVE");
+	expect_pat(tc, "READ after MADV_REMOVE (pages freed)", l->mem, len,
+		   ZERO);
+
+	fill_pat(src->mem, len, 83);
+	memcpy(want, src->mem, len);
+	k = kid_fork(tc, r->mem, len, want, 0);
+	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
+		 "WRITE into MAP_SHARED after fork");
+	expect_pat(tc, "parent after the WRITE after fork", r->mem, len, 83);
+	kid_ask(k, 'S', 'y', "child sees the NIC's WRITE into shared memory");
+	kid_end(k, "child");
+}
+
+/*
+ * A memfd mapped twice (X registered, Y the CPU's second view): the NIC's
+ * WRITE through X shows at Y; the CPU's write at Y and a pwrite(2) are
+ * what the NIC reads through X; a punched hole reads as zeros.
+ */
+static void test_memfd(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = MIB;
+	struct buf *x, *src, *l;
+	uint8_t *px, *py;
+	int fd;
+
+	fd = memfd_create("odp_test", 0);
+	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
+	CHECK(!ftruncate(fd, (off_t)len), "ftruncate: %s", strerror(errno));
+	px = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(px != MAP_FAILED, "mmap memfd: %s", strerror(errno));
+	x = obuf_at(tc, &tc->sb, px, len, fd);
+	py = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(py != MAP_FAILED, "mmap memfd again: %s", strerror(errno));
+	buf_track(tc, py, len, py, len, -1);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+
+	fill_pat(src->mem, len, 91);
+	do_write(c, src, 0, x, 5, len - 9, IBV_WC_SUCCESS,
+		 "WRITE through the first mapping");
+	expect_region(tc, "second mapping after the NIC's WRITE", py, len, 5,
+		      src->mem, len - 9, ZERO);
+	fill_pat(py, len, 92);
+	do_read(c, l, 0, x, 0, len, IBV_WC_SUCCESS,
+		"READ after the CPU wrote the second mapping");
+	expect_pat(tc, "READ after the CPU wrote the second mapping", l->mem,
+		   len, 92);
+	fill_pat(src->mem, 8192, 93);
+	CHECK(pwrite(fd, src->mem, 8192, 4096) == 8192, "pwrite: %s",
+	      strerror(errno));
+	do_read(c, l, 0, x, 4096, 8192, IBV_WC_SUCCESS,
+		"READ after pwrite(2)");
+	expect_pat(tc, "READ after pwrite(2)", l->mem, 8192, 93);
+	CHECK(!fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			 (off_t)len), "fallocate(PUNCH_HOLE): %s",
+	      strerror(errno));
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, x, 0, len, IBV_WC_SUCCESS,
+		"READ after the hole was punched");
+	expect_pat(tc, "READ after the hole was punched", l->mem, len, ZERO);
+}
+
+/*
+ * A MAP_SHARED file in the guest's /tmp: a NIC WRITE, msync, and read(2)
+ * shows the data in the file; a pwrite(2) is what the NIC reads; after
+ * the file is truncated to 0 and extended again, the NIC reads zeros.
+ */
+static void test_file(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = MIB + PAGE, dlen = MIB - 7, off = 4093;
+	struct buf *f, *src, *l;
+	struct statfs sf;
+	uint8_t *p, *got;
+	int fd;
+
+	snprintf(tc->tmpfile, sizeof(tc->tmpfile), "%s/odp_test.XXXXXX",
+		 tmp_dir);
+	fd = mkstemp(tc->tmpfile);
+	CHECK(fd >= 0, "mkstemp %s: %s", tc->tmpfile, strerror(errno));
+	if (!fstatfs(fd, &sf))
+		diag("%s: file system type 0x%lx%s", tc->tmpfile,
+		     (unsigned long)sf.f_type,
+		     sf.f_type == 0x01021994 ? " (tmpfs)" : "");
+	CHECK(!ftruncate(fd, (off_t)len), "ftruncate: %s", strerror(errno));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED, "mmap %s: %s", tc->tmpfile, strerror(errno));
+	f = obuf_at(tc, &tc->sb, p, len, fd);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+	got = tc_alloc(tc, len);
+
+	fill_pat(src->mem, len, 101);
+	do_write(c, src, 0, f, off, dlen, IBV_WC_SUCCESS,
+		 "WRITE into the mapped file");
+	CHECK(!msync(p, len, MS_SYNC), "msync: %s", strerror(errno));
+	CHECK(pread(fd, got, len, 0) == (ssize_t)len, "pread: %s",
+	      strerror(errno));
+	expect_region(tc, "the file after the NIC's WRITE and msync", got,
+		      len, off, src->mem, dlen, ZERO);
+
+	fill_pat(src->mem, 3 * PAGE, 102);
+	CHECK(pwrite(fd, src->mem, 3 * PAGE, 2 * PAGE) == 3 * PAGE,
+	      "pwrite: %s", strerror(errno));
+	do_read(c, l, 0, f, 2 * PAGE, 3 * PAGE, IBV_WC_SUCCESS,
+		"READ after pwrite(2)");
+	expect_pat(tc, "READ after pwrite(2)", l->mem, 3 * PAGE, 102);
+
+	CHECK(!ftruncate(fd, 0) && !ftruncate(fd, (off_t)len),
+	      "ftruncate to 0 and back: %s", strerror(errno));
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, f, 0, len, IBV_WC_SUCCESS,
+		"READ after truncate and extend");
+	expect_pat(tc, "READ after truncate and extend", l->mem, len, ZERO);
+	fill_pat(src->mem, len, 103);
+	do_write(c, src, 0, f, 0, len, IBV_WC_SUCCESS,
+		 "WRITE after truncate and extend");
+	CHECK(pread(fd, got, len, 0) == (ssize_t)len, "pread: %s",
+	      strerror(errno));
+	expect_pat(tc, "the file after the last WRITE", got, len, 103);
+}
+
+/* AnonHugePages of the mapping at @addr, in kB (-1: not found). */
+static long anon_huge_kb(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long s, e;
+	char line[512];
+	bool in = false;
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
+			in = (uintptr_t)addr >= s && (uintptr_t)addr < e;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Transparent huge pages (MADV_HUGEPAGE, 2 MiB-aligned 4 MiB, checked in
+ * smaps): WRITE and READ across both huge pages; MADV_DONTNEED of 4 KiB
+ * inside one (the PMD splits) reads as zeros between the data; a WRITE
+ * into the hole shows; all of it DONTNEED reads as zeros.
+ */
+static void test_thp(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 4 * MIB, map_len, hole = MIB + 5 * PAGE;
+	struct buf *r, *src, *l;
+	uint8_t *p;
+	long kb;
+
+	p = map_blocks(len, &map_len, true);
+	CHECK(p, "mmap: %s", strerror(errno));
+	fill_pat(p, len, G_DST);
+	kb = anon_huge_kb(p);
+	diag("AnonHugePages of the 4 MiB buffer: %ld kB", kb);
+	CHECK(kb >= 2048, "no transparent huge page in the MADV_HUGEPAGE buffer (AnonHugePages %ld kB)",
+	      kb);
+	r = buf_track(tc, p, len, p, map_len, -1);
+	buf_reg(r, &tc->sb, odp_kind(tc), ODP_ACCESS);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+
+	fill_pat(src->mem, len, 111);
+	do_write(c, src, 3, r, 5, len - 10, IBV_WC_SUCCESS,
+		 "WRITE across two huge pages");
+	expect_region(tc, "WRITE across two huge pages (CPU)", r->mem, len, 5,
+		      src->mem + 3, len - 10, G_DST);
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ of the huge pages");
+	expect_same("READ of the huge pages", l->mem, r->mem, len);
+	CHECK(anon_huge_kb(p) >= 2048,
+	      "the huge pages split without reason (AnonHugePages %ld kB)",
+	      anon_huge_kb(p));
+
+	madv(r->mem + hole, PAGE, MADV_DONTNEED, "MADV_DONTNEED of 4 KiB");
+	fill_pat(l->mem, 3 * PAGE, G_BACK);
+	do_read(c, l, 0, r, hole - PAGE, 3 * PAGE, IBV_WC_SUCCESS,
+		"READ around the hole in a huge page");
+	{
+		uint8_t *want = tc_alloc(tc, 3 * PAGE);
+
+		memcpy(want, r->mem + hole - PAGE, 3 * PAGE);
+		memset(want + PAGE, 0, PAGE);
+		expect_same("READ around the hole in a huge page", l->mem,
+			    want, 3 * PAGE);
+	}
+	fill_pat(src->mem, PAGE, 112);
+	do_write(c, src, 0, r, hole, PAGE, IBV_WC_SUCCESS,
+		 "WRITE into the hole");
+	expect_pat(tc, "WRITE into the hole (CPU)", r->mem + hole, PAGE, 112);
+
+	madv(r->mem, len, MADV_DONTNEED, "MADV_DONTNEED of all");
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
+		"READ after MADV_DONTNEED of the huge pages");
+	expect_pat(tc, "READ after MADV_DONTNEED of the huge pages", l->mem,
+		   len, ZERO);
+}
+
+/*
+ * hugetlb pages (MAP_HUGETLB, 2 MiB; the suite reserves some): WRITE,
+ * READ, MADV_DONTNEED then READ gives zeros.  Skipped without pages.
+ */
+static void test_hugetlb(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 4 * MIB;
+	struct buf *r, *src, *l;
+	uint8_t *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (p == MAP_FAILED) {
+		diag("no 4 MiB of hugetlb pages (mmap MAP_HUGETLB: %s)",
+		     strerror(errno));
+		skip();
+	}
+	r = obuf_at(tc, &tc->sb, p, len, -1);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+
+	fill_pat(src->mem, len, 121);
+	do_write(c, src, 1, r, 9, len - 17, IBV_WC_SUCCESS,
+		 "WRITE into hugetlb pages");
+	expect_region(tc, "WRITE into hugetlb pages (CPU)", r->mem, len, 9,
+		      src->mem + 1, len - 17, ZERO);
+	fill_pat(r->mem, len, 122);
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
+		"READ after the CPU wrote");
+	expect_pat(tc, "READ from hugetlb pages", l->mem, len, 122);
+	madv(r->mem, len, MADV_DONTNEED, "MADV_DONTNEED");
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
+		"READ after MADV_DONTNEED");
+	expect_pat(tc, "READ after MADV_DONTNEED of hugetlb pages", l->mem,
+		   len, ZERO);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ibv_advise_mr                                                           */
+/* ---------------------------------------------------------------------- */
+
+static const char *advice_str(enum ibv_advise_mr_advice a)
+{
+	switch (a) {
+	case IBV_ADVISE_MR_ADVICE_PREFETCH:		return "PREFETCH";
+	case IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE:	return "PREFETCH_WRITE";
+	case IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT:	return "PREFETCH_NO_FAULT";
+	default:					return "?";
+	}
+}
+
+/* ibv_advise_mr on one range must return @want (0 or an errno). */
+static void advise(struct ibv_pd *pd, enum ibv_advise_mr_advice a,
+		   uint32_t flags, struct ibv_sge g, int want,
+		   const char *what)
+{
+	int rc;
+
+	errno = 0;
+	rc = ibv_advise_mr(pd, a, flags, &g, 1);
+	CHECK(rc == want,
+	      "%s: ibv_advise_mr(%s, flags 0x%x, 0x%" PRIx64 "+%u, lkey 0x%x) returned %d (%s), errno %d, want %d (%s)",
+	      what, advice_str(a), flags, (uint64_t)g.addr, g.length, g.lkey,
+	      rc, rc > 0 ? strerror(rc) : "-", errno, want,
+	      want ? strerror(want) : "success");
+}
+
+/* A key no MR of the test has. */
+static uint32_t bad_key(const struct tcase *tc, uint32_t key)
+{
+	uint32_t k = key ^ 0x5a5a00u;
+	unsigned int i;
+
+	for (i = 0; i < tc->nbufs; i++)
+		if (tc->bufs[i].lkey == k || tc->bufs[i].rkey == k)
+			return bad_key(tc, k + 0x100);
+	if ((tc->sa.imr && tc->sa.imr->lkey == k) ||
+	    (tc->sb.imr && tc->sb.imr->lkey == k))
+		return bad_key(tc, k + 0x100);
+	return k;
+}
+
+#define ADV_FLUSH	IBV_ADVISE_MR_FLAG_FLUSH
+
+/*
+ * ibv_advise_mr: PREFETCH_WRITE with FLUSH mirrors the range before it
+ * returns (a WRITE into it then faults nowhere; CPU-filled and untouched
+ * memory); PREFETCH for a READ source; PREFETCH_NO_FAULT mirrors only
+ * what is present (the untouched half still faults); without FLUSH the
+ * prefetch happens in the background.  Counted in odp_prefetches and
+ * odp_prefetch_pages.  Errors: EFAULT for an unknown lkey, a range
+ * outside the MR, PREFETCH_WRITE on an MR without LOCAL_WRITE; EINVAL for
+ * a pinned MR and for unknown flags.
+ */
+static void test_advise(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = MIB, half = MIB / 2;
+	struct ibv_pd *pa = tc->sa.pd, *pb = tc->sb.pd;
+	struct buf *src, *r, *r2, *r3, *l3, *r4, *l4, *r5, *ro, *pin;
+	struct cnts before, d;
+	struct ibv_sge g;
+	int64_t end;
+
+	src = obuf(tc, &tc->sa, len);
+	r = obuf(tc, &tc->sb, len);
+	fill_pat(src->mem, len, 131);
+	fill_pat(r->mem, len, G_DST);
+	advise(pa, IBV_ADVISE_MR_ADVICE_PREFETCH, ADV_FLUSH,
+	       sge(src, 0, len), 0, "PREFETCH of a WRITE source");
+	snap(tc, &before);
+	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, ADV_FLUSH,
+	       sge(r, 0, len), 0, "PREFETCH_WRITE of a CPU-filled target");
+	since(tc, &before, &d);
+	CHECK(d.v[C_PREFETCHES] == 1 &&
+	      d.v[C_PREFETCH_PAGES] >= npages(r->mem, 0, len),
+	      "PREFETCH_WRITE of %zu pages: odp_prefetches +%" PRIu64 ", odp_prefetch_pages +%" PRIu64 ", want 1 and >= %zu",
+	      npages(r->mem, 0, len), d.v[C_PREFETCHES],
+	      d.v[C_PREFETCH_PAGES], npages(r->mem, 0, len));
+	snap(tc, &before);
+	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
+		 "WRITE after PREFETCH_WRITE");
+	since(tc, &before, &d);
+	expect_warm(&d, "WRITE after PREFETCH(_WRITE) with FLUSH");
+	expect_pat(tc, "WRITE after PREFETCH_WRITE", r->mem, len, 131);
+
+	/* Untouched memory, prefetched for writing. */
+	r2 = obuf(tc, &tc->sb, len);
+	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, ADV_FLUSH,
+	       sge(r2, 0, len), 0, "PREFETCH_WRITE of untouched memory");
+	snap(tc, &before);
+	do_write(c, src, 0, r2, 0, len, IBV_WC_SUCCESS,
+		 "WRITE into prefetched untouched memory");
+	since(tc, &before, &d);
+	expect_warm(&d, "WRITE into prefetched untouched memory");
+	expect_pat(tc, "WRITE into prefetched untouched memory", r2->mem,
+		   len, 131);
+
+	/* A READ from untouched memory prefetched for reading. */
+	r3 = obuf(tc, &tc->sb, len);
+	l3 = obuf(tc, &tc->sa, len);
+	fill_pat(l3->mem, len, G_BACK);
+	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH, ADV_FLUSH, sge(r3, 0, len),
+	       0, "PREFETCH of an untouched READ source");
+	advise(pa, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, ADV_FLUSH,
+	       sge(l3, 0, len), 0, "PREFETCH_WRITE of a READ destination");
+	snap(tc, &before);
+	do_read(c, l3, 0, r3, 0, len, IBV_WC_SUCCESS,
+		"READ after PREFETCH");
+	since(tc, &before, &d);
+	expect_warm(&d, "READ after PREFETCH");
+	expect_pat(tc, "READ of prefetched untouched memory", l3->mem, len,
+		   ZERO);
+
+	/* PREFETCH_NO_FAULT: only the present half gets mirrored. */
+	r4 = obuf(tc, &tc->sb, len);
+	l4 = obuf(tc, &tc->sa, len);
+	fill_pat(r4->mem, half, 132);
+	advise(pa, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, ADV_FLUSH,
+	       sge(l4, 0, len), 0, "PREFETCH_WRITE of a READ destination");
+	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT, ADV_FLUSH,
+	       sge(r4, 0, len), 0, "PREFETCH_NO_FAULT, half present");
+	snap(tc, &before);
+	do_read(c, l4, 0, r4, 0, half, IBV_WC_SUCCESS,
+		"READ of the present half after PREFETCH_NO_FAULT");
+	since(tc, &before, &d);
+	expect_warm(&d, "READ of the present half after PREFETCH_NO_FAULT");
+	expect_pat(tc, "READ of the present half", l4->mem, half, 132);
+	snap(tc, &before);
+	do_read(c, l4, half, r4, half, half, IBV_WC_SUCCESS,
+		"READ of the untouched half after PREFETCH_NO_FAULT");
+	since(tc, &before, &d);
+	expect_faulted(&d, npages(r4->mem, half, half),
+		       "READ of the untouched half after PREFETCH_NO_FAULT");
+	expect_pat(tc, "READ of the untouched half", l4->mem + half, half,
+		   ZERO);
+
+	/* Without FLUSH: in the background, done when counted. */
+	r5 = obuf(tc, &tc->sb, len);
+	snap(tc, &before);
+	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, 0, sge(r5, 0, len),
+	       0, "PREFETCH_WRITE without FLUSH");
+	end = now_ms() + 10000;
+	do
+		since(tc, &before, &d);
+	while (d.v[C_PREFETCH_PAGES] < npages(r5->mem, 0, len) &&
+	       now_ms() < end);
+	CHECK(d.v[C_PREFETCH_PAGES] >= npages(r5->mem, 0, len),
+	      "PREFETCH_WRITE without FLUSH: odp_prefetch_pages +%" PRIu64 " after 10 s, want >= %zu",
+	      d.v[C_PREFETCH_PAGES], npages(r5->mem, 0, len));
+	snap(tc, &before);
+	do_write(c, src, 0, r5, 0, len, IBV_WC_SUCCESS,
+		 "WRITE after a background prefetch");
+	since(tc, &before, &d);
+	expect_warm(&d, "WRITE after a background prefetch");
+	expect_pat(tc, "WRITE after a background prefetch", r5->mem, len,
+		   131);
+
+	/* Errors. */
+	g = sge(r, 0, PAGE);
+	g.lkey = bad_key(tc, g.lkey);
+	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH, ADV_FLUSH, g, EFAULT,
+	       "unknown lkey");
+	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH, 0x80, sge(r, 0, PAGE),
+	       EINVAL, "unknown flag 0x80");
+	pin = buf_new(tc, &tc->sb, 64 * KIB, B_PINNED,
+		      IBV_ACCESS_LOCAL_WRITE);
+	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH, ADV_FLUSH,
+	       sge(pin, 0, PAGE), EINVAL, "pinned (non-ODP) MR");
+	if (tc->mode == M_EXPLICIT) {
+		g = sge(r, len - 100, 200);
+		advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH, ADV_FLUSH, g, EFAULT,
+		       "range beyond the MR's end");
+		ro = buf_new(tc, &tc->sb, 64 * KIB, B_ODP,
+			     IBV_ACCESS_REMOTE_READ);
+		advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, ADV_FLUSH,
+		       sge(ro, 0, PAGE), EFAULT,
+		       "PREFETCH_WRITE on an MR without LOCAL_WRITE");
+		advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH, ADV_FLUSH,
+		       sge(ro, 0, PAGE), 0,
+		       "PREFETCH on an MR without LOCAL_WRITE");
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* A peer process that exits with transfers in flight                      */
+/* ---------------------------------------------------------------------- */
+
+/* What the exiting child and the test tell each other. */
+struct xinfo {
+	uint32_t qpn, psn;
+	union ibv_gid gid;
+	uint64_t addr;
+	uint32_t rkey, len;
+	struct path path;
+};
+
+#define X_LEN		(4 * MIB)	/* the child's ODP MR */
+#define X_CHUNK		(64 * KIB)
+#define X_DEPTH		16		/* WRs in flight */
+#define X_BEFORE	24		/* completions before the exit */
+
+static int xchild_fail(const char *what, int err)
+{
+	printf("# exit child: %s: %s\n", what, strerror(err));
+	fflush(stdout);
+	return 2;
+}
+
+/*
+ * odp_test --exit-child DEV MODE (fds 3 and 4: pipes from and to the
+ * test): one RC QP on DEV and an ODP MR (MODE explicit or implicit) over
+ * 4 MiB, half of it touched; exchange the QP's coordinates, connect,
+ * report ready, then wait.  The test kills it or tells it to exit ('x')
+ * while its WRITEs and READs run.  No cmocka here.
+ */
+static int exit_child(const char *devname, const char *mode)
+{
+	struct dev *d = dev_get(devname);
+	struct xinfo me, peer;
+	struct ibv_qp_init_attr ia;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp;
+	struct ibv_mr *mr;
+	size_t map_len;
+	uint8_t *p;
+	char c = 'r';
+	int rc;
+
+	alarm(120);
+	if (!d || !d->ctx || d->gid_index < 0)
+		return xchild_fail(d ? d->error : devname, ENODEV);
+	pd = ibv_alloc_pd(d->ctx);
+	if (!pd)
+		return xchild_fail("ibv_alloc_pd", errno);
+	cq = ibv_create_cq(d->ctx, CQE, NULL, NULL, 0);
+	if (!cq)
+		return xchild_fail("ibv_create_cq", errno);
+	memset(&ia, 0, sizeof(ia));
+	ia.send_cq = cq;
+	ia.recv_cq = cq;
+	ia.qp_type = IBV_QPT_RC;
+	ia.cap.max_send_wr = 4;
+	ia.cap.max_recv_wr = 4;
+	ia.cap.max_send_sge = 1;
+	ia.cap.max_recv_sge = 1;
+	qp = ibv_create_qp(pd, &ia);
+	if (!qp)
+		return xchild_fail("ibv_create_qp", errno);
+	p = map_blocks(X_LEN, &map_len, false);
+	if (!p)
+		return xchild_fail("mmap", errno);
+	memset(p, 0x5c, X_LEN / 2);
+	if (!strcmp(mode, "implicit"))
+		mr = reg_implicit(pd, ODP_ACCESS);
+	else
+		mr = ibv_reg_mr(pd, p, X_LEN,
+				IBV_ACCESS_ON_DEMAND | ODP_ACCESS);
+	if (!mr)
+		return xchild_fail("ODP MR", errno);
+	rc = qp_to_init(qp);
+	if (rc)
+		return xchild_fail("QP to INIT", rc);
+	memset(&me, 0, sizeof(me));
+	me.qpn = qp->qp_num;
+	me.psn = 0x123456;
+	me.gid = d->gid;
+	me.addr = (uintptr_t)p;
+	me.rkey = mr->rkey;
+	me.len = X_LEN;
+	if (write(4, &me, sizeof(me)) != sizeof(me) ||
+	    read(3, &peer, sizeof(peer)) != sizeof(peer))
+		return xchild_fail("pipe", errno);
+	rc = qp_to_rtr(qp, &peer.path, d->gid_index, peer.qpn, peer.psn,
+		       &peer.gid);
+	if (!rc)
+		rc = qp_to_rts(qp, &peer.path, me.psn);
+	if (rc)
+		return xchild_fail("QP to RTR/RTS", rc);
+	if (write(4, &c, 1) != 1)
+		return xchild_fail("pipe", errno);
+	/* Whatever comes (or EOF): exit with everything still in place. */
+	if (read(3, &c, 1) < 0)
+		return xchild_fail("pipe", errno);
+	exit(0);
+}
+
+/*
+ * A child process (exec'd, on device B) registers an ODP MR; the test
+ * keeps X_DEPTH RDMA WRITEs and READs of 64 KiB running into it and, after
+ * X_BEFORE completed, the child exits (or is killed).  Every WR must
+ * complete within bounded time: successes, then one error
+ * (RETRY_EXC_ERR, REM_ACCESS_ERR or REM_OP_ERR), then flushes; no WR
+ * posted after the child was reaped may succeed; the child must be gone
+ * within 10 s; the devices must then still carry data.
+ */
+static void exit_test(struct tcase *tc, bool kill_it)
+{
+	struct dev *da = tc->pair->a, *db = tc->pair->b;
+	uint64_t posted = 0, done = 0, ok = 0, first_after = UINT64_MAX;
+	int64_t t_trig = 0, t_reap = 0, t_err = 0;
+	struct xinfo ci, me;
+	int down[2], up[2], st = 0, err_status = -1;
+	bool trig = false, reaped = false;
+	struct buf *l, *s2, *d2;
+	struct ibv_wc wc;
+	struct conn *c;
+	struct kid *k;
+	char r;
+
+	dev_ready(da);
+	dev_ready(db);
+	sides_open(tc);
+	assert_true(tc->nkids < MAX_KIDS && tc->nconns < MAX_CONNS);
+	CHECK(!pipe(down) && !pipe(up), "pipe: %s", strerror(errno));
+	fflush(stdout);
+	k = &tc->kids[tc->nkids++];
+	k->pid = fork();
+	if (!k->pid) {
+		if (dup2(down[0], 3) < 0 || dup2(up[1], 4) < 0)
+			_exit(126);
+		execl("/proc/self/exe", "odp_test", "--exit-child", db->name,
+		      mode_names[tc->mode], (char *)NULL);
+		_exit(127);
+	}
+	close(down[0]);
+	close(up[1]);
+	k->cmd = down[1];
+	k->reply = up[0];
+	CHECK(k->pid > 0, "fork: %s", strerror(errno));
+	CHECK(read_within(k->reply, &ci, sizeof(ci), 30000),
+	      "the exit child did not report its QP within 30 s");
+
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	tc->conns[tc->nconns++] = c;
+	c->path = path_of(da, db);
+	ep_create(&c->a, &tc->sa, 0xabcdef);
+	CHECK(!qp_to_init(c->a.qp) &&
+	      !qp_to_rtr(c->a.qp, &c->path, da->gid_index, ci.qpn, ci.psn,
+			 &ci.gid) &&
+	      !qp_to_rts(c->a.qp, &c->path, c->a.psn),
+	      "connecting to the exit child's QP %u failed", ci.qpn);
+	memset(&me, 0, sizeof(me));
+	me.qpn = c->a.qp->qp_num;
+	me.psn = c->a.psn;
+	me.gid = da->gid;
+	me.path = c->path;
+	CHECK(write(k->cmd, &me, sizeof(me)) == sizeof(me), "pipe: %s",
+	      strerror(errno));
+	CHECK(read_within(k->reply, &r, 1, 30000) && r == 'r',
+	      "the exit child did not get ready within 30 s");
+
+	l = obuf(tc, &tc->sa, X_DEPTH * X_CHUNK);
+	fill_pat(l->mem, X_DEPTH * X_CHUNK, 141);
+	for (;;) {
+		int64_t now;
+
+		while (t_err == 0 && posted - done < X_DEPTH) {
+			struct ibv_sge g = sge(l, (posted % X_DEPTH) * X_CHUNK,
+					       X_CHUNK);
+			struct ibv_send_wr wr;
+
+			memset(&wr, 0, sizeof(wr));
+			wr.wr_id = posted;
+			wr.sg_list = &g;
+			wr.num_sge = 1;
+			wr.opcode = posted % 2 ? IBV_WR_RDMA_READ :
+						 IBV_WR_RDMA_WRITE;
+			wr.send_flags = IBV_SEND_SIGNALED;
+			wr.wr.rdma.remote_addr = ci.addr +
+				(posted % (X_LEN / X_CHUNK)) * X_CHUNK;
+			wr.wr.rdma.rkey = ci.rkey;
+			post_send(&c->a, &wr, "WR to the exiting child");
+			if (reaped && first_after == UINT64_MAX)
+				first_after = posted;
+			posted++;
+		}
+		CHECK(poll_wc(c->a.scq, &wc, 20000),
+		      "no completion within 20 s for WR %" PRIu64 " (%" PRIu64 " posted, child %s)",
+		      done, posted, !trig ? "alive" :
+		      reaped ? "reaped" : "told to exit");
+		CHECK(wc.wr_id == done, "completion for WR %" PRIu64 ", want %" PRIu64,
+		      (uint64_t)wc.wr_id, done);
+		done++;
+		now = now_ms();
+		if (wc.status == IBV_WC_SUCCESS) {
+			CHECK(!t_err, "WR %" PRIu64 " succeeded after an error",
+			      (uint64_t)wc.wr_id);
+			CHECK(wc.wr_id < first_after,
+			      "WR %" PRIu64 " (%s), posted after the child was reaped, succeeded",
+			      (uint64_t)wc.wr_id,
+			      wc.wr_id % 2 ? "READ" : "WRITE");
+			ok++;
+		} else if (!t_err) {
+			t_err = now;
+			err_status = wc.status;
+			CHECK(trig, "WR %" PRIu64 " failed (%s) while the child was alive",
+			      (uint64_t)wc.wr_id,
+			      ibv_wc_status_str(wc.status));
+			CHECK(wc.status == IBV_WC_RETRY_EXC_ERR ||
+			      wc.status == IBV_WC_REM_ACCESS_ERR ||
+			      wc.status == IBV_WC_REM_OP_ERR,
+			      "first error %s, want RETRY_EXC_ERR, REM_ACCESS_ERR or REM_OP_ERR",
+			      ibv_wc_status_str(wc.status));
+		} else {
+			CHECK(wc.status == IBV_WC_WR_FLUSH_ERR,
+			      "WR %" PRIu64 " after the error: %s, want WR_FLUSH_ERR",
+			      (uint64_t)wc.wr_id,
+			      ibv_wc_status_str(wc.status));
+		}
+		if (!trig && ok >= X_BEFORE) {
+			if (kill_it)
+				CHECK(!kill(k->pid, SIGKILL), "kill: %s",
+				      strerror(errno));
+			else
+				CHECK(write(k->cmd, "x", 1) == 1, "pipe: %s",
+				      strerror(errno));
+			trig = true;
+			t_trig = now_ms();
+		}
+		if (trig && !reaped && waitpid(k->pid, &st, WNOHANG) ==
+		    k->pid) {
+			reaped = true;
+			k->pid = 0;
+			t_reap = now_ms();
+		}
+		if (t_err && done == posted)
+			break;
+		CHECK(!trig || now_ms() - t_trig < 30000,
+		      "WRs still succeed 30 s after the child was told to exit (%" PRIu64 " since)",
+		      ok - X_BEFORE);
+	}
+	while (!reaped && now_ms() - t_trig < 10000) {
+		if (waitpid(k->pid, &st, WNOHANG) == k->pid) {
+			reaped = true;
+			k->pid = 0;
+			t_reap = now_ms();
+		}
+		usleep(10000);
+	}
+	CHECK(reaped, "the child did not exit within 10 s");
+	diag("%" PRIu64 " WRs completed, %" PRIu64 " succeeded (%" PRIu64 " after the %s); first error %s %" PRId64 " ms after it; child reaped after %" PRId64 " ms",
+	     done, ok, ok - X_BEFORE, kill_it ? "SIGKILL" : "exit request",
+	     ibv_wc_status_str(err_status), t_err - t_trig, t_reap - t_trig);
+	if (kill_it)
+		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+		      "the child ended with status 0x%x, want SIGKILL", st);
+	else
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "the child ended with status 0x%x, want exit 0", st);
+
+	/* The devices still carry data. */
+	c = conn_open(tc);
+	s2 = obuf(tc, &tc->sa, 64 * KIB);
+	d2 = obuf(tc, &tc->sb, 64 * KIB);
+	fill_pat(s2->mem, 64 * KIB, 142);
+	do_write(c, s2, 0, d2, 0, 64 * KIB, IBV_WC_SUCCESS,
+		 "WRITE after the child's exit");
+	expect_pat(tc, "WRITE after the child's exit", d2->mem, 64 * KIB,
+		   142);
+}
+
+static void test_exit(void **state)
+{
+	exit_test(*state, false);
+}
+
+static void test_kill(void **state)
+{
+	exit_test(*state, true);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Memory pressure                                                         */
+/* ---------------------------------------------------------------------- */
+
+static size_t pressure_mib = 64;
+
+/* memory.max of this process's cgroup (v2) in bytes; 0: none. */
+static uint64_t cgroup_max(void)
+{
+	char line[512], path[600];
+	uint64_t max = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/cgroup", "r");
+	if (!f)
+		return 0;
+	path[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(path, sizeof(path),
+				 "/sys/fs/cgroup%s/memory.max", line + 3);
+		}
+	fclose(f);
+	if (!path[0] || !read_u64(path, &max))
+		return 0;
+	return max;
+}
+
+/* A /proc/vmstat value. */
+static uint64_t vmstat(const char *key)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	size_t n = strlen(key);
+	char line[256];
+	uint64_t v = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ' ') {
+			v = strtoull(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static bool swap_on(void)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n > 1;
+}
+
+/*
+ * Memory pressure: the process runs in a cgroup whose memory.max is
+ * smaller than the ODP target, with swap on (zram, set up by the suite).
+ * Every MiB of the target is written through the NIC (some pages must go
+ * to swap and their mirror be invalidated), read back through the NIC
+ * (pages faulted back in) and by the CPU; every byte is checked.
+ */
+static void test_pressure(void **state)
+{
+	struct tcase *tc = *state;
+	size_t len = pressure_mib * MIB, i, n = pressure_mib;
+	uint64_t max = cgroup_max(), out0, in0;
+	struct buf *t, *src, *l;
+	struct cnts before, d;
+	struct conn *c;
+	char what[120];
+	int64_t t0;
+
+	if (!max) {
+		diag("not in a cgroup with a memory.max%s%s",
+		     getenv("ODP_PRESSURE_SETUP") ? ": " : "",
+		     getenv("ODP_PRESSURE_SETUP") ?: "");
+		skip();
+	}
+	if (!swap_on()) {
+		diag("no swap is on");
+		skip();
+	}
+	diag("memory.max %" PRIu64 " MiB, ODP target %zu MiB", max / MIB,
+	     pressure_mib);
+	CHECK(len > max, "the target is not larger than memory.max");
+	c = conn_open(tc);
+	t = obuf(tc, &tc->sb, len);
+	src = obuf(tc, &tc->sa, MIB);
+	l = obuf(tc, &tc->sa, MIB);
+
+	t0 = now_ms();
+	out0 = vmstat("pswpout");
+	in0 = vmstat("pswpin");
+	snap(tc, &before);
+	for (i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), "WRITE of MiB %zu", i);
+		fill_pat(src->mem, MIB, 1000 + (uint32_t)i);
+		do_write(c, src, 0, t, i * MIB, MIB, IBV_WC_SUCCESS, what);
+	}
+	since(tc, &before, &d);
+	diag("WRITE pass: %" PRId64 " ms, pswpout +%" PRIu64 ", odp_faults +%" PRIu64 " (%" PRIu64 " pages), odp_invalidations +%" PRIu64 " (%" PRIu64 " pages)",
+	     now_ms() - t0, vmstat("pswpout") - out0, d.v[C_FAULTS],
+	     d.v[C_FAULT_PAGES], d.v[C_INVALS], d.v[C_INVAL_PAGES]);
+	CHECK(vmstat("pswpout") > out0,
+	      "no page was swapped out: no memory pressure");
+	CHECK(d.v[C_INVAL_PAGES] > 0,
+	      "reclaim invalidated no mirrored page (odp_inval_pages +0)");
+
+	t0 = now_ms();
+	snap(tc, &before);
+	for (i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), "READ of MiB %zu", i);
+		fill_pat(l->mem, MIB, G_BACK);
+		do_read(c, l, 0, t, i * MIB, MIB, IBV_WC_SUCCESS, what);
+		expect_pat(tc, what, l->mem, MIB, 1000 + (uint32_t)i);
+	}
+	since(tc, &before, &d);
+	diag("READ pass: %" PRId64 " ms, pswpin +%" PRIu64 ", odp_faults +%" PRIu64 " (%" PRIu64 " pages)",
+	     now_ms() - t0, vmstat("pswpin") - in0, d.v[C_FAULTS],
+	     d.v[C_FAULT_PAGES]);
+	CHECK(d.v[C_FAULT_PAGES] > 0,
+	      "the READ pass faulted no page back in");
+	for (i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), "CPU's view of MiB %zu", i);
+		expect_pat(tc, what, t->mem + i * MIB, MIB,
+			   1000 + (uint32_t)i);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Test list and main                                                      */
+/* ---------------------------------------------------------------------- */
+
+enum { ONE = 1, BOTH = 2, PRESSURE = 4 };
+
+struct kind {
+	const char *name;
+	void (*fn)(void **state);
+	unsigned int modes;
+};
+
+static const struct kind pair_kinds[] = {
+	{ "no pinning", test_nopin, ONE },
+	{ "anon", test_anon, BOTH },
+	{ "untouched", test_zero, BOTH },
+	{ "dontneed", test_dontneed, BOTH },
+	{ "mprotect", test_mprotect, BOTH },
+	{ "munmap", test_munmap, BOTH },
+	{ "mremap", test_mremap, BOTH },
+	{ "fork", test_fork, BOTH },
+	{ "shared anon", test_shared_anon, BOTH },
+	{ "memfd", test_memfd, BOTH },
+	{ "shared file", test_file, BOTH },
+	{ "thp", test_thp, BOTH },
+	{ "hugetlb", test_hugetlb, BOTH },
+	{ "advise", test_advise, BOTH },
+	{ "peer exit", test_exit, BOTH },
+	{ "peer killed", test_kill, BOTH },
+	{ "pressure", test_pressure, BOTH | PRESSURE },
+};
+
+static bool verbose;
+static int64_t tc_start;
+
+static int tc_setup(void **state)
+{
+	(void)state;
+	tc_start = now_ms();
+	return 0;
+}
+
+static int tc_teardown(void **state)
+{
+	struct tcase *tc = *state;
+	struct side *sides[2] = { &tc->sa, &tc->sb };
+	unsigned int i;
+
+	if (verbose)
+		diag("%s: %" PRId64 " ms", tc->name, now_ms() - tc_start);
+	for (i = 0; i < tc->nkids; i++)
+		kid_reap(&tc->kids[i]);
+	tc->nkids = 0;
+	if (tc->restore_cap)
+		cap_ipc_lock(true);
+	if (tc->restore_rlim)
+		setrlimit(RLIMIT_MEMLOCK, &tc->rlim);
+	tc->restore_cap = tc->restore_rlim = false;
+	for (i = 0; i < tc->nconns; i++) {
+		ep_close(&tc->conns[i]->a);
+		ep_close(&tc->conns[i]->b);
+		free(tc->conns[i]);
+	}
+	tc->nconns = 0;
+	for (i = tc->nbufs; i-- > 0;) {
+		struct buf *b = &tc->bufs[i];
+
+		if (b->mr)
+			ibv_dereg_mr(b->mr);
+		if (b->map)
+			munmap(b->map, b->map_len);
+		if (b->fd >= 0)
+			close(b->fd);
+	}
+	tc->nbufs = 0;
+	for (i = 0; i < 2; i++) {
+		if (sides[i]->imr)
+			ibv_dereg_mr(sides[i]->imr);
+		if (sides[i]->pd)
+			ibv_dealloc_pd(sides[i]->pd);
+		memset(sides[i], 0, sizeof(*sides[i]));
+	}
+	for (i = 0; i < tc->nmem; i++)
+		free(tc->mem[i]);
+	tc->nmem = 0;
+	free(tc->scratch);
+	tc->scratch = NULL;
+	tc->scratch_len = 0;
+	if (tc->tmpfile[0])
+		unlink(tc->tmpfile);
+	tc->tmpfile[0] = '\0';
+	return 0;
+}
+
+static char *only;
+
+static bool selected(const char *name)
+{
+	char *list, *pat, *save = NULL;
+	bool hit = false;
+
+	if (!only)
+		return true;
+	list = strdup(only);
+	if (!list)
+		return true;
+	for (pat = strtok_r(list, ",", &save); pat && !hit;
+	     pat = strtok_r(NULL, ",", &save))
+		hit = !fnmatch(pat, name, 0);
+	free(list);
+	return hit;
+}
+
+static struct tcase *tcases;
+static struct CMUnitTest *tests;
+static unsigned int ntests, cap_tests;
+
+static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
+{
+	struct tcase *tc;
+	va_list ap;
+
+	if (ntests == cap_tests) {
+		fprintf(stderr, "odp_test: too many tests\n");
+		exit(2);
+	}
+	tc = &tcases[ntests];
+	va_start(ap, fmt);
+	vsnprintf(tc->name, sizeof(tc->name), fmt, ap);
+	va_end(ap);
+	if (!selected(tc->name))
+		return tc;	/* filled, never run */
+	tc->fn = fn;
+	tests[ntests] = (struct CMUnitTest){
+		.name = tc->name, .test_func = fn, .setup_func = tc_setup,
+		.teardown_func = tc_teardown, .initial_state = tc,
+	};
+	ntests++;
+	return tc;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: odp_test [--count] [--only GLOB[,GLOB...]] [--pressure] [--pressure-mib N] [--tmp DIR] A:B...\n"
+		"       (ODP_TEST_VERBOSE=1 times each test)\n");
+	exit(2);
+}
+
+static struct pairing *add_pairing(struct pairing *pairs, unsigned int *n,
+				   const char *spec)
+{
+	char a[64], b[64];
+	const char *colon = strchr(spec, ':');
+
+	if (!colon || colon == spec || !colon[1] ||
+	    (size_t)(colon - spec) >= sizeof(a) ||
+	    strlen(colon + 1) >= sizeof(b) || *n == 16)
+		usage();
+	memcpy(a, spec, (size_t)(colon - spec));
+	a[colon - spec] = '\0';
+	strcpy(b, colon + 1);
+	pairs[*n].a = dev_get(a);
+	pairs[*n].b = dev_get(b);
+	if (!pairs[*n].a || !pairs[*n].b)
+		usage();
+	snprintf(pairs[*n].name, sizeof(pairs[*n].name), "%s:%s", a, b);
+	return &pairs[(*n)++];
+}
+
+int main(int argc, char **argv)
+{
+	static struct pairing pairs[16];
+	unsigned int npairs = 0, i, k, m;
+	bool count = false, pressure = false;
+	int ai, failed;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 4 && !strcmp(argv[1], "--exit-child"))
+		return exit_child(argv[2], argv[3]);
+	verbose = getenv("ODP_TEST_VERBOSE") && *getenv("ODP_TEST_VERBOSE");
+	for (ai = 1; ai < argc; ai++) {
+		if (!strcmp(argv[ai], "--count")) {
+			count = true;
+		} else if (!strcmp(argv[ai], "--only") && ai + 1 < argc) {
+			only = argv[++ai];
+		} else if (!strcmp(argv[ai], "--pressure")) {
+			pressure = true;
+		} else if (!strcmp(argv[ai], "--pressure-mib") &&
+			   ai + 1 < argc) {
+			pressure_mib = strtoul(argv[++ai], NULL, 0);
+			if (!pressure_mib)
+				usage();
+		} else if (!strcmp(argv[ai], "--tmp") && ai + 1 < argc) {
+			tmp_dir = argv[++ai];
+		} else if (argv[ai][0] == '-') {
+			usage();
+		} else {
+			add_pairing(pairs, &npairs, argv[ai]);
+		}
+	}
+	if (!npairs)
+		usage();
+
+	cap_tests = ndevs + npairs * 2 * ARRAY_SIZE(pair_kinds);
+	tcases = calloc(cap_tests, sizeof(*tcases));
+	tests = calloc(cap_tests, sizeof(*tests));
+	if (!tcases || !tests)
+		return 2;
+	for (i = 0; i < ndevs; i++)
+		add_test(test_caps, "%s odp caps", devs[i].name)->dev =
+			&devs[i];
+	for (i = 0; i < npairs; i++) {
+		for (k = 0; k < ARRAY_SIZE(pair_kinds); k++) {
+			const struct kind *kd = &pair_kinds[k];
+
+			if ((kd->modes & PRESSURE) && !pressure)
+				continue;
+			for (m = M_EXPLICIT; m <= M_IMPLICIT; m++) {
+				struct tcase *tc;
+
+				if (kd->modes & ONE) {
+					tc = add_test(kd->fn, "%s %s",
+						      pairs[i].name,
+						      kd->name);
+					tc->mode = M_NONE;
+					tc->pair = &pairs[i];
+					break;
+				}
+				tc = add_test(kd->fn, "%s %s %s",
+					      pairs[i].name, kd->name,
+					      mode_names[m]);
+				tc->mode = (enum mode)m;
+				tc->pair = &pairs[i];
+			}
+		}
+	}
+	for (i = 0; i < cap_tests; i++)
+		for (k = 0; k < MAX_KIDS; k++)
+			tcases[i].kids[k].cmd = tcases[i].kids[k].reply = -1;
+	if (count) {
+		printf("%u\n", ntests);
+		return 0;
+	}
+	if (!ntests) {
+		fprintf(stderr, "odp_test: no test matches --only %s\n", only);
+		return 2;
+	}
+	failed = _cmocka_run_group_tests("odp", tests, ntests, NULL, NULL);
+	for (i = 0; i < ndevs; i++)
+		if (devs[i].ctx)
+			ibv_close_device(devs[i].ctx);
+	return failed ? 1 : 0;
+}
