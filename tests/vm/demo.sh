@@ -55,16 +55,18 @@ inns()
 	fi
 }
 
-# bw TOOL SRV_NS SRV_DEV CLI_NS CLI_DEV SRV_IP: a short perftest run.
+# bw TOOL SRV_NS SRV_DEV CLI_NS CLI_DEV SRV_IP [ARG...]: a short perftest
+# run; ARGs go to both sides.
 bw()
 {
 	local tool=$1 sns=$2 sdev=$3 cns=$4 cdev=$5 ip=$6 pid rc=0
+	shift 6
 	inns "$sns" timeout 120 "$tool" -d "$sdev" -x "$(gid4 "$sdev")" \
-		-s 65536 -n 500 -p 18515 >/dev/null 2>&1 &
+		-s 65536 -n 500 -p 18515 "$@" >/dev/null 2>&1 &
 	pid=$!
 	sleep 2
 	inns "$cns" timeout 120 "$tool" -d "$cdev" -x "$(gid4 "$cdev")" \
-		-s 65536 -n 500 -p 18515 "$ip" || rc=$?
+		-s 65536 -n 500 -p 18515 "$@" "$ip" || rc=$?
 	wait $pid || rc=$?
 	return $rc
 }
@@ -74,6 +76,19 @@ section "ib_write_bw, 64 KiB: rodp0 (ns0) -> rodp1 (ns1)" \
 section "ib_write_bw, 64 KiB: rodp0 (ns0) -> rxe0 (initial namespace)" \
 	bw ib_write_bw - rxe0 ns0 rodp0 10.77.0.2
 section "rodp0's counters" rdma statistic show link rodp0/1
+
+# odp DEV: DEV's ODP counters, one per line.
+odp()
+{
+	grep . /sys/class/infiniband/"$1"/ports/1/hw_counters/odp_* |
+		sed 's|.*/||'
+}
+
+section "rodp1's ODP counters before" odp rodp1
+section "ib_write_bw --odp, 1 MiB: rodp0 -> rodp1, both MRs on demand" \
+	bw ib_write_bw ns1 rodp1 ns0 rodp0 10.77.0.11 --odp -s 1048576 -n 50
+section "rodp1's ODP counters after: its MR was faulted in, unpinned" \
+	odp rodp1
 
 echo
 if [ $failed -ne 0 ]; then
