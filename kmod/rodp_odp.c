@@ -192,7 +192,7 @@ static struct rodp_odp_block *rodp_odp_block_create(struct rodp_odp *odp,
 	}
 	err = mmu_interval_notifier_insert(&blk->notifier, odp->mm, start,
 					   end - start, &rodp_odp_notifier_ops);
-	mmput(odp->mm);
+	mmput_async(odp->mm);
 	if (err)
 		goto err_free;
 
@@ -259,11 +259,6 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 	if (!range.hmm_pfns)
 		return -ENOMEM;
 
-	/* A process on its way out: no fault, fail the access now. */
-	if (!mmget_not_zero(odp->mm)) {
-		ret = -EFAULT;
-		goto out_free;
-	}
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	for (;;) {
 		if (time_after(jiffies, timeout)) {
@@ -271,9 +266,19 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 			break;
 		}
 		range.notifier_seq = mmu_interval_read_begin(&blk->notifier);
+		/* A process on its way out: no fault, fail the access now. */
+		if (!mmget_not_zero(odp->mm)) {
+			ret = -EFAULT;
+			break;
+		}
 		mmap_read_lock(odp->mm);
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(odp->mm);
+		/*
+		 * The last user of the mm may be us: its teardown invalidates
+		 * this block and must not run here, under the QP's lock.
+		 */
+		mmput_async(odp->mm);
 		if (ret == -EBUSY)
 			continue;
 		if (ret)
@@ -296,7 +301,6 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 		}
 		break;
 	}
-	mmput(odp->mm);
 
 	if (fault && !ret) {
 		rodp_odp_count(odp, RODP_CNT_ODP_FAULTS, 1);
@@ -304,7 +308,6 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 		rodp_odp_count(odp, RODP_CNT_ODP_FAULT_NS, ktime_get_ns() - t0);
 	}
 	*newly = n;
-out_free:
 	kvfree(range.hmm_pfns);
 	return ret;
 }
