@@ -1,7 +1,7 @@
 #!/bin/bash
 # VM suite "perftest": the stock RDMA tools (Debian's perftest 4.5 and
 # ibv_rc_pingpong) run over rodp on the RC data path.
-# rodp-suite-timeout: 720
+# rodp-suite-timeout: 840
 #
 #  - control: ib_write_bw on rxe0 to itself (the test bed works);
 #  - ib_{write,read,send,atomic}_{bw,lat}, small iteration counts, in four
@@ -10,7 +10,11 @@
 #    rxe0 in the initial namespace) and rxe0 -> rodp0 (server in ns0);
 #  - rodp0 -> rodp1: an ib_write_bw -a sweep (all 23 sizes 2 B..8 MiB),
 #    a -D 2 duration run, a -q 4 run (4 QPs), ibv_rc_pingpong -c
-#    (received data checked) and -e (completion events).
+#    (received data checked) and -e (completion events);
+#  - last, perftest --odp (ib_{write,read,send}_bw): rodp0 -> rodp1 with
+#    --odp on both sides, rodp0 -> rxe0 and rxe0 -> rodp0 with --odp on
+#    the rodp side only (rxe on 6.1 has no ODP); such a case also needs
+#    the rodp devices' odp_faults hw counter to move.
 # A case passes only when both sides exit 0 and print their result line
 # with a positive number (the servers of ib_read_lat and ib_atomic_lat
 # print none: only their exit status counts).
@@ -155,6 +159,7 @@ run_case()
 	start=$SECONDS
 	# Two ports per case: pt_pair may run it twice.
 	PT_PORT=$((PORT_BASE + 2 * n))
+	odp_before "$i"
 	if ! pt_pair "$id" "$SNS" "$SDEV" "$CNS" "$CDEV" "$ADDR" "$@"; then
 		why=$PT_WHY
 	else
@@ -169,6 +174,8 @@ run_case()
 			why="the result is not positive: $(tail -n 1 <<<"$cres")"
 		elif [ "$srv" = yes ] && [ -z "$sres" ]; then
 			why="the server printed no result line"
+		else
+			odp_after "$i"
 		fi
 	fi
 	[ "$PT_TIMEDOUT" = 0 ] ||
@@ -242,6 +249,51 @@ tool_case()
 	add "$2 ${args[*]}, $LABEL" $kind $srv 1 "$1" "$2" "${args[@]}"
 }
 
+# --odp cases (added by add_odp, at the end): ODP_DEVS[i] names the rodp
+# devices whose odp_faults hw counter must move while case i runs, the
+# proof that perftest's buffers went through rodp's ODP path.  The
+# counters are read here, in the initial namespace (under ip netns exec
+# the rodp devices' hw_counters are not there).  With
+# RODP_PERFTEST_JOBS > 1 another --odp case may move them too.
+ODP_DEVS=()
+declare -A ODP_START=()
+
+odp_faults()
+{
+	cat "/sys/class/infiniband/$1/ports/1/hw_counters/odp_faults" \
+		2>/dev/null
+}
+
+# odp_before I / odp_after I: read the counters before case I; after it,
+# set why (and notes) from how far they moved.
+odp_before()
+{
+	local d
+
+	for d in ${ODP_DEVS[$1]:-}; do
+		ODP_START[$d]=$(odp_faults "$d")
+	done
+}
+
+odp_after()
+{
+	local d v
+
+	for d in ${ODP_DEVS[$1]:-}; do
+		v=$(odp_faults "$d")
+		if [ -z "$v" ] || [ -z "${ODP_START[$d]}" ]; then
+			why="$d has no odp_faults hw counter"
+			return
+		fi
+		if [ "$v" -le "${ODP_START[$d]}" ]; then
+			why="$d's odp_faults did not move (${ODP_START[$d]}"
+			why+=" -> $v): perftest --odp did not use the ODP path"
+			return
+		fi
+		notes+=("$d odp_faults +$((v - ODP_START[$d]))")
+	done
+}
+
 # In order of what matters most: rodp with itself, the tools' other
 # modes, then rodp with rxe.  (Cases the suite's time does not reach
 # fail; they come last.)
@@ -265,6 +317,49 @@ add "ibv_rc_pingpong -e -n 200 (CQ events), rodp0 -> rodp1" \
 for pairing in rodp-rxe rxe-rodp; do
 	for tool in $TOOLS; do
 		tool_case "$pairing" "$tool"
+	done
+done
+
+# perftest --odp (IBV_ACCESS_ON_DEMAND on the tool's own buffers), last.
+# Between rodp devices both sides use --odp.  rxe on 6.1 has no ODP, so
+# with rxe only the rodp side does: its tool is a wrapper (in ODP_WRAP)
+# that adds --odp when it runs on a rodp device (perftest's --odp
+# applies to each side's own MRs, nothing is negotiated).  Not with
+# RODP_PERFTEST_DEVS=rxe: rxe0 cannot stand in for an ODP device.
+ODP_WRAP=$(mktemp -d /tmp/perftest-odp.XXXXXX)
+for tool in ib_write_bw ib_read_bw ib_send_bw; do
+	cat >"$ODP_WRAP/$tool" <<EOF
+#!/bin/bash
+# $tool, with --odp on a rodp device (pt_pair runs it as TOOL -d DEV ...)
+case \$2 in
+rodp*)	exec $tool --odp "\$@" ;;
+esac
+exec $tool "\$@"
+EOF
+	chmod +x "$ODP_WRAP/$tool"
+done
+
+# add_odp DEVS NAME SPEC...: add a case whose rodp devices DEVS must
+# count ODP faults.
+add_odp()
+{
+	local devs=$1
+
+	shift
+	add "$@"
+	ODP_DEVS[${#NAME[@]} - 1]=$devs
+}
+
+[ "$STANDIN" = rxe ] || for tool in ib_write_bw ib_read_bw ib_send_bw; do
+	add_odp "rodp0 rodp1" "$tool --odp -n 200 -s 65536, rodp0 -> rodp1" \
+		bw yes 1 rodp-rodp "$tool" --odp -n 200 -s 65536
+done
+[ "$STANDIN" = rxe ] || for pairing in rodp-rxe rxe-rodp; do
+	ends "$pairing"
+	for tool in ib_write_bw ib_read_bw ib_send_bw; do
+		add_odp rodp0 \
+			"$tool -n 200 -s 65536, --odp on rodp0 only, $LABEL" \
+			bw yes 1 "$pairing" "$ODP_WRAP/$tool" -n 200 -s 65536
 	done
 done
 
