@@ -3247,13 +3247,72 @@ static int xchild_fail(const char *what, int err)
 }
 
 /*
- * odp_test --exit-child DEV MODE (fds 3 and 4: pipes from and to the
- * test): one RC QP on DEV and an ODP MR (MODE explicit or implicit) over
- * 4 MiB, half of it touched; exchange the QP's coordinates, connect,
- * report ready, then wait.  The test kills it or tells it to exit ('x')
- * while its WRITEs and READs run.  No cmocka here.
+ * odp_test --exit-child DEV MODE ROLE (fds 3 and 4: pipes from and to
+ * the test): one RC QP on DEV and an ODP MR (MODE explicit or implicit)
+ * over 4 MiB, half of it touched; exchange the QP's coordinates (and
+ * MRs), connect, report ready, then wait (ROLE responder) or run
+ * transfers itself (ROLE requester).  The test kills it or tells it to
+ * exit ('x') while WRITEs and READs run.  No cmocka here.
  */
-static int exit_child(const char *devname, const char *mode)
+/*
+ * The child as the requester: WRITEs from and READs into its ODP memory
+ * (@p) against the test's memory (@peer), X_DEPTH in flight, until it is
+ * killed or told to exit ('x' on fd 3); 'g' on fd 4 after X_BEFORE
+ * completions.  An error completion ends it with status 3.
+ */
+static int xchild_requester(struct ibv_qp *qp, struct ibv_cq *cq,
+			    struct ibv_mr *mr, uint8_t *p,
+			    const struct xinfo *peer)
+{
+	struct pollfd pf = { .fd = 3, .events = POLLIN };
+	uint64_t posted = 0, done = 0;
+	struct ibv_send_wr wr, *bad;
+	struct ibv_sge g;
+	struct ibv_wc wc;
+	char c;
+	int n;
+
+	for (;;) {
+		while (posted - done < X_DEPTH) {
+			g.addr = (uintptr_t)p + (posted % 32) * X_CHUNK;
+			g.length = X_CHUNK;
+			g.lkey = mr->lkey;
+			memset(&wr, 0, sizeof(wr));
+			wr.wr_id = posted;
+			wr.sg_list = &g;
+			wr.num_sge = 1;
+			wr.opcode = posted % 2 ? IBV_WR_RDMA_READ :
+						 IBV_WR_RDMA_WRITE;
+			wr.send_flags = IBV_SEND_SIGNALED;
+			wr.wr.rdma.remote_addr = peer->addr +
+				(posted % 32) * X_CHUNK;
+			wr.wr.rdma.rkey = peer->rkey;
+			n = ibv_post_send(qp, &wr, &bad);
+			if (n)
+				return xchild_fail("ibv_post_send", n);
+			posted++;
+		}
+		n = ibv_poll_cq(cq, 1, &wc);
+		if (n < 0)
+			return xchild_fail("ibv_poll_cq", EIO);
+		if (n == 1) {
+			if (wc.status != IBV_WC_SUCCESS) {
+				printf("# exit child: WR %" PRIu64 ": %s\n",
+				       (uint64_t)wc.wr_id,
+				       ibv_wc_status_str(wc.status));
+				fflush(stdout);
+				return 3;
+			}
+			if (++done == X_BEFORE && write(4, "g", 1) != 1)
+				return xchild_fail("pipe", errno);
+		}
+		if (poll(&pf, 1, 0) == 1 && read(3, &c, 1) >= 0)
+			exit(0);
+	}
+}
+
+static int exit_child(const char *devname, const char *mode,
+		      const char *role)
 {
 	struct dev *d = dev_get(devname);
 	struct xinfo me, peer;
@@ -3280,7 +3339,7 @@ static int exit_child(const char *devname, const char *mode)
 	ia.send_cq = cq;
 	ia.recv_cq = cq;
 	ia.qp_type = IBV_QPT_RC;
-	ia.cap.max_send_wr = 4;
+	ia.cap.max_send_wr = X_DEPTH;
 	ia.cap.max_recv_wr = 4;
 	ia.cap.max_send_sge = 1;
 	ia.cap.max_recv_sge = 1;
@@ -3319,6 +3378,8 @@ static int exit_child(const char *devname, const char *mode)
 		return xchild_fail("QP to RTR/RTS", rc);
 	if (write(4, &c, 1) != 1)
 		return xchild_fail("pipe", errno);
+	if (!strcmp(role, "requester"))
+		return xchild_requester(qp, cq, mr, p, &peer);
 	/* Whatever comes (or EOF): exit with everything still in place. */
 	if (read(3, &c, 1) < 0)
 		return xchild_fail("pipe", errno);
@@ -3385,7 +3446,7 @@ static void exit_test(struct tcase *tc, bool kill_it)
 		if (dup2(down[0], 3) < 0 || dup2(up[1], 4) < 0)
 			_exit(126);
 		execl("/proc/self/exe", "odp_test", "--exit-child", db->name,
-		      mode_names[tc->mode], (char *)NULL);
+		      mode_names[tc->mode], "responder", (char *)NULL);
 		_exit(127);
 	}
 	close(down[0]);
@@ -3553,9 +3614,127 @@ static void exit_test(struct tcase *tc, bool kill_it)
 	     now_ms() - t_trig);
 }
 
+/*
+ * The other way round: the child (exec'd, on device B) is the requester,
+ * WRITEs from and READs into its own ODP memory run against the test's
+ * ODP memory, X_DEPTH in flight; after X_BEFORE completed it exits (or
+ * is killed).  It must be gone within 10 s, its exit must not depend on
+ * the network, and the devices must still carry data.
+ */
+static void exit_req_test(struct tcase *tc, bool kill_it)
+{
+	struct dev *da = tc->pair->a, *db = tc->pair->b;
+	bool reaped = false, stack_shown = false;
+	struct xinfo ci, me;
+	int down[2], up[2], st = 0;
+	struct buf *t, *s2, *d2;
+	int64_t t_trig, t_reap = 0;
+	struct conn *c;
+	struct kid *k;
+	char r;
+
+	dev_ready(da);
+	dev_ready(db);
+	sides_open(tc);
+	assert_true(tc->nkids < MAX_KIDS && tc->nconns < MAX_CONNS);
+	t = obuf(tc, &tc->sa, X_LEN);
+	fill_pat(t->mem, X_LEN, 143);
+	CHECK(!pipe(down) && !pipe(up), "pipe: %s", strerror(errno));
+	fflush(stdout);
+	k = &tc->kids[tc->nkids++];
+	k->pid = fork();
+	if (!k->pid) {
+		if (dup2(down[0], 3) < 0 || dup2(up[1], 4) < 0)
+			_exit(126);
+		execl("/proc/self/exe", "odp_test", "--exit-child", db->name,
+		      mode_names[tc->mode], "requester", (char *)NULL);
+		_exit(127);
+	}
+	close(down[0]);
+	close(up[1]);
+	k->cmd = down[1];
+	k->reply = up[0];
+	CHECK(k->pid > 0, "fork: %s", strerror(errno));
+	CHECK(read_within(k->reply, &ci, sizeof(ci), 30000),
+	      "the exit child did not report its QP within 30 s");
+
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	tc->conns[tc->nconns++] = c;
+	c->path = path_of(da, db);
+	ep_create(&c->a, &tc->sa, 0xabcdef);
+	CHECK(!qp_to_init(c->a.qp) &&
+	      !qp_to_rtr(c->a.qp, &c->path, da->gid_index, ci.qpn, ci.psn,
+			 &ci.gid) &&
+	      !qp_to_rts(c->a.qp, &c->path, c->a.psn),
+	      "connecting to the exit child's QP %u failed", ci.qpn);
+	memset(&me, 0, sizeof(me));
+	me.qpn = c->a.qp->qp_num;
+	me.psn = c->a.psn;
+	me.gid = da->gid;
+	me.path = c->path;
+	me.addr = (uintptr_t)t->mem;
+	me.rkey = t->rkey;
+	me.len = X_LEN;
+	CHECK(write(k->cmd, &me, sizeof(me)) == sizeof(me), "pipe: %s",
+	      strerror(errno));
+	CHECK(read_within(k->reply, &r, 1, 30000) && r == 'r',
+	      "the exit child did not get ready within 30 s");
+	CHECK(read_within(k->reply, &r, 1, 30000) && r == 'g',
+	      "the exit child's transfers did not run (%d completions in 30 s)",
+	      X_BEFORE);
+	if (kill_it)
+		CHECK(!kill(k->pid, SIGKILL), "kill: %s", strerror(errno));
+	else
+		CHECK(write(k->cmd, "x", 1) == 1, "pipe: %s",
+		      strerror(errno));
+	t_trig = now_ms();
+	while (now_ms() - t_trig < 10000) {
+		if (waitpid(k->pid, &st, WNOHANG) == k->pid) {
+			reaped = true;
+			k->pid = 0;
+			t_reap = now_ms();
+			break;
+		}
+		if (!stack_shown && now_ms() - t_trig > 1000) {
+			diag_stack(k->pid, "the child is still exiting after 1 s");
+			stack_shown = true;
+		}
+		usleep(5000);
+	}
+	CHECK(reaped, "the child did not exit within 10 s");
+	diag("the requester child was reaped %" PRId64 " ms after the %s",
+	     t_reap - t_trig, kill_it ? "SIGKILL" : "exit request");
+	if (kill_it)
+		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+		      "the child ended with status 0x%x, want SIGKILL", st);
+	else
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "the child ended with status 0x%x, want exit 0", st);
+
+	c = conn_open(tc);
+	s2 = obuf(tc, &tc->sa, 64 * KIB);
+	d2 = obuf(tc, &tc->sb, 64 * KIB);
+	fill_pat(s2->mem, 64 * KIB, 144);
+	do_write(c, s2, 0, d2, 0, 64 * KIB, IBV_WC_SUCCESS,
+		 "WRITE after the requester child's exit");
+	expect_pat(tc, "WRITE after the requester child's exit", d2->mem,
+		   64 * KIB, 144);
+}
+
 static void test_exit(void **state)
 {
 	exit_test(*state, false);
+}
+
+static void test_req_exit(void **state)
+{
+	exit_req_test(*state, false);
+}
+
+static void test_req_kill(void **state)
+{
+	exit_req_test(*state, true);
 }
 
 static void test_kill(void **state)
@@ -3792,6 +3971,8 @@ static const struct kind pair_kinds[] = {
 	{ "advise", test_advise, BOTH },
 	{ "peer exit", test_exit, BOTH },
 	{ "peer killed", test_kill, BOTH },
+	{ "requester exit", test_req_exit, BOTH },
+	{ "requester killed", test_req_kill, BOTH },
 	{ "pageout", test_pageout, BOTH | PRESSURE },
 	{ "pressure", test_pressure, BOTH | PRESSURE },
 };
@@ -3973,8 +4154,8 @@ int main(int argc, char **argv)
 	int ai, failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 4 && !strcmp(argv[1], "--exit-child"))
-		return exit_child(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "--exit-child"))
+		return exit_child(argv[2], argv[3], argv[4]);
 	verbose = getenv("ODP_TEST_VERBOSE") && *getenv("ODP_TEST_VERBOSE");
 	for (ai = 1; ai < argc; ai++) {
 		if (!strcmp(argv[ai], "--count")) {
