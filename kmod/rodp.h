@@ -436,6 +436,8 @@ enum {
 	RODP_QPF_DYING,		/* being destroyed: no timers, no kicks */
 	RODP_QPF_TIMEOUT,	/* the retry timer fired */
 	RODP_QPF_RNR_DONE,	/* the RNR timer fired */
+	RODP_QPF_PENDING,	/* a round is wanted: whoever holds qp->lock
+				 * runs it, or kicks the work item */
 };
 
 static inline struct rodp_qp *to_rqp(struct ib_qp *ibqp)

@@ -487,16 +487,53 @@ bool rodp_qp_owned(struct rodp_qp *qp)
 	return READ_ONCE(qp->owner) == current;
 }
 
+/*
+ * Handing work to whoever holds qp->lock.  Someone who wants a round
+ * sets RODP_QPF_PENDING, then tries the lock.  Whoever holds the lock
+ * clears the bit before each round and, after letting go of the lock,
+ * tests it again (rodp_qp_unlocked()): either the holder sees the bit, or
+ * the other side's trylock succeeds.  The barriers make it one or the
+ * other, never neither.  So a doorbell or a loopback packet that meets a
+ * QP busy in another task makes that task run one more round, instead of
+ * waiting for the lock or for a work item to be scheduled.
+ */
+static bool rodp_qp_want_round(struct rodp_qp *qp)
+{
+	set_bit(RODP_QPF_PENDING, &qp->flags);
+	smp_mb__after_atomic();	/* the bit before the lock: see above */
+	return mutex_trylock(&qp->lock);
+}
+
+/* After mutex_unlock(&qp->lock): a round wanted meanwhile is not lost. */
+static void rodp_qp_unlocked(struct rodp_qp *qp)
+{
+	smp_mb();	/* the unlock before the bit: see above */
+	if (test_bit(RODP_QPF_PENDING, &qp->flags))
+		rodp_qp_kick(qp);
+}
+
+/* One round, after taking a pending request for it. */
+static bool rodp_qp_round_pending(struct rodp_qp *qp)
+{
+	clear_bit(RODP_QPF_PENDING, &qp->flags);
+	smp_mb__after_atomic();
+	return rodp_qp_round(qp) ||
+	       test_bit(RODP_QPF_PENDING, &qp->flags);
+}
+
 static void rodp_qp_work(struct work_struct *work)
 {
 	struct rodp_qp *qp = container_of(work, struct rodp_qp, work);
 
-	mutex_lock(&qp->lock);
+	/* A QP busy in another task gets the round from that task. */
+	if (!rodp_qp_want_round(qp))
+		return;
 	WRITE_ONCE(qp->owner, current);
-	while (rodp_qp_round(qp))
+	while (rodp_qp_round_pending(qp))
 		cond_resched();
 	WRITE_ONCE(qp->owner, NULL);
 	mutex_unlock(&qp->lock);
+	rodp_qp_unlocked(qp);
 }
 
 /**
@@ -508,7 +545,7 @@ static void rodp_qp_work(struct work_struct *work)
  * post_send system call, as a NIC would on the doorbell write, with no
  * work item to wake) and by loopback delivery (the receiving QP takes the
  * packet at once).  A few rounds only; the rest is left to the work item.
- * If the QP is busy elsewhere, its work item is kicked instead.  Process
+ * If the QP is busy in another task, that task runs the round.  Process
  * context; may sleep.
  */
 void rodp_qp_run_inline(struct rodp_qp *qp, bool nested)
@@ -518,20 +555,20 @@ void rodp_qp_run_inline(struct rodp_qp *qp, bool nested)
 
 	if (test_bit(RODP_QPF_DYING, &qp->flags))
 		return;
-	if (!mutex_trylock(&qp->lock)) {
-		rodp_qp_kick(qp);
+	if (!rodp_qp_want_round(qp))
 		return;
-	}
 	qp->nested = nested;
 	WRITE_ONCE(qp->owner, current);
 	do {
-		busy = rodp_qp_round(qp);
+		busy = rodp_qp_round_pending(qp);
 	} while (busy && --rounds);
 	WRITE_ONCE(qp->owner, NULL);
 	qp->nested = false;
 	mutex_unlock(&qp->lock);
 	if (busy)
 		rodp_qp_kick(qp);
+	else
+		rodp_qp_unlocked(qp);
 }
 
 static void rodp_qp_retry_timer(struct timer_list *t)
@@ -993,6 +1030,8 @@ out_unlock:
 	mutex_unlock(&qp->lock);
 	if (!err)
 		rodp_qp_kick(qp);
+	else
+		rodp_qp_unlocked(qp);
 	return err;
 }
 
@@ -1020,6 +1059,7 @@ static int rodp_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 	init->sq_sig_type = qp->sq_sig_all ? IB_SIGNAL_ALL_WR :
 					     IB_SIGNAL_REQ_WR;
 	mutex_unlock(&qp->lock);
+	rodp_qp_unlocked(qp);
 	return 0;
 }
 
