@@ -6,10 +6,11 @@
 # rodp0:rodp1 (across namespaces) and rodp0:rodp0 (one device), on
 # explicit and implicit ODP, with 4 hugetlb pages of 2 MiB reserved for
 # the hugetlb tests.
-# Run 2: memory pressure on rodp0:rodp1: odp_test runs in a cgroup v2 with
-# memory.max 32 MiB and a 64 MiB ODP target, with swap on zram (zram.ko
-# from the unpacked kernel packages).  When that cannot be set up, the
-# pressure tests report a TAP skip with the reason.
+# Run 2: swap on zram (zram.ko from the unpacked kernel packages) and, on
+# rodp0:rodp1, MADV_PAGEOUT of mirrored pages and memory pressure: odp_test
+# runs in a cgroup v2 with memory.max 24 MiB and a 48 MiB ODP target.
+# When that cannot be set up, these tests report a TAP skip with the
+# reason.
 #
 # odp_test runs in the initial namespace: the RDMA devices are visible
 # there and sysfs shows their hw_counters (not under `ip netns exec`).
@@ -25,12 +26,12 @@ KROOT=$RODP_REPO/build/deps/$(uname -r)/root
 PAIRS=(rodp0:rodp1 rodp0:rodp0)
 CG=/sys/fs/cgroup
 CG_ODP=$CG/rodp-odp
-PRESSURE_MIB=64
-PRESSURE_MAX=32M
+PRESSURE_MIB=48
+PRESSURE_MAX=24M
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
 run1=("${PAIRS[@]}")
-run2=(--pressure --pressure-mib "$PRESSURE_MIB" --only '*pressure*'
+run2=(--pressure --pressure-mib "$PRESSURE_MIB" --only '*pageout*,*pressure*'
 	rodp0:rodp1)
 
 # renumber OFFSET: drop the plan line, add OFFSET to case numbers.
