@@ -196,13 +196,8 @@ void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 		cqe.status = status;
 		cqe.opcode = rodp_kind_wc[info->kind];
 		cqe.qp_num = qp->ibqp.qp_num;
-		if (info->kind == RCORE_RC_MSG_READ)
-			cqe.byte_len = info->len;
-		else if (info->kind == RCORE_RC_MSG_CMP_SWAP ||
-			 info->kind == RCORE_RC_MSG_FETCH_ADD)
-			cqe.byte_len = 8;
-		else
-			cqe.byte_len = info->len;
+		/* The fetch made it 8 for atomics; flushed WQEs have 0. */
+		cqe.byte_len = info->len;
 		rodp_cq_post(container_of(qp->ibqp.send_cq, struct rodp_cq,
 					  ibcq), &cqe, false);
 	}
@@ -216,13 +211,15 @@ static void rodp_qp_flush_sq(struct rodp_qp *qp)
 	u32 prod = rodp_wq_prod(&qp->sq);
 
 	while (qp->sq.head != prod) {
+		int kind;
+
 		wqe = rodp_wq_fetch(&qp->sq);
 		info = &qp->sq_info[(qp->sq.head - 1) &
 				    ((1u << qp->sq.log2_slots) - 1)];
 		memset(info, 0, sizeof(*info));
-		info->kind = rodp_wr_kind(wqe->opcode);
-		if ((int)info->kind < 0)
-			info->kind = RCORE_RC_MSG_SEND;
+		/* An unknown opcode completes as a SEND would. */
+		kind = rodp_wr_kind(wqe->opcode);
+		info->kind = kind < 0 ? RCORE_RC_MSG_SEND : kind;
 	}
 	while (qp->sq.cons != qp->sq.head)
 		rodp_qp_send_cqe(qp, qp->sq.cons, IB_WC_WR_FLUSH_ERR);

@@ -82,6 +82,29 @@ static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
 	rodp_qp_error(qp);
 }
 
+/*
+ * The R_Key check of a whole RDMA WRITE or READ, at its first packet:
+ * false (and the QP NAKed into error) when the key, PD, rights or range
+ * do not allow it.  Later packets look the key up again for their own
+ * range, so no MR is held between packets.
+ */
+static bool rodp_resp_check_rkey(struct rodp_qp *qp, u32 psn, u32 rkey,
+				 int access, u64 va, u32 len)
+{
+	struct rodp_mr *mr;
+
+	if (!len)
+		return true;
+	mr = rodp_mr_get(qp->rdev, rkey, qp->ibqp.pd, access, va, len);
+	if (IS_ERR(mr)) {
+		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
+				RODP_CNT_TX_NAK_ACCESS);
+		return false;
+	}
+	rodp_mr_put(mr);
+	return true;
+}
+
 /* Complete the receive WQE in progress. */
 static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 				enum ib_wc_status status, bool write_imm)
@@ -221,19 +244,10 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			qp->resp_va = pkt->reth.va;
 			qp->resp_rkey = pkt->reth.rkey;
 			qp->resp_msg_len = pkt->reth.len;
-			if (pkt->reth.len) {
-				mr = rodp_mr_get(qp->rdev, pkt->reth.rkey,
-						 qp->ibqp.pd,
-						 IB_ACCESS_REMOTE_WRITE,
-						 pkt->reth.va, pkt->reth.len);
-				if (IS_ERR(mr)) {
-					rodp_resp_fatal(qp, psn,
-						RCORE_NAK_REMOTE_ACCESS_ERR,
-						RODP_CNT_TX_NAK_ACCESS);
-					return;
-				}
-				rodp_mr_put(mr);
-			}
+			if (!rodp_resp_check_rkey(qp, psn, pkt->reth.rkey,
+						  IB_ACCESS_REMOTE_WRITE,
+						  pkt->reth.va, pkt->reth.len))
+				return;
 		}
 		if (pkt->payload_len) {
 			struct rodp_write_ctx c = { .src = rx->payload };
@@ -270,18 +284,9 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 					RODP_CNT_TX_NAK_INV);
 			return;
 		}
-		if (job.len) {
-			mr = rodp_mr_get(qp->rdev, job.rkey, qp->ibqp.pd,
-					 IB_ACCESS_REMOTE_READ, job.va,
-					 job.len);
-			if (IS_ERR(mr)) {
-				rodp_resp_fatal(qp, psn,
-						RCORE_NAK_REMOTE_ACCESS_ERR,
-						RODP_CNT_TX_NAK_ACCESS);
-				return;
-			}
-			rodp_mr_put(mr);
-		}
+		if (!rodp_resp_check_rkey(qp, psn, job.rkey,
+					  IB_ACCESS_REMOTE_READ, job.va, job.len))
+			return;
 		rodp_resp_push_job(qp, &job);
 	}
 
