@@ -513,7 +513,7 @@ static void rodp_qp_unlocked(struct rodp_qp *qp)
 static bool rodp_qp_round_pending(struct rodp_qp *qp)
 {
 	clear_bit(RODP_QPF_PENDING, &qp->flags);
-	smp_mb__after_atomic();
+	smp_mb__after_atomic();	/* the clear before the round's reads */
 	return rodp_qp_round(qp) ||
 	       test_bit(RODP_QPF_PENDING, &qp->flags);
 }
