@@ -13,10 +13,20 @@
 # Tests: ib_write_bw, ib_read_bw, ib_send_bw at 4 KiB, 64 KiB and 1 MiB
 # (fixed iteration counts), ib_write_lat, ib_read_lat, ib_send_lat at
 # 2 bytes; the three ends take turns for each test and size, so a drift
-# of the (shared, emulated) machine hits them alike.  --sweep adds
-# ib_write_bw -a (2 B..8 MiB) per end; --repeat N runs the whole set N
-# times (the host takes the median).  Measurements not started when
-# --budget S seconds (default 540) have passed are recorded as failed.
+# of the (shared, emulated) machine hits them alike.  ODP: ib_write_bw
+# and ib_read_bw at 64 KiB and 1 MiB also run with --odp on the two rodp
+# ends (tests write_bw_odp and read_bw_odp, ends rodp and rodp2; rxe on
+# 6.1 has no ODP), right after the pinned turn of the same size.
+# --sweep adds ib_write_bw -a (2 B..8 MiB) per end; --repeat N runs the
+# whole set N times (the host takes the median).  Measurements not
+# started when --budget S seconds (default 540) have passed are recorded
+# as failed.
+#
+# Then, once (not part of the budget; --no-odp-bw skips it),
+# rodp-odp-bw --all, rodp0 -> rodp1 in this (the initial) namespace:
+# RDMA WRITE into pinned, warm, cold, prefetched and implicit ODP memory
+# with the ODP counters, its output in $RODP_VM_RUN/odp-bw.txt
+# (RODP_BENCH_ODP_BW_ARGS: more options for it, e.g. "--op read").
 #
 # Writes $RODP_VM_RUN/results.tsv, one row per measurement (appended as
 # it goes, so a guest that dies keeps what was measured):
@@ -24,16 +34,19 @@
 # value: BW average (MB/s as perftest prints it: 2^20 bytes/s) or
 # t_typical (the median latency, usec); extra: BW peak or t_avg.
 # status: ok or FAIL (then note says why).  Both sides' output stays in
-# $RODP_VM_RUN/raw/.  Exit status 0 only when every measurement worked.
+# $RODP_VM_RUN/raw/.  Exit status 0 only when every measurement worked
+# (rodp-odp-bw included: its exit status is in odp-bw.rc).
 set -u
 . "$(dirname "$0")/lib.sh"
 
 sweep=0
 repeat=1
 budget=540
+odp_bw=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sweep)	sweep=1; shift ;;
+	--no-odp-bw)	odp_bw=0; shift ;;
 	--repeat)	repeat=${2:?}; shift 2 ;;
 	--budget)	budget=${2:?}; shift 2 ;;
 	*)		echo "bench-guest: unknown option $1" >&2; exit 2 ;;
@@ -48,6 +61,9 @@ PT_TIMEOUT=${RODP_BENCH_PAIR_TIMEOUT:-60}
 TSV=$OUT/results.tsv
 ENDS="rxe rodp rodp2"
 SIZES="4096 65536 1048576"
+# Sizes of the --odp rows (ib_write_bw and ib_read_bw only).
+ODP_SIZES="65536 1048576"
+ODP_BW=${RODP_REPO:?not in a rodp test guest}/build/cmake/perftest/rodp-odp-bw
 deadline=$((SECONDS + budget))
 failures=0
 
@@ -154,6 +170,8 @@ printf 'rep\ttest\tsize\tend\tvalue\textra\titers\tstatus\tnote\n' >"$TSV"
 	echo "bw iterations: 4096 x $(bw_iters 4096), 65536 x" \
 		"$(bw_iters 65536), 1048576 x $(bw_iters 1048576);" \
 		"latency: 2 B x 1000"
+	echo "odp: ib_write_bw, ib_read_bw --odp at ${ODP_SIZES// /, }" \
+		"on rodp, rodp2"
 } >"$OUT/bench-info.txt"
 cat "$OUT/bench-info.txt"
 
@@ -164,6 +182,18 @@ for rep in $(seq 1 "$repeat"); do
 			for end in $ENDS; do
 				measure "$rep" "$test" "$end" bw "ib_$test" \
 					-s "$size" -n "$(bw_iters "$size")"
+			done
+			case $test in
+			send_bw)	continue ;;
+			esac
+			case " $ODP_SIZES " in
+			*" $size "*)	;;
+			*)		continue ;;
+			esac
+			for end in rodp rodp2; do
+				measure "$rep" "${test}_odp" "$end" bw \
+					"ib_$test" --odp -s "$size" \
+					-n "$(bw_iters "$size")"
 			done
 		done
 	done
@@ -182,4 +212,20 @@ for rep in $(seq 1 "$repeat"); do
 done
 
 echo "bench: $failures measurements failed"
+
+# rodp-odp-bw --all: its own table, kept as it prints it.
+if [ $odp_bw = 1 ]; then
+	echo "--- rodp-odp-bw --all ${RODP_BENCH_ODP_BW_ARGS:-}"
+	# shellcheck disable=SC2086 # options, split on blanks
+	timeout -k 5 "${RODP_BENCH_ODP_BW_TIMEOUT:-600}" \
+		"$ODP_BW" --all ${RODP_BENCH_ODP_BW_ARGS:-} \
+		>"$OUT/odp-bw.txt" 2>&1
+	rc=$?
+	echo "$rc" >"$OUT/odp-bw.rc"
+	cat "$OUT/odp-bw.txt"
+	if [ $rc -ne 0 ]; then
+		echo "bench: rodp-odp-bw failed (exit $rc)"
+		failures=$((failures + 1))
+	fi
+fi
 [ $failures -eq 0 ]

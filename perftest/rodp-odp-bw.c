@@ -35,9 +35,11 @@
  *   implicit  implicit ODP MRs (ibv_reg_mr(pd, NULL, SIZE_MAX, ...)) on
  *             both sides, A's local buffer and B's target reached
  *             through them; warm (one untimed warm-up pass).
- * Timed: from just before the advise_mr call (prefetch) or the first
- * post_send to the last completion, CLOCK_MONOTONIC.  Not timed: drops,
- * CPU writes of the data, the data check.
+ * Timed (CLOCK_MONOTONIC): the advise_mr call (prefetch) plus the first
+ * post_send to the last completion.  Not timed: drops, CPU writes of
+ * the data, the data check, reading the counters (for prefetch also
+ * between the advise_mr call and the transfer, so the transfer's own
+ * faults are known apart from the prefetch's: column xfer_f).
  *
  * Every selected (mode, size) case runs its passes interleaved with the
  * other cases' (pass 1 of every case, then pass 2, ...), so a drift of
@@ -433,6 +435,7 @@ struct target {
  * @secs: timed seconds over its passes
  * @t: each timed pass's seconds
  * @cnt: counter deltas over its passes
+ * @xfer_faults: fault events during the transfers (without a prefetch's)
  * @data_ok: the last pass moved the right bytes
  */
 struct result {
@@ -441,6 +444,7 @@ struct result {
 	double secs;
 	double t[MAX_PASSES];
 	struct counters cnt;
+	uint64_t xfer_faults;
 	bool data_ok;
 };
 
@@ -682,8 +686,8 @@ static void pass(struct result *r, int passno, bool timed, uint64_t seed)
 	enum mode m = r->mode;
 	uint8_t *src = op_read ? tgt[m].buf : local_buf;
 	uint8_t *dst = op_read ? local_buf : tgt[m].buf;
-	struct counters c0, c1;
-	double t0, t1;
+	struct counters c0, cx, c1;
+	double t0, tp, tx, t1;
 	char what[64];
 	int i;
 
@@ -705,17 +709,25 @@ static void pass(struct result *r, int passno, bool timed, uint64_t seed)
 	}
 
 	t0 = now();
-	if (m == M_PREFETCH)
+	tp = t0;
+	cx = c0;
+	if (m == M_PREFETCH) {
 		prefetch(m, r->size);
+		/* The transfer's own faults apart from the prefetch's. */
+		tp = now();
+		cnt_read(cnt_devs, cnt_ndev, &cx);
+	}
+	tx = now();
 	transfer(m, r->size, passno);
 	t1 = now();
 	cnt_read(cnt_devs, cnt_ndev, &c1);
 
 	if (timed) {
-		r->t[passno] = t1 - t0;
-		r->secs += t1 - t0;
+		r->t[passno] = (tp - t0) + (t1 - tx);
+		r->secs += r->t[passno];
 		for (i = 0; i < C_MAX; i++)
 			r->cnt.v[i] += c1.v[i] - c0.v[i];
+		r->xfer_faults += c1.v[C_FAULTS] - cx.v[C_FAULTS];
 	}
 	if (seed) {
 		snprintf(what, sizeof(what), "%s %zu %s", mode_name[m],
@@ -757,6 +769,22 @@ static double mibs(const struct result *r, int passes)
 	return med > 0 ? (double)total / med / MIB : 0;
 }
 
+/* Half the range of the passes' bandwidths, in % of the median's. */
+static double spread(const struct result *r, int passes)
+{
+	double lo = 0, hi = 0, b, med = mibs(r, passes);
+	int i;
+
+	for (i = 0; i < passes; i++) {
+		b = r->t[i] > 0 ? (double)total / r->t[i] / MIB : 0;
+		if (!i || b < lo)
+			lo = b;
+		if (!i || b > hi)
+			hi = b;
+	}
+	return med > 0 ? (hi - lo) / 2 / med * 100 : 0;
+}
+
 static const struct result *find(const struct result *res, int nres,
 				 enum mode m, size_t size)
 {
@@ -770,10 +798,10 @@ static const struct result *find(const struct result *res, int nres,
 
 static void print_header(void)
 {
-	printf("%-9s %-5s %5s %9s %6s %9s %8s %9s %7s %8s %5s %6s %8s %8s %4s\n",
-	       "mode", "op", "size", "MiB/s", "/pin", "faults/s", "us/page",
-	       "us/fault", "faults", "pages", "fails", "invals",
-	       "inv_pgs", "pf_pages", "data");
+	printf("%-9s %-5s %5s %8s %4s %5s %9s %8s %9s %6s %7s %7s %5s %6s %7s %8s %4s\n",
+	       "mode", "op", "size", "MiB/s", "+-%", "/pin", "faults/s",
+	       "us/page", "us/fault", "faults", "xfer_f", "pages", "fails",
+	       "invals", "inv_pgs", "pf_pages", "data");
 }
 
 static void print_row(const struct result *r, const struct result *pin,
@@ -800,9 +828,10 @@ static void print_row(const struct result *r, const struct result *pin,
 			 (double)v[C_FAULT_NS] / (double)v[C_FAULTS] / 1e3);
 	if (!cnt_have[C_FAULTS])
 		strcpy(fps, "-");
-	printf("%-9s %-5s %5s %9.1f %6s %9s %8s %9s %7" PRIu64 " %8" PRIu64 " %5" PRIu64 " %6" PRIu64 " %8" PRIu64 " %8" PRIu64 " %4s\n",
+	printf("%-9s %-5s %5s %8.1f %4.0f %5s %9s %8s %9s %6" PRIu64 " %7" PRIu64 " %7" PRIu64 " %5" PRIu64 " %6" PRIu64 " %7" PRIu64 " %8" PRIu64 " %4s\n",
 	       mode_name[r->mode], op_read ? "read" : "write", sz,
-	       mibs(r, passes), ratio, fps, upp, upf, v[C_FAULTS],
+	       mibs(r, passes), spread(r, passes), ratio, fps, upp, upf,
+	       v[C_FAULTS], r->xfer_faults,
 	       v[C_FAULT_PAGES], v[C_FAULT_FAILS], v[C_INVALS],
 	       v[C_INVAL_PAGES], v[C_PREFETCH_PAGES],
 	       r->data_ok ? "ok" : "BAD");
@@ -1043,7 +1072,7 @@ int main(int argc, char **argv)
 	       op_read ? "READ" : "WRITE", A.name, B.name, B.name, total,
 	       passes, depth, 128 << mtu, odp_local ? "explicit ODP" : "pinned",
 	       thp_mode());
-	printf("# timed: (prefetch: advise_mr FLUSH +) all WRs of a pass to the last completion; not timed: MADV_DONTNEED, CPU writes, data check\n");
+	printf("# timed: (prefetch: advise_mr FLUSH +) first post_send of a pass to its last completion; not timed: MADV_DONTNEED, CPU writes, counter reads, data check\n");
 	if (!cnt_have[C_FAULTS])
 		printf("# no ODP counters in /sys/class/infiniband/%s/ports/1/hw_counters: counter columns are 0\n",
 		       B.name);
@@ -1064,7 +1093,8 @@ int main(int argc, char **argv)
 			  passes);
 		bad |= !res[i].data_ok;
 	}
-	printf("# MiB/s: 2^20 bytes/s of the median timed pass; /pin: ratio to pinned at that size; faults, pages (faulted in), fails, invals, inv_pgs (pages invalidated), pf_pages (pages prefetched): hw counter deltas over the timed passes, %s; us/page, us/fault: odp_fault_ns over pages, over faults\n",
+	printf("# MiB/s: 2^20 bytes/s of the median timed pass; +-%%: half the range of the passes' MiB/s, in %% of it; /pin: ratio to pinned at that size\n"
+	       "# faults (fault events), pages (pages faulted in), fails, invals, inv_pgs (pages invalidated), pf_pages (pages prefetched): hw counter deltas over the timed passes, %s, a prefetch's own faults included; xfer_f: the fault events during the transfers alone; faults/s: faults over the timed seconds; us/page, us/fault: odp_fault_ns over pages, over faults\n",
 	       cnt_ndev > 1 ? "both devices" : "one device");
 	if (all) {
 		print_target(res, nres, passes, M_WARM, size, 0.90);

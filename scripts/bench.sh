@@ -6,12 +6,18 @@
 # ib_write_bw, ib_read_bw, ib_send_bw at 4 KiB, 64 KiB and 1 MiB and
 # ib_write_lat, ib_read_lat, ib_send_lat at 2 bytes, each on rxe0 to
 # itself (the baseline), rodp0 to itself (same shape: the ratio that
-# counts) and rodp0 (ns0) -> rodp1 (ns1).  Then, on the host, in
-# build/bench/<date>-<time>/:
+# counts) and rodp0 (ns0) -> rodp1 (ns1); ib_write_bw and ib_read_bw at
+# 64 KiB and 1 MiB also with --odp on the two rodp ends (rows
+# "write_bw --odp", "read_bw --odp": rodp ODP against rxe pinned, and a
+# table of rodp ODP against rodp pinned); then rodp-odp-bw --all (pinned,
+# warm, cold, prefetched, implicit ODP; perftest/rodp-odp-bw.c).  Then,
+# on the host, in build/bench/<date>-<time>/:
 #   results.tsv  every measurement (from the guest)
 #   summary.tsv  per test and size: the median of the passes for each
-#                end, the ratio rodp/rxe and whether it meets the target
+#                end, the ratio rodp/rxe and whether it meets the target;
+#                for the --odp rows also rodp pinned and ODP/pinned
 #   table.txt    the table printed at the end
+#   odp-bw.txt   the output of rodp-odp-bw --all
 #   bench.png    bandwidth against message size, rxe and rodp (gnuplot)
 #   sweep.png    the same for the ib_write_bw -a sweep (--sweep)
 #   run/         the guest run: console, kernel log, both sides' output
@@ -20,7 +26,8 @@
 #
 # Bandwidth is perftest's "BW average" (MB/sec, which is 2^20 bytes/s),
 # latency its t_typical (the median, usec).  Targets: bandwidth
-# rodp/rxe >= 1.0, latency rodp/rxe <= 1.2.
+# rodp/rxe >= 1.0, latency rodp/rxe <= 1.2; perftest --odp (warm ODP)
+# >= 0.90 x rodp pinned; rodp-odp-bw's own (see its output).
 # Exit status: 0 when every measurement worked (targets missed or not),
 # else the guest's status (1: some measurement failed; 121-125: see
 # scripts/vm.sh).
@@ -30,7 +37,7 @@ set -u
 usage()
 {
 	cat <<'EOF'
-usage: ./rodp bench [--sweep] [--repeat N] [--budget S]
+usage: ./rodp bench [--sweep] [--repeat N] [--budget S] [--no-odp-bw]
        ./rodp bench --report DIR
   --sweep       also ib_write_bw -a (2 B..8 MiB, 20 iterations per size)
                 on each end, plotted in sweep.png (about 1 minute more)
@@ -38,6 +45,7 @@ usage: ./rodp bench [--sweep] [--repeat N] [--budget S]
                 one pass takes about 3 minutes under TCG)
   --budget S    stop starting measurements after S seconds in the guest
                 (default 540 per pass); those not run count as failed
+  --no-odp-bw   do not run rodp-odp-bw --all (about 3 minutes) at the end
   --report DIR  no guest: make the table and plots again from the
                 results of an earlier run (DIR: build/bench/<date>-<time>)
 Results in build/bench/<date>-<time>/ (build/bench/latest).
@@ -49,10 +57,12 @@ sweep=0
 repeat=1
 budget=
 report=
+odp_bw=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--report)	report=${2:?}; shift 2 ;;
 	--sweep)	sweep=1; shift ;;
+	--no-odp-bw)	odp_bw=0; shift ;;
 	--repeat)	repeat=${2:?}; shift 2 ;;
 	--budget)	budget=${2:?}; shift 2 ;;
 	-h|--help)	usage ;;
@@ -69,6 +79,9 @@ esac
 
 guest_args=(--repeat "$repeat" --budget "$budget")
 [ $sweep = 0 ] || guest_args+=(--sweep)
+[ $odp_bw = 1 ] || guest_args+=(--no-odp-bw)
+# rodp-odp-bw's own bound in the guest (bench-guest.sh).
+export RODP_BENCH_ODP_BW_TIMEOUT=${RODP_BENCH_ODP_BW_TIMEOUT:-420}
 
 # run_guest: the measurements, into $out/run; sets rc.
 run_guest()
@@ -83,9 +96,11 @@ run_guest()
 
 	msg "bench: results in $out"
 	# The guest stops starting pairs at the budget; a pair may take up
-	# to a minute after that, and boot and set-up take half a minute.
+	# to a minute after that, and boot and set-up take half a minute;
+	# rodp-odp-bw comes after, with its own bound.
 	"$RODP_ROOT/scripts/vm.sh" --run-dir "$out/run" \
-		--timeout $((budget + 180)) -- \
+		--timeout $((budget + 180 + odp_bw *
+			(RODP_BENCH_ODP_BW_TIMEOUT + 20))) -- \
 		"$RODP_ROOT/perftest/bench-guest.sh" "${guest_args[@]}"
 	rc=$?
 }
@@ -105,6 +120,7 @@ if [ ! -s "$out/run/results.tsv" ]; then
 	exit "$rc"
 fi
 cp "$out/run/results.tsv" "$out/results.tsv"
+[ ! -f "$out/run/odp-bw.txt" ] || cp "$out/run/odp-bw.txt" "$out/odp-bw.txt"
 passes=$(awk -F '\t' 'NR > 1 && $1 > n { n = $1 } END { print n + 0 }' \
 	"$out/results.tsv")
 if [ -z "$report" ]; then
@@ -118,8 +134,12 @@ if [ -z "$report" ]; then
 fi
 
 # summary.tsv: one row per test and size, in the order measured.
-#   test size unit rxe rodp ratio target rodp2 ratio2
-# A cell is the median of its passes, "FAIL" when no pass worked.
+#   test size unit rxe rodp ratio target rodp2 ratio2 pin pinratio
+#   pin2 pinratio2
+# A cell is the median of its passes, "FAIL" when no pass worked.  For
+# an --odp test (TEST_odp) rxe is TEST's rxe (pinned: rxe on 6.1 has no
+# ODP), pin and pin2 TEST's rodp and rodp2 (pinned), pinratio and
+# pinratio2 ODP/pinned; "-" in other rows.
 awk -F '\t' '
 function median(key,    n, i, j, t, a) {
 	n = cnt[key]
@@ -163,7 +183,7 @@ NR == 1 { next }
 END {
 	OFS = "\t"
 	print "test", "size", "unit", "rxe", "rodp", "ratio", "target",
-		"rodp2", "ratio2"
+		"rodp2", "ratio2", "pin", "pinratio", "pin2", "pinratio2"
 	for (t in allfail)
 		if (!(t in sized))
 			order[++rows] = t SUBSEP "all"
@@ -171,9 +191,16 @@ END {
 		split(order[r], ts, SUBSEP)
 		t = ts[1]; s = ts[2]
 		lat = t ~ /_lat$/
-		x = cell(t, s, "rxe"); y = cell(t, s, "rodp")
+		odp = t ~ /_odp$/
+		base = odp ? substr(t, 1, length(t) - 4) : t
+		x = cell(base, s, "rxe"); y = cell(t, s, "rodp")
 		z = cell(t, s, "rodp2")
 		q = ratio(y, x)
+		p = p2 = pr = pr2 = "-"
+		if (odp) {
+			p = cell(base, s, "rodp"); p2 = cell(base, s, "rodp2")
+			pr = ratio(y, p); pr2 = ratio(z, p2)
+		}
 		if (x == "FAIL" || y == "FAIL")
 			v = "FAIL"
 		else if (q == "n.a.")		# rxe printed 0.00
@@ -183,7 +210,8 @@ END {
 		else
 			v = (q + 0 >= 1.0) ? "ok" : "MISS"
 		print t, s, lat ? "usec" : "MiB/s", x, y, q,
-			v (lat ? " (<=1.2)" : " (>=1.0)"), z, ratio(z, x)
+			v (lat ? " (<=1.2)" : " (>=1.0)"), z, ratio(z, x),
+			p, pr, p2, pr2
 	}
 }' "$out/results.tsv" >"$out/summary.tsv"
 
@@ -208,9 +236,10 @@ human_size()
 		test size unit "rxe0 lo" "rodp0 lo" rodp/rxe target \
 		"rodp0->1" "->1/rxe"
 	tail -n +2 "$out/summary.tsv" |
-	while IFS=$'\t' read -r t s u x y q v z q2; do
+	while IFS=$'\t' read -r t s u x y q v z q2 _; do
 		case $t in
 		write_bw_sweep) t="write_bw -a" ;;
+		*_odp) t="${t%_odp} --odp" ;;
 		esac
 		printf '%-16s %8s %6s %10s %10s %7s %-12s %10s %7s\n' \
 			"$t" "$(human_size "$s")" "$u" "$x" "$y" "$q" "$v" \
@@ -219,6 +248,33 @@ human_size()
 	echo
 	echo "bandwidth: perftest BW average (MiB/s); latency: t_typical" \
 		"(median, usec); lo: loopback (server and client on one device)"
+	if grep -q $'^[a-z_]*_odp\t' "$out/summary.tsv"; then
+		echo "--odp rows: perftest --odp on the rodp ends, rxe0 pinned" \
+			"(rxe on 6.1 has no ODP)"
+		echo
+		echo "perftest --odp (warm ODP: perftest touches its buffers" \
+			"first) against pinned, rodp:"
+		printf '%-16s %8s %10s %10s %7s %-12s %10s %10s %7s\n' \
+			test size "lo pinned" "lo --odp" odp/pin target \
+			"0->1 pin" "0->1 odp" odp/pin
+		tail -n +2 "$out/summary.tsv" |
+		while IFS=$'\t' read -r t s _ _ y _ _ z _ p r p2 r2; do
+			case $t in
+			*_odp) ;;
+			*) continue ;;
+			esac
+			v=FAIL
+			case $r in
+			n.a.|FAIL|-) ;;
+			*) v=$(awk -v r="$r" 'BEGIN {
+				print (r >= 0.90) ? "ok" : "MISS" }') ;;
+			esac
+			printf '%-16s %8s %10s %10s %7s %-12s %10s %10s %7s\n' \
+				"${t%_odp}" "$(human_size "$s")" "$p" "$y" \
+				"$r" "$v (>=0.90)" "$p2" "$z" "$r2"
+		done
+		echo
+	fi
 	echo "targets: bandwidth rodp/rxe >= 1.0, latency rodp/rxe <= 1.2;" \
 		"$(grep -c $'\tFAIL\t' "$out/results.tsv") measurements failed" \
 		"($out/results.tsv)"
@@ -227,6 +283,13 @@ human_size()
 } >"$out/table.txt"
 echo
 cat "$out/table.txt"
+if [ -f "$out/odp-bw.txt" ]; then
+	echo
+	echo "rodp-odp-bw --all ($out/odp-bw.txt):"
+	cat "$out/odp-bw.txt"
+elif [ $odp_bw = 1 ] && [ -z "$report" ]; then
+	msg "bench: rodp-odp-bw left no output"
+fi
 
 # The plots.  gnuplot-nox has pngcairo; plain png (libgd) otherwise.
 term=png
