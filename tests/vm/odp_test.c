@@ -72,7 +72,7 @@
 
 #define MAX_DEVS	8
 #define MAX_BUFS	40
-#define MAX_CONNS	8
+#define MAX_CONNS	24
 #define MAX_KIDS	4
 #define KIB		1024u
 #define MIB		(1024u * 1024u)
@@ -2383,7 +2383,7 @@ static void test_bigmr(void **state)
 
 /* A thread dropping the target's pages in a loop for a while. */
 struct dropper {
-	uint8_t *mem;
+	uint8_t *mem, *mem2;
 	size_t len;
 	int64_t until;
 	unsigned int rounds;
@@ -2400,7 +2400,9 @@ static void *dropper_run(void *arg)
 
 	while (now_ms() < d->until) {
 		t0 = now_ms();
-		if (madvise(d->mem, d->len, MADV_DONTNEED)) {
+		if (madvise(d->mem, d->len, MADV_DONTNEED) ||
+		    (d->rounds % 4 == 3 &&
+		     madvise(d->mem2, d->len, MADV_DONTNEED))) {
 			d->err = errno;
 			break;
 		}
@@ -2414,10 +2416,11 @@ static void *dropper_run(void *arg)
 
 /*
  * Invalidation racing the NIC: a thread drops a 2 MiB target's pages
- * (MADV_DONTNEED) in a loop for 1.5 s while WRITEs and READs of 256 KiB
- * run against it.  Both make progress and all transfers succeed; every byte the target or a READ holds is
- * zero or what was written at that offset (never stale or foreign data);
- * afterwards a WRITE and READ are exact.
+ * (MADV_DONTNEED) in a loop for 1.5 s, and every 4th round the READ
+ * destination's, while WRITEs and READs of 256 KiB run against it.  Both
+ * make progress and all transfers succeed; every byte the target or a
+ * READ holds is zero or what was written at that offset (never stale or
+ * foreign data); afterwards a WRITE and READ are exact.
  */
 static void test_race(void **state)
 {
@@ -2438,6 +2441,7 @@ static void test_race(void **state)
 	fill_pat(src->mem, len, 191);
 	memset(&d, 0, sizeof(d));
 	d.mem = r->mem;
+	d.mem2 = l->mem;
 	d.len = len;
 	d.until = now_ms() + 1500;
 	retx = hw_counter(tc->pair->a, tc->pair->b, "retransmits");
@@ -2539,6 +2543,264 @@ static void test_collapse(void **state)
 		expect_same("WRITE after the collapse (CPU)", r->mem, want,
 			    len);
 	}
+}
+
+/*
+ * Addresses an ODP MR does not cover.  Implicit: NULL, above the user
+ * address space, the kernel's direct map, the vsyscall page, a range that
+ * wraps past 2^64: WRITE and READ fail with REM_ACCESS_ERR, local SGEs
+ * there with LOC_PROT_ERR.  Explicit, an MR at an odd address and
+ * length: a byte before or after it fails, all of it works; an MR with
+ * an iova unlike its address is reached at the iova (and not at the
+ * address), also after its pages were dropped.
+ */
+static void test_bounds(void **state)
+{
+	static const struct {
+		uint64_t va;
+		size_t len;
+	} bad[] = {
+		{ 0, 64 }, { 0x800000000000ull, 64 },
+		{ 0xffff888000000000ull, 64 }, { 0xffffffffff600000ull, 64 },
+		{ 0xfffffffffffff000ull, 8192 },
+	};
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 8000, off = 123, i;
+	struct buf *r, *src, *l, *iv, lb;
+	uint64_t iova;
+	char what[160];
+
+	src = obuf(tc, &tc->sa, 4 * PAGE);
+	l = obuf(tc, &tc->sa, 4 * PAGE);
+	fill_pat(src->mem, 4 * PAGE, 221);
+	if (tc->mode == M_IMPLICIT) {
+		struct ibv_mr *imr = side_implicit(&tc->sb);
+
+		for (i = 0; i < ARRAY_SIZE(bad); i++) {
+			snprintf(what, sizeof(what), "WRITE of %zu bytes at 0x%" PRIx64,
+				 bad[i].len, bad[i].va);
+			rdma_at(c, IBV_WR_RDMA_WRITE, src, 0, bad[i].va,
+				imr->rkey, bad[i].len, IBV_WC_REM_ACCESS_ERR,
+				what);
+			c = conn_open(tc);
+			snprintf(what, sizeof(what), "READ of %zu bytes at 0x%" PRIx64,
+				 bad[i].len, bad[i].va);
+			rdma_at(c, IBV_WR_RDMA_READ, l, 0, bad[i].va,
+				imr->rkey, bad[i].len, IBV_WC_REM_ACCESS_ERR,
+				what);
+			c = conn_open(tc);
+		}
+		/* Local SGEs through the implicit lkey. */
+		lb = *l;
+		lb.mem = (uint8_t *)(uintptr_t)0x800000000000ull;
+		r = obuf(tc, &tc->sb, PAGE);
+		do_read(c, &lb, 0, r, 0, 64, IBV_WC_LOC_PROT_ERR,
+			"READ into 0x800000000000 (implicit lkey)");
+		c = conn_open(tc);
+		lb.mem = NULL;
+		do_write(c, &lb, 0, r, 0, 64, IBV_WC_LOC_PROT_ERR,
+			 "WRITE from NULL (implicit lkey)");
+		return;
+	}
+
+	r = obuf(tc, &tc->sb, 4 * PAGE);
+	CHECK(!ibv_dereg_mr(r->mr), "ibv_dereg_mr: %s", strerror(errno));
+	r->mr = ibv_reg_mr(tc->sb.pd, r->mem + off, len,
+			   IBV_ACCESS_ON_DEMAND | ODP_ACCESS);
+	CHECK(r->mr, "ODP MR at +%zu of %zu bytes: %s", off, len,
+	      strerror(errno));
+	r->rkey = r->mr->rkey;
+	do_write(c, src, 0, r, off, len, IBV_WC_SUCCESS,
+		 "WRITE of all of an MR at an odd address");
+	expect_region(tc, "WRITE of all of an MR at an odd address", r->mem,
+		      4 * PAGE, off, src->mem, len, ZERO);
+	do_write(c, src, 0, r, off - 1, 1, IBV_WC_REM_ACCESS_ERR,
+		 "WRITE of the byte before the MR");
+	c = conn_open(tc);
+	do_read(c, l, 0, r, off + len - 1, 2, IBV_WC_REM_ACCESS_ERR,
+		"READ of the MR's last byte and the one after");
+	c = conn_open(tc);
+	rdma_at(c, IBV_WR_RDMA_WRITE, src, 0, 0xfffffffffffffff0ull, r->rkey,
+		32, IBV_WC_REM_ACCESS_ERR, "WRITE at a VA that wraps");
+	c = conn_open(tc);
+
+	iv = obuf(tc, &tc->sb, 4 * PAGE);
+	CHECK(!ibv_dereg_mr(iv->mr), "ibv_dereg_mr: %s", strerror(errno));
+	iova = 0x100000000000ull + ((uintptr_t)iv->mem & (PAGE - 1));
+	iv->mr = ibv_reg_mr_iova(tc->sb.pd, iv->mem, 4 * PAGE, iova,
+				 IBV_ACCESS_ON_DEMAND | ODP_ACCESS);
+	CHECK(iv->mr, "ODP MR with iova 0x%" PRIx64 ": %s", iova,
+	      strerror(errno));
+	iv->rkey = iv->mr->rkey;
+	rdma_at(c, IBV_WR_RDMA_WRITE, src, 0, iova + 5000, iv->rkey, 3000,
+		IBV_WC_SUCCESS, "WRITE at iova + 5000");
+	expect_region(tc, "WRITE at iova + 5000 (CPU)", iv->mem, 4 * PAGE,
+		      5000, src->mem, 3000, ZERO);
+	fill_pat(iv->mem, 4 * PAGE, 222);
+	rdma_at(c, IBV_WR_RDMA_READ, l, 0, iova, iv->rkey, 4 * PAGE,
+		IBV_WC_SUCCESS, "READ at the iova");
+	expect_pat(tc, "READ at the iova", l->mem, 4 * PAGE, 222);
+	madv(iv->mem, 4 * PAGE, MADV_DONTNEED, "MADV_DONTNEED");
+	rdma_at(c, IBV_WR_RDMA_READ, l, 0, iova + PAGE, iv->rkey, PAGE,
+		IBV_WC_SUCCESS, "READ at the iova after MADV_DONTNEED");
+	expect_pat(tc, "READ at the iova after MADV_DONTNEED", l->mem, PAGE,
+		   ZERO);
+	do_read(c, l, 0, iv, 0, 64, IBV_WC_REM_ACCESS_ERR,
+		"READ at the MR's address instead of its iova");
+}
+
+/*
+ * Scatter and gather lists mixing explicit ODP, implicit ODP and pinned
+ * MRs: a SEND gathered from an ODP and a pinned buffer into a receive
+ * scattered over implicit and explicit buffers; a WRITE gathered from
+ * implicit and pinned memory; a READ scattered into pinned and ODP.
+ */
+static void test_mixed(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	struct buf *so, *sp, *si, *ri, *re, *t, *lp, *lo;
+	struct ibv_sge g[2], rg[2];
+	struct ibv_send_wr wr, *bad;
+	struct ibv_recv_wr rw, *rbad;
+	struct ibv_wc wc;
+	uint8_t *want;
+
+	so = buf_new(tc, &tc->sa, 8192, B_ODP, ODP_ACCESS);
+	sp = buf_new(tc, &tc->sa, 8192, B_PINNED, IBV_ACCESS_LOCAL_WRITE);
+	si = buf_new(tc, &tc->sa, 8192, B_IMPLICIT, 0);
+	ri = buf_new(tc, &tc->sb, 8192, B_IMPLICIT, 0);
+	re = buf_new(tc, &tc->sb, 8192, B_ODP, ODP_ACCESS);
+	t = buf_new(tc, &tc->sb, 8192, B_ODP, ODP_ACCESS);
+	lp = buf_new(tc, &tc->sa, 8192, B_PINNED, IBV_ACCESS_LOCAL_WRITE);
+	lo = buf_new(tc, &tc->sa, 8192, B_ODP, ODP_ACCESS);
+	want = tc_alloc(tc, 4000);
+	fill_pat(so->mem, 8192, 231);
+	fill_pat(sp->mem, 8192, 232);
+	fill_pat(si->mem, 8192, 233);
+
+	g[0] = sge(so, 7, 1000);
+	g[1] = sge(sp, 11, 3000);
+	rg[0] = sge(ri, 5, 2500);
+	rg[1] = sge(re, 9, 1500);
+	memset(&rw, 0, sizeof(rw));
+	rw.wr_id = 1;
+	rw.sg_list = rg;
+	rw.num_sge = 2;
+	CHECK(!ibv_post_recv(c->b.qp, &rw, &rbad), "ibv_post_recv failed");
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 2;
+	wr.sg_list = g;
+	wr.num_sge = 2;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "ibv_post_send failed");
+	expect_wc(c->a.scq, &wc, "mixed SEND", 2, IBV_WC_SUCCESS, IBV_WC_SEND,
+		  10000);
+	expect_wc(c->b.rcq, &wc, "mixed receive", 1, IBV_WC_SUCCESS,
+		  IBV_WC_RECV, 10000);
+	CHECK(wc.byte_len == 4000, "mixed receive byte_len %u", wc.byte_len);
+	memcpy(want, so->mem + 7, 1000);
+	memcpy(want + 1000, sp->mem + 11, 3000);
+	expect_region(tc, "receive's implicit part", ri->mem, 8192, 5, want,
+		      2500, ZERO);
+	expect_region(tc, "receive's explicit part", re->mem, 8192, 9,
+		      want + 2500, 1500, ZERO);
+
+	g[0] = sge(si, 1, 2222);
+	g[1] = sge(sp, 100, 1778);
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 3;
+	wr.sg_list = g;
+	wr.num_sge = 2;
+	wr.opcode = IBV_WR_RDMA_WRITE;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.rdma.remote_addr = (uintptr_t)t->mem + 3;
+	wr.wr.rdma.rkey = t->rkey;
+	CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "ibv_post_send failed");
+	expect_wc(c->a.scq, &wc, "mixed WRITE", 3, IBV_WC_SUCCESS,
+		  IBV_WC_RDMA_WRITE, 10000);
+	memcpy(want, si->mem + 1, 2222);
+	memcpy(want + 2222, sp->mem + 100, 1778);
+	expect_region(tc, "mixed WRITE's target", t->mem, 8192, 3, want, 4000,
+		      ZERO);
+
+	g[0] = sge(lp, 50, 1234);
+	g[1] = sge(lo, 60, 2766);
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 4;
+	wr.sg_list = g;
+	wr.num_sge = 2;
+	wr.opcode = IBV_WR_RDMA_READ;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.rdma.remote_addr = (uintptr_t)t->mem + 3;
+	wr.wr.rdma.rkey = t->rkey;
+	CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "ibv_post_send failed");
+	expect_wc(c->a.scq, &wc, "mixed READ", 4, IBV_WC_SUCCESS,
+		  IBV_WC_RDMA_READ, 10000);
+	expect_region(tc, "mixed READ's pinned part", lp->mem, 8192, 50, want,
+		      1234, ZERO);
+	expect_region(tc, "mixed READ's ODP part", lo->mem, 8192, 60,
+		      want + 1234, 2766, ZERO);
+}
+
+/*
+ * Two QPs fault the same cold pages at once: WRITEs of the same 1 MiB
+ * into a cold target posted on both, then READs of cold memory on both:
+ * all succeed with the right data.
+ */
+static void test_two_qps(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c1 = conn_open(tc), *c2 = conn_open(tc);
+	struct ibv_send_wr wr, *bad;
+	struct buf *r, *src, *l1, *l2, *r2;
+	struct ibv_sge g1, g2;
+	struct ibv_wc wc;
+	size_t len = MIB;
+
+	r = obuf(tc, &tc->sb, len);
+	src = obuf(tc, &tc->sa, len);
+	l1 = obuf(tc, &tc->sa, len);
+	l2 = obuf(tc, &tc->sa, len);
+	r2 = obuf(tc, &tc->sb, len);
+	fill_pat(src->mem, len, 241);
+	fill_pat(r2->mem, len, 242);
+	madv(r2->mem, len, MADV_PAGEOUT, "MADV_PAGEOUT");
+
+	g1 = sge(src, 0, len);
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 1;
+	wr.sg_list = &g1;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_RDMA_WRITE;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.rdma.remote_addr = (uintptr_t)r->mem;
+	wr.wr.rdma.rkey = r->rkey;
+	CHECK(!ibv_post_send(c1->a.qp, &wr, &bad), "ibv_post_send failed");
+	CHECK(!ibv_post_send(c2->a.qp, &wr, &bad), "ibv_post_send failed");
+	expect_wc(c1->a.scq, &wc, "WRITE on QP 1", 1, IBV_WC_SUCCESS,
+		  IBV_WC_RDMA_WRITE, wc_ms(len));
+	expect_wc(c2->a.scq, &wc, "WRITE on QP 2", 1, IBV_WC_SUCCESS,
+		  IBV_WC_RDMA_WRITE, wc_ms(len));
+	expect_pat(tc, "target of both WRITEs", r->mem, len, 241);
+
+	g1 = sge(l1, 0, len);
+	g2 = sge(l2, 0, len);
+	wr.opcode = IBV_WR_RDMA_READ;
+	wr.wr.rdma.remote_addr = (uintptr_t)r2->mem;
+	wr.wr.rdma.rkey = r2->rkey;
+	wr.sg_list = &g1;
+	CHECK(!ibv_post_send(c1->a.qp, &wr, &bad), "ibv_post_send failed");
+	wr.sg_list = &g2;
+	CHECK(!ibv_post_send(c2->a.qp, &wr, &bad), "ibv_post_send failed");
+	expect_wc(c1->a.scq, &wc, "READ on QP 1", 1, IBV_WC_SUCCESS,
+		  IBV_WC_RDMA_READ, wc_ms(len));
+	expect_wc(c2->a.scq, &wc, "READ on QP 2", 1, IBV_WC_SUCCESS,
+		  IBV_WC_RDMA_READ, wc_ms(len));
+	expect_pat(tc, "READ on QP 1", l1->mem, len, 242);
+	expect_pat(tc, "READ on QP 2", l2->mem, len, 242);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2764,6 +3026,65 @@ static void test_fork(void **state)
 		   rb->mem, slen, 77);
 	kid_ask(k, 'S', 'y', "child's copy of the SEND source");
 	kid_end(k, "third child");
+}
+
+/*
+ * Atomics need a writable mirror: on the zero page (the CPU read first),
+ * after fork (the child's copy keeps the old value), on a PROT_READ page
+ * (REM_ACCESS_ERR, value unchanged), after MADV_DONTNEED (they see 0).
+ */
+static void test_atomics(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	struct buf *t, *res;
+	uint8_t *snapshot;
+	struct kid *k;
+
+	t = obuf(tc, &tc->sb, 4 * PAGE);
+	res = obuf(tc, &tc->sa, PAGE);
+	snapshot = tc_alloc(tc, 4 * PAGE);
+
+	expect_pat(tc, "never-touched page (CPU)", t->mem, PAGE, ZERO);
+	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 0, t, 8, 5, 0,
+		  IBV_WC_SUCCESS, "FETCH_ADD on the zero page");
+	CHECK(get_u64(res->mem) == 0 && get_u64(t->mem + 8) == 5,
+	      "FETCH_ADD on the zero page: returned 0x%" PRIx64 ", memory 0x%" PRIx64 ", want 0 and 5",
+	      get_u64(res->mem), get_u64(t->mem + 8));
+
+	put_u64(t->mem + PAGE + 16, 100);
+	do_atomic(c, IBV_WR_ATOMIC_CMP_AND_SWP, res, 8, t, PAGE + 16, 100,
+		  101, IBV_WC_SUCCESS, "CMP_SWP before fork");
+	memcpy(snapshot, t->mem, 4 * PAGE);
+	k = kid_fork(tc, t->mem, 4 * PAGE, snapshot, 0);
+	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 16, t, PAGE + 16, 1, 0,
+		  IBV_WC_SUCCESS, "FETCH_ADD after fork");
+	CHECK(get_u64(res->mem + 16) == 101 &&
+	      get_u64(t->mem + PAGE + 16) == 102,
+	      "FETCH_ADD after fork: returned %" PRIu64 ", parent's memory %" PRIu64 ", want 101 and 102",
+	      get_u64(res->mem + 16), get_u64(t->mem + PAGE + 16));
+	kid_ask(k, 'S', 'y', "child's copy after the parent's atomic");
+	kid_end(k, "child");
+
+	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 24, t, 2 * PAGE, 7, 0,
+		  IBV_WC_SUCCESS, "FETCH_ADD before PROT_READ");
+	mprot(t->mem + 2 * PAGE, PAGE, PROT_READ, "PROT_READ");
+	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 32, t, 2 * PAGE, 1, 0,
+		  IBV_WC_REM_ACCESS_ERR, "FETCH_ADD on a PROT_READ page");
+	CHECK(get_u64(t->mem + 2 * PAGE) == 7,
+	      "PROT_READ page's value %" PRIu64 " after a refused FETCH_ADD, want 7",
+	      get_u64(t->mem + 2 * PAGE));
+	mprot(t->mem + 2 * PAGE, PAGE, PROT_READ | PROT_WRITE, "RW");
+
+	c = conn_open(tc);
+	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 40, t, 3 * PAGE, 9, 0,
+		  IBV_WC_SUCCESS, "FETCH_ADD before MADV_DONTNEED");
+	madv(t->mem + 3 * PAGE, PAGE, MADV_DONTNEED, "MADV_DONTNEED");
+	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 48, t, 3 * PAGE, 1, 0,
+		  IBV_WC_SUCCESS, "FETCH_ADD after MADV_DONTNEED");
+	CHECK(get_u64(res->mem + 48) == 0 && get_u64(t->mem + 3 * PAGE) == 1,
+	      "FETCH_ADD after MADV_DONTNEED: returned %" PRIu64 ", memory %" PRIu64 ", want 0 and 1",
+	      get_u64(res->mem + 48), get_u64(t->mem + 3 * PAGE));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -3962,6 +4283,10 @@ static const struct kind pair_kinds[] = {
 	{ "mprotect", test_mprotect, BOTH },
 	{ "neighbours", test_neighbours, BOTH },
 	{ "read-only", test_readonly, BOTH },
+	{ "atomics", test_atomics, BOTH },
+	{ "bounds", test_bounds, BOTH },
+	{ "mixed sges", test_mixed, ONE },
+	{ "two qps", test_two_qps, BOTH },
 	{ "munmap", test_munmap, BOTH },
 	{ "dereg under traffic", test_dereg, BOTH },
 	{ "mremap", test_mremap, BOTH },
