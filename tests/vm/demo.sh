@@ -27,21 +27,8 @@ section "rodp0, in full" ibv_devinfo -d rodp0 -v
 section "rxe0, the in-tree soft-RoCE, for comparison" ibv_devinfo -d rxe0
 section "RDMA devices" rdma dev
 
-# gid4 DEV: index of DEV's RoCE v2 GID for its IPv4 address.
-gid4()
-{
-	local d=/sys/class/infiniband/$1/ports/1 f i
-	for f in "$d"/gids/*; do
-		i=${f##*/}
-		case $(cat "$f" 2>/dev/null) in
-		0000:0000:0000:0000:0000:ffff:*) ;;
-		*) continue ;;
-		esac
-		[ "$(cat "$d/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ] &&
-			echo "$i" && return 0
-	done
-	return 1
-}
+# shellcheck source=perftest/lib.sh
+. "$RODP_REPO/perftest/lib.sh"
 
 # inns NS CMD...: run CMD in namespace NS ("-": the initial one).
 inns()
@@ -61,11 +48,11 @@ bw()
 {
 	local tool=$1 sns=$2 sdev=$3 cns=$4 cdev=$5 ip=$6 pid rc=0
 	shift 6
-	inns "$sns" timeout 120 "$tool" -d "$sdev" -x "$(gid4 "$sdev")" \
+	inns "$sns" timeout 120 "$tool" -d "$sdev" -x "$(pt_gid "$sdev")" \
 		-s 65536 -n 500 -p 18515 "$@" >/dev/null 2>&1 &
 	pid=$!
 	sleep 2
-	inns "$cns" timeout 120 "$tool" -d "$cdev" -x "$(gid4 "$cdev")" \
+	inns "$cns" timeout 120 "$tool" -d "$cdev" -x "$(pt_gid "$cdev")" \
 		-s 65536 -n 500 -p 18515 "$@" "$ip" || rc=$?
 	wait $pid || rc=$?
 	return $rc
