@@ -47,6 +47,7 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <linux/capability.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -58,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -2803,6 +2805,120 @@ static void test_two_qps(void **state)
 	expect_pat(tc, "READ on QP 2", l2->mem, len, 242);
 }
 
+/*
+ * One PD on one device for both QPs, so that a transfer's source and
+ * target are in the same MR, even the same 2 MiB mirror block (the
+ * implicit MR, or one explicit MR over the whole buffer used as lkey and
+ * rkey): WRITE, READ and SEND inside one block and between two, with the
+ * block cold and warm.
+ */
+static void test_same_mr(void **state)
+{
+	struct tcase *tc = *state;
+	struct dev *d = tc->pair->a;
+	size_t len = 4 * MIB, n = 256 * KIB;
+	struct buf *b, *sb;
+	struct conn *c;
+	uint8_t *want;
+	int rc;
+
+	dev_ready(d);
+	side_open(&tc->sa, d);
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	tc->conns[tc->nconns++] = c;
+	c->path = path_of(d, d);
+	ep_create(&c->a, &tc->sa, 0x100);
+	ep_create(&c->b, &tc->sa, 0x200);
+	rc = qp_to_init(c->a.qp);
+	rc = rc ? rc : qp_to_init(c->b.qp);
+	rc = rc ? rc : qp_to_rtr(c->a.qp, &c->path, d->gid_index,
+				 c->b.qp->qp_num, c->b.psn, &d->gid);
+	rc = rc ? rc : qp_to_rts(c->a.qp, &c->path, c->a.psn);
+	rc = rc ? rc : qp_to_rtr(c->b.qp, &c->path, d->gid_index,
+				 c->a.qp->qp_num, c->a.psn, &d->gid);
+	rc = rc ? rc : qp_to_rts(c->b.qp, &c->path, c->b.psn);
+	CHECK(!rc, "connecting two QPs of one PD on %s: %s", d->name,
+	      strerror(rc));
+	b = obuf(tc, &tc->sa, len);
+	sb = buf_track(tc, b->mem, len, NULL, 0, -1);
+	sb->lkey = b->lkey;
+	sb->rkey = b->rkey;
+	want = tc_alloc(tc, len);
+	fill_pat(b->mem, n, 251);
+
+	do_write(c, b, 0, sb, MIB, n, IBV_WC_SUCCESS,
+		 "WRITE inside one block, cold target");
+	do_write(c, b, 0, sb, MIB / 2, n, IBV_WC_SUCCESS,
+		 "WRITE inside one block, warm");
+	do_read(c, b, 3 * MIB / 2, sb, MIB, n, IBV_WC_SUCCESS,
+		"READ inside one block");
+	do_send(c, b, 0, sb, 2 * MIB + 5, n, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
+		"SEND into the next block");
+	do_read(c, b, 3 * MIB, sb, 2 * MIB + 5, n, IBV_WC_SUCCESS,
+		"READ from the next block into a third");
+	fill_pat(want, n, 251);
+	expect_same("WRITE inside one block, cold target", b->mem + MIB,
+		    want, n);
+	expect_same("WRITE inside one block, warm", b->mem + MIB / 2, want,
+		    n);
+	expect_same("READ inside one block", b->mem + 3 * MIB / 2, want, n);
+	expect_same("SEND into the next block", b->mem + 2 * MIB + 5, want,
+		    n);
+	expect_same("READ from the next block into a third", b->mem + 3 * MIB,
+		    want, n);
+	madv(b->mem + MIB, MIB, MADV_DONTNEED, "MADV_DONTNEED");
+	do_write(c, b, 0, sb, MIB + 100, n, IBV_WC_SUCCESS,
+		 "WRITE inside one block after MADV_DONTNEED");
+	expect_region(tc, "WRITE inside one block after MADV_DONTNEED",
+		      b->mem + MIB, MIB, 100, want, n, ZERO);
+}
+
+/*
+ * userfaultfd: a missing page registered with userfaultfd (and nobody
+ * serving the faults) must not hang the NIC: a WRITE into it completes
+ * within 10 s with REM_ACCESS_ERR (hmm faults cannot wait for userspace);
+ * once the registration is gone, a WRITE works.
+ */
+static void test_uffd(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	struct uffdio_register reg;
+	struct uffdio_api api;
+	struct buf *r, *src;
+	int uffd;
+
+	r = obuf(tc, &tc->sb, 64 * KIB);
+	src = obuf(tc, &tc->sa, 64 * KIB);
+	fill_pat(src->mem, 64 * KIB, 261);
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0) {
+		diag("userfaultfd: %s", strerror(errno));
+		skip();
+	}
+	buf_track(tc, NULL, 0, NULL, 0, uffd);
+	memset(&api, 0, sizeof(api));
+	api.api = UFFD_API;
+	CHECK(!ioctl(uffd, UFFDIO_API, &api), "UFFDIO_API: %s",
+	      strerror(errno));
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)r->mem;
+	reg.range.len = 64 * KIB;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	CHECK(!ioctl(uffd, UFFDIO_REGISTER, &reg), "UFFDIO_REGISTER: %s",
+	      strerror(errno));
+	do_write(c, src, 0, r, 0, PAGE, IBV_WC_REM_ACCESS_ERR,
+		 "WRITE into a userfaultfd-missing page");
+	close(uffd);
+	tc->bufs[tc->nbufs - 1].fd = -1;
+	c = conn_open(tc);
+	do_write(c, src, 0, r, 0, PAGE, IBV_WC_SUCCESS,
+		 "WRITE after the userfaultfd is closed");
+	expect_region(tc, "WRITE after the userfaultfd is closed", r->mem,
+		      64 * KIB, 0, src->mem, PAGE, ZERO);
+}
+
 /* ---------------------------------------------------------------------- */
 /* fork() without MADV_DONTFORK                                            */
 /* ---------------------------------------------------------------------- */
@@ -4267,7 +4383,7 @@ static void test_pageout(void **state)
 /* Test list and main                                                      */
 /* ---------------------------------------------------------------------- */
 
-enum { ONE = 1, BOTH = 2, PRESSURE = 4 };
+enum { ONE = 1, BOTH = 2, PRESSURE = 4, SAMEDEV = 8 };
 
 struct kind {
 	const char *name;
@@ -4287,6 +4403,8 @@ static const struct kind pair_kinds[] = {
 	{ "bounds", test_bounds, BOTH },
 	{ "mixed sges", test_mixed, ONE },
 	{ "two qps", test_two_qps, BOTH },
+	{ "same MR", test_same_mr, BOTH | SAMEDEV },
+	{ "userfaultfd", test_uffd, BOTH },
 	{ "munmap", test_munmap, BOTH },
 	{ "dereg under traffic", test_dereg, BOTH },
 	{ "mremap", test_mremap, BOTH },
@@ -4525,6 +4643,8 @@ int main(int argc, char **argv)
 			const struct kind *kd = &pair_kinds[k];
 
 			if ((kd->modes & PRESSURE) && !pressure)
+				continue;
+			if ((kd->modes & SAMEDEV) && pairs[i].a != pairs[i].b)
 				continue;
 			for (m = M_EXPLICIT; m <= M_IMPLICIT; m++) {
 				struct tcase *tc;
