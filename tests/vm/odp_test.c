@@ -2747,6 +2747,107 @@ static void test_mixed(void **state)
 		      want + 1234, 2766, ZERO);
 }
 
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE	101
+#endif
+
+/* The page frame number behind @addr (root only), 0 when not present. */
+static uint64_t pfn_of(const void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, 8, (off_t)((uintptr_t)addr / PAGE * 8)) != 8)
+		e = 0;
+	close(fd);
+	return e >> 63 ? e & ((1ull << 55) - 1) : 0;
+}
+
+/*
+ * Page migration, forced: MADV_SOFT_OFFLINE moves each page the NIC
+ * mirrored (writable) to a new frame (checked in /proc/self/pagemap).
+ * The mirror is invalidated; a READ returns the data and a WRITE is what
+ * the CPU reads, not written into the old frames.
+ */
+static void test_migrate(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 64 * KIB;
+	struct buf *r, *src, *l;
+	struct cnts before, d;
+	uint64_t pfn0;
+
+	r = obuf(tc, &tc->sb, len);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+	fill_pat(src->mem, len, 271);
+	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE");
+	pfn0 = pfn_of(r->mem);
+	snap(tc, &before);
+	if (madvise(r->mem, len, MADV_SOFT_OFFLINE)) {
+		diag("MADV_SOFT_OFFLINE: %s", strerror(errno));
+		CHECK(errno != EINVAL && errno != EPERM,
+		      "MADV_SOFT_OFFLINE is not available");
+		skip();
+	}
+	since(tc, &before, &d);
+	diag("page 0: pfn 0x%" PRIx64 " -> 0x%" PRIx64 "; odp_inval_pages +%" PRIu64,
+	     pfn0, pfn_of(r->mem), d.v[C_INVAL_PAGES]);
+	CHECK(pfn0 && pfn_of(r->mem) && pfn_of(r->mem) != pfn0,
+	      "the page did not move (pfn 0x%" PRIx64 " -> 0x%" PRIx64 ")",
+	      pfn0, pfn_of(r->mem));
+	CHECK(d.v[C_INVAL_PAGES] >= len / PAGE,
+	      "migration: odp_inval_pages +%" PRIu64 ", want >= %zu",
+	      d.v[C_INVAL_PAGES], len / PAGE);
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ after migration");
+	expect_pat(tc, "READ after migration", l->mem, len, 271);
+	fill_pat(src->mem, len, 272);
+	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
+		 "WRITE after migration");
+	expect_pat(tc, "WRITE after migration (CPU)", r->mem, len, 272);
+}
+
+/*
+ * A poisoned page (MADV_HWPOISON on a page the NIC mirrored): a READ or
+ * a WRITE touching it fails with REM_ACCESS_ERR, the NIC never reads the
+ * bad frame; the pages around it still work.  The CPU never touches it.
+ */
+static void test_hwpoison(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 4 * PAGE;
+	struct buf *r, *src, *l;
+
+	r = obuf(tc, &tc->sb, len);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+	fill_pat(src->mem, len, 281);
+	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE");
+	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ");
+	if (madvise(r->mem + PAGE, PAGE, MADV_HWPOISON)) {
+		diag("MADV_HWPOISON: %s", strerror(errno));
+		CHECK(errno != EINVAL && errno != EPERM,
+		      "MADV_HWPOISON is not available");
+		skip();
+	}
+	do_read(c, l, 0, r, PAGE + 100, 200, IBV_WC_REM_ACCESS_ERR,
+		"READ of the poisoned page");
+	c = conn_open(tc);
+	do_write(c, src, 0, r, PAGE - 8, 16, IBV_WC_REM_ACCESS_ERR,
+		 "WRITE into the poisoned page");
+	c = conn_open(tc);
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, 2 * PAGE, 2 * PAGE, IBV_WC_SUCCESS,
+		"READ of the pages after the poisoned one");
+	expect_same("READ of the pages after the poisoned one", l->mem,
+		    src->mem + 2 * PAGE, 2 * PAGE);
+}
+
 /*
  * Two QPs fault the same cold pages at once: WRITEs of the same 1 MiB
  * into a cold target posted on both, then READs of cold memory on both:
@@ -4415,6 +4516,8 @@ static const struct kind pair_kinds[] = {
 	{ "shared anon", test_shared_anon, BOTH },
 	{ "memfd", test_memfd, BOTH },
 	{ "shared file", test_file, BOTH },
+	{ "migration", test_migrate, BOTH },
+	{ "hwpoison", test_hwpoison, BOTH },
 	{ "thp", test_thp, BOTH },
 	{ "thp collapse", test_collapse, BOTH },
 	{ "hugetlb", test_hugetlb, BOTH },
