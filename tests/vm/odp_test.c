@@ -29,6 +29,9 @@
  * hw_counters/odp_*: the program must run in the initial network
  * namespace (sysfs is mounted again under `ip netns exec`).
  *
+ * A pairing A:B@explicit or A:B@implicit runs the tests that have both
+ * modes in that mode only.
+ *
  * Options:
  *   --only GLOBS        run only the tests whose name ("A:B what mode")
  *                       matches one of the comma-separated patterns
@@ -432,6 +435,7 @@ static const char *const mode_names[] = {
 struct pairing {
 	struct dev *a, *b;
 	char name[140];
+	int only_mode;		/* -1: both modes */
 };
 
 /**
@@ -4673,16 +4677,32 @@ static bool lifespan_set(struct dev *d, const char *ms)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: odp_test [--count] [--only GLOB[,GLOB...]] [--pressure] [--pressure-mib N] [--tmp DIR] A:B...\n"
+		"usage: odp_test [--count] [--only GLOB[,GLOB...]] [--pressure] [--pressure-mib N] [--tmp DIR] A:B[@explicit|@implicit]...\n"
 		"       (ODP_TEST_VERBOSE=1 times each test)\n");
 	exit(2);
 }
 
 static struct pairing *add_pairing(struct pairing *pairs, unsigned int *n,
-				   const char *spec)
+				   const char *spec_in)
 {
-	char a[64], b[64];
-	const char *colon = strchr(spec, ':');
+	char a[64], b[64], spec[140], *at;
+	const char *colon;
+	int only_mode = -1;
+
+	if (strlen(spec_in) >= sizeof(spec))
+		usage();
+	strcpy(spec, spec_in);
+	at = strchr(spec, '@');
+	if (at) {
+		*at++ = '\0';
+		if (!strcmp(at, mode_names[M_EXPLICIT]))
+			only_mode = M_EXPLICIT;
+		else if (!strcmp(at, mode_names[M_IMPLICIT]))
+			only_mode = M_IMPLICIT;
+		else
+			usage();
+	}
+	colon = strchr(spec, ':');
 
 	if (!colon || colon == spec || !colon[1] ||
 	    (size_t)(colon - spec) >= sizeof(a) ||
@@ -4696,6 +4716,7 @@ static struct pairing *add_pairing(struct pairing *pairs, unsigned int *n,
 	if (!pairs[*n].a || !pairs[*n].b)
 		usage();
 	snprintf(pairs[*n].name, sizeof(pairs[*n].name), "%s:%s", a, b);
+	pairs[*n].only_mode = only_mode;
 	return &pairs[(*n)++];
 }
 
@@ -4760,6 +4781,9 @@ int main(int argc, char **argv)
 					tc->pair = &pairs[i];
 					break;
 				}
+				if (pairs[i].only_mode >= 0 &&
+				    pairs[i].only_mode != (int)m)
+					continue;
 				tc = add_test(kd->fn, "%s %s %s",
 					      pairs[i].name, kd->name,
 					      mode_names[m]);
