@@ -423,6 +423,7 @@ struct rodp_qp {
 	u32 resp_msg_len;		/* bytes received into it so far */
 	u32 resp_rkey;			/* R_Key of the WRITE in progress */
 	u64 resp_va;
+	u64 resp_va_end;		/* end of the RDMA WRITE in progress */
 	struct rodp_rd_job rd_jobs[RODP_RD_JOBS];
 	u32 rd_head, rd_tail;		/* rd_jobs ring */
 	bool resp_nak_due;		/* a sequence/RNR NAK waits for jobs */
@@ -463,6 +464,7 @@ struct rodp_tx {
 	u32 sge_off;			/* byte offset into the SGE list */
 	struct rodp_mr *mr;
 	u64 mr_va;
+	u64 mr_ahead;			/* bytes of the message after this one */
 };
 
 /* rodp_main.c */
@@ -479,15 +481,15 @@ extern const struct ib_device_ops rodp_mr_ops;
 struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 			    int access, u64 iova, u64 len);
 void rodp_mr_put(struct rodp_mr *mr);
-int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
-	       rodp_mr_io_fn fn, void *priv);
+int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+	       bool write, rodp_mr_io_fn fn, void *priv);
 
 /* rodp_odp.c */
 extern const struct ib_device_ops rodp_odp_ops;
 int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit);
 void rodp_odp_release(struct rodp_mr *mr);
-int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
-		rodp_mr_io_fn fn, void *priv);
+int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		bool write, rodp_mr_io_fn fn, void *priv);
 int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 		      enum ib_uverbs_advise_mr_advice advice);
 int rodp_odp_module_init(void);

@@ -105,6 +105,8 @@ struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
  * @mr: a memory region the caller holds (rodp_mr_get)
  * @iova: first byte, already range-checked
  * @len: bytes
+ * @ahead: how many bytes after the range the caller will touch next in
+ *	the same message (a hint: an ODP MR faults them in together)
  * @write: the device writes into the range (an ODP MR must mirror the
  *	pages writable)
  * @fn: called for each piece in order with a kernel address and a length;
@@ -116,8 +118,8 @@ struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
  *
  * Return: 0, @fn's non-zero return, or a negative errno.
  */
-int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
-	       rodp_mr_io_fn fn, void *priv)
+int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+	       bool write, rodp_mr_io_fn fn, void *priv)
 {
 	u64 off, chunk;
 	void *kaddr;
@@ -128,7 +130,8 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
 	if (mr->kind == RODP_MR_DMA)
 		return len ? fn(priv, (void *)(uintptr_t)iova, len) : 0;
 	if (mr->kind == RODP_MR_ODP)
-		return len ? rodp_odp_io(mr, iova, len, write, fn, priv) : 0;
+		return len ? rodp_odp_io(mr, iova, len, ahead, write, fn,
+					 priv) : 0;
 
 	/* Offset of iova from the start of the MR's first page. */
 	off = (mr->start & ~PAGE_MASK) + (iova - mr->ibmr.iova);

@@ -181,8 +181,8 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	} else if (tx->mr) {
 		struct rodp_fill_ctx c = { .dst = p };
 
-		ret = rodp_mr_io(tx->mr, tx->mr_va, tx->payload_len, false,
-				 rodp_fill_piece, &c);
+		ret = rodp_mr_io(tx->mr, tx->mr_va, tx->payload_len,
+				 tx->mr_ahead, false, rodp_fill_piece, &c);
 	}
 	if (ret) {
 		kfree_skb(skb);

@@ -43,14 +43,6 @@
 #define RODP_ODP_BLOCK_SHIFT	21
 #define RODP_ODP_BLOCK_SIZE	(1UL << RODP_ODP_BLOCK_SHIFT)
 
-/*
- * A fault brings in at least this much from the faulting page on (within
- * its block): the device walks memory in packets, and a fault per packet
- * would cost a page-table walk per page.  Where the extra range cannot
- * be faulted (the end of a mapping, a read-only page), the fault falls
- * back to exactly what the access needs.
- */
-#define RODP_ODP_FAULT_AHEAD	(1UL << 20)
 
 static struct workqueue_struct *rodp_odp_wq;
 
@@ -313,15 +305,19 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 }
 
 /*
- * Fault for an access that needs [va, end): everything it still needs at
- * once, and RODP_ODP_FAULT_AHEAD beyond when that can be had.  Returns
- * with the block's mutex held on success.
+ * Fault for an access that needs [va, end) of the block and whose
+ * message goes on to @ahead_end: everything the message still needs in
+ * this block at once (the device walks memory a packet at a time, and a
+ * fault per packet would cost a page-table walk per page).  If that
+ * range cannot be had (the message runs into an unmapped or read-only
+ * page), exactly [va, end) is tried, so the error falls on the packet
+ * that really meets it.  Returns with the block's mutex held on success.
  */
 static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
-				unsigned long end, bool write)
+				unsigned long end, unsigned long ahead_end,
+				bool write)
 {
-	unsigned long ahead = min(blk->end, (va & PAGE_MASK) +
-					    RODP_ODP_FAULT_AHEAD);
+	unsigned long ahead = min(blk->end, PAGE_ALIGN(ahead_end));
 	unsigned long n;
 	int ret = -EFAULT;
 
@@ -338,7 +334,8 @@ static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 
 /* rodp_mr_io() on one block: [va, va + len) lies inside it. */
 static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
-			     u64 len, bool write, rodp_mr_io_fn fn, void *priv)
+			     u64 len, unsigned long ahead_end, bool write,
+			     rodp_mr_io_fn fn, void *priv)
 {
 	unsigned long end = va + len, faulted_at = 0;
 	bool faulted = false;
@@ -358,7 +355,8 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 				break;
 			}
 			mutex_unlock(&blk->lock);
-			ret = rodp_odp_fault_ahead(blk, va, end, write);
+			ret = rodp_odp_fault_ahead(blk, va, end, ahead_end,
+						   write);
 			if (ret)
 				return ret;
 			faulted = true;
@@ -392,27 +390,35 @@ static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
  * @mr: the ODP memory region, held
  * @iova: first byte, range-checked against the MR
  * @len: bytes
+ * @ahead: bytes after the range the message will touch next
  * @write: the device writes into the range
  * @fn: called per piece
  * @priv: passed to @fn
  *
- * Faults in what is not mirrored, a whole missing range per block at a
- * time.  Process context.
+ * Faults in what is not mirrored, with the rest of the message in the
+ * same block.  Process context.
  *
  * Return: 0, @fn's non-zero return, or a negative errno: -EFAULT or
  * -EPERM for memory that cannot be faulted (unmapped, PROT_NONE, a write
  * into a read-only mapping, an exiting process), -EBUSY when faulting
  * kept racing invalidations past the deadline, -ENOMEM.
  */
-int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
-		rodp_mr_io_fn fn, void *priv)
+int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		bool write, rodp_mr_io_fn fn, void *priv)
 {
 	struct rodp_odp *odp = &mr->odp;
 	unsigned long va = rodp_odp_va(mr, iova);
+	unsigned long ahead_end;
 	int ret = 0;
 
 	if (!rodp_odp_va_ok(odp, va, len))
 		return -EFAULT;
+	/* The hint never reaches past the mirrored range. */
+	ahead_end = va + len;
+	if (ahead && rodp_odp_va_ok(odp, va, len + ahead))
+		ahead_end += ahead;
+	else if (ahead)
+		ahead_end = odp->va_end;
 	while (len) {
 		struct rodp_odp_block *blk = rodp_odp_block_get(odp, va);
 		u64 n;
@@ -420,7 +426,8 @@ int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, bool write,
 		if (IS_ERR(blk))
 			return PTR_ERR(blk);
 		n = min_t(u64, len, blk->end - va);
-		ret = rodp_odp_block_io(blk, va, n, write, fn, priv);
+		ret = rodp_odp_block_io(blk, va, n, ahead_end, write, fn,
+					priv);
 		rodp_odp_block_put(blk);
 		if (ret)
 			return ret;

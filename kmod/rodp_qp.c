@@ -338,7 +338,8 @@ int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
 				 sge[i].addr + off, n);
 		if (IS_ERR(mr))
 			return PTR_ERR(mr);
-		err = rodp_mr_io(mr, sge[i].addr + off, n, to_sge,
+		err = rodp_mr_io(mr, sge[i].addr + off, n,
+				 sge[i].length - off - n, to_sge,
 				 rodp_copy_piece, &c);
 		rodp_mr_put(mr);
 		if (err)
@@ -1086,7 +1087,56 @@ static int rodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
 	return 0;
 }
 
+/*
+ * `rdma resource show qp -dd`: the transport's state, for finding out why
+ * a QP does not move.  Read without the QP's mutex (it may be held for a
+ * long time, by a fault for one), so the values are a snapshot that may
+ * be torn; "owner" names the task running the QP at that moment.
+ */
+static int rodp_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *ibqp)
+{
+	struct rodp_qp *qp = to_rqp(ibqp);
+	struct task_struct *owner = READ_ONCE(qp->owner);
+	struct {
+		const char *name;
+		u32 val;
+	} v[] = {
+		{ "state", READ_ONCE(qp->state) },
+		{ "flags", READ_ONCE(qp->flags) },
+		{ "locked", mutex_is_locked(&qp->lock) },
+		{ "owner", owner ? task_pid_nr(owner) : 0 },
+		{ "rxq", skb_queue_len(&qp->rxq) },
+		{ "sq_prod", rodp_wq_prod(&qp->sq) },
+		{ "sq_head", READ_ONCE(qp->sq.head) },
+		{ "sq_cons", READ_ONCE(qp->sq.cons) },
+		{ "send_idx", READ_ONCE(qp->send_idx) },
+		{ "send_pkt", READ_ONCE(qp->send_pkt) },
+		{ "una_psn", READ_ONCE(qp->req.una_psn) },
+		{ "next_psn", READ_ONCE(qp->req.next_psn) },
+		{ "retry_left", READ_ONCE(qp->req.retry_left) },
+		{ "rnr_left", READ_ONCE(qp->req.rnr_left) },
+		{ "rnr_wait", READ_ONCE(qp->rnr_wait) },
+		{ "rd_atomic_out", READ_ONCE(qp->rd_atomic_out) },
+		{ "retry_timer", timer_pending(&qp->retry_timer) },
+		{ "rnr_timer", timer_pending(&qp->rnr_timer) },
+		{ "rq_prod", rodp_wq_prod(&qp->rq) },
+		{ "rq_cons", READ_ONCE(qp->rq.cons) },
+		{ "epsn", READ_ONCE(qp->resp.epsn) },
+		{ "msn", READ_ONCE(qp->resp.msn) },
+		{ "rd_jobs", READ_ONCE(qp->rd_head) - READ_ONCE(qp->rd_tail) },
+		{ "ack_due", READ_ONCE(qp->resp_ack_due) },
+		{ "nak_due", READ_ONCE(qp->resp_nak_due) },
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(v); i++)
+		if (rdma_nl_put_driver_u32(msg, v[i].name, v[i].val))
+			return -EMSGSIZE;
+	return 0;
+}
+
 const struct ib_device_ops rodp_qp_ops = {
+	.fill_res_qp_entry = rodp_fill_res_qp_entry,
 	.create_qp = rodp_create_qp,
 	.destroy_qp = rodp_destroy_qp,
 	.modify_qp = rodp_modify_qp,

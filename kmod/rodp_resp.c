@@ -242,6 +242,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			 * (a deregistration never waits on the network).
 			 */
 			qp->resp_va = pkt->reth.va;
+			qp->resp_va_end = pkt->reth.va + pkt->reth.len;
 			qp->resp_rkey = pkt->reth.rkey;
 			qp->resp_msg_len = pkt->reth.len;
 			if (!rodp_resp_check_rkey(qp, psn, pkt->reth.rkey,
@@ -256,7 +257,9 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 					 IB_ACCESS_REMOTE_WRITE, qp->resp_va,
 					 pkt->payload_len);
 			err = IS_ERR(mr) ? PTR_ERR(mr) :
-			      rodp_mr_io(mr, qp->resp_va, pkt->payload_len, true,
+			      rodp_mr_io(mr, qp->resp_va, pkt->payload_len,
+					 qp->resp_va_end - qp->resp_va -
+					 pkt->payload_len, true,
 					 rodp_write_piece, &c);
 			if (!IS_ERR(mr))
 				rodp_mr_put(mr);
@@ -309,7 +312,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 					RODP_CNT_TX_NAK_ACCESS);
 			return;
 		}
-		err = rodp_mr_io(mr, pkt->atmeth.va, sizeof(u64), true,
+		err = rodp_mr_io(mr, pkt->atmeth.va, sizeof(u64), 0, true,
 				 rodp_atomic_piece, &c);
 		rodp_mr_put(mr);
 		if (err) {
@@ -453,6 +456,7 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 		}
 		tx.mr = mr;
 		tx.mr_va = job->va + seg.offset;
+		tx.mr_ahead = job->len - seg.offset - seg.len;
 	}
 	if (rodp_xmit(qp, &tx) && mr) {
 		rodp_mr_put(mr);
