@@ -610,46 +610,84 @@ static const char *qp_state_name(struct ibv_qp *qp)
 	return name[at.qp_state];
 }
 
-/* What a stalled transfer leaves to look at: QP states, all counters. */
-static void stall_report(void)
+#define SNAP_MAX	64
+
+/**
+ * struct snap - every hw counter of one device at one time
+ * @n: how many
+ * @name: their names
+ * @v: their values
+ */
+struct snap {
+	int n;
+	char name[SNAP_MAX][48];
+	unsigned long long v[SNAP_MAX];
+};
+
+static void snap_take(const char *dev, struct snap *sn)
 {
-	const struct dev *d[2] = { &A, &B };
-	char path[600], line[64];
+	char path[600];
 	struct dirent *e;
 	FILE *f;
 	DIR *dir;
-	int i;
+
+	sn->n = 0;
+	snprintf(path, sizeof(path),
+		 "/sys/class/infiniband/%s/ports/1/hw_counters", dev);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((e = readdir(dir)) && sn->n < SNAP_MAX) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= 48)
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
+			 dev, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &sn->v[sn->n]) == 1)
+			strcpy(sn->name[sn->n++], e->d_name);
+		fclose(f);
+	}
+	closedir(dir);
+}
+
+/*
+ * What a stalled transfer leaves to look at: QP states, every counter of
+ * both devices, and which of them still move in the next 10 s.
+ */
+static void stall_report(void)
+{
+	static struct snap s0[2], s1[2];
+	const struct dev *d[2] = { &A, &B };
+	int i, j, nd = strcmp(A.name, B.name) ? 2 : 1;
 
 	fprintf(stderr, "rodp-odp-bw: stalled; QP %s 0x%x: %s, QP %s 0x%x: %s\n",
 		A.name, A.qp->qp_num, qp_state_name(A.qp), B.name,
 		B.qp->qp_num, qp_state_name(B.qp));
-	for (i = 0; i < 2; i++) {
-		if (i && !strcmp(A.name, B.name))
-			break;
-		snprintf(path, sizeof(path),
-			 "/sys/class/infiniband/%s/ports/1/hw_counters",
-			 d[i]->name);
-		dir = opendir(path);
-		if (!dir)
-			continue;
+	for (i = 0; i < nd; i++) {
+		snap_take(d[i]->name, &s0[i]);
 		fprintf(stderr, "rodp-odp-bw: %s hw_counters:", d[i]->name);
-		while ((e = readdir(dir))) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path),
-				 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
-				 d[i]->name, e->d_name);
-			f = fopen(path, "r");
-			if (!f)
-				continue;
-			if (fgets(line, sizeof(line), f))
-				fprintf(stderr, " %s=%s", e->d_name,
-					strtok(line, "\n"));
-			fclose(f);
-		}
-		closedir(dir);
+		for (j = 0; j < s0[i].n; j++)
+			if (s0[i].v[j])
+				fprintf(stderr, " %s=%llu", s0[i].name[j],
+					s0[i].v[j]);
+		fputs(" (others 0)\n", stderr);
+	}
+	sleep(10);
+	for (i = 0; i < nd; i++) {
+		snap_take(d[i]->name, &s1[i]);
+		fprintf(stderr, "rodp-odp-bw: %s in the next 10 s:",
+			d[i]->name);
+		for (j = 0; j < s1[i].n && j < s0[i].n; j++)
+			if (s1[i].v[j] != s0[i].v[j])
+				fprintf(stderr, " %s +%llu", s1[i].name[j],
+					s1[i].v[j] - s0[i].v[j]);
 		fputc('\n', stderr);
 	}
+	fprintf(stderr, "rodp-odp-bw: QP %s: %s, QP %s: %s\n", A.name,
+		qp_state_name(A.qp), B.name, qp_state_name(B.qp));
 }
 
 /* Drops B's target pages (the NIC's mirror goes with them). */

@@ -44,7 +44,7 @@ usage: ./rodp bench [--sweep] [--repeat N] [--budget S] [--no-odp-bw]
   --repeat N    run the whole set N times and report medians (default 1;
                 one pass takes about 3 minutes under TCG)
   --budget S    stop starting measurements after S seconds in the guest
-                (default 540 per pass); those not run count as failed
+                (default 660 per pass); those not run count as failed
   --no-odp-bw   do not run rodp-odp-bw --all (about 3 minutes) at the end
   --report DIR  no guest: make the table and plots again from the
                 results of an earlier run (DIR: build/bench/<date>-<time>)
@@ -72,7 +72,7 @@ done
 case $repeat in
 ''|*[!0-9]*|0) die "--repeat wants a positive number, not '$repeat'" ;;
 esac
-budget=${budget:-$((540 * repeat))}
+budget=${budget:-$((660 * repeat))}
 case $budget in
 ''|*[!0-9]*) die "--budget wants seconds, not '$budget'" ;;
 esac
@@ -120,7 +120,9 @@ if [ ! -s "$out/run/results.tsv" ]; then
 	exit "$rc"
 fi
 cp "$out/run/results.tsv" "$out/results.tsv"
-[ ! -f "$out/run/odp-bw.txt" ] || cp "$out/run/odp-bw.txt" "$out/odp-bw.txt"
+for f in odp-bw.txt odp-bw.stalled.txt; do
+	[ ! -f "$out/run/$f" ] || cp "$out/run/$f" "$out/$f"
+done
 passes=$(awk -F '\t' 'NR > 1 && $1 > n { n = $1 } END { print n + 0 }' \
 	"$out/results.tsv")
 if [ -z "$report" ]; then
