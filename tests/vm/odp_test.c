@@ -814,13 +814,51 @@ static long anon_huge_kb(const void *addr)
 	return kb;
 }
 
+/* Where task @pid is in the kernel: its wchan and stack, as diagnostics. */
+static void diag_stack(pid_t pid, const char *why)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	diag("%s: pid %d in the kernel:", why, (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(line, sizeof(line), f))
+			diag("  wchan %s", line);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stack", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		diag("  %s", line);
+	}
+	fclose(f);
+}
+
+/*
+ * Kill and reap a child the test left behind, waiting 5 s at most: a
+ * task stuck in the kernel cannot be killed, and the run must go on.
+ */
 static void kid_reap(struct kid *k)
 {
+	int64_t end = now_ms() + 5000;
 	int st;
 
 	if (k->pid > 0) {
 		kill(k->pid, SIGKILL);
-		waitpid(k->pid, &st, 0);
+		while (waitpid(k->pid, &st, WNOHANG) == 0) {
+			if (now_ms() > end) {
+				diag("child %d did not die within 5 s of SIGKILL",
+				     (int)k->pid);
+				diag_stack(k->pid, "the unkillable child");
+				break;
+			}
+			usleep(10000);
+		}
 	}
 	if (k->cmd >= 0)
 		close(k->cmd);
@@ -4020,31 +4058,6 @@ static int exit_child(const char *devname, const char *mode,
 	if (read(3, &c, 1) < 0)
 		return xchild_fail("pipe", errno);
 	exit(0);
-}
-
-/* Where task @pid is in the kernel: its wchan and stack, as diagnostics. */
-static void diag_stack(pid_t pid, const char *why)
-{
-	char path[64], line[256];
-	FILE *f;
-
-	diag("%s: pid %d in the kernel:", why, (int)pid);
-	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-	f = fopen(path, "r");
-	if (f) {
-		if (fgets(line, sizeof(line), f))
-			diag("  wchan %s", line);
-		fclose(f);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/stack", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		diag("  %s", line);
-	}
-	fclose(f);
 }
 
 /*
