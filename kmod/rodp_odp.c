@@ -662,9 +662,8 @@ static const char *const rodp_odp_attr_names[RODP_ODP_NCNT] = {
  * `rdma resource show mr -dd`: the kind of MR and, for ODP, its own
  * counters and how many blocks it mirrors.
  */
-static int rodp_fill_res_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
+static int rodp_fill_odp_attrs(struct sk_buff *msg, struct rodp_mr *mr)
 {
-	struct rodp_mr *mr = to_rmr(ibmr);
 	struct rodp_odp_block *blk;
 	unsigned long idx;
 	u32 blocks = 0;
@@ -685,6 +684,21 @@ static int rodp_fill_res_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
 		if (rdma_nl_put_driver_u64(msg, rodp_odp_attr_names[i],
 					   atomic64_read(&mr->odp.cnt[i])))
 			return -EMSGSIZE;
+	return 0;
+}
+
+static int rodp_fill_res_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr)
+{
+	struct nlattr *table;
+
+	table = nla_nest_start_noflag(msg, RDMA_NLDEV_ATTR_DRIVER);
+	if (!table)
+		return -EMSGSIZE;
+	if (rodp_fill_odp_attrs(msg, to_rmr(ibmr))) {
+		nla_nest_cancel(msg, table);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, table);
 	return 0;
 }
 

@@ -1127,11 +1127,19 @@ static int rodp_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *ibqp)
 		{ "ack_due", READ_ONCE(qp->resp_ack_due) },
 		{ "nak_due", READ_ONCE(qp->resp_nak_due) },
 	};
+	struct nlattr *table;
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(v); i++)
-		if (rdma_nl_put_driver_u32(msg, v[i].name, v[i].val))
+	table = nla_nest_start_noflag(msg, RDMA_NLDEV_ATTR_DRIVER);
+	if (!table)
+		return -EMSGSIZE;
+	for (i = 0; i < ARRAY_SIZE(v); i++) {
+		if (rdma_nl_put_driver_u32(msg, v[i].name, v[i].val)) {
+			nla_nest_cancel(msg, table);
 			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(msg, table);
 	return 0;
 }
 
