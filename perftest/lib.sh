@@ -159,7 +159,7 @@ invalid|no such|refused|timed? ?out|can't" "$1" 2>/dev/null)
 pt_pair_once()
 {
 	local id=$1 sns=$2 sdev=$3 cns=$4 cdev=$5 addr=$6 tool=$7
-	local sgid cgid gflag=-x port spid deadline out spre cpre
+	local sgid cgid gflag=-x port spid cpid qpid deadline out spre cpre
 	local PT_RC
 	shift 7
 
@@ -212,8 +212,21 @@ pt_pair_once()
 	timeout -k 5 "$PT_TIMEOUT" "${cpre[@]}" \
 		"$tool" -d "$cdev" "$gflag" "$cgid" -p "$port" "$@" "$addr" \
 		</dev/null >"$out.client" 2>&1 &
-	pt_reap $! $((PT_TIMEOUT + 10))
+	cpid=$!
+	# Just before the timeout strikes: the QPs' transport state, to see
+	# why a pair that hangs does not move (rdma resource show qp -dd).
+	# Its output is not the caller's: an orphaned sleep must not hold
+	# a pipe open.
+	{
+		sleep $((PT_TIMEOUT > 5 ? PT_TIMEOUT - 3 : 1))
+		rdma resource show qp -dd >"$out.qp" 2>&1
+	} </dev/null >/dev/null 2>&1 &
+	qpid=$!
+	pt_reap $cpid $((PT_TIMEOUT + 10))
 	PT_CRC=$PT_RC
+	pkill -P $qpid 2>/dev/null
+	kill $qpid 2>/dev/null
+	wait $qpid 2>/dev/null
 	# The server ends right after the client; when the client failed it
 	# may wait for a peer that is gone.
 	if [ "$PT_CRC" = 0 ]; then
@@ -224,7 +237,8 @@ pt_pair_once()
 	PT_SRC=$PT_RC
 	if [ "$PT_CRC" != 0 ]; then
 		PT_WHY="client exit $PT_CRC: $(pt_reason "$out.client")"
-		[ "$PT_CRC" != 124 ] || PT_WHY="client timed out (${PT_TIMEOUT}s)"
+		[ "$PT_CRC" != 124 ] ||
+			PT_WHY="client timed out (${PT_TIMEOUT}s; QPs: $id.qp)"
 		return 1
 	fi
 	if [ "$PT_SRC" != 0 ]; then
