@@ -288,6 +288,33 @@ err_free_mr:
 	return ERR_PTR(err);
 }
 
+/*
+ * ibv_rereg_mr: always a new MR (new keys, as the verb allows) built from
+ * the old one's translation, access and PD with the requested changes;
+ * the core then destroys the old one.  The old MR stays valid if this
+ * fails.  A pinned range is pinned twice for a moment.
+ */
+static struct ib_mr *rodp_rereg_user_mr(struct ib_mr *ibmr, int flags,
+					u64 start, u64 length, u64 iova,
+					int access, struct ib_pd *pd,
+					struct ib_udata *udata)
+{
+	struct rodp_mr *mr = to_rmr(ibmr);
+
+	if (mr->kind != RODP_MR_USER && mr->kind != RODP_MR_ODP)
+		return ERR_PTR(-EINVAL);
+	if (!(flags & IB_MR_REREG_TRANS)) {
+		start = mr->start;
+		length = ibmr->length;
+		iova = ibmr->iova;
+	}
+	if (!(flags & IB_MR_REREG_ACCESS))
+		access = mr->access;
+	if (!(flags & IB_MR_REREG_PD))
+		pd = ibmr->pd;
+	return rodp_reg_user_mr(pd, start, length, iova, access, udata);
+}
+
 static int rodp_dereg_mr(struct ib_mr *ibmr, struct ib_udata *udata)
 {
 	struct rodp_mr *mr = to_rmr(ibmr);
@@ -305,4 +332,5 @@ const struct ib_device_ops rodp_mr_ops = {
 	.dereg_mr = rodp_dereg_mr,
 	.get_dma_mr = rodp_get_dma_mr,
 	.reg_user_mr = rodp_reg_user_mr,
+	.rereg_user_mr = rodp_rereg_user_mr,
 };

@@ -157,6 +157,23 @@ static struct ibv_mr *rodpu_reg_mr(struct ibv_pd *pd, void *addr,
 	return &vmr->ibv_mr;
 }
 
+/*
+ * ibv_rereg_mr: the kernel registers a new MR with the changes (new keys,
+ * which the command copies into the ibv_mr) and destroys the old one.
+ */
+static int rodpu_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
+			  void *addr, size_t length, int access)
+{
+	struct ib_uverbs_rereg_mr_resp resp;
+	struct ibv_rereg_mr cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	memset(&resp, 0, sizeof(resp));
+	return ibv_cmd_rereg_mr(vmr, flags, addr, length, (uintptr_t)addr,
+				access, pd, &cmd, sizeof(cmd), &resp,
+				sizeof(resp));
+}
+
 static int rodpu_dereg_mr(struct verbs_mr *vmr)
 {
 	int ret;
@@ -208,6 +225,7 @@ static const struct verbs_context_ops rodpu_ctx_ops = {
 	.query_port	= rodpu_query_port,
 	.query_qp	= rodpu_query_qp,
 	.reg_mr		= rodpu_reg_mr,
+	.rereg_mr	= rodpu_rereg_mr,
 	.req_notify_cq	= rodpu_req_notify_cq,
 	.resize_cq	= rodpu_resize_cq,
 };

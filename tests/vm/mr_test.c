@@ -190,20 +190,89 @@ static void test_bad_access(void **state)
 	munmap(buf, 4096);
 }
 
-static void test_odp_not_yet(void **state)
+/*
+ * ODP regions pin nothing (the odp suite covers them in depth); an
+ * implicit one covers the whole address space.
+ */
+static void test_odp_unpinned(void **state)
 {
 	struct fixture *f = *state;
 	struct ibv_device_attr_ex attr;
-	char *buf = map_pages(4096);
+	size_t len = 64 * 4096;
+	char *buf = map_pages(len);
+	long before = vm_pin_kb();
+	struct ibv_mr *mr, *imr;
 
 	assert_int_equal(ibv_query_device_ex(f->ctx, NULL, &attr), 0);
-	assert_int_equal(attr.odp_caps.general_caps, 0);
-	errno = 0;
-	assert_null(ibv_reg_mr(f->pd, buf, 4096, IBV_ACCESS_LOCAL_WRITE |
-			       IBV_ACCESS_ON_DEMAND));
-	/* The RDMA core refuses it: EINVAL on 6.1, EOPNOTSUPP later. */
-	assert_true(errno == EINVAL || errno == EOPNOTSUPP);
-	munmap(buf, 4096);
+	assert_int_equal(attr.odp_caps.general_caps,
+			 IBV_ODP_SUPPORT | IBV_ODP_SUPPORT_IMPLICIT);
+	memset(buf, 1, len);
+	mr = ibv_reg_mr(f->pd, buf, len, IBV_ACCESS_LOCAL_WRITE |
+			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_ON_DEMAND);
+	assert_non_null(mr);
+	imr = ibv_reg_mr(f->pd, NULL, SIZE_MAX, IBV_ACCESS_LOCAL_WRITE |
+			 IBV_ACCESS_ON_DEMAND);
+	assert_non_null(imr);
+	assert_int_equal(vm_pin_kb(), before);
+	assert_int_equal(ibv_dereg_mr(imr), 0);
+	assert_int_equal(ibv_dereg_mr(mr), 0);
+	munmap(buf, len);
+}
+
+/*
+ * ibv_rereg_mr: a new translation is pinned instead of the old one, new
+ * keys come back, access and PD change; bad input is refused and leaves
+ * the MR as it was.
+ */
+static void test_rereg(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 16 * 4096;
+	char *a = map_pages(len), *b = map_pages(2 * len);
+	long before = vm_pin_kb();
+	struct ibv_pd *pd2 = ibv_alloc_pd(f->ctx);
+	struct ibv_mr *mr;
+	uint32_t key;
+
+	assert_non_null(pd2);
+	mr = ibv_reg_mr(f->pd, a, len, IBV_ACCESS_LOCAL_WRITE);
+	assert_non_null(mr);
+	key = mr->lkey;
+	assert_int_equal(vm_pin_kb() - before, (long)(len / 1024));
+
+	assert_int_equal(ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_TRANSLATION,
+				      NULL, b, 2 * len, 0), 0);
+	assert_ptr_equal(mr->addr, b);
+	assert_int_equal(mr->length, 2 * len);
+	assert_int_not_equal(mr->lkey, key);
+	assert_int_equal(mr->rkey, mr->lkey);
+	/* The old range is unpinned, the new one pinned. */
+	assert_int_equal(vm_pin_kb() - before, (long)(2 * len / 1024));
+
+	key = mr->lkey;
+	assert_int_equal(ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_ACCESS |
+				      IBV_REREG_MR_CHANGE_PD, pd2, NULL, 0,
+				      IBV_ACCESS_LOCAL_WRITE |
+				      IBV_ACCESS_REMOTE_READ), 0);
+	assert_ptr_equal(mr->pd, pd2);
+	assert_ptr_equal(mr->addr, b);
+	assert_int_not_equal(mr->lkey, key);
+	assert_int_equal(vm_pin_kb() - before, (long)(2 * len / 1024));
+
+	/* Remote write without local write: refused, the MR unchanged. */
+	key = mr->lkey;
+	assert_int_equal(ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL,
+				      NULL, 0, IBV_ACCESS_REMOTE_WRITE),
+			 IBV_REREG_MR_ERR_CMD);
+	assert_int_equal(mr->lkey, key);
+	/* No flags at all. */
+	assert_int_not_equal(ibv_rereg_mr(mr, 0, NULL, NULL, 0, 0), 0);
+
+	assert_int_equal(ibv_dereg_mr(mr), 0);
+	assert_int_equal(vm_pin_kb(), before);
+	assert_int_equal(ibv_dealloc_pd(pd2), 0);
+	munmap(a, len);
+	munmap(b, 2 * len);
 }
 
 static void test_bad_ranges(void **state)
@@ -303,7 +372,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reg_every_access),
 		cmocka_unit_test(test_keys_distinct),
 		cmocka_unit_test(test_bad_access),
-		cmocka_unit_test(test_odp_not_yet),
+		cmocka_unit_test(test_odp_unpinned),
+		cmocka_unit_test(test_rereg),
 		cmocka_unit_test(test_bad_ranges),
 		cmocka_unit_test(test_pin_accounting),
 		cmocka_unit_test(test_memlock_limit),
