@@ -50,6 +50,7 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -65,6 +66,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -74,6 +76,7 @@
 
 #include <cmocka.h>
 #include <infiniband/verbs.h>
+#include <rdma/rdma_netlink.h>
 
 #define MAX_DEVS	8
 #define MAX_BUFS	40
@@ -150,9 +153,11 @@ static int64_t now_ms(void)
  * @gid: that GID
  * @error: why @ctx is NULL or @gid_index is -1
  * @lifespan: its hw_counters lifespan before main() set it to 0
+ * @index: its kernel index (for RDMA netlink), -1 when unknown
  */
 struct dev {
 	char name[64];
+	int index;
 	char lifespan[16];
 	struct ibv_context *ctx;
 	struct ibv_device_attr attr;
@@ -225,6 +230,7 @@ static void dev_open(struct dev *d)
 		dev_err(d, "%s: no such device", d->name);
 		goto out;
 	}
+	d->index = ibv_get_device_index(list[i]);
 	d->ctx = ibv_open_device(list[i]);
 	if (!d->ctx) {
 		dev_err(d, "%s: ibv_open_device: %s", d->name,
@@ -273,6 +279,10 @@ static uint32_t mtu_bytes(enum ibv_mtu m)
 /* ODP hardware counters                                                   */
 /* ---------------------------------------------------------------------- */
 
+static bool verbose;
+static bool lifespan_zero;	/* main() set the sysfs lifespan to 0 */
+static bool use_netlink = true;	/* until it fails once */
+
 enum cnt_id {
 	C_FAULTS, C_FAULT_PAGES, C_FAULT_FAILS, C_FAULT_NS,
 	C_INVALS, C_INVAL_PAGES, C_PREFETCHES, C_PREFETCH_PAGES,
@@ -306,6 +316,119 @@ static bool read_u64(const char *path, uint64_t *v)
 	return ok;
 }
 
+/* A netlink attribute's payload and type (without the flag bits). */
+#define NLA_DATA(a)	((void *)((char *)(a) + NLA_HDRLEN))
+#define NLA_KIND(a)	((a)->nla_type & NLA_TYPE_MASK)
+#define NLA_FITS(a, end) ((char *)(a) + NLA_HDRLEN <= (char *)(end) && \
+			  (a)->nla_len >= NLA_HDRLEN && \
+			  (char *)(a) + (a)->nla_len <= (char *)(end))
+#define NLA_NEXT(a)	((struct nlattr *)((char *)(a) + NLA_ALIGN((a)->nla_len)))
+
+static struct nlattr *nla_put_u32(struct nlattr *a, uint16_t type,
+				  uint32_t v)
+{
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + 4;
+	memcpy(NLA_DATA(a), &v, 4);
+	return NLA_NEXT(a);
+}
+
+/* One HWCOUNTER_ENTRY: a name and a value; into @c if it is ours. */
+static void nl_entry(struct nlattr *e, struct cnts *c, unsigned int *seen)
+{
+	struct nlattr *a = NLA_DATA(e), *end = NLA_NEXT(e);
+	const char *name = NULL;
+	uint64_t v = 0;
+	bool have = false;
+	int i;
+
+	for (; NLA_FITS(a, end); a = NLA_NEXT(a)) {
+		if (NLA_KIND(a) == RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY_NAME)
+			name = NLA_DATA(a);
+		if (NLA_KIND(a) == RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY_VALUE &&
+		    a->nla_len >= NLA_HDRLEN + 8) {
+			memcpy(&v, NLA_DATA(a), 8);
+			have = true;
+		}
+	}
+	if (!name || !have)
+		return;
+	for (i = 0; i < C_NUM; i++)
+		if (!strcmp(name, cnt_names[i])) {
+			c->v[i] += v;
+			(*seen)++;
+		}
+}
+
+/*
+ * Device @d's ODP counters added to @c, read through RDMA netlink
+ * (RDMA_NLDEV_CMD_STAT_GET: `rdma statistic`), which asks the driver each
+ * time, unlike sysfs (which keeps values for at least a jiffy); false
+ * when that did not work.
+ */
+static bool nl_cnts_add(const struct dev *d, struct cnts *c)
+{
+	static uint32_t seq;
+	union {
+		struct nlmsghdr h;
+		char b[65536];
+	} *buf;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct nlmsghdr *h;
+	struct nlattr *a;
+	unsigned int seen = 0;
+	struct cnts got;
+	ssize_t n;
+	int fd;
+
+	if (d->index < 0)
+		return false;
+	buf = calloc(1, sizeof(*buf));
+	if (!buf)
+		return false;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_RDMA);
+	if (fd < 0)
+		goto out_free;
+	h = &buf->h;
+	h->nlmsg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV,
+					 RDMA_NLDEV_CMD_STAT_GET);
+	h->nlmsg_flags = NLM_F_REQUEST;
+	h->nlmsg_seq = ++seq;
+	a = (struct nlattr *)((char *)h + NLMSG_HDRLEN);
+	a = nla_put_u32(a, RDMA_NLDEV_ATTR_DEV_INDEX, (uint32_t)d->index);
+	a = nla_put_u32(a, RDMA_NLDEV_ATTR_PORT_INDEX, 1);
+	h->nlmsg_len = (uint32_t)((char *)a - (char *)h);
+	if (sendto(fd, h, h->nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0)
+		goto out_close;
+	n = recv(fd, buf->b, sizeof(buf->b), 0);
+	if (n < (ssize_t)NLMSG_HDRLEN || !NLMSG_OK(h, (size_t)n) ||
+	    h->nlmsg_type == NLMSG_ERROR)
+		goto out_close;
+	memset(&got, 0, sizeof(got));
+	for (a = (struct nlattr *)((char *)h + NLMSG_HDRLEN);
+	     NLA_FITS(a, (char *)h + h->nlmsg_len); a = NLA_NEXT(a)) {
+		struct nlattr *e, *end = NLA_NEXT(a);
+
+		if (NLA_KIND(a) != RDMA_NLDEV_ATTR_STAT_HWCOUNTERS)
+			continue;
+		for (e = NLA_DATA(a); NLA_FITS(e, end); e = NLA_NEXT(e))
+			if (NLA_KIND(e) == RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY)
+				nl_entry(e, &got, &seen);
+	}
+	if (seen == C_NUM) {
+		int i;
+
+		for (i = 0; i < C_NUM; i++)
+			c->v[i] += got.v[i];
+	}
+out_close:
+	close(fd);
+out_free:
+	free(buf);
+	return seen == C_NUM;
+}
+
 /* Add device @d's ODP counters to @c. */
 static void dev_cnts_add(const struct dev *d, struct cnts *c)
 {
@@ -313,6 +436,10 @@ static void dev_cnts_add(const struct dev *d, struct cnts *c)
 	uint64_t v;
 	int i;
 
+	if (use_netlink && nl_cnts_add(d, c))
+		return;
+	/* sysfs keeps hw counters for their lifespan, at least a jiffy. */
+	usleep(lifespan_zero ? 10000 : 30000);
 	for (i = 0; i < C_NUM; i++) {
 		snprintf(path, sizeof(path),
 			 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
@@ -530,8 +657,6 @@ struct tcase {
 };
 
 static const char *tmp_dir = "/tmp";
-static bool verbose;
-static bool lifespan_zero;
 
 static void *tc_alloc(struct tcase *tc, size_t len)
 {
@@ -594,12 +719,6 @@ static void expect_same(const char *what, const void *got, const void *want,
 static void snap(const struct tcase *tc, struct cnts *c)
 {
 	memset(c, 0, sizeof(*c));
-	/*
-	 * sysfs reads the hw counters again once their lifespan (10 ms by
-	 * default, 0 as main() sets it) has passed, in jiffies: at least
-	 * one tick later.
-	 */
-	usleep(lifespan_zero ? 10000 : 30000);
 	dev_cnts_add(tc->pair->a, c);
 	if (tc->pair->b != tc->pair->a)
 		dev_cnts_add(tc->pair->b, c);
@@ -4901,8 +5020,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	lifespan_zero = true;
-	for (i = 0; i < ndevs; i++)
+	for (i = 0; i < ndevs; i++) {
+		struct cnts c = { { 0 } };
+
 		lifespan_zero &= lifespan_set(&devs[i], "0");
+		if (use_netlink && devs[i].ctx && !nl_cnts_add(&devs[i], &c)) {
+			printf("# %s: no ODP counters through RDMA netlink, reading sysfs\n",
+			       devs[i].name);
+			use_netlink = false;
+		}
+	}
 	if (!ntests) {
 		fprintf(stderr, "odp_test: no test matches --only %s\n", only);
 		return 2;
