@@ -282,6 +282,7 @@ struct rodp_odp {
  * @pages: the pages of @umem in order, first one holding @start
  * @npages: entries in @pages
  * @odp: the mirror (RODP_MR_ODP)
+ * @dying: being deregistered: long walks (an async prefetch) stop early
  * @users: references: the key space holds one, each rodp_mr_get() one more
  * @released: completed when @users drops to zero
  */
@@ -294,6 +295,7 @@ struct rodp_mr {
 	struct page **pages;
 	unsigned long npages;
 	struct rodp_odp odp;
+	bool dying;
 	refcount_t users;
 	struct completion released;
 };

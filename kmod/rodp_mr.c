@@ -47,6 +47,7 @@ static int rodp_mr_insert(struct rodp_dev *rdev, struct rodp_mr *mr)
 static void rodp_mr_remove(struct rodp_dev *rdev, struct rodp_mr *mr)
 {
 	xa_erase(&rdev->mr_xa, mr->ibmr.lkey >> 8);
+	WRITE_ONCE(mr->dying, true);
 	rodp_mr_put(mr);
 	wait_for_completion(&mr->released);
 }

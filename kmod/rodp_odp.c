@@ -460,7 +460,8 @@ int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 	if (!rodp_odp_va_ok(odp, va, len))
 		return -EFAULT;
 	rodp_odp_count(odp, RODP_CNT_ODP_PREFETCHES, 1);
-	while (len) {
+	/* Deregistration waits for a queued prefetch: it stops early. */
+	while (len && !READ_ONCE(mr->dying)) {
 		struct rodp_odp_block *blk = rodp_odp_block_get(odp, va);
 		u64 n;
 
