@@ -61,7 +61,9 @@
  *
  * Exit status: 0 when every transfer completed and moved the right data
  * (targets met or not: this is a benchmark), 1 on wrong data, 2 on a
- * usage error, 3 on a verbs error or a transfer that stopped.
+ * usage error, 3 on a verbs error or a transfer that stopped (no
+ * completion for --timeout s: then both QPs' states, every hw counter of
+ * both devices, `rdma resource show qp -dd`, and the same 10 s later).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -451,7 +453,7 @@ struct result {
 static struct dev A = { .name = "rodp0" }, B = { .name = "rodp1" };
 static bool op_read;
 static bool odp_local;
-static size_t total = 16 * MIB;
+static size_t total = 8 * MIB;
 static int depth = 16;
 static const char *cnt_devs[2];
 static int cnt_ndev;
@@ -675,6 +677,11 @@ static void stall_report(void)
 					s0[i].v[j]);
 		fputs(" (others 0)\n", stderr);
 	}
+	/* The driver's own view of the QPs (iproute2; a missing one says so). */
+	fprintf(stderr, "rodp-odp-bw: rdma resource show qp -dd:\n");
+	fflush(stderr);
+	if (system("rdma resource show qp -dd 1>&2"))
+		fprintf(stderr, "rodp-odp-bw: (rdma resource show failed)\n");
 	sleep(10);
 	for (i = 0; i < nd; i++) {
 		snap_take(d[i]->name, &s1[i]);
@@ -686,8 +693,11 @@ static void stall_report(void)
 					s1[i].v[j] - s0[i].v[j]);
 		fputc('\n', stderr);
 	}
-	fprintf(stderr, "rodp-odp-bw: QP %s: %s, QP %s: %s\n", A.name,
-		qp_state_name(A.qp), B.name, qp_state_name(B.qp));
+	fprintf(stderr, "rodp-odp-bw: QP %s: %s, QP %s: %s; rdma resource show qp -dd:\n",
+		A.name, qp_state_name(A.qp), B.name, qp_state_name(B.qp));
+	fflush(stderr);
+	if (system("rdma resource show qp -dd 1>&2"))
+		fprintf(stderr, "rodp-odp-bw: (rdma resource show failed)\n");
 }
 
 /* Drops B's target pages (the NIC's mirror goes with them). */
@@ -931,8 +941,8 @@ static void usage(void)
 	     "                     (default: all five)\n"
 	     "  -s, --size N       message size (default 64K; K, M suffixes)\n"
 	     "  -t, --total N      bytes per pass, the target buffer's size\n"
-	     "                     (default 16M, at most 1G)\n"
-	     "  -n, --passes N     timed passes per case (default 5)\n"
+	     "                     (default 8M, at most 1G)\n"
+	     "  -n, --passes N     timed passes per case (default 9)\n"
 	     "  -q, --depth N      WRs in flight (default 16)\n"
 	     "  -l, --odp-local    the local buffer is an explicit ODP MR too\n"
 	     "  -T, --timeout S    give up after S s without a completion (30)\n"
@@ -1006,7 +1016,7 @@ int main(int argc, char **argv)
 	};
 	struct result res[2 * M_MAX];
 	size_t size = 64 * 1024, sizes[2];
-	int passes = 5, nsizes = 1, nres = 0, i, m, p, c;
+	int passes = 9, nsizes = 1, nres = 0, i, m, p, c;
 	bool all = false, bad = false;
 	enum ibv_mtu mtu;
 
