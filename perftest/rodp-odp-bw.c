@@ -450,7 +450,7 @@ struct result {
 	bool data_ok;
 };
 
-static struct dev A = { .name = "rodp0" }, B = { .name = "rodp1" };
+static struct dev req = { .name = "rodp0" }, resp = { .name = "rodp1" };
 static bool op_read;
 static bool odp_local;
 static size_t total = 8 * MIB;
@@ -459,7 +459,7 @@ static const char *cnt_devs[2];
 static int cnt_ndev;
 
 static uint8_t *local_buf;
-static struct ibv_mr *local_mr;		/* A: pinned or explicit ODP */
+static struct ibv_mr *local_mr;		/* the requester's: pinned or ODP */
 static struct ibv_mr *implicit_a, *implicit_b;
 static struct target tgt[M_MAX];
 static bool mode_used[M_MAX];
@@ -492,7 +492,7 @@ static void setup_memory(void)
 
 	local_buf = buf_alloc(total);
 	pat_fill(local_buf, total, 1);
-	local_mr = reg(&A, local_buf, total,
+	local_mr = reg(&req, local_buf, total,
 		       odp_local ? acc | IBV_ACCESS_ON_DEMAND : acc,
 		       "local buffer");
 	for (m = 0; m < M_MAX; m++) {
@@ -503,15 +503,15 @@ static void setup_memory(void)
 		pat_fill(tgt[m].buf, total, 2);
 		if (m == M_IMPLICIT)
 			continue;
-		tgt[m].mr = reg(&B, tgt[m].buf, total,
+		tgt[m].mr = reg(&resp, tgt[m].buf, total,
 				mode_odp(m) ? acc | IBV_ACCESS_ON_DEMAND : acc,
 				mode_name[m]);
 		tgt[m].rkey = tgt[m].mr->rkey;
 	}
 	if (mode_used[M_IMPLICIT]) {
-		implicit_a = reg(&A, NULL, SIZE_MAX, acc | IBV_ACCESS_ON_DEMAND,
+		implicit_a = reg(&req, NULL, SIZE_MAX, acc | IBV_ACCESS_ON_DEMAND,
 				 "implicit, NULL, SIZE_MAX");
-		implicit_b = reg(&B, NULL, SIZE_MAX, acc | IBV_ACCESS_ON_DEMAND,
+		implicit_b = reg(&resp, NULL, SIZE_MAX, acc | IBV_ACCESS_ON_DEMAND,
 				 "implicit, NULL, SIZE_MAX");
 		tgt[M_IMPLICIT].rkey = implicit_b->rkey;
 	}
@@ -568,13 +568,13 @@ static void transfer(enum mode m, size_t size, int pass)
 			wr[i].next = i + 1 < want ? &wr[i + 1] : NULL;
 		}
 		if (want > 0) {
-			k = ibv_post_send(A.qp, wr, &bad);
+			k = ibv_post_send(req.qp, wr, &bad);
 			if (k)
 				die("%s %zu: ibv_post_send (WR %zu of %zu): %s",
 				    mode_name[m], size, posted, n, strerror(k));
 			posted += (size_t)want;
 		}
-		got = ibv_poll_cq(A.cq, POLL_BATCH, wc);
+		got = ibv_poll_cq(req.cq, POLL_BATCH, wc);
 		if (got < 0)
 			die("%s %zu: ibv_poll_cq failed (%d)", mode_name[m],
 			    size, got);
@@ -662,12 +662,12 @@ static void snap_take(const char *dev, struct snap *sn)
 static void stall_report(void)
 {
 	static struct snap s0[2], s1[2];
-	const struct dev *d[2] = { &A, &B };
-	int i, j, nd = strcmp(A.name, B.name) ? 2 : 1;
+	const struct dev *d[2] = { &req, &resp };
+	int i, j, nd = strcmp(req.name, resp.name) ? 2 : 1;
 
 	fprintf(stderr, "rodp-odp-bw: stalled; QP %s 0x%x: %s, QP %s 0x%x: %s\n",
-		A.name, A.qp->qp_num, qp_state_name(A.qp), B.name,
-		B.qp->qp_num, qp_state_name(B.qp));
+		req.name, req.qp->qp_num, qp_state_name(req.qp), resp.name,
+		resp.qp->qp_num, qp_state_name(resp.qp));
 	for (i = 0; i < nd; i++) {
 		snap_take(d[i]->name, &s0[i]);
 		fprintf(stderr, "rodp-odp-bw: %s hw_counters:", d[i]->name);
@@ -694,13 +694,13 @@ static void stall_report(void)
 		fputc('\n', stderr);
 	}
 	fprintf(stderr, "rodp-odp-bw: QP %s: %s, QP %s: %s; rdma resource show qp -dd:\n",
-		A.name, qp_state_name(A.qp), B.name, qp_state_name(B.qp));
+		req.name, qp_state_name(req.qp), resp.name, qp_state_name(resp.qp));
 	fflush(stderr);
 	if (system("rdma resource show qp -dd 1>&2"))
 		fprintf(stderr, "rodp-odp-bw: (rdma resource show failed)\n");
 }
 
-/* Drops B's target pages (the NIC's mirror goes with them). */
+/* Drops the target pages (the NIC's mirror goes with them). */
 static void drop(enum mode m)
 {
 	if (madvise(tgt[m].buf, total, MADV_DONTNEED))
@@ -716,13 +716,13 @@ static void prefetch(enum mode m, size_t size)
 	};
 	int rc;
 
-	rc = ibv_advise_mr(B.pd, op_read ? IBV_ADVISE_MR_ADVICE_PREFETCH :
+	rc = ibv_advise_mr(resp.pd, op_read ? IBV_ADVISE_MR_ADVICE_PREFETCH :
 			   IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
 			   IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 	if (rc)
 		die("%s %zu: ibv_advise_mr(%s, FLUSH, %zu bytes) on %s: %s",
 		    mode_name[m], size, op_read ? "PREFETCH" : "PREFETCH_WRITE",
-		    total, B.name, strerror(rc));
+		    total, resp.name, strerror(rc));
 }
 
 /*
@@ -1026,10 +1026,10 @@ int main(int argc, char **argv)
 				NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			A.name = optarg;
+			req.name = optarg;
 			break;
 		case 'b':
-			B.name = optarg;
+			resp.name = optarg;
 			break;
 		case 'o':
 			if (!strcmp(optarg, "read"))
@@ -1092,17 +1092,17 @@ int main(int argc, char **argv)
 		usage_error("--passes (1..%d), --depth (1..4096) and --timeout must be positive",
 			    MAX_PASSES);
 
-	dev_open(&A);
-	dev_open(&B);
-	dev_make_qp(&A, depth);
-	dev_make_qp(&B, depth);
-	mtu = A.port.active_mtu < B.port.active_mtu ? A.port.active_mtu :
-						      B.port.active_mtu;
-	qp_connect(&A, &B, mtu, depth);
-	qp_connect(&B, &A, mtu, depth);
-	cnt_devs[cnt_ndev++] = B.name;
-	if (strcmp(A.name, B.name))
-		cnt_devs[cnt_ndev++] = A.name;
+	dev_open(&req);
+	dev_open(&resp);
+	dev_make_qp(&req, depth);
+	dev_make_qp(&resp, depth);
+	mtu = req.port.active_mtu < resp.port.active_mtu ? req.port.active_mtu :
+						      resp.port.active_mtu;
+	qp_connect(&req, &resp, mtu, depth);
+	qp_connect(&resp, &req, mtu, depth);
+	cnt_devs[cnt_ndev++] = resp.name;
+	if (strcmp(req.name, resp.name))
+		cnt_devs[cnt_ndev++] = req.name;
 	cnt_probe(cnt_devs, cnt_ndev);
 	setup_memory();
 
@@ -1117,13 +1117,13 @@ int main(int argc, char **argv)
 		}
 
 	printf("# rodp-odp-bw: RC RDMA %s, %s -> %s (target on %s), %zu bytes per pass, %d passes, %d in flight, MTU %d, local buffer %s, THP %s\n",
-	       op_read ? "READ" : "WRITE", A.name, B.name, B.name, total,
+	       op_read ? "READ" : "WRITE", req.name, resp.name, resp.name, total,
 	       passes, depth, 128 << mtu, odp_local ? "explicit ODP" : "pinned",
 	       thp_mode());
 	printf("# timed: (prefetch: advise_mr FLUSH +) first post_send of a pass to its last completion; not timed: MADV_DONTNEED, CPU writes, counter reads, data check\n");
 	if (!cnt_have[C_FAULTS])
 		printf("# no ODP counters in /sys/class/infiniband/%s/ports/1/hw_counters: counter columns are 0\n",
-		       B.name);
+		       resp.name);
 
 	/* Warm-up: pinned, warm and implicit start with their pages mapped. */
 	for (i = 0; i < nres; i++)
