@@ -2666,7 +2666,8 @@ static void *dropper_run(void *arg)
 /*
  * Invalidation racing the NIC: a thread drops a 2 MiB target's pages
  * (MADV_DONTNEED) in a loop for 1.5 s, and every 4th round the READ
- * destination's, while WRITEs and READs of 256 KiB run against it.  Both
+ * destination's, while WRITEs, READs and SENDs (into it) of 256 KiB run
+ * against it.  Both
  * make progress and all transfers succeed; every byte the target or a
  * READ holds is zero or what was written at that offset (never stale or
  * foreign data); afterwards a WRITE and READ are exact.
@@ -2704,13 +2705,17 @@ static void test_race(void **state)
 
 		off = (ops % (len / chunk)) * chunk;
 		snprintf(what, sizeof(what), "op %u: %s at +%zu", ops,
-			 ops % 2 ? "READ" : "WRITE", off);
-		if (ops % 2) {
+			 ops % 3 == 1 ? "READ" : ops % 3 ? "SEND" : "WRITE",
+			 off);
+		if (ops % 3 == 1) {
 			memset(l->mem + off, 0xee, chunk);
 			do_read(c, l, off, r, off, chunk, IBV_WC_SUCCESS,
 				what);
 			expect_zero_or(what, l->mem + off, src->mem + off,
 				       chunk);
+		} else if (ops % 3 == 2) {
+			do_send(c, src, off, r, off, chunk, IBV_WC_SUCCESS,
+				IBV_WC_SUCCESS, what);
 		} else {
 			do_write(c, src, off, r, off, chunk, IBV_WC_SUCCESS,
 				 what);
@@ -2721,7 +2726,7 @@ static void test_race(void **state)
 	}
 	pthread_join(th, NULL);
 	usleep(10000);
-	diag("%u WRITEs and READs of 256 KiB (the longest %" PRId64 " ms) against %u rounds of MADV_DONTNEED %u us apart (the longest %" PRId64 " ms); retransmits +%" PRIu64 ", ack_timeouts +%" PRIu64,
+	diag("%u WRITEs, READs and SENDs of 256 KiB (the longest %" PRId64 " ms) against %u rounds of MADV_DONTNEED %u us apart (the longest %" PRId64 " ms); retransmits +%" PRIu64 ", ack_timeouts +%" PRIu64,
 	     ops, max_ms, d.rounds, d.pause_us, d.max_ms,
 	     hw_counter(tc->pair->a, tc->pair->b, "retransmits") - retx,
 	     hw_counter(tc->pair->a, tc->pair->b, "ack_timeouts") - tmo);
@@ -3720,6 +3725,53 @@ static void test_file(void **state)
 	CHECK(pread(fd, got, len, 0) == (ssize_t)len, "pread: %s",
 	      strerror(errno));
 	expect_pat(tc, "the file after the last WRITE", got, len, 103);
+}
+
+/*
+ * A read-only mapping of a file on the guest's 9p root (rodp.ko, a few
+ * MiB; page cache filled over the network): READs through an ODP MR
+ * (REMOTE_READ only, or the implicit MR) equal pread(2), also after
+ * MADV_PAGEOUT dropped the clean pages (they come back from 9p).
+ */
+static void test_9p_file(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	const char *repo = getenv("RODP_REPO");
+	size_t len = 2 * MIB, i;
+	struct buf *f, *l;
+	char path[512];
+	struct stat st;
+	uint8_t *p, *want;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/build/cmake/kmod/kbuild/rodp.ko",
+		 repo ? repo : ".");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || (size_t)st.st_size < len) {
+		diag("%s: %s", path, fd < 0 ? strerror(errno) : "too small");
+		if (fd >= 0)
+			close(fd);
+		skip();
+	}
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED, "mmap %s: %s", path, strerror(errno));
+	f = buf_track(tc, p, len, p, len, fd);
+	buf_reg(f, &tc->sb, odp_kind(tc), IBV_ACCESS_REMOTE_READ);
+	l = obuf(tc, &tc->sa, len);
+	want = tc_alloc(tc, len);
+	CHECK(pread(fd, want, len, 0) == (ssize_t)len, "pread: %s",
+	      strerror(errno));
+	for (i = 0; i < 2; i++) {
+		char what[120];
+
+		snprintf(what, sizeof(what), "READ of 2 MiB of %s%s",
+			 "a 9p file", i ? " after MADV_PAGEOUT" : "");
+		fill_pat(l->mem, len, G_BACK);
+		do_read(c, l, 0, f, 0, len, IBV_WC_SUCCESS, what);
+		expect_same(what, l->mem, want, len);
+		madv(p, len, MADV_PAGEOUT, "MADV_PAGEOUT");
+	}
 }
 
 /*
@@ -4741,6 +4793,7 @@ static const struct kind pair_kinds[] = {
 	{ "shared file", test_file, BOTH },
 	{ "migration", test_migrate, BOTH },
 	{ "hwpoison", test_hwpoison, BOTH },
+	{ "9p file", test_9p_file, BOTH },
 	{ "thp", test_thp, BOTH },
 	{ "thp collapse", test_collapse, BOTH },
 	{ "hugetlb", test_hugetlb, BOTH },
