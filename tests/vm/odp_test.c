@@ -3102,6 +3102,126 @@ static void test_hwpoison(void **state)
 }
 
 /*
+ * ibv_rereg_mr of an explicit ODP MR: a new range (the NIC then reaches
+ * the new memory with the MR's keys, not the old), fewer access rights
+ * (a WRITE fails, a READ works), and no ON_DEMAND any more (it pins: VmPin
+ * grows, WRITEs work; back to 0 after the deregistration).
+ */
+static void test_rereg(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 64 * KIB, map_len;
+	struct buf *x, *y, *src, *l;
+	uint32_t old_rkey;
+	long pin0;
+	uint8_t *p;
+	int rc;
+
+	x = buf_new(tc, &tc->sb, len, B_ODP, ODP_ACCESS);
+	p = map_blocks(len, &map_len, false);
+	CHECK(p, "mmap: %s", strerror(errno));
+	y = buf_track(tc, p, len, p, map_len, -1);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+	fill_pat(src->mem, len, 291);
+	do_write(c, src, 0, x, 0, len, IBV_WC_SUCCESS, "WRITE before rereg");
+
+	old_rkey = x->rkey;
+	rc = ibv_rereg_mr(x->mr, IBV_REREG_MR_CHANGE_TRANSLATION, NULL,
+			  y->mem, len, 0);
+	CHECK(!rc, "ibv_rereg_mr(CHANGE_TRANSLATION): %d (%s)", rc,
+	      strerror(errno));
+	y->rkey = x->mr->rkey;
+	y->lkey = x->mr->lkey;
+	fill_pat(src->mem, len, 292);
+	do_write(c, src, 0, y, 0, len, IBV_WC_SUCCESS,
+		 "WRITE into the MR's new range");
+	expect_pat(tc, "the MR's new range (CPU)", y->mem, len, 292);
+	expect_pat(tc, "the MR's old range (CPU)", x->mem, len, 291);
+	rdma_at(c, IBV_WR_RDMA_WRITE, src, 0, (uintptr_t)x->mem, old_rkey,
+		len, IBV_WC_REM_ACCESS_ERR,
+		"WRITE into the old range with the old key");
+	c = conn_open(tc);
+	rdma_at(c, IBV_WR_RDMA_WRITE, src, 0, (uintptr_t)x->mem, y->rkey, len,
+		IBV_WC_REM_ACCESS_ERR,
+		"WRITE into the old range with the new key");
+	expect_pat(tc, "the MR's old range after the refused WRITEs", x->mem,
+		   len, 291);
+
+	c = conn_open(tc);
+	rc = ibv_rereg_mr(x->mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
+			  IBV_ACCESS_ON_DEMAND | IBV_ACCESS_LOCAL_WRITE |
+			  IBV_ACCESS_REMOTE_READ);
+	CHECK(!rc, "ibv_rereg_mr(CHANGE_ACCESS): %d (%s)", rc,
+	      strerror(errno));
+	y->rkey = x->mr->rkey;
+	do_write(c, src, 0, y, 0, len, IBV_WC_REM_ACCESS_ERR,
+		 "WRITE after REMOTE_WRITE was taken away");
+	c = conn_open(tc);
+	do_read(c, l, 0, y, 0, len, IBV_WC_SUCCESS,
+		"READ after REMOTE_WRITE was taken away");
+	expect_pat(tc, "READ after REMOTE_WRITE was taken away", l->mem, len,
+		   292);
+
+	pin0 = vm_kb("VmPin");
+	rc = ibv_rereg_mr(x->mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, NULL, 0,
+			  IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+	CHECK(!rc, "ibv_rereg_mr(CHANGE_ACCESS to pinned): %d (%s)", rc,
+	      strerror(errno));
+	y->rkey = x->mr->rkey;
+	CHECK(vm_kb("VmPin") == pin0 + (long)(len / KIB),
+	      "VmPin %ld kB after the MR became pinned, want %ld",
+	      vm_kb("VmPin"), pin0 + (long)(len / KIB));
+	fill_pat(src->mem, len, 293);
+	do_write(c, src, 0, y, 0, len, IBV_WC_SUCCESS,
+		 "WRITE into the MR, pinned now");
+	expect_pat(tc, "WRITE into the MR, pinned now (CPU)", y->mem, len,
+		   293);
+	CHECK(!ibv_dereg_mr(x->mr), "ibv_dereg_mr: %s", strerror(errno));
+	x->mr = NULL;
+	CHECK(vm_kb("VmPin") == pin0, "VmPin %ld kB after dereg, want %ld",
+	      vm_kb("VmPin"), pin0);
+}
+
+/*
+ * An implicit MR's blocks go when their whole 2 MiB is unmapped, and come
+ * back when used again: 24 rounds of mmap at one address, WRITE, READ,
+ * munmap (explicit: one MR over that range all along).
+ */
+static void test_remap_cycles(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = BLOCK;
+	struct buf *r, *src, *l;
+	unsigned int i;
+	char what[120];
+
+	r = obuf(tc, &tc->sb, len);
+	src = obuf(tc, &tc->sa, len);
+	l = obuf(tc, &tc->sa, len);
+	for (i = 0; i < 24; i++) {
+		size_t off = (i * 4096 * 37) % (len - 64 * KIB);
+
+		snprintf(what, sizeof(what), "round %u: WRITE at +%zu", i,
+			 off);
+		fill_pat(src->mem, 64 * KIB, 300 + i);
+		do_write(c, src, 0, r, off, 64 * KIB, IBV_WC_SUCCESS, what);
+		expect_region(tc, what, r->mem, len, off, src->mem, 64 * KIB,
+			      ZERO);
+		snprintf(what, sizeof(what), "round %u: READ at +%zu", i,
+			 off);
+		fill_pat(l->mem, 64 * KIB, G_BACK);
+		do_read(c, l, 0, r, off, 64 * KIB, IBV_WC_SUCCESS, what);
+		expect_same(what, l->mem, src->mem, 64 * KIB);
+		CHECK(!munmap(r->map, r->map_len), "munmap: %s",
+		      strerror(errno));
+		remap_at(r, what);
+	}
+}
+
+/*
  * Two QPs fault the same cold pages at once: WRITEs of the same 1 MiB
  * into a cold target posted on both, then READs of cold memory on both:
  * all succeed with the right data.
@@ -4784,6 +4904,8 @@ static const struct kind pair_kinds[] = {
 	{ "munmap", test_munmap, BOTH },
 	{ "dereg under traffic", test_dereg, BOTH },
 	{ "mremap", test_mremap, BOTH },
+	{ "remap cycles", test_remap_cycles, BOTH },
+	{ "rereg", test_rereg, ONE },
 	{ "overlapping MRs", test_overlap, ONE },
 	{ "64 GiB MR", test_bigmr, BOTH },
 	{ "invalidation race", test_race, BOTH },
