@@ -16,18 +16,29 @@
  * (RDMA WRITE, RDMA READ, SEND, atomics; cold and warm passes, read from
  * the ODP hardware counters); untouched memory and the zero page;
  * MADV_DONTNEED between passes; mprotect to PROT_READ/PROT_NONE and back
- * (remote and local protection errors); munmap (also while WRITEs run)
- * and mremap; fork() without MADV_DONTFORK (copy-on-write after the
- * child or the parent writes); MAP_SHARED anonymous memory, memfd, a
- * MAP_SHARED file; transparent huge pages and hugetlb pages; ibv_advise_mr
- * (prefetch with and without FLUSH, its errors); a peer process that
- * exits or is killed while WRITEs and READs run into its ODP MR; and,
- * with --pressure, memory pressure (swap and a cgroup memory limit,
- * set up by the suite) with every byte verified.
+ * (remote and local protection errors); PROT_NONE, read-only pages and
+ * holes next to the pages a transfer touches; read-only and MAP_PRIVATE
+ * file mappings; atomics (zero page, fork, PROT_READ, DONTNEED);
+ * addresses outside the MRs, an iova unlike the address; SGE lists
+ * mixing ODP and pinned MRs; two QPs faulting the same pages; source and
+ * target in one MR and one mirror block; userfaultfd; munmap (also while
+ * WRITEs run), ibv_dereg_mr while WRITEs run, mremap, remap cycles,
+ * overlapping MRs, ibv_rereg_mr, a 64 GiB MR; MADV_DONTNEED racing
+ * transfers; fork() without MADV_DONTFORK (copy-on-write after the child
+ * or the parent writes); MAP_SHARED anonymous memory, memfd, a MAP_SHARED
+ * file, a 9p file; page migration (MADV_SOFT_OFFLINE), a poisoned page
+ * (MADV_HWPOISON); transparent huge pages (and MADV_COLLAPSE) and hugetlb
+ * pages; ibv_advise_mr (prefetch with and without FLUSH, its errors); a
+ * peer process that exits or is killed while WRITEs and READs run into
+ * (or out of) its ODP MR; and, with --pressure, MADV_PAGEOUT and memory
+ * pressure (swap and a cgroup memory limit, set up by the suite) with
+ * every byte verified.
  *
- * The counters are read from /sys/class/infiniband/<dev>/ports/1/
- * hw_counters/odp_*: the program must run in the initial network
- * namespace (sysfs is mounted again under `ip netns exec`).
+ * The counters come from RDMA netlink (what `rdma statistic` shows),
+ * or from /sys/class/infiniband/<dev>/ports/1/hw_counters/odp_*: the
+ * program runs in the initial network namespace (sysfs is mounted again
+ * under `ip netns exec`).  A transfer that does not complete in time
+ * gets a stall report: QP states, device counters, 30 s more.
  *
  * A pairing A:B@explicit or A:B@implicit runs the tests that have both
  * modes in that mode only.
@@ -3028,7 +3039,7 @@ static void test_migrate(void **state)
 {
 	struct tcase *tc = *state;
 	struct conn *c = conn_open(tc);
-	size_t len = 64 * KIB;
+	size_t len = 4 * PAGE;	/* the kernel logs each page it moves */
 	struct buf *r, *src, *l;
 	struct cnts before, d;
 	uint64_t pfn0;
