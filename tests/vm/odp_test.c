@@ -333,7 +333,8 @@ static bool read_u64(const char *path, uint64_t *v)
 #define NLA_FITS(a, end) ((char *)(a) + NLA_HDRLEN <= (char *)(end) && \
 			  (a)->nla_len >= NLA_HDRLEN && \
 			  (char *)(a) + (a)->nla_len <= (char *)(end))
-#define NLA_NEXT(a)	((struct nlattr *)((char *)(a) + NLA_ALIGN((a)->nla_len)))
+#define NLA_NEXT(a)	\
+	((struct nlattr *)((char *)(a) + NLA_ALIGN((a)->nla_len)))
 
 static struct nlattr *nla_put_u32(struct nlattr *a, uint16_t type,
 				  uint32_t v)
