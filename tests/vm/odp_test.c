@@ -2087,18 +2087,25 @@ static void remap_at(struct buf *b, const char *what)
 }
 
 /* A thread that unmaps a target or deregisters its MR under traffic. */
-enum race_act { R_UNMAP, R_DEREG };
+enum race_act { R_UNMAP, R_DEREG, R_TRUNCATE };
 
 struct racer {
 	enum race_act act;
 	void *addr;			/* R_UNMAP: what to unmap */
 	size_t len;
 	struct ibv_mr *mr;		/* R_DEREG: what to deregister */
+	int fd;				/* R_TRUNCATE: what to truncate */
 	unsigned int posted;		/* WRs posted so far */
 	unsigned int after;		/* act once this many are */
 	int rc, err;
 	int64_t ms;			/* how long the act took */
 };
+
+static const char *race_act_str(enum race_act a)
+{
+	return a == R_UNMAP ? "munmap" : a == R_DEREG ? "ibv_dereg_mr" :
+	       "ftruncate";
+}
 
 static void *racer_run(void *arg)
 {
@@ -2111,9 +2118,11 @@ static void *racer_run(void *arg)
 	t0 = now_ms();
 	if (u->act == R_UNMAP)
 		u->rc = munmap(u->addr, u->len);
+	else if (u->act == R_TRUNCATE)
+		u->rc = ftruncate(u->fd, 0);
 	else
 		u->rc = ibv_dereg_mr(u->mr);
-	u->err = u->act == R_UNMAP ? errno : u->rc;
+	u->err = u->act != R_DEREG ? errno : u->rc;
 	u->ms = now_ms() - t0;
 	return NULL;
 }
@@ -2185,13 +2194,12 @@ static bool stream_race(struct conn *c, struct buf *src, uint64_t ra,
 		}
 	}
 	pthread_join(th, NULL);
-	CHECK(!u->rc, "%s: %s failed: %s", what,
-	      u->act == R_UNMAP ? "munmap" : "ibv_dereg_mr",
+	CHECK(!u->rc, "%s: %s failed: %s", what, race_act_str(u->act),
 	      strerror(u->err));
 	diag("%s: %u of %u WRITEs posted, %u succeeded, %s; the %s took %" PRId64 " ms",
 	     what, posted, STREAM_WRS, ok,
 	     err ? "then REM_ACCESS_ERR" : "all before it",
-	     u->act == R_UNMAP ? "munmap" : "ibv_dereg_mr", u->ms);
+	     race_act_str(u->act), u->ms);
 	return err;
 }
 
@@ -2313,6 +2321,56 @@ static void test_dereg(void **state)
 	do_write(c, src, 0, r, 0, 2 * MIB, IBV_WC_SUCCESS,
 		 "WRITE through a fresh MR");
 	expect_pat(tc, "WRITE through a fresh MR", r->mem, 2 * MIB, 57);
+}
+
+/*
+ * A MAP_SHARED tmpfs file truncated to 0 while WRITEs into its mapping
+ * run: they succeed up to the truncation, then REM_ACCESS_ERR (beyond
+ * the end of the file) and flushes; extended again, the file holds only
+ * zeros, and a WRITE then lands in it.
+ */
+static void test_truncate(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t len = 2 * MIB;
+	struct buf *f, *src;
+	struct racer u;
+	uint8_t *p, *got;
+	int fd;
+
+	snprintf(tc->tmpfile, sizeof(tc->tmpfile), "%s/odp_test.XXXXXX",
+		 tmp_dir);
+	fd = mkstemp(tc->tmpfile);
+	CHECK(fd >= 0, "mkstemp %s: %s", tc->tmpfile, strerror(errno));
+	CHECK(!ftruncate(fd, (off_t)len), "ftruncate: %s", strerror(errno));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED, "mmap %s: %s", tc->tmpfile, strerror(errno));
+	f = obuf_at(tc, &tc->sb, p, len, fd);
+	src = obuf(tc, &tc->sa, len);
+	got = tc_alloc(tc, len);
+	fill_pat(src->mem, len, 311);
+	do_write(c, src, 0, f, 0, len, IBV_WC_SUCCESS,
+		 "WRITE before the stream");
+	memset(&u, 0, sizeof(u));
+	u.act = R_TRUNCATE;
+	u.fd = fd;
+	if (!stream_race(c, src, (uintptr_t)f->mem, f->rkey, &u,
+			 "ftruncate under WRITEs"))
+		do_write(c, src, 0, f, 0, STREAM_LEN, IBV_WC_REM_ACCESS_ERR,
+			 "WRITE after the truncation");
+	CHECK(!ftruncate(fd, (off_t)len), "ftruncate: %s", strerror(errno));
+	CHECK(pread(fd, got, len, 0) == (ssize_t)len, "pread: %s",
+	      strerror(errno));
+	expect_pat(tc, "the file truncated and extended again", got, len,
+		   ZERO);
+	c = conn_open(tc);
+	do_write(c, src, 0, f, 100, 5000, IBV_WC_SUCCESS,
+		 "WRITE after the file was extended again");
+	CHECK(pread(fd, got, len, 0) == (ssize_t)len, "pread: %s",
+	      strerror(errno));
+	expect_region(tc, "the file after the last WRITE", got, len, 100,
+		      src->mem, 5000, ZERO);
 }
 
 /*
@@ -4915,6 +4973,7 @@ static const struct kind pair_kinds[] = {
 	{ "userfaultfd", test_uffd, BOTH },
 	{ "munmap", test_munmap, BOTH },
 	{ "dereg under traffic", test_dereg, BOTH },
+	{ "truncate under traffic", test_truncate, BOTH },
 	{ "mremap", test_mremap, BOTH },
 	{ "remap cycles", test_remap_cycles, BOTH },
 	{ "rereg", test_rereg, ONE },
