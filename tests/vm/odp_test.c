@@ -1226,6 +1226,24 @@ static void diag_counters(const struct dev *d)
 	diag("  %s:%s", d->name, line);
 }
 
+/* Run shell command @cmd, its output as diagnostics. */
+static void diag_cmd(const char *cmd)
+{
+	char line[1024];
+	FILE *f;
+
+	fflush(stdout);
+	f = popen(cmd, "r");
+	if (!f)
+		return;
+	diag("$ %s", cmd);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		diag("  %s", line);
+	}
+	pclose(f);
+}
+
 /*
  * A completion did not come in time: say where the QPs are and what the
  * devices counted, then wait 30 s more to tell a slow transfer from a
@@ -1246,6 +1264,7 @@ static void stall_report(struct ibv_cq *cq, const char *what, int ms)
 		if (c->b.side && c->b.side->dev != c->a.side->dev)
 			diag_counters(c->b.side->dev);
 	}
+	diag_cmd("rdma resource show qp -dd");
 	if (poll_wc(cq, &wc, 30000))
 		diag("%s: the completion came %" PRId64 " ms later: wr_id %" PRIu64 " %s",
 		     what, now_ms() - t0, (uint64_t)wc.wr_id,
@@ -1259,6 +1278,7 @@ static void stall_report(struct ibv_cq *cq, const char *what, int ms)
 		if (c->b.side && c->b.side->dev != c->a.side->dev)
 			diag_counters(c->b.side->dev);
 	}
+	diag_cmd("rdma resource show qp -dd");
 }
 
 /*
