@@ -1294,6 +1294,16 @@ static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
 		CHECK(0, "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
 		      what, ms, wr_id, ibv_wc_status_str(status));
 	}
+	if (wc->status != status && status == IBV_WC_SUCCESS && cur_conn) {
+		diag("%s: failed (%s); the QPs and counters now:", what,
+		     ibv_wc_status_str(wc->status));
+		diag_qp("requester", &cur_conn->a);
+		diag_qp("responder", &cur_conn->b);
+		diag_counters(cur_conn->a.side->dev);
+		if (cur_conn->b.side &&
+		    cur_conn->b.side->dev != cur_conn->a.side->dev)
+			diag_counters(cur_conn->b.side->dev);
+	}
 	CHECK(wc->wr_id == wr_id && wc->status == status,
 	      "%s: got completion wr_id %" PRIu64 " status %s (%d), want wr_id %" PRIu64 " status %s (%d)",
 	      what, (uint64_t)wc->wr_id, ibv_wc_status_str(wc->status),
