@@ -53,7 +53,7 @@ static struct workqueue_struct *rodp_odp_wq;
  * @ref: the xarray holds one reference, each user one more
  * @rcu: frees the block after lockless lookups are done with it
  * @lock: guards @pfns and every device copy into or out of the block
- * @unmapped: the whole range was unmapped (implicit MRs reap such blocks)
+ * @unmapped: an unmap left nothing mirrored (implicit MRs reap such blocks)
  * @start: first user virtual address, page aligned
  * @end: end of the range, page aligned
  * @pfns: hmm pfns (HMM_PFN_VALID, HMM_PFN_WRITE, pfn), one per page
@@ -84,6 +84,18 @@ static void rodp_odp_count(struct rodp_odp *odp, enum rodp_counter c, u64 n)
 	atomic64_add(n, &odp->cnt[c - RODP_CNT_ODP_FIRST]);
 }
 
+/* Does the block still mirror any page?  Its mutex is held. */
+static bool rodp_odp_block_mirrors(struct rodp_odp_block *blk)
+{
+	unsigned long i;
+
+	lockdep_assert_held(&blk->lock);
+	for (i = 0; i < (blk->end - blk->start) >> PAGE_SHIFT; i++)
+		if (blk->pfns[i] & HMM_PFN_VALID)
+			return true;
+	return false;
+}
+
 static bool rodp_odp_invalidate(struct mmu_interval_notifier *mni,
 				const struct mmu_notifier_range *range,
 				unsigned long cur_seq)
@@ -106,8 +118,8 @@ static bool rodp_odp_invalidate(struct mmu_interval_notifier *mni,
 			dropped++;
 		blk->pfns[i] = 0;
 	}
-	if (range->event == MMU_NOTIFY_UNMAP && start == blk->start &&
-	    end == blk->end && blk->odp->implicit) {
+	if (range->event == MMU_NOTIFY_UNMAP && blk->odp->implicit &&
+	    !rodp_odp_block_mirrors(blk)) {
 		blk->unmapped = true;
 		queue_work(rodp_odp_wq, &blk->odp->reap_work);
 	}
@@ -291,6 +303,8 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 				n++;
 			blk->pfns[first + i] = pfn;
 		}
+		if (n)
+			WRITE_ONCE(blk->unmapped, false);	/* in use again */
 		break;
 	}
 
