@@ -238,10 +238,12 @@ static struct rodp_odp_block *rodp_odp_block_get(struct rodp_odp *odp,
  * On success the block's mutex is held and the range is mirrored, each
  * page writable if @write asked for it.  *@newly counts pages that were
  * not mirrored before.  A failure is left to the caller to count.
+ * Collisions with invalidations are retried until the HMM deadline, or
+ * at most @tries times when @tries is not 0 (-EBUSY then).
  */
 static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 			  unsigned long end, bool write, bool fault,
-			  unsigned long *newly)
+			  unsigned int tries, unsigned long *newly)
 {
 	struct rodp_odp *odp = blk->odp;
 	struct hmm_range range = {
@@ -252,6 +254,7 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 	unsigned long npages = (range.end - range.start) >> PAGE_SHIFT;
 	unsigned long first = (range.start - blk->start) >> PAGE_SHIFT;
 	unsigned long timeout, i, n = 0;
+	unsigned int attempts = tries;
 	u64 t0 = ktime_get_ns();
 	int ret;
 
@@ -265,7 +268,7 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	for (;;) {
-		if (time_after(jiffies, timeout)) {
+		if (time_after(jiffies, timeout) || (tries && !attempts--)) {
 			ret = -EBUSY;
 			break;
 		}
@@ -336,11 +339,15 @@ static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 	int ret = -EFAULT;
 
 	if (ahead > PAGE_ALIGN(end)) {
-		ret = rodp_odp_fault(blk, va, ahead, write, true, &n);
+		/*
+		 * Under memory pressure a big range may keep losing pages
+		 * to reclaim while it is faulted: give up on it quickly.
+		 */
+		ret = rodp_odp_fault(blk, va, ahead, write, true, 2, &n);
 		if (!ret || ret == -ENOMEM)
 			return ret;
 	}
-	ret = rodp_odp_fault(blk, va, end, write, true, &n);
+	ret = rodp_odp_fault(blk, va, end, write, true, 0, &n);
 	if (ret)
 		rodp_odp_count(blk->odp, RODP_CNT_ODP_FAULT_FAILS, 1);
 	return ret;
@@ -482,7 +489,8 @@ int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 		if (IS_ERR(blk))
 			return PTR_ERR(blk);
 		n = min_t(u64, len, blk->end - va);
-		ret = rodp_odp_fault(blk, va, va + n, write, fault, &newly);
+		ret = rodp_odp_fault(blk, va, va + n, write, fault, 0,
+				     &newly);
 		if (!ret)
 			mutex_unlock(&blk->lock);
 		rodp_odp_block_put(blk);
