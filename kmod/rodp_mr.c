@@ -193,6 +193,25 @@ static int rodp_mr_collect_pages(struct rodp_mr *mr)
 	return i == mr->npages ? 0 : -EFAULT;
 }
 
+/* A new user MR's common part; its kind's own set-up comes next. */
+static struct rodp_mr *rodp_mr_alloc(struct ib_pd *ibpd, enum rodp_mr_kind kind,
+				     u64 start, u64 length, u64 iova,
+				     int access)
+{
+	struct rodp_mr *mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+
+	if (!mr)
+		return NULL;
+	mr->kind = kind;
+	mr->access = access;
+	mr->start = start;
+	mr->ibmr.pd = ibpd;
+	mr->ibmr.device = ibpd->device;
+	mr->ibmr.iova = iova;
+	mr->ibmr.length = length;
+	return mr;
+}
+
 /*
  * An ODP MR: nothing is pinned or charged to RLIMIT_MEMLOCK; the mirror
  * fills in as the device touches pages.  start == 0 with length
@@ -209,16 +228,9 @@ static struct ib_mr *rodp_reg_odp_mr(struct ib_pd *ibpd, u64 start,
 	if (implicit && iova)
 		return ERR_PTR(-EINVAL);
 
-	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+	mr = rodp_mr_alloc(ibpd, RODP_MR_ODP, start, length, iova, access);
 	if (!mr)
 		return ERR_PTR(-ENOMEM);
-	mr->kind = RODP_MR_ODP;
-	mr->access = access;
-	mr->start = start;
-	mr->ibmr.pd = ibpd;
-	mr->ibmr.device = ibpd->device;
-	mr->ibmr.iova = iova;
-	mr->ibmr.length = length;
 
 	err = rodp_odp_init(mr, start, implicit);
 	if (err)
@@ -255,15 +267,9 @@ static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
 	if (length > RODP_MAX_MR_SIZE)
 		return ERR_PTR(-EINVAL);
 
-	mr = kzalloc(sizeof(*mr), GFP_KERNEL);
+	mr = rodp_mr_alloc(ibpd, RODP_MR_USER, start, length, iova, access);
 	if (!mr)
 		return ERR_PTR(-ENOMEM);
-	mr->kind = RODP_MR_USER;
-	mr->access = access;
-	mr->start = start;
-	mr->ibmr.pd = ibpd;
-	mr->ibmr.iova = iova;
-	mr->ibmr.length = length;
 
 	/* Pins the pages and charges them to RLIMIT_MEMLOCK. */
 	mr->umem = ib_umem_get(ibpd->device, start, length, access);
