@@ -43,6 +43,15 @@
 #define RODP_ODP_BLOCK_SHIFT	21
 #define RODP_ODP_BLOCK_SIZE	(1UL << RODP_ODP_BLOCK_SHIFT)
 
+/*
+ * A fault brings in at most this much of what the message still needs
+ * beyond the access itself.  The fault holds the QP for its whole
+ * duration, and under memory pressure every page it brings in may cost
+ * a page of reclaim: a whole block at once could hold the QP for
+ * seconds, while 64 pages already make the per-fault cost small.
+ */
+#define RODP_ODP_AHEAD_MAX	(64UL << PAGE_SHIFT)
+
 
 static struct workqueue_struct *rodp_odp_wq;
 
@@ -323,9 +332,10 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 
 /*
  * Fault for an access that needs [va, end) of the block and whose
- * message goes on to @ahead_end: everything the message still needs in
- * this block at once (the device walks memory a packet at a time, and a
- * fault per packet would cost a page-table walk per page).  If that
+ * message goes on to @ahead_end: what the message still needs in this
+ * block, up to RODP_ODP_AHEAD_MAX, at once (the device walks memory a
+ * packet at a time, and a fault per packet would cost a page-table walk
+ * per page).  If that
  * range cannot be had (the message runs into an unmapped or read-only
  * page), exactly [va, end) is tried, so the error falls on the packet
  * that really meets it.  Returns with the block's mutex held on success.
@@ -334,7 +344,8 @@ static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 				unsigned long end, unsigned long ahead_end,
 				bool write)
 {
-	unsigned long ahead = min(blk->end, PAGE_ALIGN(ahead_end));
+	unsigned long ahead = min3(blk->end, PAGE_ALIGN(ahead_end),
+				   (va & PAGE_MASK) + RODP_ODP_AHEAD_MAX);
 	unsigned long n;
 	int ret = -EFAULT;
 
