@@ -216,6 +216,28 @@ static void rodp_req_rewind(struct rodp_qp *qp, u32 psn)
 	qp->send_pkt = 0;
 }
 
+/*
+ * A retry moves the send position back to the oldest unacknowledged PSN;
+ * an ACK for the first transmission may still arrive after that and move
+ * una past the send position.  Sending from there would be refused by the
+ * window check for ever (the PSN is behind una), and with everything
+ * acknowledged no retry timer runs: the QP would stall.  Send from una.
+ */
+static void rodp_req_catch_up(struct rodp_qp *qp)
+{
+	struct rodp_swqe_info *info;
+	u32 psn;
+
+	if (qp->send_idx == qp->sq.head)
+		return;
+	info = rodp_sq_info(qp, qp->send_idx);
+	if (!info->started)
+		return;
+	psn = rcore_psn_add(info->first_psn, qp->send_pkt);
+	if (rcore_psn_before(psn, qp->req.una_psn))
+		rodp_req_rewind(qp, qp->req.una_psn);
+}
+
 /**
  * rodp_req_run - send what the send queue and the window allow
  * @qp: the queue pair; caller holds @qp->lock
@@ -234,6 +256,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		return;
 	if (rodp_req_fail_oldest(qp))
 		return;
+	rodp_req_catch_up(qp);
 	while (!qp->rnr_wait && budget) {
 		idx = qp->send_idx;
 		if (idx == qp->sq.head) {
