@@ -246,10 +246,12 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 			 * QP (then its work item does), or it is running
 			 * up our call chain (then its round sees it).
 			 */
-			if (qp->nested && !rodp_qp_owned(pqp))
-				rodp_qp_kick(pqp);
-			else if (!rodp_qp_owned(pqp))
-				rodp_qp_run_inline(pqp, true);
+			if (!rodp_qp_owned(pqp)) {
+				if (qp->nested)
+					rodp_qp_kick(pqp);
+				else
+					rodp_qp_run_inline(pqp, true);
+			}
 			rodp_qp_put(pqp);
 		}
 		return 0;

@@ -335,10 +335,10 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
  * message goes on to @ahead_end: what the message still needs in this
  * block, up to RODP_ODP_AHEAD_MAX, at once (the device walks memory a
  * packet at a time, and a fault per packet would cost a page-table walk
- * per page).  If that
- * range cannot be had (the message runs into an unmapped or read-only
- * page), exactly [va, end) is tried, so the error falls on the packet
- * that really meets it.  Returns with the block's mutex held on success.
+ * per page).  If that range cannot be had (the message runs into an
+ * unmapped or read-only page), exactly [va, end) is tried, so the error
+ * falls on the packet that really meets it.  Returns with the block's
+ * mutex held on success.
  */
 static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 				unsigned long end, unsigned long ahead_end,
@@ -517,7 +517,7 @@ int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 	return ret;
 }
 
-/* Drop the blocks of an implicit MR whose whole range was unmapped. */
+/* Drop the blocks of an implicit MR that an unmap left with nothing. */
 static void rodp_odp_reap(struct work_struct *work)
 {
 	struct rodp_odp *odp = container_of(work, struct rodp_odp, reap_work);
