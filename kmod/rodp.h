@@ -415,7 +415,9 @@ struct rodp_qp {
 	u32 send_pkt;			/* its next packet index */
 	u32 since_ackreq;		/* packets since AckReq was last set */
 	u32 rd_atomic_out;		/* reads/atomics outstanding */
-	u32 timer_una;			/* una when the retry timer was set */
+	bool retry_armed;		/* PSNs outstanding, deadline valid */
+	u32 timer_una;			/* una when the deadline was set */
+	unsigned long retry_deadline;	/* jiffies: no ACK by then, retry */
 	bool rnr_wait;			/* waiting out an RNR delay */
 
 	/* responder */

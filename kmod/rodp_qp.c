@@ -411,31 +411,55 @@ out_free:
 	consume_skb(skb);
 }
 
-/* Retry timer: running while PSNs are outstanding and no RNR delay is. */
+/*
+ * The retry timer is lazy: it is armed when PSNs become outstanding and
+ * left alone when they are acknowledged, so a message costs no timer
+ * operation on the way out and none on its ACK.  What counts is the
+ * deadline: set when PSNs become outstanding and pushed back whenever
+ * una moves.  A timer that fires before the deadline, or with nothing
+ * outstanding, is ignored or re-armed by rodp_qp_timer_fired().
+ */
 static void rodp_qp_arm_timer(struct rodp_qp *qp)
 {
 	u64 ns;
 
 	lockdep_assert_held(&qp->lock);
 
-	if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD)
-		return;
-	if (qp->req.una_psn == qp->req.next_psn || qp->rnr_wait) {
-		if (timer_pending(&qp->retry_timer))
-			del_timer(&qp->retry_timer);
+	if ((qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) ||
+	    qp->req.una_psn == qp->req.next_psn || qp->rnr_wait) {
+		qp->retry_armed = false;
 		return;
 	}
+	if (qp->retry_armed && qp->timer_una == qp->req.una_psn)
+		return;
 	ns = rcore_rc_ack_timeout_ns(qp->attr.timeout);
-	if (!ns)
+	if (!ns) {
+		qp->retry_armed = false;
 		return;
-	ns = max_t(u64, ns, RODP_MIN_ACK_TIMEOUT_NS);
-	if (!timer_pending(&qp->retry_timer) ||
-	    qp->timer_una != qp->req.una_psn) {
-		qp->timer_una = qp->req.una_psn;
-		mod_timer(&qp->retry_timer,
-			  jiffies + max_t(unsigned long, 2,
-					  nsecs_to_jiffies(ns)));
 	}
+	ns = max_t(u64, ns, RODP_MIN_ACK_TIMEOUT_NS);
+	qp->retry_armed = true;
+	qp->timer_una = qp->req.una_psn;
+	qp->retry_deadline = jiffies + max_t(unsigned long, 2,
+					     nsecs_to_jiffies(ns));
+	if (!timer_pending(&qp->retry_timer) ||
+	    time_after(qp->retry_timer.expires, qp->retry_deadline))
+		mod_timer(&qp->retry_timer, qp->retry_deadline);
+}
+
+/* The retry timer went off: a timeout, or only an early (lazy) wake-up. */
+static void rodp_qp_timer_fired(struct rodp_qp *qp)
+{
+	lockdep_assert_held(&qp->lock);
+
+	if (!qp->retry_armed)
+		return;
+	if (time_before(jiffies, qp->retry_deadline)) {
+		mod_timer(&qp->retry_timer, qp->retry_deadline);
+		return;
+	}
+	qp->retry_armed = false;
+	rodp_comp_timeout(qp);
 }
 
 /*
@@ -457,7 +481,7 @@ static bool rodp_qp_round(struct rodp_qp *qp)
 		busy = true;
 
 	if (test_and_clear_bit(RODP_QPF_TIMEOUT, &qp->flags))
-		rodp_comp_timeout(qp);
+		rodp_qp_timer_fired(qp);
 	if (test_and_clear_bit(RODP_QPF_RNR_DONE, &qp->flags))
 		qp->rnr_wait = false;
 
@@ -898,6 +922,7 @@ static void rodp_qp_reset(struct rodp_qp *qp)
 	rodp_resp_reset(qp);
 	skb_queue_purge(&qp->rxq);
 	del_timer(&qp->retry_timer);
+	qp->retry_armed = false;
 	del_timer(&qp->rnr_timer);
 	clear_bit(RODP_QPF_TIMEOUT, &qp->flags);
 	clear_bit(RODP_QPF_RNR_DONE, &qp->flags);
@@ -1118,6 +1143,7 @@ static int rodp_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *ibqp)
 		{ "rnr_wait", READ_ONCE(qp->rnr_wait) },
 		{ "rd_atomic_out", READ_ONCE(qp->rd_atomic_out) },
 		{ "retry_timer", timer_pending(&qp->retry_timer) },
+		{ "retry_armed", READ_ONCE(qp->retry_armed) },
 		{ "rnr_timer", timer_pending(&qp->rnr_timer) },
 		{ "rq_prod", rodp_wq_prod(&qp->rq) },
 		{ "rq_cons", READ_ONCE(qp->rq.cons) },

@@ -12,8 +12,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rodpu.h"
+
+/**
+ * rodpu_cmd_write - send a uverbs command through write(2)
+ * @ibctx: the context whose command file takes it
+ * @cmd: the command, struct ib_uverbs_cmd_hdr first
+ * @len: its length in bytes
+ *
+ * The doorbells use the write(2) ABI directly: libibverbs'
+ * ibv_cmd_post_send() goes through the ioctl() wrapper of the same
+ * command, which costs more than the doorbell's work on a short message.
+ *
+ * Return: 0 or an errno value.
+ */
+int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd, size_t len)
+{
+	ssize_t ret = write(ibctx->cmd_fd, cmd, len);
+
+	if (ret < 0)
+		return errno;
+	return (size_t)ret == len ? 0 : EIO;
+}
 
 /*
  * rodp.ko registers its devices with RDMA_DRIVER_UNKNOWN, so they are

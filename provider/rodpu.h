@@ -126,6 +126,10 @@ static inline struct rodpu_qp *ex_to_rqp(struct ibv_qp_ex *ibqp)
 #define rodpu_err(_vctx, _fmt, ...)					\
 	rodpu_log(_vctx, VERBS_LOG_ERR, _fmt, ##__VA_ARGS__)
 
+/* rodpu.c */
+int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd,
+		    size_t len);
+
 /* rodpu_cq.c */
 struct ibv_cq *rodpu_create_cq(struct ibv_context *ibctx, int cqe,
 			       struct ibv_comp_channel *channel,

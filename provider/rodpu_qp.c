@@ -293,21 +293,54 @@ int rodpu_rwqe_encode(void *slot, const struct ibv_recv_wr *wr,
 	return 0;
 }
 
-/* Doorbells: uverbs post commands without work requests. */
+/*
+ * Doorbells: uverbs POST_SEND / POST_RECV commands without work requests.
+ * The kernel writes a response (the index of a bad request, here always
+ * 0) through the pointer the command carries.
+ */
 static int rodpu_sq_doorbell(struct rodpu_qp *qp)
 {
-	struct ibv_send_wr *bad = NULL;
+	struct ib_uverbs_post_send_resp resp;
+	struct {
+		struct ib_uverbs_cmd_hdr hdr;
+		struct ib_uverbs_post_send cmd;
+	} req = {
+		.hdr = {
+			.command = IB_USER_VERBS_CMD_POST_SEND,
+			.in_words = sizeof(req) / 4,
+			.out_words = sizeof(resp) / 4,
+		},
+		.cmd = {
+			.response = (uintptr_t)&resp,
+			.qp_handle = qp->vqp.qp.handle,
+			.wqe_size = sizeof(struct ib_uverbs_send_wr),
+		},
+	};
 
-	return ibv_cmd_post_send(&qp->vqp.qp, NULL, &bad);
+	return rodpu_cmd_write(qp->vqp.qp.context, &req, sizeof(req));
 }
 
 static int rodpu_rq_doorbell(struct rodpu_qp *qp)
 {
-	struct ibv_recv_wr *bad = NULL;
+	struct ib_uverbs_post_recv_resp resp;
+	struct {
+		struct ib_uverbs_cmd_hdr hdr;
+		struct ib_uverbs_post_recv cmd;
+	} req = {
+		.hdr = {
+			.command = IB_USER_VERBS_CMD_POST_RECV,
+			.in_words = sizeof(req) / 4,
+			.out_words = sizeof(resp) / 4,
+		},
+		.cmd = {
+			.response = (uintptr_t)&resp,
+			.qp_handle = qp->vqp.qp.handle,
+			.wqe_size = sizeof(struct ib_uverbs_recv_wr),
+		},
+	};
 
-	return ibv_cmd_post_recv(&qp->vqp.qp, NULL, &bad);
+	return rodpu_cmd_write(qp->vqp.qp.context, &req, sizeof(req));
 }
-
 
 /**
  * rodpu_post_send - the post_send verb.

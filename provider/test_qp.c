@@ -207,29 +207,48 @@ int ibv_cmd_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 	return 0;
 }
 
-/* Doorbells: commands without work requests. */
-int ibv_cmd_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
-		      struct ibv_send_wr **bad_wr)
+/*
+ * Doorbells: uverbs write(2) commands without work requests.  Checks the
+ * bytes as the kernel's ib_uverbs_write() reads them.
+ */
+int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd, size_t len)
 {
-	if (wr)
-		fail_msg("SQ doorbell carries work requests");
-	assert_non_null(bad_wr);
-	assert_int_equal(ibqp->handle, 7);
-	__atomic_fetch_add(&fk.sq_dbs, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&fk.prod_at_sq_db,
-			 rcore_load_acquire_u32(&fk.sq.hdr->prod),
-			 __ATOMIC_RELAXED);
-	return fk.sq_db_ret;
-}
+	const struct ib_uverbs_cmd_hdr *hdr = cmd;
+	const struct ib_uverbs_post_send *ps = (const void *)(hdr + 1);
+	const struct ib_uverbs_post_recv *pr = (const void *)(hdr + 1);
 
-int ibv_cmd_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
-		      struct ibv_recv_wr **bad_wr)
-{
-	if (wr)
-		fail_msg("RQ doorbell carries work requests");
-	assert_non_null(bad_wr);
-	__atomic_fetch_add(&fk.rq_dbs, 1, __ATOMIC_RELAXED);
-	return fk.rq_db_ret;
+	assert_ptr_equal(ibctx, &ctx->vctx.context);
+	assert_true(len >= sizeof(*hdr));
+	assert_int_equal((size_t)hdr->in_words * 4, len);
+	assert_int_equal(hdr->out_words, 1);
+	switch (hdr->command) {
+	case IB_USER_VERBS_CMD_POST_SEND:
+		assert_int_equal(len, sizeof(*hdr) + sizeof(*ps));
+		if (ps->wr_count || ps->sge_count)
+			fail_msg("SQ doorbell carries work requests");
+		assert_int_equal(ps->wqe_size,
+				 sizeof(struct ib_uverbs_send_wr));
+		assert_int_equal(ps->qp_handle, 7);
+		assert_true(ps->response != 0);
+		__atomic_fetch_add(&fk.sq_dbs, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&fk.prod_at_sq_db,
+				 rcore_load_acquire_u32(&fk.sq.hdr->prod),
+				 __ATOMIC_RELAXED);
+		return fk.sq_db_ret;
+	case IB_USER_VERBS_CMD_POST_RECV:
+		assert_int_equal(len, sizeof(*hdr) + sizeof(*pr));
+		if (pr->wr_count || pr->sge_count)
+			fail_msg("RQ doorbell carries work requests");
+		assert_int_equal(pr->wqe_size,
+				 sizeof(struct ib_uverbs_recv_wr));
+		assert_int_equal(pr->qp_handle, 7);
+		assert_true(pr->response != 0);
+		__atomic_fetch_add(&fk.rq_dbs, 1, __ATOMIC_RELAXED);
+		return fk.rq_db_ret;
+	default:
+		fail_msg("unexpected uverbs command %u", hdr->command);
+	}
+	return EINVAL;
 }
 
 static struct rcore_swqe *sq_slot(uint32_t idx)
