@@ -6,9 +6,11 @@
  *   1. rtnl_lock
  *   2. rodp_net.lock         (per network namespace: socket set-up)
  *   3. rodp_devs_lock        (spinlock: device list and device state)
- *   4. rodp_qp.lock          (mutex: a QP's transport state; held by its
- *                             work item while it runs, and by modify/query)
- *   5. rodp_qp.sq_lock, rodp_qp.rq_lock (spinlocks: flushing vs. posting)
+ *   4. rodp_eng.lock of a QP's requester, then of its responder
+ *                            (mutexes: the transport state of each side;
+ *                             held by whoever runs that side, and both by
+ *                             modify/query/destroy.  A side that runs
+ *                             only ever trylocks another side's lock.)
  *   6. rodp_cq.lock          (spinlock, irqsave: CQ producer side)
  *   7. rodp_dev.atomic_lock  (spinlock: remote atomics are atomic among
  *                             all QPs of a device)
@@ -366,35 +368,66 @@ struct rodp_atomic_res {
 	u64 orig;
 };
 
+/*
+ * The two sides of a QP's transport.  Each runs on its own: the requester
+ * (send queue, completer, retry timers) and the responder (requests in,
+ * receive queue, responses out).  A loopback peer's WRITE lands while
+ * this QP's own requester is still busy taking its ACK, as on a NIC.
+ */
+enum rodp_side {
+	RODP_REQ,
+	RODP_RESP,
+	RODP_SIDES
+};
+
+/**
+ * struct rodp_eng - one side of a QP's transport and what runs it
+ * @lock: held while the side runs, and by modify/query/destroy
+ * @rxq: received packets for this side (responses for the requester,
+ *	requests for the responder)
+ * @work: runs the side when no one else does
+ * @owner: the task running the side now, or NULL
+ * @nested: run inline by another side's run (loopback delivery)
+ * @qp: the QP it belongs to
+ * @side: enum rodp_side
+ */
+struct rodp_eng {
+	struct mutex lock;
+	struct sk_buff_head rxq;
+	struct work_struct work;
+	struct task_struct *owner;
+	bool nested;
+	struct rodp_qp *qp;
+	u8 side;
+};
+
 /**
  * struct rodp_qp - an RC queue pair
  *
- * Everything below @lock is the transport state: read and written by the
- * QP's work item (which holds @lock while it runs) and by modify/query
- * (which take @lock).  The receive path and the doorbell only queue
- * packets on @rxq and kick the work item.
+ * Everything below @attr_mask is the transport state.  The requester's
+ * part is read and written with eng[RODP_REQ].lock held, the responder's
+ * with eng[RODP_RESP].lock held, the attributes and the path with both
+ * (modify) and read with either.  @state changes with both locks held,
+ * except that either side may move the QP to the error state alone
+ * (rodp_qp_error()).  The receive path and the doorbells only queue
+ * packets and run or kick a side.
  */
 struct rodp_qp {
 	struct ib_qp ibqp;
 	struct rodp_dev *rdev;
 	refcount_t users;		/* xarray + receive path lookups */
 	struct completion released;
-	struct work_struct work;
+	struct rodp_eng eng[RODP_SIDES];
 	struct timer_list retry_timer;
 	struct timer_list rnr_timer;
-	struct sk_buff_head rxq;
 	unsigned long flags;		/* RODP_QPF_* bits, atomic */
-	spinlock_t sq_lock;		/* flush vs. user prod reads */
 	struct rodp_wq sq;
 	struct rodp_wq rq;
 	struct rodp_swqe_info *sq_info;
 
-	struct mutex lock;
 	enum ib_qp_state state;
 	bool sq_sig_all;
 	bool sq_draining;		/* SQD: requested, not drained yet */
-	bool nested;			/* run inline by another QP's run */
-	struct task_struct *owner;	/* task running the transport */
 	u32 max_send_sge;
 	u32 max_recv_sge;
 	u32 max_inline;
@@ -441,9 +474,17 @@ enum {
 	RODP_QPF_DYING,		/* being destroyed: no timers, no kicks */
 	RODP_QPF_TIMEOUT,	/* the retry timer fired */
 	RODP_QPF_RNR_DONE,	/* the RNR timer fired */
-	RODP_QPF_PENDING,	/* a round is wanted: whoever holds qp->lock
-				 * runs it, or kicks the work item */
+	RODP_QPF_PENDING,	/* a requester round is wanted: whoever
+				 * holds its lock runs it, or kicks it */
+	RODP_QPF_PENDING_RESP,	/* the same for the responder */
 };
+
+/* Is @opcode a response (for a requester) rather than a request? */
+static inline bool rodp_is_response(u8 opcode)
+{
+	return opcode >= RCORE_RC_READ_RESP_FIRST &&
+	       opcode <= RCORE_RC_ATOMIC_ACK;
+}
 
 static inline struct rodp_qp *to_rqp(struct ib_qp *ibqp)
 {
@@ -516,11 +557,12 @@ struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
 /* rodp_qp.c */
 extern const struct ib_device_ops rodp_qp_ops;
 void rodp_qp_kick(struct rodp_qp *qp);
-void rodp_qp_run_inline(struct rodp_qp *qp, bool nested);
-bool rodp_qp_owned(struct rodp_qp *qp);
+void rodp_eng_kick(struct rodp_eng *e);
+void rodp_eng_run_inline(struct rodp_eng *e, bool nested);
+bool rodp_eng_owned(struct rodp_eng *e);
 struct rodp_qp *rodp_qp_get_rcu(struct rodp_dev *rdev, u32 qpn);
 void rodp_qp_put(struct rodp_qp *qp);
-void rodp_qp_error(struct rodp_qp *qp);
+void rodp_qp_error(struct rodp_qp *qp, unsigned int held);
 void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);
 void *rodp_wq_slot(struct rodp_wq *wq, u32 idx);
 void *rodp_wq_fetch(struct rodp_wq *wq);

@@ -29,13 +29,16 @@ static struct rodp_net *rodp_net(struct net *net)
 }
 
 /*
- * Hand a packet to its QP.  @skb->data is at the BTH, the network header
- * is set.  Any context.  Return the QP with a reference held (the caller
- * kicks it, or runs it, and puts it), or NULL when the packet was dropped.
+ * Hand a packet to its QP: to the requester for a response, to the
+ * responder otherwise.  @skb->data is at the BTH, the network header is
+ * set.  Any context.  Return the side, its QP with a reference held (the
+ * caller kicks or runs the side, and puts the QP), or NULL when the
+ * packet was dropped.
  */
-static struct rodp_qp *rodp_rx_queue(struct rodp_dev *rdev,
-				     struct sk_buff *skb)
+static struct rodp_eng *rodp_rx_queue(struct rodp_dev *rdev,
+				      struct sk_buff *skb)
 {
+	struct rodp_eng *e;
 	struct rodp_qp *qp;
 	u32 qpn;
 
@@ -50,13 +53,14 @@ static struct rodp_qp *rodp_rx_queue(struct rodp_dev *rdev,
 		rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
 		goto drop;
 	}
-	if (skb_queue_len(&qp->rxq) >= RODP_RXQ_MAX) {
+	e = &qp->eng[rodp_is_response(skb->data[0]) ? RODP_REQ : RODP_RESP];
+	if (skb_queue_len(&e->rxq) >= RODP_RXQ_MAX) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_FULL);
 		rodp_qp_put(qp);
 		goto drop;
 	}
-	skb_queue_tail(&qp->rxq, skb);
-	return qp;
+	skb_queue_tail(&e->rxq, skb);
+	return e;
 drop:
 	kfree_skb(skb);
 	return NULL;
@@ -74,7 +78,7 @@ static struct rodp_dev *rodp_dev_by_addr_rcu(struct net *net, __be32 addr)
 static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 {
 	struct rodp_dev *rdev;
-	struct rodp_qp *qp;
+	struct rodp_eng *e;
 
 	rdev = rodp_dev_lookup_rcu(skb->dev);
 	if (!rdev && (skb->dev->flags & IFF_LOOPBACK) &&
@@ -85,10 +89,10 @@ static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	}
 	__skb_pull(skb, sizeof(struct udphdr));
-	qp = rodp_rx_queue(rdev, skb);
-	if (qp) {
-		rodp_qp_kick(qp);
-		rodp_qp_put(qp);
+	e = rodp_rx_queue(rdev, skb);
+	if (e) {
+		rodp_eng_kick(e);
+		rodp_qp_put(e->qp);
 	}
 	return 0;
 }
@@ -144,7 +148,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 {
 	struct rodp_dev *rdev = qp->rdev;
 	struct net_device *ndev = rdev->ndev;
-	struct rodp_qp *pqp = NULL;
+	struct rodp_eng *pe = NULL;
 	struct rodp_dev *peer;
 	struct sk_buff *skb;
 	struct udphdr *uh;
@@ -232,27 +236,31 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 		peer = rodp_dev_by_addr_rcu(rdev->net, qp->daddr);
 		if (peer) {
 			__skb_pull(skb, sizeof(*iph) + sizeof(*uh));
-			pqp = rodp_rx_queue(peer, skb);
+			pe = rodp_rx_queue(peer, skb);
 		} else {
 			rodp_count(rdev, RODP_CNT_TX_DROP);
 			kfree_skb(skb);
 		}
 		rcu_read_unlock();
 		local_bh_enable();
-		if (pqp) {
+		if (pe) {
+			bool nested = qp->eng[rodp_is_response(
+					tx->pkt.bth.opcode) ?
+					RODP_RESP : RODP_REQ].nested;
+
 			/*
-			 * The receiving QP takes the packet now, in this
+			 * The receiving side takes the packet now, in this
 			 * context, unless we are ourselves run by another
-			 * QP (then its work item does), or it is running
+			 * side (then its work item does), or it is running
 			 * up our call chain (then its round sees it).
 			 */
-			if (!rodp_qp_owned(pqp)) {
-				if (qp->nested)
-					rodp_qp_kick(pqp);
+			if (!rodp_eng_owned(pe)) {
+				if (nested)
+					rodp_eng_kick(pe);
 				else
-					rodp_qp_run_inline(pqp, true);
+					rodp_eng_run_inline(pe, true);
 			}
-			rodp_qp_put(pqp);
+			rodp_qp_put(pe->qp);
 		}
 		return 0;
 	}

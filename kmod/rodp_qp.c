@@ -4,14 +4,19 @@
  * the state machine of modify_qp, query, destruction, and the work item
  * that runs a QP's requester, completer and responder in process context.
  *
+ * A QP's transport has two sides (struct rodp_eng), the requester and
+ * the responder, each with its own lock, packet queue and work item.
  * Who touches a QP:
  *   - the receive path (softirq) finds it by QP number under RCU with a
- *     reference, queues the packet on @rxq and kicks the work item;
- *   - the doorbell (post_send) kicks the work item;
- *   - the work item holds @lock while it runs the transport;
- *   - modify/query hold @lock;
+ *     reference, queues the packet for the side it is meant for (a
+ *     response for the requester, a request for the responder) and kicks
+ *     that side's work item; loopback delivery runs the side at once;
+ *   - the send doorbell (post_send) runs the requester in the caller;
+ *   - a side is run by whoever holds its lock: its work item, a doorbell,
+ *     a loopback delivery;
+ *   - modify/query hold both locks;
  *   - destroy takes it out of the QP number space, waits for the
- *     references, then stops timers and the work item for good.
+ *     references, then stops timers and the work items for good.
  */
 
 #include <linux/log2.h>
@@ -46,15 +51,27 @@ void rodp_wq_exit(void)
 }
 
 /**
- * rodp_qp_kick - have the QP's work item run (again)
- * @qp: the queue pair
+ * rodp_eng_kick - have a side's work item run (again)
+ * @e: the side
  *
  * Any context.  Does nothing once the QP is being destroyed.
  */
+void rodp_eng_kick(struct rodp_eng *e)
+{
+	if (!test_bit(RODP_QPF_DYING, &e->qp->flags))
+		queue_work(rodp_wq, &e->work);
+}
+
+/**
+ * rodp_qp_kick - have both sides of a QP run (again)
+ * @qp: the queue pair
+ *
+ * Any context.
+ */
 void rodp_qp_kick(struct rodp_qp *qp)
 {
-	if (!test_bit(RODP_QPF_DYING, &qp->flags))
-		queue_work(rodp_wq, &qp->work);
+	rodp_eng_kick(&qp->eng[RODP_REQ]);
+	rodp_eng_kick(&qp->eng[RODP_RESP]);
 }
 
 /**
@@ -163,7 +180,7 @@ static const u8 rodp_kind_wc[RCORE_RC_MSG_COUNT] = {
 /**
  * rodp_qp_send_cqe - retire the oldest send WQE, with a completion when
  * it is signaled or failed
- * @qp: the queue pair; caller holds @qp->lock
+ * @qp: the queue pair; caller holds the requester's lock
  * @idx: the WQE's index, which must be @qp->sq.cons
  * @status: its completion status
  */
@@ -174,7 +191,7 @@ void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 	const struct rcore_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
 	struct rcore_cqe cqe = {};
 
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 	WARN_ON_ONCE(idx != qp->sq.cons);
 
 	/*
@@ -265,21 +282,32 @@ static void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error)
 
 /**
  * rodp_qp_error - move a QP to the error state and flush its queues
- * @qp: the queue pair; caller holds @qp->lock
+ * @qp: the queue pair
+ * @held: the sides whose locks the caller holds, BIT(enum rodp_side)
  *
- * Outstanding and posted work requests complete with IB_WC_WR_FLUSH_ERR;
- * requests posted later are flushed when the doorbell rings.
+ * Outstanding and posted work requests complete with IB_WC_WR_FLUSH_ERR:
+ * at once on the sides the caller holds, and on the other side when it
+ * next runs (it is kicked, and flushes whenever it runs in the error
+ * state).  Requests posted later are flushed when the doorbell rings.
  */
-void rodp_qp_error(struct rodp_qp *qp)
+void rodp_qp_error(struct rodp_qp *qp, unsigned int held)
 {
-	lockdep_assert_held(&qp->lock);
-
-	qp->state = IB_QPS_ERR;
-	qp->rnr_wait = false;
+	WRITE_ONCE(qp->state, IB_QPS_ERR);
 	rodp_qp_set_ring_error(qp, true);
-	rodp_resp_reset(qp);
-	rodp_qp_flush_sq(qp);
-	rodp_qp_flush_rq(qp);
+	if (held & BIT(RODP_REQ)) {
+		lockdep_assert_held(&qp->eng[RODP_REQ].lock);
+		qp->rnr_wait = false;
+		rodp_qp_flush_sq(qp);
+	} else {
+		rodp_eng_kick(&qp->eng[RODP_REQ]);
+	}
+	if (held & BIT(RODP_RESP)) {
+		lockdep_assert_held(&qp->eng[RODP_RESP].lock);
+		rodp_resp_reset(qp);
+		rodp_qp_flush_rq(qp);
+	} else {
+		rodp_eng_kick(&qp->eng[RODP_RESP]);
+	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -354,13 +382,9 @@ int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
 /* The work item and timers                                                */
 /* ---------------------------------------------------------------------- */
 
-static bool rodp_is_response(u8 opcode)
-{
-	return opcode >= RCORE_RC_READ_RESP_FIRST &&
-	       opcode <= RCORE_RC_ATOMIC_ACK;
-}
-
-static void rodp_qp_rx_one(struct rodp_qp *qp, struct sk_buff *skb)
+/* A packet for side @side (it was queued there by its opcode). */
+static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
+			   struct sk_buff *skb)
 {
 	struct rodp_dev *rdev = qp->rdev;
 	struct rodp_rx rx = { .skb = skb };
@@ -379,7 +403,8 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, struct sk_buff *skb)
 		goto out_free;
 	}
 	if (rcore_pkt_parse(skb->data, skb->len, &rx.pkt) ||
-	    (rx.pkt.bth.opcode >> 5) != RCORE_TR_RC) {
+	    (rx.pkt.bth.opcode >> 5) != RCORE_TR_RC ||
+	    rodp_is_response(rx.pkt.bth.opcode) != (side == RODP_REQ)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		goto out_free;
 	}
@@ -423,7 +448,7 @@ static void rodp_qp_arm_timer(struct rodp_qp *qp)
 {
 	u64 ns;
 
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
 	if ((qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) ||
 	    qp->req.una_psn == qp->req.next_psn || qp->rnr_wait) {
@@ -450,7 +475,7 @@ static void rodp_qp_arm_timer(struct rodp_qp *qp)
 /* The retry timer went off: a timeout, or only an early (lazy) wake-up. */
 static void rodp_qp_timer_fired(struct rodp_qp *qp)
 {
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
 	if (!qp->retry_armed)
 		return;
@@ -463,134 +488,182 @@ static void rodp_qp_timer_fired(struct rodp_qp *qp)
 }
 
 /*
- * One round of the QP's transport: take in received packets, react to
- * timers, send responses, ACKs and new requests.  Return true when there
- * is more to do.
+ * One round of the requester: take in responses, react to timers, send
+ * new requests.  Return true when there is more to do.
  */
-static bool rodp_qp_round(struct rodp_qp *qp)
+static bool rodp_req_round(struct rodp_qp *qp)
 {
+	struct rodp_eng *e = &qp->eng[RODP_REQ];
 	struct sk_buff *skb;
 	bool busy = false;
 	int n;
 
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&e->lock);
 
-	for (n = 0; n < 64 && (skb = skb_dequeue(&qp->rxq)); n++)
-		rodp_qp_rx_one(qp, skb);
-	if (n)
-		busy = true;
-
+	for (n = 0; n < 64 && (skb = skb_dequeue(&e->rxq)); n++)
+		rodp_qp_rx_one(qp, RODP_REQ, skb);
 	if (test_and_clear_bit(RODP_QPF_TIMEOUT, &qp->flags))
 		rodp_qp_timer_fired(qp);
 	if (test_and_clear_bit(RODP_QPF_RNR_DONE, &qp->flags))
 		qp->rnr_wait = false;
 
-	if (qp->state == IB_QPS_ERR) {
+	if (READ_ONCE(qp->state) == IB_QPS_ERR) {
+		qp->rnr_wait = false;
 		rodp_qp_flush_sq(qp);
-		rodp_qp_flush_rq(qp);
-		skb_queue_purge(&qp->rxq);
+		skb_queue_purge(&e->rxq);
 		return false;
 	}
-	rodp_resp_run(qp, &busy);
 	rodp_req_run(qp, &busy);
 	rodp_qp_arm_timer(qp);
-	/* Packets queued meanwhile without a kick (see rodp_qp_owned()). */
-	return busy || !skb_queue_empty(&qp->rxq);
-}
-
-/**
- * rodp_qp_owned - is the QP's transport running in this task right now
- * @qp: the queue pair
- *
- * Then a packet queued for it needs no kick: the running round sees it.
- */
-bool rodp_qp_owned(struct rodp_qp *qp)
-{
-	return READ_ONCE(qp->owner) == current;
+	/* Packets queued meanwhile without a kick (see rodp_eng_owned()). */
+	return busy || !skb_queue_empty(&e->rxq);
 }
 
 /*
- * Handing work to whoever holds qp->lock.  Someone who wants a round
- * sets RODP_QPF_PENDING, then tries the lock.  Whoever holds the lock
- * clears the bit before each round and, after letting go of the lock,
- * tests it again (rodp_qp_unlocked()): either the holder sees the bit, or
- * the other side's trylock succeeds.  The barriers make it one or the
- * other, never neither.  So a doorbell or a loopback packet that meets a
- * QP busy in another task makes that task run one more round, instead of
- * waiting for the lock or for a work item to be scheduled.
+ * One round of the responder: take in requests, send responses, ACKs
+ * and NAKs.  Return true when there is more to do.
  */
-static bool rodp_qp_want_round(struct rodp_qp *qp)
+static bool rodp_resp_round(struct rodp_qp *qp)
 {
-	set_bit(RODP_QPF_PENDING, &qp->flags);
-	smp_mb__after_atomic();	/* the bit before the lock: see above */
-	return mutex_trylock(&qp->lock);
-}
+	struct rodp_eng *e = &qp->eng[RODP_RESP];
+	struct sk_buff *skb;
+	bool busy = false;
+	int n;
 
-/* After mutex_unlock(&qp->lock): a round wanted meanwhile is not lost. */
-static void rodp_qp_unlocked(struct rodp_qp *qp)
-{
-	smp_mb();	/* the unlock before the bit: see above */
-	if (test_bit(RODP_QPF_PENDING, &qp->flags))
-		rodp_qp_kick(qp);
-}
+	lockdep_assert_held(&e->lock);
 
-/* One round, after taking a pending request for it. */
-static bool rodp_qp_round_pending(struct rodp_qp *qp)
-{
-	clear_bit(RODP_QPF_PENDING, &qp->flags);
-	smp_mb__after_atomic();	/* the clear before the round's reads */
-	return rodp_qp_round(qp) ||
-	       test_bit(RODP_QPF_PENDING, &qp->flags);
-}
+	for (n = 0; n < 64 && (skb = skb_dequeue(&e->rxq)); n++)
+		rodp_qp_rx_one(qp, RODP_RESP, skb);
 
-static void rodp_qp_work(struct work_struct *work)
-{
-	struct rodp_qp *qp = container_of(work, struct rodp_qp, work);
-
-	/* A QP busy in another task gets the round from that task. */
-	if (!rodp_qp_want_round(qp))
-		return;
-	WRITE_ONCE(qp->owner, current);
-	while (rodp_qp_round_pending(qp))
-		cond_resched();
-	WRITE_ONCE(qp->owner, NULL);
-	mutex_unlock(&qp->lock);
-	rodp_qp_unlocked(qp);
+	if (READ_ONCE(qp->state) == IB_QPS_ERR) {
+		rodp_resp_reset(qp);
+		rodp_qp_flush_rq(qp);
+		skb_queue_purge(&e->rxq);
+		return false;
+	}
+	rodp_resp_run(qp, &busy);
+	return busy || !skb_queue_empty(&e->rxq);
 }
 
 /**
- * rodp_qp_run_inline - run a QP's transport in the caller's context
- * @qp: the queue pair
- * @nested: the caller is itself running a QP inline
+ * rodp_eng_owned - is a side of a QP running in this task right now
+ * @e: the side
  *
- * Used by the doorbell (the requester starts sending inside the
- * post_send system call, as a NIC would on the doorbell write, with no
- * work item to wake) and by loopback delivery (the receiving QP takes the
- * packet at once).  A few rounds only; the rest is left to the work item.
- * If the QP is busy in another task, that task runs the round.  Process
- * context; may sleep.
+ * Then a packet queued for it needs no kick: the running round sees it.
  */
-void rodp_qp_run_inline(struct rodp_qp *qp, bool nested)
+bool rodp_eng_owned(struct rodp_eng *e)
+{
+	return READ_ONCE(e->owner) == current;
+}
+
+static int rodp_eng_pending_bit(const struct rodp_eng *e)
+{
+	return e->side == RODP_REQ ? RODP_QPF_PENDING : RODP_QPF_PENDING_RESP;
+}
+
+/*
+ * Handing work to whoever holds a side's lock.  Someone who wants a round
+ * sets the side's pending bit, then tries the lock.  Whoever holds the
+ * lock clears the bit before each round and, after letting go of the
+ * lock, tests it again (rodp_eng_unlocked()): either the holder sees the
+ * bit, or the other side's trylock succeeds.  The barriers make it one or
+ * the other, never neither.  So a doorbell or a loopback packet that
+ * meets a side busy in another task makes that task run one more round,
+ * instead of waiting for the lock or for a work item to be scheduled.
+ */
+static bool rodp_eng_want_round(struct rodp_eng *e)
+{
+	set_bit(rodp_eng_pending_bit(e), &e->qp->flags);
+	smp_mb__after_atomic();	/* the bit before the lock: see above */
+	return mutex_trylock(&e->lock);
+}
+
+/* After mutex_unlock(&e->lock): a round wanted meanwhile is not lost. */
+static void rodp_eng_unlocked(struct rodp_eng *e)
+{
+	smp_mb();	/* the unlock before the bit: see above */
+	if (test_bit(rodp_eng_pending_bit(e), &e->qp->flags))
+		rodp_eng_kick(e);
+}
+
+/* One round, after taking a pending request for it. */
+static bool rodp_eng_round(struct rodp_eng *e)
+{
+	int bit = rodp_eng_pending_bit(e);
+	bool busy;
+
+	clear_bit(bit, &e->qp->flags);
+	smp_mb__after_atomic();	/* the clear before the round's reads */
+	if (e->side == RODP_REQ)
+		busy = rodp_req_round(e->qp);
+	else
+		busy = rodp_resp_round(e->qp);
+	return busy || test_bit(bit, &e->qp->flags);
+}
+
+/* Unlock both sides, as modify/query do: a round wanted meanwhile runs. */
+static void rodp_qp_unlock_both(struct rodp_qp *qp)
+{
+	mutex_unlock(&qp->eng[RODP_RESP].lock);
+	mutex_unlock(&qp->eng[RODP_REQ].lock);
+	rodp_eng_unlocked(&qp->eng[RODP_REQ]);
+	rodp_eng_unlocked(&qp->eng[RODP_RESP]);
+}
+
+static void rodp_qp_lock_both(struct rodp_qp *qp)
+{
+	mutex_lock(&qp->eng[RODP_REQ].lock);
+	mutex_lock_nested(&qp->eng[RODP_RESP].lock, SINGLE_DEPTH_NESTING);
+}
+
+static void rodp_eng_work(struct work_struct *work)
+{
+	struct rodp_eng *e = container_of(work, struct rodp_eng, work);
+
+	/* A side busy in another task gets the round from that task. */
+	if (!rodp_eng_want_round(e))
+		return;
+	WRITE_ONCE(e->owner, current);
+	while (rodp_eng_round(e))
+		cond_resched();
+	WRITE_ONCE(e->owner, NULL);
+	mutex_unlock(&e->lock);
+	rodp_eng_unlocked(e);
+}
+
+/**
+ * rodp_eng_run_inline - run a side of a QP in the caller's context
+ * @e: the side
+ * @nested: the caller is itself running a side inline
+ *
+ * Used by the send doorbell (the requester starts sending inside the
+ * post_send system call, as a NIC would on the doorbell write, with no
+ * work item to wake) and by loopback delivery (the receiving side takes
+ * the packet at once).  A few rounds only; the rest is left to the work
+ * item.  If the side is busy in another task, that task runs the round.
+ * Process context; may sleep.
+ */
+void rodp_eng_run_inline(struct rodp_eng *e, bool nested)
 {
 	int rounds = 4;
 	bool busy;
 
-	if (test_bit(RODP_QPF_DYING, &qp->flags))
+	if (test_bit(RODP_QPF_DYING, &e->qp->flags))
 		return;
-	if (!rodp_qp_want_round(qp))
+	if (!rodp_eng_want_round(e))
 		return;
-	qp->nested = nested;
-	WRITE_ONCE(qp->owner, current);
+	e->nested = nested;
+	WRITE_ONCE(e->owner, current);
 	do {
-		busy = rodp_qp_round_pending(qp);
+		busy = rodp_eng_round(e);
 	} while (busy && --rounds);
-	WRITE_ONCE(qp->owner, NULL);
-	qp->nested = false;
-	mutex_unlock(&qp->lock);
+	WRITE_ONCE(e->owner, NULL);
+	e->nested = false;
+	mutex_unlock(&e->lock);
 	if (busy)
-		rodp_qp_kick(qp);
+		rodp_eng_kick(e);
 	else
-		rodp_qp_unlocked(qp);
+		rodp_eng_unlocked(e);
 }
 
 static void rodp_qp_retry_timer(struct timer_list *t)
@@ -598,7 +671,7 @@ static void rodp_qp_retry_timer(struct timer_list *t)
 	struct rodp_qp *qp = from_timer(qp, t, retry_timer);
 
 	set_bit(RODP_QPF_TIMEOUT, &qp->flags);
-	rodp_qp_kick(qp);
+	rodp_eng_kick(&qp->eng[RODP_REQ]);
 }
 
 static void rodp_qp_rnr_timer(struct timer_list *t)
@@ -606,7 +679,7 @@ static void rodp_qp_rnr_timer(struct timer_list *t)
 	struct rodp_qp *qp = from_timer(qp, t, rnr_timer);
 
 	set_bit(RODP_QPF_RNR_DONE, &qp->flags);
-	rodp_qp_kick(qp);
+	rodp_eng_kick(&qp->eng[RODP_REQ]);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -686,7 +759,7 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	struct rodp_create_qp_cmd cmd = {};
 	struct ib_qp_cap *cap = &init->cap;
 	u32 qpn, sge, inl;
-	int err;
+	int err, i;
 
 	if (init->qp_type != IB_QPT_RC)
 		return -EOPNOTSUPP;
@@ -711,12 +784,17 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	qp->rdev = rdev;
 	refcount_set(&qp->users, 1);
 	init_completion(&qp->released);
-	INIT_WORK(&qp->work, rodp_qp_work);
+	for (i = 0; i < RODP_SIDES; i++) {
+		struct rodp_eng *e = &qp->eng[i];
+
+		mutex_init(&e->lock);
+		skb_queue_head_init(&e->rxq);
+		INIT_WORK(&e->work, rodp_eng_work);
+		e->qp = qp;
+		e->side = i;
+	}
 	timer_setup(&qp->retry_timer, rodp_qp_retry_timer, 0);
 	timer_setup(&qp->rnr_timer, rodp_qp_rnr_timer, 0);
-	skb_queue_head_init(&qp->rxq);
-	spin_lock_init(&qp->sq_lock);
-	mutex_init(&qp->lock);
 	qp->state = IB_QPS_RESET;
 	qp->sq_sig_all = init->sq_sig_type == IB_SIGNAL_ALL_WR;
 
@@ -797,6 +875,7 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 {
 	struct rodp_qp *qp = to_rqp(ibqp);
 	struct rodp_dev *rdev = qp->rdev;
+	int i;
 
 	/* No new lookups, then no lookup left in flight. */
 	xa_erase(&rdev->qp_xa, ibqp->qp_num);
@@ -804,24 +883,28 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	wait_for_completion(&qp->released);
 	synchronize_rcu();
 
-	/* No kick can queue the work item once DYING is set and seen. */
+	/* No kick can queue a work item once DYING is set and seen. */
 	set_bit(RODP_QPF_DYING, &qp->flags);
 	del_timer_sync(&qp->retry_timer);
 	del_timer_sync(&qp->rnr_timer);
-	cancel_work_sync(&qp->work);
+	for (i = 0; i < RODP_SIDES; i++)
+		cancel_work_sync(&qp->eng[i].work);
 	del_timer_sync(&qp->retry_timer);
 	del_timer_sync(&qp->rnr_timer);
-	skb_queue_purge(&qp->rxq);
 
-	mutex_lock(&qp->lock);
+	rodp_qp_lock_both(qp);
+	for (i = 0; i < RODP_SIDES; i++)
+		skb_queue_purge(&qp->eng[i].rxq);
 	rodp_resp_reset(qp);
-	mutex_unlock(&qp->lock);
+	mutex_unlock(&qp->eng[RODP_RESP].lock);
+	mutex_unlock(&qp->eng[RODP_REQ].lock);
 
 	dst_cache_destroy(&qp->dst_cache);
 	rodp_wq_free(&qp->rq);
 	kvfree(qp->sq_info);
 	rodp_wq_free(&qp->sq);
-	mutex_destroy(&qp->lock);
+	for (i = 0; i < RODP_SIDES; i++)
+		mutex_destroy(&qp->eng[i].lock);
 	return 0;
 }
 
@@ -917,10 +1000,12 @@ static int rodp_qp_check_attr(struct rodp_qp *qp, struct ib_qp_attr *attr,
 /* Back to RESET: forget all transport state and posted WQEs. */
 static void rodp_qp_reset(struct rodp_qp *qp)
 {
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
 
 	rodp_resp_reset(qp);
-	skb_queue_purge(&qp->rxq);
+	skb_queue_purge(&qp->eng[RODP_REQ].rxq);
+	skb_queue_purge(&qp->eng[RODP_RESP].rxq);
 	del_timer(&qp->retry_timer);
 	qp->retry_armed = false;
 	del_timer(&qp->rnr_timer);
@@ -953,7 +1038,7 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 	    !ib_is_udata_cleared(udata, 0, udata->inlen))
 		return -EOPNOTSUPP;
 
-	mutex_lock(&qp->lock);
+	rodp_qp_lock_both(qp);
 	cur = (mask & IB_QP_CUR_STATE) ? attr->cur_qp_state : qp->state;
 	next = (mask & IB_QP_STATE) ? attr->qp_state : cur;
 	err = -EINVAL;
@@ -1041,7 +1126,7 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 		break;
 	case IB_QPS_ERR:
 		qp->state = next;
-		rodp_qp_error(qp);
+		rodp_qp_error(qp, BIT(RODP_REQ) | BIT(RODP_RESP));
 		goto out_ok;
 	default:
 		break;
@@ -1050,11 +1135,9 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 out_ok:
 	err = 0;
 out_unlock:
-	mutex_unlock(&qp->lock);
+	rodp_qp_unlock_both(qp);
 	if (!err)
 		rodp_qp_kick(qp);
-	else
-		rodp_qp_unlocked(qp);
 	return err;
 }
 
@@ -1063,7 +1146,7 @@ static int rodp_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 {
 	struct rodp_qp *qp = to_rqp(ibqp);
 
-	mutex_lock(&qp->lock);
+	rodp_qp_lock_both(qp);
 	*attr = qp->attr;
 	attr->qp_state = qp->state;
 	attr->cur_qp_state = qp->state;
@@ -1081,14 +1164,14 @@ static int rodp_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 	init->cap = qp->attr.cap;
 	init->sq_sig_type = qp->sq_sig_all ? IB_SIGNAL_ALL_WR :
 					     IB_SIGNAL_REQ_WR;
-	mutex_unlock(&qp->lock);
-	rodp_qp_unlocked(qp);
+	rodp_qp_unlock_both(qp);
 	return 0;
 }
 
 /*
- * The doorbell: a post_send (or post_recv) command without work requests.
- * WQEs come from the shared rings, never from here.
+ * The doorbells: post_send and post_recv commands without work requests.
+ * WQEs come from the shared rings, never from here.  The provider rings
+ * the receive doorbell only in the error state, for the flush.
  */
 static int rodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
 			  const struct ib_send_wr **bad_wr)
@@ -1097,7 +1180,7 @@ static int rodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
 		*bad_wr = wr;
 		return -EOPNOTSUPP;
 	}
-	rodp_qp_run_inline(to_rqp(ibqp), false);
+	rodp_eng_run_inline(&to_rqp(ibqp)->eng[RODP_REQ], false);
 	return 0;
 }
 
@@ -1108,29 +1191,36 @@ static int rodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
 		*bad_wr = wr;
 		return -EOPNOTSUPP;
 	}
-	rodp_qp_kick(to_rqp(ibqp));
+	rodp_eng_kick(&to_rqp(ibqp)->eng[RODP_RESP]);
 	return 0;
 }
 
 /*
  * `rdma resource show qp -dd`: the transport's state, for finding out why
- * a QP does not move.  Read without the QP's mutex (it may be held for a
- * long time, by a fault for one), so the values are a snapshot that may
- * be torn; "owner" names the task running the QP at that moment.
+ * a QP does not move.  Read without the QP's locks (one may be held for
+ * a long time, by a fault for one), so the values are a snapshot that may
+ * be torn; "req_owner" and "resp_owner" name the tasks running the two
+ * sides at that moment.
  */
 static int rodp_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *ibqp)
 {
 	struct rodp_qp *qp = to_rqp(ibqp);
-	struct task_struct *owner = READ_ONCE(qp->owner);
+	struct rodp_eng *req = &qp->eng[RODP_REQ];
+	struct rodp_eng *resp = &qp->eng[RODP_RESP];
+	struct task_struct *req_owner = READ_ONCE(req->owner);
+	struct task_struct *resp_owner = READ_ONCE(resp->owner);
 	struct {
 		const char *name;
 		u32 val;
 	} v[] = {
 		{ "state", READ_ONCE(qp->state) },
 		{ "flags", READ_ONCE(qp->flags) },
-		{ "locked", mutex_is_locked(&qp->lock) },
-		{ "owner", owner ? task_pid_nr(owner) : 0 },
-		{ "rxq", skb_queue_len(&qp->rxq) },
+		{ "req_locked", mutex_is_locked(&req->lock) },
+		{ "req_owner", req_owner ? task_pid_nr(req_owner) : 0 },
+		{ "req_rxq", skb_queue_len(&req->rxq) },
+		{ "resp_locked", mutex_is_locked(&resp->lock) },
+		{ "resp_owner", resp_owner ? task_pid_nr(resp_owner) : 0 },
+		{ "resp_rxq", skb_queue_len(&resp->rxq) },
 		{ "sq_prod", rodp_wq_prod(&qp->sq) },
 		{ "sq_head", READ_ONCE(qp->sq.head) },
 		{ "sq_cons", READ_ONCE(qp->sq.cons) },

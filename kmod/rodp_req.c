@@ -3,7 +3,7 @@
  * rodp: the RC requester (send queue WQEs to request packets) and the
  * completer (response packets and timers to completions and retries).
  *
- * Both run in the QP's work item with the QP's lock held; the decisions
+ * Both run with the requester's lock held (struct rodp_eng); the decisions
  * are rcore's (lib/include/rcore/rc.h), the data movement and the
  * bookkeeping are here.
  */
@@ -121,7 +121,7 @@ static bool rodp_req_fail_oldest(struct rodp_qp *qp)
 	if (!info->status || info->started)
 		return false;
 	rodp_qp_send_cqe(qp, qp->sq.cons, info->status);
-	rodp_qp_error(qp);
+	rodp_qp_error(qp, BIT(RODP_REQ));
 	return true;
 }
 
@@ -240,7 +240,7 @@ static void rodp_req_catch_up(struct rodp_qp *qp)
 
 /**
  * rodp_req_run - send what the send queue and the window allow
- * @qp: the queue pair; caller holds @qp->lock
+ * @qp: the queue pair; caller holds the requester's lock
  * @busy: set when a packet was sent (the caller loops)
  */
 void rodp_req_run(struct rodp_qp *qp, bool *busy)
@@ -250,7 +250,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 	int budget = 64, err;
 	u32 idx, nresp;
 
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
 	if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD)
 		return;
@@ -316,7 +316,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			/* Data gone under a WQE already in flight. */
 			rodp_qp_send_cqe(qp, qp->sq.cons,
 					 rodp_local_status(err));
-			rodp_qp_error(qp);
+			rodp_qp_error(qp, BIT(RODP_REQ));
 			return;
 		}
 		if (!info->started) {
@@ -347,7 +347,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 static void rodp_comp_fatal(struct rodp_qp *qp, enum ib_wc_status status)
 {
 	rodp_qp_send_cqe(qp, qp->sq.cons, status);
-	rodp_qp_error(qp);
+	rodp_qp_error(qp, BIT(RODP_REQ));
 }
 
 static void rodp_comp_retry(struct rodp_qp *qp, u32 psn)
@@ -359,7 +359,7 @@ static void rodp_comp_retry(struct rodp_qp *qp, u32 psn)
 /**
  * rodp_comp_rx - handle a response packet (ACK, NAK, read response,
  * atomic ACK)
- * @qp: the queue pair; caller holds @qp->lock
+ * @qp: the queue pair; caller holds the requester's lock
  * @rx: the packet
  */
 void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
@@ -371,7 +371,7 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 	u64 orig;
 	int err;
 
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
 	do {
 		wp = NULL;
@@ -440,13 +440,13 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 
 /**
  * rodp_comp_timeout - the retry timer expired
- * @qp: the queue pair; caller holds @qp->lock
+ * @qp: the queue pair; caller holds the requester's lock
  */
 void rodp_comp_timeout(struct rodp_qp *qp)
 {
 	struct rcore_rc_comp_verdict v;
 
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
 	if ((qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) ||
 	    qp->rnr_wait)

@@ -3,7 +3,7 @@
  * rodp: the RC responder: request packets to memory writes, receive
  * completions, read responses, atomics and ACKs/NAKs.
  *
- * Runs in the QP's work item with the QP's lock held, so it may sleep
+ * Runs with the responder's lock held (struct rodp_eng), so it may sleep
  * while it touches memory (ODP).  The decisions are rcore's
  * (rcore_rc_resp_check() and friends); R_Key, range and receive buffer
  * checks are made here, through the MR layer.
@@ -57,7 +57,7 @@ static void rodp_resp_ack(struct rodp_qp *qp)
 
 /**
  * rodp_resp_reset - forget the responder's work in progress
- * @qp: the queue pair; caller holds @qp->lock (or owns the QP outright)
+ * @qp: the queue pair; caller holds the responder's lock
  */
 void rodp_resp_reset(struct rodp_qp *qp)
 {
@@ -79,7 +79,7 @@ static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
 	rcore_rc_resp_nak(&qp->resp, psn, rcore_aeth_nak(code), &ack);
 	rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
 	rodp_count(qp->rdev, cnt);
-	rodp_qp_error(qp);
+	rodp_qp_error(qp, BIT(RODP_RESP));
 }
 
 /*
@@ -347,7 +347,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 
 /**
  * rodp_resp_rx - handle a request packet
- * @qp: the queue pair; caller holds @qp->lock
+ * @qp: the queue pair; caller holds the responder's lock
  * @rx: the packet
  */
 void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
@@ -357,7 +357,7 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 	struct rodp_rd_job job;
 	u32 i;
 
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
 
 	rcore_rc_resp_check(&qp->resp, &rx->pkt, &v);
 	switch (v.action) {
@@ -407,7 +407,7 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 	case RCORE_RC_RESP_NAK_INVALID:
 		rodp_resp_send(qp, RCORE_RC_ACK, &v.ack, 0);
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_INV);
-		rodp_qp_error(qp);
+		rodp_qp_error(qp, BIT(RODP_RESP));
 		break;
 	case RCORE_RC_RESP_DROP:
 	default:
@@ -473,14 +473,14 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 /**
  * rodp_resp_run - send pending read responses, atomic ACKs, then the
  * coalesced ACK or the deferred NAK
- * @qp: the queue pair; caller holds @qp->lock
+ * @qp: the queue pair; caller holds the responder's lock
  * @busy: set when there is more to send (the caller loops)
  */
 void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 {
 	int budget = 64;
 
-	lockdep_assert_held(&qp->lock);
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
 
 	if (qp->state != IB_QPS_RTR && qp->state != IB_QPS_RTS &&
 	    qp->state != IB_QPS_SQD)
