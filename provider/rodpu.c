@@ -25,6 +25,10 @@
  * The doorbells use the write(2) ABI directly: libibverbs'
  * ibv_cmd_post_send() goes through the ioctl() wrapper of the same
  * command, which costs more than the doorbell's work on a short message.
+ * The kernel refuses write(2) with EACCES to a process whose credentials
+ * changed since it opened the device (a child after fork(), a daemon
+ * that dropped its capabilities); the doorbells then go through ioctl(2)
+ * (rodpu_context.db_ioctl).
  *
  * Return: 0 or an errno value.
  */

@@ -37,6 +37,7 @@ struct rodpu_device {
 struct rodpu_context {
 	struct verbs_context vctx;
 	uint32_t max_inline;		/* from the kernel, for WQEs */
+	bool db_ioctl;			/* doorbells through ioctl(2) */
 };
 
 /* One mapping of a shared ring (struct rcore_ring_hdr + slots). */

@@ -294,10 +294,29 @@ int rodpu_rwqe_encode(void *slot, const struct ibv_recv_wr *wr,
 }
 
 /*
- * Doorbells: uverbs POST_SEND / POST_RECV commands without work requests.
- * The kernel writes a response (the index of a bad request, here always
- * 0) through the pointer the command carries.
+ * Doorbells: uverbs POST_SEND / POST_RECV commands without work requests,
+ * through write(2) (see rodpu_cmd_write()) or, once the kernel refused
+ * that, through libibverbs' ioctl(2) path.  The kernel writes a response
+ * (the index of a bad request, here always 0) through the pointer the
+ * command carries.
  */
+static bool rodpu_db_write(struct rodpu_qp *qp, int ret)
+{
+	struct rodpu_context *ctx = to_rctx(qp->vqp.qp.context);
+
+	if (ret != EACCES)
+		return true;
+	__atomic_store_n(&ctx->db_ioctl, true, __ATOMIC_RELAXED);
+	return false;
+}
+
+static bool rodpu_db_ioctl(struct rodpu_qp *qp)
+{
+	struct rodpu_context *ctx = to_rctx(qp->vqp.qp.context);
+
+	return __atomic_load_n(&ctx->db_ioctl, __ATOMIC_RELAXED);
+}
+
 static int rodpu_sq_doorbell(struct rodpu_qp *qp)
 {
 	struct ib_uverbs_post_send_resp resp;
@@ -316,8 +335,15 @@ static int rodpu_sq_doorbell(struct rodpu_qp *qp)
 			.wqe_size = sizeof(struct ib_uverbs_send_wr),
 		},
 	};
+	struct ibv_send_wr *bad = NULL;
+	int ret;
 
-	return rodpu_cmd_write(qp->vqp.qp.context, &req, sizeof(req));
+	if (!rodpu_db_ioctl(qp)) {
+		ret = rodpu_cmd_write(qp->vqp.qp.context, &req, sizeof(req));
+		if (rodpu_db_write(qp, ret))
+			return ret;
+	}
+	return ibv_cmd_post_send(&qp->vqp.qp, NULL, &bad);
 }
 
 static int rodpu_rq_doorbell(struct rodpu_qp *qp)
@@ -338,8 +364,15 @@ static int rodpu_rq_doorbell(struct rodpu_qp *qp)
 			.wqe_size = sizeof(struct ib_uverbs_recv_wr),
 		},
 	};
+	struct ibv_recv_wr *bad = NULL;
+	int ret;
 
-	return rodpu_cmd_write(qp->vqp.qp.context, &req, sizeof(req));
+	if (!rodpu_db_ioctl(qp)) {
+		ret = rodpu_cmd_write(qp->vqp.qp.context, &req, sizeof(req));
+		if (rodpu_db_write(qp, ret))
+			return ret;
+	}
+	return ibv_cmd_post_recv(&qp->vqp.qp, NULL, &bad);
 }
 
 /**

@@ -51,6 +51,9 @@ static struct {
 	/* what happened */
 	int creates, destroys, modifies, queries, logs;
 	int sq_dbs, rq_dbs;		/* doorbells (atomic) */
+	bool write_refused;		/* write(2) says EACCES */
+	int writes;			/* write(2) doorbells tried */
+	int sq_ioctl_dbs, rq_ioctl_dbs;	/* doorbells through ioctl(2) */
 	uint32_t prod_at_sq_db;		/* hdr->prod when the SQ bell rang */
 	int last_attr_mask;
 } fk;
@@ -218,6 +221,9 @@ int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd, size_t len)
 	const struct ib_uverbs_post_recv *pr = (const void *)(hdr + 1);
 
 	assert_ptr_equal(ibctx, &ctx->vctx.context);
+	__atomic_fetch_add(&fk.writes, 1, __ATOMIC_RELAXED);
+	if (fk.write_refused)
+		return EACCES;
 	assert_true(len >= sizeof(*hdr));
 	assert_int_equal((size_t)hdr->in_words * 4, len);
 	assert_int_equal(hdr->out_words, 1);
@@ -249,6 +255,31 @@ int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd, size_t len)
 		fail_msg("unexpected uverbs command %u", hdr->command);
 	}
 	return EINVAL;
+}
+
+/* The ioctl(2) doorbells, after write(2) was refused. */
+int ibv_cmd_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
+		      struct ibv_send_wr **bad_wr)
+{
+	if (wr)
+		fail_msg("SQ doorbell carries work requests");
+	assert_non_null(bad_wr);
+	assert_int_equal(ibqp->handle, 7);
+	__atomic_fetch_add(&fk.sq_dbs, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&fk.sq_ioctl_dbs, 1, __ATOMIC_RELAXED);
+	return fk.sq_db_ret;
+}
+
+int ibv_cmd_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
+		      struct ibv_recv_wr **bad_wr)
+{
+	if (wr)
+		fail_msg("RQ doorbell carries work requests");
+	assert_non_null(bad_wr);
+	assert_int_equal(ibqp->handle, 7);
+	__atomic_fetch_add(&fk.rq_dbs, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&fk.rq_ioctl_dbs, 1, __ATOMIC_RELAXED);
+	return fk.rq_db_ret;
 }
 
 static struct rcore_swqe *sq_slot(uint32_t idx)
@@ -932,6 +963,44 @@ static void test_send_error_ring(void **state)
 	assert_int_equal(rodpu_destroy_qp(qp), 0);
 }
 
+/*
+ * The kernel refuses write(2) once the process's credentials changed
+ * since it opened the device: the doorbells go through ioctl(2) from
+ * then on, for every QP of the context, and no post is lost.
+ */
+static void test_doorbell_fallback(void **state)
+{
+	struct ibv_qp *qp = new_qp(&default_cap);
+	struct ibv_sge sge = { .addr = 1, .length = 1, .lkey = 1 };
+	struct ibv_send_wr wr = one_wr(1, &sge), *bad = NULL;
+	struct ibv_recv_wr rwr = { .wr_id = 2, .sg_list = &sge,
+				   .num_sge = 1 }, *rbad = NULL;
+
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
+	assert_int_equal(fk.writes, 1);
+	assert_int_equal(fk.sq_ioctl_dbs, 0);
+
+	fk.write_refused = true;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
+	assert_int_equal(fk.writes, 2);
+	assert_int_equal(fk.sq_ioctl_dbs, 1);
+	assert_int_equal(sq_prod(), 2);
+
+	/* No more write(2) tries, on either queue. */
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
+	fk.rq.hdr->flags |= RCORE_RING_F_ERROR;
+	assert_int_equal(rodpu_post_recv(qp, &rwr, &rbad), 0);
+	assert_int_equal(fk.writes, 2);
+	assert_int_equal(fk.sq_ioctl_dbs, 2);
+	assert_int_equal(fk.rq_ioctl_dbs, 1);
+
+	/* An ioctl(2) doorbell's error is the post's. */
+	fk.sq_db_ret = EIO;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EIO);
+	fk.sq_db_ret = 0;
+	assert_int_equal(rodpu_destroy_qp(qp), 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* post_recv                                                           */
 /* ------------------------------------------------------------------ */
@@ -1348,6 +1417,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_full, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_send_depth, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_doorbell_fallback, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_send_error_ring, setup,
 						teardown),
