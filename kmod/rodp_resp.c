@@ -331,18 +331,20 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 	rcore_rc_resp_executed(&qp->resp, pkt, v);
 	if (v->flags & RCORE_RC_F_ACK_NOW)
 		qp->resp_ack_due = true;
+	if (!(f & RCORE_RC_F_RECV_DONE))
+		return;
 	/*
-	 * A message that completes a receive is acknowledged before its
-	 * CQE is posted when nothing has to go out ahead of the ACK: a
-	 * consumer that sees the CQE may destroy the QP at once, and the
-	 * requester would then retry into a QP that no longer exists.
+	 * The CQE first: the consumer waits for it, not for the ACK.  The
+	 * ACK follows at once, under the same lock, when nothing has to go
+	 * out ahead of it: a consumer that destroys the QP on seeing the
+	 * CQE waits for this run to end (destroy waits for the references
+	 * and the work items), one that modifies it waits for the lock, so
+	 * the requester never retries into a QP that no longer exists.
 	 */
-	if ((f & RCORE_RC_F_RECV_DONE) && qp->resp_ack_due &&
-	    !qp->resp_nak_due && qp->rd_tail == qp->rd_head)
+	rodp_resp_recv_done(qp, rx, IB_WC_SUCCESS, !!(f & RCORE_RC_F_WRITE));
+	if (qp->resp_ack_due && !qp->resp_nak_due &&
+	    qp->rd_tail == qp->rd_head)
 		rodp_resp_ack(qp);
-	if (f & RCORE_RC_F_RECV_DONE)
-		rodp_resp_recv_done(qp, rx, IB_WC_SUCCESS,
-				    !!(f & RCORE_RC_F_WRITE));
 }
 
 /**
