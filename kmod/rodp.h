@@ -435,8 +435,11 @@ struct rodp_qp {
 	int attr_mask;			/* attributes ever set */
 
 	/* path */
-	__be32 saddr;
+	bool ipv6;			/* RoCEv2 over IPv6, else IPv4 */
+	__be32 saddr;			/* IPv4 */
 	__be32 daddr;
+	struct in6_addr saddr6;		/* IPv6 */
+	struct in6_addr daddr6;
 	u8 tos;
 	u8 ttl;
 	__be16 sport;

@@ -12,8 +12,11 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/udp.h>
+#include <net/addrconf.h>
 #include <net/ip.h>
+#include <net/ip6_route.h>
 #include <net/ipv6.h>
+#include <net/ipv6_stubs.h>
 #include <net/netns/generic.h>
 #include <net/route.h>
 #include <net/udp_tunnel.h>
@@ -74,17 +77,37 @@ static struct rodp_dev *rodp_dev_by_addr_rcu(struct net *net, __be32 addr)
 	return ndev ? rodp_dev_lookup_rcu(ndev) : NULL;
 }
 
+/* The same for an IPv6 address. */
+static struct rodp_dev *rodp_dev_by_addr6_rcu(struct net *net,
+					      const struct in6_addr *addr)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	struct net_device *ndev = ipv6_dev_find(net, addr, NULL);
+
+	return ndev ? rodp_dev_lookup_rcu(ndev) : NULL;
+#else
+	return NULL;
+#endif
+}
+
 /* UDP encap receive: softirq, RCU read side held by the UDP stack. */
 static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 {
 	struct rodp_dev *rdev;
 	struct rodp_eng *e;
+	bool v4 = skb->protocol == htons(ETH_P_IP);
 
+	if (!v4 && skb->protocol != htons(ETH_P_IPV6)) {
+		kfree_skb(skb);
+		return 0;
+	}
 	rdev = rodp_dev_lookup_rcu(skb->dev);
-	if (!rdev && (skb->dev->flags & IFF_LOOPBACK) &&
-	    skb->protocol == htons(ETH_P_IP))
-		rdev = rodp_dev_by_addr_rcu(sock_net(sk), ip_hdr(skb)->daddr);
-	if (!rdev || skb->protocol != htons(ETH_P_IP)) {
+	if (!rdev && (skb->dev->flags & IFF_LOOPBACK))
+		rdev = v4 ? rodp_dev_by_addr_rcu(sock_net(sk),
+						 ip_hdr(skb)->daddr) :
+			    rodp_dev_by_addr6_rcu(sock_net(sk),
+						  &ipv6_hdr(skb)->daddr);
+	if (!rdev) {
 		kfree_skb(skb);
 		return 0;
 	}
@@ -97,8 +120,8 @@ static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
-/* The route to the QP's peer, from the QP's cache or the FIB. */
-static struct rtable *rodp_route(struct rodp_qp *qp)
+/* The IPv4 route to the QP's peer, from the QP's cache or the FIB. */
+static struct rtable *rodp_route4(struct rodp_qp *qp)
 {
 	struct flowi4 fl4 = {
 		.flowi4_proto = IPPROTO_UDP,
@@ -117,6 +140,151 @@ static struct rtable *rodp_route(struct rodp_qp *qp)
 		return rt;
 	dst_cache_set_ip4(&qp->dst_cache, &rt->dst, fl4.saddr);
 	return rt;
+}
+
+/* The IPv6 route to the QP's peer, from the QP's cache or the FIB. */
+static struct dst_entry *rodp_route6(struct rodp_qp *qp)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	struct flowi6 fl6 = {
+		.flowi6_proto = IPPROTO_UDP,
+		/* The GID's netdev: link-local peers need it. */
+		.flowi6_oif = qp->rdev->ndev->ifindex,
+		.daddr = qp->daddr6,
+		.saddr = qp->saddr6,
+	};
+	struct net *net = qp->rdev->net;
+	struct dst_entry *dst;
+	struct socket *sock;
+
+	dst = dst_cache_get_ip6(&qp->dst_cache, &fl6.saddr);
+	if (dst)
+		return dst;
+	sock = rcu_dereference_bh(rodp_net(net)->sk6);
+	if (!sock)
+		return ERR_PTR(-EAFNOSUPPORT);
+	dst = ipv6_stub->ipv6_dst_lookup_flow(net, sock->sk, &fl6, NULL);
+	if (IS_ERR(dst))
+		return dst;
+	dst_cache_set_ip6(&qp->dst_cache, dst, &fl6.saddr);
+	return dst;
+#else
+	return ERR_PTR(-EAFNOSUPPORT);
+#endif
+}
+
+/*
+ * A packet to an address of this host: straight to the rodp device that
+ * owns it, without the IP stack.  Return the receiving side as
+ * rodp_rx_queue() does.
+ */
+static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
+				       struct sk_buff *skb)
+{
+	struct rodp_dev *rdev = qp->rdev;
+	struct rodp_eng *pe = NULL;
+	struct rodp_dev *peer;
+
+	rcu_read_lock();
+	peer = qp->ipv6 ? rodp_dev_by_addr6_rcu(rdev->net, &qp->daddr6) :
+			  rodp_dev_by_addr_rcu(rdev->net, qp->daddr);
+	if (peer) {
+		__skb_pull(skb, skb_transport_offset(skb) +
+			   sizeof(struct udphdr));
+		pe = rodp_rx_queue(peer, skb);
+	} else {
+		rodp_count(rdev, RODP_CNT_TX_DROP);
+		kfree_skb(skb);
+	}
+	rcu_read_unlock();
+	return pe;
+}
+
+/* Route and send an IPv4 packet; BHs off.  See rodp_out_local(). */
+static struct rodp_eng *rodp_out4(struct rodp_qp *qp, struct sk_buff *skb)
+{
+	struct rodp_dev *rdev = qp->rdev;
+	struct rtable *rt;
+	int ret;
+
+	rt = rodp_route4(qp);
+	if (IS_ERR(rt))
+		goto drop;
+	if (rt->rt_type == RTN_LOCAL) {
+		ip_rt_put(rt);
+		return rodp_out_local(qp, skb);
+	}
+	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+	skb_dst_set(skb, &rt->dst);
+	ret = ip_local_out(rdev->net, NULL, skb);
+	if (unlikely(net_xmit_eval(ret)))
+		rodp_count(rdev, RODP_CNT_TX_DROP);
+	return NULL;
+drop:
+	rodp_count(rdev, RODP_CNT_TX_DROP);
+	kfree_skb(skb);
+	return NULL;
+}
+
+/* Route and send an IPv6 packet; BHs off.  See rodp_out_local(). */
+static struct rodp_eng *rodp_out6(struct rodp_qp *qp, struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	struct rodp_dev *rdev = qp->rdev;
+	struct dst_entry *dst;
+	int ret;
+
+	dst = rodp_route6(qp);
+	if (IS_ERR(dst))
+		goto drop;
+	if (((struct rt6_info *)dst)->rt6i_flags & RTF_LOCAL) {
+		dst_release(dst);
+		return rodp_out_local(qp, skb);
+	}
+	memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+	skb_dst_set(skb, dst);
+	ret = ip6_local_out(rdev->net, NULL, skb);
+	if (unlikely(net_xmit_eval(ret)))
+		rodp_count(rdev, RODP_CNT_TX_DROP);
+	return NULL;
+drop:
+	rodp_count(qp->rdev, RODP_CNT_TX_DROP);
+#endif
+	kfree_skb(skb);
+	return NULL;
+}
+
+static void rodp_push_ip4(struct rodp_qp *qp, struct sk_buff *skb)
+{
+	struct iphdr *iph = skb_push(skb, sizeof(*iph));
+
+	skb_reset_network_header(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) >> 2;
+	iph->tos = qp->tos;
+	iph->tot_len = htons(skb->len);
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = qp->ttl;
+	iph->protocol = IPPROTO_UDP;
+	iph->saddr = qp->saddr;
+	iph->daddr = qp->daddr;
+	iph->check = 0;
+	__ip_select_ident(qp->rdev->net, iph, 1);
+	skb->protocol = htons(ETH_P_IP);
+}
+
+static void rodp_push_ip6(struct rodp_qp *qp, struct sk_buff *skb)
+{
+	struct ipv6hdr *ip6h = skb_push(skb, sizeof(*ip6h));
+
+	skb_reset_network_header(skb);
+	ip6_flow_hdr(ip6h, qp->tos, 0);
+	ip6h->payload_len = htons(skb->len - sizeof(*ip6h));
+	ip6h->nexthdr = IPPROTO_UDP;
+	ip6h->hop_limit = qp->ttl;
+	ip6h->saddr = qp->saddr6;
+	ip6h->daddr = qp->daddr6;
+	skb->protocol = htons(ETH_P_IPV6);
 }
 
 struct rodp_fill_ctx {
@@ -139,22 +307,22 @@ static int rodp_fill_piece(void *priv, void *kaddr, u64 len)
  *
  * Process context: copying the payload may sleep (ODP).  A packet the
  * network does not take (no route, no buffer) is counted and lost, as on
- * a wire; the transport's retries recover.
+ * a wire; the transport's retries recover.  The UDP checksum is 0, over
+ * IPv6 too, as RoCEv2 allows (the ICRC covers the packet).
  *
  * Return: 0, or the error of reading the payload's memory (the caller
  * turns it into a completion or a NAK); -ENOMEM when no skb could be had.
  */
 int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 {
+	enum rodp_side from = rodp_is_response(tx->pkt.bth.opcode) ?
+			      RODP_RESP : RODP_REQ;
 	struct rodp_dev *rdev = qp->rdev;
 	struct net_device *ndev = rdev->ndev;
-	struct rodp_eng *pe = NULL;
-	struct rodp_dev *peer;
+	u32 hlen, tlen, icrc, nhlen;
+	struct rodp_eng *pe;
 	struct sk_buff *skb;
 	struct udphdr *uh;
-	struct iphdr *iph;
-	struct rtable *rt;
-	u32 hlen, tlen, icrc;
 	u8 hdr[64], *p;
 	int ret;
 
@@ -165,14 +333,15 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 		return -EINVAL;
 	hlen = ret;
 	tlen = hlen + tx->payload_len + tx->pkt.bth.pad + RCORE_ICRC_LEN;
+	nhlen = qp->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 
-	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + sizeof(*iph) + sizeof(*uh) +
-			tlen, GFP_KERNEL);
+	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + nhlen + sizeof(*uh) + tlen,
+			GFP_KERNEL);
 	if (!skb) {
 		rodp_count(rdev, RODP_CNT_TX_DROP);
 		return -ENOMEM;
 	}
-	skb_reserve(skb, LL_RESERVED_SPACE(ndev) + sizeof(*iph) + sizeof(*uh));
+	skb_reserve(skb, LL_RESERVED_SPACE(ndev) + nhlen + sizeof(*uh));
 	p = skb_put(skb, tlen);
 	memcpy(p, hdr, hlen);
 	p += hlen;
@@ -201,75 +370,33 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	uh->dest = htons(RODP_UDP_PORT);
 	uh->len = htons(skb->len);
 	uh->check = 0;
+	if (qp->ipv6)
+		rodp_push_ip6(qp, skb);
+	else
+		rodp_push_ip4(qp, skb);
 
-	iph = skb_push(skb, sizeof(*iph));
-	skb_reset_network_header(skb);
-	iph->version = 4;
-	iph->ihl = sizeof(*iph) >> 2;
-	iph->tos = qp->tos;
-	iph->tot_len = htons(skb->len);
-	iph->frag_off = htons(IP_DF);
-	iph->ttl = qp->ttl;
-	iph->protocol = IPPROTO_UDP;
-	iph->saddr = qp->saddr;
-	iph->daddr = qp->daddr;
-	iph->check = 0;
-	__ip_select_ident(rdev->net, iph, 1);
-
-	rcore_icrc_calc((const u8 *)iph, skb->len - RCORE_ICRC_LEN, &icrc);
+	rcore_icrc_calc(skb->data, skb->len - RCORE_ICRC_LEN, &icrc);
 	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
-	skb->protocol = htons(ETH_P_IP);
 	rodp_count(rdev, RODP_CNT_TX_PKTS);
 
 	local_bh_disable();
-	rt = rodp_route(qp);
-	if (IS_ERR(rt)) {
-		local_bh_enable();
-		rodp_count(rdev, RODP_CNT_TX_DROP);
-		kfree_skb(skb);
-		return 0;
-	}
-	if (rt->rt_type == RTN_LOCAL) {
-		/* To a local address: no need to go through the IP stack. */
-		ip_rt_put(rt);
-		rcu_read_lock();
-		peer = rodp_dev_by_addr_rcu(rdev->net, qp->daddr);
-		if (peer) {
-			__skb_pull(skb, sizeof(*iph) + sizeof(*uh));
-			pe = rodp_rx_queue(peer, skb);
-		} else {
-			rodp_count(rdev, RODP_CNT_TX_DROP);
-			kfree_skb(skb);
-		}
-		rcu_read_unlock();
-		local_bh_enable();
-		if (pe) {
-			bool nested = qp->eng[rodp_is_response(
-					tx->pkt.bth.opcode) ?
-					RODP_RESP : RODP_REQ].nested;
-
-			/*
-			 * The receiving side takes the packet now, in this
-			 * context, unless we are ourselves run by another
-			 * side (then its work item does), or it is running
-			 * up our call chain (then its round sees it).
-			 */
-			if (!rodp_eng_owned(pe)) {
-				if (nested)
-					rodp_eng_kick(pe);
-				else
-					rodp_eng_run_inline(pe, true);
-			}
-			rodp_qp_put(pe->qp);
-		}
-		return 0;
-	}
-	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
-	skb_dst_set(skb, &rt->dst);
-	ret = ip_local_out(rdev->net, NULL, skb);
+	pe = qp->ipv6 ? rodp_out6(qp, skb) : rodp_out4(qp, skb);
 	local_bh_enable();
-	if (unlikely(net_xmit_eval(ret)))
-		rodp_count(rdev, RODP_CNT_TX_DROP);
+	if (pe) {
+		/*
+		 * The receiving side takes the packet now, in this context,
+		 * unless we are ourselves run by another side (then its
+		 * work item does), or it is running up our call chain (then
+		 * its round sees it).
+		 */
+		if (!rodp_eng_owned(pe)) {
+			if (qp->eng[from].nested)
+				rodp_eng_kick(pe);
+			else
+				rodp_eng_run_inline(pe, true);
+		}
+		rodp_qp_put(pe->qp);
+	}
 	return 0;
 }
 
@@ -288,7 +415,8 @@ static struct socket *rodp_sock_open(struct net *net, bool ipv6)
 	if (ipv6) {
 		udp_cfg.family = AF_INET6;
 		udp_cfg.ipv6_v6only = 1;
-		udp_cfg.use_udp6_rx_checksums = 1;
+		/* RoCEv2 over IPv6 may carry a zero UDP checksum. */
+		udp_cfg.use_udp6_rx_checksums = 0;
 	} else {
 		udp_cfg.family = AF_INET;
 	}

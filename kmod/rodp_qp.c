@@ -382,13 +382,30 @@ int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
 /* The work item and timers                                                */
 /* ---------------------------------------------------------------------- */
 
+/* Was @skb sent by the QP's peer, to the QP's own address? */
+static bool rodp_qp_from_peer(const struct rodp_qp *qp,
+			      const struct sk_buff *skb)
+{
+	const struct ipv6hdr *ip6h;
+	const struct iphdr *iph;
+
+	if (qp->ipv6) {
+		ip6h = ipv6_hdr(skb);
+		return ip6h->version == 6 &&
+		       ipv6_addr_equal(&ip6h->saddr, &qp->daddr6) &&
+		       ipv6_addr_equal(&ip6h->daddr, &qp->saddr6);
+	}
+	iph = ip_hdr(skb);
+	return iph->version == 4 && iph->saddr == qp->daddr &&
+	       iph->daddr == qp->saddr;
+}
+
 /* A packet for side @side (it was queued there by its opcode). */
 static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 			   struct sk_buff *skb)
 {
 	struct rodp_dev *rdev = qp->rdev;
 	struct rodp_rx rx = { .skb = skb };
-	const struct iphdr *iph;
 	int err;
 
 	if (skb_linearize(skb)) {
@@ -411,9 +428,7 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 	rx.payload = skb->data + rx.pkt.hdr_len;
 
 	/* RC: only the connected peer may talk to this QP. */
-	iph = ip_hdr(skb);
-	if (iph->version != 4 || iph->saddr != qp->daddr ||
-	    iph->daddr != qp->saddr) {
+	if (!rodp_qp_from_peer(qp, skb)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
 		goto out_free;
 	}
@@ -908,7 +923,10 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	return 0;
 }
 
-/* Take the path of an address vector: IPv4 RoCEv2 only, for now. */
+/*
+ * Take the path of an address vector: RoCEv2 over IPv4 (IPv4-mapped
+ * GIDs) or IPv6.  Both GIDs must be of the same family.
+ */
 static int rodp_qp_set_av(struct rodp_qp *qp, struct rdma_ah_attr *ah)
 {
 	const struct ib_global_route *grh;
@@ -923,11 +941,21 @@ static int rodp_qp_set_av(struct rodp_qp *qp, struct rdma_ah_attr *ah)
 		return -EINVAL;
 	memcpy(&sgid, &sgid_attr->gid, sizeof(sgid));
 	memcpy(&dgid, &grh->dgid, sizeof(dgid));
-	if (!ipv6_addr_v4mapped(&sgid) || !ipv6_addr_v4mapped(&dgid))
-		return -EAFNOSUPPORT;
-
-	qp->saddr = sgid.s6_addr32[3];
-	qp->daddr = dgid.s6_addr32[3];
+	if (ipv6_addr_v4mapped(&sgid) != ipv6_addr_v4mapped(&dgid))
+		return -EINVAL;
+	if (ipv6_addr_v4mapped(&sgid)) {
+		qp->ipv6 = false;
+		qp->saddr = sgid.s6_addr32[3];
+		qp->daddr = dgid.s6_addr32[3];
+	} else {
+		if (!IS_ENABLED(CONFIG_IPV6))
+			return -EAFNOSUPPORT;
+		if (ipv6_addr_any(&dgid) || ipv6_addr_is_multicast(&dgid))
+			return -EINVAL;
+		qp->ipv6 = true;
+		qp->saddr6 = sgid;
+		qp->daddr6 = dgid;
+	}
 	qp->tos = grh->traffic_class;
 	qp->ttl = grh->hop_limit ? grh->hop_limit : 64;
 	dst_cache_reset(&qp->dst_cache);

@@ -14,7 +14,8 @@
 #   it listens on PORT, runs "TOOL -d CLI_DEV -x GID -p PORT ARG... ADDR"
 #   in CLI_NS, then waits for the server to end; each side pinned to its
 #   own CPU (PT_CPUS).  GID is the device's first RoCE v2 IPv4 GID (read
-#   from sysfs), -g instead of -x for ibv_*_pingpong; PORT is new for
+#   from sysfs; its first IPv6 one with PT_FAMILY=6), -g instead of -x
+#   for ibv_*_pingpong; PORT is new for
 #   every pair (PT_PORT counts up), so a server left behind
 #   never answers the next client.  Both sides run under
 #   `timeout $PT_TIMEOUT` (default 120 s).  The outputs stay in
@@ -51,18 +52,22 @@ PT_WHY=
 PT_RC=
 PT_RETRIED=0
 
-# pt_gid DEV: index of DEV's first RoCE v2 GID that maps an IPv4 address.
+# pt_gid DEV: index of DEV's first RoCE v2 GID that maps an IPv4 address
+# (with PT_FAMILY=6: that is an IPv6 address).
+PT_FAMILY=${PT_FAMILY:-4}
 pt_gid()
 {
-	local port=/sys/class/infiniband/$1/ports/1 f i
+	local port=/sys/class/infiniband/$1/ports/1 f i fam
 
 	for f in "$port"/gids/*; do
 		[ -e "$f" ] || continue
 		i=${f##*/}
 		case $(cat "$f" 2>/dev/null) in
-		0000:0000:0000:0000:0000:ffff:*) ;;
-		*) continue ;;
+		0000:0000:0000:0000:0000:ffff:*) fam=4 ;;
+		0000:0000:0000:0000:0000:0000:0000:0000|'') continue ;;
+		*) fam=6 ;;
 		esac
+		[ "$fam" = "$PT_FAMILY" ] || continue
 		[ "$(cat "$port/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ] ||
 			continue
 		printf '%s\n' "$i"

@@ -21,6 +21,9 @@
  * flushes, misaligned atomics and full queues.
  *
  * Options:
+ *   --ipv6         connect through IPv6 RoCE v2 GIDs (link-local) instead
+ *                  of IPv4 ones; test names read "A:B ipv6 what".  Must
+ *                  come before the pairings.
  *   --big A:B      add the 256 MiB test to pairing A:B
  *   --big-mib N    make that N MiB instead
  *   --mtu LIST     path MTUs for the "mtu N" tests (default 256,
@@ -118,7 +121,8 @@ static const char *wc_opcode_str(int op)
  * @ctx: its context, NULL when it could not be opened (see @error)
  * @attr: ibv_query_device()
  * @port: ibv_query_port() of port 1
- * @gid_index: index of its IPv4 RoCE v2 GID, -1 when there is none
+ * @gid_index: index of its IPv4 RoCE v2 GID (IPv6 with --ipv6), -1 when
+ *	there is none
  * @gid: that GID
  * @rodp: a rodp device (it has the rodp_abi sysfs attribute)
  * @error: why @ctx is NULL or @gid_index is -1
@@ -136,6 +140,8 @@ struct dev {
 
 static struct dev devs[MAX_DEVS];
 static unsigned int ndevs;
+/* --ipv6: connect through the devices' IPv6 RoCE v2 GIDs (fe80::...). */
+static bool use_ipv6;
 
 static bool gid_is_v4mapped(const union ibv_gid *g)
 {
@@ -151,19 +157,22 @@ static void dev_find_gid(struct dev *d)
 	int i;
 
 	d->gid_index = -1;
+	static const union ibv_gid zero;
+
 	for (i = 0; i < d->port.gid_tbl_len; i++) {
 		if (ibv_query_gid_ex(d->ctx, 1, i, &e, 0))
 			continue;
 		if (e.gid_type != IBV_GID_TYPE_ROCE_V2 ||
-		    !gid_is_v4mapped(&e.gid))
+		    gid_is_v4mapped(&e.gid) != !use_ipv6 ||
+		    !memcmp(&e.gid, &zero, sizeof(zero)))
 			continue;
 		d->gid_index = i;
 		d->gid = e.gid;
 		return;
 	}
 	snprintf(d->error, sizeof(d->error),
-		 "%s: no IPv4 RoCE v2 GID among %d entries of port 1",
-		 d->name, d->port.gid_tbl_len);
+		 "%s: no %s RoCE v2 GID among %d entries of port 1",
+		 d->name, use_ipv6 ? "IPv6" : "IPv4", d->port.gid_tbl_len);
 }
 
 static void dev_open(struct dev *d)
@@ -2564,7 +2573,8 @@ static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: rc_test [--count] [--big A:B] [--big-mib N] [--mtu N[,N...]] [--only GLOB[,GLOB...]] A:B...\n"
+		"usage: rc_test [--ipv6] [--count] [--big A:B] [--big-mib N] [--mtu N[,N...]] [--only GLOB[,GLOB...]] A:B...\n"
+		"       (--ipv6: IPv6 GIDs, given before any pairing)\n"
 		"       (or the pairings in RC_TEST_PAIRS; RC_TEST_VERBOSE=1 times each test)\n");
 	exit(2);
 }
@@ -2593,7 +2603,8 @@ static struct pairing *add_pairing(struct pairing *pairs, unsigned int *n,
 	pairs[*n].b = dev_get(b);
 	if (!pairs[*n].a || !pairs[*n].b)
 		usage();
-	snprintf(pairs[*n].name, sizeof(pairs[*n].name), "%s:%s", a, b);
+	snprintf(pairs[*n].name, sizeof(pairs[*n].name), "%s:%s%s", a, b,
+		 use_ipv6 ? " ipv6" : "");
 	return &pairs[(*n)++];
 }
 
@@ -2627,6 +2638,10 @@ int main(int argc, char **argv)
 			big_len = strtoul(argv[++ai], NULL, 0) * (size_t)MIB;
 			if (!big_len)
 				usage();
+		} else if (!strcmp(argv[ai], "--ipv6")) {
+			if (ndevs)
+				usage();	/* devices opened already */
+			use_ipv6 = true;
 		} else if (!strcmp(argv[ai], "--count")) {
 			count = true;
 		} else if (!strcmp(argv[ai], "--only") && ai + 1 < argc) {

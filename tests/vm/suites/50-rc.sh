@@ -5,9 +5,10 @@
 # one device, rodp0:rxe0 and rxe0:rodp0 against the kernel's soft-RoCE)
 # plus rxe0:rxe0 as the control, at the default MTU 1500 (path MTU 1024,
 # and 256), with one 256 MiB write+read on rodp0:rodp1.  Then every link
-# goes to MTU 9000 for the "mtu 4096" tests and back to 1500.
+# goes to MTU 9000 for the "mtu 4096" tests and back to 1500.  Last, the
+# four rodp pairings again over IPv6 (link-local GIDs, rc_test --ipv6).
 #
-# The two runs of rc_test are one TAP stream: the plan is counted first
+# The three runs of rc_test are one TAP stream: the plan is counted first
 # (rc_test --count), each run's own plan line is dropped and its cases are
 # renumbered.
 set -u
@@ -20,6 +21,9 @@ export CMOCKA_MESSAGE_OUTPUT=TAP
 
 run1=(--big rodp0:rodp1 "${PAIRS[@]}")
 run2=(--mtu 4096 --only '*mtu 4096' "${PAIRS[@]}")
+# RoCEv2 over IPv6: the link-local GIDs, every test kind, each pairing
+# with a rodp end.
+run3=(--ipv6 rodp0:rodp1 rodp0:rodp0 rodp0:rxe0 rxe0:rodp0)
 
 # renumber OFFSET: drop the plan line, add OFFSET to case numbers.
 renumber()
@@ -54,7 +58,8 @@ all_at()
 
 n1=$("$RC_TEST" --count "${run1[@]}") || n1=0
 n2=$("$RC_TEST" --count "${run2[@]}") || n2=0
-plan $((n1 + n2 + 2))
+n3=$("$RC_TEST" --count "${run3[@]}") || n3=0
+plan $((n1 + n2 + n3 + 2))
 
 "$RC_TEST" "${run1[@]}" | renumber 0
 [ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
@@ -78,4 +83,7 @@ if wait_for 10 all_at 1024; then
 else
 	fail "all ports back at active_mtu 1024"
 fi
+"$RC_TEST" "${run3[@]}" | renumber $TAP_N
+[ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
+TAP_N=$((TAP_N + n3))
 done_testing

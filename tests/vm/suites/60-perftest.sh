@@ -11,6 +11,9 @@
 #  - rodp0 -> rodp1: an ib_write_bw -a sweep (all 23 sizes 2 B..8 MiB),
 #    a -D 2 duration run, a -q 4 run (4 QPs), ibv_rc_pingpong -c
 #    (received data checked) and -e (completion events);
+#  - RoCEv2 over IPv6 (the devices' link-local GIDs, pairings ending in
+#    "6"): ib_{write,read,send}_bw in the four pairings and
+#    ibv_rc_pingpong -c rodp0 -> rodp1;
 #  - last, perftest --odp (ib_{write,read,send}_bw): rodp0 -> rodp1 with
 #    --odp on both sides, rodp0 -> rxe0 and rxe0 -> rodp0 with --odp on
 #    the rodp side only (rxe on 6.1 has no ODP); such a case also needs
@@ -53,10 +56,17 @@ TOOLS="ib_write_bw ib_read_bw ib_send_bw ib_atomic_bw
 	ib_write_lat ib_read_lat ib_send_lat ib_atomic_lat"
 
 # ends PAIRING: sets SNS SDEV CNS CDEV ADDR (server, client, server's
-# address) and LABEL.
+# address for perftest's own TCP exchange), FAMILY (of the RoCE GIDs: 6
+# for a PAIRING ending in 6, else 4) and LABEL.
 ends()
 {
+	FAMILY=4
 	case $1 in
+	*6)
+		ends "${1%6}"
+		FAMILY=6
+		LABEL+=" over IPv6"
+		return ;;
 	rodp-rodp)
 		LABEL="rodp0 -> rodp1"
 		set -- ns1 rodp1 ns0 rodp0 10.77.0.11 ;;
@@ -160,6 +170,7 @@ run_case()
 	# Two ports per case: pt_pair may run it twice.
 	PT_PORT=$((PORT_BASE + 2 * n))
 	odp_before "$i"
+	PT_FAMILY=$FAMILY
 	if ! pt_pair "$id" "$SNS" "$SDEV" "$CNS" "$CDEV" "$ADDR" "$@"; then
 		why=$PT_WHY
 	else
@@ -319,6 +330,13 @@ for pairing in rodp-rxe rxe-rodp; do
 		tool_case "$pairing" "$tool"
 	done
 done
+for pairing in rodp-rodp6 rodp-loop6 rodp-rxe6 rxe-rodp6; do
+	for tool in ib_write_bw ib_read_bw ib_send_bw; do
+		tool_case "$pairing" "$tool"
+	done
+done
+add "ibv_rc_pingpong -c -n 200 (data checked), rodp0 -> rodp1 over IPv6" \
+	pp yes 1 rodp-rodp6 ibv_rc_pingpong -c -n 200
 
 # perftest --odp (IBV_ACCESS_ON_DEMAND on the tool's own buffers), last.
 # Between rodp devices both sides use --odp.  rxe on 6.1 has no ODP, so
