@@ -120,8 +120,11 @@ static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
-/* The IPv4 route to the QP's peer, from the QP's cache or the FIB. */
-static struct rtable *rodp_route4(struct rodp_qp *qp)
+/*
+ * The IPv4 route to the QP's peer, from the QP's cache or the FIB; @local
+ * says whether the peer's address is one of this host's.
+ */
+static struct dst_entry *rodp_route4(struct rodp_qp *qp, bool *local)
 {
 	struct flowi4 fl4 = {
 		.flowi4_proto = IPPROTO_UDP,
@@ -133,17 +136,18 @@ static struct rtable *rodp_route4(struct rodp_qp *qp)
 	__be32 saddr;
 
 	rt = dst_cache_get_ip4(&qp->dst_cache, &saddr);
-	if (rt)
-		return rt;
-	rt = ip_route_output_key(qp->rdev->net, &fl4);
-	if (IS_ERR(rt))
-		return rt;
-	dst_cache_set_ip4(&qp->dst_cache, &rt->dst, fl4.saddr);
-	return rt;
+	if (!rt) {
+		rt = ip_route_output_key(qp->rdev->net, &fl4);
+		if (IS_ERR(rt))
+			return ERR_CAST(rt);
+		dst_cache_set_ip4(&qp->dst_cache, &rt->dst, fl4.saddr);
+	}
+	*local = rt->rt_type == RTN_LOCAL;
+	return &rt->dst;
 }
 
-/* The IPv6 route to the QP's peer, from the QP's cache or the FIB. */
-static struct dst_entry *rodp_route6(struct rodp_qp *qp)
+/* The same for IPv6. */
+static struct dst_entry *rodp_route6(struct rodp_qp *qp, bool *local)
 {
 #if IS_ENABLED(CONFIG_IPV6)
 	struct flowi6 fl6 = {
@@ -158,15 +162,17 @@ static struct dst_entry *rodp_route6(struct rodp_qp *qp)
 	struct socket *sock;
 
 	dst = dst_cache_get_ip6(&qp->dst_cache, &fl6.saddr);
-	if (dst)
-		return dst;
-	sock = rcu_dereference_bh(rodp_net(net)->sk6);
-	if (!sock)
-		return ERR_PTR(-EAFNOSUPPORT);
-	dst = ipv6_stub->ipv6_dst_lookup_flow(net, sock->sk, &fl6, NULL);
-	if (IS_ERR(dst))
-		return dst;
-	dst_cache_set_ip6(&qp->dst_cache, dst, &fl6.saddr);
+	if (!dst) {
+		sock = rcu_dereference_bh(rodp_net(net)->sk6);
+		if (!sock)
+			return ERR_PTR(-EAFNOSUPPORT);
+		dst = ipv6_stub->ipv6_dst_lookup_flow(net, sock->sk, &fl6,
+						      NULL);
+		if (IS_ERR(dst))
+			return dst;
+		dst_cache_set_ip6(&qp->dst_cache, dst, &fl6.saddr);
+	}
+	*local = ((struct rt6_info *)dst)->rt6i_flags & RTF_LOCAL;
 	return dst;
 #else
 	return ERR_PTR(-EAFNOSUPPORT);
@@ -200,57 +206,37 @@ static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
 	return pe;
 }
 
-/* Route and send an IPv4 packet; BHs off.  See rodp_out_local(). */
-static struct rodp_eng *rodp_out4(struct rodp_qp *qp, struct sk_buff *skb)
+/*
+ * Route and send a packet (headers built); BHs off.  Return the receiving
+ * side when the peer is local, as rodp_rx_queue() does, else NULL.
+ */
+static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct sk_buff *skb)
 {
-	struct rodp_dev *rdev = qp->rdev;
-	struct rtable *rt;
-	int ret;
-
-	rt = rodp_route4(qp);
-	if (IS_ERR(rt))
-		goto drop;
-	if (rt->rt_type == RTN_LOCAL) {
-		ip_rt_put(rt);
-		return rodp_out_local(qp, skb);
-	}
-	memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
-	skb_dst_set(skb, &rt->dst);
-	ret = ip_local_out(rdev->net, NULL, skb);
-	if (unlikely(net_xmit_eval(ret)))
-		rodp_count(rdev, RODP_CNT_TX_DROP);
-	return NULL;
-drop:
-	rodp_count(rdev, RODP_CNT_TX_DROP);
-	kfree_skb(skb);
-	return NULL;
-}
-
-/* Route and send an IPv6 packet; BHs off.  See rodp_out_local(). */
-static struct rodp_eng *rodp_out6(struct rodp_qp *qp, struct sk_buff *skb)
-{
-#if IS_ENABLED(CONFIG_IPV6)
 	struct rodp_dev *rdev = qp->rdev;
 	struct dst_entry *dst;
+	bool local;
 	int ret;
 
-	dst = rodp_route6(qp);
-	if (IS_ERR(dst))
-		goto drop;
-	if (((struct rt6_info *)dst)->rt6i_flags & RTF_LOCAL) {
+	dst = qp->ipv6 ? rodp_route6(qp, &local) : rodp_route4(qp, &local);
+	if (IS_ERR(dst)) {
+		rodp_count(rdev, RODP_CNT_TX_DROP);
+		kfree_skb(skb);
+		return NULL;
+	}
+	if (local) {
 		dst_release(dst);
 		return rodp_out_local(qp, skb);
 	}
-	memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
 	skb_dst_set(skb, dst);
-	ret = ip6_local_out(rdev->net, NULL, skb);
+	if (IS_ENABLED(CONFIG_IPV6) && qp->ipv6) {
+		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+		ret = ip6_local_out(rdev->net, NULL, skb);
+	} else {
+		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+		ret = ip_local_out(rdev->net, NULL, skb);
+	}
 	if (unlikely(net_xmit_eval(ret)))
 		rodp_count(rdev, RODP_CNT_TX_DROP);
-	return NULL;
-drop:
-	rodp_count(qp->rdev, RODP_CNT_TX_DROP);
-#endif
-	kfree_skb(skb);
 	return NULL;
 }
 
@@ -380,7 +366,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	rodp_count(rdev, RODP_CNT_TX_PKTS);
 
 	local_bh_disable();
-	pe = qp->ipv6 ? rodp_out6(qp, skb) : rodp_out4(qp, skb);
+	pe = rodp_out(qp, skb);
 	local_bh_enable();
 	if (pe) {
 		/*

@@ -18,6 +18,7 @@
  * Only RC QPs are implemented by the kernel; creation of other types is
  * passed through (and refused there).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,83 +297,62 @@ int rodpu_rwqe_encode(void *slot, const struct ibv_recv_wr *wr,
 /*
  * Doorbells: uverbs POST_SEND / POST_RECV commands without work requests,
  * through write(2) (see rodpu_cmd_write()) or, once the kernel refused
- * that, through libibverbs' ioctl(2) path.  The kernel writes a response
- * (the index of a bad request, here always 0) through the pointer the
- * command carries.
+ * that (EACCES), through libibverbs' ioctl(2) path for good.  The two
+ * commands have the same layout; the kernel writes a response (the index
+ * of a bad request, here always 0) through the pointer they carry.
  */
-static bool rodpu_db_write(struct rodpu_qp *qp, int ret)
+static_assert(sizeof(struct ib_uverbs_post_send) ==
+	      sizeof(struct ib_uverbs_post_recv), "post commands differ");
+static_assert(offsetof(struct ib_uverbs_post_send, wqe_size) ==
+	      offsetof(struct ib_uverbs_post_recv, wqe_size),
+	      "post commands differ");
+static_assert(sizeof(struct ib_uverbs_post_send_resp) ==
+	      sizeof(struct ib_uverbs_post_recv_resp), "post responses differ");
+
+static int rodpu_doorbell(struct rodpu_qp *qp, bool sq)
 {
 	struct rodpu_context *ctx = to_rctx(qp->vqp.qp.context);
-
-	if (ret != EACCES)
-		return true;
-	__atomic_store_n(&ctx->db_ioctl, true, __ATOMIC_RELAXED);
-	return false;
-}
-
-static bool rodpu_db_ioctl(struct rodpu_qp *qp)
-{
-	struct rodpu_context *ctx = to_rctx(qp->vqp.qp.context);
-
-	return __atomic_load_n(&ctx->db_ioctl, __ATOMIC_RELAXED);
-}
-
-static int rodpu_sq_doorbell(struct rodpu_qp *qp)
-{
 	struct ib_uverbs_post_send_resp resp;
 	struct {
 		struct ib_uverbs_cmd_hdr hdr;
 		struct ib_uverbs_post_send cmd;
 	} req = {
 		.hdr = {
-			.command = IB_USER_VERBS_CMD_POST_SEND,
+			.command = sq ? IB_USER_VERBS_CMD_POST_SEND :
+					IB_USER_VERBS_CMD_POST_RECV,
 			.in_words = sizeof(req) / 4,
 			.out_words = sizeof(resp) / 4,
 		},
 		.cmd = {
 			.response = (uintptr_t)&resp,
 			.qp_handle = qp->vqp.qp.handle,
-			.wqe_size = sizeof(struct ib_uverbs_send_wr),
+			.wqe_size = sq ? sizeof(struct ib_uverbs_send_wr) :
+					 sizeof(struct ib_uverbs_recv_wr),
 		},
 	};
-	struct ibv_send_wr *bad = NULL;
+	struct ibv_send_wr *bad_send = NULL;
+	struct ibv_recv_wr *bad_recv = NULL;
 	int ret;
 
-	if (!rodpu_db_ioctl(qp)) {
-		ret = rodpu_cmd_write(qp->vqp.qp.context, &req, sizeof(req));
-		if (rodpu_db_write(qp, ret))
+	if (!__atomic_load_n(&ctx->db_ioctl, __ATOMIC_RELAXED)) {
+		ret = rodpu_cmd_write(&ctx->vctx.context, &req, sizeof(req));
+		if (ret != EACCES)
 			return ret;
+		__atomic_store_n(&ctx->db_ioctl, true, __ATOMIC_RELAXED);
 	}
-	return ibv_cmd_post_send(&qp->vqp.qp, NULL, &bad);
+	if (sq)
+		return ibv_cmd_post_send(&qp->vqp.qp, NULL, &bad_send);
+	return ibv_cmd_post_recv(&qp->vqp.qp, NULL, &bad_recv);
+}
+
+static int rodpu_sq_doorbell(struct rodpu_qp *qp)
+{
+	return rodpu_doorbell(qp, true);
 }
 
 static int rodpu_rq_doorbell(struct rodpu_qp *qp)
 {
-	struct ib_uverbs_post_recv_resp resp;
-	struct {
-		struct ib_uverbs_cmd_hdr hdr;
-		struct ib_uverbs_post_recv cmd;
-	} req = {
-		.hdr = {
-			.command = IB_USER_VERBS_CMD_POST_RECV,
-			.in_words = sizeof(req) / 4,
-			.out_words = sizeof(resp) / 4,
-		},
-		.cmd = {
-			.response = (uintptr_t)&resp,
-			.qp_handle = qp->vqp.qp.handle,
-			.wqe_size = sizeof(struct ib_uverbs_recv_wr),
-		},
-	};
-	struct ibv_recv_wr *bad = NULL;
-	int ret;
-
-	if (!rodpu_db_ioctl(qp)) {
-		ret = rodpu_cmd_write(qp->vqp.qp.context, &req, sizeof(req));
-		if (rodpu_db_write(qp, ret))
-			return ret;
-	}
-	return ibv_cmd_post_recv(&qp->vqp.qp, NULL, &bad);
+	return rodpu_doorbell(qp, false);
 }
 
 /**

@@ -217,8 +217,9 @@ int ibv_cmd_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
 int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd, size_t len)
 {
 	const struct ib_uverbs_cmd_hdr *hdr = cmd;
+	/* POST_SEND and POST_RECV have one layout (the provider checks). */
 	const struct ib_uverbs_post_send *ps = (const void *)(hdr + 1);
-	const struct ib_uverbs_post_recv *pr = (const void *)(hdr + 1);
+	bool sq = hdr->command == IB_USER_VERBS_CMD_POST_SEND;
 
 	assert_ptr_equal(ibctx, &ctx->vctx.context);
 	__atomic_fetch_add(&fk.writes, 1, __ATOMIC_RELAXED);
@@ -227,34 +228,24 @@ int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd, size_t len)
 	assert_true(len >= sizeof(*hdr));
 	assert_int_equal((size_t)hdr->in_words * 4, len);
 	assert_int_equal(hdr->out_words, 1);
-	switch (hdr->command) {
-	case IB_USER_VERBS_CMD_POST_SEND:
-		assert_int_equal(len, sizeof(*hdr) + sizeof(*ps));
-		if (ps->wr_count || ps->sge_count)
-			fail_msg("SQ doorbell carries work requests");
-		assert_int_equal(ps->wqe_size,
-				 sizeof(struct ib_uverbs_send_wr));
-		assert_int_equal(ps->qp_handle, 7);
-		assert_true(ps->response != 0);
-		__atomic_fetch_add(&fk.sq_dbs, 1, __ATOMIC_RELAXED);
-		__atomic_store_n(&fk.prod_at_sq_db,
-				 rcore_load_acquire_u32(&fk.sq.hdr->prod),
-				 __ATOMIC_RELAXED);
-		return fk.sq_db_ret;
-	case IB_USER_VERBS_CMD_POST_RECV:
-		assert_int_equal(len, sizeof(*hdr) + sizeof(*pr));
-		if (pr->wr_count || pr->sge_count)
-			fail_msg("RQ doorbell carries work requests");
-		assert_int_equal(pr->wqe_size,
-				 sizeof(struct ib_uverbs_recv_wr));
-		assert_int_equal(pr->qp_handle, 7);
-		assert_true(pr->response != 0);
+	if (!sq && hdr->command != IB_USER_VERBS_CMD_POST_RECV)
+		fail_msg("unexpected uverbs command %u", hdr->command);
+	assert_int_equal(len, sizeof(*hdr) + sizeof(*ps));
+	if (ps->wr_count || ps->sge_count)
+		fail_msg("%s doorbell carries work requests", sq ? "SQ" : "RQ");
+	assert_int_equal(ps->wqe_size, sq ? sizeof(struct ib_uverbs_send_wr) :
+					    sizeof(struct ib_uverbs_recv_wr));
+	assert_int_equal(ps->qp_handle, 7);
+	assert_true(ps->response != 0);
+	if (!sq) {
 		__atomic_fetch_add(&fk.rq_dbs, 1, __ATOMIC_RELAXED);
 		return fk.rq_db_ret;
-	default:
-		fail_msg("unexpected uverbs command %u", hdr->command);
 	}
-	return EINVAL;
+	__atomic_fetch_add(&fk.sq_dbs, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&fk.prod_at_sq_db,
+			 rcore_load_acquire_u32(&fk.sq.hdr->prod),
+			 __ATOMIC_RELAXED);
+	return fk.sq_db_ret;
 }
 
 /* The ioctl(2) doorbells, after write(2) was refused. */
