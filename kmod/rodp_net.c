@@ -26,6 +26,46 @@
 
 static unsigned int rodp_net_id __read_mostly;
 
+/*
+ * Packets received in a softirq that rodp_xmit() itself runs, from its
+ * local_bh_enable() (a veth pair into another namespace of this host
+ * hands a packet on right there), are caught: the sending task runs
+ * their QP sides once it is back in process context, as it does for
+ * loopback, instead of waking their work items.  A task marks the window
+ * with a struct rodp_catch on its stack, preemption off.
+ */
+#define RODP_CATCH_MAX	4
+
+struct rodp_catch {
+	struct rodp_catch *prev;
+	unsigned int n;
+	struct rodp_eng *e[RODP_CATCH_MAX];	/* QP references held */
+};
+
+static DEFINE_PER_CPU(struct rodp_catch *, rodp_catch_cur);
+
+/* A side with a packet queued, in softirq: caught, or kicked. */
+static void rodp_rx_wake(struct rodp_eng *e)
+{
+	struct rodp_catch *c = this_cpu_read(rodp_catch_cur);
+	unsigned int i;
+
+	if (c) {
+		for (i = 0; i < c->n; i++) {
+			if (c->e[i] == e) {
+				rodp_qp_put(e->qp);
+				return;
+			}
+		}
+		if (c->n < RODP_CATCH_MAX) {
+			c->e[c->n++] = e;
+			return;
+		}
+	}
+	rodp_eng_kick(e);
+	rodp_qp_put(e->qp);
+}
+
 static struct rodp_net *rodp_net(struct net *net)
 {
 	return net_generic(net, rodp_net_id);
@@ -113,10 +153,8 @@ static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 	}
 	__skb_pull(skb, sizeof(struct udphdr));
 	e = rodp_rx_queue(rdev, skb);
-	if (e) {
-		rodp_eng_kick(e);
-		rodp_qp_put(e->qp);
-	}
+	if (e)
+		rodp_rx_wake(e);
 	return 0;
 }
 
@@ -273,6 +311,24 @@ static void rodp_push_ip6(struct rodp_qp *qp, struct sk_buff *skb)
 	skb->protocol = htons(ETH_P_IPV6);
 }
 
+/*
+ * A side of a local QP has a packet from @qp's side @from: it takes it
+ * now, in this context, unless we are ourselves run by another side (then
+ * its work item does), or it is running up our call chain (then its
+ * round sees it).  Drops the reference rodp_rx_queue() took.
+ */
+static void rodp_hand_on(struct rodp_qp *qp, enum rodp_side from,
+			 struct rodp_eng *pe)
+{
+	if (!rodp_eng_owned(pe)) {
+		if (qp->eng[from].nested)
+			rodp_eng_kick(pe);
+		else
+			rodp_eng_run_inline(pe, true);
+	}
+	rodp_qp_put(pe->qp);
+}
+
 struct rodp_fill_ctx {
 	u8 *dst;
 };
@@ -305,7 +361,8 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 			      RODP_RESP : RODP_REQ;
 	struct rodp_dev *rdev = qp->rdev;
 	struct net_device *ndev = rdev->ndev;
-	u32 hlen, tlen, icrc, nhlen;
+	struct rodp_catch caught = { .n = 0 };
+	u32 hlen, tlen, icrc, nhlen, i;
 	struct rodp_eng *pe;
 	struct sk_buff *skb;
 	struct udphdr *uh;
@@ -365,24 +422,18 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
 	rodp_count(rdev, RODP_CNT_TX_PKTS);
 
+	preempt_disable();
+	caught.prev = this_cpu_read(rodp_catch_cur);
+	this_cpu_write(rodp_catch_cur, &caught);
 	local_bh_disable();
 	pe = rodp_out(qp, skb);
-	local_bh_enable();
-	if (pe) {
-		/*
-		 * The receiving side takes the packet now, in this context,
-		 * unless we are ourselves run by another side (then its
-		 * work item does), or it is running up our call chain (then
-		 * its round sees it).
-		 */
-		if (!rodp_eng_owned(pe)) {
-			if (qp->eng[from].nested)
-				rodp_eng_kick(pe);
-			else
-				rodp_eng_run_inline(pe, true);
-		}
-		rodp_qp_put(pe->qp);
-	}
+	local_bh_enable();	/* may run the receive softirq */
+	this_cpu_write(rodp_catch_cur, caught.prev);
+	preempt_enable();
+	if (pe)
+		rodp_hand_on(qp, from, pe);
+	for (i = 0; i < caught.n; i++)
+		rodp_hand_on(qp, from, caught.e[i]);
 	return 0;
 }
 
