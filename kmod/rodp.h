@@ -440,6 +440,7 @@ struct rodp_qp {
 	__be32 daddr;
 	struct in6_addr saddr6;		/* IPv6 */
 	struct in6_addr daddr6;
+	int oif;			/* ifindex of the source GID's netdev */
 	u8 tos;
 	u8 ttl;
 	__be16 sport;

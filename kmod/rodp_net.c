@@ -32,7 +32,8 @@ static unsigned int rodp_net_id __read_mostly;
  * hands a packet on right there), are caught: the sending task runs
  * their QP sides once it is back in process context, as it does for
  * loopback, instead of waking their work items.  A task marks the window
- * with a struct rodp_catch on its stack, preemption off.
+ * with a struct rodp_catch on its stack, preemption off (not on
+ * PREEMPT_RT, whose network locks sleep).
  */
 #define RODP_CATCH_MAX	4
 
@@ -191,7 +192,7 @@ static struct dst_entry *rodp_route6(struct rodp_qp *qp, bool *local)
 	struct flowi6 fl6 = {
 		.flowi6_proto = IPPROTO_UDP,
 		/* The GID's netdev: link-local peers need it. */
-		.flowi6_oif = qp->rdev->ndev->ifindex,
+		.flowi6_oif = qp->oif,
 		.daddr = qp->daddr6,
 		.saddr = qp->saddr6,
 	};
@@ -422,14 +423,21 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
 	rodp_count(rdev, RODP_CNT_TX_PKTS);
 
-	preempt_disable();
-	caught.prev = this_cpu_read(rodp_catch_cur);
-	this_cpu_write(rodp_catch_cur, &caught);
-	local_bh_disable();
-	pe = rodp_out(qp, skb);
-	local_bh_enable();	/* may run the receive softirq */
-	this_cpu_write(rodp_catch_cur, caught.prev);
-	preempt_enable();
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		/* Sleeping locks below: no window with preemption off. */
+		local_bh_disable();
+		pe = rodp_out(qp, skb);
+		local_bh_enable();
+	} else {
+		preempt_disable();
+		caught.prev = this_cpu_read(rodp_catch_cur);
+		this_cpu_write(rodp_catch_cur, &caught);
+		local_bh_disable();
+		pe = rodp_out(qp, skb);
+		local_bh_enable();	/* may run the receive softirq */
+		this_cpu_write(rodp_catch_cur, caught.prev);
+		preempt_enable();
+	}
 	if (pe)
 		rodp_hand_on(qp, from, pe);
 	for (i = 0; i < caught.n; i++)

@@ -271,6 +271,13 @@ static void rodp_qp_flush_rq(struct rodp_qp *qp)
 	}
 }
 
+/*
+ * The rings' error flag tells the provider to ring the doorbell even for
+ * a receive, so that what it posts in the error state gets flushed.  The
+ * provider publishes its producer index, then reads the flag; we set the
+ * flag, then (flushing) read the index: a full barrier on each side, so
+ * that one of the two sees the other.
+ */
 static void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error)
 {
 	u32 f = error ? RCORE_RING_F_ERROR : 0;
@@ -278,6 +285,7 @@ static void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error)
 	WRITE_ONCE(qp->sq.ring->flags, f);
 	if (qp->rq.ring)
 		WRITE_ONCE(qp->rq.ring->flags, f);
+	smp_mb();
 }
 
 /**
@@ -494,6 +502,11 @@ static void rodp_qp_timer_fired(struct rodp_qp *qp)
 
 	if (!qp->retry_armed)
 		return;
+	if (qp->timer_una != qp->req.una_psn) {
+		/* ACKed meanwhile: rodp_qp_arm_timer() sets a new deadline. */
+		qp->retry_armed = false;
+		return;
+	}
 	if (time_before(jiffies, qp->retry_deadline)) {
 		mod_timer(&qp->retry_timer, qp->retry_deadline);
 		return;
@@ -898,12 +911,22 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	wait_for_completion(&qp->released);
 	synchronize_rcu();
 
-	/* No kick can queue a work item once DYING is set and seen. */
+	/*
+	 * No kick queues a work item once DYING is set and seen, but a kick
+	 * that tested the bit just before may still queue one: a timer, or
+	 * one side's work kicking the other (rodp_qp_error()).  So: the
+	 * timers, then the requester's work, the responder's (which may have
+	 * kicked the requester) and the requester's again; every work that
+	 * runs after that started with DYING visible and kicks nothing, but
+	 * may have armed a timer.
+	 */
 	set_bit(RODP_QPF_DYING, &qp->flags);
+	smp_mb__after_atomic();
 	del_timer_sync(&qp->retry_timer);
 	del_timer_sync(&qp->rnr_timer);
-	for (i = 0; i < RODP_SIDES; i++)
-		cancel_work_sync(&qp->eng[i].work);
+	cancel_work_sync(&qp->eng[RODP_REQ].work);
+	cancel_work_sync(&qp->eng[RODP_RESP].work);
+	cancel_work_sync(&qp->eng[RODP_REQ].work);
 	del_timer_sync(&qp->retry_timer);
 	del_timer_sync(&qp->rnr_timer);
 
@@ -932,6 +955,7 @@ static int rodp_qp_set_av(struct rodp_qp *qp, struct rdma_ah_attr *ah)
 	const struct ib_global_route *grh;
 	const struct ib_gid_attr *sgid_attr;
 	struct in6_addr sgid, dgid;
+	struct net_device *ndev;
 
 	if (!(rdma_ah_get_ah_flags(ah) & IB_AH_GRH))
 		return -EINVAL;
@@ -956,6 +980,11 @@ static int rodp_qp_set_av(struct rodp_qp *qp, struct rdma_ah_attr *ah)
 		qp->saddr6 = sgid;
 		qp->daddr6 = dgid;
 	}
+	/* A GID of a VLAN or other upper device routes through that. */
+	rcu_read_lock();
+	ndev = rdma_read_gid_attr_ndev_rcu(sgid_attr);
+	qp->oif = IS_ERR(ndev) ? qp->rdev->ndev->ifindex : ndev->ifindex;
+	rcu_read_unlock();
 	qp->tos = grh->traffic_class;
 	qp->ttl = grh->hop_limit ? grh->hop_limit : 64;
 	dst_cache_reset(&qp->dst_cache);
@@ -979,11 +1008,8 @@ static unsigned int rodp_rc_access(int qp_access_flags)
 }
 
 static int rodp_qp_check_attr(struct rodp_qp *qp, struct ib_qp_attr *attr,
-			      int mask)
+			      int mask, enum ib_mtu active_mtu)
 {
-	struct ib_port_attr pattr;
-	int err;
-
 	if ((mask & IB_QP_PORT) && attr->port_num != 1)
 		return -EINVAL;
 	if ((mask & IB_QP_PKEY_INDEX) && attr->pkey_index)
@@ -994,14 +1020,9 @@ static int rodp_qp_check_attr(struct rodp_qp *qp, struct ib_qp_attr *attr,
 				       IB_ACCESS_REMOTE_ATOMIC |
 				       IB_ACCESS_LOCAL_WRITE)))
 		return -EINVAL;
-	if (mask & IB_QP_PATH_MTU) {
-		err = ib_query_port(&qp->rdev->ibdev, 1, &pattr);
-		if (err)
-			return err;
-		if (attr->path_mtu < IB_MTU_256 ||
-		    attr->path_mtu > pattr.active_mtu)
-			return -EINVAL;
-	}
+	if ((mask & IB_QP_PATH_MTU) &&
+	    (attr->path_mtu < IB_MTU_256 || attr->path_mtu > active_mtu))
+		return -EINVAL;
 	if ((mask & IB_QP_MAX_QP_RD_ATOMIC) &&
 	    attr->max_rd_atomic > RODP_MAX_RD_ATOMIC)
 		return -EINVAL;
@@ -1056,6 +1077,7 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 			  int mask, struct ib_udata *udata)
 {
 	struct rodp_qp *qp = to_rqp(ibqp);
+	struct ib_port_attr pattr = {};
 	enum ib_qp_state cur, next;
 	u32 mtu;
 	int err;
@@ -1065,6 +1087,12 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 	if (udata && udata->inlen &&
 	    !ib_is_udata_cleared(udata, 0, udata->inlen))
 		return -EOPNOTSUPP;
+	/* Before the QP's locks: the port query may take rtnl_lock. */
+	if (mask & IB_QP_PATH_MTU) {
+		err = ib_query_port(&qp->rdev->ibdev, 1, &pattr);
+		if (err)
+			return err;
+	}
 
 	rodp_qp_lock_both(qp);
 	cur = (mask & IB_QP_CUR_STATE) ? attr->cur_qp_state : qp->state;
@@ -1074,7 +1102,7 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 		goto out_unlock;
 	if (!ib_modify_qp_is_ok(cur, next, IB_QPT_RC, mask))
 		goto out_unlock;
-	err = rodp_qp_check_attr(qp, attr, mask);
+	err = rodp_qp_check_attr(qp, attr, mask, pattr.active_mtu);
 	if (err)
 		goto out_unlock;
 	if (mask & IB_QP_AV) {

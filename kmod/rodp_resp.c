@@ -63,6 +63,8 @@ void rodp_resp_reset(struct rodp_qp *qp)
 {
 	qp->resp_ack_due = false;
 	qp->resp_nak_due = false;
+	qp->resp_have_wqe = false;
+	qp->resp_msg_len = 0;
 	qp->rd_head = qp->rd_tail = 0;
 	memset(qp->atomics, 0, sizeof(qp->atomics));
 }
@@ -336,10 +338,13 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 	/*
 	 * The CQE first: the consumer waits for it, not for the ACK.  The
 	 * ACK follows at once, under the same lock, when nothing has to go
-	 * out ahead of it: a consumer that destroys the QP on seeing the
-	 * CQE waits for this run to end (destroy waits for the references
-	 * and the work items), one that modifies it waits for the lock, so
-	 * the requester never retries into a QP that no longer exists.
+	 * out ahead of it (read or atomic responses, a NAK): a consumer
+	 * that destroys the QP on seeing the CQE waits for this run to end
+	 * (destroy waits for the references and the work items), one that
+	 * modifies it waits for the lock, so the requester is not left
+	 * retrying into a QP that no longer exists.  Behind queued
+	 * responses the ACK waits for them, as on the wire; a QP destroyed
+	 * or reset meanwhile loses them all, as a NIC's would.
 	 */
 	rodp_resp_recv_done(qp, rx, IB_WC_SUCCESS, !!(f & RCORE_RC_F_WRITE));
 	if (qp->resp_ack_due && !qp->resp_nak_due &&

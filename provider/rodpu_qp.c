@@ -121,8 +121,15 @@ static int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod,
 	return 0;
 }
 
+/*
+ * After publishing: is the queue in the error state (then the kernel
+ * must be told, to flush what was posted)?  The fence pairs with the
+ * kernel's, between setting the flag and reading the producer index:
+ * either it sees our WQE or we see its flag.
+ */
 static bool rodpu_wq_in_error(const struct rodpu_wq *wq)
 {
+	atomic_thread_fence(memory_order_seq_cst);
 	return rcore_read_once_u32(&wq->hdr->flags) & RCORE_RING_F_ERROR;
 }
 
