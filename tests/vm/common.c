@@ -350,6 +350,15 @@ bool vt_dev_ok(const struct vt_dev *d)
 }
 
 /**
+ * vt_dev_ready - check that a device is open with a usable GID
+ * @d: the device; when it is not, @d->error is the diagnostic
+ */
+void vt_dev_ready(const struct vt_dev *d)
+{
+	CHECK(vt_dev_ok(d), "%s", d->error);
+}
+
+/**
  * vt_dev_get - the device called @name, opened on first use
  * @name: its name
  * @ipv6: as for vt_dev_open(), used when it is opened

@@ -82,6 +82,7 @@ int vt_dev_open(struct vt_dev *d, const char *name, bool ipv6);
 struct vt_dev *vt_dev_get(const char *name, bool ipv6);
 void vt_devs_close(void);
 bool vt_dev_ok(const struct vt_dev *d);
+void vt_dev_ready(const struct vt_dev *d);
 
 extern struct vt_dev vt_devs[VT_MAX_DEVS];
 extern unsigned int vt_ndevs;

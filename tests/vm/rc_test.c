@@ -43,7 +43,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -62,204 +61,23 @@
 #include <cmocka.h>
 #include <infiniband/verbs.h>
 
-#define MAX_DEVS	8
+#include "common.h"
+
 #define MAX_BUFS	16
 #define MAX_CONNS	2
 #define GUARD		256		/* guard bytes each side of a target */
 #define MIB		(1024u * 1024u)
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* ---------------------------------------------------------------------- */
-/* Diagnostics                                                             */
-/* ---------------------------------------------------------------------- */
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A "# ..." TAP diagnostic line on stdout (cmocka's own go there too). */
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
-}
-
-/* CHECK(cond, fmt, ...): fail the test with a diagnostic unless cond. */
-#define CHECK(cond, ...)					\
-	do {							\
-		if (!(cond)) {					\
-			diag(__VA_ARGS__);			\
-			fail();					\
-		}						\
-	} while (0)
-
-static const char *wc_opcode_str(int op)
-{
-	switch (op) {
-	case IBV_WC_SEND:		return "SEND";
-	case IBV_WC_RDMA_WRITE:		return "RDMA_WRITE";
-	case IBV_WC_RDMA_READ:		return "RDMA_READ";
-	case IBV_WC_COMP_SWAP:		return "COMP_SWAP";
-	case IBV_WC_FETCH_ADD:		return "FETCH_ADD";
-	case IBV_WC_RECV:		return "RECV";
-	case IBV_WC_RECV_RDMA_WITH_IMM:	return "RECV_RDMA_WITH_IMM";
-	default:			return "?";
-	}
-}
-
-/* ---------------------------------------------------------------------- */
-/* Devices                                                                 */
-/* ---------------------------------------------------------------------- */
-
-/**
- * struct dev - one RDMA device, opened once for the whole run
- * @name: device name
- * @ctx: its context, NULL when it could not be opened (see @error)
- * @attr: ibv_query_device()
- * @port: ibv_query_port() of port 1
- * @gid_index: index of its IPv4 RoCE v2 GID (IPv6 with --ipv6), -1 when
- *	there is none
- * @gid: that GID
- * @rodp: a rodp device (it has the rodp_abi sysfs attribute)
- * @error: why @ctx is NULL or @gid_index is -1
- */
-struct dev {
-	char name[64];
-	struct ibv_context *ctx;
-	struct ibv_device_attr attr;
-	struct ibv_port_attr port;
-	int gid_index;
-	union ibv_gid gid;
-	bool rodp;
-	char error[160];
-};
-
-static struct dev devs[MAX_DEVS];
-static unsigned int ndevs;
 /* --ipv6: connect through the devices' IPv6 RoCE v2 GIDs (fe80::...). */
 static bool use_ipv6;
-
-static bool gid_is_v4mapped(const union ibv_gid *g)
-{
-	static const uint8_t prefix[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	return !memcmp(g->raw, prefix, sizeof(prefix));
-}
-
-static void dev_find_gid(struct dev *d)
-{
-	struct ibv_gid_entry e;
-	int i;
-
-	d->gid_index = -1;
-	static const union ibv_gid zero;
-
-	for (i = 0; i < d->port.gid_tbl_len; i++) {
-		if (ibv_query_gid_ex(d->ctx, 1, i, &e, 0))
-			continue;
-		if (e.gid_type != IBV_GID_TYPE_ROCE_V2 ||
-		    gid_is_v4mapped(&e.gid) != !use_ipv6 ||
-		    !memcmp(&e.gid, &zero, sizeof(zero)))
-			continue;
-		d->gid_index = i;
-		d->gid = e.gid;
-		return;
-	}
-	snprintf(d->error, sizeof(d->error),
-		 "%s: no %s RoCE v2 GID among %d entries of port 1",
-		 d->name, use_ipv6 ? "IPv6" : "IPv4", d->port.gid_tbl_len);
-}
-
-static void dev_open(struct dev *d)
-{
-	struct ibv_device **list;
-	char path[256];
-	struct stat st;
-	int i, n;
-
-	list = ibv_get_device_list(&n);
-	if (!list) {
-		snprintf(d->error, sizeof(d->error),
-			 "ibv_get_device_list: %s", strerror(errno));
-		return;
-	}
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), d->name))
-			break;
-	if (i == n) {
-		snprintf(d->error, sizeof(d->error), "%s: no such device",
-			 d->name);
-		goto out;
-	}
-	d->ctx = ibv_open_device(list[i]);
-	if (!d->ctx) {
-		snprintf(d->error, sizeof(d->error),
-			 "%s: ibv_open_device: %s", d->name, strerror(errno));
-		goto out;
-	}
-	if (ibv_query_device(d->ctx, &d->attr) ||
-	    ibv_query_port(d->ctx, 1, &d->port)) {
-		snprintf(d->error, sizeof(d->error),
-			 "%s: query device/port failed", d->name);
-		ibv_close_device(d->ctx);
-		d->ctx = NULL;
-		goto out;
-	}
-	snprintf(path, sizeof(path), "/sys/class/infiniband/%s/rodp_abi",
-		 d->name);
-	d->rodp = !stat(path, &st);
-	dev_find_gid(d);
-out:
-	ibv_free_device_list(list);
-}
-
-static struct dev *dev_get(const char *name)
-{
-	struct dev *d;
-	unsigned int i;
-
-	for (i = 0; i < ndevs; i++)
-		if (!strcmp(devs[i].name, name))
-			return &devs[i];
-	if (ndevs == MAX_DEVS || strlen(name) >= sizeof(d->name))
-		return NULL;
-	d = &devs[ndevs++];
-	strcpy(d->name, name);
-	dev_open(d);
-	return d;
-}
-
-static void dev_ready(const struct dev *d)
-{
-	CHECK(d->ctx && d->gid_index >= 0, "%s", d->error);
-}
-
-static uint32_t mtu_bytes(enum ibv_mtu m)
-{
-	return m >= IBV_MTU_256 && m <= IBV_MTU_4096 ? 128u << m : 0;
-}
-
-static enum ibv_mtu mtu_enum(uint32_t bytes)
-{
-	enum ibv_mtu m;
-
-	for (m = IBV_MTU_256; m <= IBV_MTU_4096; m++)
-		if (mtu_bytes(m) == bytes)
-			return m;
-	return 0;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Test cases and the resources they hold                                  */
 /* ---------------------------------------------------------------------- */
 
 struct pairing {
-	struct dev *a, *b;
+	struct vt_dev *a, *b;
 	char name[140];
 	bool big;
 };
@@ -293,7 +111,7 @@ struct tcase {
 	char name[200];
 	void (*fn)(void **state);
 	struct pairing *pair;
-	struct dev *dev;
+	struct vt_dev *dev;
 	uint32_t arg;
 	struct conn *conns[MAX_CONNS];
 	unsigned int nconns;
@@ -346,27 +164,6 @@ static struct buf *buf_new(struct tcase *tc, struct ibv_pd *pd, size_t len,
 
 #define GUARD_SEED	0x6a09e667u
 
-/* Fill @p with a pseudo-random byte stream that depends on @seed. */
-static void fill(uint8_t *p, size_t len, uint32_t seed)
-{
-	uint64_t x = (uint64_t)seed * 0x9e3779b97f4a7c15ull + 0x2545f491;
-
-	while (len >= 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p, &x, 8);
-		p += 8;
-		len -= 8;
-	}
-	while (len--) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		*p++ = (uint8_t)(x >> 29);
-	}
-}
-
 /* A region of a buffer that an operation is allowed to change. */
 struct seg {
 	size_t off;
@@ -391,26 +188,26 @@ static bool same_segs(const char *what, const uint8_t *got,
 		;
 	for (s = 0; s < nsegs; s++) {
 		if (i >= segs[s].off && i < segs[s].off + segs[s].len) {
-			diag("%s: first difference at byte %zu of %zu%s: got 0x%02x, want 0x%02x",
-			     what, i - segs[s].off, segs[s].len,
-			     nsegs > 1 ? " of a segment" : "",
-			     got[i], want[i]);
+			vt_diag("%s: first difference at byte %zu of %zu%s: got 0x%02x, want 0x%02x",
+				what, i - segs[s].off, segs[s].len,
+				nsegs > 1 ? " of a segment" : "",
+				got[i], want[i]);
 			if (nsegs > 1)
-				diag("%s: (segment %u of %u, at buffer offset %zu)",
-				     what, s, nsegs, segs[s].off);
+				vt_diag("%s: (segment %u of %u, at buffer offset %zu)",
+					what, s, nsegs, segs[s].off);
 			return false;
 		}
 	}
 	if (nsegs && i < segs[0].off)
-		diag("%s: guard changed %zu bytes before the target: got 0x%02x, want 0x%02x",
-		     what, segs[0].off - i, got[i], want[i]);
+		vt_diag("%s: guard changed %zu bytes before the target: got 0x%02x, want 0x%02x",
+			what, segs[0].off - i, got[i], want[i]);
 	else if (nsegs && i >= segs[nsegs - 1].off + segs[nsegs - 1].len)
-		diag("%s: guard changed %zu bytes after the target's end: got 0x%02x, want 0x%02x",
-		     what, i - segs[nsegs - 1].off - segs[nsegs - 1].len,
-		     got[i], want[i]);
+		vt_diag("%s: guard changed %zu bytes after the target's end: got 0x%02x, want 0x%02x",
+			what, i - segs[nsegs - 1].off - segs[nsegs - 1].len,
+			got[i], want[i]);
 	else
-		diag("%s: bytes outside the target changed at buffer offset %zu: got 0x%02x, want 0x%02x",
-		     what, i, got[i], want[i]);
+		vt_diag("%s: bytes outside the target changed at buffer offset %zu: got 0x%02x, want 0x%02x",
+			what, i, got[i], want[i]);
 	return false;
 }
 
@@ -470,7 +267,7 @@ static const struct conn_opts default_opts = {
  * @psn: its sq_psn, the peer's rq_psn
  */
 struct ep {
-	struct dev *dev;
+	struct vt_dev *dev;
 	struct ibv_pd *pd;
 	struct ibv_comp_channel *ch;
 	struct ibv_cq *scq, *rcq;
@@ -484,16 +281,15 @@ struct ep {
  * @a: the requester's end
  * @b: the responder's end
  * @o: how it was set up
- * @mtu: path MTU of both QPs
- * @mtu_bytes: the same in bytes
- * @rd_atomic: max_rd_atomic and max_dest_rd_atomic of both
+ * @path: the path attributes of both QPs (@path.rd_atomic is both
+ *	max_rd_atomic and max_dest_rd_atomic)
+ * @mtu_bytes: the path MTU in bytes
  */
 struct conn {
 	struct ep a, b;
 	struct conn_opts o;
-	enum ibv_mtu mtu;
+	struct vt_path path;
 	uint32_t mtu_bytes;
-	uint8_t rd_atomic;
 };
 
 static void ep_close(struct ep *e)
@@ -517,10 +313,14 @@ static void conn_close(struct conn *c)
 	ep_close(&c->b);
 }
 
-static void ep_create(struct ep *e, struct dev *d, const struct conn_opts *o,
+static void ep_create(struct ep *e, struct vt_dev *d, const struct conn_opts *o,
 		      uint32_t psn)
 {
-	struct ibv_qp_init_attr ia;
+	struct ibv_qp_cap cap = {
+		.max_send_wr = o->send_wr, .max_recv_wr = o->recv_wr,
+		.max_send_sge = o->send_sge, .max_recv_sge = o->recv_sge,
+		.max_inline_data = o->inline_data,
+	};
 	int cqe = (int)(o->send_wr > o->recv_wr ? o->send_wr : o->recv_wr);
 
 	e->dev = d;
@@ -536,22 +336,12 @@ static void ep_create(struct ep *e, struct dev *d, const struct conn_opts *o,
 	e->rcq = ibv_create_cq(d->ctx, cqe + 1, NULL, e->ch, 0);
 	CHECK(e->scq && e->rcq, "%s: ibv_create_cq(%d): %s", d->name,
 	      cqe + 1, strerror(errno));
-	memset(&ia, 0, sizeof(ia));
-	ia.send_cq = e->scq;
-	ia.recv_cq = e->rcq;
-	ia.qp_type = IBV_QPT_RC;
-	ia.sq_sig_all = o->sig_all;
-	ia.cap.max_send_wr = o->send_wr;
-	ia.cap.max_recv_wr = o->recv_wr;
-	ia.cap.max_send_sge = o->send_sge;
-	ia.cap.max_recv_sge = o->recv_sge;
-	ia.cap.max_inline_data = o->inline_data;
-	e->qp = ibv_create_qp(e->pd, &ia);
+	e->qp = vt_qp_create(e->pd, e->scq, e->rcq, &cap, o->sig_all);
 	CHECK(e->qp,
 	      "%s: ibv_create_qp(RC, send_wr %u recv_wr %u send_sge %u recv_sge %u inline %u): %s",
 	      d->name, o->send_wr, o->recv_wr, o->send_sge, o->recv_sge,
 	      o->inline_data, strerror(errno));
-	e->cap = ia.cap;
+	e->cap = cap;
 	CHECK(e->cap.max_send_wr >= o->send_wr &&
 	      e->cap.max_recv_wr >= o->recv_wr &&
 	      e->cap.max_send_sge >= o->send_sge &&
@@ -563,76 +353,18 @@ static void ep_create(struct ep *e, struct dev *d, const struct conn_opts *o,
 	      e->cap.max_inline_data);
 }
 
-static void ep_to_init(struct ep *e, int access)
-{
-	struct ibv_qp_attr at;
-	int rc;
-
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_INIT;
-	at.pkey_index = 0;
-	at.port_num = 1;
-	at.qp_access_flags = access;
-	rc = ibv_modify_qp(e->qp, &at, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			   IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
-	CHECK(!rc, "%s: modify QP %u RESET->INIT: %s", e->dev->name,
-	      e->qp->qp_num, strerror(rc));
-}
-
 static void ep_to_rtr(struct conn *c, struct ep *e, const struct ep *peer)
 {
-	struct ibv_qp_attr at;
-	int rc;
-
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTR;
-	at.path_mtu = c->mtu;
-	at.dest_qp_num = peer->qp->qp_num;
-	at.rq_psn = peer->psn;
-	at.max_dest_rd_atomic = c->rd_atomic;
-	at.min_rnr_timer = c->o.min_rnr_timer;
-	at.ah_attr.is_global = 1;
-	at.ah_attr.grh.dgid = peer->dev->gid;
-	at.ah_attr.grh.sgid_index = (uint8_t)e->dev->gid_index;
-	at.ah_attr.grh.hop_limit = 64;
-	at.ah_attr.port_num = 1;
-	rc = ibv_modify_qp(e->qp, &at, IBV_QP_STATE | IBV_QP_AV |
-			   IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			   IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			   IBV_QP_MIN_RNR_TIMER);
-	CHECK(!rc, "%s: modify QP %u INIT->RTR (path_mtu %u, dest QP %u on %s): %s",
-	      e->dev->name, e->qp->qp_num, c->mtu_bytes, peer->qp->qp_num,
-	      peer->dev->name, strerror(rc));
+	CHECK(!vt_qp_to_rtr(e->qp, &c->path, e->dev->gid_index,
+			    peer->qp->qp_num, peer->psn, &peer->dev->gid),
+	      "%s: %s on %s", e->dev->name, vt_errmsg(), peer->dev->name);
 }
 
 static void ep_to_rts(struct conn *c, struct ep *e)
 {
-	struct ibv_qp_attr at;
-	int rc;
-
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTS;
-	at.sq_psn = e->psn;
-	at.timeout = c->o.timeout;
-	at.retry_cnt = c->o.retry_cnt;
-	at.rnr_retry = c->o.rnr_retry;
-	at.max_rd_atomic = c->rd_atomic;
-	rc = ibv_modify_qp(e->qp, &at, IBV_QP_STATE | IBV_QP_SQ_PSN |
-			   IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-			   IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC);
-	CHECK(!rc, "%s: modify QP %u RTR->RTS: %s", e->dev->name,
-	      e->qp->qp_num, strerror(rc));
+	CHECK(!vt_qp_to_rts(e->qp, &c->path, e->psn), "%s: %s",
+	      e->dev->name, vt_errmsg());
 }
-
-static uint8_t min_u8(uint32_t a, uint32_t b)
-{
-	uint32_t m = a < b ? a : b;
-
-	return (uint8_t)(m > 255 ? 255 : m);
-}
-
-#define QP_ACCESS_ALL	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
-			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
 
 /*
  * Connect a QP on the pairing's first device to one on its second, both
@@ -645,30 +377,33 @@ static struct conn *conn_open(struct tcase *tc, const struct conn_opts *o)
 	struct conn *c;
 	uint32_t am, bm;
 
-	dev_ready(p->a);
-	dev_ready(p->b);
+	vt_dev_ready(p->a);
+	vt_dev_ready(p->b);
 	assert_true(tc->nconns < MAX_CONNS);
 	c = calloc(1, sizeof(*c));
 	assert_non_null(c);
 	tc->conns[tc->nconns++] = c;
 	c->o = *o;
-	am = mtu_bytes(p->a->port.active_mtu);
-	bm = mtu_bytes(p->b->port.active_mtu);
-	c->mtu = o->mtu ? o->mtu : mtu_enum(am < bm ? am : bm);
-	c->mtu_bytes = mtu_bytes(c->mtu);
+	vt_path_init(&c->path, p->a, p->b);
+	am = vt_mtu_bytes(p->a->port.active_mtu);
+	bm = vt_mtu_bytes(p->b->port.active_mtu);
+	c->path.mtu = o->mtu ? o->mtu : vt_mtu_enum(am < bm ? am : bm);
+	c->path.timeout = o->timeout;
+	c->path.retry_cnt = o->retry_cnt;
+	c->path.rnr_retry = o->rnr_retry;
+	c->path.min_rnr_timer = o->min_rnr_timer;
+	c->mtu_bytes = vt_mtu_bytes(c->path.mtu);
 	CHECK(c->mtu_bytes, "no usable path MTU (active_mtu %u and %u)",
 	      am, bm);
-	c->rd_atomic = min_u8(16, p->a->attr.max_qp_init_rd_atom);
-	c->rd_atomic = min_u8(c->rd_atomic, p->b->attr.max_qp_rd_atom);
-	c->rd_atomic = min_u8(c->rd_atomic, p->a->attr.max_qp_rd_atom);
-	c->rd_atomic = min_u8(c->rd_atomic, p->b->attr.max_qp_init_rd_atom);
-	CHECK(c->rd_atomic > 0,
+	CHECK(c->path.rd_atomic > 0,
 	      "a device allows no outstanding RDMA reads/atomics");
 
 	ep_create(&c->a, p->a, o, 0xfffff0 - (tc->nconns * 16));
 	ep_create(&c->b, p->b, o, 0x7ffffa + tc->nconns);
-	ep_to_init(&c->a, QP_ACCESS_ALL);
-	ep_to_init(&c->b, QP_ACCESS_ALL);
+	CHECK(!vt_qp_to_init(c->a.qp, VT_ACCESS_ALL), "%s: %s", p->a->name,
+	      vt_errmsg());
+	CHECK(!vt_qp_to_init(c->b.qp, VT_ACCESS_ALL), "%s: %s", p->b->name,
+	      vt_errmsg());
 	ep_to_rtr(c, &c->a, &c->b);
 	ep_to_rts(c, &c->a);
 	if (!o->b_init) {
@@ -682,39 +417,6 @@ static struct conn *conn_open(struct tcase *tc, const struct conn_opts *o)
 /* Posting and completions                                                 */
 /* ---------------------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Time allowed for an operation on @len bytes: at least 1 MB/s. */
-static int wc_ms(size_t len)
-{
-	return 10000 + (int)(len / 1000);
-}
-
-/* Poll @cq for one completion; false when none came within @ms. */
-static bool poll_wc(struct ibv_cq *cq, struct ibv_wc *wc, int ms)
-{
-	int64_t end = now_ms() + ms;
-	unsigned int spins = 0;
-	int n;
-
-	for (;;) {
-		n = ibv_poll_cq(cq, 1, wc);
-		CHECK(n >= 0, "ibv_poll_cq failed: %d", n);
-		if (n == 1)
-			return true;
-		if (now_ms() > end)
-			return false;
-		if (++spins > 64)
-			usleep(100);
-	}
-}
-
 /*
  * Wait for the next completion on @cq and check its wr_id, status and
  * (when @opcode >= 0 and the status is success) opcode.
@@ -723,29 +425,10 @@ static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
 		      uint64_t wr_id, enum ibv_wc_status status, int opcode,
 		      int ms)
 {
-	CHECK(poll_wc(cq, wc, ms),
+	CHECK(vt_get_wc(cq, wc, ms),
 	      "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
 	      what, ms, wr_id, ibv_wc_status_str(status));
-	CHECK(wc->wr_id == wr_id && wc->status == status,
-	      "%s: got completion wr_id %" PRIu64 " status %s (%d), want wr_id %" PRIu64 " status %s (%d)",
-	      what, (uint64_t)wc->wr_id, ibv_wc_status_str(wc->status),
-	      wc->status, wr_id, ibv_wc_status_str(status), status);
-	if (status == IBV_WC_SUCCESS && opcode >= 0)
-		CHECK((int)wc->opcode == opcode,
-		      "%s: completion opcode %s (%d), want %s (%d)", what,
-		      wc_opcode_str(wc->opcode), wc->opcode,
-		      wc_opcode_str(opcode), opcode);
-}
-
-/* No completion on @cq within @ms. */
-static void expect_no_wc(struct ibv_cq *cq, const char *what, int ms)
-{
-	struct ibv_wc wc;
-
-	CHECK(!poll_wc(cq, &wc, ms),
-	      "%s: unexpected completion wr_id %" PRIu64 " status %s opcode %s",
-	      what, (uint64_t)wc.wr_id, ibv_wc_status_str(wc.status),
-	      wc_opcode_str(wc.opcode));
+	vt_check_wc(wc, what, wr_id, status, opcode);
 }
 
 /*
@@ -753,13 +436,13 @@ static void expect_no_wc(struct ibv_cq *cq, const char *what, int ms)
  * On a device that is not rodp, rxe's value is accepted with a note;
  * rodp must give IBA's.
  */
-static bool rxe_deviation(const struct dev *d, int got, int rxe_value,
+static bool rxe_deviation(const struct vt_dev *d, int got, int rxe_value,
 			  const char *what, const char *iba)
 {
 	if (d->rodp || got != rxe_value)
 		return false;
-	diag("%s: %s gives %s where IBA says %s (known rxe 6.1 behaviour, accepted for the control)",
-	     what, d->name, ibv_wc_status_str(got), iba);
+	vt_diag("%s: %s gives %s where IBA says %s (known rxe 6.1 behaviour, accepted for the control)",
+		what, d->name, ibv_wc_status_str(got), iba);
 	return true;
 }
 
@@ -768,11 +451,11 @@ static bool rxe_deviation(const struct dev *d, int got, int rxe_value,
  * rodp) is known to give @rxe_status instead of IBA's @status.
  */
 static void expect_wc_err(struct ibv_cq *cq, struct ibv_wc *wc,
-			  const char *what, const struct dev *d,
+			  const char *what, const struct vt_dev *d,
 			  uint64_t wr_id, enum ibv_wc_status status,
 			  enum ibv_wc_status rxe_status)
 {
-	CHECK(poll_wc(cq, wc, 10000),
+	CHECK(vt_get_wc(cq, wc, 10000),
 	      "%s: no completion within 10 s (want wr_id %" PRIu64 " %s)",
 	      what, wr_id, ibv_wc_status_str(status));
 	CHECK(wc->wr_id == wr_id,
@@ -785,24 +468,6 @@ static void expect_wc_err(struct ibv_cq *cq, struct ibv_wc *wc,
 	CHECK(0, "%s: completion status %s (%d), want %s (%d)", what,
 	      ibv_wc_status_str(wc->status), wc->status,
 	      ibv_wc_status_str(status), status);
-}
-
-static void post_send(struct ep *e, struct ibv_send_wr *wr, const char *what)
-{
-	struct ibv_send_wr *bad = NULL;
-	int rc = ibv_post_send(e->qp, wr, &bad);
-
-	CHECK(!rc, "%s: ibv_post_send: %s", what, strerror(rc));
-}
-
-static void post_recv(struct ep *e, uint64_t id, struct ibv_sge *sg, int n,
-		      const char *what)
-{
-	struct ibv_recv_wr wr = { .wr_id = id, .sg_list = sg, .num_sge = n };
-	struct ibv_recv_wr *bad = NULL;
-	int rc = ibv_post_recv(e->qp, &wr, &bad);
-
-	CHECK(!rc, "%s: ibv_post_recv: %s", what, strerror(rc));
 }
 
 static struct ibv_sge sge(const struct buf *b, size_t off, size_t len)
@@ -824,21 +489,14 @@ static uint64_t raddr(const struct buf *b, size_t off)
 static void expect_qp_state(struct ep *e, enum ibv_qp_state want,
 			    const char *what)
 {
-	struct ibv_qp_attr at;
-	struct ibv_qp_init_attr ia;
-	int rc;
-
-	rc = ibv_query_qp(e->qp, &at, IBV_QP_STATE, &ia);
-	CHECK(!rc, "%s: ibv_query_qp: %s", what, strerror(rc));
-	CHECK(at.qp_state == want, "%s: QP %u on %s is in state %d, want %d",
-	      what, e->qp->qp_num, e->dev->name, at.qp_state, want);
+	vt_expect_qp_state(e->qp, e->dev->name, want, what);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Device and QP attributes                                                */
 /* ---------------------------------------------------------------------- */
 
-static void try_qp(struct dev *d, struct ibv_pd *pd, struct ibv_cq *cq,
+static void try_qp(struct vt_dev *d, struct ibv_pd *pd, struct ibv_cq *cq,
 		   uint32_t wr, uint32_t sge, bool ok)
 {
 	struct ibv_qp_init_attr ia;
@@ -868,18 +526,19 @@ static void try_qp(struct dev *d, struct ibv_pd *pd, struct ibv_cq *cq,
 static void test_limits(void **state)
 {
 	struct tcase *tc = *state;
-	struct dev *d = tc->dev;
+	struct vt_dev *d = tc->dev;
 	const struct ibv_device_attr *a = &d->attr;
 	const struct ibv_port_attr *p = &d->port;
 	struct ibv_pd *pd;
 	struct ibv_cq *cq;
 
-	dev_ready(d);
-	diag("%s: max_qp %d max_qp_wr %d max_sge %d max_sge_rd %d max_cq %d max_cqe %d max_mr %d max_mr_size 0x%" PRIx64 " max_qp_rd_atom %d max_qp_init_rd_atom %d atomic_cap %d max_msg_sz 0x%x active_mtu %u max_mtu %u",
-	     d->name, a->max_qp, a->max_qp_wr, a->max_sge, a->max_sge_rd,
-	     a->max_cq, a->max_cqe, a->max_mr, (uint64_t)a->max_mr_size,
-	     a->max_qp_rd_atom, a->max_qp_init_rd_atom, a->atomic_cap,
-	     p->max_msg_sz, mtu_bytes(p->active_mtu), mtu_bytes(p->max_mtu));
+	vt_dev_ready(d);
+	vt_diag("%s: max_qp %d max_qp_wr %d max_sge %d max_sge_rd %d max_cq %d max_cqe %d max_mr %d max_mr_size 0x%" PRIx64 " max_qp_rd_atom %d max_qp_init_rd_atom %d atomic_cap %d max_msg_sz 0x%x active_mtu %u max_mtu %u",
+		d->name, a->max_qp, a->max_qp_wr, a->max_sge, a->max_sge_rd,
+		a->max_cq, a->max_cqe, a->max_mr, (uint64_t)a->max_mr_size,
+		a->max_qp_rd_atom, a->max_qp_init_rd_atom, a->atomic_cap,
+		p->max_msg_sz, vt_mtu_bytes(p->active_mtu),
+		vt_mtu_bytes(p->max_mtu));
 	CHECK(a->max_qp > 1 && a->max_qp_wr > 0 && a->max_sge >= 4 &&
 	      a->max_cq > 1 && a->max_cqe > 0 && a->max_mr > 0 &&
 	      a->max_pd > 0,
@@ -902,7 +561,7 @@ static void test_limits(void **state)
 	      p->link_layer == IBV_LINK_LAYER_ETHERNET,
 	      "%s: port 1 state %d link layer %d", d->name, p->state,
 	      p->link_layer);
-	CHECK(mtu_bytes(p->active_mtu) && p->active_mtu <= p->max_mtu,
+	CHECK(vt_mtu_bytes(p->active_mtu) && p->active_mtu <= p->max_mtu,
 	      "%s: active_mtu %d, max_mtu %d", d->name, p->active_mtu,
 	      p->max_mtu);
 	CHECK(p->max_msg_sz >= 2 * MIB, "%s: max_msg_sz %u < 2 MiB", d->name,
@@ -962,8 +621,8 @@ static void test_query_qp(void **state)
 		CHECK(!rc, "%s: ibv_query_qp: %s", n, strerror(rc));
 		CHECK(at.qp_state == IBV_QPS_RTS, "%s: state %d, want RTS",
 		      n, at.qp_state);
-		CHECK(at.path_mtu == c->mtu, "%s: path_mtu %d, want %d", n,
-		      at.path_mtu, c->mtu);
+		CHECK(at.path_mtu == c->path.mtu, "%s: path_mtu %d, want %d", n,
+		      at.path_mtu, c->path.mtu);
 		CHECK(at.dest_qp_num == peer->qp->qp_num,
 		      "%s: dest_qp_num %u, want %u", n, at.dest_qp_num,
 		      peer->qp->qp_num);
@@ -978,16 +637,16 @@ static void test_query_qp(void **state)
 		      n, at.timeout, at.retry_cnt, at.rnr_retry,
 		      at.min_rnr_timer, o.timeout, o.retry_cnt, o.rnr_retry,
 		      o.min_rnr_timer);
-		CHECK(at.max_rd_atomic == c->rd_atomic &&
-		      at.max_dest_rd_atomic == c->rd_atomic,
+		CHECK(at.max_rd_atomic == c->path.rd_atomic &&
+		      at.max_dest_rd_atomic == c->path.rd_atomic,
 		      "%s: max_rd_atomic %u max_dest_rd_atomic %u, want %u",
 		      n, at.max_rd_atomic, at.max_dest_rd_atomic,
-		      c->rd_atomic);
-		CHECK(at.qp_access_flags == (QP_ACCESS_ALL &
+		      c->path.rd_atomic);
+		CHECK(at.qp_access_flags == (VT_ACCESS_ALL &
 					     ~IBV_ACCESS_LOCAL_WRITE) ||
-		      at.qp_access_flags == QP_ACCESS_ALL,
+		      at.qp_access_flags == VT_ACCESS_ALL,
 		      "%s: qp_access_flags 0x%x, want 0x%x", n,
-		      at.qp_access_flags, QP_ACCESS_ALL);
+		      at.qp_access_flags, VT_ACCESS_ALL);
 		CHECK(at.port_num == 1 && at.ah_attr.port_num == 1,
 		      "%s: port_num %u, ah port_num %u", n, at.port_num,
 		      at.ah_attr.port_num);
@@ -1014,12 +673,12 @@ static void test_query_qp(void **state)
 		       at.cap.max_recv_sge >= e->cap.max_recv_sge &&
 		       at.cap.max_inline_data >= e->cap.max_inline_data;
 		if (!same && more && !e->dev->rodp)
-			diag("%s: query_qp caps %u/%u/%u/%u/%u, create gave %u/%u/%u/%u/%u (known rxe 6.1 behaviour, accepted for the control)",
-			     n, at.cap.max_send_wr, at.cap.max_recv_wr,
-			     at.cap.max_send_sge, at.cap.max_recv_sge,
-			     at.cap.max_inline_data, e->cap.max_send_wr,
-			     e->cap.max_recv_wr, e->cap.max_send_sge,
-			     e->cap.max_recv_sge, e->cap.max_inline_data);
+			vt_diag("%s: query_qp caps %u/%u/%u/%u/%u, create gave %u/%u/%u/%u/%u (known rxe 6.1 behaviour, accepted for the control)",
+				n, at.cap.max_send_wr, at.cap.max_recv_wr,
+				at.cap.max_send_sge, at.cap.max_recv_sge,
+				at.cap.max_inline_data, e->cap.max_send_wr,
+				e->cap.max_recv_wr, e->cap.max_send_sge,
+				e->cap.max_recv_sge, e->cap.max_inline_data);
 		else
 			CHECK(same,
 			      "%s: query_qp caps %u/%u/%u/%u/%u differ from create's %u/%u/%u/%u/%u (send_wr/recv_wr/send_sge/recv_sge/inline)",
@@ -1078,13 +737,13 @@ static void xfer_run(struct tcase *tc, struct conn *c, enum xfer kind,
 	if (write) {
 		/* WRITE_IMM consumes it; a plain WRITE must not. */
 		rb = buf_new(tc, c->b.pd, 256, IBV_ACCESS_LOCAL_WRITE);
-		fill(rb->mem, rb->size, GUARD_SEED);
+		vt_fill(rb->mem, rb->size, GUARD_SEED);
 		rb_want = tc_alloc(tc, rb->size);
 		memcpy(rb_want, rb->mem, rb->size);
 		if (kind == X_WRITE) {
 			struct ibv_sge s = sge(rb, 64, 64);
 
-			post_recv(&c->b, 0xcafe, &s, 1, "canary receive");
+			vt_post_recv(c->b.qp, 0xcafe, &s, 1, "canary receive");
 		}
 	}
 
@@ -1100,8 +759,8 @@ static void xfer_run(struct tcase *tc, struct conn *c, enum xfer kind,
 
 		snprintf(what, sizeof(what), "%s of %u bytes (path MTU %u)",
 			 xfer_names[kind], len, c->mtu_bytes);
-		fill(src->mem + soff, len, seed);
-		fill(dst->mem, dst->size, GUARD_SEED ^ seed);
+		vt_fill(src->mem + soff, len, seed);
+		vt_fill(dst->mem, dst->size, GUARD_SEED ^ seed);
 		memcpy(want, dst->mem, dst->size);
 		memcpy(want + doff, src->mem + soff, len);
 
@@ -1116,7 +775,7 @@ static void xfer_run(struct tcase *tc, struct conn *c, enum xfer kind,
 			/* 16 bytes more room than needed: left alone. */
 			struct ibv_sge rs = sge(dst, doff, len + 16);
 
-			post_recv(&c->b, 1000 + i, &rs, 1, what);
+			vt_post_recv(c->b.qp, 1000 + i, &rs, 1, what);
 			wr.opcode = kind == X_SEND ? IBV_WR_SEND :
 						     IBV_WR_SEND_WITH_IMM;
 			op = IBV_WC_SEND;
@@ -1125,7 +784,7 @@ static void xfer_run(struct tcase *tc, struct conn *c, enum xfer kind,
 		case X_WRITE_IMM: {
 			struct ibv_sge rs = sge(rb, 64, 64);
 
-			post_recv(&c->b, 1000 + i, &rs, 1, what);
+			vt_post_recv(c->b.qp, 1000 + i, &rs, 1, what);
 		}
 			/* fall through */
 		case X_WRITE:
@@ -1145,10 +804,10 @@ static void xfer_run(struct tcase *tc, struct conn *c, enum xfer kind,
 		}
 		if (imm)
 			wr.imm_data = imm_val;
-		post_send(&c->a, &wr, what);
+		vt_post_send(c->a.qp, &wr, what);
 
 		expect_wc(c->a.scq, &wc, what, i, IBV_WC_SUCCESS, op,
-			  wc_ms(len));
+			  vt_wc_ms(len));
 		CHECK(wc.qp_num == c->a.qp->qp_num,
 		      "%s: requester completion qp_num %u, want %u", what,
 		      wc.qp_num, c->a.qp->qp_num);
@@ -1159,7 +818,7 @@ static void xfer_run(struct tcase *tc, struct conn *c, enum xfer kind,
 		if (send || kind == X_WRITE_IMM) {
 			op = send ? IBV_WC_RECV : IBV_WC_RECV_RDMA_WITH_IMM;
 			expect_wc(c->b.rcq, &wc, what, 1000 + i,
-				  IBV_WC_SUCCESS, op, wc_ms(len));
+				  IBV_WC_SUCCESS, op, vt_wc_ms(len));
 			CHECK(wc.qp_num == c->b.qp->qp_num,
 			      "%s: receive completion qp_num %u, want %u",
 			      what, wc.qp_num, c->b.qp->qp_num);
@@ -1183,11 +842,11 @@ static void xfer_run(struct tcase *tc, struct conn *c, enum xfer kind,
 			EXPECT_BYTES(what, rb->mem, rb_want, rb->size, 64, 0);
 		}
 	}
-	expect_no_wc(c->a.scq, "requester CQ after the transfers", 0);
-	expect_no_wc(c->b.rcq, "responder receive CQ after the transfers",
+	vt_expect_no_wc(c->a.scq, "requester CQ after the transfers", 0);
+	vt_expect_no_wc(c->b.rcq, "responder receive CQ after the transfers",
 		     kind == X_WRITE ? 100 : 0);
-	expect_no_wc(c->a.rcq, "requester receive CQ", 0);
-	expect_no_wc(c->b.scq, "responder send CQ", 0);
+	vt_expect_no_wc(c->a.rcq, "requester receive CQ", 0);
+	vt_expect_no_wc(c->b.scq, "responder send CQ", 0);
 }
 
 static unsigned int std_sizes(const struct conn *c, uint32_t *s)
@@ -1274,8 +933,8 @@ static void atomic_setup(struct tcase *tc, struct conn *c,
 	ab->r = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE |
 			IBV_ACCESS_REMOTE_ATOMIC);
 	ab->l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	fill(ab->r->mem, 4096, GUARD_SEED);
-	fill(ab->l->mem, 4096, GUARD_SEED + 1);
+	vt_fill(ab->r->mem, 4096, GUARD_SEED);
+	vt_fill(ab->l->mem, 4096, GUARD_SEED + 1);
 	put_u64(ab->r->mem + ATOM_ROFF, initial);
 	ab->r_want = tc_alloc(tc, 4096);
 	ab->l_want = tc_alloc(tc, 4096);
@@ -1300,7 +959,7 @@ static void post_atomic(struct conn *c, struct atomic_bufs *ab, uint64_t id,
 	wr.wr.atomic.rkey = ab->r->mr->rkey;
 	wr.wr.atomic.compare_add = compare_add;
 	wr.wr.atomic.swap = swap;
-	post_send(&c->a, &wr, what);
+	vt_post_send(c->a.qp, &wr, what);
 }
 
 /* Compare-and-swap that succeeds, one that fails, and a dependent chain. */
@@ -1318,7 +977,7 @@ static void test_atomic_cas(void **state)
 	post_atomic(c, &ab, 1, IBV_WR_ATOMIC_CMP_AND_SWP, ATOM_ROFF, 0, v0,
 		    v1, "CAS (equal)");
 	expect_wc(c->a.scq, &wc, "CAS (equal)", 1, IBV_WC_SUCCESS,
-		  IBV_WC_COMP_SWAP, wc_ms(8));
+		  IBV_WC_COMP_SWAP, vt_wc_ms(8));
 	CHECK(get_u64(ab.l->mem + ATOM_LOFF) == v0,
 	      "CAS (equal): returned 0x%016" PRIx64 ", want the original 0x%016" PRIx64,
 	      get_u64(ab.l->mem + ATOM_LOFF), v0);
@@ -1333,7 +992,7 @@ static void test_atomic_cas(void **state)
 	post_atomic(c, &ab, 2, IBV_WR_ATOMIC_CMP_AND_SWP, ATOM_ROFF, 1, v0,
 		    ~0ull, "CAS (different)");
 	expect_wc(c->a.scq, &wc, "CAS (different)", 2, IBV_WC_SUCCESS,
-		  IBV_WC_COMP_SWAP, wc_ms(8));
+		  IBV_WC_COMP_SWAP, vt_wc_ms(8));
 	CHECK(get_u64(ab.l->mem + ATOM_LOFF + 8) == v1,
 	      "CAS (different): returned 0x%016" PRIx64 ", want 0x%016" PRIx64,
 	      get_u64(ab.l->mem + ATOM_LOFF + 8), v1);
@@ -1350,7 +1009,7 @@ static void test_atomic_cas(void **state)
 			    "CAS chain");
 	for (i = 0; i < 8; i++) {
 		expect_wc(c->a.scq, &wc, "CAS chain", 10 + i, IBV_WC_SUCCESS,
-			  IBV_WC_COMP_SWAP, wc_ms(8));
+			  IBV_WC_COMP_SWAP, vt_wc_ms(8));
 		put_u64(ab.l_want + ATOM_LOFF + 8 * (2 + i), v1 + i);
 	}
 	put_u64(ab.r_want + ATOM_ROFF, v1 + 8);
@@ -1358,7 +1017,7 @@ static void test_atomic_cas(void **state)
 		     ATOM_ROFF, 8);
 	EXPECT_BYTES("CAS chain: local results", ab.l->mem, ab.l_want, 4096,
 		     ATOM_LOFF, 80);
-	expect_no_wc(c->b.rcq, "atomics consume no receive", 0);
+	vt_expect_no_wc(c->b.rcq, "atomics consume no receive", 0);
 }
 
 /* Fetch-and-add across the 64-bit wrap, then a pipelined series. */
@@ -1376,7 +1035,7 @@ static void test_atomic_faa(void **state)
 	post_atomic(c, &ab, 1, IBV_WR_ATOMIC_FETCH_AND_ADD, ATOM_ROFF, 0, 3, 0,
 		    "FETCH_ADD");
 	expect_wc(c->a.scq, &wc, "FETCH_ADD", 1, IBV_WC_SUCCESS,
-		  IBV_WC_FETCH_ADD, wc_ms(8));
+		  IBV_WC_FETCH_ADD, vt_wc_ms(8));
 	put_u64(ab.l_want + ATOM_LOFF, v0);
 	put_u64(ab.r_want + ATOM_ROFF, 1);
 	EXPECT_BYTES("FETCH_ADD: remote (wraps to 1)", ab.r->mem, ab.r_want,
@@ -1391,7 +1050,7 @@ static void test_atomic_faa(void **state)
 			    "FETCH_ADD series");
 	for (i = 0; i < 16; i++) {
 		expect_wc(c->a.scq, &wc, "FETCH_ADD series", 10 + i,
-			  IBV_WC_SUCCESS, IBV_WC_FETCH_ADD, wc_ms(8));
+			  IBV_WC_SUCCESS, IBV_WC_FETCH_ADD, vt_wc_ms(8));
 		put_u64(ab.l_want + ATOM_LOFF + 8 * (1 + i), v);
 		v += 0x100000001ull << i;
 	}
@@ -1441,8 +1100,8 @@ static void test_sge(void **state)
 
 	s1 = buf_new(tc, c->a.pd, 8192, IBV_ACCESS_LOCAL_WRITE);
 	s2 = buf_new(tc, c->a.pd, 8192, IBV_ACCESS_LOCAL_WRITE);
-	fill(s1->mem, 8192, 11);
-	fill(s2->mem, 8192, 12);
+	vt_fill(s1->mem, 8192, 11);
+	vt_fill(s2->mem, 8192, 12);
 	/* Gather: 5 bytes, one MTU + 7 from another MR, then 33. */
 	g[0] = sge(s1, 1, 5);
 	g[1] = sge(s2, 3, m + 7);
@@ -1455,7 +1114,7 @@ static void test_sge(void **state)
 
 	/* SEND -> four receive entries separated by guard bytes. */
 	d = buf_new(tc, c->b.pd, 4 * m + 1024, IBV_ACCESS_LOCAL_WRITE);
-	fill(d->mem, d->size, GUARD_SEED);
+	vt_fill(d->mem, d->size, GUARD_SEED);
 	want = tc_alloc(tc, d->size);
 	memcpy(want, d->mem, d->size);
 	off = 65;
@@ -1468,18 +1127,18 @@ static void test_sge(void **state)
 	rs[3] = (struct seg){ off, total - 7 - (m - 3) - 20 + 50 };
 	for (i = 0; i < 4; i++)
 		sg[i] = sge(d, rs[i].off, rs[i].len);
-	post_recv(&c->b, 77, sg, 4, "4-entry receive");
+	vt_post_recv(c->b.qp, 77, sg, 4, "4-entry receive");
 	memset(&wr, 0, sizeof(wr));
 	wr.wr_id = 1;
 	wr.sg_list = g;
 	wr.num_sge = 3;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_SIGNALED;
-	post_send(&c->a, &wr, "3-entry SEND");
+	vt_post_send(c->a.qp, &wr, "3-entry SEND");
 	expect_wc(c->a.scq, &wc, "3-entry SEND", 1, IBV_WC_SUCCESS,
-		  IBV_WC_SEND, wc_ms(total));
+		  IBV_WC_SEND, vt_wc_ms(total));
 	expect_wc(c->b.rcq, &wc, "4-entry receive", 77, IBV_WC_SUCCESS,
-		  IBV_WC_RECV, wc_ms(total));
+		  IBV_WC_RECV, vt_wc_ms(total));
 	CHECK(wc.byte_len == total, "4-entry receive: byte_len %u, want %zu",
 	      wc.byte_len, total);
 	scatter(want, stream, total, rs, 4);
@@ -1489,7 +1148,7 @@ static void test_sge(void **state)
 	/* RDMA WRITE gathers the same three entries to one odd address. */
 	r = buf_new(tc, c->b.pd, 4 * m + 1024, IBV_ACCESS_LOCAL_WRITE |
 		    IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
-	fill(r->mem, r->size, GUARD_SEED + 1);
+	vt_fill(r->mem, r->size, GUARD_SEED + 1);
 	want = tc_alloc(tc, r->size);
 	memcpy(want, r->mem, r->size);
 	ws[0] = (struct seg){ 301, total };
@@ -1498,14 +1157,14 @@ static void test_sge(void **state)
 	wr.opcode = IBV_WR_RDMA_WRITE;
 	wr.wr.rdma.remote_addr = raddr(r, 301);
 	wr.wr.rdma.rkey = r->mr->rkey;
-	post_send(&c->a, &wr, "3-entry RDMA_WRITE");
+	vt_post_send(c->a.qp, &wr, "3-entry RDMA_WRITE");
 	expect_wc(c->a.scq, &wc, "3-entry RDMA_WRITE", 2, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, wc_ms(total));
+		  IBV_WC_RDMA_WRITE, vt_wc_ms(total));
 	EXPECT_SEGS("RDMA_WRITE of 3 entries", r->mem, want, r->size, ws, 1);
 
 	/* RDMA READ of it back, scattered over three local entries. */
 	d = buf_new(tc, c->a.pd, 4 * m + 1024, IBV_ACCESS_LOCAL_WRITE);
-	fill(d->mem, d->size, GUARD_SEED + 2);
+	vt_fill(d->mem, d->size, GUARD_SEED + 2);
 	want = tc_alloc(tc, d->size);
 	memcpy(want, d->mem, d->size);
 	ls[0] = (struct seg){ 7, m + 1 };
@@ -1516,9 +1175,9 @@ static void test_sge(void **state)
 	scatter(want, stream, total, ls, 3);
 	wr.wr_id = 3;
 	wr.opcode = IBV_WR_RDMA_READ;
-	post_send(&c->a, &wr, "3-entry RDMA_READ");
+	vt_post_send(c->a.qp, &wr, "3-entry RDMA_READ");
 	expect_wc(c->a.scq, &wc, "3-entry RDMA_READ", 3, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_READ, wc_ms(total));
+		  IBV_WC_RDMA_READ, vt_wc_ms(total));
 	EXPECT_SEGS("RDMA_READ into 3 entries", d->mem, want, d->size, ls, 3);
 }
 
@@ -1549,7 +1208,7 @@ static void test_inline(void **state)
 	o.inline_data = 64;
 	c = conn_open(tc, &o);
 	max = c->a.cap.max_inline_data;
-	diag("%s: max_inline_data granted: %u", c->a.dev->name, max);
+	vt_diag("%s: max_inline_data granted: %u", c->a.dev->name, max);
 	lens[0] = 1;
 	lens[1] = max;
 	lens[2] = max;	/* in two entries */
@@ -1568,9 +1227,9 @@ static void test_inline(void **state)
 		snprintf(what, sizeof(what), "inline %s of %u bytes%s",
 			 is_write ? "RDMA_WRITE" : "SEND", len,
 			 i % 3 == 2 ? " in 2 entries" : "");
-		fill(src, len, 40 + i);
+		vt_fill(src, len, 40 + i);
 		memcpy(copy, src, len);
-		fill(t->mem, t->size, GUARD_SEED + i);
+		vt_fill(t->mem, t->size, GUARD_SEED + i);
 		memcpy(want, t->mem, t->size);
 		memcpy(want + GUARD + 1, copy, len);
 		s[0] = (struct ibv_sge){ (uintptr_t)src, len, 0 };
@@ -1582,7 +1241,7 @@ static void test_inline(void **state)
 		if (!is_write) {
 			struct ibv_sge rs = sge(d, GUARD + 1, len);
 
-			post_recv(&c->b, 100 + i, &rs, 1, what);
+			vt_post_recv(c->b.qp, 100 + i, &rs, 1, what);
 		}
 		memset(&wr, 0, sizeof(wr));
 		wr.wr_id = i;
@@ -1592,14 +1251,14 @@ static void test_inline(void **state)
 		wr.send_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE;
 		wr.wr.rdma.remote_addr = raddr(r, GUARD + 1);
 		wr.wr.rdma.rkey = r->mr->rkey;
-		post_send(&c->a, &wr, what);
+		vt_post_send(c->a.qp, &wr, what);
 		memset(src, 0xee, len);	/* already copied by the post */
 		expect_wc(c->a.scq, &wc, what, i, IBV_WC_SUCCESS,
 			  is_write ? IBV_WC_RDMA_WRITE : IBV_WC_SEND,
-			  wc_ms(len));
+			  vt_wc_ms(len));
 		if (!is_write) {
 			expect_wc(c->b.rcq, &wc, what, 100 + i,
-				  IBV_WC_SUCCESS, IBV_WC_RECV, wc_ms(len));
+				  IBV_WC_SUCCESS, IBV_WC_RECV, vt_wc_ms(len));
 			CHECK(wc.byte_len == len, "%s: byte_len %u, want %u",
 			      what, wc.byte_len, len);
 		}
@@ -1621,7 +1280,7 @@ static void test_inline(void **state)
 	CHECK(rc != 0 && bad == &wr,
 	      "inline RDMA_WRITE of max_inline_data + 1 = %u bytes: ibv_post_send returned %d (bad_wr %s)",
 	      max + 1, rc, bad == &wr ? "set" : "not set");
-	expect_no_wc(c->a.scq, "refused inline WR", 50);
+	vt_expect_no_wc(c->a.scq, "refused inline WR", 50);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1652,11 +1311,11 @@ static void test_unsignaled(void **state)
 	s = buf_new(tc, c->a.pd, 8 * depth, IBV_ACCESS_LOCAL_WRITE);
 	d = buf_new(tc, c->b.pd, 8 * depth, IBV_ACCESS_LOCAL_WRITE);
 	for (round = 0; round < 3; round++) {
-		fill(s->mem, s->size, 70 + round);
+		vt_fill(s->mem, s->size, 70 + round);
 		memset(d->mem, 0, d->size);
 		for (k = 0; k < depth; k++) {
 			rg = sge(d, 8 * k, 8);
-			post_recv(&c->b, 1000 * round + k, &rg, 1,
+			vt_post_recv(c->b.qp, 1000 * round + k, &rg, 1,
 				  "receive for unsignaled SEND");
 		}
 		for (k = 0; k < depth; k++) {
@@ -1669,21 +1328,21 @@ static void test_unsignaled(void **state)
 			wr.send_flags = k == depth - 1 ? IBV_SEND_SIGNALED : 0;
 			snprintf(what, sizeof(what),
 				 "round %u SEND %u of %u", round, k, depth);
-			post_send(&c->a, &wr, what);
+			vt_post_send(c->a.qp, &wr, what);
 		}
 		snprintf(what, sizeof(what),
 			 "round %u: the signaled SEND", round);
 		expect_wc(c->a.scq, &wc, what, 1000 * round + depth - 1,
-			  IBV_WC_SUCCESS, IBV_WC_SEND, wc_ms(8 * depth));
+			  IBV_WC_SUCCESS, IBV_WC_SEND, vt_wc_ms(8 * depth));
 		for (k = 0; k < depth; k++) {
 			snprintf(what, sizeof(what), "round %u receive %u",
 				 round, k);
 			expect_wc(c->b.rcq, &wc, what, 1000 * round + k,
-				  IBV_WC_SUCCESS, IBV_WC_RECV, wc_ms(8));
+				  IBV_WC_SUCCESS, IBV_WC_RECV, vt_wc_ms(8));
 		}
 		snprintf(what, sizeof(what), "round %u: unsignaled SENDs",
 			 round);
-		expect_no_wc(c->a.scq, what, 0);
+		vt_expect_no_wc(c->a.scq, what, 0);
 		snprintf(what, sizeof(what), "round %u: data", round);
 		EXPECT_BYTES(what, d->mem, s->mem, s->size, 0, s->size);
 	}
@@ -1693,7 +1352,7 @@ static void test_unsignaled(void **state)
 		    IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
 	l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
 	s = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	fill(s->mem, 4096, 99);
+	vt_fill(s->mem, 4096, 99);
 	memset(r->mem, 0, 4096);
 	memset(l->mem, 0, 4096);
 	for (k = 0; k < 8; k++) {
@@ -1705,7 +1364,7 @@ static void test_unsignaled(void **state)
 		wr.opcode = IBV_WR_RDMA_WRITE;
 		wr.wr.rdma.remote_addr = raddr(r, 512 * k);
 		wr.wr.rdma.rkey = r->mr->rkey;
-		post_send(&c->a, &wr, "unsignaled RDMA_WRITE");
+		vt_post_send(c->a.qp, &wr, "unsignaled RDMA_WRITE");
 	}
 	g = sge(l, 0, 4096);
 	memset(&wr, 0, sizeof(wr));
@@ -1716,10 +1375,10 @@ static void test_unsignaled(void **state)
 	wr.send_flags = IBV_SEND_SIGNALED;
 	wr.wr.rdma.remote_addr = raddr(r, 0);
 	wr.wr.rdma.rkey = r->mr->rkey;
-	post_send(&c->a, &wr, "signaled RDMA_READ");
+	vt_post_send(c->a.qp, &wr, "signaled RDMA_READ");
 	expect_wc(c->a.scq, &wc, "RDMA_READ after unsignaled WRITEs", 60,
-		  IBV_WC_SUCCESS, IBV_WC_RDMA_READ, wc_ms(8192));
-	expect_no_wc(c->a.scq, "unsignaled WRITEs", 0);
+		  IBV_WC_SUCCESS, IBV_WC_RDMA_READ, vt_wc_ms(8192));
+	vt_expect_no_wc(c->a.scq, "unsignaled WRITEs", 0);
 	EXPECT_BYTES("RDMA_READ after unsignaled WRITEs", l->mem, s->mem, 4096,
 		     0, 4096);
 	EXPECT_BYTES("remote after unsignaled WRITEs", r->mem, s->mem, 4096,
@@ -1767,7 +1426,7 @@ static void send_small(struct conn *c, struct buf *s, uint64_t id,
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_SIGNALED | flags;
-	post_send(&c->a, &wr, what);
+	vt_post_send(c->a.qp, &wr, what);
 }
 
 /*
@@ -1790,7 +1449,7 @@ static void test_events(void **state)
 	d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
 	for (k = 0; k < 5; k++) {
 		rg = sge(d, 64 * k, 64);
-		post_recv(&c->b, 10 + k, &rg, 1, "receive");
+		vt_post_recv(c->b.qp, 10 + k, &rg, 1, "receive");
 	}
 
 	/* Armed for any completion: both ends get one event. */
@@ -1852,16 +1511,16 @@ static void test_rnr_retry(void **state)
 	c = conn_open(tc, &o);
 	s = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
 	d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	fill(s->mem, 4096, 5);
-	fill(d->mem, 4096, GUARD_SEED);
+	vt_fill(s->mem, 4096, 5);
+	vt_fill(d->mem, 4096, GUARD_SEED);
 	want = tc_alloc(tc, 4096);
 	memcpy(want, d->mem, 4096);
 	memcpy(want + 101, s->mem, 16);
 	send_small(c, s, 1, 0, "SEND before its receive");
 	usleep(100 * 1000);
-	expect_no_wc(c->a.scq, "SEND without a receive", 0);
+	vt_expect_no_wc(c->a.scq, "SEND without a receive", 0);
 	rg = sge(d, 101, 100);
-	post_recv(&c->b, 2, &rg, 1, "late receive");
+	vt_post_recv(c->b.qp, 2, &rg, 1, "late receive");
 	expect_wc(c->a.scq, &wc, "SEND after RNR NAKs", 1, IBV_WC_SUCCESS,
 		  IBV_WC_SEND, 10000);
 	expect_wc(c->b.rcq, &wc, "late receive", 2, IBV_WC_SUCCESS,
@@ -1882,16 +1541,16 @@ static void test_mtu(void **state)
 	uint32_t m = tc->arg, sizes[5];
 	int rc;
 
-	dev_ready(p->a);
-	dev_ready(p->b);
-	if (m > mtu_bytes(p->a->port.active_mtu) ||
-	    m > mtu_bytes(p->b->port.active_mtu)) {
-		diag("SKIP: path MTU %u is above the active MTU of %s (%u) or %s (%u)",
-		     m, p->a->name, mtu_bytes(p->a->port.active_mtu),
-		     p->b->name, mtu_bytes(p->b->port.active_mtu));
+	vt_dev_ready(p->a);
+	vt_dev_ready(p->b);
+	if (m > vt_mtu_bytes(p->a->port.active_mtu) ||
+	    m > vt_mtu_bytes(p->b->port.active_mtu)) {
+		vt_diag("SKIP: path MTU %u is above the active MTU of %s (%u) or %s (%u)",
+			m, p->a->name, vt_mtu_bytes(p->a->port.active_mtu),
+			p->b->name, vt_mtu_bytes(p->b->port.active_mtu));
 		skip();
 	}
-	o.mtu = mtu_enum(m);
+	o.mtu = vt_mtu_enum(m);
 	c = conn_open(tc, &o);
 	rc = ibv_query_qp(c->a.qp, &at, IBV_QP_PATH_MTU, &ia);
 	CHECK(!rc && at.path_mtu == o.mtu, "query_qp: path_mtu %d, want %d",
@@ -1939,7 +1598,7 @@ static void big_op(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 		chunk = c->b.dev->port.max_msg_sz;
 	nchunks = (len + chunk - 1) / chunk;
 	if (nchunks > 1)
-		diag("%s: max_msg_sz %zu: %zu WRs", what, chunk, nchunks);
+		vt_diag("%s: max_msg_sz %zu: %zu WRs", what, chunk, nchunks);
 	while (done < nchunks) {
 		while (posted < nchunks && posted - done < 4) {
 			off = posted * chunk;
@@ -1953,13 +1612,13 @@ static void big_op(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 			wr.send_flags = IBV_SEND_SIGNALED;
 			wr.wr.rdma.remote_addr = raddr(r, GUARD + off);
 			wr.wr.rdma.rkey = r->mr->rkey;
-			post_send(&c->a, &wr, what);
+			vt_post_send(c->a.qp, &wr, what);
 			posted++;
 		}
 		expect_wc(c->a.scq, &wc, what, done, IBV_WC_SUCCESS,
 			  op == IBV_WR_RDMA_READ ? IBV_WC_RDMA_READ :
 						   IBV_WC_RDMA_WRITE,
-			  wc_ms(chunk));
+			  vt_wc_ms(chunk));
 		done++;
 	}
 }
@@ -1980,31 +1639,31 @@ static void test_big(void **state)
 	uint8_t g[GUARD];
 
 	if (avail < 0 || (size_t)avail < need_kb) {
-		diag("SKIP: the %zu MiB test needs %zu MiB available, MemAvailable is %ld MiB",
-		     len / MIB, need_kb / 1024, avail / 1024);
+		vt_diag("SKIP: the %zu MiB test needs %zu MiB available, MemAvailable is %ld MiB",
+			len / MIB, need_kb / 1024, avail / 1024);
 		skip();
 	}
 	c = conn_open(tc, &default_opts);
 	l = buf_new(tc, c->a.pd, len + 2 * GUARD, IBV_ACCESS_LOCAL_WRITE);
 	r = buf_new(tc, c->b.pd, len + 2 * GUARD, IBV_ACCESS_LOCAL_WRITE |
 		    IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
-	fill(l->mem + GUARD, len, 256);
+	vt_fill(l->mem + GUARD, len, 256);
 	memset(g, 0xa5, GUARD);
 
-	t0 = now_ms();
+	t0 = vt_now_ms();
 	snprintf(what, sizeof(what), "%zu MiB RDMA_WRITE", len / MIB);
 	big_op(c, IBV_WR_RDMA_WRITE, l, r, len, what);
-	diag("%s took %" PRId64 " ms", what, now_ms() - t0);
+	vt_diag("%s took %" PRId64 " ms", what, vt_now_ms() - t0);
 	EXPECT_BYTES(what, r->mem + GUARD, l->mem + GUARD, len, 0,
 		     len);
 	EXPECT_BYTES(what, r->mem, g, GUARD, GUARD, 0);
 	EXPECT_BYTES(what, r->mem + GUARD + len, g, GUARD, 0, 0);
 
 	memset(l->mem + GUARD, 0, len);
-	t0 = now_ms();
+	t0 = vt_now_ms();
 	snprintf(what, sizeof(what), "%zu MiB RDMA_READ", len / MIB);
 	big_op(c, IBV_WR_RDMA_READ, l, r, len, what);
-	diag("%s took %" PRId64 " ms", what, now_ms() - t0);
+	vt_diag("%s took %" PRId64 " ms", what, vt_now_ms() - t0);
 	EXPECT_BYTES(what, l->mem + GUARD, r->mem + GUARD, len, 0,
 		     len);
 	EXPECT_BYTES(what, l->mem, g, GUARD, GUARD, 0);
@@ -2070,9 +1729,9 @@ static bool remote_error(struct conn *c, struct buf *l, enum ibv_wr_opcode op,
 		CHECK(rc == EINVAL && bad == wr,
 		      "%s: ibv_post_send returned %d (%s), want 0 or EINVAL for the first WR",
 		      what, rc, strerror(rc));
-		diag("%s: refused at post time by %s's provider (EINVAL)",
-		     what, c->a.dev->name);
-		expect_no_wc(c->a.scq, what, 100);
+		vt_diag("%s: refused at post time by %s's provider (EINVAL)",
+			what, c->a.dev->name);
+		vt_expect_no_wc(c->a.scq, what, 100);
 		expect_qp_state(&c->a, IBV_QPS_RTS, "requester after the refusal");
 		return false;
 	}
@@ -2111,14 +1770,14 @@ static void nak_test(struct tcase *tc, int r_access, enum ibv_wr_opcode op,
 	r->mr = ibv_reg_mr(c->b.pd, r->mem + GUARD, 1024, r_access);
 	CHECK(r->mr, "%s: ibv_reg_mr: %s", what, strerror(errno));
 	rr = buf_new(tc, c->b.pd, 256, IBV_ACCESS_LOCAL_WRITE);
-	fill(l->mem, 4096, 1);
-	fill(r->mem, r->size, GUARD_SEED);
+	vt_fill(l->mem, 4096, 1);
+	vt_fill(r->mem, r->size, GUARD_SEED);
 	want = tc_alloc(tc, r->size);
 	memcpy(want, r->mem, r->size);
 	rg = sge(rr, 0, 64);
-	post_recv(&c->b, 500, &rg, 1, what);
+	vt_post_recv(c->b.qp, 500, &rg, 1, what);
 	rg = sge(rr, 64, 64);
-	post_recv(&c->b, 501, &rg, 1, what);
+	vt_post_recv(c->b.qp, 501, &rg, 1, what);
 
 	rkey = key_delta ? bad_key(tc, r->mr->rkey) : r->mr->rkey;
 	if (remote_error(c, l, op, raddr(r, GUARD + roff), rkey, len, status,
@@ -2194,12 +1853,12 @@ static void test_err_bad_lkey(void **state)
 
 	l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
 	d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	fill(l->mem, 4096, 3);
-	fill(d->mem, 4096, GUARD_SEED);
+	vt_fill(l->mem, 4096, 3);
+	vt_fill(d->mem, 4096, GUARD_SEED);
 	want = tc_alloc(tc, 4096);
 	memcpy(want, d->mem, 4096);
 	rg = sge(d, 100, 200);
-	post_recv(&c->b, 9, &rg, 1, "receive");
+	vt_post_recv(c->b.qp, 9, &rg, 1, "receive");
 	g = sge(l, 10, 100);
 	g.lkey = bad_key(tc, g.lkey);
 	memset(&wr, 0, sizeof(wr));
@@ -2208,11 +1867,11 @@ static void test_err_bad_lkey(void **state)
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_SIGNALED;
-	post_send(&c->a, &wr, "SEND with a bad L_Key");
+	vt_post_send(c->a.qp, &wr, "SEND with a bad L_Key");
 	expect_wc_err(c->a.scq, &wc, "SEND with a bad L_Key", c->a.dev, 1,
 		      IBV_WC_LOC_PROT_ERR, IBV_WC_LOC_QP_OP_ERR);
 	expect_qp_state(&c->a, IBV_QPS_ERR, "requester after LOC_PROT_ERR");
-	expect_no_wc(c->b.rcq, "responder (nothing was sent)", 200);
+	vt_expect_no_wc(c->b.rcq, "responder (nothing was sent)", 200);
 	expect_qp_state(&c->b, IBV_QPS_RTS, "responder");
 	EXPECT_BYTES("receive buffer", d->mem, want, 4096, 100, 0);
 }
@@ -2235,14 +1894,14 @@ static void test_err_recv_too_small(void **state)
 
 	l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
 	d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	fill(l->mem, 4096, 3);
-	fill(d->mem, 4096, GUARD_SEED);
+	vt_fill(l->mem, 4096, 3);
+	vt_fill(d->mem, 4096, GUARD_SEED);
 	want = tc_alloc(tc, 4096);
 	memcpy(want, d->mem, 4096);
 	rg = sge(d, 301, 100);
-	post_recv(&c->b, 9, &rg, 1, "100-byte receive");
+	vt_post_recv(c->b.qp, 9, &rg, 1, "100-byte receive");
 	rg = sge(d, 1001, 100);
-	post_recv(&c->b, 10, &rg, 1, "second receive");
+	vt_post_recv(c->b.qp, 10, &rg, 1, "second receive");
 	g = sge(l, 10, 200);
 	memset(&wr, 0, sizeof(wr));
 	wr.wr_id = 1;
@@ -2250,7 +1909,7 @@ static void test_err_recv_too_small(void **state)
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_SIGNALED;
-	post_send(&c->a, &wr, "200-byte SEND");
+	vt_post_send(c->a.qp, &wr, "200-byte SEND");
 	expect_wc_err(c->a.scq, &wc, "200-byte SEND into 100 bytes: requester",
 		      c->b.dev, 1, IBV_WC_REM_INV_REQ_ERR, IBV_WC_REM_OP_ERR);
 	expect_wc_err(c->b.rcq, &wc, "200-byte SEND into 100 bytes: receiver",
@@ -2291,15 +1950,15 @@ static void test_err_rnr(void **state)
  * A WR posted to a QP in the error state completes with a flush error;
  * rxe 6.1 (on a device that is not rodp) may leave it queued instead.
  */
-static void flushed_in_err(struct ibv_cq *cq, const struct dev *d,
+static void flushed_in_err(struct ibv_cq *cq, const struct vt_dev *d,
 			   uint64_t wr_id, const char *what)
 {
 	struct ibv_wc wc;
 
-	if (!poll_wc(cq, &wc, d->rodp ? 5000 : 1000)) {
+	if (!vt_get_wc(cq, &wc, d->rodp ? 5000 : 1000)) {
 		CHECK(!d->rodp, "%s: no completion within 5 s", what);
-		diag("%s: %s does not flush it (known rxe 6.1 behaviour, accepted for the control)",
-		     what, d->name);
+		vt_diag("%s: %s does not flush it (known rxe 6.1 behaviour, accepted for the control)",
+			what, d->name);
 		return;
 	}
 	CHECK(wc.wr_id == wr_id && wc.status == IBV_WC_WR_FLUSH_ERR,
@@ -2331,7 +1990,7 @@ static void test_err_flush(void **state)
 	d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
 	for (k = 0; k < 3; k++) {
 		rg = sge(d, 64 * k, 64);
-		post_recv(&c->b, 10 + k, &rg, 1, "receive");
+		vt_post_recv(c->b.qp, 10 + k, &rg, 1, "receive");
 		send_small(c, s, 20 + k, 0, "SEND to a QP in INIT");
 	}
 	rc = ibv_modify_qp(c->b.qp, &at, IBV_QP_STATE);
@@ -2354,12 +2013,12 @@ static void test_err_flush(void **state)
 	 * them queued; accepted for the control.
 	 */
 	rg = sge(d, 256, 64);
-	post_recv(&c->b, 13, &rg, 1, "receive in ERR");
+	vt_post_recv(c->b.qp, 13, &rg, 1, "receive in ERR");
 	send_small(c, s, 23, 0, "SEND in ERR");
 	flushed_in_err(c->b.rcq, c->b.dev, 13, "receive posted in ERR");
 	flushed_in_err(c->a.scq, c->a.dev, 23, "SEND posted in ERR");
-	expect_no_wc(c->b.rcq, "after the flush", 50);
-	expect_no_wc(c->a.scq, "after the flush", 0);
+	vt_expect_no_wc(c->b.rcq, "after the flush", 50);
+	vt_expect_no_wc(c->a.scq, "after the flush", 0);
 }
 
 /*
@@ -2416,7 +2075,7 @@ static void test_err_queue_full(void **state)
 	      c->a.cap.max_send_wr, rc, strerror(rc));
 
 	for (k = 0; k < c->a.cap.max_recv_wr; k++)
-		post_recv(&c->a, k, g, 1, "receive filling the queue");
+		vt_post_recv(c->a.qp, k, g, 1, "receive filling the queue");
 	memset(&rwr, 0, sizeof(rwr));
 	rwr.wr_id = 999;
 	rwr.sg_list = g;
@@ -2489,7 +2148,7 @@ static int64_t tc_start;
 static int tc_setup(void **state)
 {
 	(void)state;
-	tc_start = now_ms();
+	tc_start = vt_now_ms();
 	return 0;
 }
 
@@ -2499,7 +2158,7 @@ static int tc_teardown(void **state)
 	unsigned int i;
 
 	if (verbose)
-		diag("%s: %" PRId64 " ms", tc->name, now_ms() - tc_start);
+		vt_diag("%s: %" PRId64 " ms", tc->name, vt_now_ms() - tc_start);
 
 	for (i = tc->nbufs; i-- > 0;) {
 		struct buf *b = &tc->bufs[i];
@@ -2522,23 +2181,6 @@ static int tc_teardown(void **state)
 
 static char *only;
 
-static bool selected(const char *name)
-{
-	char *list, *pat, *save = NULL;
-	bool hit = false;
-
-	if (!only)
-		return true;
-	list = strdup(only);
-	if (!list)
-		return true;
-	for (pat = strtok_r(list, ",", &save); pat && !hit;
-	     pat = strtok_r(NULL, ",", &save))
-		hit = !fnmatch(pat, name, 0);
-	free(list);
-	return hit;
-}
-
 static struct tcase *tcases;
 static struct CMUnitTest *tests;
 static unsigned int ntests, cap_tests;
@@ -2559,7 +2201,7 @@ static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(tc->name, sizeof(tc->name), fmt, ap);
 	va_end(ap);
-	if (!selected(tc->name))
+	if (!vt_selected(only, tc->name))
 		return tc;	/* filled, never run */
 	tc->fn = fn;
 	tests[ntests] = (struct CMUnitTest){
@@ -2599,8 +2241,8 @@ static struct pairing *add_pairing(struct pairing *pairs, unsigned int *n,
 			return &pairs[i];
 	if (*n == 16)
 		usage();
-	pairs[*n].a = dev_get(a);
-	pairs[*n].b = dev_get(b);
+	pairs[*n].a = vt_dev_get(a, use_ipv6);
+	pairs[*n].b = vt_dev_get(b, use_ipv6);
 	if (!pairs[*n].a || !pairs[*n].b)
 		usage();
 	snprintf(pairs[*n].name, sizeof(pairs[*n].name), "%s:%s%s", a, b,
@@ -2619,6 +2261,7 @@ int main(int argc, char **argv)
 	int ai, failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	vt_set_fail_hook(_fail);
 	verbose = getenv("RC_TEST_VERBOSE") && *getenv("RC_TEST_VERBOSE");
 	for (ai = 1; ai < argc; ai++) {
 		if (!strcmp(argv[ai], "--big") && ai + 1 < argc) {
@@ -2629,7 +2272,7 @@ int main(int argc, char **argv)
 			for (tok = strtok_r(copy, ",", &save); tok && nmtu < 5;
 			     tok = strtok_r(NULL, ",", &save)) {
 				mtus[nmtu] = (uint32_t)strtoul(tok, NULL, 10);
-				if (!mtu_enum(mtus[nmtu]))
+				if (!vt_mtu_enum(mtus[nmtu]))
 					usage();
 				nmtu++;
 			}
@@ -2639,7 +2282,7 @@ int main(int argc, char **argv)
 			if (!big_len)
 				usage();
 		} else if (!strcmp(argv[ai], "--ipv6")) {
-			if (ndevs)
+			if (vt_ndevs)
 				usage();	/* devices opened already */
 			use_ipv6 = true;
 		} else if (!strcmp(argv[ai], "--count")) {
@@ -2665,14 +2308,14 @@ int main(int argc, char **argv)
 	if (!npairs)
 		usage();
 
-	cap_tests = ndevs + npairs * (ARRAY_SIZE(pair_kinds) + nmtu + 1);
+	cap_tests = vt_ndevs + npairs * (ARRAY_SIZE(pair_kinds) + nmtu + 1);
 	tcases = calloc(cap_tests, sizeof(*tcases));
 	tests = calloc(cap_tests, sizeof(*tests));
 	if (!tcases || !tests)
 		return 2;
-	for (i = 0; i < ndevs; i++)
-		add_test(test_limits, "%s limits", devs[i].name)->dev =
-			&devs[i];
+	for (i = 0; i < vt_ndevs; i++)
+		add_test(test_limits, "%s limits", vt_devs[i].name)->dev =
+			&vt_devs[i];
 	for (i = 0; i < npairs; i++) {
 		for (k = 0; k < ARRAY_SIZE(pair_kinds); k++)
 			add_test(pair_kinds[k].fn, "%s %s", pairs[i].name,
@@ -2702,8 +2345,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	failed = _cmocka_run_group_tests("rc", tests, ntests, NULL, NULL);
-	for (i = 0; i < ndevs; i++)
-		if (devs[i].ctx)
-			ibv_close_device(devs[i].ctx);
+	vt_devs_close();
 	return failed ? 1 : 0;
 }
