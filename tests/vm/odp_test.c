@@ -58,10 +58,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <linux/capability.h>
-#include <linux/netlink.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
@@ -87,9 +85,9 @@
 
 #include <cmocka.h>
 #include <infiniband/verbs.h>
-#include <rdma/rdma_netlink.h>
 
-#define MAX_DEVS	8
+#include "common.h"
+
 #define MAX_BUFS	40
 #define MAX_CONNS	24
 #define MAX_KIDS	4
@@ -102,382 +100,48 @@
 #define ZERO		0u		/* "seed" of an all-zero pattern */
 
 /* ---------------------------------------------------------------------- */
-/* Diagnostics                                                             */
-/* ---------------------------------------------------------------------- */
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A "# ..." TAP diagnostic line on stdout (cmocka's own go there too). */
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
-}
-
-/* CHECK(cond, fmt, ...): fail the test with a diagnostic unless cond. */
-#define CHECK(cond, ...)					\
-	do {							\
-		if (!(cond)) {					\
-			diag(__VA_ARGS__);			\
-			fail();					\
-		}						\
-	} while (0)
-
-static const char *wc_opcode_str(int op)
-{
-	switch (op) {
-	case IBV_WC_SEND:		return "SEND";
-	case IBV_WC_RDMA_WRITE:		return "RDMA_WRITE";
-	case IBV_WC_RDMA_READ:		return "RDMA_READ";
-	case IBV_WC_COMP_SWAP:		return "COMP_SWAP";
-	case IBV_WC_FETCH_ADD:		return "FETCH_ADD";
-	case IBV_WC_RECV:		return "RECV";
-	default:			return "?";
-	}
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Devices                                                                 */
-/* ---------------------------------------------------------------------- */
-
-/**
- * struct dev - one RDMA device, opened once for the whole run
- * @name: device name
- * @ctx: its context, NULL when it could not be opened (see @error)
- * @attr: ibv_query_device()
- * @port: ibv_query_port() of port 1
- * @gid_index: index of its IPv4 RoCE v2 GID, -1 when there is none
- * @gid: that GID
- * @error: why @ctx is NULL or @gid_index is -1
- * @lifespan: its hw_counters lifespan before main() set it to 0
- * @index: its kernel index (for RDMA netlink), -1 when unknown
- */
-struct dev {
-	char name[64];
-	int index;
-	char lifespan[16];
-	struct ibv_context *ctx;
-	struct ibv_device_attr attr;
-	struct ibv_port_attr port;
-	int gid_index;
-	union ibv_gid gid;
-	char error[160];
-};
-
-static struct dev devs[MAX_DEVS];
-static unsigned int ndevs;
-
-static void dev_err(struct dev *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Note why device @d is unusable (formatted apart: fmt may use d->name). */
-static void dev_err(struct dev *d, const char *fmt, ...)
-{
-	char msg[sizeof(d->error)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	memcpy(d->error, msg, sizeof(msg));
-}
-
-static bool gid_is_v4mapped(const union ibv_gid *g)
-{
-	static const uint8_t prefix[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	return !memcmp(g->raw, prefix, sizeof(prefix));
-}
-
-static void dev_find_gid(struct dev *d)
-{
-	struct ibv_gid_entry e;
-	int i;
-
-	d->gid_index = -1;
-	for (i = 0; i < d->port.gid_tbl_len; i++) {
-		if (ibv_query_gid_ex(d->ctx, 1, i, &e, 0))
-			continue;
-		if (e.gid_type != IBV_GID_TYPE_ROCE_V2 ||
-		    !gid_is_v4mapped(&e.gid))
-			continue;
-		d->gid_index = i;
-		d->gid = e.gid;
-		return;
-	}
-	dev_err(d, "%s: no IPv4 RoCE v2 GID among %d entries of port 1",
-		d->name, d->port.gid_tbl_len);
-}
-
-static void dev_open(struct dev *d)
-{
-	struct ibv_device **list;
-	int i, n;
-
-	list = ibv_get_device_list(&n);
-	if (!list) {
-		dev_err(d, "ibv_get_device_list: %s", strerror(errno));
-		return;
-	}
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), d->name))
-			break;
-	if (i == n) {
-		dev_err(d, "%s: no such device", d->name);
-		goto out;
-	}
-	d->index = ibv_get_device_index(list[i]);
-	d->ctx = ibv_open_device(list[i]);
-	if (!d->ctx) {
-		dev_err(d, "%s: ibv_open_device: %s", d->name,
-			strerror(errno));
-		goto out;
-	}
-	if (ibv_query_device(d->ctx, &d->attr) ||
-	    ibv_query_port(d->ctx, 1, &d->port)) {
-		dev_err(d, "%s: query device/port failed", d->name);
-		ibv_close_device(d->ctx);
-		d->ctx = NULL;
-		goto out;
-	}
-	dev_find_gid(d);
-out:
-	ibv_free_device_list(list);
-}
-
-static struct dev *dev_get(const char *name)
-{
-	struct dev *d;
-	unsigned int i;
-
-	for (i = 0; i < ndevs; i++)
-		if (!strcmp(devs[i].name, name))
-			return &devs[i];
-	if (ndevs == MAX_DEVS || strlen(name) >= sizeof(d->name))
-		return NULL;
-	d = &devs[ndevs++];
-	strcpy(d->name, name);
-	dev_open(d);
-	return d;
-}
-
-static void dev_ready(const struct dev *d)
-{
-	CHECK(d->ctx && d->gid_index >= 0, "%s", d->error);
-}
-
-static uint32_t mtu_bytes(enum ibv_mtu m)
-{
-	return m >= IBV_MTU_256 && m <= IBV_MTU_4096 ? 128u << m : 0;
-}
-
-/* ---------------------------------------------------------------------- */
 /* ODP hardware counters                                                   */
 /* ---------------------------------------------------------------------- */
 
 static bool verbose;
 static bool lifespan_zero;	/* main() set the sysfs lifespan to 0 */
 static bool use_netlink = true;	/* until it fails once */
-
-enum cnt_id {
-	C_FAULTS, C_FAULT_PAGES, C_FAULT_FAILS, C_FAULT_NS,
-	C_INVALS, C_INVAL_PAGES, C_PREFETCHES, C_PREFETCH_PAGES,
-	C_NUM
-};
-
-static const char *const cnt_names[C_NUM] = {
-	[C_FAULTS] = "odp_faults",
-	[C_FAULT_PAGES] = "odp_fault_pages",
-	[C_FAULT_FAILS] = "odp_fault_fails",
-	[C_FAULT_NS] = "odp_fault_ns",
-	[C_INVALS] = "odp_invalidations",
-	[C_INVAL_PAGES] = "odp_inval_pages",
-	[C_PREFETCHES] = "odp_prefetches",
-	[C_PREFETCH_PAGES] = "odp_prefetch_pages",
-};
+/* Each device's hw_counters lifespan before main() set it to 0. */
+static char lifespan[VT_MAX_DEVS][16];
 
 struct cnts {
-	uint64_t v[C_NUM];
+	uint64_t v[VT_C_ODP_NUM];
 };
 
-static bool read_u64(const char *path, uint64_t *v)
-{
-	FILE *f = fopen(path, "r");
-	bool ok;
-
-	if (!f)
-		return false;
-	ok = fscanf(f, "%" SCNu64, v) == 1;
-	fclose(f);
-	return ok;
-}
-
-/* A netlink attribute's payload and type (without the flag bits). */
-#define NLA_DATA(a)	((void *)((char *)(a) + NLA_HDRLEN))
-#define NLA_KIND(a)	((a)->nla_type & NLA_TYPE_MASK)
-#define NLA_FITS(a, end) ((char *)(a) + NLA_HDRLEN <= (char *)(end) && \
-			  (a)->nla_len >= NLA_HDRLEN && \
-			  (char *)(a) + (a)->nla_len <= (char *)(end))
-#define NLA_NEXT(a)	\
-	((struct nlattr *)((char *)(a) + NLA_ALIGN((a)->nla_len)))
-
-static struct nlattr *nla_put_u32(struct nlattr *a, uint16_t type,
-				  uint32_t v)
-{
-	a->nla_type = type;
-	a->nla_len = NLA_HDRLEN + 4;
-	memcpy(NLA_DATA(a), &v, 4);
-	return NLA_NEXT(a);
-}
-
-/* One HWCOUNTER_ENTRY: a name and a value; into @c if it is ours. */
-static void nl_entry(struct nlattr *e, struct cnts *c, unsigned int *seen)
-{
-	struct nlattr *a = NLA_DATA(e), *end = NLA_NEXT(e);
-	const char *name = NULL;
-	uint64_t v = 0;
-	bool have = false;
-	int i;
-
-	for (; NLA_FITS(a, end); a = NLA_NEXT(a)) {
-		if (NLA_KIND(a) == RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY_NAME)
-			name = NLA_DATA(a);
-		if (NLA_KIND(a) == RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY_VALUE &&
-		    a->nla_len >= NLA_HDRLEN + 8) {
-			memcpy(&v, NLA_DATA(a), 8);
-			have = true;
-		}
-	}
-	if (!name || !have)
-		return;
-	for (i = 0; i < C_NUM; i++)
-		if (!strcmp(name, cnt_names[i])) {
-			c->v[i] += v;
-			(*seen)++;
-		}
-}
-
-/*
- * Device @d's ODP counters added to @c, read through RDMA netlink
- * (RDMA_NLDEV_CMD_STAT_GET: `rdma statistic`), which asks the driver each
- * time, unlike sysfs (which keeps values for at least a jiffy); false
- * when that did not work.
- */
-static bool nl_cnts_add(const struct dev *d, struct cnts *c)
-{
-	static uint32_t seq;
-	union {
-		struct nlmsghdr h;
-		char b[65536];
-	} *buf;
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	struct nlmsghdr *h;
-	struct nlattr *a;
-	unsigned int seen = 0;
-	struct cnts got;
-	ssize_t n;
-	int fd;
-
-	if (d->index < 0)
-		return false;
-	buf = calloc(1, sizeof(*buf));
-	if (!buf)
-		return false;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_RDMA);
-	if (fd < 0)
-		goto out_free;
-	h = &buf->h;
-	h->nlmsg_type = RDMA_NL_GET_TYPE(RDMA_NL_NLDEV,
-					 RDMA_NLDEV_CMD_STAT_GET);
-	h->nlmsg_flags = NLM_F_REQUEST;
-	h->nlmsg_seq = ++seq;
-	a = (struct nlattr *)((char *)h + NLMSG_HDRLEN);
-	a = nla_put_u32(a, RDMA_NLDEV_ATTR_DEV_INDEX, (uint32_t)d->index);
-	a = nla_put_u32(a, RDMA_NLDEV_ATTR_PORT_INDEX, 1);
-	h->nlmsg_len = (uint32_t)((char *)a - (char *)h);
-	if (sendto(fd, h, h->nlmsg_len, 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0)
-		goto out_close;
-	n = recv(fd, buf->b, sizeof(buf->b), 0);
-	if (n < (ssize_t)NLMSG_HDRLEN || !NLMSG_OK(h, (size_t)n) ||
-	    h->nlmsg_type == NLMSG_ERROR)
-		goto out_close;
-	memset(&got, 0, sizeof(got));
-	for (a = (struct nlattr *)((char *)h + NLMSG_HDRLEN);
-	     NLA_FITS(a, (char *)h + h->nlmsg_len); a = NLA_NEXT(a)) {
-		struct nlattr *e, *end = NLA_NEXT(a);
-
-		if (NLA_KIND(a) != RDMA_NLDEV_ATTR_STAT_HWCOUNTERS)
-			continue;
-		for (e = NLA_DATA(a); NLA_FITS(e, end); e = NLA_NEXT(e))
-			if (NLA_KIND(e) == RDMA_NLDEV_ATTR_STAT_HWCOUNTER_ENTRY)
-				nl_entry(e, &got, &seen);
-	}
-	if (seen == C_NUM) {
-		int i;
-
-		for (i = 0; i < C_NUM; i++)
-			c->v[i] += got.v[i];
-	}
-out_close:
-	close(fd);
-out_free:
-	free(buf);
-	return seen == C_NUM;
-}
-
 /* Add device @d's ODP counters to @c. */
-static void dev_cnts_add(const struct dev *d, struct cnts *c)
+static void dev_cnts_add(const struct vt_dev *d, struct cnts *c)
 {
-	char path[256];
 	uint64_t v;
 	int i;
 
-	if (use_netlink && nl_cnts_add(d, c))
+	if (use_netlink && vt_nl_counters_add(d->index, vt_odp_cnt_names,
+					      VT_C_ODP_NUM, c->v))
 		return;
 	/* sysfs keeps hw counters for their lifespan, at least a jiffy. */
 	usleep(lifespan_zero ? 10000 : 30000);
-	for (i = 0; i < C_NUM; i++) {
-		snprintf(path, sizeof(path),
-			 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
-			 d->name, cnt_names[i]);
-		CHECK(read_u64(path, &v), "cannot read %s: %s", path,
-		      strerror(errno));
+	for (i = 0; i < VT_C_ODP_NUM; i++) {
+		CHECK(vt_hw_counter(d->name, vt_odp_cnt_names[i], &v),
+		      "cannot read " VT_HW_DIR "/%s: %s", d->name,
+		      vt_odp_cnt_names[i], strerror(errno));
 		c->v[i] += v;
 	}
 }
 
 /* Counter @name of the test's devices, summed; for diagnostics. */
-static uint64_t hw_counter(const struct dev *a, const struct dev *b,
+static uint64_t hw_counter(const struct vt_dev *a, const struct vt_dev *b,
 			   const char *name)
 {
-	const struct dev *d[2] = { a, b };
 	uint64_t v, sum = 0;
-	char path[256];
-	int i;
 
-	for (i = 0; i < (a == b ? 1 : 2); i++) {
-		snprintf(path, sizeof(path),
-			 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
-			 d[i]->name, name);
-		if (read_u64(path, &v))
-			sum += v;
-	}
+	if (vt_hw_counter(a->name, name, &v))
+		sum += v;
+	if (b != a && vt_hw_counter(b->name, name, &v))
+		sum += v;
 	return sum;
 }
 
@@ -488,27 +152,10 @@ static uint64_t hw_counter(const struct dev *a, const struct dev *b,
 /* Fill @p with a byte stream that depends on @seed (ZERO: zeros). */
 static void fill_pat(void *dst, size_t len, uint32_t seed)
 {
-	uint64_t x = (uint64_t)seed * 0x9e3779b97f4a7c15ull + 0x2545f491;
-	uint8_t *p = dst;
-
-	if (seed == ZERO) {
-		memset(p, 0, len);
-		return;
-	}
-	while (len >= 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p, &x, 8);
-		p += 8;
-		len -= 8;
-	}
-	while (len--) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		*p++ = (uint8_t)(x >> 29);
-	}
+	if (seed == ZERO)
+		memset(dst, 0, len);
+	else
+		vt_fill(dst, len, seed);
 }
 
 static uint64_t get_u64(const uint8_t *p)
@@ -546,18 +193,18 @@ static bool same(const char *what, const uint8_t *got, const uint8_t *want,
 	for (i = 0; got[i] == want[i]; i++)
 		;
 	if (i >= off && i < off + len)
-		diag("%s: first difference at byte %zu of the %zu-byte data: got 0x%02x, want 0x%02x",
-		     what, i - off, len, got[i], want[i]);
+		vt_diag("%s: first difference at byte %zu of the %zu-byte data: got 0x%02x, want 0x%02x",
+			what, i - off, len, got[i], want[i]);
 	else if (i < off)
-		diag("%s: byte %zu before the data changed: got 0x%02x, want 0x%02x",
-		     what, off - i, got[i], want[i]);
+		vt_diag("%s: byte %zu before the data changed: got 0x%02x, want 0x%02x",
+			what, off - i, got[i], want[i]);
 	else
-		diag("%s: byte %zu after the data's end changed: got 0x%02x, want 0x%02x",
-		     what, i - off - len, got[i], want[i]);
+		vt_diag("%s: byte %zu after the data's end changed: got 0x%02x, want 0x%02x",
+			what, i - off - len, got[i], want[i]);
 	for (n = 0; i < size; i++)
 		n += got[i] != want[i];
-	diag("%s: %zu of %zu bytes differ from the first difference on",
-	     what, n, size);
+	vt_diag("%s: %zu of %zu bytes differ from the first difference on",
+		what, n, size);
 	return false;
 }
 
@@ -572,7 +219,7 @@ static const char *const mode_names[] = {
 };
 
 struct pairing {
-	struct dev *a, *b;
+	struct vt_dev *a, *b;
 	char name[140];
 	int only_mode;		/* -1: both modes */
 };
@@ -584,7 +231,7 @@ struct pairing {
  * @imr: the implicit ODP MR on @pd (NULL until first used)
  */
 struct side {
-	struct dev *dev;
+	struct vt_dev *dev;
 	struct ibv_pd *pd;
 	struct ibv_mr *imr;
 };
@@ -617,15 +264,9 @@ struct ep {
 	uint32_t psn;
 };
 
-/* Path attributes both ends of a connection use. */
-struct path {
-	enum ibv_mtu mtu;
-	uint8_t rd_atomic;
-};
-
 struct conn {
 	struct ep a, b;
-	struct path path;
+	struct vt_path path;
 };
 
 /* A child process the test started and must not leave behind. */
@@ -650,7 +291,7 @@ struct tcase {
 	char name[200];
 	void (*fn)(void **state);
 	struct pairing *pair;
-	struct dev *dev;
+	struct vt_dev *dev;
 	enum mode mode;
 	struct side sa, sb;
 	struct conn *conns[MAX_CONNS];
@@ -744,7 +385,7 @@ static void since(const struct tcase *tc, const struct cnts *before,
 	int i;
 
 	snap(tc, &now);
-	for (i = 0; i < C_NUM; i++)
+	for (i = 0; i < VT_C_ODP_NUM; i++)
 		d->v[i] = now.v[i] - before->v[i];
 }
 
@@ -753,23 +394,23 @@ static void expect_faulted(const struct cnts *d, size_t pages,
 			   const char *what)
 {
 	if (verbose)
-		diag("%s: odp_faults +%" PRIu64 ", odp_fault_pages +%" PRIu64
-		     " (%zu pages touched), odp_fault_ns +%" PRIu64, what,
-		     d->v[C_FAULTS], d->v[C_FAULT_PAGES], pages,
-		     d->v[C_FAULT_NS]);
-	CHECK(d->v[C_FAULTS] > 0 && d->v[C_FAULT_PAGES] >= pages,
+		vt_diag("%s: odp_faults +%" PRIu64 ", odp_fault_pages +%" PRIu64
+			" (%zu pages touched), odp_fault_ns +%" PRIu64, what,
+			d->v[VT_C_FAULTS], d->v[VT_C_FAULT_PAGES], pages,
+			d->v[VT_C_FAULT_NS]);
+	CHECK(d->v[VT_C_FAULTS] > 0 && d->v[VT_C_FAULT_PAGES] >= pages,
 	      "%s: odp_faults +%" PRIu64 ", odp_fault_pages +%" PRIu64
 	      ", want > 0 and >= %zu (pages it touched first)",
-	      what, d->v[C_FAULTS], d->v[C_FAULT_PAGES], pages);
+	      what, d->v[VT_C_FAULTS], d->v[VT_C_FAULT_PAGES], pages);
 }
 
 /* The transfer used warm pages only: no fault at all. */
 static void expect_warm(const struct cnts *d, const char *what)
 {
-	CHECK(d->v[C_FAULTS] == 0 && d->v[C_FAULT_PAGES] == 0,
+	CHECK(d->v[VT_C_FAULTS] == 0 && d->v[VT_C_FAULT_PAGES] == 0,
 	      "%s: odp_faults +%" PRIu64 ", odp_fault_pages +%" PRIu64
 	      ", want no fault (the pages were mirrored already)",
-	      what, d->v[C_FAULTS], d->v[C_FAULT_PAGES]);
+	      what, d->v[VT_C_FAULTS], d->v[VT_C_FAULT_PAGES]);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -779,11 +420,11 @@ static void expect_warm(const struct cnts *d, const char *what)
 #define ODP_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
 
-static void side_open(struct side *s, struct dev *d)
+static void side_open(struct side *s, struct vt_dev *d)
 {
 	if (s->pd)
 		return;
-	dev_ready(d);
+	vt_dev_ready(d);
 	s->dev = d;
 	s->pd = ibv_alloc_pd(d->ctx);
 	CHECK(s->pd, "%s: ibv_alloc_pd: %s", d->name, strerror(errno));
@@ -951,12 +592,12 @@ static void diag_stack(pid_t pid, const char *why)
 	char path[64], line[256];
 	FILE *f;
 
-	diag("%s: pid %d in the kernel:", why, (int)pid);
+	vt_diag("%s: pid %d in the kernel:", why, (int)pid);
 	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
 	f = fopen(path, "r");
 	if (f) {
 		if (fgets(line, sizeof(line), f))
-			diag("  wchan %s", line);
+			vt_diag("  wchan %s", line);
 		fclose(f);
 	}
 	snprintf(path, sizeof(path), "/proc/%d/stack", (int)pid);
@@ -965,7 +606,7 @@ static void diag_stack(pid_t pid, const char *why)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		diag("  %s", line);
+		vt_diag("  %s", line);
 	}
 	fclose(f);
 }
@@ -976,15 +617,15 @@ static void diag_stack(pid_t pid, const char *why)
  */
 static void kid_reap(struct kid *k)
 {
-	int64_t end = now_ms() + 5000;
+	int64_t end = vt_now_ms() + 5000;
 	int st;
 
 	if (k->pid > 0) {
 		kill(k->pid, SIGKILL);
 		while (waitpid(k->pid, &st, WNOHANG) == 0) {
-			if (now_ms() > end) {
-				diag("child %d did not die within 5 s of SIGKILL",
-				     (int)k->pid);
+			if (vt_now_ms() > end) {
+				vt_diag("child %d did not die within 5 s of SIGKILL",
+					(int)k->pid);
 				diag_stack(k->pid, "the unkillable child");
 				break;
 			}
@@ -1018,7 +659,10 @@ static void ep_close(struct ep *e)
 
 static void ep_create(struct ep *e, struct side *s, uint32_t psn)
 {
-	struct ibv_qp_init_attr ia;
+	struct ibv_qp_cap cap = {
+		.max_send_wr = SEND_WR, .max_recv_wr = RECV_WR,
+		.max_send_sge = 2, .max_recv_sge = 2,
+	};
 
 	e->side = s;
 	e->psn = psn;
@@ -1026,159 +670,58 @@ static void ep_create(struct ep *e, struct side *s, uint32_t psn)
 	e->rcq = ibv_create_cq(s->dev->ctx, CQE, NULL, NULL, 0);
 	CHECK(e->scq && e->rcq, "%s: ibv_create_cq: %s", s->dev->name,
 	      strerror(errno));
-	memset(&ia, 0, sizeof(ia));
-	ia.send_cq = e->scq;
-	ia.recv_cq = e->rcq;
-	ia.qp_type = IBV_QPT_RC;
-	ia.cap.max_send_wr = SEND_WR;
-	ia.cap.max_recv_wr = RECV_WR;
-	ia.cap.max_send_sge = 2;
-	ia.cap.max_recv_sge = 2;
-	e->qp = ibv_create_qp(s->pd, &ia);
+	e->qp = vt_qp_create(s->pd, e->scq, e->rcq, &cap, false);
 	CHECK(e->qp, "%s: ibv_create_qp(RC): %s", s->dev->name,
 	      strerror(errno));
 }
 
-#define QP_ACCESS_ALL	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
-			 IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC)
-
-/* RESET->INIT with every remote access; 0 or the errno. */
-static int qp_to_init(struct ibv_qp *qp)
+/* A fresh connection of the test, not set up yet. */
+static struct conn *conn_new(struct tcase *tc)
 {
-	struct ibv_qp_attr at;
+	struct conn *c;
 
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_INIT;
-	at.pkey_index = 0;
-	at.port_num = 1;
-	at.qp_access_flags = QP_ACCESS_ALL;
-	return ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			     IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
+	assert_true(tc->nconns < MAX_CONNS);
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	tc->conns[tc->nconns++] = c;
+	return c;
 }
 
-/* INIT->RTR towards QP @dqpn at @dgid; 0 or the errno. */
-static int qp_to_rtr(struct ibv_qp *qp, const struct path *p, int sgid_index,
-		     uint32_t dqpn, uint32_t rq_psn, const union ibv_gid *dgid)
+/* Connect @c's QPs (on @da and @db) to each other, both to RTS. */
+static void conn_link(struct conn *c, const struct vt_dev *da,
+		      const struct vt_dev *db)
 {
-	struct ibv_qp_attr at;
-
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTR;
-	at.path_mtu = p->mtu;
-	at.dest_qp_num = dqpn;
-	at.rq_psn = rq_psn;
-	at.max_dest_rd_atomic = p->rd_atomic;
-	at.min_rnr_timer = 12;
-	at.ah_attr.is_global = 1;
-	at.ah_attr.grh.dgid = *dgid;
-	at.ah_attr.grh.sgid_index = (uint8_t)sgid_index;
-	at.ah_attr.grh.hop_limit = 64;
-	at.ah_attr.port_num = 1;
-	return ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_AV |
-			     IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			     IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			     IBV_QP_MIN_RNR_TIMER);
-}
-
-/* RTR->RTS; 0 or the errno.  268 ms ACK timeout: TCG guests stall. */
-static int qp_to_rts(struct ibv_qp *qp, const struct path *p, uint32_t psn)
-{
-	struct ibv_qp_attr at;
-
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTS;
-	at.sq_psn = psn;
-	at.timeout = 16;
-	at.retry_cnt = 7;
-	at.rnr_retry = 7;
-	at.max_rd_atomic = p->rd_atomic;
-	return ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_SQ_PSN |
-			     IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-			     IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC);
-}
-
-static uint8_t min_u8(uint32_t a, uint32_t b)
-{
-	uint32_t m = a < b ? a : b;
-
-	return (uint8_t)(m > 255 ? 255 : m);
-}
-
-/* The path between devices @a and @b: the smaller MTU, 16 reads. */
-static struct path path_of(const struct dev *a, const struct dev *b)
-{
-	struct path p;
-
-	p.mtu = a->port.active_mtu < b->port.active_mtu ?
-		a->port.active_mtu : b->port.active_mtu;
-	p.rd_atomic = min_u8(16, a->attr.max_qp_init_rd_atom);
-	p.rd_atomic = min_u8(p.rd_atomic, b->attr.max_qp_rd_atom);
-	p.rd_atomic = min_u8(p.rd_atomic, a->attr.max_qp_rd_atom);
-	p.rd_atomic = min_u8(p.rd_atomic, b->attr.max_qp_init_rd_atom);
-	return p;
+	CHECK(!vt_qp_connect(c->a.qp, &c->path, da, c->b.qp->qp_num,
+			     c->a.psn, c->b.psn, &db->gid) &&
+	      !vt_qp_connect(c->b.qp, &c->path, db, c->a.qp->qp_num,
+			     c->b.psn, c->a.psn, &da->gid),
+	      "connecting QPs %s:%u and %s:%u: %s", da->name,
+	      c->a.qp->qp_num, db->name, c->b.qp->qp_num, vt_errmsg());
 }
 
 /* Connect a fresh QP on side A to a fresh one on side B, both in RTS. */
 static struct conn *conn_open(struct tcase *tc)
 {
-	struct dev *da = tc->pair->a, *db = tc->pair->b;
+	struct vt_dev *da = tc->pair->a, *db = tc->pair->b;
 	struct conn *c;
-	int rc;
 
-	dev_ready(da);
-	dev_ready(db);
+	vt_dev_ready(da);
+	vt_dev_ready(db);
 	sides_open(tc);
-	assert_true(tc->nconns < MAX_CONNS);
-	c = calloc(1, sizeof(*c));
-	assert_non_null(c);
-	tc->conns[tc->nconns++] = c;
-	c->path = path_of(da, db);
-	CHECK(mtu_bytes(c->path.mtu) && c->path.rd_atomic,
+	c = conn_new(tc);
+	vt_path_init(&c->path, da, db);
+	CHECK(vt_mtu_bytes(c->path.mtu) && c->path.rd_atomic,
 	      "no usable path (active_mtu %d and %d, rd_atomic %u)",
 	      da->port.active_mtu, db->port.active_mtu, c->path.rd_atomic);
 	ep_create(&c->a, &tc->sa, 0xfffff0 - tc->nconns * 16);
 	ep_create(&c->b, &tc->sb, 0x7ffffa + tc->nconns);
-	rc = qp_to_init(c->a.qp);
-	rc = rc ? rc : qp_to_init(c->b.qp);
-	rc = rc ? rc : qp_to_rtr(c->a.qp, &c->path, da->gid_index,
-				 c->b.qp->qp_num, c->b.psn, &db->gid);
-	rc = rc ? rc : qp_to_rts(c->a.qp, &c->path, c->a.psn);
-	rc = rc ? rc : qp_to_rtr(c->b.qp, &c->path, db->gid_index,
-				 c->a.qp->qp_num, c->a.psn, &da->gid);
-	rc = rc ? rc : qp_to_rts(c->b.qp, &c->path, c->b.psn);
-	CHECK(!rc, "connecting QPs %s:%u and %s:%u: %s", da->name,
-	      c->a.qp->qp_num, db->name, c->b.qp->qp_num, strerror(rc));
+	conn_link(c, da, db);
 	return c;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Posting and completions                                                 */
 /* ---------------------------------------------------------------------- */
-
-/* Time allowed for an operation on @len bytes: at least 1 MB/s. */
-static int wc_ms(size_t len)
-{
-	return 10000 + (int)(len / 1000);
-}
-
-/* Poll @cq for one completion; false when none came within @ms. */
-static bool poll_wc(struct ibv_cq *cq, struct ibv_wc *wc, int ms)
-{
-	int64_t end = now_ms() + ms;
-	unsigned int spins = 0;
-	int n;
-
-	for (;;) {
-		n = ibv_poll_cq(cq, 1, wc);
-		CHECK(n >= 0, "ibv_poll_cq failed: %d", n);
-		if (n == 1)
-			return true;
-		if (now_ms() > end)
-			return false;
-		if (++spins > 64)
-			usleep(100);
-	}
-}
 
 /* The connection the last transfer went over (for stall reports). */
 static struct conn *cur_conn;
@@ -1192,56 +735,33 @@ static void diag_qp(const char *who, struct ep *e)
 		return;
 	if (ibv_query_qp(e->qp, &at, IBV_QP_STATE | IBV_QP_SQ_PSN |
 			 IBV_QP_RQ_PSN, &ia)) {
-		diag("  %s QP %u: ibv_query_qp failed", who, e->qp->qp_num);
+		vt_diag("  %s QP %u: ibv_query_qp failed", who, e->qp->qp_num);
 		return;
 	}
-	diag("  %s QP %u on %s: state %d sq_psn 0x%x rq_psn 0x%x", who,
-	     e->qp->qp_num, e->side->dev->name, at.qp_state, at.sq_psn,
-	     at.rq_psn);
+	vt_diag("  %s QP %u on %s: state %d sq_psn 0x%x rq_psn 0x%x", who,
+		e->qp->qp_num, e->side->dev->name, at.qp_state, at.sq_psn,
+		at.rq_psn);
 }
 
 /* Every hw counter of @d that is not 0, on one line. */
-static void diag_counters(const struct dev *d)
+static void diag_counters(const struct vt_dev *d)
 {
-	char path[256], line[1024] = "", *p = line;
-	const char *names[] = {
-		"rx_pkts", "tx_pkts", "rx_drop_icrc", "rx_drop_hdr",
-		"rx_drop_noqp", "rx_drop_seq", "rx_drop_full", "tx_drop",
-		"tx_nak_seq", "tx_nak_inv", "tx_nak_access", "tx_nak_op",
-		"tx_rnr_nak", "rx_dup_req", "retransmits", "ack_timeouts",
-		"rnr_waits", "odp_faults", "odp_fault_pages",
-		"odp_fault_fails", "odp_invalidations", "odp_inval_pages",
-	};
-	unsigned int i;
-	uint64_t v;
+	static struct vt_hw_snap sn;
+	char line[1024];
 
-	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		snprintf(path, sizeof(path),
-			 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
-			 d->name, names[i]);
-		if (read_u64(path, &v) && v &&
-		    p < line + sizeof(line) - 64)
-			p += sprintf(p, " %s=%" PRIu64, names[i], v);
-	}
-	diag("  %s:%s", d->name, line);
+	vt_hw_snap(d->name, &sn);
+	vt_hw_nonzero(&sn, line, sizeof(line));
+	vt_diag("  %s:%s", d->name, line);
 }
 
-/* Run shell command @cmd, its output as diagnostics. */
-static void diag_cmd(const char *cmd)
+/* Where connection @c's QPs are and what its devices counted. */
+static void diag_conn(struct conn *c)
 {
-	char line[1024];
-	FILE *f;
-
-	fflush(stdout);
-	f = popen(cmd, "r");
-	if (!f)
-		return;
-	diag("$ %s", cmd);
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		diag("  %s", line);
-	}
-	pclose(f);
+	diag_qp("requester", &c->a);
+	diag_qp("responder", &c->b);
+	diag_counters(c->a.side->dev);
+	if (c->b.side && c->b.side->dev != c->a.side->dev)
+		diag_counters(c->b.side->dev);
 }
 
 /*
@@ -1253,32 +773,22 @@ static void stall_report(struct ibv_cq *cq, const char *what, int ms)
 {
 	struct conn *c = cur_conn;
 	struct ibv_wc wc;
-	int64_t t0 = now_ms();
+	int64_t t0 = vt_now_ms();
 
-	diag("%s: no completion within %d ms; the QPs and counters now:",
-	     what, ms);
-	if (c) {
-		diag_qp("requester", &c->a);
-		diag_qp("responder", &c->b);
-		diag_counters(c->a.side->dev);
-		if (c->b.side && c->b.side->dev != c->a.side->dev)
-			diag_counters(c->b.side->dev);
-	}
-	diag_cmd("rdma resource show qp -dd");
-	if (poll_wc(cq, &wc, 30000))
-		diag("%s: the completion came %" PRId64 " ms later: wr_id %" PRIu64 " %s",
-		     what, now_ms() - t0, (uint64_t)wc.wr_id,
-		     ibv_wc_status_str(wc.status));
+	vt_diag("%s: no completion within %d ms; the QPs and counters now:",
+		what, ms);
+	if (c)
+		diag_conn(c);
+	vt_diag_cmd("rdma resource show qp -dd");
+	if (vt_get_wc(cq, &wc, 30000))
+		vt_diag("%s: the completion came %" PRId64 " ms later: wr_id %" PRIu64 " %s",
+			what, vt_now_ms() - t0, (uint64_t)wc.wr_id,
+			ibv_wc_status_str(wc.status));
 	else
-		diag("%s: still no completion 30 s later (stuck)", what);
-	if (c) {
-		diag_qp("requester", &c->a);
-		diag_qp("responder", &c->b);
-		diag_counters(c->a.side->dev);
-		if (c->b.side && c->b.side->dev != c->a.side->dev)
-			diag_counters(c->b.side->dev);
-	}
-	diag_cmd("rdma resource show qp -dd");
+		vt_diag("%s: still no completion 30 s later (stuck)", what);
+	if (c)
+		diag_conn(c);
+	vt_diag_cmd("rdma resource show qp -dd");
 }
 
 /*
@@ -1289,54 +799,23 @@ static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
 		      uint64_t wr_id, enum ibv_wc_status status, int opcode,
 		      int ms)
 {
-	if (!poll_wc(cq, wc, ms)) {
+	if (!vt_get_wc(cq, wc, ms)) {
 		stall_report(cq, what, ms);
 		CHECK(0, "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
 		      what, ms, wr_id, ibv_wc_status_str(status));
 	}
 	if (wc->status != status && status == IBV_WC_SUCCESS && cur_conn) {
-		diag("%s: failed (%s); the QPs and counters now:", what,
-		     ibv_wc_status_str(wc->status));
-		diag_qp("requester", &cur_conn->a);
-		diag_qp("responder", &cur_conn->b);
-		diag_counters(cur_conn->a.side->dev);
-		if (cur_conn->b.side &&
-		    cur_conn->b.side->dev != cur_conn->a.side->dev)
-			diag_counters(cur_conn->b.side->dev);
+		vt_diag("%s: failed (%s); the QPs and counters now:", what,
+			ibv_wc_status_str(wc->status));
+		diag_conn(cur_conn);
 	}
-	CHECK(wc->wr_id == wr_id && wc->status == status,
-	      "%s: got completion wr_id %" PRIu64 " status %s (%d), want wr_id %" PRIu64 " status %s (%d)",
-	      what, (uint64_t)wc->wr_id, ibv_wc_status_str(wc->status),
-	      wc->status, wr_id, ibv_wc_status_str(status), status);
-	if (status == IBV_WC_SUCCESS && opcode >= 0)
-		CHECK((int)wc->opcode == opcode,
-		      "%s: completion opcode %s (%d), want %s (%d)", what,
-		      wc_opcode_str(wc->opcode), wc->opcode,
-		      wc_opcode_str(opcode), opcode);
-}
-
-/* No completion on @cq within @ms. */
-static void expect_no_wc(struct ibv_cq *cq, const char *what, int ms)
-{
-	struct ibv_wc wc;
-
-	CHECK(!poll_wc(cq, &wc, ms),
-	      "%s: unexpected completion wr_id %" PRIu64 " status %s opcode %s",
-	      what, (uint64_t)wc.wr_id, ibv_wc_status_str(wc.status),
-	      wc_opcode_str(wc.opcode));
+	vt_check_wc(wc, what, wr_id, status, opcode);
 }
 
 static void expect_qp_state(struct ep *e, enum ibv_qp_state want,
 			    const char *what)
 {
-	struct ibv_qp_attr at;
-	struct ibv_qp_init_attr ia;
-	int rc;
-
-	rc = ibv_query_qp(e->qp, &at, IBV_QP_STATE, &ia);
-	CHECK(!rc, "%s: ibv_query_qp: %s", what, strerror(rc));
-	CHECK(at.qp_state == want, "%s: QP %u on %s is in state %d, want %d",
-	      what, e->qp->qp_num, e->side->dev->name, at.qp_state, want);
+	vt_expect_qp_state(e->qp, e->side->dev->name, want, what);
 }
 
 static struct ibv_sge sge(const struct buf *b, size_t off, size_t len)
@@ -1348,24 +827,6 @@ static struct ibv_sge sge(const struct buf *b, size_t off, size_t len)
 	};
 
 	return s;
-}
-
-static void post_send(struct ep *e, struct ibv_send_wr *wr, const char *what)
-{
-	struct ibv_send_wr *bad = NULL;
-	int rc = ibv_post_send(e->qp, wr, &bad);
-
-	CHECK(!rc, "%s: ibv_post_send: %s", what, strerror(rc));
-}
-
-static void post_recv(struct ep *e, uint64_t id, struct ibv_sge *sg,
-		      const char *what)
-{
-	struct ibv_recv_wr wr = { .wr_id = id, .sg_list = sg, .num_sge = 1 };
-	struct ibv_recv_wr *bad = NULL;
-	int rc = ibv_post_recv(e->qp, &wr, &bad);
-
-	CHECK(!rc, "%s: ibv_post_recv: %s", what, strerror(rc));
 }
 
 /*
@@ -1391,10 +852,10 @@ static void rdma_at(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	wr.wr.rdma.remote_addr = ra;
 	wr.wr.rdma.rkey = rkey;
 	cur_conn = c;
-	post_send(&c->a, &wr, what);
+	vt_post_send(c->a.qp, &wr, what);
 	expect_wc(c->a.scq, &wc, what, id, want,
 		  op == IBV_WR_RDMA_READ ? IBV_WC_RDMA_READ :
-					   IBV_WC_RDMA_WRITE, wc_ms(len));
+					   IBV_WC_RDMA_WRITE, vt_wc_ms(len));
 	if (want == IBV_WC_SUCCESS && op == IBV_WR_RDMA_READ)
 		CHECK(wc.byte_len == len, "%s: byte_len %u, want %zu", what,
 		      wc.byte_len, len);
@@ -1439,23 +900,23 @@ static void do_send(struct conn *c, struct buf *src, size_t soff,
 
 	++id;
 	cur_conn = c;
-	post_recv(&c->b, id, &rg, what);
+	vt_post_recv(c->b.qp, id, &rg, 1, what);
 	memset(&wr, 0, sizeof(wr));
 	wr.wr_id = id;
 	wr.sg_list = &g;
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_SIGNALED;
-	post_send(&c->a, &wr, what);
+	vt_post_send(c->a.qp, &wr, what);
 	snprintf(msg, sizeof(msg), "%s: sender", what);
-	expect_wc(c->a.scq, &wc, msg, id, want_s, IBV_WC_SEND, wc_ms(len));
+	expect_wc(c->a.scq, &wc, msg, id, want_s, IBV_WC_SEND, vt_wc_ms(len));
 	snprintf(msg, sizeof(msg), "%s: receiver", what);
 	if (want_r == NO_RECV_WC) {
-		expect_no_wc(c->b.rcq, msg, 200);
+		vt_expect_no_wc(c->b.rcq, msg, 200);
 		return;
 	}
 	expect_wc(c->b.rcq, &wc, msg, id, (enum ibv_wc_status)want_r,
-		  IBV_WC_RECV, wc_ms(len));
+		  IBV_WC_RECV, vt_wc_ms(len));
 	if (want_r == IBV_WC_SUCCESS)
 		CHECK(wc.byte_len == len, "%s: byte_len %u, want %zu", msg,
 		      wc.byte_len, len);
@@ -1482,7 +943,7 @@ static void do_atomic(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	wr.wr.atomic.compare_add = cmp_add;
 	wr.wr.atomic.swap = swap;
 	cur_conn = c;
-	post_send(&c->a, &wr, what);
+	vt_post_send(c->a.qp, &wr, what);
 	expect_wc(c->a.scq, &wc, what, id, want,
 		  op == IBV_WR_ATOMIC_CMP_AND_SWP ? IBV_WC_COMP_SWAP :
 						    IBV_WC_FETCH_ADD, 10000);
@@ -1504,7 +965,7 @@ static void do_atomic(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 static void test_caps(void **state)
 {
 	struct tcase *tc = *state;
-	struct dev *d = tc->dev;
+	struct vt_dev *d = tc->dev;
 	struct ibv_device_attr_ex ax;
 	struct ibv_mr *mr, *imr;
 	struct ibv_pd *pd;
@@ -1516,11 +977,11 @@ static void test_caps(void **state)
 	memset(&ax, 0, sizeof(ax));
 	rc = ibv_query_device_ex(d->ctx, NULL, &ax);
 	CHECK(!rc, "%s: ibv_query_device_ex: %s", d->name, strerror(rc));
-	diag("%s: odp_caps general 0x%" PRIx64 " rc 0x%x uc 0x%x ud 0x%x xrc 0x%x",
-	     d->name, (uint64_t)ax.odp_caps.general_caps,
-	     ax.odp_caps.per_transport_caps.rc_odp_caps,
-	     ax.odp_caps.per_transport_caps.uc_odp_caps,
-	     ax.odp_caps.per_transport_caps.ud_odp_caps, ax.xrc_odp_caps);
+	vt_diag("%s: odp_caps general 0x%" PRIx64 " rc 0x%x uc 0x%x ud 0x%x xrc 0x%x",
+		d->name, (uint64_t)ax.odp_caps.general_caps,
+		ax.odp_caps.per_transport_caps.rc_odp_caps,
+		ax.odp_caps.per_transport_caps.uc_odp_caps,
+		ax.odp_caps.per_transport_caps.ud_odp_caps, ax.xrc_odp_caps);
 	CHECK(ax.odp_caps.general_caps ==
 	      (IBV_ODP_SUPPORT | IBV_ODP_SUPPORT_IMPLICIT),
 	      "%s: general_caps 0x%" PRIx64 ", want ODP_SUPPORT|ODP_SUPPORT_IMPLICIT (0x%x)",
@@ -1928,10 +1389,10 @@ static void test_dontneed(void **state)
 		snap(tc, &before);
 		madv(r->mem, size, MADV_DONTNEED, "MADV_DONTNEED");
 		since(tc, &before, &d);
-		CHECK(d.v[C_INVALS] >= 1 &&
-		      d.v[C_INVAL_PAGES] >= npages(r->mem, roff, len),
+		CHECK(d.v[VT_C_INVALS] >= 1 &&
+		      d.v[VT_C_INVAL_PAGES] >= npages(r->mem, roff, len),
 		      "%s: odp_invalidations +%" PRIu64 ", odp_inval_pages +%" PRIu64 ", want >= 1 and >= %zu (the mirrored pages)",
-		      what, d.v[C_INVALS], d.v[C_INVAL_PAGES],
+		      what, d.v[VT_C_INVALS], d.v[VT_C_INVAL_PAGES],
 		      npages(r->mem, roff, len));
 		if (p % 2) {
 			snprintf(what, sizeof(what),
@@ -1999,9 +1460,9 @@ static void expect_fault_fail(const struct tcase *tc,
 	struct cnts d;
 
 	since(tc, before, &d);
-	CHECK(d.v[C_FAULT_FAILS] >= 1,
+	CHECK(d.v[VT_C_FAULT_FAILS] >= 1,
 	      "%s: odp_fault_fails +%" PRIu64 ", want >= 1", what,
-	      d.v[C_FAULT_FAILS]);
+	      d.v[VT_C_FAULT_FAILS]);
 }
 
 /*
@@ -2150,12 +1611,12 @@ static const char *race_act_str(enum race_act a)
 static void *racer_run(void *arg)
 {
 	struct racer *u = arg;
-	int64_t end = now_ms() + 20000, t0;
+	int64_t end = vt_now_ms() + 20000, t0;
 
 	while (__atomic_load_n(&u->posted, __ATOMIC_ACQUIRE) < u->after &&
-	       now_ms() < end)
+	       vt_now_ms() < end)
 		;
-	t0 = now_ms();
+	t0 = vt_now_ms();
 	if (u->act == R_UNMAP)
 		u->rc = munmap(u->addr, u->len);
 	else if (u->act == R_TRUNCATE)
@@ -2163,7 +1624,7 @@ static void *racer_run(void *arg)
 	else
 		u->rc = ibv_dereg_mr(u->mr);
 	u->err = u->act != R_DEREG ? errno : u->rc;
-	u->ms = now_ms() - t0;
+	u->ms = vt_now_ms() - t0;
 	return NULL;
 }
 
@@ -2201,13 +1662,13 @@ static bool stream_race(struct conn *c, struct buf *src, uint64_t ra,
 			wr.wr.rdma.remote_addr = ra +
 				(posted % 32) * STREAM_LEN;
 			wr.wr.rdma.rkey = rkey;
-			post_send(&c->a, &wr, what);
+			vt_post_send(c->a.qp, &wr, what);
 			__atomic_store_n(&u->posted, ++posted,
 					 __ATOMIC_RELEASE);
 		}
 		if (err && done == posted)
 			break;
-		if (!poll_wc(c->a.scq, &wc, 20000)) {
+		if (!vt_get_wc(c->a.scq, &wc, 20000)) {
 			pthread_join(th, NULL);
 			CHECK(0, "%s: no completion for WR %u within 20 s",
 			      what, done);
@@ -2236,10 +1697,10 @@ static bool stream_race(struct conn *c, struct buf *src, uint64_t ra,
 	pthread_join(th, NULL);
 	CHECK(!u->rc, "%s: %s failed: %s", what, race_act_str(u->act),
 	      strerror(u->err));
-	diag("%s: %u of %u WRITEs posted, %u succeeded, %s; the %s took %" PRId64 " ms",
-	     what, posted, STREAM_WRS, ok,
-	     err ? "then REM_ACCESS_ERR" : "all before it",
-	     race_act_str(u->act), u->ms);
+	vt_diag("%s: %u of %u WRITEs posted, %u succeeded, %s; the %s took %" PRId64 " ms",
+		what, posted, STREAM_WRS, ok,
+		err ? "then REM_ACCESS_ERR" : "all before it",
+		race_act_str(u->act), u->ms);
 	return err;
 }
 
@@ -2722,9 +2183,9 @@ static void test_bigmr(void **state)
 	src = obuf(tc, &tc->sa, len);
 	l = obuf(tc, &tc->sa, len);
 	rss0 = vm_kb("VmRSS");
-	t0 = now_ms();
+	t0 = vt_now_ms();
 	buf_reg(r, &tc->sb, odp_kind(tc), ODP_ACCESS);
-	t_reg = now_ms() - t0;
+	t_reg = vt_now_ms() - t0;
 	for (i = 0; i < ARRAY_SIZE(offs); i++) {
 		char what[120];
 
@@ -2740,14 +2201,14 @@ static void test_bigmr(void **state)
 		expect_pat(tc, what, l->mem, len, 181 + i);
 	}
 	rss1 = vm_kb("VmRSS");
-	t0 = now_ms();
+	t0 = vt_now_ms();
 	if (r->mr) {
 		CHECK(!ibv_dereg_mr(r->mr), "ibv_dereg_mr: %s",
 		      strerror(errno));
 		r->mr = NULL;
 	}
-	diag("64 GiB %s MR: registered in %" PRId64 " ms, deregistered in %" PRId64 " ms; VmRSS +%ld kB",
-	     mode_names[tc->mode], t_reg, now_ms() - t0, rss1 - rss0);
+	vt_diag("64 GiB %s MR: registered in %" PRId64 " ms, deregistered in %" PRId64 " ms; VmRSS +%ld kB",
+		mode_names[tc->mode], t_reg, vt_now_ms() - t0, rss1 - rss0);
 	CHECK(t_reg < 2000, "registering 64 GiB took %" PRId64 " ms", t_reg);
 	CHECK(rss1 - rss0 < 64 * 1024,
 	      "VmRSS grew by %ld kB for 3 x 64 KiB of traffic", rss1 - rss0);
@@ -2770,16 +2231,16 @@ static void *dropper_run(void *arg)
 
 	int64_t t0;
 
-	while (now_ms() < d->until) {
-		t0 = now_ms();
+	while (vt_now_ms() < d->until) {
+		t0 = vt_now_ms();
 		if (madvise(d->mem, d->len, MADV_DONTNEED) ||
 		    (d->rounds % 4 == 3 &&
 		     madvise(d->mem2, d->len, MADV_DONTNEED))) {
 			d->err = errno;
 			break;
 		}
-		if (now_ms() - t0 > d->max_ms)
-			d->max_ms = now_ms() - t0;
+		if (vt_now_ms() - t0 > d->max_ms)
+			d->max_ms = vt_now_ms() - t0;
 		d->rounds++;
 		usleep(d->pause_us);
 	}
@@ -2816,15 +2277,15 @@ static void test_race(void **state)
 	d.mem = r->mem;
 	d.mem2 = l->mem;
 	d.len = len;
-	d.until = now_ms() + 1500;
+	d.until = vt_now_ms() + 1500;
 	retx = hw_counter(tc->pair->a, tc->pair->b, "retransmits");
 	tmo = hw_counter(tc->pair->a, tc->pair->b, "ack_timeouts");
 	d.pause_us = getenv("ODP_RACE_US") ?
 		     (unsigned int)atoi(getenv("ODP_RACE_US")) : 1000;
 	CHECK(!pthread_create(&th, NULL, dropper_run, &d),
 	      "pthread_create failed");
-	while (now_ms() < d.until) {
-		int64_t t0 = now_ms();
+	while (vt_now_ms() < d.until) {
+		int64_t t0 = vt_now_ms();
 
 		off = (ops % (len / chunk)) * chunk;
 		snprintf(what, sizeof(what), "op %u: %s at +%zu", ops,
@@ -2844,15 +2305,15 @@ static void test_race(void **state)
 				 what);
 		}
 		ops++;
-		if (now_ms() - t0 > max_ms)
-			max_ms = now_ms() - t0;
+		if (vt_now_ms() - t0 > max_ms)
+			max_ms = vt_now_ms() - t0;
 	}
 	pthread_join(th, NULL);
 	usleep(10000);
-	diag("%u WRITEs, READs and SENDs of 256 KiB (the longest %" PRId64 " ms) against %u rounds of MADV_DONTNEED %u us apart (the longest %" PRId64 " ms); retransmits +%" PRIu64 ", ack_timeouts +%" PRIu64,
-	     ops, max_ms, d.rounds, d.pause_us, d.max_ms,
-	     hw_counter(tc->pair->a, tc->pair->b, "retransmits") - retx,
-	     hw_counter(tc->pair->a, tc->pair->b, "ack_timeouts") - tmo);
+	vt_diag("%u WRITEs, READs and SENDs of 256 KiB (the longest %" PRId64 " ms) against %u rounds of MADV_DONTNEED %u us apart (the longest %" PRId64 " ms); retransmits +%" PRIu64 ", ack_timeouts +%" PRIu64,
+		ops, max_ms, d.rounds, d.pause_us, d.max_ms,
+		hw_counter(tc->pair->a, tc->pair->b, "retransmits") - retx,
+		hw_counter(tc->pair->a, tc->pair->b, "ack_timeouts") - tmo);
 	CHECK(!d.err, "madvise: %s", strerror(d.err));
 	/* Both sides made progress (how much: see the diagnostic). */
 	CHECK(d.rounds >= 2 && ops >= 2,
@@ -2895,7 +2356,7 @@ static void test_collapse(void **state)
 	madv(r->mem, len, MADV_HUGEPAGE, "MADV_HUGEPAGE");
 	snap(tc, &before);
 	if (madvise(r->mem, len, MADV_COLLAPSE)) {
-		diag("MADV_COLLAPSE: %s", strerror(errno));
+		vt_diag("MADV_COLLAPSE: %s", strerror(errno));
 		CHECK(errno != EINVAL, "this kernel has no MADV_COLLAPSE");
 		skip();
 	}
@@ -2903,9 +2364,9 @@ static void test_collapse(void **state)
 	CHECK(anon_huge_kb(r->mem) >= 2048,
 	      "MADV_COLLAPSE made no huge page (AnonHugePages %ld kB)",
 	      anon_huge_kb(r->mem));
-	CHECK(d.v[C_INVAL_PAGES] >= len / PAGE,
+	CHECK(d.v[VT_C_INVAL_PAGES] >= len / PAGE,
 	      "MADV_COLLAPSE: odp_inval_pages +%" PRIu64 ", want >= %zu (the mirrored small pages)",
-	      d.v[C_INVAL_PAGES], len / PAGE);
+	      d.v[VT_C_INVAL_PAGES], len / PAGE);
 	fill_pat(l->mem, len, G_BACK);
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ after the collapse");
 	expect_pat(tc, "READ after the collapse", l->mem, len, 201);
@@ -3164,20 +2625,20 @@ static void test_migrate(void **state)
 	pfn0 = pfn_of(r->mem);
 	snap(tc, &before);
 	if (madvise(r->mem, len, MADV_SOFT_OFFLINE)) {
-		diag("MADV_SOFT_OFFLINE: %s", strerror(errno));
+		vt_diag("MADV_SOFT_OFFLINE: %s", strerror(errno));
 		CHECK(errno != EINVAL && errno != EPERM,
 		      "MADV_SOFT_OFFLINE is not available");
 		skip();
 	}
 	since(tc, &before, &d);
-	diag("page 0: pfn 0x%" PRIx64 " -> 0x%" PRIx64 "; odp_inval_pages +%" PRIu64,
-	     pfn0, pfn_of(r->mem), d.v[C_INVAL_PAGES]);
+	vt_diag("page 0: pfn 0x%" PRIx64 " -> 0x%" PRIx64 "; odp_inval_pages +%" PRIu64,
+		pfn0, pfn_of(r->mem), d.v[VT_C_INVAL_PAGES]);
 	CHECK(pfn0 && pfn_of(r->mem) && pfn_of(r->mem) != pfn0,
 	      "the page did not move (pfn 0x%" PRIx64 " -> 0x%" PRIx64 ")",
 	      pfn0, pfn_of(r->mem));
-	CHECK(d.v[C_INVAL_PAGES] >= len / PAGE,
+	CHECK(d.v[VT_C_INVAL_PAGES] >= len / PAGE,
 	      "migration: odp_inval_pages +%" PRIu64 ", want >= %zu",
-	      d.v[C_INVAL_PAGES], len / PAGE);
+	      d.v[VT_C_INVAL_PAGES], len / PAGE);
 	fill_pat(l->mem, len, G_BACK);
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ after migration");
 	expect_pat(tc, "READ after migration", l->mem, len, 271);
@@ -3206,7 +2667,7 @@ static void test_hwpoison(void **state)
 	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE");
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ");
 	if (madvise(r->mem + PAGE, PAGE, MADV_HWPOISON)) {
-		diag("MADV_HWPOISON: %s", strerror(errno));
+		vt_diag("MADV_HWPOISON: %s", strerror(errno));
 		CHECK(errno != EINVAL && errno != EPERM,
 		      "MADV_HWPOISON is not available");
 		skip();
@@ -3380,9 +2841,9 @@ static void test_two_qps(void **state)
 	CHECK(!ibv_post_send(c1->a.qp, &wr, &bad), "ibv_post_send failed");
 	CHECK(!ibv_post_send(c2->a.qp, &wr, &bad), "ibv_post_send failed");
 	expect_wc(c1->a.scq, &wc, "WRITE on QP 1", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, wc_ms(len));
+		  IBV_WC_RDMA_WRITE, vt_wc_ms(len));
 	expect_wc(c2->a.scq, &wc, "WRITE on QP 2", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, wc_ms(len));
+		  IBV_WC_RDMA_WRITE, vt_wc_ms(len));
 	expect_pat(tc, "target of both WRITEs", r->mem, len, 241);
 
 	g1 = sge(l1, 0, len);
@@ -3395,9 +2856,9 @@ static void test_two_qps(void **state)
 	wr.sg_list = &g2;
 	CHECK(!ibv_post_send(c2->a.qp, &wr, &bad), "ibv_post_send failed");
 	expect_wc(c1->a.scq, &wc, "READ on QP 1", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_READ, wc_ms(len));
+		  IBV_WC_RDMA_READ, vt_wc_ms(len));
 	expect_wc(c2->a.scq, &wc, "READ on QP 2", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_READ, wc_ms(len));
+		  IBV_WC_RDMA_READ, vt_wc_ms(len));
 	expect_pat(tc, "READ on QP 1", l1->mem, len, 242);
 	expect_pat(tc, "READ on QP 2", l2->mem, len, 242);
 }
@@ -3412,31 +2873,19 @@ static void test_two_qps(void **state)
 static void test_same_mr(void **state)
 {
 	struct tcase *tc = *state;
-	struct dev *d = tc->pair->a;
+	struct vt_dev *d = tc->pair->a;
 	size_t len = 4 * MIB, n = 256 * KIB;
 	struct buf *b, *sb;
 	struct conn *c;
 	uint8_t *want;
-	int rc;
 
-	dev_ready(d);
+	vt_dev_ready(d);
 	side_open(&tc->sa, d);
-	c = calloc(1, sizeof(*c));
-	assert_non_null(c);
-	tc->conns[tc->nconns++] = c;
-	c->path = path_of(d, d);
+	c = conn_new(tc);
+	vt_path_init(&c->path, d, d);
 	ep_create(&c->a, &tc->sa, 0x100);
 	ep_create(&c->b, &tc->sa, 0x200);
-	rc = qp_to_init(c->a.qp);
-	rc = rc ? rc : qp_to_init(c->b.qp);
-	rc = rc ? rc : qp_to_rtr(c->a.qp, &c->path, d->gid_index,
-				 c->b.qp->qp_num, c->b.psn, &d->gid);
-	rc = rc ? rc : qp_to_rts(c->a.qp, &c->path, c->a.psn);
-	rc = rc ? rc : qp_to_rtr(c->b.qp, &c->path, d->gid_index,
-				 c->a.qp->qp_num, c->a.psn, &d->gid);
-	rc = rc ? rc : qp_to_rts(c->b.qp, &c->path, c->b.psn);
-	CHECK(!rc, "connecting two QPs of one PD on %s: %s", d->name,
-	      strerror(rc));
+	conn_link(c, d, d);
 	b = obuf(tc, &tc->sa, len);
 	sb = buf_track(tc, b->mem, len, NULL, 0, -1);
 	sb->lkey = b->lkey;
@@ -3491,7 +2940,7 @@ static void test_uffd(void **state)
 	fill_pat(src->mem, 64 * KIB, 261);
 	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (uffd < 0) {
-		diag("userfaultfd: %s", strerror(errno));
+		vt_diag("userfaultfd: %s", strerror(errno));
 		skip();
 	}
 	buf_track(tc, NULL, 0, NULL, 0, uffd);
@@ -3602,13 +3051,13 @@ static struct kid *kid_fork(struct tcase *tc, uint8_t *mem, size_t len,
 /* Read @len bytes from @fd within @ms; false on timeout or EOF. */
 static bool read_within(int fd, void *buf, size_t len, int ms)
 {
-	int64_t end = now_ms() + ms;
+	int64_t end = vt_now_ms() + ms;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	size_t got = 0;
 	ssize_t n;
 
 	while (got < len) {
-		int left = (int)(end - now_ms());
+		int left = (int)(end - vt_now_ms());
 
 		if (left <= 0 || poll(&p, 1, left) != 1)
 			return false;
@@ -3637,14 +3086,14 @@ static void kid_ask(struct kid *k, char c, char ok, const char *what)
 /* Let the child exit and reap it: it must exit 0 within 10 s. */
 static void kid_end(struct kid *k, const char *what)
 {
-	int64_t end = now_ms() + 10000;
+	int64_t end = vt_now_ms() + 10000;
 	char c = 'q';
 	pid_t p;
 	int st = 0;
 
 	CHECK(write(k->cmd, &c, 1) == 1, "%s: writing to the child: %s",
 	      what, strerror(errno));
-	while ((p = waitpid(k->pid, &st, WNOHANG)) == 0 && now_ms() < end)
+	while ((p = waitpid(k->pid, &st, WNOHANG)) == 0 && vt_now_ms() < end)
 		usleep(10000);
 	CHECK(p == k->pid, "%s: the child did not exit within 10 s", what);
 	k->pid = 0;
@@ -3929,9 +3378,9 @@ static void test_file(void **state)
 	fd = mkstemp(tc->tmpfile);
 	CHECK(fd >= 0, "mkstemp %s: %s", tc->tmpfile, strerror(errno));
 	if (!fstatfs(fd, &sf))
-		diag("%s: file system type 0x%lx%s", tc->tmpfile,
-		     (unsigned long)sf.f_type,
-		     sf.f_type == 0x01021994 ? " (tmpfs)" : "");
+		vt_diag("%s: file system type 0x%lx%s", tc->tmpfile,
+			(unsigned long)sf.f_type,
+			sf.f_type == 0x01021994 ? " (tmpfs)" : "");
 	CHECK(!ftruncate(fd, (off_t)len), "ftruncate: %s", strerror(errno));
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(p != MAP_FAILED, "mmap %s: %s", tc->tmpfile, strerror(errno));
@@ -3992,7 +3441,7 @@ static void test_9p_file(void **state)
 		 repo ? repo : ".");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) || (size_t)st.st_size < len) {
-		diag("%s: %s", path, fd < 0 ? strerror(errno) : "too small");
+		vt_diag("%s: %s", path, fd < 0 ? strerror(errno) : "too small");
 		if (fd >= 0)
 			close(fd);
 		skip();
@@ -4036,7 +3485,7 @@ static void test_thp(void **state)
 	CHECK(p, "mmap: %s", strerror(errno));
 	fill_pat(p, len, G_DST);
 	kb = anon_huge_kb(p);
-	diag("AnonHugePages of the 4 MiB buffer: %ld kB", kb);
+	vt_diag("AnonHugePages of the 4 MiB buffer: %ld kB", kb);
 	CHECK(kb >= 2048, "no transparent huge page in the MADV_HUGEPAGE buffer (AnonHugePages %ld kB)",
 	      kb);
 	r = buf_track(tc, p, len, p, map_len, -1);
@@ -4096,8 +3545,8 @@ static void test_hugetlb(void **state)
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (p == MAP_FAILED) {
-		diag("no 4 MiB of hugetlb pages (mmap MAP_HUGETLB: %s)",
-		     strerror(errno));
+		vt_diag("no 4 MiB of hugetlb pages (mmap MAP_HUGETLB: %s)",
+			strerror(errno));
 		skip();
 	}
 	r = obuf_at(tc, &tc->sb, p, len, -1);
@@ -4199,11 +3648,11 @@ static void test_advise(void **state)
 	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, ADV_FLUSH,
 	       sge(r, 0, len), 0, "PREFETCH_WRITE of a CPU-filled target");
 	since(tc, &before, &d);
-	CHECK(d.v[C_PREFETCHES] == 1 &&
-	      d.v[C_PREFETCH_PAGES] >= npages(r->mem, 0, len),
+	CHECK(d.v[VT_C_PREFETCHES] == 1 &&
+	      d.v[VT_C_PREFETCH_PAGES] >= npages(r->mem, 0, len),
 	      "PREFETCH_WRITE of %zu pages: odp_prefetches +%" PRIu64 ", odp_prefetch_pages +%" PRIu64 ", want 1 and >= %zu",
-	      npages(r->mem, 0, len), d.v[C_PREFETCHES],
-	      d.v[C_PREFETCH_PAGES], npages(r->mem, 0, len));
+	      npages(r->mem, 0, len), d.v[VT_C_PREFETCHES],
+	      d.v[VT_C_PREFETCH_PAGES], npages(r->mem, 0, len));
 	snap(tc, &before);
 	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
 		 "WRITE after PREFETCH_WRITE");
@@ -4267,14 +3716,14 @@ static void test_advise(void **state)
 	snap(tc, &before);
 	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, 0, sge(r5, 0, len),
 	       0, "PREFETCH_WRITE without FLUSH");
-	end = now_ms() + 10000;
+	end = vt_now_ms() + 10000;
 	do
 		since(tc, &before, &d);
-	while (d.v[C_PREFETCH_PAGES] < npages(r5->mem, 0, len) &&
-	       now_ms() < end);
-	CHECK(d.v[C_PREFETCH_PAGES] >= npages(r5->mem, 0, len),
+	while (d.v[VT_C_PREFETCH_PAGES] < npages(r5->mem, 0, len) &&
+	       vt_now_ms() < end);
+	CHECK(d.v[VT_C_PREFETCH_PAGES] >= npages(r5->mem, 0, len),
 	      "PREFETCH_WRITE without FLUSH: odp_prefetch_pages +%" PRIu64 " after 10 s, want >= %zu",
-	      d.v[C_PREFETCH_PAGES], npages(r5->mem, 0, len));
+	      d.v[VT_C_PREFETCH_PAGES], npages(r5->mem, 0, len));
 	snap(tc, &before);
 	do_write(c, src, 0, r5, 0, len, IBV_WC_SUCCESS,
 		 "WRITE after a background prefetch");
@@ -4319,7 +3768,7 @@ struct xinfo {
 	union ibv_gid gid;
 	uint64_t addr;
 	uint32_t rkey, len;
-	struct path path;
+	struct vt_path path;
 };
 
 #define X_LEN		(4 * MIB)	/* the child's ODP MR */
@@ -4402,9 +3851,12 @@ static int xchild_requester(struct ibv_qp *qp, struct ibv_cq *cq,
 static int exit_child(const char *devname, const char *mode,
 		      const char *role)
 {
-	struct dev *d = dev_get(devname);
+	struct vt_dev *d = vt_dev_get(devname, false);
+	struct ibv_qp_cap cap = {
+		.max_send_wr = X_DEPTH, .max_recv_wr = 4,
+		.max_send_sge = 1, .max_recv_sge = 1,
+	};
 	struct xinfo me, peer;
-	struct ibv_qp_init_attr ia;
 	struct ibv_pd *pd;
 	struct ibv_cq *cq;
 	struct ibv_qp *qp;
@@ -4415,7 +3867,7 @@ static int exit_child(const char *devname, const char *mode,
 	int rc;
 
 	alarm(120);
-	if (!d || !d->ctx || d->gid_index < 0)
+	if (!d || !vt_dev_ok(d))
 		return xchild_fail(d ? d->error : devname, ENODEV);
 	pd = ibv_alloc_pd(d->ctx);
 	if (!pd)
@@ -4423,15 +3875,7 @@ static int exit_child(const char *devname, const char *mode,
 	cq = ibv_create_cq(d->ctx, CQE, NULL, NULL, 0);
 	if (!cq)
 		return xchild_fail("ibv_create_cq", errno);
-	memset(&ia, 0, sizeof(ia));
-	ia.send_cq = cq;
-	ia.recv_cq = cq;
-	ia.qp_type = IBV_QPT_RC;
-	ia.cap.max_send_wr = X_DEPTH;
-	ia.cap.max_recv_wr = 4;
-	ia.cap.max_send_sge = 1;
-	ia.cap.max_recv_sge = 1;
-	qp = ibv_create_qp(pd, &ia);
+	qp = vt_qp_create(pd, cq, cq, &cap, false);
 	if (!qp)
 		return xchild_fail("ibv_create_qp", errno);
 	p = map_blocks(X_LEN, &map_len, false);
@@ -4445,7 +3889,7 @@ static int exit_child(const char *devname, const char *mode,
 				IBV_ACCESS_ON_DEMAND | ODP_ACCESS);
 	if (!mr)
 		return xchild_fail("ODP MR", errno);
-	rc = qp_to_init(qp);
+	rc = vt_qp_to_init(qp, VT_ACCESS_ALL);
 	if (rc)
 		return xchild_fail("QP to INIT", rc);
 	memset(&me, 0, sizeof(me));
@@ -4458,10 +3902,10 @@ static int exit_child(const char *devname, const char *mode,
 	if (write(4, &me, sizeof(me)) != sizeof(me) ||
 	    read(3, &peer, sizeof(peer)) != sizeof(peer))
 		return xchild_fail("pipe", errno);
-	rc = qp_to_rtr(qp, &peer.path, d->gid_index, peer.qpn, peer.psn,
-		       &peer.gid);
+	rc = vt_qp_to_rtr(qp, &peer.path, d->gid_index, peer.qpn, peer.psn,
+			  &peer.gid);
 	if (!rc)
-		rc = qp_to_rts(qp, &peer.path, me.psn);
+		rc = vt_qp_to_rts(qp, &peer.path, me.psn);
 	if (rc)
 		return xchild_fail("QP to RTR/RTS", rc);
 	if (write(4, &c, 1) != 1)
@@ -4472,6 +3916,142 @@ static int exit_child(const char *devname, const char *mode,
 	if (read(3, &c, 1) < 0)
 		return xchild_fail("pipe", errno);
 	exit(0);
+}
+
+/**
+ * struct xwatch - the test's view of an exit child
+ * @k: the child
+ * @c: the test's QP connected to the child's
+ * @ci: what the child reported (its QP, GID and ODP MR)
+ * @trig: the child was killed or told to exit, at @t_trig
+ * @reaped: it is gone (wait status @st), since @t_reap
+ * @stack_shown: its kernel stack was shown (still there 1 s after @t_trig)
+ */
+struct xwatch {
+	struct kid *k;
+	struct conn *c;
+	struct xinfo ci;
+	bool trig, reaped, stack_shown;
+	int64_t t_trig, t_reap;
+	int st;
+};
+
+/*
+ * Start an exit child in @role on device B and connect a QP on A to it;
+ * @me: the test's MR for the child to use (zero for a responder child).
+ * Returns when the child is ready.
+ */
+static void xchild_start(struct tcase *tc, struct xwatch *w,
+			 const char *role, struct xinfo *me)
+{
+	struct vt_dev *da = tc->pair->a, *db = tc->pair->b;
+	int down[2], up[2];
+	struct kid *k;
+	char r;
+
+	vt_dev_ready(da);
+	vt_dev_ready(db);
+	sides_open(tc);
+	assert_true(tc->nkids < MAX_KIDS);
+	CHECK(!pipe(down) && !pipe(up), "pipe: %s", strerror(errno));
+	fflush(stdout);
+	k = &tc->kids[tc->nkids++];
+	w->k = k;
+	k->pid = fork();
+	if (!k->pid) {
+		if (dup2(down[0], 3) < 0 || dup2(up[1], 4) < 0)
+			_exit(126);
+		execl("/proc/self/exe", "odp_test", "--exit-child", db->name,
+		      mode_names[tc->mode], role, (char *)NULL);
+		_exit(127);
+	}
+	close(down[0]);
+	close(up[1]);
+	k->cmd = down[1];
+	k->reply = up[0];
+	CHECK(k->pid > 0, "fork: %s", strerror(errno));
+	CHECK(read_within(k->reply, &w->ci, sizeof(w->ci), 30000),
+	      "the exit child did not report its QP within 30 s");
+
+	w->c = conn_new(tc);
+	vt_path_init(&w->c->path, da, db);
+	ep_create(&w->c->a, &tc->sa, 0xabcdef);
+	CHECK(!vt_qp_connect(w->c->a.qp, &w->c->path, da, w->ci.qpn,
+			     w->c->a.psn, w->ci.psn, &w->ci.gid),
+	      "connecting to the exit child's QP %u failed: %s", w->ci.qpn,
+	      vt_errmsg());
+	me->qpn = w->c->a.qp->qp_num;
+	me->psn = w->c->a.psn;
+	me->gid = da->gid;
+	me->path = w->c->path;
+	CHECK(write(k->cmd, me, sizeof(*me)) == sizeof(*me), "pipe: %s",
+	      strerror(errno));
+	CHECK(read_within(k->reply, &r, 1, 30000) && r == 'r',
+	      "the exit child did not get ready within 30 s");
+}
+
+/* Kill the child (@kill_it) or tell it to exit. */
+static void xchild_trigger(struct xwatch *w, bool kill_it)
+{
+	if (kill_it)
+		CHECK(!kill(w->k->pid, SIGKILL), "kill: %s", strerror(errno));
+	else
+		CHECK(write(w->k->cmd, "x", 1) == 1, "pipe: %s",
+		      strerror(errno));
+	w->trig = true;
+	w->t_trig = vt_now_ms();
+}
+
+/*
+ * Reap the child if it is gone (once triggered); its kernel stack once
+ * when it is still there 1 s after the trigger.  Returns w->reaped.
+ */
+static bool xchild_gone(struct xwatch *w)
+{
+	if (!w->trig || w->reaped)
+		return w->reaped;
+	if (waitpid(w->k->pid, &w->st, WNOHANG) == w->k->pid) {
+		w->reaped = true;
+		w->k->pid = 0;
+		w->t_reap = vt_now_ms();
+	} else if (!w->stack_shown && vt_now_ms() - w->t_trig > 1000) {
+		diag_stack(w->k->pid, "the child is still exiting after 1 s");
+		w->stack_shown = true;
+	}
+	return w->reaped;
+}
+
+/* The child must be gone within 10 s of the trigger. */
+static void xchild_reap(struct xwatch *w)
+{
+	while (!xchild_gone(w) && vt_now_ms() - w->t_trig < 10000)
+		usleep(5000);
+	CHECK(w->reaped, "the child did not exit within 10 s");
+}
+
+/* It died of SIGKILL (@kill_it) or exited with status 0. */
+static void xchild_status(const struct xwatch *w, bool kill_it)
+{
+	if (kill_it)
+		CHECK(WIFSIGNALED(w->st) && WTERMSIG(w->st) == SIGKILL,
+		      "the child ended with status 0x%x, want SIGKILL",
+		      w->st);
+	else
+		CHECK(WIFEXITED(w->st) && WEXITSTATUS(w->st) == 0,
+		      "the child ended with status 0x%x, want exit 0", w->st);
+}
+
+/* After the child: a new connection, a WRITE of pattern @seed lands. */
+static void write_after_exit(struct tcase *tc, uint32_t seed,
+			     const char *what)
+{
+	struct conn *c = conn_open(tc);
+	struct buf *s2 = obuf(tc, &tc->sa, 64 * KIB);
+	struct buf *d2 = obuf(tc, &tc->sb, 64 * KIB);
+
+	fill_pat(s2->mem, 64 * KIB, seed);
+	do_write(c, s2, 0, d2, 0, 64 * KIB, IBV_WC_SUCCESS, what);
+	expect_pat(tc, what, d2->mem, 64 * KIB, seed);
 }
 
 /*
@@ -4485,61 +4065,17 @@ static int exit_child(const char *devname, const char *mode,
  */
 static void exit_test(struct tcase *tc, bool kill_it)
 {
-	struct dev *da = tc->pair->a, *db = tc->pair->b;
 	uint64_t posted = 0, done = 0, ok = 0, first_after = UINT64_MAX;
-	int64_t t_trig = 0, t_reap = 0, t_err = 0, wait_end;
-	struct xinfo ci, me;
-	int down[2], up[2], st = 0, err_status = -1;
-	bool trig = false, reaped = false, stack_shown = false;
-	struct buf *l, *s2, *d2;
+	int64_t t_err = 0, wait_end, t0;
+	struct xwatch w = { 0 };
+	int err_status = -1;
+	struct xinfo me = { 0 };
 	struct ibv_wc wc;
 	struct conn *c;
-	struct kid *k;
-	char r;
+	struct buf *l;
 
-	dev_ready(da);
-	dev_ready(db);
-	sides_open(tc);
-	assert_true(tc->nkids < MAX_KIDS && tc->nconns < MAX_CONNS);
-	CHECK(!pipe(down) && !pipe(up), "pipe: %s", strerror(errno));
-	fflush(stdout);
-	k = &tc->kids[tc->nkids++];
-	k->pid = fork();
-	if (!k->pid) {
-		if (dup2(down[0], 3) < 0 || dup2(up[1], 4) < 0)
-			_exit(126);
-		execl("/proc/self/exe", "odp_test", "--exit-child", db->name,
-		      mode_names[tc->mode], "responder", (char *)NULL);
-		_exit(127);
-	}
-	close(down[0]);
-	close(up[1]);
-	k->cmd = down[1];
-	k->reply = up[0];
-	CHECK(k->pid > 0, "fork: %s", strerror(errno));
-	CHECK(read_within(k->reply, &ci, sizeof(ci), 30000),
-	      "the exit child did not report its QP within 30 s");
-
-	c = calloc(1, sizeof(*c));
-	assert_non_null(c);
-	tc->conns[tc->nconns++] = c;
-	c->path = path_of(da, db);
-	ep_create(&c->a, &tc->sa, 0xabcdef);
-	CHECK(!qp_to_init(c->a.qp) &&
-	      !qp_to_rtr(c->a.qp, &c->path, da->gid_index, ci.qpn, ci.psn,
-			 &ci.gid) &&
-	      !qp_to_rts(c->a.qp, &c->path, c->a.psn),
-	      "connecting to the exit child's QP %u failed", ci.qpn);
-	memset(&me, 0, sizeof(me));
-	me.qpn = c->a.qp->qp_num;
-	me.psn = c->a.psn;
-	me.gid = da->gid;
-	me.path = c->path;
-	CHECK(write(k->cmd, &me, sizeof(me)) == sizeof(me), "pipe: %s",
-	      strerror(errno));
-	CHECK(read_within(k->reply, &r, 1, 30000) && r == 'r',
-	      "the exit child did not get ready within 30 s");
-
+	xchild_start(tc, &w, "responder", &me);
+	c = w.c;
 	l = obuf(tc, &tc->sa, X_DEPTH * X_CHUNK);
 	fill_pat(l->mem, X_DEPTH * X_CHUNK, 141);
 	for (;;) {
@@ -4557,37 +4093,27 @@ static void exit_test(struct tcase *tc, bool kill_it)
 			wr.opcode = posted % 2 ? IBV_WR_RDMA_READ :
 						 IBV_WR_RDMA_WRITE;
 			wr.send_flags = IBV_SEND_SIGNALED;
-			wr.wr.rdma.remote_addr = ci.addr +
+			wr.wr.rdma.remote_addr = w.ci.addr +
 				(posted % (X_LEN / X_CHUNK)) * X_CHUNK;
-			wr.wr.rdma.rkey = ci.rkey;
-			post_send(&c->a, &wr, "WR to the exiting child");
-			if (reaped && first_after == UINT64_MAX)
+			wr.wr.rdma.rkey = w.ci.rkey;
+			vt_post_send(c->a.qp, &wr, "WR to the exiting child");
+			if (w.reaped && first_after == UINT64_MAX)
 				first_after = posted;
 			posted++;
 		}
 		/* Wait for the next completion, watching the child. */
-		for (wait_end = now_ms() + 20000;
-		     !poll_wc(c->a.scq, &wc, 50);) {
-			if (trig && !reaped &&
-			    waitpid(k->pid, &st, WNOHANG) == k->pid) {
-				reaped = true;
-				k->pid = 0;
-				t_reap = now_ms();
-			}
-			if (trig && !reaped && !stack_shown &&
-			    now_ms() - t_trig > 1000) {
-				diag_stack(k->pid, "the child is still exiting after 1 s");
-				stack_shown = true;
-			}
-			CHECK(now_ms() < wait_end,
+		for (wait_end = vt_now_ms() + 20000;
+		     !vt_get_wc(c->a.scq, &wc, 50);) {
+			xchild_gone(&w);
+			CHECK(vt_now_ms() < wait_end,
 			      "no completion within 20 s for WR %" PRIu64 " (%" PRIu64 " posted, child %s)",
-			      done, posted, !trig ? "alive" :
-			      reaped ? "reaped" : "told to exit");
+			      done, posted, !w.trig ? "alive" :
+			      w.reaped ? "reaped" : "told to exit");
 		}
 		CHECK(wc.wr_id == done, "completion for WR %" PRIu64 ", want %" PRIu64,
 		      (uint64_t)wc.wr_id, done);
 		done++;
-		now = now_ms();
+		now = vt_now_ms();
 		if (wc.status == IBV_WC_SUCCESS) {
 			CHECK(!t_err, "WR %" PRIu64 " succeeded after an error",
 			      (uint64_t)wc.wr_id);
@@ -4599,7 +4125,7 @@ static void exit_test(struct tcase *tc, bool kill_it)
 		} else if (!t_err) {
 			t_err = now;
 			err_status = wc.status;
-			CHECK(trig, "WR %" PRIu64 " failed (%s) while the child was alive",
+			CHECK(w.trig, "WR %" PRIu64 " failed (%s) while the child was alive",
 			      (uint64_t)wc.wr_id,
 			      ibv_wc_status_str(wc.status));
 			CHECK(wc.status == IBV_WC_RETRY_EXC_ERR ||
@@ -4613,68 +4139,27 @@ static void exit_test(struct tcase *tc, bool kill_it)
 			      (uint64_t)wc.wr_id,
 			      ibv_wc_status_str(wc.status));
 		}
-		if (!trig && ok >= X_BEFORE) {
-			if (kill_it)
-				CHECK(!kill(k->pid, SIGKILL), "kill: %s",
-				      strerror(errno));
-			else
-				CHECK(write(k->cmd, "x", 1) == 1, "pipe: %s",
-				      strerror(errno));
-			trig = true;
-			t_trig = now_ms();
-		}
-		if (trig && !reaped && waitpid(k->pid, &st, WNOHANG) ==
-		    k->pid) {
-			reaped = true;
-			k->pid = 0;
-			t_reap = now_ms();
-		}
-		if (trig && !reaped && !stack_shown &&
-		    now_ms() - t_trig > 1000) {
-			diag_stack(k->pid, "the child is still exiting after 1 s");
-			stack_shown = true;
-		}
+		if (!w.trig && ok >= X_BEFORE)
+			xchild_trigger(&w, kill_it);
+		xchild_gone(&w);
 		if (t_err && done == posted)
 			break;
-		CHECK(!trig || now_ms() - t_trig < 30000,
+		CHECK(!w.trig || vt_now_ms() - w.t_trig < 30000,
 		      "WRs still succeed 30 s after the child was told to exit (%" PRIu64 " since)",
 		      ok - X_BEFORE);
 	}
-	while (!reaped && now_ms() - t_trig < 10000) {
-		if (waitpid(k->pid, &st, WNOHANG) == k->pid) {
-			reaped = true;
-			k->pid = 0;
-			t_reap = now_ms();
-		}
-		if (!reaped && !stack_shown && now_ms() - t_trig > 1000) {
-			diag_stack(k->pid, "the child is still exiting after 1 s");
-			stack_shown = true;
-		}
-		usleep(10000);
-	}
-	CHECK(reaped, "the child did not exit within 10 s");
-	diag("%" PRIu64 " WRs completed, %" PRIu64 " succeeded (%" PRIu64 " after the %s); first error %s %" PRId64 " ms after it; child reaped after %" PRId64 " ms",
-	     done, ok, ok - X_BEFORE, kill_it ? "SIGKILL" : "exit request",
-	     ibv_wc_status_str(err_status), t_err - t_trig, t_reap - t_trig);
-	if (kill_it)
-		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
-		      "the child ended with status 0x%x, want SIGKILL", st);
-	else
-		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		      "the child ended with status 0x%x, want exit 0", st);
+	xchild_reap(&w);
+	vt_diag("%" PRIu64 " WRs completed, %" PRIu64 " succeeded (%" PRIu64 " after the %s); first error %s %" PRId64 " ms after it; child reaped after %" PRId64 " ms",
+		done, ok, ok - X_BEFORE, kill_it ? "SIGKILL" : "exit request",
+		ibv_wc_status_str(err_status), t_err - w.t_trig,
+		w.t_reap - w.t_trig);
+	xchild_status(&w, kill_it);
 
 	/* The devices still carry data. */
-	t_trig = now_ms();
-	c = conn_open(tc);
-	s2 = obuf(tc, &tc->sa, 64 * KIB);
-	d2 = obuf(tc, &tc->sb, 64 * KIB);
-	fill_pat(s2->mem, 64 * KIB, 142);
-	do_write(c, s2, 0, d2, 0, 64 * KIB, IBV_WC_SUCCESS,
-		 "WRITE after the child's exit");
-	expect_pat(tc, "WRITE after the child's exit", d2->mem, 64 * KIB,
-		   142);
-	diag("a new connection and a WRITE after the exit: %" PRId64 " ms",
-	     now_ms() - t_trig);
+	t0 = vt_now_ms();
+	write_after_exit(tc, 142, "WRITE after the child's exit");
+	vt_diag("a new connection and a WRITE after the exit: %" PRId64 " ms",
+		vt_now_ms() - t0);
 }
 
 /*
@@ -4686,103 +4171,27 @@ static void exit_test(struct tcase *tc, bool kill_it)
  */
 static void exit_req_test(struct tcase *tc, bool kill_it)
 {
-	struct dev *da = tc->pair->a, *db = tc->pair->b;
-	bool reaped = false, stack_shown = false;
-	struct xinfo ci, me;
-	int down[2], up[2], st = 0;
-	struct buf *t, *s2, *d2;
-	int64_t t_trig, t_reap = 0;
-	struct conn *c;
-	struct kid *k;
+	struct xwatch w = { 0 };
+	struct xinfo me = { 0 };
+	struct buf *t;
 	char r;
 
-	dev_ready(da);
-	dev_ready(db);
 	sides_open(tc);
-	assert_true(tc->nkids < MAX_KIDS && tc->nconns < MAX_CONNS);
 	t = obuf(tc, &tc->sa, X_LEN);
 	fill_pat(t->mem, X_LEN, 143);
-	CHECK(!pipe(down) && !pipe(up), "pipe: %s", strerror(errno));
-	fflush(stdout);
-	k = &tc->kids[tc->nkids++];
-	k->pid = fork();
-	if (!k->pid) {
-		if (dup2(down[0], 3) < 0 || dup2(up[1], 4) < 0)
-			_exit(126);
-		execl("/proc/self/exe", "odp_test", "--exit-child", db->name,
-		      mode_names[tc->mode], "requester", (char *)NULL);
-		_exit(127);
-	}
-	close(down[0]);
-	close(up[1]);
-	k->cmd = down[1];
-	k->reply = up[0];
-	CHECK(k->pid > 0, "fork: %s", strerror(errno));
-	CHECK(read_within(k->reply, &ci, sizeof(ci), 30000),
-	      "the exit child did not report its QP within 30 s");
-
-	c = calloc(1, sizeof(*c));
-	assert_non_null(c);
-	tc->conns[tc->nconns++] = c;
-	c->path = path_of(da, db);
-	ep_create(&c->a, &tc->sa, 0xabcdef);
-	CHECK(!qp_to_init(c->a.qp) &&
-	      !qp_to_rtr(c->a.qp, &c->path, da->gid_index, ci.qpn, ci.psn,
-			 &ci.gid) &&
-	      !qp_to_rts(c->a.qp, &c->path, c->a.psn),
-	      "connecting to the exit child's QP %u failed", ci.qpn);
-	memset(&me, 0, sizeof(me));
-	me.qpn = c->a.qp->qp_num;
-	me.psn = c->a.psn;
-	me.gid = da->gid;
-	me.path = c->path;
 	me.addr = (uintptr_t)t->mem;
 	me.rkey = t->rkey;
 	me.len = X_LEN;
-	CHECK(write(k->cmd, &me, sizeof(me)) == sizeof(me), "pipe: %s",
-	      strerror(errno));
-	CHECK(read_within(k->reply, &r, 1, 30000) && r == 'r',
-	      "the exit child did not get ready within 30 s");
-	CHECK(read_within(k->reply, &r, 1, 30000) && r == 'g',
+	xchild_start(tc, &w, "requester", &me);
+	CHECK(read_within(w.k->reply, &r, 1, 30000) && r == 'g',
 	      "the exit child's transfers did not run (%d completions in 30 s)",
 	      X_BEFORE);
-	if (kill_it)
-		CHECK(!kill(k->pid, SIGKILL), "kill: %s", strerror(errno));
-	else
-		CHECK(write(k->cmd, "x", 1) == 1, "pipe: %s",
-		      strerror(errno));
-	t_trig = now_ms();
-	while (now_ms() - t_trig < 10000) {
-		if (waitpid(k->pid, &st, WNOHANG) == k->pid) {
-			reaped = true;
-			k->pid = 0;
-			t_reap = now_ms();
-			break;
-		}
-		if (!stack_shown && now_ms() - t_trig > 1000) {
-			diag_stack(k->pid, "the child is still exiting after 1 s");
-			stack_shown = true;
-		}
-		usleep(5000);
-	}
-	CHECK(reaped, "the child did not exit within 10 s");
-	diag("the requester child was reaped %" PRId64 " ms after the %s",
-	     t_reap - t_trig, kill_it ? "SIGKILL" : "exit request");
-	if (kill_it)
-		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
-		      "the child ended with status 0x%x, want SIGKILL", st);
-	else
-		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		      "the child ended with status 0x%x, want exit 0", st);
-
-	c = conn_open(tc);
-	s2 = obuf(tc, &tc->sa, 64 * KIB);
-	d2 = obuf(tc, &tc->sb, 64 * KIB);
-	fill_pat(s2->mem, 64 * KIB, 144);
-	do_write(c, s2, 0, d2, 0, 64 * KIB, IBV_WC_SUCCESS,
-		 "WRITE after the requester child's exit");
-	expect_pat(tc, "WRITE after the requester child's exit", d2->mem,
-		   64 * KIB, 144);
+	xchild_trigger(&w, kill_it);
+	xchild_reap(&w);
+	vt_diag("the requester child was reaped %" PRId64 " ms after the %s",
+		w.t_reap - w.t_trig, kill_it ? "SIGKILL" : "exit request");
+	xchild_status(&w, kill_it);
+	write_after_exit(tc, 144, "WRITE after the requester child's exit");
 }
 
 static void test_exit(void **state)
@@ -4829,7 +4238,7 @@ static uint64_t cgroup_max(void)
 				 "/sys/fs/cgroup%s/memory.max", line + 3);
 		}
 	fclose(f);
-	if (!path[0] || !read_u64(path, &max))
+	if (!path[0] || !vt_read_u64(path, &max))
 		return 0;
 	return max;
 }
@@ -4886,24 +4295,24 @@ static void test_pressure(void **state)
 	int64_t t0;
 
 	if (!max) {
-		diag("not in a cgroup with a memory.max%s%s",
-		     getenv("ODP_PRESSURE_SETUP") ? ": " : "",
-		     getenv("ODP_PRESSURE_SETUP") ?: "");
+		vt_diag("not in a cgroup with a memory.max%s%s",
+			getenv("ODP_PRESSURE_SETUP") ? ": " : "",
+			getenv("ODP_PRESSURE_SETUP") ?: "");
 		skip();
 	}
 	if (!swap_on()) {
-		diag("no swap is on");
+		vt_diag("no swap is on");
 		skip();
 	}
-	diag("memory.max %" PRIu64 " MiB, ODP target %zu MiB", max / MIB,
-	     pressure_mib);
+	vt_diag("memory.max %" PRIu64 " MiB, ODP target %zu MiB", max / MIB,
+		pressure_mib);
 	CHECK(len > max, "the target is not larger than memory.max");
 	c = conn_open(tc);
 	t = obuf(tc, &tc->sb, len);
 	src = obuf(tc, &tc->sa, MIB);
 	l = obuf(tc, &tc->sa, MIB);
 
-	t0 = now_ms();
+	t0 = vt_now_ms();
 	out0 = vmstat("pswpout");
 	in0 = vmstat("pswpin");
 	snap(tc, &before);
@@ -4913,15 +4322,15 @@ static void test_pressure(void **state)
 		do_write(c, src, 0, t, i * MIB, MIB, IBV_WC_SUCCESS, what);
 	}
 	since(tc, &before, &d);
-	diag("WRITE pass: %" PRId64 " ms, pswpout +%" PRIu64 ", odp_faults +%" PRIu64 " (%" PRIu64 " pages), odp_invalidations +%" PRIu64 " (%" PRIu64 " pages)",
-	     now_ms() - t0, vmstat("pswpout") - out0, d.v[C_FAULTS],
-	     d.v[C_FAULT_PAGES], d.v[C_INVALS], d.v[C_INVAL_PAGES]);
+	vt_diag("WRITE pass: %" PRId64 " ms, pswpout +%" PRIu64 ", odp_faults +%" PRIu64 " (%" PRIu64 " pages), odp_invalidations +%" PRIu64 " (%" PRIu64 " pages)",
+		vt_now_ms() - t0, vmstat("pswpout") - out0, d.v[VT_C_FAULTS],
+		d.v[VT_C_FAULT_PAGES], d.v[VT_C_INVALS], d.v[VT_C_INVAL_PAGES]);
 	CHECK(vmstat("pswpout") > out0,
 	      "no page was swapped out: no memory pressure");
-	CHECK(d.v[C_INVAL_PAGES] > 0,
+	CHECK(d.v[VT_C_INVAL_PAGES] > 0,
 	      "reclaim invalidated no mirrored page (odp_inval_pages +0)");
 
-	t0 = now_ms();
+	t0 = vt_now_ms();
 	snap(tc, &before);
 	for (i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "READ of MiB %zu", i);
@@ -4930,10 +4339,10 @@ static void test_pressure(void **state)
 		expect_pat(tc, what, l->mem, MIB, 1000 + (uint32_t)i);
 	}
 	since(tc, &before, &d);
-	diag("READ pass: %" PRId64 " ms, pswpin +%" PRIu64 ", odp_faults +%" PRIu64 " (%" PRIu64 " pages)",
-	     now_ms() - t0, vmstat("pswpin") - in0, d.v[C_FAULTS],
-	     d.v[C_FAULT_PAGES]);
-	CHECK(d.v[C_FAULT_PAGES] > 0,
+	vt_diag("READ pass: %" PRId64 " ms, pswpin +%" PRIu64 ", odp_faults +%" PRIu64 " (%" PRIu64 " pages)",
+		vt_now_ms() - t0, vmstat("pswpin") - in0, d.v[VT_C_FAULTS],
+		d.v[VT_C_FAULT_PAGES]);
+	CHECK(d.v[VT_C_FAULT_PAGES] > 0,
 	      "the READ pass faulted no page back in");
 	for (i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "CPU's view of MiB %zu", i);
@@ -4957,7 +4366,7 @@ static void test_pageout(void **state)
 	struct conn *c;
 
 	if (!swap_on()) {
-		diag("no swap is on");
+		vt_diag("no swap is on");
 		skip();
 	}
 	c = conn_open(tc);
@@ -4970,14 +4379,14 @@ static void test_pageout(void **state)
 	snap(tc, &before);
 	madv(r->mem, len, MADV_PAGEOUT, "MADV_PAGEOUT");
 	since(tc, &before, &d);
-	diag("MADV_PAGEOUT of 4 MiB: pswpout +%" PRIu64 ", odp_inval_pages +%" PRIu64,
-	     vmstat("pswpout") - out0, d.v[C_INVAL_PAGES]);
+	vt_diag("MADV_PAGEOUT of 4 MiB: pswpout +%" PRIu64 ", odp_inval_pages +%" PRIu64,
+		vmstat("pswpout") - out0, d.v[VT_C_INVAL_PAGES]);
 	CHECK(vmstat("pswpout") - out0 >= len / PAGE / 2,
 	      "MADV_PAGEOUT swapped out %" PRIu64 " pages of %zu",
 	      vmstat("pswpout") - out0, len / PAGE);
-	CHECK(d.v[C_INVAL_PAGES] >= vmstat("pswpout") - out0,
+	CHECK(d.v[VT_C_INVAL_PAGES] >= vmstat("pswpout") - out0,
 	      "odp_inval_pages +%" PRIu64 " for %" PRIu64 " pages swapped out",
-	      d.v[C_INVAL_PAGES], vmstat("pswpout") - out0);
+	      d.v[VT_C_INVAL_PAGES], vmstat("pswpout") - out0);
 	fill_pat(l->mem, len, G_BACK);
 	snap(tc, &before);
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ of swapped pages");
@@ -5057,7 +4466,7 @@ static int64_t tc_start;
 static int tc_setup(void **state)
 {
 	(void)state;
-	tc_start = now_ms();
+	tc_start = vt_now_ms();
 	return 0;
 }
 
@@ -5068,7 +4477,7 @@ static int tc_teardown(void **state)
 	unsigned int i;
 
 	if (verbose)
-		diag("%s: %" PRId64 " ms", tc->name, now_ms() - tc_start);
+		vt_diag("%s: %" PRId64 " ms", tc->name, vt_now_ms() - tc_start);
 	for (i = 0; i < tc->nkids; i++)
 		kid_reap(&tc->kids[i]);
 	tc->nkids = 0;
@@ -5116,23 +4525,6 @@ static int tc_teardown(void **state)
 
 static char *only;
 
-static bool selected(const char *name)
-{
-	char *list, *pat, *save = NULL;
-	bool hit = false;
-
-	if (!only)
-		return true;
-	list = strdup(only);
-	if (!list)
-		return true;
-	for (pat = strtok_r(list, ",", &save); pat && !hit;
-	     pat = strtok_r(NULL, ",", &save))
-		hit = !fnmatch(pat, name, 0);
-	free(list);
-	return hit;
-}
-
 static struct tcase *tcases;
 static struct CMUnitTest *tests;
 static unsigned int ntests, cap_tests;
@@ -5153,7 +4545,7 @@ static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(tc->name, sizeof(tc->name), fmt, ap);
 	va_end(ap);
-	if (!selected(tc->name))
+	if (!vt_selected(only, tc->name))
 		return tc;	/* filled, never run */
 	tc->fn = fn;
 	tests[ntests] = (struct CMUnitTest){
@@ -5165,25 +4557,23 @@ static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
 }
 
 /*
- * Set the hw_counters lifespan (ms) of @d's port 1 to @ms, keeping the
- * old value in d->lifespan the first time; false when that failed.
+ * Set the hw_counters lifespan (ms) of device @i's port 1 to @ms, keeping
+ * the old value in lifespan[@i] the first time; false when that failed.
  */
-static bool lifespan_set(struct dev *d, const char *ms)
+static bool lifespan_set(unsigned int i, const char *ms)
 {
-	char path[256];
+	char path[256], *old = lifespan[i];
 	bool ok = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path),
-		 "/sys/class/infiniband/%s/ports/1/hw_counters/lifespan",
-		 d->name);
-	if (!d->lifespan[0]) {
+	snprintf(path, sizeof(path), VT_HW_DIR "/lifespan", vt_devs[i].name);
+	if (!old[0]) {
 		f = fopen(path, "r");
-		if (!f || !fgets(d->lifespan, sizeof(d->lifespan), f))
-			d->lifespan[0] = '\0';
+		if (!f || !fgets(old, sizeof(lifespan[i]), f))
+			old[0] = '\0';
 		if (f)
 			fclose(f);
-		d->lifespan[strcspn(d->lifespan, "\n")] = '\0';
+		old[strcspn(old, "\n")] = '\0';
 	}
 	f = fopen(path, "w");
 	if (f) {
@@ -5230,8 +4620,8 @@ static struct pairing *add_pairing(struct pairing *pairs, unsigned int *n,
 	memcpy(a, spec, (size_t)(colon - spec));
 	a[colon - spec] = '\0';
 	strcpy(b, colon + 1);
-	pairs[*n].a = dev_get(a);
-	pairs[*n].b = dev_get(b);
+	pairs[*n].a = vt_dev_get(a, false);
+	pairs[*n].b = vt_dev_get(b, false);
 	if (!pairs[*n].a || !pairs[*n].b)
 		usage();
 	snprintf(pairs[*n].name, sizeof(pairs[*n].name), "%s:%s", a, b);
@@ -5247,6 +4637,7 @@ int main(int argc, char **argv)
 	int ai, failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	vt_set_fail_hook(_fail);
 	if (argc == 5 && !strcmp(argv[1], "--exit-child"))
 		return exit_child(argv[2], argv[3], argv[4]);
 	verbose = getenv("ODP_TEST_VERBOSE") && *getenv("ODP_TEST_VERBOSE");
@@ -5273,14 +4664,14 @@ int main(int argc, char **argv)
 	if (!npairs)
 		usage();
 
-	cap_tests = ndevs + npairs * 2 * ARRAY_SIZE(pair_kinds);
+	cap_tests = vt_ndevs + npairs * 2 * ARRAY_SIZE(pair_kinds);
 	tcases = calloc(cap_tests, sizeof(*tcases));
 	tests = calloc(cap_tests, sizeof(*tests));
 	if (!tcases || !tests)
 		return 2;
-	for (i = 0; i < ndevs; i++)
-		add_test(test_caps, "%s odp caps", devs[i].name)->dev =
-			&devs[i];
+	for (i = 0; i < vt_ndevs; i++)
+		add_test(test_caps, "%s odp caps", vt_devs[i].name)->dev =
+			&vt_devs[i];
 	for (i = 0; i < npairs; i++) {
 		for (k = 0; k < ARRAY_SIZE(pair_kinds); k++) {
 			const struct kind *kd = &pair_kinds[k];
@@ -5319,13 +4710,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	lifespan_zero = true;
-	for (i = 0; i < ndevs; i++) {
+	for (i = 0; i < vt_ndevs; i++) {
 		struct cnts c = { { 0 } };
 
-		lifespan_zero &= lifespan_set(&devs[i], "0");
-		if (use_netlink && devs[i].ctx && !nl_cnts_add(&devs[i], &c)) {
+		lifespan_zero &= lifespan_set(i, "0");
+		if (use_netlink && vt_devs[i].ctx &&
+		    !vt_nl_counters_add(vt_devs[i].index, vt_odp_cnt_names,
+					VT_C_ODP_NUM, c.v)) {
 			printf("# %s: no ODP counters through RDMA netlink, reading sysfs\n",
-			       devs[i].name);
+			       vt_devs[i].name);
 			use_netlink = false;
 		}
 	}
@@ -5334,11 +4727,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	failed = _cmocka_run_group_tests("odp", tests, ntests, NULL, NULL);
-	for (i = 0; i < ndevs; i++) {
-		if (devs[i].lifespan[0])
-			lifespan_set(&devs[i], devs[i].lifespan);
-		if (devs[i].ctx)
-			ibv_close_device(devs[i].ctx);
-	}
+	for (i = 0; i < vt_ndevs; i++)
+		if (lifespan[i][0])
+			lifespan_set(i, lifespan[i]);
+	vt_devs_close();
 	return failed ? 1 : 0;
 }
