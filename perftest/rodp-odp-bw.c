@@ -66,7 +66,6 @@
  * both devices, `rdma resource show qp -dd`, and the same 10 s later).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -81,6 +80,8 @@
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
+
+#include "common.h"
 
 #define BLOCK		(2ul << 20)	/* buffers aligned to the mirror block */
 #define MIB		(1ul << 20)
@@ -135,56 +136,12 @@ static double now(void)
 /* Counters                                                                */
 /* ---------------------------------------------------------------------- */
 
-enum {
-	C_FAULTS,
-	C_FAULT_PAGES,
-	C_FAULT_FAILS,
-	C_FAULT_NS,
-	C_INVALS,
-	C_INVAL_PAGES,
-	C_PREFETCHES,
-	C_PREFETCH_PAGES,
-	C_MAX
-};
-
-static const char *const cnt_name[C_MAX] = {
-	[C_FAULTS] = "odp_faults",
-	[C_FAULT_PAGES] = "odp_fault_pages",
-	[C_FAULT_FAILS] = "odp_fault_fails",
-	[C_FAULT_NS] = "odp_fault_ns",
-	[C_INVALS] = "odp_invalidations",
-	[C_INVAL_PAGES] = "odp_inval_pages",
-	[C_PREFETCHES] = "odp_prefetches",
-	[C_PREFETCH_PAGES] = "odp_prefetch_pages",
-};
-
 struct counters {
-	uint64_t v[C_MAX];
+	uint64_t v[VT_C_ODP_NUM];
 };
 
 /* Which counters every device opened has (a missing one reads as 0). */
-static bool cnt_have[C_MAX];
-
-static bool cnt_read_one(const char *dev, int i, uint64_t *val)
-{
-	char path[256];
-	unsigned long long v;
-	FILE *f;
-	int n;
-
-	snprintf(path, sizeof(path),
-		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s", dev,
-		 cnt_name[i]);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	n = fscanf(f, "%llu", &v);
-	fclose(f);
-	if (n != 1)
-		return false;
-	*val = v;
-	return true;
-}
+static bool cnt_have[VT_C_ODP_NUM];
 
 /* The sum of the counters of @devs (@ndev names). */
 static void cnt_read(const char *const *devs, int ndev, struct counters *c)
@@ -194,8 +151,8 @@ static void cnt_read(const char *const *devs, int ndev, struct counters *c)
 
 	memset(c, 0, sizeof(*c));
 	for (d = 0; d < ndev; d++)
-		for (i = 0; i < C_MAX; i++)
-			if (cnt_read_one(devs[d], i, &v))
+		for (i = 0; i < VT_C_ODP_NUM; i++)
+			if (vt_hw_counter(devs[d], vt_odp_cnt_names[i], &v))
 				c->v[i] += v;
 }
 
@@ -204,10 +161,10 @@ static void cnt_probe(const char *const *devs, int ndev)
 	uint64_t v;
 	int d, i;
 
-	for (i = 0; i < C_MAX; i++) {
+	for (i = 0; i < VT_C_ODP_NUM; i++) {
 		cnt_have[i] = true;
 		for (d = 0; d < ndev; d++)
-			if (!cnt_read_one(devs[d], i, &v))
+			if (!vt_hw_counter(devs[d], vt_odp_cnt_names[i], &v))
 				cnt_have[i] = false;
 	}
 }
@@ -216,127 +173,72 @@ static void cnt_probe(const char *const *devs, int ndev)
 /* Devices and the QP pair                                                 */
 /* ---------------------------------------------------------------------- */
 
+/**
+ * struct dev - one end: a device, its PD, CQ and QP
+ * @name: the device's name
+ * @vd: the device (context, port 1, IPv4 RoCE v2 GID)
+ * @attr: ibv_query_device_ex() (the ODP capabilities)
+ */
 struct dev {
 	const char *name;
-	struct ibv_context *ctx;
+	struct vt_dev vd;
 	struct ibv_device_attr_ex attr;
-	struct ibv_port_attr port;
 	struct ibv_pd *pd;
 	struct ibv_cq *cq;
 	struct ibv_qp *qp;
-	int gid_index;
-	union ibv_gid gid;
 };
 
 static void dev_open(struct dev *d)
 {
-	static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-					0xff, 0xff };
-	struct ibv_device **list;
-	struct ibv_gid_entry e;
-	int i, n;
-
-	list = ibv_get_device_list(&n);
-	if (!list)
-		die("ibv_get_device_list: %s", strerror(errno));
-	for (i = 0; i < n && !d->ctx; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), d->name))
-			d->ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	if (!d->ctx)
-		die("%s: no such device, or it cannot be opened", d->name);
-	if (ibv_query_device_ex(d->ctx, NULL, &d->attr))
+	if (vt_dev_open(&d->vd, d->name, false))
+		die("%s", d->vd.error);
+	if (ibv_query_device_ex(d->vd.ctx, NULL, &d->attr))
 		die("%s: ibv_query_device_ex failed", d->name);
-	if (ibv_query_port(d->ctx, 1, &d->port))
-		die("%s: ibv_query_port failed", d->name);
-	d->gid_index = -1;
-	for (i = 0; i < d->port.gid_tbl_len; i++) {
-		if (ibv_query_gid_ex(d->ctx, 1, i, &e, 0) ||
-		    e.gid_type != IBV_GID_TYPE_ROCE_V2 ||
-		    memcmp(e.gid.raw, v4, sizeof(v4)))
-			continue;
-		d->gid_index = i;
-		d->gid = e.gid;
-		break;
-	}
-	if (d->gid_index < 0)
-		die("%s: no RoCE v2 GID with an IPv4 address", d->name);
-	d->pd = ibv_alloc_pd(d->ctx);
+	d->pd = ibv_alloc_pd(d->vd.ctx);
 	if (!d->pd)
 		die("%s: ibv_alloc_pd: %s", d->name, strerror(errno));
 }
 
 static void dev_make_qp(struct dev *d, int depth)
 {
-	struct ibv_qp_init_attr ia = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = (uint32_t)depth, .max_recv_wr = 1,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
+	struct ibv_qp_cap cap = {
+		.max_send_wr = (uint32_t)depth, .max_recv_wr = 1,
+		.max_send_sge = 1, .max_recv_sge = 1,
 	};
 
-	d->cq = ibv_create_cq(d->ctx, 2 * depth, NULL, NULL, 0);
+	d->cq = ibv_create_cq(d->vd.ctx, 2 * depth, NULL, NULL, 0);
 	if (!d->cq)
 		die("%s: ibv_create_cq: %s", d->name, strerror(errno));
-	ia.send_cq = d->cq;
-	ia.recv_cq = d->cq;
-	d->qp = ibv_create_qp(d->pd, &ia);
+	d->qp = vt_qp_create(d->pd, d->cq, d->cq, &cap, false);
 	if (!d->qp)
 		die("%s: ibv_create_qp (%d WRs): %s", d->name, depth,
 		    strerror(errno));
 }
 
-static int imin(int a, int b)
+/* At most @depth RDMA reads in flight, at least 1, as @cap allows. */
+static uint8_t rd_depth(int depth, int cap)
 {
-	return a < b ? a : b;
+	int rd = depth < cap ? depth : cap;
+
+	return (uint8_t)(rd > 0 ? (rd < 255 ? rd : 255) : 1);
 }
 
-/* Brings @self's QP to RTS, connected to @peer's. */
+/* Brings @self's QP to RTS, connected to @peer's (PSN 0x100 each way). */
 static void qp_connect(struct dev *self, struct dev *peer, enum ibv_mtu mtu,
 		       int depth)
 {
-	struct ibv_qp_attr at;
-	int rd;
+	const struct ibv_device_attr *a = &self->attr.orig_attr;
+	struct vt_path path;
 
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_INIT;
-	at.port_num = 1;
-	at.qp_access_flags = IBV_ACCESS_LOCAL_WRITE |
-			     IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
-	if (ibv_modify_qp(self->qp, &at, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		die("%s: QP to INIT: %s", self->name, strerror(errno));
-
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTR;
-	at.path_mtu = mtu;
-	at.dest_qp_num = peer->qp->qp_num;
-	at.rq_psn = 0x100;
-	rd = imin(depth, self->attr.orig_attr.max_qp_rd_atom);
-	at.max_dest_rd_atomic = (uint8_t)(rd > 0 ? rd : 1);
-	at.min_rnr_timer = 12;
-	at.ah_attr.is_global = 1;
-	at.ah_attr.grh.dgid = peer->gid;
-	at.ah_attr.grh.sgid_index = (uint8_t)self->gid_index;
-	at.ah_attr.grh.hop_limit = 64;
-	at.ah_attr.port_num = 1;
-	if (ibv_modify_qp(self->qp, &at, IBV_QP_STATE | IBV_QP_AV |
-			  IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			  IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			  IBV_QP_MIN_RNR_TIMER))
-		die("%s: QP to RTR: %s", self->name, strerror(errno));
-
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTS;
-	at.sq_psn = 0x100;
-	at.timeout = 16;
-	at.retry_cnt = 7;
-	at.rnr_retry = 7;
-	rd = imin(depth, self->attr.orig_attr.max_qp_init_rd_atom);
-	at.max_rd_atomic = (uint8_t)(rd > 0 ? rd : 1);
-	if (ibv_modify_qp(self->qp, &at, IBV_QP_STATE | IBV_QP_SQ_PSN |
-			  IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-			  IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC))
-		die("%s: QP to RTS: %s", self->name, strerror(errno));
+	vt_path_init(&path, &self->vd, &peer->vd);
+	path.mtu = mtu;
+	path.rd_atomic = rd_depth(depth, a->max_qp_init_rd_atom);
+	path.dest_rd_atomic = rd_depth(depth, a->max_qp_rd_atom);
+	path.access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+		      IBV_ACCESS_REMOTE_READ;
+	if (vt_qp_connect(self->qp, &path, &self->vd, peer->qp->qp_num,
+			  0x100, 0x100, &peer->vd.gid))
+		die("%s", vt_errmsg());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -600,59 +502,7 @@ static void transfer(enum mode m, size_t size, int pass)
 
 static const char *qp_state_name(struct ibv_qp *qp)
 {
-	static const char *const name[] = {
-		"RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR" };
-	struct ibv_qp_init_attr ia;
-	struct ibv_qp_attr at;
-
-	if (ibv_query_qp(qp, &at, IBV_QP_STATE, &ia))
-		return "(query failed)";
-	if ((unsigned int)at.qp_state >= sizeof(name) / sizeof(name[0]))
-		return "(unknown)";
-	return name[at.qp_state];
-}
-
-#define SNAP_MAX	64
-
-/**
- * struct snap - every hw counter of one device at one time
- * @n: how many
- * @name: their names
- * @v: their values
- */
-struct snap {
-	int n;
-	char name[SNAP_MAX][48];
-	unsigned long long v[SNAP_MAX];
-};
-
-static void snap_take(const char *dev, struct snap *sn)
-{
-	char path[600];
-	struct dirent *e;
-	FILE *f;
-	DIR *dir;
-
-	sn->n = 0;
-	snprintf(path, sizeof(path),
-		 "/sys/class/infiniband/%s/ports/1/hw_counters", dev);
-	dir = opendir(path);
-	if (!dir)
-		return;
-	while ((e = readdir(dir)) && sn->n < SNAP_MAX) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= 48)
-			continue;
-		snprintf(path, sizeof(path),
-			 "/sys/class/infiniband/%s/ports/1/hw_counters/%s",
-			 dev, e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%llu", &sn->v[sn->n]) == 1)
-			strcpy(sn->name[sn->n++], e->d_name);
-		fclose(f);
-	}
-	closedir(dir);
+	return vt_qp_state_str(vt_qp_state(qp));
 }
 
 /*
@@ -661,7 +511,7 @@ static void snap_take(const char *dev, struct snap *sn)
  */
 static void stall_report(void)
 {
-	static struct snap s0[2], s1[2];
+	static struct vt_hw_snap s0[2], s1[2];
 	const struct dev *d[2] = { &req, &resp };
 	int i, j, nd = strcmp(req.name, resp.name) ? 2 : 1;
 
@@ -669,11 +519,11 @@ static void stall_report(void)
 		req.name, req.qp->qp_num, qp_state_name(req.qp), resp.name,
 		resp.qp->qp_num, qp_state_name(resp.qp));
 	for (i = 0; i < nd; i++) {
-		snap_take(d[i]->name, &s0[i]);
+		vt_hw_snap(d[i]->name, &s0[i]);
 		fprintf(stderr, "rodp-odp-bw: %s hw_counters:", d[i]->name);
 		for (j = 0; j < s0[i].n; j++)
 			if (s0[i].v[j])
-				fprintf(stderr, " %s=%llu", s0[i].name[j],
+				fprintf(stderr, " %s=%" PRIu64, s0[i].name[j],
 					s0[i].v[j]);
 		fputs(" (others 0)\n", stderr);
 	}
@@ -684,12 +534,12 @@ static void stall_report(void)
 		fprintf(stderr, "rodp-odp-bw: (rdma resource show failed)\n");
 	sleep(10);
 	for (i = 0; i < nd; i++) {
-		snap_take(d[i]->name, &s1[i]);
+		vt_hw_snap(d[i]->name, &s1[i]);
 		fprintf(stderr, "rodp-odp-bw: %s in the next 10 s:",
 			d[i]->name);
 		for (j = 0; j < s1[i].n && j < s0[i].n; j++)
 			if (s1[i].v[j] != s0[i].v[j])
-				fprintf(stderr, " %s +%llu", s1[i].name[j],
+				fprintf(stderr, " %s +%" PRIu64, s1[i].name[j],
 					s1[i].v[j] - s0[i].v[j]);
 		fputc('\n', stderr);
 	}
@@ -773,9 +623,9 @@ static void pass(struct result *r, int passno, bool timed, uint64_t seed)
 	if (timed) {
 		r->t[passno] = (tp - t0) + (t1 - tx);
 		r->secs += r->t[passno];
-		for (i = 0; i < C_MAX; i++)
+		for (i = 0; i < VT_C_ODP_NUM; i++)
 			r->cnt.v[i] += c1.v[i] - c0.v[i];
-		r->xfer_faults += c1.v[C_FAULTS] - cx.v[C_FAULTS];
+		r->xfer_faults += c1.v[VT_C_FAULTS] - cx.v[VT_C_FAULTS];
 	}
 	if (seed) {
 		snprintf(what, sizeof(what), "%s %zu %s", mode_name[m],
@@ -864,24 +714,25 @@ static void print_row(const struct result *r, const struct result *pin,
 		snprintf(ratio, sizeof(ratio), "%.2f",
 			 mibs(r, passes) / mibs(pin, passes));
 	snprintf(fps, sizeof(fps), "%.0f",
-		 r->secs > 0 ? (double)v[C_FAULTS] / r->secs : 0);
+		 r->secs > 0 ? (double)v[VT_C_FAULTS] / r->secs : 0);
 	strcpy(upp, "-");
 	strcpy(upf, "-");
-	if (v[C_FAULT_PAGES] && cnt_have[C_FAULT_NS])
+	if (v[VT_C_FAULT_PAGES] && cnt_have[VT_C_FAULT_NS])
 		snprintf(upp, sizeof(upp), "%.2f",
-			 (double)v[C_FAULT_NS] / (double)v[C_FAULT_PAGES] /
-			 1e3);
-	if (v[C_FAULTS] && cnt_have[C_FAULT_NS])
+			 (double)v[VT_C_FAULT_NS] /
+			 (double)v[VT_C_FAULT_PAGES] / 1e3);
+	if (v[VT_C_FAULTS] && cnt_have[VT_C_FAULT_NS])
 		snprintf(upf, sizeof(upf), "%.1f",
-			 (double)v[C_FAULT_NS] / (double)v[C_FAULTS] / 1e3);
-	if (!cnt_have[C_FAULTS])
+			 (double)v[VT_C_FAULT_NS] / (double)v[VT_C_FAULTS] /
+			 1e3);
+	if (!cnt_have[VT_C_FAULTS])
 		strcpy(fps, "-");
 	printf("%-9s %-5s %5s %8.1f %4.0f %5s %9s %8s %9s %6" PRIu64 " %7" PRIu64 " %7" PRIu64 " %5" PRIu64 " %6" PRIu64 " %7" PRIu64 " %8" PRIu64 " %4s\n",
 	       mode_name[r->mode], op_read ? "read" : "write", sz,
 	       mibs(r, passes), spread(r, passes), ratio, fps, upp, upf,
-	       v[C_FAULTS], r->xfer_faults,
-	       v[C_FAULT_PAGES], v[C_FAULT_FAILS], v[C_INVALS],
-	       v[C_INVAL_PAGES], v[C_PREFETCH_PAGES],
+	       v[VT_C_FAULTS], r->xfer_faults,
+	       v[VT_C_FAULT_PAGES], v[VT_C_FAULT_FAILS], v[VT_C_INVALS],
+	       v[VT_C_INVAL_PAGES], v[VT_C_PREFETCH_PAGES],
 	       r->data_ok ? "ok" : "BAD");
 	fflush(stdout);
 }
@@ -1096,8 +947,8 @@ int main(int argc, char **argv)
 	dev_open(&resp);
 	dev_make_qp(&req, depth);
 	dev_make_qp(&resp, depth);
-	mtu = req.port.active_mtu < resp.port.active_mtu ? req.port.active_mtu :
-						      resp.port.active_mtu;
+	mtu = req.vd.port.active_mtu < resp.vd.port.active_mtu ?
+	      req.vd.port.active_mtu : resp.vd.port.active_mtu;
 	qp_connect(&req, &resp, mtu, depth);
 	qp_connect(&resp, &req, mtu, depth);
 	cnt_devs[cnt_ndev++] = resp.name;
@@ -1121,7 +972,7 @@ int main(int argc, char **argv)
 	       passes, depth, 128 << mtu, odp_local ? "explicit ODP" : "pinned",
 	       thp_mode());
 	printf("# timed: (prefetch: advise_mr FLUSH +) first post_send of a pass to its last completion; not timed: MADV_DONTNEED, CPU writes, counter reads, data check\n");
-	if (!cnt_have[C_FAULTS])
+	if (!cnt_have[VT_C_FAULTS])
 		printf("# no ODP counters in /sys/class/infiniband/%s/ports/1/hw_counters: counter columns are 0\n",
 		       resp.name);
 

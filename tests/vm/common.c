@@ -28,7 +28,12 @@
 static char errbuf[256];
 static void (*fail_hook)(const char *file, int line);
 
-static void vdiag(const char *fmt, va_list ap)
+/**
+ * vt_vdiag - vt_diag() with a va_list
+ * @fmt: printf format of the line, without the "# " and the newline
+ * @ap: its arguments
+ */
+void vt_vdiag(const char *fmt, va_list ap)
 {
 	fputs("# ", stdout);
 	vprintf(fmt, ap);
@@ -45,7 +50,7 @@ void vt_diag(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vdiag(fmt, ap);
+	vt_vdiag(fmt, ap);
 	va_end(ap);
 }
 
@@ -73,7 +78,7 @@ void vt_fail(const char *file, int line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vdiag(fmt, ap);
+	vt_vdiag(fmt, ap);
 	va_end(ap);
 	if (!fail_hook) {
 		printf("# fatal: failed check at %s:%d\n", file, line);

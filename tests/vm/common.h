@@ -16,6 +16,7 @@
 #ifndef RODP_TESTS_VM_COMMON_H
 #define RODP_TESTS_VM_COMMON_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,8 @@
 /* ---------------------------------------------------------------------- */
 
 void vt_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vt_vdiag(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
 void vt_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void vt_set_fail_hook(void (*hook)(const char *file, int line));

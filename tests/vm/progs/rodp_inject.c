@@ -56,6 +56,7 @@
 #include <rcore/pkt.h>
 #include <rcore/psn.h>
 
+#include "common.h"
 #include "pcap_read.h"
 
 #define PKT_MAX		2048
@@ -70,20 +71,6 @@
 static unsigned int tap_n, tap_failed;
 static bool case_ok;
 
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
-}
-
 /* A failed expectation of the current case: a diagnostic, case fails. */
 static void bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -91,12 +78,9 @@ static void bad(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("# ", stdout);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vt_vdiag(fmt, ap);
 	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
 	case_ok = false;
 }
 
@@ -123,14 +107,13 @@ static void die(const char *fmt, ...)
 /* The test bed cannot go on: a diagnostic, the rest is not reported. */
 static void die(const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fputs("# fatal: ", stdout);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
+	vt_diag("fatal: %s", msg);
 	exit(1);
 }
 
@@ -360,46 +343,20 @@ static int selftest(const char *path)
 /* Devices and the QP pair                                                 */
 /* ---------------------------------------------------------------------- */
 
-struct dev {
-	const char *name;
-	struct ibv_context *ctx;
-	struct ibv_port_attr port;
-	int gid_index;
-	union ibv_gid gid;
-	uint32_t addr;		/* IPv4 address of the GID, network order */
-};
-
-static void dev_open(struct dev *d)
+/* Open device @d called @name (its IPv4 RoCE v2 GID) or give up. */
+static void dev_open(struct vt_dev *d, const char *name)
 {
-	static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-					0xff, 0xff };
-	struct ibv_device **list;
-	struct ibv_gid_entry e;
-	int i, n;
+	if (vt_dev_open(d, name, false))
+		die("%s", d->error);
+}
 
-	list = ibv_get_device_list(&n);
-	if (!list)
-		die("ibv_get_device_list: %s", strerror(errno));
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), d->name))
-			d->ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	if (!d->ctx)
-		die("%s: cannot open the device", d->name);
-	if (ibv_query_port(d->ctx, 1, &d->port))
-		die("%s: ibv_query_port failed", d->name);
-	d->gid_index = -1;
-	for (i = 0; i < d->port.gid_tbl_len; i++) {
-		if (ibv_query_gid_ex(d->ctx, 1, i, &e, 0) ||
-		    e.gid_type != IBV_GID_TYPE_ROCE_V2 ||
-		    memcmp(e.gid.raw, v4, sizeof(v4)))
-			continue;
-		d->gid_index = i;
-		d->gid = e.gid;
-		memcpy(&d->addr, e.gid.raw + 12, 4);
-		return;
-	}
-	die("%s: no IPv4 RoCE v2 GID", d->name);
+/* The IPv4 address of device @d's GID, network order. */
+static uint32_t dev_addr(const struct vt_dev *d)
+{
+	uint32_t a;
+
+	memcpy(&a, d->gid.raw + 12, 4);
+	return a;
 }
 
 #define PAGE		4096u
@@ -430,64 +387,15 @@ struct pair {
 	unsigned int probe;
 };
 
-static struct dev dev_a = { .name = "rodp0" }, dev_b = { .name = "rodp1" };
+static const char *name_a = "rodp0", *name_b = "rodp1";
+static struct vt_dev dev_a, dev_b;
 
 static struct ibv_qp *make_qp(struct ibv_pd *pd, struct ibv_cq *cq)
 {
-	struct ibv_qp_init_attr ia = {
-		.send_cq = cq, .recv_cq = cq, .qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 16, .max_recv_wr = 16,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
+	struct ibv_qp_cap cap = { .max_send_wr = 16, .max_recv_wr = 16,
+				  .max_send_sge = 1, .max_recv_sge = 1 };
 
-	return ibv_create_qp(pd, &ia);
-}
-
-static int qp_connect(struct ibv_qp *qp, struct dev *self, struct dev *peer,
-		      uint32_t dqpn, uint32_t sq_psn, uint32_t rq_psn,
-		      enum ibv_mtu mtu)
-{
-	struct ibv_qp_attr at;
-	int rc;
-
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_INIT;
-	at.port_num = 1;
-	at.qp_access_flags = IBV_ACCESS_LOCAL_WRITE |
-			     IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ |
-			     IBV_ACCESS_REMOTE_ATOMIC;
-	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			   IBV_QP_PORT | IBV_QP_ACCESS_FLAGS);
-	if (rc)
-		return rc;
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTR;
-	at.path_mtu = mtu;
-	at.dest_qp_num = dqpn;
-	at.rq_psn = rq_psn;
-	at.max_dest_rd_atomic = 4;
-	at.min_rnr_timer = 12;
-	at.ah_attr.is_global = 1;
-	at.ah_attr.grh.dgid = peer->gid;
-	at.ah_attr.grh.sgid_index = (uint8_t)self->gid_index;
-	at.ah_attr.grh.hop_limit = 64;
-	at.ah_attr.port_num = 1;
-	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_AV |
-			   IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			   IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			   IBV_QP_MIN_RNR_TIMER);
-	if (rc)
-		return rc;
-	memset(&at, 0, sizeof(at));
-	at.qp_state = IBV_QPS_RTS;
-	at.sq_psn = sq_psn;
-	at.timeout = 16;
-	at.retry_cnt = 7;
-	at.rnr_retry = 7;
-	at.max_rd_atomic = 4;
-	return ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_SQ_PSN |
-			     IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-			     IBV_QP_RNR_RETRY | IBV_QP_MAX_QP_RD_ATOMIC);
+	return vt_qp_create(pd, cq, cq, &cap, false);
 }
 
 static void pair_close(struct pair *p)
@@ -518,10 +426,7 @@ static void pair_close(struct pair *p)
  */
 static void pair_open(struct pair *p)
 {
-	uint32_t am = 128u << dev_a.port.active_mtu;
-	uint32_t bm = 128u << dev_b.port.active_mtu;
-	enum ibv_mtu mtu = am < bm ? dev_a.port.active_mtu :
-				     dev_b.port.active_mtu;
+	struct vt_path path;
 	int rc;
 
 	pair_close(p);
@@ -540,35 +445,21 @@ static void pair_open(struct pair *p)
 	p->qp_b = make_qp(p->pd_b, p->cq_b);
 	if (!p->qp_a || !p->qp_b)
 		die("ibv_create_qp(RC): %s", strerror(errno));
+	/* The smaller active MTU; 4 RDMA reads and atomics each way. */
+	vt_path_init(&path, &dev_a, &dev_b);
+	path.rd_atomic = 4;
+	path.dest_rd_atomic = 4;
 	p->epsn = A_PSN;
-	p->mtu = 128u << mtu;
-	rc = qp_connect(p->qp_a, &dev_a, &dev_b, p->qp_b->qp_num, A_PSN,
-			0x100, mtu);
+	p->mtu = vt_mtu_bytes(path.mtu);
+	rc = vt_qp_connect(p->qp_a, &path, &dev_a, p->qp_b->qp_num, A_PSN,
+			   0x100, &dev_b.gid);
 	if (!rc)
-		rc = qp_connect(p->qp_b, &dev_b, &dev_a, p->qp_a->qp_num,
-				0x100, A_PSN, mtu);
+		rc = vt_qp_connect(p->qp_b, &path, &dev_b, p->qp_a->qp_num,
+				   0x100, A_PSN, &dev_a.gid);
 	if (rc)
 		die("connecting QP %u on %s and QP %u on %s: %s",
 		    p->qp_a->qp_num, dev_a.name, p->qp_b->qp_num, dev_b.name,
-		    strerror(rc));
-}
-
-static enum ibv_qp_state qp_state(struct ibv_qp *qp)
-{
-	struct ibv_qp_attr at;
-	struct ibv_qp_init_attr ia;
-
-	if (ibv_query_qp(qp, &at, IBV_QP_STATE, &ia))
-		return (enum ibv_qp_state)-1;
-	return at.qp_state;
-}
-
-static const char *state_str(enum ibv_qp_state s)
-{
-	static const char *const names[] = {
-		"RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR" };
-
-	return (unsigned int)s < 7 ? names[s] : "?";
+		    vt_errmsg());
 }
 
 /* ---------------------------------------------------------------------- */
@@ -594,19 +485,9 @@ struct counters {
 /* -1 when the counter is missing. */
 static long long read_counter(const char *dev, const char *name)
 {
-	char path[256];
-	long long v = -1;
-	FILE *f;
+	uint64_t v;
 
-	snprintf(path, sizeof(path),
-		 "/sys/class/infiniband/%s/ports/1/hw_counters/%s", dev, name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return vt_hw_counter(dev, name, &v) ? (long long)v : -1;
 }
 
 static void read_counters(struct counters *c)
@@ -640,6 +521,20 @@ static void expect_counters(const struct counters *before,
 			bad("counter %s moved by %lld, want %lld", cnt_names[i],
 			    d, want[i]);
 	}
+}
+
+/*
+ * A class's expected counter deltas: @rx_pkts received, no other counter
+ * moved except rx_dup_req (not checked); the class then sets its own.
+ */
+static void want_none(long long *want, long long rx_pkts)
+{
+	unsigned int i;
+
+	for (i = 0; i < C_MAX; i++)
+		want[i] = 0;
+	want[C_RX_PKTS] = rx_pkts;
+	want[C_DUP_REQ] = -1;
 }
 
 static long long delta(const struct counters *b, const struct counters *a,
@@ -767,7 +662,7 @@ static bool probe(struct pair *p, const char *what)
 	if (t == 500) {
 		bad("%s: a valid WRITE injected at PSN 0x%06x did not land within 5 s (QP %u on %s in %s)",
 		    what, p->epsn, p->qp_b->qp_num, dev_b.name,
-		    state_str(qp_state(p->qp_b)));
+		    vt_qp_state_str(vt_qp_state(p->qp_b)));
 		return false;
 	}
 	memcpy(p->want + MR_OFF + off, data, sizeof(data));
@@ -775,20 +670,34 @@ static bool probe(struct pair *p, const char *what)
 	return true;
 }
 
+/*
+ * The end of a class: B's counters moved as @want says since @b, and its
+ * memory holds what @p->want says.
+ */
+static void class_check(struct pair *p, const struct counters *b,
+			const long long *want, const char *what)
+{
+	struct counters a;
+
+	read_counters(&a);
+	expect_counters(b, &a, want);
+	mem_same(p, what, true);
+}
+
 /* B must be in the error state now (a NAK ended the connection). */
 static void expect_error_state(struct pair *p, const char *what)
 {
-	enum ibv_qp_state s = IBV_QPS_RESET;
+	int s = IBV_QPS_RESET;
 	int t;
 
 	for (t = 0; t < 500; t++) {
-		s = qp_state(p->qp_b);
+		s = vt_qp_state(p->qp_b);
 		if (s == IBV_QPS_ERR)
 			return;
 		usleep(10 * 1000);
 	}
 	bad("%s: QP %u on %s is in %s, want ERR after the NAK", what,
-	    p->qp_b->qp_num, dev_b.name, state_str(s));
+	    p->qp_b->qp_num, dev_b.name, vt_qp_state_str(s));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -815,20 +724,14 @@ static void rnd_fill(uint8_t *p, size_t n)
 static void class_valid(struct pair *p)
 {
 	long long want[C_MAX];
-	struct counters b, a;
-	unsigned int i;
+	struct counters b;
 
 	case_begin();
 	read_counters(&b);
 	probe(p, "valid WRITE");
 	probe(p, "second valid WRITE");
-	read_counters(&a);
-	for (i = 0; i < C_MAX; i++)
-		want[i] = 0;
-	want[C_RX_PKTS] = 2;
-	want[C_DUP_REQ] = -1;
-	expect_counters(&b, &a, want);
-	mem_same(p, "after two valid WRITEs", true);
+	want_none(want, 2);
+	class_check(p, &b, want, "after two valid WRITEs");
 	case_end("two valid RDMA WRITEs injected at the live QP land");
 }
 
@@ -837,7 +740,7 @@ static void class_icrc(struct pair *p)
 {
 	long long want[C_MAX];
 	uint8_t buf[PKT_MAX], data[64];
-	struct counters b, a;
+	struct counters b;
 	unsigned int i;
 	size_t len;
 
@@ -861,14 +764,9 @@ static void class_icrc(struct pair *p)
 		inject(buf, len);
 	}
 	probe(p, "after bad ICRCs");
-	read_counters(&a);
-	for (i = 0; i < C_MAX; i++)
-		want[i] = 0;
-	want[C_RX_PKTS] = 7;
+	want_none(want, 7);
 	want[C_DROP_ICRC] = 6;
-	want[C_DUP_REQ] = -1;
-	expect_counters(&b, &a, want);
-	mem_same(p, "after bad ICRCs", true);
+	class_check(p, &b, want, "after bad ICRCs");
 	case_end("bad ICRC: dropped (rx_drop_icrc), memory unchanged");
 }
 
@@ -879,7 +777,7 @@ static void class_truncated(struct pair *p)
 	long long want[C_MAX];
 	uint8_t buf[PKT_MAX], raw[64];
 	struct rcore_pkt h;
-	struct counters b, a;
+	struct counters b;
 	unsigned int i;
 	size_t len, n = 0;
 
@@ -916,14 +814,9 @@ static void class_truncated(struct pair *p)
 	inject(buf, len);
 	n += 4;
 	probe(p, "after truncated packets");
-	read_counters(&a);
-	for (i = 0; i < C_MAX; i++)
-		want[i] = 0;
-	want[C_RX_PKTS] = (long long)n + 1;
+	want_none(want, (long long)n + 1);
 	want[C_DROP_HDR] = (long long)n;
-	want[C_DUP_REQ] = -1;
-	expect_counters(&b, &a, want);
-	mem_same(p, "after truncated packets", true);
+	class_check(p, &b, want, "after truncated packets");
 	case_end("truncated headers (< BTH, no ICRC, < BTH+RETH): dropped (rx_drop_hdr)");
 }
 
@@ -988,12 +881,12 @@ static void class_opcodes(struct pair *p)
 			bad("opcode 0x%02x: rx_drop_hdr +%lld, tx_nak_inv +%lld, others +%lld; want a drop (rx_drop_hdr +1)%s",
 			    ops[i], hdr, inv, other,
 			    rc_reserved ? " or an invalid-request NAK" : "");
-		if (qp_state(p->qp_b) != IBV_QPS_RTS)
+		if (vt_qp_state(p->qp_b) != IBV_QPS_RTS)
 			bad("opcode 0x%02x: QP now in %s, want RTS", ops[i],
-			    state_str(qp_state(p->qp_b)));
+			    vt_qp_state_str(vt_qp_state(p->qp_b)));
 	}
-	diag("reserved RC opcodes: %u of 4 NAKed as invalid requests, the rest dropped",
-	     naks);
+	vt_diag("reserved RC opcodes: %u of 4 NAKed as invalid requests, the rest dropped",
+		naks);
 	probe(p, "after foreign opcodes");
 	mem_same(p, "after foreign opcodes", true);
 	case_end("reserved and foreign opcodes: dropped or NAKed, memory unchanged");
@@ -1042,9 +935,9 @@ static void class_responses(struct pair *p)
 	if (drops != (long long)sizeof(ops))
 		bad("%zu stray responses: rx_drop_* moved by %lld in all",
 		    sizeof(ops), drops);
-	if (qp_state(p->qp_b) != IBV_QPS_RTS)
+	if (vt_qp_state(p->qp_b) != IBV_QPS_RTS)
 		bad("QP in %s after stray responses, want RTS",
-		    state_str(qp_state(p->qp_b)));
+		    vt_qp_state_str(vt_qp_state(p->qp_b)));
 	mem_same(p, "after stray responses", true);
 	case_end("responses sent to a responder that asked nothing: dropped");
 }
@@ -1055,7 +948,7 @@ static void class_noqp(struct pair *p)
 	uint32_t qpns[] = { p->qp_b->qp_num ^ 0x800, 0xffffff, 0, 1 };
 	long long want[C_MAX];
 	uint8_t buf[PKT_MAX], data[32];
-	struct counters b, a;
+	struct counters b;
 	struct rcore_pkt h;
 	unsigned int i;
 	size_t len;
@@ -1072,14 +965,9 @@ static void class_noqp(struct pair *p)
 		inject(buf, len);
 	}
 	probe(p, "after wrong QPNs");
-	read_counters(&a);
-	for (i = 0; i < C_MAX; i++)
-		want[i] = 0;
-	want[C_RX_PKTS] = 5;
+	want_none(want, 5);
 	want[C_DROP_NOQP] = 4;
-	want[C_DUP_REQ] = -1;
-	expect_counters(&b, &a, want);
-	mem_same(p, "after wrong QPNs", true);
+	class_check(p, &b, want, "after wrong QPNs");
 	case_end("wrong destination QPN (unknown, 0xffffff, QP0, QP1): dropped (rx_drop_noqp)");
 }
 
@@ -1088,7 +976,7 @@ static void class_psn_ahead(struct pair *p)
 {
 	long long want[C_MAX];
 	uint8_t buf[PKT_MAX], data[32];
-	struct counters b, a;
+	struct counters b;
 	unsigned int i;
 	size_t len;
 
@@ -1104,18 +992,13 @@ static void class_psn_ahead(struct pair *p)
 	}
 	/* The expected PSN still works and ends the NAK latch. */
 	probe(p, "after PSNs ahead of the window");
-	read_counters(&a);
-	for (i = 0; i < C_MAX; i++)
-		want[i] = 0;
-	want[C_RX_PKTS] = 4;
+	want_none(want, 4);
 	want[C_NAK_SEQ] = 1;
 	want[C_DROP_SEQ] = 2;
-	want[C_DUP_REQ] = -1;
-	expect_counters(&b, &a, want);
-	mem_same(p, "after PSNs ahead", true);
-	if (qp_state(p->qp_b) != IBV_QPS_RTS)
+	class_check(p, &b, want, "after PSNs ahead");
+	if (vt_qp_state(p->qp_b) != IBV_QPS_RTS)
 		bad("QP in %s after a sequence NAK, want RTS",
-		    state_str(qp_state(p->qp_b)));
+		    vt_qp_state_str(vt_qp_state(p->qp_b)));
 	case_end("PSN 2^22 ahead of the window: one NAK (tx_nak_seq), then dropped (rx_drop_seq), QP alive");
 }
 
@@ -1125,7 +1008,7 @@ static void class_psn_behind(struct pair *p)
 	int32_t back[] = { -1, -2, -0x400000 };
 	long long want[C_MAX];
 	uint8_t buf[PKT_MAX], data[16];
-	struct counters b, a;
+	struct counters b;
 	unsigned int i;
 	size_t len;
 
@@ -1139,14 +1022,10 @@ static void class_psn_behind(struct pair *p)
 		inject(buf, len);
 	}
 	probe(p, "after duplicate PSNs");
-	read_counters(&a);
-	for (i = 0; i < C_MAX; i++)
-		want[i] = 0;
-	want[C_RX_PKTS] = 4;
+	want_none(want, 4);
 	want[C_DUP_REQ] = 3;
 	want[C_DROP_SEQ] = -1;
-	expect_counters(&b, &a, want);
-	mem_same(p, "after duplicate PSNs", true);
+	class_check(p, &b, want, "after duplicate PSNs");
 	case_end("PSNs behind the window (duplicates with other data): not executed (rx_dup_req), QP alive");
 }
 
@@ -1159,22 +1038,16 @@ static void nak_class(struct pair *p, const char *name, enum cnt cnt,
 		      uint8_t *buf, size_t len)
 {
 	long long want[C_MAX];
-	struct counters b, a;
-	unsigned int i;
+	struct counters b;
 
 	case_begin();
 	read_counters(&b);
 	inject(buf, len);
 	wait_rx(&b, 1);
 	expect_error_state(p, name);
-	read_counters(&a);
-	for (i = 0; i < C_MAX; i++)
-		want[i] = 0;
-	want[C_RX_PKTS] = 1;
+	want_none(want, 1);
 	want[cnt] = 1;
-	want[C_DUP_REQ] = -1;
-	expect_counters(&b, &a, want);
-	mem_same(p, name, true);
+	class_check(p, &b, want, name);
 	pair_open(p);
 	probe(p, "fresh pair after the NAK");
 	case_end(name);
@@ -1242,9 +1115,8 @@ static void class_rnr(struct pair *p)
 {
 	long long want[C_MAX];
 	uint8_t buf[PKT_MAX], data[32];
-	struct counters b, a;
+	struct counters b;
 	struct rcore_pkt h;
-	unsigned int i;
 	size_t len;
 
 	case_begin();
@@ -1255,14 +1127,9 @@ static void class_rnr(struct pair *p)
 	inject(buf, len);
 	/* The WRITE at the same PSN is what B expects next. */
 	probe(p, "after an RNR NAK");
-	read_counters(&a);
-	for (i = 0; i < C_MAX; i++)
-		want[i] = 0;
-	want[C_RX_PKTS] = 2;
+	want_none(want, 2);
 	want[C_RNR_NAK] = 1;
-	want[C_DUP_REQ] = -1;
-	expect_counters(&b, &a, want);
-	mem_same(p, "after an RNR NAK", true);
+	class_check(p, &b, want, "after an RNR NAK");
 	case_end("SEND without a posted receive: RNR NAK (tx_rnr_nak), QP alive");
 }
 
@@ -1282,12 +1149,12 @@ static void fuzz_end(struct pair *p, const struct counters *b, const char *name)
 	if (delta(b, &a, C_RX_PKTS) != fuzz_n)
 		bad("rx_pkts moved by %lld, want %u", delta(b, &a, C_RX_PKTS),
 		    fuzz_n);
-	diag("%s: rx_drop icrc +%lld hdr +%lld noqp +%lld seq +%lld; NAK seq +%lld inv +%lld access +%lld op +%lld rnr +%lld; B in %s",
-	     name, delta(b, &a, C_DROP_ICRC), delta(b, &a, C_DROP_HDR),
-	     delta(b, &a, C_DROP_NOQP), delta(b, &a, C_DROP_SEQ),
-	     delta(b, &a, C_NAK_SEQ), delta(b, &a, C_NAK_INV),
-	     delta(b, &a, C_NAK_ACCESS), delta(b, &a, C_NAK_OP),
-	     delta(b, &a, C_RNR_NAK), state_str(qp_state(p->qp_b)));
+	vt_diag("%s: rx_drop icrc +%lld hdr +%lld noqp +%lld seq +%lld; NAK seq +%lld inv +%lld access +%lld op +%lld rnr +%lld; B in %s",
+		name, delta(b, &a, C_DROP_ICRC), delta(b, &a, C_DROP_HDR),
+		delta(b, &a, C_DROP_NOQP), delta(b, &a, C_DROP_SEQ),
+		delta(b, &a, C_NAK_SEQ), delta(b, &a, C_NAK_INV),
+		delta(b, &a, C_NAK_ACCESS), delta(b, &a, C_NAK_OP),
+		delta(b, &a, C_RNR_NAK), vt_qp_state_str(vt_qp_state(p->qp_b)));
 	mem_same(p, name, false);
 	/* What valid requests wrote into the MR is allowed. */
 	memcpy(p->want + MR_OFF, p->mem + MR_OFF, MR_LEN);
@@ -1380,7 +1247,7 @@ static void class_fuzz_mutated(struct pair *p)
 		 * A fresh pair when a mutation ended the connection, and
 		 * every 30 packets: ePSN is known again.
 		 */
-		if ((!(i % 10) && qp_state(p->qp_b) != IBV_QPS_RTS) ||
+		if ((!(i % 10) && vt_qp_state(p->qp_b) != IBV_QPS_RTS) ||
 		    (i && !(i % 30))) {
 			memcpy(p->want + MR_OFF, p->mem + MR_OFF, MR_LEN);
 			if (!mem_same(p, "during mutation fuzz", false))
@@ -1441,7 +1308,6 @@ static void class_final(struct pair *p)
 	struct ibv_mr *lmr;
 	struct ibv_wc wc;
 	uint8_t *src;
-	unsigned int t;
 	int n = 0, rc;
 
 	case_begin();
@@ -1468,12 +1334,11 @@ static void class_final(struct pair *p)
 	rc = ibv_post_send(p->qp_a, &wr, &badwr);
 	if (rc)
 		bad("ibv_post_send: %s", strerror(rc));
-	for (t = 0; !rc && t < 1000 && !n; t++) {
-		n = ibv_poll_cq(p->cq_a, 1, &wc);
-		if (!n)
-			usleep(10 * 1000);
-	}
-	if (!rc && n != 1)
+	if (!rc)
+		n = vt_poll_wc(p->cq_a, &wc, 10000);
+	if (!rc && n < 0)
+		bad("RDMA WRITE over a fresh pair: %s", vt_errmsg());
+	else if (!rc && n != 1)
 		bad("an RDMA WRITE over a fresh pair did not complete in 10 s");
 	else if (!rc && (wc.status != IBV_WC_SUCCESS || wc.wr_id != 42))
 		bad("RDMA WRITE over a fresh pair: status %s",
@@ -1541,28 +1406,28 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--fuzz") && i + 1 < argc)
 			fuzz_n = (unsigned int)strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--from") && i + 1 < argc)
-			dev_a.name = argv[++i];
+			name_a = argv[++i];
 		else if (!strcmp(argv[i], "--to") && i + 1 < argc)
-			dev_b.name = argv[++i];
+			name_b = argv[++i];
 		else
 			usage();
 	}
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 
 	printf("1..17\n");
-	diag("seed %lu, %u packets per fuzz class, %s -> %s", seed, fuzz_n,
-	     dev_a.name, dev_b.name);
+	vt_diag("seed %lu, %u packets per fuzz class, %s -> %s", seed, fuzz_n,
+		name_a, name_b);
 	open_raw(ns);
-	dev_open(&dev_a);
-	dev_open(&dev_b);
-	flow.saddr = dev_a.addr;
-	flow.daddr = dev_b.addr;
+	dev_open(&dev_a, name_a);
+	dev_open(&dev_b, name_b);
+	flow.saddr = dev_addr(&dev_a);
+	flow.daddr = dev_addr(&dev_b);
 	flow.sport = 0xc000 | (uint16_t)(getpid() & 0x3fff);
 	flow.id = 1;
 	flow.ttl = 64;
 	flow.frag = 0x4000;
 	dst.sin_family = AF_INET;
-	dst.sin_addr.s_addr = dev_b.addr;
+	dst.sin_addr.s_addr = flow.daddr;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -1574,9 +1439,9 @@ int main(int argc, char **argv)
 	rnd_fill(p->mem, MEM_LEN);
 	memcpy(p->want, p->mem, MEM_LEN);
 	pair_open(p);
-	diag("target: QP %u on %s, MR 0x%x bytes at %p, rkey 0x%x, path MTU %u, from QP %u on %s",
-	     p->qp_b->qp_num, dev_b.name, MR_LEN, (void *)(p->mem + MR_OFF),
-	     p->mr->rkey, p->mtu, p->qp_a->qp_num, dev_a.name);
+	vt_diag("target: QP %u on %s, MR 0x%x bytes at %p, rkey 0x%x, path MTU %u, from QP %u on %s",
+		p->qp_b->qp_num, dev_b.name, MR_LEN, (void *)(p->mem + MR_OFF),
+		p->mr->rkey, p->mtu, p->qp_a->qp_num, dev_a.name);
 
 	class_valid(p);
 	class_icrc(p);
