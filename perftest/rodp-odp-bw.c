@@ -457,13 +457,10 @@ static void transfer(enum mode m, size_t size, int pass)
 			sge[i].addr = (uintptr_t)(local_buf + off);
 			sge[i].length = (uint32_t)size;
 			sge[i].lkey = lkey;
-			memset(&wr[i], 0, sizeof(wr[i]));
-			wr[i].wr_id = posted + (size_t)i;
-			wr[i].sg_list = &sge[i];
-			wr[i].num_sge = 1;
-			wr[i].opcode = op_read ? IBV_WR_RDMA_READ :
-						 IBV_WR_RDMA_WRITE;
-			wr[i].send_flags = IBV_SEND_SIGNALED;
+			vt_send_wr(&wr[i], posted + (size_t)i, &sge[i], 1,
+				   op_read ? IBV_WR_RDMA_READ :
+					     IBV_WR_RDMA_WRITE,
+				   IBV_SEND_SIGNALED);
 			wr[i].wr.rdma.remote_addr =
 				(uintptr_t)(tgt[m].buf + off);
 			wr[i].wr.rdma.rkey = tgt[m].rkey;

@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cmocka.h>
 #include <linux/netlink.h>
 #include <rdma/rdma_netlink.h>
 
@@ -228,6 +232,93 @@ void vt_fill(void *dst, size_t len, uint32_t seed)
 		x ^= x << 17;
 		*p++ = (uint8_t)(x >> 29);
 	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* A cmocka test list                                                      */
+/* ---------------------------------------------------------------------- */
+
+static int64_t tc_start;
+
+/**
+ * vt_tests_alloc - room for @cap tests
+ * @t: the list (@prog, @only and @teardown set)
+ * @cap: how many tests at most
+ * @case_size: the size of the program's test state (a struct vt_case
+ *	first)
+ *
+ * Ends the program (status 2) when out of memory.
+ */
+void vt_tests_alloc(struct vt_tests *t, unsigned int cap, size_t case_size)
+{
+	t->cases = calloc(cap, case_size);
+	t->tests = calloc(cap, sizeof(*t->tests));
+	if (!t->cases || !t->tests) {
+		fprintf(stderr, "%s: out of memory\n", t->prog);
+		exit(2);
+	}
+	t->case_size = case_size;
+	t->cap = cap;
+	t->n = 0;
+}
+
+/**
+ * vt_add_test - one more test, unless --only leaves it out
+ * @t: the list
+ * @fn: the test function
+ * @fmt: printf format of its name
+ *
+ * Ends the program (status 2) when the list is full.
+ *
+ * Return: the test's case, its name filled in; a left-out test's case
+ * (@fn NULL) is the next test's too.
+ */
+void *vt_add_test(struct vt_tests *t, void (*fn)(void **state),
+		  const char *fmt, ...)
+{
+	struct vt_case *tc;
+	va_list ap;
+
+	if (t->n == t->cap) {
+		fprintf(stderr, "%s: too many tests\n", t->prog);
+		exit(2);
+	}
+	tc = (struct vt_case *)((char *)t->cases + t->n * t->case_size);
+	va_start(ap, fmt);
+	vsnprintf(tc->name, sizeof(tc->name), fmt, ap);
+	va_end(ap);
+	if (!vt_selected(t->only, tc->name))
+		return tc;	/* filled, never run */
+	tc->fn = fn;
+	t->tests[t->n] = (struct CMUnitTest){
+		.name = tc->name, .test_func = fn, .setup_func = vt_tc_setup,
+		.teardown_func = t->teardown, .initial_state = tc,
+	};
+	t->n++;
+	return tc;
+}
+
+/**
+ * vt_tc_setup - cmocka setup of every test: notes when it started
+ * @state: unused
+ *
+ * Return: 0.
+ */
+int vt_tc_setup(void **state)
+{
+	(void)state;
+	tc_start = vt_now_ms();
+	return 0;
+}
+
+/**
+ * vt_tc_ms - how long the current test has run
+ *
+ * Return: milliseconds since its vt_tc_setup().
+ */
+int64_t vt_tc_ms(void)
+{
+	return vt_now_ms() - tc_start;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -754,6 +845,29 @@ void vt_expect_qp_state(struct ibv_qp *qp, const char *dev,
 	CHECK(!rc, "%s: ibv_query_qp: %s", what, strerror(rc));
 	CHECK(at.qp_state == want, "%s: QP %u on %s is in state %d, want %d",
 	      what, qp->qp_num, dev, at.qp_state, want);
+}
+
+/**
+ * vt_send_wr - fill in a send work request, everything else zero
+ * @wr: the work request
+ * @id: its wr_id
+ * @sg: its gather list
+ * @n: entries in @sg
+ * @op: its opcode
+ * @flags: its send_flags
+ *
+ * The caller adds what the opcode needs (remote address and key,
+ * immediate data, atomic operands) and chains it (@wr->next).
+ */
+void vt_send_wr(struct ibv_send_wr *wr, uint64_t id, struct ibv_sge *sg,
+		int n, enum ibv_wr_opcode op, unsigned int flags)
+{
+	memset(wr, 0, sizeof(*wr));
+	wr->wr_id = id;
+	wr->sg_list = sg;
+	wr->num_sge = n;
+	wr->opcode = op;
+	wr->send_flags = flags;
 }
 
 /**

@@ -53,6 +53,46 @@ bool vt_selected(const char *globs, const char *name);
 void vt_fill(void *dst, size_t len, uint32_t seed);
 
 /* ---------------------------------------------------------------------- */
+/* A cmocka test list                                                      */
+/* ---------------------------------------------------------------------- */
+
+struct CMUnitTest;
+
+/**
+ * struct vt_case - what each test's state starts with
+ * @name: the test's name (its TAP line)
+ * @fn: the test function, NULL when --only left the test out
+ */
+struct vt_case {
+	char name[200];
+	void (*fn)(void **state);
+};
+
+/**
+ * struct vt_tests - the cmocka tests a program runs, being listed
+ * @prog: the program's name, for messages
+ * @only: --only's patterns (NULL: every test)
+ * @teardown: each test's teardown (its state is its case)
+ * @cases: @cap cases of @case_size bytes, each a struct vt_case first
+ * @tests: the tests to run, @n of them (a left-out test takes none)
+ */
+struct vt_tests {
+	const char *prog;
+	const char *only;
+	int (*teardown)(void **state);
+	void *cases;
+	size_t case_size;
+	struct CMUnitTest *tests;
+	unsigned int n, cap;
+};
+
+void vt_tests_alloc(struct vt_tests *t, unsigned int cap, size_t case_size);
+void *vt_add_test(struct vt_tests *t, void (*fn)(void **state),
+		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int vt_tc_setup(void **state);
+int64_t vt_tc_ms(void);
+
+/* ---------------------------------------------------------------------- */
 /* Devices                                                                 */
 /* ---------------------------------------------------------------------- */
 
@@ -143,6 +183,8 @@ void vt_check_wc(const struct ibv_wc *wc, const char *what, uint64_t wr_id,
 void vt_expect_no_wc(struct ibv_cq *cq, const char *what, int ms);
 void vt_expect_qp_state(struct ibv_qp *qp, const char *dev,
 			enum ibv_qp_state want, const char *what);
+void vt_send_wr(struct ibv_send_wr *wr, uint64_t id, struct ibv_sge *sg,
+		int n, enum ibv_wr_opcode op, unsigned int flags);
 void vt_post_send(struct ibv_qp *qp, struct ibv_send_wr *wr,
 		  const char *what);
 void vt_post_recv(struct ibv_qp *qp, uint64_t id, struct ibv_sge *sg,

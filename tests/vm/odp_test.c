@@ -277,8 +277,7 @@ struct kid {
 
 /**
  * struct tcase - one cmocka test: what it tests and what it holds
- * @name: "A:B what mode"
- * @fn: the test function
+ * @vc: its name ("A:B what mode") and test function
  * @pair: the pairing (NULL for a per-device test)
  * @dev: the device of a per-device test
  * @mode: explicit or implicit ODP
@@ -288,8 +287,7 @@ struct kid {
  * @rlim, @restore_rlim, @restore_cap: what test_nopin changed
  */
 struct tcase {
-	char name[200];
-	void (*fn)(void **state);
+	struct vt_case vc;
 	struct pairing *pair;
 	struct vt_dev *dev;
 	enum mode mode;
@@ -843,12 +841,7 @@ static void rdma_at(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	struct ibv_send_wr wr;
 	struct ibv_wc wc;
 
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = ++id;
-	wr.sg_list = &g;
-	wr.num_sge = 1;
-	wr.opcode = op;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, ++id, &g, 1, op, IBV_SEND_SIGNALED);
 	wr.wr.rdma.remote_addr = ra;
 	wr.wr.rdma.rkey = rkey;
 	cur_conn = c;
@@ -901,12 +894,7 @@ static void do_send(struct conn *c, struct buf *src, size_t soff,
 	++id;
 	cur_conn = c;
 	vt_post_recv(c->b.qp, id, &rg, 1, what);
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = id;
-	wr.sg_list = &g;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, id, &g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
 	vt_post_send(c->a.qp, &wr, what);
 	snprintf(msg, sizeof(msg), "%s: sender", what);
 	expect_wc(c->a.scq, &wc, msg, id, want_s, IBV_WC_SEND, vt_wc_ms(len));
@@ -932,12 +920,7 @@ static void do_atomic(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	struct ibv_send_wr wr;
 	struct ibv_wc wc;
 
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = ++id;
-	wr.sg_list = &g;
-	wr.num_sge = 1;
-	wr.opcode = op;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, ++id, &g, 1, op, IBV_SEND_SIGNALED);
 	wr.wr.atomic.remote_addr = (uintptr_t)(r->mem + roff);
 	wr.wr.atomic.rkey = r->rkey;
 	wr.wr.atomic.compare_add = cmp_add;
@@ -1653,12 +1636,8 @@ static bool stream_race(struct conn *c, struct buf *src, uint64_t ra,
 	while (done < STREAM_WRS) {
 		while (!err && posted < STREAM_WRS && posted - done < 8) {
 			g = sge(src, (posted % 32) * STREAM_LEN, STREAM_LEN);
-			memset(&wr, 0, sizeof(wr));
-			wr.wr_id = posted;
-			wr.sg_list = &g;
-			wr.num_sge = 1;
-			wr.opcode = IBV_WR_RDMA_WRITE;
-			wr.send_flags = IBV_SEND_SIGNALED;
+			vt_send_wr(&wr, posted, &g, 1, IBV_WR_RDMA_WRITE,
+				   IBV_SEND_SIGNALED);
 			wr.wr.rdma.remote_addr = ra +
 				(posted % 32) * STREAM_LEN;
 			wr.wr.rdma.rkey = rkey;
@@ -2528,12 +2507,7 @@ static void test_mixed(void **state)
 	rw.sg_list = rg;
 	rw.num_sge = 2;
 	CHECK(!ibv_post_recv(c->b.qp, &rw, &rbad), "ibv_post_recv failed");
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 2;
-	wr.sg_list = g;
-	wr.num_sge = 2;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 2, g, 2, IBV_WR_SEND, IBV_SEND_SIGNALED);
 	CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "ibv_post_send failed");
 	expect_wc(c->a.scq, &wc, "mixed SEND", 2, IBV_WC_SUCCESS, IBV_WC_SEND,
 		  10000);
@@ -2549,12 +2523,7 @@ static void test_mixed(void **state)
 
 	g[0] = sge(si, 1, 2222);
 	g[1] = sge(sp, 100, 1778);
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 3;
-	wr.sg_list = g;
-	wr.num_sge = 2;
-	wr.opcode = IBV_WR_RDMA_WRITE;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 3, g, 2, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
 	wr.wr.rdma.remote_addr = (uintptr_t)t->mem + 3;
 	wr.wr.rdma.rkey = t->rkey;
 	CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "ibv_post_send failed");
@@ -2567,12 +2536,7 @@ static void test_mixed(void **state)
 
 	g[0] = sge(lp, 50, 1234);
 	g[1] = sge(lo, 60, 2766);
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 4;
-	wr.sg_list = g;
-	wr.num_sge = 2;
-	wr.opcode = IBV_WR_RDMA_READ;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 4, g, 2, IBV_WR_RDMA_READ, IBV_SEND_SIGNALED);
 	wr.wr.rdma.remote_addr = (uintptr_t)t->mem + 3;
 	wr.wr.rdma.rkey = t->rkey;
 	CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "ibv_post_send failed");
@@ -2830,12 +2794,7 @@ static void test_two_qps(void **state)
 	cur_conn = c1;
 
 	g1 = sge(src, 0, len);
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 1;
-	wr.sg_list = &g1;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_RDMA_WRITE;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 1, &g1, 1, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
 	wr.wr.rdma.remote_addr = (uintptr_t)r->mem;
 	wr.wr.rdma.rkey = r->rkey;
 	CHECK(!ibv_post_send(c1->a.qp, &wr, &bad), "ibv_post_send failed");
@@ -3814,13 +3773,9 @@ static int xchild_requester(struct ibv_qp *qp, struct ibv_cq *cq,
 			g.addr = (uintptr_t)p + (posted % 32) * X_CHUNK;
 			g.length = X_CHUNK;
 			g.lkey = mr->lkey;
-			memset(&wr, 0, sizeof(wr));
-			wr.wr_id = posted;
-			wr.sg_list = &g;
-			wr.num_sge = 1;
-			wr.opcode = posted % 2 ? IBV_WR_RDMA_READ :
-						 IBV_WR_RDMA_WRITE;
-			wr.send_flags = IBV_SEND_SIGNALED;
+			vt_send_wr(&wr, posted, &g, 1, posted % 2 ?
+				   IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE,
+				   IBV_SEND_SIGNALED);
 			wr.wr.rdma.remote_addr = peer->addr +
 				(posted % 32) * X_CHUNK;
 			wr.wr.rdma.rkey = peer->rkey;
@@ -4086,13 +4041,9 @@ static void exit_test(struct tcase *tc, bool kill_it)
 					       X_CHUNK);
 			struct ibv_send_wr wr;
 
-			memset(&wr, 0, sizeof(wr));
-			wr.wr_id = posted;
-			wr.sg_list = &g;
-			wr.num_sge = 1;
-			wr.opcode = posted % 2 ? IBV_WR_RDMA_READ :
-						 IBV_WR_RDMA_WRITE;
-			wr.send_flags = IBV_SEND_SIGNALED;
+			vt_send_wr(&wr, posted, &g, 1, posted % 2 ?
+				   IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE,
+				   IBV_SEND_SIGNALED);
 			wr.wr.rdma.remote_addr = w.ci.addr +
 				(posted % (X_LEN / X_CHUNK)) * X_CHUNK;
 			wr.wr.rdma.rkey = w.ci.rkey;
@@ -4461,15 +4412,6 @@ static const struct kind pair_kinds[] = {
 	{ "pressure", test_pressure, BOTH | PRESSURE },
 };
 
-static int64_t tc_start;
-
-static int tc_setup(void **state)
-{
-	(void)state;
-	tc_start = vt_now_ms();
-	return 0;
-}
-
 static int tc_teardown(void **state)
 {
 	struct tcase *tc = *state;
@@ -4477,7 +4419,7 @@ static int tc_teardown(void **state)
 	unsigned int i;
 
 	if (verbose)
-		vt_diag("%s: %" PRId64 " ms", tc->name, vt_now_ms() - tc_start);
+		vt_diag("%s: %" PRId64 " ms", tc->vc.name, vt_tc_ms());
 	for (i = 0; i < tc->nkids; i++)
 		kid_reap(&tc->kids[i]);
 	tc->nkids = 0;
@@ -4523,38 +4465,13 @@ static int tc_teardown(void **state)
 	return 0;
 }
 
-static char *only;
-
+static struct vt_tests list = {
+	.prog = "odp_test", .teardown = tc_teardown,
+};
 static struct tcase *tcases;
-static struct CMUnitTest *tests;
-static unsigned int ntests, cap_tests;
 
-static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
-{
-	struct tcase *tc;
-	va_list ap;
-
-	if (ntests == cap_tests) {
-		fprintf(stderr, "odp_test: too many tests\n");
-		exit(2);
-	}
-	tc = &tcases[ntests];
-	va_start(ap, fmt);
-	vsnprintf(tc->name, sizeof(tc->name), fmt, ap);
-	va_end(ap);
-	if (!vt_selected(only, tc->name))
-		return tc;	/* filled, never run */
-	tc->fn = fn;
-	tests[ntests] = (struct CMUnitTest){
-		.name = tc->name, .test_func = fn, .setup_func = tc_setup,
-		.teardown_func = tc_teardown, .initial_state = tc,
-	};
-	ntests++;
-	return tc;
-}
+/* add_test(fn, fmt, ...): the case of a new test named as fmt says. */
+#define add_test(...)	((struct tcase *)vt_add_test(&list, __VA_ARGS__))
 
 /*
  * Set the hw_counters lifespan (ms) of device @i's port 1 to @ms, keeping
@@ -4645,7 +4562,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[ai], "--count")) {
 			count = true;
 		} else if (!strcmp(argv[ai], "--only") && ai + 1 < argc) {
-			only = argv[++ai];
+			list.only = argv[++ai];
 		} else if (!strcmp(argv[ai], "--pressure")) {
 			pressure = true;
 		} else if (!strcmp(argv[ai], "--pressure-mib") &&
@@ -4664,11 +4581,9 @@ int main(int argc, char **argv)
 	if (!npairs)
 		usage();
 
-	cap_tests = vt_ndevs + npairs * 2 * ARRAY_SIZE(pair_kinds);
-	tcases = calloc(cap_tests, sizeof(*tcases));
-	tests = calloc(cap_tests, sizeof(*tests));
-	if (!tcases || !tests)
-		return 2;
+	vt_tests_alloc(&list, vt_ndevs + npairs * 2 * ARRAY_SIZE(pair_kinds),
+		       sizeof(*tcases));
+	tcases = list.cases;
 	for (i = 0; i < vt_ndevs; i++)
 		add_test(test_caps, "%s odp caps", vt_devs[i].name)->dev =
 			&vt_devs[i];
@@ -4702,11 +4617,11 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	for (i = 0; i < cap_tests; i++)
+	for (i = 0; i < list.cap; i++)
 		for (k = 0; k < MAX_KIDS; k++)
 			tcases[i].kids[k].cmd = tcases[i].kids[k].reply = -1;
 	if (count) {
-		printf("%u\n", ntests);
+		printf("%u\n", list.n);
 		return 0;
 	}
 	lifespan_zero = true;
@@ -4722,11 +4637,13 @@ int main(int argc, char **argv)
 			use_netlink = false;
 		}
 	}
-	if (!ntests) {
-		fprintf(stderr, "odp_test: no test matches --only %s\n", only);
+	if (!list.n) {
+		fprintf(stderr, "odp_test: no test matches --only %s\n",
+			list.only);
 		return 2;
 	}
-	failed = _cmocka_run_group_tests("odp", tests, ntests, NULL, NULL);
+	failed = _cmocka_run_group_tests("odp", list.tests, list.n, NULL,
+					 NULL);
 	for (i = 0; i < vt_ndevs; i++)
 		if (lifespan[i][0])
 			lifespan_set(i, lifespan[i]);

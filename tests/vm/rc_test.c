@@ -99,8 +99,7 @@ struct conn;
 
 /**
  * struct tcase - one cmocka test: what it tests and what it holds
- * @name: "A:B what"
- * @fn: the test function
+ * @vc: its name ("A:B what") and test function
  * @pair: the pairing (NULL for a per-device test)
  * @dev: the device of a per-device test
  * @arg: a parameter (the path MTU of an "mtu N" test)
@@ -108,8 +107,7 @@ struct conn;
  *	whether it passed or not
  */
 struct tcase {
-	char name[200];
-	void (*fn)(void **state);
+	struct vt_case vc;
 	struct pairing *pair;
 	struct vt_dev *dev;
 	uint32_t arg;
@@ -949,12 +947,7 @@ static void post_atomic(struct conn *c, struct atomic_bufs *ab, uint64_t id,
 	struct ibv_sge s = sge(ab->l, ATOM_LOFF + 8 * slot, 8);
 	struct ibv_send_wr wr;
 
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = id;
-	wr.sg_list = &s;
-	wr.num_sge = 1;
-	wr.opcode = op;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, id, &s, 1, op, IBV_SEND_SIGNALED);
 	wr.wr.atomic.remote_addr = raddr(ab->r, roff);
 	wr.wr.atomic.rkey = ab->r->mr->rkey;
 	wr.wr.atomic.compare_add = compare_add;
@@ -1128,12 +1121,7 @@ static void test_sge(void **state)
 	for (i = 0; i < 4; i++)
 		sg[i] = sge(d, rs[i].off, rs[i].len);
 	vt_post_recv(c->b.qp, 77, sg, 4, "4-entry receive");
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 1;
-	wr.sg_list = g;
-	wr.num_sge = 3;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 1, g, 3, IBV_WR_SEND, IBV_SEND_SIGNALED);
 	vt_post_send(c->a.qp, &wr, "3-entry SEND");
 	expect_wc(c->a.scq, &wc, "3-entry SEND", 1, IBV_WC_SUCCESS,
 		  IBV_WC_SEND, vt_wc_ms(total));
@@ -1243,12 +1231,9 @@ static void test_inline(void **state)
 
 			vt_post_recv(c->b.qp, 100 + i, &rs, 1, what);
 		}
-		memset(&wr, 0, sizeof(wr));
-		wr.wr_id = i;
-		wr.sg_list = s;
-		wr.num_sge = i % 3 == 2 ? 2 : 1;
-		wr.opcode = is_write ? IBV_WR_RDMA_WRITE : IBV_WR_SEND;
-		wr.send_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE;
+		vt_send_wr(&wr, i, s, i % 3 == 2 ? 2 : 1,
+			   is_write ? IBV_WR_RDMA_WRITE : IBV_WR_SEND,
+			   IBV_SEND_SIGNALED | IBV_SEND_INLINE);
 		wr.wr.rdma.remote_addr = raddr(r, GUARD + 1);
 		wr.wr.rdma.rkey = r->mr->rkey;
 		vt_post_send(c->a.qp, &wr, what);
@@ -1267,12 +1252,8 @@ static void test_inline(void **state)
 
 	/* One byte more than granted is refused at post time. */
 	s[0] = (struct ibv_sge){ (uintptr_t)src, max + 1, 0 };
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 99;
-	wr.sg_list = s;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_RDMA_WRITE;
-	wr.send_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE;
+	vt_send_wr(&wr, 99, s, 1, IBV_WR_RDMA_WRITE,
+		   IBV_SEND_SIGNALED | IBV_SEND_INLINE);
 	wr.wr.rdma.remote_addr = raddr(r, GUARD + 1);
 	wr.wr.rdma.rkey = r->mr->rkey;
 	bad = NULL;
@@ -1320,12 +1301,8 @@ static void test_unsignaled(void **state)
 		}
 		for (k = 0; k < depth; k++) {
 			g = sge(s, 8 * k, 8);
-			memset(&wr, 0, sizeof(wr));
-			wr.wr_id = 1000 * round + k;
-			wr.sg_list = &g;
-			wr.num_sge = 1;
-			wr.opcode = IBV_WR_SEND;
-			wr.send_flags = k == depth - 1 ? IBV_SEND_SIGNALED : 0;
+			vt_send_wr(&wr, 1000 * round + k, &g, 1, IBV_WR_SEND,
+				   k == depth - 1 ? IBV_SEND_SIGNALED : 0);
 			snprintf(what, sizeof(what),
 				 "round %u SEND %u of %u", round, k, depth);
 			vt_post_send(c->a.qp, &wr, what);
@@ -1357,22 +1334,13 @@ static void test_unsignaled(void **state)
 	memset(l->mem, 0, 4096);
 	for (k = 0; k < 8; k++) {
 		g = sge(s, 512 * k, 512);
-		memset(&wr, 0, sizeof(wr));
-		wr.wr_id = 50 + k;
-		wr.sg_list = &g;
-		wr.num_sge = 1;
-		wr.opcode = IBV_WR_RDMA_WRITE;
+		vt_send_wr(&wr, 50 + k, &g, 1, IBV_WR_RDMA_WRITE, 0);
 		wr.wr.rdma.remote_addr = raddr(r, 512 * k);
 		wr.wr.rdma.rkey = r->mr->rkey;
 		vt_post_send(c->a.qp, &wr, "unsignaled RDMA_WRITE");
 	}
 	g = sge(l, 0, 4096);
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 60;
-	wr.sg_list = &g;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_RDMA_READ;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 60, &g, 1, IBV_WR_RDMA_READ, IBV_SEND_SIGNALED);
 	wr.wr.rdma.remote_addr = raddr(r, 0);
 	wr.wr.rdma.rkey = r->mr->rkey;
 	vt_post_send(c->a.qp, &wr, "signaled RDMA_READ");
@@ -1420,12 +1388,7 @@ static void send_small(struct conn *c, struct buf *s, uint64_t id,
 	struct ibv_sge g = sge(s, 0, 16);
 	struct ibv_send_wr wr;
 
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = id;
-	wr.sg_list = &g;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED | flags;
+	vt_send_wr(&wr, id, &g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED | flags);
 	vt_post_send(c->a.qp, &wr, what);
 }
 
@@ -1604,12 +1567,7 @@ static void big_op(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 			off = posted * chunk;
 			n = len - off < chunk ? len - off : chunk;
 			g = sge(l, GUARD + off, n);
-			memset(&wr, 0, sizeof(wr));
-			wr.wr_id = posted;
-			wr.sg_list = &g;
-			wr.num_sge = 1;
-			wr.opcode = op;
-			wr.send_flags = IBV_SEND_SIGNALED;
+			vt_send_wr(&wr, posted, &g, 1, op, IBV_SEND_SIGNALED);
 			wr.wr.rdma.remote_addr = raddr(r, GUARD + off);
 			wr.wr.rdma.rkey = r->mr->rkey;
 			vt_post_send(c->a.qp, &wr, what);
@@ -1861,12 +1819,7 @@ static void test_err_bad_lkey(void **state)
 	vt_post_recv(c->b.qp, 9, &rg, 1, "receive");
 	g = sge(l, 10, 100);
 	g.lkey = bad_key(tc, g.lkey);
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 1;
-	wr.sg_list = &g;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 1, &g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
 	vt_post_send(c->a.qp, &wr, "SEND with a bad L_Key");
 	expect_wc_err(c->a.scq, &wc, "SEND with a bad L_Key", c->a.dev, 1,
 		      IBV_WC_LOC_PROT_ERR, IBV_WC_LOC_QP_OP_ERR);
@@ -1903,12 +1856,7 @@ static void test_err_recv_too_small(void **state)
 	rg = sge(d, 1001, 100);
 	vt_post_recv(c->b.qp, 10, &rg, 1, "second receive");
 	g = sge(l, 10, 200);
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 1;
-	wr.sg_list = &g;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 1, &g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
 	vt_post_send(c->a.qp, &wr, "200-byte SEND");
 	expect_wc_err(c->a.scq, &wc, "200-byte SEND into 100 bytes: requester",
 		      c->b.dev, 1, IBV_WC_REM_INV_REQ_ERR, IBV_WC_REM_OP_ERR);
@@ -2062,12 +2010,7 @@ static void test_err_queue_full(void **state)
 
 	for (k = 0; k < c->a.cap.max_send_wr; k++)
 		send_small(c, s, k, 0, "SEND filling the send queue");
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 999;
-	wr.sg_list = g;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 999, g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
 	bad = NULL;
 	rc = ibv_post_send(c->a.qp, &wr, &bad);
 	CHECK(rc == ENOMEM && bad == &wr,
@@ -2143,22 +2086,13 @@ static const struct kind pair_kinds[] = {
 };
 
 static bool verbose;
-static int64_t tc_start;
-
-static int tc_setup(void **state)
-{
-	(void)state;
-	tc_start = vt_now_ms();
-	return 0;
-}
-
 static int tc_teardown(void **state)
 {
 	struct tcase *tc = *state;
 	unsigned int i;
 
 	if (verbose)
-		vt_diag("%s: %" PRId64 " ms", tc->name, vt_now_ms() - tc_start);
+		vt_diag("%s: %" PRId64 " ms", tc->vc.name, vt_tc_ms());
 
 	for (i = tc->nbufs; i-- > 0;) {
 		struct buf *b = &tc->bufs[i];
@@ -2179,38 +2113,11 @@ static int tc_teardown(void **state)
 	return 0;
 }
 
-static char *only;
-
-static struct tcase *tcases;
-static struct CMUnitTest *tests;
-static unsigned int ntests, cap_tests;
-
-static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static struct tcase *add_test(void (*fn)(void **), const char *fmt, ...)
-{
-	struct tcase *tc;
-	va_list ap;
-
-	if (ntests == cap_tests) {
-		fprintf(stderr, "rc_test: too many tests\n");
-		exit(2);
-	}
-	tc = &tcases[ntests];
-	va_start(ap, fmt);
-	vsnprintf(tc->name, sizeof(tc->name), fmt, ap);
-	va_end(ap);
-	if (!vt_selected(only, tc->name))
-		return tc;	/* filled, never run */
-	tc->fn = fn;
-	tests[ntests] = (struct CMUnitTest){
-		.name = tc->name, .test_func = fn, .setup_func = tc_setup,
-		.teardown_func = tc_teardown, .initial_state = tc,
-	};
-	ntests++;
-	return tc;
-}
+static struct vt_tests list = {
+	.prog = "rc_test", .teardown = tc_teardown,
+};
+/* add_test(fn, fmt, ...): the case of a new test named as fmt says. */
+#define add_test(...)	((struct tcase *)vt_add_test(&list, __VA_ARGS__))
 
 static void usage(void)
 {
@@ -2288,7 +2195,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[ai], "--count")) {
 			count = true;
 		} else if (!strcmp(argv[ai], "--only") && ai + 1 < argc) {
-			only = argv[++ai];
+			list.only = argv[++ai];
 		} else if (argv[ai][0] == '-') {
 			usage();
 		} else {
@@ -2308,11 +2215,9 @@ int main(int argc, char **argv)
 	if (!npairs)
 		usage();
 
-	cap_tests = vt_ndevs + npairs * (ARRAY_SIZE(pair_kinds) + nmtu + 1);
-	tcases = calloc(cap_tests, sizeof(*tcases));
-	tests = calloc(cap_tests, sizeof(*tests));
-	if (!tcases || !tests)
-		return 2;
+	vt_tests_alloc(&list,
+		       vt_ndevs + npairs * (ARRAY_SIZE(pair_kinds) + nmtu + 1),
+		       sizeof(struct tcase));
 	for (i = 0; i < vt_ndevs; i++)
 		add_test(test_limits, "%s limits", vt_devs[i].name)->dev =
 			&vt_devs[i];
@@ -2337,14 +2242,16 @@ int main(int argc, char **argv)
 		}
 	}
 	if (count) {
-		printf("%u\n", ntests);
+		printf("%u\n", list.n);
 		return 0;
 	}
-	if (!ntests) {
-		fprintf(stderr, "rc_test: no test matches --only %s\n", only);
+	if (!list.n) {
+		fprintf(stderr, "rc_test: no test matches --only %s\n",
+			list.only);
 		return 2;
 	}
-	failed = _cmocka_run_group_tests("rc", tests, ntests, NULL, NULL);
+	failed = _cmocka_run_group_tests("rc", list.tests, list.n, NULL,
+					 NULL);
 	vt_devs_close();
 	return failed ? 1 : 0;
 }

@@ -1323,12 +1323,7 @@ static void class_final(struct pair *p)
 	if (!lmr)
 		die("ibv_reg_mr: %s", strerror(errno));
 	sg = (struct ibv_sge){ (uintptr_t)src, MR_LEN, lmr->lkey };
-	memset(&wr, 0, sizeof(wr));
-	wr.wr_id = 42;
-	wr.sg_list = &sg;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_RDMA_WRITE;
-	wr.send_flags = IBV_SEND_SIGNALED;
+	vt_send_wr(&wr, 42, &sg, 1, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
 	wr.wr.rdma.remote_addr = (uintptr_t)(p->mem + MR_OFF);
 	wr.wr.rdma.rkey = p->mr->rkey;
 	rc = ibv_post_send(p->qp_a, &wr, &badwr);
