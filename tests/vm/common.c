@@ -234,6 +234,30 @@ void vt_fill(void *dst, size_t len, uint32_t seed)
 	}
 }
 
+/**
+ * vt_get_u64 - the 8 bytes at @p, unaligned, host order
+ * @p: where
+ *
+ * Return: their value.
+ */
+uint64_t vt_get_u64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/**
+ * vt_put_u64 - store 8 bytes at @p, unaligned, host order
+ * @p: where
+ * @v: the value
+ */
+void vt_put_u64(void *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
 /* ---------------------------------------------------------------------- */
 /* A cmocka test list                                                      */
 /* ---------------------------------------------------------------------- */

@@ -51,6 +51,8 @@ const char *vt_qp_state_str(int state);
 void vt_diag_cmd(const char *cmd);
 bool vt_selected(const char *globs, const char *name);
 void vt_fill(void *dst, size_t len, uint32_t seed);
+uint64_t vt_get_u64(const void *p);
+void vt_put_u64(void *p, uint64_t v);
 
 /* ---------------------------------------------------------------------- */
 /* A cmocka test list                                                      */

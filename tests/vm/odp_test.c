@@ -158,19 +158,6 @@ static void fill_pat(void *dst, size_t len, uint32_t seed)
 		vt_fill(dst, len, seed);
 }
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 /* Pages of 4 KiB that [p + off, p + off + len) touches. */
 static size_t npages(const void *p, size_t off, size_t len)
 {
@@ -1121,6 +1108,71 @@ static const struct span {
 #define G_BACK	0xbb67ae85u
 #define G_RECV	0x3c6ef372u
 
+/**
+ * struct anon - one span of test_anon and its buffers
+ * @tc, @c: the test and its connection
+ * @off, @len: the span: @len bytes at offset @off of each buffer
+ * @size: each buffer's size
+ * @src: A's source of WRITEs and SENDs
+ * @dst: B's target of WRITEs, the source of READs
+ * @back: A's target of READs
+ * @rb: B's receive buffer
+ */
+struct anon {
+	struct tcase *tc;
+	struct conn *c;
+	size_t off, len, size;
+	struct buf *src, *dst, *back, *rb;
+};
+
+static void anon_pass(const struct anon *a, enum ibv_wr_opcode op,
+		      size_t faults, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * One transfer of test_anon: @op (RDMA WRITE src -> dst, RDMA READ dst
+ * -> back, SEND src -> rb) over the span; what it lands in must hold
+ * src's bytes within its guard; the counters must show a fault of at
+ * least @faults pages, or (@faults 0) no fault at all.
+ */
+static void anon_pass(const struct anon *a, enum ibv_wr_opcode op,
+		      size_t faults, const char *fmt, ...)
+{
+	struct cnts before, d;
+	const struct buf *to;
+	char what[160];
+	uint32_t guard;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snap(a->tc, &before);
+	if (op == IBV_WR_RDMA_WRITE) {
+		do_write(a->c, a->src, a->off, a->dst, a->off, a->len,
+			 IBV_WC_SUCCESS, what);
+		to = a->dst;
+		guard = G_DST;
+	} else if (op == IBV_WR_RDMA_READ) {
+		do_read(a->c, a->back, a->off, a->dst, a->off, a->len,
+			IBV_WC_SUCCESS, what);
+		to = a->back;
+		guard = G_BACK;
+	} else {
+		do_send(a->c, a->src, a->off, a->rb, a->off, a->len,
+			IBV_WC_SUCCESS, IBV_WC_SUCCESS, what);
+		to = a->rb;
+		guard = G_RECV;
+	}
+	since(a->tc, &before, &d);
+	expect_region(a->tc, what, to->mem, a->size, a->off,
+		      a->src->mem + a->off, a->len, guard);
+	if (faults)
+		expect_faulted(&d, faults, what);
+	else
+		expect_warm(&d, what);
+}
+
 /*
  * RDMA WRITE, RDMA READ and SEND between fresh ODP buffers the CPU filled
  * (present in the page tables, not mirrored): the first pass faults
@@ -1135,83 +1187,45 @@ static void test_anon(void **state)
 	struct conn *c = conn_open(tc);
 	struct cnts before, d;
 	struct buf *t, *res;
-	char what[160];
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(anon_spans); i++) {
 		size_t off = anon_spans[i].off, len = anon_spans[i].len;
 		size_t size = off + len + 64;
-		struct buf *src = obuf(tc, &tc->sa, size);
-		struct buf *dst = obuf(tc, &tc->sb, size);
-		struct buf *back = obuf(tc, &tc->sa, size);
-		struct buf *rb = obuf(tc, &tc->sb, size);
+		struct anon a = {
+			.tc = tc, .c = c, .off = off, .len = len, .size = size,
+			.src = obuf(tc, &tc->sa, size),
+			.dst = obuf(tc, &tc->sb, size),
+			.back = obuf(tc, &tc->sa, size),
+			.rb = obuf(tc, &tc->sb, size),
+		};
 		uint32_t seed = 100 + 8 * i;
 
-		fill_pat(src->mem, size, seed);
-		fill_pat(dst->mem, size, G_DST);
-		fill_pat(back->mem, size, G_BACK);
-		fill_pat(rb->mem, size, G_RECV);
+		fill_pat(a.src->mem, size, seed);
+		fill_pat(a.dst->mem, size, G_DST);
+		fill_pat(a.back->mem, size, G_BACK);
+		fill_pat(a.rb->mem, size, G_RECV);
 
-		snprintf(what, sizeof(what), "cold WRITE of %zu bytes at +%zu",
-			 len, off);
-		snap(tc, &before);
-		do_write(c, src, off, dst, off, len, IBV_WC_SUCCESS, what);
-		since(tc, &before, &d);
-		expect_region(tc, what, dst->mem, size, off, src->mem + off,
-			      len, G_DST);
-		expect_faulted(&d, npages(src->mem, off, len) +
-			       npages(dst->mem, off, len), what);
-
-		snprintf(what, sizeof(what), "warm WRITE of %zu bytes at +%zu",
-			 len, off);
-		fill_pat(src->mem + off, len, seed + 1);
-		snap(tc, &before);
-		do_write(c, src, off, dst, off, len, IBV_WC_SUCCESS, what);
-		since(tc, &before, &d);
-		expect_region(tc, what, dst->mem, size, off, src->mem + off,
-			      len, G_DST);
-		expect_warm(&d, what);
-
-		snprintf(what, sizeof(what), "READ of %zu bytes at +%zu into a cold buffer",
-			 len, off);
-		snap(tc, &before);
-		do_read(c, back, off, dst, off, len, IBV_WC_SUCCESS, what);
-		since(tc, &before, &d);
-		expect_region(tc, what, back->mem, size, off, src->mem + off,
-			      len, G_BACK);
-		expect_faulted(&d, npages(back->mem, off, len), what);
-
-		snprintf(what, sizeof(what), "warm READ of %zu bytes at +%zu",
-			 len, off);
-		fill_pat(back->mem, size, G_BACK);
-		snap(tc, &before);
-		do_read(c, back, off, dst, off, len, IBV_WC_SUCCESS, what);
-		since(tc, &before, &d);
-		expect_region(tc, what, back->mem, size, off, src->mem + off,
-			      len, G_BACK);
-		expect_warm(&d, what);
-
-		snprintf(what, sizeof(what), "SEND of %zu bytes at +%zu into a cold receive buffer",
-			 len, off);
-		snap(tc, &before);
-		do_send(c, src, off, rb, off, len, IBV_WC_SUCCESS,
-			IBV_WC_SUCCESS, what);
-		since(tc, &before, &d);
-		expect_region(tc, what, rb->mem, size, off, src->mem + off,
-			      len, G_RECV);
-		expect_faulted(&d, npages(rb->mem, off, len), what);
-
-		snprintf(what, sizeof(what), "warm SEND of %zu bytes at +%zu",
-			 len, off);
-		fill_pat(rb->mem, size, G_RECV);
-		fill_pat(src->mem + off, len, seed + 2);
-		snap(tc, &before);
-		do_send(c, src, off, rb, off, len, IBV_WC_SUCCESS,
-			IBV_WC_SUCCESS, what);
-		since(tc, &before, &d);
-		expect_region(tc, what, rb->mem, size, off, src->mem + off,
-			      len, G_RECV);
-		expect_warm(&d, what);
+		anon_pass(&a, IBV_WR_RDMA_WRITE,
+			  npages(a.src->mem, off, len) +
+			  npages(a.dst->mem, off, len),
+			  "cold WRITE of %zu bytes at +%zu", len, off);
+		fill_pat(a.src->mem + off, len, seed + 1);
+		anon_pass(&a, IBV_WR_RDMA_WRITE, 0,
+			  "warm WRITE of %zu bytes at +%zu", len, off);
+		anon_pass(&a, IBV_WR_RDMA_READ, npages(a.back->mem, off, len),
+			  "READ of %zu bytes at +%zu into a cold buffer", len,
+			  off);
+		fill_pat(a.back->mem, size, G_BACK);
+		anon_pass(&a, IBV_WR_RDMA_READ, 0,
+			  "warm READ of %zu bytes at +%zu", len, off);
+		anon_pass(&a, IBV_WR_SEND, npages(a.rb->mem, off, len),
+			  "SEND of %zu bytes at +%zu into a cold receive buffer",
+			  len, off);
+		fill_pat(a.rb->mem, size, G_RECV);
+		fill_pat(a.src->mem + off, len, seed + 2);
+		anon_pass(&a, IBV_WR_SEND, 0, "warm SEND of %zu bytes at +%zu",
+			  len, off);
 	}
 
 	/* Atomics: the target and the result buffer are ODP. */
@@ -1219,15 +1233,15 @@ static void test_anon(void **state)
 	res = obuf(tc, &tc->sa, PAGE);
 	fill_pat(t->mem, PAGE, G_DST);
 	fill_pat(res->mem, PAGE, G_BACK);
-	put_u64(t->mem + 1000, 0x1122334455667788ull);
+	vt_put_u64(t->mem + 1000, 0x1122334455667788ull);
 	snap(tc, &before);
 	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 16, t, 1000, 0x1111, 0,
 		  IBV_WC_SUCCESS, "cold FETCH_ADD");
 	since(tc, &before, &d);
-	CHECK(get_u64(res->mem + 16) == 0x1122334455667788ull &&
-	      get_u64(t->mem + 1000) == 0x1122334455668899ull,
+	CHECK(vt_get_u64(res->mem + 16) == 0x1122334455667788ull &&
+	      vt_get_u64(t->mem + 1000) == 0x1122334455668899ull,
 	      "cold FETCH_ADD: returned 0x%" PRIx64 " target 0x%" PRIx64,
-	      get_u64(res->mem + 16), get_u64(t->mem + 1000));
+	      vt_get_u64(res->mem + 16), vt_get_u64(t->mem + 1000));
 	expect_faulted(&d, 2, "cold FETCH_ADD");
 	snap(tc, &before);
 	do_atomic(c, IBV_WR_ATOMIC_CMP_AND_SWP, res, 24, t, 1000,
@@ -1236,12 +1250,12 @@ static void test_anon(void **state)
 	do_atomic(c, IBV_WR_ATOMIC_CMP_AND_SWP, res, 32, t, 1000, 1, 2,
 		  IBV_WC_SUCCESS, "warm CMP_SWP that does not match");
 	since(tc, &before, &d);
-	CHECK(get_u64(res->mem + 24) == 0x1122334455668899ull &&
-	      get_u64(res->mem + 32) == 0xfeedfacecafebeefull &&
-	      get_u64(t->mem + 1000) == 0xfeedfacecafebeefull,
+	CHECK(vt_get_u64(res->mem + 24) == 0x1122334455668899ull &&
+	      vt_get_u64(res->mem + 32) == 0xfeedfacecafebeefull &&
+	      vt_get_u64(t->mem + 1000) == 0xfeedfacecafebeefull,
 	      "warm CMP_SWP: returned 0x%" PRIx64 " and 0x%" PRIx64 ", target 0x%" PRIx64,
-	      get_u64(res->mem + 24), get_u64(res->mem + 32),
-	      get_u64(t->mem + 1000));
+	      vt_get_u64(res->mem + 24), vt_get_u64(res->mem + 32),
+	      vt_get_u64(t->mem + 1000));
 	expect_warm(&d, "warm atomics");
 	expect_region(tc, "around the atomics' target", t->mem, PAGE, 1000,
 		      t->mem + 1000, 8, G_DST);
@@ -1313,15 +1327,15 @@ static void test_zero(void **state)
 		  IBV_WC_SUCCESS, "FETCH_ADD on never-touched memory");
 	do_atomic(c, IBV_WR_ATOMIC_CMP_AND_SWP, res, 8, t, PAGE + 16, 0,
 		  0xfeed, IBV_WC_SUCCESS, "CMP_SWP on never-touched memory");
-	CHECK(get_u64(res->mem) == 0 && get_u64(res->mem + 8) == 0,
+	CHECK(vt_get_u64(res->mem) == 0 && vt_get_u64(res->mem + 8) == 0,
 	      "atomics on never-touched memory returned 0x%" PRIx64 " and 0x%" PRIx64 ", want 0",
-	      get_u64(res->mem), get_u64(res->mem + 8));
-	CHECK(get_u64(t->mem + 8) == 0x1234 &&
-	      get_u64(t->mem + PAGE + 16) == 0xfeed,
+	      vt_get_u64(res->mem), vt_get_u64(res->mem + 8));
+	CHECK(vt_get_u64(t->mem + 8) == 0x1234 &&
+	      vt_get_u64(t->mem + PAGE + 16) == 0xfeed,
 	      "atomics on never-touched memory left 0x%" PRIx64 " and 0x%" PRIx64 ", want 0x1234 and 0xfeed",
-	      get_u64(t->mem + 8), get_u64(t->mem + PAGE + 16));
-	put_u64(t->mem + 8, 0);
-	put_u64(t->mem + PAGE + 16, 0);
+	      vt_get_u64(t->mem + 8), vt_get_u64(t->mem + PAGE + 16));
+	vt_put_u64(t->mem + 8, 0);
+	vt_put_u64(t->mem + PAGE + 16, 0);
 	expect_pat(tc, "around the atomics' targets", t->mem, 2 * PAGE, ZERO);
 }
 
@@ -3169,21 +3183,21 @@ static void test_atomics(void **state)
 	expect_pat(tc, "never-touched page (CPU)", t->mem, PAGE, ZERO);
 	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 0, t, 8, 5, 0,
 		  IBV_WC_SUCCESS, "FETCH_ADD on the zero page");
-	CHECK(get_u64(res->mem) == 0 && get_u64(t->mem + 8) == 5,
+	CHECK(vt_get_u64(res->mem) == 0 && vt_get_u64(t->mem + 8) == 5,
 	      "FETCH_ADD on the zero page: returned 0x%" PRIx64 ", memory 0x%" PRIx64 ", want 0 and 5",
-	      get_u64(res->mem), get_u64(t->mem + 8));
+	      vt_get_u64(res->mem), vt_get_u64(t->mem + 8));
 
-	put_u64(t->mem + PAGE + 16, 100);
+	vt_put_u64(t->mem + PAGE + 16, 100);
 	do_atomic(c, IBV_WR_ATOMIC_CMP_AND_SWP, res, 8, t, PAGE + 16, 100,
 		  101, IBV_WC_SUCCESS, "CMP_SWP before fork");
 	memcpy(snapshot, t->mem, 4 * PAGE);
 	k = kid_fork(tc, t->mem, 4 * PAGE, snapshot, 0);
 	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 16, t, PAGE + 16, 1, 0,
 		  IBV_WC_SUCCESS, "FETCH_ADD after fork");
-	CHECK(get_u64(res->mem + 16) == 101 &&
-	      get_u64(t->mem + PAGE + 16) == 102,
+	CHECK(vt_get_u64(res->mem + 16) == 101 &&
+	      vt_get_u64(t->mem + PAGE + 16) == 102,
 	      "FETCH_ADD after fork: returned %" PRIu64 ", parent's memory %" PRIu64 ", want 101 and 102",
-	      get_u64(res->mem + 16), get_u64(t->mem + PAGE + 16));
+	      vt_get_u64(res->mem + 16), vt_get_u64(t->mem + PAGE + 16));
 	kid_ask(k, 'S', 'y', "child's copy after the parent's atomic");
 	kid_end(k, "child");
 
@@ -3192,9 +3206,9 @@ static void test_atomics(void **state)
 	mprot(t->mem + 2 * PAGE, PAGE, PROT_READ, "PROT_READ");
 	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 32, t, 2 * PAGE, 1, 0,
 		  IBV_WC_REM_ACCESS_ERR, "FETCH_ADD on a PROT_READ page");
-	CHECK(get_u64(t->mem + 2 * PAGE) == 7,
+	CHECK(vt_get_u64(t->mem + 2 * PAGE) == 7,
 	      "PROT_READ page's value %" PRIu64 " after a refused FETCH_ADD, want 7",
-	      get_u64(t->mem + 2 * PAGE));
+	      vt_get_u64(t->mem + 2 * PAGE));
 	mprot(t->mem + 2 * PAGE, PAGE, PROT_READ | PROT_WRITE, "RW");
 
 	c = conn_open(tc);
@@ -3203,9 +3217,10 @@ static void test_atomics(void **state)
 	madv(t->mem + 3 * PAGE, PAGE, MADV_DONTNEED, "MADV_DONTNEED");
 	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 48, t, 3 * PAGE, 1, 0,
 		  IBV_WC_SUCCESS, "FETCH_ADD after MADV_DONTNEED");
-	CHECK(get_u64(res->mem + 48) == 0 && get_u64(t->mem + 3 * PAGE) == 1,
+	CHECK(vt_get_u64(res->mem + 48) == 0 &&
+	      vt_get_u64(t->mem + 3 * PAGE) == 1,
 	      "FETCH_ADD after MADV_DONTNEED: returned %" PRIu64 ", memory %" PRIu64 ", want 0 and 1",
-	      get_u64(res->mem + 48), get_u64(t->mem + 3 * PAGE));
+	      vt_get_u64(res->mem + 48), vt_get_u64(t->mem + 3 * PAGE));
 }
 
 /* ---------------------------------------------------------------------- */

@@ -903,19 +903,6 @@ static void test_read(void **state)
 /* Atomics                                                                 */
 /* ---------------------------------------------------------------------- */
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 struct atomic_bufs {
 	struct buf *r;		/* remote target (on B) */
 	struct buf *l;		/* local results (on A) */
@@ -933,7 +920,7 @@ static void atomic_setup(struct tcase *tc, struct conn *c,
 	ab->l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
 	vt_fill(ab->r->mem, 4096, GUARD_SEED);
 	vt_fill(ab->l->mem, 4096, GUARD_SEED + 1);
-	put_u64(ab->r->mem + ATOM_ROFF, initial);
+	vt_put_u64(ab->r->mem + ATOM_ROFF, initial);
 	ab->r_want = tc_alloc(tc, 4096);
 	ab->l_want = tc_alloc(tc, 4096);
 	memcpy(ab->r_want, ab->r->mem, 4096);
@@ -971,11 +958,11 @@ static void test_atomic_cas(void **state)
 		    v1, "CAS (equal)");
 	expect_wc(c->a.scq, &wc, "CAS (equal)", 1, IBV_WC_SUCCESS,
 		  IBV_WC_COMP_SWAP, vt_wc_ms(8));
-	CHECK(get_u64(ab.l->mem + ATOM_LOFF) == v0,
+	CHECK(vt_get_u64(ab.l->mem + ATOM_LOFF) == v0,
 	      "CAS (equal): returned 0x%016" PRIx64 ", want the original 0x%016" PRIx64,
-	      get_u64(ab.l->mem + ATOM_LOFF), v0);
-	put_u64(ab.r_want + ATOM_ROFF, v1);
-	put_u64(ab.l_want + ATOM_LOFF, v0);
+	      vt_get_u64(ab.l->mem + ATOM_LOFF), v0);
+	vt_put_u64(ab.r_want + ATOM_ROFF, v1);
+	vt_put_u64(ab.l_want + ATOM_LOFF, v0);
 	EXPECT_BYTES("CAS (equal): remote", ab.r->mem, ab.r_want, 4096,
 		     ATOM_ROFF, 8);
 	EXPECT_BYTES("CAS (equal): local result", ab.l->mem, ab.l_want, 4096,
@@ -986,10 +973,10 @@ static void test_atomic_cas(void **state)
 		    ~0ull, "CAS (different)");
 	expect_wc(c->a.scq, &wc, "CAS (different)", 2, IBV_WC_SUCCESS,
 		  IBV_WC_COMP_SWAP, vt_wc_ms(8));
-	CHECK(get_u64(ab.l->mem + ATOM_LOFF + 8) == v1,
+	CHECK(vt_get_u64(ab.l->mem + ATOM_LOFF + 8) == v1,
 	      "CAS (different): returned 0x%016" PRIx64 ", want 0x%016" PRIx64,
-	      get_u64(ab.l->mem + ATOM_LOFF + 8), v1);
-	put_u64(ab.l_want + ATOM_LOFF + 8, v1);
+	      vt_get_u64(ab.l->mem + ATOM_LOFF + 8), v1);
+	vt_put_u64(ab.l_want + ATOM_LOFF + 8, v1);
 	EXPECT_BYTES("CAS (different): remote unchanged", ab.r->mem,
 		     ab.r_want, 4096, ATOM_ROFF, 8);
 	EXPECT_BYTES("CAS (different): local result", ab.l->mem, ab.l_want,
@@ -1003,9 +990,9 @@ static void test_atomic_cas(void **state)
 	for (i = 0; i < 8; i++) {
 		expect_wc(c->a.scq, &wc, "CAS chain", 10 + i, IBV_WC_SUCCESS,
 			  IBV_WC_COMP_SWAP, vt_wc_ms(8));
-		put_u64(ab.l_want + ATOM_LOFF + 8 * (2 + i), v1 + i);
+		vt_put_u64(ab.l_want + ATOM_LOFF + 8 * (2 + i), v1 + i);
 	}
-	put_u64(ab.r_want + ATOM_ROFF, v1 + 8);
+	vt_put_u64(ab.r_want + ATOM_ROFF, v1 + 8);
 	EXPECT_BYTES("CAS chain: remote", ab.r->mem, ab.r_want, 4096,
 		     ATOM_ROFF, 8);
 	EXPECT_BYTES("CAS chain: local results", ab.l->mem, ab.l_want, 4096,
@@ -1029,8 +1016,8 @@ static void test_atomic_faa(void **state)
 		    "FETCH_ADD");
 	expect_wc(c->a.scq, &wc, "FETCH_ADD", 1, IBV_WC_SUCCESS,
 		  IBV_WC_FETCH_ADD, vt_wc_ms(8));
-	put_u64(ab.l_want + ATOM_LOFF, v0);
-	put_u64(ab.r_want + ATOM_ROFF, 1);
+	vt_put_u64(ab.l_want + ATOM_LOFF, v0);
+	vt_put_u64(ab.r_want + ATOM_ROFF, 1);
 	EXPECT_BYTES("FETCH_ADD: remote (wraps to 1)", ab.r->mem, ab.r_want,
 		     4096, ATOM_ROFF, 8);
 	EXPECT_BYTES("FETCH_ADD: local result", ab.l->mem, ab.l_want, 4096,
@@ -1044,10 +1031,10 @@ static void test_atomic_faa(void **state)
 	for (i = 0; i < 16; i++) {
 		expect_wc(c->a.scq, &wc, "FETCH_ADD series", 10 + i,
 			  IBV_WC_SUCCESS, IBV_WC_FETCH_ADD, vt_wc_ms(8));
-		put_u64(ab.l_want + ATOM_LOFF + 8 * (1 + i), v);
+		vt_put_u64(ab.l_want + ATOM_LOFF + 8 * (1 + i), v);
 		v += 0x100000001ull << i;
 	}
-	put_u64(ab.r_want + ATOM_ROFF, v);
+	vt_put_u64(ab.r_want + ATOM_ROFF, v);
 	EXPECT_BYTES("FETCH_ADD series: remote", ab.r->mem, ab.r_want, 4096,
 		     ATOM_ROFF, 8);
 	EXPECT_BYTES("FETCH_ADD series: local results", ab.l->mem, ab.l_want,
@@ -1458,6 +1445,25 @@ static void test_events(void **state)
 /* RNR retry, path MTUs, a large transfer                                  */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * The two ends of a SEND on @c: a 4096-byte source on A (*@s, pattern
+ * @seed) and a 4096-byte buffer on B (*@d, the guard pattern).  Returns
+ * a copy of *@d: what it must still hold where nothing lands.
+ */
+static uint8_t *send_bufs(struct tcase *tc, struct conn *c, uint32_t seed,
+			  struct buf **s, struct buf **d)
+{
+	uint8_t *want;
+
+	*s = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+	*d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+	vt_fill((*s)->mem, 4096, seed);
+	vt_fill((*d)->mem, 4096, GUARD_SEED);
+	want = tc_alloc(tc, 4096);
+	memcpy(want, (*d)->mem, 4096);
+	return want;
+}
+
 /* A SEND that arrives before its receive is retried until it is posted. */
 static void test_rnr_retry(void **state)
 {
@@ -1472,12 +1478,7 @@ static void test_rnr_retry(void **state)
 	o.min_rnr_timer = 1;	/* 0.01 ms */
 	o.rnr_retry = 7;	/* for ever */
 	c = conn_open(tc, &o);
-	s = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	vt_fill(s->mem, 4096, 5);
-	vt_fill(d->mem, 4096, GUARD_SEED);
-	want = tc_alloc(tc, 4096);
-	memcpy(want, d->mem, 4096);
+	want = send_bufs(tc, c, 5, &s, &d);
 	memcpy(want + 101, s->mem, 16);
 	send_small(c, s, 1, 0, "SEND before its receive");
 	usleep(100 * 1000);
@@ -1809,12 +1810,7 @@ static void test_err_bad_lkey(void **state)
 	struct ibv_wc wc;
 	uint8_t *want;
 
-	l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	vt_fill(l->mem, 4096, 3);
-	vt_fill(d->mem, 4096, GUARD_SEED);
-	want = tc_alloc(tc, 4096);
-	memcpy(want, d->mem, 4096);
+	want = send_bufs(tc, c, 3, &l, &d);
 	rg = sge(d, 100, 200);
 	vt_post_recv(c->b.qp, 9, &rg, 1, "receive");
 	g = sge(l, 10, 100);
@@ -1845,12 +1841,7 @@ static void test_err_recv_too_small(void **state)
 	struct ibv_wc wc;
 	uint8_t *want;
 
-	l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
-	vt_fill(l->mem, 4096, 3);
-	vt_fill(d->mem, 4096, GUARD_SEED);
-	want = tc_alloc(tc, 4096);
-	memcpy(want, d->mem, 4096);
+	want = send_bufs(tc, c, 3, &l, &d);
 	rg = sge(d, 301, 100);
 	vt_post_recv(c->b.qp, 9, &rg, 1, "100-byte receive");
 	rg = sge(d, 1001, 100);
