@@ -336,6 +336,38 @@ int vt_tc_setup(void **state)
 }
 
 /**
+ * vt_tc_alloc - zeroed memory for the current test, freed after it
+ * @tc: the test's case
+ * @len: how many bytes
+ *
+ * Return: the memory (a failed check when there is none).
+ */
+void *vt_tc_alloc(struct vt_case *tc, size_t len)
+{
+	void *p;
+
+	CHECK(tc->nmem < VT_CASE_MEM, "%s: more than %d allocations",
+	      tc->name, VT_CASE_MEM);
+	p = calloc(1, len);
+	CHECK(p, "out of memory (%zu bytes)", len);
+	tc->mem[tc->nmem++] = p;
+	return p;
+}
+
+/**
+ * vt_tc_free - free what vt_tc_alloc() gave a test
+ * @tc: the test's case
+ */
+void vt_tc_free(struct vt_case *tc)
+{
+	unsigned int i;
+
+	for (i = 0; i < tc->nmem; i++)
+		free(tc->mem[i]);
+	tc->nmem = 0;
+}
+
+/**
  * vt_tc_ms - how long the current test has run
  *
  * Return: milliseconds since its vt_tc_setup().

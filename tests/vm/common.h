@@ -60,14 +60,19 @@ void vt_put_u64(void *p, uint64_t v);
 
 struct CMUnitTest;
 
+#define VT_CASE_MEM	40
+
 /**
  * struct vt_case - what each test's state starts with
  * @name: the test's name (its TAP line)
  * @fn: the test function, NULL when --only left the test out
+ * @mem, @nmem: what vt_tc_alloc() gave the test, freed by vt_tc_free()
  */
 struct vt_case {
 	char name[200];
 	void (*fn)(void **state);
+	void *mem[VT_CASE_MEM];
+	unsigned int nmem;
 };
 
 /**
@@ -92,6 +97,8 @@ void vt_tests_alloc(struct vt_tests *t, unsigned int cap, size_t case_size);
 void *vt_add_test(struct vt_tests *t, void (*fn)(void **state),
 		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int vt_tc_setup(void **state);
+void *vt_tc_alloc(struct vt_case *tc, size_t len);
+void vt_tc_free(struct vt_case *tc);
 int64_t vt_tc_ms(void);
 
 /* ---------------------------------------------------------------------- */

@@ -269,7 +269,8 @@ struct kid {
  * @dev: the device of a per-device test
  * @mode: explicit or implicit ODP
  * @sa, @sb: the two sides (A, the requester; B)
- * @conns, @bufs, @mem, @kids: released after the test, passed or not
+ * @conns, @bufs, @kids: released after the test, passed or not (and
+ *	what vt_tc_alloc() gave)
  * @scratch: a buffer for expected data
  * @rlim, @restore_rlim, @restore_cap: what test_nopin changed
  */
@@ -283,8 +284,6 @@ struct tcase {
 	unsigned int nconns;
 	struct buf bufs[MAX_BUFS];
 	unsigned int nbufs;
-	void *mem[MAX_BUFS];
-	unsigned int nmem;
 	struct kid kids[MAX_KIDS];
 	unsigned int nkids;
 	uint8_t *scratch;
@@ -295,17 +294,6 @@ struct tcase {
 };
 
 static const char *tmp_dir = "/tmp";
-
-static void *tc_alloc(struct tcase *tc, size_t len)
-{
-	void *p;
-
-	assert_true(tc->nmem < MAX_BUFS);
-	p = calloc(1, len);
-	CHECK(p, "out of memory (%zu bytes)", len);
-	tc->mem[tc->nmem++] = p;
-	return p;
-}
 
 /* A scratch buffer of @len bytes (valid until the next call). */
 static uint8_t *scratch(struct tcase *tc, size_t len)
@@ -919,6 +907,24 @@ static void do_atomic(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 						    IBV_WC_FETCH_ADD, 10000);
 }
 
+/*
+ * RDMA WRITE pattern @seed + 1 from @src into @r, which holds pattern
+ * @seed (@len bytes), from +@off to @off bytes before its end: the CPU
+ * must then read that there and the pattern around it (@cpu_what).
+ */
+static void write_inside(struct tcase *tc, struct conn *c, struct buf *src,
+			 struct buf *r, size_t len, size_t off, uint32_t seed,
+			 const char *what, const char *cpu_what)
+{
+	uint8_t *want = vt_tc_alloc(&tc->vc, len);
+
+	fill_pat(src->mem, len, seed + 1);
+	do_write(c, src, 0, r, off, len - 2 * off, IBV_WC_SUCCESS, what);
+	fill_pat(want, len, seed);
+	memcpy(want + off, src->mem, len - 2 * off);
+	expect_same(cpu_what, r->mem, want, len);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Capabilities and registration without pinning                          */
 /* ---------------------------------------------------------------------- */
@@ -1483,7 +1489,7 @@ static void test_mprotect(void **state)
 	r = obuf(tc, &tc->sb, size);
 	src = obuf(tc, &tc->sa, size);
 	l = obuf(tc, &tc->sa, size);
-	want = tc_alloc(tc, size);
+	want = vt_tc_alloc(&tc->vc, size);
 	fill_pat(src->mem, size, 41);
 	do_write(c, src, 0, r, 3, len, IBV_WC_SUCCESS, "WRITE");
 	expect_region(tc, "WRITE", r->mem, size, 3, src->mem, len, ZERO);
@@ -1848,7 +1854,7 @@ static void test_truncate(void **state)
 	CHECK(p != MAP_FAILED, "mmap %s: %s", tc->tmpfile, strerror(errno));
 	f = obuf_at(tc, &tc->sb, p, len, fd);
 	src = obuf(tc, &tc->sa, len);
-	got = tc_alloc(tc, len);
+	got = vt_tc_alloc(&tc->vc, len);
 	fill_pat(src->mem, len, 311);
 	do_write(c, src, 0, f, 0, len, IBV_WC_SUCCESS,
 		 "WRITE before the stream");
@@ -1977,7 +1983,7 @@ static void test_neighbours(void **state)
 	buf_reg(r, &tc->sb, odp_kind(tc), ODP_ACCESS);
 	src = obuf(tc, &tc->sa, n);
 	l = obuf(tc, &tc->sa, n);
-	want = tc_alloc(tc, n);
+	want = vt_tc_alloc(&tc->vc, n);
 	fill_pat(want, n, 151);
 	fill_pat(src->mem, n, 152);
 
@@ -2049,7 +2055,7 @@ static void test_readonly(void **state)
 	l = obuf(tc, &tc->sa, len);
 	dst = obuf(tc, &tc->sb, len);
 	rb = obuf(tc, &tc->sb, len);
-	got = tc_alloc(tc, len);
+	got = vt_tc_alloc(&tc->vc, len);
 
 	do_read(c, l, 0, rob, 0, len, IBV_WC_SUCCESS,
 		"READ from a PROT_READ file mapping");
@@ -2074,17 +2080,9 @@ static void test_readonly(void **state)
 		"READ from a MAP_PRIVATE file mapping");
 	expect_pat(tc, "READ from a MAP_PRIVATE file mapping", l->mem, len,
 		   161);
-	fill_pat(src->mem, len, 162);
-	do_write(c, src, 0, pv, 8, len - 16, IBV_WC_SUCCESS,
-		 "WRITE into a MAP_PRIVATE file mapping");
-	{
-		uint8_t *want = tc_alloc(tc, len);
-
-		fill_pat(want, len, 161);
-		memcpy(want + 8, src->mem, len - 16);
-		expect_same("MAP_PRIVATE mapping after the NIC's WRITE (CPU)",
-			    pv->mem, want, len);
-	}
+	write_inside(tc, c, src, pv, len, 8, 161,
+		     "WRITE into a MAP_PRIVATE file mapping",
+		     "MAP_PRIVATE mapping after the NIC's WRITE (CPU)");
 	CHECK(pread(fd, got, len, 0) == (ssize_t)len, "pread: %s",
 	      strerror(errno));
 	expect_pat(tc, "the file after a WRITE into its MAP_PRIVATE mapping",
@@ -2363,17 +2361,8 @@ static void test_collapse(void **state)
 	fill_pat(l->mem, len, G_BACK);
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ after the collapse");
 	expect_pat(tc, "READ after the collapse", l->mem, len, 201);
-	fill_pat(src->mem, len, 202);
-	do_write(c, src, 0, r, 3, len - 6, IBV_WC_SUCCESS,
-		 "WRITE after the collapse");
-	{
-		uint8_t *want = tc_alloc(tc, len);
-
-		fill_pat(want, len, 201);
-		memcpy(want + 3, src->mem, len - 6);
-		expect_same("WRITE after the collapse (CPU)", r->mem, want,
-			    len);
-	}
+	write_inside(tc, c, src, r, len, 3, 201, "WRITE after the collapse",
+		     "WRITE after the collapse (CPU)");
 }
 
 /*
@@ -2506,7 +2495,7 @@ static void test_mixed(void **state)
 	t = buf_new(tc, &tc->sb, 8192, B_ODP, ODP_ACCESS);
 	lp = buf_new(tc, &tc->sa, 8192, B_PINNED, IBV_ACCESS_LOCAL_WRITE);
 	lo = buf_new(tc, &tc->sa, 8192, B_ODP, ODP_ACCESS);
-	want = tc_alloc(tc, 4000);
+	want = vt_tc_alloc(&tc->vc, 4000);
 	cur_conn = c;
 	fill_pat(so->mem, 8192, 231);
 	fill_pat(sp->mem, 8192, 232);
@@ -2863,7 +2852,7 @@ static void test_same_mr(void **state)
 	sb = buf_track(tc, b->mem, len, NULL, 0, -1);
 	sb->lkey = b->lkey;
 	sb->rkey = b->rkey;
-	want = tc_alloc(tc, len);
+	want = vt_tc_alloc(&tc->vc, len);
 	fill_pat(b->mem, n, 251);
 
 	do_write(c, b, 0, sb, MIB, n, IBV_WC_SUCCESS,
@@ -3094,8 +3083,8 @@ static void test_fork(void **state)
 	r = obuf(tc, &tc->sb, len);
 	src = obuf(tc, &tc->sa, len);
 	l = obuf(tc, &tc->sa, len);
-	snapshot = tc_alloc(tc, len);
-	want = tc_alloc(tc, len);
+	snapshot = vt_tc_alloc(&tc->vc, len);
+	want = vt_tc_alloc(&tc->vc, len);
 
 	fill_pat(src->mem, len, 71);
 	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE before fork");
@@ -3178,7 +3167,7 @@ static void test_atomics(void **state)
 
 	t = obuf(tc, &tc->sb, 4 * PAGE);
 	res = obuf(tc, &tc->sa, PAGE);
-	snapshot = tc_alloc(tc, 4 * PAGE);
+	snapshot = vt_tc_alloc(&tc->vc, 4 * PAGE);
 
 	expect_pat(tc, "never-touched page (CPU)", t->mem, PAGE, ZERO);
 	do_atomic(c, IBV_WR_ATOMIC_FETCH_AND_ADD, res, 0, t, 8, 5, 0,
@@ -3247,7 +3236,7 @@ static void test_shared_anon(void **state)
 	r = obuf_at(tc, &tc->sb, p, len, -1);
 	src = obuf(tc, &tc->sa, len);
 	l = obuf(tc, &tc->sa, len);
-	want = tc_alloc(tc, len);
+	want = vt_tc_alloc(&tc->vc, len);
 
 	fill_pat(src->mem, len, 81);
 	do_write(c, src, 3, r, 3, len - 10, IBV_WC_SUCCESS,
@@ -3361,7 +3350,7 @@ static void test_file(void **state)
 	f = obuf_at(tc, &tc->sb, p, len, fd);
 	src = obuf(tc, &tc->sa, len);
 	l = obuf(tc, &tc->sa, len);
-	got = tc_alloc(tc, len);
+	got = vt_tc_alloc(&tc->vc, len);
 
 	fill_pat(src->mem, len, 101);
 	do_write(c, src, 0, f, off, dlen, IBV_WC_SUCCESS,
@@ -3425,7 +3414,7 @@ static void test_9p_file(void **state)
 	f = buf_track(tc, p, len, p, len, fd);
 	buf_reg(f, &tc->sb, odp_kind(tc), IBV_ACCESS_REMOTE_READ);
 	l = obuf(tc, &tc->sa, len);
-	want = tc_alloc(tc, len);
+	want = vt_tc_alloc(&tc->vc, len);
 	CHECK(pread(fd, want, len, 0) == (ssize_t)len, "pread: %s",
 	      strerror(errno));
 	for (i = 0; i < 2; i++) {
@@ -3484,7 +3473,7 @@ static void test_thp(void **state)
 	do_read(c, l, 0, r, hole - PAGE, 3 * PAGE, IBV_WC_SUCCESS,
 		"READ around the hole in a huge page");
 	{
-		uint8_t *want = tc_alloc(tc, 3 * PAGE);
+		uint8_t *want = vt_tc_alloc(&tc->vc, 3 * PAGE);
 
 		memcpy(want, r->mem + hole - PAGE, 3 * PAGE);
 		memset(want + PAGE, 0, PAGE);
@@ -4360,17 +4349,8 @@ static void test_pageout(void **state)
 	expect_pat(tc, "READ of swapped pages", l->mem, len, 211);
 	expect_faulted(&d, 1, "READ of swapped pages");
 	madv(r->mem, len, MADV_PAGEOUT, "MADV_PAGEOUT");
-	fill_pat(src->mem, len, 212);
-	do_write(c, src, 0, r, 1, len - 2, IBV_WC_SUCCESS,
-		 "WRITE over swapped pages");
-	{
-		uint8_t *want = tc_alloc(tc, len);
-
-		fill_pat(want, len, 211);
-		memcpy(want + 1, src->mem, len - 2);
-		expect_same("WRITE over swapped pages (CPU)", r->mem, want,
-			    len);
-	}
+	write_inside(tc, c, src, r, len, 1, 211, "WRITE over swapped pages",
+		     "WRITE over swapped pages (CPU)");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -4468,9 +4448,7 @@ static int tc_teardown(void **state)
 			ibv_dealloc_pd(sides[i]->pd);
 		memset(sides[i], 0, sizeof(*sides[i]));
 	}
-	for (i = 0; i < tc->nmem; i++)
-		free(tc->mem[i]);
-	tc->nmem = 0;
+	vt_tc_free(&tc->vc);
 	free(tc->scratch);
 	tc->scratch = NULL;
 	tc->scratch_len = 0;

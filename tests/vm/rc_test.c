@@ -103,7 +103,8 @@ struct conn;
  * @pair: the pairing (NULL for a per-device test)
  * @dev: the device of a per-device test
  * @arg: a parameter (the path MTU of an "mtu N" test)
- * @conns, @nconns, @bufs, @nbufs, @mem, @nmem: released after the test,
+ * @conns, @nconns, @bufs, @nbufs: released after the test (and what
+ *	vt_tc_alloc() gave),
  *	whether it passed or not
  */
 struct tcase {
@@ -115,20 +116,7 @@ struct tcase {
 	unsigned int nconns;
 	struct buf bufs[MAX_BUFS];
 	unsigned int nbufs;
-	void *mem[MAX_BUFS];
-	unsigned int nmem;
 };
-
-static void *tc_alloc(struct tcase *tc, size_t len)
-{
-	void *p;
-
-	assert_true(tc->nmem < MAX_BUFS);
-	p = calloc(1, len);
-	CHECK(p, "out of memory (%zu bytes)", len);
-	tc->mem[tc->nmem++] = p;
-	return p;
-}
 
 /* A fresh buffer of @len bytes (0xa5), registered on @pd unless NULL. */
 static struct buf *buf_new(struct tcase *tc, struct ibv_pd *pd, size_t len,
@@ -731,12 +719,12 @@ static void xfer_run(struct tcase *tc, struct conn *c, enum xfer kind,
 	dst = buf_new(tc, dst_ep->pd, max + 2 * GUARD + 64,
 		      IBV_ACCESS_LOCAL_WRITE |
 		      (write ? IBV_ACCESS_REMOTE_WRITE : 0));
-	want = tc_alloc(tc, dst->size);
+	want = vt_tc_alloc(&tc->vc, dst->size);
 	if (write) {
 		/* WRITE_IMM consumes it; a plain WRITE must not. */
 		rb = buf_new(tc, c->b.pd, 256, IBV_ACCESS_LOCAL_WRITE);
 		vt_fill(rb->mem, rb->size, GUARD_SEED);
-		rb_want = tc_alloc(tc, rb->size);
+		rb_want = vt_tc_alloc(&tc->vc, rb->size);
 		memcpy(rb_want, rb->mem, rb->size);
 		if (kind == X_WRITE) {
 			struct ibv_sge s = sge(rb, 64, 64);
@@ -921,8 +909,8 @@ static void atomic_setup(struct tcase *tc, struct conn *c,
 	vt_fill(ab->r->mem, 4096, GUARD_SEED);
 	vt_fill(ab->l->mem, 4096, GUARD_SEED + 1);
 	vt_put_u64(ab->r->mem + ATOM_ROFF, initial);
-	ab->r_want = tc_alloc(tc, 4096);
-	ab->l_want = tc_alloc(tc, 4096);
+	ab->r_want = vt_tc_alloc(&tc->vc, 4096);
+	ab->l_want = vt_tc_alloc(&tc->vc, 4096);
 	memcpy(ab->r_want, ab->r->mem, 4096);
 	memcpy(ab->l_want, ab->l->mem, 4096);
 }
@@ -1087,7 +1075,7 @@ static void test_sge(void **state)
 	g[1] = sge(s2, 3, m + 7);
 	g[2] = sge(s1, 3001, 33);
 	total = 5 + m + 7 + 33;
-	stream = tc_alloc(tc, total);
+	stream = vt_tc_alloc(&tc->vc, total);
 	memcpy(stream, s1->mem + 1, 5);
 	memcpy(stream + 5, s2->mem + 3, m + 7);
 	memcpy(stream + 5 + m + 7, s1->mem + 3001, 33);
@@ -1095,7 +1083,7 @@ static void test_sge(void **state)
 	/* SEND -> four receive entries separated by guard bytes. */
 	d = buf_new(tc, c->b.pd, 4 * m + 1024, IBV_ACCESS_LOCAL_WRITE);
 	vt_fill(d->mem, d->size, GUARD_SEED);
-	want = tc_alloc(tc, d->size);
+	want = vt_tc_alloc(&tc->vc, d->size);
 	memcpy(want, d->mem, d->size);
 	off = 65;
 	rs[0] = (struct seg){ off, 7 };
@@ -1124,7 +1112,7 @@ static void test_sge(void **state)
 	r = buf_new(tc, c->b.pd, 4 * m + 1024, IBV_ACCESS_LOCAL_WRITE |
 		    IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
 	vt_fill(r->mem, r->size, GUARD_SEED + 1);
-	want = tc_alloc(tc, r->size);
+	want = vt_tc_alloc(&tc->vc, r->size);
 	memcpy(want, r->mem, r->size);
 	ws[0] = (struct seg){ 301, total };
 	memcpy(want + 301, stream, total);
@@ -1140,7 +1128,7 @@ static void test_sge(void **state)
 	/* RDMA READ of it back, scattered over three local entries. */
 	d = buf_new(tc, c->a.pd, 4 * m + 1024, IBV_ACCESS_LOCAL_WRITE);
 	vt_fill(d->mem, d->size, GUARD_SEED + 2);
-	want = tc_alloc(tc, d->size);
+	want = vt_tc_alloc(&tc->vc, d->size);
 	memcpy(want, d->mem, d->size);
 	ls[0] = (struct seg){ 7, m + 1 };
 	ls[1] = (struct seg){ m + 100, 3 };
@@ -1187,12 +1175,12 @@ static void test_inline(void **state)
 	lens[0] = 1;
 	lens[1] = max;
 	lens[2] = max;	/* in two entries */
-	src = tc_alloc(tc, max + 16);
-	copy = tc_alloc(tc, max + 16);
+	src = vt_tc_alloc(&tc->vc, max + 16);
+	copy = vt_tc_alloc(&tc->vc, max + 16);
 	d = buf_new(tc, c->b.pd, max + 2 * GUARD, IBV_ACCESS_LOCAL_WRITE);
 	r = buf_new(tc, c->b.pd, max + 2 * GUARD, IBV_ACCESS_LOCAL_WRITE |
 		    IBV_ACCESS_REMOTE_WRITE);
-	want = tc_alloc(tc, d->size);
+	want = vt_tc_alloc(&tc->vc, d->size);
 
 	for (i = 0; i < 6; i++) {
 		uint32_t len = lens[i % 3];
@@ -1459,7 +1447,7 @@ static uint8_t *send_bufs(struct tcase *tc, struct conn *c, uint32_t seed,
 	*d = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
 	vt_fill((*s)->mem, 4096, seed);
 	vt_fill((*d)->mem, 4096, GUARD_SEED);
-	want = tc_alloc(tc, 4096);
+	want = vt_tc_alloc(&tc->vc, 4096);
 	memcpy(want, (*d)->mem, 4096);
 	return want;
 }
@@ -1731,7 +1719,7 @@ static void nak_test(struct tcase *tc, int r_access, enum ibv_wr_opcode op,
 	rr = buf_new(tc, c->b.pd, 256, IBV_ACCESS_LOCAL_WRITE);
 	vt_fill(l->mem, 4096, 1);
 	vt_fill(r->mem, r->size, GUARD_SEED);
-	want = tc_alloc(tc, r->size);
+	want = vt_tc_alloc(&tc->vc, r->size);
 	memcpy(want, r->mem, r->size);
 	rg = sge(rr, 0, 64);
 	vt_post_recv(c->b.qp, 500, &rg, 1, what);
@@ -1995,7 +1983,7 @@ static void test_err_queue_full(void **state)
 	if (c->b.cap.max_send_sge + 1 > nsge)
 		nsge = c->b.cap.max_send_sge + 1;
 	s = buf_new(tc, c->a.pd, 16 * nsge, IBV_ACCESS_LOCAL_WRITE);
-	g = tc_alloc(tc, nsge * sizeof(*g));
+	g = vt_tc_alloc(&tc->vc, nsge * sizeof(*g));
 	for (k = 0; k < nsge; k++)
 		g[k] = sge(s, 16 * k, 16);
 
@@ -2093,9 +2081,7 @@ static int tc_teardown(void **state)
 		munmap(b->mem, b->map);
 	}
 	tc->nbufs = 0;
-	for (i = 0; i < tc->nmem; i++)
-		free(tc->mem[i]);
-	tc->nmem = 0;
+	vt_tc_free(&tc->vc);
 	for (i = 0; i < tc->nconns; i++) {
 		conn_close(tc->conns[i]);
 		free(tc->conns[i]);
