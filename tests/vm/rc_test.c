@@ -485,18 +485,12 @@ static void expect_qp_state(struct ep *e, enum ibv_qp_state want,
 static void try_qp(struct vt_dev *d, struct ibv_pd *pd, struct ibv_cq *cq,
 		   uint32_t wr, uint32_t sge, bool ok)
 {
-	struct ibv_qp_init_attr ia;
-	struct ibv_qp *qp;
+	struct ibv_qp_cap cap = {
+		.max_send_wr = wr, .max_recv_wr = wr,
+		.max_send_sge = sge, .max_recv_sge = sge,
+	};
+	struct ibv_qp *qp = vt_qp_create(pd, cq, cq, &cap, false);
 
-	memset(&ia, 0, sizeof(ia));
-	ia.send_cq = cq;
-	ia.recv_cq = cq;
-	ia.qp_type = IBV_QPT_RC;
-	ia.cap.max_send_wr = wr;
-	ia.cap.max_recv_wr = wr;
-	ia.cap.max_send_sge = sge;
-	ia.cap.max_recv_sge = sge;
-	qp = ibv_create_qp(pd, &ia);
 	if (qp)
 		ibv_destroy_qp(qp);
 	if (ok)
