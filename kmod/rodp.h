@@ -495,6 +495,18 @@ static inline struct rodp_qp *to_rqp(struct ib_qp *ibqp)
 	return container_of(ibqp, struct rodp_qp, ibqp);
 }
 
+/*
+ * What rodp keeps in a received packet's control buffer, once the packet
+ * is queued for a QP side (the network stack is done with it then).
+ * @local: handed over on this host by rodp_xmit(), never on a wire: it
+ * carries no ICRC (as the kernel's loopback device needs no checksums).
+ */
+struct rodp_skb_cb {
+	bool local;
+};
+
+#define RODP_SKB_CB(skb)	((struct rodp_skb_cb *)(skb)->cb)
+
 /* A received packet, parsed, as the transport sees it. */
 struct rodp_rx {
 	struct sk_buff *skb;

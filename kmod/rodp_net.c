@@ -75,12 +75,13 @@ static struct rodp_net *rodp_net(struct net *net)
 /*
  * Hand a packet to its QP: to the requester for a response, to the
  * responder otherwise.  @skb->data is at the BTH, the network header is
- * set.  Any context.  Return the side, its QP with a reference held (the
- * caller kicks or runs the side, and puts the QP), or NULL when the
- * packet was dropped.
+ * set; @local: from rodp_xmit() on this host (struct rodp_skb_cb).  Any
+ * context.  Return the side, its QP with a reference held (the caller
+ * kicks or runs the side, and puts the QP), or NULL when the packet was
+ * dropped.
  */
 static struct rodp_eng *rodp_rx_queue(struct rodp_dev *rdev,
-				      struct sk_buff *skb)
+				      struct sk_buff *skb, bool local)
 {
 	struct rodp_eng *e;
 	struct rodp_qp *qp;
@@ -103,6 +104,7 @@ static struct rodp_eng *rodp_rx_queue(struct rodp_dev *rdev,
 		rodp_qp_put(qp);
 		goto drop;
 	}
+	RODP_SKB_CB(skb)->local = local;
 	skb_queue_tail(&e->rxq, skb);
 	return e;
 drop:
@@ -153,7 +155,7 @@ static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 		return 0;
 	}
 	__skb_pull(skb, sizeof(struct udphdr));
-	e = rodp_rx_queue(rdev, skb);
+	e = rodp_rx_queue(rdev, skb, false);
 	if (e)
 		rodp_rx_wake(e);
 	return 0;
@@ -236,7 +238,7 @@ static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
 	if (peer) {
 		__skb_pull(skb, skb_transport_offset(skb) +
 			   sizeof(struct udphdr));
-		pe = rodp_rx_queue(peer, skb);
+		pe = rodp_rx_queue(peer, skb, true);
 	} else {
 		rodp_count(rdev, RODP_CNT_TX_DROP);
 		kfree_skb(skb);
@@ -254,6 +256,7 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct sk_buff *skb)
 	struct rodp_dev *rdev = qp->rdev;
 	struct dst_entry *dst;
 	bool local;
+	u32 icrc;
 	int ret;
 
 	dst = qp->ipv6 ? rodp_route6(qp, &local) : rodp_route4(qp, &local);
@@ -266,6 +269,9 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct sk_buff *skb)
 		dst_release(dst);
 		return rodp_out_local(qp, skb);
 	}
+	/* Only a packet that goes on a wire needs its ICRC. */
+	rcore_icrc_calc(skb->data, skb->len - RCORE_ICRC_LEN, &icrc);
+	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
 	skb_dst_set(skb, dst);
 	if (IS_ENABLED(CONFIG_IPV6) && qp->ipv6) {
 		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
@@ -363,7 +369,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	struct rodp_dev *rdev = qp->rdev;
 	struct net_device *ndev = rdev->ndev;
 	struct rodp_catch caught = { .n = 0 };
-	u32 hlen, tlen, icrc, nhlen, i;
+	u32 hlen, tlen, nhlen, i;
 	struct rodp_eng *pe;
 	struct sk_buff *skb;
 	struct udphdr *uh;
@@ -419,8 +425,8 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	else
 		rodp_push_ip4(qp, skb);
 
-	rcore_icrc_calc(skb->data, skb->len - RCORE_ICRC_LEN, &icrc);
-	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
+	/* The ICRC: rodp_out(), once it knows the packet leaves the host. */
+	memset(skb_tail_pointer(skb) - RCORE_ICRC_LEN, 0, RCORE_ICRC_LEN);
 	rodp_count(rdev, RODP_CNT_TX_PKTS);
 
 	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {

@@ -420,7 +420,9 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		goto out_free;
 	}
-	err = rcore_icrc_check(skb_network_header(skb),
+	/* A packet that never left the host carries no ICRC. */
+	err = RODP_SKB_CB(skb)->local ? 0 :
+	      rcore_icrc_check(skb_network_header(skb),
 			       skb_tail_pointer(skb) - skb_network_header(skb));
 	if (err) {
 		rodp_count(rdev, err == RCORE_ERR_ICRC ?
