@@ -552,7 +552,7 @@ void rodp_odp_release(struct rodp_mr *mr);
 int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		bool write, rodp_mr_io_fn fn, void *priv);
 int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
-		      enum ib_uverbs_advise_mr_advice advice);
+		      enum ib_uverbs_advise_mr_advice advice, bool wait);
 int rodp_odp_module_init(void);
 void rodp_odp_module_exit(void);
 

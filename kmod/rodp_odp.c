@@ -469,29 +469,15 @@ int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	return 0;
 }
 
-/**
- * rodp_odp_prefetch - mirror a range of an ODP MR ahead of use
- * @mr: the ODP memory region, held
- * @iova: first byte, range-checked against the MR
- * @len: bytes
- * @advice: IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH (read), _PREFETCH_WRITE,
- *	or _PREFETCH_NO_FAULT (mirror only what is present, fault nothing)
- *
- * Return: 0 or a negative errno as rodp_odp_io().
- */
-int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
-		      enum ib_uverbs_advise_mr_advice advice)
+/* Mirror [@va, @va + @len) block by block; count the pages brought in. */
+static int rodp_odp_prefetch_range(struct rodp_mr *mr, unsigned long va,
+				   u64 len, bool write, bool fault,
+				   unsigned long *pages)
 {
 	struct rodp_odp *odp = &mr->odp;
-	unsigned long va = rodp_odp_va(mr, iova);
-	bool write = advice == IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE;
-	bool fault = advice != IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT;
-	unsigned long newly, pages = 0;
+	unsigned long newly;
 	int ret = 0;
 
-	if (!rodp_odp_va_ok(odp, va, len))
-		return -EFAULT;
-	rodp_odp_count(odp, RODP_CNT_ODP_PREFETCHES, 1);
 	/* Deregistration waits for a queued prefetch: it stops early. */
 	while (len && !READ_ONCE(mr->dying)) {
 		struct rodp_odp_block *blk = rodp_odp_block_get(odp, va);
@@ -509,10 +495,98 @@ int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 			rodp_odp_count(odp, RODP_CNT_ODP_FAULT_FAILS, 1);
 			break;
 		}
-		pages += newly;
+		*pages += newly;
 		va += n;
 		len -= n;
 	}
+	return ret;
+}
+
+/* One share of a prefetch that is waited for, run by a worker. */
+struct rodp_prefetch_share {
+	struct work_struct work;
+	struct rodp_mr *mr;
+	unsigned long va;
+	u64 len;
+	bool write, fault;
+	unsigned long pages;
+	int ret;
+};
+
+static void rodp_prefetch_share_run(struct work_struct *work)
+{
+	struct rodp_prefetch_share *sh =
+		container_of(work, struct rodp_prefetch_share, work);
+
+	sh->ret = rodp_odp_prefetch_range(sh->mr, sh->va, sh->len, sh->write,
+					  sh->fault, &sh->pages);
+}
+
+/**
+ * rodp_odp_prefetch - mirror a range of an ODP MR ahead of use
+ * @mr: the ODP memory region, held
+ * @iova: first byte, range-checked against the MR
+ * @len: bytes
+ * @advice: IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH (read), _PREFETCH_WRITE,
+ *	or _PREFETCH_NO_FAULT (mirror only what is present, fault nothing)
+ * @wait: the caller waits for it (advise_mr with FLUSH): a range of more
+ *	than one block is split, whole blocks each, among this task and
+ *	workers on the other online CPUs, which fault in parallel
+ *
+ * Return: 0 or a negative errno as rodp_odp_io() (the first share's
+ * error, when several fail).
+ */
+int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
+		      enum ib_uverbs_advise_mr_advice advice, bool wait)
+{
+	struct rodp_odp *odp = &mr->odp;
+	unsigned long va = rodp_odp_va(mr, iova);
+	bool write = advice == IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_WRITE;
+	bool fault = advice != IB_UVERBS_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT;
+	struct rodp_prefetch_share *sh = NULL;
+	unsigned long pages = 0, end = va + len, base, nb, per, start;
+	unsigned int nsh = 0, i;
+	int ret;
+
+	if (!rodp_odp_va_ok(odp, va, len))
+		return -EFAULT;
+	rodp_odp_count(odp, RODP_CNT_ODP_PREFETCHES, 1);
+
+	/* Shares of whole blocks: this task the first, workers the rest. */
+	base = round_down(va, RODP_ODP_BLOCK_SIZE);
+	nb = (round_up(end, RODP_ODP_BLOCK_SIZE) - base) >>
+	     RODP_ODP_BLOCK_SHIFT;
+	if (wait && nb > 1)
+		nsh = min_t(unsigned long, num_online_cpus(), nb) - 1;
+	if (nsh)
+		sh = kcalloc(nsh, sizeof(*sh), GFP_KERNEL);
+	if (!sh)
+		nsh = 0;
+	per = DIV_ROUND_UP(nb, nsh + 1) << RODP_ODP_BLOCK_SHIFT;
+	for (i = 0; i < nsh; i++) {
+		start = base + (i + 1) * per;
+		if (start >= end) {
+			nsh = i;
+			break;
+		}
+		sh[i].mr = mr;
+		sh[i].va = start;
+		sh[i].len = min(end, start + per) - start;
+		sh[i].write = write;
+		sh[i].fault = fault;
+		INIT_WORK(&sh[i].work, rodp_prefetch_share_run);
+		queue_work(rodp_odp_wq, &sh[i].work);
+	}
+	if (nsh)
+		len = sh[0].va - va;
+	ret = rodp_odp_prefetch_range(mr, va, len, write, fault, &pages);
+	for (i = 0; sh && i < nsh; i++) {
+		flush_work(&sh[i].work);
+		pages += sh[i].pages;
+		if (!ret)
+			ret = sh[i].ret;
+	}
+	kfree(sh);
 	rodp_odp_count(odp, RODP_CNT_ODP_PREFETCH_PAGES, pages);
 	return ret;
 }
@@ -609,7 +683,7 @@ static void rodp_prefetch_run(struct work_struct *work)
 	/* Best effort: a range that cannot be faulted is left alone. */
 	for (i = 0; i < pw->num; i++) {
 		rodp_odp_prefetch(pw->sge[i].mr, pw->sge[i].addr,
-				  pw->sge[i].length, pw->advice);
+				  pw->sge[i].length, pw->advice, false);
 		rodp_mr_put(pw->sge[i].mr);
 	}
 	kfree(pw);
@@ -669,7 +743,7 @@ static int rodp_advise_mr(struct ib_pd *pd,
 	}
 	for (i = 0; i < got && !err; i++)
 		err = rodp_odp_prefetch(pw->sge[i].mr, pw->sge[i].addr,
-					pw->sge[i].length, advice);
+					pw->sge[i].length, advice, true);
 	if (err == -EPERM || err == -EBUSY)
 		err = -EFAULT;
 err_put:
