@@ -478,9 +478,12 @@ enum {
 	RODP_QPF_DYING,		/* being destroyed: no timers, no kicks */
 	RODP_QPF_TIMEOUT,	/* the retry timer fired */
 	RODP_QPF_RNR_DONE,	/* the RNR timer fired */
-	RODP_QPF_PENDING,	/* a requester round is wanted: whoever
-				 * holds its lock runs it, or kicks it */
-	RODP_QPF_PENDING_RESP,	/* the same for the responder */
+	/*
+	 * A round of the requester (of the responder) is wanted: whoever
+	 * holds its lock runs it, or kicks its work item.
+	 */
+	RODP_QPF_PENDING,
+	RODP_QPF_PENDING_RESP,
 };
 
 /* Is @opcode a response (for a requester) rather than a request? */

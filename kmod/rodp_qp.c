@@ -285,7 +285,7 @@ static void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error)
 	WRITE_ONCE(qp->sq.ring->flags, f);
 	if (qp->rq.ring)
 		WRITE_ONCE(qp->rq.ring->flags, f);
-	smp_mb();
+	smp_mb();	/* the flag before the flush's read of prod */
 }
 
 /**
@@ -923,7 +923,7 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	 * may have armed a timer.
 	 */
 	set_bit(RODP_QPF_DYING, &qp->flags);
-	smp_mb__after_atomic();
+	smp_mb__after_atomic();	/* DYING before the kickers' tests */
 	del_timer_sync(&qp->retry_timer);
 	del_timer_sync(&qp->rnr_timer);
 	cancel_work_sync(&qp->eng[RODP_REQ].work);
