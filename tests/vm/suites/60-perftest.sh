@@ -8,9 +8,10 @@
 #    pairings: rodp0 -> rodp1 (ns0 -> ns1, across the bridge), rodp0 to
 #    itself (loopback in ns0), rodp0 -> rxe0 (client in ns0, server on
 #    rxe0 in the initial namespace) and rxe0 -> rodp0 (server in ns0);
-#  - rodp0 -> rodp1: an ib_write_bw -a sweep (all 23 sizes 2 B..8 MiB),
-#    a -D 2 duration run, a -q 4 run (4 QPs), ibv_rc_pingpong -c
-#    (received data checked) and -e (completion events);
+#  - in each of the four pairings: an ib_write_bw -a sweep (all 23 sizes
+#    2 B..8 MiB), a -D 2 duration run and a -q 4 run (4 QPs);
+#  - rodp0 -> rodp1: ibv_rc_pingpong -c (received data checked) and -e
+#    (completion events);
 #  - RoCEv2 over IPv6 (the devices' link-local GIDs, pairings ending in
 #    "6"): ib_{write,read,send}_bw in the four pairings and
 #    ibv_rc_pingpong -c rodp0 -> rodp1;
@@ -315,12 +316,19 @@ for pairing in rodp-rodp rodp-loop; do
 		tool_case "$pairing" "$tool"
 	done
 done
-add "ib_write_bw -a -n 5 (2 B..8 MiB), rodp0 -> rodp1" \
-	bw yes 23 rodp-rodp ib_write_bw -a -n 5
-add "ib_write_bw -D 2 -s 65536, rodp0 -> rodp1" \
-	bw yes 1 rodp-rodp ib_write_bw -D 2 -s 65536
-add "ib_write_bw -q 4 -n 200 -s 65536, rodp0 -> rodp1" \
-	bw yes 1 rodp-rodp ib_write_bw -q 4 -n 200 -s 65536
+# modes_cases PAIRING: perftest's -a sweep, -D duration and -q QPs.
+modes_cases()
+{
+	ends "$1"
+	add "ib_write_bw -a -n 5 (2 B..8 MiB), $LABEL" \
+		bw yes 23 "$1" ib_write_bw -a -n 5
+	add "ib_write_bw -D 2 -s 65536, $LABEL" \
+		bw yes 1 "$1" ib_write_bw -D 2 -s 65536
+	add "ib_write_bw -q 4 -n 200 -s 65536, $LABEL" \
+		bw yes 1 "$1" ib_write_bw -q 4 -n 200 -s 65536
+}
+modes_cases rodp-rodp
+modes_cases rodp-loop
 add "ibv_rc_pingpong -c -n 200 (data checked), rodp0 -> rodp1" \
 	pp yes 1 rodp-rodp ibv_rc_pingpong -c -n 200
 add "ibv_rc_pingpong -e -n 200 (CQ events), rodp0 -> rodp1" \
@@ -329,6 +337,7 @@ for pairing in rodp-rxe rxe-rodp; do
 	for tool in $TOOLS; do
 		tool_case "$pairing" "$tool"
 	done
+	modes_cases "$pairing"
 done
 for pairing in rodp-rodp6 rodp-loop6 rodp-rxe6 rxe-rodp6; do
 	for tool in ib_write_bw ib_read_bw ib_send_bw; do
