@@ -575,7 +575,6 @@ struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
 
 /* rodp_qp.c */
 extern const struct ib_device_ops rodp_qp_ops;
-void rodp_qp_kick(struct rodp_qp *qp);
 void rodp_eng_kick(struct rodp_eng *e);
 void rodp_eng_run_inline(struct rodp_eng *e, bool nested);
 bool rodp_eng_owned(struct rodp_eng *e);

@@ -62,13 +62,8 @@ void rodp_eng_kick(struct rodp_eng *e)
 		queue_work(rodp_wq, &e->work);
 }
 
-/**
- * rodp_qp_kick - have both sides of a QP run (again)
- * @qp: the queue pair
- *
- * Any context.
- */
-void rodp_qp_kick(struct rodp_qp *qp)
+/* Have both sides of a QP run (again); any context. */
+static void rodp_qp_kick(struct rodp_qp *qp)
 {
 	rodp_eng_kick(&qp->eng[RODP_REQ]);
 	rodp_eng_kick(&qp->eng[RODP_RESP]);
@@ -288,6 +283,22 @@ static void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error)
 	smp_mb();	/* the flag before the flush's read of prod */
 }
 
+/* A side of a QP in the error state: its posted WQEs are flushed. */
+static void rodp_eng_flush(struct rodp_eng *e)
+{
+	struct rodp_qp *qp = e->qp;
+
+	lockdep_assert_held(&e->lock);
+
+	if (e->side == RODP_REQ) {
+		qp->rnr_wait = false;
+		rodp_qp_flush_sq(qp);
+	} else {
+		rodp_resp_reset(qp);
+		rodp_qp_flush_rq(qp);
+	}
+}
+
 /**
  * rodp_qp_error - move a QP to the error state and flush its queues
  * @qp: the queue pair
@@ -300,21 +311,15 @@ static void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error)
  */
 void rodp_qp_error(struct rodp_qp *qp, unsigned int held)
 {
+	int i;
+
 	WRITE_ONCE(qp->state, IB_QPS_ERR);
 	rodp_qp_set_ring_error(qp, true);
-	if (held & BIT(RODP_REQ)) {
-		lockdep_assert_held(&qp->eng[RODP_REQ].lock);
-		qp->rnr_wait = false;
-		rodp_qp_flush_sq(qp);
-	} else {
-		rodp_eng_kick(&qp->eng[RODP_REQ]);
-	}
-	if (held & BIT(RODP_RESP)) {
-		lockdep_assert_held(&qp->eng[RODP_RESP].lock);
-		rodp_resp_reset(qp);
-		rodp_qp_flush_rq(qp);
-	} else {
-		rodp_eng_kick(&qp->eng[RODP_RESP]);
+	for (i = 0; i < RODP_SIDES; i++) {
+		if (held & BIT(i))
+			rodp_eng_flush(&qp->eng[i]);
+		else
+			rodp_eng_kick(&qp->eng[i]);
 	}
 }
 
@@ -517,6 +522,16 @@ static void rodp_qp_timer_fired(struct rodp_qp *qp)
 	rodp_comp_timeout(qp);
 }
 
+/* Take in up to 64 of a side's received packets. */
+static void rodp_eng_rx(struct rodp_eng *e)
+{
+	struct sk_buff *skb;
+	int n;
+
+	for (n = 0; n < 64 && (skb = skb_dequeue(&e->rxq)); n++)
+		rodp_qp_rx_one(e->qp, e->side, skb);
+}
+
 /*
  * One round of the requester: take in responses, react to timers, send
  * new requests.  Return true when there is more to do.
@@ -524,22 +539,18 @@ static void rodp_qp_timer_fired(struct rodp_qp *qp)
 static bool rodp_req_round(struct rodp_qp *qp)
 {
 	struct rodp_eng *e = &qp->eng[RODP_REQ];
-	struct sk_buff *skb;
 	bool busy = false;
-	int n;
 
 	lockdep_assert_held(&e->lock);
 
-	for (n = 0; n < 64 && (skb = skb_dequeue(&e->rxq)); n++)
-		rodp_qp_rx_one(qp, RODP_REQ, skb);
+	rodp_eng_rx(e);
 	if (test_and_clear_bit(RODP_QPF_TIMEOUT, &qp->flags))
 		rodp_qp_timer_fired(qp);
 	if (test_and_clear_bit(RODP_QPF_RNR_DONE, &qp->flags))
 		qp->rnr_wait = false;
 
 	if (READ_ONCE(qp->state) == IB_QPS_ERR) {
-		qp->rnr_wait = false;
-		rodp_qp_flush_sq(qp);
+		rodp_eng_flush(e);
 		skb_queue_purge(&e->rxq);
 		return false;
 	}
@@ -556,18 +567,13 @@ static bool rodp_req_round(struct rodp_qp *qp)
 static bool rodp_resp_round(struct rodp_qp *qp)
 {
 	struct rodp_eng *e = &qp->eng[RODP_RESP];
-	struct sk_buff *skb;
 	bool busy = false;
-	int n;
 
 	lockdep_assert_held(&e->lock);
 
-	for (n = 0; n < 64 && (skb = skb_dequeue(&e->rxq)); n++)
-		rodp_qp_rx_one(qp, RODP_RESP, skb);
-
+	rodp_eng_rx(e);
 	if (READ_ONCE(qp->state) == IB_QPS_ERR) {
-		rodp_resp_reset(qp);
-		rodp_qp_flush_rq(qp);
+		rodp_eng_flush(e);
 		skb_queue_purge(&e->rxq);
 		return false;
 	}
