@@ -536,6 +536,24 @@ static struct buf *obuf_at(struct tcase *tc, struct side *s, void *p,
 	return b;
 }
 
+/*
+ * A new file of @len bytes in tmp_dir (tc->tmpfile, unlinked when the
+ * test ends), mapped MAP_SHARED; its descriptor in *@fd.
+ */
+static uint8_t *file_map(struct tcase *tc, size_t len, int *fd)
+{
+	uint8_t *p;
+
+	snprintf(tc->tmpfile, sizeof(tc->tmpfile), "%s/odp_test.XXXXXX",
+		 tmp_dir);
+	*fd = mkstemp(tc->tmpfile);
+	CHECK(*fd >= 0, "mkstemp %s: %s", tc->tmpfile, strerror(errno));
+	CHECK(!ftruncate(*fd, (off_t)len), "ftruncate: %s", strerror(errno));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	CHECK(p != MAP_FAILED, "mmap %s: %s", tc->tmpfile, strerror(errno));
+	return p;
+}
+
 /* AnonHugePages of the mapping at @addr, in kB (-1: not found). */
 static long anon_huge_kb(const void *addr)
 {
@@ -1845,13 +1863,7 @@ static void test_truncate(void **state)
 	uint8_t *p, *got;
 	int fd;
 
-	snprintf(tc->tmpfile, sizeof(tc->tmpfile), "%s/odp_test.XXXXXX",
-		 tmp_dir);
-	fd = mkstemp(tc->tmpfile);
-	CHECK(fd >= 0, "mkstemp %s: %s", tc->tmpfile, strerror(errno));
-	CHECK(!ftruncate(fd, (off_t)len), "ftruncate: %s", strerror(errno));
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(p != MAP_FAILED, "mmap %s: %s", tc->tmpfile, strerror(errno));
+	p = file_map(tc, len, &fd);
 	f = obuf_at(tc, &tc->sb, p, len, fd);
 	src = obuf(tc, &tc->sa, len);
 	got = vt_tc_alloc(&tc->vc, len);
@@ -3336,17 +3348,11 @@ static void test_file(void **state)
 	uint8_t *p, *got;
 	int fd;
 
-	snprintf(tc->tmpfile, sizeof(tc->tmpfile), "%s/odp_test.XXXXXX",
-		 tmp_dir);
-	fd = mkstemp(tc->tmpfile);
-	CHECK(fd >= 0, "mkstemp %s: %s", tc->tmpfile, strerror(errno));
+	p = file_map(tc, len, &fd);
 	if (!fstatfs(fd, &sf))
 		vt_diag("%s: file system type 0x%lx%s", tc->tmpfile,
 			(unsigned long)sf.f_type,
 			sf.f_type == 0x01021994 ? " (tmpfs)" : "");
-	CHECK(!ftruncate(fd, (off_t)len), "ftruncate: %s", strerror(errno));
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(p != MAP_FAILED, "mmap %s: %s", tc->tmpfile, strerror(errno));
 	f = obuf_at(tc, &tc->sb, p, len, fd);
 	src = obuf(tc, &tc->sa, len);
 	l = obuf(tc, &tc->sa, len);
