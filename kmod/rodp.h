@@ -11,8 +11,8 @@
  *                             held by whoever runs that side, and both by
  *                             modify/query/destroy.  A side that runs
  *                             only ever trylocks another side's lock.)
- *   6. rodp_cq.lock          (spinlock, irqsave: CQ producer side)
- *   7. rodp_dev.atomic_lock  (spinlock: remote atomics are atomic among
+ *   5. rodp_cq.lock          (spinlock, irqsave: CQ producer side)
+ *   6. rodp_dev.atomic_lock  (spinlock: remote atomics are atomic among
  *                             all QPs of a device)
  * Nothing that may take rtnl_lock (ib_register_device, for one) is called
  * with a rodp lock held.
