@@ -531,6 +531,43 @@ struct rodp_tx {
 	u64 mr_ahead;			/* bytes of the message after this one */
 };
 
+/*
+ * Fault injection points (rodp_inject.c, test builds only: RODP_INJECT).
+ * @RODP_INJ_ODP_FAULT: an ODP fault fails as if the process's address
+ *	space were gone (mmget_not_zero() failed)
+ * @RODP_INJ_CREATE_QP: create_qp fails at its last step, after everything
+ *	else was set up, with the QP number allocated
+ */
+enum rodp_inject_point {
+	RODP_INJ_ODP_FAULT,
+	RODP_INJ_CREATE_QP,
+	RODP_INJ_MAX
+};
+
+#ifdef RODP_INJECT
+bool rodp_inject(enum rodp_inject_point p);
+void rodp_inject_sleep(enum rodp_inject_point p);
+void rodp_inject_init(void);
+void rodp_inject_exit(void);
+#else
+static inline bool rodp_inject(enum rodp_inject_point p)
+{
+	return false;
+}
+
+static inline void rodp_inject_sleep(enum rodp_inject_point p)
+{
+}
+
+static inline void rodp_inject_init(void)
+{
+}
+
+static inline void rodp_inject_exit(void)
+{
+}
+#endif
+
 /* rodp_main.c */
 struct rodp_dev *rodp_dev_lookup_rcu(struct net_device *ndev);
 void rodp_dev_gone(struct rodp_dev *rdev);

@@ -268,6 +268,7 @@ static int __init rodp_init(void)
 		goto err_net_exit;
 
 	rdma_link_register(&rodp_link_ops);
+	rodp_inject_init();
 	pr_info("rodp: loaded (RoCEv2 over UDP %u, ODP-capable soft RDMA)\n",
 		RODP_UDP_PORT);
 	return 0;
@@ -283,6 +284,7 @@ err_wq_exit:
 
 static void __exit rodp_exit(void)
 {
+	rodp_inject_exit();
 	rdma_link_unregister(&rodp_link_ops);
 	rodp_unregister_all();
 	unregister_netdevice_notifier(&rodp_netdev_nb);
