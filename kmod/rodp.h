@@ -134,7 +134,8 @@ enum rodp_counter {
 	RODP_CNT_TX_PKTS,
 	RODP_CNT_RX_DROP_ICRC,		/* bad ICRC */
 	RODP_CNT_RX_DROP_HDR,		/* unparseable headers */
-	RODP_CNT_RX_DROP_NOQP,		/* no such QP, or not receiving */
+	RODP_CNT_RX_DROP_NOQP,		/* no such QP number */
+	RODP_CNT_RX_DROP_STATE,		/* QP not receiving, or not its peer */
 	RODP_CNT_RX_DROP_SEQ,		/* out of window, ignored response */
 	RODP_CNT_RX_DROP_FULL,		/* QP receive queue full */
 	RODP_CNT_TX_DROP,		/* no route, no memory */

@@ -156,6 +156,7 @@ static const struct rdma_stat_desc rodp_counter_desc[RODP_CNT_MAX] = {
 	[RODP_CNT_RX_DROP_ICRC].name = "rx_drop_icrc",
 	[RODP_CNT_RX_DROP_HDR].name = "rx_drop_hdr",
 	[RODP_CNT_RX_DROP_NOQP].name = "rx_drop_noqp",
+	[RODP_CNT_RX_DROP_STATE].name = "rx_drop_state",
 	[RODP_CNT_RX_DROP_SEQ].name = "rx_drop_seq",
 	[RODP_CNT_RX_DROP_FULL].name = "rx_drop_full",
 	[RODP_CNT_TX_DROP].name = "tx_drop",

@@ -120,14 +120,19 @@ static void *rodp_wq_user_slot(struct rodp_wq *wq, u32 idx)
 }
 
 /*
- * The user's producer index, trusted only as far as the ring goes: a
- * producer more than a ring ahead of our consumer posts nothing new.
+ * The user's producer index, trusted only as far as the ring goes: it
+ * must lie between what we fetched (head) and a ring ahead of our
+ * consumer.  Anything else (a producer gone backwards, or beyond the
+ * ring) posts nothing new, so that no walk from head to the producer is
+ * ever longer than one ring, whatever userspace writes.
  */
 static u32 rodp_wq_prod(struct rodp_wq *wq)
 {
 	u32 prod = rcore_load_acquire_u32(&wq->ring->prod);
+	u32 posted = rcore_ring_count(prod, wq->cons);
 
-	if (rcore_ring_count(prod, wq->cons) > (1u << wq->log2_slots))
+	if (posted > (1u << wq->log2_slots) ||
+	    posted < rcore_ring_count(wq->head, wq->cons))
 		return wq->head;
 	return prod;
 }
@@ -151,6 +156,7 @@ void *rodp_wq_fetch(struct rodp_wq *wq)
 	return copy;
 }
 
+/* Retire the oldest fetched WQE; the caller checked there is one. */
 static void rodp_wq_retire(struct rodp_wq *wq)
 {
 	wq->cons++;
@@ -187,7 +193,9 @@ void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 	struct rcore_cqe cqe = {};
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
-	WARN_ON_ONCE(idx != qp->sq.cons);
+	/* Only ever the oldest fetched WQE: cons never passes head. */
+	if (WARN_ON_ONCE(idx != qp->sq.cons || idx == qp->sq.head))
+		return;
 
 	/*
 	 * The slot is free before the completion is seen: a consumer that
@@ -444,20 +452,20 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 
 	/* RC: only the connected peer may talk to this QP. */
 	if (!rodp_qp_from_peer(qp, skb)) {
-		rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
+		rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 		goto out_free;
 	}
 
 	if (rodp_is_response(rx.pkt.bth.opcode)) {
 		if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) {
-			rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
+			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 			goto out_free;
 		}
 		rodp_comp_rx(qp, &rx);
 	} else {
 		if (qp->state != IB_QPS_RTR && qp->state != IB_QPS_RTS &&
 		    qp->state != IB_QPS_SQD) {
-			rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
+			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 			goto out_free;
 		}
 		rodp_resp_rx(qp, &rx);
@@ -864,7 +872,12 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	if (err)
 		goto err_free_rq;
 
-	err = xa_alloc_cyclic(&rdev->qp_xa, &qpn, qp,
+	/*
+	 * Reserve a QP number; the receive path finds nothing there (a
+	 * reserved entry loads as NULL) until the QP is published, the
+	 * last step, when nothing can fail any more.
+	 */
+	err = xa_alloc_cyclic(&rdev->qp_xa, &qpn, NULL,
 			      XA_LIMIT(RODP_MIN_QPN, RODP_MAX_QPN),
 			      &rdev->qp_next, GFP_KERNEL);
 	if (err < 0) {
@@ -890,12 +903,23 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	resp.rq_slot_size = qp->rq.slot_size;
 	err = ib_copy_to_udata(udata, &resp, sizeof(resp));
 	if (err)
-		goto err_erase;
+		goto err_release_qpn;
+
+	/* The window the old publish-first order left open, for the tests. */
+	if (rodp_inject(RODP_INJ_CREATE_QP)) {
+		rodp_inject_sleep(RODP_INJ_CREATE_QP);
+		err = -ENOMEM;
+		goto err_release_qpn;
+	}
+
+	/* Publish: storing over the reserved entry allocates nothing. */
+	err = xa_err(xa_store(&rdev->qp_xa, qpn, qp, GFP_KERNEL));
+	if (err)
+		goto err_release_qpn;
 	return 0;
 
-err_erase:
+err_release_qpn:
 	xa_erase(&rdev->qp_xa, qpn);
-	synchronize_rcu();
 err_dst_cache:
 	dst_cache_destroy(&qp->dst_cache);
 err_free_rq:
@@ -1002,6 +1026,11 @@ static int rodp_qp_set_av(struct rodp_qp *qp, struct rdma_ah_attr *ah)
 	return 0;
 }
 
+/*
+ * The remote rights a QP grants.  Only the remote bits of the QP's access
+ * flags mean anything to a QP; programs that pass their MR's flags (local
+ * write, on-demand, ...) get them kept and ignored, as on rxe and mlx5.
+ */
 static unsigned int rodp_rc_access(int qp_access_flags)
 {
 	unsigned int acc = 0;
@@ -1021,12 +1050,6 @@ static int rodp_qp_check_attr(struct rodp_qp *qp, struct ib_qp_attr *attr,
 	if ((mask & IB_QP_PORT) && attr->port_num != 1)
 		return -EINVAL;
 	if ((mask & IB_QP_PKEY_INDEX) && attr->pkey_index)
-		return -EINVAL;
-	if ((mask & IB_QP_ACCESS_FLAGS) &&
-	    (attr->qp_access_flags & ~(IB_ACCESS_REMOTE_WRITE |
-				       IB_ACCESS_REMOTE_READ |
-				       IB_ACCESS_REMOTE_ATOMIC |
-				       IB_ACCESS_LOCAL_WRITE)))
 		return -EINVAL;
 	if ((mask & IB_QP_PATH_MTU) &&
 	    (attr->path_mtu < IB_MTU_256 || attr->path_mtu > active_mtu))
@@ -1054,6 +1077,14 @@ static int rodp_qp_check_attr(struct rodp_qp *qp, struct ib_qp_attr *attr,
 	return 0;
 }
 
+/* An empty ring at the user's producer index (RESET). */
+static void rodp_wq_restart(struct rodp_wq *wq)
+{
+	wq->cons = rcore_load_acquire_u32(&wq->ring->prod);
+	wq->head = wq->cons;
+	rcore_store_release_u32(&wq->ring->cons, wq->cons);
+}
+
 /* Back to RESET: forget all transport state and posted WQEs. */
 static void rodp_qp_reset(struct rodp_qp *qp)
 {
@@ -1068,13 +1099,21 @@ static void rodp_qp_reset(struct rodp_qp *qp)
 	del_timer(&qp->rnr_timer);
 	clear_bit(RODP_QPF_TIMEOUT, &qp->flags);
 	clear_bit(RODP_QPF_RNR_DONE, &qp->flags);
-	/* Posted WQEs are dropped without completions, as IBA has it. */
-	qp->sq.cons = qp->sq.head = rcore_load_acquire_u32(&qp->sq.ring->prod);
-	rcore_store_release_u32(&qp->sq.ring->cons, qp->sq.cons);
-	qp->rq.cons = qp->rq.head = rcore_load_acquire_u32(&qp->rq.ring->prod);
-	rcore_store_release_u32(&qp->rq.ring->cons, qp->rq.cons);
+	/*
+	 * Posted WQEs are dropped without completions, as IBA has it: each
+	 * ring starts again empty at the user's producer index, which the
+	 * provider takes back after the modify (whatever it holds: the
+	 * kernel's indexes only ever move forward from here, each walk
+	 * bounded by the ring).  Every send position restarts there too,
+	 * and no bookkeeping of the old WQEs survives.
+	 */
+	rodp_wq_restart(&qp->sq);
+	rodp_wq_restart(&qp->rq);
 	rodp_qp_set_ring_error(qp, false);
-	qp->send_idx = qp->send_pkt = 0;
+	memset(qp->sq_info, 0, sizeof(*qp->sq_info) << qp->sq.log2_slots);
+	qp->send_idx = qp->sq.cons;
+	qp->send_pkt = 0;
+	qp->since_ackreq = 0;
 	qp->rd_atomic_out = 0;
 	qp->rnr_wait = false;
 	memset(&qp->req, 0, sizeof(qp->req));
