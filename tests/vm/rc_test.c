@@ -2023,6 +2023,542 @@ static void test_err_queue_full(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
+/* QP reuse through RESET, QP access flags, hostile rings (issue 9)        */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The access flags programs pass to INIT when they reuse their MR's: the
+ * remote bits count, the rest (local write, on-demand) is ignored, as on
+ * rxe and mlx5.
+ */
+#define MR_STYLE_ACCESS	(VT_ACCESS_ALL | IBV_ACCESS_ON_DEMAND)
+
+/* Drain what a CQ holds now; completions of a QP just reset may be there. */
+static unsigned int cq_drain(struct ibv_cq *cq)
+{
+	struct ibv_wc wc;
+	unsigned int n = 0;
+
+	while (vt_poll_wc(cq, &wc, 20) > 0)
+		n++;
+	return n;
+}
+
+/* @qp to RESET; the call must come back at once, whatever is queued. */
+static void ep_reset(struct ep *e, const char *what)
+{
+	struct ibv_qp_attr at = { .qp_state = IBV_QPS_RESET };
+	int64_t t = vt_now_ms();
+	int rc;
+
+	rc = ibv_modify_qp(e->qp, &at, IBV_QP_STATE);
+	CHECK(!rc, "%s: %s: modify to RESET: %s", what, e->dev->name,
+	      strerror(rc));
+	CHECK(vt_now_ms() - t < 5000, "%s: %s: modify to RESET took %" PRId64
+	      " ms", what, e->dev->name, vt_now_ms() - t);
+	expect_qp_state(e, IBV_QPS_RESET, what);
+}
+
+static void ep_to_err(struct ep *e, const char *what)
+{
+	struct ibv_qp_attr at = { .qp_state = IBV_QPS_ERR };
+	int rc;
+
+	rc = ibv_modify_qp(e->qp, &at, IBV_QP_STATE);
+	CHECK(!rc, "%s: %s: modify to ERR: %s", what, e->dev->name,
+	      strerror(rc));
+}
+
+/*
+ * Both QPs of @c from RESET back to RTS, with new PSNs (@k-th round) and
+ * an MR's access flags at INIT.
+ */
+static void conn_restate(struct conn *c, unsigned int k)
+{
+	c->a.psn = (c->a.psn + 0x10003u * (k + 1)) & 0xffffff;
+	c->b.psn = (c->b.psn + 0x20005u * (k + 1)) & 0xffffff;
+	CHECK(!vt_qp_to_init(c->a.qp, MR_STYLE_ACCESS), "%s: %s",
+	      c->a.dev->name, vt_errmsg());
+	CHECK(!vt_qp_to_init(c->b.qp, MR_STYLE_ACCESS), "%s: %s",
+	      c->b.dev->name, vt_errmsg());
+	ep_to_rtr(c, &c->a, &c->b);
+	ep_to_rtr(c, &c->b, &c->a);
+	ep_to_rts(c, &c->a);
+	ep_to_rts(c, &c->b);
+}
+
+/*
+ * One SEND and one RDMA WRITE from A, their bytes checked, and exactly
+ * their completions on both sides: nothing from before a reset leaks.
+ */
+static void reuse_traffic(struct conn *c, struct buf *l, struct buf *r,
+			  uint32_t rkey, unsigned int k, const char *what)
+{
+	struct ibv_sge g, rg;
+	struct ibv_send_wr wr;
+	struct ibv_wc wc;
+	char msg[128];
+
+	vt_fill(l->mem, 8192, 100 + k);
+	memset(r->mem, 0, 8192);
+	rg = sge(r, 0, 256);
+	vt_post_recv(c->b.qp, 7000 + k, &rg, 1, what);
+	g = sge(l, 0, 256);
+	vt_send_wr(&wr, 8000 + k, &g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
+	vt_post_send(c->a.qp, &wr, what);
+	g = sge(l, 4096, 4096);
+	vt_send_wr(&wr, 9000 + k, &g, 1, IBV_WR_RDMA_WRITE,
+		   IBV_SEND_SIGNALED);
+	wr.wr.rdma.remote_addr = raddr(r, 4096);
+	wr.wr.rdma.rkey = rkey;
+	vt_post_send(c->a.qp, &wr, what);
+	snprintf(msg, sizeof(msg), "%s: SEND", what);
+	expect_wc(c->a.scq, &wc, msg, 8000 + k, IBV_WC_SUCCESS, IBV_WC_SEND,
+		  10000);
+	snprintf(msg, sizeof(msg), "%s: WRITE", what);
+	expect_wc(c->a.scq, &wc, msg, 9000 + k, IBV_WC_SUCCESS,
+		  IBV_WC_RDMA_WRITE, 10000);
+	snprintf(msg, sizeof(msg), "%s: receive", what);
+	expect_wc(c->b.rcq, &wc, msg, 7000 + k, IBV_WC_SUCCESS, IBV_WC_RECV,
+		  10000);
+	CHECK(wc.byte_len == 256, "%s: byte_len %u", msg, wc.byte_len);
+	snprintf(msg, sizeof(msg), "%s: SEND bytes", what);
+	EXPECT_BYTES(msg, r->mem, l->mem, 256, 0, 0);
+	snprintf(msg, sizeof(msg), "%s: WRITE bytes", what);
+	EXPECT_BYTES(msg, r->mem + 4096, l->mem + 4096, 4096, 0, 0);
+	vt_expect_no_wc(c->a.scq, what, 20);
+	vt_expect_no_wc(c->b.rcq, what, 0);
+}
+
+/*
+ * Post @n 64 KiB WRITEs and @n SENDs from A, and @n receives on B unless
+ * B is in RESET (where IBA refuses them: rxe does, rodp leaves them).
+ */
+static void reuse_load(struct conn *c, struct buf *l, struct buf *r,
+		       uint32_t rkey, unsigned int n, const char *what)
+{
+	bool b_reset = vt_qp_state(c->b.qp) == IBV_QPS_RESET;
+	struct ibv_send_wr wr;
+	struct ibv_sge g, rg;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		rg = sge(r, 64 * i, 64);
+		if (!b_reset)
+			vt_post_recv(c->b.qp, 100 + i, &rg, 1, what);
+		g = sge(l, 0, 65536);
+		vt_send_wr(&wr, 200 + i, &g, 1, IBV_WR_RDMA_WRITE,
+			   IBV_SEND_SIGNALED);
+		wr.wr.rdma.remote_addr = raddr(r, 0);
+		wr.wr.rdma.rkey = rkey;
+		vt_post_send(c->a.qp, &wr, what);
+		g = sge(l, 0, 64);
+		vt_send_wr(&wr, 300 + i, &g, 1, IBV_WR_SEND, 0);
+		vt_post_send(c->a.qp, &wr, what);
+	}
+}
+
+/*
+ * QPs reused through RESET, many times: with WRs in flight at the reset,
+ * with WRs only posted (the peer already reset), after a local move to
+ * ERR with WRs queued, and after a remote error (a WRITE into an MR moved
+ * to another PD, as in the outside run that found the soft lockup).  Each
+ * round resets A first or B first, restates both with new PSNs and an
+ * MR's access flags at INIT, and checks that traffic works and that no
+ * completion from before the reset shows up after it.
+ */
+static void test_reset_reuse(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn_opts o = default_opts;
+	struct ibv_pd *pd2;
+	struct conn *c;
+	struct buf *l, *r;
+	char what[96];
+	unsigned int k, rounds = 12;
+	int rc;
+
+	o.timeout = 14;		/* 67 ms: lost ACKs recover quickly */
+	c = conn_open(tc, &o);
+	l = buf_new(tc, c->a.pd, 65536, IBV_ACCESS_LOCAL_WRITE);
+	r = buf_new(tc, c->b.pd, 65536, VT_ACCESS_ALL);
+	ep_reset(&c->a, "first reset");
+	ep_reset(&c->b, "first reset");
+	conn_restate(c, 0);
+	reuse_traffic(c, l, r, r->mr->rkey, 0, "before any reuse");
+
+	pd2 = ibv_alloc_pd(c->b.dev->ctx);
+	CHECK(pd2, "ibv_alloc_pd: %s", strerror(errno));
+	for (k = 1; k <= rounds; k++) {
+		bool a_first = k & 1;
+
+		switch (k % 4) {
+		case 0:		/* in flight */
+			snprintf(what, sizeof(what), "round %u, in flight", k);
+			reuse_load(c, l, r, r->mr->rkey, 8, what);
+			break;
+		case 1:		/* only posted: the peer is reset first */
+			snprintf(what, sizeof(what), "round %u, posted", k);
+			ep_reset(&c->b, what);
+			reuse_load(c, l, r, r->mr->rkey, 8, what);
+			a_first = true;
+			break;
+		case 2:		/* a local error first, WRs queued */
+			snprintf(what, sizeof(what), "round %u, ERR first",
+				 k);
+			reuse_load(c, l, r, r->mr->rkey, 4, what);
+			ep_to_err(&c->a, what);
+			ep_to_err(&c->b, what);
+			reuse_load(c, l, r, r->mr->rkey, 2, what);
+			break;
+		default:	/* a remote error first: the MR in another PD */
+			if (!c->b.dev->rodp) {
+				/* rxe 6.1 has no rereg: a bad R_Key. */
+				snprintf(what, sizeof(what),
+					 "round %u, bad R_Key", k);
+				reuse_load(c, l, r, bad_key(tc, r->mr->rkey),
+					   4, what);
+				break;
+			}
+			snprintf(what, sizeof(what),
+				 "round %u, MR moved to another PD", k);
+			rc = ibv_rereg_mr(r->mr, IBV_REREG_MR_CHANGE_PD, pd2,
+					  NULL, 0, 0);
+			CHECK(!rc, "%s: ibv_rereg_mr(CHANGE_PD): %d (%s)",
+			      what, rc, strerror(errno));
+			reuse_load(c, l, r, r->mr->rkey, 4, what);
+			break;
+		}
+		if (a_first) {
+			ep_reset(&c->a, what);
+			if (c->b.qp && vt_qp_state(c->b.qp) != IBV_QPS_RESET)
+				ep_reset(&c->b, what);
+		} else {
+			ep_reset(&c->b, what);
+			ep_reset(&c->a, what);
+		}
+		cq_drain(c->a.scq);
+		cq_drain(c->a.rcq);
+		cq_drain(c->b.scq);
+		cq_drain(c->b.rcq);
+		if (k % 4 == 3 && c->b.dev->rodp) {
+			rc = ibv_rereg_mr(r->mr, IBV_REREG_MR_CHANGE_PD,
+					  c->b.pd, NULL, 0, 0);
+			CHECK(!rc, "%s: ibv_rereg_mr back: %d (%s)", what, rc,
+			      strerror(errno));
+		}
+		conn_restate(c, k);
+		reuse_traffic(c, l, r, r->mr->rkey, k, what);
+	}
+	ibv_dealloc_pd(pd2);
+}
+
+/*
+ * A WR in flight when its QP is reset, its MR deregistered before the QP
+ * is used again: nothing of it survives the reset.  The new send PSN is
+ * set just behind the old one, so that a requester that still believed
+ * in the old WR would find it inside its window and try to send it (the
+ * outside run's soft lockup: its send failed on the dead key and retired
+ * a WQE past the ring's end).
+ */
+static void test_reset_stale_wr(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn_opts o = default_opts;
+	struct ibv_qp_init_attr ia;
+	struct ibv_send_wr wr;
+	struct ibv_qp_attr at;
+	struct conn *c;
+	struct buf *l, *r, *m;
+	struct ibv_sge g;
+	uint32_t psn;
+	int rc;
+
+	o.timeout = 18;
+	c = conn_open(tc, &o);
+	l = buf_new(tc, c->a.pd, 65536, IBV_ACCESS_LOCAL_WRITE);
+	r = buf_new(tc, c->b.pd, 65536, VT_ACCESS_ALL);
+	m = buf_new(tc, c->a.pd, 65536, IBV_ACCESS_LOCAL_WRITE);
+	ep_reset(&c->a, "first reset");
+	ep_reset(&c->b, "first reset");
+	conn_restate(c, 0);
+	reuse_traffic(c, l, r, r->mr->rkey, 0, "before");
+
+	/* B gone to RESET: A's WRITE stays in flight, from PSN psn. */
+	ep_reset(&c->b, "responder reset");
+	rc = ibv_query_qp(c->a.qp, &at, IBV_QP_SQ_PSN, &ia);
+	CHECK(!rc, "ibv_query_qp: %s", strerror(rc));
+	psn = at.sq_psn;
+	g = sge(m, 0, 65536);
+	vt_send_wr(&wr, 4242, &g, 1, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
+	wr.wr.rdma.remote_addr = raddr(r, 0);
+	wr.wr.rdma.rkey = r->mr->rkey;
+	vt_post_send(c->a.qp, &wr, "WRITE left in flight");
+	usleep(50 * 1000);
+	ep_reset(&c->a, "requester reset with a WRITE in flight");
+	rc = ibv_dereg_mr(m->mr);
+	CHECK(!rc, "ibv_dereg_mr: %s", strerror(rc));
+	m->mr = NULL;
+	cq_drain(c->a.scq);
+	cq_drain(c->b.rcq);
+
+	/* Restated with a send PSN 10 behind the one the WRITE had. */
+	c->a.psn = (psn - 10) & 0xffffff;
+	c->b.psn = (c->b.psn + 0x777u) & 0xffffff;
+	CHECK(!vt_qp_to_init(c->a.qp, MR_STYLE_ACCESS), "%s", vt_errmsg());
+	CHECK(!vt_qp_to_init(c->b.qp, MR_STYLE_ACCESS), "%s", vt_errmsg());
+	ep_to_rtr(c, &c->a, &c->b);
+	ep_to_rtr(c, &c->b, &c->a);
+	ep_to_rts(c, &c->a);
+	ep_to_rts(c, &c->b);
+	usleep(100 * 1000);
+	vt_expect_no_wc(c->a.scq, "after the restate, before any post", 0);
+	expect_qp_state(&c->a, IBV_QPS_RTS, "requester after the restate");
+	reuse_traffic(c, l, r, r->mr->rkey, 1, "after the reset");
+}
+
+/*
+ * qp_access_flags holding an MR's flags (LOCAL_WRITE, ON_DEMAND): the QP
+ * takes them, and RDMA WRITE, READ and atomics go through it.
+ */
+static void test_qp_mr_access(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn *c;
+	struct buf *l, *r;
+	struct ibv_send_wr wr;
+	struct ibv_qp_init_attr ia;
+	struct ibv_qp_attr at;
+	struct ibv_sge g;
+	struct ibv_wc wc;
+	int rc;
+
+	c = conn_open(tc, &default_opts);
+	ep_reset(&c->a, "reset");
+	ep_reset(&c->b, "reset");
+	conn_restate(c, 0);
+	rc = ibv_query_qp(c->b.qp, &at, IBV_QP_ACCESS_FLAGS, &ia);
+	CHECK(!rc, "ibv_query_qp: %s", strerror(rc));
+	CHECK((at.qp_access_flags & VT_ACCESS_ALL & ~IBV_ACCESS_LOCAL_WRITE) ==
+	      (VT_ACCESS_ALL & ~IBV_ACCESS_LOCAL_WRITE),
+	      "qp_access_flags 0x%x after INIT with 0x%x", at.qp_access_flags,
+	      MR_STYLE_ACCESS);
+	l = buf_new(tc, c->a.pd, 8192, IBV_ACCESS_LOCAL_WRITE);
+	r = buf_new(tc, c->b.pd, 8192, VT_ACCESS_ALL);
+	vt_fill(l->mem, 4096, 7);
+	vt_fill(r->mem + 4096, 4096, 8);
+
+	g = sge(l, 0, 4096);
+	vt_send_wr(&wr, 1, &g, 1, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
+	wr.wr.rdma.remote_addr = raddr(r, 0);
+	wr.wr.rdma.rkey = r->mr->rkey;
+	vt_post_send(c->a.qp, &wr, "WRITE");
+	expect_wc(c->a.scq, &wc, "WRITE", 1, IBV_WC_SUCCESS,
+		  IBV_WC_RDMA_WRITE, 10000);
+	EXPECT_BYTES("WRITE bytes", r->mem, l->mem, 4096, 0, 0);
+
+	g = sge(l, 4096, 4096);
+	vt_send_wr(&wr, 2, &g, 1, IBV_WR_RDMA_READ, IBV_SEND_SIGNALED);
+	wr.wr.rdma.remote_addr = raddr(r, 4096);
+	wr.wr.rdma.rkey = r->mr->rkey;
+	vt_post_send(c->a.qp, &wr, "READ");
+	expect_wc(c->a.scq, &wc, "READ", 2, IBV_WC_SUCCESS, IBV_WC_RDMA_READ,
+		  10000);
+	EXPECT_BYTES("READ bytes", l->mem + 4096, r->mem + 4096, 4096, 0, 0);
+
+	vt_put_u64(r->mem + 64, 40);
+	g = sge(l, 64, 8);
+	vt_send_wr(&wr, 3, &g, 1, IBV_WR_ATOMIC_FETCH_AND_ADD,
+		   IBV_SEND_SIGNALED);
+	wr.wr.atomic.remote_addr = raddr(r, 64);
+	wr.wr.atomic.rkey = r->mr->rkey;
+	wr.wr.atomic.compare_add = 2;
+	vt_post_send(c->a.qp, &wr, "FETCH_ADD");
+	expect_wc(c->a.scq, &wc, "FETCH_ADD", 3, IBV_WC_SUCCESS,
+		  IBV_WC_FETCH_ADD, 10000);
+	CHECK(vt_get_u64(l->mem + 64) == 40 && vt_get_u64(r->mem + 64) == 42,
+	      "FETCH_ADD: got %" PRIu64 ", target %" PRIu64 ", want 40, 42",
+	      vt_get_u64(l->mem + 64), vt_get_u64(r->mem + 64));
+}
+
+/* The ring headers this process has mapped from @d's uverbs file. */
+static unsigned int uverbs_rings(const struct vt_dev *d, uint32_t **hdr,
+				 unsigned int max)
+{
+	char line[512], path[96];
+	unsigned long lo, hi;
+	unsigned int n = 0;
+	size_t plen;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/dev/infiniband/%s",
+		 d->ctx->device->dev_name);
+	plen = strlen(path);
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, path);
+
+		if (!p || (p[plen] != '\n' && p[plen] != '\0') ||
+		    !strstr(line, " rw") ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		hdr[n++] = (uint32_t *)lo;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Garbage in the ring headers: word 0 is the producer index, word 16 the
+ * consumer index, word 34 the flags (lib/include/rcore/queue.h).
+ */
+static void rings_garble(uint32_t **hdr, unsigned int n, unsigned int pat)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t prod = hdr[i][0], cons = hdr[i][16];
+
+		switch (pat % 5) {
+		case 0:		/* the producer a little behind */
+			hdr[i][0] = prod - 1;
+			break;
+		case 1:		/* the producer far behind the consumer */
+			hdr[i][0] = cons - 2;
+			break;
+		case 2:		/* beyond the ring */
+			hdr[i][0] = cons + 0x10000;
+			break;
+		case 3:		/* the consumer gone */
+			hdr[i][16] = cons + 0x7fffffffu;
+			hdr[i][0] = prod + 0x80000000u;
+			break;
+		default:	/* noise */
+			hdr[i][0] = (uint32_t)random();
+			hdr[i][16] = (uint32_t)random();
+			hdr[i][34] = (uint32_t)random();
+			break;
+		}
+	}
+}
+
+/* Time one call; it must come back within 5 s (a ring's worth of work). */
+#define TIMED(what, call)						\
+	do {								\
+		int64_t t0_ = vt_now_ms();				\
+		(void)(call);						\
+		CHECK(vt_now_ms() - t0_ < 5000, "%s: %s took %" PRId64	\
+		      " ms", what, #call, vt_now_ms() - t0_);		\
+	} while (0)
+
+/*
+ * A hostile process: it writes garbage producer and consumer indexes into
+ * its own SQ, RQ and CQ rings while WQEs are in flight, then posts, moves
+ * its QPs to ERR (the flush walks the rings), RESET and back, and has its
+ * peer send to it.  Every call returns at once, the kernel log stays
+ * clean (the suite checks it), and afterwards the device works.
+ */
+static void test_hostile_rings(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn_opts o = default_opts;
+	struct ibv_qp_attr at;
+	struct ibv_send_wr wr, *bad;
+	struct ibv_recv_wr rwr, *rbad;
+	struct ibv_sge g;
+	struct ibv_wc wc;
+	struct conn *c;
+	struct buf *l, *r;
+	uint32_t *hdr[64];
+	unsigned int pat, n, i;
+	char what[64];
+
+	o.b_init = true;	/* A's SENDs stay in flight */
+	o.timeout = 14;
+	for (pat = 0; pat < 5; pat++) {
+		snprintf(what, sizeof(what), "pattern %u", pat);
+		c = conn_open(tc, &o);
+		l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+		r = buf_new(tc, c->b.pd, 4096, VT_ACCESS_ALL);
+		for (i = 0; i < 4; i++) {
+			g = sge(r, 64 * i, 64);
+			vt_post_recv(c->a.qp, 50 + i, &g, 1, what);
+			send_small(c, l, 60 + i, 0, what);
+		}
+		n = uverbs_rings(c->a.dev, hdr, 64);
+		CHECK(n >= 3, "%s: %u uverbs mappings found, want the rings",
+		      what, n);
+		/*
+		 * Garbage, then straight into the kernel (no post in
+		 * between, which would publish a sane producer index again):
+		 * the flush walks the rings with A's SENDs in flight.
+		 */
+		rings_garble(hdr, n, pat);
+		at.qp_state = IBV_QPS_ERR;
+		TIMED(what, ibv_modify_qp(c->a.qp, &at, IBV_QP_STATE));
+		rings_garble(hdr, n, pat + 1);
+		memset(&rwr, 0, sizeof(rwr));
+		rwr.wr_id = 90;
+		rwr.sg_list = &g;
+		rwr.num_sge = 1;
+		TIMED(what, ibv_post_recv(c->a.qp, &rwr, &rbad));
+		g = sge(l, 0, 16);
+		vt_send_wr(&wr, 70, &g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
+		TIMED(what, ibv_post_send(c->a.qp, &wr, &bad));
+		rings_garble(hdr, n, pat + 2);
+		at.qp_state = IBV_QPS_RESET;
+		TIMED(what, ibv_modify_qp(c->a.qp, &at, IBV_QP_STATE));
+		rings_garble(hdr, n, pat + 3);
+		/* Each modify kicks both sides: they fetch from the rings. */
+		TIMED(what, vt_qp_to_init(c->a.qp, VT_ACCESS_ALL));
+		TIMED(what, vt_qp_to_rtr(c->a.qp, &c->path,
+					 c->a.dev->gid_index,
+					 c->b.qp->qp_num, c->b.psn,
+					 &c->b.dev->gid));
+		TIMED(what, vt_qp_to_rts(c->a.qp, &c->path, c->a.psn));
+		/* B's SENDs reach A's receive ring. */
+		ep_to_rtr(c, &c->b, &c->a);
+		ep_to_rts(c, &c->b);
+		rings_garble(hdr, n, pat + 4);
+		g = sge(r, 0, 16);
+		vt_send_wr(&wr, 80, &g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
+		TIMED(what, ibv_post_send(c->b.qp, &wr, &bad));
+		TIMED(what, ibv_post_send(c->a.qp, &wr, &bad));
+		usleep(100 * 1000);
+		rings_garble(hdr, n, pat);
+		at.qp_state = IBV_QPS_ERR;
+		TIMED(what, ibv_modify_qp(c->a.qp, &at, IBV_QP_STATE));
+		TIMED(what, ibv_modify_qp(c->b.qp, &at, IBV_QP_STATE));
+		/* The peer's own rings are garbled too (one device). */
+		while (tc->nbufs) {
+			struct buf *b = &tc->bufs[--tc->nbufs];
+
+			ibv_dereg_mr(b->mr);
+			munmap(b->mem, b->map);
+		}
+		TIMED(what, ibv_destroy_qp(c->a.qp));
+		TIMED(what, ibv_destroy_qp(c->b.qp));
+		c->a.qp = c->b.qp = NULL;
+		conn_close(c);
+		free(c);
+		tc->nconns--;
+	}
+	/* The device still works for a well-behaved pair. */
+	c = conn_open(tc, &default_opts);
+	l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+	r = buf_new(tc, c->b.pd, 4096, VT_ACCESS_ALL);
+	g = sge(r, 0, 64);
+	vt_post_recv(c->b.qp, 1, &g, 1, "after the hostile rounds");
+	send_small(c, l, 2, 0, "after the hostile rounds");
+	expect_wc(c->a.scq, &wc, "SEND after the hostile rounds", 2,
+		  IBV_WC_SUCCESS, IBV_WC_SEND, 10000);
+	expect_wc(c->b.rcq, &wc, "receive after the hostile rounds", 1,
+		  IBV_WC_SUCCESS, IBV_WC_RECV, 10000);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Test list and main                                                      */
 /* ---------------------------------------------------------------------- */
 
@@ -2056,6 +2592,9 @@ static const struct kind pair_kinds[] = {
 	{ "err rnr retry exceeded", test_err_rnr },
 	{ "err flush", test_err_flush },
 	{ "err queue full", test_err_queue_full },
+	{ "reset reuse", test_reset_reuse },
+	{ "reset stale wr", test_reset_stale_wr },
+	{ "qp mr access flags", test_qp_mr_access },
 };
 
 static bool verbose;
@@ -2130,7 +2669,7 @@ static struct pairing *add_pairing(struct pairing *pairs, unsigned int *n,
 
 int main(int argc, char **argv)
 {
-	static struct pairing pairs[16];
+	static struct pairing pairs[16], self_pairs[VT_MAX_DEVS];
 	unsigned int npairs = 0, i, k, nmtu = 0;
 	uint32_t mtus[5] = { 256 };
 	const char *env;
@@ -2187,11 +2726,22 @@ int main(int argc, char **argv)
 		usage();
 
 	vt_tests_alloc(&list,
-		       vt_ndevs + npairs * (ARRAY_SIZE(pair_kinds) + nmtu + 1),
+		       2 * vt_ndevs +
+		       npairs * (ARRAY_SIZE(pair_kinds) + nmtu + 1),
 		       sizeof(struct tcase));
-	for (i = 0; i < vt_ndevs; i++)
+	for (i = 0; i < vt_ndevs; i++) {
 		add_test(test_limits, "%s limits", vt_devs[i].name)->dev =
 			&vt_devs[i];
+		if (!vt_devs[i].rodp)
+			continue;
+		/* Its own rings are garbled: only a rodp device's. */
+		self_pairs[i].a = self_pairs[i].b = &vt_devs[i];
+		snprintf(self_pairs[i].name, sizeof(self_pairs[i].name),
+			 "%.60s:%.60s%s", vt_devs[i].name, vt_devs[i].name,
+			 use_ipv6 ? " ipv6" : "");
+		add_test(test_hostile_rings, "%s hostile rings",
+			 self_pairs[i].name)->pair = &self_pairs[i];
+	}
 	for (i = 0; i < npairs; i++) {
 		for (k = 0; k < ARRAY_SIZE(pair_kinds); k++)
 			add_test(pair_kinds[k].fn, "%s %s", pairs[i].name,

@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -44,7 +45,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -467,14 +470,15 @@ static void pair_open(struct pair *p)
 /* ---------------------------------------------------------------------- */
 
 enum cnt {
-	C_RX_PKTS, C_DROP_ICRC, C_DROP_HDR, C_DROP_NOQP, C_DROP_SEQ,
-	C_NAK_SEQ, C_NAK_INV, C_NAK_ACCESS, C_NAK_OP, C_RNR_NAK, C_DUP_REQ,
+	C_RX_PKTS, C_DROP_ICRC, C_DROP_HDR, C_DROP_NOQP, C_DROP_STATE,
+	C_DROP_SEQ, C_NAK_SEQ, C_NAK_INV, C_NAK_ACCESS, C_NAK_OP, C_RNR_NAK,
+	C_DUP_REQ,
 	C_MAX
 };
 
 static const char *const cnt_names[C_MAX] = {
 	"rx_pkts", "rx_drop_icrc", "rx_drop_hdr", "rx_drop_noqp",
-	"rx_drop_seq", "tx_nak_seq", "tx_nak_inv", "tx_nak_access",
+	"rx_drop_state", "rx_drop_seq", "tx_nak_seq", "tx_nak_inv", "tx_nak_access",
 	"tx_nak_op", "tx_rnr_nak", "rx_dup_req",
 };
 
@@ -868,6 +872,7 @@ static void class_opcodes(struct pair *p)
 		inv = delta(&b, &a, C_NAK_INV);
 		other = delta(&b, &a, C_DROP_ICRC) +
 			delta(&b, &a, C_DROP_NOQP) +
+			delta(&b, &a, C_DROP_STATE) +
 			delta(&b, &a, C_DROP_SEQ) + delta(&b, &a, C_NAK_SEQ) +
 			delta(&b, &a, C_NAK_ACCESS) + delta(&b, &a, C_NAK_OP);
 		if (rc_reserved && inv == 1 && !hdr && !other) {
@@ -931,7 +936,8 @@ static void class_responses(struct pair *p)
 	want[C_RX_PKTS] = sizeof(ops) + 1;
 	expect_counters(&b, &a, want);
 	drops = delta(&b, &a, C_DROP_HDR) + delta(&b, &a, C_DROP_NOQP) +
-		delta(&b, &a, C_DROP_SEQ) + delta(&b, &a, C_DROP_ICRC);
+		delta(&b, &a, C_DROP_STATE) + delta(&b, &a, C_DROP_SEQ) +
+		delta(&b, &a, C_DROP_ICRC);
 	if (drops != (long long)sizeof(ops))
 		bad("%zu stray responses: rx_drop_* moved by %lld in all",
 		    sizeof(ops), drops);
@@ -969,6 +975,166 @@ static void class_noqp(struct pair *p)
 	want[C_DROP_NOQP] = 4;
 	class_check(p, &b, want, "after wrong QPNs");
 	case_end("wrong destination QPN (unknown, 0xffffff, QP0, QP1): dropped (rx_drop_noqp)");
+}
+
+/* ---------------------------------------------------------------------- */
+/* A QP whose creation fails (issue 9, item 5)                             */
+/* ---------------------------------------------------------------------- */
+
+#define INJECT_DIR	"/sys/kernel/debug/rodp/inject"
+
+/* Write @val to rodp.ko's injection file @name; false on failure. */
+static bool inject_set(const char *name, long val)
+{
+	char path[128];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), INJECT_DIR "/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return false;
+	rc = fprintf(f, "%ld\n", val);
+	return (fclose(f) == 0) && rc > 0;
+}
+
+static long inject_get(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), INJECT_DIR "/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* rodp.ko's injection points, debugfs mounted if it was not. */
+static bool inject_ready(void)
+{
+	struct stat st;
+
+	if (stat(INJECT_DIR, &st) &&
+	    mount("none", "/sys/kernel/debug", "debugfs", 0, NULL) &&
+	    errno != EBUSY)
+		return false;
+	return !stat(INJECT_DIR, &st);
+}
+
+struct create_job {
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp;
+	int err;
+};
+
+static void *create_thread(void *arg)
+{
+	struct create_job *j = arg;
+
+	j->qp = make_qp(j->pd, j->cq);
+	j->err = j->qp ? 0 : errno;
+	return NULL;
+}
+
+/*
+ * A creation that fails after its QP number was allocated.  The injection
+ * point holds create_qp for a while at its last step, then fails it;
+ * meanwhile valid WRITEs arrive for that QP number (the next one the
+ * cyclic allocator gives).  The QP must never have been visible to the
+ * receive path: every one of them is dropped as "no such QP", none is
+ * queued for the QP about to be freed (which the old order allowed: it
+ * published the QP before its last steps).
+ */
+static void class_create_fails(struct pair *p)
+{
+	const unsigned int n = 8;
+	struct create_job job = { .pd = p->pd_b, .cq = p->cq_b };
+	long long want[C_MAX];
+	uint8_t buf[PKT_MAX], data[32];
+	struct rcore_pkt h;
+	struct counters b;
+	struct ibv_qp *qp;
+	pthread_t th;
+	long hits;
+	uint32_t qpn;
+	unsigned int i;
+	size_t len;
+	int k;
+
+	case_begin();
+	if (!inject_ready()) {
+		bad("no %s: rodp.ko built without RODP_FAULT_INJECT?",
+		    INJECT_DIR);
+		goto out;
+	}
+	qp = make_qp(p->pd_b, p->cq_b);
+	if (!qp) {
+		bad("ibv_create_qp: %s", strerror(errno));
+		goto out;
+	}
+	qpn = qp->qp_num + 1;
+	ibv_destroy_qp(qp);
+	hits = inject_get("create_qp_hits");
+	if (!inject_set("create_qp_delay", 1500) ||
+	    !inject_set("create_qp", 1)) {
+		bad("cannot arm %s/create_qp: %s", INJECT_DIR,
+		    strerror(errno));
+		goto out;
+	}
+	read_counters(&b);
+	if (pthread_create(&th, NULL, create_thread, &job)) {
+		bad("pthread_create failed");
+		goto out_disarm;
+	}
+	/* The countdown reaches 0 when the creation enters the window. */
+	for (k = 0; k < 500 && inject_get("create_qp") != 0; k++)
+		usleep(2000);
+	if (k == 500)
+		bad("the creation never reached the injection point");
+	for (i = 0; i < n; i++) {
+		rnd_fill(data, sizeof(data));
+		hdr_init(&h, RCORE_RC_WRITE_ONLY, qpn, i);
+		h.reth.va = (uintptr_t)(p->mem + MR_OFF);
+		h.reth.rkey = p->mr->rkey;
+		h.reth.len = sizeof(data);
+		len = build_pkt(buf, &flow, &h, data, sizeof(data));
+		inject(buf, len);
+	}
+	wait_rx(&b, n);
+	if (inject_get("create_qp") != 0)
+		bad("the injection point was re-armed meanwhile");
+	pthread_join(th, NULL);
+	if (job.qp) {
+		bad("QP %u created, want the injected failure", job.qp->qp_num);
+		ibv_destroy_qp(job.qp);
+	} else if (job.err != ENOMEM) {
+		bad("ibv_create_qp failed with %s, want ENOMEM (injected)",
+		    strerror(job.err));
+	}
+	if (inject_get("create_qp_hits") != hits + 1)
+		bad("create_qp_hits %ld, want %ld", inject_get("create_qp_hits"),
+		    hits + 1);
+	want_none(want, n);
+	want[C_DROP_NOQP] = n;
+	class_check(p, &b, want, "after packets for a QP being created");
+	probe(p, "after a failed QP creation");
+	/* The number space is fine: the next creation works. */
+	qp = make_qp(p->pd_b, p->cq_b);
+	if (!qp)
+		bad("ibv_create_qp after the failure: %s", strerror(errno));
+	else
+		ibv_destroy_qp(qp);
+out_disarm:
+	inject_set("create_qp", 0);
+	inject_set("create_qp_delay", 0);
+out:
+	case_end("create_qp failing after its QPN was allocated: packets for that QPN meanwhile dropped as no-QP, the QP never seen");
 }
 
 /* PSNs far ahead of ePSN: one sequence NAK, then silent drops. */
@@ -1409,7 +1575,7 @@ int main(int argc, char **argv)
 	}
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 
-	printf("1..17\n");
+	printf("1..18\n");
 	vt_diag("seed %lu, %u packets per fuzz class, %s -> %s", seed, fuzz_n,
 		name_a, name_b);
 	open_raw(ns);
@@ -1444,6 +1610,7 @@ int main(int argc, char **argv)
 	class_opcodes(p);
 	class_responses(p);
 	class_noqp(p);
+	class_create_fails(p);
 	class_psn_ahead(p);
 	class_psn_behind(p);
 	class_reth_too_long(p);
