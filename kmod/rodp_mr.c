@@ -21,15 +21,21 @@
 #include "rodp.h"
 
 
+/*
+ * Give a new MR keys and publish it.  The index is reserved first (a NULL
+ * entry: xa_load() returns NULL there), the keys are set, and only then
+ * is the MR stored: a lookup never finds it before its keys are set.
+ */
 static int rodp_mr_insert(struct rodp_dev *rdev, struct rodp_mr *mr)
 {
+	void *old;
 	u32 index;
 	int err;
 
 	refcount_set(&mr->users, 1);
 	init_completion(&mr->released);
 
-	err = xa_alloc_cyclic(&rdev->mr_xa, &index, mr,
+	err = xa_alloc_cyclic(&rdev->mr_xa, &index, NULL,
 			      XA_LIMIT(1, RODP_MAX_MR),
 			      &rdev->mr_next, GFP_KERNEL);
 	if (err < 0)
@@ -37,6 +43,12 @@ static int rodp_mr_insert(struct rodp_dev *rdev, struct rodp_mr *mr)
 
 	mr->ibmr.lkey = index << 8 | (atomic_inc_return(&rdev->mr_gen) & 0xff);
 	mr->ibmr.rkey = mr->ibmr.lkey;
+
+	old = xa_store(&rdev->mr_xa, index, mr, GFP_KERNEL);
+	if (xa_is_err(old)) {
+		xa_erase(&rdev->mr_xa, index);
+		return xa_err(old);
+	}
 	return 0;
 }
 
