@@ -323,14 +323,19 @@ err_free_mr:
 	return ERR_PTR(err);
 }
 
-/* Free an MR that is out of the key space and has no users left. */
+/*
+ * Free an MR that is out of the key space and has no users left.  A
+ * lookup that found it just before it left may still read its key and
+ * try its reference count under RCU: the struct itself goes after a
+ * grace period.
+ */
 static void rodp_mr_free(struct rodp_mr *mr)
 {
 	if (mr->kind == RODP_MR_ODP)
 		rodp_odp_release(mr);
 	kvfree(mr->pages);
 	ib_umem_release(mr->umem);
-	kfree(mr);
+	kfree_rcu(mr, rcu);
 }
 
 static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
