@@ -286,8 +286,10 @@ struct rodp_odp {
  * @npages: entries in @pages
  * @odp: the mirror (RODP_MR_ODP)
  * @dying: being deregistered: long walks (an async prefetch) stop early
- * @users: references: the key space holds one, each rodp_mr_get() one more
+ * @users: references: the registration holds one, each rodp_mr_get() one
+ *	more
  * @released: completed when @users drops to zero
+ * @rcu: frees the struct once lockless lookups that found it are done
  */
 struct rodp_mr {
 	struct ib_mr ibmr;
@@ -301,6 +303,7 @@ struct rodp_mr {
 	bool dying;
 	refcount_t users;
 	struct completion released;
+	struct rcu_head rcu;
 };
 
 static inline struct rodp_mr *to_rmr(struct ib_mr *ibmr)

@@ -11,7 +11,8 @@
  *
  * Keys: lkey == rkey == (index << 8) | generation, the index from a
  * per-device xarray; the generation byte changes at every reuse of an
- * index so a stale key does not find a new MR.
+ * index so a stale key does not find a new MR.  ibv_rereg_mr keeps both:
+ * the re-registered MR takes the old one's index and generation.
  */
 
 #include <linux/highmem.h>
@@ -21,15 +22,21 @@
 #include "rodp.h"
 
 
+/*
+ * Give a new MR keys and publish it.  The index is reserved first (a NULL
+ * entry: xa_load() returns NULL there), the keys are set, and only then
+ * is the MR stored: a lookup never finds it before its keys are set.
+ */
 static int rodp_mr_insert(struct rodp_dev *rdev, struct rodp_mr *mr)
 {
+	void *old;
 	u32 index;
 	int err;
 
 	refcount_set(&mr->users, 1);
 	init_completion(&mr->released);
 
-	err = xa_alloc_cyclic(&rdev->mr_xa, &index, mr,
+	err = xa_alloc_cyclic(&rdev->mr_xa, &index, NULL,
 			      XA_LIMIT(1, RODP_MAX_MR),
 			      &rdev->mr_next, GFP_KERNEL);
 	if (err < 0)
@@ -37,16 +44,49 @@ static int rodp_mr_insert(struct rodp_dev *rdev, struct rodp_mr *mr)
 
 	mr->ibmr.lkey = index << 8 | (atomic_inc_return(&rdev->mr_gen) & 0xff);
 	mr->ibmr.rkey = mr->ibmr.lkey;
+
+	old = xa_store(&rdev->mr_xa, index, mr, GFP_KERNEL);
+	if (xa_is_err(old)) {
+		xa_erase(&rdev->mr_xa, index);
+		return xa_err(old);
+	}
 	return 0;
 }
 
 /*
- * Take the MR out of the key space, then wait until nobody who found it
- * before is still using it.
+ * ibv_rereg_mr: @mr, complete with the changes, takes @old's keys and
+ * @old's place in the key space in one store.  A lookup finds one or the
+ * other, whole; users that found @old go on with it until they drop it.
+ * @old keeps its reference until it is deregistered, and
+ * rodp_mr_remove() then leaves the index, now @mr's, alone.
+ */
+static int rodp_mr_replace(struct rodp_dev *rdev, struct rodp_mr *old,
+			   struct rodp_mr *mr)
+{
+	void *cur;
+
+	refcount_set(&mr->users, 1);
+	init_completion(&mr->released);
+	mr->ibmr.lkey = old->ibmr.lkey;
+	mr->ibmr.rkey = old->ibmr.rkey;
+
+	/* A present entry is replaced in place: nothing is allocated. */
+	cur = xa_cmpxchg(&rdev->mr_xa, old->ibmr.lkey >> 8, old, mr,
+			 GFP_KERNEL);
+	if (xa_is_err(cur))
+		return xa_err(cur);
+	/* The core serialises rereg and dereg of an MR (uobject lock). */
+	return cur == old ? 0 : -EINVAL;
+}
+
+/*
+ * Take the MR out of the key space, unless a rereg already put another
+ * MR at its index, then wait until nobody who found it before is still
+ * using it.
  */
 static void rodp_mr_remove(struct rodp_dev *rdev, struct rodp_mr *mr)
 {
-	xa_erase(&rdev->mr_xa, mr->ibmr.lkey >> 8);
+	xa_cmpxchg(&rdev->mr_xa, mr->ibmr.lkey >> 8, mr, NULL, GFP_KERNEL);
 	WRITE_ONCE(mr->dying, true);
 	rodp_mr_put(mr);
 	wait_for_completion(&mr->released);
@@ -218,8 +258,8 @@ static struct rodp_mr *rodp_mr_alloc(struct ib_pd *ibpd, enum rodp_mr_kind kind,
  * U64_MAX (ibv_reg_mr(pd, NULL, SIZE_MAX, ...)) is the implicit MR of
  * the whole address space, whose iova is the virtual address.
  */
-static struct ib_mr *rodp_reg_odp_mr(struct ib_pd *ibpd, u64 start,
-				     u64 length, u64 iova, int access)
+static struct rodp_mr *rodp_odp_mr_create(struct ib_pd *ibpd, u64 start,
+					  u64 length, u64 iova, int access)
 {
 	bool implicit = !start && length == U64_MAX;
 	struct rodp_mr *mr;
@@ -233,37 +273,29 @@ static struct ib_mr *rodp_reg_odp_mr(struct ib_pd *ibpd, u64 start,
 		return ERR_PTR(-ENOMEM);
 
 	err = rodp_odp_init(mr, start, implicit);
-	if (err)
-		goto err_free_mr;
-
-	err = rodp_mr_insert(to_rdev(ibpd->device), mr);
-	if (err)
-		goto err_release_odp;
-	return &mr->ibmr;
-
-err_release_odp:
-	rodp_odp_release(mr);
-err_free_mr:
-	kfree(mr);
-	return ERR_PTR(err);
+	if (err) {
+		kfree(mr);
+		return ERR_PTR(err);
+	}
+	return mr;
 }
 
-static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
-				      u64 length, u64 iova, int access,
-				      struct ib_udata *udata)
+/*
+ * A user MR, pinned or ODP, complete but not in the key space yet: the
+ * one way both ibv_reg_mr and ibv_rereg_mr build an MR.
+ */
+static struct rodp_mr *rodp_user_mr_create(struct ib_pd *ibpd, u64 start,
+					   u64 length, u64 iova, int access)
 {
-	struct rodp_dev *rdev = to_rdev(ibpd->device);
 	struct rodp_mr *mr;
 	int err;
 
 	if (access & ~RODP_MR_ACCESS_SUPPORTED)
 		return ERR_PTR(-EOPNOTSUPP);
-	if (udata && (udata->inlen || udata->outlen))
-		return ERR_PTR(-EINVAL);
 	if (!length)
 		return ERR_PTR(-EINVAL);
 	if (access & IB_ACCESS_ON_DEMAND)
-		return rodp_reg_odp_mr(ibpd, start, length, iova, access);
+		return rodp_odp_mr_create(ibpd, start, length, iova, access);
 	if (length > RODP_MAX_MR_SIZE)
 		return ERR_PTR(-EINVAL);
 
@@ -281,11 +313,7 @@ static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
 	err = rodp_mr_collect_pages(mr);
 	if (err)
 		goto err_free_pages;
-
-	err = rodp_mr_insert(rdev, mr);
-	if (err)
-		goto err_free_pages;
-	return &mr->ibmr;
+	return mr;
 
 err_free_pages:
 	kvfree(mr->pages);
@@ -296,30 +324,90 @@ err_free_mr:
 }
 
 /*
- * ibv_rereg_mr: always a new MR (new keys, as the verb allows) built from
- * the old one's translation, access and PD with the requested changes;
- * the core then destroys the old one.  The old MR stays valid if this
- * fails.  A pinned range is pinned twice for a moment.
+ * Free an MR that is out of the key space and has no users left.  A
+ * lookup that found it just before it left may still read its key and
+ * try its reference count under RCU: the struct itself goes after a
+ * grace period.
+ */
+static void rodp_mr_free(struct rodp_mr *mr)
+{
+	if (mr->kind == RODP_MR_ODP)
+		rodp_odp_release(mr);
+	kvfree(mr->pages);
+	ib_umem_release(mr->umem);
+	kfree_rcu(mr, rcu);
+}
+
+static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
+				      u64 length, u64 iova, int access,
+				      struct ib_udata *udata)
+{
+	struct rodp_mr *mr;
+	int err;
+
+	if (udata && (udata->inlen || udata->outlen))
+		return ERR_PTR(-EINVAL);
+	mr = rodp_user_mr_create(ibpd, start, length, iova, access);
+	if (IS_ERR(mr))
+		return ERR_CAST(mr);
+
+	err = rodp_mr_insert(to_rdev(ibpd->device), mr);
+	if (err) {
+		rodp_mr_free(mr);
+		return ERR_PTR(err);
+	}
+	return &mr->ibmr;
+}
+
+/*
+ * ibv_rereg_mr: the MR keeps its L_Key and R_Key through every kind of
+ * change (translation, access, PD, any mix; pinned, ODP or implicit ODP),
+ * as on mlx5: a peer goes on using the R_Key it was sent.
+ *
+ * A complete new MR is built from the old one's translation, access and
+ * PD with the requested changes, given the old keys, and put in the old
+ * one's place in the key space at once (rodp_mr_replace()): a packet or
+ * a fault sees the MR as it was or as it is now, never a mix.  The core
+ * then destroys the old MR, whose deregistration waits for the users
+ * that found it before the switch.  A refused change builds nothing into
+ * the key space: the MR stays exactly as it was.  A pinned range is
+ * pinned twice for a moment, and a new ODP mirror starts empty.
  */
 static struct ib_mr *rodp_rereg_user_mr(struct ib_mr *ibmr, int flags,
 					u64 start, u64 length, u64 iova,
 					int access, struct ib_pd *pd,
 					struct ib_udata *udata)
 {
-	struct rodp_mr *mr = to_rmr(ibmr);
+	struct rodp_mr *old = to_rmr(ibmr), *mr;
+	int err;
 
-	if (mr->kind != RODP_MR_USER && mr->kind != RODP_MR_ODP)
+	if (old->kind != RODP_MR_USER && old->kind != RODP_MR_ODP)
 		return ERR_PTR(-EINVAL);
+	if (udata && (udata->inlen || udata->outlen))
+		return ERR_PTR(-EINVAL);
+	/* The core drops IB_MR_REREG_PD for the same PD: nothing to do. */
+	if (!(flags & (IB_MR_REREG_TRANS | IB_MR_REREG_ACCESS |
+		       IB_MR_REREG_PD)))
+		return NULL;
 	if (!(flags & IB_MR_REREG_TRANS)) {
-		start = mr->start;
+		start = old->start;
 		length = ibmr->length;
 		iova = ibmr->iova;
 	}
 	if (!(flags & IB_MR_REREG_ACCESS))
-		access = mr->access;
+		access = old->access;
 	if (!(flags & IB_MR_REREG_PD))
 		pd = ibmr->pd;
-	return rodp_reg_user_mr(pd, start, length, iova, access, udata);
+
+	mr = rodp_user_mr_create(pd, start, length, iova, access);
+	if (IS_ERR(mr))
+		return ERR_CAST(mr);
+	err = rodp_mr_replace(to_rdev(ibmr->device), old, mr);
+	if (err) {
+		rodp_mr_free(mr);
+		return ERR_PTR(err);
+	}
+	return &mr->ibmr;
 }
 
 static int rodp_dereg_mr(struct ib_mr *ibmr, struct ib_udata *udata)
@@ -327,11 +415,7 @@ static int rodp_dereg_mr(struct ib_mr *ibmr, struct ib_udata *udata)
 	struct rodp_mr *mr = to_rmr(ibmr);
 
 	rodp_mr_remove(to_rdev(ibmr->device), mr);
-	if (mr->kind == RODP_MR_ODP)
-		rodp_odp_release(mr);
-	kvfree(mr->pages);
-	ib_umem_release(mr->umem);
-	kfree(mr);
+	rodp_mr_free(mr);
 	return 0;
 }
 

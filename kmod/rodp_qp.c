@@ -365,8 +365,10 @@ static int rodp_copy_piece(void *priv, void *kaddr, u64 len)
  *
  * Process context; may sleep (ODP).
  *
- * Return: 0; -ERANGE when the SGEs hold fewer than @off + @len bytes;
- * -ENOENT, -EACCES (key, PD, rights) or another error from the MR layer.
+ * Return: 0; -ERANGE when the SGEs hold fewer than @off + @len bytes (a
+ * length error); -EFAULT when an SGE reaches outside its MR, -ENOENT,
+ * -EACCES (key, PD, rights) or another error from the MR layer (a
+ * protection error).
  */
 int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
 		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge)
@@ -385,8 +387,9 @@ int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
 		mr = rodp_mr_get(qp->rdev, sge[i].lkey, qp->ibqp.pd,
 				 to_sge ? IB_ACCESS_LOCAL_WRITE : 0,
 				 sge[i].addr + off, n);
+		/* The MR's -ERANGE is not the list's: not a length error. */
 		if (IS_ERR(mr))
-			return PTR_ERR(mr);
+			return PTR_ERR(mr) == -ERANGE ? -EFAULT : PTR_ERR(mr);
 		err = rodp_mr_io(mr, sge[i].addr + off, n,
 				 sge[i].length - off - n, to_sge,
 				 rodp_copy_piece, &c);

@@ -221,6 +221,13 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		err = rodp_sge_copy(qp, rodp_rwqe_sge(wqe), wqe->num_sge,
 				    qp->resp_msg_len, (void *)rx->payload,
 				    pkt->payload_len, true);
+		/*
+		 * A message longer than the receive is the requester's
+		 * fault: an invalid request.  A receive buffer the MR no
+		 * longer covers (a key, PD, right or range that fails, as
+		 * after a rereg of its MR) is a local failure here: a
+		 * remote operational error for the requester.
+		 */
 		if (err) {
 			rodp_resp_recv_done(qp, rx, err == -ERANGE ?
 					    IB_WC_LOC_LEN_ERR :

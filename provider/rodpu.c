@@ -184,8 +184,9 @@ static struct ibv_mr *rodpu_reg_mr(struct ibv_pd *pd, void *addr,
 }
 
 /*
- * ibv_rereg_mr: the kernel registers a new MR with the changes (new keys,
- * which the command copies into the ibv_mr) and destroys the old one.
+ * ibv_rereg_mr: the kernel puts a new MR with the changes in the old one's
+ * place, with the same keys (the command copies them into the ibv_mr),
+ * and destroys the old one.
  */
 static int rodpu_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *pd,
 			  void *addr, size_t length, int access)
