@@ -143,6 +143,7 @@ enum rodp_counter {
 	RODP_CNT_TX_NAK_ACCESS,
 	RODP_CNT_TX_NAK_OP,
 	RODP_CNT_TX_RNR_NAK,
+	RODP_CNT_TX_READ_STOP,		/* read responses cut short, no NAK */
 	RODP_CNT_RX_DUP_REQ,
 	RODP_CNT_RETRANSMITS,
 	RODP_CNT_ACK_TIMEOUTS,
@@ -356,6 +357,7 @@ struct rodp_rd_job {
 	u32 rkey;
 	u32 len;
 	bool atomic;		/* an atomic ACK carrying @orig */
+	bool fresh;		/* a new read, not a retry: nothing of it sent */
 	u64 orig;
 };
 
