@@ -469,7 +469,8 @@ struct rodp_qp {
 	u64 resp_va_end;		/* end of the RDMA WRITE in progress */
 	struct rodp_rd_job rd_jobs[RODP_RD_JOBS];
 	u32 rd_head, rd_tail;		/* rd_jobs ring */
-	bool resp_nak_due;		/* a sequence/RNR NAK waits for jobs */
+	bool resp_nak_due;		/* a NAK waits for the jobs ahead of it */
+	bool resp_fatal;		/* ... and ends the QP: drop requests */
 	struct rcore_rc_ack resp_nak;
 	struct rodp_atomic_res atomics[RODP_MAX_RD_ATOMIC];
 	u32 atomic_next;

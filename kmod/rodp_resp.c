@@ -63,6 +63,7 @@ void rodp_resp_reset(struct rodp_qp *qp)
 {
 	qp->resp_ack_due = false;
 	qp->resp_nak_due = false;
+	qp->resp_fatal = false;
 	qp->resp_have_wqe = false;
 	qp->resp_msg_len = 0;
 	qp->rd_head = qp->rd_tail = 0;
@@ -70,8 +71,29 @@ void rodp_resp_reset(struct rodp_qp *qp)
 }
 
 /*
- * A request the responder refuses for good (IBA class B/C): NAK it at
- * once, and the QP goes to the error state.
+ * Send the NAK @ack of a request the responder refuses for good, and the
+ * QP goes to the error state.  Read and atomic responses still queued
+ * answer earlier requests: they go out first (a NAK that overtook them
+ * would leave the requester retrying those requests into a QP in the
+ * error state), and until then later requests are dropped.
+ */
+static void rodp_resp_fatal_ack(struct rodp_qp *qp,
+				const struct rcore_rc_ack *ack)
+{
+	if (qp->rd_tail != qp->rd_head) {
+		qp->resp_nak = *ack;
+		qp->resp_nak_due = true;
+		qp->resp_fatal = true;
+		return;
+	}
+	rodp_resp_send(qp, RCORE_RC_ACK, ack, 0);
+	rodp_qp_error(qp, BIT(RODP_RESP));
+}
+
+/*
+ * A request the responder refuses for good (IBA class B/C): NAK it (once
+ * the responses queued ahead of it are out), and the QP goes to the
+ * error state.
  */
 static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
 			    enum rcore_nak_code code, enum rodp_counter cnt)
@@ -79,9 +101,8 @@ static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
 	struct rcore_rc_ack ack;
 
 	rcore_rc_resp_nak(&qp->resp, psn, rcore_aeth_nak(code), &ack);
-	rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
 	rodp_count(qp->rdev, cnt);
-	rodp_qp_error(qp, BIT(RODP_RESP));
+	rodp_resp_fatal_ack(qp, &ack);
 }
 
 /*
@@ -382,6 +403,11 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 
 	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
 
+	/* A NAK that ends the QP waits for responses: nothing more now. */
+	if (qp->resp_fatal) {
+		rodp_count(qp->rdev, RODP_CNT_RX_DROP_SEQ);
+		return;
+	}
 	rcore_rc_resp_check(&qp->resp, &rx->pkt, &v);
 	switch (v.action) {
 	case RCORE_RC_RESP_EXECUTE:
@@ -428,9 +454,8 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_SEQ);
 		break;
 	case RCORE_RC_RESP_NAK_INVALID:
-		rodp_resp_send(qp, RCORE_RC_ACK, &v.ack, 0);
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_INV);
-		rodp_qp_error(qp, BIT(RODP_RESP));
+		rodp_resp_fatal_ack(qp, &v.ack);
 		break;
 	case RCORE_RC_RESP_DROP:
 	default:
@@ -469,6 +494,8 @@ static void rodp_resp_read_failed(struct rodp_qp *qp, u32 psn, bool first,
 		return;
 	}
 	if (first) {
+		/* In place of this response: nothing queued goes before. */
+		qp->rd_tail = qp->rd_head;
 		rodp_resp_mem_fatal(qp, psn, err);
 		return;
 	}
@@ -557,6 +584,8 @@ void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 		qp->resp_nak_due = false;
 		qp->resp_ack_due = false;
 		rodp_resp_send(qp, RCORE_RC_ACK, &qp->resp_nak, 0);
+		if (qp->resp_fatal)
+			rodp_qp_error(qp, BIT(RODP_RESP));
 		return;
 	}
 	if (qp->resp_ack_due)

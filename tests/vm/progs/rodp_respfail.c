@@ -36,7 +36,9 @@
  *    counters (tx_read_stop, tx_nak_op, tx_nak_access) and the injection
  *    point's hits moved by one.
  * The first case, a whole read of the cold MR, checks the capture itself:
- * FIRST, MIDDLEs, LAST, every byte.  TAP output, one case each.
+ * FIRST, MIDDLEs, LAST, every byte.  The last one checks that a NAK which
+ * ends the QP (a WRITE with a bad R_Key right behind a READ) waits for
+ * the READ's responses.  TAP output, one case each.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -706,6 +708,73 @@ static void case_atomic(bool inject)
 		 "CMP_SWAP on an unmapped page: one NAK, remote access error; rxe0 ends REM_ACCESS_ERR");
 }
 
+/*
+ * A READ, and right behind it a WRITE with a bad R_Key: the READ's
+ * responses answer an earlier request than the NAK, they go out first.
+ * 100 responses: more than the responder sends in one round (64), so the
+ * WRITE comes in while they go out, and fewer than rxe keeps unacked
+ * (128), so it sends the WRITE right behind the READ.
+ */
+#define NB_LEN		(100 * KIB)
+
+static void case_nak_behind_read(void)
+{
+	int want[C_NUM] = { [C_NAK_ACCESS] = 1 };
+	struct ibv_sge g[2];
+	struct ibv_send_wr wr[2];
+	long long before[C_NUM];
+	unsigned int n, total, i;
+	struct ibv_wc wc;
+	struct pair p;
+
+	pair_open(&p, 5);
+	total = NB_LEN / p.mtu;
+	g[0] = (struct ibv_sge){ .addr = (uintptr_t)p.buf_q,
+				 .length = NB_LEN, .lkey = p.mr_q->lkey };
+	g[1] = (struct ibv_sge){ .addr = (uintptr_t)p.buf_q,
+				 .length = 64, .lkey = p.mr_q->lkey };
+	vt_send_wr(&wr[0], 1, &g[0], 1, IBV_WR_RDMA_READ, IBV_SEND_SIGNALED);
+	wr[0].wr.rdma.remote_addr = (uintptr_t)p.mem_r;
+	wr[0].wr.rdma.rkey = p.mr_r->rkey;
+	vt_send_wr(&wr[1], 2, &g[1], 1, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
+	wr[1].wr.rdma.remote_addr = (uintptr_t)p.mem_r;
+	wr[1].wr.rdma.rkey = p.mr_r->rkey ^ 0x80;
+	wr[0].next = &wr[1];
+	counters(before);
+	cap_reset();
+	vt_post_send(p.qp_q, &wr[0], "READ and WRITE");
+	for (i = 0; i < 2; i++) {
+		enum ibv_wc_status st = i ? IBV_WC_REM_ACCESS_ERR :
+					IBV_WC_SUCCESS;
+
+		if (vt_poll_wc(p.cq_q, &wc, 20000) != 1) {
+			bad("no completion %u on %s within 20 s", i + 1,
+			    dev_q.name);
+			break;
+		}
+		if (wc.wr_id != i + 1 || wc.status != st)
+			bad("completion %u: WR %" PRIu64 " %s, want WR %u %s",
+			    i + 1, (uint64_t)wc.wr_id,
+			    ibv_wc_status_str(wc.status), i + 1,
+			    ibv_wc_status_str(st));
+	}
+	usleep(300 * 1000);
+	n = cap_take(p.qp_q->qp_num, pkts);
+	want_full_stream(pkts, n > total ? total : n, REQ_PSN, total, p.mtu);
+	if (n > total)
+		want_one_nak(pkts + total, n - total, REQ_PSN + total,
+			     NAK_ACCESS);
+	else
+		bad("%u packets: no NAK after the READ's %u responses", n,
+		    total);
+	if (memcmp(p.buf_q, p.mem_r, NB_LEN))
+		bad("the data read differs from the responder's memory");
+	want_state(&p, IBV_QPS_ERR);
+	want_counters(before, want);
+	pair_close(&p);
+	case_end("READ of 100 KiB, a WRITE with a bad R_Key behind it: the READ's whole stream, then one NAK, remote access error; rxe0: READ done, WRITE REM_ACCESS_ERR");
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -730,7 +799,7 @@ int main(int argc, char **argv)
 			usage();
 	}
 
-	printf("1..7\n");
+	printf("1..8\n");
 	case_ok = true;
 	if (vt_dev_open(&dev_q, name_q, false))
 		die("%s", dev_q.error);
@@ -754,6 +823,7 @@ int main(int argc, char **argv)
 	case_read_first(false);
 	case_atomic(true);
 	case_atomic(false);
+	case_nak_behind_read();
 
 	close(cap_fd);
 	ibv_close_device(dev_q.ctx);
