@@ -144,6 +144,7 @@ enum rodp_counter {
 	RODP_CNT_TX_NAK_ACCESS,
 	RODP_CNT_TX_NAK_OP,
 	RODP_CNT_TX_RNR_NAK,
+	RODP_CNT_TX_READ_STOP,		/* read responses cut short, no NAK */
 	RODP_CNT_RX_DUP_REQ,
 	RODP_CNT_RETRANSMITS,
 	RODP_CNT_ACK_TIMEOUTS,
@@ -360,6 +361,7 @@ struct rodp_rd_job {
 	u32 rkey;
 	u32 len;
 	bool atomic;		/* an atomic ACK carrying @orig */
+	bool fresh;		/* a new read, not a retry: nothing of it sent */
 	u64 orig;
 };
 
@@ -471,7 +473,8 @@ struct rodp_qp {
 	u64 resp_va_end;		/* end of the RDMA WRITE in progress */
 	struct rodp_rd_job rd_jobs[RODP_RD_JOBS];
 	u32 rd_head, rd_tail;		/* rd_jobs ring */
-	bool resp_nak_due;		/* a sequence/RNR NAK waits for jobs */
+	bool resp_nak_due;		/* a NAK waits for the jobs ahead of it */
+	bool resp_fatal;		/* ... and ends the QP: drop requests */
 	struct rcore_rc_ack resp_nak;
 	struct rodp_atomic_res atomics[RODP_MAX_RD_ATOMIC];
 	u32 atomic_next;

@@ -165,6 +165,7 @@ static const struct rdma_stat_desc rodp_counter_desc[RODP_CNT_MAX] = {
 	[RODP_CNT_TX_NAK_ACCESS].name = "tx_nak_access",
 	[RODP_CNT_TX_NAK_OP].name = "tx_nak_op",
 	[RODP_CNT_TX_RNR_NAK].name = "tx_rnr_nak",
+	[RODP_CNT_TX_READ_STOP].name = "tx_read_stop",
 	[RODP_CNT_RX_DUP_REQ].name = "rx_dup_req",
 	[RODP_CNT_RETRANSMITS].name = "retransmits",
 	[RODP_CNT_ACK_TIMEOUTS].name = "ack_timeouts",

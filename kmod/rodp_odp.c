@@ -12,8 +12,9 @@
  *
  * The rules (DESIGN.md, "lifetime"):
  *  - the MR keeps the mm_struct allocated (mmgrab), never the address
- *    space; every fault takes mmget_not_zero() and fails at once when the
- *    process is exiting;
+ *    space; every fault takes mmget_not_zero() and fails at once, with
+ *    -ESRCH, when the process is exiting (the responder answers that
+ *    differently from an unmapped page: rodp_resp.c);
  *  - a block's mutex covers its pfn array and every copy into or out of
  *    its pages.  The invalidate callback takes it, so it returns only
  *    when no device copy into the invalidated pages is still running,
@@ -200,7 +201,7 @@ static struct rodp_odp_block *rodp_odp_block_create(struct rodp_odp *odp,
 	kref_init(&blk->ref);
 
 	if (!mmget_not_zero(odp->mm)) {
-		err = -EFAULT;
+		err = -ESRCH;
 		goto err_free;
 	}
 	err = mmu_interval_notifier_insert(&blk->notifier, odp->mm, start,
@@ -239,6 +240,20 @@ static struct rodp_odp_block *rodp_odp_block_get(struct rodp_odp *odp,
 		blk = NULL;
 	rcu_read_unlock();
 	return blk ?: rodp_odp_block_create(odp, va);
+}
+
+/*
+ * Take the address space for a fault: false when the process is exiting
+ * (or when the fault-injection point says so: the failure then takes the
+ * same path), else true with a reference to drop with mmput_async().
+ */
+static bool rodp_odp_mmget(struct rodp_odp *odp)
+{
+	if (rodp_inject(RODP_INJ_ODP_FAULT)) {
+		rodp_inject_sleep(RODP_INJ_ODP_FAULT);
+		return false;
+	}
+	return mmget_not_zero(odp->mm);
 }
 
 /*
@@ -283,8 +298,8 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 		}
 		range.notifier_seq = mmu_interval_read_begin(&blk->notifier);
 		/* A process on its way out: no fault, fail the access now. */
-		if (!mmget_not_zero(odp->mm)) {
-			ret = -EFAULT;
+		if (!rodp_odp_mmget(odp)) {
+			ret = -ESRCH;
 			break;
 		}
 		mmap_read_lock(odp->mm);
@@ -337,8 +352,9 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
  * packet at a time, and a fault per packet would cost a page-table walk
  * per page).  If that range cannot be had (the message runs into an
  * unmapped or read-only page), exactly [va, end) is tried, so the error
- * falls on the packet that really meets it.  Returns with the block's
- * mutex held on success.
+ * falls on the packet that really meets it; not when the process is
+ * exiting, which no range survives.  Returns with the block's mutex held
+ * on success.
  */
 static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 				unsigned long end, unsigned long ahead_end,
@@ -358,7 +374,8 @@ static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 		if (!ret || ret == -ENOMEM)
 			return ret;
 	}
-	ret = rodp_odp_fault(blk, va, end, write, true, 0, &n);
+	if (ret != -ESRCH)
+		ret = rodp_odp_fault(blk, va, end, write, true, 0, &n);
 	if (ret)
 		rodp_odp_count(blk->odp, RODP_CNT_ODP_FAULT_FAILS, 1);
 	return ret;
@@ -432,8 +449,9 @@ static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
  *
  * Return: 0, @fn's non-zero return, or a negative errno: -EFAULT or
  * -EPERM for memory that cannot be faulted (unmapped, PROT_NONE, a write
- * into a read-only mapping, an exiting process), -EBUSY when faulting
- * kept racing invalidations past the deadline, -ENOMEM.
+ * into a read-only mapping), -ESRCH when the process's address space is
+ * gone (it is exiting), -EBUSY when faulting kept racing invalidations
+ * past the deadline, -ENOMEM.
  */
 int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		bool write, rodp_mr_io_fn fn, void *priv)
@@ -744,7 +762,7 @@ static int rodp_advise_mr(struct ib_pd *pd,
 	for (i = 0; i < got && !err; i++)
 		err = rodp_odp_prefetch(pw->sge[i].mr, pw->sge[i].addr,
 					pw->sge[i].length, advice, true);
-	if (err == -EPERM || err == -EBUSY)
+	if (err == -EPERM || err == -EBUSY || err == -ESRCH)
 		err = -EFAULT;
 err_put:
 	for (i = 0; i < got; i++)

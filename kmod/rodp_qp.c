@@ -1348,6 +1348,7 @@ static int rodp_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *ibqp)
 		{ "rd_jobs", READ_ONCE(qp->rd_head) - READ_ONCE(qp->rd_tail) },
 		{ "ack_due", READ_ONCE(qp->resp_ack_due) },
 		{ "nak_due", READ_ONCE(qp->resp_nak_due) },
+		{ "nak_fatal", READ_ONCE(qp->resp_fatal) },
 	};
 	struct nlattr *table;
 	int i;

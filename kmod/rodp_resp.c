@@ -63,6 +63,7 @@ void rodp_resp_reset(struct rodp_qp *qp)
 {
 	qp->resp_ack_due = false;
 	qp->resp_nak_due = false;
+	qp->resp_fatal = false;
 	qp->resp_have_wqe = false;
 	qp->resp_msg_len = 0;
 	qp->rd_head = qp->rd_tail = 0;
@@ -70,8 +71,29 @@ void rodp_resp_reset(struct rodp_qp *qp)
 }
 
 /*
- * A request the responder refuses for good (IBA class B/C): NAK it at
- * once, and the QP goes to the error state.
+ * Send the NAK @ack of a request the responder refuses for good, and the
+ * QP goes to the error state.  Read and atomic responses still queued
+ * answer earlier requests: they go out first (a NAK that overtook them
+ * would leave the requester retrying those requests into a QP in the
+ * error state), and until then later requests are dropped.
+ */
+static void rodp_resp_fatal_ack(struct rodp_qp *qp,
+				const struct rcore_rc_ack *ack)
+{
+	if (qp->rd_tail != qp->rd_head) {
+		qp->resp_nak = *ack;
+		qp->resp_nak_due = true;
+		qp->resp_fatal = true;
+		return;
+	}
+	rodp_resp_send(qp, RCORE_RC_ACK, ack, 0);
+	rodp_qp_error(qp, BIT(RODP_RESP));
+}
+
+/*
+ * A request the responder refuses for good (IBA class B/C): NAK it (once
+ * the responses queued ahead of it are out), and the QP goes to the
+ * error state.
  */
 static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
 			    enum rcore_nak_code code, enum rodp_counter cnt)
@@ -79,9 +101,26 @@ static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
 	struct rcore_rc_ack ack;
 
 	rcore_rc_resp_nak(&qp->resp, psn, rcore_aeth_nak(code), &ack);
-	rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
 	rodp_count(qp->rdev, cnt);
-	rodp_qp_error(qp, BIT(RODP_RESP));
+	rodp_resp_fatal_ack(qp, &ack);
+}
+
+/*
+ * Memory failed a request (@err, from rodp_mr_get() or rodp_mr_io()):
+ * NAK it, and the QP goes to the error state.  An address space that is
+ * gone (-ESRCH: the process is exiting, its QPs are about to be
+ * destroyed) is the responder's own failure, a remote operational error;
+ * anything else (a key gone, memory unmapped, PROT_NONE or read-only) is
+ * a remote access error.
+ */
+static void rodp_resp_mem_fatal(struct rodp_qp *qp, u32 psn, int err)
+{
+	if (err == -ESRCH)
+		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR,
+				RODP_CNT_TX_NAK_OP);
+	else
+		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
+				RODP_CNT_TX_NAK_ACCESS);
 }
 
 /*
@@ -273,9 +312,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			if (!IS_ERR(mr))
 				rodp_mr_put(mr);
 			if (err) {
-				rodp_resp_fatal(qp, psn,
-						RCORE_NAK_REMOTE_ACCESS_ERR,
-						RODP_CNT_TX_NAK_ACCESS);
+				rodp_resp_mem_fatal(qp, psn, err);
 				return;
 			}
 			qp->resp_va += pkt->payload_len;
@@ -289,6 +326,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			.va = pkt->reth.va,
 			.rkey = pkt->reth.rkey,
 			.len = pkt->reth.len,
+			.fresh = true,
 		};
 
 		if (!rodp_resp_job_room(qp)) {
@@ -325,8 +363,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 				 rodp_atomic_piece, &c);
 		rodp_mr_put(mr);
 		if (err) {
-			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
-					RODP_CNT_TX_NAK_ACCESS);
+			rodp_resp_mem_fatal(qp, psn, err);
 			return;
 		}
 		res = &qp->atomics[qp->atomic_next++ % RODP_MAX_RD_ATOMIC];
@@ -373,6 +410,11 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 
 	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
 
+	/* A NAK that ends the QP waits for responses: nothing more now. */
+	if (qp->resp_fatal) {
+		rodp_count(qp->rdev, RODP_CNT_RX_DROP_SEQ);
+		return;
+	}
 	rcore_rc_resp_check(&qp->resp, &rx->pkt, &v);
 	switch (v.action) {
 	case RCORE_RC_RESP_EXECUTE:
@@ -419,9 +461,8 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_SEQ);
 		break;
 	case RCORE_RC_RESP_NAK_INVALID:
-		rodp_resp_send(qp, RCORE_RC_ACK, &v.ack, 0);
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_INV);
-		rodp_qp_error(qp, BIT(RODP_RESP));
+		rodp_resp_fatal_ack(qp, &v.ack);
 		break;
 	case RCORE_RC_RESP_DROP:
 	default:
@@ -430,14 +471,55 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 	}
 }
 
+/*
+ * A read response could not be sent: its MR or its memory failed it
+ * (@err).  @psn is the response's, @first says it is the first response
+ * of a new read (not of a retry), so nothing of the read went out yet.
+ *
+ * A requester follows a read's responses strictly: once it has taken a
+ * FIRST it wants MIDDLEs and a LAST.  rxe on 6.1 WARNs (rxe_comp.c,
+ * COMPST_ERROR with the WQE's status still successful) on anything else
+ * at the PSN it expects: an ACK or NAK, a read response whose AETH is a
+ * NAK, a MIDDLE or LAST before a FIRST.  It keeps its place in the
+ * stream across retries, so after a partial stream even the first
+ * response to the retried read must not be a NAK.  Hence:
+ *  - -ENOMEM, -EBUSY (no skb, or faulting kept racing invalidations):
+ *    as a packet lost on the wire, the stream stops there and the QP
+ *    stays; the requester's timer asks for the rest again;
+ *  - in place of the first response of a new read, the NAK (the QP goes
+ *    to the error state): the requester has nothing of this read yet;
+ *  - else no packet is safe: the stream stops without a NAK and the QP
+ *    goes to the error state; the requester's retries go unanswered and
+ *    it ends with a retry error, as it would once the QP is destroyed.
+ */
+static void rodp_resp_read_failed(struct rodp_qp *qp, u32 psn, bool first,
+				  int err)
+{
+	if (err == -ENOMEM || err == -EBUSY) {
+		rodp_count(qp->rdev, RODP_CNT_TX_READ_STOP);
+		qp->rd_tail++;
+		return;
+	}
+	if (first) {
+		/* In place of this response: nothing queued goes before. */
+		qp->rd_tail = qp->rd_head;
+		rodp_resp_mem_fatal(qp, psn, err);
+		return;
+	}
+	rodp_count(qp->rdev, RODP_CNT_TX_READ_STOP);
+	rodp_qp_error(qp, BIT(RODP_RESP));
+}
+
 /* Send the next response of the oldest read/atomic job. */
 static void rodp_resp_send_job(struct rodp_qp *qp)
 {
 	struct rodp_rd_job *job = &qp->rd_jobs[qp->rd_tail % RODP_RD_JOBS];
+	bool first = job->fresh && !job->next;
 	struct rcore_rc_seg seg;
 	struct rcore_rc_ack ack;
 	struct rodp_tx tx = {};
 	struct rodp_mr *mr;
+	int err;
 
 	rcore_rc_resp_ack(&qp->resp, rodp_resp_credits(qp), &ack);
 	if (job->atomic) {
@@ -463,23 +545,20 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 				 seg.len);
 		if (IS_ERR(mr)) {
 			/* The MR went away under the read. */
-			rodp_resp_fatal(qp, seg.psn,
-					RCORE_NAK_REMOTE_ACCESS_ERR,
-					RODP_CNT_TX_NAK_ACCESS);
+			rodp_resp_read_failed(qp, seg.psn, first, PTR_ERR(mr));
 			return;
 		}
 		tx.mr = mr;
 		tx.mr_va = job->va + seg.offset;
 		tx.mr_ahead = job->len - seg.offset - seg.len;
 	}
-	if (rodp_xmit(qp, &tx) && mr) {
-		rodp_mr_put(mr);
-		rodp_resp_fatal(qp, seg.psn, RCORE_NAK_REMOTE_ACCESS_ERR,
-				RODP_CNT_TX_NAK_ACCESS);
-		return;
-	}
+	err = rodp_xmit(qp, &tx);
 	if (mr)
 		rodp_mr_put(mr);
+	if (err) {
+		rodp_resp_read_failed(qp, seg.psn, first, err);
+		return;
+	}
 	if (++job->next == job->npsn)
 		qp->rd_tail++;
 }
@@ -512,6 +591,8 @@ void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 		qp->resp_nak_due = false;
 		qp->resp_ack_due = false;
 		rodp_resp_send(qp, RCORE_RC_ACK, &qp->resp_nak, 0);
+		if (qp->resp_fatal)
+			rodp_qp_error(qp, BIT(RODP_RESP));
 		return;
 	}
 	if (qp->resp_ack_due)

@@ -137,3 +137,38 @@ port_is()
 {
 	[ "$(port_attr "$1" "$2")" = "$3" ]
 }
+
+# rxe_reload: unload rdma_rxe and load it again, with rxe0 on ve2 as the
+# topology made it (tests/vm/harness/topology.sh), and wait until its port
+# is active with its IPv4 RoCE GID.  rxe's WARN_ON_ONCE()s fire once per
+# load of the module: a suite that must make them visible in its own part
+# of the kernel log starts with this.  Fails (with a diagnostic) when it
+# cannot.
+rxe_reload()
+{
+	local kroot
+	kroot=$RODP_REPO/build/deps/$(uname -r)/root
+	rdma link del rxe0 2>/dev/null
+	if ! rmmod rdma_rxe; then
+		diag "rmmod rdma_rxe failed: $(lsmod | grep -w rdma_rxe)"
+		return 1
+	fi
+	if ! modprobe -d "$kroot" rdma_rxe ||
+	   ! rdma link add rxe0 type rxe netdev ve2; then
+		diag "loading rdma_rxe and adding rxe0 on ve2 failed"
+		return 1
+	fi
+	if ! wait_for 20 port_is rxe0 state PORT_ACTIVE ||
+	   ! wait_for 20 grep -qs '^0000:0000:0000:0000:0000:ffff:' \
+		/sys/class/infiniband/rxe0/ports/1/gids/*; then
+		diag "rxe0 did not come up: port $(port_attr rxe0 state)"
+		return 1
+	fi
+}
+
+# debugfs_mounted: /sys/kernel/debug is mounted (mounted here if not).
+debugfs_mounted()
+{
+	mountpoint -q /sys/kernel/debug ||
+		mount -t debugfs none /sys/kernel/debug
+}
