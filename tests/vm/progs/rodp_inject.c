@@ -841,7 +841,7 @@ static void class_opcodes(struct pair *p)
 	uint8_t buf[PKT_MAX], raw[64];
 	struct counters b, a;
 	struct rcore_pkt h;
-	unsigned int i, naks = 0;
+	unsigned int i, k, naks = 0;
 	size_t len;
 
 	case_begin();
@@ -866,6 +866,26 @@ static void class_opcodes(struct pair *p)
 		}
 		inject(buf, len);
 		wait_rx(&b, 1);
+		/*
+		 * rx_pkts moves in the softirq, the verdict in the QP's work
+		 * item: wait for the verdict (a loaded host delays it), then
+		 * a little more for a second one that must not come.
+		 */
+		for (k = 0; k < 250; k++) {
+			usleep(20 * 1000);
+			read_counters(&a);
+			hdr = delta(&b, &a, C_DROP_HDR);
+			inv = delta(&b, &a, C_NAK_INV);
+			other = delta(&b, &a, C_DROP_ICRC) +
+				delta(&b, &a, C_DROP_NOQP) +
+				delta(&b, &a, C_DROP_STATE) +
+				delta(&b, &a, C_DROP_SEQ) +
+				delta(&b, &a, C_NAK_SEQ) +
+				delta(&b, &a, C_NAK_ACCESS) +
+				delta(&b, &a, C_NAK_OP);
+			if (hdr + inv + other)
+				break;
+		}
 		usleep(50 * 1000);
 		read_counters(&a);
 		hdr = delta(&b, &a, C_DROP_HDR);
