@@ -89,22 +89,16 @@ void test_advise(void **state)
 	      "PREFETCH_WRITE of %zu pages: odp_prefetches +%" PRIu64 ", odp_prefetch_pages +%" PRIu64 ", want 1 and >= %zu",
 	      npages(r->mem, 0, len), d.v[VT_C_PREFETCHES],
 	      d.v[VT_C_PREFETCH_PAGES], npages(r->mem, 0, len));
-	snap(tc, &before);
-	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
-		 "WRITE after PREFETCH_WRITE");
-	since(tc, &before, &d);
-	expect_warm(&d, "WRITE after PREFETCH(_WRITE) with FLUSH");
+	xfer_faults(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, 0, len, 0,
+		    "WRITE after PREFETCH_WRITE");
 	expect_pat(tc, "WRITE after PREFETCH_WRITE", r->mem, len, 131);
 
 	/* Untouched memory, prefetched for writing. */
 	r2 = obuf(tc, &tc->sb, len);
 	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, ADV_FLUSH,
 	       sge(r2, 0, len), 0, "PREFETCH_WRITE of untouched memory");
-	snap(tc, &before);
-	do_write(c, src, 0, r2, 0, len, IBV_WC_SUCCESS,
-		 "WRITE into prefetched untouched memory");
-	since(tc, &before, &d);
-	expect_warm(&d, "WRITE into prefetched untouched memory");
+	xfer_faults(tc, c, IBV_WR_RDMA_WRITE, src, 0, r2, 0, len, 0,
+		    "WRITE into prefetched untouched memory");
 	expect_pat(tc, "WRITE into prefetched untouched memory", r2->mem,
 		   len, 131);
 
@@ -116,11 +110,8 @@ void test_advise(void **state)
 	       0, "PREFETCH of an untouched READ source");
 	advise(pa, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, ADV_FLUSH,
 	       sge(l3, 0, len), 0, "PREFETCH_WRITE of a READ destination");
-	snap(tc, &before);
-	do_read(c, l3, 0, r3, 0, len, IBV_WC_SUCCESS,
-		"READ after PREFETCH");
-	since(tc, &before, &d);
-	expect_warm(&d, "READ after PREFETCH");
+	xfer_faults(tc, c, IBV_WR_RDMA_READ, l3, 0, r3, 0, len, 0,
+		    "READ after PREFETCH");
 	expect_pat(tc, "READ of prefetched untouched memory", l3->mem, len,
 		   ZERO);
 
@@ -132,18 +123,12 @@ void test_advise(void **state)
 	       sge(l4, 0, len), 0, "PREFETCH_WRITE of a READ destination");
 	advise(pb, IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT, ADV_FLUSH,
 	       sge(r4, 0, len), 0, "PREFETCH_NO_FAULT, half present");
-	snap(tc, &before);
-	do_read(c, l4, 0, r4, 0, half, IBV_WC_SUCCESS,
-		"READ of the present half after PREFETCH_NO_FAULT");
-	since(tc, &before, &d);
-	expect_warm(&d, "READ of the present half after PREFETCH_NO_FAULT");
+	xfer_faults(tc, c, IBV_WR_RDMA_READ, l4, 0, r4, 0, half, 0,
+		    "READ of the present half after PREFETCH_NO_FAULT");
 	expect_pat(tc, "READ of the present half", l4->mem, half, 132);
-	snap(tc, &before);
-	do_read(c, l4, half, r4, half, half, IBV_WC_SUCCESS,
-		"READ of the untouched half after PREFETCH_NO_FAULT");
-	since(tc, &before, &d);
-	expect_faulted(&d, npages(r4->mem, half, half),
-		       "READ of the untouched half after PREFETCH_NO_FAULT");
+	xfer_faults(tc, c, IBV_WR_RDMA_READ, l4, half, r4, half, half,
+		    npages(r4->mem, half, half),
+		    "READ of the untouched half after PREFETCH_NO_FAULT");
 	expect_pat(tc, "READ of the untouched half", l4->mem + half, half,
 		   ZERO);
 
@@ -160,11 +145,8 @@ void test_advise(void **state)
 	CHECK(d.v[VT_C_PREFETCH_PAGES] >= npages(r5->mem, 0, len),
 	      "PREFETCH_WRITE without FLUSH: odp_prefetch_pages +%" PRIu64 " after 10 s, want >= %zu",
 	      d.v[VT_C_PREFETCH_PAGES], npages(r5->mem, 0, len));
-	snap(tc, &before);
-	do_write(c, src, 0, r5, 0, len, IBV_WC_SUCCESS,
-		 "WRITE after a background prefetch");
-	since(tc, &before, &d);
-	expect_warm(&d, "WRITE after a background prefetch");
+	xfer_faults(tc, c, IBV_WR_RDMA_WRITE, src, 0, r5, 0, len, 0,
+		    "WRITE after a background prefetch");
 	expect_pat(tc, "WRITE after a background prefetch", r5->mem, len,
 		   131);
 

@@ -299,9 +299,7 @@ static void write_after_exit(struct tcase *tc, uint32_t seed,
 	struct buf *s2 = obuf(tc, &tc->sa, 64 * KIB);
 	struct buf *d2 = obuf(tc, &tc->sb, 64 * KIB);
 
-	fill_pat(s2->mem, 64 * KIB, seed);
-	do_write(c, s2, 0, d2, 0, 64 * KIB, IBV_WC_SUCCESS, what);
-	expect_pat(tc, what, d2->mem, 64 * KIB, seed);
+	write_pat(tc, c, s2, d2, 0, 64 * KIB, seed, what);
 }
 
 /*

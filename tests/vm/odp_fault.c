@@ -88,6 +88,32 @@ void test_caps(void **state)
 }
 
 /*
+ * test_nopin's traffic: fresh buffers of @len bytes reached as @k
+ * (explicit MRs with @access); @seed's pattern written from A to B and
+ * read back into A.
+ */
+static void nopin_pass(struct tcase *tc, struct conn *c, enum bkind k,
+		       int access, size_t len, uint32_t seed)
+{
+	struct buf *src = buf_new(tc, &tc->sa, len, k, access);
+	struct buf *dst = buf_new(tc, &tc->sb, len, k, access);
+	struct buf *back = buf_new(tc, &tc->sa, len, k, access);
+	char what[120];
+
+	fill_pat(src->mem, len, seed);
+	snprintf(what, sizeof(what), "%zu MiB WRITE, %s, memlock 0",
+		 len / MIB, bkind_str(k));
+	do_write(c, src, 0, dst, 0, len, IBV_WC_SUCCESS, what);
+	snprintf(what, sizeof(what), "%zu MiB READ, %s, memlock 0",
+		 len / MIB, bkind_str(k));
+	do_read(c, back, 0, dst, 0, len, IBV_WC_SUCCESS, what);
+	snprintf(what, sizeof(what), "%s WRITE target", bkind_str(k));
+	expect_pat(tc, what, dst->mem, len, seed);
+	snprintf(what, sizeof(what), "%s READ destination", bkind_str(k));
+	expect_pat(tc, what, back->mem, len, seed);
+}
+
+/*
  * ODP registers and moves data without pinning: with RLIMIT_MEMLOCK 0 and
  * no CAP_IPC_LOCK (so a pinned MR is refused, checked) explicit and
  * implicit ODP MRs register, WRITE and READ move the data, and the
@@ -97,10 +123,9 @@ void test_nopin(void **state)
 {
 	struct tcase *tc = *state;
 	struct conn *c = conn_open(tc);
-	struct buf *src, *dst, *back;
 	struct rlimit zero;
 	struct ibv_mr *mr;
-	size_t map_len, len = 4 * MIB;
+	size_t map_len;
 	uint8_t *p;
 	int rc;
 
@@ -129,29 +154,8 @@ void test_nopin(void **state)
 	      "pinned MR with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK: %s, want EPERM or ENOMEM (else this test proves nothing)",
 	      mr ? "registered" : strerror(errno));
 
-	/* Explicit ODP: 4 MiB written and read back. */
-	src = buf_new(tc, &tc->sa, len, B_ODP, ODP_ACCESS);
-	dst = buf_new(tc, &tc->sb, len, B_ODP, ODP_ACCESS);
-	back = buf_new(tc, &tc->sa, len, B_ODP, ODP_ACCESS);
-	fill_pat(src->mem, len, 11);
-	do_write(c, src, 0, dst, 0, len, IBV_WC_SUCCESS,
-		 "4 MiB WRITE, explicit ODP, memlock 0");
-	do_read(c, back, 0, dst, 0, len, IBV_WC_SUCCESS,
-		"4 MiB READ, explicit ODP, memlock 0");
-	expect_pat(tc, "WRITE target", dst->mem, len, 11);
-	expect_pat(tc, "READ destination", back->mem, len, 11);
-
-	/* Implicit ODP: 1 MiB written and read back. */
-	src = buf_new(tc, &tc->sa, MIB, B_IMPLICIT, 0);
-	dst = buf_new(tc, &tc->sb, MIB, B_IMPLICIT, 0);
-	back = buf_new(tc, &tc->sa, MIB, B_IMPLICIT, 0);
-	fill_pat(src->mem, MIB, 12);
-	do_write(c, src, 0, dst, 0, MIB, IBV_WC_SUCCESS,
-		 "1 MiB WRITE, implicit ODP, memlock 0");
-	do_read(c, back, 0, dst, 0, MIB, IBV_WC_SUCCESS,
-		"1 MiB READ, implicit ODP, memlock 0");
-	expect_pat(tc, "implicit WRITE target", dst->mem, MIB, 12);
-	expect_pat(tc, "implicit READ destination", back->mem, MIB, 12);
+	nopin_pass(tc, c, B_ODP, ODP_ACCESS, 4 * MIB, 11);
+	nopin_pass(tc, c, B_IMPLICIT, 0, MIB, 12);
 
 	CHECK(vm_kb("VmPin") == 0 && vm_kb("VmLck") == 0,
 	      "after ODP traffic: VmPin %ld kB, VmLck %ld kB, want 0",
@@ -199,39 +203,20 @@ static void anon_pass(const struct anon *a, enum ibv_wr_opcode op,
 static void anon_pass(const struct anon *a, enum ibv_wr_opcode op,
 		      size_t faults, const char *fmt, ...)
 {
-	struct cnts before, d;
-	const struct buf *to;
+	bool read = op == IBV_WR_RDMA_READ;
+	struct buf *l = read ? a->back : a->src;
+	struct buf *r = op == IBV_WR_SEND ? a->rb : a->dst;
 	char what[160];
-	uint32_t guard;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	snap(a->tc, &before);
-	if (op == IBV_WR_RDMA_WRITE) {
-		do_write(a->c, a->src, a->off, a->dst, a->off, a->len,
-			 IBV_WC_SUCCESS, what);
-		to = a->dst;
-		guard = G_DST;
-	} else if (op == IBV_WR_RDMA_READ) {
-		do_read(a->c, a->back, a->off, a->dst, a->off, a->len,
-			IBV_WC_SUCCESS, what);
-		to = a->back;
-		guard = G_BACK;
-	} else {
-		do_send(a->c, a->src, a->off, a->rb, a->off, a->len,
-			IBV_WC_SUCCESS, IBV_WC_SUCCESS, what);
-		to = a->rb;
-		guard = G_RECV;
-	}
-	since(a->tc, &before, &d);
-	expect_region(a->tc, what, to->mem, a->size, a->off,
-		      a->src->mem + a->off, a->len, guard);
-	if (faults)
-		expect_faulted(&d, faults, what);
-	else
-		expect_warm(&d, what);
+	xfer_faults(a->tc, a->c, op, l, a->off, r, a->off, a->len, faults,
+		    what);
+	expect_region(a->tc, what, (read ? l : r)->mem, a->size, a->off,
+		      a->src->mem + a->off, a->len,
+		      read ? G_BACK : r == a->rb ? G_RECV : G_DST);
 }
 
 /*
@@ -352,10 +337,8 @@ void test_zero(void **state)
 	expect_pat(tc, "never-touched memory after the NIC read it (CPU)",
 		   r->mem, size, ZERO);
 
-	do_write(c, src, 1, r, 5, len, IBV_WC_SUCCESS,
-		 "WRITE over the zero page");
-	expect_region(tc, "WRITE over the zero page (CPU)", r->mem, size, 5,
-		      src->mem + 1, len, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 1, r, 5, len, ZERO,
+		   "WRITE over the zero page");
 	fill_pat(l->mem, size, G_BACK);
 	do_read(c, l, 7, r, 5, len, IBV_WC_SUCCESS,
 		"READ after the WRITE over the zero page");
@@ -363,16 +346,12 @@ void test_zero(void **state)
 		      size, 7, src->mem + 1, len, G_BACK);
 
 	r2 = obuf(tc, &tc->sb, 64 * KIB);
-	do_write(c, src, 3, r2, 3000, 10000, IBV_WC_SUCCESS,
-		 "WRITE into never-touched memory");
-	expect_region(tc, "WRITE into never-touched memory (CPU)", r2->mem,
-		      64 * KIB, 3000, src->mem + 3, 10000, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 3, r2, 3000, 10000, ZERO,
+		   "WRITE into never-touched memory");
 
 	rb = obuf(tc, &tc->sb, 64 * KIB);
-	do_send(c, src, 11, rb, 100, 5000, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
-		"SEND into a never-touched receive buffer");
-	expect_region(tc, "SEND into a never-touched receive buffer (CPU)",
-		      rb->mem, 64 * KIB, 100, src->mem + 11, 5000, ZERO);
+	xfer_check(tc, c, IBV_WR_SEND, src, 11, rb, 100, 5000, ZERO,
+		   "SEND into a never-touched receive buffer");
 
 	s0 = obuf(tc, &tc->sa, 64 * KIB);
 	rb2 = obuf(tc, &tc->sb, 64 * KIB);
@@ -504,9 +483,7 @@ void test_readonly(void **state)
 	do_read(c, l, 0, rob, 0, len, IBV_WC_SUCCESS,
 		"READ from a PROT_READ file mapping");
 	expect_pat(tc, "READ from a PROT_READ file mapping", l->mem, len, 161);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, rob, 0, len, IBV_WC_SUCCESS, "the same READ, warm");
-	expect_pat(tc, "the same READ, warm", l->mem, len, 161);
+	read_pat(tc, c, l, rob, 0, len, 161, "the same READ, warm");
 	do_write(c, roa, 0, dst, 0, len, IBV_WC_SUCCESS,
 		 "WRITE from a PROT_READ file mapping");
 	expect_pat(tc, "WRITE from a PROT_READ file mapping", dst->mem, len,
@@ -519,11 +496,8 @@ void test_readonly(void **state)
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	CHECK(p != MAP_FAILED, "mmap MAP_PRIVATE: %s", strerror(errno));
 	pv = obuf_at(tc, &tc->sb, p, len, -1);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, pv, 0, len, IBV_WC_SUCCESS,
-		"READ from a MAP_PRIVATE file mapping");
-	expect_pat(tc, "READ from a MAP_PRIVATE file mapping", l->mem, len,
-		   161);
+	read_pat(tc, c, l, pv, 0, len, 161,
+		 "READ from a MAP_PRIVATE file mapping");
 	write_inside(tc, c, src, pv, len, 8, 161,
 		     "WRITE into a MAP_PRIVATE file mapping",
 		     "MAP_PRIVATE mapping after the NIC's WRITE (CPU)");
@@ -533,11 +507,8 @@ void test_readonly(void **state)
 		   got, len, 161);
 	expect_pat(tc, "the shared view after a WRITE into the private one",
 		   rob->mem, len, 161);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, rob, 0, len, IBV_WC_SUCCESS,
-		"READ from the shared view after the private WRITE");
-	expect_pat(tc, "READ from the shared view after the private WRITE",
-		   l->mem, len, 161);
+	read_pat(tc, c, l, rob, 0, len, 161,
+		 "READ from the shared view after the private WRITE");
 }
 
 #define BIG_MR		(64ull << 30)
@@ -577,14 +548,10 @@ void test_bigmr(void **state)
 
 		snprintf(what, sizeof(what), "WRITE at +0x%zx of 64 GiB",
 			 offs[i]);
-		fill_pat(src->mem, len, 181 + i);
-		do_write(c, src, 0, r, offs[i], len, IBV_WC_SUCCESS, what);
-		expect_pat(tc, what, p + offs[i], len, 181 + i);
+		write_pat(tc, c, src, r, offs[i], len, 181 + i, what);
 		snprintf(what, sizeof(what), "READ at +0x%zx of 64 GiB",
 			 offs[i]);
-		fill_pat(l->mem, len, G_BACK);
-		do_read(c, l, 0, r, offs[i], len, IBV_WC_SUCCESS, what);
-		expect_pat(tc, what, l->mem, len, 181 + i);
+		read_pat(tc, c, l, r, offs[i], len, 181 + i, what);
 	}
 	rss1 = vm_kb("VmRSS");
 	t0 = vt_now_ms();
@@ -666,10 +633,8 @@ void test_bounds(void **state)
 	CHECK(r->mr, "ODP MR at +%zu of %zu bytes: %s", off, len,
 	      strerror(errno));
 	r->rkey = r->mr->rkey;
-	do_write(c, src, 0, r, off, len, IBV_WC_SUCCESS,
-		 "WRITE of all of an MR at an odd address");
-	expect_region(tc, "WRITE of all of an MR at an odd address", r->mem,
-		      4 * PAGE, off, src->mem, len, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, off, len, ZERO,
+		   "WRITE of all of an MR at an odd address");
 	do_write(c, src, 0, r, off - 1, 1, IBV_WC_REM_ACCESS_ERR,
 		 "WRITE of the byte before the MR");
 	c = conn_open(tc);
@@ -717,8 +682,7 @@ void test_mixed(void **state)
 	struct conn *c = conn_open(tc);
 	struct buf *so, *sp, *si, *ri, *re, *t, *lp, *lo;
 	struct ibv_sge g[2], rg[2];
-	struct ibv_send_wr wr, *bad;
-	struct ibv_recv_wr rw, *rbad;
+	struct ibv_send_wr wr;
 	struct ibv_wc wc;
 	uint8_t *want;
 
@@ -740,15 +704,10 @@ void test_mixed(void **state)
 	g[1] = sge(sp, 11, 3000);
 	rg[0] = sge(ri, 5, 2500);
 	rg[1] = sge(re, 9, 1500);
-	memset(&rw, 0, sizeof(rw));
-	rw.wr_id = 1;
-	rw.sg_list = rg;
-	rw.num_sge = 2;
-	CHECK(!ibv_post_recv(c->b.qp, &rw, &rbad), "ibv_post_recv failed");
+	vt_post_recv(c->b.qp, 1, rg, 2, "mixed receive");
 	vt_send_wr(&wr, 2, g, 2, IBV_WR_SEND, IBV_SEND_SIGNALED);
-	CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "ibv_post_send failed");
-	expect_wc(c->a.scq, &wc, "mixed SEND", 2, IBV_WC_SUCCESS, IBV_WC_SEND,
-		  10000);
+	post_wait(c, &wr, &wc, IBV_WC_SUCCESS, IBV_WC_SEND, 10000,
+		  "mixed SEND");
 	expect_wc(c->b.rcq, &wc, "mixed receive", 1, IBV_WC_SUCCESS,
 		  IBV_WC_RECV, 10000);
 	CHECK(wc.byte_len == 4000, "mixed receive byte_len %u", wc.byte_len);
@@ -761,12 +720,8 @@ void test_mixed(void **state)
 
 	g[0] = sge(si, 1, 2222);
 	g[1] = sge(sp, 100, 1778);
-	vt_send_wr(&wr, 3, g, 2, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
-	wr.wr.rdma.remote_addr = (uintptr_t)t->mem + 3;
-	wr.wr.rdma.rkey = t->rkey;
-	CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "ibv_post_send failed");
-	expect_wc(c->a.scq, &wc, "mixed WRITE", 3, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, 10000);
+	rdma_sgl(c, IBV_WR_RDMA_WRITE, g, 2, (uintptr_t)t->mem + 3, t->rkey,
+		 IBV_WC_SUCCESS, "mixed WRITE");
 	memcpy(want, si->mem + 1, 2222);
 	memcpy(want + 2222, sp->mem + 100, 1778);
 	expect_region(tc, "mixed WRITE's target", t->mem, 8192, 3, want, 4000,
@@ -774,16 +729,42 @@ void test_mixed(void **state)
 
 	g[0] = sge(lp, 50, 1234);
 	g[1] = sge(lo, 60, 2766);
-	vt_send_wr(&wr, 4, g, 2, IBV_WR_RDMA_READ, IBV_SEND_SIGNALED);
-	wr.wr.rdma.remote_addr = (uintptr_t)t->mem + 3;
-	wr.wr.rdma.rkey = t->rkey;
-	CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "ibv_post_send failed");
-	expect_wc(c->a.scq, &wc, "mixed READ", 4, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_READ, 10000);
+	rdma_sgl(c, IBV_WR_RDMA_READ, g, 2, (uintptr_t)t->mem + 3, t->rkey,
+		 IBV_WC_SUCCESS, "mixed READ");
 	expect_region(tc, "mixed READ's pinned part", lp->mem, 8192, 50, want,
 		      1234, ZERO);
 	expect_region(tc, "mixed READ's ODP part", lo->mem, 8192, 60,
 		      want + 1234, 2766, ZERO);
+}
+
+/*
+ * RDMA @op of @len bytes at @r posted on @c1 (local buffer @l1) and on @c2
+ * (@l2) before either completes; both must succeed.
+ */
+static void both_qps(struct conn *c1, struct buf *l1, struct conn *c2,
+		     struct buf *l2, enum ibv_wr_opcode op, struct buf *r,
+		     size_t len)
+{
+	bool read = op == IBV_WR_RDMA_READ;
+	struct ibv_sge g[2] = { sge(l1, 0, len), sge(l2, 0, len) };
+	struct conn *c[2] = { c1, c2 };
+	struct ibv_send_wr wr[2];
+	char what[2][40];
+	struct ibv_wc wc;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(what[i], sizeof(what[i]), "%s on QP %d",
+			 read ? "READ" : "WRITE", i + 1);
+		vt_send_wr(&wr[i], 1, &g[i], 1, op, IBV_SEND_SIGNALED);
+		wr[i].wr.rdma.remote_addr = (uintptr_t)r->mem;
+		wr[i].wr.rdma.rkey = r->rkey;
+		vt_post_send(c[i]->a.qp, &wr[i], what[i]);
+	}
+	for (i = 0; i < 2; i++)
+		expect_wc(c[i]->a.scq, &wc, what[i], 1, IBV_WC_SUCCESS,
+			  read ? IBV_WC_RDMA_READ : IBV_WC_RDMA_WRITE,
+			  vt_wc_ms(len));
 }
 
 /*
@@ -795,10 +776,7 @@ void test_two_qps(void **state)
 {
 	struct tcase *tc = *state;
 	struct conn *c1 = conn_open(tc), *c2 = conn_open(tc);
-	struct ibv_send_wr wr, *bad;
 	struct buf *r, *src, *l1, *l2, *r2;
-	struct ibv_sge g1, g2;
-	struct ibv_wc wc;
 	size_t len = MIB;
 
 	r = obuf(tc, &tc->sb, len);
@@ -810,31 +788,9 @@ void test_two_qps(void **state)
 	fill_pat(r2->mem, len, 242);
 	cur_conn = c1;
 
-	g1 = sge(src, 0, len);
-	vt_send_wr(&wr, 1, &g1, 1, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
-	wr.wr.rdma.remote_addr = (uintptr_t)r->mem;
-	wr.wr.rdma.rkey = r->rkey;
-	CHECK(!ibv_post_send(c1->a.qp, &wr, &bad), "ibv_post_send failed");
-	CHECK(!ibv_post_send(c2->a.qp, &wr, &bad), "ibv_post_send failed");
-	expect_wc(c1->a.scq, &wc, "WRITE on QP 1", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, vt_wc_ms(len));
-	expect_wc(c2->a.scq, &wc, "WRITE on QP 2", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, vt_wc_ms(len));
+	both_qps(c1, src, c2, src, IBV_WR_RDMA_WRITE, r, len);
 	expect_pat(tc, "target of both WRITEs", r->mem, len, 241);
-
-	g1 = sge(l1, 0, len);
-	g2 = sge(l2, 0, len);
-	wr.opcode = IBV_WR_RDMA_READ;
-	wr.wr.rdma.remote_addr = (uintptr_t)r2->mem;
-	wr.wr.rdma.rkey = r2->rkey;
-	wr.sg_list = &g1;
-	CHECK(!ibv_post_send(c1->a.qp, &wr, &bad), "ibv_post_send failed");
-	wr.sg_list = &g2;
-	CHECK(!ibv_post_send(c2->a.qp, &wr, &bad), "ibv_post_send failed");
-	expect_wc(c1->a.scq, &wc, "READ on QP 1", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_READ, vt_wc_ms(len));
-	expect_wc(c2->a.scq, &wc, "READ on QP 2", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_READ, vt_wc_ms(len));
+	both_qps(c1, l1, c2, l2, IBV_WR_RDMA_READ, r2, len);
 	expect_pat(tc, "READ on QP 1", l1->mem, len, 242);
 	expect_pat(tc, "READ on QP 2", l2->mem, len, 242);
 }
@@ -935,10 +891,8 @@ void test_uffd(void **state)
 	close(uffd);
 	tc->bufs[tc->nbufs - 1].fd = -1;
 	c = conn_open(tc);
-	do_write(c, src, 0, r, 0, PAGE, IBV_WC_SUCCESS,
-		 "WRITE after the userfaultfd is closed");
-	expect_region(tc, "WRITE after the userfaultfd is closed", r->mem,
-		      64 * KIB, 0, src->mem, PAGE, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, 0, PAGE, ZERO,
+		   "WRITE after the userfaultfd is closed");
 }
 
 /*

@@ -41,13 +41,10 @@ void test_dontneed(void **state)
 	char what[160];
 	unsigned int p;
 
-	r = obuf(tc, &tc->sb, size);
-	src = obuf(tc, &tc->sa, size);
-	l = obuf(tc, &tc->sa, size);
+	obuf3(tc, size, &r, &src, &l);
 	fill_pat(src->mem, size, 31);
-	do_write(c, src, 0, r, roff, len, IBV_WC_SUCCESS, "first WRITE");
-	expect_region(tc, "first WRITE", r->mem, size, roff, src->mem, len,
-		      ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, roff, len, ZERO,
+		   "first WRITE");
 
 	for (p = 1; p <= 4; p++) {
 		snprintf(what, sizeof(what), "pass %u: MADV_DONTNEED", p);
@@ -66,30 +63,23 @@ void test_dontneed(void **state)
 			snprintf(what, sizeof(what),
 				 "pass %u: WRITE after MADV_DONTNEED", p);
 			fill_pat(src->mem, size, 31 + p);
-			snap(tc, &before);
-			do_write(c, src, 0, r, roff, len, IBV_WC_SUCCESS,
-				 what);
-			since(tc, &before, &d);
-			expect_faulted(&d, npages(r->mem, roff, len), what);
+			xfer_faults(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, roff,
+				    len, npages(r->mem, roff, len), what);
 			expect_region(tc, what, r->mem, size, roff, src->mem,
 				      len, ZERO);
 		} else {
 			snprintf(what, sizeof(what),
 				 "pass %u: READ after MADV_DONTNEED", p);
 			fill_pat(l->mem, size, G_BACK);
-			snap(tc, &before);
-			do_read(c, l, 2, r, roff, len, IBV_WC_SUCCESS, what);
-			since(tc, &before, &d);
-			expect_faulted(&d, npages(r->mem, roff, len), what);
+			xfer_faults(tc, c, IBV_WR_RDMA_READ, l, 2, r, roff,
+				    len, npages(r->mem, roff, len), what);
 			expect_region(tc, what, l->mem, size, 2, NULL, len,
 				      G_BACK);
 			snprintf(what, sizeof(what),
 				 "pass %u: WRITE after the READ", p);
 			fill_pat(src->mem, size, 31 + p);
-			do_write(c, src, 0, r, roff, len, IBV_WC_SUCCESS,
-				 what);
-			expect_region(tc, what, r->mem, size, roff, src->mem,
-				      len, ZERO);
+			xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, roff,
+				   len, ZERO, what);
 		}
 	}
 
@@ -97,25 +87,18 @@ void test_dontneed(void **state)
 	s = obuf(tc, &tc->sa, 64 * KIB);
 	rb = obuf(tc, &tc->sb, 64 * KIB);
 	fill_pat(s->mem, 64 * KIB, 77);
-	do_send(c, s, 0, rb, 0, 40000, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
-		"SEND");
-	expect_region(tc, "SEND", rb->mem, 64 * KIB, 0, s->mem, 40000, ZERO);
+	xfer_check(tc, c, IBV_WR_SEND, s, 0, rb, 0, 40000, ZERO, "SEND");
 	madv(s->mem, 64 * KIB, MADV_DONTNEED, "MADV_DONTNEED");
 	fill_pat(rb->mem, 64 * KIB, G_RECV);
-	snap(tc, &before);
-	do_send(c, s, 0, rb, 0, 40000, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
-		"SEND from a source after MADV_DONTNEED");
-	since(tc, &before, &d);
+	xfer_faults(tc, c, IBV_WR_SEND, s, 0, rb, 0, 40000,
+		    npages(s->mem, 0, 40000),
+		    "SEND from a source after MADV_DONTNEED");
 	expect_region(tc, "SEND from a source after MADV_DONTNEED",
 		      rb->mem, 64 * KIB, 0, NULL, 40000, G_RECV);
-	expect_faulted(&d, npages(s->mem, 0, 40000),
-		       "SEND from a source after MADV_DONTNEED");
 	madv(rb->mem, 64 * KIB, MADV_DONTNEED, "MADV_DONTNEED");
 	fill_pat(s->mem, 64 * KIB, 78);		/* over the zero page */
-	do_send(c, s, 0, rb, 0, 40000, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
-		"SEND after the CPU wrote over the zero page, into a receive buffer after MADV_DONTNEED");
-	expect_region(tc, "SEND after the CPU wrote over the zero page",
-		      rb->mem, 64 * KIB, 0, s->mem, 40000, ZERO);
+	xfer_check(tc, c, IBV_WR_SEND, s, 0, rb, 0, 40000, ZERO,
+		   "SEND after the CPU wrote over the zero page, into a receive buffer after MADV_DONTNEED");
 }
 
 /* The odp_fault_fails counter moved since @before. */
@@ -148,13 +131,10 @@ void test_mprotect(void **state)
 	struct cnts before;
 	uint8_t *want;
 
-	r = obuf(tc, &tc->sb, size);
-	src = obuf(tc, &tc->sa, size);
-	l = obuf(tc, &tc->sa, size);
+	obuf3(tc, size, &r, &src, &l);
 	want = vt_tc_alloc(&tc->vc, size);
 	fill_pat(src->mem, size, 41);
-	do_write(c, src, 0, r, 3, len, IBV_WC_SUCCESS, "WRITE");
-	expect_region(tc, "WRITE", r->mem, size, 3, src->mem, len, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, 3, len, ZERO, "WRITE");
 	memcpy(want, r->mem, size);
 
 	mprot(r->mem, size, PROT_READ, "PROT_READ");
@@ -174,10 +154,8 @@ void test_mprotect(void **state)
 		      want + 3, len, G_BACK);
 
 	mprot(r->mem, size, PROT_READ | PROT_WRITE, "PROT_READ|PROT_WRITE");
-	do_write(c, src, 0, r, 3, len, IBV_WC_SUCCESS,
-		 "WRITE after mprotect back to read-write");
-	expect_region(tc, "WRITE after mprotect back to read-write", r->mem,
-		      size, 3, src->mem, len, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, 3, len, ZERO,
+		   "WRITE after mprotect back to read-write");
 	memcpy(want, r->mem, size);
 
 	mprot(r->mem, size, PROT_NONE, "PROT_NONE");
@@ -203,9 +181,7 @@ void test_mprotect(void **state)
 	c = conn_open(tc);
 	rb = obuf(tc, &tc->sb, size);
 	fill_pat(src->mem, size, 43);
-	do_send(c, src, 0, rb, 0, len, IBV_WC_SUCCESS, IBV_WC_SUCCESS,
-		"SEND");
-	expect_region(tc, "SEND", rb->mem, size, 0, src->mem, len, ZERO);
+	xfer_check(tc, c, IBV_WR_SEND, src, 0, rb, 0, len, ZERO, "SEND");
 	mprot(src->mem, size, PROT_NONE, "PROT_NONE");
 	snap(tc, &before);
 	do_send(c, src, 0, rb, 0, len, IBV_WC_LOC_PROT_ERR, NO_RECV_WC,
@@ -398,8 +374,7 @@ void test_munmap(void **state)
 	src = obuf(tc, &tc->sa, 2 * MIB);
 	l = obuf(tc, &tc->sa, size);
 	fill_pat(src->mem, 2 * MIB, 51);
-	do_write(c, src, 0, r, 1, len, IBV_WC_SUCCESS, "WRITE");
-	expect_region(tc, "WRITE", r->mem, size, 1, src->mem, len, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, 1, len, ZERO, "WRITE");
 
 	CHECK(!munmap(r->map, r->map_len), "munmap: %s", strerror(errno));
 	do_write(c, src, 0, r, 1, len, IBV_WC_REM_ACCESS_ERR,
@@ -422,10 +397,8 @@ void test_munmap(void **state)
 	expect_region(tc, "READ from new memory at the unmapped address",
 		      l->mem, size, 0, NULL, len, G_BACK);
 	fill_pat(src->mem, 2 * MIB, 52);
-	do_write(c, src, 0, r, 1, len, IBV_WC_SUCCESS,
-		 "WRITE into new memory at the unmapped address");
-	expect_region(tc, "WRITE into new memory at the unmapped address",
-		      r->mem, size, 1, src->mem, len, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, 1, len, ZERO,
+		   "WRITE into new memory at the unmapped address");
 
 	/* Unmapped while WRITEs run. */
 	r2 = obuf(tc, &tc->sb, 2 * MIB);
@@ -485,10 +458,7 @@ void test_dereg(void **state)
 
 	c = conn_open(tc);
 	buf_reg(r, &tc->sb, odp_kind(tc), ODP_ACCESS);
-	fill_pat(src->mem, 2 * MIB, 57);
-	do_write(c, src, 0, r, 0, 2 * MIB, IBV_WC_SUCCESS,
-		 "WRITE through a fresh MR");
-	expect_pat(tc, "WRITE through a fresh MR", r->mem, 2 * MIB, 57);
+	write_pat(tc, c, src, r, 0, 2 * MIB, 57, "WRITE through a fresh MR");
 }
 
 /*
@@ -551,9 +521,7 @@ void test_mremap(void **state)
 	struct buf *r, *src, *l, *yb, ybuf;
 	uint8_t *x, *y, *p;
 
-	r = obuf(tc, &tc->sb, len);
-	src = obuf(tc, &tc->sa, len);
-	l = obuf(tc, &tc->sa, len);
+	obuf3(tc, len, &r, &src, &l);
 	x = r->mem;
 	y = map_blocks(len, &map_len, false);
 	CHECK(y, "mmap: %s", strerror(errno));
@@ -581,15 +549,10 @@ void test_mremap(void **state)
 	ybuf = *r;
 	ybuf.mem = y;
 	if (tc->mode == M_IMPLICIT) {
-		fill_pat(l->mem, len, G_BACK);
-		do_read(c, l, 0, &ybuf, 0, len, IBV_WC_SUCCESS,
-			"READ at the new address, same key");
-		expect_pat(tc, "READ at the new address", l->mem, len, 61);
-		fill_pat(src->mem, len, 62);
-		do_write(c, src, 0, &ybuf, 0, len, IBV_WC_SUCCESS,
-			 "WRITE at the new address, same key");
-		expect_pat(tc, "CPU after the WRITE at the new address", y,
-			   len, 62);
+		read_pat(tc, c, l, &ybuf, 0, len, 61,
+			 "READ at the new address, same key");
+		write_pat(tc, c, src, &ybuf, 0, len, 62,
+			  "WRITE at the new address, same key");
 	} else {
 		do_read(c, l, 0, &ybuf, 0, len, IBV_WC_REM_ACCESS_ERR,
 			"READ at the new address (outside the explicit MR)");
@@ -601,15 +564,10 @@ void test_mremap(void **state)
 	CHECK(p == x, "mremap back %p -> %p: %s", (void *)y, (void *)x,
 	      p == MAP_FAILED ? strerror(errno) : "moved elsewhere");
 	yb->map = NULL;		/* nothing left there to unmap */
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
-		"READ at the old address after mremap back");
-	expect_pat(tc, "READ at the old address after mremap back", l->mem,
-		   len, 63);
-	fill_pat(src->mem, len, 64);
-	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
-		 "WRITE at the old address after mremap back");
-	expect_pat(tc, "CPU after the WRITE at the old address", x, len, 64);
+	read_pat(tc, c, l, r, 0, len, 63,
+		 "READ at the old address after mremap back");
+	write_pat(tc, c, src, r, 0, len, 64,
+		  "WRITE at the old address after mremap back");
 }
 
 /*
@@ -639,22 +597,15 @@ void test_overlap(void **state)
 	do_read(c, l, 0, m2, 0, len, IBV_WC_SUCCESS,
 		"READ through the second MR");
 	expect_pat(tc, "READ through the second MR", l->mem, len, 171);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, im, 0, len, IBV_WC_SUCCESS,
-		"READ through the implicit MR");
-	expect_pat(tc, "READ through the implicit MR", l->mem, len, 171);
+	read_pat(tc, c, l, im, 0, len, 171, "READ through the implicit MR");
 
 	CHECK(!ibv_dereg_mr(m1->mr), "ibv_dereg_mr: %s", strerror(errno));
 	m1->mr = NULL;
 	madv(m2->mem, len, MADV_DONTNEED, "MADV_DONTNEED");
-	fill_pat(src->mem, len, 172);
-	do_write(c, src, 0, m2, 0, len, IBV_WC_SUCCESS,
-		 "WRITE through the second MR after the first is gone");
-	expect_pat(tc, "WRITE through the second MR (CPU)", m2->mem, len, 172);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, im, 0, len, IBV_WC_SUCCESS,
-		"READ through the implicit MR after the first is gone");
-	expect_pat(tc, "READ through the implicit MR", l->mem, len, 172);
+	write_pat(tc, c, src, m2, 0, len, 172,
+		  "WRITE through the second MR after the first is gone");
+	read_pat(tc, c, l, im, 0, len, 172,
+		 "READ through the implicit MR after the first is gone");
 	do_write(c, src, 0, m1, 0, len, IBV_WC_REM_ACCESS_ERR,
 		 "WRITE with the deregistered MR's key");
 	expect_pat(tc, "memory after the WRITE with a dead key", m2->mem, len,
@@ -729,9 +680,7 @@ void test_race(void **state)
 	pthread_t th;
 	char what[120];
 
-	r = obuf(tc, &tc->sb, len);
-	src = obuf(tc, &tc->sa, len);
-	l = obuf(tc, &tc->sa, len);
+	obuf3(tc, len, &r, &src, &l);
 	fill_pat(src->mem, len, 191);
 	memset(&d, 0, sizeof(d));
 	d.mem = r->mem;
@@ -781,9 +730,7 @@ void test_race(void **state)
 	expect_zero_or("target after the race", r->mem, src->mem, len);
 	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE after the race");
 	expect_pat(tc, "WRITE after the race", r->mem, len, 191);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ after the race");
-	expect_pat(tc, "READ after the race", l->mem, len, 191);
+	read_pat(tc, c, l, r, 0, len, 191, "READ after the race");
 }
 
 #ifndef MADV_COLLAPSE
@@ -804,9 +751,7 @@ void test_collapse(void **state)
 	struct buf *r, *src, *l;
 	struct cnts before, d;
 
-	r = obuf(tc, &tc->sb, len);
-	src = obuf(tc, &tc->sa, len);
-	l = obuf(tc, &tc->sa, len);
+	obuf3(tc, len, &r, &src, &l);
 	fill_pat(r->mem, len, G_DST);
 	fill_pat(src->mem, len, 201);
 	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
@@ -827,9 +772,7 @@ void test_collapse(void **state)
 	CHECK(d.v[VT_C_INVAL_PAGES] >= len / PAGE,
 	      "MADV_COLLAPSE: odp_inval_pages +%" PRIu64 ", want >= %zu (the mirrored small pages)",
 	      d.v[VT_C_INVAL_PAGES], len / PAGE);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ after the collapse");
-	expect_pat(tc, "READ after the collapse", l->mem, len, 201);
+	read_pat(tc, c, l, r, 0, len, 201, "READ after the collapse");
 	write_inside(tc, c, src, r, len, 3, 201, "WRITE after the collapse",
 		     "WRITE after the collapse (CPU)");
 }
@@ -867,9 +810,7 @@ void test_migrate(void **state)
 	struct cnts before, d;
 	uint64_t pfn0;
 
-	r = obuf(tc, &tc->sb, len);
-	src = obuf(tc, &tc->sa, len);
-	l = obuf(tc, &tc->sa, len);
+	obuf3(tc, len, &r, &src, &l);
 	fill_pat(src->mem, len, 271);
 	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE");
 	pfn0 = pfn_of(r->mem);
@@ -889,13 +830,8 @@ void test_migrate(void **state)
 	CHECK(d.v[VT_C_INVAL_PAGES] >= len / PAGE,
 	      "migration: odp_inval_pages +%" PRIu64 ", want >= %zu",
 	      d.v[VT_C_INVAL_PAGES], len / PAGE);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ after migration");
-	expect_pat(tc, "READ after migration", l->mem, len, 271);
-	fill_pat(src->mem, len, 272);
-	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
-		 "WRITE after migration");
-	expect_pat(tc, "WRITE after migration (CPU)", r->mem, len, 272);
+	read_pat(tc, c, l, r, 0, len, 271, "READ after migration");
+	write_pat(tc, c, src, r, 0, len, 272, "WRITE after migration");
 }
 
 /*
@@ -910,9 +846,7 @@ void test_hwpoison(void **state)
 	size_t len = 4 * PAGE;
 	struct buf *r, *src, *l;
 
-	r = obuf(tc, &tc->sb, len);
-	src = obuf(tc, &tc->sa, len);
-	l = obuf(tc, &tc->sa, len);
+	obuf3(tc, len, &r, &src, &l);
 	fill_pat(src->mem, len, 281);
 	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE");
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ");
@@ -968,10 +902,7 @@ void test_rereg(void **state)
 	      strerror(errno));
 	y->rkey = x->mr->rkey;
 	y->lkey = x->mr->lkey;
-	fill_pat(src->mem, len, 292);
-	do_write(c, src, 0, y, 0, len, IBV_WC_SUCCESS,
-		 "WRITE into the MR's new range");
-	expect_pat(tc, "the MR's new range (CPU)", y->mem, len, 292);
+	write_pat(tc, c, src, y, 0, len, 292, "WRITE into the MR's new range");
 	expect_pat(tc, "the MR's old range (CPU)", x->mem, len, 291);
 	rdma_at(c, IBV_WR_RDMA_WRITE, src, 0, (uintptr_t)x->mem, old_rkey,
 		len, IBV_WC_REM_ACCESS_ERR,
@@ -1007,11 +938,7 @@ void test_rereg(void **state)
 	CHECK(vm_kb("VmPin") == pin0 + (long)(len / KIB),
 	      "VmPin %ld kB after the MR became pinned, want %ld",
 	      vm_kb("VmPin"), pin0 + (long)(len / KIB));
-	fill_pat(src->mem, len, 293);
-	do_write(c, src, 0, y, 0, len, IBV_WC_SUCCESS,
-		 "WRITE into the MR, pinned now");
-	expect_pat(tc, "WRITE into the MR, pinned now (CPU)", y->mem, len,
-		   293);
+	write_pat(tc, c, src, y, 0, len, 293, "WRITE into the MR, pinned now");
 	CHECK(!ibv_dereg_mr(x->mr), "ibv_dereg_mr: %s", strerror(errno));
 	x->mr = NULL;
 	CHECK(vm_kb("VmPin") == pin0, "VmPin %ld kB after dereg, want %ld",
@@ -1032,18 +959,15 @@ void test_remap_cycles(void **state)
 	unsigned int i;
 	char what[120];
 
-	r = obuf(tc, &tc->sb, len);
-	src = obuf(tc, &tc->sa, len);
-	l = obuf(tc, &tc->sa, len);
+	obuf3(tc, len, &r, &src, &l);
 	for (i = 0; i < 24; i++) {
 		size_t off = (i * 4096 * 37) % (len - 64 * KIB);
 
 		snprintf(what, sizeof(what), "round %u: WRITE at +%zu", i,
 			 off);
 		fill_pat(src->mem, 64 * KIB, 300 + i);
-		do_write(c, src, 0, r, off, 64 * KIB, IBV_WC_SUCCESS, what);
-		expect_region(tc, what, r->mem, len, off, src->mem, 64 * KIB,
-			      ZERO);
+		xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 0, r, off, 64 * KIB,
+			   ZERO, what);
 		snprintf(what, sizeof(what), "round %u: READ at +%zu", i,
 			 off);
 		fill_pat(l->mem, 64 * KIB, G_BACK);

@@ -277,7 +277,7 @@ struct buf *buf_track(struct tcase *tc, void *mem, size_t size,
 	return b;
 }
 
-static const char *bkind_str(enum bkind k)
+const char *bkind_str(enum bkind k)
 {
 	switch (k) {
 	case B_PINNED:		return "pinned";
@@ -348,6 +348,19 @@ struct buf *obuf_at(struct tcase *tc, struct side *s, void *p,
 }
 
 /*
+ * The three fresh ODP buffers of @len bytes most tests use: @r on side B
+ * (WRITE target, READ source), @src and @l on side A (WRITE source, READ
+ * destination).
+ */
+void obuf3(struct tcase *tc, size_t len, struct buf **r, struct buf **src,
+	   struct buf **l)
+{
+	*r = obuf(tc, &tc->sb, len);
+	*src = obuf(tc, &tc->sa, len);
+	*l = obuf(tc, &tc->sa, len);
+}
+
+/*
  * A new file of @len bytes in tmp_dir (tc->tmpfile, unlinked when the
  * test ends), mapped MAP_SHARED; its descriptor in *@fd.
  */
@@ -391,20 +404,9 @@ long anon_huge_kb(const void *addr)
 /* "VmPin:" or "VmLck:" of /proc/self/status in kB, -1 when missing. */
 long vm_kb(const char *field)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	size_t n = strlen(field);
-	char line[256];
-	long kb = -1;
+	uint64_t kb;
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, n) && line[n] == ':') {
-			kb = strtol(line + n + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
+	return vt_read_field("/proc/self/status", field, &kb) ? (long)kb : -1;
 }
 
 /* Raise or drop CAP_IPC_LOCK in the effective set; 0 or the errno. */
@@ -623,32 +625,56 @@ struct ibv_sge sge(const struct buf *b, size_t off, size_t len)
 }
 
 /*
- * One signaled RDMA @op (WRITE or READ) of @len bytes on @c: local side
- * @l at @loff, remote address @ra with @rkey; its completion must have
- * status @want.  After an error the requester's QP must be in ERR.
+ * Post @wr on @c's requester and wait for its completion (@wc): its
+ * status must be @want and (when @opcode >= 0 and it succeeded) its
+ * opcode @opcode, within @ms.
  */
-void rdma_at(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
-	     size_t loff, uint64_t ra, uint32_t rkey, size_t len,
-	     enum ibv_wc_status want, const char *what)
+void post_wait(struct conn *c, struct ibv_send_wr *wr, struct ibv_wc *wc,
+	       enum ibv_wc_status want, int opcode, int ms, const char *what)
+{
+	cur_conn = c;
+	vt_post_send(c->a.qp, wr, what);
+	expect_wc(c->a.scq, wc, what, wr->wr_id, want, opcode, ms);
+}
+
+/*
+ * One signaled RDMA @op (WRITE or READ) on @c: local gather or scatter
+ * list @g of @n entries, remote address @ra with @rkey; its completion
+ * must have status @want.  After an error the requester's QP must be in
+ * ERR.
+ */
+void rdma_sgl(struct conn *c, enum ibv_wr_opcode op, struct ibv_sge *g,
+	      int n, uint64_t ra, uint32_t rkey, enum ibv_wc_status want,
+	      const char *what)
 {
 	static uint64_t id = 1;
-	struct ibv_sge g = sge(l, loff, len);
 	struct ibv_send_wr wr;
 	struct ibv_wc wc;
+	size_t len = 0;
+	int i;
 
-	vt_send_wr(&wr, ++id, &g, 1, op, IBV_SEND_SIGNALED);
+	for (i = 0; i < n; i++)
+		len += g[i].length;
+	vt_send_wr(&wr, ++id, g, n, op, IBV_SEND_SIGNALED);
 	wr.wr.rdma.remote_addr = ra;
 	wr.wr.rdma.rkey = rkey;
-	cur_conn = c;
-	vt_post_send(c->a.qp, &wr, what);
-	expect_wc(c->a.scq, &wc, what, id, want,
-		  op == IBV_WR_RDMA_READ ? IBV_WC_RDMA_READ :
-					   IBV_WC_RDMA_WRITE, vt_wc_ms(len));
+	post_wait(c, &wr, &wc, want, op == IBV_WR_RDMA_READ ?
+		  IBV_WC_RDMA_READ : IBV_WC_RDMA_WRITE, vt_wc_ms(len), what);
 	if (want == IBV_WC_SUCCESS && op == IBV_WR_RDMA_READ)
 		CHECK(wc.byte_len == len, "%s: byte_len %u, want %zu", what,
 		      wc.byte_len, len);
 	if (want != IBV_WC_SUCCESS)
 		expect_qp_state(&c->a, IBV_QPS_ERR, what);
+}
+
+/* rdma_sgl() of @len bytes at @l + @loff. */
+void rdma_at(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
+	     size_t loff, uint64_t ra, uint32_t rkey, size_t len,
+	     enum ibv_wc_status want, const char *what)
+{
+	struct ibv_sge g = sge(l, loff, len);
+
+	rdma_sgl(c, op, &g, 1, ra, rkey, want, what);
 }
 
 /* RDMA WRITE @len bytes from @src + @soff to @dst + @doff. */
@@ -688,9 +714,8 @@ void do_send(struct conn *c, struct buf *src, size_t soff,
 	cur_conn = c;
 	vt_post_recv(c->b.qp, id, &rg, 1, what);
 	vt_send_wr(&wr, id, &g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
-	vt_post_send(c->a.qp, &wr, what);
 	snprintf(msg, sizeof(msg), "%s: sender", what);
-	expect_wc(c->a.scq, &wc, msg, id, want_s, IBV_WC_SEND, vt_wc_ms(len));
+	post_wait(c, &wr, &wc, want_s, IBV_WC_SEND, vt_wc_ms(len), msg);
 	snprintf(msg, sizeof(msg), "%s: receiver", what);
 	if (want_r == NO_RECV_WC) {
 		vt_expect_no_wc(c->b.rcq, msg, 200);
@@ -718,11 +743,82 @@ void do_atomic(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	wr.wr.atomic.rkey = r->rkey;
 	wr.wr.atomic.compare_add = cmp_add;
 	wr.wr.atomic.swap = swap;
-	cur_conn = c;
-	vt_post_send(c->a.qp, &wr, what);
-	expect_wc(c->a.scq, &wc, what, id, want,
-		  op == IBV_WR_ATOMIC_CMP_AND_SWP ? IBV_WC_COMP_SWAP :
-						    IBV_WC_FETCH_ADD, 10000);
+	post_wait(c, &wr, &wc, want, op == IBV_WR_ATOMIC_CMP_AND_SWP ?
+		  IBV_WC_COMP_SWAP : IBV_WC_FETCH_ADD, 10000, what);
+}
+
+/*
+ * One transfer on @c that must succeed: an RDMA WRITE or a SEND (into a
+ * receive posted there) of @len bytes from local @l + @loff to remote @r
+ * + @roff, or an RDMA READ of remote @r + @roff into @l + @loff.
+ */
+void xfer(struct conn *c, enum ibv_wr_opcode op, struct buf *l, size_t loff,
+	  struct buf *r, size_t roff, size_t len, const char *what)
+{
+	if (op == IBV_WR_SEND)
+		do_send(c, l, loff, r, roff, len, IBV_WC_SUCCESS,
+			IBV_WC_SUCCESS, what);
+	else
+		rdma_at(c, op, l, loff, (uintptr_t)(r->mem + roff), r->rkey,
+			len, IBV_WC_SUCCESS, what);
+}
+
+/*
+ * xfer(), and what the ODP counters say of it: a fault of at least
+ * @faults pages, or (@faults 0) no fault at all.
+ */
+void xfer_faults(struct tcase *tc, struct conn *c, enum ibv_wr_opcode op,
+		 struct buf *l, size_t loff, struct buf *r, size_t roff,
+		 size_t len, size_t faults, const char *what)
+{
+	struct cnts before, d;
+
+	snap(tc, &before);
+	xfer(c, op, l, loff, r, roff, len, what);
+	since(tc, &before, &d);
+	if (faults)
+		expect_faulted(&d, faults, what);
+	else
+		expect_warm(&d, what);
+}
+
+/*
+ * xfer() of a WRITE or SEND from @src + @soff to @r + @roff: the CPU must
+ * then read the data there, and @guard's pattern (ZERO: zeros) in the
+ * rest of @r.
+ */
+void xfer_check(struct tcase *tc, struct conn *c, enum ibv_wr_opcode op,
+		struct buf *src, size_t soff, struct buf *r, size_t roff,
+		size_t len, uint32_t guard, const char *what)
+{
+	xfer(c, op, src, soff, r, roff, len, what);
+	expect_region(tc, what, r->mem, r->size, roff, src->mem + soff, len,
+		      guard);
+}
+
+/*
+ * RDMA WRITE @seed's pattern (put in @src first) to @r + @roff: the CPU
+ * must then read it there.
+ */
+void write_pat(struct tcase *tc, struct conn *c, struct buf *src,
+	       struct buf *r, size_t roff, size_t len, uint32_t seed,
+	       const char *what)
+{
+	fill_pat(src->mem, len, seed);
+	do_write(c, src, 0, r, roff, len, IBV_WC_SUCCESS, what);
+	expect_pat(tc, what, r->mem + roff, len, seed);
+}
+
+/*
+ * RDMA READ @len bytes of @r + @roff into @l, which holds G_BACK's
+ * pattern first: it must bring @seed's pattern (ZERO: zeros).
+ */
+void read_pat(struct tcase *tc, struct conn *c, struct buf *l, struct buf *r,
+	      size_t roff, size_t len, uint32_t seed, const char *what)
+{
+	fill_pat(l->mem, len, G_BACK);
+	do_read(c, l, 0, r, roff, len, IBV_WC_SUCCESS, what);
+	expect_pat(tc, what, l->mem, len, seed);
 }
 
 /*

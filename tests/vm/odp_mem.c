@@ -38,15 +38,11 @@ void test_fork(void **state)
 	uint8_t *snapshot, *want;
 	struct kid *k;
 
-	r = obuf(tc, &tc->sb, len);
-	src = obuf(tc, &tc->sa, len);
-	l = obuf(tc, &tc->sa, len);
+	obuf3(tc, len, &r, &src, &l);
 	snapshot = vt_tc_alloc(&tc->vc, len);
 	want = vt_tc_alloc(&tc->vc, len);
 
-	fill_pat(src->mem, len, 71);
-	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE before fork");
-	expect_pat(tc, "WRITE before fork", r->mem, len, 71);
+	write_pat(tc, c, src, r, 0, len, 71, "WRITE before fork");
 	memcpy(snapshot, r->mem, len);
 	k = kid_fork(tc, r->mem, len, snapshot, 99);
 
@@ -76,17 +72,11 @@ void test_fork(void **state)
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ after fork");
 	expect_same("READ after fork", l->mem, snapshot, len);
 	fill_pat(r->mem, len, 74);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
-		"READ after the parent's CPU wrote (COW broken)");
-	expect_pat(tc, "READ after the parent's CPU wrote (COW broken)",
-		   l->mem, len, 74);
+	read_pat(tc, c, l, r, 0, len, 74,
+		 "READ after the parent's CPU wrote (COW broken)");
 	kid_ask(k, 'S', 'y', "child's copy after the parent's CPU wrote");
-	fill_pat(src->mem, len, 75);
-	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS,
-		 "WRITE after the parent's CPU wrote");
-	expect_pat(tc, "parent after its CPU and then the NIC wrote", r->mem,
-		   len, 75);
+	write_pat(tc, c, src, r, 0, len, 75,
+		  "WRITE after the parent's CPU wrote");
 	kid_ask(k, 'S', 'y', "child's copy after the parent's NIC WRITE");
 	kid_end(k, "second child");
 
@@ -137,21 +127,16 @@ void test_shared_anon(void **state)
 	want = vt_tc_alloc(&tc->vc, len);
 
 	fill_pat(src->mem, len, 81);
-	do_write(c, src, 3, r, 3, len - 10, IBV_WC_SUCCESS,
-		 "WRITE into MAP_SHARED");
-	expect_region(tc, "WRITE into MAP_SHARED (CPU)", r->mem, len, 3,
-		      src->mem + 3, len - 10, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 3, r, 3, len - 10, ZERO,
+		   "WRITE into MAP_SHARED");
 	fill_pat(r->mem, len, 82);
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
 		"READ after the CPU wrote");
 	expect_pat(tc, "READ after the CPU wrote", l->mem, len, 82);
 
 	madv(r->mem, len, MADV_DONTNEED, "MADV_DONTNEED");
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
-		"READ after MADV_DONTNEED (shared pages stay)");
-	expect_pat(tc, "READ after MADV_DONTNEED (shared pages stay)", l->mem,
-		   len, 82);
+	read_pat(tc, c, l, r, 0, len, 82,
+		 "READ after MADV_DONTNEED (shared pages stay)");
 	madv(r->mem, len, MADV_REMOVE, "MADV_REMOVE");
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
 		"READ after MADV_REMOVE");
@@ -213,10 +198,7 @@ void test_memfd(void **state)
 	CHECK(!fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
 			 (off_t)len), "fallocate(PUNCH_HOLE): %s",
 	      strerror(errno));
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, x, 0, len, IBV_WC_SUCCESS,
-		"READ after the hole was punched");
-	expect_pat(tc, "READ after the hole was punched", l->mem, len, ZERO);
+	read_pat(tc, c, l, x, 0, len, ZERO, "READ after the hole was punched");
 }
 
 /*
@@ -262,10 +244,7 @@ void test_file(void **state)
 
 	CHECK(!ftruncate(fd, 0) && !ftruncate(fd, (off_t)len),
 	      "ftruncate to 0 and back: %s", strerror(errno));
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, f, 0, len, IBV_WC_SUCCESS,
-		"READ after truncate and extend");
-	expect_pat(tc, "READ after truncate and extend", l->mem, len, ZERO);
+	read_pat(tc, c, l, f, 0, len, ZERO, "READ after truncate and extend");
 	fill_pat(src->mem, len, 103);
 	do_write(c, src, 0, f, 0, len, IBV_WC_SUCCESS,
 		 "WRITE after truncate and extend");
@@ -349,10 +328,8 @@ void test_thp(void **state)
 	l = obuf(tc, &tc->sa, len);
 
 	fill_pat(src->mem, len, 111);
-	do_write(c, src, 3, r, 5, len - 10, IBV_WC_SUCCESS,
-		 "WRITE across two huge pages");
-	expect_region(tc, "WRITE across two huge pages (CPU)", r->mem, len, 5,
-		      src->mem + 3, len - 10, G_DST);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 3, r, 5, len - 10, G_DST,
+		   "WRITE across two huge pages");
 	fill_pat(l->mem, len, G_BACK);
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ of the huge pages");
 	expect_same("READ of the huge pages", l->mem, r->mem, len);
@@ -372,17 +349,11 @@ void test_thp(void **state)
 		expect_same("READ around the hole in a huge page", l->mem,
 			    want, 3 * PAGE);
 	}
-	fill_pat(src->mem, PAGE, 112);
-	do_write(c, src, 0, r, hole, PAGE, IBV_WC_SUCCESS,
-		 "WRITE into the hole");
-	expect_pat(tc, "WRITE into the hole (CPU)", r->mem + hole, PAGE, 112);
+	write_pat(tc, c, src, r, hole, PAGE, 112, "WRITE into the hole");
 
 	madv(r->mem, len, MADV_DONTNEED, "MADV_DONTNEED of all");
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
-		"READ after MADV_DONTNEED of the huge pages");
-	expect_pat(tc, "READ after MADV_DONTNEED of the huge pages", l->mem,
-		   len, ZERO);
+	read_pat(tc, c, l, r, 0, len, ZERO,
+		 "READ after MADV_DONTNEED of the huge pages");
 }
 
 /*
@@ -409,15 +380,10 @@ void test_hugetlb(void **state)
 	l = obuf(tc, &tc->sa, len);
 
 	fill_pat(src->mem, len, 121);
-	do_write(c, src, 1, r, 9, len - 17, IBV_WC_SUCCESS,
-		 "WRITE into hugetlb pages");
-	expect_region(tc, "WRITE into hugetlb pages (CPU)", r->mem, len, 9,
-		      src->mem + 1, len - 17, ZERO);
+	xfer_check(tc, c, IBV_WR_RDMA_WRITE, src, 1, r, 9, len - 17, ZERO,
+		   "WRITE into hugetlb pages");
 	fill_pat(r->mem, len, 122);
-	fill_pat(l->mem, len, G_BACK);
-	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
-		"READ after the CPU wrote");
-	expect_pat(tc, "READ from hugetlb pages", l->mem, len, 122);
+	read_pat(tc, c, l, r, 0, len, 122, "READ after the CPU wrote");
 	madv(r->mem, len, MADV_DONTNEED, "MADV_DONTNEED");
 	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS,
 		"READ after MADV_DONTNEED");

@@ -37,23 +37,12 @@ static uint64_t cgroup_max(void)
 	return max;
 }
 
-/* A /proc/vmstat value. */
+/* A /proc/vmstat value (0 when missing). */
 static uint64_t vmstat(const char *key)
 {
-	FILE *f = fopen("/proc/vmstat", "r");
-	size_t n = strlen(key);
-	char line[256];
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ' ') {
-			v = strtoull(line + n + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
+	return vt_read_field("/proc/vmstat", key, &v) ? v : 0;
 }
 
 static bool swap_on(void)
@@ -128,9 +117,7 @@ void test_pressure(void **state)
 	snap(tc, &before);
 	for (i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "READ of MiB %zu", i);
-		fill_pat(l->mem, MIB, G_BACK);
-		do_read(c, l, 0, t, i * MIB, MIB, IBV_WC_SUCCESS, what);
-		expect_pat(tc, what, l->mem, MIB, 1000 + (uint32_t)i);
+		read_pat(tc, c, l, t, i * MIB, MIB, 1000 + (uint32_t)i, what);
 	}
 	since(tc, &before, &d);
 	vt_diag("READ pass: %" PRId64 " ms, pswpin +%" PRIu64 ", odp_faults +%" PRIu64 " (%" PRIu64 " pages)",
@@ -164,9 +151,7 @@ void test_pageout(void **state)
 		skip();
 	}
 	c = conn_open(tc);
-	r = obuf(tc, &tc->sb, len);
-	src = obuf(tc, &tc->sa, len);
-	l = obuf(tc, &tc->sa, len);
+	obuf3(tc, len, &r, &src, &l);
 	fill_pat(src->mem, len, 211);
 	do_write(c, src, 0, r, 0, len, IBV_WC_SUCCESS, "WRITE");
 	out0 = vmstat("pswpout");
@@ -182,11 +167,9 @@ void test_pageout(void **state)
 	      "odp_inval_pages +%" PRIu64 " for %" PRIu64 " pages swapped out",
 	      d.v[VT_C_INVAL_PAGES], vmstat("pswpout") - out0);
 	fill_pat(l->mem, len, G_BACK);
-	snap(tc, &before);
-	do_read(c, l, 0, r, 0, len, IBV_WC_SUCCESS, "READ of swapped pages");
-	since(tc, &before, &d);
+	xfer_faults(tc, c, IBV_WR_RDMA_READ, l, 0, r, 0, len, 1,
+		    "READ of swapped pages");
 	expect_pat(tc, "READ of swapped pages", l->mem, len, 211);
-	expect_faulted(&d, 1, "READ of swapped pages");
 	madv(r->mem, len, MADV_PAGEOUT, "MADV_PAGEOUT");
 	write_inside(tc, c, src, r, len, 1, 211, "WRITE over swapped pages",
 		     "WRITE over swapped pages (CPU)");

@@ -194,6 +194,7 @@ struct ibv_mr *side_implicit(struct side *s);
 uint8_t *map_blocks(size_t len, size_t *map_len, bool huge);
 struct buf *buf_track(struct tcase *tc, void *mem, size_t size, void *map,
 		      size_t map_len, int fd);
+const char *bkind_str(enum bkind k);
 void buf_reg(struct buf *b, struct side *s, enum bkind k, int access);
 struct buf *buf_new(struct tcase *tc, struct side *s, size_t len,
 		    enum bkind k, int access);
@@ -201,6 +202,8 @@ enum bkind odp_kind(const struct tcase *tc);
 struct buf *obuf(struct tcase *tc, struct side *s, size_t len);
 struct buf *obuf_at(struct tcase *tc, struct side *s, void *p, size_t len,
 		    int fd);
+void obuf3(struct tcase *tc, size_t len, struct buf **r, struct buf **src,
+	   struct buf **l);
 uint8_t *file_map(struct tcase *tc, size_t len, int *fd);
 long anon_huge_kb(const void *addr);
 long vm_kb(const char *field);
@@ -219,6 +222,11 @@ void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
 	       uint64_t wr_id, enum ibv_wc_status status, int opcode, int ms);
 void expect_qp_state(struct ep *e, enum ibv_qp_state want, const char *what);
 struct ibv_sge sge(const struct buf *b, size_t off, size_t len);
+void post_wait(struct conn *c, struct ibv_send_wr *wr, struct ibv_wc *wc,
+	       enum ibv_wc_status want, int opcode, int ms, const char *what);
+void rdma_sgl(struct conn *c, enum ibv_wr_opcode op, struct ibv_sge *g,
+	      int n, uint64_t ra, uint32_t rkey, enum ibv_wc_status want,
+	      const char *what);
 void rdma_at(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	     size_t loff, uint64_t ra, uint32_t rkey, size_t len,
 	     enum ibv_wc_status want, const char *what);
@@ -234,6 +242,19 @@ void do_send(struct conn *c, struct buf *src, size_t soff, struct buf *dst,
 void do_atomic(struct conn *c, enum ibv_wr_opcode op, struct buf *l,
 	       size_t loff, struct buf *r, size_t roff, uint64_t cmp_add,
 	       uint64_t swap, enum ibv_wc_status want, const char *what);
+void xfer(struct conn *c, enum ibv_wr_opcode op, struct buf *l, size_t loff,
+	  struct buf *r, size_t roff, size_t len, const char *what);
+void xfer_faults(struct tcase *tc, struct conn *c, enum ibv_wr_opcode op,
+		 struct buf *l, size_t loff, struct buf *r, size_t roff,
+		 size_t len, size_t faults, const char *what);
+void xfer_check(struct tcase *tc, struct conn *c, enum ibv_wr_opcode op,
+		struct buf *src, size_t soff, struct buf *r, size_t roff,
+		size_t len, uint32_t guard, const char *what);
+void write_pat(struct tcase *tc, struct conn *c, struct buf *src,
+	       struct buf *r, size_t roff, size_t len, uint32_t seed,
+	       const char *what);
+void read_pat(struct tcase *tc, struct conn *c, struct buf *l, struct buf *r,
+	      size_t roff, size_t len, uint32_t seed, const char *what);
 void write_inside(struct tcase *tc, struct conn *c, struct buf *src,
 		  struct buf *r, size_t len, size_t off, uint32_t seed,
 		  const char *what, const char *cpu_what);
