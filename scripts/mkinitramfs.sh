@@ -3,7 +3,9 @@
 # guest's busybox initramfs: /init (tests/vm/harness/init), a static
 # busybox and the modules needed to mount the host over virtio 9p.
 # Rebuilt only when an input changed (busybox, init, the modules).
-set -eu
+# pipefail: a failed step in the stamp's or the archive's pipeline must not
+# leave a stamp over missing inputs or a truncated initramfs.
+set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kver=${1:?usage: mkinitramfs.sh KVER}
@@ -21,9 +23,10 @@ fi
 
 # Modules to mount the host root, in load order, each once.
 # `modprobe --show-depends` prints "insmod PATH" (or "builtin NAME").
-mapfile -t modules < <(modprobe -d "$kroot" -S "$kver" -a --show-depends \
-	virtio_pci 9pnet_virtio 9p | awk '$1 == "insmod" && !seen[$2]++ {
-		print $2 }')
+deps=$(modprobe -d "$kroot" -S "$kver" -a --show-depends \
+	virtio_pci 9pnet_virtio 9p) || die "modprobe --show-depends failed"
+mapfile -t modules < <(awk '$1 == "insmod" && !seen[$2]++ { print $2 }' \
+	<<<"$deps")
 [ ${#modules[@]} -gt 0 ] || die "no 9p modules found for $kver"
 
 stamp=$( {

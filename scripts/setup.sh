@@ -10,7 +10,8 @@
 #
 # Idempotent: when everything is present it touches neither apt nor the
 # network.  Remove build/deps/kver to pick up a newer Debian kernel.
-set -eu
+# pipefail: apt_depends (it can die) feeds pipelines.
+set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # Everything the build, the tests and the test bed use.

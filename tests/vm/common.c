@@ -994,6 +994,32 @@ bool vt_read_u64(const char *path, uint64_t *v)
 }
 
 /**
+ * vt_read_field - the number after a key in a file of "KEY: N" or "KEY N"
+ *	lines (/proc/self/status, /proc/meminfo, /proc/vmstat)
+ * @path: the file
+ * @key: the key, at the start of its line ("VmPin", "pswpout")
+ * @v: the number, in the file's unit
+ *
+ * Return: true when a line had @key and a number.
+ */
+bool vt_read_field(const char *path, const char *key, uint64_t *v)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = strlen(key);
+	char line[256];
+	bool ok = false;
+
+	if (!f)
+		return false;
+	while (!ok && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) &&
+		    (line[n] == ':' || line[n] == ' '))
+			ok = sscanf(line + n + 1, "%" SCNu64, v) == 1;
+	fclose(f);
+	return ok;
+}
+
+/**
  * vt_hw_counter - one hw counter of port 1, from sysfs
  * @dev: the device's name
  * @name: the counter's name

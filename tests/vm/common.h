@@ -213,6 +213,7 @@ enum vt_odp_cnt {
 extern const char *const vt_odp_cnt_names[VT_C_ODP_NUM];
 
 bool vt_read_u64(const char *path, uint64_t *v);
+bool vt_read_field(const char *path, const char *key, uint64_t *v);
 bool vt_hw_counter(const char *dev, const char *name, uint64_t *v);
 bool vt_nl_counters_add(int dev_index, const char *const *names,
 			unsigned int n, uint64_t *v);

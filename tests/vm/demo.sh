@@ -30,29 +30,17 @@ section "RDMA devices" rdma dev
 # shellcheck source=perftest/lib.sh
 . "$RODP_REPO/perftest/lib.sh"
 
-# inns NS CMD...: run CMD in namespace NS ("-": the initial one).
-inns()
-{
-	local ns=$1
-	shift
-	if [ "$ns" = - ]; then
-		"$@"
-	else
-		ip netns exec "$ns" "$@"
-	fi
-}
-
 # bw TOOL SRV_NS SRV_DEV CLI_NS CLI_DEV SRV_IP [ARG...]: a short perftest
-# run; ARGs go to both sides.
+# run; ARGs go to both sides ("-": the initial namespace, as for pt_in).
 bw()
 {
 	local tool=$1 sns=$2 sdev=$3 cns=$4 cdev=$5 ip=$6 pid rc=0
 	shift 6
-	inns "$sns" timeout 120 "$tool" -d "$sdev" -x "$(pt_gid "$sdev")" \
+	pt_in "$sns" timeout 120 "$tool" -d "$sdev" -x "$(pt_gid "$sdev")" \
 		-s 65536 -n 500 -p 18515 "$@" >/dev/null 2>&1 &
 	pid=$!
 	sleep 2
-	inns "$cns" timeout 120 "$tool" -d "$cdev" -x "$(pt_gid "$cdev")" \
+	pt_in "$cns" timeout 120 "$tool" -d "$cdev" -x "$(pt_gid "$cdev")" \
 		-s 65536 -n 500 -p 18515 "$@" "$ip" || rc=$?
 	wait $pid || rc=$?
 	return $rc

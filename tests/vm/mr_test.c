@@ -97,20 +97,13 @@ static void *map_pages(size_t len)
 	return p;
 }
 
-/* VmPin of this process in kB, from /proc/self/status. */
+/* VmPin of this process in kB, from /proc/self/status (-1: none). */
 static long vm_pin_kb(void)
 {
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+	uint64_t kb;
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return vt_read_field("/proc/self/status", "VmPin", &kb) ?
+	       (long)kb : -1;
 }
 
 static void test_device_reports_mrs(void **state)

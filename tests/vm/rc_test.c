@@ -1511,19 +1511,13 @@ static void test_mtu(void **state)
 	xfer_run(tc, c, X_READ, sizes, 5);
 }
 
+/* MemAvailable in kB, from /proc/meminfo (-1: none). */
 static long mem_available_kb(void)
 {
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
+	uint64_t kb;
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return vt_read_field("/proc/meminfo", "MemAvailable", &kb) ?
+	       (long)kb : -1;
 }
 
 /*

@@ -172,3 +172,28 @@ debugfs_mounted()
 	mountpoint -q /sys/kernel/debug ||
 		mount -t debugfs none /sys/kernel/debug
 }
+
+# renumber OFFSET: a filter for a sub-run's TAP: drop its plan line, add
+# OFFSET to its case numbers.
+renumber()
+{
+	awk -v off="$1" '
+		/^1\.\.[0-9]+$/ { next }
+		/^(not )?ok [0-9]+/ {
+			n = ($1 == "not") ? 3 : 2
+			$n = $n + off
+		}
+		{ print; fflush() }'
+}
+
+# tap_run N CMD [ARG...]: CMD prints TAP with N cases (a test program
+# run several times in one suite, its N counted beforehand): they become
+# the suite's next N cases; CMD's failure (status not 0) fails the suite.
+tap_run()
+{
+	local n=$1
+	shift
+	"$@" | renumber "$TAP_N"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
+	TAP_N=$((TAP_N + n))
+}

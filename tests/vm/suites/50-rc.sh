@@ -10,7 +10,7 @@
 #
 # The three runs of rc_test are one TAP stream: the plan is counted first
 # (rc_test --count), each run's own plan line is dropped and its cases are
-# renumbered.
+# renumbered (tap_run).
 set -u
 # shellcheck source=tests/vm/harness/tap.sh
 . "$RODP_REPO/tests/vm/harness/tap.sh"
@@ -24,18 +24,6 @@ run2=(--mtu 4096 --only '*mtu 4096' "${PAIRS[@]}")
 # RoCEv2 over IPv6: the link-local GIDs, every test kind, each pairing
 # with a rodp end.
 run3=(--ipv6 rodp0:rodp1 rodp0:rodp0 rodp0:rxe0 rxe0:rodp0)
-
-# renumber OFFSET: drop the plan line, add OFFSET to case numbers.
-renumber()
-{
-	awk -v off="$1" '
-		/^1\.\.[0-9]+$/ { next }
-		/^(not )?ok [0-9]+/ {
-			n = ($1 == "not") ? 3 : 2
-			$n = $n + off
-		}
-		{ print; fflush() }'
-}
 
 # set_mtu MTU: every link of the topology.
 set_mtu()
@@ -61,9 +49,7 @@ n2=$("$RC_TEST" --count "${run2[@]}") || n2=0
 n3=$("$RC_TEST" --count "${run3[@]}") || n3=0
 plan $((n1 + n2 + n3 + 2))
 
-"$RC_TEST" "${run1[@]}" | renumber 0
-[ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
-TAP_N=$n1
+tap_run "$n1" "$RC_TEST" "${run1[@]}"
 
 set_mtu 9000
 if wait_for 10 all_at 4096; then
@@ -74,16 +60,12 @@ else
 		diag "$d active_mtu $(port_attr "$d" active_mtu)"
 	done
 fi
-"$RC_TEST" "${run2[@]}" | renumber $TAP_N
-[ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
-TAP_N=$((TAP_N + n2))
+tap_run "$n2" "$RC_TEST" "${run2[@]}"
 set_mtu 1500
 if wait_for 10 all_at 1024; then
 	pass "all ports back at active_mtu 1024"
 else
 	fail "all ports back at active_mtu 1024"
 fi
-"$RC_TEST" "${run3[@]}" | renumber $TAP_N
-[ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
-TAP_N=$((TAP_N + n3))
+tap_run "$n3" "$RC_TEST" "${run3[@]}"
 done_testing

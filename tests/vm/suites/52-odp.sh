@@ -15,7 +15,7 @@
 # odp_test runs in the initial namespace: the RDMA devices are visible
 # there and sysfs shows their hw_counters (not under `ip netns exec`).
 # The two runs are one TAP stream (plan counted first, the runs' own plan
-# lines dropped, cases renumbered).  Everything set up here is undone.
+# lines dropped, cases renumbered: tap_run).  Everything set up here is undone.
 # rodp-suite-timeout: 420
 set -u
 # shellcheck source=tests/vm/harness/tap.sh
@@ -33,18 +33,6 @@ export CMOCKA_MESSAGE_OUTPUT=TAP
 run1=("${PAIRS[@]}")
 run2=(--pressure --pressure-mib "$PRESSURE_MIB" --only '*pageout*,*pressure*'
 	rodp0:rodp1)
-
-# renumber OFFSET: drop the plan line, add OFFSET to case numbers.
-renumber()
-{
-	awk -v off="$1" '
-		/^1\.\.[0-9]+$/ { next }
-		/^(not )?ok [0-9]+/ {
-			n = ($1 == "not") ? 3 : 2
-			$n = $n + off
-		}
-		{ print; fflush() }'
-}
 
 hugepages_old=$(cat /proc/sys/vm/nr_hugepages)
 zram_loaded=0
@@ -77,6 +65,13 @@ pressure_setup()
 		{ echo "memory.max"; return 1; }
 }
 
+# in_cgroup CMD [ARG...]: CMD in $CG_ODP.  In tap_run's pipeline it runs
+# in a subshell, which moves itself into the cgroup, then becomes CMD.
+in_cgroup()
+{
+	echo "$BASHPID" >$CG_ODP/cgroup.procs && exec "$@"
+}
+
 pressure_cleanup()
 {
 	[ ! -d $CG_ODP ] || rmdir $CG_ODP
@@ -94,30 +89,21 @@ plan $((n1 + n2))
 
 echo 4 >/proc/sys/vm/nr_hugepages
 diag "hugetlb pages: $(cat /proc/sys/vm/nr_hugepages) of 2 MiB"
-"$ODP_TEST" "${run1[@]}" | renumber 0
-[ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
-TAP_N=$n1
+tap_run "$n1" "$ODP_TEST" "${run1[@]}"
 echo "$hugepages_old" >/proc/sys/vm/nr_hugepages
 
 # Not in $(...): the set-up's state must stay visible to the clean-up.
 log=$(mktemp)
 if pressure_setup >"$log" 2>&1; then
 	diag "pressure: swap on zram0 (256 MiB), $CG_ODP memory.max $PRESSURE_MAX"
-	# The subshell moves itself into the cgroup, then becomes odp_test.
-	(
-		echo "$BASHPID" >$CG_ODP/cgroup.procs &&
-			exec "$ODP_TEST" "${run2[@]}"
-	) | renumber "$TAP_N"
-	[ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
+	tap_run "$n2" in_cgroup "$ODP_TEST" "${run2[@]}"
 	diag "pressure: $(grep -E '^(oom|oom_kill|max) ' $CG_ODP/memory.events | tr '\n' ' ')"
 else
 	why=$(tr '\n' ' ' <"$log")
 	diag "pressure set-up failed: $why"
-	ODP_PRESSURE_SETUP="set-up failed: $why" "$ODP_TEST" "${run2[@]}" |
-		renumber "$TAP_N"
-	[ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
+	tap_run "$n2" env ODP_PRESSURE_SETUP="set-up failed: $why" \
+		"$ODP_TEST" "${run2[@]}"
 fi
-TAP_N=$((TAP_N + n2))
 rm -f "$log"
 pressure_cleanup
 done_testing

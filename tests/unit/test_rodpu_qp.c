@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Host unit test of the provider's QP code (rodpu_qp.c) against a fake
- * kernel: the ibv_cmd_* helpers are replaced by stubs that lay the send
+ * Host unit test of the provider's QP code (provider/rodpu_qp.c) against a
+ * fake kernel: the ibv_cmd_* helpers are replaced by stubs that lay the send
  * and receive rings out in a memfd standing in for the uverbs file, as
  * rodp.ko announces them, and count doorbells.  The test reads the WQEs
  * the provider wrote through its own mapping of the same memory, and

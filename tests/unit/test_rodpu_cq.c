@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Host unit test of the provider's CQ code (rodpu_cq.c) against a fake
- * kernel: the ibv_cmd_* helpers are replaced by stubs that lay CQ rings
+ * Host unit test of the provider's CQ code (provider/rodpu_cq.c) against a
+ * fake kernel: the ibv_cmd_* helpers are replaced by stubs that lay CQ rings
  * out in a memfd standing in for the uverbs file, exactly as rodp.ko
  * announces them, and the test produces completions into the rings
  * through its own mapping of the same memory.
