@@ -29,6 +29,7 @@
 #define RCORE_QUEUE_H
 
 #include "types.h"
+#include "ring.h"
 
 #define RCORE_RING_HDR_SIZE	256u
 
@@ -141,18 +142,6 @@ struct rcore_cqe {
 RCORE_STATIC_ASSERT(sizeof(struct rcore_cqe) == 64, "CQE size is ABI");
 
 /**
- * rcore_ring_count - entries in a ring as seen from two indices
- * @prod: producer index
- * @cons: consumer index
- *
- * Return: prod - cons, modulo 2^32.
- */
-static inline uint32_t rcore_ring_count(uint32_t prod, uint32_t cons)
-{
-	return prod - cons;
-}
-
-/**
  * rcore_ring_slot - byte offset of the slot for an index
  * @log2_slots: log2 of the number of slots
  * @slot_size: bytes per slot
@@ -164,7 +153,7 @@ static inline size_t rcore_ring_slot(uint32_t log2_slots, uint32_t slot_size,
 				     uint32_t idx)
 {
 	return RCORE_RING_HDR_SIZE +
-	       (size_t)(idx & ((1u << log2_slots) - 1)) * slot_size;
+	       rcore_ring_slot_off(log2_slots, slot_size, idx);
 }
 
 #endif /* RCORE_QUEUE_H */
