@@ -34,8 +34,9 @@
 #include <net/net_namespace.h>
 #include <rdma/ib_verbs.h>
 
-#include <rcore/queue.h>
 #include <rcore/rc.h>
+#include <rcore/ring.h>
+#include <rdma/rodp-abi.h>
 
 #define RODP_DRV_NAME		"rodp"
 #define RODP_UDP_PORT		4791
@@ -226,7 +227,7 @@ struct rodp_mmap_entry {
 struct rodp_cq {
 	struct ib_cq ibcq;
 	spinlock_t lock;
-	struct rcore_ring_hdr *ring;
+	struct rodp_ring_hdr *ring;
 	u32 log2_slots;
 	u32 prod;
 	u32 cons;
@@ -327,7 +328,7 @@ typedef int (*rodp_mr_io_fn)(void *priv, void *kaddr, u64 len);
  * @head: WQEs copied in so far (cons <= head <= the user's prod)
  */
 struct rodp_wq {
-	struct rcore_ring_hdr *ring;
+	struct rodp_ring_hdr *ring;
 	struct rodp_mmap_entry *mmap_entry;
 	u32 log2_slots;
 	u32 slot_size;
@@ -530,7 +531,7 @@ struct rodp_tx {
 	u32 payload_len;
 	/* payload source: inline bytes, local SGEs, or an MR range */
 	const void *inline_data;
-	const struct rcore_sge *sge;
+	const struct rodp_sge *sge;
 	u32 num_sge;
 	u32 sge_off;			/* byte offset into the SGE list */
 	struct rodp_mr *mr;
@@ -612,7 +613,7 @@ void rodp_net_put(struct net *net);
 
 /* rodp_verbs.c */
 extern const struct ib_device_ops rodp_verbs_ops;
-int rodp_cq_post(struct rodp_cq *cq, const struct rcore_cqe *cqe,
+int rodp_cq_post(struct rodp_cq *cq, const struct rodp_cqe *cqe,
 		 bool solicited);
 struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
 					size_t size);
@@ -628,7 +629,7 @@ void rodp_qp_error(struct rodp_qp *qp, unsigned int held);
 void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);
 void *rodp_wq_slot(struct rodp_wq *wq, u32 idx);
 void *rodp_wq_fetch(struct rodp_wq *wq);
-int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
+int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
 		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
 int rodp_wq_init(void);
 void rodp_wq_exit(void);

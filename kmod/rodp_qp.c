@@ -29,6 +29,12 @@
 #include <rdma/rodp-abi.h>
 #include "rodp.h"
 
+/* The WQE formats are ABI: their sizes are fixed. */
+static_assert(sizeof(struct rodp_sge) == 16, "SGE size is ABI");
+static_assert(sizeof(struct rodp_swqe) == 64, "send WQE header size is ABI");
+static_assert(sizeof(struct rodp_rwqe) == 16,
+	      "receive WQE header size is ABI");
+
 static struct workqueue_struct *rodp_wq;
 
 /**
@@ -115,8 +121,8 @@ void *rodp_wq_slot(struct rodp_wq *wq, u32 idx)
 
 static void *rodp_wq_user_slot(struct rodp_wq *wq, u32 idx)
 {
-	return (u8 *)wq->ring + rcore_ring_slot(wq->log2_slots,
-						 wq->slot_size, idx);
+	return (u8 *)wq->ring + RODP_RING_HDR_SIZE +
+	       rcore_ring_slot_off(wq->log2_slots, wq->slot_size, idx);
 }
 
 /*
@@ -189,8 +195,8 @@ void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 {
 	struct rodp_swqe_info *info =
 		&qp->sq_info[idx & ((1u << qp->sq.log2_slots) - 1)];
-	const struct rcore_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
-	struct rcore_cqe cqe = {};
+	const struct rodp_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
+	struct rodp_cqe cqe = {};
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 	/* Only ever the oldest fetched WQE: cons never passes head. */
@@ -227,7 +233,7 @@ void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 static void rodp_qp_flush_sq(struct rodp_qp *qp)
 {
 	struct rodp_swqe_info *info;
-	struct rcore_swqe *wqe;
+	struct rodp_swqe *wqe;
 	u32 prod = rodp_wq_prod(&qp->sq);
 
 	while (qp->sq.head != prod) {
@@ -252,8 +258,8 @@ static void rodp_qp_flush_sq(struct rodp_qp *qp)
 static void rodp_qp_flush_rq(struct rodp_qp *qp)
 {
 	struct rodp_cq *rcq;
-	struct rcore_rwqe *wqe;
-	struct rcore_cqe cqe = {
+	struct rodp_rwqe *wqe;
+	struct rodp_cqe cqe = {
 		.status = IB_WC_WR_FLUSH_ERR,
 		.opcode = IB_WC_RECV,
 	};
@@ -283,7 +289,7 @@ static void rodp_qp_flush_rq(struct rodp_qp *qp)
  */
 static void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error)
 {
-	u32 f = error ? RCORE_RING_F_ERROR : 0;
+	u32 f = error ? RODP_RING_F_ERROR : 0;
 
 	WRITE_ONCE(qp->sq.ring->flags, f);
 	if (qp->rq.ring)
@@ -370,7 +376,7 @@ static int rodp_copy_piece(void *priv, void *kaddr, u64 len)
  * -EACCES (key, PD, rights) or another error from the MR layer (a
  * protection error).
  */
-int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
+int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
 		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge)
 {
 	struct rodp_copy_ctx c = { .buf = buf, .to_mem = to_sge };
@@ -735,8 +741,8 @@ static void rodp_qp_rnr_timer(struct timer_list *t)
 
 static u32 rodp_sq_slot_size(u32 sge, u32 inl)
 {
-	return sizeof(struct rcore_swqe) +
-	       ALIGN(max_t(u32, sge * sizeof(struct rcore_sge), inl), 64);
+	return sizeof(struct rodp_swqe) +
+	       ALIGN(max_t(u32, sge * sizeof(struct rodp_sge), inl), 64);
 }
 
 /* Allocate a ring of @wr slots (at least) and offer it to mmap(). */
@@ -744,7 +750,7 @@ static int rodp_wq_alloc(struct rodp_wq *wq, u32 wr, u32 slot_size,
 			 struct ib_udata *udata)
 {
 	u32 slots = roundup_pow_of_two(max_t(u32, wr, 1));
-	size_t size = PAGE_ALIGN(RCORE_RING_HDR_SIZE +
+	size_t size = PAGE_ALIGN(RODP_RING_HDR_SIZE +
 				 (size_t)slots * slot_size);
 	struct rodp_mmap_entry *entry;
 	int err;
@@ -793,7 +799,7 @@ static void rodp_wq_free(struct rodp_wq *wq)
 
 static size_t rodp_wq_map_size(const struct rodp_wq *wq)
 {
-	return PAGE_ALIGN(RCORE_RING_HDR_SIZE +
+	return PAGE_ALIGN(RODP_RING_HDR_SIZE +
 			  ((size_t)wq->slot_size << wq->log2_slots));
 }
 
@@ -857,16 +863,16 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 		err = -ENOMEM;
 		goto err_free_sq;
 	}
-	qp->max_send_sge = (qp->sq.slot_size - sizeof(struct rcore_swqe)) /
-			   sizeof(struct rcore_sge);
+	qp->max_send_sge = (qp->sq.slot_size - sizeof(struct rodp_swqe)) /
+			   sizeof(struct rodp_sge);
 	qp->max_send_sge = min_t(u32, qp->max_send_sge, RODP_MAX_SGE);
 	qp->max_inline = min_t(u32, qp->sq.slot_size -
-			       sizeof(struct rcore_swqe), RODP_MAX_INLINE);
+			       sizeof(struct rodp_swqe), RODP_MAX_INLINE);
 
 	sge = max_t(u32, cap->max_recv_sge, 1);
 	err = rodp_wq_alloc(&qp->rq, cap->max_recv_wr,
-			    sizeof(struct rcore_rwqe) +
-			    sge * sizeof(struct rcore_sge), udata);
+			    sizeof(struct rodp_rwqe) +
+			    sge * sizeof(struct rodp_sge), udata);
 	if (err)
 		goto err_free_info;
 	qp->max_recv_sge = sge;

@@ -11,18 +11,18 @@
 #include "rodp.h"
 
 static const s8 rodp_wr_kinds[] = {
-	[RCORE_WR_RDMA_WRITE] = RCORE_RC_MSG_WRITE,
-	[RCORE_WR_RDMA_WRITE_WITH_IMM] = RCORE_RC_MSG_WRITE_IMM,
-	[RCORE_WR_SEND] = RCORE_RC_MSG_SEND,
-	[RCORE_WR_SEND_WITH_IMM] = RCORE_RC_MSG_SEND_IMM,
-	[RCORE_WR_RDMA_READ] = RCORE_RC_MSG_READ,
-	[RCORE_WR_ATOMIC_CMP_AND_SWP] = RCORE_RC_MSG_CMP_SWAP,
-	[RCORE_WR_ATOMIC_FETCH_AND_ADD] = RCORE_RC_MSG_FETCH_ADD,
+	[RODP_WR_RDMA_WRITE] = RCORE_RC_MSG_WRITE,
+	[RODP_WR_RDMA_WRITE_WITH_IMM] = RCORE_RC_MSG_WRITE_IMM,
+	[RODP_WR_SEND] = RCORE_RC_MSG_SEND,
+	[RODP_WR_SEND_WITH_IMM] = RCORE_RC_MSG_SEND_IMM,
+	[RODP_WR_RDMA_READ] = RCORE_RC_MSG_READ,
+	[RODP_WR_ATOMIC_CMP_AND_SWP] = RCORE_RC_MSG_CMP_SWAP,
+	[RODP_WR_ATOMIC_FETCH_AND_ADD] = RCORE_RC_MSG_FETCH_ADD,
 };
 
 /**
  * rodp_wr_kind - the RC message a work request opcode asks for
- * @opcode: enum rcore_wr_opcode
+ * @opcode: enum rodp_wr_opcode
  *
  * Return: an enum rcore_rc_msg value, or -EINVAL for an opcode rodp does
  * not carry out on RC (SEND_WITH_INV among them: there are no memory
@@ -45,7 +45,7 @@ static struct rodp_swqe_info *rodp_sq_info(struct rodp_qp *qp, u32 idx)
 	return &qp->sq_info[idx & rodp_sq_mask(qp)];
 }
 
-static const struct rcore_sge *rodp_swqe_sge(const struct rcore_swqe *wqe)
+static const struct rodp_sge *rodp_swqe_sge(const struct rodp_swqe *wqe)
 {
 	return (const void *)(wqe + 1);
 }
@@ -54,8 +54,8 @@ static const struct rcore_sge *rodp_swqe_sge(const struct rcore_swqe *wqe)
 static bool rodp_req_fetch(struct rodp_qp *qp)
 {
 	struct rodp_swqe_info *info;
-	const struct rcore_swqe *wqe;
-	const struct rcore_sge *sge;
+	const struct rodp_swqe *wqe;
+	const struct rodp_sge *sge;
 	u64 len = 0;
 	int kind;
 	u32 i;
@@ -65,7 +65,7 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 		return false;
 	info = rodp_sq_info(qp, qp->sq.head - 1);
 	memset(info, 0, sizeof(*info));
-	info->signaled = qp->sq_sig_all || (wqe->flags & RCORE_SEND_SIGNALED);
+	info->signaled = qp->sq_sig_all || (wqe->flags & RODP_SEND_SIGNALED);
 
 	kind = rodp_wr_kind(wqe->opcode);
 	if (kind < 0) {
@@ -75,7 +75,7 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 	}
 	info->kind = kind;
 
-	if (wqe->flags & RCORE_SEND_INLINE) {
+	if (wqe->flags & RODP_SEND_INLINE) {
 		if (rcore_rc_msg_is_rd_atomic(kind) ||
 		    wqe->inline_len > qp->max_inline) {
 			info->status = IB_WC_LOC_QP_OP_ERR;
@@ -135,7 +135,7 @@ static int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 			     const struct rcore_rc_seg *seg)
 {
 	struct rodp_swqe_info *info = rodp_sq_info(qp, idx);
-	const struct rcore_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
+	const struct rodp_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
 	struct rodp_tx tx = {};
 	struct rcore_pkt *pkt = &tx.pkt;
 
@@ -177,12 +177,12 @@ static int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 	}
 	if (seg->last) {
 		pkt->imm = be32_to_cpu((__force __be32)wqe->imm_data);
-		if ((wqe->flags & RCORE_SEND_SOLICITED) &&
+		if ((wqe->flags & RODP_SEND_SOLICITED) &&
 		    info->kind != RCORE_RC_MSG_WRITE)
 			pkt->bth.se = true;
 	}
 	tx.payload_len = seg->len;
-	if (wqe->flags & RCORE_SEND_INLINE) {
+	if (wqe->flags & RODP_SEND_INLINE) {
 		tx.inline_data = (const u8 *)(wqe + 1) + seg->offset;
 	} else {
 		tx.sge = rodp_swqe_sge(wqe);
@@ -271,9 +271,9 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 				rodp_req_fail_oldest(qp);
 				break;
 			}
-			if ((((const struct rcore_swqe *)
+			if ((((const struct rodp_swqe *)
 			      rodp_wq_slot(&qp->sq, idx))->flags &
-			     RCORE_SEND_FENCE) && qp->rd_atomic_out)
+			     RODP_SEND_FENCE) && qp->rd_atomic_out)
 				break;
 			if (rcore_rc_msg_is_rd_atomic(info->kind) &&
 			    qp->rd_atomic_out >=
@@ -366,7 +366,7 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 {
 	struct rcore_rc_comp_verdict v;
 	struct rodp_swqe_info *info;
-	const struct rcore_swqe *wqe;
+	const struct rodp_swqe *wqe;
 	struct rcore_rc_wqe w, *wp;
 	u64 orig;
 	int err;

@@ -11,12 +11,12 @@
 
 #include "rodp.h"
 
-static struct rcore_rwqe *rodp_rq_cur(struct rodp_qp *qp)
+static struct rodp_rwqe *rodp_rq_cur(struct rodp_qp *qp)
 {
 	return rodp_wq_slot(&qp->rq, qp->rq.cons);
 }
 
-static const struct rcore_sge *rodp_rwqe_sge(const struct rcore_rwqe *wqe)
+static const struct rodp_sge *rodp_rwqe_sge(const struct rodp_rwqe *wqe)
 {
 	return (const void *)(wqe + 1);
 }
@@ -150,8 +150,8 @@ static bool rodp_resp_check_rkey(struct rodp_qp *qp, u32 psn, u32 rkey,
 static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 				enum ib_wc_status status, bool write_imm)
 {
-	const struct rcore_rwqe *wqe = rodp_rq_cur(qp);
-	struct rcore_cqe cqe = {
+	const struct rodp_rwqe *wqe = rodp_rq_cur(qp);
+	struct rodp_cqe cqe = {
 		.wr_id = wqe->wr_id,
 		.status = status,
 		.opcode = write_imm ? IB_WC_RECV_RDMA_WITH_IMM : IB_WC_RECV,
@@ -225,7 +225,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 	const struct rcore_pkt *pkt = &rx->pkt;
 	unsigned int f = v->flags;
 	u32 psn = pkt->bth.psn;
-	struct rcore_rwqe *wqe;
+	struct rodp_rwqe *wqe;
 	struct rodp_mr *mr;
 	int err;
 

@@ -11,12 +11,23 @@
 #include <rdma/rodp-abi.h>
 #include "rodp.h"
 
+/* The ring header and the CQE are ABI: their size and offsets are fixed. */
+static_assert(sizeof(struct rodp_ring_hdr) == RODP_RING_HDR_SIZE,
+	      "ring header size is ABI");
+static_assert(offsetof(struct rodp_ring_hdr, prod) == 0 &&
+	      offsetof(struct rodp_ring_hdr, cons) == 64 &&
+	      offsetof(struct rodp_ring_hdr, log2_slots) == 128 &&
+	      offsetof(struct rodp_ring_hdr, slot_size) == 132 &&
+	      offsetof(struct rodp_ring_hdr, flags) == 136,
+	      "ring header layout is ABI");
+static_assert(sizeof(struct rodp_cqe) == 64, "CQE size is ABI");
+
 static int rodp_alloc_ucontext(struct ib_ucontext *ibuc,
 			       struct ib_udata *udata)
 {
 	struct rodp_alloc_context_resp resp = {
 		.abi_version = RODP_UVERBS_ABI_VERSION,
-		.cqe_size = sizeof(struct rcore_cqe),
+		.cqe_size = sizeof(struct rodp_cqe),
 		.max_inline = RODP_MAX_INLINE,
 	};
 
@@ -129,7 +140,7 @@ static int rodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr
 	struct rodp_create_cq_resp resp = {};
 	struct rodp_create_cq_cmd cmd = {};
 	struct rodp_mmap_entry *entry;
-	struct rcore_ring_hdr *ring;
+	struct rodp_ring_hdr *ring;
 	u32 slots;
 	size_t size;
 	int err;
@@ -156,13 +167,13 @@ static int rodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr
 	}
 
 	slots = roundup_pow_of_two(attr->cqe);
-	size = PAGE_ALIGN(RCORE_RING_HDR_SIZE +
-			  (size_t)slots * sizeof(struct rcore_cqe));
+	size = PAGE_ALIGN(RODP_RING_HDR_SIZE +
+			  (size_t)slots * sizeof(struct rodp_cqe));
 	ring = vmalloc_user(size);
 	if (!ring)
 		return -ENOMEM;
 	ring->log2_slots = ilog2(slots);
-	ring->slot_size = sizeof(struct rcore_cqe);
+	ring->slot_size = sizeof(struct rodp_cqe);
 
 	spin_lock_init(&cq->lock);
 	cq->ring = ring;
@@ -203,6 +214,14 @@ static int rodp_destroy_cq(struct ib_cq *ibcq, struct ib_udata *udata)
 	return 0;
 }
 
+/* The CQE slot of free-running index @idx in @cq's ring. */
+static struct rodp_cqe *rodp_cq_slot(struct rodp_cq *cq, u32 idx)
+{
+	return (void *)((u8 *)cq->ring + RODP_RING_HDR_SIZE +
+			rcore_ring_slot_off(cq->log2_slots,
+					    sizeof(struct rodp_cqe), idx));
+}
+
 /*
  * Entries the consumer has not taken yet.  A consumer index from userspace
  * is not trusted: a distance larger than the ring means a corrupt ring,
@@ -231,13 +250,12 @@ static u32 rodp_cq_used(struct rodp_cq *cq)
  *
  * Return: 0, or -EOVERFLOW when the CQ is (or just went) in error.
  */
-int rodp_cq_post(struct rodp_cq *cq, const struct rcore_cqe *cqe,
+int rodp_cq_post(struct rodp_cq *cq, const struct rodp_cqe *cqe,
 		 bool solicited)
 {
 	struct ib_cq *ibcq = &cq->ibcq;
 	bool notify = false, overflow = false;
 	unsigned long flags;
-	void *slot;
 
 	spin_lock_irqsave(&cq->lock, flags);
 	if (cq->overflow) {
@@ -246,12 +264,10 @@ int rodp_cq_post(struct rodp_cq *cq, const struct rcore_cqe *cqe,
 	}
 	if (rodp_cq_used(cq) >= (1u << cq->log2_slots)) {
 		cq->overflow = true;
-		cq->ring->flags |= RCORE_RING_F_ERROR;
+		cq->ring->flags |= RODP_RING_F_ERROR;
 		overflow = true;
 	} else {
-		slot = (u8 *)cq->ring +
-		       rcore_ring_slot(cq->log2_slots, sizeof(*cqe), cq->prod);
-		memcpy(slot, cqe, sizeof(*cqe));
+		memcpy(rodp_cq_slot(cq, cq->prod), cqe, sizeof(*cqe));
 		cq->prod++;
 		rcore_store_release_u32(&cq->ring->prod, cq->prod);
 		if (cq->notify == IB_CQ_NEXT_COMP ||
@@ -297,15 +313,13 @@ static int rodp_req_notify_cq(struct ib_cq *ibcq, enum ib_cq_notify_flags flags)
 static int rodp_poll_cq(struct ib_cq *ibcq, int num, struct ib_wc *wc)
 {
 	struct rodp_cq *cq = to_rcq(ibcq);
-	const struct rcore_cqe *cqe;
+	const struct rodp_cqe *cqe;
 	unsigned long flags;
 	int n;
 
 	spin_lock_irqsave(&cq->lock, flags);
 	for (n = 0; n < num && rodp_cq_used(cq); n++) {
-		cqe = (void *)((u8 *)cq->ring +
-			       rcore_ring_slot(cq->log2_slots, sizeof(*cqe),
-					       cq->cons));
+		cqe = rodp_cq_slot(cq, cq->cons);
 		memset(&wc[n], 0, sizeof(wc[n]));
 		wc[n].wr_id = cqe->wr_id;
 		wc[n].status = cqe->status;

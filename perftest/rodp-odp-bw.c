@@ -81,7 +81,7 @@
 
 #include <infiniband/verbs.h>
 
-#include "common.h"
+#include "verbs.h"
 
 #define BLOCK		(2ul << 20)	/* buffers aligned to the mirror block */
 #define MIB		(1ul << 20)

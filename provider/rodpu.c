@@ -289,9 +289,9 @@ static struct verbs_context *rodpu_alloc_context(struct ibv_device *ibdev,
 		ret = EINVAL;
 		goto err_uninit;
 	}
-	if (resp.drv.cqe_size != sizeof(struct rcore_cqe)) {
+	if (resp.drv.cqe_size != sizeof(struct rodp_cqe)) {
 		rodpu_err(&ctx->vctx, "kernel CQE is %u bytes, provider's %zu",
-			  resp.drv.cqe_size, sizeof(struct rcore_cqe));
+			  resp.drv.cqe_size, sizeof(struct rodp_cqe));
 		ret = EINVAL;
 		goto err_uninit;
 	}

@@ -12,7 +12,7 @@
 
 #include "pabi34.h"
 #include <rdma/rodp-abi.h>
-#include <rcore/queue.h>
+#include <rcore/ring.h>
 
 #define rodpu_container_of(_ptr, _type, _member)			\
 	((_type *)(void *)((char *)(_ptr) - offsetof(_type, _member)))
@@ -40,9 +40,9 @@ struct rodpu_context {
 	bool db_ioctl;			/* doorbells through ioctl(2) */
 };
 
-/* One mapping of a shared ring (struct rcore_ring_hdr + slots). */
+/* One mapping of a shared ring (struct rodp_ring_hdr + slots). */
 struct rodpu_ring {
-	struct rcore_ring_hdr *hdr;	/* start of the mapping */
+	struct rodp_ring_hdr *hdr;	/* start of the mapping */
 	size_t map_size;
 	uint32_t log2_slots;
 	uint32_t cons;			/* our copy of hdr->cons */
@@ -52,7 +52,7 @@ struct rodpu_cq {
 	struct verbs_cq vcq;		/* first: libibverbs owns the start */
 	pthread_spinlock_t lock;	/* serialises consumers */
 	struct rodpu_ring ring;
-	const struct rcore_cqe *cur;	/* entry of an extended poll */
+	const struct rodp_cqe *cur;	/* entry of an extended poll */
 };
 
 /*
@@ -61,7 +61,7 @@ struct rodpu_cq {
  */
 struct rodpu_wq {
 	pthread_spinlock_t lock;	/* serialises producers */
-	struct rcore_ring_hdr *hdr;	/* start of the mapping; NULL: none */
+	struct rodp_ring_hdr *hdr;	/* start of the mapping; NULL: none */
 	size_t map_size;
 	uint32_t log2_slots;
 	uint32_t slot_size;
@@ -82,7 +82,7 @@ struct rodpu_qp {
 	 */
 	uint32_t wr_prod;
 	int wr_err;
-	struct rcore_swqe *wr_cur;	/* WQE the setters apply to */
+	struct rodp_swqe *wr_cur;	/* WQE the setters apply to */
 };
 
 static inline struct rodpu_context *to_rctx(struct ibv_context *ibctx)

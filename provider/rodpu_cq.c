@@ -2,12 +2,12 @@
 /*
  * Completion queues of rodp's libibverbs provider.
  *
- * A CQ is a ring shared with rodp.ko (lib/include/rcore/queue.h): the
- * kernel produces struct rcore_cqe entries and publishes hdr->prod, the
+ * A CQ is a ring shared with rodp.ko (<rdma/rodp-abi.h>): the
+ * kernel produces struct rodp_cqe entries and publishes hdr->prod, the
  * provider consumes them and publishes hdr->cons.  Polling is a memory
  * read; only creation, destruction, resizing and arming enter the kernel.
  *
- * Once the kernel marks the ring RCORE_RING_F_ERROR (e.g. on overrun) it
+ * Once the kernel marks the ring RODP_RING_F_ERROR (e.g. on overrun) it
  * makes no more entries: the entries already there are still returned,
  * then polling fails (-1 / EIO) so the error is not mistaken for an idle
  * CQ.  A producer index more than a ring ahead of ours is treated the
@@ -19,6 +19,17 @@
 #include <sys/mman.h>
 
 #include "rodpu.h"
+
+/* The ring header and the CQE are ABI: their size and offsets are fixed. */
+_Static_assert(sizeof(struct rodp_ring_hdr) == RODP_RING_HDR_SIZE,
+	       "ring header size is ABI");
+_Static_assert(offsetof(struct rodp_ring_hdr, prod) == 0 &&
+	       offsetof(struct rodp_ring_hdr, cons) == 64 &&
+	       offsetof(struct rodp_ring_hdr, log2_slots) == 128 &&
+	       offsetof(struct rodp_ring_hdr, slot_size) == 132 &&
+	       offsetof(struct rodp_ring_hdr, flags) == 136,
+	       "ring header layout is ABI");
+_Static_assert(sizeof(struct rodp_cqe) == 64, "CQE size is ABI");
 
 /*
  * The CQE carries the kernel's IB_WC_* flag bits (enum ib_wc_flags);
@@ -49,12 +60,12 @@ static unsigned int rodpu_wc_flags(uint32_t kflags)
 	return flags;
 }
 
-static const struct rcore_cqe *rodpu_cqe(const struct rodpu_ring *ring,
+static const struct rodp_cqe *rodpu_cqe(const struct rodpu_ring *ring,
 					 uint32_t idx)
 {
-	return (const void *)((const char *)ring->hdr +
-		rcore_ring_slot(ring->log2_slots, sizeof(struct rcore_cqe),
-				idx));
+	return (const void *)((const char *)ring->hdr + RODP_RING_HDR_SIZE +
+		rcore_ring_slot_off(ring->log2_slots, sizeof(struct rodp_cqe),
+				    idx));
 }
 
 /*
@@ -69,7 +80,7 @@ static int rodpu_ring_avail(const struct rodpu_ring *ring, uint32_t *avail)
 
 	if (n > (1u << ring->log2_slots))
 		return EIO;
-	if (!n && (rcore_read_once_u32(&ring->hdr->flags) & RCORE_RING_F_ERROR))
+	if (!n && (rcore_read_once_u32(&ring->hdr->flags) & RODP_RING_F_ERROR))
 		return EIO;
 	*avail = n;
 	return 0;
@@ -89,15 +100,15 @@ static void rodpu_ring_consume(struct rodpu_ring *ring, uint32_t n)
 static int rodpu_ring_map(struct rodpu_context *ctx, struct rodpu_ring *ring,
 			  uint64_t offset, uint64_t size, uint32_t num_cqe)
 {
-	struct rcore_ring_hdr *hdr;
+	struct rodp_ring_hdr *hdr;
 	uint32_t log2 = 0;
 	void *p;
 
 	while (log2 < 31 && (1u << log2) < num_cqe)
 		log2++;
 	if (!num_cqe || (1u << log2) != num_cqe || (size_t)size != size ||
-	    size < RCORE_RING_HDR_SIZE +
-		   (uint64_t)num_cqe * sizeof(struct rcore_cqe) ||
+	    size < RODP_RING_HDR_SIZE +
+		   (uint64_t)num_cqe * sizeof(struct rodp_cqe) ||
 	    offset > INT64_MAX) {
 		rodpu_err(&ctx->vctx,
 			  "bad CQ ring: %u entries, %llu bytes at %#llx",
@@ -118,11 +129,11 @@ static int rodpu_ring_map(struct rodpu_context *ctx, struct rodpu_ring *ring,
 
 	hdr = p;
 	if (hdr->log2_slots != log2 ||
-	    hdr->slot_size != sizeof(struct rcore_cqe)) {
+	    hdr->slot_size != sizeof(struct rodp_cqe)) {
 		rodpu_err(&ctx->vctx,
 			  "CQ ring header says 2^%u slots of %u bytes, expected 2^%u of %zu",
 			  hdr->log2_slots, hdr->slot_size, log2,
-			  sizeof(struct rcore_cqe));
+			  sizeof(struct rodp_cqe));
 		munmap(p, size);
 		return EINVAL;
 	}
@@ -169,7 +180,7 @@ int rodpu_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 		want = avail;
 
 	for (i = 0; i < want; i++) {
-		const struct rcore_cqe *e = rodpu_cqe(ring, ring->cons + i);
+		const struct rodp_cqe *e = rodpu_cqe(ring, ring->cons + i);
 		struct ibv_wc *w = &wc[i];
 
 		w->wr_id = e->wr_id;

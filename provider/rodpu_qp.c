@@ -3,7 +3,7 @@
  * Queue pairs of rodp's libibverbs provider.
  *
  * A QP's send and receive queues are rings shared with rodp.ko
- * (lib/include/rcore/queue.h).  Posting writes WQEs into the slots at the
+ * (<rdma/rodp-abi.h>).  Posting writes WQEs into the slots at the
  * ring's producer index and publishes the index with a release store;
  * the kernel consumes them and advances the consumer index when a WQE
  * retires, so a slot is reused only after the kernel is done with it.
@@ -12,7 +12,7 @@
  * ibv_wr_complete()): a POST_SEND command with no work requests, which
  * tells the kernel to look at the ring.
  * Receive: no system call, unless the kernel has marked the ring
- * RCORE_RING_F_ERROR (the QP is in the error state); then a POST_RECV
+ * RODP_RING_F_ERROR (the QP is in the error state); then a POST_RECV
  * command with no work requests asks it to flush what was posted.
  *
  * Only RC QPs are implemented by the kernel; creation of other types is
@@ -28,8 +28,8 @@
 
 /* The WQE formats take libibverbs' numbers as they are. */
 #define RODPU_SAME_OP(_op)						\
-	_Static_assert((int)IBV_WR_##_op == (int)RCORE_WR_##_op,	\
-		       "IBV_WR_" #_op " and RCORE_WR_" #_op " differ")
+	_Static_assert((int)IBV_WR_##_op == (int)RODP_WR_##_op,	\
+		       "IBV_WR_" #_op " and RODP_WR_" #_op " differ")
 RODPU_SAME_OP(RDMA_WRITE);
 RODPU_SAME_OP(RDMA_WRITE_WITH_IMM);
 RODPU_SAME_OP(SEND);
@@ -39,23 +39,28 @@ RODPU_SAME_OP(ATOMIC_CMP_AND_SWP);
 RODPU_SAME_OP(ATOMIC_FETCH_AND_ADD);
 RODPU_SAME_OP(SEND_WITH_INV);
 #undef RODPU_SAME_OP
-_Static_assert(IBV_SEND_FENCE == RCORE_SEND_FENCE &&
-	       IBV_SEND_SIGNALED == RCORE_SEND_SIGNALED &&
-	       IBV_SEND_SOLICITED == RCORE_SEND_SOLICITED &&
-	       IBV_SEND_INLINE == RCORE_SEND_INLINE,
-	       "IBV_SEND_* and RCORE_SEND_* differ");
-_Static_assert(sizeof(struct ibv_sge) == sizeof(struct rcore_sge) &&
+_Static_assert(IBV_SEND_FENCE == RODP_SEND_FENCE &&
+	       IBV_SEND_SIGNALED == RODP_SEND_SIGNALED &&
+	       IBV_SEND_SOLICITED == RODP_SEND_SOLICITED &&
+	       IBV_SEND_INLINE == RODP_SEND_INLINE,
+	       "IBV_SEND_* and RODP_SEND_* differ");
+_Static_assert(sizeof(struct ibv_sge) == sizeof(struct rodp_sge) &&
 	       offsetof(struct ibv_sge, addr) ==
-	       offsetof(struct rcore_sge, addr) &&
+	       offsetof(struct rodp_sge, addr) &&
 	       offsetof(struct ibv_sge, length) ==
-	       offsetof(struct rcore_sge, length) &&
+	       offsetof(struct rodp_sge, length) &&
 	       offsetof(struct ibv_sge, lkey) ==
-	       offsetof(struct rcore_sge, lkey),
-	       "struct ibv_sge and struct rcore_sge differ");
+	       offsetof(struct rodp_sge, lkey),
+	       "struct ibv_sge and struct rodp_sge differ");
+_Static_assert(sizeof(struct rodp_sge) == 16, "SGE size is ABI");
+_Static_assert(sizeof(struct rodp_swqe) == 64,
+	       "send WQE header size is ABI");
+_Static_assert(sizeof(struct rodp_rwqe) == 16,
+	       "receive WQE header size is ABI");
 
 /* Send flags a WQE carries. */
-#define RODPU_SWQE_FLAGS	(RCORE_SEND_FENCE | RCORE_SEND_SIGNALED | \
-				 RCORE_SEND_SOLICITED | RCORE_SEND_INLINE)
+#define RODPU_SWQE_FLAGS	(RODP_SEND_FENCE | RODP_SEND_SIGNALED | \
+				 RODP_SEND_SOLICITED | RODP_SEND_INLINE)
 
 /* Operations of the extended posting interface the kernel carries out. */
 #define RODPU_QP_SEND_OPS	(IBV_QP_EX_WITH_RDMA_WRITE |		\
@@ -93,15 +98,15 @@ static bool rodpu_op_has_inline(unsigned int op)
 	}
 }
 
-static struct rcore_sge *rodpu_swqe_sges(struct rcore_swqe *w)
+static struct rodp_sge *rodpu_swqe_sges(struct rodp_swqe *w)
 {
-	return (struct rcore_sge *)(void *)(w + 1);
+	return (struct rodp_sge *)(void *)(w + 1);
 }
 
 static void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx)
 {
-	return (char *)wq->hdr +
-	       rcore_ring_slot(wq->log2_slots, wq->slot_size, idx);
+	return (char *)wq->hdr + RODP_RING_HDR_SIZE +
+	       rcore_ring_slot_off(wq->log2_slots, wq->slot_size, idx);
 }
 
 /*
@@ -130,7 +135,7 @@ static int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod,
 static bool rodpu_wq_in_error(const struct rodpu_wq *wq)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	return rcore_read_once_u32(&wq->hdr->flags) & RCORE_RING_F_ERROR;
+	return rcore_read_once_u32(&wq->hdr->flags) & RODP_RING_F_ERROR;
 }
 
 static void rodpu_wq_publish(struct rodpu_wq *wq, uint32_t prod)
@@ -191,7 +196,7 @@ static int rodpu_inline_from_bufs(void *dst, uint32_t max,
 
 /**
  * rodpu_swqe_encode - write one send work request into a send queue slot.
- * @slot: the slot: room for a struct rcore_swqe followed by @max_sge
+ * @slot: the slot: room for a struct rodp_swqe followed by @max_sge
  *	  SGEs and by @max_inline bytes
  * @wr: the work request (its next pointer is not followed)
  * @max_sge: SGEs a WQE of this QP may carry
@@ -208,7 +213,7 @@ static int rodpu_inline_from_bufs(void *dst, uint32_t max,
 int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 		      uint32_t max_sge, uint32_t max_inline)
 {
-	struct rcore_swqe *w = slot;
+	struct rodp_swqe *w = slot;
 	unsigned int op = wr->opcode;
 	uint32_t total;
 	int ret;
@@ -252,7 +257,7 @@ int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 		return EINVAL;
 	}
 
-	if (w->flags & RCORE_SEND_INLINE) {
+	if (w->flags & RODP_SEND_INLINE) {
 		if (!rodpu_op_has_inline(op))
 			return EINVAL;
 		ret = rodpu_inline_from_sges(rodpu_swqe_sges(w), max_inline,
@@ -271,14 +276,14 @@ int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 		return EINVAL;
 	if (wr->num_sge)
 		memcpy(rodpu_swqe_sges(w), wr->sg_list,
-		       (size_t)wr->num_sge * sizeof(struct rcore_sge));
+		       (size_t)wr->num_sge * sizeof(struct rodp_sge));
 	w->num_sge = (uint16_t)wr->num_sge;
 	return 0;
 }
 
 /**
  * rodpu_rwqe_encode - write one receive work request into a receive slot.
- * @slot: the slot: room for a struct rcore_rwqe and @max_sge SGEs
+ * @slot: the slot: room for a struct rodp_rwqe and @max_sge SGEs
  * @wr: the work request (its next pointer is not followed)
  * @max_sge: SGEs a receive WQE of this QP may carry
  *
@@ -287,7 +292,7 @@ int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 int rodpu_rwqe_encode(void *slot, const struct ibv_recv_wr *wr,
 		      uint32_t max_sge)
 {
-	struct rcore_rwqe *w = slot;
+	struct rodp_rwqe *w = slot;
 
 	if (wr->num_sge < 0 || (uint32_t)wr->num_sge > max_sge)
 		return EINVAL;
@@ -297,7 +302,7 @@ int rodpu_rwqe_encode(void *slot, const struct ibv_recv_wr *wr,
 	w->reserved = 0;
 	if (wr->num_sge)
 		memcpy(w + 1, wr->sg_list,
-		       (size_t)wr->num_sge * sizeof(struct rcore_sge));
+		       (size_t)wr->num_sge * sizeof(struct rodp_sge));
 	return 0;
 }
 
@@ -513,7 +518,7 @@ static void rodpu_wr_fail(struct rodpu_qp *qp, int err)
 /* Is the WQE being built complete?  An atomic needs its result buffer. */
 static int rodpu_wr_check_cur(const struct rodpu_qp *qp)
 {
-	const struct rcore_swqe *w = qp->wr_cur;
+	const struct rodp_swqe *w = qp->wr_cur;
 
 	if (w && rodpu_op_is_atomic(w->opcode) && w->num_sge != 1)
 		return EINVAL;
@@ -521,11 +526,11 @@ static int rodpu_wr_check_cur(const struct rodpu_qp *qp)
 }
 
 /* Start a new WQE for @op, taking wr_id and wr_flags from the QP. */
-static struct rcore_swqe *rodpu_wr_begin(struct ibv_qp_ex *ibqpx,
+static struct rodp_swqe *rodpu_wr_begin(struct ibv_qp_ex *ibqpx,
 					 unsigned int op)
 {
 	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
-	struct rcore_swqe *w;
+	struct rodp_swqe *w;
 	uint32_t room;
 	int ret;
 
@@ -547,7 +552,7 @@ static struct rcore_swqe *rodpu_wr_begin(struct ibv_qp_ex *ibqpx,
 	w->opcode = (uint8_t)op;
 	/* Inline is chosen by the setter, not by wr_flags. */
 	w->flags = (uint8_t)(ibqpx->wr_flags & RODPU_SWQE_FLAGS &
-			     ~RCORE_SEND_INLINE);
+			     ~RODP_SEND_INLINE);
 	qp->wr_cur = w;
 	return w;
 }
@@ -610,7 +615,7 @@ static void rodpu_wr_send(struct ibv_qp_ex *ibqpx)
 
 static void rodpu_wr_send_imm(struct ibv_qp_ex *ibqpx, __be32 imm_data)
 {
-	struct rcore_swqe *w = rodpu_wr_begin(ibqpx, IBV_WR_SEND_WITH_IMM);
+	struct rodp_swqe *w = rodpu_wr_begin(ibqpx, IBV_WR_SEND_WITH_IMM);
 
 	if (w)
 		w->imm_data = imm_data;
@@ -619,7 +624,7 @@ static void rodpu_wr_send_imm(struct ibv_qp_ex *ibqpx, __be32 imm_data)
 static void rodpu_wr_rdma(struct ibv_qp_ex *ibqpx, unsigned int op,
 			  uint32_t rkey, uint64_t remote_addr, __be32 imm_data)
 {
-	struct rcore_swqe *w = rodpu_wr_begin(ibqpx, op);
+	struct rodp_swqe *w = rodpu_wr_begin(ibqpx, op);
 
 	if (!w)
 		return;
@@ -651,7 +656,7 @@ static void rodpu_wr_atomic(struct ibv_qp_ex *ibqpx, unsigned int op,
 			    uint32_t rkey, uint64_t remote_addr,
 			    uint64_t compare_add, uint64_t swap)
 {
-	struct rcore_swqe *w;
+	struct rodp_swqe *w;
 
 	if (remote_addr & (RODPU_ATOMIC_SIZE - 1)) {
 		rodpu_wr_fail(ex_to_rqp(ibqpx), EINVAL);
@@ -685,7 +690,7 @@ static void rodpu_wr_set_sge_list(struct ibv_qp_ex *ibqpx, size_t num_sge,
 				  const struct ibv_sge *sg_list)
 {
 	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
-	struct rcore_swqe *w = qp->wr_cur;
+	struct rodp_swqe *w = qp->wr_cur;
 
 	if (qp->wr_err)
 		return;
@@ -697,10 +702,10 @@ static void rodpu_wr_set_sge_list(struct ibv_qp_ex *ibqpx, size_t num_sge,
 	}
 	if (num_sge)
 		memcpy(rodpu_swqe_sges(w), sg_list,
-		       num_sge * sizeof(struct rcore_sge));
+		       num_sge * sizeof(struct rodp_sge));
 	w->num_sge = (uint16_t)num_sge;
 	w->inline_len = 0;
-	w->flags &= (uint8_t)~RCORE_SEND_INLINE;
+	w->flags &= (uint8_t)~RODP_SEND_INLINE;
 }
 
 static void rodpu_wr_set_sge(struct ibv_qp_ex *ibqpx, uint32_t lkey,
@@ -720,7 +725,7 @@ static void rodpu_wr_set_inline_data_list(struct ibv_qp_ex *ibqpx,
 					  const struct ibv_data_buf *buf_list)
 {
 	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
-	struct rcore_swqe *w = qp->wr_cur;
+	struct rodp_swqe *w = qp->wr_cur;
 	uint32_t total;
 	int ret;
 
@@ -738,7 +743,7 @@ static void rodpu_wr_set_inline_data_list(struct ibv_qp_ex *ibqpx,
 	}
 	w->inline_len = total;
 	w->num_sge = 0;
-	w->flags |= RCORE_SEND_INLINE;
+	w->flags |= RODP_SEND_INLINE;
 }
 
 static void rodpu_wr_set_inline_data(struct ibv_qp_ex *ibqpx, void *addr,
@@ -855,7 +860,7 @@ static int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
 			const struct rodpu_wq_desc *d)
 {
 	uint64_t room = 0, need = 0;
-	struct rcore_ring_hdr *hdr;
+	struct rodp_ring_hdr *hdr;
 	void *p;
 	bool ok;
 
@@ -872,14 +877,14 @@ static int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
 	ok = d->log2_slots <= 30 && d->slot_size >= d->wqe_size;
 	if (ok) {
 		room = d->slot_size - d->wqe_size;
-		need = RCORE_RING_HDR_SIZE +
+		need = RODP_RING_HDR_SIZE +
 		       ((uint64_t)d->slot_size << d->log2_slots);
 	}
-	if (!ok || d->slot_size % sizeof(struct rcore_sge) ||
+	if (!ok || d->slot_size % sizeof(struct rodp_sge) ||
 	    d->size < need || (size_t)d->size != d->size ||
 	    d->offset > INT64_MAX ||
 	    d->depth > (1u << d->log2_slots) ||
-	    (uint64_t)d->max_sge * sizeof(struct rcore_sge) > room ||
+	    (uint64_t)d->max_sge * sizeof(struct rodp_sge) > room ||
 	    d->max_inline > room) {
 		rodpu_err(&ctx->vctx,
 			  "bad %s ring: 2^%u slots of %u bytes, %llu bytes at %#llx, for %u WRs of %u SGEs, %u inline",
@@ -996,7 +1001,7 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 		.size = resp.drv.sq_mmap_size,
 		.log2_slots = resp.drv.sq_log2_slots,
 		.slot_size = resp.drv.sq_slot_size,
-		.wqe_size = sizeof(struct rcore_swqe),
+		.wqe_size = sizeof(struct rodp_swqe),
 		.depth = attr->cap.max_send_wr,
 		.max_sge = attr->cap.max_send_sge,
 		.max_inline = attr->cap.max_inline_data,
@@ -1011,7 +1016,7 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 		.size = resp.drv.rq_mmap_size,
 		.log2_slots = resp.drv.rq_log2_slots,
 		.slot_size = resp.drv.rq_slot_size,
-		.wqe_size = sizeof(struct rcore_rwqe),
+		.wqe_size = sizeof(struct rodp_rwqe),
 		.depth = attr->cap.max_recv_wr,
 		.max_sge = attr->cap.max_recv_sge,
 	};

@@ -29,7 +29,7 @@ struct fake_ring {
 	uint64_t offset;
 	size_t size;
 	uint32_t slots;
-	struct rcore_ring_hdr *hdr;	/* the kernel's view */
+	struct rodp_ring_hdr *hdr;	/* the kernel's view */
 	uint32_t prod;
 };
 
@@ -56,8 +56,8 @@ static void fake_ring_new(struct fake_ring *r, uint32_t cqe)
 	while (slots < cqe)
 		slots <<= 1;
 	r->slots = slots;
-	r->size = RCORE_RING_HDR_SIZE +
-		  (size_t)slots * sizeof(struct rcore_cqe);
+	r->size = RODP_RING_HDR_SIZE +
+		  (size_t)slots * sizeof(struct rodp_cqe);
 	r->size = (r->size + page - 1) / page * page;
 	r->offset = fk.next_offset;
 	fk.next_offset += r->size;
@@ -68,7 +68,7 @@ static void fake_ring_new(struct fake_ring *r, uint32_t cqe)
 	memset(r->hdr, 0, r->size);
 	r->hdr->log2_slots = (uint32_t)__builtin_ctz(slots);
 	r->hdr->slot_size = fk.bad_slot_size ? fk.bad_slot_size :
-					       sizeof(struct rcore_cqe);
+					       sizeof(struct rodp_cqe);
 	r->prod = fk.start_idx;
 	r->hdr->prod = fk.start_idx;
 	r->hdr->cons = fk.start_idx;
@@ -90,9 +90,10 @@ static void produce(uint32_t n, uint64_t wr_id_base)
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		struct rcore_cqe *e = (void *)((char *)r->hdr +
-			rcore_ring_slot(r->hdr->log2_slots,
-					sizeof(struct rcore_cqe), r->prod));
+		struct rodp_cqe *e = (void *)((char *)r->hdr +
+			RODP_RING_HDR_SIZE +
+			rcore_ring_slot_off(r->hdr->log2_slots,
+					    sizeof(struct rodp_cqe), r->prod));
 
 		memset(e, 0, sizeof(*e));
 		e->wr_id = wr_id_base + i;
@@ -105,11 +106,11 @@ static void produce(uint32_t n, uint64_t wr_id_base)
 	rcore_store_release_u32(&r->hdr->prod, r->prod);
 }
 
-static struct rcore_cqe *slot_at(struct fake_ring *r, uint32_t idx)
+static struct rodp_cqe *slot_at(struct fake_ring *r, uint32_t idx)
 {
-	return (void *)((char *)r->hdr +
-			rcore_ring_slot(r->hdr->log2_slots,
-					sizeof(struct rcore_cqe), idx));
+	return (void *)((char *)r->hdr + RODP_RING_HDR_SIZE +
+			rcore_ring_slot_off(r->hdr->log2_slots,
+					    sizeof(struct rodp_cqe), idx));
 }
 
 void __verbs_log(struct verbs_context *vctx, uint32_t level,
@@ -264,7 +265,7 @@ static void test_empty(void **state)
 static void test_fields(void **state)
 {
 	struct ibv_cq *cq = new_cq(4);
-	struct rcore_cqe *e;
+	struct rodp_cqe *e;
 	struct ibv_wc wc[2];
 
 	e = slot_at(&fk.ring, 0);
@@ -343,7 +344,7 @@ static void test_error_ring(void **state)
 	struct ibv_wc wc[4];
 
 	produce(2, 40);
-	fk.ring.hdr->flags |= RCORE_RING_F_ERROR;
+	fk.ring.hdr->flags |= RODP_RING_F_ERROR;
 	/* What was completed before the error is still delivered... */
 	assert_int_equal(rodpu_poll_cq(cq, 4, wc), 2);
 	assert_int_equal(wc[1].wr_id, 41);

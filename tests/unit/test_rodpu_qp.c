@@ -32,7 +32,7 @@ struct fake_wq {
 	size_t size;
 	uint32_t log2_slots;
 	uint32_t slot_size;
-	struct rcore_ring_hdr *hdr;	/* the kernel's view */
+	struct rodp_ring_hdr *hdr;	/* the kernel's view */
 };
 
 static struct {
@@ -86,7 +86,7 @@ static void fake_wq_new(struct fake_wq *q, uint32_t log2_slots,
 
 	q->log2_slots = log2_slots;
 	q->slot_size = slot_size;
-	q->size = RCORE_RING_HDR_SIZE + ((size_t)slot_size << log2_slots);
+	q->size = RODP_RING_HDR_SIZE + ((size_t)slot_size << log2_slots);
 	q->size = (q->size + page - 1) / page * page;
 	q->offset = fk.next_offset;
 	fk.next_offset += q->size;
@@ -140,10 +140,10 @@ int ibv_cmd_create_qp_ex(struct ibv_context *context, struct verbs_qp *qp,
 	if (fk.grant_inline)
 		cap->max_inline_data = fk.grant_inline;
 	log2 = log2_ceil(cap->max_send_wr ? cap->max_send_wr : 1);
-	data = cap->max_send_sge * (uint32_t)sizeof(struct rcore_sge);
+	data = cap->max_send_sge * (uint32_t)sizeof(struct rodp_sge);
 	if (cap->max_inline_data > data)
 		data = cap->max_inline_data;
-	fake_wq_new(&fk.sq, log2, ((uint32_t)sizeof(struct rcore_swqe) +
+	fake_wq_new(&fk.sq, log2, ((uint32_t)sizeof(struct rodp_swqe) +
 				   data + 63) / 64 * 64 - fk.sq_slot_shrink);
 	r->sq_mmap_offset = fk.sq.offset;
 	r->sq_mmap_size = fk.sq.size;
@@ -157,9 +157,9 @@ int ibv_cmd_create_qp_ex(struct ibv_context *context, struct verbs_qp *qp,
 		cap->max_recv_sge = 0;
 	} else {
 		log2 = log2_ceil(cap->max_recv_wr ? cap->max_recv_wr : 1);
-		fake_wq_new(&fk.rq, log2, (uint32_t)sizeof(struct rcore_rwqe) +
+		fake_wq_new(&fk.rq, log2, (uint32_t)sizeof(struct rodp_rwqe) +
 			    cap->max_recv_sge *
-			    (uint32_t)sizeof(struct rcore_sge));
+			    (uint32_t)sizeof(struct rodp_sge));
 		r->rq_mmap_offset = fk.rq.offset;
 		r->rq_mmap_size = fk.rq.size;
 		r->rq_log2_slots = fk.rq.log2_slots;
@@ -273,23 +273,23 @@ int ibv_cmd_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 	return fk.rq_db_ret;
 }
 
-static struct rcore_swqe *sq_slot(uint32_t idx)
+static struct rodp_swqe *sq_slot(uint32_t idx)
 {
-	return (void *)((char *)fk.sq.hdr +
-			rcore_ring_slot(fk.sq.log2_slots, fk.sq.slot_size,
-					idx));
+	return (void *)((char *)fk.sq.hdr + RODP_RING_HDR_SIZE +
+			rcore_ring_slot_off(fk.sq.log2_slots, fk.sq.slot_size,
+					    idx));
 }
 
-static struct rcore_sge *swqe_sge(uint32_t idx)
+static struct rodp_sge *swqe_sge(uint32_t idx)
 {
 	return (void *)(sq_slot(idx) + 1);
 }
 
-static struct rcore_rwqe *rq_slot(uint32_t idx)
+static struct rodp_rwqe *rq_slot(uint32_t idx)
 {
-	return (void *)((char *)fk.rq.hdr +
-			rcore_ring_slot(fk.rq.log2_slots, fk.rq.slot_size,
-					idx));
+	return (void *)((char *)fk.rq.hdr + RODP_RING_HDR_SIZE +
+			rcore_ring_slot_off(fk.rq.log2_slots, fk.rq.slot_size,
+					    idx));
 }
 
 static uint32_t sq_prod(void)
@@ -389,7 +389,7 @@ static struct ibv_send_wr one_wr(uint64_t wr_id, struct ibv_sge *sge)
 	return wr;
 }
 
-static void assert_sge(const struct rcore_sge *s, uint64_t addr,
+static void assert_sge(const struct rodp_sge *s, uint64_t addr,
 		       uint32_t length, uint32_t lkey)
 {
 	assert_int_equal(s->addr, addr);
@@ -606,7 +606,7 @@ static void test_send_opcodes(void **state)
 	struct ibv_sge sge = { .addr = 0x1000, .length = 64, .lkey = 0x77 };
 	struct ibv_sge res = { .addr = 0x2000, .length = 8, .lkey = 0x78 };
 	struct ibv_send_wr wr[8], *bad = NULL;
-	struct rcore_swqe *w;
+	struct rodp_swqe *w;
 	int i;
 
 	memset(wr, 0, sizeof(wr));
@@ -664,15 +664,15 @@ static void test_send_opcodes(void **state)
 		assert_int_equal(w->inline_len, 0);
 		assert_true(w->reserved[0] == 0 && w->reserved[15] == 0);
 	}
-	assert_int_equal(sq_slot(0)->flags, RCORE_SEND_SIGNALED);
+	assert_int_equal(sq_slot(0)->flags, RODP_SEND_SIGNALED);
 	assert_int_equal(sq_slot(0)->imm_data, 0);
 	assert_int_equal(sq_slot(0)->remote_addr, 0);
 	assert_sge(swqe_sge(0), 0x1000, 64, 0x77);
 
-	assert_int_equal(sq_slot(1)->flags, RCORE_SEND_SOLICITED);
+	assert_int_equal(sq_slot(1)->flags, RODP_SEND_SOLICITED);
 	assert_int_equal(be32toh(sq_slot(1)->imm_data), 0xa1b2c3d4);
 
-	assert_int_equal(sq_slot(2)->flags, RCORE_SEND_FENCE);
+	assert_int_equal(sq_slot(2)->flags, RODP_SEND_FENCE);
 	assert_int_equal(sq_slot(2)->remote_addr, 0x123456789abcull);
 	assert_int_equal(sq_slot(2)->rkey, 0x1111);
 	assert_int_equal(sq_slot(2)->imm_data, 0);
@@ -777,7 +777,7 @@ static void test_send_inline(void **state)
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
 
 	assert_int_equal(sq_slot(0)->flags,
-			 RCORE_SEND_INLINE | RCORE_SEND_SIGNALED);
+			 RODP_SEND_INLINE | RODP_SEND_SIGNALED);
 	assert_int_equal(sq_slot(0)->num_sge, 0);
 	assert_int_equal(sq_slot(0)->inline_len, 100);
 	assert_int_equal(sq_slot(0)->remote_addr, 0x9000);
@@ -809,8 +809,8 @@ static void test_send_inline(void **state)
 	wr.num_sge = 0;
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
 	assert_int_equal(sq_slot(1)->inline_len, 0);
-	assert_int_equal(sq_slot(1)->flags, RCORE_SEND_INLINE |
-			 RCORE_SEND_SIGNALED);
+	assert_int_equal(sq_slot(1)->flags, RODP_SEND_INLINE |
+			 RODP_SEND_SIGNALED);
 	assert_int_equal(sq_prod(), 2);
 	assert_int_equal(rodpu_destroy_qp(qp), 0);
 }
@@ -947,7 +947,7 @@ static void test_send_error_ring(void **state)
 	fk.sq_db_ret = 0;
 
 	/* QP in error: even a refused post rings, so it gets flushed. */
-	fk.sq.hdr->flags |= RCORE_RING_F_ERROR;
+	fk.sq.hdr->flags |= RODP_RING_F_ERROR;
 	wr.opcode = IBV_WR_LOCAL_INV;
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
 	assert_int_equal(fk.sq_dbs, 2);
@@ -979,7 +979,7 @@ static void test_doorbell_fallback(void **state)
 
 	/* No more write(2) tries, on either queue. */
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
-	fk.rq.hdr->flags |= RCORE_RING_F_ERROR;
+	fk.rq.hdr->flags |= RODP_RING_F_ERROR;
 	assert_int_equal(rodpu_post_recv(qp, &rwr, &rbad), 0);
 	assert_int_equal(fk.writes, 2);
 	assert_int_equal(fk.sq_ioctl_dbs, 2);
@@ -1004,7 +1004,7 @@ static void test_recv(void **state)
 		{ 0x40, 400, 4 },
 	};
 	struct ibv_recv_wr wr[10], *bad = NULL;
-	struct rcore_sge *s;
+	struct rodp_sge *s;
 	int i;
 
 	memset(wr, 0, sizeof(wr));
@@ -1042,7 +1042,7 @@ static void test_recv(void **state)
 	assert_int_equal(rq_prod(), 8);
 
 	/* QP in error: post, then ask the kernel to flush. */
-	fk.rq.hdr->flags |= RCORE_RING_F_ERROR;
+	fk.rq.hdr->flags |= RODP_RING_F_ERROR;
 	wr[0].num_sge = 1;
 	assert_int_equal(rodpu_post_recv(qp, wr, &bad), 0);
 	assert_int_equal(rq_prod(), 9);
@@ -1123,7 +1123,7 @@ static void test_wr_api(void **state)
 
 	assert_int_equal(sq_slot(0)->wr_id, 1);
 	assert_int_equal(sq_slot(0)->opcode, IBV_WR_SEND);
-	assert_int_equal(sq_slot(0)->flags, RCORE_SEND_SIGNALED);
+	assert_int_equal(sq_slot(0)->flags, RODP_SEND_SIGNALED);
 	assert_int_equal(sq_slot(0)->num_sge, 1);
 	assert_int_equal(sq_slot(0)->imm_data, 0);
 	assert_int_equal(sq_slot(0)->inline_len, 0);
@@ -1132,13 +1132,13 @@ static void test_wr_api(void **state)
 
 	/* wr_flags' INLINE does not make a WQE inline; the setter does. */
 	assert_int_equal(sq_slot(1)->opcode, IBV_WR_SEND_WITH_IMM);
-	assert_int_equal(sq_slot(1)->flags, RCORE_SEND_SOLICITED);
+	assert_int_equal(sq_slot(1)->flags, RODP_SEND_SOLICITED);
 	assert_int_equal(be32toh(sq_slot(1)->imm_data), 0xfeed);
 	assert_int_equal(sq_slot(1)->num_sge, 3);
 	assert_sge(&swqe_sge(1)[2], 0x30, 3, 13);
 
 	assert_int_equal(sq_slot(2)->opcode, IBV_WR_RDMA_WRITE);
-	assert_int_equal(sq_slot(2)->flags, RCORE_SEND_INLINE);
+	assert_int_equal(sq_slot(2)->flags, RODP_SEND_INLINE);
 	assert_int_equal(sq_slot(2)->rkey, 0x33);
 	assert_int_equal(sq_slot(2)->remote_addr, 0x3000);
 	assert_int_equal(sq_slot(2)->inline_len, 10);
@@ -1146,7 +1146,7 @@ static void test_wr_api(void **state)
 	assert_memory_equal(swqe_sge(2), d1, sizeof(d1));
 
 	assert_int_equal(sq_slot(3)->opcode, IBV_WR_RDMA_WRITE_WITH_IMM);
-	assert_int_equal(sq_slot(3)->flags, RCORE_SEND_INLINE);
+	assert_int_equal(sq_slot(3)->flags, RODP_SEND_INLINE);
 	assert_int_equal(be32toh(sq_slot(3)->imm_data), 4);
 	assert_int_equal(sq_slot(3)->inline_len, 15);
 	data = (const char *)swqe_sge(3);
@@ -1160,7 +1160,7 @@ static void test_wr_api(void **state)
 	assert_sge(swqe_sge(4), 0x5100, 4096, 0x56);
 
 	assert_int_equal(sq_slot(5)->opcode, IBV_WR_ATOMIC_CMP_AND_SWP);
-	assert_int_equal(sq_slot(5)->flags, RCORE_SEND_FENCE);
+	assert_int_equal(sq_slot(5)->flags, RODP_SEND_FENCE);
 	assert_int_equal(sq_slot(5)->compare_add, 11);
 	assert_int_equal(sq_slot(5)->swap, 22);
 	assert_sge(swqe_sge(5), 0x6100, 8, 0x67);

@@ -11,7 +11,7 @@
  * ibv_rereg_mr keeps the L_Key and R_Key through every kind of change
  * (translation, access, PD, all three) of pinned, ODP and implicit ODP
  * MRs, and a refused one changes nothing.  The rereg tests under traffic
- * connect two RC QPs on the device (common.c) and re-register the
+ * connect two RC QPs on the device (verbs.c) and re-register the
  * responder's MR while the requester keeps the R_Key it got before.
  */
 #define _GNU_SOURCE

@@ -60,6 +60,7 @@
 
 #include <cmocka.h>
 #include <infiniband/verbs.h>
+#include <rdma/rodp-abi.h>
 
 #include "common.h"
 
@@ -2376,8 +2377,8 @@ static void test_qp_mr_access(void **state)
 }
 
 /* The ring headers this process has mapped from @d's uverbs file. */
-static unsigned int uverbs_rings(const struct vt_dev *d, uint32_t **hdr,
-				 unsigned int max)
+static unsigned int uverbs_rings(const struct vt_dev *d,
+				 struct rodp_ring_hdr **hdr, unsigned int max)
 {
 	char line[512], path[96];
 	unsigned long lo, hi;
@@ -2398,41 +2399,39 @@ static unsigned int uverbs_rings(const struct vt_dev *d, uint32_t **hdr,
 		    !strstr(line, " rw") ||
 		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
 			continue;
-		hdr[n++] = (uint32_t *)lo;
+		hdr[n++] = (struct rodp_ring_hdr *)lo;
 	}
 	fclose(f);
 	return n;
 }
 
-/*
- * Garbage in the ring headers: word 0 is the producer index, word 16 the
- * consumer index, word 34 the flags (lib/include/rcore/queue.h).
- */
-static void rings_garble(uint32_t **hdr, unsigned int n, unsigned int pat)
+/* Garbage in the ring headers: producer and consumer indexes, flags. */
+static void rings_garble(struct rodp_ring_hdr **hdr, unsigned int n,
+			 unsigned int pat)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		uint32_t prod = hdr[i][0], cons = hdr[i][16];
+		uint32_t prod = hdr[i]->prod, cons = hdr[i]->cons;
 
 		switch (pat % 5) {
 		case 0:		/* the producer a little behind */
-			hdr[i][0] = prod - 1;
+			hdr[i]->prod = prod - 1;
 			break;
 		case 1:		/* the producer far behind the consumer */
-			hdr[i][0] = cons - 2;
+			hdr[i]->prod = cons - 2;
 			break;
 		case 2:		/* beyond the ring */
-			hdr[i][0] = cons + 0x10000;
+			hdr[i]->prod = cons + 0x10000;
 			break;
 		case 3:		/* the consumer gone */
-			hdr[i][16] = cons + 0x7fffffffu;
-			hdr[i][0] = prod + 0x80000000u;
+			hdr[i]->cons = cons + 0x7fffffffu;
+			hdr[i]->prod = prod + 0x80000000u;
 			break;
 		default:	/* noise */
-			hdr[i][0] = (uint32_t)random();
-			hdr[i][16] = (uint32_t)random();
-			hdr[i][34] = (uint32_t)random();
+			hdr[i]->prod = (uint32_t)random();
+			hdr[i]->cons = (uint32_t)random();
+			hdr[i]->flags = (uint32_t)random();
 			break;
 		}
 	}
@@ -2465,7 +2464,7 @@ static void test_hostile_rings(void **state)
 	struct ibv_wc wc;
 	struct conn *c;
 	struct buf *l, *r;
-	uint32_t *hdr[64];
+	struct rodp_ring_hdr *hdr[64];
 	unsigned int pat, n, i;
 	char what[64];
 

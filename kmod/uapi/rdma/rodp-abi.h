@@ -2,9 +2,8 @@
 /*
  * rodp uverbs ABI: the driver-private data exchanged between rodp.ko and
  * its libibverbs provider (librodp-rdmav34.so) through the udata of the
- * standard uverbs commands.
- *
- * Shared ring layouts (CQ, SQ, RQ) live in lib/include/rcore/queue.h.
+ * standard uverbs commands, and the layout of the rings (CQ, SQ, RQ) they
+ * share through mmap().
  */
 #ifndef RODP_ABI_USER_H
 #define RODP_ABI_USER_H
@@ -26,7 +25,7 @@
 /* IB_USER_VERBS_CMD_GET_CONTEXT response, driver part. */
 struct rodp_alloc_context_resp {
 	__u32 abi_version;	/* RODP_UVERBS_ABI_VERSION */
-	__u32 cqe_size;		/* sizeof(struct rcore_cqe) */
+	__u32 cqe_size;		/* sizeof(struct rodp_cqe) */
 	__u32 max_inline;	/* bytes of inline data a WQE can carry */
 	__u32 reserved;
 };
@@ -38,8 +37,8 @@ struct rodp_create_cq_cmd {
 
 /*
  * IB_USER_VERBS_CMD_CREATE_CQ response, driver part.  The provider maps
- * mmap_size bytes of the uverbs fd at mmap_offset: an rcore_ring_hdr
- * followed by num_cqe (a power of two) struct rcore_cqe slots.
+ * mmap_size bytes of the uverbs fd at mmap_offset: a struct rodp_ring_hdr
+ * followed by num_cqe (a power of two) struct rodp_cqe slots.
  */
 struct rodp_create_cq_resp {
 	__aligned_u64 mmap_offset;
@@ -65,7 +64,7 @@ struct rodp_create_qp_cmd {
  * IB_USER_VERBS_CMD_CREATE_QP response, driver part.  The provider maps
  * the send queue (sq_mmap_size bytes at sq_mmap_offset) and the receive
  * queue (likewise; rq_mmap_size is 0 when the QP has no receive queue of
- * its own).  Each is an rcore_ring_hdr followed by 2^log2 slots of
+ * its own).  Each is a struct rodp_ring_hdr followed by 2^log2 slots of
  * slot_size bytes.  The QP's capabilities as granted (max_send_sge,
  * max_inline_data, ...) come back in the core part of the response.
  */
@@ -78,6 +77,137 @@ struct rodp_create_qp_resp {
 	__u32 sq_slot_size;
 	__u32 rq_log2_slots;
 	__u32 rq_slot_size;
+};
+
+/*
+ * Shared-memory rings.
+ *
+ * A ring is one mmap()ed, page-aligned area: a struct rodp_ring_hdr, then
+ * 2^log2_slots slots of slot_size bytes starting at RODP_RING_HDR_SIZE.
+ * Indices are free-running 32-bit counters; slot = index & (slots - 1).
+ * The producer owns prod, the consumer owns cons; each side publishes its
+ * index with a release store and reads the other's with an acquire load.
+ * The kernel never trusts an index written by userspace: a distance above
+ * the ring size is treated as a corrupt ring.
+ *
+ * CQ: the kernel produces struct rodp_cqe, the provider consumes.
+ * SQ: the provider produces struct rodp_swqe slots, the kernel consumes;
+ *     the kernel advances cons only when a WQE is retired (completed, or
+ *     done without a completion when unsignaled), so a slot is never
+ *     reused while the kernel may still read it.  The provider rings the
+ *     doorbell (a post_send command with no work requests) after
+ *     publishing prod.
+ * RQ: the provider produces struct rodp_rwqe slots, the kernel consumes
+ *     and advances cons when the receive completes.  No doorbell, except
+ *     when the kernel has set RODP_RING_F_ERROR on the ring (the QP is in
+ *     the error state): then a post_recv command with no work requests
+ *     asks the kernel to flush what was posted.
+ * The kernel copies a WQE into its own memory before using it, and checks
+ * the copy: userspace cannot change a WQE under the kernel's feet.
+ *
+ * The sizes below are ABI; rodp.ko and the provider check them at build
+ * time.
+ */
+#define RODP_RING_HDR_SIZE	256u
+
+struct rodp_ring_hdr {
+	__u32 prod;		/* written by the producer only */
+	__u32 pad0[15];
+	__u32 cons;		/* written by the consumer only */
+	__u32 pad1[15];
+	__u32 log2_slots;	/* immutable after creation */
+	__u32 slot_size;	/* immutable after creation */
+	__u32 flags;		/* RODP_RING_F_*, written by the kernel */
+	__u32 pad2[13];
+	__u32 reserved[16];
+};
+
+/*
+ * The ring is in error: a CQ overran and gets no more entries, or an SQ or
+ * RQ belongs to a QP in the error state (WQEs posted now are flushed).
+ */
+#define RODP_RING_F_ERROR	0x1u
+
+/* Work request opcodes: libibverbs' IBV_WR_* and the kernel's IB_WR_*. */
+enum rodp_wr_opcode {
+	RODP_WR_RDMA_WRITE		= 0,
+	RODP_WR_RDMA_WRITE_WITH_IMM	= 1,
+	RODP_WR_SEND			= 2,
+	RODP_WR_SEND_WITH_IMM		= 3,
+	RODP_WR_RDMA_READ		= 4,
+	RODP_WR_ATOMIC_CMP_AND_SWP	= 5,
+	RODP_WR_ATOMIC_FETCH_AND_ADD	= 6,
+	RODP_WR_SEND_WITH_INV		= 9,
+};
+
+/* struct rodp_swqe.flags: IBV_SEND_* and IB_SEND_* agree on these. */
+#define RODP_SEND_FENCE		0x01u
+#define RODP_SEND_SIGNALED	0x02u
+#define RODP_SEND_SOLICITED	0x04u
+#define RODP_SEND_INLINE	0x08u
+
+/* One scatter/gather element, as struct ibv_sge (16 bytes). */
+struct rodp_sge {
+	__aligned_u64 addr;
+	__u32 length;
+	__u32 lkey;
+};
+
+/*
+ * A send queue WQE (64 bytes).  The slot holds this header, then either
+ * num_sge struct rodp_sge or (RODP_SEND_INLINE) inline_len bytes of data.
+ * The slot size (a multiple of 64) is chosen by the kernel at QP creation
+ * from the requested max_send_sge and max_inline_data.
+ * @imm_data: immediate data in network byte order (WITH_IMM), or the
+ *            R_Key to invalidate (SEND_WITH_INV, host order)
+ * @remote_addr, @rkey: RDMA and atomic operations
+ * @compare_add: compare value (CMP_AND_SWP) or addend (FETCH_AND_ADD)
+ * @swap: swap value (CMP_AND_SWP)
+ */
+struct rodp_swqe {
+	__aligned_u64 wr_id;
+	__u8 opcode;		/* enum rodp_wr_opcode */
+	__u8 flags;		/* RODP_SEND_* */
+	__u16 num_sge;
+	__u32 imm_data;
+	__aligned_u64 remote_addr;
+	__u32 rkey;
+	__u32 inline_len;
+	__aligned_u64 compare_add;
+	__aligned_u64 swap;
+	__u8 reserved[16];
+};
+
+/* A receive queue WQE (16 bytes): this header, then num_sge rodp_sge. */
+struct rodp_rwqe {
+	__aligned_u64 wr_id;
+	__u32 num_sge;
+	__u32 reserved;
+};
+
+/*
+ * One completion (64 bytes), as the kernel writes it.  status and opcode
+ * use the kernel's enum ib_wc_status and enum ib_wc_opcode numbering,
+ * which equal libibverbs' IBV_WC_* values for every opcode a user CQ may
+ * carry (never IB_WC_REG_MR or the masked atomics).  wc_flags uses the
+ * kernel's IB_WC_* bits; libibverbs numbers WITH_INV and IP_CSUM_OK the
+ * other way round, so the provider translates.
+ */
+struct rodp_cqe {
+	__aligned_u64 wr_id;
+	__u32 status;
+	__u32 opcode;
+	__u32 vendor_err;
+	__u32 byte_len;
+	__u32 imm_data;		/* big endian, as on the wire; or inv. rkey */
+	__u32 qp_num;
+	__u32 src_qp;
+	__u32 wc_flags;
+	__u16 pkey_index;
+	__u16 slid;
+	__u8 sl;
+	__u8 dlid_path_bits;
+	__u8 reserved[18];
 };
 
 #endif /* RODP_ABI_USER_H */
