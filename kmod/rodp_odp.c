@@ -10,7 +10,7 @@
  * implicit MR (the whole address space) therefore costs nothing where
  * the device never went, and an invalidation there finds no notifier.
  *
- * The rules (DESIGN.md, "lifetime"):
+ * The rules (docs/design.md, "The mm lifetime rules"):
  *  - the MR keeps the mm_struct allocated (mmgrab), never the address
  *    space; every fault takes mmget_not_zero() and fails at once, with
  *    -ESRCH, when the process is exiting (the responder answers that
