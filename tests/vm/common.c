@@ -49,6 +49,68 @@ void vt_diag(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * TAP cases for the programs that print their own plan (no cmocka): a
+ * case begins, any number of vt_bad() fail it, vt_case_end() prints it.
+ */
+unsigned int vt_tap_failed;
+static unsigned int tap_n;
+static bool case_ok = true;
+
+/**
+ * vt_case_begin - a new TAP case starts, passing so far
+ */
+void vt_case_begin(void)
+{
+	case_ok = true;
+}
+
+/**
+ * vt_bad - a failed expectation of the current case: a diagnostic, and
+ *	the case fails
+ * @fmt: printf format of the diagnostic
+ */
+void vt_bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vt_vdiag(fmt, ap);
+	va_end(ap);
+	case_ok = false;
+}
+
+/**
+ * vt_case_end - print the current case's "ok N - NAME" or "not ok ..."
+ * @name: what the case checked
+ */
+void vt_case_end(const char *name)
+{
+	tap_n++;
+	printf("%s %u - %s\n", case_ok ? "ok" : "not ok", tap_n, name);
+	if (!case_ok)
+		vt_tap_failed++;
+	fflush(stdout);
+	case_ok = true;
+}
+
+/**
+ * vt_die - the test bed cannot go on: a diagnostic, exit status 1 (the
+ *	cases not reported count as failed)
+ * @fmt: printf format of the diagnostic
+ */
+void vt_die(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vt_diag("fatal: %s", msg);
+	exit(1);
+}
+
 /**
  * vt_set_fail_hook - what a failed check does after its diagnostic
  * @hook: called with the check's file and line; cmocka programs pass

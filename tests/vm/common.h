@@ -34,6 +34,14 @@ void vt_fail(const char *file, int line, const char *fmt, ...)
 void vt_set_fail_hook(void (*hook)(const char *file, int line));
 const char *vt_errmsg(void);
 
+/* TAP cases of programs that print their own plan (not cmocka). */
+extern unsigned int vt_tap_failed;
+void vt_case_begin(void);
+void vt_bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vt_case_end(const char *name);
+void vt_die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
 /* CHECK(cond, fmt, ...): unless @cond, a diagnostic and the fail hook. */
 #define CHECK(cond, ...)						\
 	do {								\

@@ -68,59 +68,6 @@
 #define L4_OFF		(IP_HLEN + UDP_HLEN)	/* BTH offset */
 
 /* ---------------------------------------------------------------------- */
-/* TAP                                                                     */
-/* ---------------------------------------------------------------------- */
-
-static unsigned int tap_n, tap_failed;
-static bool case_ok;
-
-/* A failed expectation of the current case: a diagnostic, case fails. */
-static void bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vt_vdiag(fmt, ap);
-	va_end(ap);
-	case_ok = false;
-}
-
-static void case_begin(void)
-{
-	case_ok = true;
-}
-
-static void case_end(const char *name)
-{
-	tap_n++;
-	if (case_ok) {
-		printf("ok %u - %s\n", tap_n, name);
-	} else {
-		printf("not ok %u - %s\n", tap_n, name);
-		tap_failed++;
-	}
-	fflush(stdout);
-}
-
-static void die(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-
-/* The test bed cannot go on: a diagnostic, the rest is not reported. */
-static void die(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	vt_diag("fatal: %s", msg);
-	exit(1);
-}
-
-/* ---------------------------------------------------------------------- */
 /* Packet building                                                         */
 /* ---------------------------------------------------------------------- */
 
@@ -282,16 +229,16 @@ static int selftest(const char *path)
 
 		if (r.v6)
 			continue;
-		case_begin();
+		vt_case_begin();
 		n++;
 		rc = rcore_pkt_parse(bth, blen, &p);
 		snprintf(name, sizeof(name),
 			 "captured packet %u (%s, %zu bytes) rebuilt byte for byte",
 			 n, rc ? "?" : p.info->name, r.ip_len);
 		if (rc) {
-			bad("packet %u does not parse: %s", n,
+			vt_bad("packet %u does not parse: %s", n,
 			    rcore_strerror(rc));
-			case_end(name);
+			vt_case_end(name);
 			continue;
 		}
 		memset(&f, 0, sizeof(f));
@@ -304,20 +251,20 @@ static int selftest(const char *path)
 		f.sport = rcore_get_be16(ip + r.bth_off - UDP_HLEN);
 		len = build_pkt(buf, &f, &p, bth + p.hdr_len, p.payload_len);
 		if (len != r.ip_len) {
-			bad("packet %u: built %zu bytes, capture has %zu", n, len,
+			vt_bad("packet %u: built %zu bytes, capture has %zu", n, len,
 			    r.ip_len);
 		} else if (memcmp(buf, ip, len)) {
 			for (i = 0; buf[i] == ip[i]; i++)
 				;
-			bad("packet %u: first difference at byte %u (IP header 0..19, UDP 20..27, BTH 28..): built 0x%02x, captured 0x%02x",
+			vt_bad("packet %u: first difference at byte %u (IP header 0..19, UDP 20..27, BTH 28..): built 0x%02x, captured 0x%02x",
 			    n, i, buf[i], ip[i]);
 		}
-		case_end(name);
+		vt_case_end(name);
 	}
 	pcap_close(&pf);
 
 	/* The "bad ICRC" class relies on the check seeing one flipped bit. */
-	case_begin();
+	vt_case_begin();
 	memset(&f, 0, sizeof(f));
 	f.saddr = htonl(0x0a4d000a);
 	f.daddr = htonl(0x0a4d000b);
@@ -332,14 +279,14 @@ static int selftest(const char *path)
 	p.reth.len = 5;
 	len = build_pkt(buf, &f, &p, (const uint8_t *)"hello", 5);
 	if (len < L4_OFF + 16 + 8 || rcore_icrc_check(buf, len) != RCORE_OK) {
-		bad("a built WRITE_ONLY does not pass rcore_icrc_check");
+		vt_bad("a built WRITE_ONLY does not pass rcore_icrc_check");
 	} else {
 		buf[len - 8] ^= 1;
 		if (rcore_icrc_check(buf, len) != RCORE_ERR_ICRC)
-			bad("a flipped payload bit passes rcore_icrc_check");
+			vt_bad("a flipped payload bit passes rcore_icrc_check");
 	}
-	case_end("a built packet passes the ICRC check, one flipped bit fails it");
-	return tap_failed ? 1 : 0;
+	vt_case_end("a built packet passes the ICRC check, one flipped bit fails it");
+	return vt_tap_failed ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -350,7 +297,7 @@ static int selftest(const char *path)
 static void dev_open(struct vt_dev *d, const char *name)
 {
 	if (vt_dev_open(d, name, false))
-		die("%s", d->error);
+		vt_die("%s", d->error);
 }
 
 /* The IPv4 address of device @d's GID, network order. */
@@ -438,16 +385,16 @@ static void pair_open(struct pair *p)
 	p->cq_a = ibv_create_cq(dev_a.ctx, 64, NULL, NULL, 0);
 	p->cq_b = ibv_create_cq(dev_b.ctx, 64, NULL, NULL, 0);
 	if (!p->pd_a || !p->pd_b || !p->cq_a || !p->cq_b)
-		die("PD/CQ: %s", strerror(errno));
+		vt_die("PD/CQ: %s", strerror(errno));
 	p->mr = ibv_reg_mr(p->pd_b, p->mem + MR_OFF, MR_LEN,
 			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
 			   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_ATOMIC);
 	if (!p->mr)
-		die("ibv_reg_mr on %s: %s", dev_b.name, strerror(errno));
+		vt_die("ibv_reg_mr on %s: %s", dev_b.name, strerror(errno));
 	p->qp_a = make_qp(p->pd_a, p->cq_a);
 	p->qp_b = make_qp(p->pd_b, p->cq_b);
 	if (!p->qp_a || !p->qp_b)
-		die("ibv_create_qp(RC): %s", strerror(errno));
+		vt_die("ibv_create_qp(RC): %s", strerror(errno));
 	/* The smaller active MTU; 4 RDMA reads and atomics each way. */
 	vt_path_init(&path, &dev_a, &dev_b);
 	path.rd_atomic = 4;
@@ -460,7 +407,7 @@ static void pair_open(struct pair *p)
 		rc = vt_qp_connect(p->qp_b, &path, &dev_b, p->qp_a->qp_num,
 				   0x100, A_PSN, &dev_a.gid);
 	if (rc)
-		die("connecting QP %u on %s and QP %u on %s: %s",
+		vt_die("connecting QP %u on %s and QP %u on %s: %s",
 		    p->qp_a->qp_num, dev_a.name, p->qp_b->qp_num, dev_b.name,
 		    vt_errmsg());
 }
@@ -519,10 +466,10 @@ static void expect_counters(const struct counters *before,
 		if (want[i] < 0)
 			continue;
 		if (before->v[i] < 0 || after->v[i] < 0)
-			bad("counter %s/%s missing (%s)", dev_b.name,
+			vt_bad("counter %s/%s missing (%s)", dev_b.name,
 			    cnt_names[i], "hw_counters");
 		else if (d != want[i])
-			bad("counter %s moved by %lld, want %lld", cnt_names[i],
+			vt_bad("counter %s moved by %lld, want %lld", cnt_names[i],
 			    d, want[i]);
 	}
 }
@@ -559,7 +506,7 @@ static void wait_rx(const struct counters *before, long long n)
 			return;
 		usleep(20 * 1000);
 	}
-	bad("%s received %lld of the %lld packets sent within 5 s",
+	vt_bad("%s received %lld of the %lld packets sent within 5 s",
 	    dev_b.name, now - before->v[C_RX_PKTS], n);
 }
 
@@ -579,7 +526,7 @@ static void inject(uint8_t *buf, size_t len)
 	/* The IP ID is covered by the ICRC: keep the built one. */
 	n = sendto(raw_fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst));
 	if (n != (ssize_t)len)
-		die("sendto %zu bytes: %s", len, n < 0 ? strerror(errno) :
+		vt_die("sendto %zu bytes: %s", len, n < 0 ? strerror(errno) :
 		    "short write");
 	sent++;
 	if (!++flow.id)
@@ -627,13 +574,13 @@ static bool mem_same(const struct pair *p, const char *what, bool mr_too)
 	if (i == MEM_LEN)
 		return true;
 	if (i < MR_OFF)
-		bad("%s: memory %zu bytes before the MR changed: 0x%02x, want 0x%02x",
+		vt_bad("%s: memory %zu bytes before the MR changed: 0x%02x, want 0x%02x",
 		    what, MR_OFF - i, p->mem[i], p->want[i]);
 	else if (i >= MR_OFF + MR_LEN)
-		bad("%s: memory %zu bytes after the MR's end changed: 0x%02x, want 0x%02x",
+		vt_bad("%s: memory %zu bytes after the MR's end changed: 0x%02x, want 0x%02x",
 		    what, i - MR_OFF - MR_LEN, p->mem[i], p->want[i]);
 	else
-		bad("%s: MR byte %zu changed: 0x%02x, want 0x%02x", what,
+		vt_bad("%s: MR byte %zu changed: 0x%02x, want 0x%02x", what,
 		    i - MR_OFF, p->mem[i], p->want[i]);
 	return false;
 }
@@ -664,7 +611,7 @@ static bool probe(struct pair *p, const char *what)
 		usleep(10 * 1000);
 	}
 	if (t == 500) {
-		bad("%s: a valid WRITE injected at PSN 0x%06x did not land within 5 s (QP %u on %s in %s)",
+		vt_bad("%s: a valid WRITE injected at PSN 0x%06x did not land within 5 s (QP %u on %s in %s)",
 		    what, p->epsn, p->qp_b->qp_num, dev_b.name,
 		    vt_qp_state_str(vt_qp_state(p->qp_b)));
 		return false;
@@ -700,7 +647,7 @@ static void expect_error_state(struct pair *p, const char *what)
 			return;
 		usleep(10 * 1000);
 	}
-	bad("%s: QP %u on %s is in %s, want ERR after the NAK", what,
+	vt_bad("%s: QP %u on %s is in %s, want ERR after the NAK", what,
 	    p->qp_b->qp_num, dev_b.name, vt_qp_state_str(s));
 }
 
@@ -730,13 +677,13 @@ static void class_valid(struct pair *p)
 	long long want[C_MAX];
 	struct counters b;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	probe(p, "valid WRITE");
 	probe(p, "second valid WRITE");
 	want_none(want, 2);
 	class_check(p, &b, want, "after two valid WRITEs");
-	case_end("two valid RDMA WRITEs injected at the live QP land");
+	vt_case_end("two valid RDMA WRITEs injected at the live QP land");
 }
 
 /* Valid packets with a wrong ICRC: dropped. */
@@ -748,7 +695,7 @@ static void class_icrc(struct pair *p)
 	unsigned int i;
 	size_t len;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	for (i = 0; i < 6; i++) {
 		rnd_fill(data, sizeof(data));
@@ -771,7 +718,7 @@ static void class_icrc(struct pair *p)
 	want_none(want, 7);
 	want[C_DROP_ICRC] = 6;
 	class_check(p, &b, want, "after bad ICRCs");
-	case_end("bad ICRC: dropped (rx_drop_icrc), memory unchanged");
+	vt_case_end("bad ICRC: dropped (rx_drop_icrc), memory unchanged");
 }
 
 /* Shorter than a BTH, than BTH + ICRC, than BTH + RETH. */
@@ -785,7 +732,7 @@ static void class_truncated(struct pair *p)
 	unsigned int i;
 	size_t len, n = 0;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	for (i = 0; i < 4; i++) {
 		rnd_fill(raw, sizeof(raw));
@@ -821,7 +768,7 @@ static void class_truncated(struct pair *p)
 	want_none(want, (long long)n + 1);
 	want[C_DROP_HDR] = (long long)n;
 	class_check(p, &b, want, "after truncated packets");
-	case_end("truncated headers (< BTH, no ICRC, < BTH+RETH): dropped (rx_drop_hdr)");
+	vt_case_end("truncated headers (< BTH, no ICRC, < BTH+RETH): dropped (rx_drop_hdr)");
 }
 
 /*
@@ -844,7 +791,7 @@ static void class_opcodes(struct pair *p)
 	unsigned int i, k, naks = 0;
 	size_t len;
 
-	case_begin();
+	vt_case_begin();
 	for (i = 0; i < sizeof(ops); i++) {
 		bool rc_reserved = ops[i] >> 5 == RCORE_TR_RC;
 		long long hdr, inv, other;
@@ -903,18 +850,18 @@ static void class_opcodes(struct pair *p)
 			continue;
 		}
 		if (hdr != 1 || inv || other)
-			bad("opcode 0x%02x: rx_drop_hdr +%lld, tx_nak_inv +%lld, others +%lld; want a drop (rx_drop_hdr +1)%s",
+			vt_bad("opcode 0x%02x: rx_drop_hdr +%lld, tx_nak_inv +%lld, others +%lld; want a drop (rx_drop_hdr +1)%s",
 			    ops[i], hdr, inv, other,
 			    rc_reserved ? " or an invalid-request NAK" : "");
 		if (vt_qp_state(p->qp_b) != IBV_QPS_RTS)
-			bad("opcode 0x%02x: QP now in %s, want RTS", ops[i],
+			vt_bad("opcode 0x%02x: QP now in %s, want RTS", ops[i],
 			    vt_qp_state_str(vt_qp_state(p->qp_b)));
 	}
 	vt_diag("reserved RC opcodes: %u of 4 NAKed as invalid requests, the rest dropped",
 		naks);
 	probe(p, "after foreign opcodes");
 	mem_same(p, "after foreign opcodes", true);
-	case_end("reserved and foreign opcodes: dropped or NAKed, memory unchanged");
+	vt_case_end("reserved and foreign opcodes: dropped or NAKed, memory unchanged");
 }
 
 /* Responses (ACK, read response, atomic ACK) sent to a pure responder. */
@@ -931,7 +878,7 @@ static void class_responses(struct pair *p)
 	unsigned int i;
 	size_t len;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	for (i = 0; i < sizeof(ops); i++) {
 		hdr_init(&h, ops[i], p->qp_b->qp_num, 0x100 + i);
@@ -946,7 +893,7 @@ static void class_responses(struct pair *p)
 				(ops[i] == RCORE_RC_READ_RESP_FIRST ?
 				 p->mtu : 64) : 0);
 		if (!len)
-			die("cannot build opcode 0x%02x", ops[i]);
+			vt_die("cannot build opcode 0x%02x", ops[i]);
 		inject(buf, len);
 	}
 	probe(p, "after stray responses");
@@ -959,13 +906,13 @@ static void class_responses(struct pair *p)
 		delta(&b, &a, C_DROP_STATE) + delta(&b, &a, C_DROP_SEQ) +
 		delta(&b, &a, C_DROP_ICRC);
 	if (drops != (long long)sizeof(ops))
-		bad("%zu stray responses: rx_drop_* moved by %lld in all",
+		vt_bad("%zu stray responses: rx_drop_* moved by %lld in all",
 		    sizeof(ops), drops);
 	if (vt_qp_state(p->qp_b) != IBV_QPS_RTS)
-		bad("QP in %s after stray responses, want RTS",
+		vt_bad("QP in %s after stray responses, want RTS",
 		    vt_qp_state_str(vt_qp_state(p->qp_b)));
 	mem_same(p, "after stray responses", true);
-	case_end("responses sent to a responder that asked nothing: dropped");
+	vt_case_end("responses sent to a responder that asked nothing: dropped");
 }
 
 /* Valid WRITEs to QPs that do not exist. */
@@ -979,7 +926,7 @@ static void class_noqp(struct pair *p)
 	unsigned int i;
 	size_t len;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	for (i = 0; i < 4; i++) {
 		rnd_fill(data, sizeof(data));
@@ -994,7 +941,7 @@ static void class_noqp(struct pair *p)
 	want_none(want, 5);
 	want[C_DROP_NOQP] = 4;
 	class_check(p, &b, want, "after wrong QPNs");
-	case_end("wrong destination QPN (unknown, 0xffffff, QP0, QP1): dropped (rx_drop_noqp)");
+	vt_case_end("wrong destination QPN (unknown, 0xffffff, QP0, QP1): dropped (rx_drop_noqp)");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1087,15 +1034,15 @@ static void class_create_fails(struct pair *p)
 	size_t len;
 	int k;
 
-	case_begin();
+	vt_case_begin();
 	if (!inject_ready()) {
-		bad("no %s: rodp.ko built without RODP_FAULT_INJECT?",
+		vt_bad("no %s: rodp.ko built without RODP_FAULT_INJECT?",
 		    INJECT_DIR);
 		goto out;
 	}
 	qp = make_qp(p->pd_b, p->cq_b);
 	if (!qp) {
-		bad("ibv_create_qp: %s", strerror(errno));
+		vt_bad("ibv_create_qp: %s", strerror(errno));
 		goto out;
 	}
 	qpn = qp->qp_num + 1;
@@ -1103,20 +1050,20 @@ static void class_create_fails(struct pair *p)
 	hits = inject_get("create_qp_hits");
 	if (!inject_set("create_qp_delay", 1500) ||
 	    !inject_set("create_qp", 1)) {
-		bad("cannot arm %s/create_qp: %s", INJECT_DIR,
+		vt_bad("cannot arm %s/create_qp: %s", INJECT_DIR,
 		    strerror(errno));
 		goto out;
 	}
 	read_counters(&b);
 	if (pthread_create(&th, NULL, create_thread, &job)) {
-		bad("pthread_create failed");
+		vt_bad("pthread_create failed");
 		goto out_disarm;
 	}
 	/* The countdown reaches 0 when the creation enters the window. */
 	for (k = 0; k < 500 && inject_get("create_qp") != 0; k++)
 		usleep(2000);
 	if (k == 500)
-		bad("the creation never reached the injection point");
+		vt_bad("the creation never reached the injection point");
 	for (i = 0; i < n; i++) {
 		rnd_fill(data, sizeof(data));
 		hdr_init(&h, RCORE_RC_WRITE_ONLY, qpn, i);
@@ -1128,17 +1075,17 @@ static void class_create_fails(struct pair *p)
 	}
 	wait_rx(&b, n);
 	if (inject_get("create_qp") != 0)
-		bad("the injection point was re-armed meanwhile");
+		vt_bad("the injection point was re-armed meanwhile");
 	pthread_join(th, NULL);
 	if (job.qp) {
-		bad("QP %u created, want the injected failure", job.qp->qp_num);
+		vt_bad("QP %u created, want the injected failure", job.qp->qp_num);
 		ibv_destroy_qp(job.qp);
 	} else if (job.err != ENOMEM) {
-		bad("ibv_create_qp failed with %s, want ENOMEM (injected)",
+		vt_bad("ibv_create_qp failed with %s, want ENOMEM (injected)",
 		    strerror(job.err));
 	}
 	if (inject_get("create_qp_hits") != hits + 1)
-		bad("create_qp_hits %ld, want %ld", inject_get("create_qp_hits"),
+		vt_bad("create_qp_hits %ld, want %ld", inject_get("create_qp_hits"),
 		    hits + 1);
 	want_none(want, n);
 	want[C_DROP_NOQP] = n;
@@ -1147,14 +1094,14 @@ static void class_create_fails(struct pair *p)
 	/* The number space is fine: the next creation works. */
 	qp = make_qp(p->pd_b, p->cq_b);
 	if (!qp)
-		bad("ibv_create_qp after the failure: %s", strerror(errno));
+		vt_bad("ibv_create_qp after the failure: %s", strerror(errno));
 	else
 		ibv_destroy_qp(qp);
 out_disarm:
 	inject_set("create_qp", 0);
 	inject_set("create_qp_delay", 0);
 out:
-	case_end("create_qp failing after its QPN was allocated: packets for that QPN meanwhile dropped as no-QP, the QP never seen");
+	vt_case_end("create_qp failing after its QPN was allocated: packets for that QPN meanwhile dropped as no-QP, the QP never seen");
 }
 
 /* PSNs far ahead of ePSN: one sequence NAK, then silent drops. */
@@ -1166,7 +1113,7 @@ static void class_psn_ahead(struct pair *p)
 	unsigned int i;
 	size_t len;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	for (i = 0; i < 3; i++) {
 		rnd_fill(data, sizeof(data));
@@ -1183,9 +1130,9 @@ static void class_psn_ahead(struct pair *p)
 	want[C_DROP_SEQ] = 2;
 	class_check(p, &b, want, "after PSNs ahead");
 	if (vt_qp_state(p->qp_b) != IBV_QPS_RTS)
-		bad("QP in %s after a sequence NAK, want RTS",
+		vt_bad("QP in %s after a sequence NAK, want RTS",
 		    vt_qp_state_str(vt_qp_state(p->qp_b)));
-	case_end("PSN 2^22 ahead of the window: one NAK (tx_nak_seq), then dropped (rx_drop_seq), QP alive");
+	vt_case_end("PSN 2^22 ahead of the window: one NAK (tx_nak_seq), then dropped (rx_drop_seq), QP alive");
 }
 
 /* Duplicates (behind ePSN) with other data: acknowledged, not executed. */
@@ -1198,7 +1145,7 @@ static void class_psn_behind(struct pair *p)
 	unsigned int i;
 	size_t len;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	for (i = 0; i < 3; i++) {
 		memset(data, 0xc3 + i, sizeof(data));
@@ -1212,7 +1159,7 @@ static void class_psn_behind(struct pair *p)
 	want[C_DUP_REQ] = 3;
 	want[C_DROP_SEQ] = -1;
 	class_check(p, &b, want, "after duplicate PSNs");
-	case_end("PSNs behind the window (duplicates with other data): not executed (rx_dup_req), QP alive");
+	vt_case_end("PSNs behind the window (duplicates with other data): not executed (rx_dup_req), QP alive");
 }
 
 /*
@@ -1226,7 +1173,7 @@ static void nak_class(struct pair *p, const char *name, enum cnt cnt,
 	long long want[C_MAX];
 	struct counters b;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	inject(buf, len);
 	wait_rx(&b, 1);
@@ -1236,7 +1183,7 @@ static void nak_class(struct pair *p, const char *name, enum cnt cnt,
 	class_check(p, &b, want, name);
 	pair_open(p);
 	probe(p, "fresh pair after the NAK");
-	case_end(name);
+	vt_case_end(name);
 }
 
 static void class_reth_too_long(struct pair *p)
@@ -1273,7 +1220,7 @@ static void class_over_mtu(struct pair *p)
 	len = mk_write(buf, p, RCORE_RC_WRITE_ONLY, p->epsn, 0, p->mr->rkey,
 		       p->mtu + 4, data, p->mtu + 4);
 	if (!len || len > 1500)
-		die("path MTU %u: the packet does not fit the link", p->mtu);
+		vt_die("path MTU %u: the packet does not fit the link", p->mtu);
 	nak_class(p, "WRITE_ONLY with a payload above the path MTU: NAK (tx_nak_inv), QP error, memory unchanged",
 		  C_NAK_INV, buf, len);
 }
@@ -1305,7 +1252,7 @@ static void class_rnr(struct pair *p)
 	struct rcore_pkt h;
 	size_t len;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	rnd_fill(data, sizeof(data));
 	hdr_init(&h, RCORE_RC_SEND_ONLY, p->qp_b->qp_num, p->epsn);
@@ -1316,7 +1263,7 @@ static void class_rnr(struct pair *p)
 	want_none(want, 2);
 	want[C_RNR_NAK] = 1;
 	class_check(p, &b, want, "after an RNR NAK");
-	case_end("SEND without a posted receive: RNR NAK (tx_rnr_nak), QP alive");
+	vt_case_end("SEND without a posted receive: RNR NAK (tx_rnr_nak), QP alive");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1333,7 +1280,7 @@ static void fuzz_end(struct pair *p, const struct counters *b, const char *name)
 	wait_rx(b, fuzz_n);
 	read_counters(&a);
 	if (delta(b, &a, C_RX_PKTS) != fuzz_n)
-		bad("rx_pkts moved by %lld, want %u", delta(b, &a, C_RX_PKTS),
+		vt_bad("rx_pkts moved by %lld, want %u", delta(b, &a, C_RX_PKTS),
 		    fuzz_n);
 	vt_diag("%s: rx_drop icrc +%lld hdr +%lld noqp +%lld seq +%lld; NAK seq +%lld inv +%lld access +%lld op +%lld rnr +%lld; B in %s",
 		name, delta(b, &a, C_DROP_ICRC), delta(b, &a, C_DROP_HDR),
@@ -1346,7 +1293,7 @@ static void fuzz_end(struct pair *p, const struct counters *b, const char *name)
 	memcpy(p->want + MR_OFF, p->mem + MR_OFF, MR_LEN);
 	pair_open(p);
 	probe(p, "fresh pair after fuzz");
-	case_end(name);
+	vt_case_end(name);
 }
 
 static void class_fuzz_bytes(struct pair *p)
@@ -1356,7 +1303,7 @@ static void class_fuzz_bytes(struct pair *p)
 	unsigned int i;
 	size_t n;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	for (i = 0; i < fuzz_n; i++) {
 		n = rnd() % 600;
@@ -1375,7 +1322,7 @@ static void class_fuzz_headers(struct pair *p)
 	unsigned int i;
 	size_t n;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	for (i = 0; i < fuzz_n; i++) {
 		n = RCORE_BTH_LEN + rnd() % 1100;
@@ -1417,7 +1364,7 @@ static void class_fuzz_mutated(struct pair *p)
 	unsigned int i, k;
 	size_t len;
 
-	case_begin();
+	vt_case_begin();
 	read_counters(&b);
 	for (i = 0; i < fuzz_n; i++) {
 		static const uint8_t ops[] = {
@@ -1496,39 +1443,39 @@ static void class_final(struct pair *p)
 	uint8_t *src;
 	int n = 0, rc;
 
-	case_begin();
+	vt_case_begin();
 	if (ibv_query_device(dev_a.ctx, &da) ||
 	    ibv_query_device(dev_b.ctx, &da))
-		bad("a device no longer answers ibv_query_device");
+		vt_bad("a device no longer answers ibv_query_device");
 	pair_open(p);
 	src = malloc(MR_LEN);
 	if (!src)
-		die("out of memory");
+		vt_die("out of memory");
 	rnd_fill(src, MR_LEN);
 	lmr = ibv_reg_mr(p->pd_a, src, MR_LEN, IBV_ACCESS_LOCAL_WRITE);
 	if (!lmr)
-		die("ibv_reg_mr: %s", strerror(errno));
+		vt_die("ibv_reg_mr: %s", strerror(errno));
 	sg = (struct ibv_sge){ (uintptr_t)src, MR_LEN, lmr->lkey };
 	vt_send_wr(&wr, 42, &sg, 1, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
 	wr.wr.rdma.remote_addr = (uintptr_t)(p->mem + MR_OFF);
 	wr.wr.rdma.rkey = p->mr->rkey;
 	rc = ibv_post_send(p->qp_a, &wr, &badwr);
 	if (rc)
-		bad("ibv_post_send: %s", strerror(rc));
+		vt_bad("ibv_post_send: %s", strerror(rc));
 	if (!rc)
 		n = vt_poll_wc(p->cq_a, &wc, 10000);
 	if (!rc && n < 0)
-		bad("RDMA WRITE over a fresh pair: %s", vt_errmsg());
+		vt_bad("RDMA WRITE over a fresh pair: %s", vt_errmsg());
 	else if (!rc && n != 1)
-		bad("an RDMA WRITE over a fresh pair did not complete in 10 s");
+		vt_bad("an RDMA WRITE over a fresh pair did not complete in 10 s");
 	else if (!rc && (wc.status != IBV_WC_SUCCESS || wc.wr_id != 42))
-		bad("RDMA WRITE over a fresh pair: status %s",
+		vt_bad("RDMA WRITE over a fresh pair: status %s",
 		    ibv_wc_status_str(wc.status));
 	memcpy(p->want + MR_OFF, src, MR_LEN);
 	mem_same(p, "after a normal RDMA WRITE", true);
 	ibv_dereg_mr(lmr);
 	free(src);
-	case_end("after all that: both devices answer, a fresh QP pair moves data");
+	vt_case_end("after all that: both devices answer, a fresh QP pair moves data");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1546,16 +1493,16 @@ static void open_raw(const char *ns)
 		target = open(path, O_RDONLY | O_CLOEXEC);
 		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 		if (target < 0 || self < 0 || setns(target, CLONE_NEWNET))
-			die("entering network namespace %s: %s", ns,
+			vt_die("entering network namespace %s: %s", ns,
 			    strerror(errno));
 		close(target);
 	}
 	raw_fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	if (raw_fd < 0)
-		die("raw socket: %s", strerror(errno));
+		vt_die("raw socket: %s", strerror(errno));
 	if (ns) {
 		if (setns(self, CLONE_NEWNET))
-			die("back to our network namespace: %s",
+			vt_die("back to our network namespace: %s",
 			    strerror(errno));
 		close(self);
 	}
@@ -1612,11 +1559,11 @@ int main(int argc, char **argv)
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
-		die("out of memory");
+		vt_die("out of memory");
 	p->mem = mmap(NULL, MEM_LEN, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p->mem == MAP_FAILED)
-		die("mmap: %s", strerror(errno));
+		vt_die("mmap: %s", strerror(errno));
 	rnd_fill(p->mem, MEM_LEN);
 	memcpy(p->want, p->mem, MEM_LEN);
 	pair_open(p);
@@ -1646,5 +1593,5 @@ int main(int argc, char **argv)
 	pair_close(p);
 	ibv_close_device(dev_a.ctx);
 	ibv_close_device(dev_b.ctx);
-	return tap_failed ? 1 : 0;
+	return vt_tap_failed ? 1 : 0;
 }

@@ -87,52 +87,6 @@ enum {
 #define NAK_OP		3
 
 /* ---------------------------------------------------------------------- */
-/* TAP                                                                     */
-/* ---------------------------------------------------------------------- */
-
-static unsigned int tap_n, tap_failed;
-static bool case_ok;
-
-static void bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A failed expectation of the current case: a diagnostic, case fails. */
-static void bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vt_vdiag(fmt, ap);
-	va_end(ap);
-	case_ok = false;
-}
-
-static void case_end(const char *name)
-{
-	tap_n++;
-	printf("%s %u - %s\n", case_ok ? "ok" : "not ok", tap_n, name);
-	if (!case_ok)
-		tap_failed++;
-	fflush(stdout);
-	case_ok = true;
-}
-
-static void die(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-
-/* The test bed cannot go on: a diagnostic, the rest is not reported. */
-static void die(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	vt_diag("fatal: %s", msg);
-	exit(1);
-}
-
-/* ---------------------------------------------------------------------- */
 /* The capture                                                             */
 /* ---------------------------------------------------------------------- */
 
@@ -155,15 +109,15 @@ static void cap_open(const char *ifname)
 	sll.sll_protocol = htons(ETH_P_IP);
 	sll.sll_ifindex = (int)if_nametoindex(ifname);
 	if (!sll.sll_ifindex)
-		die("no interface %s: %s", ifname, strerror(errno));
+		vt_die("no interface %s: %s", ifname, strerror(errno));
 	cap_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK,
 			htons(ETH_P_IP));
 	if (cap_fd < 0)
-		die("AF_PACKET socket: %s", strerror(errno));
+		vt_die("AF_PACKET socket: %s", strerror(errno));
 	if (setsockopt(cap_fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
-		die("SO_RCVBUFFORCE: %s", strerror(errno));
+		vt_die("SO_RCVBUFFORCE: %s", strerror(errno));
 	if (bind(cap_fd, (struct sockaddr *)&sll, sizeof(sll)))
-		die("bind to %s: %s", ifname, strerror(errno));
+		vt_die("bind to %s: %s", ifname, strerror(errno));
 }
 
 /* Packets lost by the capture socket since the last call. */
@@ -173,7 +127,7 @@ static unsigned int cap_drops(void)
 	socklen_t len = sizeof(st);
 
 	if (getsockopt(cap_fd, SOL_PACKET, PACKET_STATISTICS, &st, &len))
-		die("PACKET_STATISTICS: %s", strerror(errno));
+		vt_die("PACKET_STATISTICS: %s", strerror(errno));
 	return st.tp_drops;
 }
 
@@ -221,7 +175,7 @@ static unsigned int cap_take(uint32_t dqpn, struct rsp *r)
 		    dqpn)
 			continue;
 		if (n == MAX_PKTS)
-			die("more than %u packets captured", MAX_PKTS);
+			vt_die("more than %u packets captured", MAX_PKTS);
 		r[n].op = bth[0];
 		r[n].psn = ((uint32_t)bth[9] << 16) | (bth[10] << 8) | bth[11];
 		hdr = 12;
@@ -239,7 +193,7 @@ static unsigned int cap_take(uint32_t dqpn, struct rsp *r)
 	}
 	drops = cap_drops();
 	if (drops)
-		bad("the capture lost %u packets: no verdict on the sequence",
+		vt_bad("the capture lost %u packets: no verdict on the sequence",
 		    drops);
 	return n;
 }
@@ -281,7 +235,7 @@ static void want_full_stream(const struct rsp *r, unsigned int n,
 	unsigned int i;
 
 	if (n != total)
-		bad("%u response packets, want %u", n, total);
+		vt_bad("%u response packets, want %u", n, total);
 	for (i = 0; i < n && i < total; i++) {
 		uint8_t want = i == 0 ? OP_READ_FIRST :
 			       i + 1 == total ? OP_READ_LAST : OP_READ_MIDDLE;
@@ -289,7 +243,7 @@ static void want_full_stream(const struct rsp *r, unsigned int n,
 		if (r[i].op != want || r[i].psn != ((psn + i) & 0xffffff) ||
 		    r[i].len != mtu ||
 		    (r[i].syn >= 0 && (r[i].syn & 0xe0) != 0)) {
-			bad("%s, want %s PSN 0x%06x, %u bytes, an ACK syndrome",
+			vt_bad("%s, want %s PSN 0x%06x, %u bytes, an ACK syndrome",
 			    pkt_str(r, i), op_name(want), (psn + i) & 0xffffff,
 			    mtu);
 			return;
@@ -309,21 +263,21 @@ static void want_cut_stream(const struct rsp *r, unsigned int n,
 	unsigned int i;
 
 	if (!n) {
-		bad("no response at all: the failure was to come mid-stream");
+		vt_bad("no response at all: the failure was to come mid-stream");
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		uint8_t want = i ? OP_READ_MIDDLE : OP_READ_FIRST;
 
 		if (r[i].op != want || r[i].psn != ((psn + i) & 0xffffff)) {
-			bad("%s, want %s PSN 0x%06x and nothing but MIDDLEs until the stream stops",
+			vt_bad("%s, want %s PSN 0x%06x and nothing but MIDDLEs until the stream stops",
 			    pkt_str(r, i), op_name(want),
 			    (psn + i) & 0xffffff);
 			return;
 		}
 	}
 	if (n >= total || n > max)
-		bad("%u responses of %u, want at most %u (the failure comes before)",
+		vt_bad("%u responses of %u, want at most %u (the failure comes before)",
 		    n, total, max);
 	vt_diag("%u of %u responses, then nothing (%s)", n, total,
 		pkt_str(r, n - 1));
@@ -337,7 +291,7 @@ static void want_one_nak(const struct rsp *r, unsigned int n, uint32_t psn,
 
 	if (n != 1 || r[0].op != OP_ACK || r[0].psn != psn ||
 	    r[0].syn != (int)SYN_NAK(code)) {
-		bad("%u packets, want exactly one: ACKNOWLEDGE PSN 0x%06x with NAK syndrome 0x%02x",
+		vt_bad("%u packets, want exactly one: ACKNOWLEDGE PSN 0x%06x with NAK syndrome 0x%02x",
 		    n, psn, SYN_NAK(code));
 		for (i = 0; i < n && i < 4; i++)
 			vt_diag("%s", pkt_str(r, i));
@@ -420,13 +374,13 @@ static void pair_open(struct pair *p, uint32_t seed)
 	p->map_r = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p->map_r == MAP_FAILED)
-		die("mmap: %s", strerror(errno));
+		vt_die("mmap: %s", strerror(errno));
 	a = ((uintptr_t)p->map_r + BLOCK - 1) & ~(uintptr_t)(BLOCK - 1);
 	p->mem_r = (uint8_t *)a;
 	vt_fill(p->mem_r, MR_LEN, seed);
 	p->buf_q = aligned_alloc(4096, MR_LEN);
 	if (!p->buf_q)
-		die("out of memory");
+		vt_die("out of memory");
 	memset(p->buf_q, 0, MR_LEN);
 
 	p->pd_q = ibv_alloc_pd(dev_q.ctx);
@@ -434,18 +388,18 @@ static void pair_open(struct pair *p, uint32_t seed)
 	p->cq_q = ibv_create_cq(dev_q.ctx, 16, NULL, NULL, 0);
 	p->cq_r = ibv_create_cq(dev_r.ctx, 16, NULL, NULL, 0);
 	if (!p->pd_q || !p->pd_r || !p->cq_q || !p->cq_r)
-		die("PD/CQ: %s", strerror(errno));
+		vt_die("PD/CQ: %s", strerror(errno));
 	p->mr_q = ibv_reg_mr(p->pd_q, p->buf_q, MR_LEN, access);
 	if (!p->mr_q)
-		die("ibv_reg_mr on %s: %s", dev_q.name, strerror(errno));
+		vt_die("ibv_reg_mr on %s: %s", dev_q.name, strerror(errno));
 	p->mr_r = ibv_reg_mr(p->pd_r, p->mem_r, MR_LEN,
 			     access | IBV_ACCESS_ON_DEMAND);
 	if (!p->mr_r)
-		die("ODP ibv_reg_mr on %s: %s", dev_r.name, strerror(errno));
+		vt_die("ODP ibv_reg_mr on %s: %s", dev_r.name, strerror(errno));
 	p->qp_q = make_qp(p->pd_q, p->cq_q);
 	p->qp_r = make_qp(p->pd_r, p->cq_r);
 	if (!p->qp_q || !p->qp_r)
-		die("ibv_create_qp(RC): %s", strerror(errno));
+		vt_die("ibv_create_qp(RC): %s", strerror(errno));
 
 	vt_path_init(&path, &dev_q, &dev_r);
 	path.timeout = 16;
@@ -457,7 +411,7 @@ static void pair_open(struct pair *p, uint32_t seed)
 		rc = vt_qp_connect(p->qp_r, &path, &dev_r, p->qp_q->qp_num,
 				   RESP_PSN, REQ_PSN, &dev_q.gid);
 	if (rc)
-		die("connecting QP %u on %s and QP %u on %s: %s",
+		vt_die("connecting QP %u on %s and QP %u on %s: %s",
 		    p->qp_q->qp_num, dev_q.name, p->qp_r->qp_num, dev_r.name,
 		    vt_errmsg());
 }
@@ -493,7 +447,7 @@ static void inj_arm(unsigned int n)
 	snprintf(path, sizeof(path), INJ_DIR "/odp_fault");
 	f = fopen(path, "w");
 	if (!f || fprintf(f, "%u\n", n) < 0 || fclose(f))
-		die("writing %u to %s: %s (debugfs mounted? rodp.ko built with RODP_FAULT_INJECT?)",
+		vt_die("writing %u to %s: %s (debugfs mounted? rodp.ko built with RODP_FAULT_INJECT?)",
 		    n, path, strerror(errno));
 }
 
@@ -517,7 +471,7 @@ static void want_counters(const long long *before, const int *want)
 	counters(after);
 	for (i = 0; i < C_NUM; i++)
 		if (before[i] < 0 || after[i] - before[i] != want[i])
-			bad("%s moved by %lld (%lld -> %lld), want %d",
+			vt_bad("%s moved by %lld (%lld -> %lld), want %d",
 			    c_names[i], after[i] - before[i], before[i],
 			    after[i], want[i]);
 }
@@ -535,10 +489,10 @@ static unsigned int run_wr(struct pair *p, struct ibv_send_wr *wr,
 	vt_post_send(p->qp_q, wr, "the work request");
 	t0 = vt_now_ms();
 	if (vt_poll_wc(p->cq_q, &wc, 20000) != 1) {
-		bad("no completion on %s within 20 s", dev_q.name);
+		vt_bad("no completion on %s within 20 s", dev_q.name);
 	} else {
 		if (wc.status != status)
-			bad("%s's completion: %s, want %s", dev_q.name,
+			vt_bad("%s's completion: %s, want %s", dev_q.name,
 			    ibv_wc_status_str(wc.status),
 			    ibv_wc_status_str(status));
 		vt_diag("%s's completion after %" PRId64 " ms: %s",
@@ -555,7 +509,7 @@ static void want_state(struct pair *p, enum ibv_qp_state want)
 	int st = vt_qp_state(p->qp_r);
 
 	if (st != (int)want)
-		bad("%s's QP is %s, want %s", dev_r.name,
+		vt_bad("%s's QP is %s, want %s", dev_r.name,
 		    vt_qp_state_str(st), vt_qp_state_str(want));
 }
 
@@ -612,11 +566,11 @@ static void case_control(void)
 	n = do_read(&p, 0, MR_LEN, IBV_WC_SUCCESS);
 	want_full_stream(pkts, n, REQ_PSN, MR_LEN / p.mtu, p.mtu);
 	if (memcmp(p.buf_q, p.mem_r, MR_LEN))
-		bad("the data read differs from the responder's memory");
+		vt_bad("the data read differs from the responder's memory");
 	want_state(&p, IBV_QPS_RTS);
 	want_counters(before, want);
 	pair_close(&p);
-	case_end("control: a READ of 512 KiB of a cold ODP MR, FIRST, MIDDLEs, LAST, every byte");
+	vt_case_end("control: a READ of 512 KiB of a cold ODP MR, FIRST, MIDDLEs, LAST, every byte");
 }
 
 /*
@@ -633,7 +587,7 @@ static void case_read_cut(bool inject)
 
 	pair_open(&p, 2);
 	if (!inject && munmap(p.mem_r + HALF, HALF))
-		die("munmap: %s", strerror(errno));
+		vt_die("munmap: %s", strerror(errno));
 	counters(before);
 	if (inject)
 		inj_arm(2);
@@ -643,7 +597,7 @@ static void case_read_cut(bool inject)
 	want_state(&p, IBV_QPS_ERR);
 	want_counters(before, want);
 	pair_close(&p);
-	case_end(inject ?
+	vt_case_end(inject ?
 		 "READ, the address space gone mid-stream (injected ODP fault): responses stop, no NAK, no LAST; rxe0 ends RETRY_EXC_ERR" :
 		 "READ into an unmapped range mid-stream: responses stop, no NAK, no LAST; rxe0 ends RETRY_EXC_ERR");
 }
@@ -659,7 +613,7 @@ static void case_read_first(bool inject)
 
 	pair_open(&p, 3);
 	if (!inject && munmap(p.mem_r + HALF, HALF))
-		die("munmap: %s", strerror(errno));
+		vt_die("munmap: %s", strerror(errno));
 	counters(before);
 	if (inject)
 		inj_arm(1);
@@ -670,7 +624,7 @@ static void case_read_first(bool inject)
 	want_state(&p, IBV_QPS_ERR);
 	want_counters(before, want);
 	pair_close(&p);
-	case_end(inject ?
+	vt_case_end(inject ?
 		 "READ, the address space gone at the first response (injected): one NAK, remote operational error; rxe0 ends REM_OP_ERR" :
 		 "READ of an unmapped range: one NAK, remote access error; rxe0 ends REM_ACCESS_ERR");
 }
@@ -688,7 +642,7 @@ static void case_atomic(bool inject)
 
 	pair_open(&p, 4);
 	if (!inject && munmap(p.mem_r + HALF, HALF))
-		die("munmap: %s", strerror(errno));
+		vt_die("munmap: %s", strerror(errno));
 	if (inject)
 		old = vt_get_u64(p.mem_r + off);
 	counters(before);
@@ -699,11 +653,11 @@ static void case_atomic(bool inject)
 	inj_arm(0);
 	want_one_nak(pkts, n, REQ_PSN, inject ? NAK_OP : NAK_ACCESS);
 	if (inject && vt_get_u64(p.mem_r + off) != old)
-		bad("the failed FETCH_ADD changed the responder's memory");
+		vt_bad("the failed FETCH_ADD changed the responder's memory");
 	want_state(&p, IBV_QPS_ERR);
 	want_counters(before, want);
 	pair_close(&p);
-	case_end(inject ?
+	vt_case_end(inject ?
 		 "FETCH_ADD, the address space gone (injected): one NAK, remote operational error, memory unchanged; rxe0 ends REM_OP_ERR" :
 		 "CMP_SWAP on an unmapped page: one NAK, remote access error; rxe0 ends REM_ACCESS_ERR");
 }
@@ -748,12 +702,12 @@ static void case_nak_behind_read(void)
 					IBV_WC_SUCCESS;
 
 		if (vt_poll_wc(p.cq_q, &wc, 20000) != 1) {
-			bad("no completion %u on %s within 20 s", i + 1,
+			vt_bad("no completion %u on %s within 20 s", i + 1,
 			    dev_q.name);
 			break;
 		}
 		if (wc.wr_id != i + 1 || wc.status != st)
-			bad("completion %u: WR %" PRIu64 " %s, want WR %u %s",
+			vt_bad("completion %u: WR %" PRIu64 " %s, want WR %u %s",
 			    i + 1, (uint64_t)wc.wr_id,
 			    ibv_wc_status_str(wc.status), i + 1,
 			    ibv_wc_status_str(st));
@@ -765,14 +719,14 @@ static void case_nak_behind_read(void)
 		want_one_nak(pkts + total, n - total, REQ_PSN + total,
 			     NAK_ACCESS);
 	else
-		bad("%u packets: no NAK after the READ's %u responses", n,
+		vt_bad("%u packets: no NAK after the READ's %u responses", n,
 		    total);
 	if (memcmp(p.buf_q, p.mem_r, NB_LEN))
-		bad("the data read differs from the responder's memory");
+		vt_bad("the data read differs from the responder's memory");
 	want_state(&p, IBV_QPS_ERR);
 	want_counters(before, want);
 	pair_close(&p);
-	case_end("READ of 100 KiB, a WRITE with a bad R_Key behind it: the READ's whole stream, then one NAK, remote access error; rxe0: READ done, WRITE REM_ACCESS_ERR");
+	vt_case_end("READ of 100 KiB, a WRITE with a bad R_Key behind it: the READ's whole stream, then one NAK, remote access error; rxe0: READ done, WRITE REM_ACCESS_ERR");
 }
 
 static void usage(void)
@@ -800,15 +754,15 @@ int main(int argc, char **argv)
 	}
 
 	printf("1..8\n");
-	case_ok = true;
+	vt_case_begin();
 	if (vt_dev_open(&dev_q, name_q, false))
-		die("%s", dev_q.error);
+		vt_die("%s", dev_q.error);
 	if (vt_dev_open(&dev_r, name_r, false))
-		die("%s", dev_r.error);
+		vt_die("%s", dev_r.error);
 	if (!dev_r.rodp)
-		die("%s is not a rodp device", dev_r.name);
+		vt_die("%s is not a rodp device", dev_r.name);
 	if (inj_read("odp_fault_hits") < 0)
-		die("no %s/odp_fault_hits: debugfs not mounted, or rodp.ko built without RODP_FAULT_INJECT",
+		vt_die("no %s/odp_fault_hits: debugfs not mounted, or rodp.ko built without RODP_FAULT_INJECT",
 		    INJ_DIR);
 	memcpy(&cap_saddr, dev_r.gid.raw + 12, 4);
 	cap_open(ifname);
@@ -828,5 +782,5 @@ int main(int argc, char **argv)
 	close(cap_fd);
 	ibv_close_device(dev_q.ctx);
 	ibv_close_device(dev_r.ctx);
-	return tap_failed ? 1 : 0;
+	return vt_tap_failed ? 1 : 0;
 }
