@@ -575,24 +575,26 @@ static inline void rodp_inject_exit(void)
 }
 #endif
 
-/* rodp_main.c */
+/* rodp_main.c: module entry, the device list, the netdev notifier */
 struct rodp_dev *rodp_dev_lookup_rcu(struct net_device *ndev);
 void rodp_dev_gone(struct rodp_dev *rdev);
 
-/* rodp_dev.c */
+/* rodp_dev.c: device attributes, ports, registration */
 int rodp_dev_register(struct rodp_dev *rdev, const char *name);
 void rodp_port_event(struct rodp_dev *rdev);
 extern const struct ib_device_ops rodp_dev_ops;
 
-/* rodp_mr.c */
+/* rodp_mr.c: memory regions, the one way to memory, SGE copies */
 extern const struct ib_device_ops rodp_mr_ops;
 struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 			    int access, u64 iova, u64 len);
 void rodp_mr_put(struct rodp_mr *mr);
 int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	       bool write, rodp_mr_io_fn fn, void *priv);
+int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
+		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
 
-/* rodp_odp.c */
+/* rodp_odp.c: On-Demand Paging */
 extern const struct ib_device_ops rodp_odp_ops;
 int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit);
 void rodp_odp_release(struct rodp_mr *mr);
@@ -603,45 +605,66 @@ int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 int rodp_odp_module_init(void);
 void rodp_odp_module_exit(void);
 
-/* rodp_net.c */
+/* rodp_net.c: the UDP tunnel sockets, packets out and in */
 int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx);
 int rodp_net_init(void);
 void rodp_net_exit(void);
 int rodp_net_get(struct net *net);
 void rodp_net_put(struct net *net);
 
-/* rodp_verbs.c */
+/* rodp_verbs.c: contexts, PDs, CQs, mmap() of rings */
 extern const struct ib_device_ops rodp_verbs_ops;
 int rodp_cq_post(struct rodp_cq *cq, const struct rcore_cqe *cqe,
 		 bool solicited);
 struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
 					size_t size);
 
-/* rodp_qp.c */
+/* rodp_qp.c: QP verbs and the state machine */
 extern const struct ib_device_ops rodp_qp_ops;
-void rodp_eng_kick(struct rodp_eng *e);
-void rodp_eng_run_inline(struct rodp_eng *e, bool nested);
-bool rodp_eng_owned(struct rodp_eng *e);
 struct rodp_qp *rodp_qp_get_rcu(struct rodp_dev *rdev, u32 qpn);
 void rodp_qp_put(struct rodp_qp *qp);
-void rodp_qp_error(struct rodp_qp *qp, unsigned int held);
-void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);
-void *rodp_wq_slot(struct rodp_wq *wq, u32 idx);
-void *rodp_wq_fetch(struct rodp_wq *wq);
-int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
-		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
-int rodp_wq_init(void);
-void rodp_wq_exit(void);
 
-/* rodp_req.c */
+/* rodp_wq.c: the shared send and receive rings */
+void *rodp_wq_slot(struct rodp_wq *wq, u32 idx);
+u32 rodp_wq_prod(struct rodp_wq *wq);
+void *rodp_wq_fetch(struct rodp_wq *wq);
+void rodp_wq_retire(struct rodp_wq *wq);
+void rodp_wq_restart(struct rodp_wq *wq);
+int rodp_wq_alloc(struct rodp_wq *wq, u32 wr, u32 slot_size,
+		  struct ib_udata *udata);
+void rodp_wq_free(struct rodp_wq *wq);
+size_t rodp_wq_map_size(const struct rodp_wq *wq);
+
+/* rodp_eng.c: what runs a QP's two sides: work items, rounds, timers */
+int rodp_eng_wq_init(void);
+void rodp_eng_wq_exit(void);
+void rodp_eng_setup(struct rodp_qp *qp);
+void rodp_eng_stop(struct rodp_qp *qp);
+void rodp_eng_kick(struct rodp_eng *e);
+void rodp_qp_kick(struct rodp_qp *qp);
+void rodp_eng_run_inline(struct rodp_eng *e, bool nested);
+bool rodp_eng_owned(struct rodp_eng *e);
+void rodp_qp_lock_both(struct rodp_qp *qp);
+void rodp_qp_unlock_both(struct rodp_qp *qp);
+
+/* rodp_recv.c: the checks of a received packet */
+void rodp_eng_rx(struct rodp_eng *e);
+
+/* rodp_req.c: the requester and the completer */
 int rodp_wr_kind(u8 opcode);
 void rodp_req_run(struct rodp_qp *qp, bool *busy);
 void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_comp_timeout(struct rodp_qp *qp);
 
-/* rodp_resp.c */
+/* rodp_resp.c: the responder */
 void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_resp_run(struct rodp_qp *qp, bool *busy);
 void rodp_resp_reset(struct rodp_qp *qp);
+
+/* rodp_wc.c: send completions, flushes, the error state */
+void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);
+void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error);
+void rodp_eng_flush(struct rodp_eng *e);
+void rodp_qp_error(struct rodp_qp *qp, unsigned int held);
 
 #endif /* RODP_H */

@@ -251,13 +251,13 @@ static int __init rodp_init(void)
 {
 	int err;
 
-	err = rodp_wq_init();
+	err = rodp_eng_wq_init();
 	if (err)
 		return err;
 
 	err = rodp_odp_module_init();
 	if (err)
-		goto err_wq_exit;
+		goto err_eng_wq_exit;
 
 	err = rodp_net_init();
 	if (err)
@@ -277,8 +277,8 @@ err_net_exit:
 	rodp_net_exit();
 err_odp_exit:
 	rodp_odp_module_exit();
-err_wq_exit:
-	rodp_wq_exit();
+err_eng_wq_exit:
+	rodp_eng_wq_exit();
 	return err;
 }
 
@@ -290,7 +290,7 @@ static void __exit rodp_exit(void)
 	unregister_netdevice_notifier(&rodp_netdev_nb);
 	rodp_net_exit();
 	rodp_odp_module_exit();
-	rodp_wq_exit();
+	rodp_eng_wq_exit();
 	pr_info("rodp: unloaded\n");
 }
 
