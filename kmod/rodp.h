@@ -591,6 +591,8 @@ struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 void rodp_mr_put(struct rodp_mr *mr);
 int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	       bool write, rodp_mr_io_fn fn, void *priv);
+int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		 void *buf, bool to_mr);
 int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
 		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
 

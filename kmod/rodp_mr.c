@@ -191,21 +191,43 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	return 0;
 }
 
+/* A kernel buffer copied piece by piece to or from an MR range. */
 struct rodp_copy_ctx {
 	u8 *buf;
-	bool to_mem;
+	bool to_mr;
 };
 
 static int rodp_copy_piece(void *priv, void *kaddr, u64 len)
 {
 	struct rodp_copy_ctx *c = priv;
 
-	if (c->to_mem)
+	if (c->to_mr)
 		memcpy(kaddr, c->buf, len);
 	else
 		memcpy(c->buf, kaddr, len);
 	c->buf += len;
 	return 0;
+}
+
+/**
+ * rodp_mr_copy - copy between a kernel buffer and a range of an MR
+ * @mr: a memory region the caller holds (rodp_mr_get)
+ * @iova: first byte, already range-checked
+ * @len: bytes
+ * @ahead: bytes of the message after the range (as for rodp_mr_io())
+ * @buf: the kernel buffer, @len bytes
+ * @to_mr: true to write @buf into the MR, false to read the MR into @buf
+ *
+ * Process context: may sleep (ODP).
+ *
+ * Return: 0 or a negative errno from rodp_mr_io().
+ */
+int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		 void *buf, bool to_mr)
+{
+	struct rodp_copy_ctx c = { .buf = buf, .to_mr = to_mr };
+
+	return rodp_mr_io(mr, iova, len, ahead, to_mr, rodp_copy_piece, &c);
 }
 
 /**
@@ -229,8 +251,8 @@ static int rodp_copy_piece(void *priv, void *kaddr, u64 len)
 int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
 		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge)
 {
-	struct rodp_copy_ctx c = { .buf = buf, .to_mem = to_sge };
 	struct rodp_mr *mr;
+	u8 *p = buf;
 	u32 i, n;
 	int err;
 
@@ -246,12 +268,12 @@ int rodp_sge_copy(struct rodp_qp *qp, const struct rcore_sge *sge,
 		/* The MR's -ERANGE is not the list's: not a length error. */
 		if (IS_ERR(mr))
 			return PTR_ERR(mr) == -ERANGE ? -EFAULT : PTR_ERR(mr);
-		err = rodp_mr_io(mr, sge[i].addr + off, n,
-				 sge[i].length - off - n, to_sge,
-				 rodp_copy_piece, &c);
+		err = rodp_mr_copy(mr, sge[i].addr + off, n,
+				   sge[i].length - off - n, p, to_sge);
 		rodp_mr_put(mr);
 		if (err)
 			return err;
+		p += n;
 		len -= n;
 		off = 0;
 	}

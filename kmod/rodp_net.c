@@ -336,19 +336,6 @@ static void rodp_hand_on(struct rodp_qp *qp, enum rodp_side from,
 	rodp_qp_put(pe->qp);
 }
 
-struct rodp_fill_ctx {
-	u8 *dst;
-};
-
-static int rodp_fill_piece(void *priv, void *kaddr, u64 len)
-{
-	struct rodp_fill_ctx *c = priv;
-
-	memcpy(c->dst, kaddr, len);
-	c->dst += len;
-	return 0;
-}
-
 /**
  * rodp_xmit - build a RoCEv2 packet and send it to the QP's peer
  * @qp: the queue pair (its path: addresses, TOS, TTL, UDP source port)
@@ -402,10 +389,8 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 		ret = rodp_sge_copy(qp, tx->sge, tx->num_sge, tx->sge_off, p,
 				    tx->payload_len, false);
 	} else if (tx->mr) {
-		struct rodp_fill_ctx c = { .dst = p };
-
-		ret = rodp_mr_io(tx->mr, tx->mr_va, tx->payload_len,
-				 tx->mr_ahead, false, rodp_fill_piece, &c);
+		ret = rodp_mr_copy(tx->mr, tx->mr_va, tx->payload_len,
+				   tx->mr_ahead, p, false);
 	}
 	if (ret) {
 		kfree_skb(skb);

@@ -194,19 +194,6 @@ static int rodp_atomic_piece(void *priv, void *kaddr, u64 len)
 	return 0;
 }
 
-struct rodp_write_ctx {
-	const u8 *src;
-};
-
-static int rodp_write_piece(void *priv, void *kaddr, u64 len)
-{
-	struct rodp_write_ctx *c = priv;
-
-	memcpy(kaddr, c->src, len);
-	c->src += len;
-	return 0;
-}
-
 static bool rodp_resp_job_room(struct rodp_qp *qp)
 {
 	return qp->rd_head - qp->rd_tail < RODP_RD_JOBS;
@@ -299,16 +286,14 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 				return;
 		}
 		if (pkt->payload_len) {
-			struct rodp_write_ctx c = { .src = rx->payload };
-
 			mr = rodp_mr_get(qp->rdev, qp->resp_rkey, qp->ibqp.pd,
 					 IB_ACCESS_REMOTE_WRITE, qp->resp_va,
 					 pkt->payload_len);
 			err = IS_ERR(mr) ? PTR_ERR(mr) :
-			      rodp_mr_io(mr, qp->resp_va, pkt->payload_len,
-					 qp->resp_va_end - qp->resp_va -
-					 pkt->payload_len, true,
-					 rodp_write_piece, &c);
+			      rodp_mr_copy(mr, qp->resp_va, pkt->payload_len,
+					   qp->resp_va_end - qp->resp_va -
+					   pkt->payload_len,
+					   (void *)rx->payload, true);
 			if (!IS_ERR(mr))
 				rodp_mr_put(mr);
 			if (err) {
