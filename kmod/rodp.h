@@ -415,7 +415,7 @@ struct rodp_eng {
  * with eng[RODP_RESP].lock held, the attributes and the path with both
  * (modify) and read with either.  @state changes with both locks held,
  * except that either side may move the QP to the error state alone
- * (rodp_qp_error()).  The receive path and the doorbells only queue
+ * (rodp_qp_error()): a side reads it with rodp_qp_state().  The receive path and the doorbells only queue
  * packets and run or kick a side.
  */
 struct rodp_qp {
@@ -503,6 +503,33 @@ static inline bool rodp_is_response(u8 opcode)
 static inline struct rodp_qp *to_rqp(struct ib_qp *ibqp)
 {
 	return container_of(ibqp, struct rodp_qp, ibqp);
+}
+
+/*
+ * A QP's state as a side sees it: the other side may move it to
+ * IB_QPS_ERR at any time (rodp_qp_error()), so it is read once, and
+ * written with WRITE_ONCE().  Modify and query, holding both sides, read
+ * it plainly.
+ */
+static inline enum ib_qp_state rodp_qp_state(const struct rodp_qp *qp)
+{
+	return READ_ONCE(qp->state);
+}
+
+/* Does the requester send, and the completer take responses? */
+static inline bool rodp_qp_can_send(const struct rodp_qp *qp)
+{
+	enum ib_qp_state s = rodp_qp_state(qp);
+
+	return s == IB_QPS_RTS || s == IB_QPS_SQD;
+}
+
+/* Does the responder take requests? */
+static inline bool rodp_qp_can_recv(const struct rodp_qp *qp)
+{
+	enum ib_qp_state s = rodp_qp_state(qp);
+
+	return s == IB_QPS_RTR || s == IB_QPS_RTS || s == IB_QPS_SQD;
 }
 
 /*
@@ -667,6 +694,7 @@ void rodp_resp_reset(struct rodp_qp *qp);
 void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);
 void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error);
 void rodp_eng_flush(struct rodp_eng *e);
-void rodp_qp_error(struct rodp_qp *qp, unsigned int held);
+void rodp_qp_error(struct rodp_qp *qp, enum rodp_side side);
+void rodp_qp_error_both(struct rodp_qp *qp);
 
 #endif /* RODP_H */

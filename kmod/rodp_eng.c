@@ -86,8 +86,8 @@ static void rodp_qp_arm_timer(struct rodp_qp *qp)
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
-	if ((qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) ||
-	    qp->req.una_psn == qp->req.next_psn || qp->rnr_wait) {
+	if (!rodp_qp_can_send(qp) || qp->req.una_psn == qp->req.next_psn ||
+	    qp->rnr_wait) {
 		qp->retry_armed = false;
 		return;
 	}
@@ -145,7 +145,7 @@ static bool rodp_req_round(struct rodp_qp *qp)
 	if (test_and_clear_bit(RODP_QPF_RNR_DONE, &qp->flags))
 		qp->rnr_wait = false;
 
-	if (READ_ONCE(qp->state) == IB_QPS_ERR) {
+	if (rodp_qp_state(qp) == IB_QPS_ERR) {
 		rodp_eng_flush(e);
 		skb_queue_purge(&e->rxq);
 		return false;
@@ -168,7 +168,7 @@ static bool rodp_resp_round(struct rodp_qp *qp)
 	lockdep_assert_held(&e->lock);
 
 	rodp_eng_rx(e);
-	if (READ_ONCE(qp->state) == IB_QPS_ERR) {
+	if (rodp_qp_state(qp) == IB_QPS_ERR) {
 		rodp_eng_flush(e);
 		skb_queue_purge(&e->rxq);
 		return false;

@@ -451,13 +451,13 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 		qp->sq_draining = true;
 		break;
 	case IB_QPS_ERR:
-		qp->state = next;
-		rodp_qp_error(qp, BIT(RODP_REQ) | BIT(RODP_RESP));
+		rodp_qp_error_both(qp);
 		goto out_ok;
 	default:
 		break;
 	}
-	qp->state = next;
+	/* The netlink dump reads it without the locks. */
+	WRITE_ONCE(qp->state, next);
 out_ok:
 	err = 0;
 out_unlock:
@@ -539,7 +539,7 @@ static int rodp_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *ibqp)
 		const char *name;
 		u32 val;
 	} v[] = {
-		{ "state", READ_ONCE(qp->state) },
+		{ "state", rodp_qp_state(qp) },
 		{ "flags", READ_ONCE(qp->flags) },
 		{ "req_locked", mutex_is_locked(&req->lock) },
 		{ "req_owner", req_owner ? task_pid_nr(req_owner) : 0 },

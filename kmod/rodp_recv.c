@@ -67,14 +67,13 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 	}
 
 	if (rodp_is_response(rx.pkt.bth.opcode)) {
-		if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) {
+		if (!rodp_qp_can_send(qp)) {
 			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 			goto out_free;
 		}
 		rodp_comp_rx(qp, &rx);
 	} else {
-		if (qp->state != IB_QPS_RTR && qp->state != IB_QPS_RTS &&
-		    qp->state != IB_QPS_SQD) {
+		if (!rodp_qp_can_recv(qp)) {
 			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 			goto out_free;
 		}

@@ -121,7 +121,7 @@ static bool rodp_req_fail_oldest(struct rodp_qp *qp)
 	if (!info->status || info->started)
 		return false;
 	rodp_qp_send_cqe(qp, qp->sq.cons, info->status);
-	rodp_qp_error(qp, BIT(RODP_REQ));
+	rodp_qp_error(qp, RODP_REQ);
 	return true;
 }
 
@@ -252,7 +252,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
-	if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD)
+	if (!rodp_qp_can_send(qp))
 		return;
 	if (rodp_req_fail_oldest(qp))
 		return;
@@ -260,7 +260,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 	while (!qp->rnr_wait && budget) {
 		idx = qp->send_idx;
 		if (idx == qp->sq.head) {
-			if (qp->state == IB_QPS_SQD)
+			if (rodp_qp_state(qp) == IB_QPS_SQD)
 				break;
 			if (!rodp_req_fetch(qp))
 				break;
@@ -316,7 +316,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			/* Data gone under a WQE already in flight. */
 			rodp_qp_send_cqe(qp, qp->sq.cons,
 					 rodp_local_status(err));
-			rodp_qp_error(qp, BIT(RODP_REQ));
+			rodp_qp_error(qp, RODP_REQ);
 			return;
 		}
 		if (!info->started) {
@@ -335,7 +335,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		budget--;
 		*busy = true;
 	}
-	qp->sq_draining = qp->state == IB_QPS_SQD &&
+	qp->sq_draining = rodp_qp_state(qp) == IB_QPS_SQD &&
 			  (qp->send_idx != qp->sq.head ||
 			   qp->req.una_psn != qp->req.next_psn);
 }
@@ -347,7 +347,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 static void rodp_comp_fatal(struct rodp_qp *qp, enum ib_wc_status status)
 {
 	rodp_qp_send_cqe(qp, qp->sq.cons, status);
-	rodp_qp_error(qp, BIT(RODP_REQ));
+	rodp_qp_error(qp, RODP_REQ);
 }
 
 static void rodp_comp_retry(struct rodp_qp *qp, u32 psn)
@@ -448,8 +448,7 @@ void rodp_comp_timeout(struct rodp_qp *qp)
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
-	if ((qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) ||
-	    qp->rnr_wait)
+	if (!rodp_qp_can_send(qp) || qp->rnr_wait)
 		return;
 	rcore_rc_comp_timeout(&qp->req, &v);
 	switch (v.action) {

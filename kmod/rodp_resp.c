@@ -87,7 +87,7 @@ static void rodp_resp_fatal_ack(struct rodp_qp *qp,
 		return;
 	}
 	rodp_resp_send(qp, RCORE_RC_ACK, ack, 0);
-	rodp_qp_error(qp, BIT(RODP_RESP));
+	rodp_qp_error(qp, RODP_RESP);
 }
 
 /*
@@ -492,7 +492,7 @@ static void rodp_resp_read_failed(struct rodp_qp *qp, u32 psn, bool first,
 		return;
 	}
 	rodp_count(qp->rdev, RODP_CNT_TX_READ_STOP);
-	rodp_qp_error(qp, BIT(RODP_RESP));
+	rodp_qp_error(qp, RODP_RESP);
 }
 
 /* Send the next response of the oldest read/atomic job. */
@@ -560,12 +560,11 @@ void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 
 	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
 
-	if (qp->state != IB_QPS_RTR && qp->state != IB_QPS_RTS &&
-	    qp->state != IB_QPS_SQD)
+	if (!rodp_qp_can_recv(qp))
 		return;
 	while (qp->rd_tail != qp->rd_head && budget--) {
 		rodp_resp_send_job(qp);
-		if (qp->state == IB_QPS_ERR)
+		if (rodp_qp_state(qp) == IB_QPS_ERR)
 			return;
 	}
 	if (qp->rd_tail != qp->rd_head) {
@@ -577,7 +576,7 @@ void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 		qp->resp_ack_due = false;
 		rodp_resp_send(qp, RCORE_RC_ACK, &qp->resp_nak, 0);
 		if (qp->resp_fatal)
-			rodp_qp_error(qp, BIT(RODP_RESP));
+			rodp_qp_error(qp, RODP_RESP);
 		return;
 	}
 	if (qp->resp_ack_due)

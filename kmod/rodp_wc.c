@@ -156,26 +156,47 @@ void rodp_eng_flush(struct rodp_eng *e)
 	}
 }
 
-/**
- * rodp_qp_error - move a QP to the error state and flush its queues
- * @qp: the queue pair
- * @held: the sides whose locks the caller holds, BIT(enum rodp_side)
- *
- * Outstanding and posted work requests complete with IB_WC_WR_FLUSH_ERR:
- * at once on the sides the caller holds, and on the other side when it
- * next runs (it is kicked, and flushes whenever it runs in the error
- * state).  Requests posted later are flushed when the doorbell rings.
- */
-void rodp_qp_error(struct rodp_qp *qp, unsigned int held)
+/* The error state: the provider learns it from the rings' flag. */
+static void rodp_qp_enter_error(struct rodp_qp *qp)
 {
-	int i;
-
 	WRITE_ONCE(qp->state, IB_QPS_ERR);
 	rodp_qp_set_ring_error(qp, true);
-	for (i = 0; i < RODP_SIDES; i++) {
-		if (held & BIT(i))
-			rodp_eng_flush(&qp->eng[i]);
-		else
-			rodp_eng_kick(&qp->eng[i]);
-	}
+}
+
+/**
+ * rodp_qp_error - move a QP to the error state from one of its sides
+ * @qp: the queue pair
+ * @side: the side the caller runs: it holds that side's lock
+ *
+ * Outstanding and posted work requests complete with IB_WC_WR_FLUSH_ERR:
+ * at once on @side, and on the other side when it next runs (it is
+ * kicked, and flushes whenever it runs in the error state).  Requests
+ * posted later are flushed when the doorbell rings.
+ */
+void rodp_qp_error(struct rodp_qp *qp, enum rodp_side side)
+{
+	enum rodp_side other = side == RODP_REQ ? RODP_RESP : RODP_REQ;
+
+	lockdep_assert_held(&qp->eng[side].lock);
+
+	rodp_qp_enter_error(qp);
+	rodp_eng_flush(&qp->eng[side]);
+	rodp_eng_kick(&qp->eng[other]);
+}
+
+/**
+ * rodp_qp_error_both - move a QP to the error state, both sides held
+ * @qp: the queue pair; the caller (modify_qp) holds both sides' locks
+ *
+ * Outstanding and posted work requests of both sides complete with
+ * IB_WC_WR_FLUSH_ERR at once.
+ */
+void rodp_qp_error_both(struct rodp_qp *qp)
+{
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
+
+	rodp_qp_enter_error(qp);
+	rodp_eng_flush(&qp->eng[RODP_REQ]);
+	rodp_eng_flush(&qp->eng[RODP_RESP]);
 }
