@@ -11,9 +11,21 @@
  *                             held by whoever runs that side, and both by
  *                             modify/query/destroy.  A side that runs
  *                             only ever trylocks another side's lock.)
- *   5. rodp_cq.lock          (spinlock, irqsave: CQ producer side)
- *   6. rodp_dev.atomic_lock  (spinlock: remote atomics are atomic among
- *                             all QPs of a device)
+ *   5. rodp_odp.lock         (mutex: the block set of an ODP MR; making a
+ *                             block inserts an interval notifier, which
+ *                             may take mmap_lock)
+ *   6. mmap_lock             (of an ODP MR's mm: taken for read around
+ *                             hmm_range_fault(); the mm holds it around
+ *                             the invalidations that call into rodp_odp.c)
+ *   7. rodp_odp_block.lock   (mutex, rodp_odp.c: the pfns of one block of
+ *                             an ODP mirror and every copy through them;
+ *                             let go of while faulting, never held across
+ *                             an allocation: reclaim invalidates)
+ *   8. rodp_dev.atomic_lock  (spinlock: remote atomics are atomic among
+ *                             all QPs of a device; taken in an MR copy,
+ *                             so under 7 for an ODP MR)
+ *   9. rodp_cq.lock          (spinlock, irqsave: CQ producer side; taken
+ *                             under 4, with none of 5 to 8 held)
  * Nothing that may take rtnl_lock (ib_register_device, for one) is called
  * with a rodp lock held.
  */
@@ -392,7 +404,8 @@ enum rodp_side {
  * @rxq: received packets for this side (responses for the requester,
  *	requests for the responder)
  * @work: runs the side when no one else does
- * @owner: the task running the side now, or NULL
+ * @owner: the task running the side now, or NULL; the netlink dump reads
+ *	it without the lock, under RCU (rodp_qp.c)
  * @nested: run inline by another side's run (loopback delivery)
  * @qp: the QP it belongs to
  * @side: enum rodp_side

@@ -522,6 +522,24 @@ static int rodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
 }
 
 /*
+ * The pid of the task running a side at this moment, or 0.  The task may
+ * let go of the side and exit meanwhile, but a task_struct is freed only
+ * after an RCU grace period.
+ */
+static u32 rodp_eng_owner_pid(struct rodp_eng *e)
+{
+	struct task_struct *owner;
+	u32 pid = 0;
+
+	rcu_read_lock();
+	owner = READ_ONCE(e->owner);
+	if (owner)
+		pid = task_pid_nr(owner);
+	rcu_read_unlock();
+	return pid;
+}
+
+/*
  * `rdma resource show qp -dd`: the transport's state, for finding out why
  * a QP does not move.  Read without the QP's locks (one may be held for
  * a long time, by a fault for one), so the values are a snapshot that may
@@ -533,8 +551,6 @@ static int rodp_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *ibqp)
 	struct rodp_qp *qp = to_rqp(ibqp);
 	struct rodp_eng *req = &qp->eng[RODP_REQ];
 	struct rodp_eng *resp = &qp->eng[RODP_RESP];
-	struct task_struct *req_owner = READ_ONCE(req->owner);
-	struct task_struct *resp_owner = READ_ONCE(resp->owner);
 	struct {
 		const char *name;
 		u32 val;
@@ -542,10 +558,10 @@ static int rodp_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *ibqp)
 		{ "state", rodp_qp_state(qp) },
 		{ "flags", READ_ONCE(qp->flags) },
 		{ "req_locked", mutex_is_locked(&req->lock) },
-		{ "req_owner", req_owner ? task_pid_nr(req_owner) : 0 },
+		{ "req_owner", rodp_eng_owner_pid(req) },
 		{ "req_rxq", skb_queue_len(&req->rxq) },
 		{ "resp_locked", mutex_is_locked(&resp->lock) },
-		{ "resp_owner", resp_owner ? task_pid_nr(resp_owner) : 0 },
+		{ "resp_owner", rodp_eng_owner_pid(resp) },
 		{ "resp_rxq", skb_queue_len(&resp->rxq) },
 		{ "sq_prod", rodp_wq_prod(&qp->sq) },
 		{ "sq_head", READ_ONCE(qp->sq.head) },
