@@ -462,7 +462,6 @@ struct rodp_qp {
 	int oif;			/* ifindex of the source GID's netdev */
 	u8 tos;
 	u8 ttl;
-	__be16 sport;
 	struct dst_cache dst_cache;
 
 	/* requester / completer */
