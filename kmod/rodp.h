@@ -122,24 +122,6 @@ struct rodp_net {
 	unsigned int users;
 };
 
-/**
- * struct rodp_dev - one rodp device, bound to one netdev (port 1)
- * @ibdev: the RDMA core's device; must stay first (ib_alloc_device)
- * @list: entry on rodp_devs, under rodp_devs_lock / RCU
- * @state: enum rodp_dev_state, under rodp_devs_lock
- * @ndev_gone: the netdev was unregistered while we were registering
- * @ndev: the netdev, held from creation to dealloc_driver
- * @ndev_tracker: reference tracker of that hold
- * @net: namespace of @ndev at creation, whose sockets we use
- * @port_active: last port state reported with an event
- * @mr_xa: memory regions by key index (lkey >> 8)
- * @mr_next: next index xa_alloc_cyclic() tries
- * @mr_gen: generation counter, the low byte of every new key
- * @qp_xa: queue pairs by QP number
- * @qp_next: next QP number xa_alloc_cyclic() tries
- * @atomic_lock: makes remote atomics atomic among the device's QPs
- * @cnt: counters, enum rodp_counter (atomic, any context)
- */
 /* Device counters: `rdma statistic show link <dev>/1` (hardware counters). */
 enum rodp_counter {
 	RODP_CNT_RX_PKTS,
@@ -173,6 +155,24 @@ enum rodp_counter {
 	RODP_CNT_MAX
 };
 
+/**
+ * struct rodp_dev - one rodp device, bound to one netdev (port 1)
+ * @ibdev: the RDMA core's device; must stay first (ib_alloc_device)
+ * @list: entry on rodp_devs, under rodp_devs_lock / RCU
+ * @state: enum rodp_dev_state, under rodp_devs_lock
+ * @ndev_gone: the netdev was unregistered while we were registering
+ * @ndev: the netdev, held from creation to dealloc_driver
+ * @ndev_tracker: reference tracker of that hold
+ * @net: namespace of @ndev at creation, whose sockets we use
+ * @port_active: last port state reported with an event
+ * @mr_xa: memory regions by key index (lkey >> 8)
+ * @mr_next: next index xa_alloc_cyclic() tries
+ * @mr_gen: generation counter, the low byte of every new key
+ * @qp_xa: queue pairs by QP number
+ * @qp_next: next QP number xa_alloc_cyclic() tries
+ * @atomic_lock: makes remote atomics atomic among the device's QPs
+ * @cnt: counters, enum rodp_counter (atomic, any context)
+ */
 struct rodp_dev {
 	struct ib_device ibdev;
 	struct list_head list;
@@ -422,71 +422,125 @@ struct rodp_eng {
 
 /**
  * struct rodp_qp - an RC queue pair
+ * @ibqp: the RDMA core's QP
+ * @rdev: the device
+ * @users: references: the QP number space holds one, each receive path
+ *	lookup (rodp_qp_get_rcu()) one more
+ * @released: completed when @users drops to zero
+ * @eng: the two sides, enum rodp_side
+ * @retry_timer: the requester's retransmission timer (lazy: rodp_eng.c)
+ * @rnr_timer: ends the requester's wait after an RNR NAK
+ * @flags: RODP_QPF_* bits, atomic
+ * @sq: the send queue
+ * @rq: the receive queue
+ * @sq_info: the kernel's bookkeeping of each send queue slot
+ * @state: enum ib_qp_state; see below
+ * @sq_sig_all: every send WQE completes with a CQE
+ * @sq_draining: SQD asked for and the send queue not drained yet
+ * @max_send_sge: SGEs a send WQE may carry
+ * @max_recv_sge: SGEs a receive WQE may carry
+ * @max_inline: inline bytes a send WQE may carry
+ * @attr: the attributes as set (and queried)
+ * @attr_mask: the attributes ever set
+ * @ipv6: the path is RoCEv2 over IPv6, else over IPv4
+ * @saddr: IPv4 source address
+ * @daddr: IPv4 destination address
+ * @saddr6: IPv6 source address
+ * @daddr6: IPv6 destination address
+ * @oif: ifindex of the source GID's netdev
+ * @tos: IP TOS / traffic class
+ * @ttl: IP TTL / hop limit
+ * @dst_cache: the route to the peer
+ * @req: the requester's protocol state (rcore)
+ * @send_idx: the send WQE being sent (between sq.cons and sq.head)
+ * @send_pkt: its next packet index
+ * @since_ackreq: packets sent since AckReq was last set
+ * @rd_atomic_out: reads and atomics outstanding
+ * @retry_armed: PSNs are outstanding and @retry_deadline is valid
+ * @timer_una: una_psn when the deadline was set
+ * @retry_deadline: in jiffies: no ACK by then and the requester retries
+ * @rnr_wait: the requester waits out an RNR delay
+ * @resp: the responder's protocol state (rcore)
+ * @resp_ack_due: a coalesced ACK is to be sent
+ * @resp_have_wqe: rq.cons holds a receive in progress
+ * @resp_msg_len: bytes received into it so far
+ * @resp_rkey: R_Key of the RDMA WRITE in progress
+ * @resp_va: where its next packet goes
+ * @resp_va_end: the end of its range
+ * @rd_jobs: read and atomic responses to send, a ring
+ * @rd_head: where the next job goes in @rd_jobs
+ * @rd_tail: the oldest job in @rd_jobs
+ * @resp_nak_due: @resp_nak waits for the jobs ahead of it
+ * @resp_fatal: ... and ends the QP: requests meanwhile are dropped
+ * @resp_nak: the NAK to send
+ * @atomics: results of executed atomics, replayed on a retry
+ * @atomic_next: the next slot of @atomics to fill
  *
  * Everything below @attr_mask is the transport state.  The requester's
  * part is read and written with eng[RODP_REQ].lock held, the responder's
  * with eng[RODP_RESP].lock held, the attributes and the path with both
  * (modify) and read with either.  @state changes with both locks held,
  * except that either side may move the QP to the error state alone
- * (rodp_qp_error()): a side reads it with rodp_qp_state().  The receive path and the doorbells only queue
- * packets and run or kick a side.
+ * (rodp_qp_error()), so a side reads it with rodp_qp_state() and it is
+ * written with WRITE_ONCE().  The receive path and the doorbells only
+ * queue packets and run or kick a side.
  */
 struct rodp_qp {
 	struct ib_qp ibqp;
 	struct rodp_dev *rdev;
-	refcount_t users;		/* xarray + receive path lookups */
+	refcount_t users;
 	struct completion released;
 	struct rodp_eng eng[RODP_SIDES];
 	struct timer_list retry_timer;
 	struct timer_list rnr_timer;
-	unsigned long flags;		/* RODP_QPF_* bits, atomic */
+	unsigned long flags;
 	struct rodp_wq sq;
 	struct rodp_wq rq;
 	struct rodp_swqe_info *sq_info;
 
 	enum ib_qp_state state;
 	bool sq_sig_all;
-	bool sq_draining;		/* SQD: requested, not drained yet */
+	bool sq_draining;
 	u32 max_send_sge;
 	u32 max_recv_sge;
 	u32 max_inline;
-	struct ib_qp_attr attr;		/* as set (and queried) */
-	int attr_mask;			/* attributes ever set */
+	struct ib_qp_attr attr;
+	int attr_mask;
 
 	/* path */
-	bool ipv6;			/* RoCEv2 over IPv6, else IPv4 */
-	__be32 saddr;			/* IPv4 */
+	bool ipv6;
+	__be32 saddr;
 	__be32 daddr;
-	struct in6_addr saddr6;		/* IPv6 */
+	struct in6_addr saddr6;
 	struct in6_addr daddr6;
-	int oif;			/* ifindex of the source GID's netdev */
+	int oif;
 	u8 tos;
 	u8 ttl;
 	struct dst_cache dst_cache;
 
 	/* requester / completer */
 	struct rcore_rc_req_state req;
-	u32 send_idx;			/* WQE being sent (cons..head) */
-	u32 send_pkt;			/* its next packet index */
-	u32 since_ackreq;		/* packets since AckReq was last set */
-	u32 rd_atomic_out;		/* reads/atomics outstanding */
-	bool retry_armed;		/* PSNs outstanding, deadline valid */
-	u32 timer_una;			/* una when the deadline was set */
-	unsigned long retry_deadline;	/* jiffies: no ACK by then, retry */
-	bool rnr_wait;			/* waiting out an RNR delay */
+	u32 send_idx;
+	u32 send_pkt;
+	u32 since_ackreq;
+	u32 rd_atomic_out;
+	bool retry_armed;
+	u32 timer_una;
+	unsigned long retry_deadline;
+	bool rnr_wait;
 
 	/* responder */
 	struct rcore_rc_resp_state resp;
 	bool resp_ack_due;
-	bool resp_have_wqe;		/* rq.cons holds a receive in progress */
-	u32 resp_msg_len;		/* bytes received into it so far */
-	u32 resp_rkey;			/* R_Key of the WRITE in progress */
+	bool resp_have_wqe;
+	u32 resp_msg_len;
+	u32 resp_rkey;
 	u64 resp_va;
-	u64 resp_va_end;		/* end of the RDMA WRITE in progress */
+	u64 resp_va_end;
 	struct rodp_rd_job rd_jobs[RODP_RD_JOBS];
-	u32 rd_head, rd_tail;		/* rd_jobs ring */
-	bool resp_nak_due;		/* a NAK waits for the jobs ahead of it */
-	bool resp_fatal;		/* ... and ends the QP: drop requests */
+	u32 rd_head, rd_tail;
+	bool resp_nak_due;
+	bool resp_fatal;
 	struct rcore_rc_ack resp_nak;
 	struct rodp_atomic_res atomics[RODP_MAX_RD_ATOMIC];
 	u32 atomic_next;
