@@ -559,6 +559,15 @@ enum {
 	RODP_QPF_PENDING_RESP,
 };
 
+/*
+ * Dynamic debug of a QP's transport, off by default; on with
+ *   echo 'module rodp +p' > /sys/kernel/debug/dynamic_debug/control
+ * Every message names the device and the QP.
+ */
+#define rodp_dbg_qp(qp, fmt, ...)					\
+	ibdev_dbg(&(qp)->rdev->ibdev, "qp %u: " fmt,			\
+		  (qp)->ibqp.qp_num, ##__VA_ARGS__)
+
 /* Is @opcode a response (for a requester) rather than a request? */
 static inline bool rodp_is_response(u8 opcode)
 {

@@ -352,6 +352,8 @@ static void rodp_comp_fatal(struct rodp_qp *qp, enum ib_wc_status status)
 
 static void rodp_comp_retry(struct rodp_qp *qp, u32 psn)
 {
+	rodp_dbg_qp(qp, "retry from psn %u (una %u, next %u)\n", psn,
+		    qp->req.una_psn, qp->req.next_psn);
 	rodp_count(qp->rdev, RODP_CNT_RETRANSMITS);
 	rodp_req_rewind(qp, psn);
 }
@@ -420,6 +422,8 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 			rodp_comp_retry(qp, v.psn);
 			break;
 		case RCORE_RC_COMP_RNR_WAIT:
+			rodp_dbg_qp(qp, "RNR NAK: wait %u us, retry from psn %u\n",
+				    v.rnr_usec, v.psn);
 			rodp_count(qp->rdev, RODP_CNT_RNR_WAITS);
 			rodp_req_rewind(qp, v.psn);
 			qp->rnr_wait = true;
@@ -453,10 +457,12 @@ void rodp_comp_timeout(struct rodp_qp *qp)
 	rcore_rc_comp_timeout(&qp->req, &v);
 	switch (v.action) {
 	case RCORE_RC_COMP_RETRY:
+		rodp_dbg_qp(qp, "ACK timeout\n");
 		rodp_count(qp->rdev, RODP_CNT_ACK_TIMEOUTS);
 		rodp_comp_retry(qp, v.psn);
 		break;
 	case RCORE_RC_COMP_FATAL:
+		rodp_dbg_qp(qp, "ACK timeout: retries exhausted\n");
 		rodp_count(qp->rdev, RODP_CNT_ACK_TIMEOUTS);
 		rodp_comp_fatal(qp, (enum ib_wc_status)v.status);
 		return;

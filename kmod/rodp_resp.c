@@ -101,6 +101,8 @@ static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
 	struct rcore_rc_ack ack;
 
 	rcore_rc_resp_nak(&qp->resp, psn, rcore_aeth_nak(code), &ack);
+	rodp_dbg_qp(qp, "NAK psn %u code %u: the QP goes to error\n", psn,
+		    code);
 	rodp_count(qp->rdev, cnt);
 	rodp_resp_fatal_ack(qp, &ack);
 }
@@ -232,6 +234,8 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 					  &qp->resp_nak);
 			qp->resp_nak_due = true;
 			rcore_rc_resp_nakked(&qp->resp);
+			rodp_dbg_qp(qp, "RNR NAK psn %u: no receive posted\n",
+				    psn);
 			rodp_count(qp->rdev, RODP_CNT_TX_RNR_NAK);
 			return;
 		}
@@ -443,9 +447,13 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 		qp->resp_nak = v.ack;
 		qp->resp_nak_due = true;
 		rcore_rc_resp_nakked(&qp->resp);
+		rodp_dbg_qp(qp, "sequence NAK: psn %u, expected %u\n",
+			    rx->pkt.bth.psn, qp->resp.epsn);
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_SEQ);
 		break;
 	case RCORE_RC_RESP_NAK_INVALID:
+		rodp_dbg_qp(qp, "NAK psn %u: invalid request\n",
+			    rx->pkt.bth.psn);
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_INV);
 		rodp_resp_fatal_ack(qp, &v.ack);
 		break;

@@ -70,6 +70,10 @@ static void rodp_qp_flush_sq(struct rodp_qp *qp)
 	struct rcore_swqe *wqe;
 	u32 prod = rodp_wq_prod(&qp->sq);
 
+	if (prod != qp->sq.cons)
+		rodp_dbg_qp(qp, "flush %u send WQEs\n",
+			    rcore_ring_count(prod, qp->sq.cons));
+
 	while (qp->sq.head != prod) {
 		int kind;
 
@@ -106,6 +110,9 @@ static void rodp_qp_flush_rq(struct rodp_qp *qp)
 	/* Fetch everything, then retire in order. */
 	while (rodp_wq_fetch(&qp->rq))
 		;
+	if (qp->rq.head != qp->rq.cons)
+		rodp_dbg_qp(qp, "flush %u receive WQEs\n",
+			    rcore_ring_count(qp->rq.head, qp->rq.cons));
 	while (qp->rq.cons != qp->rq.head) {
 		wqe = rodp_wq_slot(&qp->rq, qp->rq.cons);
 		cqe.wr_id = wqe->wr_id;
@@ -179,6 +186,8 @@ void rodp_qp_error(struct rodp_qp *qp, enum rodp_side side)
 
 	lockdep_assert_held(&qp->eng[side].lock);
 
+	rodp_dbg_qp(qp, "to error, from the %s\n",
+		    side == RODP_REQ ? "requester" : "responder");
 	rodp_qp_enter_error(qp);
 	rodp_eng_flush(&qp->eng[side]);
 	rodp_eng_kick(&qp->eng[other]);
@@ -196,6 +205,7 @@ void rodp_qp_error_both(struct rodp_qp *qp)
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
 
+	rodp_dbg_qp(qp, "to error, by modify_qp\n");
 	rodp_qp_enter_error(qp);
 	rodp_eng_flush(&qp->eng[RODP_REQ]);
 	rodp_eng_flush(&qp->eng[RODP_RESP]);
