@@ -422,7 +422,7 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 			rodp_comp_retry(qp, v.psn);
 			break;
 		case RCORE_RC_COMP_RNR_WAIT:
-			rodp_dbg_qp(qp, "RNR NAK: wait %u us, retry from psn %u\n",
+			rodp_dbg_qp(qp, "RNR NAK: wait %u us, then psn %u\n",
 				    v.rnr_usec, v.psn);
 			rodp_count(qp->rdev, RODP_CNT_RNR_WAITS);
 			rodp_req_rewind(qp, v.psn);

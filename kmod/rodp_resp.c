@@ -96,10 +96,15 @@ static void rodp_resp_fatal_ack(struct rodp_qp *qp,
  * error state.
  */
 static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
-			    enum rcore_nak_code code, enum rodp_counter cnt)
+			    enum rcore_nak_code code)
 {
+	enum rodp_counter cnt = RODP_CNT_TX_NAK_OP;
 	struct rcore_rc_ack ack;
 
+	if (code == RCORE_NAK_INVALID_REQ)
+		cnt = RODP_CNT_TX_NAK_INV;
+	else if (code == RCORE_NAK_REMOTE_ACCESS_ERR)
+		cnt = RODP_CNT_TX_NAK_ACCESS;
 	rcore_rc_resp_nak(&qp->resp, psn, rcore_aeth_nak(code), &ack);
 	rodp_dbg_qp(qp, "NAK psn %u code %u: the QP goes to error\n", psn,
 		    code);
@@ -117,12 +122,8 @@ static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
  */
 static void rodp_resp_mem_fatal(struct rodp_qp *qp, u32 psn, int err)
 {
-	if (err == -ESRCH)
-		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR,
-				RODP_CNT_TX_NAK_OP);
-	else
-		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
-				RODP_CNT_TX_NAK_ACCESS);
+	rodp_resp_fatal(qp, psn, err == -ESRCH ? RCORE_NAK_REMOTE_OP_ERR :
+			RCORE_NAK_REMOTE_ACCESS_ERR);
 }
 
 /*
@@ -140,8 +141,7 @@ static bool rodp_resp_check_rkey(struct rodp_qp *qp, u32 psn, u32 rkey,
 		return true;
 	mr = rodp_mr_get(qp->rdev, rkey, qp->ibqp.pd, access, va, len);
 	if (IS_ERR(mr)) {
-		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
-				RODP_CNT_TX_NAK_ACCESS);
+		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
 		return false;
 	}
 	rodp_mr_put(mr);
@@ -168,7 +168,7 @@ static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 	}
 	/* Slot free first: the consumer may post again on seeing the CQE. */
 	qp->resp_have_wqe = false;
-	rcore_store_release_u32(&qp->rq.ring->cons, ++qp->rq.cons);
+	rodp_wq_retire(&qp->rq);
 	rodp_cq_post(container_of(qp->ibqp.recv_cq, struct rodp_cq, ibcq),
 		     &cqe, rx && rx->pkt.bth.se);
 }
@@ -220,8 +220,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 
 	if (f & RCORE_RC_F_INV) {
 		/* No memory windows or fast-registered MRs to invalidate. */
-		rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
-				RODP_CNT_TX_NAK_INV);
+		rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
 		return;
 	}
 
@@ -262,12 +261,9 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			rodp_resp_recv_done(qp, rx, err == -ERANGE ?
 					    IB_WC_LOC_LEN_ERR :
 					    IB_WC_LOC_PROT_ERR, false);
-			if (err == -ERANGE)
-				rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
-						RODP_CNT_TX_NAK_INV);
-			else
-				rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR,
-						RODP_CNT_TX_NAK_OP);
+			rodp_resp_fatal(qp, psn, err == -ERANGE ?
+					RCORE_NAK_INVALID_REQ :
+					RCORE_NAK_REMOTE_OP_ERR);
 			return;
 		}
 		qp->resp_msg_len += pkt->payload_len;
@@ -319,8 +315,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		};
 
 		if (!rodp_resp_job_room(qp)) {
-			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
-					RODP_CNT_TX_NAK_INV);
+			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
 			return;
 		}
 		if (!rodp_resp_check_rkey(qp, psn, job.rkey,
@@ -336,16 +331,14 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		struct rodp_atomic_res *res;
 
 		if (!rodp_resp_job_room(qp)) {
-			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
-					RODP_CNT_TX_NAK_INV);
+			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
 			return;
 		}
 		mr = rodp_mr_get(qp->rdev, pkt->atmeth.rkey, qp->ibqp.pd,
 				 IB_ACCESS_REMOTE_ATOMIC, pkt->atmeth.va,
 				 sizeof(u64));
 		if (IS_ERR(mr)) {
-			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
-					RODP_CNT_TX_NAK_ACCESS);
+			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
 			return;
 		}
 		err = rodp_mr_io(mr, pkt->atmeth.va, sizeof(u64), 0, true,
