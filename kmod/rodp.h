@@ -580,6 +580,12 @@ static inline struct rodp_qp *to_rqp(struct ib_qp *ibqp)
 	return container_of(ibqp, struct rodp_qp, ibqp);
 }
 
+/* The kernel's bookkeeping of send queue slot @idx (free-running). */
+static inline struct rodp_swqe_info *rodp_sq_info(struct rodp_qp *qp, u32 idx)
+{
+	return &qp->sq_info[idx & ((1u << qp->sq.log2_slots) - 1)];
+}
+
 /*
  * A QP's state as a side sees it: the other side may move it to
  * IB_QPS_ERR at any time (rodp_qp_error()), so it is read once, and

@@ -35,16 +35,6 @@ int rodp_wr_kind(u8 opcode)
 	return rodp_wr_kinds[opcode];
 }
 
-static u32 rodp_sq_mask(const struct rodp_qp *qp)
-{
-	return (1u << qp->sq.log2_slots) - 1;
-}
-
-static struct rodp_swqe_info *rodp_sq_info(struct rodp_qp *qp, u32 idx)
-{
-	return &qp->sq_info[idx & rodp_sq_mask(qp)];
-}
-
 static const struct rcore_sge *rodp_swqe_sge(const struct rcore_swqe *wqe)
 {
 	return (const void *)(wqe + 1);

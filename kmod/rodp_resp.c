@@ -169,8 +169,7 @@ static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 	/* Slot free first: the consumer may post again on seeing the CQE. */
 	qp->resp_have_wqe = false;
 	rodp_wq_retire(&qp->rq);
-	rodp_cq_post(container_of(qp->ibqp.recv_cq, struct rodp_cq, ibcq),
-		     &cqe, rx && rx->pkt.bth.se);
+	rodp_cq_post(to_rcq(qp->ibqp.recv_cq), &cqe, rx && rx->pkt.bth.se);
 }
 
 struct rodp_atomic_ctx {

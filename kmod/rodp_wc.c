@@ -27,8 +27,7 @@ static const u8 rodp_kind_wc[RCORE_RC_MSG_COUNT] = {
  */
 void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 {
-	struct rodp_swqe_info *info =
-		&qp->sq_info[idx & ((1u << qp->sq.log2_slots) - 1)];
+	struct rodp_swqe_info *info = rodp_sq_info(qp, idx);
 	const struct rcore_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
 	struct rcore_cqe cqe = {};
 
@@ -58,8 +57,7 @@ void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 		cqe.qp_num = qp->ibqp.qp_num;
 		/* The fetch made it 8 for atomics; flushed WQEs have 0. */
 		cqe.byte_len = info->len;
-		rodp_cq_post(container_of(qp->ibqp.send_cq, struct rodp_cq,
-					  ibcq), &cqe, false);
+		rodp_cq_post(to_rcq(qp->ibqp.send_cq), &cqe, false);
 	}
 }
 
@@ -78,8 +76,7 @@ static void rodp_qp_flush_sq(struct rodp_qp *qp)
 		int kind;
 
 		wqe = rodp_wq_fetch(&qp->sq);
-		info = &qp->sq_info[(qp->sq.head - 1) &
-				    ((1u << qp->sq.log2_slots) - 1)];
+		info = rodp_sq_info(qp, qp->sq.head - 1);
 		memset(info, 0, sizeof(*info));
 		/* An unknown opcode completes as a SEND would. */
 		kind = rodp_wr_kind(wqe->opcode);
@@ -104,7 +101,7 @@ static void rodp_qp_flush_rq(struct rodp_qp *qp)
 
 	if (!qp->rq.ring)
 		return;
-	rcq = container_of(qp->ibqp.recv_cq, struct rodp_cq, ibcq);
+	rcq = to_rcq(qp->ibqp.recv_cq);
 	cqe.qp_num = qp->ibqp.qp_num;
 	qp->resp_have_wqe = false;
 	/* Fetch everything, then retire in order. */
