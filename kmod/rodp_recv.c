@@ -92,6 +92,8 @@ void rodp_eng_rx(struct rodp_eng *e)
 	struct sk_buff *skb;
 	int n;
 
+	lockdep_assert_held(&e->lock);
+
 	for (n = 0; n < 64 && (skb = skb_dequeue(&e->rxq)); n++)
 		rodp_qp_rx_one(e->qp, e->side, skb);
 }
