@@ -11,9 +11,21 @@
  *                             held by whoever runs that side, and both by
  *                             modify/query/destroy.  A side that runs
  *                             only ever trylocks another side's lock.)
- *   5. rodp_cq.lock          (spinlock, irqsave: CQ producer side)
- *   6. rodp_dev.atomic_lock  (spinlock: remote atomics are atomic among
- *                             all QPs of a device)
+ *   5. rodp_odp.lock         (mutex: the block set of an ODP MR; making a
+ *                             block inserts an interval notifier, which
+ *                             may take mmap_lock)
+ *   6. mmap_lock             (of an ODP MR's mm: taken for read around
+ *                             hmm_range_fault(); the mm holds it around
+ *                             the invalidations that call into rodp_odp.c)
+ *   7. rodp_odp_block.lock   (mutex, rodp_odp.c: the pfns of one block of
+ *                             an ODP mirror and every copy through them;
+ *                             let go of while faulting, never held across
+ *                             an allocation: reclaim invalidates)
+ *   8. rodp_dev.atomic_lock  (spinlock: remote atomics are atomic among
+ *                             all QPs of a device; taken in an MR copy,
+ *                             so under 7 for an ODP MR)
+ *   9. rodp_cq.lock          (spinlock, irqsave: CQ producer side; taken
+ *                             under 4, with none of 5 to 8 held)
  * Nothing that may take rtnl_lock (ib_register_device, for one) is called
  * with a rodp lock held.
  */
@@ -34,9 +46,9 @@
 #include <net/net_namespace.h>
 #include <rdma/ib_verbs.h>
 
-#include <rcore/rc.h>
 #include <rcore/ring.h>
 #include <rdma/rodp-abi.h>
+#include <rcore/rc.h>
 
 #define RODP_DRV_NAME		"rodp"
 #define RODP_UDP_PORT		4791
@@ -111,24 +123,6 @@ struct rodp_net {
 	unsigned int users;
 };
 
-/**
- * struct rodp_dev - one rodp device, bound to one netdev (port 1)
- * @ibdev: the RDMA core's device; must stay first (ib_alloc_device)
- * @list: entry on rodp_devs, under rodp_devs_lock / RCU
- * @state: enum rodp_dev_state, under rodp_devs_lock
- * @ndev_gone: the netdev was unregistered while we were registering
- * @ndev: the netdev, held from creation to dealloc_driver
- * @ndev_tracker: reference tracker of that hold
- * @net: namespace of @ndev at creation, whose sockets we use
- * @port_active: last port state reported with an event
- * @mr_xa: memory regions by key index (lkey >> 8)
- * @mr_next: next index xa_alloc_cyclic() tries
- * @mr_gen: generation counter, the low byte of every new key
- * @qp_xa: queue pairs by QP number
- * @qp_next: next QP number xa_alloc_cyclic() tries
- * @atomic_lock: makes remote atomics atomic among the device's QPs
- * @cnt: counters, enum rodp_counter (atomic, any context)
- */
 /* Device counters: `rdma statistic show link <dev>/1` (hardware counters). */
 enum rodp_counter {
 	RODP_CNT_RX_PKTS,
@@ -162,6 +156,24 @@ enum rodp_counter {
 	RODP_CNT_MAX
 };
 
+/**
+ * struct rodp_dev - one rodp device, bound to one netdev (port 1)
+ * @ibdev: the RDMA core's device; must stay first (ib_alloc_device)
+ * @list: entry on rodp_devs, under rodp_devs_lock / RCU
+ * @state: enum rodp_dev_state, under rodp_devs_lock
+ * @ndev_gone: the netdev was unregistered while we were registering
+ * @ndev: the netdev, held from creation to dealloc_driver
+ * @ndev_tracker: reference tracker of that hold
+ * @net: namespace of @ndev at creation, whose sockets we use
+ * @port_active: last port state reported with an event
+ * @mr_xa: memory regions by key index (lkey >> 8)
+ * @mr_next: next index xa_alloc_cyclic() tries
+ * @mr_gen: generation counter, the low byte of every new key
+ * @qp_xa: queue pairs by QP number
+ * @qp_next: next QP number xa_alloc_cyclic() tries
+ * @atomic_lock: makes remote atomics atomic among the device's QPs
+ * @cnt: counters, enum rodp_counter (atomic, any context)
+ */
 struct rodp_dev {
 	struct ib_device ibdev;
 	struct list_head list;
@@ -393,7 +405,8 @@ enum rodp_side {
  * @rxq: received packets for this side (responses for the requester,
  *	requests for the responder)
  * @work: runs the side when no one else does
- * @owner: the task running the side now, or NULL
+ * @owner: the task running the side now, or NULL; the netlink dump reads
+ *	it without the lock, under RCU (rodp_qp.c)
  * @nested: run inline by another side's run (loopback delivery)
  * @qp: the QP it belongs to
  * @side: enum rodp_side
@@ -410,72 +423,125 @@ struct rodp_eng {
 
 /**
  * struct rodp_qp - an RC queue pair
+ * @ibqp: the RDMA core's QP
+ * @rdev: the device
+ * @users: references: the QP number space holds one, each receive path
+ *	lookup (rodp_qp_get_rcu()) one more
+ * @released: completed when @users drops to zero
+ * @eng: the two sides, enum rodp_side
+ * @retry_timer: the requester's retransmission timer (lazy: rodp_eng.c)
+ * @rnr_timer: ends the requester's wait after an RNR NAK
+ * @flags: RODP_QPF_* bits, atomic
+ * @sq: the send queue
+ * @rq: the receive queue
+ * @sq_info: the kernel's bookkeeping of each send queue slot
+ * @state: enum ib_qp_state; see below
+ * @sq_sig_all: every send WQE completes with a CQE
+ * @sq_draining: SQD asked for and the send queue not drained yet
+ * @max_send_sge: SGEs a send WQE may carry
+ * @max_recv_sge: SGEs a receive WQE may carry
+ * @max_inline: inline bytes a send WQE may carry
+ * @attr: the attributes as set (and queried)
+ * @attr_mask: the attributes ever set
+ * @ipv6: the path is RoCEv2 over IPv6, else over IPv4
+ * @saddr: IPv4 source address
+ * @daddr: IPv4 destination address
+ * @saddr6: IPv6 source address
+ * @daddr6: IPv6 destination address
+ * @oif: ifindex of the source GID's netdev
+ * @tos: IP TOS / traffic class
+ * @ttl: IP TTL / hop limit
+ * @dst_cache: the route to the peer
+ * @req: the requester's protocol state (rcore)
+ * @send_idx: the send WQE being sent (between sq.cons and sq.head)
+ * @send_pkt: its next packet index
+ * @since_ackreq: packets sent since AckReq was last set
+ * @rd_atomic_out: reads and atomics outstanding
+ * @retry_armed: PSNs are outstanding and @retry_deadline is valid
+ * @timer_una: una_psn when the deadline was set
+ * @retry_deadline: in jiffies: no ACK by then and the requester retries
+ * @rnr_wait: the requester waits out an RNR delay
+ * @resp: the responder's protocol state (rcore)
+ * @resp_ack_due: a coalesced ACK is to be sent
+ * @resp_have_wqe: rq.cons holds a receive in progress
+ * @resp_msg_len: bytes received into it so far
+ * @resp_rkey: R_Key of the RDMA WRITE in progress
+ * @resp_va: where its next packet goes
+ * @resp_va_end: the end of its range
+ * @rd_jobs: read and atomic responses to send, a ring
+ * @rd_head: where the next job goes in @rd_jobs
+ * @rd_tail: the oldest job in @rd_jobs
+ * @resp_nak_due: @resp_nak waits for the jobs ahead of it
+ * @resp_fatal: ... and ends the QP: requests meanwhile are dropped
+ * @resp_nak: the NAK to send
+ * @atomics: results of executed atomics, replayed on a retry
+ * @atomic_next: the next slot of @atomics to fill
  *
  * Everything below @attr_mask is the transport state.  The requester's
  * part is read and written with eng[RODP_REQ].lock held, the responder's
  * with eng[RODP_RESP].lock held, the attributes and the path with both
  * (modify) and read with either.  @state changes with both locks held,
  * except that either side may move the QP to the error state alone
- * (rodp_qp_error()).  The receive path and the doorbells only queue
- * packets and run or kick a side.
+ * (rodp_qp_error()), so a side reads it with rodp_qp_state() and it is
+ * written with WRITE_ONCE().  The receive path and the doorbells only
+ * queue packets and run or kick a side.
  */
 struct rodp_qp {
 	struct ib_qp ibqp;
 	struct rodp_dev *rdev;
-	refcount_t users;		/* xarray + receive path lookups */
+	refcount_t users;
 	struct completion released;
 	struct rodp_eng eng[RODP_SIDES];
 	struct timer_list retry_timer;
 	struct timer_list rnr_timer;
-	unsigned long flags;		/* RODP_QPF_* bits, atomic */
+	unsigned long flags;
 	struct rodp_wq sq;
 	struct rodp_wq rq;
 	struct rodp_swqe_info *sq_info;
 
 	enum ib_qp_state state;
 	bool sq_sig_all;
-	bool sq_draining;		/* SQD: requested, not drained yet */
+	bool sq_draining;
 	u32 max_send_sge;
 	u32 max_recv_sge;
 	u32 max_inline;
-	struct ib_qp_attr attr;		/* as set (and queried) */
-	int attr_mask;			/* attributes ever set */
+	struct ib_qp_attr attr;
+	int attr_mask;
 
 	/* path */
-	bool ipv6;			/* RoCEv2 over IPv6, else IPv4 */
-	__be32 saddr;			/* IPv4 */
+	bool ipv6;
+	__be32 saddr;
 	__be32 daddr;
-	struct in6_addr saddr6;		/* IPv6 */
+	struct in6_addr saddr6;
 	struct in6_addr daddr6;
-	int oif;			/* ifindex of the source GID's netdev */
+	int oif;
 	u8 tos;
 	u8 ttl;
-	__be16 sport;
 	struct dst_cache dst_cache;
 
 	/* requester / completer */
 	struct rcore_rc_req_state req;
-	u32 send_idx;			/* WQE being sent (cons..head) */
-	u32 send_pkt;			/* its next packet index */
-	u32 since_ackreq;		/* packets since AckReq was last set */
-	u32 rd_atomic_out;		/* reads/atomics outstanding */
-	bool retry_armed;		/* PSNs outstanding, deadline valid */
-	u32 timer_una;			/* una when the deadline was set */
-	unsigned long retry_deadline;	/* jiffies: no ACK by then, retry */
-	bool rnr_wait;			/* waiting out an RNR delay */
+	u32 send_idx;
+	u32 send_pkt;
+	u32 since_ackreq;
+	u32 rd_atomic_out;
+	bool retry_armed;
+	u32 timer_una;
+	unsigned long retry_deadline;
+	bool rnr_wait;
 
 	/* responder */
 	struct rcore_rc_resp_state resp;
 	bool resp_ack_due;
-	bool resp_have_wqe;		/* rq.cons holds a receive in progress */
-	u32 resp_msg_len;		/* bytes received into it so far */
-	u32 resp_rkey;			/* R_Key of the WRITE in progress */
+	bool resp_have_wqe;
+	u32 resp_msg_len;
+	u32 resp_rkey;
 	u64 resp_va;
-	u64 resp_va_end;		/* end of the RDMA WRITE in progress */
+	u64 resp_va_end;
 	struct rodp_rd_job rd_jobs[RODP_RD_JOBS];
-	u32 rd_head, rd_tail;		/* rd_jobs ring */
-	bool resp_nak_due;		/* a NAK waits for the jobs ahead of it */
-	bool resp_fatal;		/* ... and ends the QP: drop requests */
+	u32 rd_head, rd_tail;
+	bool resp_nak_due;
+	bool resp_fatal;
 	struct rcore_rc_ack resp_nak;
 	struct rodp_atomic_res atomics[RODP_MAX_RD_ATOMIC];
 	u32 atomic_next;
@@ -494,6 +560,15 @@ enum {
 	RODP_QPF_PENDING_RESP,
 };
 
+/*
+ * Dynamic debug of a QP's transport, off by default; on with
+ *   echo 'module rodp +p' > /sys/kernel/debug/dynamic_debug/control
+ * Every message names the device and the QP.
+ */
+#define rodp_dbg_qp(qp, fmt, ...)					\
+	ibdev_dbg(&(qp)->rdev->ibdev, "qp %u: " fmt,			\
+		  (qp)->ibqp.qp_num, ##__VA_ARGS__)
+
 /* Is @opcode a response (for a requester) rather than a request? */
 static inline bool rodp_is_response(u8 opcode)
 {
@@ -504,6 +579,39 @@ static inline bool rodp_is_response(u8 opcode)
 static inline struct rodp_qp *to_rqp(struct ib_qp *ibqp)
 {
 	return container_of(ibqp, struct rodp_qp, ibqp);
+}
+
+/* The kernel's bookkeeping of send queue slot @idx (free-running). */
+static inline struct rodp_swqe_info *rodp_sq_info(struct rodp_qp *qp, u32 idx)
+{
+	return &qp->sq_info[idx & ((1u << qp->sq.log2_slots) - 1)];
+}
+
+/*
+ * A QP's state as a side sees it: the other side may move it to
+ * IB_QPS_ERR at any time (rodp_qp_error()), so it is read once, and
+ * written with WRITE_ONCE().  Modify and query, holding both sides, read
+ * it plainly.
+ */
+static inline enum ib_qp_state rodp_qp_state(const struct rodp_qp *qp)
+{
+	return READ_ONCE(qp->state);
+}
+
+/* Does the requester send, and the completer take responses? */
+static inline bool rodp_qp_can_send(const struct rodp_qp *qp)
+{
+	enum ib_qp_state s = rodp_qp_state(qp);
+
+	return s == IB_QPS_RTS || s == IB_QPS_SQD;
+}
+
+/* Does the responder take requests? */
+static inline bool rodp_qp_can_recv(const struct rodp_qp *qp)
+{
+	enum ib_qp_state s = rodp_qp_state(qp);
+
+	return s == IB_QPS_RTR || s == IB_QPS_RTS || s == IB_QPS_SQD;
 }
 
 /*
@@ -576,24 +684,28 @@ static inline void rodp_inject_exit(void)
 }
 #endif
 
-/* rodp_main.c */
+/* rodp_main.c: module entry, the device list, the netdev notifier */
 struct rodp_dev *rodp_dev_lookup_rcu(struct net_device *ndev);
 void rodp_dev_gone(struct rodp_dev *rdev);
 
-/* rodp_dev.c */
+/* rodp_dev.c: device attributes, ports, registration */
 int rodp_dev_register(struct rodp_dev *rdev, const char *name);
 void rodp_port_event(struct rodp_dev *rdev);
 extern const struct ib_device_ops rodp_dev_ops;
 
-/* rodp_mr.c */
+/* rodp_mr.c: memory regions, the one way to memory, SGE copies */
 extern const struct ib_device_ops rodp_mr_ops;
 struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 			    int access, u64 iova, u64 len);
 void rodp_mr_put(struct rodp_mr *mr);
 int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	       bool write, rodp_mr_io_fn fn, void *priv);
+int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		 void *buf, bool to_mr);
+int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
+		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
 
-/* rodp_odp.c */
+/* rodp_odp.c: On-Demand Paging */
 extern const struct ib_device_ops rodp_odp_ops;
 int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit);
 void rodp_odp_release(struct rodp_mr *mr);
@@ -604,45 +716,67 @@ int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 int rodp_odp_module_init(void);
 void rodp_odp_module_exit(void);
 
-/* rodp_net.c */
+/* rodp_net.c: the UDP tunnel sockets, packets out and in */
 int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx);
 int rodp_net_init(void);
 void rodp_net_exit(void);
 int rodp_net_get(struct net *net);
 void rodp_net_put(struct net *net);
 
-/* rodp_verbs.c */
+/* rodp_verbs.c: contexts, PDs, CQs, mmap() of rings */
 extern const struct ib_device_ops rodp_verbs_ops;
 int rodp_cq_post(struct rodp_cq *cq, const struct rodp_cqe *cqe,
 		 bool solicited);
 struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
 					size_t size);
 
-/* rodp_qp.c */
+/* rodp_qp.c: QP verbs and the state machine */
 extern const struct ib_device_ops rodp_qp_ops;
-void rodp_eng_kick(struct rodp_eng *e);
-void rodp_eng_run_inline(struct rodp_eng *e, bool nested);
-bool rodp_eng_owned(struct rodp_eng *e);
 struct rodp_qp *rodp_qp_get_rcu(struct rodp_dev *rdev, u32 qpn);
 void rodp_qp_put(struct rodp_qp *qp);
-void rodp_qp_error(struct rodp_qp *qp, unsigned int held);
-void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);
-void *rodp_wq_slot(struct rodp_wq *wq, u32 idx);
-void *rodp_wq_fetch(struct rodp_wq *wq);
-int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
-		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
-int rodp_wq_init(void);
-void rodp_wq_exit(void);
 
-/* rodp_req.c */
+/* rodp_wq.c: the shared send and receive rings */
+void *rodp_wq_slot(struct rodp_wq *wq, u32 idx);
+u32 rodp_wq_prod(struct rodp_wq *wq);
+void *rodp_wq_fetch(struct rodp_wq *wq);
+void rodp_wq_retire(struct rodp_wq *wq);
+void rodp_wq_restart(struct rodp_wq *wq);
+int rodp_wq_alloc(struct rodp_wq *wq, u32 wr, u32 slot_size,
+		  struct ib_udata *udata);
+void rodp_wq_free(struct rodp_wq *wq);
+size_t rodp_wq_map_size(const struct rodp_wq *wq);
+
+/* rodp_eng.c: what runs a QP's two sides: work items, rounds, timers */
+int rodp_eng_wq_init(void);
+void rodp_eng_wq_exit(void);
+void rodp_eng_setup(struct rodp_qp *qp);
+void rodp_eng_stop(struct rodp_qp *qp);
+void rodp_eng_kick(struct rodp_eng *e);
+void rodp_qp_kick(struct rodp_qp *qp);
+void rodp_eng_run_inline(struct rodp_eng *e, bool nested);
+bool rodp_eng_owned(struct rodp_eng *e);
+void rodp_qp_lock_both(struct rodp_qp *qp);
+void rodp_qp_unlock_both(struct rodp_qp *qp);
+
+/* rodp_recv.c: the checks of a received packet */
+void rodp_eng_rx(struct rodp_eng *e);
+
+/* rodp_req.c: the requester and the completer */
 int rodp_wr_kind(u8 opcode);
 void rodp_req_run(struct rodp_qp *qp, bool *busy);
 void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_comp_timeout(struct rodp_qp *qp);
 
-/* rodp_resp.c */
+/* rodp_resp.c: the responder */
 void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_resp_run(struct rodp_qp *qp, bool *busy);
 void rodp_resp_reset(struct rodp_qp *qp);
+
+/* rodp_wc.c: send completions, flushes, the error state */
+void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);
+void rodp_qp_set_ring_error(struct rodp_qp *qp, bool error);
+void rodp_eng_flush(struct rodp_eng *e);
+void rodp_qp_error(struct rodp_qp *qp, enum rodp_side side);
+void rodp_qp_error_both(struct rodp_qp *qp);
 
 #endif /* RODP_H */

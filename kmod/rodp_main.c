@@ -4,6 +4,8 @@
  * netdev notifier that ties each device's lifetime to its netdev.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/rtnetlink.h>
 #include <rdma/rdma_netlink.h>
@@ -67,7 +69,7 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 	int err;
 
 	if (ndev->type != ARPHRD_ETHER && !(ndev->flags & IFF_LOOPBACK)) {
-		pr_err("rodp: %s: %s is not an Ethernet or loopback device\n",
+		pr_err("%s: %s is not an Ethernet or loopback device\n",
 		       ibdev_name, netdev_name(ndev));
 		return -EINVAL;
 	}
@@ -86,10 +88,10 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 	err = rodp_net_get(rdev->net);
 	if (err) {
 		if (err == -EADDRINUSE)
-			pr_err("rodp: %s: UDP port %u is already in use in the network namespace of %s (is rdma_rxe loaded there?)\n",
+			pr_err("%s: UDP port %u is already in use in the network namespace of %s (is rdma_rxe loaded there?)\n",
 			       ibdev_name, RODP_UDP_PORT, netdev_name(ndev));
 		else
-			pr_err("rodp: %s: cannot open the RoCEv2 UDP socket: %d\n",
+			pr_err("%s: cannot open the RoCEv2 UDP socket: %d\n",
 			       ibdev_name, err);
 		goto err_free_dev;
 	}
@@ -108,7 +110,7 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 	other = rodp_dev_lookup_rcu(ndev);
 	if (other) {
 		spin_unlock(&rodp_devs_lock);
-		pr_err("rodp: %s: %s already has rodp device %s\n", ibdev_name,
+		pr_err("%s: %s already has rodp device %s\n", ibdev_name,
 		       netdev_name(ndev), dev_name(&other->ibdev.dev));
 		err = -EEXIST;
 		goto err_unlock;
@@ -128,7 +130,7 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 	get_device(&rdev->ibdev.dev);
 	err = rodp_dev_register(rdev, ibdev_name);
 	if (err) {
-		pr_err("rodp: %s: registration failed: %d\n", ibdev_name, err);
+		pr_err("%s: registration failed: %d\n", ibdev_name, err);
 		ib_dealloc_device(&rdev->ibdev);
 		put_device(&rdev->ibdev.dev);
 		return err;
@@ -251,13 +253,13 @@ static int __init rodp_init(void)
 {
 	int err;
 
-	err = rodp_wq_init();
+	err = rodp_eng_wq_init();
 	if (err)
 		return err;
 
 	err = rodp_odp_module_init();
 	if (err)
-		goto err_wq_exit;
+		goto err_eng_wq_exit;
 
 	err = rodp_net_init();
 	if (err)
@@ -269,7 +271,7 @@ static int __init rodp_init(void)
 
 	rdma_link_register(&rodp_link_ops);
 	rodp_inject_init();
-	pr_info("rodp: loaded (RoCEv2 over UDP %u, ODP-capable soft RDMA)\n",
+	pr_info("loaded (RoCEv2 over UDP %u, ODP-capable soft RDMA)\n",
 		RODP_UDP_PORT);
 	return 0;
 
@@ -277,8 +279,8 @@ err_net_exit:
 	rodp_net_exit();
 err_odp_exit:
 	rodp_odp_module_exit();
-err_wq_exit:
-	rodp_wq_exit();
+err_eng_wq_exit:
+	rodp_eng_wq_exit();
 	return err;
 }
 
@@ -290,8 +292,8 @@ static void __exit rodp_exit(void)
 	unregister_netdevice_notifier(&rodp_netdev_nb);
 	rodp_net_exit();
 	rodp_odp_module_exit();
-	rodp_wq_exit();
-	pr_info("rodp: unloaded\n");
+	rodp_eng_wq_exit();
+	pr_info("unloaded\n");
 }
 
 module_init(rodp_init);

@@ -191,6 +191,95 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	return 0;
 }
 
+/* A kernel buffer copied piece by piece to or from an MR range. */
+struct rodp_copy_ctx {
+	u8 *buf;
+	bool to_mr;
+};
+
+static int rodp_copy_piece(void *priv, void *kaddr, u64 len)
+{
+	struct rodp_copy_ctx *c = priv;
+
+	if (c->to_mr)
+		memcpy(kaddr, c->buf, len);
+	else
+		memcpy(c->buf, kaddr, len);
+	c->buf += len;
+	return 0;
+}
+
+/**
+ * rodp_mr_copy - copy between a kernel buffer and a range of an MR
+ * @mr: a memory region the caller holds (rodp_mr_get)
+ * @iova: first byte, already range-checked
+ * @len: bytes
+ * @ahead: bytes of the message after the range (as for rodp_mr_io())
+ * @buf: the kernel buffer, @len bytes
+ * @to_mr: true to write @buf into the MR, false to read the MR into @buf
+ *
+ * Process context: may sleep (ODP).
+ *
+ * Return: 0 or a negative errno from rodp_mr_io().
+ */
+int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		 void *buf, bool to_mr)
+{
+	struct rodp_copy_ctx c = { .buf = buf, .to_mr = to_mr };
+
+	return rodp_mr_io(mr, iova, len, ahead, to_mr, rodp_copy_piece, &c);
+}
+
+/**
+ * rodp_sge_copy - copy between a buffer and a list of local SGEs
+ * @qp: the queue pair whose PD the SGEs' lkeys must belong to
+ * @sge: the SGE list (a checked kernel copy)
+ * @num_sge: entries in @sge
+ * @off: byte offset into the concatenated SGEs
+ * @buf: kernel buffer
+ * @len: bytes to copy
+ * @to_sge: true to write @buf into the SGEs (needs LOCAL_WRITE), false to
+ *	    read them into @buf
+ *
+ * Process context; may sleep (ODP).
+ *
+ * Return: 0; -ERANGE when the SGEs hold fewer than @off + @len bytes (a
+ * length error); -EFAULT when an SGE reaches outside its MR, -ENOENT,
+ * -EACCES (key, PD, rights) or another error from the MR layer (a
+ * protection error).
+ */
+int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
+		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge)
+{
+	struct rodp_mr *mr;
+	u8 *p = buf;
+	u32 i, n;
+	int err;
+
+	for (i = 0; i < num_sge && len; i++) {
+		if (off >= sge[i].length) {
+			off -= sge[i].length;
+			continue;
+		}
+		n = min(len, sge[i].length - off);
+		mr = rodp_mr_get(qp->rdev, sge[i].lkey, qp->ibqp.pd,
+				 to_sge ? IB_ACCESS_LOCAL_WRITE : 0,
+				 sge[i].addr + off, n);
+		/* The MR's -ERANGE is not the list's: not a length error. */
+		if (IS_ERR(mr))
+			return PTR_ERR(mr) == -ERANGE ? -EFAULT : PTR_ERR(mr);
+		err = rodp_mr_copy(mr, sge[i].addr + off, n,
+				   sge[i].length - off - n, p, to_sge);
+		rodp_mr_put(mr);
+		if (err)
+			return err;
+		p += n;
+		len -= n;
+		off = 0;
+	}
+	return len ? -ERANGE : 0;
+}
+
 static struct ib_mr *rodp_get_dma_mr(struct ib_pd *ibpd, int access)
 {
 	struct rodp_dev *rdev = to_rdev(ibpd->device);

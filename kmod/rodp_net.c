@@ -336,17 +336,18 @@ static void rodp_hand_on(struct rodp_qp *qp, enum rodp_side from,
 	rodp_qp_put(pe->qp);
 }
 
-struct rodp_fill_ctx {
-	u8 *dst;
-};
-
-static int rodp_fill_piece(void *priv, void *kaddr, u64 len)
+/*
+ * The UDP source port of a QP's packets, by the RDMA core's convention
+ * for RoCEv2 (rxe follows it too): from the path's GRH flow label or,
+ * when that is 0, from a flow label both ends of the connection compute
+ * alike from the two QP numbers.  Computed per packet from the
+ * attributes as they are, so a modify that sets the path and the
+ * destination QP together needs no ordering.
+ */
+static u16 rodp_udp_sport(const struct rodp_qp *qp)
 {
-	struct rodp_fill_ctx *c = priv;
-
-	memcpy(c->dst, kaddr, len);
-	c->dst += len;
-	return 0;
+	return rdma_get_udp_sport(qp->attr.ah_attr.grh.flow_label,
+				  qp->ibqp.qp_num, qp->attr.dest_qp_num);
 }
 
 /**
@@ -402,10 +403,8 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 		ret = rodp_sge_copy(qp, tx->sge, tx->num_sge, tx->sge_off, p,
 				    tx->payload_len, false);
 	} else if (tx->mr) {
-		struct rodp_fill_ctx c = { .dst = p };
-
-		ret = rodp_mr_io(tx->mr, tx->mr_va, tx->payload_len,
-				 tx->mr_ahead, false, rodp_fill_piece, &c);
+		ret = rodp_mr_copy(tx->mr, tx->mr_va, tx->payload_len,
+				   tx->mr_ahead, p, false);
 	}
 	if (ret) {
 		kfree_skb(skb);
@@ -415,8 +414,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 
 	uh = skb_push(skb, sizeof(*uh));
 	skb_reset_transport_header(skb);
-	uh->source = htons(0xc000 | ((qp->ibqp.qp_num ^
-				      qp->attr.dest_qp_num) & 0x3fff));
+	uh->source = htons(rodp_udp_sport(qp));
 	uh->dest = htons(RODP_UDP_PORT);
 	uh->len = htons(skb->len);
 	uh->check = 0;

@@ -259,9 +259,13 @@ static bool rodp_odp_mmget(struct rodp_odp *odp)
 /*
  * Fault [start, end) of @blk into the mirror.  With @fault false, only
  * what the page tables already hold is mirrored (PREFETCH_NO_FAULT).
- * On success the block's mutex is held and the range is mirrored, each
- * page writable if @write asked for it.  *@newly counts pages that were
- * not mirrored before.  A failure is left to the caller to count.
+ *
+ * Called and returns with the block's mutex held, which it lets go of
+ * while it allocates and faults: hmm_range_fault() takes mmap_lock, and
+ * an invalidation it causes needs the mutex.  On success the range is
+ * mirrored, each page writable if @write asked for it, and stays so
+ * until the caller lets go of the mutex.  *@newly counts pages that
+ * were not mirrored before.  A failure is left to the caller to count.
  * Collisions with invalidations are retried until the HMM deadline, or
  * at most @tries times when @tries is not 0 (-EBUSY then).
  */
@@ -282,25 +286,31 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 	u64 t0 = ktime_get_ns();
 	int ret;
 
+	lockdep_assert_held(&blk->lock);
+	mutex_unlock(&blk->lock);
+
+	*newly = 0;
 	if (fault)
 		range.default_flags = HMM_PFN_REQ_FAULT |
 				      (write ? HMM_PFN_REQ_WRITE : 0);
 	range.hmm_pfns = kvmalloc_array(npages, sizeof(*range.hmm_pfns),
 					GFP_KERNEL);
-	if (!range.hmm_pfns)
-		return -ENOMEM;
+	if (!range.hmm_pfns) {
+		ret = -ENOMEM;
+		goto out_relock;
+	}
 
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	for (;;) {
 		if (time_after(jiffies, timeout) || (tries && !attempts--)) {
 			ret = -EBUSY;
-			break;
+			goto out_free;
 		}
 		range.notifier_seq = mmu_interval_read_begin(&blk->notifier);
 		/* A process on its way out: no fault, fail the access now. */
 		if (!rodp_odp_mmget(odp)) {
 			ret = -ESRCH;
-			break;
+			goto out_free;
 		}
 		mmap_read_lock(odp->mm);
 		ret = hmm_range_fault(&range);
@@ -313,35 +323,40 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 		if (ret == -EBUSY)
 			continue;
 		if (ret)
-			break;
+			goto out_free;
 
 		mutex_lock(&blk->lock);
-		if (mmu_interval_read_retry(&blk->notifier,
-					    range.notifier_seq)) {
-			mutex_unlock(&blk->lock);
-			continue;
-		}
-		for (i = 0; i < npages; i++) {
-			unsigned long pfn = range.hmm_pfns[i];
-
-			if (!(pfn & HMM_PFN_VALID) || (pfn & HMM_PFN_ERROR))
-				continue;
-			if (!(blk->pfns[first + i] & HMM_PFN_VALID))
-				n++;
-			blk->pfns[first + i] = pfn;
-		}
-		if (n)
-			WRITE_ONCE(blk->unmapped, false);	/* in use again */
-		break;
+		if (!mmu_interval_read_retry(&blk->notifier,
+					     range.notifier_seq))
+			break;
+		mutex_unlock(&blk->lock);
 	}
 
-	if (fault && !ret) {
+	/* Validated under the mutex: the result may reach the block. */
+	for (i = 0; i < npages; i++) {
+		unsigned long pfn = range.hmm_pfns[i];
+
+		if (!(pfn & HMM_PFN_VALID) || (pfn & HMM_PFN_ERROR))
+			continue;
+		if (!(blk->pfns[first + i] & HMM_PFN_VALID))
+			n++;
+		blk->pfns[first + i] = pfn;
+	}
+	if (n)
+		WRITE_ONCE(blk->unmapped, false);	/* in use again */
+	if (fault) {
 		rodp_odp_count(odp, RODP_CNT_ODP_FAULTS, 1);
 		rodp_odp_count(odp, RODP_CNT_ODP_FAULT_PAGES, n);
 		rodp_odp_count(odp, RODP_CNT_ODP_FAULT_NS, ktime_get_ns() - t0);
 	}
 	*newly = n;
 	kvfree(range.hmm_pfns);
+	return 0;
+
+out_free:
+	kvfree(range.hmm_pfns);
+out_relock:
+	mutex_lock(&blk->lock);
 	return ret;
 }
 
@@ -353,8 +368,8 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
  * per page).  If that range cannot be had (the message runs into an
  * unmapped or read-only page), exactly [va, end) is tried, so the error
  * falls on the packet that really meets it; not when the process is
- * exiting, which no range survives.  Returns with the block's mutex held
- * on success.
+ * exiting, which no range survives.  Called and returns with the block's
+ * mutex held, as rodp_odp_fault().
  */
 static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 				unsigned long end, unsigned long ahead_end,
@@ -364,6 +379,8 @@ static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 				   (va & PAGE_MASK) + RODP_ODP_AHEAD_MAX);
 	unsigned long n;
 	int ret = -EFAULT;
+
+	lockdep_assert_held(&blk->lock);
 
 	if (ahead > PAGE_ALIGN(end)) {
 		/*
@@ -403,11 +420,10 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 				ret = -EFAULT;
 				break;
 			}
-			mutex_unlock(&blk->lock);
 			ret = rodp_odp_fault_ahead(blk, va, end, ahead_end,
 						   write);
 			if (ret)
-				return ret;
+				break;
 			faulted = true;
 			faulted_at = va & PAGE_MASK;
 			continue;
@@ -504,10 +520,10 @@ static int rodp_odp_prefetch_range(struct rodp_mr *mr, unsigned long va,
 		if (IS_ERR(blk))
 			return PTR_ERR(blk);
 		n = min_t(u64, len, blk->end - va);
+		mutex_lock(&blk->lock);
 		ret = rodp_odp_fault(blk, va, va + n, write, fault, 0,
 				     &newly);
-		if (!ret)
-			mutex_unlock(&blk->lock);
+		mutex_unlock(&blk->lock);
 		rodp_odp_block_put(blk);
 		if (ret) {
 			rodp_odp_count(odp, RODP_CNT_ODP_FAULT_FAILS, 1);

@@ -35,16 +35,6 @@ int rodp_wr_kind(u8 opcode)
 	return rodp_wr_kinds[opcode];
 }
 
-static u32 rodp_sq_mask(const struct rodp_qp *qp)
-{
-	return (1u << qp->sq.log2_slots) - 1;
-}
-
-static struct rodp_swqe_info *rodp_sq_info(struct rodp_qp *qp, u32 idx)
-{
-	return &qp->sq_info[idx & rodp_sq_mask(qp)];
-}
-
 static const struct rodp_sge *rodp_swqe_sge(const struct rodp_swqe *wqe)
 {
 	return (const void *)(wqe + 1);
@@ -121,7 +111,7 @@ static bool rodp_req_fail_oldest(struct rodp_qp *qp)
 	if (!info->status || info->started)
 		return false;
 	rodp_qp_send_cqe(qp, qp->sq.cons, info->status);
-	rodp_qp_error(qp, BIT(RODP_REQ));
+	rodp_qp_error(qp, RODP_REQ);
 	return true;
 }
 
@@ -252,7 +242,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
-	if (qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD)
+	if (!rodp_qp_can_send(qp))
 		return;
 	if (rodp_req_fail_oldest(qp))
 		return;
@@ -260,7 +250,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 	while (!qp->rnr_wait && budget) {
 		idx = qp->send_idx;
 		if (idx == qp->sq.head) {
-			if (qp->state == IB_QPS_SQD)
+			if (rodp_qp_state(qp) == IB_QPS_SQD)
 				break;
 			if (!rodp_req_fetch(qp))
 				break;
@@ -316,7 +306,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			/* Data gone under a WQE already in flight. */
 			rodp_qp_send_cqe(qp, qp->sq.cons,
 					 rodp_local_status(err));
-			rodp_qp_error(qp, BIT(RODP_REQ));
+			rodp_qp_error(qp, RODP_REQ);
 			return;
 		}
 		if (!info->started) {
@@ -335,7 +325,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		budget--;
 		*busy = true;
 	}
-	qp->sq_draining = qp->state == IB_QPS_SQD &&
+	qp->sq_draining = rodp_qp_state(qp) == IB_QPS_SQD &&
 			  (qp->send_idx != qp->sq.head ||
 			   qp->req.una_psn != qp->req.next_psn);
 }
@@ -347,11 +337,13 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 static void rodp_comp_fatal(struct rodp_qp *qp, enum ib_wc_status status)
 {
 	rodp_qp_send_cqe(qp, qp->sq.cons, status);
-	rodp_qp_error(qp, BIT(RODP_REQ));
+	rodp_qp_error(qp, RODP_REQ);
 }
 
 static void rodp_comp_retry(struct rodp_qp *qp, u32 psn)
 {
+	rodp_dbg_qp(qp, "retry from psn %u (una %u, next %u)\n", psn,
+		    qp->req.una_psn, qp->req.next_psn);
 	rodp_count(qp->rdev, RODP_CNT_RETRANSMITS);
 	rodp_req_rewind(qp, psn);
 }
@@ -420,6 +412,8 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 			rodp_comp_retry(qp, v.psn);
 			break;
 		case RCORE_RC_COMP_RNR_WAIT:
+			rodp_dbg_qp(qp, "RNR NAK: wait %u us, then psn %u\n",
+				    v.rnr_usec, v.psn);
 			rodp_count(qp->rdev, RODP_CNT_RNR_WAITS);
 			rodp_req_rewind(qp, v.psn);
 			qp->rnr_wait = true;
@@ -448,16 +442,17 @@ void rodp_comp_timeout(struct rodp_qp *qp)
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
-	if ((qp->state != IB_QPS_RTS && qp->state != IB_QPS_SQD) ||
-	    qp->rnr_wait)
+	if (!rodp_qp_can_send(qp) || qp->rnr_wait)
 		return;
 	rcore_rc_comp_timeout(&qp->req, &v);
 	switch (v.action) {
 	case RCORE_RC_COMP_RETRY:
+		rodp_dbg_qp(qp, "ACK timeout\n");
 		rodp_count(qp->rdev, RODP_CNT_ACK_TIMEOUTS);
 		rodp_comp_retry(qp, v.psn);
 		break;
 	case RCORE_RC_COMP_FATAL:
+		rodp_dbg_qp(qp, "ACK timeout: retries exhausted\n");
 		rodp_count(qp->rdev, RODP_CNT_ACK_TIMEOUTS);
 		rodp_comp_fatal(qp, (enum ib_wc_status)v.status);
 		return;

@@ -87,7 +87,7 @@ static void rodp_resp_fatal_ack(struct rodp_qp *qp,
 		return;
 	}
 	rodp_resp_send(qp, RCORE_RC_ACK, ack, 0);
-	rodp_qp_error(qp, BIT(RODP_RESP));
+	rodp_qp_error(qp, RODP_RESP);
 }
 
 /*
@@ -96,11 +96,18 @@ static void rodp_resp_fatal_ack(struct rodp_qp *qp,
  * error state.
  */
 static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
-			    enum rcore_nak_code code, enum rodp_counter cnt)
+			    enum rcore_nak_code code)
 {
+	enum rodp_counter cnt = RODP_CNT_TX_NAK_OP;
 	struct rcore_rc_ack ack;
 
+	if (code == RCORE_NAK_INVALID_REQ)
+		cnt = RODP_CNT_TX_NAK_INV;
+	else if (code == RCORE_NAK_REMOTE_ACCESS_ERR)
+		cnt = RODP_CNT_TX_NAK_ACCESS;
 	rcore_rc_resp_nak(&qp->resp, psn, rcore_aeth_nak(code), &ack);
+	rodp_dbg_qp(qp, "NAK psn %u code %u: the QP goes to error\n", psn,
+		    code);
 	rodp_count(qp->rdev, cnt);
 	rodp_resp_fatal_ack(qp, &ack);
 }
@@ -115,12 +122,8 @@ static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
  */
 static void rodp_resp_mem_fatal(struct rodp_qp *qp, u32 psn, int err)
 {
-	if (err == -ESRCH)
-		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR,
-				RODP_CNT_TX_NAK_OP);
-	else
-		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
-				RODP_CNT_TX_NAK_ACCESS);
+	rodp_resp_fatal(qp, psn, err == -ESRCH ? RCORE_NAK_REMOTE_OP_ERR :
+			RCORE_NAK_REMOTE_ACCESS_ERR);
 }
 
 /*
@@ -138,8 +141,7 @@ static bool rodp_resp_check_rkey(struct rodp_qp *qp, u32 psn, u32 rkey,
 		return true;
 	mr = rodp_mr_get(qp->rdev, rkey, qp->ibqp.pd, access, va, len);
 	if (IS_ERR(mr)) {
-		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
-				RODP_CNT_TX_NAK_ACCESS);
+		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
 		return false;
 	}
 	rodp_mr_put(mr);
@@ -166,9 +168,8 @@ static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 	}
 	/* Slot free first: the consumer may post again on seeing the CQE. */
 	qp->resp_have_wqe = false;
-	rcore_store_release_u32(&qp->rq.ring->cons, ++qp->rq.cons);
-	rodp_cq_post(container_of(qp->ibqp.recv_cq, struct rodp_cq, ibcq),
-		     &cqe, rx && rx->pkt.bth.se);
+	rodp_wq_retire(&qp->rq);
+	rodp_cq_post(to_rcq(qp->ibqp.recv_cq), &cqe, rx && rx->pkt.bth.se);
 }
 
 struct rodp_atomic_ctx {
@@ -191,19 +192,6 @@ static int rodp_atomic_piece(void *priv, void *kaddr, u64 len)
 	else if (c->orig == c->pkt->atmeth.compare)
 		*p = c->pkt->atmeth.swap_add;
 	spin_unlock(&c->qp->rdev->atomic_lock);
-	return 0;
-}
-
-struct rodp_write_ctx {
-	const u8 *src;
-};
-
-static int rodp_write_piece(void *priv, void *kaddr, u64 len)
-{
-	struct rodp_write_ctx *c = priv;
-
-	memcpy(kaddr, c->src, len);
-	c->src += len;
 	return 0;
 }
 
@@ -231,8 +219,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 
 	if (f & RCORE_RC_F_INV) {
 		/* No memory windows or fast-registered MRs to invalidate. */
-		rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
-				RODP_CNT_TX_NAK_INV);
+		rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
 		return;
 	}
 
@@ -245,6 +232,8 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 					  &qp->resp_nak);
 			qp->resp_nak_due = true;
 			rcore_rc_resp_nakked(&qp->resp);
+			rodp_dbg_qp(qp, "RNR NAK psn %u: no receive posted\n",
+				    psn);
 			rodp_count(qp->rdev, RODP_CNT_TX_RNR_NAK);
 			return;
 		}
@@ -271,12 +260,9 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			rodp_resp_recv_done(qp, rx, err == -ERANGE ?
 					    IB_WC_LOC_LEN_ERR :
 					    IB_WC_LOC_PROT_ERR, false);
-			if (err == -ERANGE)
-				rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
-						RODP_CNT_TX_NAK_INV);
-			else
-				rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR,
-						RODP_CNT_TX_NAK_OP);
+			rodp_resp_fatal(qp, psn, err == -ERANGE ?
+					RCORE_NAK_INVALID_REQ :
+					RCORE_NAK_REMOTE_OP_ERR);
 			return;
 		}
 		qp->resp_msg_len += pkt->payload_len;
@@ -299,16 +285,14 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 				return;
 		}
 		if (pkt->payload_len) {
-			struct rodp_write_ctx c = { .src = rx->payload };
-
 			mr = rodp_mr_get(qp->rdev, qp->resp_rkey, qp->ibqp.pd,
 					 IB_ACCESS_REMOTE_WRITE, qp->resp_va,
 					 pkt->payload_len);
 			err = IS_ERR(mr) ? PTR_ERR(mr) :
-			      rodp_mr_io(mr, qp->resp_va, pkt->payload_len,
-					 qp->resp_va_end - qp->resp_va -
-					 pkt->payload_len, true,
-					 rodp_write_piece, &c);
+			      rodp_mr_copy(mr, qp->resp_va, pkt->payload_len,
+					   qp->resp_va_end - qp->resp_va -
+					   pkt->payload_len,
+					   (void *)rx->payload, true);
 			if (!IS_ERR(mr))
 				rodp_mr_put(mr);
 			if (err) {
@@ -330,8 +314,7 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		};
 
 		if (!rodp_resp_job_room(qp)) {
-			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
-					RODP_CNT_TX_NAK_INV);
+			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
 			return;
 		}
 		if (!rodp_resp_check_rkey(qp, psn, job.rkey,
@@ -347,16 +330,14 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		struct rodp_atomic_res *res;
 
 		if (!rodp_resp_job_room(qp)) {
-			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ,
-					RODP_CNT_TX_NAK_INV);
+			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
 			return;
 		}
 		mr = rodp_mr_get(qp->rdev, pkt->atmeth.rkey, qp->ibqp.pd,
 				 IB_ACCESS_REMOTE_ATOMIC, pkt->atmeth.va,
 				 sizeof(u64));
 		if (IS_ERR(mr)) {
-			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR,
-					RODP_CNT_TX_NAK_ACCESS);
+			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
 			return;
 		}
 		err = rodp_mr_io(mr, pkt->atmeth.va, sizeof(u64), 0, true,
@@ -458,9 +439,13 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 		qp->resp_nak = v.ack;
 		qp->resp_nak_due = true;
 		rcore_rc_resp_nakked(&qp->resp);
+		rodp_dbg_qp(qp, "sequence NAK: psn %u, expected %u\n",
+			    rx->pkt.bth.psn, qp->resp.epsn);
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_SEQ);
 		break;
 	case RCORE_RC_RESP_NAK_INVALID:
+		rodp_dbg_qp(qp, "NAK psn %u: invalid request\n",
+			    rx->pkt.bth.psn);
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_INV);
 		rodp_resp_fatal_ack(qp, &v.ack);
 		break;
@@ -507,7 +492,7 @@ static void rodp_resp_read_failed(struct rodp_qp *qp, u32 psn, bool first,
 		return;
 	}
 	rodp_count(qp->rdev, RODP_CNT_TX_READ_STOP);
-	rodp_qp_error(qp, BIT(RODP_RESP));
+	rodp_qp_error(qp, RODP_RESP);
 }
 
 /* Send the next response of the oldest read/atomic job. */
@@ -575,12 +560,11 @@ void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 
 	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
 
-	if (qp->state != IB_QPS_RTR && qp->state != IB_QPS_RTS &&
-	    qp->state != IB_QPS_SQD)
+	if (!rodp_qp_can_recv(qp))
 		return;
 	while (qp->rd_tail != qp->rd_head && budget--) {
 		rodp_resp_send_job(qp);
-		if (qp->state == IB_QPS_ERR)
+		if (rodp_qp_state(qp) == IB_QPS_ERR)
 			return;
 	}
 	if (qp->rd_tail != qp->rd_head) {
@@ -592,7 +576,7 @@ void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 		qp->resp_ack_due = false;
 		rodp_resp_send(qp, RCORE_RC_ACK, &qp->resp_nak, 0);
 		if (qp->resp_fatal)
-			rodp_qp_error(qp, BIT(RODP_RESP));
+			rodp_qp_error(qp, RODP_RESP);
 		return;
 	}
 	if (qp->resp_ack_due)

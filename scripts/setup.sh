@@ -18,7 +18,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	cmake make gcc clang libclang-rt-14-dev pkg-config libcmocka-dev
-	libibverbs-dev librdmacm-dev libelf-dev bc flex bison
+	libibverbs-dev librdmacm-dev libelf-dev bc flex bison sparse
 	# run and test
 	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils perftest
 	iproute2 kmod procps util-linux tcpdump strace python3 shellcheck

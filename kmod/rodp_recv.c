@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp: what a QP side checks of each packet queued for it, in process
+ * context with the side's lock held: the headers linear, the ICRC, a
+ * parse, an opcode meant for this side, the connected peer as sender,
+ * a QP state that takes it.  A packet that passes goes on to the
+ * completer (a response: rodp_req.c) or the responder (a request:
+ * rodp_resp.c).  rodp_net.c queued it, in softirq, by QP number alone.
+ */
+
+#include <net/ipv6.h>
+
+#include <rcore/icrc.h>
+#include "rodp.h"
+
+/* Was @skb sent by the QP's peer, to the QP's own address? */
+static bool rodp_qp_from_peer(const struct rodp_qp *qp,
+			      const struct sk_buff *skb)
+{
+	const struct ipv6hdr *ip6h;
+	const struct iphdr *iph;
+
+	if (qp->ipv6) {
+		ip6h = ipv6_hdr(skb);
+		return ip6h->version == 6 &&
+		       ipv6_addr_equal(&ip6h->saddr, &qp->daddr6) &&
+		       ipv6_addr_equal(&ip6h->daddr, &qp->saddr6);
+	}
+	iph = ip_hdr(skb);
+	return iph->version == 4 && iph->saddr == qp->daddr &&
+	       iph->daddr == qp->saddr;
+}
+
+/* A packet for side @side (it was queued there by its opcode). */
+static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
+			   struct sk_buff *skb)
+{
+	struct rodp_dev *rdev = qp->rdev;
+	struct rodp_rx rx = { .skb = skb };
+	int err;
+
+	if (skb_linearize(skb)) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
+		goto out_free;
+	}
+	/* A packet that never left the host carries no ICRC. */
+	err = RODP_SKB_CB(skb)->local ? 0 :
+	      rcore_icrc_check(skb_network_header(skb),
+			       skb_tail_pointer(skb) - skb_network_header(skb));
+	if (err) {
+		rodp_count(rdev, err == RCORE_ERR_ICRC ?
+			   RODP_CNT_RX_DROP_ICRC : RODP_CNT_RX_DROP_HDR);
+		goto out_free;
+	}
+	if (rcore_pkt_parse(skb->data, skb->len, &rx.pkt) ||
+	    (rx.pkt.bth.opcode >> 5) != RCORE_TR_RC ||
+	    rodp_is_response(rx.pkt.bth.opcode) != (side == RODP_REQ)) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
+		goto out_free;
+	}
+	rx.payload = skb->data + rx.pkt.hdr_len;
+
+	/* RC: only the connected peer may talk to this QP. */
+	if (!rodp_qp_from_peer(qp, skb)) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
+		goto out_free;
+	}
+
+	if (rodp_is_response(rx.pkt.bth.opcode)) {
+		if (!rodp_qp_can_send(qp)) {
+			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
+			goto out_free;
+		}
+		rodp_comp_rx(qp, &rx);
+	} else {
+		if (!rodp_qp_can_recv(qp)) {
+			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
+			goto out_free;
+		}
+		rodp_resp_rx(qp, &rx);
+	}
+out_free:
+	consume_skb(skb);
+}
+
+/**
+ * rodp_eng_rx - take in up to 64 of a side's received packets
+ * @e: the side; the caller runs it (holds its lock)
+ */
+void rodp_eng_rx(struct rodp_eng *e)
+{
+	struct sk_buff *skb;
+	int n;
+
+	lockdep_assert_held(&e->lock);
+
+	for (n = 0; n < 64 && (skb = skb_dequeue(&e->rxq)); n++)
+		rodp_qp_rx_one(e->qp, e->side, skb);
+}
