@@ -94,14 +94,22 @@ pt_in()
 # `ip netns exec ss` (a second or two each on a busy TCG guest).
 pt_listening()
 {
-	local kid port laddr st f
+	local kid
 
 	kid=
 	# (one line, without a newline: read fails but sets kid)
 	read -r kid _ <"/proc/$1/task/$1/children" 2>/dev/null
-	[ -n "$kid" ] || return 1
+	[ -n "$kid" ] && pt_pid_listening "$kid" "$2"
+}
+
+# pt_pid_listening PID PORT: process PID itself listens on TCP PORT (in
+# its own network namespace).
+pt_pid_listening()
+{
+	local port laddr st f
+
 	printf -v port ':%04X' "$2"
-	for f in "/proc/$kid/net/tcp" "/proc/$kid/net/tcp6"; do
+	for f in "/proc/$1/net/tcp" "/proc/$1/net/tcp6"; do
 		# sl local_address rem_address st ...; st 0A is LISTEN
 		while read -r _ laddr _ st _; do
 			[ "$st" = 0A ] && [ "${laddr%"$port"}" != "$laddr" ] &&

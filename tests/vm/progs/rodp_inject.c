@@ -772,6 +772,26 @@ static void class_truncated(struct pair *p)
 }
 
 /*
+ * What B made of one packet since @b: dropped as unparseable (@hdr),
+ * NAKed as an invalid request (@inv), or anything else (@other).  True
+ * when it made anything of it yet.
+ */
+static bool opcode_verdict(const struct counters *b, long long *hdr,
+			   long long *inv, long long *other)
+{
+	struct counters a;
+
+	read_counters(&a);
+	*hdr = delta(b, &a, C_DROP_HDR);
+	*inv = delta(b, &a, C_NAK_INV);
+	*other = delta(b, &a, C_DROP_ICRC) + delta(b, &a, C_DROP_NOQP) +
+		 delta(b, &a, C_DROP_STATE) + delta(b, &a, C_DROP_SEQ) +
+		 delta(b, &a, C_NAK_SEQ) + delta(b, &a, C_NAK_ACCESS) +
+		 delta(b, &a, C_NAK_OP);
+	return *hdr + *inv + *other;
+}
+
+/*
  * Reserved RC opcodes and other transports' opcodes at the expected PSN.
  * Another transport's packet is dropped; a reserved RC opcode is either
  * dropped as unparseable or NAKed as an invalid request (then B is in
@@ -786,7 +806,7 @@ static void class_opcodes(struct pair *p)
 		0x40, 0x55, 0xa0, 0xc0, 0xe0, 0xff,	/* RD, XRC, others */
 	};
 	uint8_t buf[PKT_MAX], raw[64];
-	struct counters b, a;
+	struct counters b;
 	struct rcore_pkt h;
 	unsigned int i, k, naks = 0;
 	size_t len;
@@ -820,28 +840,11 @@ static void class_opcodes(struct pair *p)
 		 */
 		for (k = 0; k < 250; k++) {
 			usleep(20 * 1000);
-			read_counters(&a);
-			hdr = delta(&b, &a, C_DROP_HDR);
-			inv = delta(&b, &a, C_NAK_INV);
-			other = delta(&b, &a, C_DROP_ICRC) +
-				delta(&b, &a, C_DROP_NOQP) +
-				delta(&b, &a, C_DROP_STATE) +
-				delta(&b, &a, C_DROP_SEQ) +
-				delta(&b, &a, C_NAK_SEQ) +
-				delta(&b, &a, C_NAK_ACCESS) +
-				delta(&b, &a, C_NAK_OP);
-			if (hdr + inv + other)
+			if (opcode_verdict(&b, &hdr, &inv, &other))
 				break;
 		}
 		usleep(50 * 1000);
-		read_counters(&a);
-		hdr = delta(&b, &a, C_DROP_HDR);
-		inv = delta(&b, &a, C_NAK_INV);
-		other = delta(&b, &a, C_DROP_ICRC) +
-			delta(&b, &a, C_DROP_NOQP) +
-			delta(&b, &a, C_DROP_STATE) +
-			delta(&b, &a, C_DROP_SEQ) + delta(&b, &a, C_NAK_SEQ) +
-			delta(&b, &a, C_NAK_ACCESS) + delta(&b, &a, C_NAK_OP);
+		opcode_verdict(&b, &hdr, &inv, &other);
 		if (rc_reserved && inv == 1 && !hdr && !other) {
 			naks++;
 			expect_error_state(p, "reserved RC opcode");

@@ -54,21 +54,6 @@ SPECS=(
 	"ib_atomic_bw rxe0 rxe0"
 )
 
-# listening PID PORT: process PID listens on TCP PORT (its own netns).
-listening()
-{
-	local port laddr st f
-
-	printf -v port ':%04X' "$2"
-	for f in "/proc/$1/net/tcp" "/proc/$1/net/tcp6"; do
-		while read -r _ laddr _ st _; do
-			[ "$st" = 0A ] && [ "${laddr%"$port"}" != "$laddr" ] &&
-				return 0
-		done <"$f" 2>/dev/null
-	done
-	return 1
-}
-
 # rodp_pkts: rodp0's RoCE packets, received and sent.
 rodp_pkts()
 {
@@ -181,7 +166,7 @@ cycle()
 	start "$srv" "c$n.server" "$tool" "${args[@]}" ||
 		{ WHY="$srv: no RoCE v2 GID"; return; }
 	spid=$STARTED
-	if ! wait_for 30 listening "$spid" "$PORT"; then
+	if ! wait_for 30 pt_pid_listening "$spid" "$PORT"; then
 		kill -9 "$spid" 2>/dev/null
 		gone "$spid" 10
 		WHY="the server never listened: $(pt_reason "$PT_DIR/c$n.server")"
