@@ -24,12 +24,8 @@ static const struct rodp_sge *rodp_rwqe_sge(const struct rodp_rwqe *wqe)
 /* Receive WQEs posted and not yet taken: the credits to advertise. */
 static u8 rodp_resp_credits(struct rodp_qp *qp)
 {
-	u32 prod = rcore_load_acquire_u32(&qp->rq.ring->prod);
-	u32 n = rcore_ring_count(prod, qp->rq.head);
-
-	if (n > (1u << qp->rq.log2_slots))
-		n = 0;
-	return rcore_rc_credit_code(n, false);
+	return rcore_rc_credit_code(rcore_ring_count(rodp_wq_prod(&qp->rq),
+						     qp->rq.head), false);
 }
 
 static void rodp_resp_send(struct rodp_qp *qp, u8 opcode,

@@ -30,8 +30,8 @@ static_assert(sizeof(struct rodp_rwqe) == 16,
  */
 void *rodp_wq_slot(struct rodp_wq *wq, u32 idx)
 {
-	return wq->copy + (size_t)(idx & ((1u << wq->log2_slots) - 1)) *
-			  wq->slot_size;
+	return wq->copy + rcore_ring_slot_off(wq->log2_slots, wq->slot_size,
+					      idx);
 }
 
 static void *rodp_wq_user_slot(struct rodp_wq *wq, u32 idx)
@@ -113,19 +113,19 @@ void rodp_wq_restart(struct rodp_wq *wq)
  * Return: 0 or a negative errno; on failure nothing is left allocated.
  */
 int rodp_wq_alloc(struct rodp_wq *wq, u32 wr, u32 slot_size,
-			 struct ib_udata *udata)
+		  struct ib_udata *udata)
 {
 	u32 slots = roundup_pow_of_two(max_t(u32, wr, 1));
-	size_t size = PAGE_ALIGN(RODP_RING_HDR_SIZE +
-				 (size_t)slots * slot_size);
 	struct rodp_mmap_entry *entry;
+	size_t size;
 	int err;
 
+	wq->log2_slots = ilog2(slots);
+	wq->slot_size = slot_size;
+	size = rodp_wq_map_size(wq);
 	wq->ring = vmalloc_user(size);
 	if (!wq->ring)
 		return -ENOMEM;
-	wq->log2_slots = ilog2(slots);
-	wq->slot_size = slot_size;
 	wq->ring->log2_slots = wq->log2_slots;
 	wq->ring->slot_size = slot_size;
 
