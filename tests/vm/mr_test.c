@@ -405,12 +405,10 @@ static void rc_connect(struct rc *rc)
 /* Both QPs back to RTS through RESET (after an error took them to ERR). */
 static void rc_restate(struct rc *rc)
 {
-	struct ibv_qp_attr at = { .qp_state = IBV_QPS_RESET };
 	struct ibv_wc wc;
 
-	CHECK(!ibv_modify_qp(rc->qp_a, &at, IBV_QP_STATE) &&
-	      !ibv_modify_qp(rc->qp_b, &at, IBV_QP_STATE),
-	      "modify QP to RESET: %s", strerror(errno));
+	CHECK(!vt_qp_move(rc->qp_a, IBV_QPS_RESET) &&
+	      !vt_qp_move(rc->qp_b, IBV_QPS_RESET), "%s", vt_errmsg());
 	CHECK(!vt_get_wc(rc->cq_a, &wc, 0) && !vt_get_wc(rc->cq_b, &wc, 0),
 	      "a completion left over: wr_id %" PRIu64 " %s",
 	      (uint64_t)wc.wr_id, ibv_wc_status_str(wc.status));

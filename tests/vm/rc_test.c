@@ -2042,13 +2042,10 @@ static unsigned int cq_drain(struct ibv_cq *cq)
 /* @qp to RESET; the call must come back at once, whatever is queued. */
 static void ep_reset(struct ep *e, const char *what)
 {
-	struct ibv_qp_attr at = { .qp_state = IBV_QPS_RESET };
 	int64_t t = vt_now_ms();
-	int rc;
 
-	rc = ibv_modify_qp(e->qp, &at, IBV_QP_STATE);
-	CHECK(!rc, "%s: %s: modify to RESET: %s", what, e->dev->name,
-	      strerror(rc));
+	CHECK(!vt_qp_move(e->qp, IBV_QPS_RESET), "%s: %s: %s", what,
+	      e->dev->name, vt_errmsg());
 	CHECK(vt_now_ms() - t < 5000, "%s: %s: modify to RESET took %" PRId64
 	      " ms", what, e->dev->name, vt_now_ms() - t);
 	expect_qp_state(e, IBV_QPS_RESET, what);
@@ -2056,12 +2053,24 @@ static void ep_reset(struct ep *e, const char *what)
 
 static void ep_to_err(struct ep *e, const char *what)
 {
-	struct ibv_qp_attr at = { .qp_state = IBV_QPS_ERR };
-	int rc;
+	CHECK(!vt_qp_move(e->qp, IBV_QPS_ERR), "%s: %s: %s", what,
+	      e->dev->name, vt_errmsg());
+}
 
-	rc = ibv_modify_qp(e->qp, &at, IBV_QP_STATE);
-	CHECK(!rc, "%s: %s: modify to ERR: %s", what, e->dev->name,
-	      strerror(rc));
+/*
+ * Both QPs of @c from RESET back to RTS at their endpoints' PSNs, with an
+ * MR's access flags at INIT.
+ */
+static void conn_restate_at(struct conn *c)
+{
+	CHECK(!vt_qp_to_init(c->a.qp, MR_STYLE_ACCESS), "%s: %s",
+	      c->a.dev->name, vt_errmsg());
+	CHECK(!vt_qp_to_init(c->b.qp, MR_STYLE_ACCESS), "%s: %s",
+	      c->b.dev->name, vt_errmsg());
+	ep_to_rtr(c, &c->a, &c->b);
+	ep_to_rtr(c, &c->b, &c->a);
+	ep_to_rts(c, &c->a);
+	ep_to_rts(c, &c->b);
 }
 
 /*
@@ -2072,14 +2081,7 @@ static void conn_restate(struct conn *c, unsigned int k)
 {
 	c->a.psn = (c->a.psn + 0x10003u * (k + 1)) & 0xffffff;
 	c->b.psn = (c->b.psn + 0x20005u * (k + 1)) & 0xffffff;
-	CHECK(!vt_qp_to_init(c->a.qp, MR_STYLE_ACCESS), "%s: %s",
-	      c->a.dev->name, vt_errmsg());
-	CHECK(!vt_qp_to_init(c->b.qp, MR_STYLE_ACCESS), "%s: %s",
-	      c->b.dev->name, vt_errmsg());
-	ep_to_rtr(c, &c->a, &c->b);
-	ep_to_rtr(c, &c->b, &c->a);
-	ep_to_rts(c, &c->a);
-	ep_to_rts(c, &c->b);
+	conn_restate_at(c);
 }
 
 /*
@@ -2300,12 +2302,7 @@ static void test_reset_stale_wr(void **state)
 	/* Restated with a send PSN 10 behind the one the WRITE had. */
 	c->a.psn = (psn - 10) & 0xffffff;
 	c->b.psn = (c->b.psn + 0x777u) & 0xffffff;
-	CHECK(!vt_qp_to_init(c->a.qp, MR_STYLE_ACCESS), "%s", vt_errmsg());
-	CHECK(!vt_qp_to_init(c->b.qp, MR_STYLE_ACCESS), "%s", vt_errmsg());
-	ep_to_rtr(c, &c->a, &c->b);
-	ep_to_rtr(c, &c->b, &c->a);
-	ep_to_rts(c, &c->a);
-	ep_to_rts(c, &c->b);
+	conn_restate_at(c);
 	usleep(100 * 1000);
 	vt_expect_no_wc(c->a.scq, "after the restate, before any post", 0);
 	expect_qp_state(&c->a, IBV_QPS_RTS, "requester after the restate");
@@ -2457,7 +2454,6 @@ static void test_hostile_rings(void **state)
 {
 	struct tcase *tc = *state;
 	struct conn_opts o = default_opts;
-	struct ibv_qp_attr at;
 	struct ibv_send_wr wr, *bad;
 	struct ibv_recv_wr rwr, *rbad;
 	struct ibv_sge g;
@@ -2489,8 +2485,7 @@ static void test_hostile_rings(void **state)
 		 * the flush walks the rings with A's SENDs in flight.
 		 */
 		rings_garble(hdr, n, pat);
-		at.qp_state = IBV_QPS_ERR;
-		TIMED(what, ibv_modify_qp(c->a.qp, &at, IBV_QP_STATE));
+		TIMED(what, vt_qp_move(c->a.qp, IBV_QPS_ERR));
 		rings_garble(hdr, n, pat + 1);
 		memset(&rwr, 0, sizeof(rwr));
 		rwr.wr_id = 90;
@@ -2501,8 +2496,7 @@ static void test_hostile_rings(void **state)
 		vt_send_wr(&wr, 70, &g, 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
 		TIMED(what, ibv_post_send(c->a.qp, &wr, &bad));
 		rings_garble(hdr, n, pat + 2);
-		at.qp_state = IBV_QPS_RESET;
-		TIMED(what, ibv_modify_qp(c->a.qp, &at, IBV_QP_STATE));
+		TIMED(what, vt_qp_move(c->a.qp, IBV_QPS_RESET));
 		rings_garble(hdr, n, pat + 3);
 		/* Each modify kicks both sides: they fetch from the rings. */
 		TIMED(what, vt_qp_to_init(c->a.qp, VT_ACCESS_ALL));
@@ -2521,9 +2515,8 @@ static void test_hostile_rings(void **state)
 		TIMED(what, ibv_post_send(c->a.qp, &wr, &bad));
 		usleep(100 * 1000);
 		rings_garble(hdr, n, pat);
-		at.qp_state = IBV_QPS_ERR;
-		TIMED(what, ibv_modify_qp(c->a.qp, &at, IBV_QP_STATE));
-		TIMED(what, ibv_modify_qp(c->b.qp, &at, IBV_QP_STATE));
+		TIMED(what, vt_qp_move(c->a.qp, IBV_QPS_ERR));
+		TIMED(what, vt_qp_move(c->b.qp, IBV_QPS_ERR));
 		/* The peer's own rings are garbled too (one device). */
 		while (tc->nbufs) {
 			struct buf *b = &tc->bufs[--tc->nbufs];

@@ -360,6 +360,25 @@ struct ibv_qp *vt_qp_create(struct ibv_pd *pd, struct ibv_cq *scq,
 }
 
 /**
+ * vt_qp_move - move a QP to @state with no other attribute (RESET, ERR)
+ * @qp: the QP
+ * @state: the new state
+ *
+ * Return: 0 or the errno (vt_errmsg() says which QP and state).
+ */
+int vt_qp_move(struct ibv_qp *qp, enum ibv_qp_state state)
+{
+	struct ibv_qp_attr at = { .qp_state = state };
+	int rc;
+
+	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE);
+	if (rc)
+		seterr("modify QP %u to %s: %s", qp->qp_num,
+		       vt_qp_state_str(state), strerror(rc));
+	return rc;
+}
+
+/**
  * vt_qp_to_init - RESET -> INIT on port 1, P_Key index 0
  * @qp: the QP
  * @access: its qp_access_flags

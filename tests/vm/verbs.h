@@ -100,6 +100,7 @@ void vt_path_init(struct vt_path *p, const struct vt_dev *a,
 struct ibv_qp *vt_qp_create(struct ibv_pd *pd, struct ibv_cq *scq,
 			    struct ibv_cq *rcq, struct ibv_qp_cap *cap,
 			    bool sig_all);
+int vt_qp_move(struct ibv_qp *qp, enum ibv_qp_state state);
 int vt_qp_to_init(struct ibv_qp *qp, int access);
 int vt_qp_to_rtr(struct ibv_qp *qp, const struct vt_path *p, int sgid_index,
 		 uint32_t dqpn, uint32_t rq_psn, const union ibv_gid *dgid);
