@@ -662,7 +662,7 @@ static void test_send_opcodes(void **state)
 		assert_int_equal(w->opcode, wr[i].opcode);
 		assert_int_equal(w->num_sge, 1);
 		assert_int_equal(w->inline_len, 0);
-		assert_true(w->reserved[0] == 0 && w->reserved[15] == 0);
+		assert_true(w->dest.ah == 0 && w->dest.xrc_srqn == 0);
 	}
 	assert_int_equal(sq_slot(0)->flags, RODP_SEND_SIGNALED);
 	assert_int_equal(sq_slot(0)->imm_data, 0);
@@ -1127,7 +1127,7 @@ static void test_wr_api(void **state)
 	assert_int_equal(sq_slot(0)->num_sge, 1);
 	assert_int_equal(sq_slot(0)->imm_data, 0);
 	assert_int_equal(sq_slot(0)->inline_len, 0);
-	assert_true(sq_slot(0)->reserved[0] == 0);
+	assert_true(sq_slot(0)->dest.ah == 0);
 	assert_sge(swqe_sge(0), 0x1000, 64, 0x55);
 
 	/* wr_flags' INLINE does not make a WQE inline; the setter does. */

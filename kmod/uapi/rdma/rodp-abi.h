@@ -80,6 +80,49 @@ struct rodp_create_qp_resp {
 };
 
 /*
+ * IB_USER_VERBS_CMD_CREATE_AH response, driver part.  @ah_num names the
+ * AH in a UD send WQE (struct rodp_swqe.dest.ah); the kernel checks that
+ * the AH belongs to the QP's PD.
+ */
+struct rodp_create_ah_resp {
+	__u32 ah_num;
+	__u32 reserved;
+};
+
+/* IB_USER_VERBS_CMD_CREATE_SRQ (and XRC) request, driver part. */
+struct rodp_create_srq_cmd {
+	__aligned_u64 reserved;	/* must be zero */
+};
+
+/*
+ * Where a shared receive queue's ring is: mapped as the RQ of a QP (a
+ * struct rodp_ring_hdr, then 2^log2_slots slots of slot_size bytes).
+ */
+struct rodp_srq_mmap_info {
+	__aligned_u64 mmap_offset;
+	__aligned_u64 mmap_size;
+	__u32 log2_slots;
+	__u32 slot_size;
+};
+
+/* IB_USER_VERBS_CMD_CREATE_SRQ response, driver part. */
+struct rodp_create_srq_resp {
+	struct rodp_srq_mmap_info mi;
+	__u32 srq_num;
+	__u32 reserved;
+};
+
+/*
+ * IB_USER_VERBS_CMD_MODIFY_SRQ request, driver part.  A resize
+ * (IB_SRQ_MAX_WR) makes a new ring: the kernel writes its struct
+ * rodp_srq_mmap_info at the user address @mmap_info_addr (modify_srq has
+ * no response of its own).
+ */
+struct rodp_modify_srq_cmd {
+	__aligned_u64 mmap_info_addr;
+};
+
+/*
  * Shared-memory rings.
  *
  * A ring is one mmap()ed, page-aligned area: a struct rodp_ring_hdr, then
@@ -137,6 +180,8 @@ enum rodp_wr_opcode {
 	RODP_WR_RDMA_READ		= 4,
 	RODP_WR_ATOMIC_CMP_AND_SWP	= 5,
 	RODP_WR_ATOMIC_FETCH_AND_ADD	= 6,
+	RODP_WR_LOCAL_INV		= 7,
+	RODP_WR_BIND_MW			= 8,
 	RODP_WR_SEND_WITH_INV		= 9,
 };
 
@@ -159,10 +204,22 @@ struct rodp_sge {
  * The slot size (a multiple of 64) is chosen by the kernel at QP creation
  * from the requested max_send_sge and max_inline_data.
  * @imm_data: immediate data in network byte order (WITH_IMM), or the
- *            R_Key to invalidate (SEND_WITH_INV, host order)
- * @remote_addr, @rkey: RDMA and atomic operations
- * @compare_add: compare value (CMP_AND_SWP) or addend (FETCH_AND_ADD)
+ *            R_Key to invalidate (SEND_WITH_INV, LOCAL_INV; host order)
+ * @remote_addr, @rkey: RDMA and atomic operations.  BIND_MW: the address
+ *            the window is bound at, and the window's new R_Key (its index
+ *            names the window; the low byte is the new key)
+ * @compare_add: compare value (CMP_AND_SWP) or addend (FETCH_AND_ADD);
+ *            BIND_MW: the window's length (0 unbinds a type 1 window)
  * @swap: swap value (CMP_AND_SWP)
+ * @dest: where a datagram goes (UD), or the target SRQ (XRC)
+ * @dest.ah: the address handle, as numbered by struct rodp_create_ah_resp
+ * @dest.remote_qpn: destination QP number (UD)
+ * @dest.remote_qkey: Q_Key (UD); high bit set: use the QP's own Q_Key
+ * @dest.xrc_srqn: the SRQ at the target (XRC_SEND QPs)
+ * @bind: BIND_MW
+ * @bind.mr_lkey: the MR the window is bound to
+ * @bind.access: IB_ACCESS_* rights of the window
+ * @bind.mw_type: 1 (ibv_bind_mw()) or 2 (IBV_WR_BIND_MW)
  */
 struct rodp_swqe {
 	__aligned_u64 wr_id;
@@ -175,10 +232,28 @@ struct rodp_swqe {
 	__u32 inline_len;
 	__aligned_u64 compare_add;
 	__aligned_u64 swap;
-	__u8 reserved[16];
+	union {
+		struct {
+			__u32 ah;
+			__u32 remote_qpn;
+			__u32 remote_qkey;
+			__u32 xrc_srqn;
+		} dest;
+		struct {
+			__u32 mr_lkey;
+			__u32 access;
+			__u32 mw_type;
+			__u32 reserved;
+		} bind;
+	};
 };
 
-/* A receive queue WQE (16 bytes): this header, then num_sge rodp_sge. */
+/*
+ * A receive queue WQE (16 bytes): this header, then num_sge rodp_sge.  The
+ * rings of shared receive queues hold the same WQEs.  A UD receive starts
+ * with the 40-byte GRH: for an IPv4 GID, its last 20 bytes hold the IPv4
+ * header (RoCEv2's layout).
+ */
 struct rodp_rwqe {
 	__aligned_u64 wr_id;
 	__u32 num_sge;
