@@ -65,6 +65,7 @@
 #define RODP_MAX_SGE		16
 #define RODP_MAX_INLINE		512
 #define RODP_MAX_RD_ATOMIC	128
+#define RODP_MAX_AH		0x100000
 #define RODP_MAX_MSG		0x80000000u
 #define RODP_VENDOR_ID		0xffffff	/* no IEEE OUI: software */
 #define RODP_VENDOR_PART_ID	0x0dd0
@@ -144,6 +145,8 @@ enum rodp_counter {
 	RODP_CNT_RETRANSMITS,
 	RODP_CNT_ACK_TIMEOUTS,
 	RODP_CNT_RNR_WAITS,
+	RODP_CNT_RX_DROP_QKEY,		/* UD: Q_Key mismatch */
+	RODP_CNT_RX_DROP_NORECV,	/* UD: no receive WQE posted */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -171,6 +174,8 @@ enum rodp_counter {
  * @mr_gen: generation counter, the low byte of every new key
  * @qp_xa: queue pairs by QP number
  * @qp_next: next QP number xa_alloc_cyclic() tries
+ * @ah_xa: address handles by number (rodp_ah.c)
+ * @ah_next: next AH number xa_alloc_cyclic() tries
  * @atomic_lock: makes remote atomics atomic among the device's QPs
  * @cnt: counters, enum rodp_counter (atomic, any context)
  */
@@ -188,6 +193,8 @@ struct rodp_dev {
 	atomic_t mr_gen;
 	struct xarray qp_xa;
 	u32 qp_next;
+	struct xarray ah_xa;
+	u32 ah_next;
 	spinlock_t atomic_lock;
 	atomic64_t cnt[RODP_CNT_MAX];
 };
@@ -329,6 +336,33 @@ static inline struct rodp_mr *to_rmr(struct ib_mr *ibmr)
 typedef int (*rodp_mr_io_fn)(void *priv, void *kaddr, u64 len);
 
 /**
+ * struct rodp_path - where a packet goes: RoCEv2 over IPv4 or IPv6 (the
+ * path of an RC QP, or of an address handle for UD)
+ * @ipv6: the path is RoCEv2 over IPv6, else over IPv4
+ * @saddr: IPv4 source address
+ * @daddr: IPv4 destination address
+ * @saddr6: IPv6 source address
+ * @daddr6: IPv6 destination address
+ * @oif: ifindex of the source GID's netdev
+ * @tos: IP TOS / traffic class
+ * @ttl: IP TTL / hop limit
+ * @flow_label: the GRH flow label (UDP source port of a UD path)
+ * @dst_cache: the route to the peer
+ */
+struct rodp_path {
+	bool ipv6;
+	__be32 saddr;
+	__be32 daddr;
+	struct in6_addr saddr6;
+	struct in6_addr daddr6;
+	int oif;
+	u8 tos;
+	u8 ttl;
+	u32 flow_label;
+	struct dst_cache dst_cache;
+};
+
+/**
  * struct rodp_wq - one work queue (SQ or RQ) of a QP: a shared ring and
  * the kernel's checked copies of the WQEs it is working on
  * @ring: ring header and slots (vmalloc_user memory, mapped by the user)
@@ -422,7 +456,7 @@ struct rodp_eng {
 };
 
 /**
- * struct rodp_qp - an RC queue pair
+ * struct rodp_qp - an RC or UD queue pair
  * @ibqp: the RDMA core's QP
  * @rdev: the device
  * @users: references: the QP number space holds one, each receive path
@@ -443,15 +477,7 @@ struct rodp_eng {
  * @max_inline: inline bytes a send WQE may carry
  * @attr: the attributes as set (and queried)
  * @attr_mask: the attributes ever set
- * @ipv6: the path is RoCEv2 over IPv6, else over IPv4
- * @saddr: IPv4 source address
- * @daddr: IPv4 destination address
- * @saddr6: IPv6 source address
- * @daddr6: IPv6 destination address
- * @oif: ifindex of the source GID's netdev
- * @tos: IP TOS / traffic class
- * @ttl: IP TTL / hop limit
- * @dst_cache: the route to the peer
+ * @path: the path to the peer (RC; a UD QP's packets take their AH's)
  * @req: the requester's protocol state (rcore)
  * @send_idx: the send WQE being sent (between sq.cons and sq.head)
  * @send_pkt: its next packet index
@@ -508,16 +534,7 @@ struct rodp_qp {
 	struct ib_qp_attr attr;
 	int attr_mask;
 
-	/* path */
-	bool ipv6;
-	__be32 saddr;
-	__be32 daddr;
-	struct in6_addr saddr6;
-	struct in6_addr daddr6;
-	int oif;
-	u8 tos;
-	u8 ttl;
-	struct dst_cache dst_cache;
+	struct rodp_path path;
 
 	/* requester / completer */
 	struct rcore_rc_req_state req;
@@ -606,12 +623,18 @@ static inline bool rodp_qp_can_send(const struct rodp_qp *qp)
 	return s == IB_QPS_RTS || s == IB_QPS_SQD;
 }
 
-/* Does the responder take requests? */
+/* Does the responder take requests?  (SQE: only UD QPs get there.) */
 static inline bool rodp_qp_can_recv(const struct rodp_qp *qp)
 {
 	enum ib_qp_state s = rodp_qp_state(qp);
 
-	return s == IB_QPS_RTR || s == IB_QPS_RTS || s == IB_QPS_SQD;
+	return s == IB_QPS_RTR || s == IB_QPS_RTS || s == IB_QPS_SQD ||
+	       s == IB_QPS_SQE;
+}
+
+static inline bool rodp_qp_is_ud(const struct rodp_qp *qp)
+{
+	return qp->ibqp.qp_type == IB_QPT_UD;
 }
 
 /*
@@ -633,9 +656,13 @@ struct rodp_rx {
 	const u8 *payload;
 };
 
-/* A packet to send: headers and where its payload comes from. */
+/*
+ * A packet to send: headers, where it goes (@path: NULL for the QP's own)
+ * and where its payload comes from.
+ */
 struct rodp_tx {
 	struct rcore_pkt pkt;
+	struct rodp_path *path;
 	u32 payload_len;
 	/* payload source: inline bytes, local SGEs, or an MR range */
 	const void *inline_data;
@@ -690,6 +717,7 @@ void rodp_dev_gone(struct rodp_dev *rdev);
 
 /* rodp_dev.c: device attributes, ports, registration */
 int rodp_dev_register(struct rodp_dev *rdev, const char *name);
+enum ib_mtu rodp_active_mtu(struct rodp_dev *rdev);
 void rodp_port_event(struct rodp_dev *rdev);
 extern const struct ib_device_ops rodp_dev_ops;
 
@@ -722,6 +750,18 @@ int rodp_net_init(void);
 void rodp_net_exit(void);
 int rodp_net_get(struct net *net);
 void rodp_net_put(struct net *net);
+
+/* rodp_ah.c: address handles, the paths of QPs and AHs */
+extern const struct ib_device_ops rodp_ah_ops;
+int rodp_path_set(struct rodp_dev *rdev, struct rodp_path *path,
+		  const struct rdma_ah_attr *ah);
+int rodp_ah_lookup(struct rodp_qp *qp, u32 num, struct rodp_path **path,
+		   void **cookie);
+void rodp_ah_release(void *cookie);
+
+/* rodp_ud.c: the UD requester and receiver */
+void rodp_ud_req_run(struct rodp_qp *qp, bool *busy);
+void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx);
 
 /* rodp_verbs.c: contexts, PDs, CQs, mmap() of rings */
 extern const struct ib_device_ops rodp_verbs_ops;

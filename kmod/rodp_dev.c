@@ -30,6 +30,19 @@ static enum ib_mtu rodp_mtu_from_netdev(unsigned int mtu)
 	return IB_MTU_256;
 }
 
+/**
+ * rodp_active_mtu - the port's active MTU, from the netdev's MTU now
+ * @rdev: the device
+ *
+ * Any context.  A UD message may be at most this long.
+ *
+ * Return: the MTU as an enum ib_mtu.
+ */
+enum ib_mtu rodp_active_mtu(struct rodp_dev *rdev)
+{
+	return rodp_mtu_from_netdev(READ_ONCE(rdev->ndev->mtu));
+}
+
 static int rodp_query_device(struct ib_device *ibdev,
 			     struct ib_device_attr *attr,
 			     struct ib_udata *udata)
@@ -41,7 +54,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 
 	/*
 	 * Only what works is reported: PDs, CQs, pinned and ODP memory
-	 * regions (explicit and implicit), RC queue pairs.
+	 * regions (explicit and implicit), RC and UD queue pairs, address
+	 * handles (no multicast).
 	 */
 	memset(attr, 0, sizeof(*attr));
 	attr->vendor_id = RODP_VENDOR_ID;
@@ -64,7 +78,7 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->max_qp_init_rd_atom = RODP_MAX_RD_ATOMIC;
 	attr->max_res_rd_atom = RODP_MAX_QP * RODP_MAX_RD_ATOMIC;
 	attr->atomic_cap = IB_ATOMIC_HCA;
-	attr->max_ah = 0;
+	attr->max_ah = RODP_MAX_AH;
 	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN;
 	/* `rdma link del` may remove a rodp device. */
 	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG | IBK_ON_DEMAND_PAGING;
@@ -73,6 +87,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
 		IB_ODP_SUPPORT_WRITE | IB_ODP_SUPPORT_READ |
 		IB_ODP_SUPPORT_ATOMIC;
+	attr->odp_caps.per_transport_caps.ud_odp_caps =
+		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV;
 	attr->local_ca_ack_delay = 15;
 	return 0;
 }
@@ -88,7 +104,7 @@ static int rodp_query_port(struct ib_device *ibdev, u32 port,
 	attr->pkey_tbl_len = 1;
 	attr->max_msg_sz = 0x80000000;
 	attr->max_mtu = IB_MTU_4096;
-	attr->active_mtu = rodp_mtu_from_netdev(READ_ONCE(rdev->ndev->mtu));
+	attr->active_mtu = rodp_active_mtu(rdev);
 	attr->max_vl_num = 1;
 	if (rodp_port_up(rdev)) {
 		attr->state = IB_PORT_ACTIVE;
@@ -170,6 +186,8 @@ static const struct rdma_stat_desc rodp_counter_desc[RODP_CNT_MAX] = {
 	[RODP_CNT_RETRANSMITS].name = "retransmits",
 	[RODP_CNT_ACK_TIMEOUTS].name = "ack_timeouts",
 	[RODP_CNT_RNR_WAITS].name = "rnr_waits",
+	[RODP_CNT_RX_DROP_QKEY].name = "rx_drop_qkey",
+	[RODP_CNT_RX_DROP_NORECV].name = "rx_drop_norecv",
 	[RODP_CNT_ODP_FAULTS].name = "odp_faults",
 	[RODP_CNT_ODP_FAULT_PAGES].name = "odp_fault_pages",
 	[RODP_CNT_ODP_FAULT_FAILS].name = "odp_fault_fails",
@@ -285,6 +303,7 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_mr_ops);
 	ib_set_device_ops(ibdev, &rodp_odp_ops);
 	ib_set_device_ops(ibdev, &rodp_qp_ops);
+	ib_set_device_ops(ibdev, &rodp_ah_ops);
 
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;

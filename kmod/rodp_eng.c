@@ -150,7 +150,10 @@ static bool rodp_req_round(struct rodp_qp *qp)
 		skb_queue_purge(&e->rxq);
 		return false;
 	}
-	rodp_req_run(qp, &busy);
+	if (rodp_qp_is_ud(qp))
+		rodp_ud_req_run(qp, &busy);
+	else
+		rodp_req_run(qp, &busy);
 	rodp_qp_arm_timer(qp);
 	/* Packets queued meanwhile without a kick (see rodp_eng_owned()). */
 	return busy || !skb_queue_empty(&e->rxq);

@@ -58,6 +58,8 @@ void rodp_dev_gone(struct rodp_dev *rdev)
 	xa_destroy(&rdev->mr_xa);
 	WARN_ON(!xa_empty(&rdev->qp_xa));
 	xa_destroy(&rdev->qp_xa);
+	WARN_ON(!xa_empty(&rdev->ah_xa));
+	xa_destroy(&rdev->ah_xa);
 	rodp_net_put(rdev->net);
 	netdev_put(rdev->ndev, &rdev->ndev_tracker);
 }
@@ -83,6 +85,7 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 	xa_init_flags(&rdev->mr_xa, XA_FLAGS_ALLOC1);
 	atomic_set(&rdev->mr_gen, 0);
 	xa_init_flags(&rdev->qp_xa, XA_FLAGS_ALLOC);
+	xa_init_flags(&rdev->ah_xa, XA_FLAGS_ALLOC1);
 	spin_lock_init(&rdev->atomic_lock);
 
 	err = rodp_net_get(rdev->net);

@@ -162,47 +162,49 @@ static int rodp_udp_encap_recv(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
- * The IPv4 route to the QP's peer, from the QP's cache or the FIB; @local
+ * The IPv4 route of a path, from the path's cache or the FIB; @local
  * says whether the peer's address is one of this host's.
  */
-static struct dst_entry *rodp_route4(struct rodp_qp *qp, bool *local)
+static struct dst_entry *rodp_route4(struct rodp_dev *rdev,
+				     struct rodp_path *path, bool *local)
 {
 	struct flowi4 fl4 = {
 		.flowi4_proto = IPPROTO_UDP,
-		.daddr = qp->daddr,
-		.saddr = qp->saddr,
-		.flowi4_tos = RT_TOS(qp->tos),
+		.daddr = path->daddr,
+		.saddr = path->saddr,
+		.flowi4_tos = RT_TOS(path->tos),
 	};
 	struct rtable *rt;
 	__be32 saddr;
 
-	rt = dst_cache_get_ip4(&qp->dst_cache, &saddr);
+	rt = dst_cache_get_ip4(&path->dst_cache, &saddr);
 	if (!rt) {
-		rt = ip_route_output_key(qp->rdev->net, &fl4);
+		rt = ip_route_output_key(rdev->net, &fl4);
 		if (IS_ERR(rt))
 			return ERR_CAST(rt);
-		dst_cache_set_ip4(&qp->dst_cache, &rt->dst, fl4.saddr);
+		dst_cache_set_ip4(&path->dst_cache, &rt->dst, fl4.saddr);
 	}
 	*local = rt->rt_type == RTN_LOCAL;
 	return &rt->dst;
 }
 
 /* The same for IPv6. */
-static struct dst_entry *rodp_route6(struct rodp_qp *qp, bool *local)
+static struct dst_entry *rodp_route6(struct rodp_dev *rdev,
+				     struct rodp_path *path, bool *local)
 {
 #if IS_ENABLED(CONFIG_IPV6)
 	struct flowi6 fl6 = {
 		.flowi6_proto = IPPROTO_UDP,
 		/* The GID's netdev: link-local peers need it. */
-		.flowi6_oif = qp->oif,
-		.daddr = qp->daddr6,
-		.saddr = qp->saddr6,
+		.flowi6_oif = path->oif,
+		.daddr = path->daddr6,
+		.saddr = path->saddr6,
 	};
-	struct net *net = qp->rdev->net;
+	struct net *net = rdev->net;
 	struct dst_entry *dst;
 	struct socket *sock;
 
-	dst = dst_cache_get_ip6(&qp->dst_cache, &fl6.saddr);
+	dst = dst_cache_get_ip6(&path->dst_cache, &fl6.saddr);
 	if (!dst) {
 		sock = rcu_dereference_bh(rodp_net(net)->sk6);
 		if (!sock)
@@ -211,7 +213,7 @@ static struct dst_entry *rodp_route6(struct rodp_qp *qp, bool *local)
 						      NULL);
 		if (IS_ERR(dst))
 			return dst;
-		dst_cache_set_ip6(&qp->dst_cache, dst, &fl6.saddr);
+		dst_cache_set_ip6(&path->dst_cache, dst, &fl6.saddr);
 	}
 	*local = ((struct rt6_info *)dst)->rt6i_flags & RTF_LOCAL;
 	return dst;
@@ -226,6 +228,7 @@ static struct dst_entry *rodp_route6(struct rodp_qp *qp, bool *local)
  * rodp_rx_queue() does.
  */
 static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
+				       const struct rodp_path *path,
 				       struct sk_buff *skb)
 {
 	struct rodp_dev *rdev = qp->rdev;
@@ -233,8 +236,8 @@ static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
 	struct rodp_dev *peer;
 
 	rcu_read_lock();
-	peer = qp->ipv6 ? rodp_dev_by_addr6_rcu(rdev->net, &qp->daddr6) :
-			  rodp_dev_by_addr_rcu(rdev->net, qp->daddr);
+	peer = path->ipv6 ? rodp_dev_by_addr6_rcu(rdev->net, &path->daddr6) :
+			    rodp_dev_by_addr_rcu(rdev->net, path->daddr);
 	if (peer) {
 		__skb_pull(skb, skb_transport_offset(skb) +
 			   sizeof(struct udphdr));
@@ -251,7 +254,8 @@ static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
  * Route and send a packet (headers built); BHs off.  Return the receiving
  * side when the peer is local, as rodp_rx_queue() does, else NULL.
  */
-static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct sk_buff *skb)
+static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct rodp_path *path,
+				 struct sk_buff *skb)
 {
 	struct rodp_dev *rdev = qp->rdev;
 	struct dst_entry *dst;
@@ -259,7 +263,8 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct sk_buff *skb)
 	u32 icrc;
 	int ret;
 
-	dst = qp->ipv6 ? rodp_route6(qp, &local) : rodp_route4(qp, &local);
+	dst = path->ipv6 ? rodp_route6(rdev, path, &local) :
+			   rodp_route4(rdev, path, &local);
 	if (IS_ERR(dst)) {
 		rodp_count(rdev, RODP_CNT_TX_DROP);
 		kfree_skb(skb);
@@ -267,13 +272,13 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct sk_buff *skb)
 	}
 	if (local) {
 		dst_release(dst);
-		return rodp_out_local(qp, skb);
+		return rodp_out_local(qp, path, skb);
 	}
 	/* Only a packet that goes on a wire needs its ICRC. */
 	rcore_icrc_calc(skb->data, skb->len - RCORE_ICRC_LEN, &icrc);
 	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
 	skb_dst_set(skb, dst);
-	if (IS_ENABLED(CONFIG_IPV6) && qp->ipv6) {
+	if (IS_ENABLED(CONFIG_IPV6) && path->ipv6) {
 		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
 		ret = ip6_local_out(rdev->net, NULL, skb);
 	} else {
@@ -285,36 +290,37 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct sk_buff *skb)
 	return NULL;
 }
 
-static void rodp_push_ip4(struct rodp_qp *qp, struct sk_buff *skb)
+static void rodp_push_ip4(struct rodp_qp *qp, const struct rodp_path *path,
+			  struct sk_buff *skb)
 {
 	struct iphdr *iph = skb_push(skb, sizeof(*iph));
 
 	skb_reset_network_header(skb);
 	iph->version = 4;
 	iph->ihl = sizeof(*iph) >> 2;
-	iph->tos = qp->tos;
+	iph->tos = path->tos;
 	iph->tot_len = htons(skb->len);
 	iph->frag_off = htons(IP_DF);
-	iph->ttl = qp->ttl;
+	iph->ttl = path->ttl;
 	iph->protocol = IPPROTO_UDP;
-	iph->saddr = qp->saddr;
-	iph->daddr = qp->daddr;
+	iph->saddr = path->saddr;
+	iph->daddr = path->daddr;
 	iph->check = 0;
 	__ip_select_ident(qp->rdev->net, iph, 1);
 	skb->protocol = htons(ETH_P_IP);
 }
 
-static void rodp_push_ip6(struct rodp_qp *qp, struct sk_buff *skb)
+static void rodp_push_ip6(const struct rodp_path *path, struct sk_buff *skb)
 {
 	struct ipv6hdr *ip6h = skb_push(skb, sizeof(*ip6h));
 
 	skb_reset_network_header(skb);
-	ip6_flow_hdr(ip6h, qp->tos, 0);
+	ip6_flow_hdr(ip6h, path->tos, 0);
 	ip6h->payload_len = htons(skb->len - sizeof(*ip6h));
 	ip6h->nexthdr = IPPROTO_UDP;
-	ip6h->hop_limit = qp->ttl;
-	ip6h->saddr = qp->saddr6;
-	ip6h->daddr = qp->daddr6;
+	ip6h->hop_limit = path->ttl;
+	ip6h->saddr = path->saddr6;
+	ip6h->daddr = path->daddr6;
 	skb->protocol = htons(ETH_P_IPV6);
 }
 
@@ -344,8 +350,11 @@ static void rodp_hand_on(struct rodp_qp *qp, enum rodp_side from,
  * attributes as they are, so a modify that sets the path and the
  * destination QP together needs no ordering.
  */
-static u16 rodp_udp_sport(const struct rodp_qp *qp)
+static u16 rodp_udp_sport(const struct rodp_qp *qp, const struct rodp_tx *tx)
 {
+	if (tx->path)	/* a datagram: its own destination QP */
+		return rdma_get_udp_sport(tx->path->flow_label,
+					  qp->ibqp.qp_num, tx->pkt.bth.dqpn);
 	return rdma_get_udp_sport(qp->attr.ah_attr.grh.flow_label,
 				  qp->ibqp.qp_num, qp->attr.dest_qp_num);
 }
@@ -353,7 +362,7 @@ static u16 rodp_udp_sport(const struct rodp_qp *qp)
 /**
  * rodp_xmit - build a RoCEv2 packet and send it to the QP's peer
  * @qp: the queue pair (its path: addresses, TOS, TTL, UDP source port)
- * @tx: headers and payload source
+ * @tx: headers and payload source, and the path when not the QP's (UD)
  *
  * Process context: copying the payload may sleep (ODP).  A packet the
  * network does not take (no route, no buffer) is counted and lost, as on
@@ -367,6 +376,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 {
 	enum rodp_side from = rodp_is_response(tx->pkt.bth.opcode) ?
 			      RODP_RESP : RODP_REQ;
+	struct rodp_path *path = tx->path ?: &qp->path;
 	struct rodp_dev *rdev = qp->rdev;
 	struct net_device *ndev = rdev->ndev;
 	struct rodp_catch caught = { .n = 0 };
@@ -384,7 +394,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 		return -EINVAL;
 	hlen = ret;
 	tlen = hlen + tx->payload_len + tx->pkt.bth.pad + RCORE_ICRC_LEN;
-	nhlen = qp->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	nhlen = path->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 
 	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + nhlen + sizeof(*uh) + tlen,
 			GFP_KERNEL);
@@ -414,14 +424,14 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 
 	uh = skb_push(skb, sizeof(*uh));
 	skb_reset_transport_header(skb);
-	uh->source = htons(rodp_udp_sport(qp));
+	uh->source = htons(rodp_udp_sport(qp, tx));
 	uh->dest = htons(RODP_UDP_PORT);
 	uh->len = htons(skb->len);
 	uh->check = 0;
-	if (qp->ipv6)
-		rodp_push_ip6(qp, skb);
+	if (path->ipv6)
+		rodp_push_ip6(path, skb);
 	else
-		rodp_push_ip4(qp, skb);
+		rodp_push_ip4(qp, path, skb);
 
 	/* The ICRC: rodp_out(), once it knows the packet leaves the host. */
 	memset(skb_tail_pointer(skb) - RCORE_ICRC_LEN, 0, RCORE_ICRC_LEN);
@@ -430,14 +440,14 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
 		/* Sleeping locks below: no window with preemption off. */
 		local_bh_disable();
-		pe = rodp_out(qp, skb);
+		pe = rodp_out(qp, path, skb);
 		local_bh_enable();
 	} else {
 		preempt_disable();
 		caught.prev = this_cpu_read(rodp_catch_cur);
 		this_cpu_write(rodp_catch_cur, &caught);
 		local_bh_disable();
-		pe = rodp_out(qp, skb);
+		pe = rodp_out(qp, path, skb);
 		local_bh_enable();	/* may run the receive softirq */
 		this_cpu_write(rodp_catch_cur, caught.prev);
 		preempt_enable();

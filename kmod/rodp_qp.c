@@ -63,7 +63,7 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	u32 qpn, sge, inl;
 	int err;
 
-	if (init->qp_type != IB_QPT_RC)
+	if (init->qp_type != IB_QPT_RC && init->qp_type != IB_QPT_UD)
 		return -EOPNOTSUPP;
 	if (!udata)
 		return -EOPNOTSUPP;	/* kernel ULPs: not yet */
@@ -116,7 +116,7 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 		goto err_free_info;
 	qp->max_recv_sge = sge;
 
-	err = dst_cache_init(&qp->dst_cache, GFP_KERNEL);
+	err = dst_cache_init(&qp->path.dst_cache, GFP_KERNEL);
 	if (err)
 		goto err_free_rq;
 
@@ -169,7 +169,7 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 err_release_qpn:
 	xa_erase(&rdev->qp_xa, qpn);
 err_dst_cache:
-	dst_cache_destroy(&qp->dst_cache);
+	dst_cache_destroy(&qp->path.dst_cache);
 err_free_rq:
 	rodp_wq_free(&qp->rq);
 err_free_info:
@@ -200,7 +200,7 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	mutex_unlock(&qp->eng[RODP_RESP].lock);
 	mutex_unlock(&qp->eng[RODP_REQ].lock);
 
-	dst_cache_destroy(&qp->dst_cache);
+	dst_cache_destroy(&qp->path.dst_cache);
 	rodp_wq_free(&qp->rq);
 	kvfree(qp->sq_info);
 	rodp_wq_free(&qp->sq);
@@ -209,49 +209,14 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	return 0;
 }
 
-/*
- * Take the path of an address vector: RoCEv2 over IPv4 (IPv4-mapped
- * GIDs) or IPv6.  Both GIDs must be of the same family.
- */
+/* Take the path of an address vector (rodp_path_set()). */
 static int rodp_qp_set_av(struct rodp_qp *qp, struct rdma_ah_attr *ah)
 {
-	const struct ib_global_route *grh;
-	const struct ib_gid_attr *sgid_attr;
-	struct in6_addr sgid, dgid;
-	struct net_device *ndev;
+	int err;
 
-	if (!(rdma_ah_get_ah_flags(ah) & IB_AH_GRH))
-		return -EINVAL;
-	grh = rdma_ah_read_grh(ah);
-	sgid_attr = grh->sgid_attr;
-	if (!sgid_attr || sgid_attr->gid_type != IB_GID_TYPE_ROCE_UDP_ENCAP)
-		return -EINVAL;
-	memcpy(&sgid, &sgid_attr->gid, sizeof(sgid));
-	memcpy(&dgid, &grh->dgid, sizeof(dgid));
-	if (ipv6_addr_v4mapped(&sgid) != ipv6_addr_v4mapped(&dgid))
-		return -EINVAL;
-	if (ipv6_addr_v4mapped(&sgid)) {
-		qp->ipv6 = false;
-		qp->saddr = sgid.s6_addr32[3];
-		qp->daddr = dgid.s6_addr32[3];
-	} else {
-		if (!IS_ENABLED(CONFIG_IPV6))
-			return -EAFNOSUPPORT;
-		if (ipv6_addr_any(&dgid) || ipv6_addr_is_multicast(&dgid))
-			return -EINVAL;
-		qp->ipv6 = true;
-		qp->saddr6 = sgid;
-		qp->daddr6 = dgid;
-	}
-	/* A GID of a VLAN or other upper device routes through that. */
-	rcu_read_lock();
-	ndev = rdma_read_gid_attr_ndev_rcu(sgid_attr);
-	qp->oif = IS_ERR(ndev) ? qp->rdev->ndev->ifindex : ndev->ifindex;
-	rcu_read_unlock();
-	qp->tos = grh->traffic_class;
-	qp->ttl = grh->hop_limit ? grh->hop_limit : 64;
-	dst_cache_reset(&qp->dst_cache);
-
+	err = rodp_path_set(qp->rdev, &qp->path, ah);
+	if (err)
+		return err;
 	qp->attr.ah_attr = *ah;
 	qp->attr.ah_attr.grh.sgid_attr = NULL;
 	return 0;
@@ -370,7 +335,7 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 	err = -EINVAL;
 	if (cur != qp->state && !(cur == IB_QPS_SQE && qp->state == IB_QPS_RTS))
 		goto out_unlock;
-	if (!ib_modify_qp_is_ok(cur, next, IB_QPT_RC, mask))
+	if (!ib_modify_qp_is_ok(cur, next, ibqp->qp_type, mask))
 		goto out_unlock;
 	err = rodp_qp_check_attr(qp, attr, mask, pattr.active_mtu);
 	if (err)
@@ -405,6 +370,8 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 		qp->attr.dest_qp_num = attr->dest_qp_num;
 	if (mask & IB_QP_PORT)
 		qp->attr.port_num = attr->port_num;
+	if (mask & IB_QP_QKEY)
+		qp->attr.qkey = attr->qkey;
 	if (mask & IB_QP_EN_SQD_ASYNC_NOTIFY)
 		qp->attr.en_sqd_async_notify = attr->en_sqd_async_notify;
 	qp->attr_mask |= mask;
@@ -484,7 +451,7 @@ static int rodp_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 	if (qp->state >= IB_QPS_RTS && qp->state != IB_QPS_ERR)
 		attr->sq_psn = qp->req.next_psn;
 	memset(init, 0, sizeof(*init));
-	init->qp_type = IB_QPT_RC;
+	init->qp_type = ibqp->qp_type;
 	init->send_cq = ibqp->send_cq;
 	init->recv_cq = ibqp->recv_cq;
 	init->cap = qp->attr.cap;

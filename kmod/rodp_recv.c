@@ -20,15 +20,15 @@ static bool rodp_qp_from_peer(const struct rodp_qp *qp,
 	const struct ipv6hdr *ip6h;
 	const struct iphdr *iph;
 
-	if (qp->ipv6) {
+	if (qp->path.ipv6) {
 		ip6h = ipv6_hdr(skb);
 		return ip6h->version == 6 &&
-		       ipv6_addr_equal(&ip6h->saddr, &qp->daddr6) &&
-		       ipv6_addr_equal(&ip6h->daddr, &qp->saddr6);
+		       ipv6_addr_equal(&ip6h->saddr, &qp->path.daddr6) &&
+		       ipv6_addr_equal(&ip6h->daddr, &qp->path.saddr6);
 	}
 	iph = ip_hdr(skb);
-	return iph->version == 4 && iph->saddr == qp->daddr &&
-	       iph->daddr == qp->saddr;
+	return iph->version == 4 && iph->saddr == qp->path.daddr &&
+	       iph->daddr == qp->path.saddr;
 }
 
 /* A packet for side @side (it was queued there by its opcode). */
@@ -50,6 +50,11 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 	if (err) {
 		rodp_count(rdev, err == RCORE_ERR_ICRC ?
 			   RODP_CNT_RX_DROP_ICRC : RODP_CNT_RX_DROP_HDR);
+		goto out_free;
+	}
+	/* UD: datagrams from any peer (rodp_ud.c). */
+	if (rodp_qp_is_ud(qp)) {
+		rodp_ud_rx(qp, side, &rx);
 		goto out_free;
 	}
 	if (rcore_pkt_parse(skb->data, skb->len, &rx.pkt) ||
