@@ -29,6 +29,8 @@ PABI34_DRV_RESP(rodpu_resize_cq_resp, ib_uverbs_resize_cq_resp,
 		rodp_resize_cq_resp);
 PABI34_DRV_CMD(rodpu_create_qp, ibv_create_qp, ib_uverbs_create_qp_resp,
 	       rodp_create_qp_cmd, rodp_create_qp_resp);
+PABI34_DRV_RESP(rodpu_create_ah_resp, ib_uverbs_create_ah_resp,
+		rodp_create_ah_resp);
 
 struct rodpu_device {
 	struct verbs_device vdev;
@@ -85,6 +87,17 @@ struct rodpu_qp {
 	struct rodp_swqe *wr_cur;	/* WQE the setters apply to */
 };
 
+/* An address handle: a UD send WQE names it by the kernel's number. */
+struct rodpu_ah {
+	struct ibv_ah ibv_ah;
+	uint32_t num;			/* struct rodp_create_ah_resp.ah_num */
+};
+
+static inline struct rodpu_ah *to_rah(struct ibv_ah *ibah)
+{
+	return rodpu_container_of(ibah, struct rodpu_ah, ibv_ah);
+}
+
 static inline struct rodpu_context *to_rctx(struct ibv_context *ibctx)
 {
 	return rodpu_container_of(ibctx, struct rodpu_context, vctx.context);
@@ -130,6 +143,10 @@ static inline struct rodpu_qp *ex_to_rqp(struct ibv_qp_ex *ibqp)
 /* rodpu.c */
 int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd,
 		    size_t len);
+
+/* rodpu_ah.c */
+struct ibv_ah *rodpu_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr);
+int rodpu_destroy_ah(struct ibv_ah *ibah);
 
 /* rodpu_cq.c */
 struct ibv_cq *rodpu_create_cq(struct ibv_context *ibctx, int cqe,

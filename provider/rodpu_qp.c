@@ -15,8 +15,9 @@
  * RODP_RING_F_ERROR (the QP is in the error state); then a POST_RECV
  * command with no work requests asks it to flush what was posted.
  *
- * Only RC QPs are implemented by the kernel; creation of other types is
- * passed through (and refused there).
+ * RC and UD QPs are implemented by the kernel; creation of other types
+ * is passed through (and refused there).  A UD send WQE carries its
+ * destination (AH number, QPN, Q_Key) in struct rodp_swqe.dest.
  */
 #include <assert.h>
 #include <errno.h>
@@ -71,6 +72,10 @@ _Static_assert(sizeof(struct rodp_rwqe) == 16,
 				 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |	\
 				 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
 
+/* What a UD QP sends. */
+#define RODPU_UD_SEND_OPS	(IBV_QP_EX_WITH_SEND |			\
+				 IBV_QP_EX_WITH_SEND_WITH_IMM)
+
 #define RODPU_QP_COMP_MASK	(IBV_QP_INIT_ATTR_PD |			\
 				 IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
 
@@ -101,6 +106,26 @@ static bool rodpu_op_has_inline(unsigned int op)
 static struct rodp_sge *rodpu_swqe_sges(struct rodp_swqe *w)
 {
 	return (struct rodp_sge *)(void *)(w + 1);
+}
+
+/* Does a UD QP carry @op?  Only sends: no RDMA or atomics on datagrams. */
+static bool rodpu_ud_op_ok(unsigned int op)
+{
+	return op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM;
+}
+
+/*
+ * rodpu_ud_dest - add a UD work request's destination to its WQE.
+ * Return: 0, or EINVAL for an opcode UD does not carry or no AH.
+ */
+static int rodpu_ud_dest(struct rodp_swqe *w, const struct ibv_send_wr *wr)
+{
+	if (!rodpu_ud_op_ok(wr->opcode) || !wr->wr.ud.ah)
+		return EINVAL;
+	w->dest.ah = to_rah(wr->wr.ud.ah)->num;
+	w->dest.remote_qpn = wr->wr.ud.remote_qpn;
+	w->dest.remote_qkey = wr->wr.ud.remote_qkey;
+	return 0;
 }
 
 static void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx)
@@ -378,9 +403,10 @@ static int rodpu_rq_doorbell(struct rodpu_qp *qp)
  * error is returned with *@bad_wr NULL.
  *
  * Return: 0, ENOMEM when the send queue is full, EINVAL for a request
- * that cannot be carried out (see rodpu_swqe_encode()) or a QP without a
- * send queue, EOPNOTSUPP on a QP type other than RC, EIO if the ring's
- * consumer index is corrupt, or the doorbell's error.
+ * that cannot be carried out (see rodpu_swqe_encode(); on UD, anything
+ * but a send, or no AH) or a QP without a send queue, EOPNOTSUPP on a QP
+ * type other than RC and UD, EIO if the ring's consumer index is
+ * corrupt, or the doorbell's error.
  */
 int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		    struct ibv_send_wr **bad_wr)
@@ -391,7 +417,7 @@ int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	bool posted, in_error;
 	int ret = 0, db;
 
-	if (ibqp->qp_type != IBV_QPT_RC) {
+	if (ibqp->qp_type != IBV_QPT_RC && ibqp->qp_type != IBV_QPT_UD) {
 		*bad_wr = wr;
 		return EOPNOTSUPP;
 	}
@@ -412,6 +438,8 @@ int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		}
 		ret = rodpu_swqe_encode(rodpu_wq_slot(sq, prod), wr,
 					sq->max_sge, sq->max_inline);
+		if (!ret && ibqp->qp_type == IBV_QPT_UD)
+			ret = rodpu_ud_dest(rodpu_wq_slot(sq, prod), wr);
 		if (ret)
 			break;
 		prod++;
@@ -536,6 +564,10 @@ static struct rodp_swqe *rodpu_wr_begin(struct ibv_qp_ex *ibqpx,
 
 	if (qp->wr_err)
 		return NULL;
+	if (ibqpx->qp_base.qp_type == IBV_QPT_UD && !rodpu_ud_op_ok(op)) {
+		rodpu_wr_fail(qp, EINVAL);
+		return NULL;
+	}
 	ret = rodpu_wr_check_cur(qp);
 	if (!ret)
 		ret = rodpu_wq_room(&qp->sq, qp->wr_prod, &room);
@@ -565,7 +597,8 @@ static void rodpu_wr_start(struct ibv_qp_ex *ibqpx)
 	qp->wr_prod = qp->sq.prod;
 	qp->wr_cur = NULL;
 	qp->wr_err = 0;
-	if (ibqpx->qp_base.qp_type != IBV_QPT_RC)
+	if (ibqpx->qp_base.qp_type != IBV_QPT_RC &&
+	    ibqpx->qp_base.qp_type != IBV_QPT_UD)
 		qp->wr_err = EOPNOTSUPP;
 	else if (!qp->sq.hdr)
 		qp->wr_err = EINVAL;
@@ -794,7 +827,18 @@ static void rodpu_wr_send_tso(struct ibv_qp_ex *ibqpx, void *hdr,
 static void rodpu_wr_set_ud_addr(struct ibv_qp_ex *ibqpx, struct ibv_ah *ah,
 				 uint32_t remote_qpn, uint32_t remote_qkey)
 {
-	rodpu_wr_unsupported(ibqpx);
+	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
+	struct rodp_swqe *w = qp->wr_cur;
+
+	if (qp->wr_err)
+		return;
+	if (!w || !ah || ibqpx->qp_base.qp_type != IBV_QPT_UD) {
+		rodpu_wr_fail(qp, EINVAL);
+		return;
+	}
+	w->dest.ah = to_rah(ah)->num;
+	w->dest.remote_qpn = remote_qpn;
+	w->dest.remote_qkey = remote_qkey;
 }
 
 static void rodpu_wr_set_xrc_srqn(struct ibv_qp_ex *ibqpx,
@@ -976,6 +1020,9 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	if ((attr->comp_mask & ~(uint32_t)RODPU_QP_COMP_MASK) ||
 	    ((attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) &&
 	     (attr->send_ops_flags & ~(uint64_t)RODPU_QP_SEND_OPS)) ||
+	    ((attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) &&
+	     attr->qp_type == IBV_QPT_UD &&
+	     (attr->send_ops_flags & ~(uint64_t)RODPU_UD_SEND_OPS)) ||
 	    attr->srq) {
 		errno = EOPNOTSUPP;
 		return NULL;
