@@ -66,6 +66,8 @@
 #define RODP_MAX_INLINE		512
 #define RODP_MAX_RD_ATOMIC	128
 #define RODP_MAX_AH		0x100000
+#define RODP_MAX_MCAST_GRP	256	/* per device */
+#define RODP_MAX_MCAST_QP	16	/* QPs attached to one group */
 #define RODP_MAX_MSG		0x80000000u
 #define RODP_VENDOR_ID		0xffffff	/* no IEEE OUI: software */
 #define RODP_VENDOR_PART_ID	0x0dd0
@@ -176,6 +178,9 @@ enum rodp_counter {
  * @qp_next: next QP number xa_alloc_cyclic() tries
  * @ah_xa: address handles by number (rodp_ah.c)
  * @ah_next: next AH number xa_alloc_cyclic() tries
+ * @mcgs: multicast groups with QPs attached (rodp_mcast.c): changed under
+ *	rtnl_lock, read under RCU
+ * @nmcg: entries on @mcgs
  * @atomic_lock: makes remote atomics atomic among the device's QPs
  * @cnt: counters, enum rodp_counter (atomic, any context)
  */
@@ -195,6 +200,8 @@ struct rodp_dev {
 	u32 qp_next;
 	struct xarray ah_xa;
 	u32 ah_next;
+	struct list_head mcgs;
+	unsigned int nmcg;
 	spinlock_t atomic_lock;
 	atomic64_t cnt[RODP_CNT_MAX];
 };
@@ -478,6 +485,7 @@ struct rodp_eng {
  * @attr: the attributes as set (and queried)
  * @attr_mask: the attributes ever set
  * @path: the path to the peer (RC; a UD QP's packets take their AH's)
+ * @mcast_n: multicast groups the QP is attached to (under rtnl_lock)
  * @req: the requester's protocol state (rcore)
  * @send_idx: the send WQE being sent (between sq.cons and sq.head)
  * @send_pkt: its next packet index
@@ -535,6 +543,7 @@ struct rodp_qp {
 	int attr_mask;
 
 	struct rodp_path path;
+	unsigned int mcast_n;
 
 	/* requester / completer */
 	struct rcore_rc_req_state req;
@@ -750,14 +759,22 @@ int rodp_net_init(void);
 void rodp_net_exit(void);
 int rodp_net_get(struct net *net);
 void rodp_net_put(struct net *net);
+int rodp_net_mc(struct rodp_dev *rdev, const struct in6_addr *group,
+		bool join);
 
 /* rodp_ah.c: address handles, the paths of QPs and AHs */
 extern const struct ib_device_ops rodp_ah_ops;
 int rodp_path_set(struct rodp_dev *rdev, struct rodp_path *path,
-		  const struct rdma_ah_attr *ah);
+		  const struct rdma_ah_attr *ah, bool mcast_ok);
 int rodp_ah_lookup(struct rodp_qp *qp, u32 num, struct rodp_path **path,
 		   void **cookie);
 void rodp_ah_release(void *cookie);
+
+/* rodp_mcast.c: multicast groups of UD QPs */
+extern const struct ib_device_ops rodp_mcast_ops;
+int rodp_mcast_qps_rcu(struct rodp_dev *rdev, const struct sk_buff *skb,
+		       struct rodp_qp **qps, int max);
+void rodp_mcast_qp_gone(struct rodp_qp *qp);
 
 /* rodp_ud.c: the UD requester and receiver */
 void rodp_ud_req_run(struct rodp_qp *qp, bool *busy);

@@ -56,14 +56,16 @@ static inline struct rodp_ah *to_rah(struct ib_ah *ibah)
  * @path: the path to set; its dst_cache is initialised and is reset here
  * @ah: the address vector: a GRH whose source GID is a RoCEv2 GID of
  *	@rdev
+ * @mcast_ok: the destination may be a multicast group (an AH's)
  *
  * RoCEv2 over IPv4 (IPv4-mapped GIDs) or IPv6; both GIDs must be of the
- * same family, and the destination a unicast address.
+ * same family, and the destination a unicast address or, with
+ * @mcast_ok, a multicast group.
  *
  * Return: 0, -EINVAL or -EAFNOSUPPORT.
  */
 int rodp_path_set(struct rodp_dev *rdev, struct rodp_path *path,
-		  const struct rdma_ah_attr *ah)
+		  const struct rdma_ah_attr *ah, bool mcast_ok)
 {
 	const struct ib_global_route *grh;
 	const struct ib_gid_attr *sgid_attr;
@@ -81,8 +83,7 @@ int rodp_path_set(struct rodp_dev *rdev, struct rodp_path *path,
 	if (ipv6_addr_v4mapped(&sgid) != ipv6_addr_v4mapped(&dgid))
 		return -EINVAL;
 	if (ipv6_addr_v4mapped(&sgid)) {
-		/* No multicast: no group a datagram could be sent to. */
-		if (ipv4_is_multicast(dgid.s6_addr32[3]) ||
+		if ((!mcast_ok && ipv4_is_multicast(dgid.s6_addr32[3])) ||
 		    ipv4_is_lbcast(dgid.s6_addr32[3]) ||
 		    ipv4_is_zeronet(dgid.s6_addr32[3]))
 			return -EINVAL;
@@ -92,7 +93,8 @@ int rodp_path_set(struct rodp_dev *rdev, struct rodp_path *path,
 	} else {
 		if (!IS_ENABLED(CONFIG_IPV6))
 			return -EAFNOSUPPORT;
-		if (ipv6_addr_any(&dgid) || ipv6_addr_is_multicast(&dgid))
+		if (ipv6_addr_any(&dgid) ||
+		    (!mcast_ok && ipv6_addr_is_multicast(&dgid)))
 			return -EINVAL;
 		path->ipv6 = true;
 		path->saddr6 = sgid;
@@ -190,7 +192,7 @@ static int rodp_create_ah(struct ib_ah *ibah,
 	err = dst_cache_init(&av->path.dst_cache, gfp);
 	if (err)
 		goto err_free;
-	err = rodp_path_set(rdev, &av->path, init_attr->ah_attr);
+	err = rodp_path_set(rdev, &av->path, init_attr->ah_attr, true);
 	if (err)
 		goto err_dst;
 	av->pd = ibah->pd;

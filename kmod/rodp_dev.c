@@ -55,7 +55,7 @@ static int rodp_query_device(struct ib_device *ibdev,
 	/*
 	 * Only what works is reported: PDs, CQs, pinned and ODP memory
 	 * regions (explicit and implicit), RC and UD queue pairs, address
-	 * handles (no multicast).
+	 * handles, UD multicast.
 	 */
 	memset(attr, 0, sizeof(*attr));
 	attr->vendor_id = RODP_VENDOR_ID;
@@ -79,6 +79,10 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->max_res_rd_atom = RODP_MAX_QP * RODP_MAX_RD_ATOMIC;
 	attr->atomic_cap = IB_ATOMIC_HCA;
 	attr->max_ah = RODP_MAX_AH;
+	attr->max_mcast_grp = RODP_MAX_MCAST_GRP;
+	attr->max_mcast_qp_attach = RODP_MAX_MCAST_QP;
+	attr->max_total_mcast_qp_attach = RODP_MAX_MCAST_GRP *
+					  RODP_MAX_MCAST_QP;
 	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN;
 	/* `rdma link del` may remove a rodp device. */
 	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG | IBK_ON_DEMAND_PAGING;
@@ -304,6 +308,7 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_odp_ops);
 	ib_set_device_ops(ibdev, &rodp_qp_ops);
 	ib_set_device_ops(ibdev, &rodp_ah_ops);
+	ib_set_device_ops(ibdev, &rodp_mcast_ops);
 
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;

@@ -8,6 +8,7 @@
  * the packet on; all protocol work happens in process context.
  */
 
+#include <linux/igmp.h>
 #include <linux/inetdevice.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -73,6 +74,42 @@ static struct rodp_net *rodp_net(struct net *net)
 }
 
 /*
+ * A datagram to a multicast group (destination QPN 0xFFFFFF): a copy for
+ * each QP of the device attached to the group (rodp_mcast.c), queued for
+ * its responder as rodp_rx_queue() does for one.  Consumes @skb.
+ */
+static void rodp_rx_mcast(struct rodp_dev *rdev, struct sk_buff *skb,
+			  bool local)
+{
+	struct rodp_qp *qps[RODP_MAX_MCAST_QP];
+	struct sk_buff *c;
+	struct rodp_eng *e;
+	int i, n;
+
+	rcu_read_lock();
+	n = rodp_mcast_qps_rcu(rdev, skb, qps, ARRAY_SIZE(qps));
+	rcu_read_unlock();
+	if (!n) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
+		kfree_skb(skb);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		e = &qps[i]->eng[RODP_RESP];
+		c = i == n - 1 ? skb : skb_clone(skb, GFP_ATOMIC);
+		if (!c || skb_queue_len(&e->rxq) >= RODP_RXQ_MAX) {
+			rodp_count(rdev, RODP_CNT_RX_DROP_FULL);
+			kfree_skb(c);
+			rodp_qp_put(qps[i]);
+			continue;
+		}
+		RODP_SKB_CB(c)->local = local;
+		skb_queue_tail(&e->rxq, c);
+		rodp_rx_wake(e);
+	}
+}
+
+/*
  * Hand a packet to its QP: to the requester for a response, to the
  * responder otherwise.  @skb->data is at the BTH, the network header is
  * set; @local: from rodp_xmit() on this host (struct rodp_skb_cb).  Any
@@ -93,6 +130,10 @@ static struct rodp_eng *rodp_rx_queue(struct rodp_dev *rdev,
 		goto drop;
 	}
 	qpn = get_unaligned_be32(skb->data + 4) & RCORE_PSN_MAX;
+	if (qpn == RCORE_QPN_MASK) {
+		rodp_rx_mcast(rdev, skb, local);
+		return NULL;
+	}
 	qp = rodp_qp_get_rcu(rdev, qpn);
 	if (!qp) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_NOQP);
@@ -173,6 +214,8 @@ static struct dst_entry *rodp_route4(struct rodp_dev *rdev,
 		.daddr = path->daddr,
 		.saddr = path->saddr,
 		.flowi4_tos = RT_TOS(path->tos),
+		/* A group is reached through the GID's netdev. */
+		.flowi4_oif = ipv4_is_multicast(path->daddr) ? path->oif : 0,
 	};
 	struct rtable *rt;
 	__be32 saddr;
@@ -457,6 +500,52 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	for (i = 0; i < caught.n; i++)
 		rodp_hand_on(qp, from, caught.e[i]);
 	return 0;
+}
+
+/**
+ * rodp_net_mc - have a device's netdev join or leave a multicast group
+ * @rdev: the device
+ * @group: the group's GID: an IPv4-mapped or an IPv6 multicast address
+ * @join: join, else leave
+ *
+ * The membership is the RoCEv2 socket's of the device's namespace, on the
+ * device's netdev.  Caller holds rtnl_lock (and no rodp lock); the
+ * device's use of the sockets (rodp_net_get()) keeps them open.
+ *
+ * Return: 0 or a negative errno from the IP stack.
+ */
+int rodp_net_mc(struct rodp_dev *rdev, const struct in6_addr *group,
+		bool join)
+{
+	struct rodp_net *rn = rodp_net(rdev->net);
+	bool v4 = ipv6_addr_v4mapped(group);
+	int ifindex = rdev->ndev->ifindex;
+	struct socket *sock;
+	struct sock *sk;
+	int err;
+
+	ASSERT_RTNL();
+	sock = rcu_dereference_protected(v4 ? rn->sk4 : rn->sk6, true);
+	if (!sock)
+		return -EAFNOSUPPORT;
+	sk = sock->sk;
+	lock_sock(sk);
+	if (v4) {
+		struct ip_mreqn mreq = {
+			.imr_multiaddr.s_addr = group->s6_addr32[3],
+			.imr_ifindex = ifindex,
+		};
+
+		err = join ? ip_mc_join_group(sk, &mreq) :
+			     ip_mc_leave_group(sk, &mreq);
+	} else if (IS_ENABLED(CONFIG_IPV6)) {
+		err = join ? ipv6_stub->ipv6_sock_mc_join(sk, ifindex, group) :
+			     ipv6_stub->ipv6_sock_mc_drop(sk, ifindex, group);
+	} else {
+		err = -EAFNOSUPPORT;
+	}
+	release_sock(sk);
+	return err;
 }
 
 static struct socket *rodp_sock_open(struct net *net, bool ipv6)

@@ -185,6 +185,7 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	struct rodp_dev *rdev = qp->rdev;
 	int i;
 
+	rodp_mcast_qp_gone(qp);
 	/* No new lookups, then no lookup left in flight. */
 	xa_erase(&rdev->qp_xa, ibqp->qp_num);
 	rodp_qp_put(qp);
@@ -214,7 +215,7 @@ static int rodp_qp_set_av(struct rodp_qp *qp, struct rdma_ah_attr *ah)
 {
 	int err;
 
-	err = rodp_path_set(qp->rdev, &qp->path, ah);
+	err = rodp_path_set(qp->rdev, &qp->path, ah, false);
 	if (err)
 		return err;
 	qp->attr.ah_attr = *ah;

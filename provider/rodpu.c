@@ -235,6 +235,7 @@ static void rodpu_free_context(struct ibv_context *ibctx)
 static const struct verbs_context_ops rodpu_ctx_ops = {
 	.advise_mr	= rodpu_advise_mr,
 	.alloc_pd	= rodpu_alloc_pd,
+	.attach_mcast	= rodpu_attach_mcast,
 	.create_ah	= rodpu_create_ah,
 	.create_cq	= rodpu_create_cq,
 	.create_cq_ex	= rodpu_create_cq_ex,
@@ -245,6 +246,7 @@ static const struct verbs_context_ops rodpu_ctx_ops = {
 	.destroy_ah	= rodpu_destroy_ah,
 	.destroy_cq	= rodpu_destroy_cq,
 	.destroy_qp	= rodpu_destroy_qp,
+	.detach_mcast	= rodpu_detach_mcast,
 	.free_context	= rodpu_free_context,
 	.modify_qp	= rodpu_modify_qp,
 	.poll_cq	= rodpu_poll_cq,

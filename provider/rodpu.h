@@ -147,6 +147,10 @@ int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd,
 /* rodpu_ah.c */
 struct ibv_ah *rodpu_create_ah(struct ibv_pd *pd, struct ibv_ah_attr *attr);
 int rodpu_destroy_ah(struct ibv_ah *ibah);
+int rodpu_attach_mcast(struct ibv_qp *qp, const union ibv_gid *gid,
+		       uint16_t lid);
+int rodpu_detach_mcast(struct ibv_qp *qp, const union ibv_gid *gid,
+		       uint16_t lid);
 
 /* rodpu_cq.c */
 struct ibv_cq *rodpu_create_cq(struct ibv_context *ibctx, int cqe,

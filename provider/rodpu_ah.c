@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Address handles of rodp's libibverbs provider.
+ * Address handles and multicast attachments of rodp's libibverbs
+ * provider.
  *
  * The kernel keeps an AH's path (addresses, route) and numbers it; a UD
  * send WQE carries that number (struct rodp_swqe.dest.ah), and the
@@ -61,4 +62,33 @@ int rodpu_destroy_ah(struct ibv_ah *ibah)
 		return ret;
 	free(to_rah(ibah));
 	return 0;
+}
+
+/**
+ * rodpu_attach_mcast - the attach_mcast verb (carried out by the kernel:
+ * RoCE multicast is IP multicast, the netdev joins the group).
+ * @qp: a UD QP
+ * @gid: the group
+ * @lid: unused on RoCE
+ *
+ * Return: 0 or a positive errno.
+ */
+int rodpu_attach_mcast(struct ibv_qp *qp, const union ibv_gid *gid,
+		       uint16_t lid)
+{
+	return ibv_cmd_attach_mcast(qp, gid, lid);
+}
+
+/**
+ * rodpu_detach_mcast - the detach_mcast verb.
+ * @qp: a UD QP
+ * @gid: the group
+ * @lid: unused on RoCE
+ *
+ * Return: 0 or a positive errno.
+ */
+int rodpu_detach_mcast(struct ibv_qp *qp, const union ibv_gid *gid,
+		       uint16_t lid)
+{
+	return ibv_cmd_detach_mcast(qp, gid, lid);
 }

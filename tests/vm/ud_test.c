@@ -23,7 +23,8 @@
  * the sending end: a message over the MTU and an AH of another PD
  * complete with errors and move the QP to SQE, from which it is brought
  * back to RTS; RDMA on a UD QP is refused when posted; ODP MRs (explicit
- * and implicit) on the rodp ends.
+ * and implicit) on the rodp ends.  With rodp at both ends: multicast
+ * (attached QPs get a datagram sent to the group, others do not).
  *
  * Options:
  *   --ipv6         IPv6 RoCE v2 GIDs (link-local) instead of IPv4 ones;
@@ -86,6 +87,7 @@ struct tcase {
 	struct vt_case vc;
 	struct pairing *pair;
 	struct ep a, b;
+	struct ep x[2];		/* more QPs on B (multicast) */
 	struct ibv_pd *pd2;
 	struct ibv_ah *ah[4];
 	unsigned int nah;
@@ -857,6 +859,140 @@ static void test_states(void **state)
 	}
 }
 
+/* The multicast group of a test: IPv4-mapped 239.1.1.7 or ff12::db8:7. */
+static union ibv_gid mcast_gid(void)
+{
+	union ibv_gid g;
+
+	memset(&g, 0, sizeof(g));
+	if (use_ipv6) {
+		g.raw[0] = 0xff;
+		g.raw[1] = 0x12;
+		g.raw[12] = 0x0d;
+		g.raw[13] = 0xb8;
+		g.raw[15] = 7;
+	} else {
+		g.raw[10] = g.raw[11] = 0xff;
+		g.raw[12] = 239;
+		g.raw[13] = g.raw[14] = 1;
+		g.raw[15] = 7;
+	}
+	return g;
+}
+
+/* A sends to the group; which of B's QPs get it. */
+static void mcast_round(struct tcase *tc, struct ibv_ah *ah, struct buf *s,
+			struct buf *r, bool got[3], uint32_t seed)
+{
+	struct ep *eps[3] = { &tc->b, &tc->x[0], &tc->x[1] };
+	const union ibv_gid g = mcast_gid();
+	struct ibv_wc wc;
+	unsigned int i;
+	int ret;
+
+	vt_fill(s->mem, 300, seed);
+	for (i = 0; i < 3; i++) {
+		memset(r->mem + i * 1024, 0, 1024);
+		post_recv(eps[i], r, i * 1024, 1024, seed + i);
+	}
+	ret = send_ud(&tc->a, ah, 0xffffff, QKEY, s, 0, 300, seed,
+		      IBV_WR_SEND_WITH_IMM, seed);
+	CHECK(!ret, "post_send to the group: %s", strerror(ret));
+	expect_wc(tc->a.scq, &wc, "multicast send", seed, IBV_WC_SUCCESS,
+		  IBV_WC_SEND);
+	for (i = 0; i < 3; i++) {
+		if (!got[i])
+			continue;
+		expect_wc(eps[i]->rcq, &wc, "multicast recv", seed + i,
+			  IBV_WC_SUCCESS, IBV_WC_RECV);
+		CHECK(wc.byte_len == GRH + 300 && wc.src_qp == tc->a.qp->qp_num &&
+		      (wc.wc_flags & IBV_WC_WITH_IMM) &&
+		      ntohl(wc.imm_data) == seed,
+		      "multicast recv %u: byte_len %u src_qp %u imm %#x", i,
+		      wc.byte_len, wc.src_qp, ntohl(wc.imm_data));
+		check_bytes(r->mem + i * 1024 + GRH, s->mem, 300,
+			    "multicast recv");
+		if (use_ipv6)
+			CHECK(!memcmp(r->mem + i * 1024 + 24, g.raw, 16),
+			      "multicast GRH: destination is not the group");
+		else
+			CHECK(!memcmp(r->mem + i * 1024 + 36, g.raw + 12, 4),
+			      "multicast GRH: destination is not the group");
+	}
+	for (i = 0; i < 3; i++)
+		if (!got[i])
+			vt_expect_no_wc(eps[i]->rcq, "QP not attached",
+					i ? 50 : DROP_MS);
+	/* Take the receives left posted back: a fresh round each time. */
+	for (i = 0; i < 3; i++) {
+		if (got[i])
+			continue;
+		ret = vt_qp_move(eps[i]->qp, IBV_QPS_ERR);
+		CHECK(!ret, "QP to ERR: %s", strerror(ret));
+		expect_wc(eps[i]->rcq, &wc, "flushed receive", seed + i,
+			  IBV_WC_WR_FLUSH_ERR, -1);
+		ret = vt_qp_move(eps[i]->qp, IBV_QPS_RESET);
+		CHECK(!ret, "QP to RESET: %s", strerror(ret));
+		ud_up(eps[i]->qp, QKEY, 1, "B");
+	}
+}
+
+/*
+ * Multicast: B's QPs attached to a group get A's datagrams to it (QPN
+ * 0xFFFFFF), others do not; detaching stops it.
+ */
+static void test_mcast(void **state)
+{
+	struct tcase *tc = *state;
+	const union ibv_gid g = mcast_gid();
+	union ibv_gid uni;
+	struct ibv_ah *ah;
+	struct buf *s, *r;
+	unsigned int i;
+	int ret;
+
+	setup(tc, false);
+	for (i = 0; i < 2; i++)
+		ep_open(&tc->x[i], tc->pair->b, tc->b.pd, 5, false);
+	s = buf_new(tc, tc->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+	r = buf_new(tc, tc->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+	{
+		struct ibv_ah_attr aa = {
+			.is_global = 1, .port_num = 1,
+			.grh = { .dgid = g,
+				 .sgid_index = (uint8_t)tc->pair->a->gid_index,
+				 .hop_limit = 8 },
+		};
+
+		ah = ibv_create_ah(tc->a.pd, &aa);
+		CHECK(ah, "ibv_create_ah to the group: %s", strerror(errno));
+		tc->ah[tc->nah++] = ah;
+	}
+	uni = tc->pair->b->gid;
+	ret = ibv_attach_mcast(tc->b.qp, &uni, 0);
+	CHECK(ret == EINVAL, "attach to a unicast GID gave %d", ret);
+	ret = ibv_attach_mcast(tc->b.qp, &g, 0);
+	CHECK(!ret, "attach_mcast: %s", strerror(ret));
+	ret = ibv_attach_mcast(tc->x[0].qp, &g, 0);
+	CHECK(!ret, "attach_mcast: %s", strerror(ret));
+	/* The group's membership may take a moment to reach the bridge. */
+	usleep(200 * 1000);
+	mcast_round(tc, ah, s, r, (bool[3]){ true, true, false }, 0xb00);
+	ret = ibv_detach_mcast(tc->x[0].qp, &g, 0);
+	CHECK(!ret, "detach_mcast: %s", strerror(ret));
+	ret = ibv_detach_mcast(tc->x[0].qp, &g, 0);
+	CHECK(ret == EINVAL, "second detach gave %d", ret);
+	mcast_round(tc, ah, s, r, (bool[3]){ true, false, false }, 0xb10);
+	ret = ibv_detach_mcast(tc->b.qp, &g, 0);
+	CHECK(!ret, "detach_mcast: %s", strerror(ret));
+	mcast_round(tc, ah, s, r, (bool[3]){ false, false, false }, 0xb20);
+	/* Attached again, and left attached: destroy detaches. */
+	ret = ibv_attach_mcast(tc->x[1].qp, &g, 0);
+	CHECK(!ret, "attach_mcast: %s", strerror(ret));
+	usleep(200 * 1000);
+	mcast_round(tc, ah, s, r, (bool[3]){ false, false, true }, 0xb30);
+}
+
 /* ---------------------------------------------------------------------- */
 
 struct kind {
@@ -880,6 +1016,7 @@ static const struct kind kinds[] = {
 	{ "err over mtu", test_over_mtu, NEED_A_RODP },
 	{ "err ah of other pd", test_ah_other_pd, NEED_A_RODP },
 	{ "err rdma opcodes", test_bad_ops, NEED_A_RODP },
+	{ "mcast", test_mcast, NEED_A_RODP | NEED_B_RODP },
 	{ "odp", test_odp, NEED_ODP },
 	{ "odp implicit", test_odp_implicit, NEED_ODP },
 };
@@ -894,6 +1031,8 @@ static int tc_teardown(void **state)
 	tc->nah = 0;
 	ep_close(&tc->a);
 	ep_close(&tc->b);
+	ep_close(&tc->x[0]);
+	ep_close(&tc->x[1]);
 	for (i = tc->nbufs; i-- > 0;) {
 		if (tc->bufs[i].mr)
 			ibv_dereg_mr(tc->bufs[i].mr);
