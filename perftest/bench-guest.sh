@@ -17,6 +17,9 @@
 # and ib_read_bw at 64 KiB and 1 MiB also run with --odp on the two rodp
 # ends (tests write_bw_odp and read_bw_odp, ends rodp and rodp2; rxe on
 # 6.1 has no ODP), right after the pinned turn of the same size.
+# UD: ib_send_bw -c UD at 1 KiB (a datagram is at most the path MTU:
+# 1024 at the guest's MTU 1500) and ib_send_lat -c UD at 2 bytes (tests
+# ud_send_bw and ud_send_lat), on the three ends.
 # --sweep adds ib_write_bw -a (2 B..8 MiB) per end; --repeat N runs the
 # whole set N times (the host takes the median).  Measurements not
 # started when --budget S seconds (default 660) have passed are recorded
@@ -200,11 +203,19 @@ for rep in $(seq 1 "$repeat"); do
 			done
 		done
 	done
+	for end in $ENDS; do
+		measure "$rep" ud_send_bw "$end" bw ib_send_bw -c UD \
+			-s 1024 -n "$(bw_iters 4096)"
+	done
 	for test in write_lat read_lat send_lat; do
 		for end in $ENDS; do
 			measure "$rep" "$test" "$end" lat "ib_$test" \
 				-s 2 -n 1000
 		done
+	done
+	for end in $ENDS; do
+		measure "$rep" ud_send_lat "$end" lat ib_send_lat -c UD \
+			-s 2 -n 1000
 	done
 	if [ $sweep = 1 ]; then
 		for end in $ENDS; do

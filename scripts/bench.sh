@@ -4,9 +4,10 @@
 #
 # Boots one guest (scripts/vm.sh) that runs perftest/bench-guest.sh:
 # ib_write_bw, ib_read_bw, ib_send_bw at 4 KiB, 64 KiB and 1 MiB and
-# ib_write_lat, ib_read_lat, ib_send_lat at 2 bytes, each on rxe0 to
-# itself (the baseline), rodp0 to itself (same shape: the ratio that
-# counts) and rodp0 (ns0) -> rodp1 (ns1); ib_write_bw and ib_read_bw at
+# ib_write_lat, ib_read_lat, ib_send_lat at 2 bytes, over UD ib_send_bw
+# at 1 KiB and ib_send_lat at 2 bytes (ud_send_bw, ud_send_lat), each on
+# rxe0 to itself (the baseline), rodp0 to itself (same shape: the ratio
+# that counts) and rodp0 (ns0) -> rodp1 (ns1); ib_write_bw and ib_read_bw at
 # 64 KiB and 1 MiB also with --odp on the two rodp ends (rows
 # "write_bw --odp", "read_bw --odp": rodp ODP against rxe pinned, and a
 # table of rodp ODP against rodp pinned); then rodp-odp-bw --all (pinned,
