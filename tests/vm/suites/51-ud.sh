@@ -6,7 +6,8 @@
 #    namespaces), rodp0:rodp0 (one device), rodp0:rxe0 and rxe0:rodp0
 #    (against the kernel's soft-RoCE) and rxe0:rxe0 (the control), over
 #    the devices' IPv4 RoCE v2 GIDs; then the four rodp pairings again
-#    over their IPv6 (link-local) GIDs.
+#    over their IPv6 (link-local) GIDs.  Multicast (IPv4 239.1.1.7, IPv6
+#    ff12::db8:7) in the pairings with rodp at both ends.
 # 2. The stock tools over UD, in the pairings rodp0 -> rodp1, rodp0
 #    loopback, rodp0 -> rxe0 and rxe0 -> rodp0 (perftest/lib.sh starts
 #    each server/client pair in its namespace): ibv_ud_pingpong -c (the
