@@ -991,6 +991,7 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	struct rodpu_create_qp cmd;
 	struct rodpu_wq_desc d;
 	struct rodpu_qp *qp;
+	uint32_t cmask;
 	int ret;
 
 	if ((attr->comp_mask & ~(uint32_t)RODPU_QP_COMP_MASK) ||
@@ -1007,12 +1008,19 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	if (!qp)
 		return NULL;
 
+	/*
+	 * No create flag is supported, so the mask says nothing: the legacy
+	 * command this goes down as would refuse it (EINVAL).
+	 */
+	cmask = attr->comp_mask;
+	attr->comp_mask &= ~(uint32_t)IBV_QP_INIT_ATTR_CREATE_FLAGS;
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&resp, 0, sizeof(resp));
 	ret = ibv_cmd_create_qp_ex(ibctx, &qp->vqp, attr, &cmd.ibv_cmd,
 				   sizeof(cmd),
 				   rodpu_create_qp_resp_core(&resp),
 				   sizeof(resp));
+	attr->comp_mask = cmask;
 	if (ret)
 		goto err_free;
 

@@ -127,6 +127,11 @@ int ibv_cmd_create_qp_ex(struct ibv_context *context, struct verbs_qp *qp,
 	struct ibv_qp_cap *cap = &attr_ex->cap;
 	uint32_t log2, data;
 
+	/* As libibverbs' legacy command: it refuses any other mask bit. */
+	if (attr_ex->comp_mask & ~(uint32_t)(IBV_QP_INIT_ATTR_PD |
+					     IBV_QP_INIT_ATTR_XRCD |
+					     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS))
+		return EINVAL;
 	/* The driver parts sit right after the core ones. */
 	assert_int_equal(cmd_size, sizeof(struct ibv_create_qp) +
 			 sizeof(struct rodp_create_qp_cmd));
@@ -487,6 +492,7 @@ static void test_create_destroy(void **state)
 static void test_create_unsupported(void **state)
 {
 	struct ibv_srq srq = {};
+	struct ibv_qp *qp;
 	struct ibv_qp_init_attr attr = {
 		.cap = default_cap,
 		.qp_type = IBV_QPT_RC,
@@ -520,6 +526,13 @@ static void test_create_unsupported(void **state)
 	/* The mask alone is fine (pyverbs sets it); a flag is not. */
 	ax.send_ops_flags = IBV_QP_EX_WITH_SEND;
 	ax.comp_mask |= IBV_QP_INIT_ATTR_CREATE_FLAGS;
+	qp = rodpu_create_qp_ex(&ctx->vctx.context, &ax);
+	assert_non_null(qp);
+	assert_int_equal(ax.comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS,
+			 IBV_QP_INIT_ATTR_CREATE_FLAGS);
+	assert_int_equal(rodpu_destroy_qp(qp), 0);
+	fk.creates = 0;
+	fk.destroys = 0;
 	ax.create_flags = IBV_QP_CREATE_BLOCK_SELF_MCAST_LB;
 	errno = 0;
 	assert_null(rodpu_create_qp_ex(&ctx->vctx.context, &ax));
