@@ -94,6 +94,9 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->odp_caps.per_transport_caps.ud_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV;
 	attr->local_ca_ack_delay = 15;
+	/* Completions carry CLOCK_MONOTONIC in ns (rodp_cq_post()). */
+	attr->timestamp_mask = U64_MAX;
+	attr->hca_core_clock = 1000000;	/* kHz */
 	return 0;
 }
 
