@@ -784,6 +784,72 @@ static void test_send_opcodes(void **state)
 	assert_int_equal(rodpu_destroy_qp(qp), 0);
 }
 
+/*
+ * UD: a send carries its destination (AH number, QPN, Q_Key) in the WQE;
+ * RDMA, atomics and a send without an AH are refused at post.
+ */
+static void test_ud_send(void **state)
+{
+	struct ibv_qp_init_attr attr = {
+		.cap = default_cap,
+		.qp_type = IBV_QPT_UD,
+	};
+	struct rodpu_ah ah = { .num = 77 };
+	struct ibv_sge sge = { .addr = 0x1000, .length = 64, .lkey = 0x77 };
+	struct ibv_send_wr wr[2], bad_wr, *bad = NULL;
+	struct ibv_qp *qp;
+	struct rodp_swqe *w;
+	static const enum ibv_wr_opcode refused[] = {
+		IBV_WR_RDMA_WRITE, IBV_WR_RDMA_WRITE_WITH_IMM,
+		IBV_WR_RDMA_READ, IBV_WR_ATOMIC_CMP_AND_SWP,
+		IBV_WR_ATOMIC_FETCH_AND_ADD, IBV_WR_SEND_WITH_INV,
+	};
+	unsigned int i;
+
+	(void)state;
+	qp = rodpu_create_qp(&fake_pd, &attr);
+	assert_non_null(qp);
+	qp->state = IBV_QPS_RTS;
+
+	memset(wr, 0, sizeof(wr));
+	wr[0] = one_wr(1, &sge);
+	wr[0].wr.ud.ah = &ah.ibv_ah;
+	wr[0].wr.ud.remote_qpn = 0x123456;
+	wr[0].wr.ud.remote_qkey = 0x80000000u;
+	wr[0].next = &wr[1];
+	wr[1] = one_wr(2, &sge);
+	wr[1].opcode = IBV_WR_SEND_WITH_IMM;
+	wr[1].imm_data = htobe32(5);
+	wr[1].wr.ud.ah = &ah.ibv_ah;
+	wr[1].wr.ud.remote_qpn = 9;
+	wr[1].wr.ud.remote_qkey = 0x11223344;
+	memset(sq_slot(0), 0xee, (size_t)fk.sq.slot_size * 2);
+	assert_int_equal(rodpu_post_send(qp, wr, &bad), 0);
+	assert_int_equal(sq_prod(), 2);
+	w = sq_slot(0);
+	assert_int_equal(w->dest.ah, 77);
+	assert_int_equal(w->dest.remote_qpn, 0x123456);
+	assert_int_equal(w->dest.remote_qkey, 0x80000000u);
+	w = sq_slot(1);
+	assert_int_equal(w->opcode, IBV_WR_SEND_WITH_IMM);
+	assert_int_equal(w->dest.remote_qpn, 9);
+	assert_int_equal(w->dest.remote_qkey, 0x11223344);
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		bad_wr = one_wr(3, &sge);
+		bad_wr.opcode = refused[i];
+		bad_wr.wr.ud.ah = &ah.ibv_ah;
+		bad = NULL;
+		assert_int_equal(rodpu_post_send(qp, &bad_wr, &bad), EINVAL);
+		assert_ptr_equal(bad, &bad_wr);
+	}
+	bad_wr = one_wr(4, &sge);
+	bad_wr.wr.ud.ah = NULL;
+	assert_int_equal(rodpu_post_send(qp, &bad_wr, &bad), EINVAL);
+	assert_int_equal(sq_prod(), 2);
+	assert_int_equal(rodpu_destroy_qp(qp), 0);
+}
+
 static void test_send_sges(void **state)
 {
 	struct ibv_qp *qp = new_qp(&default_cap);
@@ -1498,6 +1564,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_error_ring, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_recv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ud_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wr_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wr_api_errors, setup,
 						teardown),
