@@ -3,7 +3,8 @@
  * rodp: a RoCEv2 software RDMA device with On-Demand Paging.
  *
  * Lock order (outermost first).  lockdep checks what it can see of it:
- *   1. rtnl_lock
+ *   1. rtnl_lock             (also guards the multicast groups of a
+ *                            device: rodp_mcast.c; the joins need it)
  *   2. rodp_net.lock         (per network namespace: socket set-up)
  *   3. rodp_devs_lock        (spinlock: device list and device state)
  *   4. rodp_eng.lock of a QP's requester, then of its responder
