@@ -42,8 +42,14 @@ enum {
 	RODPU_KWC_IP_CSUM_OK		= 1 << 3,
 };
 
-/* Extended-CQ fields this provider can report. */
-#define RODPU_CQ_EX_WC_FLAGS	IBV_WC_STANDARD_FLAGS
+/*
+ * Extended-CQ fields this provider can report.  The kernel stamps every
+ * completion with CLOCK_MONOTONIC (the device clock, ns) and CLOCK_REALTIME
+ * as it writes it.
+ */
+#define RODPU_CQ_EX_WC_FLAGS	(IBV_WC_STANDARD_FLAGS |		\
+				 IBV_WC_EX_WITH_COMPLETION_TIMESTAMP |	\
+				 IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK)
 
 static unsigned int rodpu_wc_flags(uint32_t kflags)
 {
@@ -308,6 +314,16 @@ static uint8_t rodpu_read_dlid_path_bits(struct ibv_cq_ex *ibcq)
 	return ex_to_rcq(ibcq)->cur->dlid_path_bits;
 }
 
+static uint64_t rodpu_read_completion_ts(struct ibv_cq_ex *ibcq)
+{
+	return ex_to_rcq(ibcq)->cur->ts_mono;
+}
+
+static uint64_t rodpu_read_completion_wallclock_ns(struct ibv_cq_ex *ibcq)
+{
+	return ex_to_rcq(ibcq)->cur->ts_real;
+}
+
 static void rodpu_cq_ex_set_ops(struct ibv_cq_ex *ibcq)
 {
 	ibcq->start_poll = rodpu_start_poll;
@@ -323,6 +339,34 @@ static void rodpu_cq_ex_set_ops(struct ibv_cq_ex *ibcq)
 	ibcq->read_slid = rodpu_read_slid;
 	ibcq->read_sl = rodpu_read_sl;
 	ibcq->read_dlid_path_bits = rodpu_read_dlid_path_bits;
+	ibcq->read_completion_ts = rodpu_read_completion_ts;
+	ibcq->read_completion_wallclock_ns =
+		rodpu_read_completion_wallclock_ns;
+}
+
+/**
+ * rodpu_query_rt_values - the query_rt_values_ex verb.
+ * @ibctx: context
+ * @values: comp_mask in: what is asked; out: what was read
+ *
+ * The device clock is the kernel's CLOCK_MONOTONIC in nanoseconds, the
+ * clock of the completion timestamps: user space reads it directly.
+ *
+ * Return: 0, or a positive errno.
+ */
+int rodpu_query_rt_values(struct ibv_context *ibctx,
+			  struct ibv_values_ex *values)
+{
+	uint32_t done = 0;
+
+	(void)ibctx;
+	if (values->comp_mask & IBV_VALUES_MASK_RAW_CLOCK) {
+		if (clock_gettime(CLOCK_MONOTONIC, &values->raw_clock))
+			return errno;
+		done |= IBV_VALUES_MASK_RAW_CLOCK;
+	}
+	values->comp_mask = done;
+	return 0;
 }
 
 static struct rodpu_cq *rodpu_cq_alloc(void)
@@ -394,8 +438,9 @@ err_free:
 /**
  * rodpu_create_cq_ex - the create_cq_ex verb.
  * @ibctx: context
- * @attr: attributes; only the standard wc_flags and the single-threaded
- *	  flag are supported, anything else fails with EOPNOTSUPP
+ * @attr: attributes; the standard wc_flags, the two completion
+ *	  timestamps and the single-threaded flag are supported, anything
+ *	  else fails with EOPNOTSUPP
  *
  * Return: the CQ, or NULL with errno set.
  */

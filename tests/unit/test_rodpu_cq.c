@@ -162,6 +162,7 @@ int ibv_cmd_create_cq_ex(struct ibv_context *context,
 	assert_int_equal(resp_size,
 			 sizeof(struct ib_uverbs_ex_create_cq_resp) +
 			 sizeof(struct rodp_create_cq_resp));
+	assert_int_equal(cmd_flags, 0);
 
 	fk.creates++;
 	if (fk.create_ret)
@@ -372,7 +373,9 @@ static void test_cq_ex(void **state)
 {
 	struct ibv_cq_init_attr_ex attr = {
 		.cqe = 4,
-		.wc_flags = IBV_WC_STANDARD_FLAGS,
+		.wc_flags = IBV_WC_STANDARD_FLAGS |
+			    IBV_WC_EX_WITH_COMPLETION_TIMESTAMP |
+			    IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK,
 	};
 	struct ibv_poll_cq_attr pattr = {};
 	struct ibv_cq_ex *cq;
@@ -387,12 +390,17 @@ static void test_cq_ex(void **state)
 
 	produce(3, 70);
 	slot_at(&fk.ring, 1)->wc_flags = 1 << 2;	/* WITH_INVALIDATE */
+	slot_at(&fk.ring, 0)->ts_mono = 0x1122334455667788ull;
+	slot_at(&fk.ring, 0)->ts_real = 0x0102030405060708ull;
 	assert_int_equal(cq->start_poll(cq, &pattr), 0);
 	assert_int_equal(cq->wr_id, 70);
 	assert_int_equal(cq->status, IBV_WC_SUCCESS);
 	assert_int_equal(cq->read_opcode(cq), IBV_WC_RECV);
 	assert_int_equal(cq->read_byte_len(cq), 100);
 	assert_int_equal(cq->read_qp_num(cq), 17);
+	assert_true(cq->read_completion_ts(cq) == 0x1122334455667788ull);
+	assert_true(cq->read_completion_wallclock_ns(cq) ==
+		    0x0102030405060708ull);
 	assert_int_equal(cq->next_poll(cq), 0);
 	assert_int_equal(cq->wr_id, 71);
 	assert_int_equal(cq->read_wc_flags(cq), IBV_WC_WITH_INV);
@@ -420,7 +428,7 @@ static void test_cq_ex_unsupported(void **state)
 {
 	struct ibv_cq_init_attr_ex attr = {
 		.cqe = 4,
-		.wc_flags = IBV_WC_EX_WITH_COMPLETION_TIMESTAMP,
+		.wc_flags = IBV_WC_EX_WITH_FLOW_TAG,
 	};
 
 	errno = 0;
