@@ -20,6 +20,10 @@
  *   srq last wqe   a QP on the SRQ moved to the error state: its
  *                  IBV_EVENT_QP_LAST_WQE_REACHED, the SRQ's WQEs are not
  *                  flushed, another QP keeps receiving from them
+ *   srq flush taken (B rodp) a QP on the SRQ moved to the error state
+ *                  in the middle of a 16 MiB message: the WQE it took is
+ *                  flushed, then its LAST_WQE_REACHED, the SRQ's other
+ *                  WQE stays for the other QP
  *   srq error      (B rodp) a corrupt producer index in the SRQ's ring:
  *                  IBV_EVENT_SRQ_ERR, the receive fails (the requester
  *                  gets IBV_WC_REM_OP_ERR, B's QP goes to error with its
@@ -37,6 +41,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -612,6 +617,114 @@ static void test_last_wqe(void **state)
 	expect_recvs(f, 1);
 }
 
+/*
+ * A QP on the SRQ goes to the error state in the middle of a long
+ * message: the receive it took completes with a flush error, then its
+ * LAST_WQE_REACHED; the SRQ's other WQE stays for another QP.  The
+ * message is 16 MiB (thousands of packets); the QP is moved once its
+ * first bytes have landed and while its last have not.
+ */
+#define BIG	(16u << 20)
+
+static void test_flush_taken(void **state)
+{
+	struct tcase *tc = *state;
+	struct ibv_send_wr swr, *sbad;
+	struct ibv_recv_wr rwr, *rbad;
+	struct ibv_mr *smr, *rmr;
+	uint8_t *sb, *rb, *want;
+	struct ibv_sge sg;
+	struct ibv_wc wc;
+	struct fix *f;
+	volatile uint8_t *first, *last;
+	int64_t end;
+	unsigned int i;
+	int rc;
+
+	f = fix_open(tc, 2, 16, 1, 1, 1, false);
+	sb = map_buf(BIG);
+	rb = map_buf(2 * (size_t)BIG);
+	smr = ibv_reg_mr(f->apd, sb, BIG, IBV_ACCESS_LOCAL_WRITE);
+	rmr = ibv_reg_mr(f->bpd, rb, 2 * (size_t)BIG, IBV_ACCESS_LOCAL_WRITE);
+	CHECK(smr && rmr, "ibv_reg_mr(16 MiB): %s", strerror(errno));
+	vt_fill(sb, BIG, 77);
+	sb[0] = (uint8_t)~FILL;
+	sb[BIG - 1] = (uint8_t)~FILL;
+	memset(rb, FILL, 2 * (size_t)BIG);
+	for (i = 0; i < 2; i++) {
+		sg.addr = (uintptr_t)(rb + (size_t)i * BIG);
+		sg.length = BIG;
+		sg.lkey = rmr->lkey;
+		memset(&rwr, 0, sizeof(rwr));
+		rwr.wr_id = 100 + i;
+		rwr.sg_list = &sg;
+		rwr.num_sge = 1;
+		rc = ibv_post_srq_recv(f->srq, &rwr, &rbad);
+		CHECK(!rc, "ibv_post_srq_recv: %s", strerror(rc));
+	}
+
+	sg.addr = (uintptr_t)sb;
+	sg.length = BIG;
+	sg.lkey = smr->lkey;
+	memset(&swr, 0, sizeof(swr));
+	swr.wr_id = 1;
+	swr.sg_list = &sg;
+	swr.num_sge = 1;
+	swr.opcode = IBV_WR_SEND;
+	swr.send_flags = IBV_SEND_SIGNALED;
+	rc = ibv_post_send(f->aqp[0], &swr, &sbad);
+	CHECK(!rc, "ibv_post_send(16 MiB): %s", strerror(rc));
+
+	first = rb;
+	last = rb + BIG - 1;
+	end = vt_now_ms() + 20000;
+	while (*first == FILL && vt_now_ms() < end)
+		sched_yield();
+	CHECK(*first != FILL, "%s: no byte of the 16 MiB SEND landed in 20 s",
+	      f->b->name);
+	CHECK(*last == FILL,
+	      "%s: the 16 MiB SEND was complete before the QP could be moved",
+	      f->b->name);
+	CHECK(!vt_qp_move(f->bqp[0], IBV_QPS_ERR), "%s: %s", f->b->name,
+	      vt_errmsg());
+
+	CHECK(vt_get_wc(f->bcq, &wc, 10000),
+	      "%s: no completion for the receive in progress", f->b->name);
+	CHECK(wc.wr_id == 100 && wc.status == IBV_WC_WR_FLUSH_ERR &&
+	      wc.qp_num == f->bqp[0]->qp_num,
+	      "%s: receive in progress: wr_id %" PRIu64 " status %s qp %u, want 100 %s qp %u",
+	      f->b->name, (uint64_t)wc.wr_id, ibv_wc_status_str(wc.status),
+	      wc.qp_num, ibv_wc_status_str(IBV_WC_WR_FLUSH_ERR),
+	      f->bqp[0]->qp_num);
+	CHECK(wait_async(f->b->ctx, IBV_EVENT_QP_LAST_WQE_REACHED, f->bqp[0],
+			 5000),
+	      "%s: no IBV_EVENT_QP_LAST_WQE_REACHED after the flush",
+	      f->b->name);
+	vt_expect_no_wc(f->bcq, "the SRQ's other WQE", 300);
+
+	/* The other QP takes the WQE left. */
+	sg.length = 1000;
+	swr.wr_id = 2;
+	rc = ibv_post_send(f->aqp[1], &swr, &sbad);
+	CHECK(!rc, "ibv_post_send(1000): %s", strerror(rc));
+	CHECK(vt_get_wc(f->bcq, &wc, 10000),
+	      "%s: no receive on the other QP", f->b->name);
+	CHECK(wc.wr_id == 101 && wc.status == IBV_WC_SUCCESS &&
+	      wc.byte_len == 1000 && wc.qp_num == f->bqp[1]->qp_num,
+	      "%s: other QP's receive: wr_id %" PRIu64 " status %s len %u qp %u",
+	      f->b->name, (uint64_t)wc.wr_id, ibv_wc_status_str(wc.status),
+	      wc.byte_len, wc.qp_num);
+	want = rb + BIG;
+	CHECK(!memcmp(want, sb, 1000) && want[1000] == FILL,
+	      "%s: the other QP's 1000 bytes differ from what was sent",
+	      f->b->name);
+	/* The 16 MiB SEND's requester: whatever it ends with, not here. */
+	ibv_dereg_mr(smr);
+	ibv_dereg_mr(rmr);
+	munmap(sb, BIG);
+	munmap(rb, 2 * (size_t)BIG);
+}
+
 /* The ring of @f's SRQ, by its geometry and producer index. */
 static struct rodp_ring_hdr *srq_ring(struct fix *f, uint32_t slot_size,
 				      uint32_t log2, uint32_t prod)
@@ -915,6 +1028,7 @@ int main(int argc, char **argv)
 		{ "srq limit", test_limit, false, false },
 		{ "srq resize", test_resize, false, false },
 		{ "srq last wqe", test_last_wqe, false, false },
+		{ "srq flush taken", test_flush_taken, true, false },
 		{ "srq error", test_error, true, false },
 		{ "srq odp", test_odp, false, true },
 	};

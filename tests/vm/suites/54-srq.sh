@@ -69,8 +69,9 @@ tap_run "$n2" "$SRQ_TEST" "${run2[@]}"
 # tool_case ID PAIR KIND TOOL [ARG...]: one stock tool pair, one case.
 tool_case()
 {
-	local id=$1 pair=$2 kind=$3 res name col why=''
+	local id=$1 pair=$2 kind=$3 res name col mark why=''
 	shift 3
+	mark=$(kmsg_mark "srq suite: $id")
 	name="$* (${LABEL[$pair]})"
 	if [ $((DEADLINE - SECONDS)) -lt 20 ]; then
 		fail "$name"
@@ -108,9 +109,30 @@ tool_case()
 		diag "$why"
 		tail -n 6 "$PT_DIR/$id.server" | sed 's/^/#   server: /'
 		tail -n 6 "$PT_DIR/$id.client" | sed 's/^/#   client: /'
+		nak_counters
+		kmsg_since "$mark" | grep -E 'rodp[01]: ' | tail -n 10 |
+			sed 's/^/#   kernel: /'
 	fi
 }
 
+# nak_counters: the rodp devices' NAK counters, as a diagnostic.
+nak_counters()
+{
+	local d c line
+	for d in rodp0 rodp1; do
+		line="$d:"
+		for c in tx_nak_seq tx_nak_inv tx_nak_access tx_nak_op \
+			 tx_rnr_nak rx_dup_req; do
+			line+=" $c $(cat "/sys/class/infiniband/$d/ports/1/hw_counters/$c" 2>/dev/null)"
+		done
+		diag "$line"
+	done
+}
+
+# rodp's transport debug messages (NAKs, flushes): what a failed tool
+# case shows of the kernel log.
+debugfs_mounted &&
+	echo 'module rodp +p' >/sys/kernel/debug/dynamic_debug/control
 i=0
 for pair in $TOOL_PAIRS; do
 	for spec in "${TOOL_CASES[@]}"; do
@@ -119,4 +141,6 @@ for pair in $TOOL_PAIRS; do
 		tool_case "tool$i" "$pair" $spec
 	done
 done
+[ ! -w /sys/kernel/debug/dynamic_debug/control ] ||
+	echo 'module rodp -p' >/sys/kernel/debug/dynamic_debug/control
 done_testing
