@@ -192,7 +192,7 @@ static int rodp_modify_srq(struct ib_srq *ibsrq, struct ib_srq_attr *attr,
 	struct rodp_srq *srq = to_rsrq(ibsrq);
 	struct rodp_modify_srq_cmd cmd = {};
 	bool fire = false;
-	u32 left;
+	u32 prod, left;
 	int err;
 
 	if (mask & ~(IB_SRQ_MAX_WR | IB_SRQ_LIMIT))
@@ -226,8 +226,8 @@ static int rodp_modify_srq(struct ib_srq *ibsrq, struct ib_srq_attr *attr,
 		 * Armed below what is posted already: the event is due at
 		 * once, as it would be when the next WQE is taken.
 		 */
-		left = rcore_ring_count(rcore_load_acquire_u32(&srq->wq.ring->prod),
-					srq->wq.cons);
+		prod = rcore_load_acquire_u32(&srq->wq.ring->prod);
+		left = rcore_ring_count(prod, srq->wq.cons);
 		if (srq->limit && !srq->error && left < srq->limit) {
 			srq->limit = 0;
 			fire = true;
