@@ -345,6 +345,47 @@ static void rodpu_cq_ex_set_ops(struct ibv_cq_ex *ibcq)
 }
 
 /**
+ * rodpu_cq_clean - drop a QP's completions from a CQ
+ * @ibcq: the CQ
+ * @qpn: the QP, which the kernel has just moved to RESET
+ *
+ * A QP taken to RESET leaves nothing behind: its completions still in the
+ * CQ (flushes, or errors nobody polled) would otherwise be read as the
+ * first completions of the QP's next life.  mlx4 and mlx5 clean their CQs
+ * the same way.  The kernel writes no more completions for the QP, and
+ * only ever writes at prod and beyond, so the entries between cons and
+ * the prod read here are ours to move: from the newest back, those of
+ * other QPs slide up over the dropped ones, keeping their order, and cons
+ * moves past what was dropped.
+ */
+void rodpu_cq_clean(struct ibv_cq *ibcq, uint32_t qpn)
+{
+	struct rodpu_cq *cq = to_rcq(ibcq);
+	struct rodpu_ring *ring = &cq->ring;
+	uint32_t prod, n, i, idx, dropped = 0;
+	struct rodp_cqe *e;
+
+	pthread_spin_lock(&cq->lock);
+	prod = rcore_load_acquire_u32(&ring->hdr->prod);
+	n = rcore_ring_count(prod, ring->cons);
+	if (n > (1u << ring->log2_slots))
+		goto out_unlock;	/* corrupt: polling reports it */
+	for (i = 0; i < n; i++) {
+		idx = prod - 1 - i;
+		e = (struct rodp_cqe *)rodpu_cqe(ring, idx);
+		if (e->qp_num == qpn)
+			dropped++;
+		else if (dropped)
+			memcpy((void *)rodpu_cqe(ring, idx + dropped), e,
+			       sizeof(*e));
+	}
+	if (dropped)
+		rodpu_ring_consume(ring, dropped);
+out_unlock:
+	pthread_spin_unlock(&cq->lock);
+}
+
+/**
  * rodpu_query_rt_values - the query_rt_values_ex verb.
  * @ibctx: context
  * @values: comp_mask in: what is asked; out: what was read

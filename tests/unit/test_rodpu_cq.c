@@ -424,6 +424,43 @@ static void test_cq_ex(void **state)
 	assert_int_equal(rodpu_destroy_cq(ibv_cq_ex_to_cq(cq)), 0);
 }
 
+/*
+ * A QP gone to RESET leaves no completions: rodpu_cq_clean() drops its
+ * entries, the others keep their order, wrapping included, and entries
+ * the kernel adds afterwards are untouched.
+ */
+static void test_clean(void **state)
+{
+	static const uint32_t qpn[7] = { 5, 17, 5, 5, 17, 17, 5 };
+	struct ibv_cq *cq = new_cq(8);
+	struct ibv_wc wc[8];
+	uint32_t i;
+
+	produce(6, 0);
+	assert_int_equal(rodpu_poll_cq(cq, 6, wc), 6);	/* cons at 6 */
+	produce(7, 100);			/* slots 6, 7, 0 .. 4 */
+	for (i = 0; i < 7; i++)
+		slot_at(&fk.ring, 6 + i)->qp_num = qpn[i];
+	rodpu_cq_clean(cq, 5);
+	assert_int_equal(fk.ring.hdr->cons, 10);
+	produce(1, 200);
+	assert_int_equal(rodpu_poll_cq(cq, 8, wc), 4);
+	assert_int_equal(wc[0].wr_id, 101);
+	assert_int_equal(wc[1].wr_id, 104);
+	assert_int_equal(wc[2].wr_id, 105);
+	assert_int_equal(wc[3].wr_id, 200);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(wc[i].qp_num, 17);
+
+	/* Nothing of the QP: nothing moves. */
+	produce(2, 300);
+	rodpu_cq_clean(cq, 99);
+	assert_int_equal(fk.ring.hdr->cons, 14);
+	assert_int_equal(rodpu_poll_cq(cq, 8, wc), 2);
+	assert_int_equal(wc[1].wr_id, 301);
+	assert_int_equal(rodpu_destroy_cq(cq), 0);
+}
+
 static void test_cq_ex_unsupported(void **state)
 {
 	struct ibv_cq_init_attr_ex attr = {
@@ -529,6 +566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_prod, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cq_ex, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cq_ex_unsupported, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_announcements, setup,
