@@ -54,8 +54,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 
 	/*
 	 * Only what works is reported: PDs, CQs, pinned and ODP memory
-	 * regions (explicit and implicit), RC and UD queue pairs, address
-	 * handles, UD multicast.
+	 * regions (explicit and implicit), RC and UD queue pairs, shared
+	 * receive queues, address handles, UD multicast.
 	 */
 	memset(attr, 0, sizeof(*attr));
 	attr->vendor_id = RODP_VENDOR_ID;
@@ -83,14 +83,18 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->max_mcast_qp_attach = RODP_MAX_MCAST_QP;
 	attr->max_total_mcast_qp_attach = RODP_MAX_MCAST_GRP *
 					  RODP_MAX_MCAST_QP;
-	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN;
+	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN |
+				 IB_DEVICE_SRQ_RESIZE;
+	attr->max_srq = RODP_MAX_SRQ;
+	attr->max_srq_wr = RODP_MAX_SRQ_WR;
+	attr->max_srq_sge = RODP_MAX_SGE;
 	/* `rdma link del` may remove a rodp device. */
 	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG | IBK_ON_DEMAND_PAGING;
 	attr->odp_caps.general_caps = IB_ODP_SUPPORT | IB_ODP_SUPPORT_IMPLICIT;
 	attr->odp_caps.per_transport_caps.rc_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
 		IB_ODP_SUPPORT_WRITE | IB_ODP_SUPPORT_READ |
-		IB_ODP_SUPPORT_ATOMIC;
+		IB_ODP_SUPPORT_ATOMIC | IB_ODP_SUPPORT_SRQ_RECV;
 	attr->odp_caps.per_transport_caps.ud_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV;
 	attr->local_ca_ack_delay = 15;
@@ -312,6 +316,7 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_qp_ops);
 	ib_set_device_ops(ibdev, &rodp_ah_ops);
 	ib_set_device_ops(ibdev, &rodp_mcast_ops);
+	ib_set_device_ops(ibdev, &rodp_srq_ops);
 
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;

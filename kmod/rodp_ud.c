@@ -149,12 +149,6 @@ void rodp_ud_req_run(struct rodp_qp *qp, bool *busy)
 	qp->sq_draining = false;
 }
 
-/* The receive WQE a datagram goes into, or NULL when none is posted. */
-static struct rodp_rwqe *rodp_ud_take_rwqe(struct rodp_qp *qp)
-{
-	return rodp_wq_fetch(&qp->rq);
-}
-
 /*
  * The GRH of a received datagram, as RoCEv2 lays it out in a receive
  * buffer: the IPv6 header, or 20 zero bytes then the IPv4 header (with
@@ -216,14 +210,15 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx)
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		return;
 	}
-	wqe = rodp_ud_take_rwqe(qp);
-	if (!wqe) {
+	/* The QP's receive queue or its SRQ (num_sge checked). */
+	wqe = rodp_resp_get_wqe(qp);
+	if (IS_ERR_OR_NULL(wqe)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_NORECV);
 		return;
 	}
 
 	sge = rodp_ud_sges(wqe, sizeof(*wqe));
-	num_sge = wqe->num_sge > qp->max_recv_sge ? 0 : wqe->num_sge;
+	num_sge = wqe->num_sge;
 	rodp_ud_grh(skb, grh);
 	err = rodp_sge_copy(qp, sge, num_sge, 0, grh, RODP_GRH_LEN, true);
 	if (!err)
@@ -244,6 +239,7 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx)
 		cqe.imm_data = (__force u32)cpu_to_be32(pkt->imm);
 	}
 	/* Slot free first: the consumer may post again on seeing the CQE. */
-	rodp_wq_retire(&qp->rq);
+	if (!qp->srq)
+		rodp_wq_retire(&qp->rq);
 	rodp_cq_post(to_rcq(qp->ibqp.recv_cq), &cqe, pkt->bth.se);
 }
