@@ -31,8 +31,8 @@
 
 /*
  * query_device_ex reports exactly what works: general ODP and implicit
- * ODP, RC SEND/RECV/WRITE/READ/ATOMIC/SRQ_RECV, UD SEND/RECV, nothing for UC or
- * XRC; and both kinds of ODP MR register on the device.
+ * ODP, RC SEND/RECV/WRITE/READ/ATOMIC/SRQ_RECV, UD SEND/RECV, nothing for
+ * UC or XRC; and both kinds of ODP MR register on the device.
  */
 void test_caps(void **state)
 {
