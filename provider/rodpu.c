@@ -2,7 +2,8 @@
 /*
  * rodp's libibverbs provider: device matching, contexts,
  * device and port queries, protection domains and memory regions.
- * Completion queues are in rodpu_cq.c, queue pairs in rodpu_qp.c.
+ * Completion queues are in rodpu_cq.c, queue pairs in rodpu_qp.c, memory
+ * windows in rodpu_mw.c.
  *
  * Loaded by libibverbs as librodp-rdmav34.so; registers itself from a
  * constructor.  Verbs not set in rodpu_ctx_ops fail with EOPNOTSUPP
@@ -234,11 +235,14 @@ static void rodpu_free_context(struct ibv_context *ibctx)
 
 static const struct verbs_context_ops rodpu_ctx_ops = {
 	.advise_mr	= rodpu_advise_mr,
+	.alloc_mw	= rodpu_alloc_mw,
 	.alloc_pd	= rodpu_alloc_pd,
+	.bind_mw	= rodpu_bind_mw,
 	.create_cq	= rodpu_create_cq,
 	.create_cq_ex	= rodpu_create_cq_ex,
 	.create_qp	= rodpu_create_qp,
 	.create_qp_ex	= rodpu_create_qp_ex,
+	.dealloc_mw	= rodpu_dealloc_mw,
 	.dealloc_pd	= rodpu_dealloc_pd,
 	.dereg_mr	= rodpu_dereg_mr,
 	.destroy_cq	= rodpu_destroy_cq,
