@@ -854,7 +854,9 @@ static void test_send_inv_bad(void **state)
 /*
  * Binds IBA refuses (MW_BIND_ERR, the QP to error): tc->arg 0, a type 2
  * window already bound; 1, a writable window on an MR without
- * LOCAL_WRITE (C10-74); 2, a range past the MR's end.
+ * LOCAL_WRITE (C10-74); 2, a range past the MR's end; 3, a zero-based
+ * type 1 window (o10-36.2.2); 4, an MR of another PD (type 2, posted:
+ * libibverbs checks the PDs of ibv_bind_mw() itself).
  */
 static void test_bind_bad(void **state)
 {
@@ -876,10 +878,51 @@ static void test_bind_bad(void **state)
 		bind2(&c->b, mw, ro->mr, (uintptr_t)ro->mem, PAGE,
 		      IBV_ACCESS_REMOTE_WRITE, IBV_WC_MW_BIND_ERR);
 		break;
-	default:
+	case 2:
 		bind2(&c->b, mw, r->mr, base + PAGE, PAGE + 8, MW_ALL,
 		      IBV_WC_MW_BIND_ERR);
 		break;
+	case 3: {
+		struct ibv_mw *m1 = mw_new(tc, c->b.pd, IBV_MW_TYPE_1);
+		struct ibv_mw_bind b = {
+			.wr_id = 74, .send_flags = IBV_SEND_SIGNALED,
+			.bind_info = { .mr = r->mr, .addr = base,
+				       .length = PAGE,
+				       .mw_access_flags = MW_ALL |
+							  IBV_ACCESS_ZERO_BASED },
+		};
+		int rc = ibv_bind_mw(c->b.qp, m1, &b);
+
+		if (rc) {
+			CHECK(!c->b.dev->rodp && rc == EINVAL,
+			      "ibv_bind_mw(type 1, zero based): %s",
+			      strerror(rc));
+			vt_diag("%s's provider refuses it at once (EINVAL)",
+				c->b.dev->name);
+			vt_expect_qp_state(c->b.qp, c->b.dev->name,
+					   IBV_QPS_RTS, "after the refusal");
+			return;
+		}
+		expect_err(c->b.scq, c->b.dev, 74, IBV_WC_MW_BIND_ERR,
+			   "type 1 zero-based bind");
+		break;
+	}
+	default: {
+		struct conn *c2 = conn_open(tc, false, NULL);
+		struct region *r2 = region_new(tc, c2->b.pd, 1, RW_ACCESS,
+					       0xa7);
+
+		rxe_lax = true;
+		bind2(&c->b, mw, r2->mr, (uintptr_t)r2->mem, PAGE, MW_ALL,
+		      IBV_WC_MW_BIND_ERR);
+		rxe_lax = false;
+		if (!c->b.dev->rodp && vt_qp_state(c->b.qp) == IBV_QPS_RTS) {
+			vt_diag("%s binds a window to an MR of another PD (known rxe 6.1 behaviour, accepted for the control)",
+				c->b.dev->name);
+			return;
+		}
+		break;
+	}
 	}
 	vt_expect_qp_state(c->b.qp, c->b.dev->name, IBV_QPS_ERR,
 			   "after the failed bind");
@@ -1216,6 +1259,8 @@ static const struct kind pair_kinds[] = {
 	K("type2 bind of a bound window", test_bind_bad, 0, false),
 	K("type2 writable bind without local write", test_bind_bad, 1, false),
 	K("type2 bind past the mr", test_bind_bad, 2, false),
+	K("type1 zero based bind", test_bind_bad, 3, false),
+	K("type2 bind to another pd mr", test_bind_bad, 4, false),
 	K("type1 bind without mw_bind", test_bind_no_access, IBV_MW_TYPE_1, false),
 	K("type2 bind without mw_bind", test_bind_no_access, IBV_MW_TYPE_2, false),
 	K("type1 dealloc bound", test_dealloc_bound, IBV_MW_TYPE_1, false),
