@@ -11,9 +11,42 @@
 
 #include "rodp.h"
 
+/* The receive WQE in progress (resp_have_wqe): the kernel's copy. */
 static struct rodp_rwqe *rodp_rq_cur(struct rodp_qp *qp)
 {
+	if (qp->srq)
+		return qp->srq_wqe;
 	return rodp_wq_slot(&qp->rq, qp->rq.cons);
+}
+
+/**
+ * rodp_resp_get_wqe - the receive WQE for a QP's next incoming message
+ * @qp: the queue pair; the caller runs its responder, with no receive in
+ *	progress
+ *
+ * The one place a responder takes a receive WQE, whatever the QP type:
+ * the oldest fetched or next posted WQE of the QP's own receive queue, or
+ * one taken from its SRQ (rodp_srq_take()).  The WQE is the kernel's
+ * checked copy; a num_sge beyond what the queue allows is made 0 (nothing
+ * fits: a length error).  The caller marks it in progress
+ * (resp_have_wqe); it completes with rodp_resp_recv_done() or is flushed.
+ *
+ * Return: the WQE, NULL when none is posted (an RNR), or ERR_PTR(-EIO)
+ * when the QP's SRQ is in error.
+ */
+struct rodp_rwqe *rodp_resp_get_wqe(struct rodp_qp *qp)
+{
+	struct rodp_rwqe *wqe;
+
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
+
+	if (qp->srq)
+		return rodp_srq_take(qp);
+	wqe = qp->rq.head == qp->rq.cons ?
+	      rodp_wq_fetch(&qp->rq) : rodp_rq_cur(qp);
+	if (wqe && wqe->num_sge > qp->max_recv_sge)
+		wqe->num_sge = 0;	/* nothing fits: length error */
+	return wqe;
 }
 
 static const struct rodp_sge *rodp_rwqe_sge(const struct rodp_rwqe *wqe)
@@ -24,6 +57,8 @@ static const struct rodp_sge *rodp_rwqe_sge(const struct rodp_rwqe *wqe)
 /* Receive WQEs posted and not yet taken: the credits to advertise. */
 static u8 rodp_resp_credits(struct rodp_qp *qp)
 {
+	if (qp->srq)
+		return rcore_rc_credit_code(0, true);
 	return rcore_rc_credit_code(rcore_ring_count(rodp_wq_prod(&qp->rq),
 						     qp->rq.head), false);
 }
@@ -171,7 +206,8 @@ static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 	}
 	/* Slot free first: the consumer may post again on seeing the CQE. */
 	qp->resp_have_wqe = false;
-	rodp_wq_retire(&qp->rq);
+	if (!qp->srq)
+		rodp_wq_retire(&qp->rq);
 	rodp_cq_post(to_rcq(qp->ibqp.recv_cq), &cqe, rx && rx->pkt.bth.se);
 }
 
@@ -222,8 +258,12 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 	int err;
 
 	if ((f & RCORE_RC_F_NEED_WQE) && !qp->resp_have_wqe) {
-		wqe = qp->rq.head == qp->rq.cons ?
-		      rodp_wq_fetch(&qp->rq) : rodp_rq_cur(qp);
+		wqe = rodp_resp_get_wqe(qp);
+		if (IS_ERR(wqe)) {
+			/* Its SRQ is in error: no receive to be had. */
+			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR);
+			return;
+		}
 		if (!wqe) {
 			rcore_rc_resp_nak(&qp->resp, psn,
 					  rcore_aeth_rnr_nak(qp->attr.min_rnr_timer),
@@ -235,8 +275,6 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			rodp_count(qp->rdev, RODP_CNT_TX_RNR_NAK);
 			return;
 		}
-		if (wqe->num_sge > qp->max_recv_sge)
-			wqe->num_sge = 0;	/* nothing fits: length error */
 		qp->resp_have_wqe = true;
 		if (f & RCORE_RC_F_SEND)
 			qp->resp_msg_len = 0;

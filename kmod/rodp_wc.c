@@ -91,7 +91,10 @@ static void rodp_qp_flush_sq(struct rodp_qp *qp)
 	qp->rd_atomic_out = 0;
 }
 
-/* Complete every receive WQE posted with a flush error. */
+/*
+ * Complete every receive WQE posted with a flush error; on an SRQ, only
+ * the one the QP took (rodp_srq_qp_flush()).
+ */
 static void rodp_qp_flush_rq(struct rodp_qp *qp)
 {
 	struct rodp_cq *rcq;
@@ -101,6 +104,10 @@ static void rodp_qp_flush_rq(struct rodp_qp *qp)
 		.opcode = IB_WC_RECV,
 	};
 
+	if (qp->srq) {
+		rodp_srq_qp_flush(qp);
+		return;
+	}
 	if (!qp->rq.ring)
 		return;
 	rcq = to_rcq(qp->ibqp.recv_cq);
@@ -157,8 +164,9 @@ void rodp_eng_flush(struct rodp_eng *e)
 		qp->rnr_wait = false;
 		rodp_qp_flush_sq(qp);
 	} else {
-		rodp_resp_reset(qp);
+		/* The receive in progress first: the reset forgets it. */
 		rodp_qp_flush_rq(qp);
+		rodp_resp_reset(qp);
 	}
 }
 

@@ -112,7 +112,7 @@ static struct rodp_sge *rodpu_swqe_sges(struct rodp_swqe *w)
 	return (struct rodp_sge *)(void *)(w + 1);
 }
 
-static void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx)
+void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx)
 {
 	return (char *)wq->hdr + RODP_RING_HDR_SIZE +
 	       rcore_ring_slot_off(wq->log2_slots, wq->slot_size, idx);
@@ -123,8 +123,7 @@ static void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx)
  * Return: 0 with *room set, or EIO if the kernel's consumer index is not
  * within a queue's depth behind @prod.
  */
-static int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod,
-			 uint32_t *room)
+int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod, uint32_t *room)
 {
 	uint32_t cons = rcore_load_acquire_u32(&wq->hdr->cons);
 	uint32_t used = rcore_ring_count(prod, cons);
@@ -141,13 +140,13 @@ static int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod,
  * kernel's, between setting the flag and reading the producer index:
  * either it sees our WQE or we see its flag.
  */
-static bool rodpu_wq_in_error(const struct rodpu_wq *wq)
+bool rodpu_wq_in_error(const struct rodpu_wq *wq)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	return rcore_read_once_u32(&wq->hdr->flags) & RODP_RING_F_ERROR;
 }
 
-static void rodpu_wq_publish(struct rodpu_wq *wq, uint32_t prod)
+void rodpu_wq_publish(struct rodpu_wq *wq, uint32_t prod)
 {
 	wq->prod = prod;
 	rcore_store_release_u32(&wq->hdr->prod, prod);
@@ -905,26 +904,13 @@ static void rodpu_qp_set_wr_ops(struct ibv_qp_ex *qpx)
 /* Creation and destruction                                            */
 /* ------------------------------------------------------------------ */
 
-/* A work queue as the kernel announced it, and what it must hold. */
-struct rodpu_wq_desc {
-	const char *name;
-	uint64_t offset;
-	uint64_t size;		/* 0: the QP has no such queue */
-	uint32_t log2_slots;
-	uint32_t slot_size;
-	size_t wqe_size;	/* header of one WQE */
-	uint32_t depth;		/* granted max_*_wr */
-	uint32_t max_sge;	/* granted max_*_sge */
-	uint32_t max_inline;	/* granted max_inline_data (SQ) */
-};
-
 /*
  * rodpu_wq_map - map a work queue the kernel announced, after checking
  * that the granted capabilities fit in it and that its header agrees.
  * Return: 0 or a positive errno.
  */
-static int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
-			const struct rodpu_wq_desc *d)
+int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
+		 const struct rodpu_wq_desc *d)
 {
 	uint64_t room = 0, need = 0;
 	struct rodp_ring_hdr *hdr;
@@ -994,7 +980,7 @@ static int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
 	return 0;
 }
 
-static void rodpu_wq_unmap(struct rodpu_wq *wq)
+void rodpu_wq_unmap(struct rodpu_wq *wq)
 {
 	if (wq->hdr)
 		munmap(wq->hdr, wq->map_size);
@@ -1045,8 +1031,7 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	    ((attr->comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS) &&
 	     attr->create_flags) ||
 	    ((attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) &&
-	     (attr->send_ops_flags & ~(uint64_t)RODPU_QP_SEND_OPS)) ||
-	    attr->srq) {
+	     (attr->send_ops_flags & ~(uint64_t)RODPU_QP_SEND_OPS))) {
 		errno = EOPNOTSUPP;
 		return NULL;
 	}

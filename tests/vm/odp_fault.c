@@ -24,14 +24,15 @@
 /* Capabilities and registration without pinning                          */
 /* ---------------------------------------------------------------------- */
 
+/* SRQ_RECV: receives through an SRQ (tested by srq_test's "srq odp"). */
 #define RC_ODP_CAPS	(IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV | \
 			 IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ | \
-			 IBV_ODP_SUPPORT_ATOMIC)
+			 IBV_ODP_SUPPORT_ATOMIC | IBV_ODP_SUPPORT_SRQ_RECV)
 
 /*
  * query_device_ex reports exactly what works: general ODP and implicit
- * ODP, RC SEND/RECV/WRITE/READ/ATOMIC, nothing for UC, UD or XRC; and
- * both kinds of ODP MR register on the device.
+ * ODP, RC SEND/RECV/WRITE/READ/ATOMIC/SRQ_RECV, nothing for UC, UD or
+ * XRC; and both kinds of ODP MR register on the device.
  */
 void test_caps(void **state)
 {
@@ -59,7 +60,7 @@ void test_caps(void **state)
 	      d->name, (uint64_t)ax.odp_caps.general_caps,
 	      IBV_ODP_SUPPORT | IBV_ODP_SUPPORT_IMPLICIT);
 	CHECK(ax.odp_caps.per_transport_caps.rc_odp_caps == RC_ODP_CAPS,
-	      "%s: rc_odp_caps 0x%x, want SEND|RECV|WRITE|READ|ATOMIC (0x%x)",
+	      "%s: rc_odp_caps 0x%x, want SEND|RECV|WRITE|READ|ATOMIC|SRQ_RECV (0x%x)",
 	      d->name, ax.odp_caps.per_transport_caps.rc_odp_caps,
 	      RC_ODP_CAPS);
 	CHECK(!ax.odp_caps.per_transport_caps.uc_odp_caps &&
