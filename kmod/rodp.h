@@ -19,6 +19,9 @@
  *                             the SRQ; never held across a memory access
  *                             through an MR, a CQ post or an event: none
  *                             of 5 to 9 is taken under it)
+ *   4b. rodp_dev.mw_lock     (mutex, rodp_mw.c: memory window state and
+ *                             the MRs' window counts; taken under 4, with
+ *                             nothing but xarray locks under it)
  *   5. rodp_odp.lock         (mutex: the block set of an ODP MR; making a
  *                             block inserts an interval notifier, which
  *                             may take mmap_lock)
@@ -184,6 +187,7 @@ enum rodp_counter {
  * @mr_xa: memory regions by key index (lkey >> 8)
  * @mr_next: next index xa_alloc_cyclic() tries
  * @mr_gen: generation counter, the low byte of every new key
+ * @mw_lock: memory windows' state and MR window counts (rodp_mw.c)
  * @qp_xa: queue pairs by QP number
  * @qp_next: next QP number xa_alloc_cyclic() tries
  * @ah_xa: address handles by number (rodp_ah.c)
@@ -207,6 +211,7 @@ struct rodp_dev {
 	struct xarray mr_xa;
 	u32 mr_next;
 	atomic_t mr_gen;
+	struct mutex mw_lock;
 	struct xarray qp_xa;
 	u32 qp_next;
 	struct xarray ah_xa;
@@ -285,6 +290,7 @@ static inline struct rodp_cq *to_rcq(struct ib_cq *ibcq)
 				  IB_ACCESS_REMOTE_READ |		\
 				  IB_ACCESS_REMOTE_ATOMIC |		\
 				  IB_ACCESS_ON_DEMAND |			\
+				  IB_ACCESS_MW_BIND |			\
 				  IB_ACCESS_OPTIONAL)
 
 enum rodp_mr_kind {
@@ -326,6 +332,8 @@ struct rodp_odp {
  * @npages: entries in @pages
  * @odp: the mirror (RODP_MR_ODP)
  * @dying: being deregistered: long walks (an async prefetch) stop early
+ * @num_mw: memory windows bound to it (under rodp_dev.mw_lock)
+ * @mw_closed: leaving the key space: no window binds to it (mw_lock)
  * @users: references: the registration holds one, each rodp_mr_get() one
  *	more
  * @released: completed when @users drops to zero
@@ -341,6 +349,8 @@ struct rodp_mr {
 	unsigned long npages;
 	struct rodp_odp odp;
 	bool dying;
+	unsigned int num_mw;
+	bool mw_closed;
 	refcount_t users;
 	struct completion released;
 	struct rcu_head rcu;
@@ -440,6 +450,7 @@ struct rodp_swqe_info {
 	u8 status;		/* error found when fetched or sent */
 	bool started;		/* first packet sent: first_psn valid */
 	bool signaled;
+	bool local;		/* BIND_MW, LOCAL_INV: no packets (rodp_mw.c) */
 };
 
 /*
@@ -789,6 +800,17 @@ int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		 void *buf, bool to_mr);
 int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
 		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
+
+/* rodp_mw.c: memory windows, R_Key invalidation */
+extern const struct ib_device_ops rodp_mw_ops;
+struct rodp_mr *rodp_rkey_get(struct rodp_qp *qp, u32 rkey, int access,
+			      u64 va, u64 len, u64 *iova);
+int rodp_mw_close_mr(struct rodp_mr *mr);
+void rodp_mw_reopen_mr(struct rodp_mr *mr);
+int rodp_mw_invalidate(struct rodp_qp *qp, u32 rkey, bool remote);
+int rodp_mw_wc_opcode(u8 opcode);
+enum ib_wc_status rodp_mw_local_op(struct rodp_qp *qp,
+				   const struct rodp_swqe *wqe);
 
 /* rodp_odp.c: On-Demand Paging */
 extern const struct ib_device_ops rodp_odp_ops;

@@ -54,7 +54,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 
 	/*
 	 * Only what works is reported: PDs, CQs, pinned and ODP memory
-	 * regions (explicit and implicit), RC and UD queue pairs, shared
+	 * regions (explicit and implicit), memory windows of type 1 and
+	 * 2B (sharing the MRs' key space), RC and UD queue pairs, shared
 	 * receive queues, address handles, UD multicast.
 	 */
 	memset(attr, 0, sizeof(*attr));
@@ -64,6 +65,7 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->sys_image_guid = rdev->ibdev.node_guid;
 	attr->max_mr_size = RODP_MAX_MR_SIZE;
 	attr->max_mr = RODP_MAX_MR;
+	attr->max_mw = RODP_MAX_MR;
 	attr->page_size_cap = PAGE_SIZE;
 	attr->max_cq = RODP_MAX_CQ;
 	attr->max_cqe = RODP_MAX_CQE;
@@ -84,6 +86,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->max_total_mcast_qp_attach = RODP_MAX_MCAST_GRP *
 					  RODP_MAX_MCAST_QP;
 	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN |
+				 IB_DEVICE_MEM_WINDOW |
+				 IB_DEVICE_MEM_WINDOW_TYPE_2B |
 				 IB_DEVICE_SRQ_RESIZE;
 	attr->max_srq = RODP_MAX_SRQ;
 	attr->max_srq_wr = RODP_MAX_SRQ_WR;
@@ -313,6 +317,7 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_verbs_ops);
 	ib_set_device_ops(ibdev, &rodp_mr_ops);
 	ib_set_device_ops(ibdev, &rodp_odp_ops);
+	ib_set_device_ops(ibdev, &rodp_mw_ops);
 	ib_set_device_ops(ibdev, &rodp_qp_ops);
 	ib_set_device_ops(ibdev, &rodp_ah_ops);
 	ib_set_device_ops(ibdev, &rodp_mcast_ops);

@@ -167,10 +167,11 @@ static bool rodp_resp_check_rkey(struct rodp_qp *qp, u32 psn, u32 rkey,
 				 int access, u64 va, u32 len)
 {
 	struct rodp_mr *mr;
+	u64 iova;
 
 	if (!len)
 		return true;
-	mr = rodp_mr_get(qp->rdev, rkey, qp->ibqp.pd, access, va, len);
+	mr = rodp_rkey_get(qp, rkey, access, va, len, &iova);
 	if (IS_ERR(mr)) {
 		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
 		return false;
@@ -196,6 +197,12 @@ static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 	if (rx && (rx->pkt.info->hdrs & RCORE_HDR_IMMDT)) {
 		cqe.wc_flags |= IB_WC_WITH_IMM;
 		cqe.imm_data = (__force u32)cpu_to_be32(rx->pkt.imm);
+	}
+	/* The R_Key a SEND_WITH_INV invalidated, host order. */
+	if (rx && (rx->pkt.info->hdrs & RCORE_HDR_IETH) &&
+	    status == IB_WC_SUCCESS) {
+		cqe.wc_flags |= IB_WC_WITH_INVALIDATE;
+		cqe.imm_data = rx->pkt.ieth_rkey;
 	}
 	/* Slot free first: the consumer may post again on seeing the CQE. */
 	qp->resp_have_wqe = false;
@@ -247,13 +254,8 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 	u32 psn = pkt->bth.psn;
 	struct rodp_rwqe *wqe;
 	struct rodp_mr *mr;
+	u64 iova;
 	int err;
-
-	if (f & RCORE_RC_F_INV) {
-		/* No memory windows or fast-registered MRs to invalidate. */
-		rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
-		return;
-	}
 
 	if ((f & RCORE_RC_F_NEED_WQE) && !qp->resp_have_wqe) {
 		wqe = rodp_resp_get_wqe(qp);
@@ -302,6 +304,18 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		qp->resp_msg_len += pkt->payload_len;
 	}
 
+	/*
+	 * SEND_WITH_INV, at its last packet: the R_Key must name a type 2
+	 * window of this QP (rodp_mw.c), else the request is refused as
+	 * an access through a bad R_Key would be.
+	 */
+	if ((f & RCORE_RC_F_INV) &&
+	    rodp_mw_invalidate(qp, pkt->ieth_rkey, true)) {
+		rodp_resp_recv_done(qp, rx, IB_WC_LOC_ACCESS_ERR, false);
+		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
+		return;
+	}
+
 	if (f & RCORE_RC_F_WRITE) {
 		if (f & RCORE_RC_F_FIRST) {
 			/*
@@ -319,11 +333,11 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 				return;
 		}
 		if (pkt->payload_len) {
-			mr = rodp_mr_get(qp->rdev, qp->resp_rkey, qp->ibqp.pd,
-					 IB_ACCESS_REMOTE_WRITE, qp->resp_va,
-					 pkt->payload_len);
+			mr = rodp_rkey_get(qp, qp->resp_rkey,
+					   IB_ACCESS_REMOTE_WRITE, qp->resp_va,
+					   pkt->payload_len, &iova);
 			err = IS_ERR(mr) ? PTR_ERR(mr) :
-			      rodp_mr_copy(mr, qp->resp_va, pkt->payload_len,
+			      rodp_mr_copy(mr, iova, pkt->payload_len,
 					   qp->resp_va_end - qp->resp_va -
 					   pkt->payload_len,
 					   (void *)rx->payload, true);
@@ -367,14 +381,14 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
 			return;
 		}
-		mr = rodp_mr_get(qp->rdev, pkt->atmeth.rkey, qp->ibqp.pd,
-				 IB_ACCESS_REMOTE_ATOMIC, pkt->atmeth.va,
-				 sizeof(u64));
+		mr = rodp_rkey_get(qp, pkt->atmeth.rkey,
+				   IB_ACCESS_REMOTE_ATOMIC, pkt->atmeth.va,
+				   sizeof(u64), &iova);
 		if (IS_ERR(mr)) {
 			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
 			return;
 		}
-		err = rodp_mr_io(mr, pkt->atmeth.va, sizeof(u64), 0, true,
+		err = rodp_mr_io(mr, iova, sizeof(u64), 0, true,
 				 rodp_atomic_piece, &c);
 		rodp_mr_put(mr);
 		if (err) {
@@ -538,6 +552,7 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 	struct rcore_rc_ack ack;
 	struct rodp_tx tx = {};
 	struct rodp_mr *mr;
+	u64 iova;
 	int err;
 
 	rcore_rc_resp_ack(&qp->resp, rodp_resp_credits(qp), &ack);
@@ -559,16 +574,15 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 	tx.payload_len = seg.len;
 	mr = NULL;
 	if (seg.len) {
-		mr = rodp_mr_get(qp->rdev, job->rkey, qp->ibqp.pd,
-				 IB_ACCESS_REMOTE_READ, job->va + seg.offset,
-				 seg.len);
+		mr = rodp_rkey_get(qp, job->rkey, IB_ACCESS_REMOTE_READ,
+				   job->va + seg.offset, seg.len, &iova);
 		if (IS_ERR(mr)) {
-			/* The MR went away under the read. */
+			/* The MR (or window) went away under the read. */
 			rodp_resp_read_failed(qp, seg.psn, first, PTR_ERR(mr));
 			return;
 		}
 		tx.mr = mr;
-		tx.mr_va = job->va + seg.offset;
+		tx.mr_va = iova;
 		tx.mr_ahead = job->len - seg.offset - seg.len;
 	}
 	err = rodp_xmit(qp, &tx);

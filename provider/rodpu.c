@@ -3,7 +3,7 @@
  * rodp's libibverbs provider: device matching, contexts,
  * device and port queries, protection domains and memory regions.
  * Completion queues are in rodpu_cq.c, queue pairs in rodpu_qp.c,
- * shared receive queues in rodpu_srq.c.
+ * shared receive queues in rodpu_srq.c, memory windows in rodpu_mw.c.
  *
  * Loaded by libibverbs as librodp-rdmav34.so; registers itself from a
  * constructor.  Verbs not set in rodpu_ctx_ops fail with EOPNOTSUPP
@@ -235,13 +235,16 @@ static void rodpu_free_context(struct ibv_context *ibctx)
 
 static const struct verbs_context_ops rodpu_ctx_ops = {
 	.advise_mr	= rodpu_advise_mr,
+	.alloc_mw	= rodpu_alloc_mw,
 	.alloc_pd	= rodpu_alloc_pd,
 	.attach_mcast	= rodpu_attach_mcast,
+	.bind_mw	= rodpu_bind_mw,
 	.create_ah	= rodpu_create_ah,
 	.create_cq	= rodpu_create_cq,
 	.create_cq_ex	= rodpu_create_cq_ex,
 	.create_qp	= rodpu_create_qp,
 	.create_qp_ex	= rodpu_create_qp_ex,
+	.dealloc_mw	= rodpu_dealloc_mw,
 	.create_srq	= rodpu_create_srq,
 	.create_srq_ex	= rodpu_create_srq_ex,
 	.dealloc_pd	= rodpu_dealloc_pd,

@@ -192,6 +192,12 @@ int rodpu_query_rt_values(struct ibv_context *ibctx,
 int rodpu_req_notify_cq(struct ibv_cq *ibcq, int solicited_only);
 int rodpu_resize_cq(struct ibv_cq *ibcq, int cqe);
 
+/* rodpu_mw.c */
+struct ibv_mw *rodpu_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type);
+int rodpu_dealloc_mw(struct ibv_mw *mw);
+int rodpu_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw,
+		  struct ibv_mw_bind *mw_bind);
+
 /* rodpu_qp.c */
 int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 		      uint32_t max_sge, uint32_t max_inline);

@@ -39,6 +39,8 @@ RODPU_SAME_OP(RDMA_READ);
 RODPU_SAME_OP(ATOMIC_CMP_AND_SWP);
 RODPU_SAME_OP(ATOMIC_FETCH_AND_ADD);
 RODPU_SAME_OP(SEND_WITH_INV);
+RODPU_SAME_OP(LOCAL_INV);
+RODPU_SAME_OP(BIND_MW);
 #undef RODPU_SAME_OP
 _Static_assert(IBV_SEND_FENCE == RODP_SEND_FENCE &&
 	       IBV_SEND_SIGNALED == RODP_SEND_SIGNALED &&
@@ -53,6 +55,9 @@ _Static_assert(sizeof(struct ibv_sge) == sizeof(struct rodp_sge) &&
 	       offsetof(struct ibv_sge, lkey) ==
 	       offsetof(struct rodp_sge, lkey),
 	       "struct ibv_sge and struct rodp_sge differ");
+_Static_assert(IBV_ACCESS_REMOTE_WRITE == 2 && IBV_ACCESS_REMOTE_READ == 4 &&
+	       IBV_ACCESS_REMOTE_ATOMIC == 8 && IBV_ACCESS_ZERO_BASED == 32,
+	       "a window's rights go to the kernel as IB_ACCESS_* bits");
 _Static_assert(sizeof(struct rodp_sge) == 16, "SGE size is ABI");
 _Static_assert(sizeof(struct rodp_swqe) == 64,
 	       "send WQE header size is ABI");
@@ -70,7 +75,10 @@ _Static_assert(sizeof(struct rodp_rwqe) == 16,
 				 IBV_QP_EX_WITH_SEND_WITH_IMM |		\
 				 IBV_QP_EX_WITH_RDMA_READ |		\
 				 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |	\
-				 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+				 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD |	\
+				 IBV_QP_EX_WITH_SEND_WITH_INV |		\
+				 IBV_QP_EX_WITH_LOCAL_INV |		\
+				 IBV_QP_EX_WITH_BIND_MW)
 
 /* What a UD QP sends. */
 #define RODPU_UD_SEND_OPS	(IBV_QP_EX_WITH_SEND |			\
@@ -219,6 +227,27 @@ static int rodpu_inline_from_bufs(void *dst, uint32_t max,
 	return 0;
 }
 
+/*
+ * A BIND_MW WQE: the window @mw gets R_Key @rkey (same index, the low byte
+ * the consumer chose) and the range and rights of @bi.  The kernel checks
+ * the rest (PDs, the MR's rights and range, the window's state).
+ * Return: 0, or EINVAL without a window, or for a key of another window.
+ */
+static int rodpu_swqe_bind(struct rodp_swqe *w, const struct ibv_mw *mw,
+			   uint32_t rkey, const struct ibv_mw_bind_info *bi)
+{
+	if (!mw || (rkey >> 8) != (mw->rkey >> 8) ||
+	    (!bi->mr && (bi->addr || bi->length)))
+		return EINVAL;
+	w->rkey = rkey;
+	w->remote_addr = bi->addr;
+	w->compare_add = bi->length;
+	w->bind.mr_lkey = bi->mr ? bi->mr->lkey : 0;
+	w->bind.access = bi->mw_access_flags;
+	w->bind.mw_type = mw->type;
+	return 0;
+}
+
 /**
  * rodpu_swqe_encode - write one send work request into a send queue slot.
  * @slot: the slot: room for a struct rodp_swqe followed by @max_sge
@@ -268,6 +297,15 @@ int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 		break;
 	case IBV_WR_SEND:
 		break;
+	case IBV_WR_LOCAL_INV:
+		/* Carries no data: no SGEs, no inline. */
+		w->flags &= (uint8_t)~RODP_SEND_INLINE;
+		w->imm_data = wr->invalidate_rkey;
+		return 0;
+	case IBV_WR_BIND_MW:
+		w->flags &= (uint8_t)~RODP_SEND_INLINE;
+		return rodpu_swqe_bind(w, wr->bind_mw.mw, wr->bind_mw.rkey,
+				       &wr->bind_mw.bind_info);
 	case IBV_WR_ATOMIC_CMP_AND_SWP:
 		w->swap = wr->wr.atomic.swap;
 		/* fall through */
@@ -822,19 +860,28 @@ static void rodpu_wr_bind_mw(struct ibv_qp_ex *ibqpx, struct ibv_mw *mw,
 			     uint32_t rkey,
 			     const struct ibv_mw_bind_info *bind_info)
 {
-	rodpu_wr_unsupported(ibqpx);
+	struct rodp_swqe *w = rodpu_wr_begin(ibqpx, IBV_WR_BIND_MW);
+
+	if (w && rodpu_swqe_bind(w, mw, rkey, bind_info))
+		rodpu_wr_fail(ex_to_rqp(ibqpx), EINVAL);
 }
 
 static void rodpu_wr_local_inv(struct ibv_qp_ex *ibqpx,
 			       uint32_t invalidate_rkey)
 {
-	rodpu_wr_unsupported(ibqpx);
+	struct rodp_swqe *w = rodpu_wr_begin(ibqpx, IBV_WR_LOCAL_INV);
+
+	if (w)
+		w->imm_data = invalidate_rkey;
 }
 
 static void rodpu_wr_send_inv(struct ibv_qp_ex *ibqpx,
 			      uint32_t invalidate_rkey)
 {
-	rodpu_wr_unsupported(ibqpx);
+	struct rodp_swqe *w = rodpu_wr_begin(ibqpx, IBV_WR_SEND_WITH_INV);
+
+	if (w)
+		w->imm_data = invalidate_rkey;
 }
 
 static void rodpu_wr_send_tso(struct ibv_qp_ex *ibqpx, void *hdr,

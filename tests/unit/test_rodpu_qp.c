@@ -590,9 +590,7 @@ static void test_create_unsupported(void **state)
 		.pd = &fake_pd,
 	};
 	static const uint64_t bad_ops[] = {
-		IBV_QP_EX_WITH_SEND_WITH_INV, IBV_QP_EX_WITH_LOCAL_INV,
-		IBV_QP_EX_WITH_BIND_MW, IBV_QP_EX_WITH_TSO,
-		IBV_QP_EX_WITH_ATOMIC_WRITE,
+		IBV_QP_EX_WITH_TSO, IBV_QP_EX_WITH_ATOMIC_WRITE,
 	};
 	size_t i;
 
@@ -1063,7 +1061,8 @@ static void test_send_bad_requests(void **state)
 	struct ibv_sge res[2] = { { 0x100, 8, 1 }, { 0x200, 8, 1 } };
 	struct ibv_send_wr wr, *bad = NULL;
 	static const enum ibv_wr_opcode bad_ops[] = {
-		IBV_WR_LOCAL_INV, IBV_WR_BIND_MW, IBV_WR_TSO, IBV_WR_DRIVER1,
+		IBV_WR_BIND_MW /* without a window */, IBV_WR_TSO,
+		IBV_WR_DRIVER1,
 		IBV_WR_ATOMIC_WRITE, 200,
 	};
 	size_t i;
@@ -1190,7 +1189,7 @@ static void test_send_error_ring(void **state)
 
 	/* QP in error: even a refused post rings, so it gets flushed. */
 	fk.sq.hdr->flags |= RODP_RING_F_ERROR;
-	wr.opcode = IBV_WR_LOCAL_INV;
+	wr.opcode = IBV_WR_TSO;
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
 	assert_int_equal(fk.sq_dbs, 2);
 	assert_int_equal(rodpu_destroy_qp(qp), 0);
@@ -1404,6 +1403,109 @@ static void test_srq(void **state)
 		 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |			\
 		 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
 
+/*
+ * Memory window WQEs: BIND_MW (ibv_post_send and ibv_wr_bind_mw) carries
+ * the window's new R_Key, the range, the MR's L_Key, the rights and the
+ * window's type; LOCAL_INV and SEND_WITH_INV (ibv_wr_*) the R_Key in
+ * imm_data.  A new R_Key of another index is refused.
+ */
+static void test_mw_wqes(void **state)
+{
+	struct ibv_qp *qp = new_qp_ex(&default_cap,
+				      IBV_QP_EX_WITH_BIND_MW |
+				      IBV_QP_EX_WITH_LOCAL_INV |
+				      IBV_QP_EX_WITH_SEND_WITH_INV);
+	struct ibv_qp_ex *qpx = ibv_qp_to_qp_ex(qp);
+	struct ibv_mr mr = { .lkey = 0x4321 };
+	struct ibv_mw mw1 = { .rkey = 0x1200, .type = IBV_MW_TYPE_1 };
+	struct ibv_mw mw2 = { .rkey = 0x34ff, .type = IBV_MW_TYPE_2 };
+	struct ibv_mw_bind mb = {
+		.wr_id = 9, .send_flags = IBV_SEND_SIGNALED,
+		.bind_info = { .mr = &mr, .addr = 0x7000, .length = 0x300,
+			       .mw_access_flags = IBV_ACCESS_REMOTE_READ },
+	};
+	struct ibv_send_wr wr, *bad = NULL;
+	struct rodp_swqe *w;
+
+	assert_non_null(qpx);
+	memset(sq_slot(0), 0xee, (size_t)fk.sq.slot_size * 8);
+
+	/* ibv_bind_mw()'s WQE, as the provider posts it (type 1). */
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 9;
+	wr.opcode = IBV_WR_BIND_MW;
+	wr.send_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE;
+	wr.bind_mw.mw = &mw1;
+	wr.bind_mw.rkey = ibv_inc_rkey(mw1.rkey);
+	wr.bind_mw.bind_info = mb.bind_info;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
+	w = sq_slot(0);
+	assert_int_equal(w->opcode, RODP_WR_BIND_MW);
+	assert_int_equal(w->flags, RODP_SEND_SIGNALED);
+	assert_int_equal(w->rkey, 0x1201);
+	assert_int_equal(w->remote_addr, 0x7000);
+	assert_int_equal(w->compare_add, 0x300);
+	assert_int_equal(w->bind.mr_lkey, 0x4321);
+	assert_int_equal(w->bind.access, IBV_ACCESS_REMOTE_READ);
+	assert_int_equal(w->bind.mw_type, IBV_MW_TYPE_1);
+	assert_int_equal(w->num_sge, 0);
+	assert_int_equal(w->inline_len, 0);
+
+	/* Another window's index, or no window: refused. */
+	wr.bind_mw.rkey = 0x1301;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+	wr.bind_mw.mw = NULL;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 10;
+	wr.opcode = IBV_WR_LOCAL_INV;
+	wr.invalidate_rkey = 0x1201;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
+	w = sq_slot(1);
+	assert_int_equal(w->opcode, RODP_WR_LOCAL_INV);
+	assert_int_equal(w->imm_data, 0x1201);
+	assert_int_equal(w->num_sge, 0);
+	assert_int_equal(sq_prod(), 2);
+
+	/* The extended API: a type 2 bind (key byte wraps), inv, send_inv. */
+	ibv_wr_start(qpx);
+	qpx->wr_id = 11;
+	qpx->wr_flags = IBV_SEND_SIGNALED;
+	mb.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE |
+				       IBV_ACCESS_ZERO_BASED;
+	ibv_wr_bind_mw(qpx, &mw2, ibv_inc_rkey(mw2.rkey), &mb.bind_info);
+	qpx->wr_id = 12;
+	ibv_wr_local_inv(qpx, 0x3400);
+	qpx->wr_id = 13;
+	ibv_wr_send_inv(qpx, 0x3400);
+	ibv_wr_set_sge(qpx, 0x55, 0x1000, 64);
+	assert_int_equal(ibv_wr_complete(qpx), 0);
+	assert_int_equal(sq_prod(), 5);
+	w = sq_slot(2);
+	assert_int_equal(w->wr_id, 11);
+	assert_int_equal(w->opcode, RODP_WR_BIND_MW);
+	assert_int_equal(w->rkey, 0x3400);
+	assert_int_equal(w->bind.mw_type, IBV_MW_TYPE_2);
+	assert_int_equal(w->bind.access, IBV_ACCESS_REMOTE_WRITE |
+			 IBV_ACCESS_ZERO_BASED);
+	w = sq_slot(3);
+	assert_int_equal(w->opcode, RODP_WR_LOCAL_INV);
+	assert_int_equal(w->imm_data, 0x3400);
+	w = sq_slot(4);
+	assert_int_equal(w->opcode, RODP_WR_SEND_WITH_INV);
+	assert_int_equal(w->imm_data, 0x3400);
+	assert_sge(swqe_sge(4), 0x1000, 64, 0x55);
+
+	/* A bad bind fails the batch as a whole. */
+	ibv_wr_start(qpx);
+	ibv_wr_local_inv(qpx, 1);
+	ibv_wr_bind_mw(qpx, &mw2, 0x9900, &mb.bind_info);
+	assert_int_equal(ibv_wr_complete(qpx), EINVAL);
+	assert_int_equal(sq_prod(), 5);
+	assert_int_equal(rodpu_destroy_qp(qp), 0);
+}
+
 static void test_wr_api(void **state)
 {
 	struct ibv_qp *qp = new_qp_ex(&default_cap, ALL_OPS);
@@ -1585,10 +1687,10 @@ static void test_wr_api_errors(void **state)
 	ibv_wr_start(qpx);
 	ibv_wr_send(qpx);
 	ibv_wr_set_sge(qpx, 1, 1, 1);
-	ibv_wr_send_inv(qpx, 5);
+	ibv_wr_send_tso(qpx, NULL, 0, 0);
 	assert_int_equal(ibv_wr_complete(qpx), EOPNOTSUPP);
 	ibv_wr_start(qpx);
-	ibv_wr_local_inv(qpx, 5);
+	ibv_wr_set_ud_addr(qpx, NULL, 1, 1);
 	assert_int_equal(ibv_wr_complete(qpx), EOPNOTSUPP);
 
 	assert_int_equal(sq_prod(), 0);
@@ -1762,6 +1864,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ud_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wr_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mw_wqes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_wr_api_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
