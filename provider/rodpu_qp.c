@@ -898,7 +898,11 @@ static void rodpu_wr_set_ud_addr(struct ibv_qp_ex *ibqpx, struct ibv_ah *ah,
 
 	if (qp->wr_err)
 		return;
-	if (!w || !ah || ibqpx->qp_base.qp_type != IBV_QPT_UD) {
+	if (ibqpx->qp_base.qp_type != IBV_QPT_UD) {
+		rodpu_wr_fail(qp, EOPNOTSUPP);	/* no datagrams on this QP */
+		return;
+	}
+	if (!w || !ah) {
 		rodpu_wr_fail(qp, EINVAL);
 		return;
 	}
