@@ -49,6 +49,7 @@
 #include <rcore/ring.h>
 #include <rdma/rodp-abi.h>
 #include <rcore/rc.h>
+#include <rcore/uc.h>
 
 #define RODP_DRV_NAME		"rodp"
 #define RODP_UDP_PORT		4791
@@ -144,6 +145,10 @@ enum rodp_counter {
 	RODP_CNT_RETRANSMITS,
 	RODP_CNT_ACK_TIMEOUTS,
 	RODP_CNT_RNR_WAITS,
+	/* UC messages dropped whole (UC has no NAK, no retry) */
+	RODP_CNT_UC_DROP_SEQ,		/* packets lost or out of order */
+	RODP_CNT_UC_DROP_ACCESS,	/* R_Key, access, range, memory */
+	RODP_CNT_UC_DROP_NO_RECV,	/* a SEND with no receive posted */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -422,7 +427,7 @@ struct rodp_eng {
 };
 
 /**
- * struct rodp_qp - an RC queue pair
+ * struct rodp_qp - an RC or UC queue pair
  * @ibqp: the RDMA core's QP
  * @rdev: the device
  * @users: references: the QP number space holds one, each receive path
@@ -568,6 +573,12 @@ enum {
 #define rodp_dbg_qp(qp, fmt, ...)					\
 	ibdev_dbg(&(qp)->rdev->ibdev, "qp %u: " fmt,			\
 		  (qp)->ibqp.qp_num, ##__VA_ARGS__)
+
+/* Is @qp an Unreliable Connected QP (no ACKs, no retries: rodp_uc.c)? */
+static inline bool rodp_qp_uc(const struct rodp_qp *qp)
+{
+	return qp->ibqp.qp_type == IB_QPT_UC;
+}
 
 /* Is @opcode a response (for a requester) rather than a request? */
 static inline bool rodp_is_response(u8 opcode)
@@ -768,9 +779,18 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_comp_timeout(struct rodp_qp *qp);
 
 /* rodp_resp.c: the responder */
+void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
+		       const struct rcore_rc_resp_verdict *v);
 void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_resp_run(struct rodp_qp *qp, bool *busy);
 void rodp_resp_reset(struct rodp_qp *qp);
+
+/* rodp_uc.c: what is particular to Unreliable Connected QPs */
+int rodp_uc_req_seg(struct rodp_qp *qp, const struct rodp_swqe_info *info,
+		    u32 pkt, struct rcore_rc_seg *seg);
+void rodp_uc_req_sent(struct rodp_qp *qp, u32 idx, bool last);
+void rodp_uc_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
+void rodp_uc_resp_drop(struct rodp_qp *qp, enum rodp_counter why);
 
 /* rodp_wc.c: send completions, flushes, the error state */
 void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);

@@ -58,7 +58,7 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 	info->signaled = qp->sq_sig_all || (wqe->flags & RODP_SEND_SIGNALED);
 
 	kind = rodp_wr_kind(wqe->opcode);
-	if (kind < 0) {
+	if (kind < 0 || (rodp_qp_uc(qp) && !rcore_uc_msg_ok(kind))) {
 		info->kind = RCORE_RC_MSG_SEND;
 		info->status = IB_WC_LOC_QP_OP_ERR;
 		return true;
@@ -133,7 +133,7 @@ static int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 	pkt->bth.dqpn = qp->attr.dest_qp_num;
 	pkt->bth.psn = seg->psn;
 	pkt->bth.ackreq = seg->ackreq;
-	if (++qp->since_ackreq >= RODP_ACKREQ_EVERY)
+	if (!rodp_qp_uc(qp) && ++qp->since_ackreq >= RODP_ACKREQ_EVERY)
 		pkt->bth.ackreq = true;
 	if (pkt->bth.ackreq)
 		qp->since_ackreq = 0;
@@ -273,7 +273,9 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			info->npsn = rcore_rc_msg_psns(info->kind, info->len,
 						       qp->req.mtu);
 		}
-		if (rcore_rc_req_seg(info->kind, info->len, qp->req.mtu,
+		if (rodp_qp_uc(qp) ?
+		    rodp_uc_req_seg(qp, info, qp->send_pkt, &seg) :
+		    rcore_rc_req_seg(info->kind, info->len, qp->req.mtu,
 				     info->first_psn, qp->send_pkt, &seg)) {
 			info->status = IB_WC_LOC_QP_OP_ERR;
 			rodp_req_fail_oldest(qp);
@@ -322,6 +324,8 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			qp->send_idx++;
 			qp->send_pkt = 0;
 		}
+		if (rodp_qp_uc(qp))
+			rodp_uc_req_sent(qp, idx, seg.last);
 		budget--;
 		*busy = true;
 	}

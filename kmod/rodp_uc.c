@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp: Unreliable Connected QPs, the pieces in which they differ from
+ * RC.  A UC QP runs the RC requester and responder (rodp_req.c,
+ * rodp_resp.c) with the UC opcodes and none of the reliability:
+ *  - the requester completes a WQE once its last packet is sent: no
+ *    window waits on ACKs, no retry timer runs (una_psn follows
+ *    next_psn, so neither ever sees anything outstanding).  Pacing is the
+ *    requester's round budget: it lets go of the CPU after 64 packets,
+ *    and a peer on this host takes each packet in the sender's context
+ *    anyway (rodp_xmit()), so a long message does not flood its queue;
+ *  - the responder checks PSNs the UC way (rcore_uc_resp_check()): a
+ *    lost packet drops the message it belonged to, the next FIRST or
+ *    ONLY goes through; where RC would NAK (R_Key, access, no receive
+ *    posted, a receive too short), the message is dropped and counted.
+ * READ, atomics and SEND_WITH_INV do not exist on UC: the provider
+ * refuses them, and so does the requester (a local QP operation error).
+ */
+
+#include "rodp.h"
+
+/**
+ * rodp_uc_req_seg - describe packet @pkt of the send WQE @info
+ * @qp: the UC queue pair; caller holds the requester's lock
+ * @info: the WQE's bookkeeping (kind, length, first PSN)
+ * @pkt: the packet's index in the message
+ * @seg: filled with its PSN, payload range and UC opcode
+ *
+ * Return: 0, or an rcore error for a WQE UC does not carry.
+ */
+int rodp_uc_req_seg(struct rodp_qp *qp, const struct rodp_swqe_info *info,
+		    u32 pkt, struct rcore_rc_seg *seg)
+{
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
+
+	return rcore_uc_req_seg(info->kind, info->len, qp->req.mtu,
+				info->first_psn, pkt, seg);
+}
+
+/**
+ * rodp_uc_req_sent - a packet of the send WQE at @idx is on its way
+ * @qp: the UC queue pair; caller holds the requester's lock
+ * @idx: the WQE, the oldest one not completed
+ * @last: it was the WQE's last packet: the WQE completes now
+ *
+ * Nothing is ever outstanding on UC: no ACK will come.
+ */
+void rodp_uc_req_sent(struct rodp_qp *qp, u32 idx, bool last)
+{
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
+
+	qp->req.una_psn = qp->req.next_psn;
+	if (last)
+		rodp_qp_send_cqe(qp, idx, IB_WC_SUCCESS);
+}
+
+/**
+ * rodp_uc_resp_drop - drop the message in progress, count why
+ * @qp: the UC queue pair; caller holds the responder's lock
+ * @why: the counter: RODP_CNT_UC_DROP_*
+ *
+ * The rest of the message is dropped up to the next FIRST or ONLY.  A
+ * receive WQE a partial SEND took stays for the next message; a partial
+ * WRITE is abandoned where it stopped.
+ */
+void rodp_uc_resp_drop(struct rodp_qp *qp, enum rodp_counter why)
+{
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
+
+	rcore_uc_resp_abort(&qp->resp);
+	qp->resp_msg_len = 0;
+	rodp_count(qp->rdev, why);
+	rodp_dbg_qp(qp, "UC message dropped (counter %d), epsn %u\n", why,
+		    qp->resp.epsn);
+}
+
+/**
+ * rodp_uc_resp_rx - handle a UC request packet
+ * @qp: the UC queue pair; caller holds the responder's lock
+ * @rx: the packet (a UC opcode); executed as the RC opcode it stands for
+ */
+void rodp_uc_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
+{
+	struct rcore_uc_resp_verdict v;
+	unsigned int f;
+
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
+
+	rcore_uc_resp_check(&qp->resp, &rx->pkt, &v);
+	rcore_uc_resp_begin(&qp->resp, &rx->pkt, &v);
+	if (v.abort)
+		rodp_uc_resp_drop(qp, v.rc.why == RCORE_RC_WHY_ACCESS ?
+				  RODP_CNT_UC_DROP_ACCESS :
+				  RODP_CNT_UC_DROP_SEQ);
+	if (v.rc.action != RCORE_RC_RESP_EXECUTE) {
+		if (!v.abort)
+			rodp_count(qp->rdev, v.rc.why == RCORE_RC_WHY_ACCESS ?
+				   RODP_CNT_UC_DROP_ACCESS :
+				   RODP_CNT_RX_DROP_SEQ);
+		return;
+	}
+	f = v.rc.flags;
+	/* A new SEND fills a receive kept from a dropped one from 0. */
+	if ((f & RCORE_RC_F_SEND) && (f & RCORE_RC_F_FIRST))
+		qp->resp_msg_len = 0;
+	rx->pkt.bth.opcode = v.rc_opcode;
+	rodp_resp_execute(qp, rx, &v.rc);
+}
