@@ -73,6 +73,10 @@ static int rodp_query_device(struct ib_device *ibdev,
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
 		IB_ODP_SUPPORT_WRITE | IB_ODP_SUPPORT_READ |
 		IB_ODP_SUPPORT_ATOMIC;
+	/* UC: sends and writes (no reads or atomics on UC), 53-uc.sh. */
+	attr->odp_caps.per_transport_caps.uc_odp_caps =
+		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
+		IB_ODP_SUPPORT_WRITE;
 	attr->local_ca_ack_delay = 15;
 	return 0;
 }
