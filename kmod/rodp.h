@@ -149,6 +149,7 @@ enum rodp_counter {
 	RODP_CNT_UC_DROP_SEQ,		/* packets lost or out of order */
 	RODP_CNT_UC_DROP_ACCESS,	/* R_Key, access, range, memory */
 	RODP_CNT_UC_DROP_NO_RECV,	/* a SEND with no receive posted */
+	RODP_CNT_UC_PACED,		/* UC sender waits: backlog half full */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -788,6 +789,7 @@ void rodp_resp_reset(struct rodp_qp *qp);
 /* rodp_uc.c: what is particular to Unreliable Connected QPs */
 int rodp_uc_req_seg(struct rodp_qp *qp, const struct rodp_swqe_info *info,
 		    u32 pkt, struct rcore_rc_seg *seg);
+bool rodp_uc_req_paced(struct rodp_qp *qp);
 void rodp_uc_req_sent(struct rodp_qp *qp, u32 idx, bool last);
 void rodp_uc_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_uc_resp_drop(struct rodp_qp *qp, enum rodp_counter why);

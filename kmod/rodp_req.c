@@ -297,6 +297,8 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		if (rcore_psn_diff(seg.psn, qp->req.una_psn) + nresp >
 		    RODP_WINDOW && seg.psn != qp->req.una_psn)
 			break;
+		if (rodp_qp_uc(qp) && rodp_uc_req_paced(qp))
+			break;
 
 		err = rodp_req_send_pkt(qp, idx, &seg);
 		if (err && !info->started) {

@@ -5,10 +5,13 @@
  * rodp_resp.c) with the UC opcodes and none of the reliability:
  *  - the requester completes a WQE once its last packet is sent: no
  *    window waits on ACKs, no retry timer runs (una_psn follows
- *    next_psn, so neither ever sees anything outstanding).  Pacing is the
- *    requester's round budget: it lets go of the CPU after 64 packets,
- *    and a peer on this host takes each packet in the sender's context
- *    anyway (rodp_xmit()), so a long message does not flood its queue;
+ *    next_psn, so neither ever sees anything outstanding).  What paces
+ *    it instead: a peer on this host takes each packet in the sender's
+ *    context (rodp_xmit()), and the receive softirq that the sender's
+ *    local_bh_enable() runs empties this CPU's backlog, which veth and
+ *    bridge hops feed.  When that softirq falls behind (it hands over to
+ *    ksoftirqd) and the backlog is half full, the requester waits a
+ *    jiffy (rodp_uc_req_paced()) rather than have it overflow;
  *  - the responder checks PSNs the UC way (rcore_uc_resp_check()): a
  *    lost packet drops the message it belonged to, the next FIRST or
  *    ONLY goes through; where RC would NAK (R_Key, access, no receive
@@ -35,6 +38,33 @@ int rodp_uc_req_seg(struct rodp_qp *qp, const struct rodp_swqe_info *info,
 
 	return rcore_uc_req_seg(info->kind, info->len, qp->req.mtu,
 				info->first_psn, pkt, seg);
+}
+
+/**
+ * rodp_uc_req_paced - should the requester hold back for a while
+ * @qp: the UC queue pair; caller holds the requester's lock
+ *
+ * True when this CPU's receive backlog is more than half full: packets
+ * sent now (a veth or bridge hop queues them there) could overflow it.
+ * The requester then waits a jiffy on its RNR timer, which UC has no
+ * other use for, and lets the softirq (ksoftirqd) catch up.
+ *
+ * Return: true when the requester must stop sending for now.
+ */
+bool rodp_uc_req_paced(struct rodp_qp *qp)
+{
+	struct softnet_data *sd = per_cpu_ptr(&softnet_data,
+					      raw_smp_processor_id());
+
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
+
+	if (skb_queue_len_lockless(&sd->input_pkt_queue) <=
+	    READ_ONCE(netdev_max_backlog) / 2)
+		return false;
+	rodp_count(qp->rdev, RODP_CNT_UC_PACED);
+	qp->rnr_wait = true;
+	mod_timer(&qp->rnr_timer, jiffies + 1);
+	return true;
 }
 
 /**

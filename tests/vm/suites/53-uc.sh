@@ -51,36 +51,41 @@ plan $((n1 + n2 + 2 + ${#TOOL_CASES[@]}))
 
 # drops NS DEV add|del: on DEV's egress, drop the RoCEv2 packets whose
 # PSN is 0x5a5a02 or 0x5a5a07, IPv4 (BTH at offset 28, its PSN word at
-# 36) and IPv6 (BTH at 48, PSN word at 56).
+# 36) and IPv6 (BTH at 48, PSN word at 56): a prio qdisc whose third
+# band, where the filters send them, loses everything (netem loss 100%).
 drops()
 {
 	local pre=() psn
 	[ "$1" = - ] || pre=(ip netns exec "$1")
 	if [ "$3" = del ]; then
-		"${pre[@]}" tc qdisc del dev "$2" clsact 2>/dev/null
+		"${pre[@]}" tc qdisc del dev "$2" root 2>/dev/null
 		return 0
 	fi
-	"${pre[@]}" tc qdisc add dev "$2" clsact || return 1
+	"${pre[@]}" tc qdisc add dev "$2" root handle 1: prio bands 3 \
+		priomap 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 &&
+	"${pre[@]}" tc qdisc add dev "$2" parent 1:3 handle 30: \
+		netem loss 100% || return 1
 	for psn in 0x005a5a02 0x005a5a07; do
-		"${pre[@]}" tc filter add dev "$2" egress protocol ip prio 1 \
-			u32 match ip protocol 17 0xff \
-			match u16 4791 0xffff at 22 \
-			match u32 "$psn" 0x00ffffff at 36 action drop &&
-		"${pre[@]}" tc filter add dev "$2" egress protocol ipv6 prio 2 \
-			u32 match u8 17 0xff at 6 \
-			match u16 4791 0xffff at 42 \
-			match u32 "$psn" 0x00ffffff at 56 action drop ||
+		"${pre[@]}" tc filter add dev "$2" parent 1: protocol ip \
+			prio 1 u32 match ip protocol 17 0xff \
+			match ip dport 4791 0xffff \
+			match u32 "$psn" 0x00ffffff at 36 flowid 1:3 &&
+		"${pre[@]}" tc filter add dev "$2" parent 1: protocol ipv6 \
+			prio 2 u32 match ip6 protocol 17 0xff \
+			match ip6 dport 4791 0xffff \
+			match u32 "$psn" 0x00ffffff at 56 flowid 1:3 ||
 			return 1
 	done
 }
 
-# dropped NS DEV: how many packets DEV's drop filters took.
+# dropped NS DEV: how many packets DEV's lossy band dropped.
 dropped()
 {
 	local pre=()
 	[ "$1" = - ] || pre=(ip netns exec "$1")
-	"${pre[@]}" tc -s filter show dev "$2" egress |
-		awk '/Sent [0-9]+ bytes/ { n += $4 } END { print n + 0 }'
+	"${pre[@]}" tc -s qdisc show dev "$2" |
+		awk '/^qdisc netem 30:/ { on = 1; next }
+		     on && /dropped/ { sub(/,/, "", $7); print $7; exit }'
 }
 
 if drops ns0 ve0 add && drops - ve2 add; then
