@@ -149,7 +149,7 @@ enum rodp_counter {
 	RODP_CNT_UC_DROP_SEQ,		/* packets lost or out of order */
 	RODP_CNT_UC_DROP_ACCESS,	/* R_Key, access, range, memory */
 	RODP_CNT_UC_DROP_NO_RECV,	/* a SEND with no receive posted */
-	RODP_CNT_UC_PACED,		/* UC sender waits: backlog half full */
+	RODP_CNT_UC_PACED,		/* UC sender waits for a backlog */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -466,7 +466,8 @@ struct rodp_eng {
  * @retry_armed: PSNs are outstanding and @retry_deadline is valid
  * @timer_una: una_psn when the deadline was set
  * @retry_deadline: in jiffies: no ACK by then and the requester retries
- * @rnr_wait: the requester waits out an RNR delay
+ * @rnr_wait: the requester waits out an RNR delay (UC: a pacing delay)
+ * @uc_tx_cpu: UC: the CPU the requester last sent from (rodp_uc.c)
  * @resp: the responder's protocol state (rcore)
  * @resp_ack_due: a coalesced ACK is to be sent
  * @resp_have_wqe: rq.cons holds a receive in progress
@@ -535,6 +536,7 @@ struct rodp_qp {
 	u32 timer_una;
 	unsigned long retry_deadline;
 	bool rnr_wait;
+	int uc_tx_cpu;
 
 	/* responder */
 	struct rcore_rc_resp_state resp;
@@ -775,6 +777,8 @@ void rodp_eng_rx(struct rodp_eng *e);
 
 /* rodp_req.c: the requester and the completer */
 int rodp_wr_kind(u8 opcode);
+int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
+		      const struct rcore_rc_seg *seg);
 void rodp_req_run(struct rodp_qp *qp, bool *busy);
 void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_comp_timeout(struct rodp_qp *qp);
@@ -789,7 +793,9 @@ void rodp_resp_reset(struct rodp_qp *qp);
 /* rodp_uc.c: what is particular to Unreliable Connected QPs */
 int rodp_uc_req_seg(struct rodp_qp *qp, const struct rodp_swqe_info *info,
 		    u32 pkt, struct rcore_rc_seg *seg);
-bool rodp_uc_req_paced(struct rodp_qp *qp);
+#define RODP_UC_PACED	1	/* rodp_uc_req_send(): try again later */
+int rodp_uc_req_send(struct rodp_qp *qp, u32 idx,
+		     const struct rcore_rc_seg *seg);
 void rodp_uc_req_sent(struct rodp_qp *qp, u32 idx, bool last);
 void rodp_uc_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_uc_resp_drop(struct rodp_qp *qp, enum rodp_counter why);

@@ -120,9 +120,16 @@ static enum ib_wc_status rodp_local_status(int err)
 	return err == -ERANGE ? IB_WC_LOC_LEN_ERR : IB_WC_LOC_PROT_ERR;
 }
 
-/* Build and send packet @seg of the WQE at @idx. */
-static int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
-			     const struct rcore_rc_seg *seg)
+/**
+ * rodp_req_send_pkt - build and send packet @seg of the WQE at @idx
+ * @qp: the queue pair; caller holds the requester's lock
+ * @idx: the WQE
+ * @seg: the packet
+ *
+ * Return: 0 or rodp_xmit()'s error.
+ */
+int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
+		      const struct rcore_rc_seg *seg)
 {
 	struct rodp_swqe_info *info = rodp_sq_info(qp, idx);
 	const struct rodp_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
@@ -297,10 +304,13 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		if (rcore_psn_diff(seg.psn, qp->req.una_psn) + nresp >
 		    RODP_WINDOW && seg.psn != qp->req.una_psn)
 			break;
-		if (rodp_qp_uc(qp) && rodp_uc_req_paced(qp))
-			break;
 
-		err = rodp_req_send_pkt(qp, idx, &seg);
+		if (rodp_qp_uc(qp))
+			err = rodp_uc_req_send(qp, idx, &seg);
+		else
+			err = rodp_req_send_pkt(qp, idx, &seg);
+		if (err == RODP_UC_PACED)
+			break;
 		if (err && !info->started) {
 			info->status = rodp_local_status(err);
 			rodp_req_fail_oldest(qp);

@@ -11,7 +11,7 @@
  *    local_bh_enable() runs empties this CPU's backlog, which veth and
  *    bridge hops feed.  When that softirq falls behind (it hands over to
  *    ksoftirqd) and the backlog is half full, the requester waits a
- *    jiffy (rodp_uc_req_paced()) rather than have it overflow;
+ *    jiffy (rodp_uc_req_send()) rather than have it overflow;
  *  - the responder checks PSNs the UC way (rcore_uc_resp_check()): a
  *    lost packet drops the message it belonged to, the next FIRST or
  *    ONLY goes through; where RC would NAK (R_Key, access, no receive
@@ -40,31 +40,69 @@ int rodp_uc_req_seg(struct rodp_qp *qp, const struct rodp_swqe_info *info,
 				info->first_psn, pkt, seg);
 }
 
-/**
- * rodp_uc_req_paced - should the requester hold back for a while
- * @qp: the UC queue pair; caller holds the requester's lock
- *
- * True when this CPU's receive backlog is more than half full: packets
- * sent now (a veth or bridge hop queues them there) could overflow it.
- * The requester then waits a jiffy on its RNR timer, which UC has no
- * other use for, and lets the softirq (ksoftirqd) catch up.
- *
- * Return: true when the requester must stop sending for now.
+/*
+ * Should the requester hold back for a while?  True when this CPU's
+ * receive backlog is more than half full: packets sent now (a veth or
+ * bridge hop queues them there) could overflow it; or when the requester
+ * now runs on another CPU than it last sent from and that CPU's backlog
+ * still holds packets: the new ones would overtake them.  The requester
+ * then waits a jiffy on its RNR timer, which UC has no other use for,
+ * and lets the softirq (ksoftirqd) catch up.  Called with migration
+ * disabled, so that the packet leaves from the CPU checked here.
  */
-bool rodp_uc_req_paced(struct rodp_qp *qp)
+static bool rodp_uc_req_paced(struct rodp_qp *qp)
 {
-	struct softnet_data *sd = per_cpu_ptr(&softnet_data,
-					      raw_smp_processor_id());
+	int cpu = smp_processor_id();
+	struct softnet_data *sd = per_cpu_ptr(&softnet_data, cpu);
+	struct softnet_data *last;
 
-	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
-
+	/*
+	 * Moved to another CPU: what the last one still holds in its
+	 * backlog would be overtaken by what is sent from here, and a UC
+	 * responder drops a message whose packets come out of order.
+	 */
+	if (cpu != qp->uc_tx_cpu) {
+		last = per_cpu_ptr(&softnet_data, qp->uc_tx_cpu);
+		if (skb_queue_len_lockless(&last->input_pkt_queue) ||
+		    skb_queue_len_lockless(&last->process_queue) ||
+		    test_bit(NAPI_STATE_SCHED, &last->backlog.state))
+			goto wait;
+		qp->uc_tx_cpu = cpu;
+	}
 	if (skb_queue_len_lockless(&sd->input_pkt_queue) <=
 	    READ_ONCE(netdev_max_backlog) / 2)
 		return false;
+wait:
 	rodp_count(qp->rdev, RODP_CNT_UC_PACED);
 	qp->rnr_wait = true;
 	mod_timer(&qp->rnr_timer, jiffies + 1);
 	return true;
+}
+
+/**
+ * rodp_uc_req_send - send packet @seg of the WQE at @idx, paced
+ * @qp: the UC queue pair; caller holds the requester's lock
+ * @idx: the WQE
+ * @seg: the packet
+ *
+ * The packet leaves from the CPU whose backlogs were checked (the task
+ * may sleep meanwhile, copying the payload, but not move).
+ *
+ * Return: 0, RODP_UC_PACED when the requester must wait (its RNR timer
+ * runs it again), or rodp_req_send_pkt()'s error.
+ */
+int rodp_uc_req_send(struct rodp_qp *qp, u32 idx,
+		     const struct rcore_rc_seg *seg)
+{
+	int err = RODP_UC_PACED;
+
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
+
+	migrate_disable();
+	if (!rodp_uc_req_paced(qp))
+		err = rodp_req_send_pkt(qp, idx, seg);
+	migrate_enable();
+	return err;
 }
 
 /**

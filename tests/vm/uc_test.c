@@ -384,11 +384,15 @@ static void send_and_recv(struct conn *c, struct buf *s, struct buf *r,
 	struct ibv_sge ss = sge(s, 0, len), rs = sge(r, 0, r->size);
 	struct ibv_wc wc;
 
+	char w[160];
+
 	vt_post_recv(c->b.qp, id, &rs, 1, what);
 	post1(c->a.qp, id, &ss, IBV_WR_SEND, 0, 0, 0, what);
-	expect_wc(c->a.scq, &wc, what, id, IBV_WC_SUCCESS, IBV_WC_SEND,
+	snprintf(w, sizeof(w), "%s: SEND of %zu bytes sent", what, len);
+	expect_wc(c->a.scq, &wc, w, id, IBV_WC_SUCCESS, IBV_WC_SEND,
 		  vt_wc_ms(len));
-	expect_wc(c->b.rcq, &wc, what, id, IBV_WC_SUCCESS, IBV_WC_RECV,
+	snprintf(w, sizeof(w), "%s: SEND of %zu bytes received", what, len);
+	expect_wc(c->b.rcq, &wc, w, id, IBV_WC_SUCCESS, IBV_WC_RECV,
 		  vt_wc_ms(len));
 	CHECK(wc.byte_len == len, "%s: byte_len %u, want %zu", what,
 	      wc.byte_len, len);

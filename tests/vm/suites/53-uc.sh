@@ -88,6 +88,9 @@ dropped()
 		     on && /dropped/ { sub(/,/, "", $7); print $7; exit }'
 }
 
+KROOT=$RODP_REPO/build/deps/$(uname -r)/root
+modprobe -d "$KROOT" -a sch_netem sch_prio cls_u32 ||
+	diag "modprobe sch_netem sch_prio cls_u32 failed"
 if drops ns0 ve0 add && drops - ve2 add; then
 	diag "tc drop filters for PSN 0x5a5a02 and 0x5a5a07 on ns0/ve0 and ve2"
 else
@@ -104,12 +107,15 @@ drops - ve2 del
 uc_odp_caps()
 {
 	ibv_devinfo -v -d rodp0 | awk '
-		/ODP caps:/ { on = /UC ODP caps/; next }
+		/odp_caps:/ { on = /^[[:space:]]*uc_odp_caps:/; next }
 		/:/ { on = 0 }
 		on && NF == 1 { printf "%s ", $1 }'
 }
-is "ibv_devinfo -v: rodp0 UC ODP caps" "$(uc_odp_caps)" \
+caps=$(uc_odp_caps)
+is "ibv_devinfo -v: rodp0 UC ODP caps" "$caps" \
 	"SUPPORT_SEND SUPPORT_RECV SUPPORT_WRITE "
+[ -n "$caps" ] || ibv_devinfo -v -d rodp0 | grep -i -A4 "odp" | sed 's/^/# /'
+
 
 # The stock tools.  ends PAIRING: server and client (namespace, device),
 # the server's address.
