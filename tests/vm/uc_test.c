@@ -1095,7 +1095,8 @@ static void test_loss(void **state)
 /*
  * Explicit ODP memory registrations on the rodp ends (rxe on 6.1 has no
  * ODP): SEND into and out of ODP memory, RDMA WRITE into it; the pages
- * are faulted in (odp_faults moves).
+ * are faulted in (odp_faults moves).  Then, on a rodp B, an RDMA WRITE
+ * into an implicit ODP MR.
  */
 static void test_odp(void **state)
 {
@@ -1103,6 +1104,10 @@ static void test_odp(void **state)
 	struct conn *c = conn_open(tc);
 	size_t slen = 64 * 1024 + 3, wlen = MIB + 5;
 	int aacc = IBV_ACCESS_LOCAL_WRITE, bacc = UC_ACCESS;
+	struct ibv_mr *imr;
+	struct buf *t;
+	uint8_t *want;
+	bool ok;
 	uint64_t fa0 = counter(c->a.dev, "odp_faults");
 	uint64_t fb0 = counter(c->b.dev, "odp_faults");
 	struct buf *s, *r, *w;
@@ -1132,6 +1137,31 @@ static void test_odp(void **state)
 	      "%s: odp_faults did not move", c->a.dev->name);
 	CHECK(!c->b.dev->rodp || counter(c->b.dev, "odp_faults") > fb0,
 	      "%s: odp_faults did not move", c->b.dev->name);
+	if (!c->b.dev->rodp)
+		return;
+
+	/* An implicit ODP MR (the whole address space) as the target. */
+	imr = ibv_reg_mr(c->b.pd, NULL, SIZE_MAX,
+			 UC_ACCESS | IBV_ACCESS_ON_DEMAND);
+	CHECK(imr, "%s: implicit ODP MR: %s", c->b.dev->name,
+	      strerror(errno));
+	t = buf_new(tc, NULL, slen + 2 * GUARD, 0);
+	want = vt_tc_alloc(&tc->vc, t->size);
+	memset(want, 0xa5, t->size);
+	memcpy(want + GUARD, s->mem + 7, slen);
+	vt_post_recv(c->b.qp, 3, NULL, 0, "implicit ODP WRITE_WITH_IMM");
+	ss = sge(s, 7, slen);
+	post1(c->a.qp, 3, &ss, IBV_WR_RDMA_WRITE_WITH_IMM, raddr(t, GUARD),
+	      imr->rkey, 0x1d, "implicit ODP WRITE_WITH_IMM");
+	expect_wc(c->a.scq, &wc, "implicit ODP WRITE_WITH_IMM", 3,
+		  IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE, vt_wc_ms(slen));
+	ok = vt_get_wc(c->b.rcq, &wc, vt_wc_ms(slen));
+	ibv_dereg_mr(imr);
+	CHECK(ok, "implicit ODP WRITE_WITH_IMM: not received");
+	vt_check_wc(&wc, "implicit ODP WRITE_WITH_IMM", 3, IBV_WC_SUCCESS,
+		    IBV_WC_RECV_RDMA_WITH_IMM);
+	expect_bytes("implicit ODP WRITE_WITH_IMM", t->mem, want, t->size,
+		     GUARD, slen);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -47,7 +47,7 @@ done
 
 n1=$("$UC_TEST" --count "${run1[@]}") || n1=0
 n2=$("$UC_TEST" --count "${run2[@]}") || n2=0
-plan $((n1 + n2 + 2 + ${#TOOL_CASES[@]}))
+plan $((n1 + n2 + 1 + ${#TOOL_CASES[@]}))
 
 # drops NS DEV add|del: on DEV's egress, drop the RoCEv2 packets whose
 # PSN is 0x5a5a02 or 0x5a5a07, IPv4 (BTH at offset 28, its PSN word at
