@@ -78,6 +78,9 @@ static int rodp_query_device(struct ib_device *ibdev,
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
 		IB_ODP_SUPPORT_WRITE;
 	attr->local_ca_ack_delay = 15;
+	/* Completions carry CLOCK_MONOTONIC in ns (rodp_cq_post()). */
+	attr->timestamp_mask = U64_MAX;
+	attr->hca_core_clock = 1000000;	/* kHz */
 	return 0;
 }
 

@@ -145,7 +145,8 @@ static int rodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr
 	size_t size;
 	int err;
 
-	if (attr->flags)
+	/* Every completion is stamped (rodp_cq_post()): the flag is free. */
+	if (attr->flags & ~IB_UVERBS_CQ_FLAGS_TIMESTAMP_COMPLETION)
 		return -EOPNOTSUPP;
 	if (attr->cqe < 1 || attr->cqe > RODP_MAX_CQE)
 		return -EINVAL;
@@ -255,6 +256,7 @@ int rodp_cq_post(struct rodp_cq *cq, const struct rodp_cqe *cqe,
 {
 	struct ib_cq *ibcq = &cq->ibcq;
 	bool notify = false, overflow = false;
+	struct rodp_cqe *slot;
 	unsigned long flags;
 
 	spin_lock_irqsave(&cq->lock, flags);
@@ -267,7 +269,10 @@ int rodp_cq_post(struct rodp_cq *cq, const struct rodp_cqe *cqe,
 		cq->ring->flags |= RODP_RING_F_ERROR;
 		overflow = true;
 	} else {
-		memcpy(rodp_cq_slot(cq, cq->prod), cqe, sizeof(*cqe));
+		slot = rodp_cq_slot(cq, cq->prod);
+		memcpy(slot, cqe, sizeof(*cqe));
+		slot->ts_mono = ktime_get_ns();
+		slot->ts_real = ktime_get_real_ns();
 		cq->prod++;
 		rcore_store_release_u32(&cq->ring->prod, cq->prod);
 		if (cq->notify == IB_CQ_NEXT_COMP ||

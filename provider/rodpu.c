@@ -251,6 +251,7 @@ static const struct verbs_context_ops rodpu_ctx_ops = {
 	.query_device_ex = rodpu_query_device_ex,
 	.query_port	= rodpu_query_port,
 	.query_qp	= rodpu_query_qp,
+	.query_rt_values = rodpu_query_rt_values,
 	.reg_mr		= rodpu_reg_mr,
 	.rereg_mr	= rodpu_rereg_mr,
 	.req_notify_cq	= rodpu_req_notify_cq,

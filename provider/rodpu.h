@@ -139,6 +139,9 @@ struct ibv_cq_ex *rodpu_create_cq_ex(struct ibv_context *ibctx,
 				     struct ibv_cq_init_attr_ex *attr);
 int rodpu_destroy_cq(struct ibv_cq *ibcq);
 int rodpu_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc);
+void rodpu_cq_clean(struct ibv_cq *ibcq, uint32_t qpn);
+int rodpu_query_rt_values(struct ibv_context *ibctx,
+			  struct ibv_values_ex *values);
 int rodpu_req_notify_cq(struct ibv_cq *ibcq, int solicited_only);
 int rodpu_resize_cq(struct ibv_cq *ibcq, int cqe);
 

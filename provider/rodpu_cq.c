@@ -42,8 +42,14 @@ enum {
 	RODPU_KWC_IP_CSUM_OK		= 1 << 3,
 };
 
-/* Extended-CQ fields this provider can report. */
-#define RODPU_CQ_EX_WC_FLAGS	IBV_WC_STANDARD_FLAGS
+/*
+ * Extended-CQ fields this provider can report.  The kernel stamps every
+ * completion with CLOCK_MONOTONIC (the device clock, ns) and CLOCK_REALTIME
+ * as it writes it.
+ */
+#define RODPU_CQ_EX_WC_FLAGS	(IBV_WC_STANDARD_FLAGS |		\
+				 IBV_WC_EX_WITH_COMPLETION_TIMESTAMP |	\
+				 IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK)
 
 static unsigned int rodpu_wc_flags(uint32_t kflags)
 {
@@ -308,6 +314,16 @@ static uint8_t rodpu_read_dlid_path_bits(struct ibv_cq_ex *ibcq)
 	return ex_to_rcq(ibcq)->cur->dlid_path_bits;
 }
 
+static uint64_t rodpu_read_completion_ts(struct ibv_cq_ex *ibcq)
+{
+	return ex_to_rcq(ibcq)->cur->ts_mono;
+}
+
+static uint64_t rodpu_read_completion_wallclock_ns(struct ibv_cq_ex *ibcq)
+{
+	return ex_to_rcq(ibcq)->cur->ts_real;
+}
+
 static void rodpu_cq_ex_set_ops(struct ibv_cq_ex *ibcq)
 {
 	ibcq->start_poll = rodpu_start_poll;
@@ -323,6 +339,75 @@ static void rodpu_cq_ex_set_ops(struct ibv_cq_ex *ibcq)
 	ibcq->read_slid = rodpu_read_slid;
 	ibcq->read_sl = rodpu_read_sl;
 	ibcq->read_dlid_path_bits = rodpu_read_dlid_path_bits;
+	ibcq->read_completion_ts = rodpu_read_completion_ts;
+	ibcq->read_completion_wallclock_ns =
+		rodpu_read_completion_wallclock_ns;
+}
+
+/**
+ * rodpu_cq_clean - drop a QP's completions from a CQ
+ * @ibcq: the CQ
+ * @qpn: the QP, which the kernel has just moved to RESET
+ *
+ * A QP taken to RESET leaves nothing behind: its completions still in the
+ * CQ (flushes, or errors nobody polled) would otherwise be read as the
+ * first completions of the QP's next life.  mlx4 and mlx5 clean their CQs
+ * the same way.  The kernel writes no more completions for the QP, and
+ * only ever writes at prod and beyond, so the entries between cons and
+ * the prod read here are ours to move: from the newest back, those of
+ * other QPs slide up over the dropped ones, keeping their order, and cons
+ * moves past what was dropped.
+ */
+void rodpu_cq_clean(struct ibv_cq *ibcq, uint32_t qpn)
+{
+	struct rodpu_cq *cq = to_rcq(ibcq);
+	struct rodpu_ring *ring = &cq->ring;
+	uint32_t prod, n, i, idx, dropped = 0;
+	struct rodp_cqe *e;
+
+	pthread_spin_lock(&cq->lock);
+	prod = rcore_load_acquire_u32(&ring->hdr->prod);
+	n = rcore_ring_count(prod, ring->cons);
+	if (n > (1u << ring->log2_slots))
+		goto out_unlock;	/* corrupt: polling reports it */
+	for (i = 0; i < n; i++) {
+		idx = prod - 1 - i;
+		e = (struct rodp_cqe *)rodpu_cqe(ring, idx);
+		if (e->qp_num == qpn)
+			dropped++;
+		else if (dropped)
+			memcpy((void *)rodpu_cqe(ring, idx + dropped), e,
+			       sizeof(*e));
+	}
+	if (dropped)
+		rodpu_ring_consume(ring, dropped);
+out_unlock:
+	pthread_spin_unlock(&cq->lock);
+}
+
+/**
+ * rodpu_query_rt_values - the query_rt_values_ex verb.
+ * @ibctx: context
+ * @values: comp_mask in: what is asked; out: what was read
+ *
+ * The device clock is the kernel's CLOCK_MONOTONIC in nanoseconds, the
+ * clock of the completion timestamps: user space reads it directly.
+ *
+ * Return: 0, or a positive errno.
+ */
+int rodpu_query_rt_values(struct ibv_context *ibctx,
+			  struct ibv_values_ex *values)
+{
+	uint32_t done = 0;
+
+	(void)ibctx;
+	if (values->comp_mask & IBV_VALUES_MASK_RAW_CLOCK) {
+		if (clock_gettime(CLOCK_MONOTONIC, &values->raw_clock))
+			return errno;
+		done |= IBV_VALUES_MASK_RAW_CLOCK;
+	}
+	values->comp_mask = done;
+	return 0;
 }
 
 static struct rodpu_cq *rodpu_cq_alloc(void)
@@ -394,8 +479,9 @@ err_free:
 /**
  * rodpu_create_cq_ex - the create_cq_ex verb.
  * @ibctx: context
- * @attr: attributes; only the standard wc_flags and the single-threaded
- *	  flag are supported, anything else fails with EOPNOTSUPP
+ * @attr: attributes; the standard wc_flags, the two completion
+ *	  timestamps and the single-threaded flag are supported, anything
+ *	  else fails with EOPNOTSUPP
  *
  * Return: the CQ, or NULL with errno set.
  */

@@ -78,6 +78,7 @@ _Static_assert(sizeof(struct rodp_rwqe) == 16,
 				 IBV_QP_EX_WITH_SEND_WITH_IMM)
 
 #define RODPU_QP_COMP_MASK	(IBV_QP_INIT_ATTR_PD |			\
+				 IBV_QP_INIT_ATTR_CREATE_FLAGS |	\
 				 IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
 
 /* May a QP of type @qp_type carry operation @op? */
@@ -398,6 +399,25 @@ static int rodpu_rq_doorbell(struct rodpu_qp *qp)
  * other than RC and UC, EIO if the ring's consumer index is corrupt, or
  * the doorbell's error.
  */
+/*
+ * A send queue takes work requests from RTS on (and in SQD and ERR: the
+ * kernel flushes them); in RESET, INIT and RTR posting is an immediate
+ * error, as the IB spec and rxe have it.  A receive queue takes them
+ * from INIT on.  ibv_modify_qp() keeps ibv_qp.state; a QP the kernel
+ * moved to ERR on its own still reads RTS here, which is right: posting
+ * is allowed in both.
+ */
+static bool rodpu_sq_open(const struct ibv_qp *ibqp)
+{
+	return ibqp->state != IBV_QPS_RESET && ibqp->state != IBV_QPS_INIT &&
+	       ibqp->state != IBV_QPS_RTR;
+}
+
+static bool rodpu_rq_open(const struct ibv_qp *ibqp)
+{
+	return ibqp->state != IBV_QPS_RESET;
+}
+
 int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		    struct ibv_send_wr **bad_wr)
 {
@@ -411,7 +431,7 @@ int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		*bad_wr = wr;
 		return EOPNOTSUPP;
 	}
-	if (!sq->hdr) {
+	if (!sq->hdr || !rodpu_sq_open(ibqp)) {
 		*bad_wr = wr;
 		return EINVAL;
 	}
@@ -477,7 +497,7 @@ int rodpu_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 	bool in_error;
 	int ret = 0, db;
 
-	if (!rq->hdr) {
+	if (!rq->hdr || !rodpu_rq_open(ibqp)) {
 		*bad_wr = wr;
 		return EINVAL;
 	}
@@ -588,7 +608,7 @@ static void rodpu_wr_start(struct ibv_qp_ex *ibqpx)
 	if (ibqpx->qp_base.qp_type != IBV_QPT_RC &&
 	    ibqpx->qp_base.qp_type != IBV_QPT_UC)
 		qp->wr_err = EOPNOTSUPP;
-	else if (!qp->sq.hdr)
+	else if (!qp->sq.hdr || !rodpu_sq_open(&ibqpx->qp_base))
 		qp->wr_err = EINVAL;
 }
 
@@ -992,9 +1012,12 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	struct rodpu_create_qp cmd;
 	struct rodpu_wq_desc d;
 	struct rodpu_qp *qp;
+	uint32_t cmask;
 	int ret;
 
 	if ((attr->comp_mask & ~(uint32_t)RODPU_QP_COMP_MASK) ||
+	    ((attr->comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS) &&
+	     attr->create_flags) ||
 	    ((attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) &&
 	     (attr->send_ops_flags & ~(uint64_t)(attr->qp_type == IBV_QPT_UC ?
 						 RODPU_UC_SEND_OPS :
@@ -1008,12 +1031,19 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	if (!qp)
 		return NULL;
 
+	/*
+	 * No create flag is supported, so the mask says nothing: the legacy
+	 * command this goes down as would refuse it (EINVAL).
+	 */
+	cmask = attr->comp_mask;
+	attr->comp_mask &= ~(uint32_t)IBV_QP_INIT_ATTR_CREATE_FLAGS;
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&resp, 0, sizeof(resp));
 	ret = ibv_cmd_create_qp_ex(ibctx, &qp->vqp, attr, &cmd.ibv_cmd,
 				   sizeof(cmd),
 				   rodpu_create_qp_resp_core(&resp),
 				   sizeof(resp));
+	attr->comp_mask = cmask;
 	if (ret)
 		goto err_free;
 
@@ -1166,6 +1196,11 @@ int rodpu_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
 	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET) {
 		rodpu_wq_resync(&qp->sq);
 		rodpu_wq_resync(&qp->rq);
+		/* Nothing of the QP's past life stays in its CQs. */
+		if (ibqp->send_cq)
+			rodpu_cq_clean(ibqp->send_cq, ibqp->qp_num);
+		if (ibqp->recv_cq && ibqp->recv_cq != ibqp->send_cq)
+			rodpu_cq_clean(ibqp->recv_cq, ibqp->qp_num);
 	}
 	return 0;
 }

@@ -22,6 +22,8 @@ PACKAGES=(
 	# run and test
 	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils perftest
 	iproute2 kmod procps util-linux tcpdump strace python3 shellcheck
+	# rdma-core's own verbs tests (pyverbs), run against rodp and rxe
+	python3-pyverbs
 	# the QEMU test bed
 	qemu-system-x86 busybox-static cpio zstd xz-utils
 	# benchmarks

@@ -162,6 +162,7 @@ int ibv_cmd_create_cq_ex(struct ibv_context *context,
 	assert_int_equal(resp_size,
 			 sizeof(struct ib_uverbs_ex_create_cq_resp) +
 			 sizeof(struct rodp_create_cq_resp));
+	assert_int_equal(cmd_flags, 0);
 
 	fk.creates++;
 	if (fk.create_ret)
@@ -372,7 +373,9 @@ static void test_cq_ex(void **state)
 {
 	struct ibv_cq_init_attr_ex attr = {
 		.cqe = 4,
-		.wc_flags = IBV_WC_STANDARD_FLAGS,
+		.wc_flags = IBV_WC_STANDARD_FLAGS |
+			    IBV_WC_EX_WITH_COMPLETION_TIMESTAMP |
+			    IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK,
 	};
 	struct ibv_poll_cq_attr pattr = {};
 	struct ibv_cq_ex *cq;
@@ -387,12 +390,17 @@ static void test_cq_ex(void **state)
 
 	produce(3, 70);
 	slot_at(&fk.ring, 1)->wc_flags = 1 << 2;	/* WITH_INVALIDATE */
+	slot_at(&fk.ring, 0)->ts_mono = 0x1122334455667788ull;
+	slot_at(&fk.ring, 0)->ts_real = 0x0102030405060708ull;
 	assert_int_equal(cq->start_poll(cq, &pattr), 0);
 	assert_int_equal(cq->wr_id, 70);
 	assert_int_equal(cq->status, IBV_WC_SUCCESS);
 	assert_int_equal(cq->read_opcode(cq), IBV_WC_RECV);
 	assert_int_equal(cq->read_byte_len(cq), 100);
 	assert_int_equal(cq->read_qp_num(cq), 17);
+	assert_true(cq->read_completion_ts(cq) == 0x1122334455667788ull);
+	assert_true(cq->read_completion_wallclock_ns(cq) ==
+		    0x0102030405060708ull);
 	assert_int_equal(cq->next_poll(cq), 0);
 	assert_int_equal(cq->wr_id, 71);
 	assert_int_equal(cq->read_wc_flags(cq), IBV_WC_WITH_INV);
@@ -416,11 +424,48 @@ static void test_cq_ex(void **state)
 	assert_int_equal(rodpu_destroy_cq(ibv_cq_ex_to_cq(cq)), 0);
 }
 
+/*
+ * A QP gone to RESET leaves no completions: rodpu_cq_clean() drops its
+ * entries, the others keep their order, wrapping included, and entries
+ * the kernel adds afterwards are untouched.
+ */
+static void test_clean(void **state)
+{
+	static const uint32_t qpn[7] = { 5, 17, 5, 5, 17, 17, 5 };
+	struct ibv_cq *cq = new_cq(8);
+	struct ibv_wc wc[8];
+	uint32_t i;
+
+	produce(6, 0);
+	assert_int_equal(rodpu_poll_cq(cq, 6, wc), 6);	/* cons at 6 */
+	produce(7, 100);			/* slots 6, 7, 0 .. 4 */
+	for (i = 0; i < 7; i++)
+		slot_at(&fk.ring, 6 + i)->qp_num = qpn[i];
+	rodpu_cq_clean(cq, 5);
+	assert_int_equal(fk.ring.hdr->cons, 10);
+	produce(1, 200);
+	assert_int_equal(rodpu_poll_cq(cq, 8, wc), 4);
+	assert_int_equal(wc[0].wr_id, 101);
+	assert_int_equal(wc[1].wr_id, 104);
+	assert_int_equal(wc[2].wr_id, 105);
+	assert_int_equal(wc[3].wr_id, 200);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(wc[i].qp_num, 17);
+
+	/* Nothing of the QP: nothing moves. */
+	produce(2, 300);
+	rodpu_cq_clean(cq, 99);
+	assert_int_equal(fk.ring.hdr->cons, 14);
+	assert_int_equal(rodpu_poll_cq(cq, 8, wc), 2);
+	assert_int_equal(wc[1].wr_id, 301);
+	assert_int_equal(rodpu_destroy_cq(cq), 0);
+}
+
 static void test_cq_ex_unsupported(void **state)
 {
 	struct ibv_cq_init_attr_ex attr = {
 		.cqe = 4,
-		.wc_flags = IBV_WC_EX_WITH_COMPLETION_TIMESTAMP,
+		.wc_flags = IBV_WC_EX_WITH_FLOW_TAG,
 	};
 
 	errno = 0;
@@ -521,6 +566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_prod, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cq_ex, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cq_ex_unsupported, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_announcements, setup,

@@ -56,11 +56,14 @@ static struct {
 	int sq_ioctl_dbs, rq_ioctl_dbs;	/* doorbells through ioctl(2) */
 	uint32_t prod_at_sq_db;		/* hdr->prod when the SQ bell rang */
 	int last_attr_mask;
+	int cleans;			/* rodpu_cq_clean() calls */
+	uint32_t clean_qpn;		/* ... and the QP of the last */
 } fk;
 
 static struct ibv_device fake_dev = { .name = "rodp9" };
 static struct rodpu_context *ctx;
 static struct ibv_pd fake_pd;
+static struct ibv_cq fake_cq[2];
 
 /* As libibverbs does it. */
 struct ibv_qp_ex *ibv_qp_to_qp_ex(struct ibv_qp *qp)
@@ -124,6 +127,11 @@ int ibv_cmd_create_qp_ex(struct ibv_context *context, struct verbs_qp *qp,
 	struct ibv_qp_cap *cap = &attr_ex->cap;
 	uint32_t log2, data;
 
+	/* As libibverbs' legacy command: it refuses any other mask bit. */
+	if (attr_ex->comp_mask & ~(uint32_t)(IBV_QP_INIT_ATTR_PD |
+					     IBV_QP_INIT_ATTR_XRCD |
+					     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS))
+		return EINVAL;
 	/* The driver parts sit right after the core ones. */
 	assert_int_equal(cmd_size, sizeof(struct ibv_create_qp) +
 			 sizeof(struct rodp_create_qp_cmd));
@@ -181,6 +189,14 @@ int ibv_cmd_destroy_qp(struct ibv_qp *qp)
 {
 	fk.destroys++;
 	return fk.destroy_ret;
+}
+
+/* rodpu_cq.c is not linked here: the CQ side is test_rodpu_cq.c's. */
+void rodpu_cq_clean(struct ibv_cq *ibcq, uint32_t qpn)
+{
+	(void)ibcq;
+	fk.cleans++;
+	fk.clean_qpn = qpn;
 }
 
 int ibv_cmd_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
@@ -355,6 +371,8 @@ static struct ibv_qp *new_qp(const struct ibv_qp_cap *cap)
 
 	qp = rodpu_create_qp(&fake_pd, &attr);
 	assert_non_null(qp);
+	/* As ibv_modify_qp() leaves it once connected: posting is open. */
+	qp->state = IBV_QPS_RTS;
 	return qp;
 }
 
@@ -373,6 +391,7 @@ static struct ibv_qp *new_qp_ex(const struct ibv_qp_cap *cap,
 
 	qp = rodpu_create_qp_ex(&ctx->vctx.context, &attr);
 	assert_non_null(qp);
+	qp->state = IBV_QPS_RTS;
 	return qp;
 }
 
@@ -387,6 +406,47 @@ static struct ibv_send_wr one_wr(uint64_t wr_id, struct ibv_sge *sge)
 	};
 
 	return wr;
+}
+
+/*
+ * Posting before the queue is open is an immediate EINVAL, nothing
+ * published: sends before RTS, receives in RESET (the extended API
+ * likewise, at wr_complete).
+ */
+static void test_post_state(void **state)
+{
+	static const enum ibv_qp_state shut[] = {
+		IBV_QPS_RESET, IBV_QPS_INIT, IBV_QPS_RTR,
+	};
+	struct ibv_qp *qp = new_qp_ex(&default_cap, IBV_QP_EX_WITH_SEND);
+	struct ibv_qp_ex *qpx = ibv_qp_to_qp_ex(qp);
+	struct ibv_sge sge = { .addr = 0x1000, .length = 8, .lkey = 1 };
+	struct ibv_send_wr swr = one_wr(1, &sge), *sbad = NULL;
+	struct ibv_recv_wr rwr = { .wr_id = 2, .sg_list = &sge, .num_sge = 1 };
+	struct ibv_recv_wr *rbad = NULL;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		qp->state = shut[i];
+		assert_int_equal(rodpu_post_send(qp, &swr, &sbad), EINVAL);
+		assert_ptr_equal(sbad, &swr);
+		ibv_wr_start(qpx);
+		qpx->wr_id = 3;
+		ibv_wr_send(qpx);
+		ibv_wr_set_sge(qpx, 1, 0x1000, 8);
+		assert_int_equal(ibv_wr_complete(qpx), EINVAL);
+		rbad = NULL;
+		assert_int_equal(rodpu_post_recv(qp, &rwr, &rbad),
+				 shut[i] == IBV_QPS_RESET ? EINVAL : 0);
+		assert_ptr_equal(rbad, shut[i] == IBV_QPS_RESET ? &rwr : NULL);
+	}
+	assert_int_equal(sq_prod(), 0);
+	assert_int_equal(rq_prod(), 2);
+	assert_int_equal(fk.sq_dbs, 0);
+	qp->state = IBV_QPS_RTS;
+	assert_int_equal(rodpu_post_send(qp, &swr, &sbad), 0);
+	assert_int_equal(sq_prod(), 1);
+	assert_int_equal(rodpu_destroy_qp(qp), 0);
 }
 
 static void assert_sge(const struct rodp_sge *s, uint64_t addr,
@@ -432,6 +492,7 @@ static void test_create_destroy(void **state)
 static void test_create_unsupported(void **state)
 {
 	struct ibv_srq srq = {};
+	struct ibv_qp *qp;
 	struct ibv_qp_init_attr attr = {
 		.cap = default_cap,
 		.qp_type = IBV_QPT_RC,
@@ -478,12 +539,22 @@ static void test_create_unsupported(void **state)
 	}
 	ax.qp_type = IBV_QPT_RC;
 
+	/* The mask alone is fine (pyverbs sets it); a flag is not. */
 	ax.send_ops_flags = IBV_QP_EX_WITH_SEND;
 	ax.comp_mask |= IBV_QP_INIT_ATTR_CREATE_FLAGS;
+	qp = rodpu_create_qp_ex(&ctx->vctx.context, &ax);
+	assert_non_null(qp);
+	assert_int_equal(ax.comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS,
+			 IBV_QP_INIT_ATTR_CREATE_FLAGS);
+	assert_int_equal(rodpu_destroy_qp(qp), 0);
+	fk.creates = 0;
+	fk.destroys = 0;
+	ax.create_flags = IBV_QP_CREATE_BLOCK_SELF_MCAST_LB;
 	errno = 0;
 	assert_null(rodpu_create_qp_ex(&ctx->vctx.context, &ax));
 	assert_int_equal(errno, EOPNOTSUPP);
 
+	ax.create_flags = 0;
 	ax.comp_mask = IBV_QP_INIT_ATTR_PD | IBV_QP_INIT_ATTR_XRCD;
 	errno = 0;
 	assert_null(rodpu_create_qp_ex(&ctx->vctx.context, &ax));
@@ -598,11 +669,22 @@ static void test_reset_rewind(void **state)
 	assert_int_equal(fk.sq.hdr->prod, 6);
 	assert_int_equal(fk.rq.hdr->prod, 6);
 
-	/* Other transitions leave the indices alone. */
+	/* Other transitions leave the indices and the CQs alone. */
+	qp->send_cq = &fake_cq[0];
+	qp->recv_cq = &fake_cq[0];
 	attr.qp_state = IBV_QPS_ERR;
 	assert_int_equal(rodpu_modify_qp(qp, &attr, IBV_QP_STATE), 0);
+	assert_int_equal(fk.cleans, 0);
 	attr.qp_state = IBV_QPS_RESET;
 	assert_int_equal(rodpu_modify_qp(qp, &attr, IBV_QP_STATE), 0);
+	/* One CQ for both queues: cleaned once, of this QP. */
+	assert_int_equal(fk.cleans, 1);
+	assert_int_equal(fk.clean_qpn, qp->qp_num);
+	qp->recv_cq = &fake_cq[1];
+	assert_int_equal(rodpu_modify_qp(qp, &attr, IBV_QP_STATE), 0);
+	assert_int_equal(fk.cleans, 3);
+	qp->send_cq = NULL;
+	qp->recv_cq = NULL;
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
 	assert_int_equal(rodpu_post_recv(qp, &rwr, &rbad), 0);
 	assert_int_equal(fk.sq.hdr->prod, 1);
@@ -1411,6 +1493,8 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_post_state, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_create_destroy, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_create_unsupported, setup,

@@ -913,6 +913,51 @@ static void test_memlock_limit(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * Pinned MRs on hugetlb memory (2 MiB pages, reserved by suites/40-mr.sh):
+ * one over two whole huge pages, one starting and ending inside them.
+ * WRITEs and READs land at the start, across the boundary between the two
+ * pages and at the end, data checked byte for byte.
+ */
+static void test_hugetlb_pinned(void **state)
+{
+	const size_t huge = 2u << 20, len = 2 * huge;
+	const int acc = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			IBV_ACCESS_REMOTE_READ;
+	struct rc *rc = *state;
+	uint8_t *p, *mid;
+	uint64_t va[3];
+	int i, j;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	CHECK(p != MAP_FAILED,
+	      "mmap of 4 MiB MAP_HUGETLB: %s (the suite reserves 2 MiB pages)",
+	      strerror(errno));
+	memset(p, 0x5a, len);
+	mid = p + huge / 2 + 100;
+	for (j = 0; j < 2; j++) {
+		uint8_t *base = j ? mid : p;
+		size_t mlen = j ? huge : len;
+
+		rc->mr = ibv_reg_mr(rc->pd_b, base, mlen, acc);
+		CHECK(rc->mr, "ibv_reg_mr of hugetlb memory at +%zu: %s",
+		      (size_t)(base - p), strerror(errno));
+		va[0] = (uintptr_t)base;
+		va[1] = (uintptr_t)p + huge - RC_LEN / 2 - 4;
+		va[2] = (uintptr_t)base + mlen - RC_LEN;
+		for (i = 0; i < 3; i++) {
+			rc_rdma(rc, IBV_WR_RDMA_WRITE, va[i], rc->mr->rkey,
+				IBV_WC_SUCCESS, "WRITE into hugetlb pages");
+			rc_rdma(rc, IBV_WR_RDMA_READ, va[i], rc->mr->rkey,
+				IBV_WC_SUCCESS, "READ of hugetlb pages");
+		}
+		CHECK(!ibv_dereg_mr(rc->mr), "dereg: %s", strerror(errno));
+		rc->mr = NULL;
+	}
+	munmap(p, len);
+}
+
 #define RC_TEST(fn) cmocka_unit_test_setup_teardown(fn, rc_setup, rc_teardown)
 
 int main(int argc, char **argv)
@@ -939,6 +984,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_ranges),
 		cmocka_unit_test(test_pin_accounting),
 		cmocka_unit_test(test_memlock_limit),
+		RC_TEST(test_hugetlb_pinned),
 	};
 	int ret;
 

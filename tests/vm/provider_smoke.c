@@ -13,15 +13,19 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <infiniband/verbs.h>
+
+#include "verbs.h"
 
 static int tests;
 static int failures;
@@ -197,14 +201,157 @@ static void test_cq(struct ibv_context *ctx, int max_cqe)
 		      "destroy extended CQ");
 	}
 
-	cq_attr.wc_flags = IBV_WC_EX_WITH_COMPLETION_TIMESTAMP;
+	cq_attr.wc_flags = IBV_WC_EX_WITH_FLOW_TAG;
 	errno = 0;
 	cqx = ibv_create_cq_ex(ctx, &cq_attr);
 	check(cqx == NULL && not_supported(errno),
-	      "ibv_create_cq_ex with timestamps: EOPNOTSUPP (errno %d)",
+	      "ibv_create_cq_ex with a flow tag: EOPNOTSUPP (errno %d)",
 	      errno);
 	if (cqx)
 		ibv_destroy_cq(ibv_cq_ex_to_cq(cqx));
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Completion timestamps, on real completions: an RC QP sends to another
+ * on the same device, both completing on one extended CQ that asks for
+ * both clocks.  The device clock is CLOCK_MONOTONIC in ns (hca_core_clock
+ * 1 GHz): each stamp lies between the clocks read before posting and
+ * after polling, the receive's no later than the send's (the send
+ * completes on the ACK), and ibv_query_rt_values_ex reads the same clock.
+ */
+static void test_cq_timestamps(const char *name)
+{
+	struct ibv_cq_init_attr_ex ca = {
+		.cqe = 8,
+		.wc_flags = IBV_WC_STANDARD_FLAGS |
+			    IBV_WC_EX_WITH_COMPLETION_TIMESTAMP |
+			    IBV_WC_EX_WITH_COMPLETION_TIMESTAMP_WALLCLOCK,
+	};
+	struct ibv_qp_cap cap = {
+		.max_send_wr = 4, .max_recv_wr = 4,
+		.max_send_sge = 1, .max_recv_sge = 1,
+	};
+	uint64_t m0, r0, m1, r1, ts[2] = { 0, 0 }, wall[2] = { 0, 0 };
+	struct ibv_device_attr_ex dx;
+	struct ibv_poll_cq_attr pa = {};
+	struct ibv_qp *qa = NULL, *qb = NULL;
+	struct ibv_send_wr swr, *bad;
+	struct ibv_recv_wr rwr, *rbad;
+	struct ibv_cq_ex *cqx = NULL;
+	struct ibv_values_ex rt;
+	struct ibv_pd *pd = NULL;
+	struct ibv_mr *mr = NULL;
+	struct ibv_sge sge[2];
+	struct vt_path path;
+	struct vt_dev *d;
+	char buf[128];
+	int i, n = 0, ret;
+
+	d = vt_dev_get(name, false);
+	if (!check(d && vt_dev_ok(d), "open %s for the timestamp test: %s",
+		   name, d ? d->error : "no device"))
+		return;
+	memset(&dx, 0, sizeof(dx));
+	ret = ibv_query_device_ex(d->ctx, NULL, &dx);
+	check(ret == 0 && dx.hca_core_clock == 1000000 &&
+	      dx.completion_timestamp_mask == UINT64_MAX,
+	      "device clock: hca_core_clock %" PRIu64 " kHz, mask 0x%" PRIx64
+	      " (ret %d)", dx.hca_core_clock, dx.completion_timestamp_mask,
+	      ret);
+
+	memset(&rt, 0, sizeof(rt));
+	rt.comp_mask = IBV_VALUES_MASK_RAW_CLOCK;
+	m0 = clock_ns(CLOCK_MONOTONIC);
+	ret = ibv_query_rt_values_ex(d->ctx, &rt);
+	m1 = clock_ns(CLOCK_MONOTONIC);
+	ts[0] = (uint64_t)rt.raw_clock.tv_sec * 1000000000ull +
+		(uint64_t)rt.raw_clock.tv_nsec;
+	check(ret == 0 && rt.comp_mask == IBV_VALUES_MASK_RAW_CLOCK &&
+	      ts[0] >= m0 && ts[0] <= m1,
+	      "ibv_query_rt_values_ex: raw clock is CLOCK_MONOTONIC (ret %d)",
+	      ret);
+
+	pd = ibv_alloc_pd(d->ctx);
+	cqx = ibv_create_cq_ex(d->ctx, &ca);
+	if (!check(pd && cqx, "PD and extended CQ with both timestamps "
+		   "(errno %d)", pd && cqx ? 0 : errno))
+		goto out;
+	mr = ibv_reg_mr(pd, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE);
+	qa = vt_qp_create(pd, ibv_cq_ex_to_cq(cqx), ibv_cq_ex_to_cq(cqx),
+			  &cap, true);
+	qb = vt_qp_create(pd, ibv_cq_ex_to_cq(cqx), ibv_cq_ex_to_cq(cqx),
+			  &cap, true);
+	vt_path_init(&path, d, d);
+	if (!check(mr && qa && qb &&
+		   !vt_qp_connect(qa, &path, d, qb->qp_num, 1, 2, &d->gid) &&
+		   !vt_qp_connect(qb, &path, d, qa->qp_num, 2, 1, &d->gid),
+		   "two connected RC QPs on %s: %s", name, vt_errmsg()))
+		goto out;
+
+	memset(buf, 0x3c, 64);
+	sge[0] = (struct ibv_sge){ (uintptr_t)(buf + 64), 64, mr->lkey };
+	sge[1] = (struct ibv_sge){ (uintptr_t)buf, 64, mr->lkey };
+	memset(&rwr, 0, sizeof(rwr));
+	rwr.wr_id = 2;
+	rwr.sg_list = &sge[0];
+	rwr.num_sge = 1;
+	vt_send_wr(&swr, 1, &sge[1], 1, IBV_WR_SEND, IBV_SEND_SIGNALED);
+	m0 = clock_ns(CLOCK_MONOTONIC);
+	r0 = clock_ns(CLOCK_REALTIME);
+	if (!check(!ibv_post_recv(qb, &rwr, &rbad) &&
+		   !ibv_post_send(qa, &swr, &bad), "post a SEND and a RECV"))
+		goto out;
+	for (i = 0; i < 5000 && n < 2; i++) {
+		ret = ibv_start_poll(cqx, &pa);
+		if (ret == ENOENT) {
+			usleep(1000);
+			continue;
+		}
+		while (!ret && n < 2) {
+			if (cqx->status == IBV_WC_SUCCESS && cqx->wr_id < 3) {
+				ts[cqx->wr_id - 1] = ibv_wc_read_completion_ts(cqx);
+				wall[cqx->wr_id - 1] =
+					ibv_wc_read_completion_wallclock_ns(cqx);
+			}
+			n++;
+			if (n < 2)
+				ret = ibv_next_poll(cqx);
+		}
+		ibv_end_poll(cqx);
+	}
+	m1 = clock_ns(CLOCK_MONOTONIC);
+	r1 = clock_ns(CLOCK_REALTIME);
+	if (!check(n == 2 && ts[0] && ts[1], "SEND and RECV completed (%d)",
+		   n))
+		goto out;
+	check(ts[0] >= m0 && ts[0] <= m1 && ts[1] >= m0 && ts[1] <= m1 &&
+	      ts[1] <= ts[0],
+	      "completion_ts within the posting and the polling: send +%" PRIu64
+	      " ns, recv +%" PRIu64 " ns of %" PRIu64 " ns", ts[0] - m0,
+	      ts[1] - m0, m1 - m0);
+	check(wall[0] >= r0 && wall[0] <= r1 && wall[1] >= r0 &&
+	      wall[1] <= r1,
+	      "completion_wallclock_ns within the posting and the polling");
+	check(!memcmp(buf, buf + 64, 64), "the SEND's data arrived");
+out:
+	if (qa)
+		ibv_destroy_qp(qa);
+	if (qb)
+		ibv_destroy_qp(qb);
+	if (mr)
+		ibv_dereg_mr(mr);
+	if (cqx)
+		ibv_destroy_cq(ibv_cq_ex_to_cq(cqx));
+	if (pd)
+		ibv_dealloc_pd(pd);
 }
 
 /* Verbs rodp does not have yet must fail cleanly. */
@@ -221,7 +368,6 @@ static void test_unsupported(struct ibv_context *ctx, struct ibv_pd *pd,
 	struct ibv_wq_init_attr wq_attr;
 	struct ibv_counters *counters;
 	struct ibv_ah_attr ah_attr;
-	struct ibv_values_ex rt;
 	struct ibv_sge sge;
 	struct ibv_ah *ah;
 	struct ibv_wq *wq;
@@ -371,12 +517,6 @@ static void test_unsupported(struct ibv_context *ctx, struct ibv_pd *pd,
 	ret = ibv_modify_cq(cq, &mod_attr);
 	check(not_supported(ret), "ibv_modify_cq: EOPNOTSUPP (ret %d)", ret);
 
-	memset(&rt, 0, sizeof(rt));
-	rt.comp_mask = IBV_VALUES_MASK_RAW_CLOCK;
-	ret = ibv_query_rt_values_ex(ctx, &rt);
-	check(not_supported(ret),
-	      "ibv_query_rt_values_ex: EOPNOTSUPP (ret %d)", ret);
-
 	errno = 0;
 	mr = ibv_reg_mr(pd, buf, sizeof(buf), IBV_ACCESS_LOCAL_WRITE);
 	check(mr && mr->length == sizeof(buf) && ibv_dereg_mr(mr) == 0,
@@ -415,6 +555,7 @@ int main(int argc, char **argv)
 	memset(&attr, 0, sizeof(attr));
 	ibv_query_device(ctx, &attr);
 	test_cq(ctx, attr.max_cqe > 0 ? attr.max_cqe : 1 << 20);
+	test_cq_timestamps(ibv_get_device_name(dev));
 
 	cq = ibv_create_cq(ctx, 4, NULL, NULL, 0);
 	if (pd && cq)

@@ -266,7 +266,10 @@ struct rodp_rwqe {
  * which equal libibverbs' IBV_WC_* values for every opcode a user CQ may
  * carry (never IB_WC_REG_MR or the masked atomics).  wc_flags uses the
  * kernel's IB_WC_* bits; libibverbs numbers WITH_INV and IP_CSUM_OK the
- * other way round, so the provider translates.
+ * other way round, so the provider translates.  The kernel stamps each
+ * completion as it writes it to the ring: the device's clock is the
+ * kernel's CLOCK_MONOTONIC in nanoseconds (hca_core_clock 1 GHz), which
+ * user space reads with clock_gettime() as well.
  */
 struct rodp_cqe {
 	__aligned_u64 wr_id;
@@ -282,7 +285,9 @@ struct rodp_cqe {
 	__u16 slid;
 	__u8 sl;
 	__u8 dlid_path_bits;
-	__u8 reserved[18];
+	__u8 reserved[2];
+	__aligned_u64 ts_mono;	/* completion time, CLOCK_MONOTONIC ns */
+	__aligned_u64 ts_real;	/* the same moment, CLOCK_REALTIME ns */
 };
 
 #endif /* RODP_ABI_USER_H */
