@@ -468,6 +468,7 @@ struct rodp_eng {
  * @retry_deadline: in jiffies: no ACK by then and the requester retries
  * @rnr_wait: the requester waits out an RNR delay (UC: a pacing delay)
  * @uc_tx_cpu: UC: the CPU the requester last sent from (rodp_uc.c)
+ * @uc_cpu_waits: UC: jiffies waited so far for that CPU's backlog
  * @resp: the responder's protocol state (rcore)
  * @resp_ack_due: a coalesced ACK is to be sent
  * @resp_have_wqe: rq.cons holds a receive in progress
@@ -537,6 +538,7 @@ struct rodp_qp {
 	unsigned long retry_deadline;
 	bool rnr_wait;
 	int uc_tx_cpu;
+	u8 uc_cpu_waits;
 
 	/* responder */
 	struct rcore_rc_resp_state resp;

@@ -11,7 +11,10 @@
  *    local_bh_enable() runs empties this CPU's backlog, which veth and
  *    bridge hops feed.  When that softirq falls behind (it hands over to
  *    ksoftirqd) and the backlog is half full, the requester waits a
- *    jiffy (rodp_uc_req_send()) rather than have it overflow;
+ *    jiffy (rodp_uc_req_send()) rather than have it overflow.  Nor do
+ *    its packets overtake each other: each leaves from the CPU checked
+ *    (migration disabled), and one that moved to another CPU first
+ *    waits for the last one's backlog to empty;
  *  - the responder checks PSNs the UC way (rcore_uc_resp_check()): a
  *    lost packet drops the message it belonged to, the next FIRST or
  *    ONLY goes through; where RC would NAK (R_Key, access, no receive
@@ -21,6 +24,12 @@
  */
 
 #include "rodp.h"
+
+/*
+ * Jiffies a requester that moved to another CPU waits at most for the
+ * last one's backlog to empty: other traffic may keep it busy.
+ */
+#define RODP_UC_CPU_WAITS	8
 
 /**
  * rodp_uc_req_seg - describe packet @pkt of the send WQE @info
@@ -63,11 +72,14 @@ static bool rodp_uc_req_paced(struct rodp_qp *qp)
 	 */
 	if (cpu != qp->uc_tx_cpu) {
 		last = per_cpu_ptr(&softnet_data, qp->uc_tx_cpu);
-		if (skb_queue_len_lockless(&last->input_pkt_queue) ||
-		    skb_queue_len_lockless(&last->process_queue) ||
-		    test_bit(NAPI_STATE_SCHED, &last->backlog.state))
+		if ((skb_queue_len_lockless(&last->input_pkt_queue) ||
+		     skb_queue_len_lockless(&last->process_queue) ||
+		     test_bit(NAPI_STATE_SCHED, &last->backlog.state)) &&
+		    qp->uc_cpu_waits++ < RODP_UC_CPU_WAITS)
 			goto wait;
+		/* Idle, or busy with others' traffic for too long. */
 		qp->uc_tx_cpu = cpu;
+		qp->uc_cpu_waits = 0;
 	}
 	if (skb_queue_len_lockless(&sd->input_pkt_queue) <=
 	    READ_ONCE(netdev_max_backlog) / 2)
