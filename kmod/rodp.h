@@ -11,6 +11,16 @@
  *                             held by whoever runs that side, and both by
  *                             modify/query/destroy.  A side that runs
  *                             only ever trylocks another side's lock.)
+ *   4a. rodp_srq.lock        (spinlock, rodp_srq.c: an SRQ's consumer
+ *                             side: its ring, limit and error state.
+ *                             Taken by the responders of many QPs, each
+ *                             under its own 4, and by modify/query of
+ *                             the SRQ; never held across a memory access
+ *                             through an MR, a CQ post or an event: none
+ *                             of 5 to 9 is taken under it)
+ *   4b. rodp_dev.mw_lock     (mutex, rodp_mw.c: memory window state and
+ *                             the MRs' window counts; taken under 4, with
+ *                             nothing but xarray locks under it)
  *   5. rodp_odp.lock         (mutex: the block set of an ODP MR; making a
  *                             block inserts an interval notifier, which
  *                             may take mmap_lock)
@@ -63,6 +73,8 @@
 #define RODP_MIN_QPN		16		/* 0, 1: special QPs */
 #define RODP_MAX_QPN		0xffffff
 #define RODP_MAX_QP_WR		16384
+#define RODP_MAX_SRQ		16384
+#define RODP_MAX_SRQ_WR		16384
 #define RODP_MAX_SGE		16
 #define RODP_MAX_INLINE		512
 #define RODP_MAX_RD_ATOMIC	128
@@ -175,9 +187,11 @@ enum rodp_counter {
  * @mr_xa: memory regions by key index (lkey >> 8)
  * @mr_next: next index xa_alloc_cyclic() tries
  * @mr_gen: generation counter, the low byte of every new key
+ * @mw_lock: memory windows' state and MR window counts (rodp_mw.c)
  * @qp_xa: queue pairs by QP number
  * @qp_next: next QP number xa_alloc_cyclic() tries
  * @atomic_lock: makes remote atomics atomic among the device's QPs
+ * @nsrq: SRQs that exist (at most RODP_MAX_SRQ)
  * @cnt: counters, enum rodp_counter (atomic, any context)
  */
 struct rodp_dev {
@@ -192,9 +206,11 @@ struct rodp_dev {
 	struct xarray mr_xa;
 	u32 mr_next;
 	atomic_t mr_gen;
+	struct mutex mw_lock;
 	struct xarray qp_xa;
 	u32 qp_next;
 	spinlock_t atomic_lock;
+	atomic_t nsrq;
 	atomic64_t cnt[RODP_CNT_MAX];
 };
 
@@ -265,6 +281,7 @@ static inline struct rodp_cq *to_rcq(struct ib_cq *ibcq)
 				  IB_ACCESS_REMOTE_READ |		\
 				  IB_ACCESS_REMOTE_ATOMIC |		\
 				  IB_ACCESS_ON_DEMAND |			\
+				  IB_ACCESS_MW_BIND |			\
 				  IB_ACCESS_OPTIONAL)
 
 enum rodp_mr_kind {
@@ -306,6 +323,8 @@ struct rodp_odp {
  * @npages: entries in @pages
  * @odp: the mirror (RODP_MR_ODP)
  * @dying: being deregistered: long walks (an async prefetch) stop early
+ * @num_mw: memory windows bound to it (under rodp_dev.mw_lock)
+ * @mw_closed: leaving the key space: no window binds to it (mw_lock)
  * @users: references: the registration holds one, each rodp_mr_get() one
  *	more
  * @released: completed when @users drops to zero
@@ -321,6 +340,8 @@ struct rodp_mr {
 	unsigned long npages;
 	struct rodp_odp odp;
 	bool dying;
+	unsigned int num_mw;
+	bool mw_closed;
 	refcount_t users;
 	struct completion released;
 	struct rcu_head rcu;
@@ -355,6 +376,35 @@ struct rodp_wq {
 	u32 head;
 };
 
+/**
+ * struct rodp_srq - a shared receive queue (rodp_srq.c)
+ * @ibsrq: the RDMA core's SRQ
+ * @rdev: the device
+ * @lock: the consumer side: @wq (and its replacement on a resize),
+ *	@limit, @error.  Responders take WQEs under it, each one copied
+ *	out at once (rodp_srq_take()): cons advances as it is taken, and
+ *	receives complete out of order, from the QPs' own copies.
+ * @wq: the ring; only cons (== head) of the kernel's indexes is used
+ * @max_sge: SGEs a WQE may carry
+ * @limit: the armed srq_limit, 0 when not armed
+ * @error: the SRQ is in error (its ring was found corrupt): nothing more
+ *	is taken from it
+ */
+struct rodp_srq {
+	struct ib_srq ibsrq;
+	struct rodp_dev *rdev;
+	spinlock_t lock;
+	struct rodp_wq wq;
+	u32 max_sge;
+	u32 limit;
+	bool error;
+};
+
+static inline struct rodp_srq *to_rsrq(struct ib_srq *ibsrq)
+{
+	return container_of(ibsrq, struct rodp_srq, ibsrq);
+}
+
 /* Kernel bookkeeping of one send WQE (parallel to rodp_wq.copy). */
 struct rodp_swqe_info {
 	enum rcore_rc_msg kind;
@@ -364,6 +414,7 @@ struct rodp_swqe_info {
 	u8 status;		/* error found when fetched or sent */
 	bool started;		/* first packet sent: first_psn valid */
 	bool signaled;
+	bool local;		/* BIND_MW, LOCAL_INV: no packets (rodp_mw.c) */
 };
 
 /*
@@ -439,7 +490,11 @@ struct rodp_eng {
  * @rnr_timer: ends the requester's wait after an RNR NAK
  * @flags: RODP_QPF_* bits, atomic
  * @sq: the send queue
- * @rq: the receive queue
+ * @rq: the receive queue (no ring when the QP is on an SRQ)
+ * @srq: the SRQ the QP takes its receive WQEs from, or NULL
+ * @srq_wqe: the kernel's copy of the receive WQE taken from @srq
+ * @srq_last_wqe: IB_EVENT_QP_LAST_WQE_REACHED was raised in this error
+ *	state (responder side)
  * @sq_info: the kernel's bookkeeping of each send queue slot
  * @state: enum ib_qp_state; see below
  * @sq_sig_all: every send WQE completes with a CQE
@@ -471,7 +526,7 @@ struct rodp_eng {
  * @uc_cpu_waits: UC: jiffies waited so far for that CPU's backlog
  * @resp: the responder's protocol state (rcore)
  * @resp_ack_due: a coalesced ACK is to be sent
- * @resp_have_wqe: rq.cons holds a receive in progress
+ * @resp_have_wqe: a receive is in progress: at rq.cons, or @srq_wqe
  * @resp_msg_len: bytes received into it so far
  * @resp_rkey: R_Key of the RDMA WRITE in progress
  * @resp_va: where its next packet goes
@@ -505,6 +560,9 @@ struct rodp_qp {
 	unsigned long flags;
 	struct rodp_wq sq;
 	struct rodp_wq rq;
+	struct rodp_srq *srq;
+	struct rodp_rwqe *srq_wqe;
+	bool srq_last_wqe;
 	struct rodp_swqe_info *sq_info;
 
 	enum ib_qp_state state;
@@ -721,6 +779,17 @@ int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
 		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
 
+/* rodp_mw.c: memory windows, R_Key invalidation */
+extern const struct ib_device_ops rodp_mw_ops;
+struct rodp_mr *rodp_rkey_get(struct rodp_qp *qp, u32 rkey, int access,
+			      u64 va, u64 len, u64 *iova);
+int rodp_mw_close_mr(struct rodp_mr *mr);
+void rodp_mw_reopen_mr(struct rodp_mr *mr);
+int rodp_mw_invalidate(struct rodp_qp *qp, u32 rkey, bool remote);
+int rodp_mw_wc_opcode(u8 opcode);
+enum ib_wc_status rodp_mw_local_op(struct rodp_qp *qp,
+				   const struct rodp_swqe *wqe);
+
 /* rodp_odp.c: On-Demand Paging */
 extern const struct ib_device_ops rodp_odp_ops;
 int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit);
@@ -757,6 +826,8 @@ u32 rodp_wq_prod(struct rodp_wq *wq);
 void *rodp_wq_fetch(struct rodp_wq *wq);
 void rodp_wq_retire(struct rodp_wq *wq);
 void rodp_wq_restart(struct rodp_wq *wq);
+int rodp_wq_take(struct rodp_wq *wq, void *dst, u32 *left);
+int rodp_wq_carry(struct rodp_wq *to, struct rodp_wq *from);
 int rodp_wq_alloc(struct rodp_wq *wq, u32 wr, u32 slot_size,
 		  struct ib_udata *udata);
 void rodp_wq_free(struct rodp_wq *wq);
@@ -785,7 +856,13 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy);
 void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_comp_timeout(struct rodp_qp *qp);
 
+/* rodp_srq.c: shared receive queues */
+extern const struct ib_device_ops rodp_srq_ops;
+struct rodp_rwqe *rodp_srq_take(struct rodp_qp *qp);
+void rodp_srq_qp_flush(struct rodp_qp *qp);
+
 /* rodp_resp.c: the responder */
+struct rodp_rwqe *rodp_resp_get_wqe(struct rodp_qp *qp);
 void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		       const struct rcore_rc_resp_verdict *v);
 void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);

@@ -41,7 +41,9 @@ static int rodp_query_device(struct ib_device *ibdev,
 
 	/*
 	 * Only what works is reported: PDs, CQs, pinned and ODP memory
-	 * regions (explicit and implicit), RC queue pairs.
+	 * regions (explicit and implicit), memory windows of type 1 and
+	 * 2B (sharing the MRs' key space), RC queue pairs, shared receive
+	 * queues.
 	 */
 	memset(attr, 0, sizeof(*attr));
 	attr->vendor_id = RODP_VENDOR_ID;
@@ -50,6 +52,7 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->sys_image_guid = rdev->ibdev.node_guid;
 	attr->max_mr_size = RODP_MAX_MR_SIZE;
 	attr->max_mr = RODP_MAX_MR;
+	attr->max_mw = RODP_MAX_MR;
 	attr->page_size_cap = PAGE_SIZE;
 	attr->max_cq = RODP_MAX_CQ;
 	attr->max_cqe = RODP_MAX_CQE;
@@ -65,14 +68,20 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->max_res_rd_atom = RODP_MAX_QP * RODP_MAX_RD_ATOMIC;
 	attr->atomic_cap = IB_ATOMIC_HCA;
 	attr->max_ah = 0;
-	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN;
+	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN |
+				 IB_DEVICE_MEM_WINDOW |
+				 IB_DEVICE_MEM_WINDOW_TYPE_2B |
+				 IB_DEVICE_SRQ_RESIZE;
+	attr->max_srq = RODP_MAX_SRQ;
+	attr->max_srq_wr = RODP_MAX_SRQ_WR;
+	attr->max_srq_sge = RODP_MAX_SGE;
 	/* `rdma link del` may remove a rodp device. */
 	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG | IBK_ON_DEMAND_PAGING;
 	attr->odp_caps.general_caps = IB_ODP_SUPPORT | IB_ODP_SUPPORT_IMPLICIT;
 	attr->odp_caps.per_transport_caps.rc_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
 		IB_ODP_SUPPORT_WRITE | IB_ODP_SUPPORT_READ |
-		IB_ODP_SUPPORT_ATOMIC;
+		IB_ODP_SUPPORT_ATOMIC | IB_ODP_SUPPORT_SRQ_RECV;
 	/* UC: sends and writes (no reads or atomics on UC), 53-uc.sh. */
 	attr->odp_caps.per_transport_caps.uc_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
@@ -295,7 +304,9 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_verbs_ops);
 	ib_set_device_ops(ibdev, &rodp_mr_ops);
 	ib_set_device_ops(ibdev, &rodp_odp_ops);
+	ib_set_device_ops(ibdev, &rodp_mw_ops);
 	ib_set_device_ops(ibdev, &rodp_qp_ops);
+	ib_set_device_ops(ibdev, &rodp_srq_ops);
 
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;

@@ -82,6 +82,7 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 	rdev->net = dev_net(ndev);
 	xa_init_flags(&rdev->mr_xa, XA_FLAGS_ALLOC1);
 	atomic_set(&rdev->mr_gen, 0);
+	mutex_init(&rdev->mw_lock);
 	xa_init_flags(&rdev->qp_xa, XA_FLAGS_ALLOC);
 	spin_lock_init(&rdev->atomic_lock);
 

@@ -123,7 +123,9 @@ struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 
 	rcu_read_lock();
 	mr = xa_load(&rdev->mr_xa, key >> 8);
-	if (!mr || mr->ibmr.lkey != key || !refcount_inc_not_zero(&mr->users))
+	/* A tagged entry is a memory window's (rodp_mw.c): not an MR. */
+	if (!mr || xa_pointer_tag(mr) || mr->ibmr.lkey != key ||
+	    !refcount_inc_not_zero(&mr->users))
 		mr = NULL;
 	rcu_read_unlock();
 	if (!mr)
@@ -488,11 +490,18 @@ static struct ib_mr *rodp_rereg_user_mr(struct ib_mr *ibmr, int flags,
 	if (!(flags & IB_MR_REREG_PD))
 		pd = ibmr->pd;
 
+	/* Memory windows bound to the MR keep it as it is. */
+	err = rodp_mw_close_mr(old);
+	if (err)
+		return ERR_PTR(err);
 	mr = rodp_user_mr_create(pd, start, length, iova, access);
-	if (IS_ERR(mr))
+	if (IS_ERR(mr)) {
+		rodp_mw_reopen_mr(old);
 		return ERR_CAST(mr);
+	}
 	err = rodp_mr_replace(to_rdev(ibmr->device), old, mr);
 	if (err) {
+		rodp_mw_reopen_mr(old);
 		rodp_mr_free(mr);
 		return ERR_PTR(err);
 	}
@@ -502,7 +511,12 @@ static struct ib_mr *rodp_rereg_user_mr(struct ib_mr *ibmr, int flags,
 static int rodp_dereg_mr(struct ib_mr *ibmr, struct ib_udata *udata)
 {
 	struct rodp_mr *mr = to_rmr(ibmr);
+	int err;
 
+	/* IBA 10.6.7.2.6: not while memory windows are bound to it. */
+	err = rodp_mw_close_mr(mr);
+	if (err)
+		return err;
 	rodp_mr_remove(to_rdev(ibmr->device), mr);
 	rodp_mr_free(mr);
 	return 0;

@@ -52,6 +52,20 @@ static u32 rodp_sq_slot_size(u32 sge, u32 inl)
 	       ALIGN(max_t(u32, sge * sizeof(struct rodp_sge), inl), 64);
 }
 
+/*
+ * A QP on an SRQ: its receives are taken from the SRQ into a buffer of
+ * its own, one at a time; it has no receive ring.
+ */
+static int rodp_qp_attach_srq(struct rodp_qp *qp, struct rodp_srq *srq)
+{
+	qp->srq_wqe = kzalloc(srq->wq.slot_size, GFP_KERNEL);
+	if (!qp->srq_wqe)
+		return -ENOMEM;
+	qp->srq = srq;
+	qp->max_recv_sge = 0;
+	return 0;
+}
+
 static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 			  struct ib_udata *udata)
 {
@@ -65,9 +79,11 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 
 	if (init->qp_type != IB_QPT_RC && init->qp_type != IB_QPT_UC)
 		return -EOPNOTSUPP;
+	if (init->qp_type == IB_QPT_UC && init->srq)
+		return -EOPNOTSUPP;	/* UC on an SRQ: not tested yet */
 	if (!udata)
 		return -EOPNOTSUPP;	/* kernel ULPs: not yet */
-	if (init->srq || init->create_flags || init->rwq_ind_tbl)
+	if (init->create_flags || init->rwq_ind_tbl)
 		return -EOPNOTSUPP;
 	if (cap->max_send_wr > RODP_MAX_QP_WR ||
 	    cap->max_recv_wr > RODP_MAX_QP_WR ||
@@ -108,13 +124,20 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	qp->max_inline = min_t(u32, qp->sq.slot_size -
 			       sizeof(struct rodp_swqe), RODP_MAX_INLINE);
 
-	sge = max_t(u32, cap->max_recv_sge, 1);
-	err = rodp_wq_alloc(&qp->rq, cap->max_recv_wr,
-			    sizeof(struct rodp_rwqe) +
-			    sge * sizeof(struct rodp_sge), udata);
-	if (err)
-		goto err_free_info;
-	qp->max_recv_sge = sge;
+	if (init->srq) {
+		/* No receive queue: receives come from the SRQ. */
+		err = rodp_qp_attach_srq(qp, to_rsrq(init->srq));
+		if (err)
+			goto err_free_info;
+	} else {
+		sge = max_t(u32, cap->max_recv_sge, 1);
+		err = rodp_wq_alloc(&qp->rq, cap->max_recv_wr,
+				    sizeof(struct rodp_rwqe) +
+				    sge * sizeof(struct rodp_sge), udata);
+		if (err)
+			goto err_free_info;
+		qp->max_recv_sge = sge;
+	}
 
 	err = dst_cache_init(&qp->dst_cache, GFP_KERNEL);
 	if (err)
@@ -135,7 +158,7 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	ibqp->qp_num = qpn;
 
 	cap->max_send_wr = 1u << qp->sq.log2_slots;
-	cap->max_recv_wr = 1u << qp->rq.log2_slots;
+	cap->max_recv_wr = qp->rq.ring ? 1u << qp->rq.log2_slots : 0;
 	cap->max_send_sge = qp->max_send_sge;
 	cap->max_recv_sge = qp->max_recv_sge;
 	cap->max_inline_data = qp->max_inline;
@@ -145,10 +168,13 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	resp.sq_mmap_size = rodp_wq_map_size(&qp->sq);
 	resp.sq_log2_slots = qp->sq.log2_slots;
 	resp.sq_slot_size = qp->sq.slot_size;
-	resp.rq_mmap_offset = rdma_user_mmap_get_offset(&qp->rq.mmap_entry->rdma);
-	resp.rq_mmap_size = rodp_wq_map_size(&qp->rq);
-	resp.rq_log2_slots = qp->rq.log2_slots;
-	resp.rq_slot_size = qp->rq.slot_size;
+	if (qp->rq.ring) {
+		resp.rq_mmap_offset =
+			rdma_user_mmap_get_offset(&qp->rq.mmap_entry->rdma);
+		resp.rq_mmap_size = rodp_wq_map_size(&qp->rq);
+		resp.rq_log2_slots = qp->rq.log2_slots;
+		resp.rq_slot_size = qp->rq.slot_size;
+	}
 	err = ib_copy_to_udata(udata, &resp, sizeof(resp));
 	if (err)
 		goto err_release_qpn;
@@ -172,6 +198,7 @@ err_dst_cache:
 	dst_cache_destroy(&qp->dst_cache);
 err_free_rq:
 	rodp_wq_free(&qp->rq);
+	kfree(qp->srq_wqe);
 err_free_info:
 	kvfree(qp->sq_info);
 err_free_sq:
@@ -202,6 +229,7 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 
 	dst_cache_destroy(&qp->dst_cache);
 	rodp_wq_free(&qp->rq);
+	kfree(qp->srq_wqe);
 	kvfree(qp->sq_info);
 	rodp_wq_free(&qp->sq);
 	for (i = 0; i < RODP_SIDES; i++)
@@ -331,7 +359,9 @@ static void rodp_qp_reset(struct rodp_qp *qp)
 	 * and no bookkeeping of the old WQEs survives.
 	 */
 	rodp_wq_restart(&qp->sq);
-	rodp_wq_restart(&qp->rq);
+	if (qp->rq.ring)
+		rodp_wq_restart(&qp->rq);
+	qp->srq_last_wqe = false;
 	rodp_qp_set_ring_error(qp, false);
 	memset(qp->sq_info, 0, sizeof(*qp->sq_info) << qp->sq.log2_slots);
 	qp->send_idx = qp->sq.cons;
@@ -488,6 +518,7 @@ static int rodp_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 	init->qp_type = ibqp->qp_type;
 	init->send_cq = ibqp->send_cq;
 	init->recv_cq = ibqp->recv_cq;
+	init->srq = ibqp->srq;
 	init->cap = qp->attr.cap;
 	init->sq_sig_type = qp->sq_sig_all ? IB_SIGNAL_ALL_WR :
 					     IB_SIGNAL_REQ_WR;
@@ -578,7 +609,7 @@ static int rodp_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *ibqp)
 		{ "retry_timer", timer_pending(&qp->retry_timer) },
 		{ "retry_armed", READ_ONCE(qp->retry_armed) },
 		{ "rnr_timer", timer_pending(&qp->rnr_timer) },
-		{ "rq_prod", rodp_wq_prod(&qp->rq) },
+		{ "rq_prod", qp->rq.ring ? rodp_wq_prod(&qp->rq) : 0 },
 		{ "rq_cons", READ_ONCE(qp->rq.cons) },
 		{ "epsn", READ_ONCE(qp->resp.epsn) },
 		{ "msn", READ_ONCE(qp->resp.msn) },

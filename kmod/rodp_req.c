@@ -18,6 +18,9 @@ static const s8 rodp_wr_kinds[] = {
 	[RODP_WR_RDMA_READ] = RCORE_RC_MSG_READ,
 	[RODP_WR_ATOMIC_CMP_AND_SWP] = RCORE_RC_MSG_CMP_SWAP,
 	[RODP_WR_ATOMIC_FETCH_AND_ADD] = RCORE_RC_MSG_FETCH_ADD,
+	[RODP_WR_LOCAL_INV] = -1,	/* local: rodp_mw_local_op() */
+	[RODP_WR_BIND_MW] = -1,
+	[RODP_WR_SEND_WITH_INV] = RCORE_RC_MSG_SEND_INV,
 };
 
 /**
@@ -25,12 +28,11 @@ static const s8 rodp_wr_kinds[] = {
  * @opcode: enum rodp_wr_opcode
  *
  * Return: an enum rcore_rc_msg value, or -EINVAL for an opcode rodp does
- * not carry out on RC (SEND_WITH_INV among them: there are no memory
- * windows or fast-registered MRs to invalidate).
+ * not carry out on RC, or that sends nothing (BIND_MW, LOCAL_INV).
  */
 int rodp_wr_kind(u8 opcode)
 {
-	if (opcode >= ARRAY_SIZE(rodp_wr_kinds))
+	if (opcode >= ARRAY_SIZE(rodp_wr_kinds) || rodp_wr_kinds[opcode] < 0)
 		return -EINVAL;
 	return rodp_wr_kinds[opcode];
 }
@@ -57,6 +59,12 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 	memset(info, 0, sizeof(*info));
 	info->signaled = qp->sq_sig_all || (wqe->flags & RODP_SEND_SIGNALED);
 
+	/* Bind and local invalidate: carried out by rodp_req_run(). */
+	if (rodp_mw_wc_opcode(wqe->opcode) >= 0) {
+		info->local = true;
+		info->kind = RCORE_RC_MSG_SEND;
+		return true;
+	}
 	kind = rodp_wr_kind(wqe->opcode);
 	if (kind < 0 || (rodp_qp_uc(qp) && !rcore_uc_msg_ok(kind))) {
 		info->kind = RCORE_RC_MSG_SEND;
@@ -174,6 +182,8 @@ int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 	}
 	if (seg->last) {
 		pkt->imm = be32_to_cpu((__force __be32)wqe->imm_data);
+		/* SEND_WITH_INV: the R_Key, in host order (IETH). */
+		pkt->ieth_rkey = wqe->imm_data;
 		if ((wqe->flags & RODP_SEND_SOLICITED) &&
 		    info->kind != RCORE_RC_MSG_WRITE)
 			pkt->bth.se = true;
@@ -235,6 +245,22 @@ static void rodp_req_catch_up(struct rodp_qp *qp)
 		rodp_req_rewind(qp, qp->req.una_psn);
 }
 
+/*
+ * Carry out the local WQE (bind, local invalidate) at @idx, the oldest,
+ * and complete it.  True when it failed: the QP is in error now.
+ */
+static bool rodp_req_local(struct rodp_qp *qp, u32 idx)
+{
+	enum ib_wc_status status;
+
+	status = rodp_mw_local_op(qp, rodp_wq_slot(&qp->sq, idx));
+	rodp_qp_send_cqe(qp, idx, status);
+	if (status == IB_WC_SUCCESS)
+		return false;
+	rodp_qp_error(qp, RODP_REQ);
+	return true;
+}
+
 /**
  * rodp_req_run - send what the send queue and the window allow
  * @qp: the queue pair; caller holds the requester's lock
@@ -267,6 +293,16 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			if (info->status) {
 				rodp_req_fail_oldest(qp);
 				break;
+			}
+			if (info->local) {
+				/* In order: once all before it completed. */
+				if (idx != qp->sq.cons)
+					break;
+				if (rodp_req_local(qp, idx))
+					return;
+				budget--;
+				*busy = true;
+				continue;
 			}
 			if ((((const struct rodp_swqe *)
 			      rodp_wq_slot(&qp->sq, idx))->flags &

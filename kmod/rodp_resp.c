@@ -11,9 +11,42 @@
 
 #include "rodp.h"
 
+/* The receive WQE in progress (resp_have_wqe): the kernel's copy. */
 static struct rodp_rwqe *rodp_rq_cur(struct rodp_qp *qp)
 {
+	if (qp->srq)
+		return qp->srq_wqe;
 	return rodp_wq_slot(&qp->rq, qp->rq.cons);
+}
+
+/**
+ * rodp_resp_get_wqe - the receive WQE for a QP's next incoming message
+ * @qp: the queue pair; the caller runs its responder, with no receive in
+ *	progress
+ *
+ * The one place a responder takes a receive WQE, whatever the QP type:
+ * the oldest fetched or next posted WQE of the QP's own receive queue, or
+ * one taken from its SRQ (rodp_srq_take()).  The WQE is the kernel's
+ * checked copy; a num_sge beyond what the queue allows is made 0 (nothing
+ * fits: a length error).  The caller marks it in progress
+ * (resp_have_wqe); it completes with rodp_resp_recv_done() or is flushed.
+ *
+ * Return: the WQE, NULL when none is posted (an RNR), or ERR_PTR(-EIO)
+ * when the QP's SRQ is in error.
+ */
+struct rodp_rwqe *rodp_resp_get_wqe(struct rodp_qp *qp)
+{
+	struct rodp_rwqe *wqe;
+
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
+
+	if (qp->srq)
+		return rodp_srq_take(qp);
+	wqe = qp->rq.head == qp->rq.cons ?
+	      rodp_wq_fetch(&qp->rq) : rodp_rq_cur(qp);
+	if (wqe && wqe->num_sge > qp->max_recv_sge)
+		wqe->num_sge = 0;	/* nothing fits: length error */
+	return wqe;
 }
 
 static const struct rodp_sge *rodp_rwqe_sge(const struct rodp_rwqe *wqe)
@@ -24,6 +57,8 @@ static const struct rodp_sge *rodp_rwqe_sge(const struct rodp_rwqe *wqe)
 /* Receive WQEs posted and not yet taken: the credits to advertise. */
 static u8 rodp_resp_credits(struct rodp_qp *qp)
 {
+	if (qp->srq)
+		return rcore_rc_credit_code(0, true);
 	return rcore_rc_credit_code(rcore_ring_count(rodp_wq_prod(&qp->rq),
 						     qp->rq.head), false);
 }
@@ -137,10 +172,11 @@ static bool rodp_resp_check_rkey(struct rodp_qp *qp, u32 psn, u32 rkey,
 				 int access, u64 va, u32 len)
 {
 	struct rodp_mr *mr;
+	u64 iova;
 
 	if (!len)
 		return true;
-	mr = rodp_mr_get(qp->rdev, rkey, qp->ibqp.pd, access, va, len);
+	mr = rodp_rkey_get(qp, rkey, access, va, len, &iova);
 	if (IS_ERR(mr)) {
 		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
 		return false;
@@ -167,9 +203,16 @@ static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 		cqe.wc_flags |= IB_WC_WITH_IMM;
 		cqe.imm_data = (__force u32)cpu_to_be32(rx->pkt.imm);
 	}
+	/* The R_Key a SEND_WITH_INV invalidated, host order. */
+	if (rx && (rx->pkt.info->hdrs & RCORE_HDR_IETH) &&
+	    status == IB_WC_SUCCESS) {
+		cqe.wc_flags |= IB_WC_WITH_INVALIDATE;
+		cqe.imm_data = rx->pkt.ieth_rkey;
+	}
 	/* Slot free first: the consumer may post again on seeing the CQE. */
 	qp->resp_have_wqe = false;
-	rodp_wq_retire(&qp->rq);
+	if (!qp->srq)
+		rodp_wq_retire(&qp->rq);
 	rodp_cq_post(to_rcq(qp->ibqp.recv_cq), &cqe, rx && rx->pkt.bth.se);
 }
 
@@ -222,17 +265,16 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 	u32 psn = pkt->bth.psn;
 	struct rodp_rwqe *wqe;
 	struct rodp_mr *mr;
+	u64 iova;
 	int err;
 
-	if (f & RCORE_RC_F_INV) {
-		/* No memory windows or fast-registered MRs to invalidate. */
-		rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
-		return;
-	}
-
 	if ((f & RCORE_RC_F_NEED_WQE) && !qp->resp_have_wqe) {
-		wqe = qp->rq.head == qp->rq.cons ?
-		      rodp_wq_fetch(&qp->rq) : rodp_rq_cur(qp);
+		wqe = rodp_resp_get_wqe(qp);
+		if (IS_ERR(wqe)) {
+			/* Its SRQ is in error: no receive to be had. */
+			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR);
+			return;
+		}
 		if (!wqe && rodp_qp_uc(qp)) {
 			rodp_uc_resp_drop(qp, RODP_CNT_UC_DROP_NO_RECV);
 			return;
@@ -248,8 +290,6 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			rodp_count(qp->rdev, RODP_CNT_TX_RNR_NAK);
 			return;
 		}
-		if (wqe->num_sge > qp->max_recv_sge)
-			wqe->num_sge = 0;	/* nothing fits: length error */
 		qp->resp_have_wqe = true;
 		if (f & RCORE_RC_F_SEND)
 			qp->resp_msg_len = 0;
@@ -279,6 +319,18 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		qp->resp_msg_len += pkt->payload_len;
 	}
 
+	/*
+	 * SEND_WITH_INV, at its last packet: the R_Key must name a type 2
+	 * window of this QP (rodp_mw.c), else the request is refused as
+	 * an access through a bad R_Key would be.
+	 */
+	if ((f & RCORE_RC_F_INV) &&
+	    rodp_mw_invalidate(qp, pkt->ieth_rkey, true)) {
+		rodp_resp_recv_done(qp, rx, IB_WC_LOC_ACCESS_ERR, false);
+		rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
+		return;
+	}
+
 	if (f & RCORE_RC_F_WRITE) {
 		if (f & RCORE_RC_F_FIRST) {
 			/*
@@ -296,11 +348,11 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 				return;
 		}
 		if (pkt->payload_len) {
-			mr = rodp_mr_get(qp->rdev, qp->resp_rkey, qp->ibqp.pd,
-					 IB_ACCESS_REMOTE_WRITE, qp->resp_va,
-					 pkt->payload_len);
+			mr = rodp_rkey_get(qp, qp->resp_rkey,
+					   IB_ACCESS_REMOTE_WRITE, qp->resp_va,
+					   pkt->payload_len, &iova);
 			err = IS_ERR(mr) ? PTR_ERR(mr) :
-			      rodp_mr_copy(mr, qp->resp_va, pkt->payload_len,
+			      rodp_mr_copy(mr, iova, pkt->payload_len,
 					   qp->resp_va_end - qp->resp_va -
 					   pkt->payload_len,
 					   (void *)rx->payload, true);
@@ -344,14 +396,14 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
 			return;
 		}
-		mr = rodp_mr_get(qp->rdev, pkt->atmeth.rkey, qp->ibqp.pd,
-				 IB_ACCESS_REMOTE_ATOMIC, pkt->atmeth.va,
-				 sizeof(u64));
+		mr = rodp_rkey_get(qp, pkt->atmeth.rkey,
+				   IB_ACCESS_REMOTE_ATOMIC, pkt->atmeth.va,
+				   sizeof(u64), &iova);
 		if (IS_ERR(mr)) {
 			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_ACCESS_ERR);
 			return;
 		}
-		err = rodp_mr_io(mr, pkt->atmeth.va, sizeof(u64), 0, true,
+		err = rodp_mr_io(mr, iova, sizeof(u64), 0, true,
 				 rodp_atomic_piece, &c);
 		rodp_mr_put(mr);
 		if (err) {
@@ -515,6 +567,7 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 	struct rcore_rc_ack ack;
 	struct rodp_tx tx = {};
 	struct rodp_mr *mr;
+	u64 iova;
 	int err;
 
 	rcore_rc_resp_ack(&qp->resp, rodp_resp_credits(qp), &ack);
@@ -536,16 +589,15 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 	tx.payload_len = seg.len;
 	mr = NULL;
 	if (seg.len) {
-		mr = rodp_mr_get(qp->rdev, job->rkey, qp->ibqp.pd,
-				 IB_ACCESS_REMOTE_READ, job->va + seg.offset,
-				 seg.len);
+		mr = rodp_rkey_get(qp, job->rkey, IB_ACCESS_REMOTE_READ,
+				   job->va + seg.offset, seg.len, &iova);
 		if (IS_ERR(mr)) {
-			/* The MR went away under the read. */
+			/* The MR (or window) went away under the read. */
 			rodp_resp_read_failed(qp, seg.psn, first, PTR_ERR(mr));
 			return;
 		}
 		tx.mr = mr;
-		tx.mr_va = job->va + seg.offset;
+		tx.mr_va = iova;
 		tx.mr_ahead = job->len - seg.offset - seg.len;
 	}
 	err = rodp_xmit(qp, &tx);

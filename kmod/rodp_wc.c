@@ -53,7 +53,8 @@ void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status)
 	if (info->signaled || status != IB_WC_SUCCESS) {
 		cqe.wr_id = wqe->wr_id;
 		cqe.status = status;
-		cqe.opcode = rodp_kind_wc[info->kind];
+		cqe.opcode = info->local ? rodp_mw_wc_opcode(wqe->opcode) :
+			     rodp_kind_wc[info->kind];
 		cqe.qp_num = qp->ibqp.qp_num;
 		/* The fetch made it 8 for atomics; flushed WQEs have 0. */
 		cqe.byte_len = info->len;
@@ -81,6 +82,7 @@ static void rodp_qp_flush_sq(struct rodp_qp *qp)
 		/* An unknown opcode completes as a SEND would. */
 		kind = rodp_wr_kind(wqe->opcode);
 		info->kind = kind < 0 ? RCORE_RC_MSG_SEND : kind;
+		info->local = rodp_mw_wc_opcode(wqe->opcode) >= 0;
 	}
 	while (qp->sq.cons != qp->sq.head)
 		rodp_qp_send_cqe(qp, qp->sq.cons, IB_WC_WR_FLUSH_ERR);
@@ -89,7 +91,10 @@ static void rodp_qp_flush_sq(struct rodp_qp *qp)
 	qp->rd_atomic_out = 0;
 }
 
-/* Complete every receive WQE posted with a flush error. */
+/*
+ * Complete every receive WQE posted with a flush error; on an SRQ, only
+ * the one the QP took (rodp_srq_qp_flush()).
+ */
 static void rodp_qp_flush_rq(struct rodp_qp *qp)
 {
 	struct rodp_cq *rcq;
@@ -99,6 +104,10 @@ static void rodp_qp_flush_rq(struct rodp_qp *qp)
 		.opcode = IB_WC_RECV,
 	};
 
+	if (qp->srq) {
+		rodp_srq_qp_flush(qp);
+		return;
+	}
 	if (!qp->rq.ring)
 		return;
 	rcq = to_rcq(qp->ibqp.recv_cq);
@@ -155,8 +164,9 @@ void rodp_eng_flush(struct rodp_eng *e)
 		qp->rnr_wait = false;
 		rodp_qp_flush_sq(qp);
 	} else {
-		rodp_resp_reset(qp);
+		/* The receive in progress first: the reset forgets it. */
 		rodp_qp_flush_rq(qp);
+		rodp_resp_reset(qp);
 	}
 }
 

@@ -92,6 +92,69 @@ void rodp_wq_retire(struct rodp_wq *wq)
 }
 
 /**
+ * rodp_wq_take - copy the oldest posted WQE out and retire it at once
+ * @wq: the work queue (of an SRQ: the taker keeps its own copy, and the
+ *	slot is free as soon as it is copied)
+ * @dst: where the copy goes, @wq->slot_size bytes
+ * @left: set to the WQEs still posted after this one
+ *
+ * The caller serialises takers.  The producer index is checked as in
+ * rodp_wq_prod(), but here a producer more than a ring ahead is reported
+ * rather than ignored: the ring is corrupt.
+ *
+ * Return: 0, -ENOENT when nothing is posted, -EIO for a corrupt producer
+ * index.
+ */
+int rodp_wq_take(struct rodp_wq *wq, void *dst, u32 *left)
+{
+	u32 prod = rcore_load_acquire_u32(&wq->ring->prod);
+	u32 posted = rcore_ring_count(prod, wq->cons);
+
+	if (posted > (1u << wq->log2_slots))
+		return -EIO;
+	if (!posted)
+		return -ENOENT;
+	memcpy(dst, rodp_wq_user_slot(wq, wq->cons), wq->slot_size);
+	wq->cons++;
+	wq->head = wq->cons;
+	rcore_store_release_u32(&wq->ring->cons, wq->cons);
+	*left = posted - 1;
+	return 0;
+}
+
+/**
+ * rodp_wq_carry - carry the WQEs posted and not yet taken over to a new ring
+ * @to: the new work queue, fresh from rodp_wq_alloc(), same slot size
+ * @from: the old one; the caller keeps its takers out
+ *
+ * The WQEs keep their free-running indexes: @to continues where @from
+ * stands, with the user's producer index.  They are copied as they are:
+ * each is checked when it is taken.
+ *
+ * Return: 0, -EIO when @from's producer index is corrupt, -ENOSPC when
+ * more WQEs are posted than @to holds.
+ */
+int rodp_wq_carry(struct rodp_wq *to, struct rodp_wq *from)
+{
+	u32 prod = rcore_load_acquire_u32(&from->ring->prod);
+	u32 posted = rcore_ring_count(prod, from->cons);
+	u32 i;
+
+	if (posted > (1u << from->log2_slots))
+		return -EIO;
+	if (posted > (1u << to->log2_slots))
+		return -ENOSPC;
+	for (i = from->cons; i != prod; i++)
+		memcpy(rodp_wq_user_slot(to, i), rodp_wq_user_slot(from, i),
+		       to->slot_size);
+	to->cons = from->cons;
+	to->head = from->cons;
+	to->ring->cons = from->cons;
+	rcore_store_release_u32(&to->ring->prod, prod);
+	return 0;
+}
+
+/**
  * rodp_wq_restart - start again with an empty ring at the user's
  * producer index (RESET)
  * @wq: the work queue

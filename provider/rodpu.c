@@ -2,7 +2,8 @@
 /*
  * rodp's libibverbs provider: device matching, contexts,
  * device and port queries, protection domains and memory regions.
- * Completion queues are in rodpu_cq.c, queue pairs in rodpu_qp.c.
+ * Completion queues are in rodpu_cq.c, queue pairs in rodpu_qp.c,
+ * shared receive queues in rodpu_srq.c, memory windows in rodpu_mw.c.
  *
  * Loaded by libibverbs as librodp-rdmav34.so; registers itself from a
  * constructor.  Verbs not set in rodpu_ctx_ops fail with EOPNOTSUPP
@@ -234,24 +235,33 @@ static void rodpu_free_context(struct ibv_context *ibctx)
 
 static const struct verbs_context_ops rodpu_ctx_ops = {
 	.advise_mr	= rodpu_advise_mr,
+	.alloc_mw	= rodpu_alloc_mw,
 	.alloc_pd	= rodpu_alloc_pd,
+	.bind_mw	= rodpu_bind_mw,
 	.create_cq	= rodpu_create_cq,
 	.create_cq_ex	= rodpu_create_cq_ex,
 	.create_qp	= rodpu_create_qp,
 	.create_qp_ex	= rodpu_create_qp_ex,
+	.dealloc_mw	= rodpu_dealloc_mw,
+	.create_srq	= rodpu_create_srq,
+	.create_srq_ex	= rodpu_create_srq_ex,
 	.dealloc_pd	= rodpu_dealloc_pd,
 	.dereg_mr	= rodpu_dereg_mr,
 	.destroy_cq	= rodpu_destroy_cq,
 	.destroy_qp	= rodpu_destroy_qp,
+	.destroy_srq	= rodpu_destroy_srq,
 	.free_context	= rodpu_free_context,
 	.modify_qp	= rodpu_modify_qp,
+	.modify_srq	= rodpu_modify_srq,
 	.poll_cq	= rodpu_poll_cq,
 	.post_recv	= rodpu_post_recv,
 	.post_send	= rodpu_post_send,
+	.post_srq_recv	= rodpu_post_srq_recv,
 	.query_device_ex = rodpu_query_device_ex,
 	.query_port	= rodpu_query_port,
 	.query_qp	= rodpu_query_qp,
 	.query_rt_values = rodpu_query_rt_values,
+	.query_srq	= rodpu_query_srq,
 	.reg_mr		= rodpu_reg_mr,
 	.rereg_mr	= rodpu_rereg_mr,
 	.req_notify_cq	= rodpu_req_notify_cq,

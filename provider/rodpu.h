@@ -27,6 +27,8 @@ PABI34_DRV_CMD(rodpu_create_cq_ex, ibv_create_cq_ex,
 	       rodp_create_cq_resp);
 PABI34_DRV_RESP(rodpu_resize_cq_resp, ib_uverbs_resize_cq_resp,
 		rodp_resize_cq_resp);
+PABI34_DRV_CMD(rodpu_create_srq, ibv_create_srq, ib_uverbs_create_srq_resp,
+	       rodp_create_srq_cmd, rodp_create_srq_resp);
 PABI34_DRV_CMD(rodpu_create_qp, ibv_create_qp, ib_uverbs_create_qp_resp,
 	       rodp_create_qp_cmd, rodp_create_qp_resp);
 
@@ -71,6 +73,25 @@ struct rodpu_wq {
 	uint32_t max_inline;		/* as granted (SQ only) */
 };
 
+/* A work queue as the kernel announced it, and what it must hold. */
+struct rodpu_wq_desc {
+	const char *name;
+	uint64_t offset;
+	uint64_t size;		/* 0: the QP has no such queue */
+	uint32_t log2_slots;
+	uint32_t slot_size;
+	size_t wqe_size;	/* header of one WQE */
+	uint32_t depth;		/* granted max_*_wr */
+	uint32_t max_sge;	/* granted max_*_sge */
+	uint32_t max_inline;	/* granted max_inline_data (SQ) */
+};
+
+/* A shared receive queue: one ring of receive WQEs (rodpu_srq.c). */
+struct rodpu_srq {
+	struct verbs_srq vsrq;		/* first: libibverbs owns the start */
+	struct rodpu_wq wq;		/* wq.lock also serialises modify */
+};
+
 struct rodpu_qp {
 	struct verbs_qp vqp;		/* first: libibverbs casts to it */
 	struct rodpu_wq sq;
@@ -98,6 +119,11 @@ static inline struct rodpu_cq *to_rcq(struct ibv_cq *ibcq)
 static inline struct rodpu_cq *ex_to_rcq(struct ibv_cq_ex *ibcq)
 {
 	return rodpu_container_of(ibcq, struct rodpu_cq, vcq.cq_ex);
+}
+
+static inline struct rodpu_srq *to_rsrq(struct ibv_srq *ibsrq)
+{
+	return rodpu_container_of(ibsrq, struct rodpu_srq, vsrq.srq);
 }
 
 static inline struct rodpu_qp *to_rqp(struct ibv_qp *ibqp)
@@ -145,6 +171,12 @@ int rodpu_query_rt_values(struct ibv_context *ibctx,
 int rodpu_req_notify_cq(struct ibv_cq *ibcq, int solicited_only);
 int rodpu_resize_cq(struct ibv_cq *ibcq, int cqe);
 
+/* rodpu_mw.c */
+struct ibv_mw *rodpu_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type);
+int rodpu_dealloc_mw(struct ibv_mw *mw);
+int rodpu_bind_mw(struct ibv_qp *qp, struct ibv_mw *mw,
+		  struct ibv_mw_bind *mw_bind);
+
 /* rodpu_qp.c */
 int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 		      uint32_t max_sge, uint32_t max_inline);
@@ -163,5 +195,24 @@ int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		    struct ibv_send_wr **bad_wr);
 int rodpu_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 		    struct ibv_recv_wr **bad_wr);
+void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx);
+int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod, uint32_t *room);
+bool rodpu_wq_in_error(const struct rodpu_wq *wq);
+void rodpu_wq_publish(struct rodpu_wq *wq, uint32_t prod);
+int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
+		 const struct rodpu_wq_desc *d);
+void rodpu_wq_unmap(struct rodpu_wq *wq);
+
+/* rodpu_srq.c */
+struct ibv_srq *rodpu_create_srq(struct ibv_pd *pd,
+				 struct ibv_srq_init_attr *attr);
+struct ibv_srq *rodpu_create_srq_ex(struct ibv_context *ibctx,
+				    struct ibv_srq_init_attr_ex *attr);
+int rodpu_modify_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr,
+		     int attr_mask);
+int rodpu_query_srq(struct ibv_srq *ibsrq, struct ibv_srq_attr *attr);
+int rodpu_destroy_srq(struct ibv_srq *ibsrq);
+int rodpu_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr,
+			struct ibv_recv_wr **bad_wr);
 
 #endif /* RODPU_H */

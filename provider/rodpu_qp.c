@@ -38,6 +38,8 @@ RODPU_SAME_OP(RDMA_READ);
 RODPU_SAME_OP(ATOMIC_CMP_AND_SWP);
 RODPU_SAME_OP(ATOMIC_FETCH_AND_ADD);
 RODPU_SAME_OP(SEND_WITH_INV);
+RODPU_SAME_OP(LOCAL_INV);
+RODPU_SAME_OP(BIND_MW);
 #undef RODPU_SAME_OP
 _Static_assert(IBV_SEND_FENCE == RODP_SEND_FENCE &&
 	       IBV_SEND_SIGNALED == RODP_SEND_SIGNALED &&
@@ -52,6 +54,9 @@ _Static_assert(sizeof(struct ibv_sge) == sizeof(struct rodp_sge) &&
 	       offsetof(struct ibv_sge, lkey) ==
 	       offsetof(struct rodp_sge, lkey),
 	       "struct ibv_sge and struct rodp_sge differ");
+_Static_assert(IBV_ACCESS_REMOTE_WRITE == 2 && IBV_ACCESS_REMOTE_READ == 4 &&
+	       IBV_ACCESS_REMOTE_ATOMIC == 8 && IBV_ACCESS_ZERO_BASED == 32,
+	       "a window's rights go to the kernel as IB_ACCESS_* bits");
 _Static_assert(sizeof(struct rodp_sge) == 16, "SGE size is ABI");
 _Static_assert(sizeof(struct rodp_swqe) == 64,
 	       "send WQE header size is ABI");
@@ -69,7 +74,10 @@ _Static_assert(sizeof(struct rodp_rwqe) == 16,
 				 IBV_QP_EX_WITH_SEND_WITH_IMM |		\
 				 IBV_QP_EX_WITH_RDMA_READ |		\
 				 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |	\
-				 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+				 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD |	\
+				 IBV_QP_EX_WITH_SEND_WITH_INV |		\
+				 IBV_QP_EX_WITH_LOCAL_INV |		\
+				 IBV_QP_EX_WITH_BIND_MW)
 
 /* What a UC QP carries: sends and RDMA writes, no reads or atomics. */
 #define RODPU_UC_SEND_OPS	(IBV_QP_EX_WITH_RDMA_WRITE |		\
@@ -119,7 +127,7 @@ static struct rodp_sge *rodpu_swqe_sges(struct rodp_swqe *w)
 	return (struct rodp_sge *)(void *)(w + 1);
 }
 
-static void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx)
+void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx)
 {
 	return (char *)wq->hdr + RODP_RING_HDR_SIZE +
 	       rcore_ring_slot_off(wq->log2_slots, wq->slot_size, idx);
@@ -130,8 +138,7 @@ static void *rodpu_wq_slot(const struct rodpu_wq *wq, uint32_t idx)
  * Return: 0 with *room set, or EIO if the kernel's consumer index is not
  * within a queue's depth behind @prod.
  */
-static int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod,
-			 uint32_t *room)
+int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod, uint32_t *room)
 {
 	uint32_t cons = rcore_load_acquire_u32(&wq->hdr->cons);
 	uint32_t used = rcore_ring_count(prod, cons);
@@ -148,13 +155,13 @@ static int rodpu_wq_room(const struct rodpu_wq *wq, uint32_t prod,
  * kernel's, between setting the flag and reading the producer index:
  * either it sees our WQE or we see its flag.
  */
-static bool rodpu_wq_in_error(const struct rodpu_wq *wq)
+bool rodpu_wq_in_error(const struct rodpu_wq *wq)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	return rcore_read_once_u32(&wq->hdr->flags) & RODP_RING_F_ERROR;
 }
 
-static void rodpu_wq_publish(struct rodpu_wq *wq, uint32_t prod)
+void rodpu_wq_publish(struct rodpu_wq *wq, uint32_t prod)
 {
 	wq->prod = prod;
 	rcore_store_release_u32(&wq->hdr->prod, prod);
@@ -210,6 +217,27 @@ static int rodpu_inline_from_bufs(void *dst, uint32_t max,
 	return 0;
 }
 
+/*
+ * A BIND_MW WQE: the window @mw gets R_Key @rkey (same index, the low byte
+ * the consumer chose) and the range and rights of @bi.  The kernel checks
+ * the rest (PDs, the MR's rights and range, the window's state).
+ * Return: 0, or EINVAL without a window, or for a key of another window.
+ */
+static int rodpu_swqe_bind(struct rodp_swqe *w, const struct ibv_mw *mw,
+			   uint32_t rkey, const struct ibv_mw_bind_info *bi)
+{
+	if (!mw || (rkey >> 8) != (mw->rkey >> 8) ||
+	    (!bi->mr && (bi->addr || bi->length)))
+		return EINVAL;
+	w->rkey = rkey;
+	w->remote_addr = bi->addr;
+	w->compare_add = bi->length;
+	w->bind.mr_lkey = bi->mr ? bi->mr->lkey : 0;
+	w->bind.access = bi->mw_access_flags;
+	w->bind.mw_type = mw->type;
+	return 0;
+}
+
 /**
  * rodpu_swqe_encode - write one send work request into a send queue slot.
  * @slot: the slot: room for a struct rodp_swqe followed by @max_sge
@@ -259,6 +287,15 @@ int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 		break;
 	case IBV_WR_SEND:
 		break;
+	case IBV_WR_LOCAL_INV:
+		/* Carries no data: no SGEs, no inline. */
+		w->flags &= (uint8_t)~RODP_SEND_INLINE;
+		w->imm_data = wr->invalidate_rkey;
+		return 0;
+	case IBV_WR_BIND_MW:
+		w->flags &= (uint8_t)~RODP_SEND_INLINE;
+		return rodpu_swqe_bind(w, wr->bind_mw.mw, wr->bind_mw.rkey,
+				       &wr->bind_mw.bind_info);
 	case IBV_WR_ATOMIC_CMP_AND_SWP:
 		w->swap = wr->wr.atomic.swap;
 		/* fall through */
@@ -811,19 +848,28 @@ static void rodpu_wr_bind_mw(struct ibv_qp_ex *ibqpx, struct ibv_mw *mw,
 			     uint32_t rkey,
 			     const struct ibv_mw_bind_info *bind_info)
 {
-	rodpu_wr_unsupported(ibqpx);
+	struct rodp_swqe *w = rodpu_wr_begin(ibqpx, IBV_WR_BIND_MW);
+
+	if (w && rodpu_swqe_bind(w, mw, rkey, bind_info))
+		rodpu_wr_fail(ex_to_rqp(ibqpx), EINVAL);
 }
 
 static void rodpu_wr_local_inv(struct ibv_qp_ex *ibqpx,
 			       uint32_t invalidate_rkey)
 {
-	rodpu_wr_unsupported(ibqpx);
+	struct rodp_swqe *w = rodpu_wr_begin(ibqpx, IBV_WR_LOCAL_INV);
+
+	if (w)
+		w->imm_data = invalidate_rkey;
 }
 
 static void rodpu_wr_send_inv(struct ibv_qp_ex *ibqpx,
 			      uint32_t invalidate_rkey)
 {
-	rodpu_wr_unsupported(ibqpx);
+	struct rodp_swqe *w = rodpu_wr_begin(ibqpx, IBV_WR_SEND_WITH_INV);
+
+	if (w)
+		w->imm_data = invalidate_rkey;
 }
 
 static void rodpu_wr_send_tso(struct ibv_qp_ex *ibqpx, void *hdr,
@@ -879,26 +925,13 @@ static void rodpu_qp_set_wr_ops(struct ibv_qp_ex *qpx)
 /* Creation and destruction                                            */
 /* ------------------------------------------------------------------ */
 
-/* A work queue as the kernel announced it, and what it must hold. */
-struct rodpu_wq_desc {
-	const char *name;
-	uint64_t offset;
-	uint64_t size;		/* 0: the QP has no such queue */
-	uint32_t log2_slots;
-	uint32_t slot_size;
-	size_t wqe_size;	/* header of one WQE */
-	uint32_t depth;		/* granted max_*_wr */
-	uint32_t max_sge;	/* granted max_*_sge */
-	uint32_t max_inline;	/* granted max_inline_data (SQ) */
-};
-
 /*
  * rodpu_wq_map - map a work queue the kernel announced, after checking
  * that the granted capabilities fit in it and that its header agrees.
  * Return: 0 or a positive errno.
  */
-static int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
-			const struct rodpu_wq_desc *d)
+int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
+		 const struct rodpu_wq_desc *d)
 {
 	uint64_t room = 0, need = 0;
 	struct rodp_ring_hdr *hdr;
@@ -968,7 +1001,7 @@ static int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
 	return 0;
 }
 
-static void rodpu_wq_unmap(struct rodpu_wq *wq)
+void rodpu_wq_unmap(struct rodpu_wq *wq)
 {
 	if (wq->hdr)
 		munmap(wq->hdr, wq->map_size);
@@ -1021,8 +1054,7 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	    ((attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) &&
 	     (attr->send_ops_flags & ~(uint64_t)(attr->qp_type == IBV_QPT_UC ?
 						 RODPU_UC_SEND_OPS :
-						 RODPU_QP_SEND_OPS))) ||
-	    attr->srq) {
+						 RODPU_QP_SEND_OPS)))) {
 		errno = EOPNOTSUPP;
 		return NULL;
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Host unit test of the provider's QP code (provider/rodpu_qp.c) against a
+ * Host unit test of the provider's QP and SRQ code (provider/rodpu_qp.c,
+ * rodpu_srq.c) against a
  * fake kernel: the ibv_cmd_* helpers are replaced by stubs that lay the send
  * and receive rings out in a memfd standing in for the uverbs file, as
  * rodp.ko announces them, and count doorbells.  The test reads the WQEs
@@ -38,7 +39,8 @@ struct fake_wq {
 static struct {
 	int fd;				/* "uverbs file" = memfd */
 	uint64_t next_offset;
-	struct fake_wq sq, rq;
+	struct fake_wq sq, rq, srq;
+	int srq_destroys;
 	uint32_t start_idx;		/* initial prod = cons of new rings */
 	/* knobs */
 	int create_ret, destroy_ret, sq_db_ret, rq_db_ret;
@@ -114,6 +116,90 @@ void __verbs_log(struct verbs_context *vctx, uint32_t level,
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+}
+
+/* SRQs: one ring; a resize lays a new one out, the WQEs carried over. */
+int ibv_cmd_create_srq(struct ibv_pd *pd, struct ibv_srq *srq,
+		       struct ibv_srq_init_attr *attr,
+		       struct ibv_create_srq *cmd, size_t cmd_size,
+		       struct ib_uverbs_create_srq_resp *resp,
+		       size_t resp_size)
+{
+	struct rodp_create_srq_resp *r = (void *)(resp + 1);
+	uint32_t sge = attr->attr.max_sge ? attr->attr.max_sge : 1;
+
+	assert_int_equal(cmd_size, sizeof(struct ibv_create_srq) +
+			 sizeof(struct rodp_create_srq_cmd));
+	assert_int_equal(resp_size, sizeof(*resp) + sizeof(*r));
+	if (fk.create_ret)
+		return fk.create_ret;
+	fake_wq_new(&fk.srq, log2_ceil(attr->attr.max_wr),
+		    (uint32_t)(sizeof(struct rodp_rwqe) +
+			       sge * sizeof(struct rodp_sge)));
+	r->mi.mmap_offset = fk.srq.offset;
+	r->mi.mmap_size = fk.srq.size;
+	r->mi.log2_slots = fk.srq.log2_slots;
+	r->mi.slot_size = fk.srq.slot_size;
+	attr->attr.max_wr = 1u << fk.srq.log2_slots;
+	attr->attr.max_sge = sge;
+	srq->context = pd->context;
+	srq->pd = pd;
+	srq->handle = 9;
+	return 0;
+}
+
+int ibv_cmd_modify_srq(struct ibv_srq *srq, struct ibv_srq_attr *srq_attr,
+		       int srq_attr_mask, struct ibv_modify_srq *cmd,
+		       size_t cmd_size)
+{
+	struct rodp_modify_srq_cmd *drv = (void *)(cmd + 1);
+	struct rodp_srq_mmap_info *mi;
+	struct fake_wq old = fk.srq;
+	uint32_t prod, cons, i;
+
+	assert_int_equal(cmd_size, sizeof(*cmd) + sizeof(*drv));
+	fk.modifies++;
+	if (!(srq_attr_mask & IBV_SRQ_MAX_WR))
+		return 0;
+	prod = old.hdr->prod;
+	cons = old.hdr->cons;
+	if (srq_attr->max_wr < prod - cons)
+		return EINVAL;
+	fake_wq_new(&fk.srq, log2_ceil(srq_attr->max_wr), old.slot_size);
+	for (i = cons; i != prod; i++)
+		memcpy((char *)fk.srq.hdr + RODP_RING_HDR_SIZE +
+		       rcore_ring_slot_off(fk.srq.log2_slots,
+					   fk.srq.slot_size, i),
+		       (char *)old.hdr + RODP_RING_HDR_SIZE +
+		       rcore_ring_slot_off(old.log2_slots, old.slot_size, i),
+		       old.slot_size);
+	fk.srq.hdr->prod = prod;
+	fk.srq.hdr->cons = cons;
+	mi = (void *)(uintptr_t)drv->mmap_info_addr;
+	mi->mmap_offset = fk.srq.offset;
+	mi->mmap_size = fk.srq.size;
+	mi->log2_slots = fk.srq.log2_slots;
+	mi->slot_size = fk.srq.slot_size;
+	munmap(old.hdr, old.size);
+	return 0;
+}
+
+int ibv_cmd_query_srq(struct ibv_srq *srq, struct ibv_srq_attr *srq_attr,
+		      struct ibv_query_srq *cmd, size_t cmd_size)
+{
+	srq_attr->max_wr = 1u << fk.srq.log2_slots;
+	srq_attr->max_sge = (fk.srq.slot_size - sizeof(struct rodp_rwqe)) /
+			    sizeof(struct rodp_sge);
+	srq_attr->srq_limit = 0;
+	return 0;
+}
+
+int ibv_cmd_destroy_srq(struct ibv_srq *srq)
+{
+	fk.srq_destroys++;
+	munmap(fk.srq.hdr, fk.srq.size);
+	fk.srq.hdr = NULL;
+	return fk.destroy_ret;
 }
 
 int ibv_cmd_create_qp_ex(struct ibv_context *context, struct verbs_qp *qp,
@@ -491,12 +577,10 @@ static void test_create_destroy(void **state)
 
 static void test_create_unsupported(void **state)
 {
-	struct ibv_srq srq = {};
 	struct ibv_qp *qp;
 	struct ibv_qp_init_attr attr = {
 		.cap = default_cap,
 		.qp_type = IBV_QPT_RC,
-		.srq = &srq,
 	};
 	struct ibv_qp_init_attr_ex ax = {
 		.cap = default_cap,
@@ -506,15 +590,9 @@ static void test_create_unsupported(void **state)
 		.pd = &fake_pd,
 	};
 	static const uint64_t bad_ops[] = {
-		IBV_QP_EX_WITH_SEND_WITH_INV, IBV_QP_EX_WITH_LOCAL_INV,
-		IBV_QP_EX_WITH_BIND_MW, IBV_QP_EX_WITH_TSO,
-		IBV_QP_EX_WITH_ATOMIC_WRITE,
+		IBV_QP_EX_WITH_TSO, IBV_QP_EX_WITH_ATOMIC_WRITE,
 	};
 	size_t i;
-
-	errno = 0;
-	assert_null(rodpu_create_qp(&fake_pd, &attr));
-	assert_int_equal(errno, EOPNOTSUPP);
 
 	for (i = 0; i < sizeof(bad_ops) / sizeof(bad_ops[0]); i++) {
 		ax.send_ops_flags = IBV_QP_EX_WITH_SEND | bad_ops[i];
@@ -564,7 +642,6 @@ static void test_create_unsupported(void **state)
 
 	/* The kernel's refusal (e.g. of a UD QP) is passed through. */
 	fk.create_ret = EOPNOTSUPP;
-	attr.srq = NULL;
 	attr.qp_type = IBV_QPT_UD;
 	errno = 0;
 	assert_null(rodpu_create_qp(&fake_pd, &attr));
@@ -611,11 +688,26 @@ static void test_bad_announcements(void **state)
 static void test_no_rq(void **state)
 {
 	struct ibv_recv_wr rwr = { .wr_id = 1 }, *bad = NULL;
+	struct ibv_srq srq = {};
+	struct ibv_qp_init_attr attr = {
+		.cap = default_cap,
+		.qp_type = IBV_QPT_RC,
+	};
 	struct ibv_qp *qp;
 
 	fk.no_rq = 1;
 	qp = new_qp(&default_cap);
 	assert_null(to_rqp(qp)->rq.hdr);
+	assert_int_equal(rodpu_post_recv(qp, &rwr, &bad), EINVAL);
+	assert_ptr_equal(bad, &rwr);
+	assert_int_equal(rodpu_destroy_qp(qp), 0);
+
+	/* A QP on an SRQ: the kernel gives it no receive queue. */
+	attr.srq = &srq;
+	qp = rodpu_create_qp(&fake_pd, &attr);
+	assert_non_null(qp);
+	assert_null(to_rqp(qp)->rq.hdr);
+	bad = NULL;
 	assert_int_equal(rodpu_post_recv(qp, &rwr, &bad), EINVAL);
 	assert_ptr_equal(bad, &rwr);
 	assert_int_equal(rodpu_destroy_qp(qp), 0);
@@ -919,7 +1011,8 @@ static void test_send_bad_requests(void **state)
 	struct ibv_sge res[2] = { { 0x100, 8, 1 }, { 0x200, 8, 1 } };
 	struct ibv_send_wr wr, *bad = NULL;
 	static const enum ibv_wr_opcode bad_ops[] = {
-		IBV_WR_LOCAL_INV, IBV_WR_BIND_MW, IBV_WR_TSO, IBV_WR_DRIVER1,
+		IBV_WR_BIND_MW /* without a window */, IBV_WR_TSO,
+		IBV_WR_DRIVER1,
 		IBV_WR_ATOMIC_WRITE, 200,
 	};
 	size_t i;
@@ -1057,7 +1150,7 @@ static void test_send_error_ring(void **state)
 
 	/* QP in error: even a refused post rings, so it gets flushed. */
 	fk.sq.hdr->flags |= RODP_RING_F_ERROR;
-	wr.opcode = IBV_WR_LOCAL_INV;
+	wr.opcode = IBV_WR_TSO;
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
 	assert_int_equal(fk.sq_dbs, 2);
 	assert_int_equal(rodpu_destroy_qp(qp), 0);
@@ -1159,6 +1252,107 @@ static void test_recv(void **state)
 	assert_int_equal(rodpu_destroy_qp(qp), 0);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Shared receive queues                                               */
+/* ------------------------------------------------------------------ */
+
+static struct rodp_rwqe *srq_slot(uint32_t idx)
+{
+	return (void *)((char *)fk.srq.hdr + RODP_RING_HDR_SIZE +
+			rcore_ring_slot_off(fk.srq.log2_slots,
+					    fk.srq.slot_size, idx));
+}
+
+static void test_srq(void **state)
+{
+	struct ibv_srq_init_attr sa = {
+		.attr = { .max_wr = 6, .max_sge = 2 },
+	};
+	struct ibv_sge sge[3] = {
+		{ 0x10, 100, 1 }, { 0x20, 200, 2 }, { 0x30, 300, 3 },
+	};
+	struct ibv_recv_wr wr[40], *bad = NULL;
+	struct ibv_srq_attr at;
+	struct ibv_srq *srq;
+	struct rodp_sge *s;
+	int i;
+
+	srq = rodpu_create_srq(&fake_pd, &sa);
+	assert_non_null(srq);
+	assert_int_equal(sa.attr.max_wr, 8);
+	assert_int_equal(sa.attr.max_sge, 2);
+
+	memset(wr, 0, sizeof(wr));
+	for (i = 0; i < 40; i++) {
+		wr[i].wr_id = 700 + (uint64_t)i;
+		wr[i].sg_list = sge;
+		wr[i].num_sge = i % 3;		/* 0..2 */
+		wr[i].next = i < 39 ? &wr[i + 1] : NULL;
+	}
+
+	/* 8 fit; the 9th finds the SRQ full.  No system call. */
+	assert_int_equal(rodpu_post_srq_recv(srq, wr, &bad), ENOMEM);
+	assert_ptr_equal(bad, &wr[8]);
+	assert_int_equal(fk.srq.hdr->prod, 8);
+	assert_int_equal(fk.rq_dbs + fk.sq_dbs, 0);
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(srq_slot((uint32_t)i)->wr_id, 700 + i);
+		assert_int_equal(srq_slot((uint32_t)i)->num_sge, i % 3);
+	}
+	s = (void *)(srq_slot(2) + 1);
+	assert_sge(&s[0], 0x10, 100, 1);
+	assert_sge(&s[1], 0x20, 200, 2);
+
+	/* Too many SGEs. */
+	consume(&fk.srq, 3);
+	wr[9].num_sge = 3;
+	assert_int_equal(rodpu_post_srq_recv(srq, &wr[9], &bad), EINVAL);
+	assert_ptr_equal(bad, &wr[9]);
+	assert_int_equal(fk.srq.hdr->prod, 8);
+
+	/* A resize with 5 posted: the new ring continues the indexes. */
+	memset(&at, 0, sizeof(at));
+	at.max_wr = 32;
+	assert_int_equal(rodpu_modify_srq(srq, &at, IBV_SRQ_MAX_WR), 0);
+	assert_int_equal(fk.srq.log2_slots, 5);
+	assert_int_equal(srq_slot(7)->wr_id, 707);
+	wr[10].num_sge = 1;
+	wr[36].next = NULL;
+	/* 27 more fit (32 - 5), the 28th does not. */
+	assert_int_equal(rodpu_post_srq_recv(srq, &wr[10], &bad), 0);
+	assert_int_equal(fk.srq.hdr->prod, 35);
+	assert_int_equal(srq_slot(34)->wr_id, 736);
+	wr[37].next = NULL;
+	assert_int_equal(rodpu_post_srq_recv(srq, &wr[37], &bad), ENOMEM);
+	assert_ptr_equal(bad, &wr[37]);
+
+	/* Too small for what is posted: refused, the ring stays. */
+	at.max_wr = 4;
+	assert_int_equal(rodpu_modify_srq(srq, &at, IBV_SRQ_MAX_WR), EINVAL);
+	assert_int_equal(rodpu_query_srq(srq, &at), 0);
+	assert_int_equal(at.max_wr, 32);
+	consume(&fk.srq, 1);
+	assert_int_equal(rodpu_post_srq_recv(srq, &wr[37], &bad), 0);
+	assert_int_equal(srq_slot(35)->wr_id, 737);
+
+	/* The limit alone: no new ring. */
+	at.srq_limit = 3;
+	assert_int_equal(rodpu_modify_srq(srq, &at, IBV_SRQ_LIMIT), 0);
+	assert_int_equal(fk.srq.log2_slots, 5);
+
+	/* An SRQ in error takes nothing more. */
+	consume(&fk.srq, 10);
+	fk.srq.hdr->flags |= RODP_RING_F_ERROR;
+	bad = NULL;
+	assert_int_equal(rodpu_post_srq_recv(srq, &wr[38], &bad), EIO);
+	assert_ptr_equal(bad, &wr[38]);
+	assert_int_equal(fk.srq.hdr->prod, 36);
+
+	assert_int_equal(rodpu_destroy_srq(srq), 0);
+	assert_int_equal(fk.srq_destroys, 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Extended posting                                                    */
 /* ------------------------------------------------------------------ */
@@ -1169,6 +1363,109 @@ static void test_recv(void **state)
 		 IBV_QP_EX_WITH_RDMA_READ |				\
 		 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |			\
 		 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+
+/*
+ * Memory window WQEs: BIND_MW (ibv_post_send and ibv_wr_bind_mw) carries
+ * the window's new R_Key, the range, the MR's L_Key, the rights and the
+ * window's type; LOCAL_INV and SEND_WITH_INV (ibv_wr_*) the R_Key in
+ * imm_data.  A new R_Key of another index is refused.
+ */
+static void test_mw_wqes(void **state)
+{
+	struct ibv_qp *qp = new_qp_ex(&default_cap,
+				      IBV_QP_EX_WITH_BIND_MW |
+				      IBV_QP_EX_WITH_LOCAL_INV |
+				      IBV_QP_EX_WITH_SEND_WITH_INV);
+	struct ibv_qp_ex *qpx = ibv_qp_to_qp_ex(qp);
+	struct ibv_mr mr = { .lkey = 0x4321 };
+	struct ibv_mw mw1 = { .rkey = 0x1200, .type = IBV_MW_TYPE_1 };
+	struct ibv_mw mw2 = { .rkey = 0x34ff, .type = IBV_MW_TYPE_2 };
+	struct ibv_mw_bind mb = {
+		.wr_id = 9, .send_flags = IBV_SEND_SIGNALED,
+		.bind_info = { .mr = &mr, .addr = 0x7000, .length = 0x300,
+			       .mw_access_flags = IBV_ACCESS_REMOTE_READ },
+	};
+	struct ibv_send_wr wr, *bad = NULL;
+	struct rodp_swqe *w;
+
+	assert_non_null(qpx);
+	memset(sq_slot(0), 0xee, (size_t)fk.sq.slot_size * 8);
+
+	/* ibv_bind_mw()'s WQE, as the provider posts it (type 1). */
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 9;
+	wr.opcode = IBV_WR_BIND_MW;
+	wr.send_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE;
+	wr.bind_mw.mw = &mw1;
+	wr.bind_mw.rkey = ibv_inc_rkey(mw1.rkey);
+	wr.bind_mw.bind_info = mb.bind_info;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
+	w = sq_slot(0);
+	assert_int_equal(w->opcode, RODP_WR_BIND_MW);
+	assert_int_equal(w->flags, RODP_SEND_SIGNALED);
+	assert_int_equal(w->rkey, 0x1201);
+	assert_int_equal(w->remote_addr, 0x7000);
+	assert_int_equal(w->compare_add, 0x300);
+	assert_int_equal(w->bind.mr_lkey, 0x4321);
+	assert_int_equal(w->bind.access, IBV_ACCESS_REMOTE_READ);
+	assert_int_equal(w->bind.mw_type, IBV_MW_TYPE_1);
+	assert_int_equal(w->num_sge, 0);
+	assert_int_equal(w->inline_len, 0);
+
+	/* Another window's index, or no window: refused. */
+	wr.bind_mw.rkey = 0x1301;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+	wr.bind_mw.mw = NULL;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+
+	memset(&wr, 0, sizeof(wr));
+	wr.wr_id = 10;
+	wr.opcode = IBV_WR_LOCAL_INV;
+	wr.invalidate_rkey = 0x1201;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
+	w = sq_slot(1);
+	assert_int_equal(w->opcode, RODP_WR_LOCAL_INV);
+	assert_int_equal(w->imm_data, 0x1201);
+	assert_int_equal(w->num_sge, 0);
+	assert_int_equal(sq_prod(), 2);
+
+	/* The extended API: a type 2 bind (key byte wraps), inv, send_inv. */
+	ibv_wr_start(qpx);
+	qpx->wr_id = 11;
+	qpx->wr_flags = IBV_SEND_SIGNALED;
+	mb.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_WRITE |
+				       IBV_ACCESS_ZERO_BASED;
+	ibv_wr_bind_mw(qpx, &mw2, ibv_inc_rkey(mw2.rkey), &mb.bind_info);
+	qpx->wr_id = 12;
+	ibv_wr_local_inv(qpx, 0x3400);
+	qpx->wr_id = 13;
+	ibv_wr_send_inv(qpx, 0x3400);
+	ibv_wr_set_sge(qpx, 0x55, 0x1000, 64);
+	assert_int_equal(ibv_wr_complete(qpx), 0);
+	assert_int_equal(sq_prod(), 5);
+	w = sq_slot(2);
+	assert_int_equal(w->wr_id, 11);
+	assert_int_equal(w->opcode, RODP_WR_BIND_MW);
+	assert_int_equal(w->rkey, 0x3400);
+	assert_int_equal(w->bind.mw_type, IBV_MW_TYPE_2);
+	assert_int_equal(w->bind.access, IBV_ACCESS_REMOTE_WRITE |
+			 IBV_ACCESS_ZERO_BASED);
+	w = sq_slot(3);
+	assert_int_equal(w->opcode, RODP_WR_LOCAL_INV);
+	assert_int_equal(w->imm_data, 0x3400);
+	w = sq_slot(4);
+	assert_int_equal(w->opcode, RODP_WR_SEND_WITH_INV);
+	assert_int_equal(w->imm_data, 0x3400);
+	assert_sge(swqe_sge(4), 0x1000, 64, 0x55);
+
+	/* A bad bind fails the batch as a whole. */
+	ibv_wr_start(qpx);
+	ibv_wr_local_inv(qpx, 1);
+	ibv_wr_bind_mw(qpx, &mw2, 0x9900, &mb.bind_info);
+	assert_int_equal(ibv_wr_complete(qpx), EINVAL);
+	assert_int_equal(sq_prod(), 5);
+	assert_int_equal(rodpu_destroy_qp(qp), 0);
+}
 
 static void test_wr_api(void **state)
 {
@@ -1351,10 +1648,10 @@ static void test_wr_api_errors(void **state)
 	ibv_wr_start(qpx);
 	ibv_wr_send(qpx);
 	ibv_wr_set_sge(qpx, 1, 1, 1);
-	ibv_wr_send_inv(qpx, 5);
+	ibv_wr_send_tso(qpx, NULL, 0, 0);
 	assert_int_equal(ibv_wr_complete(qpx), EOPNOTSUPP);
 	ibv_wr_start(qpx);
-	ibv_wr_local_inv(qpx, 5);
+	ibv_wr_set_ud_addr(qpx, NULL, 1, 1);
 	assert_int_equal(ibv_wr_complete(qpx), EOPNOTSUPP);
 
 	assert_int_equal(sq_prod(), 0);
@@ -1525,7 +1822,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_error_ring, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_recv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_srq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wr_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mw_wqes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_wr_api_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),

@@ -24,17 +24,18 @@
 /* Capabilities and registration without pinning                          */
 /* ---------------------------------------------------------------------- */
 
+/* SRQ_RECV: receives through an SRQ (tested by srq_test's "srq odp"). */
 #define RC_ODP_CAPS	(IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV | \
 			 IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ | \
-			 IBV_ODP_SUPPORT_ATOMIC)
+			 IBV_ODP_SUPPORT_ATOMIC | IBV_ODP_SUPPORT_SRQ_RECV)
 #define UC_ODP_CAPS	(IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV | \
 			 IBV_ODP_SUPPORT_WRITE)
 
 /*
  * query_device_ex reports exactly what works: general ODP and implicit
- * ODP, RC SEND/RECV/WRITE/READ/ATOMIC, UC SEND/RECV/WRITE (uc_test's
- * "uc odp"), nothing for UD or XRC; and
- * both kinds of ODP MR register on the device.
+ * ODP, RC SEND/RECV/WRITE/READ/ATOMIC/SRQ_RECV, UC SEND/RECV/WRITE
+ * (uc_test's "uc odp"), nothing for UD or XRC; and both kinds of ODP MR
+ * register on the device.
  */
 void test_caps(void **state)
 {
@@ -62,7 +63,7 @@ void test_caps(void **state)
 	      d->name, (uint64_t)ax.odp_caps.general_caps,
 	      IBV_ODP_SUPPORT | IBV_ODP_SUPPORT_IMPLICIT);
 	CHECK(ax.odp_caps.per_transport_caps.rc_odp_caps == RC_ODP_CAPS,
-	      "%s: rc_odp_caps 0x%x, want SEND|RECV|WRITE|READ|ATOMIC (0x%x)",
+	      "%s: rc_odp_caps 0x%x, want SEND|RECV|WRITE|READ|ATOMIC|SRQ_RECV (0x%x)",
 	      d->name, ax.odp_caps.per_transport_caps.rc_odp_caps,
 	      RC_ODP_CAPS);
 	CHECK(ax.odp_caps.per_transport_caps.uc_odp_caps == UC_ODP_CAPS,
