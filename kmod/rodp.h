@@ -60,6 +60,7 @@
 #include <rcore/ring.h>
 #include <rdma/rodp-abi.h>
 #include <rcore/rc.h>
+#include <rcore/uc.h>
 
 #define RODP_DRV_NAME		"rodp"
 #define RODP_UDP_PORT		4791
@@ -162,6 +163,11 @@ enum rodp_counter {
 	RODP_CNT_RNR_WAITS,
 	RODP_CNT_RX_DROP_QKEY,		/* UD: Q_Key mismatch */
 	RODP_CNT_RX_DROP_NORECV,	/* UD: no receive WQE posted */
+	/* UC messages dropped whole (UC has no NAK, no retry) */
+	RODP_CNT_UC_DROP_SEQ,		/* packets lost or out of order */
+	RODP_CNT_UC_DROP_ACCESS,	/* R_Key, access, range, memory */
+	RODP_CNT_UC_DROP_NO_RECV,	/* a SEND with no receive posted */
+	RODP_CNT_UC_PACED,		/* UC sender waits for a backlog */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -515,7 +521,7 @@ struct rodp_eng {
 };
 
 /**
- * struct rodp_qp - an RC or UD queue pair
+ * struct rodp_qp - an RC, UC or UD queue pair
  * @ibqp: the RDMA core's QP
  * @rdev: the device
  * @users: references: the QP number space holds one, each receive path
@@ -550,7 +556,9 @@ struct rodp_eng {
  * @retry_armed: PSNs are outstanding and @retry_deadline is valid
  * @timer_una: una_psn when the deadline was set
  * @retry_deadline: in jiffies: no ACK by then and the requester retries
- * @rnr_wait: the requester waits out an RNR delay
+ * @rnr_wait: the requester waits out an RNR delay (UC: a pacing delay)
+ * @uc_tx_cpu: UC: the CPU the requester last sent from (rodp_uc.c)
+ * @uc_cpu_waits: UC: jiffies waited so far for that CPU's backlog
  * @resp: the responder's protocol state (rcore)
  * @resp_ack_due: a coalesced ACK is to be sent
  * @resp_have_wqe: a receive is in progress: at rq.cons, or @srq_wqe
@@ -614,6 +622,8 @@ struct rodp_qp {
 	u32 timer_una;
 	unsigned long retry_deadline;
 	bool rnr_wait;
+	int uc_tx_cpu;
+	u8 uc_cpu_waits;
 
 	/* responder */
 	struct rcore_rc_resp_state resp;
@@ -653,6 +663,12 @@ enum {
 #define rodp_dbg_qp(qp, fmt, ...)					\
 	ibdev_dbg(&(qp)->rdev->ibdev, "qp %u: " fmt,			\
 		  (qp)->ibqp.qp_num, ##__VA_ARGS__)
+
+/* Is @qp an Unreliable Connected QP (no ACKs, no retries: rodp_uc.c)? */
+static inline bool rodp_qp_uc(const struct rodp_qp *qp)
+{
+	return qp->ibqp.qp_type == IB_QPT_UC;
+}
 
 /* Is @opcode a response (for a requester) rather than a request? */
 static inline bool rodp_is_response(u8 opcode)
@@ -892,6 +908,8 @@ void rodp_eng_rx(struct rodp_eng *e);
 
 /* rodp_req.c: the requester and the completer */
 int rodp_wr_kind(u8 opcode);
+int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
+		      const struct rcore_rc_seg *seg);
 void rodp_req_run(struct rodp_qp *qp, bool *busy);
 void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_comp_timeout(struct rodp_qp *qp);
@@ -903,9 +921,21 @@ void rodp_srq_qp_flush(struct rodp_qp *qp);
 
 /* rodp_resp.c: the responder */
 struct rodp_rwqe *rodp_resp_get_wqe(struct rodp_qp *qp);
+void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
+		       const struct rcore_rc_resp_verdict *v);
 void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_resp_run(struct rodp_qp *qp, bool *busy);
 void rodp_resp_reset(struct rodp_qp *qp);
+
+/* rodp_uc.c: what is particular to Unreliable Connected QPs */
+int rodp_uc_req_seg(struct rodp_qp *qp, const struct rodp_swqe_info *info,
+		    u32 pkt, struct rcore_rc_seg *seg);
+#define RODP_UC_PACED	1	/* rodp_uc_req_send(): try again later */
+int rodp_uc_req_send(struct rodp_qp *qp, u32 idx,
+		     const struct rcore_rc_seg *seg);
+void rodp_uc_req_sent(struct rodp_qp *qp, u32 idx, bool last);
+void rodp_uc_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
+void rodp_uc_resp_drop(struct rodp_qp *qp, enum rodp_counter why);
 
 /* rodp_wc.c: send completions, flushes, the error state */
 void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);

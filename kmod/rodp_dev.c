@@ -99,6 +99,10 @@ static int rodp_query_device(struct ib_device *ibdev,
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
 		IB_ODP_SUPPORT_WRITE | IB_ODP_SUPPORT_READ |
 		IB_ODP_SUPPORT_ATOMIC | IB_ODP_SUPPORT_SRQ_RECV;
+	/* UC: sends and writes (no reads or atomics on UC), 53-uc.sh. */
+	attr->odp_caps.per_transport_caps.uc_odp_caps =
+		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
+		IB_ODP_SUPPORT_WRITE;
 	attr->odp_caps.per_transport_caps.ud_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV;
 	attr->local_ca_ack_delay = 15;
@@ -203,6 +207,10 @@ static const struct rdma_stat_desc rodp_counter_desc[RODP_CNT_MAX] = {
 	[RODP_CNT_RNR_WAITS].name = "rnr_waits",
 	[RODP_CNT_RX_DROP_QKEY].name = "rx_drop_qkey",
 	[RODP_CNT_RX_DROP_NORECV].name = "rx_drop_norecv",
+	[RODP_CNT_UC_DROP_SEQ].name = "uc_drop_seq",
+	[RODP_CNT_UC_DROP_ACCESS].name = "uc_drop_access",
+	[RODP_CNT_UC_DROP_NO_RECV].name = "uc_drop_no_recv",
+	[RODP_CNT_UC_PACED].name = "uc_paced",
 	[RODP_CNT_ODP_FAULTS].name = "odp_faults",
 	[RODP_CNT_ODP_FAULT_PAGES].name = "odp_fault_pages",
 	[RODP_CNT_ODP_FAULT_FAILS].name = "odp_fault_fails",

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * rodp: RC queue pairs: creation with their shared send and receive
+ * rodp: RC and UC queue pairs: creation with their shared send and receive
  * rings, the state machine of modify_qp, query, destruction, and the
  * doorbells.  The transport runs elsewhere: rodp_eng.c runs a QP's two
  * sides, rodp_recv.c, rodp_req.c and rodp_resp.c are what they do,
@@ -77,8 +77,11 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	u32 qpn, sge, inl;
 	int err;
 
-	if (init->qp_type != IB_QPT_RC && init->qp_type != IB_QPT_UD)
+	if (init->qp_type != IB_QPT_RC && init->qp_type != IB_QPT_UC &&
+	    init->qp_type != IB_QPT_UD)
 		return -EOPNOTSUPP;
+	if (init->qp_type == IB_QPT_UC && init->srq)
+		return -EOPNOTSUPP;	/* UC on an SRQ: not tested yet */
 	if (!udata)
 		return -EOPNOTSUPP;	/* kernel ULPs: not yet */
 	if (init->create_flags || init->rwq_ind_tbl)
@@ -364,6 +367,7 @@ static int rodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 	err = -EINVAL;
 	if (cur != qp->state && !(cur == IB_QPS_SQE && qp->state == IB_QPS_RTS))
 		goto out_unlock;
+	/* The core's table: UC takes no timeout, retries or RDMA reads. */
 	if (!ib_modify_qp_is_ok(cur, next, ibqp->qp_type, mask))
 		goto out_unlock;
 	err = rodp_qp_check_attr(qp, attr, mask, pattr.active_mtu);

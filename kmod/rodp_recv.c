@@ -58,14 +58,15 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 		goto out_free;
 	}
 	if (rcore_pkt_parse(skb->data, skb->len, &rx.pkt) ||
-	    (rx.pkt.bth.opcode >> 5) != RCORE_TR_RC ||
+	    (rx.pkt.bth.opcode >> 5) !=
+	    (rodp_qp_uc(qp) ? RCORE_TR_UC : RCORE_TR_RC) ||
 	    rodp_is_response(rx.pkt.bth.opcode) != (side == RODP_REQ)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		goto out_free;
 	}
 	rx.payload = skb->data + rx.pkt.hdr_len;
 
-	/* RC: only the connected peer may talk to this QP. */
+	/* RC, UC: only the connected peer may talk to this QP. */
 	if (!rodp_qp_from_peer(qp, skb)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 		goto out_free;
@@ -82,7 +83,10 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 			goto out_free;
 		}
-		rodp_resp_rx(qp, &rx);
+		if (rodp_qp_uc(qp))
+			rodp_uc_resp_rx(qp, &rx);
+		else
+			rodp_resp_rx(qp, &rx);
 	}
 out_free:
 	consume_skb(skb);

@@ -66,7 +66,7 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 		return true;
 	}
 	kind = rodp_wr_kind(wqe->opcode);
-	if (kind < 0) {
+	if (kind < 0 || (rodp_qp_uc(qp) && !rcore_uc_msg_ok(kind))) {
 		info->kind = RCORE_RC_MSG_SEND;
 		info->status = IB_WC_LOC_QP_OP_ERR;
 		return true;
@@ -128,9 +128,16 @@ static enum ib_wc_status rodp_local_status(int err)
 	return err == -ERANGE ? IB_WC_LOC_LEN_ERR : IB_WC_LOC_PROT_ERR;
 }
 
-/* Build and send packet @seg of the WQE at @idx. */
-static int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
-			     const struct rcore_rc_seg *seg)
+/**
+ * rodp_req_send_pkt - build and send packet @seg of the WQE at @idx
+ * @qp: the queue pair; caller holds the requester's lock
+ * @idx: the WQE
+ * @seg: the packet
+ *
+ * Return: 0 or rodp_xmit()'s error.
+ */
+int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
+		      const struct rcore_rc_seg *seg)
 {
 	struct rodp_swqe_info *info = rodp_sq_info(qp, idx);
 	const struct rodp_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
@@ -141,7 +148,7 @@ static int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 	pkt->bth.dqpn = qp->attr.dest_qp_num;
 	pkt->bth.psn = seg->psn;
 	pkt->bth.ackreq = seg->ackreq;
-	if (++qp->since_ackreq >= RODP_ACKREQ_EVERY)
+	if (!rodp_qp_uc(qp) && ++qp->since_ackreq >= RODP_ACKREQ_EVERY)
 		pkt->bth.ackreq = true;
 	if (pkt->bth.ackreq)
 		qp->since_ackreq = 0;
@@ -309,7 +316,9 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			info->npsn = rcore_rc_msg_psns(info->kind, info->len,
 						       qp->req.mtu);
 		}
-		if (rcore_rc_req_seg(info->kind, info->len, qp->req.mtu,
+		if (rodp_qp_uc(qp) ?
+		    rodp_uc_req_seg(qp, info, qp->send_pkt, &seg) :
+		    rcore_rc_req_seg(info->kind, info->len, qp->req.mtu,
 				     info->first_psn, qp->send_pkt, &seg)) {
 			info->status = IB_WC_LOC_QP_OP_ERR;
 			rodp_req_fail_oldest(qp);
@@ -332,7 +341,12 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		    RODP_WINDOW && seg.psn != qp->req.una_psn)
 			break;
 
-		err = rodp_req_send_pkt(qp, idx, &seg);
+		if (rodp_qp_uc(qp))
+			err = rodp_uc_req_send(qp, idx, &seg);
+		else
+			err = rodp_req_send_pkt(qp, idx, &seg);
+		if (err == RODP_UC_PACED)
+			break;
 		if (err && !info->started) {
 			info->status = rodp_local_status(err);
 			rodp_req_fail_oldest(qp);
@@ -358,6 +372,8 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			qp->send_idx++;
 			qp->send_pkt = 0;
 		}
+		if (rodp_qp_uc(qp))
+			rodp_uc_req_sent(qp, idx, seg.last);
 		budget--;
 		*busy = true;
 	}

@@ -132,6 +132,11 @@ static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
 	enum rodp_counter cnt = RODP_CNT_TX_NAK_OP;
 	struct rcore_rc_ack ack;
 
+	if (rodp_qp_uc(qp)) {
+		/* UC has no NAK: the message is dropped, the QP stays. */
+		rodp_uc_resp_drop(qp, RODP_CNT_UC_DROP_ACCESS);
+		return;
+	}
 	if (code == RCORE_NAK_INVALID_REQ)
 		cnt = RODP_CNT_TX_NAK_INV;
 	else if (code == RCORE_NAK_REMOTE_ACCESS_ERR)
@@ -245,9 +250,15 @@ static void rodp_resp_push_job(struct rodp_qp *qp,
 	qp->rd_jobs[qp->rd_head++ % RODP_RD_JOBS] = *job;
 }
 
-/* Execute a new, in-sequence request packet (rcore said EXECUTE). */
-static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
-			      const struct rcore_rc_resp_verdict *v)
+/**
+ * rodp_resp_execute - execute a new, in-sequence request packet
+ * @qp: the queue pair; caller holds the responder's lock
+ * @rx: the packet, with an RC opcode (a UC packet as the RC opcode it
+ *	stands for: rodp_uc.c)
+ * @v: rcore's verdict, EXECUTE
+ */
+void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
+		       const struct rcore_rc_resp_verdict *v)
 {
 	const struct rcore_pkt *pkt = &rx->pkt;
 	unsigned int f = v->flags;
@@ -262,6 +273,10 @@ static void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		if (IS_ERR(wqe)) {
 			/* Its SRQ is in error: no receive to be had. */
 			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR);
+			return;
+		}
+		if (!wqe && rodp_qp_uc(qp)) {
+			rodp_uc_resp_drop(qp, RODP_CNT_UC_DROP_NO_RECV);
 			return;
 		}
 		if (!wqe) {

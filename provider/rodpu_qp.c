@@ -84,9 +84,24 @@ _Static_assert(sizeof(struct rodp_rwqe) == 16,
 #define RODPU_UD_SEND_OPS	(IBV_QP_EX_WITH_SEND |			\
 				 IBV_QP_EX_WITH_SEND_WITH_IMM)
 
+/* What a UC QP carries: sends and RDMA writes, no reads or atomics. */
+#define RODPU_UC_SEND_OPS	(IBV_QP_EX_WITH_RDMA_WRITE |		\
+				 IBV_QP_EX_WITH_RDMA_WRITE_WITH_IMM |	\
+				 IBV_QP_EX_WITH_SEND |			\
+				 IBV_QP_EX_WITH_SEND_WITH_IMM)
+
 #define RODPU_QP_COMP_MASK	(IBV_QP_INIT_ATTR_PD |			\
 				 IBV_QP_INIT_ATTR_CREATE_FLAGS |	\
 				 IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
+
+/* May a QP of type @qp_type carry operation @op? */
+static bool rodpu_qp_op_ok(enum ibv_qp_type qp_type, unsigned int op)
+{
+	if (qp_type != IBV_QPT_UC)
+		return true;
+	return op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
+	       op == IBV_WR_RDMA_WRITE || op == IBV_WR_RDMA_WRITE_WITH_IMM;
+}
 
 /* Atomics work on one naturally aligned 64-bit word. */
 #define RODPU_ATOMIC_SIZE	8u
@@ -441,10 +456,10 @@ static int rodpu_rq_doorbell(struct rodpu_qp *qp)
  * error is returned with *@bad_wr NULL.
  *
  * Return: 0, ENOMEM when the send queue is full, EINVAL for a request
- * that cannot be carried out (see rodpu_swqe_encode(); on UD, anything
- * but a send, or no AH) or a QP without a send queue, EOPNOTSUPP on a QP
- * type other than RC and UD, EIO if the ring's consumer index is
- * corrupt, or the doorbell's error.
+ * that cannot be carried out (see rodpu_swqe_encode(); on UC a read or
+ * an atomic too; on UD anything but a send, or no AH) or a QP without a
+ * send queue, EOPNOTSUPP on a QP type other than RC, UC and UD, EIO if
+ * the ring's consumer index is corrupt, or the doorbell's error.
  */
 /*
  * A send queue takes work requests from RTS on (and in SQD and ERR: the
@@ -474,7 +489,8 @@ int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	bool posted, in_error;
 	int ret = 0, db;
 
-	if (ibqp->qp_type != IBV_QPT_RC && ibqp->qp_type != IBV_QPT_UD) {
+	if (ibqp->qp_type != IBV_QPT_RC && ibqp->qp_type != IBV_QPT_UC &&
+	    ibqp->qp_type != IBV_QPT_UD) {
 		*bad_wr = wr;
 		return EOPNOTSUPP;
 	}
@@ -493,8 +509,10 @@ int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 			if (ret)
 				break;
 		}
-		ret = rodpu_swqe_encode(rodpu_wq_slot(sq, prod), wr,
-					sq->max_sge, sq->max_inline);
+		ret = rodpu_qp_op_ok(ibqp->qp_type, wr->opcode) ? 0 : EINVAL;
+		if (!ret)
+			ret = rodpu_swqe_encode(rodpu_wq_slot(sq, prod), wr,
+						sq->max_sge, sq->max_inline);
 		if (!ret && ibqp->qp_type == IBV_QPT_UD)
 			ret = rodpu_ud_dest(rodpu_wq_slot(sq, prod), wr);
 		if (ret)
@@ -626,6 +644,8 @@ static struct rodp_swqe *rodpu_wr_begin(struct ibv_qp_ex *ibqpx,
 		return NULL;
 	}
 	ret = rodpu_wr_check_cur(qp);
+	if (!ret && !rodpu_qp_op_ok(ibqpx->qp_base.qp_type, op))
+		ret = EINVAL;
 	if (!ret)
 		ret = rodpu_wq_room(&qp->sq, qp->wr_prod, &room);
 	if (!ret && !room)
@@ -655,6 +675,7 @@ static void rodpu_wr_start(struct ibv_qp_ex *ibqpx)
 	qp->wr_cur = NULL;
 	qp->wr_err = 0;
 	if (ibqpx->qp_base.qp_type != IBV_QPT_RC &&
+	    ibqpx->qp_base.qp_type != IBV_QPT_UC &&
 	    ibqpx->qp_base.qp_type != IBV_QPT_UD)
 		qp->wr_err = EOPNOTSUPP;
 	else if (!qp->sq.hdr || !rodpu_sq_open(&ibqpx->qp_base))
@@ -1079,10 +1100,10 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	    ((attr->comp_mask & IBV_QP_INIT_ATTR_CREATE_FLAGS) &&
 	     attr->create_flags) ||
 	    ((attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) &&
-	     (attr->send_ops_flags & ~(uint64_t)RODPU_QP_SEND_OPS)) ||
-	    ((attr->comp_mask & IBV_QP_INIT_ATTR_SEND_OPS_FLAGS) &&
-	     attr->qp_type == IBV_QPT_UD &&
-	     (attr->send_ops_flags & ~(uint64_t)RODPU_UD_SEND_OPS))) {
+	     (attr->send_ops_flags &
+	      ~(uint64_t)(attr->qp_type == IBV_QPT_UC ? RODPU_UC_SEND_OPS :
+			  attr->qp_type == IBV_QPT_UD ? RODPU_UD_SEND_OPS :
+			  RODPU_QP_SEND_OPS)))) {
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
@@ -1157,8 +1178,8 @@ err_free:
  * rodpu_create_qp_ex - the create_qp_ex verb.
  * @ibctx: context
  * @attr: attributes; comp_mask may hold IBV_QP_INIT_ATTR_PD and
- *	  IBV_QP_INIT_ATTR_SEND_OPS_FLAGS (RC operations only); attr->cap
- *	  is updated to what was granted
+ *	  IBV_QP_INIT_ATTR_SEND_OPS_FLAGS (RC operations; on UC sends and
+ *	  writes only); attr->cap is updated to what was granted
  *
  * Return: the QP, or NULL with errno set (EOPNOTSUPP for an SRQ or an
  * attribute or operation rodp does not support).

@@ -601,6 +601,22 @@ static void test_create_unsupported(void **state)
 		assert_int_equal(errno, EOPNOTSUPP);
 	}
 
+	/* UC: sends and writes only. */
+	ax.qp_type = IBV_QPT_UC;
+	for (i = 0; i < 3; i++) {
+		static const uint64_t uc_bad[] = {
+			IBV_QP_EX_WITH_RDMA_READ,
+			IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP,
+			IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD,
+		};
+
+		ax.send_ops_flags = IBV_QP_EX_WITH_RDMA_WRITE | uc_bad[i];
+		errno = 0;
+		assert_null(rodpu_create_qp_ex(&ctx->vctx.context, &ax));
+		assert_int_equal(errno, EOPNOTSUPP);
+	}
+	ax.qp_type = IBV_QPT_RC;
+
 	/* The mask alone is fine (pyverbs sets it); a flag is not. */
 	ax.send_ops_flags = IBV_QP_EX_WITH_SEND;
 	ax.comp_mask |= IBV_QP_INIT_ATTR_CREATE_FLAGS;
@@ -1096,8 +1112,19 @@ static void test_send_bad_requests(void **state)
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
 	assert_int_equal(sq_prod(), 1);
 
-	/* Only RC QPs post. */
+	/* UC QPs post sends and writes, no atomics or reads. */
 	qp->qp_type = IBV_QPT_UC;
+	bad = NULL;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+	assert_ptr_equal(bad, &wr);
+	wr.opcode = IBV_WR_RDMA_READ;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+	wr.opcode = IBV_WR_RDMA_WRITE;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
+	assert_int_equal(sq_prod(), 2);
+	wr.opcode = IBV_WR_ATOMIC_CMP_AND_SWP;
+	/* Other QP types do not post here. */
+	qp->qp_type = IBV_QPT_RAW_PACKET;
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EOPNOTSUPP);
 	qp->qp_type = IBV_QPT_RC;
 	assert_int_equal(rodpu_destroy_qp(qp), 0);
