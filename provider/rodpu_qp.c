@@ -445,22 +445,6 @@ static int rodpu_rq_doorbell(struct rodpu_qp *qp)
 	return rodpu_doorbell(qp, false);
 }
 
-/**
- * rodpu_post_send - the post_send verb.
- * @ibqp: the QP
- * @wr: list of work requests
- * @bad_wr: on failure, the first request that was not posted
- *
- * The requests before *@bad_wr are posted even when the call fails.
- * Should the doorbell fail after every request reached the ring, its
- * error is returned with *@bad_wr NULL.
- *
- * Return: 0, ENOMEM when the send queue is full, EINVAL for a request
- * that cannot be carried out (see rodpu_swqe_encode(); on UC a read or
- * an atomic too; on UD anything but a send, or no AH) or a QP without a
- * send queue, EOPNOTSUPP on a QP type other than RC, UC and UD, EIO if
- * the ring's consumer index is corrupt, or the doorbell's error.
- */
 /*
  * A send queue takes work requests from RTS on (and in SQD and ERR: the
  * kernel flushes them); in RESET, INIT and RTR posting is an immediate
@@ -480,6 +464,22 @@ static bool rodpu_rq_open(const struct ibv_qp *ibqp)
 	return ibqp->state != IBV_QPS_RESET;
 }
 
+/**
+ * rodpu_post_send - the post_send verb.
+ * @ibqp: the QP
+ * @wr: list of work requests
+ * @bad_wr: on failure, the first request that was not posted
+ *
+ * The requests before *@bad_wr are posted even when the call fails.
+ * Should the doorbell fail after every request reached the ring, its
+ * error is returned with *@bad_wr NULL.
+ *
+ * Return: 0, ENOMEM when the send queue is full, EINVAL for a request
+ * that cannot be carried out (see rodpu_swqe_encode(); on UC a read or
+ * an atomic too; on UD anything but a send, or no AH) or a QP without a
+ * send queue, EOPNOTSUPP on a QP type other than RC, UC and UD, EIO if
+ * the ring's consumer index is corrupt, or the doorbell's error.
+ */
 int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		    struct ibv_send_wr **bad_wr)
 {
