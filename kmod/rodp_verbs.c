@@ -215,12 +215,97 @@ static int rodp_destroy_cq(struct ib_cq *ibcq, struct ib_udata *udata)
 	return 0;
 }
 
+/* The CQE slot of free-running index @idx in a ring of 2^@log2 slots. */
+static struct rodp_cqe *rodp_ring_cqe(struct rodp_ring_hdr *ring, u32 log2,
+				      u32 idx)
+{
+	return (void *)((u8 *)ring + RODP_RING_HDR_SIZE +
+			rcore_ring_slot_off(log2, sizeof(struct rodp_cqe),
+					    idx));
+}
+
 /* The CQE slot of free-running index @idx in @cq's ring. */
 static struct rodp_cqe *rodp_cq_slot(struct rodp_cq *cq, u32 idx)
 {
-	return (void *)((u8 *)cq->ring + RODP_RING_HDR_SIZE +
-			rcore_ring_slot_off(cq->log2_slots,
-					    sizeof(struct rodp_cqe), idx));
+	return rodp_ring_cqe(cq->ring, cq->log2_slots, idx);
+}
+
+static u32 rodp_cq_used(struct rodp_cq *cq);
+
+/*
+ * resize_cq: a new ring of at least @cqe slots takes the completions not
+ * yet consumed, at the same free-running indexes, and the old ring's
+ * mapping goes away.  The provider holds off its consumers for the whole
+ * call (rodpu_resize_cq()) and maps the new ring from the response; the
+ * kernel's producers wait on the CQ lock while the entries move.  Fewer
+ * slots than the completions waiting is EINVAL.
+ */
+static int rodp_resize_cq(struct ib_cq *ibcq, int cqe, struct ib_udata *udata)
+{
+	struct rodp_cq *cq = to_rcq(ibcq);
+	struct rodp_resize_cq_resp resp = {};
+	struct rodp_mmap_entry *entry, *old_entry;
+	struct rodp_ring_hdr *ring;
+	unsigned long flags;
+	u32 slots, log2, i;
+	size_t size;
+	int err;
+
+	if (!udata || !cq->mmap_entry)
+		return -EOPNOTSUPP;
+	if (cqe < 1 || cqe > RODP_MAX_CQE)
+		return -EINVAL;
+	if (udata->outlen < sizeof(resp))
+		return -EINVAL;
+
+	slots = roundup_pow_of_two(cqe);
+	log2 = ilog2(slots);
+	size = PAGE_ALIGN(RODP_RING_HDR_SIZE +
+			  (size_t)slots * sizeof(struct rodp_cqe));
+	ring = vmalloc_user(size);
+	if (!ring)
+		return -ENOMEM;
+	ring->log2_slots = log2;
+	ring->slot_size = sizeof(struct rodp_cqe);
+
+	entry = rodp_mmap_offer(udata, ring, size);
+	if (IS_ERR(entry)) {
+		vfree(ring);
+		return PTR_ERR(entry);
+	}
+	resp.mmap_offset = rdma_user_mmap_get_offset(&entry->rdma);
+	resp.mmap_size = size;
+	resp.num_cqe = slots;
+	err = ib_copy_to_udata(udata, &resp, sizeof(resp));
+	if (err)
+		goto err_remove_entry;
+
+	spin_lock_irqsave(&cq->lock, flags);
+	if (rodp_cq_used(cq) > slots) {
+		spin_unlock_irqrestore(&cq->lock, flags);
+		err = -EINVAL;
+		goto err_remove_entry;
+	}
+	for (i = cq->cons; i != cq->prod; i++)
+		memcpy(rodp_ring_cqe(ring, log2, i), rodp_cq_slot(cq, i),
+		       sizeof(struct rodp_cqe));
+	ring->cons = cq->cons;
+	ring->flags = cq->ring->flags;
+	rcore_store_release_u32(&ring->prod, cq->prod);
+	old_entry = cq->mmap_entry;
+	cq->ring = ring;
+	cq->log2_slots = log2;
+	cq->mmap_entry = entry;
+	ibcq->cqe = slots;
+	spin_unlock_irqrestore(&cq->lock, flags);
+
+	rdma_user_mmap_entry_remove(&old_entry->rdma);
+	return 0;
+
+err_remove_entry:
+	/* The entry owns the ring: it goes with the entry. */
+	rdma_user_mmap_entry_remove(&entry->rdma);
+	return err;
 }
 
 /*
@@ -358,6 +443,7 @@ const struct ib_device_ops rodp_verbs_ops = {
 	.mmap_free = rodp_mmap_free,
 	.poll_cq = rodp_poll_cq,
 	.req_notify_cq = rodp_req_notify_cq,
+	.resize_cq = rodp_resize_cq,
 
 	INIT_RDMA_OBJ_SIZE(ib_cq, rodp_cq, ibcq),
 	INIT_RDMA_OBJ_SIZE(ib_pd, rodp_pd, ibpd),

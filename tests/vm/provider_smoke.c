@@ -144,14 +144,16 @@ static void test_cq(struct ibv_context *ctx, int max_cqe)
 	ret = ibv_req_notify_cq(cq, 1);
 	check(ret == 0, "ibv_req_notify_cq solicited (ret %d)", ret);
 
-	errno = 0;
 	ret = ibv_resize_cq(cq, 64);
-	if (ret == 0)
-		check(cq->cqe >= 64 && ibv_poll_cq(cq, 16, wc) == 0,
-		      "ibv_resize_cq 64: %d entries, still empty", cq->cqe);
-	else
-		check(not_supported(ret), "ibv_resize_cq not supported (%d)",
-		      ret);
+	check(ret == 0 && cq->cqe >= 64 && ibv_poll_cq(cq, 16, wc) == 0,
+	      "ibv_resize_cq 64: %d entries, still empty (ret %d)", cq->cqe,
+	      ret);
+	ret = ibv_resize_cq(cq, 2);
+	check(ret == 0 && cq->cqe >= 2 && ibv_req_notify_cq(cq, 0) == 0,
+	      "ibv_resize_cq 2: %d entries, armed again (ret %d)", cq->cqe,
+	      ret);
+	ret = ibv_resize_cq(cq, 1 << 20);
+	check(ret == EINVAL, "ibv_resize_cq 2^20: EINVAL (ret %d)", ret);
 
 	ret = ibv_destroy_cq(cq);
 	check(ret == 0, "ibv_destroy_cq (ret %d)", ret);
