@@ -431,11 +431,14 @@ struct rodp_wq {
  * @limit: the armed srq_limit, 0 when not armed
  * @error: the SRQ is in error (its ring was found corrupt): nothing more
  *	is taken from it
+ * @post_lock: a kernel consumer's SRQ: serialises its posts (producer
+ *	side, rodp_kverbs.c; irqsave, any context)
  */
 struct rodp_srq {
 	struct ib_srq ibsrq;
 	struct rodp_dev *rdev;
 	spinlock_t lock;
+	spinlock_t post_lock;
 	struct rodp_wq wq;
 	u32 max_sge;
 	u32 limit;
@@ -538,6 +541,9 @@ struct rodp_eng {
  * @srq_last_wqe: IB_EVENT_QP_LAST_WQE_REACHED was raised in this error
  *	state (responder side)
  * @sq_info: the kernel's bookkeeping of each send queue slot
+ * @sq_post_lock: a kernel consumer's QP: serialises its posts to @sq
+ *	(producer side, rodp_kverbs.c; irqsave, any context)
+ * @rq_post_lock: the same for @rq
  * @state: enum ib_qp_state; see below
  * @sq_sig_all: every send WQE completes with a CQE
  * @sq_draining: SQD asked for and the send queue not drained yet
@@ -599,6 +605,8 @@ struct rodp_qp {
 	struct rodp_rwqe *srq_wqe;
 	bool srq_last_wqe;
 	struct rodp_swqe_info *sq_info;
+	spinlock_t sq_post_lock;
+	spinlock_t rq_post_lock;
 
 	enum ib_qp_state state;
 	bool sq_sig_all;
@@ -854,6 +862,7 @@ int rodp_path_set(struct rodp_dev *rdev, struct rodp_path *path,
 		  const struct rdma_ah_attr *ah, bool mcast_ok);
 int rodp_ah_lookup(struct rodp_qp *qp, u32 num, struct rodp_path **path,
 		   void **cookie);
+u32 rodp_ah_num(struct ib_ah *ibah);
 void rodp_ah_release(void *cookie);
 
 /* rodp_mcast.c: multicast groups of UD QPs */
@@ -880,6 +889,7 @@ void rodp_qp_put(struct rodp_qp *qp);
 
 /* rodp_wq.c: the shared send and receive rings */
 void *rodp_wq_slot(struct rodp_wq *wq, u32 idx);
+void *rodp_wq_ring_slot(struct rodp_wq *wq, u32 idx);
 u32 rodp_wq_prod(struct rodp_wq *wq);
 void *rodp_wq_fetch(struct rodp_wq *wq);
 void rodp_wq_retire(struct rodp_wq *wq);
@@ -936,6 +946,21 @@ int rodp_uc_req_send(struct rodp_qp *qp, u32 idx,
 void rodp_uc_req_sent(struct rodp_qp *qp, u32 idx, bool last);
 void rodp_uc_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_uc_resp_drop(struct rodp_qp *qp, enum rodp_counter why);
+
+/* rodp_kverbs.c: kernel consumers' QPs and SRQs: posting, completions */
+static inline bool rodp_wq_kernel(const struct rodp_wq *wq)
+{
+	return wq->ring && !wq->mmap_entry;
+}
+
+void rodp_kqp_init(struct rodp_qp *qp);
+int rodp_kpost_send(struct rodp_qp *qp, const struct ib_send_wr *wr,
+		    const struct ib_send_wr **bad_wr);
+int rodp_kpost_recv(struct rodp_qp *qp, const struct ib_recv_wr *wr,
+		    const struct ib_recv_wr **bad_wr);
+int rodp_kpost_srq_recv(struct rodp_srq *srq, const struct ib_recv_wr *wr,
+			const struct ib_recv_wr **bad_wr);
+struct ib_qp *rodp_kwc_qp(struct rodp_dev *rdev, u32 qpn);
 
 /* rodp_wc.c: send completions, flushes, the error state */
 void rodp_qp_send_cqe(struct rodp_qp *qp, u32 idx, enum ib_wc_status status);

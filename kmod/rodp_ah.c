@@ -169,6 +169,17 @@ void rodp_ah_release(void *cookie)
 	rodp_av_put(cookie);
 }
 
+/**
+ * rodp_ah_num - the number a send WQE names an address handle by
+ * @ibah: an address handle of a rodp device
+ *
+ * Return: its number (struct rodp_swqe.dest.ah).
+ */
+u32 rodp_ah_num(struct ib_ah *ibah)
+{
+	return to_rah(ibah)->num;
+}
+
 static int rodp_create_ah(struct ib_ah *ibah,
 			  struct rdma_ah_init_attr *init_attr,
 			  struct ib_udata *udata)

@@ -82,8 +82,6 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 		return -EOPNOTSUPP;
 	if (init->qp_type == IB_QPT_UC && init->srq)
 		return -EOPNOTSUPP;	/* UC on an SRQ: not tested yet */
-	if (!udata)
-		return -EOPNOTSUPP;	/* kernel ULPs: not yet */
 	if (init->create_flags || init->rwq_ind_tbl)
 		return -EOPNOTSUPP;
 	if (cap->max_send_wr > RODP_MAX_QP_WR ||
@@ -92,18 +90,23 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	    cap->max_recv_sge > RODP_MAX_SGE ||
 	    cap->max_inline_data > RODP_MAX_INLINE)
 		return -EINVAL;
-	if (udata->outlen < sizeof(resp))
-		return -EINVAL;
-	err = ib_copy_from_udata(&cmd, udata, min(udata->inlen, sizeof(cmd)));
-	if (err)
-		return err;
-	if (cmd.reserved)
-		return -EOPNOTSUPP;
+	/* No udata: a kernel consumer's QP, its rings not mapped. */
+	if (udata) {
+		if (udata->outlen < sizeof(resp))
+			return -EINVAL;
+		err = ib_copy_from_udata(&cmd, udata,
+					 min(udata->inlen, sizeof(cmd)));
+		if (err)
+			return err;
+		if (cmd.reserved)
+			return -EOPNOTSUPP;
+	}
 
 	qp->rdev = rdev;
 	refcount_set(&qp->users, 1);
 	init_completion(&qp->released);
 	rodp_eng_setup(qp);
+	rodp_kqp_init(qp);
 	qp->state = IB_QPS_RESET;
 	qp->sq_sig_all = init->sq_sig_type == IB_SIGNAL_ALL_WR;
 
@@ -164,6 +167,8 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	cap->max_recv_sge = qp->max_recv_sge;
 	cap->max_inline_data = qp->max_inline;
 	qp->attr.cap = *cap;
+	if (!udata)
+		goto publish;
 
 	resp.sq_mmap_offset = rdma_user_mmap_get_offset(&qp->sq.mmap_entry->rdma);
 	resp.sq_mmap_size = rodp_wq_map_size(&qp->sq);
@@ -187,6 +192,7 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 		goto err_release_qpn;
 	}
 
+publish:
 	/* Publish: storing over the reserved entry allocates nothing. */
 	err = xa_err(xa_store(&rdev->qp_xa, qpn, qp, GFP_KERNEL));
 	if (err)
@@ -503,22 +509,30 @@ static int rodp_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 static int rodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
 			  const struct ib_send_wr **bad_wr)
 {
+	struct rodp_qp *qp = to_rqp(ibqp);
+
+	if (rodp_wq_kernel(&qp->sq))
+		return rodp_kpost_send(qp, wr, bad_wr);
 	if (wr) {
 		*bad_wr = wr;
 		return -EOPNOTSUPP;
 	}
-	rodp_eng_run_inline(&to_rqp(ibqp)->eng[RODP_REQ], false);
+	rodp_eng_run_inline(&qp->eng[RODP_REQ], false);
 	return 0;
 }
 
 static int rodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
 			  const struct ib_recv_wr **bad_wr)
 {
+	struct rodp_qp *qp = to_rqp(ibqp);
+
+	if (rodp_wq_kernel(&qp->sq))
+		return rodp_kpost_recv(qp, wr, bad_wr);
 	if (wr) {
 		*bad_wr = wr;
 		return -EOPNOTSUPP;
 	}
-	rodp_eng_kick(&to_rqp(ibqp)->eng[RODP_RESP]);
+	rodp_eng_kick(&qp->eng[RODP_RESP]);
 	return 0;
 }
 

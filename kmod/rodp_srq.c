@@ -78,21 +78,23 @@ static int rodp_create_srq(struct ib_srq *ibsrq,
 
 	if (init->srq_type != IB_SRQT_BASIC)
 		return -EOPNOTSUPP;
-	if (!udata)
-		return -EOPNOTSUPP;	/* kernel ULPs: not yet */
 	if (!attr->max_wr || attr->max_wr > RODP_MAX_SRQ_WR ||
 	    attr->max_sge > RODP_MAX_SGE)
 		return -EINVAL;
-	if (udata->outlen < sizeof(resp))
-		return -EINVAL;
-	err = ib_copy_from_udata(&cmd, udata, min(udata->inlen, sizeof(cmd)));
-	if (err)
-		return err;
-	if (cmd.reserved ||
-	    (udata->inlen > sizeof(cmd) &&
-	     !ib_is_udata_cleared(udata, sizeof(cmd),
-				  udata->inlen - sizeof(cmd))))
-		return -EOPNOTSUPP;
+	/* No udata: a kernel consumer's SRQ (rodp_kverbs.c posts to it). */
+	if (udata) {
+		if (udata->outlen < sizeof(resp))
+			return -EINVAL;
+		err = ib_copy_from_udata(&cmd, udata,
+					 min(udata->inlen, sizeof(cmd)));
+		if (err)
+			return err;
+		if (cmd.reserved ||
+		    (udata->inlen > sizeof(cmd) &&
+		     !ib_is_udata_cleared(udata, sizeof(cmd),
+					  udata->inlen - sizeof(cmd))))
+			return -EOPNOTSUPP;
+	}
 	if (atomic_inc_return(&rdev->nsrq) > RODP_MAX_SRQ) {
 		err = -ENOMEM;
 		goto err_count;
@@ -100,6 +102,7 @@ static int rodp_create_srq(struct ib_srq *ibsrq,
 
 	srq->rdev = rdev;
 	spin_lock_init(&srq->lock);
+	spin_lock_init(&srq->post_lock);
 	sge = max_t(u32, attr->max_sge, 1);
 	err = rodp_wq_alloc(&srq->wq, attr->max_wr, rodp_srq_slot_size(sge),
 			    udata);
@@ -112,6 +115,8 @@ static int rodp_create_srq(struct ib_srq *ibsrq,
 	attr->max_wr = 1u << srq->wq.log2_slots;
 	attr->max_sge = sge;
 	attr->srq_limit = 0;
+	if (!udata)
+		return 0;
 
 	rodp_srq_mmap_info(srq, &srq->wq, &resp.mi);
 	err = ib_copy_to_udata(udata, &resp, sizeof(resp));
@@ -197,7 +202,8 @@ static int rodp_modify_srq(struct ib_srq *ibsrq, struct ib_srq_attr *attr,
 
 	if (mask & ~(IB_SRQ_MAX_WR | IB_SRQ_LIMIT))
 		return -EOPNOTSUPP;
-	if (!udata)
+	/* A kernel consumer's SRQ is not resized (no ring to map anew). */
+	if (!udata && (mask & IB_SRQ_MAX_WR))
 		return -EOPNOTSUPP;
 	if ((mask & IB_SRQ_MAX_WR) &&
 	    (!attr->max_wr || attr->max_wr > RODP_MAX_SRQ_WR))
@@ -252,13 +258,17 @@ static int rodp_query_srq(struct ib_srq *ibsrq, struct ib_srq_attr *attr)
 }
 
 /*
- * WQEs come from the shared ring, never from here: the provider posts
- * without a system call.
+ * A user SRQ's WQEs come from the shared ring, never from here: the
+ * provider posts without a system call.  A kernel consumer posts here.
  */
 static int rodp_post_srq_recv(struct ib_srq *ibsrq,
 			      const struct ib_recv_wr *wr,
 			      const struct ib_recv_wr **bad_wr)
 {
+	struct rodp_srq *srq = to_rsrq(ibsrq);
+
+	if (rodp_wq_kernel(&srq->wq))
+		return rodp_kpost_srq_recv(srq, wr, bad_wr);
 	if (wr) {
 		*bad_wr = wr;
 		return -EOPNOTSUPP;

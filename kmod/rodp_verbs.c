@@ -380,8 +380,21 @@ int rodp_cq_post(struct rodp_cq *cq, const struct rodp_cqe *cqe,
 		}
 		return -EOVERFLOW;
 	}
-	if (notify && ibcq->comp_handler)
+	if (notify && ibcq->comp_handler) {
+		/*
+		 * A kernel consumer's handler may expect softirq-like
+		 * surroundings (ib_cq's irq_poll raises a softirq): with
+		 * bottom halves off, what it raises runs when they are back
+		 * on, here, not whenever ksoftirqd gets to it.
+		 */
+		bool bh = !cq->mmap_entry && in_task() && !irqs_disabled();
+
+		if (bh)
+			local_bh_disable();
 		ibcq->comp_handler(ibcq, ibcq->cq_context);
+		if (bh)
+			local_bh_enable();
+	}
 	return 0;
 }
 
@@ -399,9 +412,14 @@ static int rodp_req_notify_cq(struct ib_cq *ibcq, enum ib_cq_notify_flags flags)
 	return ret;
 }
 
-/* Kernel consumers only; userspace polls the ring without a system call. */
+/*
+ * Kernel consumers only; userspace polls the ring without a system call.
+ * Each completion names its QP (wc->qp), found by number: a kernel
+ * consumer polls its QP's completions before it destroys the QP.
+ */
 static int rodp_poll_cq(struct ib_cq *ibcq, int num, struct ib_wc *wc)
 {
+	struct rodp_dev *rdev = to_rdev(ibcq->device);
 	struct rodp_cq *cq = to_rcq(ibcq);
 	const struct rodp_cqe *cqe;
 	unsigned long flags;
@@ -423,6 +441,7 @@ static int rodp_poll_cq(struct ib_cq *ibcq, int num, struct ib_wc *wc)
 		wc[n].slid = cqe->slid;
 		wc[n].sl = cqe->sl;
 		wc[n].dlid_path_bits = cqe->dlid_path_bits;
+		wc[n].qp = rodp_kwc_qp(rdev, cqe->qp_num);
 		cq->cons++;
 		if (cq->mmap_entry)
 			rcore_store_release_u32(&cq->ring->cons, cq->cons);

@@ -2,7 +2,9 @@
 /*
  * rodp: the work queues (SQ and RQ) a QP shares with its user: rings in
  * vmalloc_user() memory that the provider maps and posts into, and the
- * kernel's own copies of the WQEs it works on.
+ * kernel's own copies of the WQEs it works on.  A kernel consumer's QP
+ * has the same rings, not offered to mmap(): the kernel verbs post into
+ * them (rodp_kverbs.c), and the transport reads them as any other.
  *
  * Nothing in a ring is trusted: the producer index is checked against
  * what the kernel already fetched (rodp_wq_prod()), and a WQE is copied
@@ -38,6 +40,18 @@ static void *rodp_wq_user_slot(struct rodp_wq *wq, u32 idx)
 {
 	return (u8 *)wq->ring + RODP_RING_HDR_SIZE +
 	       rcore_ring_slot_off(wq->log2_slots, wq->slot_size, idx);
+}
+
+/**
+ * rodp_wq_ring_slot - a slot of the ring itself, where the producer writes
+ * @wq: the work queue
+ * @idx: free-running index
+ *
+ * Return: the slot in @wq->ring (for the kernel verbs' producer).
+ */
+void *rodp_wq_ring_slot(struct rodp_wq *wq, u32 idx)
+{
+	return rodp_wq_user_slot(wq, idx);
 }
 
 /**
@@ -171,7 +185,8 @@ void rodp_wq_restart(struct rodp_wq *wq)
  * @wq: the work queue to set up
  * @wr: work requests it must hold (at least; rounded up to a power of 2)
  * @slot_size: bytes per slot
- * @udata: the udata of create_qp (names the user context)
+ * @udata: the udata of create_qp (names the user context), or NULL for a
+ *	kernel consumer's ring, which is not offered to mmap()
  *
  * Return: 0 or a negative errno; on failure nothing is left allocated.
  */
@@ -198,6 +213,8 @@ int rodp_wq_alloc(struct rodp_wq *wq, u32 wr, u32 slot_size,
 		goto err_free_ring;
 	}
 
+	if (!udata)
+		return 0;
 	entry = rodp_mmap_offer(udata, wq->ring, size);
 	if (IS_ERR(entry)) {
 		err = PTR_ERR(entry);
@@ -219,12 +236,15 @@ err_free_ring:
  * rodp_wq_free - undo rodp_wq_alloc()
  * @wq: the work queue
  *
- * The mmap entry frees the ring once no mapping of it is left.
+ * The mmap entry frees the ring once no mapping of it is left; a kernel
+ * consumer's ring goes at once.
  */
 void rodp_wq_free(struct rodp_wq *wq)
 {
 	if (wq->mmap_entry)
 		rdma_user_mmap_entry_remove(&wq->mmap_entry->rdma);
+	else
+		vfree(wq->ring);
 	kvfree(wq->copy);
 	wq->mmap_entry = NULL;
 	wq->ring = NULL;
