@@ -9,6 +9,7 @@
  * poll context, RC QPs connected A<->B with ib_modify_qp(); SEND (and
  * with immediate, and inline), RDMA WRITE (with immediate), RDMA READ
  * and atomics on kmalloc()ed buffers, the data checked byte for byte;
+ * the same on UC QPs without READ and atomics;
  * posts from atomic context and chained posts from a softirq CQ handler;
  * UD QPs with address handles made in atomic context and sleepable;
  * an SRQ (its limit event) when B is rodp; ib_drain_qp() with receives
@@ -302,7 +303,7 @@ static void kt_av(struct kt_end *from, struct kt_end *to,
 	rdma_ah_set_grh(ah, &to->gid, 0, from->gid_index, 64, 0);
 }
 
-/* RC: RESET -> INIT -> RTR -> RTS towards @peer on @to. */
+/* RC, UC: RESET -> INIT -> RTR -> RTS towards @peer on @to. */
 static int kt_connect(struct ib_qp *qp, struct kt_end *from, struct kt_end *to,
 		      struct ib_qp *peer)
 {
@@ -319,6 +320,17 @@ static int kt_connect(struct ib_qp *qp, struct kt_end *from, struct kt_end *to,
 	a.rq_psn = 0x100;
 	a.max_dest_rd_atomic = 16;
 	a.min_rnr_timer = 1;
+	if (qp->qp_type == IB_QPT_UC) {
+		err = ib_modify_qp(qp, &a, IB_QP_STATE | IB_QP_AV |
+				   IB_QP_PATH_MTU | IB_QP_DEST_QPN |
+				   IB_QP_RQ_PSN);
+		if (err)
+			return err;
+		memset(&a, 0, sizeof(a));
+		a.qp_state = IB_QPS_RTS;
+		a.sq_psn = 0x100;
+		return ib_modify_qp(qp, &a, IB_QP_STATE | IB_QP_SQ_PSN);
+	}
 	err = ib_modify_qp(qp, &a, IB_QP_STATE | IB_QP_AV | IB_QP_PATH_MTU |
 			   IB_QP_DEST_QPN | IB_QP_RQ_PSN |
 			   IB_QP_MAX_DEST_RD_ATOMIC | IB_QP_MIN_RNR_TIMER);
@@ -471,7 +483,7 @@ static void kt_rc_send(struct kt_rc *r, bool inl, bool imm)
 		.send_flags = IB_SEND_SIGNALED | (inl ? IB_SEND_INLINE : 0),
 		.ex.imm_data = cpu_to_be32(0xabcd1234),
 	};
-	char what[64];
+	char what[96];
 	int err;
 
 	snprintf(what, sizeof(what), "%s: SEND%s%s", r->tag,
@@ -553,6 +565,17 @@ static void kt_rc_write(struct kt_rc *r, bool imm)
 			return;
 		}
 	}
+	/*
+	 * UC completes a WRITE once sent, not once placed: without an
+	 * immediate, B's memory is all there is to wait on.
+	 */
+	if (r->qa->qp_type == IB_QPT_UC && !imm) {
+		unsigned long end = jiffies + KT_TIMEOUT;
+
+		while (memcmp(b->buf + 100, a->buf, len) &&
+		       time_before(jiffies, end))
+			msleep(5);
+	}
 	if (kt_check(w2, b->buf + 100, a->buf, len))
 		kt_result(true, "%s", w2);
 }
@@ -579,7 +602,7 @@ static void kt_rc_read(struct kt_rc *r)
 		.remote_addr = (uintptr_t)b->buf + 8,
 		.rkey = b->pd->unsafe_global_rkey,
 	};
-	char what[64];
+	char what[96];
 	int err;
 
 	snprintf(what, sizeof(what), "%s: RDMA READ (2 SGEs)", r->tag);
@@ -620,7 +643,7 @@ static void kt_rc_atomics(struct kt_rc *r)
 		.compare_add = 5,
 		.rkey = b->atomic_mr->rkey,
 	};
-	char what[64];
+	char what[96];
 	int err;
 
 	snprintf(what, sizeof(what), "%s: atomics", r->tag);
@@ -670,7 +693,7 @@ static void kt_rc_atomic_ctx(struct kt_rc *r)
 	struct ib_sge sge[8];
 	struct ib_send_wr swr[8];
 	unsigned long flags;
-	char what[64];
+	char what[96];
 	int i, err = 0;
 
 	snprintf(what, sizeof(what), "%s: 8 SENDs posted with irqs off",
@@ -778,7 +801,7 @@ static void kt_rc_drain(struct kt_rc *r)
 {
 	struct kt_end *b = r->b;
 	struct kt_wait *wr[4];
-	char what[64];
+	char what[96];
 	int i, err = 0;
 
 	snprintf(what, sizeof(what), "%s: ib_drain_qp flushes 4 receives",
@@ -817,16 +840,21 @@ static const char *const kt_ctx_name[] = {
 	[IB_POLL_UNBOUND_WORKQUEUE] = "unbound-wq",
 };
 
-/* One RC pair A <-> B, A's CQ in @actx, B's in @bctx: all RC cases. */
+/*
+ * One RC (UC) pair A <-> B, A's CQ in @actx, B's in @bctx: all RC cases
+ * (UC: those without READ and atomics).
+ */
 static void kt_rc_run(struct kt_end *a, struct kt_end *b,
-		      enum ib_poll_context actx, enum ib_poll_context bctx)
+		      enum ib_poll_context actx, enum ib_poll_context bctx,
+		      enum ib_qp_type type)
 {
 	struct kt_rc r = { .a = a, .b = b };
+	bool rc = type == IB_QPT_RC;
 	char tag[64];
 	int err;
 
-	snprintf(tag, sizeof(tag), "%s:%s RC %s/%s", a->name, b->name,
-		 kt_ctx_name[actx], kt_ctx_name[bctx]);
+	snprintf(tag, sizeof(tag), "%s:%s %s %s/%s", a->name, b->name,
+		 rc ? "RC" : "UC", kt_ctx_name[actx], kt_ctx_name[bctx]);
 	r.tag = tag;
 	r.pool = kcalloc(KT_POOL, sizeof(*r.pool), GFP_KERNEL);
 	r.chain = kzalloc(sizeof(*r.chain), GFP_KERNEL);
@@ -844,12 +872,12 @@ static void kt_rc_run(struct kt_end *a, struct kt_end *b,
 		kt_result(false, "%s: ib_alloc_cq: %ld", tag, PTR_ERR(r.bcq));
 		goto free_acq;
 	}
-	r.qa = kt_create_qp(a, IB_QPT_RC, r.acq, r.acq, NULL, 64);
+	r.qa = kt_create_qp(a, type, r.acq, r.acq, NULL, 64);
 	if (IS_ERR(r.qa)) {
 		kt_result(false, "%s: ib_create_qp: %ld", tag, PTR_ERR(r.qa));
 		goto free_bcq;
 	}
-	r.qb = kt_create_qp(b, IB_QPT_RC, r.bcq, r.bcq, NULL, 64);
+	r.qb = kt_create_qp(b, type, r.bcq, r.bcq, NULL, 64);
 	if (IS_ERR(r.qb)) {
 		kt_result(false, "%s: ib_create_qp: %ld", tag, PTR_ERR(r.qb));
 		goto free_qa;
@@ -867,8 +895,10 @@ static void kt_rc_run(struct kt_end *a, struct kt_end *b,
 		kt_rc_send(&r, true, false);
 	kt_rc_write(&r, false);
 	kt_rc_write(&r, true);
-	kt_rc_read(&r);
-	kt_rc_atomics(&r);
+	if (rc) {
+		kt_rc_read(&r);
+		kt_rc_atomics(&r);
+	}
 	kt_rc_atomic_ctx(&r);
 	kt_rc_chain(&r);
 	kt_rc_drain(&r);
@@ -1140,6 +1170,84 @@ static bool kt_is_rodp(struct kt_end *e)
 	return e->dev->ops.driver_id == RDMA_DRIVER_UNKNOWN;
 }
 
+/*
+ * Malformed posts get an errno and *bad_wr naming the first WR not
+ * posted: a send on a QP in RESET, a receive with too many SGEs, a
+ * receive queue that is full (INIT: nothing consumes it).
+ */
+static void kt_bad_run(struct kt_end *a)
+{
+	const struct ib_recv_wr *rbad = NULL;
+	const struct ib_send_wr *sbad = NULL;
+	struct ib_sge sge[3] = {
+		{ .addr = (uintptr_t)a->buf, .length = 8,
+		  .lkey = a->pd->local_dma_lkey },
+		{ .addr = (uintptr_t)a->buf + 8, .length = 8,
+		  .lkey = a->pd->local_dma_lkey },
+		{ .addr = (uintptr_t)a->buf + 16, .length = 8,
+		  .lkey = a->pd->local_dma_lkey },
+	};
+	struct ib_send_wr swr = {
+		.sg_list = sge,
+		.num_sge = 1,
+		.opcode = IB_WR_SEND,
+	};
+	struct ib_recv_wr rwr[2] = {
+		{ .next = &rwr[1], .sg_list = sge, .num_sge = 1 },
+		{ .sg_list = sge, .num_sge = 3 },
+	};
+	struct ib_recv_wr one = { .sg_list = sge, .num_sge = 1 };
+	char tag[64];
+	struct ib_cq *cq;
+	struct ib_qp *qp;
+	int err, i, n = 0;
+
+	snprintf(tag, sizeof(tag), "%s: bad WRs", a->name);
+	cq = ib_alloc_cq(a->dev, NULL, 64, 0, IB_POLL_WORKQUEUE);
+	if (IS_ERR(cq)) {
+		kt_result(false, "%s: ib_alloc_cq: %ld", tag, PTR_ERR(cq));
+		return;
+	}
+	qp = kt_create_qp(a, IB_QPT_RC, cq, cq, NULL, 16);
+	if (IS_ERR(qp)) {
+		kt_result(false, "%s: ib_create_qp: %ld", tag, PTR_ERR(qp));
+		goto free_cq;
+	}
+	err = ib_post_send(qp, &swr, &sbad);
+	if (err != -EINVAL || sbad != &swr) {
+		kt_result(false, "%s: send in RESET: %d", tag, err);
+		goto free_qp;
+	}
+	err = kt_to_init(qp);
+	if (err) {
+		kt_result(false, "%s: to INIT: %d", tag, err);
+		goto free_qp;
+	}
+	/* The first is posted, the second has one SGE too many. */
+	err = ib_post_recv(qp, rwr, &rbad);
+	if (err != -EINVAL || rbad != &rwr[1]) {
+		kt_result(false, "%s: 3 SGEs: %d", tag, err);
+		goto free_qp;
+	}
+	for (i = 1; i <= qp->device->attrs.max_qp_wr; i++) {
+		err = ib_post_recv(qp, &one, &rbad);
+		if (err)
+			break;
+		n++;
+	}
+	/* 16 asked for: the ring holds 16, one of them posted above. */
+	if (err != -ENOMEM || rbad != &one || n != 15) {
+		kt_result(false, "%s: full receive queue: %d after %d", tag,
+			  err, n);
+		goto free_qp;
+	}
+	kt_result(true, "%s: errno and bad_wr", tag);
+free_qp:
+	ib_destroy_qp(qp);
+free_cq:
+	ib_free_cq(cq);
+}
+
 static void kt_pair(const char *an, const char *bn)
 {
 	struct kt_end a = {}, b = {};
@@ -1150,13 +1258,18 @@ static void kt_pair(const char *an, const char *bn)
 		kt_end_put(&a);
 		return;
 	}
-	kt_rc_run(&a, &b, IB_POLL_DIRECT, IB_POLL_SOFTIRQ);
-	kt_rc_run(&a, &b, IB_POLL_SOFTIRQ, IB_POLL_WORKQUEUE);
+	kt_rc_run(&a, &b, IB_POLL_DIRECT, IB_POLL_SOFTIRQ, IB_QPT_RC);
+	kt_rc_run(&a, &b, IB_POLL_SOFTIRQ, IB_POLL_WORKQUEUE, IB_QPT_RC);
 	if (kt_is_rodp(&a) && kt_is_rodp(&b))
-		kt_rc_run(&a, &b, IB_POLL_UNBOUND_WORKQUEUE, IB_POLL_DIRECT);
+		kt_rc_run(&a, &b, IB_POLL_UNBOUND_WORKQUEUE, IB_POLL_DIRECT,
+			  IB_QPT_RC);
+	kt_rc_run(&a, &b, IB_POLL_SOFTIRQ, IB_POLL_UNBOUND_WORKQUEUE,
+		  IB_QPT_UC);
 	kt_ud_run(&a, &b);
 	if (kt_is_rodp(&b))
 		kt_srq_run(&a, &b);
+	if (kt_is_rodp(&a))
+		kt_bad_run(&a);
 	kt_end_put(&b);
 	kt_end_put(&a);
 }
