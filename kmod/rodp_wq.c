@@ -171,7 +171,8 @@ void rodp_wq_restart(struct rodp_wq *wq)
  * @wq: the work queue to set up
  * @wr: work requests it must hold (at least; rounded up to a power of 2)
  * @slot_size: bytes per slot
- * @udata: the udata of create_qp (names the user context)
+ * @udata: the udata of create_qp (names the user context), or NULL for
+ *	a ring no one maps
  *
  * Return: 0 or a negative errno; on failure nothing is left allocated.
  */
@@ -198,6 +199,9 @@ int rodp_wq_alloc(struct rodp_wq *wq, u32 wr, u32 slot_size,
 		goto err_free_ring;
 	}
 
+	/* No udata: a ring of the kernel's own (an XRC target's SQ). */
+	if (!udata)
+		return 0;
 	entry = rodp_mmap_offer(udata, wq->ring, size);
 	if (IS_ERR(entry)) {
 		err = PTR_ERR(entry);
@@ -225,6 +229,8 @@ void rodp_wq_free(struct rodp_wq *wq)
 {
 	if (wq->mmap_entry)
 		rdma_user_mmap_entry_remove(&wq->mmap_entry->rdma);
+	else
+		vfree(wq->ring);
 	kvfree(wq->copy);
 	wq->mmap_entry = NULL;
 	wq->ring = NULL;
