@@ -19,6 +19,10 @@
  *                             the SRQ; never held across a memory access
  *                             through an MR, a CQ post or an event: none
  *                             of 5 to 9 is taken under it)
+ *   4a'. an XRC target QP's responder holds the SRQ a request names
+ *                            (rodp_srq_get(): an xarray lookup under RCU
+ *                            and a reference, no lock) while it handles
+ *                            that one request; destroy_srq waits for it
  *   4b. rodp_dev.mw_lock     (mutex, rodp_mw.c: memory window state and
  *                             the MRs' window counts; taken under 4, with
  *                             nothing but xarray locks under it)
@@ -203,6 +207,8 @@ enum rodp_counter {
  * @nmcg: entries on @mcgs
  * @atomic_lock: makes remote atomics atomic among the device's QPs
  * @nsrq: SRQs that exist (at most RODP_MAX_SRQ)
+ * @srq_xa: XRC SRQs by number (the XRCETH's), for XRC target QPs
+ * @srq_next: next SRQ number xa_alloc_cyclic() tries
  * @cnt: counters, enum rodp_counter (atomic, any context)
  */
 struct rodp_dev {
@@ -226,6 +232,8 @@ struct rodp_dev {
 	unsigned int nmcg;
 	spinlock_t atomic_lock;
 	atomic_t nsrq;
+	struct xarray srq_xa;
+	u32 srq_next;
 	atomic64_t cnt[RODP_CNT_MAX];
 };
 
@@ -248,6 +256,11 @@ struct rodp_ucontext {
 
 struct rodp_pd {
 	struct ib_pd ibpd;
+};
+
+/* An XRC domain: the RDMA core keeps all there is to it (rodp_xrc.c). */
+struct rodp_xrcd {
+	struct ib_xrcd ibxrcd;
 };
 
 /**
@@ -431,6 +444,9 @@ struct rodp_wq {
  * @limit: the armed srq_limit, 0 when not armed
  * @error: the SRQ is in error (its ring was found corrupt): nothing more
  *	is taken from it
+ * @users: XRC SRQs: references: the SRQ number space holds one, each
+ *	lookup by number (rodp_srq_get()) one more
+ * @released: completed when @users drops to zero
  * @post_lock: a kernel consumer's SRQ: serialises its posts (producer
  *	side, rodp_kverbs.c; irqsave, any context)
  */
@@ -443,6 +459,8 @@ struct rodp_srq {
 	u32 max_sge;
 	u32 limit;
 	bool error;
+	refcount_t users;
+	struct completion released;
 };
 
 static inline struct rodp_srq *to_rsrq(struct ib_srq *ibsrq)
@@ -478,6 +496,7 @@ struct rodp_rd_job {
 	bool atomic;		/* an atomic ACK carrying @orig */
 	bool fresh;		/* a new read, not a retry: nothing of it sent */
 	u64 orig;
+	u32 xrc_srqn;		/* XRC target: the SRQ whose PD the read uses */
 };
 
 #define RODP_RD_JOBS		(2 * RODP_MAX_RD_ATOMIC)
@@ -536,8 +555,12 @@ struct rodp_eng {
  * @flags: RODP_QPF_* bits, atomic
  * @sq: the send queue
  * @rq: the receive queue (no ring when the QP is on an SRQ)
- * @srq: the SRQ the QP takes its receive WQEs from, or NULL
+ * @srq: the SRQ the QP takes its receive WQEs from, or NULL.  On an XRC
+ *	target QP: the SRQ the request being handled names (held by
+ *	rodp_xrc.c for that request), NULL in between
  * @srq_wqe: the kernel's copy of the receive WQE taken from @srq
+ * @xrcd: the XRC domain of an XRC target QP
+ * @xrc_msg_srqn: XRC target: the SRQ of the receive in progress
  * @srq_last_wqe: IB_EVENT_QP_LAST_WQE_REACHED was raised in this error
  *	state (responder side)
  * @sq_info: the kernel's bookkeeping of each send queue slot
@@ -603,6 +626,8 @@ struct rodp_qp {
 	struct rodp_wq rq;
 	struct rodp_srq *srq;
 	struct rodp_rwqe *srq_wqe;
+	struct ib_xrcd *xrcd;
+	u32 xrc_msg_srqn;
 	bool srq_last_wqe;
 	struct rodp_swqe_info *sq_info;
 	spinlock_t sq_post_lock;
@@ -681,8 +706,59 @@ static inline bool rodp_qp_uc(const struct rodp_qp *qp)
 /* Is @opcode a response (for a requester) rather than a request? */
 static inline bool rodp_is_response(u8 opcode)
 {
-	return opcode >= RCORE_RC_READ_RESP_FIRST &&
-	       opcode <= RCORE_RC_ATOMIC_ACK;
+	u8 tr = rcore_opcode_transport(opcode);
+	u8 op = rcore_opcode_op(opcode);
+
+	return (tr == RCORE_TR_RC || tr == RCORE_TR_XRC) &&
+	       op >= RCORE_OP_READ_RESP_FIRST && op <= RCORE_OP_ATOMIC_ACK;
+}
+
+/* The transport of @qp's packets (enum rcore_transport). */
+static inline u8 rodp_qp_transport(const struct rodp_qp *qp)
+{
+	switch (qp->ibqp.qp_type) {
+	case IB_QPT_UC:
+		return RCORE_TR_UC;
+	case IB_QPT_UD:
+		return RCORE_TR_UD;
+	case IB_QPT_XRC_INI:
+	case IB_QPT_XRC_TGT:
+		return RCORE_TR_XRC;
+	default:
+		return RCORE_TR_RC;
+	}
+}
+
+/* Is @qp an XRC initiator (XRC_SEND) QP: an RC requester, no receives? */
+static inline bool rodp_qp_xrc_ini(const struct rodp_qp *qp)
+{
+	return qp->ibqp.qp_type == IB_QPT_XRC_INI;
+}
+
+/* Is @qp an XRC target (XRC_RECV) QP: an RC responder on XRC SRQs? */
+static inline bool rodp_qp_xrc_tgt(const struct rodp_qp *qp)
+{
+	return qp->ibqp.qp_type == IB_QPT_XRC_TGT;
+}
+
+/*
+ * The PD a QP's memory accesses are checked against: its own, or for an
+ * XRC target QP (which has none) the PD of the SRQ the request names.
+ */
+static inline struct ib_pd *rodp_qp_pd(const struct rodp_qp *qp)
+{
+	if (rodp_qp_xrc_tgt(qp))
+		return qp->srq ? qp->srq->ibsrq.pd : NULL;
+	return qp->ibqp.pd;
+}
+
+/* Where a QP's receives complete: its receive CQ, or its XRC SRQ's. */
+static inline struct rodp_cq *rodp_qp_rcq(const struct rodp_qp *qp)
+{
+	if (rodp_qp_xrc_tgt(qp))
+		return container_of(qp->srq->ibsrq.ext.cq, struct rodp_cq,
+				    ibcq);
+	return container_of(qp->ibqp.recv_cq, struct rodp_cq, ibcq);
 }
 
 static inline struct rodp_qp *to_rqp(struct ib_qp *ibqp)
@@ -928,6 +1004,16 @@ void rodp_comp_timeout(struct rodp_qp *qp);
 extern const struct ib_device_ops rodp_srq_ops;
 struct rodp_rwqe *rodp_srq_take(struct rodp_qp *qp);
 void rodp_srq_qp_flush(struct rodp_qp *qp);
+struct rodp_srq *rodp_srq_get(struct rodp_dev *rdev, u32 srqn);
+void rodp_srq_put(struct rodp_srq *srq);
+
+/* rodp_xrc.c: XRC domains and target QPs */
+extern const struct ib_device_ops rodp_xrc_ops;
+void rodp_xrc_tgt_rx(struct rodp_qp *qp, struct rodp_rx *rx);
+void rodp_xrc_tgt_flush(struct rodp_qp *qp);
+struct rodp_srq *rodp_xrc_job_begin(struct rodp_qp *qp,
+				    const struct rodp_rd_job *job);
+void rodp_xrc_job_end(struct rodp_qp *qp, struct rodp_srq *srq);
 
 /* rodp_resp.c: the responder */
 struct rodp_rwqe *rodp_resp_get_wqe(struct rodp_qp *qp);
@@ -951,6 +1037,12 @@ void rodp_uc_resp_drop(struct rodp_qp *qp, enum rodp_counter why);
 static inline bool rodp_wq_kernel(const struct rodp_wq *wq)
 {
 	return wq->ring && !wq->mmap_entry;
+}
+
+/* A kernel consumer's QP (an XRC target's SQ is no one's: no posts). */
+static inline bool rodp_qp_kernel(const struct rodp_qp *qp)
+{
+	return qp->ibqp.qp_type != IB_QPT_XRC_TGT && rodp_wq_kernel(&qp->sq);
 }
 
 void rodp_kqp_init(struct rodp_qp *qp);

@@ -88,7 +88,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN |
 				 IB_DEVICE_MEM_WINDOW |
 				 IB_DEVICE_MEM_WINDOW_TYPE_2B |
-				 IB_DEVICE_SRQ_RESIZE;
+				 IB_DEVICE_SRQ_RESIZE |
+				 IB_DEVICE_XRC;
 	attr->max_srq = RODP_MAX_SRQ;
 	attr->max_srq_wr = RODP_MAX_SRQ_WR;
 	attr->max_srq_sge = RODP_MAX_SGE;
@@ -105,6 +106,11 @@ static int rodp_query_device(struct ib_device *ibdev,
 		IB_ODP_SUPPORT_WRITE;
 	attr->odp_caps.per_transport_caps.ud_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV;
+	/* XRC: RC's requester and responder, receives on SRQs (55-xrc). */
+	attr->odp_caps.per_transport_caps.xrc_odp_caps =
+		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_WRITE |
+		IB_ODP_SUPPORT_READ | IB_ODP_SUPPORT_ATOMIC |
+		IB_ODP_SUPPORT_SRQ_RECV;
 	attr->local_ca_ack_delay = 15;
 	/* Completions carry CLOCK_MONOTONIC in ns (rodp_cq_post()). */
 	attr->timestamp_mask = U64_MAX;
@@ -330,6 +336,7 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_ah_ops);
 	ib_set_device_ops(ibdev, &rodp_mcast_ops);
 	ib_set_device_ops(ibdev, &rodp_srq_ops);
+	ib_set_device_ops(ibdev, &rodp_xrc_ops);
 
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;

@@ -60,6 +60,8 @@ void rodp_dev_gone(struct rodp_dev *rdev)
 	xa_destroy(&rdev->qp_xa);
 	WARN_ON(!xa_empty(&rdev->ah_xa));
 	xa_destroy(&rdev->ah_xa);
+	WARN_ON(!xa_empty(&rdev->srq_xa));
+	xa_destroy(&rdev->srq_xa);
 	WARN_ON(!list_empty(&rdev->mcgs));
 	rodp_net_put(rdev->net);
 	netdev_put(rdev->ndev, &rdev->ndev_tracker);
@@ -88,6 +90,7 @@ static int rodp_newlink(const char *ibdev_name, struct net_device *ndev)
 	mutex_init(&rdev->mw_lock);
 	xa_init_flags(&rdev->qp_xa, XA_FLAGS_ALLOC);
 	xa_init_flags(&rdev->ah_xa, XA_FLAGS_ALLOC1);
+	xa_init_flags(&rdev->srq_xa, XA_FLAGS_ALLOC1);
 	INIT_LIST_HEAD(&rdev->mcgs);
 	spin_lock_init(&rdev->atomic_lock);
 

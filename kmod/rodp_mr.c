@@ -264,7 +264,7 @@ int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
 			continue;
 		}
 		n = min(len, sge[i].length - off);
-		mr = rodp_mr_get(qp->rdev, sge[i].lkey, qp->ibqp.pd,
+		mr = rodp_mr_get(qp->rdev, sge[i].lkey, rodp_qp_pd(qp),
 				 to_sge ? IB_ACCESS_LOCAL_WRITE : 0,
 				 sge[i].addr + off, n);
 		/* The MR's -ERANGE is not the list's: not a length error. */

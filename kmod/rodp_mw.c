@@ -328,7 +328,8 @@ struct rodp_mr *rodp_rkey_get(struct rodp_qp *qp, u32 rkey, int access,
 	if (!rodp_entry_is_mw(xa_load(&rdev->mr_xa, rkey >> 8))) {
 		rcu_read_unlock();
 		*iova = va;
-		return rodp_mr_get(rdev, rkey, qp->ibqp.pd, access, va, len);
+		return rodp_mr_get(rdev, rkey, rodp_qp_pd(qp), access, va,
+				   len);
 	}
 	rcu_read_unlock();
 
@@ -338,7 +339,8 @@ struct rodp_mr *rodp_rkey_get(struct rodp_qp *qp, u32 rkey, int access,
 		mr = ERR_PTR(-ENOENT);
 		goto out_unlock;
 	}
-	if (mw->ibmw.pd != qp->ibqp.pd || (mw->access & access) != access ||
+	if (mw->ibmw.pd != rodp_qp_pd(qp) ||
+	    (mw->access & access) != access ||
 	    (mw->ibmw.type == IB_MW_TYPE_2 &&
 	     (mw->qp != qp || mw->qpn != qp->ibqp.qp_num)))
 		goto out_unlock;

@@ -432,6 +432,9 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 
 	tx->pkt.bth.pad = rcore_pad_len(tx->payload_len);
 	tx->pkt.bth.pkey = 0xffff;
+	/* An XRC QP's packets: RC's under XRC opcodes (rodp_xrc.c). */
+	if (rodp_qp_transport(qp) == RCORE_TR_XRC)
+		tx->pkt.bth.opcode = rcore_xrc_opcode(tx->pkt.bth.opcode);
 	ret = rcore_pkt_build(hdr, sizeof(hdr), &tx->pkt);
 	if (WARN_ON_ONCE(ret < 0))
 		return -EINVAL;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * rodp: RC and UC queue pairs: creation with their shared send and receive
- * rings, the state machine of modify_qp, query, destruction, and the
+ * rodp: RC, UC, UD and XRC queue pairs: creation with their shared send
+ * and receive rings, the state machine of modify_qp, query, destruction, and the
  * doorbells.  The transport runs elsewhere: rodp_eng.c runs a QP's two
  * sides, rodp_recv.c, rodp_req.c and rodp_resp.c are what they do,
  * rodp_wq.c holds the rings and rodp_wc.c the completions, flushes and
@@ -66,6 +66,22 @@ static int rodp_qp_attach_srq(struct rodp_qp *qp, struct rodp_srq *srq)
 	return 0;
 }
 
+/*
+ * The receive side of an XRC target QP: no queue, no SRQ of its own; room
+ * for a WQE of whatever XRC SRQ a request names (rodp_xrc.c).
+ */
+static int rodp_qp_xrc_tgt_init(struct rodp_qp *qp, struct ib_xrcd *xrcd)
+{
+	qp->srq_wqe = kzalloc(sizeof(struct rodp_rwqe) +
+			      RODP_MAX_SGE * sizeof(struct rodp_sge),
+			      GFP_KERNEL);
+	if (!qp->srq_wqe)
+		return -ENOMEM;
+	qp->xrcd = xrcd;
+	qp->max_recv_sge = 0;
+	return 0;
+}
+
 static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 			  struct ib_udata *udata)
 {
@@ -74,23 +90,35 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	struct rodp_create_qp_resp resp = {};
 	struct rodp_create_qp_cmd cmd = {};
 	struct ib_qp_cap *cap = &init->cap;
+	bool tgt = init->qp_type == IB_QPT_XRC_TGT;
 	u32 qpn, sge, inl;
 	int err;
 
 	if (init->qp_type != IB_QPT_RC && init->qp_type != IB_QPT_UC &&
-	    init->qp_type != IB_QPT_UD)
+	    init->qp_type != IB_QPT_UD && init->qp_type != IB_QPT_XRC_INI &&
+	    !tgt)
 		return -EOPNOTSUPP;
 	if (init->qp_type == IB_QPT_UC && init->srq)
 		return -EOPNOTSUPP;	/* UC on an SRQ: not tested yet */
+	/*
+	 * No udata: an XRC target (the RDMA core makes them for users), or
+	 * a kernel consumer's QP (rodp_kverbs.c), its rings not mapped.
+	 * The kernel verbs carry no XRC SRQ number: no kernel XRC_INI.
+	 */
+	if (!udata && init->qp_type == IB_QPT_XRC_INI)
+		return -EOPNOTSUPP;
 	if (init->create_flags || init->rwq_ind_tbl)
 		return -EOPNOTSUPP;
+	if (tgt) {
+		/* No send queue, no receive queue: nothing to size. */
+		*cap = (struct ib_qp_cap){};
+	}
 	if (cap->max_send_wr > RODP_MAX_QP_WR ||
 	    cap->max_recv_wr > RODP_MAX_QP_WR ||
 	    cap->max_send_sge > RODP_MAX_SGE ||
 	    cap->max_recv_sge > RODP_MAX_SGE ||
 	    cap->max_inline_data > RODP_MAX_INLINE)
 		return -EINVAL;
-	/* No udata: a kernel consumer's QP, its rings not mapped. */
 	if (udata) {
 		if (udata->outlen < sizeof(resp))
 			return -EINVAL;
@@ -110,10 +138,14 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	qp->state = IB_QPS_RESET;
 	qp->sq_sig_all = init->sq_sig_type == IB_SIGNAL_ALL_WR;
 
+	/*
+	 * An XRC target's send queue is a ring of one slot of its own that
+	 * nothing is ever posted to: the requester side finds it empty.
+	 */
 	sge = max_t(u32, cap->max_send_sge, 1);
 	inl = cap->max_inline_data;
 	err = rodp_wq_alloc(&qp->sq, cap->max_send_wr,
-			    rodp_sq_slot_size(sge, inl), udata);
+			    rodp_sq_slot_size(sge, inl), tgt ? NULL : udata);
 	if (err)
 		return err;
 	qp->sq_info = kvcalloc(1u << qp->sq.log2_slots, sizeof(*qp->sq_info),
@@ -128,12 +160,16 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	qp->max_inline = min_t(u32, qp->sq.slot_size -
 			       sizeof(struct rodp_swqe), RODP_MAX_INLINE);
 
-	if (init->srq) {
+	if (tgt) {
+		err = rodp_qp_xrc_tgt_init(qp, init->xrcd);
+		if (err)
+			goto err_free_info;
+	} else if (init->srq) {
 		/* No receive queue: receives come from the SRQ. */
 		err = rodp_qp_attach_srq(qp, to_rsrq(init->srq));
 		if (err)
 			goto err_free_info;
-	} else {
+	} else if (init->qp_type != IB_QPT_XRC_INI) {
 		sge = max_t(u32, cap->max_recv_sge, 1);
 		err = rodp_wq_alloc(&qp->rq, cap->max_recv_wr,
 				    sizeof(struct rodp_rwqe) +
@@ -161,29 +197,35 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	}
 	ibqp->qp_num = qpn;
 
-	cap->max_send_wr = 1u << qp->sq.log2_slots;
-	cap->max_recv_wr = qp->rq.ring ? 1u << qp->rq.log2_slots : 0;
-	cap->max_send_sge = qp->max_send_sge;
-	cap->max_recv_sge = qp->max_recv_sge;
-	cap->max_inline_data = qp->max_inline;
-	qp->attr.cap = *cap;
-	if (!udata)
-		goto publish;
-
-	resp.sq_mmap_offset = rdma_user_mmap_get_offset(&qp->sq.mmap_entry->rdma);
-	resp.sq_mmap_size = rodp_wq_map_size(&qp->sq);
-	resp.sq_log2_slots = qp->sq.log2_slots;
-	resp.sq_slot_size = qp->sq.slot_size;
-	if (qp->rq.ring) {
-		resp.rq_mmap_offset =
-			rdma_user_mmap_get_offset(&qp->rq.mmap_entry->rdma);
-		resp.rq_mmap_size = rodp_wq_map_size(&qp->rq);
-		resp.rq_log2_slots = qp->rq.log2_slots;
-		resp.rq_slot_size = qp->rq.slot_size;
+	if (tgt) {
+		qp->max_send_sge = 0;
+		qp->max_inline = 0;
+	} else {
+		cap->max_send_wr = 1u << qp->sq.log2_slots;
+		cap->max_recv_wr = qp->rq.ring ? 1u << qp->rq.log2_slots : 0;
+		cap->max_send_sge = qp->max_send_sge;
+		cap->max_recv_sge = qp->max_recv_sge;
+		cap->max_inline_data = qp->max_inline;
 	}
-	err = ib_copy_to_udata(udata, &resp, sizeof(resp));
-	if (err)
-		goto err_release_qpn;
+	qp->attr.cap = *cap;
+
+	if (udata) {
+		resp.sq_mmap_offset =
+			rdma_user_mmap_get_offset(&qp->sq.mmap_entry->rdma);
+		resp.sq_mmap_size = rodp_wq_map_size(&qp->sq);
+		resp.sq_log2_slots = qp->sq.log2_slots;
+		resp.sq_slot_size = qp->sq.slot_size;
+		if (qp->rq.ring) {
+			resp.rq_mmap_offset =
+				rdma_user_mmap_get_offset(&qp->rq.mmap_entry->rdma);
+			resp.rq_mmap_size = rodp_wq_map_size(&qp->rq);
+			resp.rq_log2_slots = qp->rq.log2_slots;
+			resp.rq_slot_size = qp->rq.slot_size;
+		}
+		err = ib_copy_to_udata(udata, &resp, sizeof(resp));
+		if (err)
+			goto err_release_qpn;
+	}
 
 	/* The window the old publish-first order left open, for the tests. */
 	if (rodp_inject(RODP_INJ_CREATE_QP)) {
@@ -192,7 +234,6 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 		goto err_release_qpn;
 	}
 
-publish:
 	/* Publish: storing over the reserved entry allocates nothing. */
 	err = xa_err(xa_store(&rdev->qp_xa, qpn, qp, GFP_KERNEL));
 	if (err)
@@ -511,7 +552,7 @@ static int rodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
 {
 	struct rodp_qp *qp = to_rqp(ibqp);
 
-	if (rodp_wq_kernel(&qp->sq))
+	if (rodp_qp_kernel(qp))
 		return rodp_kpost_send(qp, wr, bad_wr);
 	if (wr) {
 		*bad_wr = wr;
@@ -526,7 +567,7 @@ static int rodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
 {
 	struct rodp_qp *qp = to_rqp(ibqp);
 
-	if (rodp_wq_kernel(&qp->sq))
+	if (rodp_qp_kernel(qp))
 		return rodp_kpost_recv(qp, wr, bad_wr);
 	if (wr) {
 		*bad_wr = wr;

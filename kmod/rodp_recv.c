@@ -2,7 +2,8 @@
 /*
  * rodp: what a QP side checks of each packet queued for it, in process
  * context with the side's lock held: the headers linear, the ICRC, a
- * parse, an opcode meant for this side, the connected peer as sender,
+ * parse, an opcode of the QP's transport meant for this side (XRC's made
+ * RC's), the connected peer as sender,
  * a QP state that takes it.  A packet that passes goes on to the
  * completer (a response: rodp_req.c) or the responder (a request:
  * rodp_resp.c).  rodp_net.c queued it, in softirq, by QP number alone.
@@ -58,13 +59,19 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 		goto out_free;
 	}
 	if (rcore_pkt_parse(skb->data, skb->len, &rx.pkt) ||
-	    (rx.pkt.bth.opcode >> 5) !=
-	    (rodp_qp_uc(qp) ? RCORE_TR_UC : RCORE_TR_RC) ||
-	    rodp_is_response(rx.pkt.bth.opcode) != (side == RODP_REQ)) {
+	    rcore_opcode_transport(rx.pkt.bth.opcode) != rodp_qp_transport(qp) ||
+	    rodp_is_response(rx.pkt.bth.opcode) != (side == RODP_REQ) ||
+	    (side == RODP_REQ && rodp_qp_xrc_tgt(qp)) ||
+	    (side == RODP_RESP && rodp_qp_xrc_ini(qp))) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		goto out_free;
 	}
 	rx.payload = skb->data + rx.pkt.hdr_len;
+	/* XRC is RC to the transport: RC's opcode, the XRCETH kept. */
+	if (rcore_opcode_transport(rx.pkt.bth.opcode) == RCORE_TR_XRC) {
+		rx.pkt.bth.opcode = rcore_xrc_rc_opcode(rx.pkt.bth.opcode);
+		rx.pkt.info = rcore_opcode_info(rx.pkt.bth.opcode);
+	}
 
 	/* RC, UC: only the connected peer may talk to this QP. */
 	if (!rodp_qp_from_peer(qp, skb)) {
@@ -85,6 +92,8 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 		}
 		if (rodp_qp_uc(qp))
 			rodp_uc_resp_rx(qp, &rx);
+		else if (rodp_qp_xrc_tgt(qp))
+			rodp_xrc_tgt_rx(qp, &rx);
 		else
 			rodp_resp_rx(qp, &rx);
 	}

@@ -147,6 +147,9 @@ int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 	pkt->bth.opcode = seg->opcode;
 	pkt->bth.dqpn = qp->attr.dest_qp_num;
 	pkt->bth.psn = seg->psn;
+	/* XRC: every request names the SRQ it goes to (XRCETH). */
+	if (rodp_qp_xrc_ini(qp))
+		pkt->xrc_srqn = wqe->dest.xrc_srqn & RCORE_QPN_MASK;
 	pkt->bth.ackreq = seg->ackreq;
 	if (!rodp_qp_uc(qp) && ++qp->since_ackreq >= RODP_ACKREQ_EVERY)
 		pkt->bth.ackreq = true;

@@ -42,6 +42,8 @@ struct rodp_rwqe *rodp_resp_get_wqe(struct rodp_qp *qp)
 
 	if (qp->srq)
 		return rodp_srq_take(qp);
+	if (!qp->rq.ring)
+		return NULL;	/* no receive queue: XRC, before a lookup */
 	wqe = qp->rq.head == qp->rq.cons ?
 	      rodp_wq_fetch(&qp->rq) : rodp_rq_cur(qp);
 	if (wqe && wqe->num_sge > qp->max_recv_sge)
@@ -57,7 +59,7 @@ static const struct rodp_sge *rodp_rwqe_sge(const struct rodp_rwqe *wqe)
 /* Receive WQEs posted and not yet taken: the credits to advertise. */
 static u8 rodp_resp_credits(struct rodp_qp *qp)
 {
-	if (qp->srq)
+	if (qp->srq || !qp->rq.ring)
 		return rcore_rc_credit_code(0, true);
 	return rcore_rc_credit_code(rcore_ring_count(rodp_wq_prod(&qp->rq),
 						     qp->rq.head), false);
@@ -213,7 +215,7 @@ static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 	qp->resp_have_wqe = false;
 	if (!qp->srq)
 		rodp_wq_retire(&qp->rq);
-	rodp_cq_post(to_rcq(qp->ibqp.recv_cq), &cqe, rx && rx->pkt.bth.se);
+	rodp_cq_post(rodp_qp_rcq(qp), &cqe, rx && rx->pkt.bth.se);
 }
 
 struct rodp_atomic_ctx {
@@ -247,7 +249,12 @@ static bool rodp_resp_job_room(struct rodp_qp *qp)
 static void rodp_resp_push_job(struct rodp_qp *qp,
 			       const struct rodp_rd_job *job)
 {
-	qp->rd_jobs[qp->rd_head++ % RODP_RD_JOBS] = *job;
+	struct rodp_rd_job *j = &qp->rd_jobs[qp->rd_head++ % RODP_RD_JOBS];
+
+	*j = *job;
+	/* XRC: the read goes on through the PD of the SRQ it named. */
+	if (rodp_qp_xrc_tgt(qp) && qp->srq)
+		j->xrc_srqn = qp->srq->ibsrq.ext.xrc.srq_num;
 }
 
 /**
@@ -566,6 +573,7 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 	struct rcore_rc_seg seg;
 	struct rcore_rc_ack ack;
 	struct rodp_tx tx = {};
+	struct rodp_srq *srq;
 	struct rodp_mr *mr;
 	u64 iova;
 	int err;
@@ -589,8 +597,11 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 	tx.payload_len = seg.len;
 	mr = NULL;
 	if (seg.len) {
-		mr = rodp_rkey_get(qp, job->rkey, IB_ACCESS_REMOTE_READ,
+		srq = rodp_xrc_job_begin(qp, job);
+		mr = IS_ERR(srq) ? ERR_PTR(-ENOENT) :
+		     rodp_rkey_get(qp, job->rkey, IB_ACCESS_REMOTE_READ,
 				   job->va + seg.offset, seg.len, &iova);
+		rodp_xrc_job_end(qp, srq);
 		if (IS_ERR(mr)) {
 			/* The MR (or window) went away under the read. */
 			rodp_resp_read_failed(qp, seg.psn, first, PTR_ERR(mr));

@@ -17,6 +17,10 @@
  * error, and IB_EVENT_QP_LAST_WQE_REACHED for a QP on an SRQ in the
  * error state, once its in-progress receive was flushed.
  *
+ * XRC SRQs have numbers too, which the XRCETH of a request names: XRC
+ * target QPs look them up (rodp_srq_get()) for each request, under a
+ * reference that destroy_srq waits for (rodp_xrc.c).
+ *
  * An SRQ goes into error when its ring is found corrupt: a producer
  * index more than a ring ahead of the consumer, which the provider never
  * writes.  Nothing is taken from it any more: each QP that then needs a
@@ -73,15 +77,21 @@ static int rodp_create_srq(struct ib_srq *ibsrq,
 	struct rodp_create_srq_resp resp = {};
 	struct rodp_create_srq_cmd cmd = {};
 	struct ib_srq_attr *attr = &init->attr;
-	u32 sge;
+	bool xrc = init->srq_type == IB_SRQT_XRC;
+	u32 sge, srqn = 0;
 	int err;
 
-	if (init->srq_type != IB_SRQT_BASIC)
+	if (init->srq_type != IB_SRQT_BASIC && !xrc)
 		return -EOPNOTSUPP;
 	if (!attr->max_wr || attr->max_wr > RODP_MAX_SRQ_WR ||
 	    attr->max_sge > RODP_MAX_SGE)
 		return -EINVAL;
-	/* No udata: a kernel consumer's SRQ (rodp_kverbs.c posts to it). */
+	/*
+	 * No udata: a kernel consumer's SRQ (rodp_kverbs.c posts to it);
+	 * not an XRC one, whose number nothing in the kernel verbs carries.
+	 */
+	if (!udata && xrc)
+		return -EOPNOTSUPP;
 	if (udata) {
 		if (udata->outlen < sizeof(resp))
 			return -EINVAL;
@@ -103,6 +113,8 @@ static int rodp_create_srq(struct ib_srq *ibsrq,
 	srq->rdev = rdev;
 	spin_lock_init(&srq->lock);
 	spin_lock_init(&srq->post_lock);
+	refcount_set(&srq->users, 1);
+	init_completion(&srq->released);
 	sge = max_t(u32, attr->max_sge, 1);
 	err = rodp_wq_alloc(&srq->wq, attr->max_wr, rodp_srq_slot_size(sge),
 			    udata);
@@ -118,12 +130,35 @@ static int rodp_create_srq(struct ib_srq *ibsrq,
 	if (!udata)
 		return 0;
 
+	/*
+	 * An XRC SRQ's number is reserved now and published last, once
+	 * nothing can fail: until then lookups find nothing there.
+	 */
+	if (xrc) {
+		err = xa_alloc_cyclic(&rdev->srq_xa, &srqn, NULL,
+				      XA_LIMIT(1, RODP_MAX_QPN),
+				      &rdev->srq_next, GFP_KERNEL);
+		if (err < 0) {
+			err = err == -EBUSY ? -ENOMEM : err;
+			goto err_free_wq;
+		}
+		ibsrq->ext.xrc.srq_num = srqn;
+	}
+
 	rodp_srq_mmap_info(srq, &srq->wq, &resp.mi);
 	err = ib_copy_to_udata(udata, &resp, sizeof(resp));
 	if (err)
-		goto err_free_wq;
+		goto err_release_srqn;
+	if (xrc) {
+		err = xa_err(xa_store(&rdev->srq_xa, srqn, srq, GFP_KERNEL));
+		if (err)
+			goto err_release_srqn;
+	}
 	return 0;
 
+err_release_srqn:
+	if (xrc)
+		xa_erase(&rdev->srq_xa, srqn);
 err_free_wq:
 	rodp_wq_free(&srq->wq);
 err_count:
@@ -135,7 +170,19 @@ static int rodp_destroy_srq(struct ib_srq *ibsrq, struct ib_udata *udata)
 {
 	struct rodp_srq *srq = to_rsrq(ibsrq);
 
-	/* The RDMA core refuses to destroy an SRQ that a QP still uses. */
+	/*
+	 * The RDMA core refuses to destroy an SRQ that a QP still uses;
+	 * XRC target QPs use one only for the request they handle: no new
+	 * lookups, then none left in flight.
+	 */
+	if (ibsrq->srq_type == IB_SRQT_XRC) {
+		xa_erase(&srq->rdev->srq_xa, ibsrq->ext.xrc.srq_num);
+		rodp_srq_put(srq);
+		wait_for_completion(&srq->released);
+		/* The core frees the SRQ at once: no lookup may still be
+		 * about to take a reference. */
+		synchronize_rcu();
+	}
 	rodp_wq_free(&srq->wq);
 	atomic_dec(&srq->rdev->nsrq);
 	return 0;
@@ -328,6 +375,37 @@ struct rodp_rwqe *rodp_srq_take(struct rodp_qp *qp)
 }
 
 /**
+ * rodp_srq_get - find an XRC SRQ by number and take a reference
+ * @rdev: the device
+ * @srqn: the SRQ number (an XRCETH's)
+ *
+ * Any context.  Drop the reference with rodp_srq_put().
+ *
+ * Return: the SRQ, or NULL.
+ */
+struct rodp_srq *rodp_srq_get(struct rodp_dev *rdev, u32 srqn)
+{
+	struct rodp_srq *srq;
+
+	rcu_read_lock();
+	srq = xa_load(&rdev->srq_xa, srqn);
+	if (srq && !refcount_inc_not_zero(&srq->users))
+		srq = NULL;
+	rcu_read_unlock();
+	return srq;
+}
+
+/**
+ * rodp_srq_put - drop a reference from rodp_srq_get()
+ * @srq: the SRQ
+ */
+void rodp_srq_put(struct rodp_srq *srq)
+{
+	if (refcount_dec_and_test(&srq->users))
+		complete(&srq->released);
+}
+
+/**
  * rodp_srq_qp_flush - the receive flush of a QP on an SRQ
  * @qp: the queue pair, in the error state; the caller runs its responder
  *
@@ -355,7 +433,7 @@ void rodp_srq_qp_flush(struct rodp_qp *qp)
 		qp->resp_have_wqe = false;
 		cqe.wr_id = qp->srq_wqe->wr_id;
 		rodp_dbg_qp(qp, "flush the receive taken from the SRQ\n");
-		rodp_cq_post(to_rcq(ibqp->recv_cq), &cqe, false);
+		rodp_cq_post(rodp_qp_rcq(qp), &cqe, false);
 	}
 	if (qp->srq_last_wqe)
 		return;

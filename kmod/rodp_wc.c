@@ -104,6 +104,10 @@ static void rodp_qp_flush_rq(struct rodp_qp *qp)
 		.opcode = IB_WC_RECV,
 	};
 
+	if (rodp_qp_xrc_tgt(qp)) {
+		rodp_xrc_tgt_flush(qp);
+		return;
+	}
 	if (qp->srq) {
 		rodp_srq_qp_flush(qp);
 		return;

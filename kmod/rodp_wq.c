@@ -185,8 +185,8 @@ void rodp_wq_restart(struct rodp_wq *wq)
  * @wq: the work queue to set up
  * @wr: work requests it must hold (at least; rounded up to a power of 2)
  * @slot_size: bytes per slot
- * @udata: the udata of create_qp (names the user context), or NULL for a
- *	kernel consumer's ring, which is not offered to mmap()
+ * @udata: the udata of create_qp (names the user context), or NULL for
+ *	a ring no one maps (an XRC target's SQ, a kernel consumer's rings)
  *
  * Return: 0 or a negative errno; on failure nothing is left allocated.
  */
@@ -213,6 +213,7 @@ int rodp_wq_alloc(struct rodp_wq *wq, u32 wr, u32 slot_size,
 		goto err_free_ring;
 	}
 
+	/* No udata: a ring of the kernel's own (XRC target, kernel verbs). */
 	if (!udata)
 		return 0;
 	entry = rodp_mmap_offer(udata, wq->ring, size);
@@ -236,8 +237,8 @@ err_free_ring:
  * rodp_wq_free - undo rodp_wq_alloc()
  * @wq: the work queue
  *
- * The mmap entry frees the ring once no mapping of it is left; a kernel
- * consumer's ring goes at once.
+ * The mmap entry frees the ring once no mapping of it is left; a ring
+ * no one maps goes at once.
  */
 void rodp_wq_free(struct rodp_wq *wq)
 {

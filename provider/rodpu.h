@@ -29,6 +29,8 @@ PABI34_DRV_RESP(rodpu_resize_cq_resp, ib_uverbs_resize_cq_resp,
 		rodp_resize_cq_resp);
 PABI34_DRV_CMD(rodpu_create_srq, ibv_create_srq, ib_uverbs_create_srq_resp,
 	       rodp_create_srq_cmd, rodp_create_srq_resp);
+PABI34_DRV_CMD(rodpu_create_xsrq, ibv_create_xsrq, ib_uverbs_create_srq_resp,
+	       rodp_create_srq_cmd, rodp_create_srq_resp);
 PABI34_DRV_CMD(rodpu_create_qp, ibv_create_qp, ib_uverbs_create_qp_resp,
 	       rodp_create_qp_cmd, rodp_create_qp_resp);
 PABI34_DRV_RESP(rodpu_create_ah_resp, ib_uverbs_create_ah_resp,
@@ -207,6 +209,8 @@ struct ibv_qp *rodpu_create_qp(struct ibv_pd *pd,
 			       struct ibv_qp_init_attr *attr);
 struct ibv_qp *rodpu_create_qp_ex(struct ibv_context *ibctx,
 				  struct ibv_qp_init_attr_ex *attr);
+struct ibv_qp *rodpu_open_qp(struct ibv_context *ibctx,
+			     struct ibv_qp_open_attr *attr);
 int rodpu_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
 		    int attr_mask);
 int rodpu_query_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
@@ -223,6 +227,12 @@ void rodpu_wq_publish(struct rodpu_wq *wq, uint32_t prod);
 int rodpu_wq_map(struct rodpu_context *ctx, struct rodpu_wq *wq,
 		 const struct rodpu_wq_desc *d);
 void rodpu_wq_unmap(struct rodpu_wq *wq);
+
+/* rodpu_xrc.c */
+struct ibv_xrcd *rodpu_open_xrcd(struct ibv_context *ibctx,
+				 struct ibv_xrcd_init_attr *attr);
+int rodpu_close_xrcd(struct ibv_xrcd *ibxrcd);
+int rodpu_get_srq_num(struct ibv_srq *ibsrq, uint32_t *srq_num);
 
 /* rodpu_srq.c */
 struct ibv_srq *rodpu_create_srq(struct ibv_pd *pd,

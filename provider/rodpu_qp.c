@@ -91,8 +91,16 @@ _Static_assert(sizeof(struct rodp_rwqe) == 16,
 				 IBV_QP_EX_WITH_SEND_WITH_IMM)
 
 #define RODPU_QP_COMP_MASK	(IBV_QP_INIT_ATTR_PD |			\
+				 IBV_QP_INIT_ATTR_XRCD |		\
 				 IBV_QP_INIT_ATTR_CREATE_FLAGS |	\
 				 IBV_QP_INIT_ATTR_SEND_OPS_FLAGS)
+
+/* QP types with a send queue the provider posts to. */
+static bool rodpu_qp_type_sends(enum ibv_qp_type t)
+{
+	return t == IBV_QPT_RC || t == IBV_QPT_UC || t == IBV_QPT_UD ||
+	       t == IBV_QPT_XRC_SEND;
+}
 
 /* May a QP of type @qp_type carry operation @op? */
 static bool rodpu_qp_op_ok(enum ibv_qp_type qp_type, unsigned int op)
@@ -477,7 +485,8 @@ static bool rodpu_rq_open(const struct ibv_qp *ibqp)
  * Return: 0, ENOMEM when the send queue is full, EINVAL for a request
  * that cannot be carried out (see rodpu_swqe_encode(); on UC a read or
  * an atomic too; on UD anything but a send, or no AH) or a QP without a
- * send queue, EOPNOTSUPP on a QP type other than RC, UC and UD, EIO if
+ * send queue, EOPNOTSUPP on a QP type other than RC, UC, UD and XRC_SEND
+ * (whose requests name their SRQ in wr->qp_type.xrc), EIO if
  * the ring's consumer index is corrupt, or the doorbell's error.
  */
 int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
@@ -489,8 +498,7 @@ int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	bool posted, in_error;
 	int ret = 0, db;
 
-	if (ibqp->qp_type != IBV_QPT_RC && ibqp->qp_type != IBV_QPT_UC &&
-	    ibqp->qp_type != IBV_QPT_UD) {
+	if (!rodpu_qp_type_sends(ibqp->qp_type)) {
 		*bad_wr = wr;
 		return EOPNOTSUPP;
 	}
@@ -515,6 +523,11 @@ int rodpu_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 						sq->max_sge, sq->max_inline);
 		if (!ret && ibqp->qp_type == IBV_QPT_UD)
 			ret = rodpu_ud_dest(rodpu_wq_slot(sq, prod), wr);
+		if (!ret && ibqp->qp_type == IBV_QPT_XRC_SEND) {
+			struct rodp_swqe *w = rodpu_wq_slot(sq, prod);
+
+			w->dest.xrc_srqn = wr->qp_type.xrc.remote_srqn;
+		}
 		if (ret)
 			break;
 		prod++;
@@ -674,9 +687,7 @@ static void rodpu_wr_start(struct ibv_qp_ex *ibqpx)
 	qp->wr_prod = qp->sq.prod;
 	qp->wr_cur = NULL;
 	qp->wr_err = 0;
-	if (ibqpx->qp_base.qp_type != IBV_QPT_RC &&
-	    ibqpx->qp_base.qp_type != IBV_QPT_UC &&
-	    ibqpx->qp_base.qp_type != IBV_QPT_UD)
+	if (!rodpu_qp_type_sends(ibqpx->qp_base.qp_type))
 		qp->wr_err = EOPNOTSUPP;
 	else if (!qp->sq.hdr || !rodpu_sq_open(&ibqpx->qp_base))
 		qp->wr_err = EINVAL;
@@ -935,7 +946,20 @@ static void rodpu_wr_set_ud_addr(struct ibv_qp_ex *ibqpx, struct ibv_ah *ah,
 static void rodpu_wr_set_xrc_srqn(struct ibv_qp_ex *ibqpx,
 				  uint32_t remote_srqn)
 {
-	rodpu_wr_unsupported(ibqpx);
+	struct rodpu_qp *qp = ex_to_rqp(ibqpx);
+	struct rodp_swqe *w = qp->wr_cur;
+
+	if (qp->wr_err)
+		return;
+	if (ibqpx->qp_base.qp_type != IBV_QPT_XRC_SEND) {
+		rodpu_wr_fail(qp, EOPNOTSUPP);	/* no SRQ to name */
+		return;
+	}
+	if (!w) {
+		rodpu_wr_fail(qp, EINVAL);
+		return;
+	}
+	w->dest.xrc_srqn = remote_srqn;
 }
 
 static void rodpu_wr_atomic_write(struct ibv_qp_ex *ibqpx, uint32_t rkey,
@@ -1103,8 +1127,16 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	     (attr->send_ops_flags &
 	      ~(uint64_t)(attr->qp_type == IBV_QPT_UC ? RODPU_UC_SEND_OPS :
 			  attr->qp_type == IBV_QPT_UD ? RODPU_UD_SEND_OPS :
+			  attr->qp_type == IBV_QPT_XRC_RECV ? 0 :
 			  RODPU_QP_SEND_OPS)))) {
 		errno = EOPNOTSUPP;
+		return NULL;
+	}
+
+	/* An XRC domain, not a PD, is what an XRC_RECV QP, and only it, has. */
+	if (!(attr->comp_mask & IBV_QP_INIT_ATTR_XRCD) !=
+	    (attr->qp_type != IBV_QPT_XRC_RECV)) {
+		errno = EINVAL;
 		return NULL;
 	}
 
@@ -1177,9 +1209,12 @@ err_free:
 /**
  * rodpu_create_qp_ex - the create_qp_ex verb.
  * @ibctx: context
- * @attr: attributes; comp_mask may hold IBV_QP_INIT_ATTR_PD and
- *	  IBV_QP_INIT_ATTR_SEND_OPS_FLAGS (RC operations; on UC sends and
- *	  writes only); attr->cap is updated to what was granted
+ * @attr: attributes; comp_mask may hold IBV_QP_INIT_ATTR_PD,
+ *	  IBV_QP_INIT_ATTR_XRCD (an XRC_RECV QP: no queues, the kernel's
+ *	  responder takes receives from the XRC SRQs its requests name) and
+ *	  IBV_QP_INIT_ATTR_SEND_OPS_FLAGS (RC operations, also on XRC_SEND;
+ *	  on UC sends and writes only); attr->cap is updated to what was
+ *	  granted
  *
  * Return: the QP, or NULL with errno set (EOPNOTSUPP for an SRQ or an
  * attribute or operation rodp does not support).
@@ -1188,6 +1223,38 @@ struct ibv_qp *rodpu_create_qp_ex(struct ibv_context *ibctx,
 				  struct ibv_qp_init_attr_ex *attr)
 {
 	return rodpu_qp_create(ibctx, attr);
+}
+
+/**
+ * rodpu_open_qp - the open_qp verb: another handle on an XRC_RECV QP.
+ * @ibctx: context
+ * @attr: the QP's number and XRC domain
+ *
+ * An XRC_RECV QP has no queues here: a handle is all there is.
+ *
+ * Return: the QP, or NULL with errno set.
+ */
+struct ibv_qp *rodpu_open_qp(struct ibv_context *ibctx,
+			     struct ibv_qp_open_attr *attr)
+{
+	struct ib_uverbs_create_qp_resp resp;
+	struct ibv_open_qp cmd;
+	struct rodpu_qp *qp;
+	int ret;
+
+	qp = rodpu_qp_alloc();
+	if (!qp)
+		return NULL;
+	memset(&cmd, 0, sizeof(cmd));
+	memset(&resp, 0, sizeof(resp));
+	ret = ibv_cmd_open_qp(ibctx, &qp->vqp, sizeof(qp->vqp), attr, &cmd,
+			      sizeof(cmd), &resp, sizeof(resp));
+	if (ret) {
+		rodpu_qp_free(qp);
+		errno = ret;
+		return NULL;
+	}
+	return &qp->vqp.qp;
 }
 
 /**

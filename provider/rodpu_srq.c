@@ -121,14 +121,52 @@ err_free:
 	return NULL;
 }
 
+/* An XRC SRQ: in a domain, with its own CQ and a number (get_srq_num). */
+static struct ibv_srq *rodpu_create_xsrq(struct ibv_context *ibctx,
+					 struct ibv_srq_init_attr_ex *attr)
+{
+	struct rodpu_context *ctx = to_rctx(ibctx);
+	struct rodpu_create_xsrq_resp resp;
+	struct rodpu_create_xsrq cmd;
+	struct rodpu_srq *srq;
+	int ret;
+
+	srq = rodpu_srq_alloc();
+	if (!srq)
+		return NULL;
+
+	memset(&cmd, 0, sizeof(cmd));
+	memset(&resp, 0, sizeof(resp));
+	ret = ibv_cmd_create_srq_ex(ibctx, &srq->vsrq, attr, &cmd.ibv_cmd,
+				    sizeof(cmd),
+				    rodpu_create_xsrq_resp_core(&resp),
+				    sizeof(resp));
+	if (ret)
+		goto err_free;
+
+	ret = rodpu_srq_map(ctx, &srq->wq, &resp.drv.mi, attr->attr.max_wr,
+			    attr->attr.max_sge);
+	if (ret)
+		goto err_destroy;
+	return &srq->vsrq.srq;
+
+err_destroy:
+	ibv_cmd_destroy_srq(&srq->vsrq.srq);
+err_free:
+	rodpu_srq_free(srq);
+	errno = ret;
+	return NULL;
+}
+
 /**
  * rodpu_create_srq_ex - the create_srq_ex verb.
  * @ibctx: context
- * @attr: attributes: a basic SRQ (IBV_SRQT_BASIC) on a PD; a CQ given is
- *	  ignored, as for any basic SRQ
+ * @attr: attributes: a basic SRQ (IBV_SRQT_BASIC) on a PD, a CQ given
+ *	  being ignored as for any basic SRQ; or an XRC SRQ (IBV_SRQT_XRC)
+ *	  with its PD, XRC domain and CQ
  *
  * libibverbs sends the plain cases to create_srq; this one takes the
- * others.  XRC SRQs are not implemented.
+ * others.
  *
  * Return: the SRQ, or NULL with errno set (EOPNOTSUPP for another type or
  * an attribute rodp does not support).
@@ -137,13 +175,15 @@ struct ibv_srq *rodpu_create_srq_ex(struct ibv_context *ibctx,
 				    struct ibv_srq_init_attr_ex *attr)
 {
 	const uint32_t known = IBV_SRQ_INIT_ATTR_TYPE | IBV_SRQ_INIT_ATTR_PD |
-			       IBV_SRQ_INIT_ATTR_CQ;
+			       IBV_SRQ_INIT_ATTR_CQ | IBV_SRQ_INIT_ATTR_XRCD;
+	enum ibv_srq_type type = IBV_SRQT_BASIC;
 	struct ibv_srq_init_attr init;
 	struct ibv_srq *ibsrq;
 
+	if (attr->comp_mask & IBV_SRQ_INIT_ATTR_TYPE)
+		type = attr->srq_type;
 	if ((attr->comp_mask & ~known) ||
-	    ((attr->comp_mask & IBV_SRQ_INIT_ATTR_TYPE) &&
-	     attr->srq_type != IBV_SRQT_BASIC)) {
+	    (type != IBV_SRQT_BASIC && type != IBV_SRQT_XRC)) {
 		errno = EOPNOTSUPP;
 		return NULL;
 	}
@@ -151,6 +191,15 @@ struct ibv_srq *rodpu_create_srq_ex(struct ibv_context *ibctx,
 	    attr->pd->context != ibctx) {
 		errno = EINVAL;
 		return NULL;
+	}
+	if (type == IBV_SRQT_XRC) {
+		if (!(attr->comp_mask & IBV_SRQ_INIT_ATTR_XRCD) ||
+		    !(attr->comp_mask & IBV_SRQ_INIT_ATTR_CQ) ||
+		    !attr->xrcd || !attr->cq) {
+			errno = EINVAL;
+			return NULL;
+		}
+		return rodpu_create_xsrq(ibctx, attr);
 	}
 
 	memset(&init, 0, sizeof(init));

@@ -74,6 +74,28 @@ int rcore_rdeth_decode(const uint8_t *buf, size_t len, struct rcore_rdeth *h)
 	return RCORE_RDETH_LEN;
 }
 
+/* XRCETH: reserved byte, 24-bit XRC SRQ number. */
+int rcore_xrceth_encode(uint8_t *buf, size_t len, uint32_t srqn)
+{
+	if (len < RCORE_XRCETH_LEN)
+		return RCORE_ERR_TRUNCATED;
+	if (srqn > RCORE_QPN_MASK)
+		return RCORE_ERR_RANGE;
+
+	buf[0] = 0;
+	rcore_put_be24(buf + 1, srqn);
+	return RCORE_XRCETH_LEN;
+}
+
+int rcore_xrceth_decode(const uint8_t *buf, size_t len, uint32_t *srqn)
+{
+	if (len < RCORE_XRCETH_LEN)
+		return RCORE_ERR_TRUNCATED;
+
+	*srqn = rcore_get_be24(buf + 1);
+	return RCORE_XRCETH_LEN;
+}
+
 /* DETH: Q_Key, reserved byte, 24-bit source QP. */
 int rcore_deth_encode(uint8_t *buf, size_t len, const struct rcore_deth *h)
 {

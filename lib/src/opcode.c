@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The BTH opcode table (IBA 9.2, table 38) for RC, UC, RD and UD, plus the
- * RoCEv2 CNP (IBA annex A17).  Header lengths are written out rather than
+ * The BTH opcode table (IBA 9.2, table 38) for RC, UC, RD, UD and XRC
+ * (IBA annex A14), plus the RoCEv2 CNP (IBA annex A17).  Header lengths are written out rather than
  * derived from the masks, so the unit tests can check one against the
  * other.
  */
@@ -16,6 +16,7 @@
 
 #define H_RD	RCORE_HDR_RDETH
 #define H_DE	RCORE_HDR_DETH
+#define H_XR	RCORE_HDR_XRCETH
 #define H_RE	RCORE_HDR_RETH
 #define H_AT	RCORE_HDR_ATMETH
 #define H_AE	RCORE_HDR_AETH
@@ -97,6 +98,32 @@ static const struct rcore_opcode_info rcore_opcodes[256] = {
 	OP(0x64, "UD_SEND_ONLY", H_DE, RQD(ONLY), SEND, 20),
 	OP(0x65, "UD_SEND_ONLY_IMM", H_DE | H_IM, RQD(ONLY), SEND, 24),
 
+	/* eXtended Reliable Connection: XRCETH on requests */
+	OP(0xa0, "XRC_SEND_FIRST", H_XR, RQD(FIRST), SEND, 16),
+	OP(0xa1, "XRC_SEND_MIDDLE", H_XR, RQD(MIDDLE), SEND, 16),
+	OP(0xa2, "XRC_SEND_LAST", H_XR, RQD(LAST), SEND, 16),
+	OP(0xa3, "XRC_SEND_LAST_IMM", H_XR | H_IM, RQD(LAST), SEND, 20),
+	OP(0xa4, "XRC_SEND_ONLY", H_XR, RQD(ONLY), SEND, 16),
+	OP(0xa5, "XRC_SEND_ONLY_IMM", H_XR | H_IM, RQD(ONLY), SEND, 20),
+	OP(0xa6, "XRC_WRITE_FIRST", H_XR | H_RE, RQD(FIRST), WRITE, 32),
+	OP(0xa7, "XRC_WRITE_MIDDLE", H_XR, RQD(MIDDLE), WRITE, 16),
+	OP(0xa8, "XRC_WRITE_LAST", H_XR, RQD(LAST), WRITE, 16),
+	OP(0xa9, "XRC_WRITE_LAST_IMM", H_XR | H_IM, RQD(LAST), WRITE, 20),
+	OP(0xaa, "XRC_WRITE_ONLY", H_XR | H_RE, RQD(ONLY), WRITE, 32),
+	OP(0xab, "XRC_WRITE_ONLY_IMM", H_XR | H_RE | H_IM, RQD(ONLY), WRITE,
+	   36),
+	OP(0xac, "XRC_READ_REQ", H_XR | H_RE, RQ(ONLY), READ, 32),
+	OP(0xad, "XRC_READ_RESP_FIRST", H_AE, RSD(FIRST), READ, 16),
+	OP(0xae, "XRC_READ_RESP_MIDDLE", 0, RSD(MIDDLE), READ, 12),
+	OP(0xaf, "XRC_READ_RESP_LAST", H_AE, RSD(LAST), READ, 16),
+	OP(0xb0, "XRC_READ_RESP_ONLY", H_AE, RSD(ONLY), READ, 16),
+	OP(0xb1, "XRC_ACK", H_AE, ACKF, ACK, 16),
+	OP(0xb2, "XRC_ATOMIC_ACK", H_AE | H_AA, ACKF, ATOMIC, 24),
+	OP(0xb3, "XRC_CMP_SWAP", H_XR | H_AT, RQ(ONLY), ATOMIC, 44),
+	OP(0xb4, "XRC_FETCH_ADD", H_XR | H_AT, RQ(ONLY), ATOMIC, 44),
+	OP(0xb6, "XRC_SEND_LAST_INV", H_XR | H_IE, RQD(LAST), SEND, 20),
+	OP(0xb7, "XRC_SEND_ONLY_INV", H_XR | H_IE, RQD(ONLY), SEND, 20),
+
 	/* RoCEv2 Congestion Notification Packet */
 	OP(0x81, "CNP", H_CNP, 0, CNP, 28),
 };
@@ -115,6 +142,8 @@ unsigned int rcore_hdr_size(unsigned int hdr)
 		return RCORE_RDETH_LEN;
 	case RCORE_HDR_DETH:
 		return RCORE_DETH_LEN;
+	case RCORE_HDR_XRCETH:
+		return RCORE_XRCETH_LEN;
 	case RCORE_HDR_RETH:
 		return RCORE_RETH_LEN;
 	case RCORE_HDR_ATMETH:

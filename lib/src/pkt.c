@@ -21,6 +21,9 @@ static void rcore_pkt_decode_ext(const uint8_t *buf, size_t len,
 		off += rcore_rdeth_decode(buf + off, len - off, &pkt->rdeth);
 	if (hdrs & RCORE_HDR_DETH)
 		off += rcore_deth_decode(buf + off, len - off, &pkt->deth);
+	if (hdrs & RCORE_HDR_XRCETH)
+		off += rcore_xrceth_decode(buf + off, len - off,
+					   &pkt->xrc_srqn);
 	if (hdrs & RCORE_HDR_RETH)
 		off += rcore_reth_decode(buf + off, len - off, &pkt->reth);
 	if (hdrs & RCORE_HDR_ATMETH)
@@ -86,6 +89,9 @@ static int rcore_pkt_put_ext(uint8_t *buf, size_t len, size_t *off,
 		break;
 	case RCORE_HDR_DETH:
 		ret = rcore_deth_encode(p, room, &pkt->deth);
+		break;
+	case RCORE_HDR_XRCETH:
+		ret = rcore_xrceth_encode(p, room, pkt->xrc_srqn);
 		break;
 	case RCORE_HDR_RETH:
 		ret = rcore_reth_encode(p, room, &pkt->reth);

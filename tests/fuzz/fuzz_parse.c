@@ -41,6 +41,9 @@ static void mask_reserved(uint8_t *h, const struct rcore_opcode_info *info)
 	off = rcore_hdr_offset(info->hdrs, RCORE_HDR_DETH);
 	if (off)
 		h[off + 4] = 0;
+	off = rcore_hdr_offset(info->hdrs, RCORE_HDR_XRCETH);
+	if (off)
+		h[off] = 0;
 	off = rcore_hdr_offset(info->hdrs, RCORE_HDR_CNP);
 	if (off)
 		memset(h + off, 0, RCORE_CNP_RSVD_LEN);
@@ -118,6 +121,8 @@ static void fuzz_decoders(const uint8_t *data, size_t size)
 	}
 	(void)rcore_immdt_decode(data, size, &v);
 	(void)rcore_ieth_decode(data, size, &v);
+	if (rcore_xrceth_decode(data, size, &v) > 0)
+		CHECK(v <= RCORE_QPN_MASK);
 }
 
 static void fuzz_icrc(const uint8_t *data, size_t size)

@@ -370,6 +370,16 @@ static void test_small_headers_kat(void **state)
 	assert_memory_equal(buf, be32, 4);
 	assert_int_equal(rcore_ieth_decode(be32, 4, &v), RCORE_IETH_LEN);
 	assert_int_equal(v, 0xdeadbeef);
+
+	/* XRCETH: a reserved byte (written 0, ignored), the SRQ number */
+	assert_int_equal(rcore_xrceth_encode(buf, 4, 0xbeef01),
+			 RCORE_XRCETH_LEN);
+	assert_memory_equal(buf, ((const uint8_t[]){ 0, 0xbe, 0xef, 0x01 }),
+			    4);
+	assert_int_equal(rcore_xrceth_decode(be32, 4, &v), RCORE_XRCETH_LEN);
+	assert_int_equal(v, 0xadbeef);
+	assert_int_equal(rcore_xrceth_encode(buf, 4, 0x1000000),
+			 RCORE_ERR_RANGE);
 }
 
 /*
@@ -411,6 +421,7 @@ static void test_truncation(void **state)
 		CHECK(atmack, RCORE_ATMACK_LEN, &h.atmack)
 		CHECK(immdt, RCORE_IMMDT_LEN, 0)
 		CHECK(ieth, RCORE_IETH_LEN, 0)
+		CHECK(xrceth, RCORE_XRCETH_LEN, 0)
 #undef CHECK
 		check_guard(buf, 0, sizeof(buf));
 	}

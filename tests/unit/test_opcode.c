@@ -24,6 +24,9 @@ static const uint8_t known[] = {
 	0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55,
 	0x64, 0x65,
 	0x81,
+	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa,
+	0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb6,
+	0xb7,
 };
 
 static int is_known(unsigned int opc)
@@ -87,6 +90,9 @@ static void test_spec_lengths(void **state)
 		{ RCORE_UC_WRITE_ONLY, 28 }, { RCORE_UD_SEND_ONLY, 20 },
 		{ RCORE_UD_SEND_ONLY_IMM, 24 }, { RCORE_CNP, 28 },
 		{ 0x4b, 44 }, { 0x53, 52 }, { 0x4e, 16 },
+		/* XRC: RC's, plus the XRCETH on requests */
+		{ 0xa4, 16 }, { 0xab, 36 }, { 0xac, 32 }, { 0xb3, 44 },
+		{ 0xb1, 16 }, { 0xb2, 24 }, { 0xad, 16 }, { 0xb7, 20 },
 	};
 	size_t i;
 
@@ -101,7 +107,8 @@ static void test_spec_lengths(void **state)
 static void test_flags_match_names(void **state)
 {
 	const struct rcore_opcode_info *info;
-	static const char *const prefix[] = { "RC_", "UC_", "RD_", "UD_" };
+	static const char *const prefix[] = { "RC_", "UC_", "RD_", "UD_",
+					      NULL, "XRC_" };
 	unsigned int opc, pos, tr;
 	const char *n;
 
@@ -119,8 +126,8 @@ static void test_flags_match_names(void **state)
 			assert_int_equal(info->flags, 0);
 			continue;
 		}
-		assert_true(tr < 4);
-		assert_memory_equal(n, prefix[tr], 3);
+		assert_true(tr < 4 || tr == 5);
+		assert_memory_equal(n, prefix[tr], strlen(prefix[tr]));
 
 		/* position in the message */
 		pos = info->flags & (RCORE_OPF_FIRST | RCORE_OPF_MIDDLE |
@@ -169,6 +176,8 @@ static void test_flags_match_names(void **state)
 
 		/* extension headers */
 		assert_int_equal(!!(info->hdrs & RCORE_HDR_RDETH), tr == 2);
+		assert_int_equal(!!(info->hdrs & RCORE_HDR_XRCETH),
+				 tr == 5 && (info->flags & RCORE_OPF_REQ));
 		assert_int_equal(!!(info->hdrs & RCORE_HDR_DETH),
 				 tr == 3 || (tr == 2 &&
 					     (info->flags & RCORE_OPF_REQ)));
@@ -193,13 +202,28 @@ static void test_flags_match_names(void **state)
 /* RC and UC share operation codes: same name after the prefix. */
 static void test_transports_agree(void **state)
 {
-	const struct rcore_opcode_info *rc, *uc, *rd;
+	const struct rcore_opcode_info *rc, *uc, *rd, *xrc;
 	unsigned int op;
 
 	for (op = 0; op < 32; op++) {
 		rc = rcore_opcode_info(RCORE_OPCODE(RCORE_TR_RC, op));
 		uc = rcore_opcode_info(RCORE_OPCODE(RCORE_TR_UC, op));
 		rd = rcore_opcode_info(RCORE_OPCODE(RCORE_TR_RD, op));
+		xrc = rcore_opcode_info(RCORE_OPCODE(RCORE_TR_XRC, op));
+		/* XRC has exactly RC's operations, the same apart from the
+		 * XRCETH of requests */
+		assert_int_equal(!rc, !xrc);
+		if (xrc) {
+			assert_string_equal(rc->name + 3, xrc->name + 4);
+			assert_int_equal(rc->flags, xrc->flags);
+			assert_int_equal(rc->hdrs | ((rc->flags &
+				RCORE_OPF_REQ) ? RCORE_HDR_XRCETH : 0),
+				xrc->hdrs);
+			assert_int_equal(rcore_xrc_opcode((uint8_t)op),
+					 RCORE_OPCODE(RCORE_TR_XRC, op));
+			assert_int_equal(rcore_xrc_rc_opcode(
+				rcore_xrc_opcode((uint8_t)op)), op);
+		}
 		if (uc) {
 			assert_non_null(rc);
 			assert_string_equal(rc->name + 3, uc->name + 3);
@@ -235,6 +259,10 @@ static void test_hdr_offsets(void **state)
 	i = rcore_opcode_info(RCORE_RC_ATOMIC_ACK);
 	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_AETH), 12);
 	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_ATMACK), 16);
+	i = rcore_opcode_info(0xab);	/* XRC_WRITE_ONLY_IMM */
+	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_XRCETH), 12);
+	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_RETH), 16);
+	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_IMMDT), 32);
 	i = rcore_opcode_info(RCORE_UD_SEND_ONLY_IMM);
 	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_DETH), 12);
 	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_IMMDT), 20);
@@ -243,7 +271,7 @@ static void test_hdr_offsets(void **state)
 	assert_int_equal(rcore_hdr_offset(RCORE_HDR_ALL, 3), 0);
 	assert_int_equal(rcore_hdr_size(0), 0);
 	assert_int_equal(rcore_hdr_size(RCORE_HDR_RETH | RCORE_HDR_AETH), 0);
-	assert_int_equal(rcore_hdr_size(0x200), 0);
+	assert_int_equal(rcore_hdr_size(0x400), 0);
 }
 
 int main(void)

@@ -21,6 +21,7 @@
 #define RCORE_BTH_LEN		12
 #define RCORE_RDETH_LEN		4
 #define RCORE_DETH_LEN		8
+#define RCORE_XRCETH_LEN	4
 #define RCORE_RETH_LEN		16
 #define RCORE_ATMETH_LEN	28
 #define RCORE_AETH_LEN		4
@@ -317,6 +318,26 @@ int rcore_ieth_encode(uint8_t *buf, size_t len, uint32_t rkey);
  * Return: RCORE_IETH_LEN or RCORE_ERR_TRUNCATED.
  */
 int rcore_ieth_decode(const uint8_t *buf, size_t len, uint32_t *rkey);
+
+/**
+ * rcore_xrceth_encode - write an XRCETH
+ * @buf: destination
+ * @len: size of @buf
+ * @srqn: the XRC SRQ number at the responder, 24 bits
+ *
+ * Return: RCORE_XRCETH_LEN, RCORE_ERR_TRUNCATED or RCORE_ERR_RANGE.
+ */
+int rcore_xrceth_encode(uint8_t *buf, size_t len, uint32_t srqn);
+
+/**
+ * rcore_xrceth_decode - read an XRCETH
+ * @buf: source
+ * @len: bytes available at @buf
+ * @srqn: filled with the XRC SRQ number
+ *
+ * Return: RCORE_XRCETH_LEN or RCORE_ERR_TRUNCATED.
+ */
+int rcore_xrceth_decode(const uint8_t *buf, size_t len, uint32_t *srqn);
 
 /*
  * AETH syndrome: bit 7 reserved (0), bits 6..5 the type, bits 4..0 a

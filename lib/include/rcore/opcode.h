@@ -5,8 +5,8 @@
  * An opcode is a transport (top 3 bits: RC, UC, RD, UD, CNP...) and an
  * operation (low 5 bits).  For every opcode rcore knows, the table gives
  * its name, the extension headers that follow the BTH (in wire order:
- * RDETH, DETH, RETH, AtomicETH, AETH, AtomicAckETH, ImmDt, IETH, then the
- * CNP's reserved bytes), whether payload may follow, the packet's place in
+ * RDETH, DETH, XRCETH, RETH, AtomicETH, AETH, AtomicAckETH, ImmDt, IETH,
+ * then the CNP's reserved bytes), whether payload may follow, the packet's place in
  * its message, its direction and the kind of operation.
  */
 #ifndef RCORE_OPCODE_H
@@ -100,21 +100,26 @@ enum rcore_opcode {
 	RCORE_UD_SEND_ONLY		= 0x64,
 	RCORE_UD_SEND_ONLY_IMM		= 0x65,
 
+	/* XRC: the RC operations at 0xa0 + op (RCORE_OPCODE(XRC, op)). */
+	RCORE_XRC_FIRST			= 0xa0,
+	RCORE_XRC_LAST			= 0xb7,
+
 	RCORE_CNP			= 0x81,
 };
 
 /* Extension headers (struct rcore_opcode_info.hdrs), in wire order. */
 #define RCORE_HDR_RDETH		0x001u
 #define RCORE_HDR_DETH		0x002u
-#define RCORE_HDR_RETH		0x004u
-#define RCORE_HDR_ATMETH	0x008u
-#define RCORE_HDR_AETH		0x010u
-#define RCORE_HDR_ATMACK	0x020u
-#define RCORE_HDR_IMMDT		0x040u
-#define RCORE_HDR_IETH		0x080u
-#define RCORE_HDR_CNP		0x100u	/* 16 reserved bytes of a CNP */
-#define RCORE_HDR_ALL		0x1ffu
-#define RCORE_HDR_COUNT		9
+#define RCORE_HDR_XRCETH	0x004u	/* XRC requests only */
+#define RCORE_HDR_RETH		0x008u
+#define RCORE_HDR_ATMETH	0x010u
+#define RCORE_HDR_AETH		0x020u
+#define RCORE_HDR_ATMACK	0x040u
+#define RCORE_HDR_IMMDT		0x080u
+#define RCORE_HDR_IETH		0x100u
+#define RCORE_HDR_CNP		0x200u	/* 16 reserved bytes of a CNP */
+#define RCORE_HDR_ALL		0x3ffu
+#define RCORE_HDR_COUNT		10
 
 /* Flags (struct rcore_opcode_info.flags). */
 #define RCORE_OPF_FIRST		0x001u	/* first packet of a message */
@@ -160,7 +165,7 @@ struct rcore_opcode_info {
  * @opcode: BTH opcode
  *
  * Return: the opcode's table entry, or NULL when rcore does not know the
- * opcode (reserved, XRC, manufacturer-specific...).
+ * opcode (reserved, manufacturer-specific...).
  */
 const struct rcore_opcode_info *rcore_opcode_info(uint8_t opcode);
 
@@ -184,6 +189,31 @@ static inline enum rcore_transport rcore_opcode_transport(uint8_t opcode)
 static inline enum rcore_op rcore_opcode_op(uint8_t opcode)
 {
 	return (enum rcore_op)(opcode & 0x1f);
+}
+
+/**
+ * rcore_xrc_opcode - the XRC opcode of an RC opcode
+ * @rc_opcode: an RC opcode (transport bits 0)
+ *
+ * XRC carries the RC operations under its own transport bits; requests
+ * add an XRCETH after the BTH, responses are RC's.
+ *
+ * Return: @rc_opcode with the XRC transport bits.
+ */
+static inline uint8_t rcore_xrc_opcode(uint8_t rc_opcode)
+{
+	return RCORE_OPCODE(RCORE_TR_XRC, rc_opcode & 0x1f);
+}
+
+/**
+ * rcore_xrc_rc_opcode - the RC opcode an XRC opcode stands for
+ * @opcode: an XRC opcode
+ *
+ * Return: the same operation with the RC transport bits (0).
+ */
+static inline uint8_t rcore_xrc_rc_opcode(uint8_t opcode)
+{
+	return RCORE_OPCODE(RCORE_TR_RC, opcode & 0x1f);
 }
 
 /**
