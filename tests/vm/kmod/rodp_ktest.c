@@ -696,16 +696,18 @@ static void kt_rc_atomic_ctx(struct kt_rc *r)
 	char what[96];
 	int i, err = 0;
 
-	snprintf(what, sizeof(what), "%s: 8 SENDs posted with irqs off",
-		 r->tag);
+	snprintf(what, sizeof(what),
+		 "%s: 8 RECVs, 8 SENDs posted with irqs off", r->tag);
 	kt_fill(a->buf, KT_BUF, 77);
 	memset(b->buf, 0, KT_BUF);
+	spin_lock_irqsave(&lock, flags);
 	for (i = 0; i < 8 && !err; i++) {
 		ws[i] = kt_wait_get(r);
 		wr[i] = kt_wait_get(r);
 		err = kt_post_recv(r->qb, wr[i], b->buf + i * 512, 512,
 				   b->pd->local_dma_lkey);
 	}
+	spin_unlock_irqrestore(&lock, flags);
 	memset(swr, 0, sizeof(swr));
 	for (i = 0; i < 8; i++) {
 		sge[i].addr = (uintptr_t)a->buf + i * 512;
@@ -1050,6 +1052,8 @@ static void kt_srq_run(struct kt_end *a, struct kt_end *b)
 		.srq_type = IB_SRQT_BASIC,
 	};
 	struct ib_srq_attr sattr = { .srq_limit = 14 };
+	static DEFINE_SPINLOCK(lock);
+	unsigned long flags;
 	struct ib_cq *acq, *bcq;
 	struct ib_qp *qa, *qb;
 	struct ib_srq *srq;
@@ -1104,12 +1108,16 @@ static void kt_srq_run(struct kt_end *a, struct kt_end *b)
 
 		kt_wait_init(&wr[i]);
 		rwr.wr_cqe = &wr[i].cqe;
+		/* As a ULP refilling from its completion path would. */
+		spin_lock_irqsave(&lock, flags);
 		err = ib_post_srq_recv(srq, &rwr, NULL);
+		spin_unlock_irqrestore(&lock, flags);
 	}
 	atomic_set(&kt_srq_limit, 0);
 	if (!err)
 		err = ib_modify_srq(srq, &sattr, IB_SRQ_LIMIT);
-	kt_result(!err, "%s: set up, 16 receives posted, limit 14 (%d)",
+	kt_result(!err,
+		  "%s: set up, 16 receives posted with irqs off, limit 14 (%d)",
 		  tag, err);
 	if (err)
 		goto free_qb;
