@@ -541,6 +541,17 @@ static void test_odp(void **state)
 	exchange(f);
 	a1 = odp_faults(f->a);
 	b1 = odp_faults(f->b);
+	if (a1 <= a0 || b1 <= b0) {
+		struct vt_hw_snap sn;
+		char line[1024];
+
+		vt_hw_snap(f->a->name, &sn);
+		vt_hw_nonzero(&sn, line, sizeof(line));
+		vt_diag("%s: %s", f->a->name, line);
+		vt_hw_snap(f->b->name, &sn);
+		vt_hw_nonzero(&sn, line, sizeof(line));
+		vt_diag("%s: %s", f->b->name, line);
+	}
 	CHECK(a1 > a0 && b1 > b0,
 	      "odp_faults did not move: %s %" PRIu64 " -> %" PRIu64
 	      ", %s %" PRIu64 " -> %" PRIu64, f->a->name, a0, a1, f->b->name,
