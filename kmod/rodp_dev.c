@@ -106,7 +106,7 @@ static int rodp_query_device(struct ib_device *ibdev,
 		IB_ODP_SUPPORT_WRITE;
 	attr->odp_caps.per_transport_caps.ud_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV;
-	/* XRC: RC's requester and responder, receives on SRQs (55-xrc). */
+	/* XRC: RC's requester and responder, receives on SRQs (54-xrc). */
 	attr->odp_caps.per_transport_caps.xrc_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_WRITE |
 		IB_ODP_SUPPORT_READ | IB_ODP_SUPPORT_ATOMIC |

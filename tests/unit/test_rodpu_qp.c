@@ -202,7 +202,7 @@ int ibv_cmd_destroy_srq(struct ibv_srq *srq)
 	return fk.destroy_ret;
 }
 
-/* XRC needs the kernel's XRC domains: the VM suite 55-xrc tests it. */
+/* XRC needs the kernel's XRC domains: the VM suite 54-xrc tests it. */
 int ibv_cmd_create_srq_ex(struct ibv_context *context, struct verbs_srq *srq,
 			  struct ibv_srq_init_attr_ex *attr_ex,
 			  struct ibv_create_xsrq *cmd, size_t cmd_size,

@@ -30,11 +30,15 @@
 			 IBV_ODP_SUPPORT_ATOMIC | IBV_ODP_SUPPORT_SRQ_RECV)
 #define UC_ODP_CAPS	(IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV | \
 			 IBV_ODP_SUPPORT_WRITE)
+#define XRC_ODP_CAPS	(IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_WRITE | \
+			 IBV_ODP_SUPPORT_READ | IBV_ODP_SUPPORT_ATOMIC | \
+			 IBV_ODP_SUPPORT_SRQ_RECV)
 
 /*
  * query_device_ex reports exactly what works: general ODP and implicit
  * ODP, RC SEND/RECV/WRITE/READ/ATOMIC/SRQ_RECV, UC SEND/RECV/WRITE
- * (uc_test's "uc odp"), UD SEND/RECV (ud_test's "odp"), nothing for XRC;
+ * (uc_test's "uc odp"), UD SEND/RECV (ud_test's "odp"), XRC
+ * SEND/WRITE/READ/ATOMIC/SRQ_RECV (xrc_test's "xrc odp");
  * and both kinds of ODP MR register on the device.
  */
 void test_caps(void **state)
@@ -76,9 +80,10 @@ void test_caps(void **state)
 	      "%s: ud_odp_caps 0x%x, want SEND|RECV (0x%x)", d->name,
 	      ax.odp_caps.per_transport_caps.ud_odp_caps,
 	      IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV);
-	CHECK(!ax.xrc_odp_caps,
-	      "%s: ODP caps for a transport without ODP (xrc 0x%x)",
-	      d->name, ax.xrc_odp_caps);
+	/* XRC: sends, writes, reads, atomics and SRQ receives (54-xrc). */
+	CHECK(ax.xrc_odp_caps == XRC_ODP_CAPS,
+	      "%s: xrc_odp_caps 0x%x, want SEND|WRITE|READ|ATOMIC|SRQ_RECV (0x%x)",
+	      d->name, ax.xrc_odp_caps, XRC_ODP_CAPS);
 
 	pd = ibv_alloc_pd(d->ctx);
 	CHECK(pd, "%s: ibv_alloc_pd: %s", d->name, strerror(errno));

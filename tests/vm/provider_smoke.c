@@ -453,10 +453,9 @@ static void test_unsupported(struct ibv_context *ctx, struct ibv_pd *pd,
 	xattr.oflags = O_CREAT;
 	errno = 0;
 	xrcd = ibv_open_xrcd(ctx, &xattr);
-	check(xrcd == NULL && not_supported(errno),
-	      "ibv_open_xrcd: EOPNOTSUPP (errno %d)", errno);
+	check(xrcd != NULL, "ibv_open_xrcd (no file): errno %d", errno);
 	if (xrcd)
-		ibv_close_xrcd(xrcd);
+		check(ibv_close_xrcd(xrcd) == 0, "ibv_close_xrcd");
 
 	memset(&dm_attr, 0, sizeof(dm_attr));
 	dm_attr.length = 64;

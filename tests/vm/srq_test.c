@@ -13,6 +13,8 @@
  * Tests per pairing:
  *   srq shared     three QPs on one SRQ, messages of 1 byte to 12000
  *                  bytes interleaved; post_recv on such a QP fails
+ *   srq rc+ud      an RC QP and a UD QP on one SRQ: messages to both,
+ *                  interleaved, the datagrams behind their GRH
  *   srq limit      srq_limit armed: IBV_EVENT_SRQ_LIMIT_REACHED once the
  *                  WQEs left drop below it, not before, and only once
  *   srq resize     ibv_modify_srq(max_wr) with WQEs posted: they are
@@ -31,7 +33,7 @@
  *   srq odp        (B reports IBV_ODP_SUPPORT_SRQ_RECV) the receive
  *                  buffers in an ODP MR; B's odp_faults must move
  * and per rodp device "srq caps": the attributes, creation limits,
- * create_srq_ex, XRC refused.
+ * create_srq_ex, XRC reported (XRC itself: xrc_test, suite 54-xrc).
  *
  * Linux 6.1's rxe (the control) raises no IBV_EVENT_QP_LAST_WQE_REACHED;
  * on a device that is not rodp that is accepted with a "known rxe 6.1
@@ -498,6 +500,162 @@ static void test_shared(void **state)
 		      f->b->name);
 }
 
+/* A UD QP through INIT, RTR and RTS, with Q_Key @qkey. */
+static void ud_up(struct ibv_qp *qp, uint32_t qkey, const char *dev)
+{
+	struct ibv_qp_attr at;
+	int rc;
+
+	memset(&at, 0, sizeof(at));
+	at.qp_state = IBV_QPS_INIT;
+	at.port_num = 1;
+	at.qkey = qkey;
+	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			   IBV_QP_PORT | IBV_QP_QKEY);
+	CHECK(!rc, "%s: UD QP to INIT: %s", dev, strerror(rc));
+	at.qp_state = IBV_QPS_RTR;
+	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE);
+	CHECK(!rc, "%s: UD QP to RTR: %s", dev, strerror(rc));
+	at.qp_state = IBV_QPS_RTS;
+	at.sq_psn = 0x42;
+	rc = ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_SQ_PSN);
+	CHECK(!rc, "%s: UD QP to RTS: %s", dev, strerror(rc));
+}
+
+/*
+ * An RC QP and a UD QP on one SRQ: messages to both, interleaved, each
+ * receive in a buffer of the SRQ; the UD ones behind their 40 bytes of
+ * GRH, from A's UD QP; the RC ones in order.
+ */
+static void test_rc_ud(void **state)
+{
+	struct tcase *tc = *state;
+	struct ibv_qp *aud = NULL, *bud = NULL;
+	struct ibv_qp_init_attr qa;
+	struct ibv_ah_attr ah_attr;
+	struct ibv_send_wr wr, *bad;
+	unsigned int k, nrc = 0, nud = 0, seen_rc = 0;
+	uint32_t ud_len[8], ud_max;
+	uint8_t *want = NULL;
+	struct ibv_ah *ah = NULL;
+	struct ibv_sge sg;
+	struct ibv_wc wc;
+	struct fix *f;
+	int rc;
+
+	f = fix_open(tc, 1, 32, 1, 24, 20, false);
+	post_srq(f, 0, 24);
+
+	memset(&qa, 0, sizeof(qa));
+	qa.qp_type = IBV_QPT_UD;
+	qa.send_cq = f->acq;
+	qa.recv_cq = f->acq;
+	qa.cap.max_send_wr = 16;
+	qa.cap.max_recv_wr = 1;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_recv_sge = 1;
+	aud = ibv_create_qp(f->apd, &qa);
+	CHECK(aud, "%s: UD QP: %s", f->a->name, strerror(errno));
+	qa.send_cq = f->bcq;
+	qa.recv_cq = f->bcq;
+	qa.srq = f->srq;
+	qa.cap.max_recv_wr = 0;
+	qa.cap.max_recv_sge = 0;
+	bud = ibv_create_qp(f->bpd, &qa);
+	CHECK(bud, "%s: UD QP on the SRQ: %s", f->b->name, strerror(errno));
+	ud_up(aud, 0x11111111, f->a->name);
+	ud_up(bud, 0x11111111, f->b->name);
+	memset(&ah_attr, 0, sizeof(ah_attr));
+	ah_attr.is_global = 1;
+	ah_attr.grh.dgid = f->b->gid;
+	ah_attr.grh.sgid_index = (uint8_t)f->a->gid_index;
+	ah_attr.grh.hop_limit = 64;
+	ah_attr.port_num = 1;
+	ah = ibv_create_ah(f->apd, &ah_attr);
+	CHECK(ah, "%s: ibv_create_ah: %s", f->a->name, strerror(errno));
+
+	/* UD payloads up to the path MTU, the GRH in front of each. */
+	ud_max = f->mtu;
+	for (k = 0; k < 8; k++) {
+		uint32_t len = k % 2 ? ud_max : 1 + 97 * k;
+		unsigned int m;
+
+		/* An RC message, then a datagram from the next slot. */
+		send_msg(f, 0, k * 1500 + 3);
+		nrc++;
+		m = f->nmsg++;
+		vt_fill(f->sbuf + (size_t)m * SLOT, len, msg_seed(m));
+		ud_len[k] = len;
+		sg.addr = (uintptr_t)(f->sbuf + (size_t)m * SLOT);
+		sg.length = len;
+		sg.lkey = f->smr->lkey;
+		memset(&wr, 0, sizeof(wr));
+		wr.wr_id = 1000 + m;
+		wr.sg_list = &sg;
+		wr.num_sge = 1;
+		wr.opcode = IBV_WR_SEND;
+		wr.send_flags = IBV_SEND_SIGNALED;
+		wr.wr.ud.ah = ah;
+		wr.wr.ud.remote_qpn = bud->qp_num;
+		wr.wr.ud.remote_qkey = 0x11111111;
+		rc = ibv_post_send(aud, &wr, &bad);
+		CHECK(!rc, "%s: UD post_send: %s", f->a->name, strerror(rc));
+		/* Both sends complete before the next pair goes. */
+		for (m = 0; m < 2; m++) {
+			CHECK(vt_get_wc(f->acq, &wc, vt_wc_ms(SLOT)),
+			      "%s: %u of 2 send completions", f->a->name, m);
+			CHECK(wc.status == IBV_WC_SUCCESS, "%s: send %s",
+			      f->a->name, ibv_wc_status_str(wc.status));
+		}
+	}
+
+	want = malloc(SLOT);
+	assert_non_null(want);
+	for (k = 0; k < 16; k++) {
+		const uint8_t *got;
+		uint32_t len, off;
+		unsigned int m;
+
+		CHECK(vt_get_wc(f->bcq, &wc, vt_wc_ms(SLOT)),
+		      "%s: %u of 16 receives on the SRQ, then none", f->b->name,
+		      k);
+		CHECK(wc.status == IBV_WC_SUCCESS && wc.opcode == IBV_WC_RECV &&
+		      wc.wr_id < f->nslots && !f->slot_used[wc.wr_id],
+		      "%s: receive wr_id %" PRIu64 " status %s", f->b->name,
+		      (uint64_t)wc.wr_id, ibv_wc_status_str(wc.status));
+		f->slot_used[wc.wr_id] = true;
+		got = f->rbuf + (size_t)wc.wr_id * SLOT;
+		if (wc.qp_num == bud->qp_num) {
+			CHECK(nud < 8 && wc.src_qp == aud->qp_num &&
+			      (wc.wc_flags & IBV_WC_GRH),
+			      "%s: datagram %u: src_qp %u flags %#x", f->b->name,
+			      nud, wc.src_qp, wc.wc_flags);
+			len = ud_len[nud];
+			m = 2 * nud + 1;	/* the slots alternate */
+			off = 40;
+			nud++;
+		} else {
+			CHECK(wc.qp_num == f->bqp[0]->qp_num && seen_rc < nrc,
+			      "%s: receive on QP %u", f->b->name, wc.qp_num);
+			m = f->per_qp[0][seen_rc++];
+			len = f->msg_len[m];
+			off = 0;
+		}
+		CHECK(wc.byte_len == len + off, "%s: byte_len %u, want %u",
+		      f->b->name, wc.byte_len, len + off);
+		vt_fill(want, len, msg_seed(m));
+		CHECK(!memcmp(got + off, want, len),
+		      "%s: message %u (%u bytes, QP %u) differs", f->b->name, m,
+		      len, wc.qp_num);
+	}
+	CHECK(nud == 8 && seen_rc == nrc, "%s: %u datagrams, %u RC receives",
+	      f->b->name, nud, seen_rc);
+	vt_expect_no_wc(f->bcq, "after the 16 receives", 100);
+	free(want);
+	ibv_destroy_ah(ah);
+	CHECK(!ibv_destroy_qp(bud) && !ibv_destroy_qp(aud), "destroy UD QPs");
+}
+
 static void test_limit(void **state)
 {
 	struct tcase *tc = *state;
@@ -906,8 +1064,8 @@ static void test_caps(void **state)
 	      ax.orig_attr.max_srq_sge);
 	CHECK(ax.orig_attr.device_cap_flags & IBV_DEVICE_SRQ_RESIZE,
 	      "%s: no IBV_DEVICE_SRQ_RESIZE", d->name);
-	CHECK(!(ax.orig_attr.device_cap_flags & IBV_DEVICE_XRC),
-	      "%s: IBV_DEVICE_XRC reported, XRC is not implemented", d->name);
+	CHECK(ax.orig_attr.device_cap_flags & IBV_DEVICE_XRC,
+	      "%s: no IBV_DEVICE_XRC", d->name);
 	CHECK(odp_srq_recv(d), "%s: no IBV_ODP_SUPPORT_SRQ_RECV in rc_odp_caps",
 	      d->name);
 
@@ -941,7 +1099,7 @@ static void test_caps(void **state)
 	      sa.attr.max_wr, sa.attr.max_sge);
 	CHECK(!ibv_destroy_srq(srq), "%s: ibv_destroy_srq", d->name);
 
-	/* create_srq_ex: a basic SRQ with a CQ named; XRC refused. */
+	/* create_srq_ex: a basic SRQ with a CQ named; XRC needs a domain. */
 	memset(&sx, 0, sizeof(sx));
 	sx.comp_mask = IBV_SRQ_INIT_ATTR_TYPE | IBV_SRQ_INIT_ATTR_PD |
 		       IBV_SRQ_INIT_ATTR_CQ;
@@ -958,9 +1116,11 @@ static void test_caps(void **state)
 	      "%s: ibv_create_srq_ex: SRQ context/PD not set", d->name);
 	CHECK(!ibv_destroy_srq(srq), "%s: ibv_destroy_srq (ex)", d->name);
 	sx.srq_type = IBV_SRQT_XRC;
+	errno = 0;
 	srq = ibv_create_srq_ex(d->ctx, &sx);
-	CHECK(!srq, "%s: ibv_create_srq_ex(XRC) succeeded without XRC",
-	      d->name);
+	CHECK(!srq && errno == EINVAL,
+	      "%s: ibv_create_srq_ex(XRC) without a domain: errno %d",
+	      d->name, errno);
 	ibv_destroy_cq(cq);
 	ibv_dealloc_pd(pd);
 }
@@ -1025,6 +1185,7 @@ int main(int argc, char **argv)
 		bool odp_b;	/* only when B reports ODP SRQ_RECV */
 	} kinds[] = {
 		{ "srq shared", test_shared, false, false },
+		{ "srq rc+ud", test_rc_ud, false, false },
 		{ "srq limit", test_limit, false, false },
 		{ "srq resize", test_resize, false, false },
 		{ "srq last wqe", test_last_wqe, false, false },
