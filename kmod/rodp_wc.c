@@ -76,7 +76,14 @@ static void rodp_qp_flush_sq(struct rodp_qp *qp)
 	while (qp->sq.head != prod) {
 		int kind;
 
+		/*
+		 * The fetch reads the user's index again: moved back or too
+		 * far meanwhile (a hostile or broken user), it fetches
+		 * nothing, and what was fetched is all there is to flush.
+		 */
 		wqe = rodp_wq_fetch(&qp->sq);
+		if (!wqe)
+			break;
 		info = rodp_sq_info(qp, qp->sq.head - 1);
 		memset(info, 0, sizeof(*info));
 		/* An unknown opcode completes as a SEND would. */
