@@ -1022,6 +1022,7 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx);
 void rodp_resp_run(struct rodp_qp *qp, bool *busy);
 void rodp_resp_reset(struct rodp_qp *qp);
+void rodp_resp_fatal(struct rodp_qp *qp, u32 psn, enum rcore_nak_code code);
 
 /* rodp_uc.c: what is particular to Unreliable Connected QPs */
 int rodp_uc_req_seg(struct rodp_qp *qp, const struct rodp_swqe_info *info,

@@ -123,13 +123,16 @@ static void rodp_resp_fatal_ack(struct rodp_qp *qp,
 	rodp_qp_error(qp, RODP_RESP);
 }
 
-/*
- * A request the responder refuses for good (IBA class B/C): NAK it (once
- * the responses queued ahead of it are out), and the QP goes to the
- * error state.
+/**
+ * rodp_resp_fatal - refuse a request for good (IBA class B/C)
+ * @qp: the queue pair; the caller runs its responder
+ * @psn: the request's PSN
+ * @code: the NAK to send
+ *
+ * The NAK goes out once the responses queued ahead of it are out, and
+ * the QP goes to the error state (a UC QP drops the message instead).
  */
-static void rodp_resp_fatal(struct rodp_qp *qp, u32 psn,
-			    enum rcore_nak_code code)
+void rodp_resp_fatal(struct rodp_qp *qp, u32 psn, enum rcore_nak_code code)
 {
 	enum rodp_counter cnt = RODP_CNT_TX_NAK_OP;
 	struct rcore_rc_ack ack;

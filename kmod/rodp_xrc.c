@@ -53,25 +53,15 @@ static struct rodp_srq *rodp_xrc_srq_get(struct rodp_qp *qp, u32 srqn)
 
 /*
  * Refuse a request that names no SRQ of the target's domain, or not the
- * SRQ of the receive it continues: a NAK (invalid request), and the QP
- * goes to the error state, as for any malformed request.
+ * SRQ of the receive it continues: an invalid-request NAK, and the QP
+ * goes to the error state (whose flush ends a receive in progress:
+ * rodp_xrc_tgt_flush()), as for any malformed request.
  */
 static void rodp_xrc_refuse(struct rodp_qp *qp, struct rodp_rx *rx)
 {
-	struct rcore_rc_ack ack;
-
 	rodp_dbg_qp(qp, "xrc: psn %u names SRQ %u, not one of the domain's\n",
 		    rx->pkt.bth.psn, rx->pkt.xrc_srqn);
-	if (qp->resp_have_wqe) {
-		/* The receive in progress: its SRQ's CQ, if still there. */
-		rodp_xrc_tgt_flush(qp);
-	}
-	rcore_rc_resp_nak(&qp->resp, rx->pkt.bth.psn,
-			  rcore_aeth_nak(RCORE_NAK_INVALID_REQ), &ack);
-	rodp_count(qp->rdev, RODP_CNT_TX_NAK_INV);
-	qp->resp_nak = ack;
-	qp->resp_nak_due = true;
-	qp->resp_fatal = true;
+	rodp_resp_fatal(qp, rx->pkt.bth.psn, RCORE_NAK_INVALID_REQ);
 }
 
 /**
