@@ -441,6 +441,12 @@ static int rodp_poll_cq(struct ib_cq *ibcq, int num, struct ib_wc *wc)
 		wc[n].slid = cqe->slid;
 		wc[n].sl = cqe->sl;
 		wc[n].dlid_path_bits = cqe->dlid_path_bits;
+		wc[n].port_num = 1;
+		/* For ib_init_ah_attr_from_wc(): the GRH's kind. */
+		if (cqe->network_hdr_type) {
+			wc[n].network_hdr_type = cqe->network_hdr_type;
+			wc[n].wc_flags |= IB_WC_WITH_NETWORK_HDR_TYPE;
+		}
 		wc[n].qp = rodp_kwc_qp(rdev, cqe->qp_num);
 		cq->cons++;
 		if (cq->mmap_entry)
