@@ -26,6 +26,10 @@
  *   4b. rodp_dev.mw_lock     (mutex, rodp_mw.c: memory window state and
  *                             the MRs' window counts; taken under 4, with
  *                             nothing but xarray locks under it)
+ *   4c. rodp_frmr.lock      (spinlock, rodp_frmr.c: the key, state and
+ *                             layout of a fast-registration MR; taken
+ *                             under 4 or 4b or none, with nothing under
+ *                             it, never held across a memory access)
  *   5. rodp_odp.lock         (mutex: the block set of an ODP MR; making a
  *                             block inserts an interval notifier, which
  *                             may take mmap_lock)
@@ -317,7 +321,10 @@ enum rodp_mr_kind {
 	RODP_MR_DMA,	/* kernel: iova is a kernel virtual address */
 	RODP_MR_USER,	/* pinned user memory */
 	RODP_MR_ODP,	/* user memory mirrored on demand (rodp_odp.c) */
+	RODP_MR_FAST,	/* kernel: fast registration (rodp_frmr.c) */
 };
+
+struct rodp_frmr;
 
 /**
  * struct rodp_odp - the mirror of an ODP memory region (rodp_odp.c)
@@ -351,6 +358,7 @@ struct rodp_odp {
  * @pages: the pages of @umem in order, first one holding @start
  * @npages: entries in @pages
  * @odp: the mirror (RODP_MR_ODP)
+ * @fr: page lists, key and state of a fast-registration MR (RODP_MR_FAST)
  * @dying: being deregistered: long walks (an async prefetch) stop early
  * @num_mw: memory windows bound to it (under rodp_dev.mw_lock)
  * @mw_closed: leaving the key space: no window binds to it (mw_lock)
@@ -368,6 +376,7 @@ struct rodp_mr {
 	struct page **pages;
 	unsigned long npages;
 	struct rodp_odp odp;
+	struct rodp_frmr *fr;
 	bool dying;
 	unsigned int num_mw;
 	bool mw_closed;
@@ -898,6 +907,7 @@ extern const struct ib_device_ops rodp_mr_ops;
 struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 			    int access, u64 iova, u64 len);
 void rodp_mr_put(struct rodp_mr *mr);
+int rodp_mr_insert(struct rodp_dev *rdev, struct rodp_mr *mr);
 int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	       bool write, rodp_mr_io_fn fn, void *priv);
 int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
@@ -915,6 +925,25 @@ int rodp_mw_invalidate(struct rodp_qp *qp, u32 rkey, bool remote);
 int rodp_mw_wc_opcode(u8 opcode);
 enum ib_wc_status rodp_mw_local_op(struct rodp_qp *qp,
 				   const struct rodp_swqe *wqe);
+
+/*
+ * rodp_frmr.c: fast-registration MRs of kernel consumers.  IB_WR_REG_MR
+ * travels in a kernel send ring as this opcode, which the user ABI does
+ * not have (a user ring that carries it gets an error completion).
+ */
+#define RODP_WR_REG_MR		0x40
+#define RODP_MAX_FR_PAGES	512	/* max_fast_reg_page_list_len */
+extern const struct ib_device_ops rodp_frmr_ops;
+int rodp_frmr_check(struct rodp_mr *mr, u32 key, int access, u64 iova,
+		    u64 len);
+int rodp_frmr_io(struct rodp_mr *mr, u64 iova, u64 len, rodp_mr_io_fn fn,
+		 void *priv);
+void rodp_frmr_release(struct rodp_mr *mr);
+int rodp_frmr_invalidate(struct rodp_qp *qp, u32 rkey);
+enum ib_wc_status rodp_frmr_reg(struct rodp_qp *qp,
+				const struct rodp_swqe *wqe);
+int rodp_frmr_kwr(const struct rodp_qp *qp, const struct ib_reg_wr *reg,
+		  struct rodp_swqe *w);
 
 /* rodp_odp.c: On-Demand Paging */
 extern const struct ib_device_ops rodp_odp_ops;

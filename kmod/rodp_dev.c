@@ -89,7 +89,10 @@ static int rodp_query_device(struct ib_device *ibdev,
 				 IB_DEVICE_MEM_WINDOW |
 				 IB_DEVICE_MEM_WINDOW_TYPE_2B |
 				 IB_DEVICE_SRQ_RESIZE |
-				 IB_DEVICE_XRC;
+				 IB_DEVICE_XRC |
+				 IB_DEVICE_MEM_MGT_EXTENSIONS;
+	/* Kernel consumers' fast registration (rodp_frmr.c), 65-kverbs. */
+	attr->max_fast_reg_page_list_len = RODP_MAX_FR_PAGES;
 	attr->max_srq = RODP_MAX_SRQ;
 	attr->max_srq_wr = RODP_MAX_SRQ_WR;
 	attr->max_srq_sge = RODP_MAX_SGE;
@@ -334,6 +337,7 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_mr_ops);
 	ib_set_device_ops(ibdev, &rodp_odp_ops);
 	ib_set_device_ops(ibdev, &rodp_mw_ops);
+	ib_set_device_ops(ibdev, &rodp_frmr_ops);
 	ib_set_device_ops(ibdev, &rodp_qp_ops);
 	ib_set_device_ops(ibdev, &rodp_ah_ops);
 	ib_set_device_ops(ibdev, &rodp_mcast_ops);

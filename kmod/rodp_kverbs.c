@@ -102,6 +102,8 @@ static int rodp_kwr_opcode(enum ib_wr_opcode op)
 		return RODP_WR_LOCAL_INV;
 	case IB_WR_SEND_WITH_INV:
 		return RODP_WR_SEND_WITH_INV;
+	case IB_WR_REG_MR:
+		return RODP_WR_REG_MR;
 	default:
 		return -EINVAL;
 	}
@@ -168,6 +170,10 @@ static int rodp_kwr_to_swqe(struct rodp_qp *qp, const struct ib_send_wr *wr,
 	w->wr_id = wr->wr_id;
 	w->opcode = op;
 	w->flags = wr->send_flags & RODP_KSEND_FLAGS;
+
+	/* Fast registration: the WR's MR, key, rights, layout (rodp_frmr.c). */
+	if (op == RODP_WR_REG_MR)
+		return in_error ? 0 : rodp_frmr_kwr(qp, reg_wr(wr), w);
 
 	switch (op) {
 	case RODP_WR_SEND_WITH_IMM:

@@ -22,12 +22,18 @@
 #include "rodp.h"
 
 
-/*
- * Give a new MR keys and publish it.  The index is reserved first (a NULL
- * entry: xa_load() returns NULL there), the keys are set, and only then
- * is the MR stored: a lookup never finds it before its keys are set.
+/**
+ * rodp_mr_insert - give a new MR keys and publish it
+ * @rdev: the device
+ * @mr: the MR, complete but for its keys and reference count
+ *
+ * The index is reserved first (a NULL entry: xa_load() returns NULL
+ * there), the keys are set, and only then is the MR stored: a lookup
+ * never finds it before its keys are set.
+ *
+ * Return: 0 or a negative errno.
  */
-static int rodp_mr_insert(struct rodp_dev *rdev, struct rodp_mr *mr)
+int rodp_mr_insert(struct rodp_dev *rdev, struct rodp_mr *mr)
 {
 	void *old;
 	u32 index;
@@ -124,14 +130,19 @@ struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 	rcu_read_lock();
 	mr = xa_load(&rdev->mr_xa, key >> 8);
 	/* A tagged entry is a memory window's (rodp_mw.c): not an MR. */
-	if (!mr || xa_pointer_tag(mr) || mr->ibmr.lkey != key ||
+	/* A fast-registration MR's key is its own (rodp_frmr_check()). */
+	if (!mr || xa_pointer_tag(mr) ||
+	    (mr->kind != RODP_MR_FAST && mr->ibmr.lkey != key) ||
 	    !refcount_inc_not_zero(&mr->users))
 		mr = NULL;
 	rcu_read_unlock();
 	if (!mr)
 		return ERR_PTR(-ENOENT);
 
-	if (mr->ibmr.pd != pd || (mr->access & access) != access)
+	if (mr->kind == RODP_MR_FAST)
+		err = mr->ibmr.pd != pd ? -EACCES :
+		      rodp_frmr_check(mr, key, access, iova, len);
+	else if (mr->ibmr.pd != pd || (mr->access & access) != access)
 		err = -EACCES;
 	else if (len && (iova < mr->ibmr.iova || len > mr->ibmr.length ||
 			 iova - mr->ibmr.iova > mr->ibmr.length - len))
@@ -172,6 +183,8 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 
 	if (mr->kind == RODP_MR_DMA)
 		return len ? fn(priv, (void *)(uintptr_t)iova, len) : 0;
+	if (mr->kind == RODP_MR_FAST)
+		return len ? rodp_frmr_io(mr, iova, len, fn, priv) : 0;
 	if (mr->kind == RODP_MR_ODP)
 		return len ? rodp_odp_io(mr, iova, len, ahead, write, fn,
 					 priv) : 0;
@@ -424,6 +437,8 @@ static void rodp_mr_free(struct rodp_mr *mr)
 {
 	if (mr->kind == RODP_MR_ODP)
 		rodp_odp_release(mr);
+	if (mr->kind == RODP_MR_FAST)
+		rodp_frmr_release(mr);
 	kvfree(mr->pages);
 	ib_umem_release(mr->umem);
 	kfree_rcu(mr, rcu);

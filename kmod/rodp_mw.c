@@ -192,7 +192,8 @@ static bool rodp_mw_bind_ok(const struct rodp_mr *mr, u32 type, int access)
 	/* Zero-based windows are type 2 only. */
 	if ((access & IB_ZERO_BASED) && type != IB_MW_TYPE_2)
 		return false;
-	return mr->kind != RODP_MR_DMA;
+	/* Not to kernel memory: DMA and fast-registration MRs. */
+	return mr->kind == RODP_MR_USER || mr->kind == RODP_MR_ODP;
 }
 
 /**
@@ -268,15 +269,17 @@ out_put:
 }
 
 /**
- * rodp_mw_invalidate - invalidate the R_Key of a type 2 window
+ * rodp_mw_invalidate - invalidate the R_Key of a type 2 window or of a
+ * fast-registration MR
  * @qp: the QP the invalidation comes through: LOCAL_INV on its send queue
  *	(the requester's lock held) or SEND_WITH_INV to it (the responder's)
  * @rkey: the R_Key
  * @remote: a peer's SEND_WITH_INV: the window must be bound to @qp
  *
- * Only windows are invalidated: rodp has no fast-registered MRs, and IBA
- * invalidates no other MR (nor does rxe).  The window must be a type 2
- * window of @qp's PD, bound, and @rkey its current key (o10-37.2.26).
+ * Windows and fast-registration MRs (rodp_frmr_invalidate()) are
+ * invalidated; IBA invalidates no other MR (nor does rxe).  A window must
+ * be a type 2 window of @qp's PD, bound, and @rkey its current key
+ * (o10-37.2.26).
  *
  * Return: 0, or -EINVAL when @rkey names nothing @qp may invalidate.
  */
@@ -285,6 +288,13 @@ int rodp_mw_invalidate(struct rodp_qp *qp, u32 rkey, bool remote)
 	struct rodp_dev *rdev = qp->rdev;
 	struct rodp_mw *mw;
 	int err = -EINVAL;
+	bool is_mw;
+
+	rcu_read_lock();
+	is_mw = rodp_entry_is_mw(xa_load(&rdev->mr_xa, rkey >> 8));
+	rcu_read_unlock();
+	if (!is_mw)
+		return rodp_frmr_invalidate(qp, rkey);
 
 	mutex_lock(&rdev->mw_lock);
 	mw = rodp_mw_find(rdev, rkey);
@@ -366,7 +376,8 @@ out_unlock:
  * rodp_mw_wc_opcode - the completion opcode of a local send WQE
  * @opcode: enum rodp_wr_opcode
  *
- * Return: IB_WC_BIND_MW or IB_WC_LOCAL_INV for the WQEs the requester
+ * Return: IB_WC_BIND_MW, IB_WC_LOCAL_INV or IB_WC_REG_MR (rodp_frmr.c)
+ * for the WQEs the requester
  * carries out itself (rodp_mw_local_op()), -1 for any other.
  */
 int rodp_mw_wc_opcode(u8 opcode)
@@ -375,11 +386,14 @@ int rodp_mw_wc_opcode(u8 opcode)
 		return IB_WC_BIND_MW;
 	if (opcode == RODP_WR_LOCAL_INV)
 		return IB_WC_LOCAL_INV;
+	if (opcode == RODP_WR_REG_MR)
+		return IB_WC_REG_MR;
 	return -1;
 }
 
 /**
- * rodp_mw_local_op - carry out a local send WQE (BIND_MW, LOCAL_INV)
+ * rodp_mw_local_op - carry out a local send WQE (BIND_MW, LOCAL_INV,
+ * REG_MR)
  * @qp: the QP; caller holds the requester's lock
  * @wqe: the WQE (the kernel's checked copy)
  *
@@ -390,6 +404,8 @@ enum ib_wc_status rodp_mw_local_op(struct rodp_qp *qp,
 {
 	if (wqe->opcode == RODP_WR_BIND_MW)
 		return rodp_mw_bind(qp, wqe);
+	if (wqe->opcode == RODP_WR_REG_MR)
+		return rodp_frmr_reg(qp, wqe);
 	/* LOCAL_INV: the key is in imm_data, host order. */
 	if (rodp_mw_invalidate(qp, wqe->imm_data, false))
 		return IB_WC_LOC_QP_OP_ERR;

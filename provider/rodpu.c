@@ -109,6 +109,12 @@ static int rodpu_query_device_ex(struct ibv_context *ibctx,
 	if (ret)
 		return ret;
 
+	/*
+	 * Fast-registration MRs are the kernel consumers' (rodp_frmr.c):
+	 * libibverbs has no verb for them, so user space is not told.
+	 */
+	attr->orig_attr.device_cap_flags &= ~IBV_DEVICE_MEM_MGT_EXTENSIONS;
+
 	/* The 64-bit firmware version packs major.minor.sub in 16 bits each. */
 	fw = resp.base.fw_ver;
 	snprintf(attr->orig_attr.fw_ver, sizeof(attr->orig_attr.fw_ver),
