@@ -20,7 +20,7 @@ PACKAGES=(
 	cmake make gcc clang libclang-rt-14-dev pkg-config libcmocka-dev
 	libibverbs-dev librdmacm-dev libelf-dev bc flex bison sparse
 	# run and test
-	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils perftest
+	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils perftest nvme-cli
 	iproute2 kmod procps util-linux tcpdump strace python3 shellcheck
 	# rdma-core's own verbs tests (pyverbs), run against rodp and rxe
 	python3-pyverbs
