@@ -57,16 +57,47 @@ rxe) DEV=rxe0 ;;
 esac
 
 NDIO=$(python3 "$DIO" --count)
-plan $((23 + NDIO))
+plan $((25 + NDIO))
 
 mod()
 {
 	modprobe -d "$KROOT" "$@"
 }
 
+# `rdma resource show` without the CQ counts, and the CQs apart: the
+# target takes its CQs from ib_core's shared CQ pool of the device
+# (ib_cq_pool_get()), and the pool keeps them, idle, until the device is
+# unregistered.
 resources()
 {
-	rdma resource show 2>&1 | sed 's/^[0-9]*: //' | sort
+	rdma resource show 2>&1 | sed 's/^[0-9]*: //; s/ cq [0-9]* / /' | sort
+}
+
+# The CQs of $DEV, one "cqn N ... comm X" line each.
+cq_list()
+{
+	rdma resource show cq dev "$DEV" 2>&1 | sed 's/^dev [^ ]* //'
+}
+
+# cqs_since LIST: the CQs that are not in LIST (an earlier cq_list) and
+# are not idle pool CQs ("users 0", made by ib_core); none, or the
+# lines of those that are.
+cqs_since()
+{
+	local line cqn
+	while IFS= read -r line; do
+		cqn=${line%% cqe *}
+		grep -qx "$cqn .*" <<<"$1" && continue
+		[[ $line =~ \ users\ 0\ .*comm\ \[ib_core\] ]] && continue
+		echo "$line"
+	done < <(cq_list)
+}
+
+# counter NAME: one of $DEV's port counters.
+counter()
+{
+	rdma statistic show link "$DEV/1" 2>/dev/null |
+		awk -v c="$1" '{ for (i = 1; i < NF; i++) if ($i == c) print $(i + 1) }'
 }
 
 gid_up()
@@ -174,7 +205,10 @@ mods_gone()
 topo_rodp()
 {
 	rdma link del rxe0 || return 1
-	rmmod rdma_rxe || { diag "rmmod rdma_rxe: $(lsmod | grep -w rdma_rxe)"; return 1; }
+	if ! rmmod rdma_rxe; then
+		diag "rmmod rdma_rxe: $(lsmod | grep -w rdma_rxe)"
+		return 1
+	fi
 	rdma link add rodp2 type rodp netdev ve2 || return 1
 	wait_for 30 gid_up rodp2
 }
@@ -218,6 +252,13 @@ else
 	check "rxe0 on ve2 ($ADDR) is ACTIVE" wait_for 30 gid_up rxe0
 fi
 before=$(resources)
+before_cqs=$(cq_list)
+if [ "$MODE" = rodp ]; then
+	RX=rx_pkts
+else
+	RX=rcvd_pkts
+fi
+rx0=$(counter $RX)
 check "nvmet, nvmet-rdma, nvme-rdma and brd load" eval \
 	'mod brd rd_nr=1 rd_size=32768 && mod nvmet && mod nvmet-rdma &&
 	 mod nvme_core io_timeout=20 admin_timeout=20 && mod nvme-rdma'
@@ -262,6 +303,20 @@ else
 	BDEV=/dev/nonexistent
 fi
 
+mrs=$(rdma resource show mr dev "$DEV" 2>/dev/null |
+	grep -c 'comm \[nvme_rdma\]')
+if [ "$mrs" -gt 0 ]; then
+	pass "the host holds fast-registration MRs on $DEV ($mrs)"
+else
+	fail "the host holds fast-registration MRs on $DEV"
+	rdma resource show mr dev "$DEV" 2>&1 | head -n 5 | sed 's/^/#   /'
+fi
+
+q=/sys/block/${BDEV#/dev/}/queue
+diag "$BDEV: max_hw_sectors_kb $(cat "$q/max_hw_sectors_kb" 2>&1)," \
+	"max_segments $(cat "$q/max_segments" 2>&1)," \
+	"dma_alignment $(cat "$q/dma_alignment" 2>&1)"
+
 # 8-10: dd, 1 MiB I/Os, O_DIRECT both ways
 head -c $((BIG << 20)) /dev/urandom >"$W/big"
 check "dd writes $BIG MiB of random data (bs=1M, O_DIRECT)" within 120 \
@@ -290,6 +345,19 @@ check "the target's $RAM holds the area as written" eval \
 	"dd if=$RAM of='$W/area.ram' bs=1M skip=$((AREA_BASE >> 20)) \
 	 count=$((AREA_SIZE >> 20)) iflag=direct status=none &&
 	 cmp '$W/model' '$W/area.ram'"
+rx=$(( $(counter $RX) - rx0 ))
+# At least the 14 MiB written and the 14 MiB read, in 4096-byte packets.
+if [ "$MODE" = rodp ]; then
+	naks=$(( $(counter tx_nak_access) + $(counter tx_nak_inv) ))
+else
+	naks=0
+fi
+if [ "$rx" -ge $((28 << 8)) ] && [ "$naks" -eq 0 ]; then
+	pass "$DEV carried it: $rx packets received, no access or invalid-request NAK"
+else
+	fail "$DEV carried it: $rx packets received, no access or invalid-request NAK"
+	diag "$naks NAKs"
+fi
 [ "$TAP_FAILED" -eq 0 ] || evidence
 
 # disconnect and teardown
@@ -305,15 +373,17 @@ check "the namespace's block device is gone" wait_for 20 no_bdev
 check "the target is torn down (configfs)" target_down
 check "the modules unload" eval 'mods_down && mods_gone'
 after=$(resources)
-if [ "$before" = "$after" ]; then
-	pass "rdma resource show: as before the suite"
+new_cqs=$(cqs_since "$before_cqs")
+if [ "$before" = "$after" ] && [ -z "$new_cqs" ]; then
+	pass "rdma resource show: as before (new CQs: idle pool CQs)"
 else
-	fail "rdma resource show: as before the suite"
+	fail "rdma resource show: as before (new CQs: idle pool CQs)"
 	diag "before: $before"
 	diag "after: $after"
+	diag "CQs left: $new_cqs"
 fi
 io_errors=$(kmsg_since "$MARK" | grep -Ei \
-	'I/O error|blk_update_request|resetting controller|reconnect|timeout|failed|error' |
+	'I/O error|blk_update|resetting|reconnect|timeout|failed|error' |
 	grep -v "rodp-suite\|nvmeof suite")
 if [ -z "$io_errors" ]; then
 	pass "kernel log: no I/O error, timeout or controller reset"
