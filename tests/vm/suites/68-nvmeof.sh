@@ -57,7 +57,7 @@ rxe) DEV=rxe0 ;;
 esac
 
 NDIO=$(python3 "$DIO" --count)
-plan $((25 + NDIO))
+plan $((29 + NDIO))
 
 mod()
 {
@@ -90,7 +90,7 @@ cqs_since()
 		grep -qx "$cqn .*" <<<"$1" && continue
 		[[ $line =~ \ users\ 0\ .*comm\ \[ib_core\] ]] && continue
 		echo "$line"
-	done < <(cq_list)
+	done <<<"$(cq_list)"
 }
 
 # counter NAME: one of $DEV's port counters.
@@ -345,6 +345,37 @@ check "the target's $RAM holds the area as written" eval \
 	"dd if=$RAM of='$W/area.ram' bs=1M skip=$((AREA_BASE >> 20)) \
 	 count=$((AREA_SIZE >> 20)) iflag=direct status=none &&
 	 cmp '$W/model' '$W/area.ram'"
+# both I/O queues at once: a writer, then a reader, on each CPU
+head -c $((2 << 20)) /dev/urandom >"$W/p0"
+head -c $((2 << 20)) /dev/urandom >"$W/p1"
+# par WHAT: WHAT=write or read, p0 at 24 MiB from CPU 0 and p1 at 26 MiB
+# from CPU 1, 64 KiB O_DIRECT I/Os.
+par()
+{
+	local i pids=() rc=0
+	for i in 0 1; do
+		if [ "$1" = write ]; then
+			taskset -c $i dd if="$W/p$i" of="$BDEV" bs=64k \
+				oflag=direct,seek_bytes seek=$(((24 + 2 * i) << 20)) \
+				status=none &
+		else
+			taskset -c $i dd if="$BDEV" of="$W/p$i.back" bs=64k \
+				count=32 iflag=direct,skip_bytes \
+				skip=$(((24 + 2 * i) << 20)) status=none &
+		fi
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || rc=1
+	done
+	return $rc
+}
+check "two writers at once, on CPU 0 and CPU 1 (2 x 2 MiB)" within 120 \
+	par write
+check "two readers at once read them back: identical" eval \
+	"within 120 par read && cmp '$W/p0' '$W/p0.back' &&
+	 cmp '$W/p1' '$W/p1.back'"
+
 rx=$(( $(counter $RX) - rx0 ))
 # At least the 14 MiB written and the 14 MiB read, in 4096-byte packets.
 if [ "$MODE" = rodp ]; then
@@ -359,6 +390,25 @@ else
 	diag "$naks NAKs"
 fi
 [ "$TAP_FAILED" -eq 0 ] || evidence
+
+# a controller reset: queues torn down (drain, QPs and MRs destroyed)
+# and connected again
+CTRL=
+for c in /sys/class/nvme/nvme*; do
+	if [ "$(cat "$c/subsysnqn" 2>/dev/null)" = "$NQN" ]; then
+		CTRL=${c##*/}
+	fi
+done
+kmsg_mark "nvmeof: nvme reset $CTRL" >/dev/null
+ctrl_live()
+{
+	[ "$(cat "/sys/class/nvme/$CTRL/state" 2>/dev/null)" = live ]
+}
+check "nvme reset /dev/$CTRL: the controller is live again" eval \
+	"within 60 nvme reset '/dev/$CTRL' && wait_for 60 ctrl_live"
+check "after the reset, dd reads the $BIG MiB back: identical" eval \
+	"within 120 dd if='$BDEV' of='$W/big.back2' bs=1M count=$BIG \
+	 iflag=direct status=none && cmp '$W/big' '$W/big.back2'"
 
 # disconnect and teardown
 out=$(within 60 nvme disconnect -n "$NQN" 2>&1)
@@ -384,11 +434,12 @@ else
 fi
 io_errors=$(kmsg_since "$MARK" | grep -Ei \
 	'I/O error|blk_update|resetting|reconnect|timeout|failed|error' |
-	grep -v "rodp-suite\|nvmeof suite")
+	grep -v "rodp-suite\|nvmeof suite\|nvmeof: nvme reset" |
+	grep -v "nvme $CTRL: resetting controller\$")
 if [ -z "$io_errors" ]; then
-	pass "kernel log: no I/O error, timeout or controller reset"
+	pass "kernel log: no I/O error, timeout or unasked reset"
 else
-	fail "kernel log: no I/O error, timeout or controller reset"
+	fail "kernel log: no I/O error, timeout or unasked reset"
 	printf '%s\n' "$io_errors" | head -n 20 | sed 's/^/#   /'
 fi
 check "nvme-rdma logged the connection to $NQN" eval \
