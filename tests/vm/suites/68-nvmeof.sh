@@ -57,7 +57,7 @@ rxe) DEV=rxe0 ;;
 esac
 
 NDIO=$(python3 "$DIO" --count)
-plan $((29 + NDIO))
+plan $((31 + NDIO))
 
 mod()
 {
@@ -409,6 +409,35 @@ check "nvme reset /dev/$CTRL: the controller is live again" eval \
 check "after the reset, dd reads the $BIG MiB back: identical" eval \
 	"within 120 dd if='$BDEV' of='$W/big.back2' bs=1M count=$BIG \
 	 iflag=direct status=none && cmp '$W/big' '$W/big.back2'"
+
+# A reset while a writer is busy: its I/Os in flight are cancelled with
+# the queues (flushed work requests, MRs of unfinished I/Os) and sent
+# again on the new queues; the writer must not see an error.
+head -c $((BIG << 20)) /dev/urandom >"$W/big2"
+reset_busy()
+{
+	local pid rc=0
+	# Six passes over the same 8 MiB: some seconds of writing.
+	(
+		for _ in 1 2 3 4 5 6; do
+			dd if="$W/big2" of="$BDEV" bs=32k oflag=direct \
+				status=none || exit 1
+		done
+	) &
+	pid=$!
+	sleep 0.5
+	exited $pid && { echo "the writer ended before the reset"; rc=1; }
+	kmsg_mark "nvmeof: nvme reset $CTRL under a writer" >/dev/null
+	nvme reset "/dev/$CTRL" || rc=1
+	wait_for 60 ctrl_live || { echo "not live"; rc=1; }
+	wait $pid || { echo "the writer failed"; rc=1; }
+	return $rc
+}
+check "nvme reset under a writer: the writer ends without error" within 180 \
+	reset_busy
+check "the $BIG MiB it wrote read back: identical" eval \
+	"within 120 dd if='$BDEV' of='$W/big2.back' bs=1M count=$BIG \
+	 iflag=direct status=none && cmp '$W/big2' '$W/big2.back'"
 
 # disconnect and teardown
 out=$(within 60 nvme disconnect -n "$NQN" 2>&1)
