@@ -5,17 +5,25 @@
 # The target (nvmet + nvmet-rdma) exports a 32 MiB brd ramdisk; the host
 # (nvme-rdma, through nvme-cli's `nvme discover` and `nvme connect -t
 # rdma`) connects to it over rdma_cm, which runs its CM MADs on rodp's
-# QP1.  Then, O_DIRECT both ways: 8 MiB of random data written and read
-# back with dd (1 MiB I/Os: memory regions of 256 pages), and
-# tests/vm/nvme_dio.py's cases: lengths that are multiples of 512 but
-# not of 4096, user buffers that start inside a page (the
-# fast-registration MR starts at an offset and spans many pages), an
-# I/O larger than one MR (split by the block layer), and a read of the
-# whole area to catch writes outside their range.  What the host wrote
-# must be on the target's ramdisk too.  Then `nvme disconnect`, the
-# target torn down, the modules unloaded, `rdma resource show` as it was
-# before, no I/O error or controller reset in the kernel log (the runner
-# checks for WARN, oops, lockdep and hung tasks).
+# QP1.  The host registers every I/O's pages with fast-registration MRs
+# (IB_WR_REG_MR) and asks for remote invalidation; the target moves the
+# data with RDMA READ and WRITE (rdma_rw) and answers with SEND or
+# SEND_WITH_INV.  Then, O_DIRECT both ways: 8 MiB of random data written
+# and read back with dd (1 MiB I/Os: memory regions of 256 pages), odd
+# dd sizes, and tests/vm/nvme_dio.py's cases: lengths that are multiples
+# of 512 but not of 4096, user buffers that start inside a page (the MR
+# starts at an offset and spans many pages), an I/O larger than one MR
+# (split by the block layer), and a read of the whole area to catch
+# writes outside their range.  What the host wrote must be on the
+# target's ramdisk too.  Both I/O queues at once (a writer, then a
+# reader, on each CPU); the device's counters must show the traffic and
+# no access NAK.  A controller reset, idle and then under a busy writer
+# (queues drained and destroyed with I/O in flight, the I/O requeued):
+# the writer sees no error, the data is intact.  Then `nvme disconnect`,
+# the target torn down, the modules unloaded, `rdma resource show` as it
+# was before (but for ib_core's idle pool CQs, which live as long as the
+# device), no I/O error, timeout or reset we did not ask for in the
+# kernel log (the runner checks for WARN, oops, lockdep and hung tasks).
 #
 # Topology: kernel ULPs create their cm_ids in the initial network
 # namespace, where the default topology (tests/vm/harness/topology.sh)
