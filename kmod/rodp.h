@@ -70,6 +70,8 @@
 #include <rcore/rc.h>
 #include <rcore/uc.h>
 
+#include "rodp_compat.h"
+
 #define RODP_DRV_NAME		"rodp"
 #define RODP_UDP_PORT		4791
 #define RODP_GID_TABLE_LEN	64

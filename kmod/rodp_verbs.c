@@ -134,8 +134,9 @@ static void rodp_cq_release_ring(struct rodp_cq *cq)
 }
 
 static int rodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr,
-			  struct ib_udata *udata)
+			  RODP_CREATE_CQ_ARG)
 {
+	struct ib_udata *udata = RODP_CREATE_CQ_UDATA();
 	struct rodp_cq *cq = to_rcq(ibcq);
 	struct rodp_create_cq_resp resp = {};
 	struct rodp_create_cq_cmd cmd = {};
