@@ -1477,6 +1477,37 @@ static void kt_fr_bad(struct kt_fr *f, const char *what, int st, int want)
 		  "%s: %s: status %d, QP in error", f->tag, what, st);
 }
 
+/* B's SEND_WITH_INV of @rkey must fail (A NAKs it), on a new QP pair. */
+static void kt_fr_bad_inv(struct kt_fr *f, const char *what, u32 rkey)
+{
+	struct kt_wait *wr = kt_fr_wait_get(f), *ws = kt_fr_wait_get(f);
+	struct ib_sge sge = {
+		.addr = (uintptr_t)f->pbuf,
+		.length = 64,
+		.lkey = f->b->pd->local_dma_lkey,
+	};
+	struct ib_send_wr swr = {
+		.wr_cqe = &ws->cqe,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IB_WR_SEND_WITH_INV,
+		.send_flags = IB_SEND_SIGNALED,
+		.ex.invalidate_rkey = rkey,
+	};
+	int st;
+
+	st = kt_fr_qps(f);
+	if (!st)
+		st = kt_post_recv(f->qa, wr, f->a->buf, KT_BUF,
+				  f->a->pd->local_dma_lkey);
+	if (!st)
+		st = ib_post_send(f->qb, &swr, NULL);
+	if (!st)
+		st = kt_fr_status(ws, f->bcq);
+	kt_result(st > 0 && st != IB_WC_WR_FLUSH_ERR, "%s: %s: refused (%d)",
+		  f->tag, what, st);
+}
+
 static bool kt_fr_setup(struct kt_fr *f)
 {
 	int i, n;
@@ -1580,6 +1611,9 @@ static void kt_fr_caps(struct kt_fr *f)
 /* Registration, invalidation and their refusals on A's side (rodp). */
 static void kt_fr_bad_run(struct kt_fr *f)
 {
+	struct ib_send_wr swr = {};
+	struct kt_wait *w;
+	struct ib_sge sge;
 	u32 key;
 	int st;
 
@@ -1621,6 +1655,24 @@ static void kt_fr_bad_run(struct kt_fr *f)
 	st = kt_fr_reg(f, f->mr->rkey, IB_ACCESS_REMOTE_WRITE);
 	kt_fr_bad(f, "REG_MR of remote write without local write", st,
 		  IB_WC_MW_BIND_ERR);
+
+	/* The MR is invalid: its L_Key gives no access either. */
+	if (kt_fr_qps(f))
+		return;
+	w = kt_fr_wait_get(f);
+	sge.addr = f->mr->iova;
+	sge.length = 64;
+	sge.lkey = f->mr->lkey;
+	swr.wr_cqe = &w->cqe;
+	swr.sg_list = &sge;
+	swr.num_sge = 1;
+	swr.opcode = IB_WR_SEND;
+	swr.send_flags = IB_SEND_SIGNALED;
+	st = ib_post_send(f->qa, &swr, NULL);
+	if (!st)
+		st = kt_fr_status(w, f->acq);
+	kt_fr_bad(f, "SEND through an invalid MR's L_Key", st,
+		  IB_WC_LOC_PROT_ERR);
 }
 
 static void kt_frmr_run(struct kt_end *a, struct kt_end *b)
@@ -1719,25 +1771,15 @@ static void kt_frmr_run(struct kt_end *a, struct kt_end *b)
 		  f.tag, st, wr->wc.wc_flags);
 	kt_fr_refused(&f, "peer READ after SEND_WITH_INV", IB_WR_RDMA_READ);
 
-	/* SEND_WITH_INV of an R_Key that names nothing invalidatable. */
-	wr = kt_fr_wait_get(&f);
-	ws = kt_fr_wait_get(&f);
-	swr.wr_cqe = &ws->cqe;
-	swr.ex.invalidate_rkey = a->pd->unsafe_global_rkey;
-	st = kt_fr_qps(&f);
-	if (!st)
-		st = kt_post_recv(f.qa, wr, a->buf, KT_BUF,
-				  a->pd->local_dma_lkey);
-	if (!st)
-		st = ib_post_send(f.qb, &swr, NULL);
-	if (!st)
-		st = kt_fr_status(ws, f.bcq);
-	kt_result(st > 0 && st != IB_WC_WR_FLUSH_ERR,
-		  "%s: SEND_WITH_INV of a DMA MR's R_Key refused (%d)", f.tag,
-		  st);
-
-	if (kt_is_rodp(a))
+	/* SEND_WITH_INV of R_Keys that name nothing invalidatable. */
+	kt_fr_bad_inv(&f, "SEND_WITH_INV of the MR's R_Key, wrong key byte",
+		      ib_inc_rkey(f.mr->rkey));
+	/* rxe invalidates even its DMA MR. */
+	if (kt_is_rodp(a)) {
+		kt_fr_bad_inv(&f, "SEND_WITH_INV of a DMA MR's R_Key",
+			      a->pd->unsafe_global_rkey);
 		kt_fr_bad_run(&f);
+	}
 out:
 	kt_fr_teardown(&f);
 }

@@ -20,7 +20,7 @@
 # four non-contiguous pages at an offset, B's WRITE and READ through the
 # R_Key, A's SEND through the L_Key, LOCAL_INV and B's SEND_WITH_INV
 # (flag and R_Key) each followed by a refused access, a new key byte,
-# a SEND_WITH_INV of a key nothing backs; when A is rodp also the
+# SEND_WITH_INVs of keys nothing invalidatable backs; when A is rodp also the
 # capabilities and the refused registrations and invalidations.  After each
 # pairing, rmmod rodp_ktest must leave `rdma resource show` as it was
 # before insmod.  The harness checks the kernel log (no WARN, lockdep
@@ -35,9 +35,9 @@ RESULT=/sys/kernel/debug/rodp_ktest/result
 # PAIRING -> the number of cases rodp_ktest reports for it.
 PAIRINGS=(rodp0:rodp1 rodp0:rodp0 rodp0:rxe0 rxe0:rodp0)
 declare -A EXPECT=(
-	[rodp0:rodp1]=68
-	[rodp0:rodp0]=68
-	[rodp0:rxe0]=53
+	[rodp0:rodp1]=70
+	[rodp0:rodp0]=70
+	[rodp0:rxe0]=55
 	[rxe0:rodp0]=47
 )
 total=0
