@@ -13,7 +13,9 @@
  * posts from atomic context and chained posts from a softirq CQ handler;
  * UD QPs with address handles made in atomic context and sleepable;
  * an SRQ (its limit event) when B is rodp; ib_drain_qp() with receives
- * outstanding, which must flush; then everything destroyed.
+ * outstanding, which must flush; fast-registration MRs (ib_alloc_mr,
+ * ib_map_mr_sg, REG_MR, LOCAL_INV, SEND_WITH_INV, their refusals: see
+ * kt_frmr_run()); then everything destroyed.
  *
  * Results: one "ok - NAME" or "not ok - NAME: why" line per case in
  * /sys/kernel/debug/rodp_ktest/result, then "done".  The module stays
@@ -1771,11 +1773,14 @@ static void kt_frmr_run(struct kt_end *a, struct kt_end *b)
 		  f.tag, st, wr->wc.wc_flags);
 	kt_fr_refused(&f, "peer READ after SEND_WITH_INV", IB_WR_RDMA_READ);
 
-	/* SEND_WITH_INV of R_Keys that name nothing invalidatable. */
-	kt_fr_bad_inv(&f, "SEND_WITH_INV of the MR's R_Key, wrong key byte",
-		      ib_inc_rkey(f.mr->rkey));
-	/* rxe invalidates even its DMA MR. */
+	/*
+	 * SEND_WITH_INV of R_Keys that name nothing invalidatable (rxe
+	 * 6.1 ACKs them, and invalidates even its DMA MR).
+	 */
 	if (kt_is_rodp(a)) {
+		kt_fr_bad_inv(&f,
+			      "SEND_WITH_INV of the MR's R_Key, wrong key byte",
+			      ib_inc_rkey(f.mr->rkey));
 		kt_fr_bad_inv(&f, "SEND_WITH_INV of a DMA MR's R_Key",
 			      a->pd->unsafe_global_rkey);
 		kt_fr_bad_run(&f);
