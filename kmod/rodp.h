@@ -70,6 +70,8 @@
 #include <rcore/rc.h>
 #include <rcore/uc.h>
 
+#include "rodp_compat.h"
+
 #define RODP_DRV_NAME		"rodp"
 #define RODP_UDP_PORT		4791
 #define RODP_GID_TABLE_LEN	64
@@ -80,6 +82,7 @@
 #define RODP_MAX_MR_SIZE	(1ULL << 46)
 #define RODP_MAX_QP		16384
 #define RODP_MIN_QPN		16		/* 0, 1: special QPs */
+#define RODP_GSI_QPN		1		/* QP1: ib_mad's GSI QP */
 #define RODP_MAX_QPN		0xffffff
 #define RODP_MAX_QP_WR		16384
 #define RODP_MAX_SRQ		16384
@@ -729,6 +732,7 @@ static inline u8 rodp_qp_transport(const struct rodp_qp *qp)
 	case IB_QPT_UC:
 		return RCORE_TR_UC;
 	case IB_QPT_UD:
+	case IB_QPT_GSI:
 		return RCORE_TR_UD;
 	case IB_QPT_XRC_INI:
 	case IB_QPT_XRC_TGT:
@@ -809,9 +813,11 @@ static inline bool rodp_qp_can_recv(const struct rodp_qp *qp)
 	       s == IB_QPS_SQE;
 }
 
+/* Is @qp a datagram QP: UD, or QP1 (the GSI QP, a kernel UD QP)? */
 static inline bool rodp_qp_is_ud(const struct rodp_qp *qp)
 {
-	return qp->ibqp.qp_type == IB_QPT_UD;
+	return qp->ibqp.qp_type == IB_QPT_UD ||
+	       qp->ibqp.qp_type == IB_QPT_GSI;
 }
 
 /*

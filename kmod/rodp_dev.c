@@ -134,6 +134,8 @@ static int rodp_query_port(struct ib_device *ibdev, u32 port,
 	attr->max_mtu = IB_MTU_4096;
 	attr->active_mtu = rodp_active_mtu(rdev);
 	attr->max_vl_num = 1;
+	/* QP1 takes the connection manager's MADs. */
+	attr->port_cap_flags = IB_PORT_CM_SUP;
 	if (rodp_port_up(rdev)) {
 		attr->state = IB_PORT_ACTIVE;
 		attr->phys_state = IB_PORT_PHYS_STATE_LINK_UP;
@@ -163,14 +165,14 @@ static int rodp_get_port_immutable(struct ib_device *ibdev, u32 port,
 		return err;
 
 	/*
-	 * RoCEv2 without the MAD and CM capabilities: there is no QP1 yet, and
-	 * claiming them makes the MAD layer try (and fail) to open the port.
+	 * RoCEv2 with the MAD and CM capabilities: ib_mad opens the port at
+	 * registration and creates its QP1 (IB_QPT_GSI, rodp_create_qp()),
+	 * over which ib_cm, and so rdma_cm, exchange their MADs.
 	 */
-	immutable->core_cap_flags = RDMA_CORE_CAP_PROT_ROCE_UDP_ENCAP |
-				    RDMA_CORE_CAP_ETH_AH;
+	immutable->core_cap_flags = RDMA_CORE_PORT_IBA_ROCE_UDP_ENCAP;
 	immutable->gid_tbl_len = attr.gid_tbl_len;
 	immutable->pkey_tbl_len = attr.pkey_tbl_len;
-	immutable->max_mad_size = 0;	/* no MADs without RDMA_CORE_CAP_IB_MAD */
+	immutable->max_mad_size = IB_MGMT_MAD_SIZE;
 	return 0;
 }
 

@@ -114,6 +114,7 @@ static bool rodp_kwr_type_ok(const struct rodp_qp *qp, int op)
 {
 	switch (qp->ibqp.qp_type) {
 	case IB_QPT_UD:
+	case IB_QPT_GSI:
 		return op == RODP_WR_SEND || op == RODP_WR_SEND_WITH_IMM;
 	case IB_QPT_UC:
 		return op != RODP_WR_RDMA_READ &&

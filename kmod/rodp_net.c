@@ -129,6 +129,15 @@ static struct rodp_eng *rodp_rx_queue(struct rodp_dev *rdev,
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		goto drop;
 	}
+	/*
+	 * The P_Key check: the table holds only the default P_Key (0xffff,
+	 * a full member), which any P_Key with the same low 15 bits
+	 * matches.  QP1 takes no other either.
+	 */
+	if ((get_unaligned_be16(skb->data + 2) & 0x7fff) != 0x7fff) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
+		goto drop;
+	}
 	qpn = get_unaligned_be32(skb->data + 4) & RCORE_PSN_MAX;
 	if (qpn == RCORE_QPN_MASK) {
 		rodp_rx_mcast(rdev, skb, local);

@@ -91,13 +91,17 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	struct rodp_create_qp_cmd cmd = {};
 	struct ib_qp_cap *cap = &init->cap;
 	bool tgt = init->qp_type == IB_QPT_XRC_TGT;
+	bool gsi = init->qp_type == IB_QPT_GSI;
 	u32 qpn, sge, inl;
 	int err;
 
 	if (init->qp_type != IB_QPT_RC && init->qp_type != IB_QPT_UC &&
 	    init->qp_type != IB_QPT_UD && init->qp_type != IB_QPT_XRC_INI &&
-	    !tgt)
+	    !tgt && !gsi)
 		return -EOPNOTSUPP;
+	/* QP1, the MAD layer's (ib_mad): one per port, from the kernel. */
+	if (gsi && (udata || init->port_num != 1 || init->srq))
+		return -EINVAL;
 	if (init->qp_type == IB_QPT_UC && init->srq)
 		return -EOPNOTSUPP;	/* UC on an SRQ: not tested yet */
 	/*
@@ -188,13 +192,18 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	 * reserved entry loads as NULL) until the QP is published, the
 	 * last step, when nothing can fail any more.
 	 */
-	err = xa_alloc_cyclic(&rdev->qp_xa, &qpn, NULL,
-			      XA_LIMIT(RODP_MIN_QPN, RODP_MAX_QPN),
-			      &rdev->qp_next, GFP_KERNEL);
-	if (err < 0) {
-		err = err == -EBUSY ? -ENOMEM : err;
-		goto err_dst_cache;
+	if (gsi) {
+		qpn = RODP_GSI_QPN;
+		err = xa_insert(&rdev->qp_xa, qpn, NULL, GFP_KERNEL);
+	} else {
+		err = xa_alloc_cyclic(&rdev->qp_xa, &qpn, NULL,
+				      XA_LIMIT(RODP_MIN_QPN, RODP_MAX_QPN),
+				      &rdev->qp_next, GFP_KERNEL);
+		if (err == -EBUSY)
+			err = -ENOMEM;
 	}
+	if (err < 0)
+		goto err_dst_cache;
 	ibqp->qp_num = qpn;
 
 	if (tgt) {

@@ -82,7 +82,7 @@ static bool rodp_uc_req_paced(struct rodp_qp *qp)
 		qp->uc_cpu_waits = 0;
 	}
 	if (skb_queue_len_lockless(&sd->input_pkt_queue) <=
-	    READ_ONCE(netdev_max_backlog) / 2)
+	    rodp_netdev_max_backlog() / 2)
 		return false;
 wait:
 	rodp_count(qp->rdev, RODP_CNT_UC_PACED);

@@ -21,6 +21,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <net/ip.h>
+#include <rdma/ib_mad.h>
 
 #include "rodp.h"
 
@@ -201,7 +202,9 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx)
 		rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 		return;
 	}
-	if (pkt->deth.qkey != qp->attr.qkey) {
+	/* QP1 takes only the GSI Q_Key, whatever its attributes say. */
+	if (pkt->deth.qkey != (qp->ibqp.qp_type == IB_QPT_GSI ? IB_QP1_QKEY :
+			       qp->attr.qkey)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_QKEY);
 		return;
 	}
@@ -234,6 +237,8 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx)
 	cqe.qp_num = qp->ibqp.qp_num;
 	cqe.src_qp = pkt->deth.sqpn;
 	cqe.wc_flags = IB_WC_GRH;
+	cqe.network_hdr_type = skb->protocol == htons(ETH_P_IPV6) ?
+			       RDMA_NETWORK_IPV6 : RDMA_NETWORK_IPV4;
 	if (pkt->info->hdrs & RCORE_HDR_IMMDT) {
 		cqe.wc_flags |= IB_WC_WITH_IMM;
 		cqe.imm_data = (__force u32)cpu_to_be32(pkt->imm);

@@ -134,8 +134,9 @@ static void rodp_cq_release_ring(struct rodp_cq *cq)
 }
 
 static int rodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr,
-			  struct ib_udata *udata)
+			  RODP_CREATE_CQ_ARG)
 {
+	struct ib_udata *udata = RODP_CREATE_CQ_UDATA();
 	struct rodp_cq *cq = to_rcq(ibcq);
 	struct rodp_create_cq_resp resp = {};
 	struct rodp_create_cq_cmd cmd = {};
@@ -441,6 +442,12 @@ static int rodp_poll_cq(struct ib_cq *ibcq, int num, struct ib_wc *wc)
 		wc[n].slid = cqe->slid;
 		wc[n].sl = cqe->sl;
 		wc[n].dlid_path_bits = cqe->dlid_path_bits;
+		wc[n].port_num = 1;
+		/* For ib_init_ah_attr_from_wc(): the GRH's kind. */
+		if (cqe->network_hdr_type) {
+			wc[n].network_hdr_type = cqe->network_hdr_type;
+			wc[n].wc_flags |= IB_WC_WITH_NETWORK_HDR_TYPE;
+		}
 		wc[n].qp = rodp_kwc_qp(rdev, cqe->qp_num);
 		cq->cons++;
 		if (cq->mmap_entry)

@@ -993,6 +993,46 @@ static void test_mcast(void **state)
 	mcast_round(tc, ah, s, r, (bool[3]){ false, false, true }, 0xb30);
 }
 
+/*
+ * QP1, ib_mad's GSI QP, takes only the GSI Q_Key 0x80010000: a datagram
+ * to it with the sender's ordinary Q_Key is dropped and counted, and a
+ * datagram to the application's QP still arrives afterwards.
+ */
+static void test_qp1_qkey(void **state)
+{
+	struct tcase *tc = *state;
+	struct ibv_ah *ah = setup(tc, false);
+	const struct vt_dev *bd = tc->pair->b;
+	struct buf *s, *r;
+	struct ibv_wc wc;
+	uint64_t c0, c;
+	int ret, t;
+
+	s = buf_new(tc, tc->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+	r = buf_new(tc, tc->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+	vt_fill(s->mem, 4096, 0x600);
+	c0 = counter(bd, "rx_drop_qkey");
+	ret = send_ud(&tc->a, ah, 1, QKEY, s, 0, 256, 0x601, IBV_WR_SEND, 0);
+	CHECK(!ret, "post_send: %s", strerror(ret));
+	expect_wc(tc->a.scq, &wc, "send to QP1", 0x601, IBV_WC_SUCCESS,
+		  IBV_WC_SEND);
+	for (t = 0, c = c0; t < DROP_MS / 10 && c == c0; t++) {
+		usleep(10 * 1000);
+		c = counter(bd, "rx_drop_qkey");
+	}
+	CHECK(c == c0 + 1, "rx_drop_qkey on %s moved by %" PRIu64
+	      " for a non-GSI Q_Key to QP1, want 1", bd->name, c - c0);
+	post_recv(&tc->b, r, 0, 4096, 0x602);
+	ret = send_ud(&tc->a, ah, tc->b.qp->qp_num, QKEY, s, 64, 65, 0x603,
+		      IBV_WR_SEND, 0);
+	CHECK(!ret, "post_send: %s", strerror(ret));
+	expect_wc(tc->a.scq, &wc, "good send", 0x603, IBV_WC_SUCCESS,
+		  IBV_WC_SEND);
+	expect_wc(tc->b.rcq, &wc, "good recv", 0x602, IBV_WC_SUCCESS,
+		  IBV_WC_RECV);
+	check_bytes(r->mem + GRH, s->mem + 64, 65, "after the QP1 drop");
+}
+
 /* ---------------------------------------------------------------------- */
 
 struct kind {
@@ -1012,6 +1052,7 @@ static const struct kind kinds[] = {
 	{ "wr api", test_wr_api, 0 },
 	{ "qkey", test_qkey, 0 },
 	{ "no recv drop", test_no_recv, NEED_B_RODP },
+	{ "qp1 qkey", test_qp1_qkey, NEED_B_RODP },
 	{ "err recv too small", test_recv_small, NEED_B_RODP },
 	{ "err over mtu", test_over_mtu, NEED_A_RODP },
 	{ "err ah of other pd", test_ah_other_pd, NEED_A_RODP },

@@ -285,7 +285,8 @@ struct rodp_cqe {
 	__u16 slid;
 	__u8 sl;
 	__u8 dlid_path_bits;
-	__u8 reserved[2];
+	__u8 network_hdr_type;	/* a UD receive's RDMA_NETWORK_*, or 0 */
+	__u8 reserved;
 	__aligned_u64 ts_mono;	/* completion time, CLOCK_MONOTONIC ns */
 	__aligned_u64 ts_real;	/* the same moment, CLOCK_REALTIME ns */
 };

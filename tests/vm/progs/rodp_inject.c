@@ -918,7 +918,10 @@ static void class_responses(struct pair *p)
 	vt_case_end("responses sent to a responder that asked nothing: dropped");
 }
 
-/* Valid WRITEs to QPs that do not exist. */
+/*
+ * Valid WRITEs to QPs that do not exist, and one to QP1, which exists
+ * (ib_mad's GSI QP) but is a UD QP: an RC packet is not for it.
+ */
 static void class_noqp(struct pair *p)
 {
 	uint32_t qpns[] = { p->qp_b->qp_num ^ 0x800, 0xffffff, 0, 1 };
@@ -942,9 +945,65 @@ static void class_noqp(struct pair *p)
 	}
 	probe(p, "after wrong QPNs");
 	want_none(want, 5);
-	want[C_DROP_NOQP] = 4;
+	want[C_DROP_NOQP] = 3;
+	want[C_DROP_HDR] = 1;
 	class_check(p, &b, want, "after wrong QPNs");
-	vt_case_end("wrong destination QPN (unknown, 0xffffff, QP0, QP1): dropped (rx_drop_noqp)");
+	vt_case_end("wrong destination QPN (unknown, 0xffffff, QP0: rx_drop_noqp; an RC WRITE to QP1, the GSI QP: rx_drop_hdr): dropped");
+}
+
+/*
+ * The P_Key check: the table holds only the default P_Key 0xffff, a full
+ * member, which any P_Key with the same low 15 bits matches (0x7fff, a
+ * limited member, included).  Every other P_Key is dropped.
+ */
+static void class_pkey(struct pair *p)
+{
+	static const uint16_t bad[] = { 0x0000, 0x1234, 0x8001, 0xfffe };
+	uint8_t buf[PKT_MAX], data[32];
+	long long want[C_MAX];
+	struct counters b;
+	struct rcore_pkt h;
+	unsigned int i;
+	size_t len;
+	int t;
+
+	vt_case_begin();
+	read_counters(&b);
+	for (i = 0; i < 4; i++) {
+		rnd_fill(data, sizeof(data));
+		hdr_init(&h, RCORE_RC_WRITE_ONLY, p->qp_b->qp_num, p->epsn);
+		h.bth.pkey = bad[i];
+		h.reth.va = (uintptr_t)(p->mem + MR_OFF + 64 * i);
+		h.reth.rkey = p->mr->rkey;
+		h.reth.len = sizeof(data);
+		len = build_pkt(buf, &flow, &h, data, sizeof(data));
+		inject(buf, len);
+	}
+	probe(p, "after foreign P_Keys");
+	want_none(want, 5);
+	want[C_DROP_HDR] = 4;
+	class_check(p, &b, want, "after foreign P_Keys");
+
+	/* A limited member's P_Key matches the full default one. */
+	rnd_fill(data, sizeof(data));
+	hdr_init(&h, RCORE_RC_WRITE_ONLY, p->qp_b->qp_num, p->epsn);
+	h.bth.pkey = 0x7fff;
+	h.reth.va = (uintptr_t)(p->mem + MR_OFF + 512);
+	h.reth.rkey = p->mr->rkey;
+	h.reth.len = sizeof(data);
+	len = build_pkt(buf, &flow, &h, data, sizeof(data));
+	inject(buf, len);
+	for (t = 0; t < 500; t++) {
+		if (!memcmp(p->mem + MR_OFF + 512, data, sizeof(data)))
+			break;
+		usleep(10 * 1000);
+	}
+	if (t == 500)
+		vt_bad("a WRITE with P_Key 0x7fff did not land within 5 s");
+	memcpy(p->want + MR_OFF + 512, data, sizeof(data));
+	p->epsn = rcore_psn_add(p->epsn, 1);
+	mem_same(p, "after a limited member's P_Key", true);
+	vt_case_end("P_Keys 0x0000, 0x1234, 0x8001, 0xfffe: dropped (rx_drop_hdr); 0x7fff (limited member) lands");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1545,7 +1604,7 @@ int main(int argc, char **argv)
 	}
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 
-	printf("1..18\n");
+	printf("1..19\n");
 	vt_diag("seed %lu, %u packets per fuzz class, %s -> %s", seed, fuzz_n,
 		name_a, name_b);
 	open_raw(ns);
@@ -1580,6 +1639,7 @@ int main(int argc, char **argv)
 	class_opcodes(p);
 	class_responses(p);
 	class_noqp(p);
+	class_pkey(p);
 	class_create_fails(p);
 	class_psn_ahead(p);
 	class_psn_behind(p);
