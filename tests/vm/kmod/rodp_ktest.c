@@ -1677,6 +1677,57 @@ static void kt_fr_bad_run(struct kt_fr *f)
 		  IB_WC_LOC_PROT_ERR);
 }
 
+/*
+ * A deregisters the MR while B's WRITEs through it are on the way: the
+ * deregistration waits for the access in progress, then B's later WRITEs
+ * are refused (or flushed); every WRITE completes.
+ */
+static void kt_fr_dereg_busy(struct kt_fr *f)
+{
+	struct kt_wait *w[16];
+	int i, n = 0, st, err;
+
+	if (kt_fr_qps(f) || kt_fr_reg(f, f->mr->rkey, KT_FR_ACCESS)) {
+		kt_result(false, "%s: REG_MR before dereg", f->tag);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(w); i++) {
+		struct ib_sge sge = {
+			.addr = (uintptr_t)f->pbuf,
+			.length = KT_FR_LEN,
+			.lkey = f->b->pd->local_dma_lkey,
+		};
+		struct ib_rdma_wr rwr = {
+			.wr = {
+				.sg_list = &sge,
+				.num_sge = 1,
+				.opcode = IB_WR_RDMA_WRITE,
+				.send_flags = IB_SEND_SIGNALED,
+			},
+			.remote_addr = f->mr->iova,
+			.rkey = f->mr->rkey,
+		};
+
+		w[i] = kt_fr_wait_get(f);
+		rwr.wr.wr_cqe = &w[i]->cqe;
+		if (ib_post_send(f->qb, &rwr.wr, NULL))
+			break;
+	}
+	st = kt_fr_status(w[0], f->bcq);
+	err = ib_dereg_mr(f->mr);
+	f->mr = NULL;
+	while (n < i) {
+		st = kt_fr_status(w[n], f->bcq);
+		if (st != IB_WC_SUCCESS && st != IB_WC_REM_ACCESS_ERR &&
+		    st != IB_WC_WR_FLUSH_ERR)
+			break;
+		n++;
+	}
+	kt_result(!err && i == ARRAY_SIZE(w) && n == i,
+		  "%s: dereg with peer WRITEs in flight (%d, %d/%d complete, last %d)",
+		  f->tag, err, n, i, st);
+}
+
 static void kt_frmr_run(struct kt_end *a, struct kt_end *b)
 {
 	struct kt_fr f = { .a = a, .b = b };
@@ -1784,6 +1835,7 @@ static void kt_frmr_run(struct kt_end *a, struct kt_end *b)
 		kt_fr_bad_inv(&f, "SEND_WITH_INV of a DMA MR's R_Key",
 			      a->pd->unsafe_global_rkey);
 		kt_fr_bad_run(&f);
+		kt_fr_dereg_busy(&f);
 	}
 out:
 	kt_fr_teardown(&f);

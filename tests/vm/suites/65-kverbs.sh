@@ -21,7 +21,8 @@
 # R_Key, A's SEND through the L_Key, LOCAL_INV and B's SEND_WITH_INV
 # (flag and R_Key) each followed by a refused access, a new key byte;
 # when A is rodp also SEND_WITH_INVs of keys nothing invalidatable backs,
-# the capabilities and the refused registrations and invalidations
+# the capabilities, the refused registrations and invalidations, and a
+# deregistration with the peer's WRITEs in flight
 # (rodp_ktest.c).  After each
 # pairing, rmmod rodp_ktest must leave `rdma resource show` as it was
 # before insmod.  The harness checks the kernel log (no WARN, lockdep
@@ -36,9 +37,9 @@ RESULT=/sys/kernel/debug/rodp_ktest/result
 # PAIRING -> the number of cases rodp_ktest reports for it.
 PAIRINGS=(rodp0:rodp1 rodp0:rodp0 rodp0:rxe0 rxe0:rodp0)
 declare -A EXPECT=(
-	[rodp0:rodp1]=70
-	[rodp0:rodp0]=70
-	[rodp0:rxe0]=55
+	[rodp0:rodp1]=71
+	[rodp0:rodp0]=71
+	[rodp0:rxe0]=56
 	[rxe0:rodp0]=46
 )
 total=0
