@@ -1713,11 +1713,13 @@ static void kt_fr_dereg_busy(struct kt_fr *f)
 		if (ib_post_send(f->qb, &rwr.wr, NULL))
 			break;
 	}
+	/* A wait consumes its completion: w[0] is waited for once. */
 	st = kt_fr_status(w[0], f->bcq);
 	err = ib_dereg_mr(f->mr);
 	f->mr = NULL;
 	while (n < i) {
-		st = kt_fr_status(w[n], f->bcq);
+		if (n)
+			st = kt_fr_status(w[n], f->bcq);
 		if (st != IB_WC_SUCCESS && st != IB_WC_REM_ACCESS_ERR &&
 		    st != IB_WC_WR_FLUSH_ERR)
 			break;
