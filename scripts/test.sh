@@ -110,7 +110,7 @@ logcheck_ok()
 	return 1
 }
 
-# suite_result NAME DIR: count one suite's cases.
+# suite_result NAME DIR [LABEL]: count one suite's cases.
 suite_result()
 {
 	local name=$1 dir=$2 out=$2/suites/$1.out status plan ok bad missing
@@ -155,9 +155,9 @@ suite_result()
 	bad=$((bad + missing))
 	count $ok $bad
 	if [ $bad -eq 0 ]; then
-		verdict="PASS $name: $ok cases"
+		verdict="PASS ${3:-}$name: $ok cases"
 	else
-		verdict="FAIL $name: $bad of $((ok + bad)) cases failed"
+		verdict="FAIL ${3:-}$name: $bad of $((ok + bad)) cases failed"
 	fi
 	if [ ${#notes[@]} -gt 0 ]; then
 		verdict+=" ($(printf '%s; ' "${notes[@]}" | sed 's/; $//'))"
@@ -170,15 +170,28 @@ suite_result()
 	fi
 }
 
+# run_vm_suites KERNEL [SUITE...]: the suites (default: all) in one guest
+# booted on KERNEL ("" for the default test kernel).
 run_vm_suites()
 {
-	local suites=() dir rc name log per total own
-	local s
+	local kernel=$1 suites=() dir rc name log per total own label=
+	local s kopt=()
 
-	for s in "$RODP_ROOT"/tests/vm/suites/*.sh; do
-		[ -f "$s" ] && suites+=("$s")
-	done
+	shift
+	if [ $# -gt 0 ]; then
+		for s in "$@"; do
+			suites+=("$RODP_ROOT/tests/vm/suites/$s.sh")
+		done
+	else
+		for s in "$RODP_ROOT"/tests/vm/suites/*.sh; do
+			[ -f "$s" ] && suites+=("$s")
+		done
+	fi
 	[ ${#suites[@]} -gt 0 ] || return 0
+	if [ -n "$kernel" ]; then
+		kopt=(--kernel "$kernel")
+		label="$kernel/"
+	fi
 	per=${RODP_SUITE_TIMEOUT:-240}
 	export RODP_SUITE_TIMEOUT=$per
 	# Each suite's bound: its own "# rodp-suite-timeout: S" or $per.
@@ -189,10 +202,10 @@ run_vm_suites()
 		total=$((total + ${own:-$per} + 15))
 	done
 
-	echo "=== VM suites: ${suites[*]##*/}"
+	echo "=== VM suites${kernel:+ on kernel $kernel}: ${suites[*]##*/}"
 	mkdir -p "$RODP_VMDIR/runs"
-	dir=$RODP_VMDIR/runs/$(date +%Y%m%d-%H%M%S)-$$-test
-	"$RODP_ROOT/scripts/vm.sh" --run-dir "$dir" \
+	dir=$RODP_VMDIR/runs/$(date +%Y%m%d-%H%M%S)-$$-test${kernel:+-$kernel}
+	"$RODP_ROOT/scripts/vm.sh" "${kopt[@]}" --run-dir "$dir" \
 		--timeout "$total" \
 		-- "$RODP_ROOT/tests/vm/harness/run-suites.sh" "${suites[@]}"
 	rc=$?
@@ -204,31 +217,58 @@ run_vm_suites()
 
 	case $rc in
 	0|121) ;;
-	*) summary+=("VM run failed: $(cat "$dir/verdict" 2>/dev/null ||
-		echo "exit $rc")") ;;
+	*) summary+=("VM run${kernel:+ on $kernel} failed: $(cat \
+		"$dir/verdict" 2>/dev/null || echo "exit $rc")") ;;
 	esac
 	for s in "${suites[@]}"; do
 		name=$(basename "$s" .sh)
-		suite_result "${name#[0-9][0-9]-}" "$dir"
+		suite_result "${name#[0-9][0-9]-}" "$dir" "$label"
 	done
 	if [ -f "$dir/dmesg-split/outside.dmesg" ]; then
 		if logcheck_ok "$dir/dmesg-split/outside.dmesg"; then
 			count 1 0
-			summary+=("PASS guest kernel log outside the suites")
+			summary+=("PASS ${label}guest kernel log outside the suites")
 		else
 			count 0 1
-			summary+=("FAIL guest kernel log outside the suites")
+			summary+=("FAIL ${label}guest kernel log outside the suites")
 		fi
 	fi
 	# vm.sh also checks the console log, which goes on after dmesg.txt.
 	if [ $rc -eq 121 ] && [ $log_failed -eq 0 ]; then
 		count 0 1
-		summary+=("FAIL guest kernel log ($dir/logcheck.txt)")
+		summary+=("FAIL ${label}guest kernel log ($dir/logcheck.txt)")
 	fi
 	summary+=("VM run: $dir")
 }
 
+# The other kernels' short slice in ./rodp test; --full runs every suite
+# on every kernel, --kernel K every suite on K alone.
+SLICE=(10-basic 30-provider 50-rc 52-odp 65-kverbs 90-teardown)
+OTHER_KERNELS=(6.12 newest)
+
+kernel=
+full=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=${2:?--kernel wants 6.1, 6.12, newest or a version}
+		  shift 2 ;;
+	--full) full=1; shift ;;
+	*) die "test: unknown option $1 (--kernel K, --full)" ;;
+	esac
+done
+
 run_build
 run_ctest
-run_vm_suites
+if [ -n "$kernel" ]; then
+	run_vm_suites "$kernel"
+	finish
+fi
+run_vm_suites ""
+for k in "${OTHER_KERNELS[@]}"; do
+	if [ $full -eq 1 ]; then
+		run_vm_suites "$k"
+	else
+		run_vm_suites "$k" "${SLICE[@]}"
+	fi
+done
 finish

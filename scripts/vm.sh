@@ -22,7 +22,7 @@ usage()
 {
 	cat <<'EOF'
 usage: ./rodp vm [options] -- CMD [ARG...]
-  --kernel KVER    boot build/deps/KVER (default: the one in build/deps/kver)
+  --kernel K       boot kernel K: 6.1 (default), 6.12, newest or a version
   --timeout S      kill the guest after S seconds (default 600)
   --need-rodp      fail unless rodp.ko and the provider are built and load
   --no-rodp        do not load rodp.ko
@@ -60,6 +60,15 @@ esac
 
 boot_timeout=${RODP_VM_BOOT_TIMEOUT:-120}
 accel=${RODP_VM_ACCEL:-tcg,thread=multi}
+# A short name (6.1, 6.12, newest) or another release's kernel: fetched
+# if need be, rodp's modules built for it (scripts/kernels.sh,
+# scripts/build-kmod.sh).
+if [ -n "$kver" ] && [ "$kver" != "$(rodp_kver)" ]; then
+	kver=$("$RODP_ROOT/scripts/kernels.sh" "$kver") || exit 125
+	if [ "$kver" != "$(rodp_kver)" ] && [ $rodp != no ]; then
+		"$RODP_ROOT/scripts/build-kmod.sh" "$kver" || exit 125
+	fi
+fi
 kver=${kver:-$(rodp_kver)}
 [ -n "$kver" ] || die "no test kernel: run ./rodp setup"
 kroot=$(rodp_kroot "$kver")
@@ -67,7 +76,9 @@ vmlinuz=$kroot/boot/vmlinuz-$kver
 [ -f "$RODP_DEPS/$kver/.complete" ] && [ -f "$vmlinuz" ] ||
 	die "kernel $kver is not unpacked in build/deps: run ./rodp setup"
 if [ $rodp = need ]; then
-	for f in "$RODP_CMAKE/kmod/kbuild/rodp.ko" \
+	ko=$RODP_CMAKE/kmod/kbuild/rodp.ko
+	[ "$kver" = "$(rodp_kver)" ] || ko=$RODP_BUILD/kmod/$kver/rodp/rodp.ko
+	for f in "$ko" \
 		 "$RODP_CMAKE/provider/librodp-rdmav34.so"; do
 		if [ ! -f "$f" ]; then
 			msg "vm: $f not built (--need-rodp)"

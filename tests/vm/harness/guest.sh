@@ -21,7 +21,15 @@ HARNESS=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HARNESS/../../.." && pwd)
 KVER=$(uname -r)
 KROOT=$REPO/build/deps/$KVER/root
-RODP_KO=$REPO/build/cmake/kmod/kbuild/rodp.ko
+# The modules for the running kernel: build/cmake's for the default test
+# kernel, scripts/build-kmod.sh's for the others.
+if [ "$KVER" = "$(cat "$REPO/build/deps/kver" 2>/dev/null)" ]; then
+	RODP_KO=$REPO/build/cmake/kmod/kbuild/rodp.ko
+	RODP_KTEST_KO=$REPO/build/cmake/tests/vm/kmod/rodp_ktest.ko
+else
+	RODP_KO=$REPO/build/kmod/$KVER/rodp/rodp.ko
+	RODP_KTEST_KO=$REPO/build/kmod/$KVER/ktest/rodp_ktest.ko
+fi
 RODP_PROVIDER=$REPO/build/cmake/provider/librodp-rdmav34.so
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -30,7 +38,7 @@ RODP_VM_RODP=auto
 RODP_VM_DEADLINE=
 # shellcheck source=/dev/null
 . "$RUN/env"
-export RODP_VM=1 RODP_VM_RUN=$RUN RODP_REPO=$REPO
+export RODP_VM=1 RODP_VM_RUN=$RUN RODP_REPO=$REPO RODP_KO RODP_KTEST_KO
 
 log()
 {
@@ -59,6 +67,11 @@ load_stack()
 	local mod
 	for mod in ib_core ib_uverbs udp_tunnel ip6_udp_tunnel crc32_generic \
 		   rdma_rxe veth bridge; do
+		# Newer kernels build crc32 in: no crc32_generic module.
+		if [ $mod = crc32_generic ] &&
+		   ! modprobe -d "$KROOT" -n "$mod" 2>/dev/null; then
+			continue
+		fi
 		modprobe -d "$KROOT" "$mod" ||
 			setup_failed "modprobe $mod failed"
 	done

@@ -31,7 +31,7 @@ set -u
 # shellcheck source=tests/vm/harness/tap.sh
 . "$(dirname "$0")/../harness/tap.sh"
 
-KO=$RODP_REPO/build/cmake/tests/vm/kmod/rodp_ktest.ko
+KO=$RODP_KTEST_KO
 RESULT=/sys/kernel/debug/rodp_ktest/result
 
 # PAIRING -> the number of cases rodp_ktest reports for it.

@@ -14,7 +14,7 @@
 set -u
 . "$(dirname "$0")/../harness/tap.sh"
 
-KO=$RODP_REPO/build/cmake/kmod/kbuild/rodp.ko
+KO=$RODP_KO
 HOLDDEV=$RODP_REPO/build/cmake/tests/vm/vm_holddev
 
 plan 23
