@@ -21,10 +21,12 @@
  *     connect's private data arrives with CONNECT_REQUEST and the
  *     accept's with the client's ESTABLISHED, byte for byte.
  *  2. Data over those QPs: a 4 KiB SEND each way, checked byte for byte.
- *  3. The client's rdma_disconnect: DISCONNECTED on both sides.
+ *  3. The client's rdma_disconnect: DISCONNECTED at the server, whose
+ *     rdma_disconnect (the DREP) then ends the client's with DISCONNECTED.
  *  4. rdma_migrate_id: a connected client id moved to a second event
  *     channel; the server's rdma_disconnect then delivers DISCONNECTED on
- *     the new channel and nothing on the old one.
+ *     the new channel and nothing on the old one (the client's answering
+ *     rdma_disconnect, DISCONNECTED at the server).
  *  5. Reject: the server's rdma_reject with private data; the client gets
  *     REJECTED with status 28 (IB_CM_REJ_CONSUMER_DEFINED) and that data.
  *  6. RDMA_PS_UDP: SIDR resolution (CONNECT_REQUEST, accept, the client's
@@ -493,9 +495,12 @@ static void case_rc(struct pair *p, const char *label)
 		vt_bad("not connected");
 	} else if (rdma_disconnect(p->cid)) {
 		vt_bad("client rdma_disconnect: %s", strerror(errno));
-	} else {
+	} else if (expect_event(p->sch, RDMA_CM_EVENT_DISCONNECTED,
+				"server")) {
+		/* The DREP: the client's DISCONNECTED waits for it. */
+		if (rdma_disconnect(p->sid))
+			vt_bad("server rdma_disconnect: %s", strerror(errno));
 		expect_event(p->cch, RDMA_CM_EVENT_DISCONNECTED, "client");
-		expect_event(p->sch, RDMA_CM_EVENT_DISCONNECTED, "server");
 	}
 	snprintf(name, sizeof(name), "RC: client rdma_disconnect,"
 		 " DISCONNECTED on both sides, %s", label);
@@ -514,12 +519,14 @@ static void case_migrate(struct pair *p, const char *label)
 			vt_bad("rdma_migrate_id: %s", strerror(errno));
 		} else if (rdma_disconnect(p->sid)) {
 			vt_bad("server rdma_disconnect: %s", strerror(errno));
-		} else {
+		} else if (expect_event(ch2, RDMA_CM_EVENT_DISCONNECTED,
+					"client (second channel)")) {
+			no_event(p->cch, 300, "client (first channel)");
+			if (rdma_disconnect(p->cid))
+				vt_bad("client rdma_disconnect: %s",
+				       strerror(errno));
 			expect_event(p->sch, RDMA_CM_EVENT_DISCONNECTED,
 				     "server");
-			expect_event(ch2, RDMA_CM_EVENT_DISCONNECTED,
-				     "client (second channel)");
-			no_event(p->cch, 300, "client (first channel)");
 		}
 	}
 	snprintf(name, sizeof(name), "rdma_migrate_id to a second channel:"
