@@ -330,8 +330,8 @@ kill_established()
 	fi
 	PORT=$((PORT + 1))
 	both_clean || { WHY+=" cm_ids/QPs left"; leftovers; }
-	verdict "SIGKILL of the $who after establishment: the other side" \
-		"ends, no cm_id or QP left, $LABEL" "$id"
+	verdict "SIGKILL of the $who after establishment: the other side\
+ ends, no cm_id or QP left, $LABEL" "$id"
 }
 kill_established client
 kill_established server
@@ -367,8 +367,8 @@ kill_setup()
 	fi
 	PORT=$((PORT + 1))
 	both_clean || { WHY+=" cm_ids/QPs left"; leftovers; }
-	verdict "SIGKILL of the $who during connection setup: no cm_id or" \
-		"QP left, $LABEL" "$id"
+	verdict "SIGKILL of the $who during connection setup: no cm_id or\
+ QP left, $LABEL" "$id"
 }
 kill_setup client
 kill_setup server
