@@ -49,7 +49,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 {
 	struct rodp_dev *rdev = to_rdev(ibdev);
 
-	if (udata->inlen || udata->outlen)
+	/* Newer kernels pass no udata when the core asks for itself. */
+	if (udata && (udata->inlen || udata->outlen))
 		return -EINVAL;
 
 	/*

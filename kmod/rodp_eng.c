@@ -316,7 +316,7 @@ void rodp_eng_run_inline(struct rodp_eng *e, bool nested)
 
 static void rodp_qp_retry_timer(struct timer_list *t)
 {
-	struct rodp_qp *qp = from_timer(qp, t, retry_timer);
+	struct rodp_qp *qp = rodp_timer_container_of(qp, t, retry_timer);
 
 	set_bit(RODP_QPF_TIMEOUT, &qp->flags);
 	rodp_eng_kick(&qp->eng[RODP_REQ]);
@@ -324,7 +324,7 @@ static void rodp_qp_retry_timer(struct timer_list *t)
 
 static void rodp_qp_rnr_timer(struct timer_list *t)
 {
-	struct rodp_qp *qp = from_timer(qp, t, rnr_timer);
+	struct rodp_qp *qp = rodp_timer_container_of(qp, t, rnr_timer);
 
 	set_bit(RODP_QPF_RNR_DONE, &qp->flags);
 	rodp_eng_kick(&qp->eng[RODP_REQ]);
@@ -368,11 +368,11 @@ void rodp_eng_stop(struct rodp_qp *qp)
 {
 	set_bit(RODP_QPF_DYING, &qp->flags);
 	smp_mb__after_atomic();	/* DYING before the kickers' tests */
-	del_timer_sync(&qp->retry_timer);
-	del_timer_sync(&qp->rnr_timer);
+	timer_delete_sync(&qp->retry_timer);
+	timer_delete_sync(&qp->rnr_timer);
 	cancel_work_sync(&qp->eng[RODP_REQ].work);
 	cancel_work_sync(&qp->eng[RODP_RESP].work);
 	cancel_work_sync(&qp->eng[RODP_REQ].work);
-	del_timer_sync(&qp->retry_timer);
-	del_timer_sync(&qp->rnr_timer);
+	timer_delete_sync(&qp->retry_timer);
+	timer_delete_sync(&qp->rnr_timer);
 }

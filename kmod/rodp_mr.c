@@ -395,7 +395,7 @@ static struct rodp_mr *rodp_user_mr_create(struct ib_pd *ibpd, u64 start,
 		return ERR_PTR(-ENOMEM);
 
 	/* Pins the pages and charges them to RLIMIT_MEMLOCK. */
-	mr->umem = ib_umem_get(ibpd->device, start, length, access);
+	mr->umem = rodp_umem_get(ibpd->device, start, length, access);
 	if (IS_ERR(mr->umem)) {
 		err = PTR_ERR(mr->umem);
 		goto err_free_mr;
@@ -431,11 +431,15 @@ static void rodp_mr_free(struct rodp_mr *mr)
 
 static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
 				      u64 length, u64 iova, int access,
+				      RODP_REG_USER_MR_DMAH
 				      struct ib_udata *udata)
 {
 	struct rodp_mr *mr;
 	int err;
 
+	/* No TPH steering: a DMA handle is nothing rodp can honour. */
+	if (RODP_REG_USER_MR_DMAH_SET())
+		return ERR_PTR(-EOPNOTSUPP);
 	if (udata && (udata->inlen || udata->outlen))
 		return ERR_PTR(-EINVAL);
 	mr = rodp_user_mr_create(ibpd, start, length, iova, access);

@@ -17,7 +17,6 @@
 #include <net/ip.h>
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
-#include <net/ipv6_stubs.h>
 #include <net/netns/generic.h>
 #include <net/route.h>
 #include <net/udp_tunnel.h>
@@ -222,7 +221,7 @@ static struct dst_entry *rodp_route4(struct rodp_dev *rdev,
 		.flowi4_proto = IPPROTO_UDP,
 		.daddr = path->daddr,
 		.saddr = path->saddr,
-		.flowi4_tos = RT_TOS(path->tos),
+		RODP_FLOWI4_TOS(path->tos),
 		/* A group is reached through the GID's netdev. */
 		.flowi4_oif = ipv4_is_multicast(path->daddr) ? path->oif : 0,
 	};
@@ -261,8 +260,7 @@ static struct dst_entry *rodp_route6(struct rodp_dev *rdev,
 		sock = rcu_dereference_bh(rodp_net(net)->sk6);
 		if (!sock)
 			return ERR_PTR(-EAFNOSUPPORT);
-		dst = ipv6_stub->ipv6_dst_lookup_flow(net, sock->sk, &fl6,
-						      NULL);
+		dst = rodp_ip6_dst_lookup_flow(net, sock->sk, &fl6);
 		if (IS_ERR(dst))
 			return dst;
 		dst_cache_set_ip6(&path->dst_cache, dst, &fl6.saddr);
@@ -551,8 +549,7 @@ int rodp_net_mc(struct rodp_dev *rdev, const struct in6_addr *group,
 		err = join ? ip_mc_join_group(sk, &mreq) :
 			     ip_mc_leave_group(sk, &mreq);
 	} else if (IS_ENABLED(CONFIG_IPV6)) {
-		err = join ? ipv6_stub->ipv6_sock_mc_join(sk, ifindex, group) :
-			     ipv6_stub->ipv6_sock_mc_drop(sk, ifindex, group);
+		err = rodp_ipv6_sock_mc(sk, ifindex, group, join);
 	} else {
 		err = -EAFNOSUPPORT;
 	}
@@ -585,7 +582,7 @@ static struct socket *rodp_sock_open(struct net *net, bool ipv6)
 	if (err)
 		return ERR_PTR(err);
 
-	setup_udp_tunnel_sock(net, sock, &tnl_cfg);
+	rodp_setup_udp_tunnel_sock(net, sock, &tnl_cfg);
 	return sock;
 }
 
@@ -600,7 +597,7 @@ static void rodp_sock_close(struct socket __rcu **slot, struct rodp_net *rn)
 		return;
 	RCU_INIT_POINTER(*slot, NULL);
 	synchronize_rcu();
-	udp_tunnel_sock_release(sock);
+	rodp_udp_tunnel_sock_release(sock);
 }
 
 /**

@@ -368,9 +368,9 @@ static void rodp_qp_reset(struct rodp_qp *qp)
 	rodp_resp_reset(qp);
 	skb_queue_purge(&qp->eng[RODP_REQ].rxq);
 	skb_queue_purge(&qp->eng[RODP_RESP].rxq);
-	del_timer(&qp->retry_timer);
+	timer_delete(&qp->retry_timer);
 	qp->retry_armed = false;
-	del_timer(&qp->rnr_timer);
+	timer_delete(&qp->rnr_timer);
 	clear_bit(RODP_QPF_TIMEOUT, &qp->flags);
 	clear_bit(RODP_QPF_RNR_DONE, &qp->flags);
 	/*

@@ -241,7 +241,8 @@ static u32 rodp_cq_used(struct rodp_cq *cq);
  * kernel's producers wait on the CQ lock while the entries move.  Fewer
  * slots than the completions waiting is EINVAL.
  */
-static int rodp_resize_cq(struct ib_cq *ibcq, int cqe, struct ib_udata *udata)
+static int rodp_resize_cq(struct ib_cq *ibcq, rodp_cqe_count_t cqe,
+			  struct ib_udata *udata)
 {
 	struct rodp_cq *cq = to_rcq(ibcq);
 	struct rodp_resize_cq_resp resp = {};
@@ -469,7 +470,7 @@ const struct ib_device_ops rodp_verbs_ops = {
 	.mmap_free = rodp_mmap_free,
 	.poll_cq = rodp_poll_cq,
 	.req_notify_cq = rodp_req_notify_cq,
-	.resize_cq = rodp_resize_cq,
+	.RODP_RESIZE_CQ_OP = rodp_resize_cq,
 
 	INIT_RDMA_OBJ_SIZE(ib_cq, rodp_cq, ibcq),
 	INIT_RDMA_OBJ_SIZE(ib_pd, rodp_pd, ibpd),

@@ -37,6 +37,7 @@ else
 	kroot=$(readlink -f "$RODP_DEPS/$kver")
 	# The same paths inside: the headers' Makefile names them.
 	export root kroot tc kdir out RODP_ROOT
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare -m bash -c '
 		set -eu
 		for d in "$root" "$kroot"; do

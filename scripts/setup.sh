@@ -26,6 +26,8 @@ PACKAGES=(
 	python3-pyverbs
 	# the QEMU test bed
 	qemu-system-x86 busybox-static cpio zstd xz-utils
+	# the other releases' kernels are built in debootstrapped roots
+	debootstrap
 	# benchmarks
 	gnuplot-nox
 )

@@ -1191,7 +1191,12 @@ int main(int argc, char **argv)
 		{ "srq last wqe", test_last_wqe, false, false },
 		{ "srq flush taken", test_flush_taken, true, false },
 		{ "srq error", test_error, true, false },
-		{ "srq odp", test_odp, false, true },
+		/*
+		 * B rodp only: rxe 7.2 reports ODP SRQ_RECV, but its SRQ
+		 * receives into ODP memory deliver wrong bytes (seen with
+		 * rxe0:rxe0 in the 7.2 guest): the case would test rxe.
+		 */
+		{ "srq odp", test_odp, true, true },
 	};
 	static struct pairing pairs[16];
 	unsigned int npairs = 0, i, k;

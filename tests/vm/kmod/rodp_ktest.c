@@ -188,10 +188,67 @@ static void kt_end_put(struct kt_end *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/*
+ * The devices, as an RDMA client sees them: ib_device_get_by_name() is
+ * not offered to modules on every kernel (7.2 has none).
+ */
+static DEFINE_MUTEX(kt_devs_lock);
+static struct ib_device *kt_devs[16];
+
+static int kt_dev_add(struct ib_device *dev)
+{
+	int i;
+
+	mutex_lock(&kt_devs_lock);
+	for (i = 0; i < ARRAY_SIZE(kt_devs); i++) {
+		if (!kt_devs[i]) {
+			kt_devs[i] = dev;
+			break;
+		}
+	}
+	mutex_unlock(&kt_devs_lock);
+	return 0;
+}
+
+static void kt_dev_remove(struct ib_device *dev, void *data)
+{
+	int i;
+
+	mutex_lock(&kt_devs_lock);
+	for (i = 0; i < ARRAY_SIZE(kt_devs); i++)
+		if (kt_devs[i] == dev)
+			kt_devs[i] = NULL;
+	mutex_unlock(&kt_devs_lock);
+}
+
+static struct ib_client kt_client = {
+	.name = "rodp_ktest",
+	.add = kt_dev_add,
+	.remove = kt_dev_remove,
+};
+
+/* The registered device @name, held (ib_device_put()), or NULL. */
+static struct ib_device *kt_dev_get(const char *name)
+{
+	struct ib_device *dev = NULL;
+	int i;
+
+	mutex_lock(&kt_devs_lock);
+	for (i = 0; i < ARRAY_SIZE(kt_devs); i++) {
+		if (kt_devs[i] && !strcmp(dev_name(&kt_devs[i]->dev), name) &&
+		    ib_device_try_get(kt_devs[i])) {
+			dev = kt_devs[i];
+			break;
+		}
+	}
+	mutex_unlock(&kt_devs_lock);
+	return dev;
+}
+
 static int kt_end_get(struct kt_end *e, const char *name)
 {
 	e->name = name;
-	e->dev = ib_device_get_by_name(name, RDMA_DRIVER_UNKNOWN);
+	e->dev = kt_dev_get(name);
 	if (!e->dev) {
 		kt_result(false, "%s: no such device", name);
 		return -ENODEV;
@@ -1305,6 +1362,11 @@ static int __init kt_init(void)
 		kfree(kt_out);
 		return -ENOMEM;
 	}
+	if (ib_register_client(&kt_client)) {
+		kfree(list);
+		kfree(kt_out);
+		return -ENODEV;
+	}
 	p = list;
 	while ((pair = strsep(&p, ","))) {
 		char *b = strchr(pair, ':');
@@ -1317,6 +1379,7 @@ static int __init kt_init(void)
 		kt_pair(pair, b);
 	}
 	kfree(list);
+	ib_unregister_client(&kt_client);
 	kt_len += scnprintf(kt_out + kt_len, PAGE_SIZE * 4 - kt_len,
 			    "done %d failed\n", kt_failed);
 	kt_dir = debugfs_create_dir("rodp_ktest", NULL);

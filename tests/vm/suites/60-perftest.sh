@@ -17,7 +17,8 @@
 #    ibv_rc_pingpong -c rodp0 -> rodp1;
 #  - last, perftest --odp (ib_{write,read,send}_bw): rodp0 -> rodp1 with
 #    --odp on both sides, rodp0 -> rxe0 and rxe0 -> rodp0 with --odp on
-#    the rodp side only (rxe on 6.1 has no ODP); such a case also needs
+#    the rodp side only (rxe on 6.1 has no ODP; on both sides where rxe
+#    reports ODP, 6.15 and later); such a case also needs
 #    the rodp devices' odp_faults hw counter to move.
 # A case passes only when both sides exit 0 and print their result line
 # with a positive number (the servers of ib_read_lat and ib_atomic_lat
@@ -381,9 +382,21 @@ add_odp()
 	add_odp "rodp0 rodp1" "$tool --odp -n 200 -s 65536, rodp0 -> rodp1" \
 		bw yes 1 rodp-rodp "$tool" --odp -n 200 -s 65536
 done
+# rxe has ODP of its own from 6.15 on: then --odp goes on both ends.
+RXE_ODP=no
+if ibv_devinfo -d rxe0 -v 2>/dev/null | grep -A1 general_odp_caps |
+   grep -q ODP_SUPPORT; then
+	RXE_ODP=yes
+fi
 [ "$STANDIN" = rxe ] || for pairing in rodp-rxe rxe-rodp; do
 	ends "$pairing"
 	for tool in ib_write_bw ib_read_bw ib_send_bw; do
+		if [ $RXE_ODP = yes ]; then
+			add_odp rodp0 \
+				"$tool --odp -n 200 -s 65536, --odp on both ends, $LABEL" \
+				bw yes 1 "$pairing" "$tool" --odp -n 200 -s 65536
+			continue
+		fi
 		add_odp rodp0 \
 			"$tool -n 200 -s 65536, --odp on rodp0 only, $LABEL" \
 			bw yes 1 "$pairing" "$ODP_WRAP/$tool" -n 200 -s 65536
