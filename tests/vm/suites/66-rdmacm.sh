@@ -6,8 +6,6 @@
 # Pairings (client -> server; the rdma_cm address picks the device):
 # rodp0 -> rodp1 (ns0 -> ns1, 10.77.0.11), rodp0 -> rxe0 (ns0 -> the
 # initial netns, 10.77.0.2), rxe0 -> rodp0 (initial -> ns0, 10.77.0.10);
-# (udaddy's server listens on the wildcard address: with -b ADDR its
-# rdma_listen fails with EINVAL, as much on rxe0 as on rodp1.)
 # RODP_CM_PAIRINGS=rxe-loop (rxe0 -> rxe0) for working on the suite
 # without rodp's CM.  In each pairing:
 #  - rping -V -C 100 (data verified by the client), ucmatose (RC),
@@ -281,8 +279,11 @@ for p in "${PAIRINGS[@]}"; do
 	pair ucmatose-"$p" "ucmatose -b $SADDR -p $PORT -c 2 -C 20" \
 		"ucmatose -s $SADDR -p $PORT -c 2 -C 20"
 	verdict "ucmatose -c 2 -C 20 (RC), $LABEL" ucmatose-"$p"
-	pair udaddy-"$p" "udaddy -p $PORT -C 20" \
-		"udaddy -s $SADDR -p $PORT -C 20"
+	# udaddy's -p is the port space: it always uses port 7174.
+	p0=$PORT
+	PORT=7174
+	pair udaddy-"$p" "udaddy -b $SADDR -C 20" "udaddy -s $SADDR -C 20"
+	PORT=$p0
 	verdict "udaddy -C 20 (UD), $LABEL" udaddy-"$p"
 	pair rdma_server-"$p" "rdma_server -s $SADDR -p $PORT" \
 		"rdma_client -s $SADDR -p $PORT"
