@@ -13,7 +13,9 @@
  * posts from atomic context and chained posts from a softirq CQ handler;
  * UD QPs with address handles made in atomic context and sleepable;
  * an SRQ (its limit event) when B is rodp; ib_drain_qp() with receives
- * outstanding, which must flush; then everything destroyed.
+ * outstanding, which must flush; fast-registration MRs (ib_alloc_mr,
+ * ib_map_mr_sg, REG_MR, LOCAL_INV, SEND_WITH_INV, their refusals: see
+ * kt_frmr_run()); then everything destroyed.
  *
  * Results: one "ok - NAME" or "not ok - NAME: why" line per case in
  * /sys/kernel/debug/rodp_ktest/result, then "done".  The module stays
@@ -26,6 +28,7 @@
 #include <linux/delay.h>
 #include <linux/interrupt.h>
 #include <linux/string.h>
+#include <linux/scatterlist.h>
 #include <net/ipv6.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/ib_cache.h>
@@ -1313,6 +1316,590 @@ free_cq:
 	ib_free_cq(cq);
 }
 
+/*
+ * Fast registration: A owns an MR of IB_MR_TYPE_MEM_REG over four
+ * non-contiguous pages (the first entered at an offset, the last cut
+ * short), B is the peer that reaches it through its R_Key.  A QP pair
+ * that an error completion leaves in error is replaced by a new one.
+ */
+#define KT_FR_NPAGES	4
+#define KT_FR_OFF	100
+#define KT_FR_LAST	1000
+#define KT_FR_LEN	(3 * PAGE_SIZE - KT_FR_OFF + KT_FR_LAST)
+#define KT_FR_NWAIT	64
+#define KT_FR_ACCESS	(IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_READ | \
+			 IB_ACCESS_REMOTE_WRITE)
+
+/* Pages of the order-3 block the scatterlist takes: never adjacent. */
+static const int kt_fr_pg[KT_FR_NPAGES] = { 0, 2, 5, 7 };
+
+struct kt_fr {
+	struct kt_end *a, *b;
+	struct ib_cq *acq, *bcq;
+	struct ib_qp *qa, *qb;
+	struct ib_mr *mr;
+	struct page *block;
+	struct scatterlist sg[KT_FR_NPAGES];
+	bool mapped;
+	u8 *pbuf, *pbuf2, *lin;
+	struct kt_wait *w;
+	int nw;
+	char tag[64];
+};
+
+static struct kt_wait *kt_fr_wait_get(struct kt_fr *f)
+{
+	struct kt_wait *w = &f->w[f->nw];
+
+	if (f->nw < KT_FR_NWAIT - 1)
+		f->nw++;
+	kt_wait_init(w);
+	return w;
+}
+
+/* The status of @w's completion, or -1 when none came. */
+static int kt_fr_status(struct kt_wait *w, struct ib_cq *cq)
+{
+	return kt_wait_for(w, cq) ? w->wc.status : -1;
+}
+
+static void kt_fr_qps_put(struct kt_fr *f)
+{
+	if (f->qb)
+		ib_destroy_qp(f->qb);
+	if (f->qa)
+		ib_destroy_qp(f->qa);
+	f->qa = NULL;
+	f->qb = NULL;
+}
+
+/* A new connected RC pair, the old one (in error) destroyed. */
+static int kt_fr_qps(struct kt_fr *f)
+{
+	struct ib_qp *qa, *qb;
+	int err;
+
+	kt_fr_qps_put(f);
+	qa = kt_create_qp(f->a, IB_QPT_RC, f->acq, f->acq, NULL, 16);
+	if (IS_ERR(qa))
+		return PTR_ERR(qa);
+	f->qa = qa;
+	qb = kt_create_qp(f->b, IB_QPT_RC, f->bcq, f->bcq, NULL, 16);
+	if (IS_ERR(qb))
+		return PTR_ERR(qb);
+	f->qb = qb;
+	err = kt_connect(qa, f->a, f->b, qb);
+	if (!err)
+		err = kt_connect(qb, f->b, f->a, qa);
+	return err;
+}
+
+static bool kt_fr_qp_in_error(struct ib_qp *qp)
+{
+	struct ib_qp_init_attr init;
+	struct ib_qp_attr attr;
+
+	return !ib_query_qp(qp, &attr, IB_QP_STATE, &init) &&
+	       attr.qp_state == IB_QPS_ERR;
+}
+
+/* Byte @i of the registration (from its iova) in the pages. */
+static u8 *kt_fr_byte(struct kt_fr *f, u32 i)
+{
+	u32 abs = KT_FR_OFF + i;
+
+	return page_address(f->block + kt_fr_pg[abs / PAGE_SIZE]) +
+	       abs % PAGE_SIZE;
+}
+
+/* Copy the registration's bytes [off, off + len) to or from @buf. */
+static void kt_fr_copy(struct kt_fr *f, u32 off, u8 *buf, u32 len,
+		       bool to_mr)
+{
+	u32 i;
+
+	for (i = 0; i < len; i++) {
+		if (to_mr)
+			*kt_fr_byte(f, off + i) = buf[i];
+		else
+			buf[i] = *kt_fr_byte(f, off + i);
+	}
+}
+
+/* REG_MR of the MR with @key and @access, on A; its status. */
+static int kt_fr_reg(struct kt_fr *f, u32 key, int access)
+{
+	struct kt_wait *w = kt_fr_wait_get(f);
+	struct ib_reg_wr reg = {
+		.wr = {
+			.wr_cqe = &w->cqe,
+			.opcode = IB_WR_REG_MR,
+			.send_flags = IB_SEND_SIGNALED,
+		},
+		.mr = f->mr,
+		.key = key,
+		.access = access,
+	};
+	int st;
+
+	if (ib_post_send(f->qa, &reg.wr, NULL))
+		return -2;
+	st = kt_fr_status(w, f->acq);
+	if (st == IB_WC_SUCCESS && w->wc.opcode != IB_WC_REG_MR)
+		return -3;
+	return st;
+}
+
+/* LOCAL_INV of @key on A; its status. */
+static int kt_fr_inv(struct kt_fr *f, u32 key)
+{
+	struct kt_wait *w = kt_fr_wait_get(f);
+	struct ib_send_wr wr = {
+		.wr_cqe = &w->cqe,
+		.opcode = IB_WR_LOCAL_INV,
+		.send_flags = IB_SEND_SIGNALED,
+		.ex.invalidate_rkey = key,
+	};
+	int st;
+
+	if (ib_post_send(f->qa, &wr, NULL))
+		return -2;
+	st = kt_fr_status(w, f->acq);
+	if (st == IB_WC_SUCCESS && w->wc.opcode != IB_WC_LOCAL_INV)
+		return -3;
+	return st;
+}
+
+/* B's RDMA WRITE or READ of @len bytes at @off of the MR, @rkey; status. */
+static int kt_fr_rdma(struct kt_fr *f, enum ib_wr_opcode op, u32 off,
+		      u32 len, u32 rkey, u8 *buf)
+{
+	struct kt_wait *w = kt_fr_wait_get(f);
+	struct ib_sge sge = {
+		.addr = (uintptr_t)buf,
+		.length = len,
+		.lkey = f->b->pd->local_dma_lkey,
+	};
+	struct ib_rdma_wr rwr = {
+		.wr = {
+			.wr_cqe = &w->cqe,
+			.sg_list = &sge,
+			.num_sge = 1,
+			.opcode = op,
+			.send_flags = IB_SEND_SIGNALED,
+		},
+		.remote_addr = f->mr->iova + off,
+		.rkey = rkey,
+	};
+
+	if (ib_post_send(f->qb, &rwr.wr, NULL))
+		return -2;
+	return kt_fr_status(w, f->bcq);
+}
+
+/* B writes the whole registration, A checks every byte. */
+static bool kt_fr_write_ok(struct kt_fr *f, const char *what, u8 seed)
+{
+	int st;
+
+	kt_fill(f->pbuf, KT_FR_LEN, seed);
+	memset(f->lin, 0, KT_FR_LEN);
+	kt_fr_copy(f, 0, f->lin, KT_FR_LEN, true);
+	st = kt_fr_rdma(f, IB_WR_RDMA_WRITE, 0, KT_FR_LEN, f->mr->rkey,
+			f->pbuf);
+	if (st) {
+		kt_result(false, "%s: %s: status %d", f->tag, what, st);
+		return false;
+	}
+	kt_fr_copy(f, 0, f->lin, KT_FR_LEN, false);
+	if (memcmp(f->lin, f->pbuf, KT_FR_LEN)) {
+		kt_result(false, "%s: %s: data differ", f->tag, what);
+		return false;
+	}
+	return true;
+}
+
+/* An access that must fail: B's WRITE gets REM_ACCESS_ERR. */
+static void kt_fr_refused(struct kt_fr *f, const char *what,
+			  enum ib_wr_opcode op)
+{
+	int st = kt_fr_rdma(f, op, 0, 512, f->mr->rkey, f->pbuf);
+
+	kt_result(st == IB_WC_REM_ACCESS_ERR, "%s: %s: REM_ACCESS_ERR (%d)",
+		  f->tag, what, st);
+}
+
+/* A refused registration or invalidation (@st): error, QP in error. */
+static void kt_fr_bad(struct kt_fr *f, const char *what, int st, int want)
+{
+	kt_result(st == want && kt_fr_qp_in_error(f->qa),
+		  "%s: %s: status %d, QP in error", f->tag, what, st);
+}
+
+/* B's SEND_WITH_INV of @rkey must fail (A NAKs it), on a new QP pair. */
+static void kt_fr_bad_inv(struct kt_fr *f, const char *what, u32 rkey)
+{
+	struct kt_wait *wr = kt_fr_wait_get(f), *ws = kt_fr_wait_get(f);
+	struct ib_sge sge = {
+		.addr = (uintptr_t)f->pbuf,
+		.length = 64,
+		.lkey = f->b->pd->local_dma_lkey,
+	};
+	struct ib_send_wr swr = {
+		.wr_cqe = &ws->cqe,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IB_WR_SEND_WITH_INV,
+		.send_flags = IB_SEND_SIGNALED,
+		.ex.invalidate_rkey = rkey,
+	};
+	int st;
+
+	st = kt_fr_qps(f);
+	if (!st)
+		st = kt_post_recv(f->qa, wr, f->a->buf, KT_BUF,
+				  f->a->pd->local_dma_lkey);
+	if (!st)
+		st = ib_post_send(f->qb, &swr, NULL);
+	if (!st)
+		st = kt_fr_status(ws, f->bcq);
+	kt_result(st > 0 && st != IB_WC_WR_FLUSH_ERR, "%s: %s: refused (%d)",
+		  f->tag, what, st);
+}
+
+static bool kt_fr_setup(struct kt_fr *f)
+{
+	int i, n;
+
+	f->w = kcalloc(KT_FR_NWAIT, sizeof(*f->w), GFP_KERNEL);
+	f->pbuf = kmalloc(KT_FR_LEN, GFP_KERNEL);
+	f->pbuf2 = kmalloc(KT_FR_LEN, GFP_KERNEL);
+	f->lin = kmalloc(KT_FR_LEN, GFP_KERNEL);
+	f->block = alloc_pages(GFP_KERNEL | __GFP_ZERO, 3);
+	if (!f->w || !f->pbuf || !f->pbuf2 || !f->lin || !f->block) {
+		kt_result(false, "%s: no memory", f->tag);
+		return false;
+	}
+	f->acq = ib_alloc_cq(f->a->dev, NULL, 64, 0, IB_POLL_WORKQUEUE);
+	if (IS_ERR(f->acq)) {
+		f->acq = NULL;
+		kt_result(false, "%s: ib_alloc_cq", f->tag);
+		return false;
+	}
+	f->bcq = ib_alloc_cq(f->b->dev, NULL, 64, 0, IB_POLL_SOFTIRQ);
+	if (IS_ERR(f->bcq)) {
+		f->bcq = NULL;
+		kt_result(false, "%s: ib_alloc_cq", f->tag);
+		return false;
+	}
+	f->mr = ib_alloc_mr(f->a->pd, IB_MR_TYPE_MEM_REG, 8);
+	if (IS_ERR(f->mr)) {
+		kt_result(false, "%s: ib_alloc_mr: %ld", f->tag,
+			  PTR_ERR(f->mr));
+		f->mr = NULL;
+		return false;
+	}
+	sg_init_table(f->sg, KT_FR_NPAGES);
+	sg_set_page(&f->sg[0], f->block + kt_fr_pg[0],
+		    PAGE_SIZE - KT_FR_OFF, KT_FR_OFF);
+	for (i = 1; i < KT_FR_NPAGES - 1; i++)
+		sg_set_page(&f->sg[i], f->block + kt_fr_pg[i], PAGE_SIZE, 0);
+	sg_set_page(&f->sg[i], f->block + kt_fr_pg[i], KT_FR_LAST, 0);
+	n = ib_dma_map_sg(f->a->dev, f->sg, KT_FR_NPAGES, DMA_BIDIRECTIONAL);
+	if (n != KT_FR_NPAGES) {
+		kt_result(false, "%s: ib_dma_map_sg: %d", f->tag, n);
+		return false;
+	}
+	f->mapped = true;
+	n = ib_map_mr_sg(f->mr, f->sg, KT_FR_NPAGES, NULL, PAGE_SIZE);
+	kt_result(n == KT_FR_NPAGES && f->mr->length == KT_FR_LEN,
+		  "%s: map_mr_sg of %d non-contiguous pages, offset %d (%d, length %llu)",
+		  f->tag, KT_FR_NPAGES, KT_FR_OFF, n, f->mr->length);
+	if (n != KT_FR_NPAGES)
+		return false;
+	i = kt_fr_qps(f);
+	if (i)
+		kt_result(false, "%s: QPs: %d", f->tag, i);
+	return !i;
+}
+
+static void kt_fr_teardown(struct kt_fr *f)
+{
+	kt_fr_qps_put(f);
+	if (f->mr)
+		ib_dereg_mr(f->mr);
+	if (f->mapped)
+		ib_dma_unmap_sg(f->a->dev, f->sg, KT_FR_NPAGES,
+				DMA_BIDIRECTIONAL);
+	if (f->bcq)
+		ib_free_cq(f->bcq);
+	if (f->acq)
+		ib_free_cq(f->acq);
+	if (f->block)
+		__free_pages(f->block, 3);
+	kfree(f->lin);
+	kfree(f->pbuf2);
+	kfree(f->pbuf);
+	kfree(f->w);
+}
+
+/* What the device reports and refuses at ib_alloc_mr(). */
+static void kt_fr_caps(struct kt_fr *f)
+{
+	struct ib_device_attr *at = &f->a->dev->attrs;
+	struct ib_mr *mr;
+	bool ok;
+
+	ok = (at->device_cap_flags & IB_DEVICE_MEM_MGT_EXTENSIONS) &&
+	     at->max_fast_reg_page_list_len >= 256;
+	mr = ib_alloc_mr(f->a->pd, IB_MR_TYPE_MEM_REG,
+			 at->max_fast_reg_page_list_len + 1);
+	if (!IS_ERR(mr)) {
+		ib_dereg_mr(mr);
+		ok = false;
+	}
+	mr = ib_alloc_mr(f->a->pd, IB_MR_TYPE_SG_GAPS, 8);
+	if (!IS_ERR(mr)) {
+		ib_dereg_mr(mr);
+		ok = false;
+	}
+	kt_result(ok, "%s: MEM_MGT_EXTENSIONS, page list %u, alloc_mr refusals",
+		  f->tag, at->max_fast_reg_page_list_len);
+}
+
+/* Registration, invalidation and their refusals on A's side (rodp). */
+static void kt_fr_bad_run(struct kt_fr *f)
+{
+	struct ib_send_wr swr = {};
+	struct kt_wait *w;
+	struct ib_sge sge;
+	u32 key;
+	int st;
+
+	/* A valid MR cannot be registered again. */
+	key = ib_inc_rkey(f->mr->rkey);
+	ib_update_fast_reg_key(f->mr, key & 0xff);
+	if (kt_fr_qps(f) || kt_fr_reg(f, f->mr->rkey, KT_FR_ACCESS)) {
+		kt_result(false, "%s: REG_MR for the bad cases", f->tag);
+		return;
+	}
+	st = kt_fr_reg(f, f->mr->rkey, KT_FR_ACCESS);
+	kt_fr_bad(f, "REG_MR of a valid MR", st, IB_WC_MW_BIND_ERR);
+
+	/* LOCAL_INV of the right index with the wrong key byte. */
+	if (kt_fr_qps(f))
+		return;
+	st = kt_fr_inv(f, ib_inc_rkey(f->mr->rkey));
+	kt_fr_bad(f, "LOCAL_INV with a wrong key", st, IB_WC_LOC_QP_OP_ERR);
+
+	/* A key whose index is not the MR's. */
+	if (kt_fr_qps(f) || kt_fr_inv(f, f->mr->rkey)) {
+		kt_result(false, "%s: LOCAL_INV for the bad cases", f->tag);
+		return;
+	}
+	st = kt_fr_reg(f, f->mr->rkey + 0x100, KT_FR_ACCESS);
+	kt_fr_bad(f, "REG_MR with another index", st, IB_WC_MW_BIND_ERR);
+
+	/* A length the page list does not hold. */
+	if (kt_fr_qps(f))
+		return;
+	f->mr->length += PAGE_SIZE;
+	st = kt_fr_reg(f, f->mr->rkey, KT_FR_ACCESS);
+	f->mr->length -= PAGE_SIZE;
+	kt_fr_bad(f, "REG_MR longer than its pages", st, IB_WC_MW_BIND_ERR);
+
+	/* Remote write without local write (IBA). */
+	if (kt_fr_qps(f))
+		return;
+	st = kt_fr_reg(f, f->mr->rkey, IB_ACCESS_REMOTE_WRITE);
+	kt_fr_bad(f, "REG_MR of remote write without local write", st,
+		  IB_WC_MW_BIND_ERR);
+
+	/* The MR is invalid: its L_Key gives no access either. */
+	if (kt_fr_qps(f))
+		return;
+	w = kt_fr_wait_get(f);
+	sge.addr = f->mr->iova;
+	sge.length = 64;
+	sge.lkey = f->mr->lkey;
+	swr.wr_cqe = &w->cqe;
+	swr.sg_list = &sge;
+	swr.num_sge = 1;
+	swr.opcode = IB_WR_SEND;
+	swr.send_flags = IB_SEND_SIGNALED;
+	st = ib_post_send(f->qa, &swr, NULL);
+	if (!st)
+		st = kt_fr_status(w, f->acq);
+	kt_fr_bad(f, "SEND through an invalid MR's L_Key", st,
+		  IB_WC_LOC_PROT_ERR);
+}
+
+/*
+ * A deregisters the MR while B's WRITEs through it are on the way: the
+ * deregistration waits for the access in progress, then B's later WRITEs
+ * are refused (or flushed); every WRITE completes.
+ */
+static void kt_fr_dereg_busy(struct kt_fr *f)
+{
+	struct kt_wait *w[16];
+	int i, n = 0, st, err;
+
+	if (kt_fr_qps(f) || kt_fr_reg(f, f->mr->rkey, KT_FR_ACCESS)) {
+		kt_result(false, "%s: REG_MR before dereg", f->tag);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(w); i++) {
+		struct ib_sge sge = {
+			.addr = (uintptr_t)f->pbuf,
+			.length = KT_FR_LEN,
+			.lkey = f->b->pd->local_dma_lkey,
+		};
+		struct ib_rdma_wr rwr = {
+			.wr = {
+				.sg_list = &sge,
+				.num_sge = 1,
+				.opcode = IB_WR_RDMA_WRITE,
+				.send_flags = IB_SEND_SIGNALED,
+			},
+			.remote_addr = f->mr->iova,
+			.rkey = f->mr->rkey,
+		};
+
+		w[i] = kt_fr_wait_get(f);
+		rwr.wr.wr_cqe = &w[i]->cqe;
+		if (ib_post_send(f->qb, &rwr.wr, NULL))
+			break;
+	}
+	/* A wait consumes its completion: w[0] is waited for once. */
+	st = kt_fr_status(w[0], f->bcq);
+	err = ib_dereg_mr(f->mr);
+	f->mr = NULL;
+	while (n < i) {
+		if (n)
+			st = kt_fr_status(w[n], f->bcq);
+		if (st != IB_WC_SUCCESS && st != IB_WC_REM_ACCESS_ERR &&
+		    st != IB_WC_WR_FLUSH_ERR)
+			break;
+		n++;
+	}
+	kt_result(!err && i == ARRAY_SIZE(w) && n == i,
+		  "%s: dereg with peer WRITEs in flight (%d, %d/%d complete, last %d)",
+		  f->tag, err, n, i, st);
+}
+
+static void kt_frmr_run(struct kt_end *a, struct kt_end *b)
+{
+	struct kt_fr f = { .a = a, .b = b };
+	struct kt_wait *wr, *ws;
+	struct ib_sge sge;
+	struct ib_send_wr swr = {};
+	u32 key;
+	int st;
+
+	snprintf(f.tag, sizeof(f.tag), "%s:%s fast-reg", a->name, b->name);
+	if (kt_is_rodp(a))
+		kt_fr_caps(&f);
+	if (!kt_fr_setup(&f))
+		goto out;
+
+	key = ib_inc_rkey(f.mr->rkey);
+	ib_update_fast_reg_key(f.mr, key & 0xff);
+	st = kt_fr_reg(&f, f.mr->rkey, KT_FR_ACCESS);
+	kt_result(!st, "%s: REG_MR (%d)", f.tag, st);
+	if (st)
+		goto out;
+
+	if (kt_fr_write_ok(&f, "peer RDMA WRITE through the R_Key", 21))
+		kt_result(true, "%s: peer RDMA WRITE through the R_Key",
+			  f.tag);
+
+	/* B reads across three pages from inside the first. */
+	kt_fill(f.lin, KT_FR_LEN, 33);
+	kt_fr_copy(&f, 0, f.lin, KT_FR_LEN, true);
+	memset(f.pbuf2, 0, KT_FR_LEN);
+	st = kt_fr_rdma(&f, IB_WR_RDMA_READ, 50, 9000, f.mr->rkey, f.pbuf2);
+	kt_result(!st && !memcmp(f.pbuf2, f.lin + 50, 9000),
+		  "%s: peer RDMA READ through the R_Key (%d)", f.tag, st);
+
+	/* A sends out of the MR through its L_Key. */
+	wr = kt_fr_wait_get(&f);
+	ws = kt_fr_wait_get(&f);
+	memset(f.pbuf2, 0, KT_FR_LEN);
+	sge.addr = f.mr->iova + 10;
+	sge.length = 5000;
+	sge.lkey = f.mr->lkey;
+	swr.wr_cqe = &ws->cqe;
+	swr.sg_list = &sge;
+	swr.num_sge = 1;
+	swr.opcode = IB_WR_SEND;
+	swr.send_flags = IB_SEND_SIGNALED;
+	st = kt_post_recv(f.qb, wr, f.pbuf2, KT_FR_LEN,
+			  b->pd->local_dma_lkey);
+	if (!st)
+		st = ib_post_send(f.qa, &swr, NULL);
+	if (!st)
+		st = kt_fr_status(ws, f.acq);
+	if (!st)
+		st = kt_fr_status(wr, f.bcq);
+	kt_result(!st && wr->wc.byte_len == 5000 &&
+		  !memcmp(f.pbuf2, f.lin + 10, 5000),
+		  "%s: SEND from the MR through the L_Key (%d)", f.tag, st);
+
+	st = kt_fr_inv(&f, f.mr->rkey);
+	kt_result(!st, "%s: LOCAL_INV (%d)", f.tag, st);
+	kt_fr_refused(&f, "peer WRITE after LOCAL_INV", IB_WR_RDMA_WRITE);
+
+	/* Registered again under a new key byte. */
+	key = ib_inc_rkey(f.mr->rkey);
+	ib_update_fast_reg_key(f.mr, key & 0xff);
+	st = kt_fr_qps(&f);
+	if (!st)
+		st = kt_fr_reg(&f, f.mr->rkey, KT_FR_ACCESS);
+	if (st)
+		kt_result(false, "%s: REG_MR with a new key: %d", f.tag, st);
+	else if (kt_fr_write_ok(&f, "REG_MR with a new key", 45))
+		kt_result(true, "%s: REG_MR with a new key, peer WRITE",
+			  f.tag);
+
+	/* B's SEND_WITH_INV invalidates it. */
+	wr = kt_fr_wait_get(&f);
+	ws = kt_fr_wait_get(&f);
+	sge.addr = (uintptr_t)f.pbuf;
+	sge.length = 64;
+	sge.lkey = b->pd->local_dma_lkey;
+	swr.wr_cqe = &ws->cqe;
+	swr.opcode = IB_WR_SEND_WITH_INV;
+	swr.ex.invalidate_rkey = f.mr->rkey;
+	st = kt_post_recv(f.qa, wr, a->buf, KT_BUF, a->pd->local_dma_lkey);
+	if (!st)
+		st = ib_post_send(f.qb, &swr, NULL);
+	if (!st)
+		st = kt_fr_status(ws, f.bcq);
+	if (!st)
+		st = kt_fr_status(wr, f.acq);
+	kt_result(!st && (wr->wc.wc_flags & IB_WC_WITH_INVALIDATE) &&
+		  wr->wc.ex.invalidate_rkey == f.mr->rkey,
+		  "%s: peer SEND_WITH_INV: flag and R_Key (%d, flags 0x%x)",
+		  f.tag, st, wr->wc.wc_flags);
+	kt_fr_refused(&f, "peer READ after SEND_WITH_INV", IB_WR_RDMA_READ);
+
+	/*
+	 * SEND_WITH_INV of R_Keys that name nothing invalidatable (rxe
+	 * 6.1 ACKs them, and invalidates even its DMA MR).
+	 */
+	if (kt_is_rodp(a)) {
+		kt_fr_bad_inv(&f,
+			      "SEND_WITH_INV of the MR's R_Key, wrong key byte",
+			      ib_inc_rkey(f.mr->rkey));
+		kt_fr_bad_inv(&f, "SEND_WITH_INV of a DMA MR's R_Key",
+			      a->pd->unsafe_global_rkey);
+		kt_fr_bad_run(&f);
+		kt_fr_dereg_busy(&f);
+	}
+out:
+	kt_fr_teardown(&f);
+}
+
 static void kt_pair(const char *an, const char *bn)
 {
 	struct kt_end a = {}, b = {};
@@ -1335,6 +1922,7 @@ static void kt_pair(const char *an, const char *bn)
 		kt_srq_run(&a, &b);
 	if (kt_is_rodp(&a))
 		kt_bad_run(&a);
+	kt_frmr_run(&a, &b);
 	kt_end_put(&b);
 	kt_end_put(&a);
 }

@@ -16,7 +16,14 @@
 # posts from a softirq CQ handler; ib_drain_qp() flushing receives; UD
 # through AHs made with interrupts off and sleepable; an SRQ with its
 # limit and LAST_WQE_REACHED events (when B is rodp); malformed posts
-# (errno and bad_wr, when A is rodp).  After each
+# (errno and bad_wr, when A is rodp); fast registration: A's MR over
+# four non-contiguous pages at an offset, B's WRITE and READ through the
+# R_Key, A's SEND through the L_Key, LOCAL_INV and B's SEND_WITH_INV
+# (flag and R_Key) each followed by a refused access, a new key byte;
+# when A is rodp also SEND_WITH_INVs of keys nothing invalidatable backs,
+# the capabilities, the refused registrations and invalidations, and a
+# deregistration with the peer's WRITEs in flight
+# (rodp_ktest.c).  After each
 # pairing, rmmod rodp_ktest must leave `rdma resource show` as it was
 # before insmod.  The harness checks the kernel log (no WARN, lockdep
 # report or hung task).
@@ -30,10 +37,10 @@ RESULT=/sys/kernel/debug/rodp_ktest/result
 # PAIRING -> the number of cases rodp_ktest reports for it.
 PAIRINGS=(rodp0:rodp1 rodp0:rodp0 rodp0:rxe0 rxe0:rodp0)
 declare -A EXPECT=(
-	[rodp0:rodp1]=51
-	[rodp0:rodp0]=51
-	[rodp0:rxe0]=36
-	[rxe0:rodp0]=36
+	[rodp0:rodp1]=71
+	[rodp0:rodp0]=71
+	[rodp0:rxe0]=56
+	[rxe0:rodp0]=46
 )
 total=0
 for p in "${PAIRINGS[@]}"; do
