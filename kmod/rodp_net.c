@@ -133,7 +133,8 @@ static struct rodp_eng *rodp_rx_queue(struct rodp_dev *rdev,
 	 * a full member), which any P_Key with the same low 15 bits
 	 * matches.  QP1 takes no other either.
 	 */
-	if ((get_unaligned_be16(skb->data + 2) & 0x7fff) != 0x7fff) {
+	if ((get_unaligned_be16(skb->data + 2) ^ RCORE_DEFAULT_PKEY) &
+	    RCORE_PKEY_KEY_MASK) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		goto drop;
 	}
@@ -438,7 +439,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	int ret;
 
 	tx->pkt.bth.pad = rcore_pad_len(tx->payload_len);
-	tx->pkt.bth.pkey = 0xffff;
+	tx->pkt.bth.pkey = RCORE_DEFAULT_PKEY;
 	/* An XRC QP's packets: RC's under XRC opcodes (rodp_xrc.c). */
 	if (rodp_qp_transport(qp) == RCORE_TR_XRC)
 		tx->pkt.bth.opcode = rcore_xrc_opcode(tx->pkt.bth.opcode);

@@ -39,6 +39,7 @@
 #define RCORE_GSI_QKEY		0x80010000u
 /* The default P_Key (full membership). */
 #define RCORE_DEFAULT_PKEY	0xffffu
+#define RCORE_PKEY_KEY_MASK	0x7fffu	/* the key; bit 15: full member */
 /* The UDP destination port of RoCEv2. */
 #define RCORE_ROCEV2_PORT	4791
 

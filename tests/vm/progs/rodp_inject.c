@@ -586,14 +586,15 @@ static bool mem_same(const struct pair *p, const char *what, bool mr_too)
 }
 
 /*
- * Inject a valid 16-byte RDMA WRITE at B's expected PSN and wait for it
- * to land: B is alive, and everything sent to its QP before has been
- * processed (B handles its packets in order).
+ * Inject a valid 16-byte RDMA WRITE (BTH P_Key @pkey) at B's expected PSN
+ * and wait for it to land: B is alive, and everything sent to its QP
+ * before has been processed (B handles its packets in order).
  */
-static bool probe(struct pair *p, const char *what)
+static bool probe_pkey(struct pair *p, const char *what, uint16_t pkey)
 {
 	uint8_t buf[PKT_MAX], data[16];
 	uint32_t off = 16 * (p->probe % (MR_LEN / 16));
+	struct rcore_pkt h;
 	size_t len, i;
 	int t;
 
@@ -602,8 +603,12 @@ static bool probe(struct pair *p, const char *what)
 	if (!memcmp(p->mem + MR_OFF + off, data, sizeof(data)))
 		data[0] ^= 0xff;
 	p->probe++;
-	len = mk_write(buf, p, RCORE_RC_WRITE_ONLY, p->epsn, off,
-		       p->mr->rkey, sizeof(data), data, sizeof(data));
+	hdr_init(&h, RCORE_RC_WRITE_ONLY, p->qp_b->qp_num, p->epsn);
+	h.bth.pkey = pkey;
+	h.reth.va = (uintptr_t)(p->mem + MR_OFF + off);
+	h.reth.rkey = p->mr->rkey;
+	h.reth.len = sizeof(data);
+	len = build_pkt(buf, &flow, &h, data, sizeof(data));
 	inject(buf, len);
 	for (t = 0; t < 500; t++) {
 		if (!memcmp(p->mem + MR_OFF + off, data, sizeof(data)))
@@ -619,6 +624,11 @@ static bool probe(struct pair *p, const char *what)
 	memcpy(p->want + MR_OFF + off, data, sizeof(data));
 	p->epsn = rcore_psn_add(p->epsn, 1);
 	return true;
+}
+
+static bool probe(struct pair *p, const char *what)
+{
+	return probe_pkey(p, what, RCORE_DEFAULT_PKEY);
 }
 
 /*
@@ -965,7 +975,6 @@ static void class_pkey(struct pair *p)
 	struct rcore_pkt h;
 	unsigned int i;
 	size_t len;
-	int t;
 
 	vt_case_begin();
 	read_counters(&b);
@@ -985,23 +994,7 @@ static void class_pkey(struct pair *p)
 	class_check(p, &b, want, "after foreign P_Keys");
 
 	/* A limited member's P_Key matches the full default one. */
-	rnd_fill(data, sizeof(data));
-	hdr_init(&h, RCORE_RC_WRITE_ONLY, p->qp_b->qp_num, p->epsn);
-	h.bth.pkey = 0x7fff;
-	h.reth.va = (uintptr_t)(p->mem + MR_OFF + 512);
-	h.reth.rkey = p->mr->rkey;
-	h.reth.len = sizeof(data);
-	len = build_pkt(buf, &flow, &h, data, sizeof(data));
-	inject(buf, len);
-	for (t = 0; t < 500; t++) {
-		if (!memcmp(p->mem + MR_OFF + 512, data, sizeof(data)))
-			break;
-		usleep(10 * 1000);
-	}
-	if (t == 500)
-		vt_bad("a WRITE with P_Key 0x7fff did not land within 5 s");
-	memcpy(p->want + MR_OFF + 512, data, sizeof(data));
-	p->epsn = rcore_psn_add(p->epsn, 1);
+	probe_pkey(p, "a WRITE with P_Key 0x7fff (limited member)", 0x7fff);
 	mem_same(p, "after a limited member's P_Key", true);
 	vt_case_end("P_Keys 0x0000, 0x1234, 0x8001, 0xfffe: dropped (rx_drop_hdr); 0x7fff (limited member) lands");
 }
