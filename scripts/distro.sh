@@ -32,7 +32,7 @@ PACKAGES=(
 	libcmocka0
 	iproute2 kmod procps psmisc util-linux iputils-ping tcpdump strace
 	python3 bc gawk ethtool
-	gcc make cmake pkg-config libibverbs-dev
+	gcc libc6-dev make cmake pkg-config libibverbs-dev
 )
 
 root=$RODP_DEPS/root-$name
