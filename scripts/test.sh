@@ -247,6 +247,21 @@ run_vm_suites()
 	summary+=("VM run: $dir")
 }
 
+# run_pkg_test DISTRO: the Debian packages installed, used and purged in
+# a fresh DISTRO root on that release's kernel (scripts/pkgtest.sh),
+# counted as one suite, "pkg-DISTRO".
+run_pkg_test()
+{
+	local dir
+
+	echo "=== package test: Debian $1"
+	mkdir -p "$RODP_VMDIR/runs"
+	dir=$RODP_VMDIR/runs/$(date +%Y%m%d-%H%M%S)-$$-pkg-$1
+	"$RODP_ROOT/scripts/pkgtest.sh" "$1" --run-dir "$dir"
+	suite_result "pkg-$1" "$dir"
+	summary+=("VM run: $dir")
+}
+
 # What ./rodp test runs besides the whole suite on the default kernel and
 # the host's user space: each other kernel with its own Debian release's
 # user space (6.12 with Debian 13's rdma-core, the newest with unstable's),
@@ -257,6 +272,9 @@ SLICE=(10-basic 30-provider 40-mr 50-rc 52-odp 65-kverbs 90-teardown)
 USLICE=(10-basic 30-provider 40-mr 50-rc 52-odp 60-perftest 90-teardown)
 OTHER=(6.12:trixie newest:sid)
 DISTROS=(6.1:bookworm 6.12:trixie newest:sid)
+# The package test: Debian 12 on 6.1; --full adds Debian 13 on 6.12.
+PKG=(bookworm)
+PKG_FULL=(bookworm trixie)
 
 kernel=
 distro=
@@ -286,9 +304,15 @@ if [ $full -eq 1 ]; then
 	for kd in "${DISTROS[@]}"; do
 		run_vm_suites "${kd%%:*}" "${kd#*:}" "${USLICE[@]}"
 	done
+	for d in "${PKG_FULL[@]}"; do
+		run_pkg_test "$d"
+	done
 else
 	for kd in "${OTHER[@]}"; do
 		run_vm_suites "${kd%%:*}" "${kd#*:}" "${SLICE[@]}"
+	done
+	for d in "${PKG[@]}"; do
+		run_pkg_test "$d"
 	done
 fi
 finish
