@@ -211,7 +211,7 @@ fi
 unit=$(dpkg -L rodp-dkms | grep '/rodp@\.service$')
 if [ -n "$unit" ] && command -v systemd-analyze >/dev/null; then
 	check "systemd-analyze verify rodp@ve2.service" \
-		systemd-analyze verify "rodp@ve2.service"
+		systemd-analyze verify "$(dirname "$unit")/rodp@ve2.service"
 else
 	fail "systemd-analyze verify rodp@ve2.service (unit: '$unit')"
 fi
