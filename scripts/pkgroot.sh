@@ -73,8 +73,9 @@ make_root()
 			dpkg-divert -q --local --rename \
 				--remove /usr/sbin/update-initramfs"' >&2 ||
 		die "pkgroot: installing kernel $kver in the $distro root failed"
-	[ -d "$tmp/lib/modules/$kver/kernel" ] &&
-	[ -e "$tmp/lib/modules/$kver/build/Makefile" ] ||
+	# (build is an absolute link in some releases: look from inside)
+	chroot "$tmp" test -d "/lib/modules/$kver/kernel" \
+		-a -e "/lib/modules/$kver/build/Makefile" ||
 		die "pkgroot: kernel $kver or its headers missing in the root"
 	# Packages only: no downloaded archives, apt lists or initramfs
 	# (the guest boots the test bed's own).
