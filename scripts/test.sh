@@ -296,7 +296,23 @@ if [ -n "$kernel" ] || [ -n "$distro" ]; then
 	run_vm_suites "$kernel" "$distro"
 	finish
 fi
+# The other releases' roots (debootstrap: mostly download and dpkg) are
+# made while the first guest runs, at the lowest priority; vm.sh makes
+# them itself if this failed, and says why.
+roots=()
+for kd in "${OTHER[@]}" "${DISTROS[@]}"; do
+	[ $full -eq 1 ] || [[ " ${OTHER[*]} " == *" $kd "* ]] || continue
+	[[ " ${roots[*]} " == *" ${kd#*:} "* ]] || roots+=("${kd#*:}")
+done
+(
+	for d in "${roots[@]}"; do
+		nice -n 19 "$RODP_ROOT/scripts/distro.sh" "$d" >/dev/null ||
+			msg "test: preparing the $d root failed (see above)"
+	done
+) >"$RODP_BUILD/roots.log" 2>&1 &
+roots_pid=$!
 run_vm_suites "" ""
+wait $roots_pid
 if [ $full -eq 1 ]; then
 	for kd in "${OTHER[@]}"; do
 		run_vm_suites "${kd%%:*}" ""
