@@ -1,5 +1,5 @@
 #!/bin/bash
-# scripts/pkgtest.sh DISTRO [--run-dir DIR]: the package test for Debian
+# scripts/pkgtest.sh DISTRO [--run-dir DIR | --prepare]: the package test for Debian
 # DISTRO (bookworm on kernel 6.1, trixie on 6.12):
 #
 #  1. ./rodp package --distro DISTRO (build/pkg/DISTRO/*.deb);
@@ -14,15 +14,19 @@
 # scripts/test.sh counts as one suite "pkg-DISTRO": suites/pkg-DISTRO.out
 # (the TAP), .status, and dmesg-split/pkg-DISTRO.dmesg (the guest's
 # kernel log).  Exit status: vm.sh's (0 when every case passed).
+# --prepare: steps 1 and 2 only (scripts/test.sh runs them while another
+# guest runs).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 distro=${1:?usage: pkgtest.sh bookworm|trixie [--run-dir DIR]}
 shift
 dir=
+prepare=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--run-dir) dir=${2:?}; shift 2 ;;
+	--prepare) prepare=1; shift ;;
 	*) die "pkgtest: unknown option $1" ;;
 	esac
 done
@@ -40,6 +44,7 @@ fi
 kver=$("$RODP_ROOT/scripts/kernels.sh" "$kernel")
 "$RODP_ROOT/scripts/package.sh" --distro "$distro" >/dev/null
 root=$("$RODP_ROOT/scripts/pkgroot.sh" "$distro" "$kver")
+[ $prepare = 0 ] || exit 0
 
 start=$SECONDS
 rc=0

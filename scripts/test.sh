@@ -309,6 +309,12 @@ done
 		nice -n 19 "$RODP_ROOT/scripts/distro.sh" "$d" >/dev/null ||
 			msg "test: preparing the $d root failed (see above)"
 	done
+	# The package tests' packages and roots (scripts/pkgroot.sh).
+	if [ $full -eq 1 ]; then pkgs=("${PKG_FULL[@]}"); else pkgs=("${PKG[@]}"); fi
+	for d in "${pkgs[@]}"; do
+		nice -n 19 "$RODP_ROOT/scripts/pkgtest.sh" "$d" --prepare ||
+			msg "test: preparing the $d package test failed"
+	done
 ) >"$RODP_BUILD/roots.log" 2>&1 &
 roots_pid=$!
 run_vm_suites "" ""
