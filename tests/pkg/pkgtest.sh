@@ -180,8 +180,10 @@ else
 fi
 
 # 8: the provider that libibverbs loaded is the package's.
-timeout 30 ibv_rc_pingpong -d rodp1 -g "$(pt_gid rodp1)" -p 18500 \
-	>/dev/null 2>&1 &
+# (ibv_rc_pingpong itself, not under timeout: its maps are looked at;
+# it waits for a client that never comes and is killed below)
+ibv_rc_pingpong -d rodp1 -g "$(pt_gid rodp1)" -p 18500 \
+	>"$OUT/pingpong" 2>&1 &
 pp=$!
 provider_mapped()
 {
@@ -194,6 +196,7 @@ kill $pp 2>/dev/null
 wait $pp 2>/dev/null
 is "libibverbs loads the packaged provider" \
 	"$(dirname "${lib:-/none}")" "/usr/lib/$MULTIARCH/libibverbs"
+[ -n "$lib" ] || sed 's/^/#   /' "$OUT/pingpong"
 
 # 9: traffic: ib_write_bw --odp on both ends, rodp0 -> rodp1.
 odp0=$(cat /sys/class/infiniband/rodp1/ports/1/hw_counters/odp_faults \
