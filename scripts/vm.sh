@@ -28,6 +28,9 @@ usage: ./rodp vm [options] -- CMD [ARG...]
   --no-rodp        do not load rodp.ko
   --run-dir DIR    keep the run's files in DIR (default build/vm/runs/<id>)
   --quiet          do not stream CMD's output (it stays in the run folder)
+  --no-topology    load the stack, rodp and the provider; build no topology
+  --smp N          vCPUs (default 2)
+  --qemu-arg ARG   one more QEMU argument (repeatable)
 Environment: RODP_VM_BOOT_TIMEOUT (s, default 120) bounds each boot up to
 init; RODP_VM_ACCEL (default tcg,thread=multi); RODP_* variables are passed
 into the guest.
@@ -40,6 +43,9 @@ timeout=600
 rodp=auto
 rundir=
 quiet=0
+topology=yes
+smp=2
+qemu_args=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel)	kver=${2:?}; shift 2 ;;
@@ -48,6 +54,9 @@ while [ $# -gt 0 ]; do
 	--no-rodp)	rodp=no; shift ;;
 	--run-dir)	rundir=${2:?}; shift 2 ;;
 	--quiet)	quiet=1; shift ;;
+	--no-topology)	topology=no; shift ;;
+	--smp)		smp=${2:?}; shift 2 ;;
+	--qemu-arg)	qemu_args+=("${2:?}"); shift 2 ;;
 	--)		shift; break ;;
 	-h|--help)	usage ;;
 	*)		msg "vm: unknown option $1"; usage ;;
@@ -124,6 +133,7 @@ write_env()
 			printf 'export %s=%q\n' "$var" "${!var}"
 		done < <(compgen -e | grep '^RODP_' | grep -v '^RODP_VM_')
 		printf 'RODP_VM_RODP=%s\n' $rodp
+		printf 'RODP_VM_TOPOLOGY=%s\n' $topology
 		printf 'RODP_VM_DEADLINE=%s\n' \
 			$(($(date +%s) + timeout - margin))
 	} >"$rundir/env"
@@ -156,12 +166,13 @@ boot()
 	: >"$console"
 	write_env
 	qemu-system-x86_64 -nodefaults -no-user-config -no-reboot \
-		-accel "$accel" -cpu max -smp 2 -m 2G \
+		-accel "$accel" -cpu max -smp "$smp" -m 2G \
 		-display none -monitor none -serial "file:$console" \
 		-kernel "$vmlinuz" -initrd "$initrd" \
 		-append "$cmdline" \
 		-virtfs "local,path=/,mount_tag=hostroot,$share,readonly=on" \
 		-virtfs "local,path=$rundir,mount_tag=results,$share" \
+		"${qemu_args[@]}" \
 		</dev/null >>"$rundir/qemu.log" 2>&1 &
 	qpid=$!
 	tails=()

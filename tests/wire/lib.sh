@@ -1,0 +1,158 @@
+# shellcheck shell=bash
+# tests/wire/lib.sh: helpers for the two-guest wire (sourced inside a
+# guest started by ./rodp vm2, see scripts/vm2.sh).
+#
+# The link: eth0 (the virtio NIC whose MAC is 52:54:00:78:00:0X), guest A
+# 10.78.0.1, guest B 10.78.0.2.  The rendezvous: $RODP_WIRE, a 9p folder
+# both guests write.  Guest B runs tests/wire/agent.sh, which runs the
+# requests guest A leaves there (remote_start, remote_wait, remote below),
+# so a two-guest suite is one script in guest A.
+
+WIRE_KROOT=$RODP_REPO/build/deps/$(uname -r)/root
+WIRE_NIC=${WIRE_NIC:-}
+
+# wire_nic: the name of the wire's NIC (by its MAC).
+wire_nic()
+{
+	local d
+	for d in /sys/class/net/*; do
+		case $(cat "$d/address" 2>/dev/null) in
+		52:54:00:78:00:0*) printf '%s\n' "${d##*/}"; return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# wire_dev: the RoCE device on the wire's NIC, if any.
+wire_dev()
+{
+	rdma link show 2>/dev/null |
+		awk -v n="$(wire_nic)" '$NF == n { split($2, a, "/"); print a[1]; exit }'
+}
+
+# wire_use rodp|rxe|none: make the wire's RoCE device rodp0 (rodp.ko) or
+# rxe0 (upstream rdma_rxe), removing the other (they both want UDP 4791),
+# and wait until its port is active with an IPv4 RoCE v2 GID.
+wire_use()
+{
+	local want=$1 nic dev f
+	nic=$(wire_nic) || { echo "wire_use: no wire NIC" >&2; return 1; }
+	dev=$(wire_dev)
+	case $dev in
+	rodp0) [ "$want" = rodp ] && return 0 ;;
+	rxe0) [ "$want" = rxe ] && return 0 ;;
+	esac
+	[ -z "$dev" ] || rdma link del "$dev" || return 1
+	case $want in
+	rodp)
+		# rdma_rxe holds port 4791 from its load on older kernels.
+		if [ -d /sys/module/rdma_rxe ]; then
+			rmmod rdma_rxe || return 1
+		fi
+		rdma link add rodp0 type rodp netdev "$nic" || return 1
+		dev=rodp0
+		;;
+	rxe)
+		modprobe -d "$WIRE_KROOT" rdma_rxe || return 1
+		rdma link add rxe0 type rxe netdev "$nic" || return 1
+		dev=rxe0
+		;;
+	none) return 0 ;;
+	*) echo "wire_use: rodp, rxe or none, not $want" >&2; return 1 ;;
+	esac
+	for _ in $(seq 100); do
+		if [ "$(ibv_devinfo -d $dev 2>/dev/null |
+			awk '$1 == "state:" { print $2; exit }')" = PORT_ACTIVE ]; then
+			for f in /sys/class/infiniband/$dev/ports/1/gids/*; do
+				case $(cat "$f" 2>/dev/null) in
+				0000:0000:0000:0000:0000:ffff:*) return 0 ;;
+				esac
+			done
+		fi
+		sleep 0.2
+	done
+	echo "wire_use: $dev did not come up" >&2
+	return 1
+}
+
+# wire_mtu N: the wire NIC's MTU (the RoCE port's active MTU follows).
+wire_mtu()
+{
+	ip link set "$(wire_nic)" mtu "$1"
+}
+
+# wire_gid DEV: the index of DEV's IPv4 RoCE v2 GID.
+wire_gid()
+{
+	local p=/sys/class/infiniband/$1/ports/1 f i
+	for f in "$p"/gids/*; do
+		i=${f##*/}
+		case $(cat "$f" 2>/dev/null) in
+		0000:0000:0000:0000:0000:ffff:*) ;;
+		*) continue ;;
+		esac
+		[ "$(cat "$p/gid_attrs/types/$i" 2>/dev/null)" = "RoCE v2" ] ||
+			continue
+		printf '%s\n' "$i"
+		return 0
+	done
+	return 1
+}
+
+# --- guest A's side of the agent protocol -------------------------------
+# $RODP_WIRE/req/N.sh is request N (bash, run by guest B's agent with this
+# file sourced, in the background); the agent answers in $RODP_WIRE/rep/:
+# N.pid when it started, N.out its output, N.rc its exit status.
+WIRE_REQ=0
+
+# remote_start CMD...: start CMD in guest B; echoes the request number.
+remote_start()
+{
+	local n
+	WIRE_REQ=$((WIRE_REQ + 1))
+	n=$WIRE_REQ
+	mkdir -p "$RODP_WIRE/req"
+	printf '%s\n' "$*" >"$RODP_WIRE/req/.$n.tmp"
+	mv "$RODP_WIRE/req/.$n.tmp" "$RODP_WIRE/req/$n.sh"
+	echo $n
+}
+
+# remote_wait N [SECONDS]: wait for request N to end (default 300 s); its
+# exit status (124 when it did not end in time).
+remote_wait()
+{
+	local n=$1 deadline=$((SECONDS + ${2:-300}))
+	while [ ! -f "$RODP_WIRE/rep/$n.rc" ]; do
+		[ $SECONDS -lt $deadline ] || return 124
+		sleep 0.2
+	done
+	return "$(cat "$RODP_WIRE/rep/$n.rc")"
+}
+
+# remote_out N: request N's output.
+remote_out()
+{
+	cat "$RODP_WIRE/rep/$1.out" 2>/dev/null
+}
+
+# remote CMD...: run CMD in guest B and wait; its output, its status.
+remote()
+{
+	local n rc
+	n=$(remote_start "$@")
+	WIRE_REQ=$n
+	remote_wait "$n" 300
+	rc=$?
+	remote_out "$n"
+	return $rc
+}
+
+# wire_peer_ready [SECONDS]: wait for guest B's agent (default 300 s).
+wire_peer_ready()
+{
+	local deadline=$((SECONDS + ${1:-300}))
+	until [ -f "$RODP_WIRE/b.ready" ]; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.5
+	done
+}
