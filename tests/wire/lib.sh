@@ -99,13 +99,57 @@ wire_gid()
 	return 1
 }
 
+# wire_listening PORT: a TCP socket listens on PORT (perftest's and the
+# pingpongs' out-of-band connection).
+wire_listening()
+{
+	local p laddr st f
+	printf -v p ':%04X' "$1"
+	for f in /proc/net/tcp /proc/net/tcp6; do
+		while read -r _ laddr _ st _; do
+			[ "$st" = 0A ] && [ "${laddr%"$p"}" != "$laddr" ] &&
+				return 0
+		done <"$f" 2>/dev/null
+	done
+	return 1
+}
+
+# wire_wait_listen PORT SECONDS
+wire_wait_listen()
+{
+	local deadline=$((SECONDS + $2))
+	until wire_listening "$1"; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.2
+	done
+}
+
+# wire_cnt DEV NAME: one of DEV's hw_counters (0 when absent).
+wire_cnt()
+{
+	cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2" 2>/dev/null ||
+		echo 0
+}
+
+# wire_odp DEV: DEV reports RC ODP for send, receive, write and read.
+wire_odp()
+{
+	ibv_devinfo -d "$1" -v 2>/dev/null | awk '
+		/general_odp_caps/ { s = "g" } /rc_odp_caps/ { s = "rc" }
+		/_odp_caps/ && !/general|rc_/ { s = "" }
+		s == "g" && /ODP_SUPPORT$/ { g = 1 }
+		s == "rc" && /SUPPORT_(SEND|RECV|WRITE|READ)$/ { n++ }
+		END { exit !(g && n == 4) }'
+}
+
 # --- guest A's side of the agent protocol -------------------------------
 # $RODP_WIRE/req/N.sh is request N (bash, run by guest B's agent with this
 # file sourced, in the background); the agent answers in $RODP_WIRE/rep/:
 # N.pid when it started, N.out its output, N.rc its exit status.
 WIRE_REQ=0
 
-# remote_start CMD...: start CMD in guest B; echoes the request number.
+# remote_start CMD...: start CMD in guest B; its request number is
+# $WIRE_REQ.
 remote_start()
 {
 	local n
@@ -114,7 +158,6 @@ remote_start()
 	mkdir -p "$RODP_WIRE/req"
 	printf '%s\n' "$*" >"$RODP_WIRE/req/.$n.tmp"
 	mv "$RODP_WIRE/req/.$n.tmp" "$RODP_WIRE/req/$n.sh"
-	echo $n
 }
 
 # remote_wait N [SECONDS]: wait for request N to end (default 300 s); its
@@ -139,8 +182,8 @@ remote_out()
 remote()
 {
 	local n rc
-	n=$(remote_start "$@")
-	WIRE_REQ=$n
+	remote_start "$@"
+	n=$WIRE_REQ
 	remote_wait "$n" 300
 	rc=$?
 	remote_out "$n"
