@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/wire/agent.sh: guest B's command in a two-guest run (./rodp vm2).
 # Runs each request guest A leaves in $RODP_WIRE/req/N.sh (in order, each
-# in the background, with tests/wire/lib.sh sourced) and answers in
+# in the background, with tests/vm/harness/tap.sh and tests/wire/lib.sh
+# sourced) and answers in
 # $RODP_WIRE/rep/N.{pid,out,rc}; says it is ready with $RODP_WIRE/b.ready;
 # ends when $RODP_WIRE/stop appears (guest A's run ended), after the
 # requests still running end or are killed.
@@ -19,6 +20,8 @@ while [ ! -e "$W/stop" ]; do
 		n=$next
 		(
 			(
+				# shellcheck source=tests/vm/harness/tap.sh
+				. "$here/../vm/harness/tap.sh"
 				# shellcheck source=tests/wire/lib.sh
 				. "$here/lib.sh"
 				. "$W/req/$n.sh"

@@ -146,15 +146,16 @@ wire_odp()
 # $RODP_WIRE/req/N.sh is request N (bash, run by guest B's agent with this
 # file sourced, in the background); the agent answers in $RODP_WIRE/rep/:
 # N.pid when it started, N.out its output, N.rc its exit status.
-WIRE_REQ=0
 
 # remote_start CMD...: start CMD in guest B; its request number is
-# $WIRE_REQ.
+# $WIRE_REQ.  The numbers come from a file, not a variable: remote runs
+# in command substitutions, whose variables do not come back.
 remote_start()
 {
-	local n
-	WIRE_REQ=$((WIRE_REQ + 1))
-	n=$WIRE_REQ
+	local n seq=/tmp/.wire-req-seq
+	n=$(($(cat $seq 2>/dev/null || echo 0) + 1))
+	echo $n >$seq
+	WIRE_REQ=$n
 	mkdir -p "$RODP_WIRE/req"
 	printf '%s\n' "$*" >"$RODP_WIRE/req/.$n.tmp"
 	mv "$RODP_WIRE/req/.$n.tmp" "$RODP_WIRE/req/$n.sh"
