@@ -135,8 +135,9 @@ wire_cnt()
 wire_odp()
 {
 	ibv_devinfo -d "$1" -v 2>/dev/null | awk '
-		/general_odp_caps/ { s = "g" } /rc_odp_caps/ { s = "rc" }
-		/_odp_caps/ && !/general|rc_/ { s = "" }
+		/_odp_caps:/ { s = "" }
+		$1 == "general_odp_caps:" { s = "g" }
+		$1 == "rc_odp_caps:" { s = "rc" }
 		s == "g" && /ODP_SUPPORT$/ { g = 1 }
 		s == "rc" && /SUPPORT_(SEND|RECV|WRITE|READ)$/ { n++ }
 		END { exit !(g && n == 4) }'
