@@ -40,6 +40,7 @@ usage()
 	cat <<'EOF'
 usage: ./rodp bench [--sweep] [--repeat N] [--budget S] [--no-odp-bw]
        ./rodp bench --report DIR
+       ./rodp bench --wire [vm2 options]
   --sweep       also ib_write_bw -a (2 B..8 MiB, 20 iterations per size)
                 on each end, plotted in sweep.png (about 1 minute more)
   --repeat N    run the whole set N times and report medians (default 1;
@@ -47,6 +48,9 @@ usage: ./rodp bench [--sweep] [--repeat N] [--budget S] [--no-odp-bw]
   --budget S    stop starting measurements after S seconds in the guest
                 (default 660 per pass); those not run count as failed
   --no-odp-bw   do not run rodp-odp-bw --all (about 3 minutes) at the end
+  --wire        instead: perftest across the two-guest wire (./rodp vm2),
+                rodp<->rodp and rodp<->rxe with their ratio, in one run
+                (scripts/bench-wire.sh; other options go to vm2)
   --report DIR  no guest: make the table and plots again from the
                 results of an earlier run (DIR: build/bench/<date>-<time>)
 Results in build/bench/<date>-<time>/ (build/bench/latest).
@@ -61,6 +65,7 @@ report=
 odp_bw=1
 while [ $# -gt 0 ]; do
 	case $1 in
+	--wire)		shift; exec "$RODP_ROOT/scripts/bench-wire.sh" "$@" ;;
 	--report)	report=${2:?}; shift 2 ;;
 	--sweep)	sweep=1; shift ;;
 	--no-odp-bw)	odp_bw=0; shift ;;
