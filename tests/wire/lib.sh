@@ -219,6 +219,7 @@ A=10.78.0.1
 B=10.78.0.2
 OUT=${OUT:-${RODP_VM_RUN:-/tmp}/wire}
 
+# shellcheck disable=SC2034 # PAIR_S and PAIR_C are the caller's
 # pair ID WAY TOOL ARG...: one run of TOOL between rodp0 here and B's
 # device: WAY "ab" (A serves, B is the client) or "ba".  Sets PAIR_S and
 # PAIR_C (server's and client's exit status, 124 when they hang) and
@@ -230,7 +231,7 @@ pair()
 	case $tool in
 	ibv_*) gflag=-g ;;
 	esac
-	for try in 1 2; do
+	for _ in 1 2; do
 		port=$PORT
 		PORT=$((PORT + 1))
 		g=$(wire_gid rodp0)
