@@ -24,6 +24,7 @@ while [ ! -e "$W/stop" ]; do
 				. "$here/../vm/harness/tap.sh"
 				# shellcheck source=tests/wire/lib.sh
 				. "$here/lib.sh"
+				# shellcheck source=/dev/null
 				. "$W/req/$n.sh"
 			) >"$W/rep/$n.out" 2>&1 </dev/null &
 			echo $! >"$W/rep/$n.pid"

@@ -65,7 +65,7 @@ per_peer()	# cases for one peer beyond the MTUs (at the last MTU)
 }
 total=1
 for p in $PEERS; do
-	for m in $MTUS; do
+	for _ in $MTUS; do
 		total=$((total + $(per_mtu)))
 	done
 	total=$((total + $(per_peer)))
@@ -126,8 +126,7 @@ kmsg_clean_since()
 # ---------------------------------------------------------------------
 run_mtu()
 {
-	local peer=$1 mtu=$2 pdev ways w tool odp id before_rx before_drop
-	local bdrop brx
+	local peer=$1 mtu=$2 pdev w tool odp id before_rx before_drop brx
 
 	PMTU=1024
 	[ "$mtu" -lt 4200 ] || PMTU=4096
@@ -297,7 +296,8 @@ run_kill()
 # A capture on B's NIC, decoded by tshark and by rcore.
 run_capture()
 {
-	local peer=$1 cap=$RODP_WIRE/cap-$peer.pcap n pkts ib
+	local peer=$1 cap n pkts ib
+	cap=$RODP_WIRE/cap-$peer.pcap
 	remote_start "exec tcpdump -i \$(wire_nic) -U -s 0 -w $cap udp port 4791"
 	n=$WIRE_REQ
 	sleep 3
