@@ -15,8 +15,9 @@
 # 2 bytes; the three ends take turns for each test and size, so a drift
 # of the (shared, emulated) machine hits them alike.  ODP: ib_write_bw
 # and ib_read_bw at 64 KiB and 1 MiB also run with --odp on the two rodp
-# ends (tests write_bw_odp and read_bw_odp, ends rodp and rodp2; rxe on
-# 6.1 has no ODP), right after the pinned turn of the same size.
+# ends (tests write_bw_odp and read_bw_odp, ends rodp and rodp2), and on
+# rxe0 too where rxe reports ODP (from 6.15 on; not 6.1), right after the
+# pinned turn of the same size.
 # UD: ib_send_bw -c UD at 1 KiB (a datagram is at most the path MTU:
 # 1024 at the guest's MTU 1500) and ib_send_lat -c UD at 2 bytes (tests
 # ud_send_bw and ud_send_lat), on the three ends.
@@ -70,6 +71,12 @@ SIZES="4096 65536 1048576"
 # Sizes of the --odp rows (ib_write_bw and ib_read_bw only).
 ODP_SIZES="65536 1048576"
 ODP_BW=${RODP_REPO:?not in a rodp test guest}/build/cmake/perftest/rodp-odp-bw
+# The ends of the --odp rows: rxe0 too when it has ODP of its own.
+ODP_ENDS="rodp rodp2"
+if ibv_devinfo -d rxe0 -v 2>/dev/null | grep -A1 general_odp_caps |
+   grep -q ODP_SUPPORT; then
+	ODP_ENDS="rxe rodp rodp2"
+fi
 deadline=$((SECONDS + budget))
 failures=0
 
@@ -177,7 +184,7 @@ printf 'rep\ttest\tsize\tend\tvalue\textra\titers\tstatus\tnote\n' >"$TSV"
 		"$(bw_iters 65536), 1048576 x $(bw_iters 1048576);" \
 		"latency: 2 B x 1000"
 	echo "odp: ib_write_bw, ib_read_bw --odp at ${ODP_SIZES// /, }" \
-		"on rodp, rodp2"
+		"on ${ODP_ENDS// /, }"
 } >"$OUT/bench-info.txt"
 cat "$OUT/bench-info.txt"
 
@@ -196,7 +203,7 @@ for rep in $(seq 1 "$repeat"); do
 			*" $size "*)	;;
 			*)		continue ;;
 			esac
-			for end in rodp rodp2; do
+			for end in $ODP_ENDS; do
 				measure "$rep" "${test}_odp" "$end" bw \
 					"ib_$test" --odp -s "$size" \
 					-n "$(bw_iters "$size")"

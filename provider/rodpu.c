@@ -5,7 +5,7 @@
  * Completion queues are in rodpu_cq.c, queue pairs in rodpu_qp.c,
  * shared receive queues in rodpu_srq.c, memory windows in rodpu_mw.c.
  *
- * Loaded by libibverbs as librodp-rdmav34.so; registers itself from a
+ * Loaded by libibverbs as librodp-rdmav<ABI>.so; registers itself from a
  * constructor.  Verbs not set in rodpu_ctx_ops fail with EOPNOTSUPP
  * through libibverbs' defaults.
  */
@@ -299,9 +299,9 @@ static struct verbs_context *rodpu_alloc_context(struct ibv_device *ibdev,
 
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&resp, 0, sizeof(resp));
-	ret = ibv_cmd_get_context(&ctx->vctx, &cmd, sizeof(cmd),
-				  rodpu_get_context_resp_core(&resp),
-				  sizeof(resp));
+	ret = pabi_cmd_get_context(&ctx->vctx, &cmd, sizeof(cmd),
+				   rodpu_get_context_resp_core(&resp),
+				   sizeof(resp));
 	if (ret) {
 		rodpu_err(&ctx->vctx, "GET_CONTEXT failed: %s", strerror(ret));
 		goto err_uninit;
@@ -355,5 +355,5 @@ static const struct verbs_device_ops rodpu_dev_ops = {
 
 static void __attribute__((constructor)) rodpu_register(void)
 {
-	verbs_register_driver_34(&rodpu_dev_ops);
+	pabi_register_driver(&rodpu_dev_ops);
 }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pabi34.h"
+#include "pabi.h"
 #include <rdma/rodp-abi.h>
 #include <rcore/ring.h>
 
@@ -18,22 +18,22 @@
 	((_type *)(void *)((char *)(_ptr) - offsetof(_type, _member)))
 
 /* Command and response buffers: core part, then rodp's part. */
-PABI34_DRV_RESP(rodpu_get_context_resp, ib_uverbs_get_context_resp,
+PABI_DRV_RESP(rodpu_get_context_resp, ib_uverbs_get_context_resp,
 		rodp_alloc_context_resp);
-PABI34_DRV_CMD(rodpu_create_cq, ibv_create_cq, ib_uverbs_create_cq_resp,
+PABI_DRV_CMD(rodpu_create_cq, ibv_create_cq, ib_uverbs_create_cq_resp,
 	       rodp_create_cq_cmd, rodp_create_cq_resp);
-PABI34_DRV_CMD(rodpu_create_cq_ex, ibv_create_cq_ex,
+PABI_DRV_CMD(rodpu_create_cq_ex, ibv_create_cq_ex,
 	       ib_uverbs_ex_create_cq_resp, rodp_create_cq_cmd,
 	       rodp_create_cq_resp);
-PABI34_DRV_RESP(rodpu_resize_cq_resp, ib_uverbs_resize_cq_resp,
+PABI_DRV_RESP(rodpu_resize_cq_resp, ib_uverbs_resize_cq_resp,
 		rodp_resize_cq_resp);
-PABI34_DRV_CMD(rodpu_create_srq, ibv_create_srq, ib_uverbs_create_srq_resp,
+PABI_DRV_CMD(rodpu_create_srq, ibv_create_srq, ib_uverbs_create_srq_resp,
 	       rodp_create_srq_cmd, rodp_create_srq_resp);
-PABI34_DRV_CMD(rodpu_create_xsrq, ibv_create_xsrq, ib_uverbs_create_srq_resp,
+PABI_DRV_CMD(rodpu_create_xsrq, ibv_create_xsrq, ib_uverbs_create_srq_resp,
 	       rodp_create_srq_cmd, rodp_create_srq_resp);
-PABI34_DRV_CMD(rodpu_create_qp, ibv_create_qp, ib_uverbs_create_qp_resp,
+PABI_DRV_CMD(rodpu_create_qp, ibv_create_qp, ib_uverbs_create_qp_resp,
 	       rodp_create_qp_cmd, rodp_create_qp_resp);
-PABI34_DRV_RESP(rodpu_create_ah_resp, ib_uverbs_create_ah_resp,
+PABI_DRV_RESP(rodpu_create_ah_resp, ib_uverbs_create_ah_resp,
 		rodp_create_ah_resp);
 
 struct rodpu_device {

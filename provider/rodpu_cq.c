@@ -507,10 +507,10 @@ struct ibv_cq_ex *rodpu_create_cq_ex(struct ibv_context *ibctx,
 
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&resp, 0, sizeof(resp));
-	ret = ibv_cmd_create_cq_ex(ibctx, attr, &cq->vcq, &cmd.ibv_cmd,
-				   sizeof(cmd),
-				   rodpu_create_cq_ex_resp_core(&resp),
-				   sizeof(resp), 0);
+	ret = pabi_cmd_create_cq_ex(ibctx, attr, &cq->vcq, &cmd.ibv_cmd,
+				    sizeof(cmd),
+				    rodpu_create_cq_ex_resp_core(&resp),
+				    sizeof(resp), 0);
 	if (ret)
 		goto err_free;
 

@@ -38,9 +38,13 @@ set -u
 usage()
 {
 	cat <<'EOF'
-usage: ./rodp bench [--sweep] [--repeat N] [--budget S] [--no-odp-bw]
+usage: ./rodp bench [--kernel K] [--sweep] [--repeat N] [--budget S]
+                    [--no-odp-bw]
        ./rodp bench --report DIR
        ./rodp bench --wire [vm2 options]
+  --kernel K    boot kernel K (6.1, 6.12, newest: see ./rodp vm); where
+                rxe has ODP of its own (6.15 on) the --odp rows run on
+                rxe0 too, and compare rodp ODP with rxe ODP
   --sweep       also ib_write_bw -a (2 B..8 MiB, 20 iterations per size)
                 on each end, plotted in sweep.png (about 1 minute more)
   --repeat N    run the whole set N times and report medians (default 1;
@@ -63,9 +67,11 @@ repeat=1
 budget=
 report=
 odp_bw=1
+kopt=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--wire)		shift; exec "$RODP_ROOT/scripts/bench-wire.sh" "$@" ;;
+	--kernel)	kopt=(--kernel "${2:?}"); shift 2 ;;
 	--report)	report=${2:?}; shift 2 ;;
 	--sweep)	sweep=1; shift ;;
 	--no-odp-bw)	odp_bw=0; shift ;;
@@ -104,7 +110,7 @@ run_guest()
 	# The guest stops starting pairs at the budget; a pair may take up
 	# to a minute after that, and boot and set-up take half a minute;
 	# rodp-odp-bw comes after, with its own bound.
-	"$RODP_ROOT/scripts/vm.sh" --run-dir "$out/run" \
+	"$RODP_ROOT/scripts/vm.sh" "${kopt[@]}" --run-dir "$out/run" \
 		--timeout $((budget + 180 + odp_bw *
 			(RODP_BENCH_ODP_BW_TIMEOUT + 20))) -- \
 		"$RODP_ROOT/perftest/bench-guest.sh" "${guest_args[@]}"
@@ -145,9 +151,10 @@ fi
 #   test size unit rxe rodp ratio target rodp2 ratio2 pin pinratio
 #   pin2 pinratio2
 # A cell is the median of its passes, "FAIL" when no pass worked.  For
-# an --odp test (TEST_odp) rxe is TEST's rxe (pinned: rxe on 6.1 has no
-# ODP), pin and pin2 TEST's rodp and rodp2 (pinned), pinratio and
-# pinratio2 ODP/pinned; "-" in other rows.
+# an --odp test (TEST_odp) rxe is rxe's own --odp measurement where the
+# kernel's rxe has ODP (the guest measured it), else TEST's rxe (pinned:
+# rxe on 6.1 has no ODP); pin and pin2 are TEST's rodp and rodp2
+# (pinned), pinratio and pinratio2 ODP/pinned; "-" in other rows.
 awk -F '\t' '
 function median(key,    n, i, j, t, a) {
 	n = cnt[key]
@@ -179,6 +186,7 @@ NR == 1 { next }
 		next
 	}
 	sized[t] = 1
+	had[t, s, e] = 1
 	if (!((t SUBSEP s) in seen)) {
 		seen[t, s] = 1
 		order[++rows] = t SUBSEP s
@@ -201,7 +209,9 @@ END {
 		lat = t ~ /_lat$/
 		odp = t ~ /_odp$/
 		base = odp ? substr(t, 1, length(t) - 4) : t
-		x = cell(base, s, "rxe"); y = cell(t, s, "rodp")
+		x = cell(odp && ((t SUBSEP s SUBSEP "rxe") in had) ? t : base,
+			s, "rxe")
+		y = cell(t, s, "rodp")
 		z = cell(t, s, "rodp2")
 		q = ratio(y, x)
 		p = p2 = pr = pr2 = "-"
@@ -257,8 +267,13 @@ human_size()
 	echo "bandwidth: perftest BW average (MiB/s); latency: t_typical" \
 		"(median, usec); lo: loopback (server and client on one device)"
 	if grep -q $'^[a-z_]*_odp\t' "$out/summary.tsv"; then
-		echo "--odp rows: perftest --odp on the rodp ends, rxe0 pinned" \
-			"(rxe on 6.1 has no ODP)"
+		if grep -q $'\t[a-z_]*_odp\t[0-9]*\trxe\t' "$out/results.tsv"; then
+			echo "--odp rows: perftest --odp on every end, rxe0's" \
+				"own ODP included (this kernel's rxe has ODP)"
+		else
+			echo "--odp rows: perftest --odp on the rodp ends," \
+				"rxe0 pinned (this kernel's rxe has no ODP)"
+		fi
 		echo
 		echo "perftest --odp (warm ODP: perftest touches its buffers" \
 			"first) against pinned, rodp:"

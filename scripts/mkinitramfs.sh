@@ -21,10 +21,12 @@ if ldd "$busybox" >/dev/null 2>&1; then
 	die "$busybox is not static (install busybox-static)"
 fi
 
-# Modules to mount the host root, in load order, each once.
+# Modules to mount the host root (and an overlay over it), in load order,
+# each once.
 # `modprobe --show-depends` prints "insmod PATH" (or "builtin NAME").
 deps=$(modprobe -d "$kroot" -S "$kver" -a --show-depends \
-	virtio_pci 9pnet_virtio 9p) || die "modprobe --show-depends failed"
+	virtio_pci 9pnet_virtio 9p overlay) ||
+	die "modprobe --show-depends failed"
 mapfile -t modules < <(awk '$1 == "insmod" && !seen[$2]++ { print $2 }' \
 	<<<"$deps")
 [ ${#modules[@]} -gt 0 ] || die "no 9p modules found for $kver"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # scripts/setup.sh: install what rodp needs to build and test.
 #
-#  1. Debian packages (apt-get, only when some are missing).
+#  1. Debian packages (apt-get, only when some are missing), without their
+#     recommends: PACKAGES names everything the project uses.
 #  2. The Debian kernel that linux-image-amd64 depends on, downloaded with
 #     `apt-get download` and unpacked with `dpkg -x` under
 #     build/deps/<KVER>/root (nothing is installed into the system), with
@@ -22,12 +23,15 @@ PACKAGES=(
 	# run and test
 	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils perftest nvme-cli
 	iproute2 kmod procps util-linux tcpdump strace python3 shellcheck
+	# decodes the captures as RoCEv2 (tcpdump shows only UDP)
+	tshark
 	# rdma-core's own verbs tests (pyverbs), run against rodp and rxe
 	python3-pyverbs
 	# the QEMU test bed
 	qemu-system-x86 busybox-static cpio zstd xz-utils
-	# the other releases' kernels are built in debootstrapped roots
-	debootstrap
+	# the other releases' kernels, user spaces and package tests live in
+	# debootstrapped roots (the keyring checks Debian's archive)
+	debootstrap debian-archive-keyring
 	# benchmarks
 	gnuplot-nox
 )
@@ -54,7 +58,8 @@ install_packages()
 	msg "packages: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
-	apt-get install -y -q "${missing[@]}" </dev/null
+	apt-get install -y -q --no-install-recommends "${missing[@]}" \
+		</dev/null
 	mapfile -t missing < <(pkg_missing)
 	[ ${#missing[@]} -eq 0 ] || die "still missing: ${missing[*]}"
 }

@@ -170,14 +170,15 @@ suite_result()
 	fi
 }
 
-# run_vm_suites KERNEL [SUITE...]: the suites (default: all) in one guest
-# booted on KERNEL ("" for the default test kernel).
+# run_vm_suites KERNEL DISTRO [SUITE...]: the suites (default: all) in one
+# guest booted on KERNEL ("" for the default test kernel) with DISTRO's
+# root ("" for the host's).
 run_vm_suites()
 {
-	local kernel=$1 suites=() dir rc name log per total own label=
-	local s kopt=()
+	local kernel=$1 distro=$2 suites=() dir rc name log per total own
+	local s kopt=() label='' tag=''
 
-	shift
+	shift 2
 	if [ $# -gt 0 ]; then
 		for s in "$@"; do
 			suites+=("$RODP_ROOT/tests/vm/suites/$s.sh")
@@ -190,8 +191,13 @@ run_vm_suites()
 	[ ${#suites[@]} -gt 0 ] || return 0
 	if [ -n "$kernel" ]; then
 		kopt=(--kernel "$kernel")
-		label="$kernel/"
+		tag=$kernel
 	fi
+	if [ -n "$distro" ]; then
+		kopt+=(--distro "$distro")
+		tag=${kernel:-$(rodp_kver)}+$distro
+	fi
+	[ -z "$tag" ] || label="$tag/"
 	per=${RODP_SUITE_TIMEOUT:-240}
 	export RODP_SUITE_TIMEOUT=$per
 	# Each suite's bound: its own "# rodp-suite-timeout: S" or $per.
@@ -202,9 +208,9 @@ run_vm_suites()
 		total=$((total + ${own:-$per} + 15))
 	done
 
-	echo "=== VM suites${kernel:+ on kernel $kernel}: ${suites[*]##*/}"
+	echo "=== VM suites${kernel:+ on kernel $kernel}${distro:+ in the $distro root}: ${suites[*]##*/}"
 	mkdir -p "$RODP_VMDIR/runs"
-	dir=$RODP_VMDIR/runs/$(date +%Y%m%d-%H%M%S)-$$-test${kernel:+-$kernel}
+	dir=$RODP_VMDIR/runs/$(date +%Y%m%d-%H%M%S)-$$-test${tag:+-$tag}
 	"$RODP_ROOT/scripts/vm.sh" "${kopt[@]}" --run-dir "$dir" \
 		--timeout "$total" \
 		-- "$RODP_ROOT/tests/vm/harness/run-suites.sh" "${suites[@]}"
@@ -217,7 +223,7 @@ run_vm_suites()
 
 	case $rc in
 	0|121) ;;
-	*) summary+=("VM run${kernel:+ on $kernel} failed: $(cat \
+	*) summary+=("VM run${tag:+ on $tag} failed: $(cat \
 		"$dir/verdict" 2>/dev/null || echo "exit $rc")") ;;
 	esac
 	for s in "${suites[@]}"; do
@@ -276,36 +282,66 @@ run_wire_suite()
 	summary+=("VM pair: $dir")
 }
 
-# The other kernels' short slice in ./rodp test; --full runs every suite
-# on every kernel, --kernel K every suite on K alone.
-SLICE=(10-basic 30-provider 50-rc 52-odp 65-kverbs 90-teardown)
-OTHER_KERNELS=(6.12 newest)
+# What ./rodp test runs besides the whole suite on the default kernel and
+# the host's user space: each other kernel with its own Debian release's
+# user space (6.12 with Debian 13's rdma-core, the newest with unstable's),
+# a short slice.  --full runs every suite on every kernel (host user space)
+# and the user-space slice in every distribution's root on its kernel;
+# --kernel K every suite on K alone.
+SLICE=(10-basic 30-provider 40-mr 50-rc 52-odp 65-kverbs 90-teardown)
+USLICE=(10-basic 30-provider 40-mr 50-rc 52-odp 60-perftest 90-teardown)
+OTHER=(6.12:trixie newest:sid)
+DISTROS=(6.1:bookworm 6.12:trixie newest:sid)
 
 kernel=
+distro=
 full=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=${2:?--kernel wants 6.1, 6.12, newest or a version}
 		  shift 2 ;;
+	--distro) distro=${2:?--distro wants bookworm, trixie or sid}
+		  shift 2 ;;
 	--full) full=1; shift ;;
-	*) die "test: unknown option $1 (--kernel K, --full)" ;;
+	*) die "test: unknown option $1 (--kernel K, --distro D, --full)" ;;
 	esac
 done
 
 run_build
 run_ctest
-if [ -n "$kernel" ]; then
-	run_vm_suites "$kernel"
+if [ -n "$kernel" ] || [ -n "$distro" ]; then
+	run_vm_suites "$kernel" "$distro"
 	finish
 fi
-run_vm_suites ""
-for k in "${OTHER_KERNELS[@]}"; do
-	if [ $full -eq 1 ]; then
-		run_vm_suites "$k"
-	else
-		run_vm_suites "$k" "${SLICE[@]}"
-	fi
+# The other releases' roots (debootstrap: mostly download and dpkg) are
+# made while the first guest runs, at the lowest priority; vm.sh makes
+# them itself if this failed, and says why.
+roots=()
+for kd in "${OTHER[@]}" "${DISTROS[@]}"; do
+	[ $full -eq 1 ] || [[ " ${OTHER[*]} " == *" $kd "* ]] || continue
+	[[ " ${roots[*]} " == *" ${kd#*:} "* ]] || roots+=("${kd#*:}")
 done
+(
+	for d in "${roots[@]}"; do
+		nice -n 19 "$RODP_ROOT/scripts/distro.sh" "$d" >/dev/null ||
+			msg "test: preparing the $d root failed (see above)"
+	done
+) >"$RODP_BUILD/roots.log" 2>&1 &
+roots_pid=$!
+run_vm_suites "" ""
+wait $roots_pid
+if [ $full -eq 1 ]; then
+	for kd in "${OTHER[@]}"; do
+		run_vm_suites "${kd%%:*}" ""
+	done
+	for kd in "${DISTROS[@]}"; do
+		run_vm_suites "${kd%%:*}" "${kd#*:}" "${USLICE[@]}"
+	done
+else
+	for kd in "${OTHER[@]}"; do
+		run_vm_suites "${kd%%:*}" "${kd#*:}" "${SLICE[@]}"
+	done
+fi
 if [ $full -eq 1 ]; then
 	run_wire_suite full
 else

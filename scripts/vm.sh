@@ -2,11 +2,12 @@
 # scripts/vm.sh [options] -- CMD...: run CMD in a fresh QEMU guest.
 #
 # The guest boots the Debian kernel unpacked by setup.sh with a busybox
-# initramfs (tests/vm/harness/init), shares the host's root read-only over
-# 9p and a results folder (build/vm/runs/<id>/) read-write, chroots into
-# the host root, loads the RDMA stack and rodp, builds the default
-# topology (tests/vm/harness/topology.sh) and runs CMD in the caller's
-# working directory (tests/vm/harness/guest.sh).  CMD's output streams to
+# initramfs (tests/vm/harness/init), shares the host's root (or another
+# Debian root: --root, --distro) read-only over 9p and a results folder
+# (build/vm/runs/<id>/) read-write, chroots into that root, loads the RDMA
+# stack and rodp, builds the default topology
+# (tests/vm/harness/topology.sh) and runs CMD in the caller's working
+# directory (tests/vm/harness/guest.sh).  CMD's output streams to
 # this terminal; the console log, the kernel log and the command's output
 # stay in the results folder.
 #
@@ -23,14 +24,21 @@ usage()
 	cat <<'EOF'
 usage: ./rodp vm [options] -- CMD [ARG...]
   --kernel K       boot kernel K: 6.1 (default), 6.12, newest or a version
+  --distro NAME    the guest's root is a debootstrapped Debian NAME
+                   (bookworm, trixie, sid; scripts/distro.sh) with its own
+                   rdma-core, perftest and iproute2, and the provider built
+                   against its libibverbs
+  --root DIR       the guest's root is DIR instead of the host's /
+  --overlay        the root is writable (a tmpfs overlay, gone at poweroff)
+  --bare           load nothing and build no topology: just run CMD
+  --no-topology    load the stack, rodp and the provider, but no topology
+  --smp N          vCPUs (default 2)
+  --qemu-arg ARG   one more QEMU argument (repeatable)
   --timeout S      kill the guest after S seconds (default 600)
   --need-rodp      fail unless rodp.ko and the provider are built and load
   --no-rodp        do not load rodp.ko
   --run-dir DIR    keep the run's files in DIR (default build/vm/runs/<id>)
   --quiet          do not stream CMD's output (it stays in the run folder)
-  --no-topology    load the stack, rodp and the provider; build no topology
-  --smp N          vCPUs (default 2)
-  --qemu-arg ARG   one more QEMU argument (repeatable)
 Environment: RODP_VM_BOOT_TIMEOUT (s, default 120) bounds each boot up to
 init; RODP_VM_ACCEL (default tcg,thread=multi); RODP_* variables are passed
 into the guest.
@@ -43,20 +51,27 @@ timeout=600
 rodp=auto
 rundir=
 quiet=0
-topology=yes
+root=/
+distro=
+overlay=0
+mode=full
 smp=2
-qemu_args=()
+qemu_extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel)	kver=${2:?}; shift 2 ;;
+	--distro)	distro=${2:?}; shift 2 ;;
+	--root)		root=${2:?}; shift 2 ;;
+	--overlay)	overlay=1; shift ;;
+	--bare)		mode=bare; shift ;;
+	--no-topology)	mode=notopo; shift ;;
+	--smp)		smp=${2:?}; shift 2 ;;
+	--qemu-arg)	qemu_extra+=("${2?}"); shift 2 ;;
 	--timeout)	timeout=${2:?}; shift 2 ;;
 	--need-rodp)	rodp=need; shift ;;
 	--no-rodp)	rodp=no; shift ;;
 	--run-dir)	rundir=${2:?}; shift 2 ;;
 	--quiet)	quiet=1; shift ;;
-	--no-topology)	topology=no; shift ;;
-	--smp)		smp=${2:?}; shift 2 ;;
-	--qemu-arg)	qemu_args+=("${2:?}"); shift 2 ;;
 	--)		shift; break ;;
 	-h|--help)	usage ;;
 	*)		msg "vm: unknown option $1"; usage ;;
@@ -66,6 +81,23 @@ done
 case $timeout in
 ''|*[!0-9]*) die "--timeout wants seconds, not '$timeout'" ;;
 esac
+case $smp in
+''|*[!0-9]*|0) die "--smp wants a number of vCPUs, not '$smp'" ;;
+esac
+# A distribution's root, made (once) by scripts/distro.sh, which also
+# builds the provider against that distribution's libibverbs.
+if [ -n "$distro" ]; then
+	[ "$root" = / ] || die "--distro and --root exclude each other"
+	root=$("$RODP_ROOT/scripts/distro.sh" "$distro") || exit 125
+fi
+root=$(cd "$root" 2>/dev/null && pwd) || die "--root: no folder $root"
+if [ "$root" != / ]; then
+	[ -x "$root/bin/bash" ] || [ -x "$root/usr/bin/bash" ] ||
+		die "--root $root: not a Debian root (no bash)"
+	# The repository is mounted at its own path inside the root.
+	[ -d "$root$RODP_ROOT" ] || mkdir -p "$root$RODP_ROOT" ||
+		die "cannot make $RODP_ROOT inside $root"
+fi
 
 boot_timeout=${RODP_VM_BOOT_TIMEOUT:-120}
 accel=${RODP_VM_ACCEL:-tcg,thread=multi}
@@ -87,8 +119,14 @@ vmlinuz=$kroot/boot/vmlinuz-$kver
 if [ $rodp = need ]; then
 	ko=$RODP_CMAKE/kmod/kbuild/rodp.ko
 	[ "$kver" = "$(rodp_kver)" ] || ko=$RODP_BUILD/kmod/$kver/rodp/rodp.ko
-	for f in "$ko" \
-		 "$RODP_CMAKE/provider/librodp-rdmav34.so"; do
+	prov=$RODP_CMAKE/provider/librodp-rdmav34.so
+	if [ -n "$distro" ]; then
+		prov=$(compgen -G \
+			"$RODP_BUILD/distro/$distro/provider/librodp-rdmav*.so" |
+			head -n 1)
+		prov=${prov:-$RODP_BUILD/distro/$distro/provider}
+	fi
+	for f in "$ko" "$prov"; do
 		if [ ! -f "$f" ]; then
 			msg "vm: $f not built (--need-rodp)"
 			exit 125
@@ -133,7 +171,8 @@ write_env()
 			printf 'export %s=%q\n' "$var" "${!var}"
 		done < <(compgen -e | grep '^RODP_' | grep -v '^RODP_VM_')
 		printf 'RODP_VM_RODP=%s\n' $rodp
-		printf 'RODP_VM_TOPOLOGY=%s\n' $topology
+		printf 'RODP_VM_MODE=%s\n' $mode
+		printf 'RODP_VM_DISTRO=%s\n' "$distro"
 		printf 'RODP_VM_DEADLINE=%s\n' \
 			$(($(date +%s) + timeout - margin))
 	} >"$rundir/env"
@@ -160,8 +199,16 @@ boot()
 	# it, perftest's own clock check passes instead of failing 1 in 3.
 	local cmdline="console=ttyS0 panic=-1 log_buf_len=4M tsc=reliable"
 
+	local shares=()
+
 	cmdline+=" rodp_run=$rundir"
 	cmdline+=" rodp_repo=$RODP_ROOT"
+	[ $overlay = 0 ] || cmdline+=" rodp_overlay=1"
+	if [ "$root" != / ]; then
+		cmdline+=" rodp_reposhare=1"
+		shares=(-virtfs
+			"local,path=$RODP_ROOT,mount_tag=repo,$share,readonly=on")
+	fi
 
 	: >"$console"
 	write_env
@@ -170,9 +217,10 @@ boot()
 		-display none -monitor none -serial "file:$console" \
 		-kernel "$vmlinuz" -initrd "$initrd" \
 		-append "$cmdline" \
-		-virtfs "local,path=/,mount_tag=hostroot,$share,readonly=on" \
+		-virtfs "local,path=$root,mount_tag=hostroot,$share,readonly=on" \
+		"${shares[@]}" \
 		-virtfs "local,path=$rundir,mount_tag=results,$share" \
-		"${qemu_args[@]}" \
+		"${qemu_extra[@]}" \
 		</dev/null >>"$rundir/qemu.log" 2>&1 &
 	qpid=$!
 	tails=()
@@ -219,7 +267,7 @@ boot()
 	fi
 }
 
-msg "vm: kernel $kver, run folder $rundir"
+msg "vm: kernel $kver${distro:+, $distro root}, run folder $rundir"
 boot
 if [ $booted = 0 ]; then
 	mv "$rundir/console.log" "$rundir/console.attempt1.log"

@@ -12,8 +12,10 @@
 #   setup-error   why the stack or topology could not be set up
 #   dmesg.txt     the whole kernel log, taken after the command
 # RUN/env (from the host) sets RODP_VM_RODP (auto, need, no),
-# RODP_VM_DEADLINE (when the command must have ended, in seconds since
-# the epoch) and the caller's RODP_* variables.
+# RODP_VM_MODE (full; notopo: no topology; bare: nothing loaded, no
+# topology), RODP_VM_DISTRO (the distribution whose root this is, empty
+# for the host's), RODP_VM_DEADLINE (when the command must have ended, in
+# seconds since the epoch) and the caller's RODP_* variables.
 set -u
 
 RUN=$1
@@ -30,16 +32,27 @@ else
 	RODP_KO=$REPO/build/kmod/$KVER/rodp/rodp.ko
 	RODP_KTEST_KO=$REPO/build/kmod/$KVER/ktest/rodp_ktest.ko
 fi
-RODP_PROVIDER=$REPO/build/cmake/provider/librodp-rdmav34.so
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=dumb
 RODP_VM_RODP=auto
-RODP_VM_TOPOLOGY=yes
+RODP_VM_MODE=full
+RODP_VM_DISTRO=
 RODP_VM_DEADLINE=
 # shellcheck source=/dev/null
 . "$RUN/env"
+# The provider built against this root's libibverbs: build/cmake's for
+# the host's, scripts/distro.sh's for a distribution's (its name carries
+# that libibverbs' private ABI).
+RODP_PROVIDER=$REPO/build/cmake/provider/librodp-rdmav34.so
+if [ -n "$RODP_VM_DISTRO" ]; then
+	RODP_PROVIDER=$(compgen -G \
+		"$REPO/build/distro/$RODP_VM_DISTRO/provider/librodp-rdmav*.so" |
+		head -n 1)
+	RODP_PROVIDER=${RODP_PROVIDER:-$REPO/build/distro/$RODP_VM_DISTRO/provider/librodp-rdmavNN.so}
+fi
 export RODP_VM=1 RODP_VM_RUN=$RUN RODP_REPO=$REPO RODP_KO RODP_KTEST_KO
+export RODP_VM_DISTRO RODP_PROVIDER
 
 log()
 {
@@ -99,8 +112,8 @@ load_rodp()
 	log "rodp: loaded $RODP_KO"
 }
 
-# / is read-only: a tmpfs over /etc/libibverbs.d with the host's drivers
-# plus ours (libibverbs appends -rdmav34.so to an absolute name).
+# / is read-only: a tmpfs over /etc/libibverbs.d with the root's drivers
+# plus ours (libibverbs appends -rdmav<ABI>.so to an absolute name).
 setup_provider()
 {
 	local d=/etc/libibverbs.d keep=/tmp/.libibverbs.d
@@ -117,8 +130,9 @@ setup_provider()
 		setup_failed "cannot mount tmpfs on $d"
 	cp "$keep"/*.driver "$d"/ 2>/dev/null
 	rm -rf "$keep"
-	printf 'driver %s\n' "${RODP_PROVIDER%-rdmav34.so}" >"$d/rodp.driver"
-	log "provider: $d/rodp.driver -> ${RODP_PROVIDER%-rdmav34.so}"
+	# libibverbs appends its own -rdmavNN.so.
+	printf 'driver %s\n' "${RODP_PROVIDER%-rdmav*.so}" >"$d/rodp.driver"
+	log "provider: $d/rodp.driver -> ${RODP_PROVIDER%-rdmav*.so}"
 }
 
 run_command()
@@ -138,15 +152,16 @@ run_command()
 
 main()
 {
-	log "guest up: kernel $KVER, uptime $(cut -d' ' -f1 /proc/uptime) s"
+	log "guest up: kernel $KVER${RODP_VM_DISTRO:+, $RODP_VM_DISTRO root}," \
+	    "uptime $(cut -d' ' -f1 /proc/uptime) s"
 	# Report tasks stuck in D state well before the host's timeout.
 	sysctl -q -w kernel.hung_task_timeout_secs=60
-	load_stack
-	load_rodp
-	setup_provider
-	if [ "$RODP_VM_TOPOLOGY" = no ]; then
-		log "topology: none (--no-topology)"
-	else
+	if [ "$RODP_VM_MODE" != bare ]; then
+		load_stack
+		load_rodp
+		setup_provider
+	fi
+	if [ "$RODP_VM_MODE" = full ]; then
 		bash "$HARNESS/topology.sh" >>"$RUN/harness.log" 2>&1 ||
 			setup_failed "topology.sh failed (see harness.log)"
 	fi
