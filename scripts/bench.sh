@@ -138,12 +138,18 @@ done
 passes=$(awk -F '\t' 'NR > 1 && $1 > n { n = $1 } END { print n + 0 }' \
 	"$out/results.tsv")
 if [ -z "$report" ]; then
+	# The module the guest loaded: build/cmake's for the default kernel,
+	# build-kmod.sh's for the others.
+	kv=$(sed -n 's/^kernel: //p' "$out/run/bench-info.txt" 2>/dev/null)
+	ko=$RODP_CMAKE/kmod/kbuild/rodp.ko
+	[ -z "$kv" ] || [ "$kv" = "$(rodp_kver)" ] ||
+		ko=$RODP_BUILD/kmod/$kv/rodp/rodp.ko
 	{
 		cat "$out/run/bench-info.txt" 2>/dev/null
 		echo "rodp: $(git -C "$RODP_ROOT" describe --always --dirty \
 			2>/dev/null || echo unknown)," \
-			"rodp.ko built $(date -r "$RODP_CMAKE/kmod/kbuild/rodp.ko" \
-			'+%F %T' 2>/dev/null || echo never)"
+			"rodp.ko built $(date -r "$ko" '+%F %T' 2>/dev/null ||
+			echo never)"
 	} >"$out/bench-info.txt"
 fi
 
