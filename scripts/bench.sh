@@ -41,6 +41,7 @@ usage()
 usage: ./rodp bench [--kernel K] [--sweep] [--repeat N] [--budget S]
                     [--no-odp-bw]
        ./rodp bench --report DIR
+       ./rodp bench --wire [vm2 options]
   --kernel K    boot kernel K (6.1, 6.12, newest: see ./rodp vm); where
                 rxe has ODP of its own (6.15 on) the --odp rows run on
                 rxe0 too, and compare rodp ODP with rxe ODP
@@ -51,6 +52,9 @@ usage: ./rodp bench [--kernel K] [--sweep] [--repeat N] [--budget S]
   --budget S    stop starting measurements after S seconds in the guest
                 (default 660 per pass); those not run count as failed
   --no-odp-bw   do not run rodp-odp-bw --all (about 3 minutes) at the end
+  --wire        instead: perftest across the two-guest wire (./rodp vm2),
+                rodp<->rodp and rodp<->rxe with their ratio, in one run
+                (scripts/bench-wire.sh; other options go to vm2)
   --report DIR  no guest: make the table and plots again from the
                 results of an earlier run (DIR: build/bench/<date>-<time>)
 Results in build/bench/<date>-<time>/ (build/bench/latest).
@@ -66,6 +70,7 @@ odp_bw=1
 kopt=()
 while [ $# -gt 0 ]; do
 	case $1 in
+	--wire)		shift; exec "$RODP_ROOT/scripts/bench-wire.sh" "$@" ;;
 	--kernel)	kopt=(--kernel "${2:?}"); shift 2 ;;
 	--report)	report=${2:?}; shift 2 ;;
 	--sweep)	sweep=1; shift ;;
@@ -133,12 +138,18 @@ done
 passes=$(awk -F '\t' 'NR > 1 && $1 > n { n = $1 } END { print n + 0 }' \
 	"$out/results.tsv")
 if [ -z "$report" ]; then
+	# The module the guest loaded: build/cmake's for the default kernel,
+	# build-kmod.sh's for the others.
+	kv=$(sed -n 's/^kernel: //p' "$out/run/bench-info.txt" 2>/dev/null)
+	ko=$RODP_CMAKE/kmod/kbuild/rodp.ko
+	[ -z "$kv" ] || [ "$kv" = "$(rodp_kver)" ] ||
+		ko=$RODP_BUILD/kmod/$kv/rodp/rodp.ko
 	{
 		cat "$out/run/bench-info.txt" 2>/dev/null
 		echo "rodp: $(git -C "$RODP_ROOT" describe --always --dirty \
 			2>/dev/null || echo unknown)," \
-			"rodp.ko built $(date -r "$RODP_CMAKE/kmod/kbuild/rodp.ko" \
-			'+%F %T' 2>/dev/null || echo never)"
+			"rodp.ko built $(date -r "$ko" '+%F %T' 2>/dev/null ||
+			echo never)"
 	} >"$out/bench-info.txt"
 fi
 

@@ -262,6 +262,41 @@ run_pkg_test()
 	summary+=("VM run: $dir")
 }
 
+# run_wire_suite MODE: the two-guest suite (tests/wire/suite.sh, MODE
+# slice or full) in a ./rodp vm2 pair, guest A on the default kernel with
+# rodp, guest B on the newest with rodp and then rxe.  Guest A's TAP is
+# counted like a suite's (its kernel log one more case); guest B's run
+# (its agent's status and its kernel log, scripts/vm.sh's verdict) is one
+# more case.
+run_wire_suite()
+{
+	local mode=$1 dir b bound=600
+
+	[ "$mode" = slice ] || bound=3600
+	echo "=== two-guest suite ($mode): tests/wire/suite.sh"
+	mkdir -p "$RODP_VMDIR/wire"
+	dir=$RODP_VMDIR/wire/$(date +%Y%m%d-%H%M%S)-$$-test
+	RODP_WIRE_SUITE=$mode "$RODP_ROOT/scripts/vm2.sh" --run-dir "$dir" \
+		--timeout $bound -- "$RODP_ROOT/tests/wire/suite.sh" -- \
+		"$RODP_ROOT/tests/wire/agent.sh"
+	mkdir -p "$dir/suites" "$dir/dmesg-split"
+	cp "$dir/a/stdout" "$dir/suites/wire.out" 2>/dev/null
+	cp "$dir/a/status" "$dir/suites/wire.status" 2>/dev/null
+	[ ! -f "$dir/a/dmesg.txt" ] ||
+		cp "$dir/a/dmesg.txt" "$dir/dmesg-split/wire.dmesg"
+	suite_result wire "$dir" "wire A/"
+	b=$(sed -n 's/^b=//p' "$dir/result" 2>/dev/null)
+	if [ "$b" = 0 ]; then
+		count 1 0
+		summary+=("PASS wire B/guest B's run and kernel log")
+	else
+		count 0 1
+		summary+=("FAIL wire B/guest B: $(cat "$dir/b/verdict" \
+			2>/dev/null || echo "no verdict")")
+	fi
+	summary+=("VM pair: $dir")
+}
+
 # What ./rodp test runs besides the whole suite on the default kernel and
 # the host's user space: each other kernel with its own Debian release's
 # user space (6.12 with Debian 13's rdma-core, the newest with unstable's),
@@ -336,5 +371,10 @@ else
 	for d in "${PKG[@]}"; do
 		run_pkg_test "$d"
 	done
+fi
+if [ $full -eq 1 ]; then
+	run_wire_suite full
+else
+	run_wire_suite slice
 fi
 finish
