@@ -63,14 +63,14 @@ make_root()
 			export DEBIAN_FRONTEND=noninteractive
 			# No initramfs (the guest boots the test bed one):
 			# update-initramfs diverted to true for the install.
-			dpkg-divert -q --local --rename \
+			dpkg-divert --quiet --local --rename \
 				--add /usr/sbin/update-initramfs &&
 			ln -s /bin/true /usr/sbin/update-initramfs &&
 			apt-get -q update &&
 			apt-get -q -y --no-install-recommends install /tmp/kdebs/*.deb &&
 			apt-get clean &&
 			rm /usr/sbin/update-initramfs &&
-			dpkg-divert -q --local --rename \
+			dpkg-divert --quiet --local --rename \
 				--remove /usr/sbin/update-initramfs"' >&2 ||
 		die "pkgroot: installing kernel $kver in the $distro root failed"
 	# (build is an absolute link in some releases: look from inside)
