@@ -46,14 +46,10 @@ make_root()
 	   [ "$(cat "$root/.complete")" = "$stamp" ]; then
 		return
 	fi
-	command -v debootstrap >/dev/null || die "debootstrap missing: ./rodp setup"
 	msg "distro: debootstrap $name into build/deps/root-$name"
 	tmp=$RODP_DEPS/.root-$name.tmp
-	rm -rf "$tmp" "$root"
-	debootstrap --variant=minbase \
-		--include="$(IFS=,; echo "${PACKAGES[*]}")" \
-		"$name" "$tmp" http://deb.debian.org/debian >&2 ||
-		die "debootstrap $name failed"
+	rm -rf "$root"
+	rodp_debootstrap "$name" "$tmp" "${PACKAGES[@]}"
 	# Packages only: no downloaded archives, no apt lists.
 	rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*_*
 	mv "$tmp" "$root"

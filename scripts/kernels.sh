@@ -141,11 +141,8 @@ toolchain()
 	command -v debootstrap >/dev/null ||
 		apt-get install -y -q debootstrap </dev/null >&2
 	msg "toolchain: debootstrap $suite with $cc into build/deps/toolchain-$suite"
-	rm -rf "$dir"
-	debootstrap --variant=minbase \
-		--include="$cc,make,bc,flex,bison,libelf-dev,kmod,perl,dwarves,xz-utils,libc6-dev" \
-		"$suite" "$dir" http://deb.debian.org/debian >&2 ||
-		die "debootstrap $suite failed"
+	rodp_debootstrap "$suite" "$dir" "$cc" make bc flex bison libelf-dev \
+		kmod perl dwarves xz-utils libc6-dev
 	touch "$dir/.complete"
 }
 

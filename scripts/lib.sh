@@ -52,3 +52,19 @@ rodp_locked()
 		"$@"
 	) 9>"$lock"
 }
+
+# rodp_debootstrap SUITE DIR PKG...: a minimal (minbase) root of Debian
+# SUITE in DIR (removed first) with PKG... and what they depend on, from
+# Debian's archive.
+rodp_debootstrap()
+{
+	local suite=$1 dir=$2 pkgs
+	shift 2
+	command -v debootstrap >/dev/null ||
+		die "debootstrap missing: ./rodp setup"
+	pkgs=$(IFS=,; echo "$*")
+	rm -rf "$dir"
+	debootstrap --variant=minbase --include="$pkgs" "$suite" "$dir" \
+		http://deb.debian.org/debian >&2 ||
+		die "debootstrap $suite failed"
+}

@@ -42,14 +42,10 @@ make_root()
 	d=$(compgen -G "$debs/${d}_*.deb" | head -n 1) ||
 		die "pkgroot: no kbuild package for $kver in $debs"
 	kdebs+=("$(basename "$d")")
-	command -v debootstrap >/dev/null || die "debootstrap missing: ./rodp setup"
 	msg "pkgroot: debootstrap $distro with kernel $kver into build/deps/pkgroot-$distro"
 	tmp=$RODP_DEPS/.pkgroot-$distro.tmp
-	rm -rf "$tmp" "$root"
-	debootstrap --variant=minbase \
-		--include="$(IFS=,; echo "${PACKAGES[*]}")" \
-		"$distro" "$tmp" http://deb.debian.org/debian >&2 ||
-		die "debootstrap $distro failed"
+	rm -rf "$root"
+	rodp_debootstrap "$distro" "$tmp" "${PACKAGES[@]}"
 	mkdir -p "$tmp/tmp/kdebs"
 	for d in "${kdebs[@]}"; do
 		cp "$debs/$d" "$tmp/tmp/kdebs/"
