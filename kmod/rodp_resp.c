@@ -517,8 +517,9 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_SEQ);
 		break;
 	case RCORE_RC_RESP_NAK_INVALID:
-		rodp_dbg_qp(qp, "NAK psn %u: invalid request\n",
-			    rx->pkt.bth.psn);
+		rodp_dbg_qp(qp, "NAK psn %u: invalid request (opcode %u, %u bytes, why %d)\n",
+			    rx->pkt.bth.psn, rx->pkt.bth.opcode,
+			    rx->pkt.payload_len, v.why);
 		rodp_count(qp->rdev, RODP_CNT_TX_NAK_INV);
 		rodp_resp_fatal_ack(qp, &v.ack);
 		break;
