@@ -957,6 +957,10 @@ int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 		      enum ib_uverbs_advise_mr_advice advice, bool wait);
 int rodp_odp_module_init(void);
 void rodp_odp_module_exit(void);
+void rodp_mm_ref_umem(int delta);
+
+/* rodp_main.c: debugfs rodp/, created first at module load */
+extern struct dentry *rodp_debugfs_root;
 
 /* rodp_net.c: the UDP tunnel sockets, packets out and in */
 int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx);

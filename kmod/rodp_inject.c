@@ -29,7 +29,7 @@ struct rodp_inject_point_state {
 };
 
 static struct rodp_inject_point_state rodp_inject_state[RODP_INJ_MAX];
-static struct dentry *rodp_debugfs_root;
+static struct dentry *rodp_inject_dir;
 
 /**
  * rodp_inject - should injection point @p fail now
@@ -77,8 +77,8 @@ void rodp_inject_init(void)
 	char name[32];
 	int i;
 
-	rodp_debugfs_root = debugfs_create_dir(RODP_DRV_NAME, NULL);
 	dir = debugfs_create_dir("inject", rodp_debugfs_root);
+	rodp_inject_dir = dir;
 	for (i = 0; i < RODP_INJ_MAX; i++) {
 		struct rodp_inject_point_state *s = &rodp_inject_state[i];
 
@@ -96,5 +96,5 @@ void rodp_inject_init(void)
  */
 void rodp_inject_exit(void)
 {
-	debugfs_remove(rodp_debugfs_root);
+	debugfs_remove(rodp_inject_dir);
 }

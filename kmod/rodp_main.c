@@ -6,6 +6,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/rtnetlink.h>
 #include <rdma/rdma_netlink.h>
@@ -258,13 +259,17 @@ static void rodp_unregister_all(void)
 	}
 }
 
+/* debugfs rodp/: mm_refs (rodp_odp.c), inject/ (rodp_inject.c) */
+struct dentry *rodp_debugfs_root;
+
 static int __init rodp_init(void)
 {
 	int err;
 
+	rodp_debugfs_root = debugfs_create_dir(RODP_DRV_NAME, NULL);
 	err = rodp_eng_wq_init();
 	if (err)
-		return err;
+		goto err_debugfs;
 
 	err = rodp_odp_module_init();
 	if (err)
@@ -290,6 +295,8 @@ err_odp_exit:
 	rodp_odp_module_exit();
 err_eng_wq_exit:
 	rodp_eng_wq_exit();
+err_debugfs:
+	debugfs_remove(rodp_debugfs_root);
 	return err;
 }
 
@@ -302,6 +309,7 @@ static void __exit rodp_exit(void)
 	rodp_net_exit();
 	rodp_odp_module_exit();
 	rodp_eng_wq_exit();
+	debugfs_remove(rodp_debugfs_root);
 	pr_info("unloaded\n");
 }
 

@@ -413,6 +413,7 @@ static struct rodp_mr *rodp_user_mr_create(struct ib_pd *ibpd, u64 start,
 		err = PTR_ERR(mr->umem);
 		goto err_free_mr;
 	}
+	rodp_mm_ref_umem(1);
 
 	err = rodp_mr_collect_pages(mr);
 	if (err)
@@ -421,6 +422,7 @@ static struct rodp_mr *rodp_user_mr_create(struct ib_pd *ibpd, u64 start,
 
 err_free_pages:
 	kvfree(mr->pages);
+	rodp_mm_ref_umem(-1);
 	ib_umem_release(mr->umem);
 err_free_mr:
 	kfree(mr);
@@ -440,6 +442,8 @@ static void rodp_mr_free(struct rodp_mr *mr)
 	if (mr->kind == RODP_MR_FAST)
 		rodp_frmr_release(mr);
 	kvfree(mr->pages);
+	if (mr->umem)
+		rodp_mm_ref_umem(-1);
 	ib_umem_release(mr->umem);
 	kfree_rcu(mr, rcu);
 }

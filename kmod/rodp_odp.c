@@ -31,6 +31,7 @@
  * write through it faults again asking for write, which breaks the COW.
  */
 
+#include <linux/debugfs.h>
 #include <linux/hmm.h>
 #include <linux/highmem.h>
 #include <linux/mmu_notifier.h>
@@ -55,6 +56,66 @@
 
 
 static struct workqueue_struct *rodp_odp_wq;
+
+/*
+ * The mm references rodp holds now, for the exit stress tests
+ * (debugfs rodp/mm_refs): @grabs, one mmgrab() per ODP MR (its mm kept
+ * allocated); @gets, the mmget_not_zero() references of faults and
+ * notifier insertions in progress; @umems, pinned MRs' umems, each of
+ * which keeps the mm it pinned allocated (ib_umem_get() grabs it).
+ * Each moves exactly where the reference is taken or dropped.
+ */
+static struct {
+	atomic_long_t grabs;
+	atomic_long_t gets;
+	atomic_long_t umems;
+} rodp_mm_refs;
+
+static void rodp_mm_grab(struct mm_struct *mm)
+{
+	mmgrab(mm);
+	atomic_long_inc(&rodp_mm_refs.grabs);
+}
+
+static void rodp_mm_drop(struct mm_struct *mm)
+{
+	atomic_long_dec(&rodp_mm_refs.grabs);
+	mmdrop(mm);
+}
+
+static bool rodp_mm_get(struct mm_struct *mm)
+{
+	if (!mmget_not_zero(mm))
+		return false;
+	atomic_long_inc(&rodp_mm_refs.gets);
+	return true;
+}
+
+static void rodp_mm_put_async(struct mm_struct *mm)
+{
+	atomic_long_dec(&rodp_mm_refs.gets);
+	mmput_async(mm);
+}
+
+/**
+ * rodp_mm_ref_umem - count a pinned MR's umem in debugfs rodp/mm_refs
+ * @delta: 1 right after ib_umem_get() succeeded, -1 right before
+ *	ib_umem_release() of a umem that was counted
+ */
+void rodp_mm_ref_umem(int delta)
+{
+	atomic_long_add(delta, &rodp_mm_refs.umems);
+}
+
+static int rodp_mm_refs_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "grabs %ld\ngets %ld\numems %ld\n",
+		   atomic_long_read(&rodp_mm_refs.grabs),
+		   atomic_long_read(&rodp_mm_refs.gets),
+		   atomic_long_read(&rodp_mm_refs.umems));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(rodp_mm_refs);
 
 /**
  * struct rodp_odp_block - the mirror of one block of an ODP MR
@@ -200,13 +261,13 @@ static struct rodp_odp_block *rodp_odp_block_create(struct rodp_odp *odp,
 	mutex_init(&blk->lock);
 	kref_init(&blk->ref);
 
-	if (!mmget_not_zero(odp->mm)) {
+	if (!rodp_mm_get(odp->mm)) {
 		err = -ESRCH;
 		goto err_free;
 	}
 	err = mmu_interval_notifier_insert(&blk->notifier, odp->mm, start,
 					   end - start, &rodp_odp_notifier_ops);
-	mmput_async(odp->mm);
+	rodp_mm_put_async(odp->mm);
 	if (err)
 		goto err_free;
 
@@ -245,7 +306,8 @@ static struct rodp_odp_block *rodp_odp_block_get(struct rodp_odp *odp,
 /*
  * Take the address space for a fault: false when the process is exiting
  * (or when the fault-injection point says so: the failure then takes the
- * same path), else true with a reference to drop with mmput_async().
+ * same path), else true with a reference to drop with
+ * rodp_mm_put_async().
  */
 static bool rodp_odp_mmget(struct rodp_odp *odp)
 {
@@ -253,7 +315,7 @@ static bool rodp_odp_mmget(struct rodp_odp *odp)
 		rodp_inject_sleep(RODP_INJ_ODP_FAULT);
 		return false;
 	}
-	return mmget_not_zero(odp->mm);
+	return rodp_mm_get(odp->mm);
 }
 
 /*
@@ -319,7 +381,7 @@ static int rodp_odp_fault(struct rodp_odp_block *blk, unsigned long start,
 		 * The last user of the mm may be us: its teardown invalidates
 		 * this block and must not run here, under the QP's lock.
 		 */
-		mmput_async(odp->mm);
+		rodp_mm_put_async(odp->mm);
 		if (ret == -EBUSY)
 			continue;
 		if (ret)
@@ -667,7 +729,7 @@ int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit)
 	mutex_init(&odp->lock);
 	xa_init(&odp->blocks);
 	INIT_WORK(&odp->reap_work, rodp_odp_reap);
-	mmgrab(mm);
+	rodp_mm_grab(mm);
 	odp->mm = mm;
 	return 0;
 }
@@ -694,7 +756,7 @@ void rodp_odp_release(struct rodp_mr *mr)
 	/* No notifier is left that could queue it again. */
 	cancel_work_sync(&odp->reap_work);
 	xa_destroy(&odp->blocks);
-	mmdrop(odp->mm);
+	rodp_mm_drop(odp->mm);
 }
 
 struct rodp_prefetch_work {
@@ -852,12 +914,20 @@ const struct ib_device_ops rodp_odp_ops = {
 /**
  * rodp_odp_module_init - the workqueue of prefetches and block reaping
  *
+ * Also creates debugfs rodp/mm_refs (read-only: the mm references rodp
+ * holds now, "grabs N", "gets N" and "umems N" lines), removed with
+ * rodp_debugfs_root.
+ *
  * Return: 0 or -ENOMEM.
  */
 int rodp_odp_module_init(void)
 {
 	rodp_odp_wq = alloc_workqueue("rodp_odp", WQ_UNBOUND, 0);
-	return rodp_odp_wq ? 0 : -ENOMEM;
+	if (!rodp_odp_wq)
+		return -ENOMEM;
+	debugfs_create_file("mm_refs", 0444, rodp_debugfs_root, NULL,
+			    &rodp_mm_refs_fops);
+	return 0;
 }
 
 /**
