@@ -1,0 +1,1808 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rodp-exit-stress: process exit during RDMA transfers, by the cycle,
+ * against any pair of RDMA devices, with the kernel's state checked
+ * after every cycle.
+ *
+ *   rodp-exit-stress --dev DEV --peer-dev PEER [--cycles N] [--until N]
+ *                    [--scenario NAME]... [--seed S] [--out DIR]
+ *                    [--logcheck PATH] [--plot-script PATH]
+ *                    [--slack-ms MS] [--max-delay-ms MS]
+ *                    [--core-helper PATH] [--self-test]
+ *
+ * Each cycle the driver (this process, which opens no device itself)
+ * forks two processes: the victim, on DEV, and the survivor, on PEER.
+ * Each opens its device, allocates a PD, a CQ and an RC QP, registers
+ * its buffer and tells the driver its QP number, GID and rkey through a
+ * socket; the driver hands each the other's, both connect and the
+ * requester starts a stream of operations (a few in flight).  Once
+ * completions flow, the driver waits a random 0..--max-delay-ms and does
+ * what the scenario says to the victim:
+ *   sigkill    SIGKILL at that moment of the transfer
+ *   exit0      the victim's transfer thread calls exit(0) with its QP,
+ *              MR and context still there
+ *   abort      the transfer thread calls abort(): core dump through a
+ *              pipe core_pattern (rodp-core-helper, which sleeps 1 s
+ *              before it reads the dump; --core-helper PATH, its path as
+ *              PID 1 sees it, default next to this program) holding the
+ *              mm while the peer goes on; the tool sets core_pattern for
+ *              the run and puts the old one back at the end
+ *   prefetch   a second victim thread drops the buffer (MADV_DONTNEED)
+ *              and asks for an asynchronous prefetch of all of it
+ *              (ibv_advise_mr PREFETCH_WRITE, no FLUSH) over and over;
+ *              SIGKILL in the middle
+ *   inval      a second victim thread unmaps pieces of the buffer (munmap
+ *              then mmap MAP_FIXED) and drops others (MADV_DONTNEED) in a
+ *              loop; SIGKILL in the middle
+ *   mt         a second victim thread calls exit_group() while the
+ *              transfer thread is inside ibv_post_send()/ibv_poll_cq()
+ * Cycle k (counted over the whole --out folder) runs scenario k modulo
+ * the scenarios chosen, and within a scenario its j-th cycle takes entry
+ * (7j + seed + 5 x scenario) modulo 24 of the matrix memory (pinned, explicit ODP,
+ * implicit ODP) x operation (WRITE, READ, SEND, atomic fetch-and-add) x
+ * the victim's role (requester, responder): 24 cycles of a scenario
+ * cover it all.  The survivor's memory is pinned.  The delay comes from
+ * the seed and the cycle number: a run is repeatable.
+ *
+ * Invariants, checked after every cycle (a failure names the first that
+ * broke, the detail column the others):
+ *   victim-exit  the victim ended within 15 s as the scenario says
+ *                (SIGKILL; exit status 0; SIGABRT with a core dump, which
+ *                with a pipe core_pattern means the helper took it)
+ *   survivor     a survivor that was the requester got an error
+ *                completion no later than the transport's retry bound
+ *                ((retry_cnt + 1) x 2 x the ACK timeout, plus --slack-ms)
+ *                after the victim ended, and none before the action; a
+ *                responder survivor (to which RC owes no error) ends
+ *                cleanly when told; either exits 0 within 15 s
+ *   kernel-log   the kernel log lines of the cycle pass logcheck.py
+ *                (tests/vm/logcheck; a built-in pattern list when it is
+ *                not found)
+ *   rdma-res     `rdma resource show` of both devices is back at its
+ *                count from before the first cycle (within 5 s)
+ *   module-ref   the refcnt of the rodp, rdma_rxe and siw modules that
+ *                are loaded is back (within 5 s)
+ *   mm-refs      /sys/kernel/debug/rodp/mm_refs is back (within 5 s),
+ *                when rodp is loaded
+ *   d-state      no task stays in D state (2 s)
+ *   zombie       no zombie that was not there at the start stays (2 s)
+ *
+ * --self-test breaks five of them on purpose in every cycle (see
+ * self_test_break()): each cycle must fail naming them.
+ *
+ * Output in --out (default ./exit-stress): cycles.tsv, one row per
+ * cycle, appended (a later run with the same --out goes on counting,
+ * with the seed kept in the folder); summary.tsv and summary.txt, one
+ * row per scenario over all the folder's cycles (cycles, failures, the
+ * survivor's first error statuses, its latency from the action to the
+ * first error p50/p99/max); latency.png when gnuplot is there
+ * (--plot-script, default perftest/stress-plot.gp of the source tree);
+ * kmsg.txt, the kernel log of the cycles.
+ *
+ * Not here yet (hooks: enum scenario, victim_action()): the fault held
+ * on a stalled FUSE page, fork, teardown races (rdma link del, netns
+ * deletion, rmmod), cgroup memory pressure and the OOM killer, and the
+ * imported uverbs fd (needs ibv_import_* in the provider).
+ *
+ * Needs root (kernel log, core_pattern, debugfs).  Exit status: 0 when
+ * every cycle of this run passed, 1 when one failed, 2 on a usage error,
+ * 3 when the run could not start.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+#include "verbs.h"
+
+#ifndef RODP_SOURCE_DIR
+#define RODP_SOURCE_DIR "."
+#endif
+
+#define BUF_SIZE	(4ul << 20)
+#define BLOCK		(2ul << 20)
+#define MSG_SIZE	(64u << 10)
+#define DEPTH		8
+#define FLOWING		4	/* completions before the action may come */
+#define EXIT_WAIT_MS	15000
+#define SETTLE_MS	5000
+#define CORE_SLEEP_S	1
+/* The RC attributes both ends use: ACK timeout 4.096 us << 14 = 67 ms. */
+#define QP_TIMEOUT	14
+/*
+ * Not 7: rxe (6.1 at least) takes retry_cnt 7 as "retry for ever", as
+ * if it were rnr_retry, and its survivor would never get its error.
+ */
+#define QP_RETRY	6
+#define QP_RNR_RETRY	6
+#define QP_RNR_TIMER	26	/* 81.92 ms */
+
+/* ---------------------------------------------------------------------- */
+/* Scenarios and the matrix                                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The scenarios.  Later ones (see the header comment) go before
+ * SC_NUM, with their action in victim_action() and their expected end
+ * in victim_end_ok().
+ */
+enum scenario { SC_SIGKILL, SC_EXIT0, SC_ABORT, SC_PREFETCH, SC_INVAL,
+		SC_MT, SC_NUM };
+
+static const char *const sc_names[SC_NUM] = {
+	"sigkill", "exit0", "abort", "prefetch", "inval", "mt",
+};
+
+enum mem { MEM_PINNED, MEM_ODP, MEM_IMPLICIT, MEM_NUM };
+static const char *const mem_names[MEM_NUM] = { "pinned", "odp",
+						"implicit" };
+
+enum op { OP_WRITE, OP_READ, OP_SEND, OP_ATOMIC, OP_NUM };
+static const char *const op_names[OP_NUM] = { "WRITE", "READ", "SEND",
+					      "ATOMIC" };
+
+/* What the driver tells a child (struct msg.type). */
+enum msg_type {
+	M_EP,		/* child -> driver -> other child: an endpoint */
+	M_READY,	/* child: connected */
+	M_GO,		/* driver: start */
+	M_FLOWING,	/* requester: completions flow */
+	M_ACTION,	/* driver -> victim: do the scenario's action */
+	M_STOP,		/* driver -> survivor: stop, report, clean up */
+	M_REPORT,	/* survivor: how it ended */
+	M_ERROR,	/* child: set-up failed (text) */
+};
+
+/**
+ * struct msg - one message on a child's socket
+ * @type: enum msg_type
+ * @qpn, @psn, @rkey, @addr, @gid, @mtu, @rd_atom: an endpoint (M_EP)
+ * @status: M_REPORT: the first error completion's status, -1 for none
+ * @t_err_ns: M_REPORT: CLOCK_MONOTONIC of that completion
+ * @completions: M_REPORT: successful completions before it
+ * @text: M_ERROR: what failed
+ */
+struct msg {
+	int type;
+	uint32_t qpn, psn, rkey;
+	uint64_t addr;
+	union ibv_gid gid;
+	int mtu, rd_atom;
+	int status;
+	int64_t t_err_ns;
+	uint64_t completions;
+	char text[200];
+};
+
+/**
+ * struct cycle - what one cycle runs and how it went
+ */
+struct cycle {
+	unsigned long n;
+	enum scenario sc;
+	enum mem mem;
+	enum op op;
+	bool victim_req;
+	int delay_ms;
+	/* results */
+	char victim_end[48];
+	int surv_status;	/* -1 none, -2 no report */
+	double lat_ms;		/* action -> first error (NaN: none) */
+	double after_exit_ms;	/* victim reaped -> first error */
+	double cycle_ms;
+	char broken[160];	/* invariants that broke, comma separated */
+	char detail[400];
+};
+
+/* ---------------------------------------------------------------------- */
+/* Options and small helpers                                               */
+/* ---------------------------------------------------------------------- */
+
+static const char *opt_dev, *opt_peer, *opt_out = "exit-stress";
+static const char *opt_logcheck, *opt_plot;
+static unsigned long opt_cycles = 24, opt_until;
+static bool opt_cycles_given, opt_self_test;
+static bool opt_have_seed;
+static uint64_t opt_seed;
+static int opt_slack_ms = 3000, opt_max_delay_ms = 300;
+static bool sc_chosen[SC_NUM];
+static int nchosen;
+static enum scenario chosen[SC_NUM];
+
+static volatile sig_atomic_t interrupted;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2),
+						      noreturn));
+
+static void restore_core_pattern(void);
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("rodp-exit-stress: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	restore_core_pattern();
+	exit(3);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* splitmix64: the cycle's random numbers from the seed and its number. */
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static void addf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void addf(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Note broken invariant @inv of cycle @c, with what was seen. */
+static void broke(struct cycle *c, const char *inv, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void broke(struct cycle *c, const char *inv, const char *fmt, ...)
+{
+	char d[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d, sizeof(d), fmt, ap);
+	va_end(ap);
+	if (!strstr(c->broken, inv))
+		addf(c->broken, sizeof(c->broken), "%s%s",
+		     c->broken[0] ? "," : "", inv);
+	addf(c->detail, sizeof(c->detail), "%s%s: %s",
+	     c->detail[0] ? "; " : "", inv, d);
+}
+
+static bool read_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Messages                                                                */
+/* ---------------------------------------------------------------------- */
+
+static int msg_send(int fd, struct msg *m)
+{
+	return send(fd, m, sizeof(*m), MSG_NOSIGNAL) == sizeof(*m) ? 0 : -1;
+}
+
+/* Receive a message within @ms (-1: no limit).  0, or -1 (EOF/time). */
+static int msg_recv(int fd, struct msg *m, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int64_t end = now_ns() + (int64_t)ms * 1000000;
+
+	for (;;) {
+		int left = ms < 0 ? -1 :
+			   (int)((end - now_ns()) / 1000000);
+
+		if (ms >= 0 && left < 0)
+			left = 0;
+		if (poll(&p, 1, left) > 0)
+			break;
+		if (ms >= 0 && now_ns() >= end)
+			return -1;
+	}
+	return recv(fd, m, sizeof(*m), 0) == sizeof(*m) ? 0 : -1;
+}
+
+static void child_fail(int fd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+static void child_fail(int fd, const char *fmt, ...)
+{
+	struct msg m = { .type = M_ERROR };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m.text, sizeof(m.text), fmt, ap);
+	va_end(ap);
+	msg_send(fd, &m);
+	_exit(3);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The children: one end of the connection                                 */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * struct end - one child's verbs objects and buffer
+ * @fd: the socket to the driver
+ * @victim: this is the victim
+ * @req: this end is the requester
+ */
+struct end {
+	int fd;
+	bool victim, req;
+	enum scenario sc;
+	enum mem mem;
+	enum op op;
+	struct vt_dev vd;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp;
+	struct ibv_mr *mr;
+	char *buf;
+	struct msg peer;
+	atomic_int action;	/* the victim's transfer thread acts on it */
+};
+
+static int mem_access(enum mem mem)
+{
+	return VT_ACCESS_ALL | (mem == MEM_PINNED ? 0 : IBV_ACCESS_ON_DEMAND);
+}
+
+static void end_setup(struct end *e, const char *dev)
+{
+	struct ibv_qp_cap cap = {
+		.max_send_wr = DEPTH, .max_recv_wr = DEPTH,
+		.max_send_sge = 1, .max_recv_sge = 1,
+	};
+	struct ibv_device_attr_ex ax;
+	struct msg m = { .type = M_EP };
+	struct vt_path p;
+	int rc;
+
+	if (vt_dev_open(&e->vd, dev, false))
+		child_fail(e->fd, "%s", e->vd.error);
+	if (e->mem != MEM_PINNED) {
+		uint32_t need = e->op == OP_WRITE ? IBV_ODP_SUPPORT_WRITE :
+				e->op == OP_READ ? IBV_ODP_SUPPORT_READ :
+				e->op == OP_SEND ? IBV_ODP_SUPPORT_SEND |
+						   IBV_ODP_SUPPORT_RECV :
+				IBV_ODP_SUPPORT_ATOMIC;
+
+		if (ibv_query_device_ex(e->vd.ctx, NULL, &ax))
+			child_fail(e->fd, "%s: ibv_query_device_ex", dev);
+		if (!(ax.odp_caps.general_caps & IBV_ODP_SUPPORT) ||
+		    (e->mem == MEM_IMPLICIT &&
+		     !(ax.odp_caps.general_caps & IBV_ODP_SUPPORT_IMPLICIT)))
+			child_fail(e->fd, "%s: no %s ODP", dev,
+				   mem_names[e->mem]);
+		if ((ax.odp_caps.per_transport_caps.rc_odp_caps & need) !=
+		    need)
+			child_fail(e->fd, "%s: no RC ODP for %s", dev,
+				   op_names[e->op]);
+	}
+	e->pd = ibv_alloc_pd(e->vd.ctx);
+	e->cq = e->pd ? ibv_create_cq(e->vd.ctx, 4 * DEPTH, NULL, NULL, 0) :
+		NULL;
+	e->qp = e->cq ? vt_qp_create(e->pd, e->cq, e->cq, &cap, true) : NULL;
+	if (!e->qp)
+		child_fail(e->fd, "%s: PD/CQ/QP: %s", dev, strerror(errno));
+	e->buf = mmap(NULL, BUF_SIZE + BLOCK, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->buf == MAP_FAILED)
+		child_fail(e->fd, "mmap: %s", strerror(errno));
+	e->buf = (char *)(((uintptr_t)e->buf + BLOCK - 1) & ~(BLOCK - 1));
+	memset(e->buf, e->victim ? 0x5a : 0xa5, BUF_SIZE);
+	if (e->mem == MEM_IMPLICIT)
+		e->mr = ibv_reg_mr(e->pd, NULL, SIZE_MAX,
+				   mem_access(e->mem));
+	else
+		e->mr = ibv_reg_mr(e->pd, e->buf, BUF_SIZE,
+				   mem_access(e->mem));
+	if (!e->mr)
+		child_fail(e->fd, "%s: ibv_reg_mr (%s): %s", dev,
+			   mem_names[e->mem], strerror(errno));
+
+	m.qpn = e->qp->qp_num;
+	m.psn = (uint32_t)(mix((uint64_t)getpid()) & 0xffffff);
+	m.rkey = e->mr->rkey;
+	m.addr = (uintptr_t)e->buf;
+	m.gid = e->vd.gid;
+	m.mtu = e->vd.port.active_mtu;
+	m.rd_atom = e->vd.attr.max_qp_rd_atom;
+	if (e->vd.attr.max_qp_init_rd_atom < m.rd_atom)
+		m.rd_atom = e->vd.attr.max_qp_init_rd_atom;
+	if (msg_send(e->fd, &m) || msg_recv(e->fd, &e->peer, 30000) ||
+	    e->peer.type != M_EP)
+		_exit(3);
+
+	memset(&p, 0, sizeof(p));
+	p.mtu = m.mtu < e->peer.mtu ? m.mtu : e->peer.mtu;
+	p.rd_atomic = m.rd_atom < e->peer.rd_atom ? m.rd_atom :
+		      e->peer.rd_atom;
+	if (p.rd_atomic > 8)
+		p.rd_atomic = 8;
+	p.dest_rd_atomic = p.rd_atomic;
+	p.timeout = QP_TIMEOUT;
+	p.retry_cnt = QP_RETRY;
+	p.rnr_retry = QP_RNR_RETRY;
+	p.min_rnr_timer = QP_RNR_TIMER;
+	p.access = VT_ACCESS_ALL;
+	rc = vt_qp_connect(e->qp, &p, &e->vd, e->peer.qpn, m.psn,
+			   e->peer.psn, &e->peer.gid);
+	if (rc)
+		child_fail(e->fd, "%s", vt_errmsg());
+}
+
+static uint64_t slot_addr(uint64_t base, uint64_t i)
+{
+	return base + (i * MSG_SIZE) % BUF_SIZE;
+}
+
+/* Post request number @i of the requester's stream. */
+static int post_req(struct end *e, uint64_t i)
+{
+	struct ibv_sge sg = {
+		.addr = slot_addr((uintptr_t)e->buf, i),
+		.length = e->op == OP_ATOMIC ? 8 : MSG_SIZE,
+		.lkey = e->mr->lkey,
+	};
+	struct ibv_send_wr wr, *bad;
+	static const enum ibv_wr_opcode wop[OP_NUM] = {
+		IBV_WR_RDMA_WRITE, IBV_WR_RDMA_READ, IBV_WR_SEND,
+		IBV_WR_ATOMIC_FETCH_AND_ADD,
+	};
+
+	vt_send_wr(&wr, i, &sg, 1, wop[e->op], 0);
+	if (e->op == OP_ATOMIC) {
+		wr.wr.atomic.remote_addr = slot_addr(e->peer.addr, i);
+		wr.wr.atomic.rkey = e->peer.rkey;
+		wr.wr.atomic.compare_add = 1;
+	} else if (e->op != OP_SEND) {
+		wr.wr.rdma.remote_addr = slot_addr(e->peer.addr, i);
+		wr.wr.rdma.rkey = e->peer.rkey;
+	}
+	return ibv_post_send(e->qp, &wr, &bad);
+}
+
+static int post_recv(struct end *e, uint64_t i)
+{
+	struct ibv_sge sg = {
+		.addr = slot_addr((uintptr_t)e->buf, i),
+		.length = MSG_SIZE,
+		.lkey = e->mr->lkey,
+	};
+	struct ibv_recv_wr wr = { .wr_id = i, .sg_list = &sg, .num_sge = 1 };
+	struct ibv_recv_wr *bad;
+
+	return ibv_post_recv(e->qp, &wr, &bad);
+}
+
+/* The victim's transfer thread acts on the driver's M_ACTION here. */
+static void victim_check_action(struct end *e)
+{
+	if (!e->victim || !atomic_load(&e->action))
+		return;
+	if (e->sc == SC_EXIT0)
+		exit(0);
+	if (e->sc == SC_ABORT)
+		abort();
+}
+
+/*
+ * The transfer: the requester keeps DEPTH operations in flight, the
+ * responder (for SEND) DEPTH receives posted.  A survivor stops at its
+ * first error completion (*status, *t_err) or at M_STOP (stop set).
+ */
+static atomic_bool stop_req;
+
+static void transfer(struct end *e, int *status, int64_t *t_err,
+		     uint64_t *done)
+{
+	struct ibv_wc wc[DEPTH];
+	uint64_t posted = 0;
+	bool flowing = false;
+	int i, n, out = 0;
+
+	*status = -1;
+	*done = 0;
+	if (!e->req && e->op == OP_SEND)
+		for (; posted < DEPTH; posted++)
+			if (post_recv(e, posted))
+				child_fail(e->fd, "ibv_post_recv: %s",
+					   strerror(errno));
+	for (;;) {
+		victim_check_action(e);
+		if (atomic_load(&stop_req))
+			return;
+		while (e->req && out < DEPTH) {
+			if (post_req(e, posted)) {
+				if (e->victim)
+					break;	/* QP in error: go on polling */
+				*status = -3;
+				*t_err = now_ns();
+				return;
+			}
+			posted++;
+			out++;
+		}
+		n = ibv_poll_cq(e->cq, DEPTH, wc);
+		for (i = 0; i < n; i++) {
+			if (wc[i].status != IBV_WC_SUCCESS) {
+				if (!e->victim && *status == -1) {
+					*status = wc[i].status;
+					*t_err = now_ns();
+					return;
+				}
+				out = out ? out - 1 : 0;
+				continue;
+			}
+			(*done)++;
+			if (wc[i].opcode & IBV_WC_RECV) {
+				post_recv(e, posted++);
+			} else {
+				out--;
+			}
+		}
+		if (e->req && !flowing && *done >= FLOWING) {
+			struct msg m = { .type = M_FLOWING };
+
+			flowing = true;
+			msg_send(e->fd, &m);
+		}
+		/*
+		 * A responder of WRITE, READ or atomics has nothing to poll
+		 * for: it naps, except in mt, where the point is a thread
+		 * inside ibv_poll_cq() when exit_group() comes.
+		 */
+		if (!n && !e->req && e->op != OP_SEND &&
+		    !(e->victim && e->sc == SC_MT))
+			usleep(500);
+	}
+}
+
+/* prefetch: drop the buffer, prefetch it asynchronously, again. */
+static void *prefetch_thread(void *arg)
+{
+	struct end *e = arg;
+	struct ibv_sge sg = {
+		.addr = (uintptr_t)e->buf, .length = BUF_SIZE,
+		.lkey = e->mr->lkey,
+	};
+
+	for (;;) {
+		madvise(e->buf, BUF_SIZE, MADV_DONTNEED);
+		/* EINVAL on a pinned MR: the kill still comes mid-transfer. */
+		ibv_advise_mr(e->pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE, 0,
+			      &sg, 1);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/* inval: unmap and drop pieces of the buffer while the device uses it. */
+static void *inval_thread(void *arg)
+{
+	struct end *e = arg;
+	uint64_t i;
+
+	for (i = 0;; i++) {
+		uint64_t r = mix(i ^ (uint64_t)getpid());
+		char *p = e->buf + (r % (BUF_SIZE / MSG_SIZE)) * MSG_SIZE;
+
+		if (i & 1) {
+			madvise(p, MSG_SIZE, MADV_DONTNEED);
+		} else if (munmap(p, MSG_SIZE) == 0) {
+			if (mmap(p, MSG_SIZE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				 -1, 0) == MAP_FAILED)
+				_exit(4);
+		}
+		if (!(i % 16))
+			usleep(200);
+	}
+	return NULL;
+}
+
+/* The victim's control thread: waits for M_ACTION and does it. */
+static void *victim_control(void *arg)
+{
+	struct end *e = arg;
+	struct msg m;
+
+	while (!msg_recv(e->fd, &m, -1)) {
+		if (m.type != M_ACTION)
+			continue;
+		if (e->sc == SC_MT)
+			syscall(SYS_exit_group, 0);
+		atomic_store(&e->action, 1);
+	}
+	/* The driver is gone: so is the run. */
+	_exit(5);
+	return NULL;
+}
+
+static void *survivor_control(void *arg)
+{
+	struct end *e = arg;
+	struct msg m;
+
+	while (!msg_recv(e->fd, &m, -1))
+		if (m.type == M_STOP)
+			break;
+	atomic_store(&stop_req, true);
+	return NULL;
+}
+
+static void child_main(int fd, const char *dev, bool victim, bool req,
+		       const struct cycle *c)
+{
+	struct end e = { .fd = fd, .victim = victim, .req = req, .sc = c->sc,
+			 .mem = victim ? c->mem : MEM_PINNED, .op = c->op };
+	struct msg m = { .type = M_READY };
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	pthread_t th;
+	int status;
+	int64_t t_err = 0;
+	uint64_t done;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (victim && c->sc == SC_ABORT) {
+		setrlimit(RLIMIT_CORE, &rl);
+		prctl(PR_SET_DUMPABLE, 1);
+	} else {
+		rl.rlim_cur = rl.rlim_max = 0;
+		setrlimit(RLIMIT_CORE, &rl);
+	}
+	end_setup(&e, dev);
+	if (msg_send(fd, &m) || msg_recv(fd, &m, 30000) || m.type != M_GO)
+		_exit(3);
+	if (victim) {
+		pthread_create(&th, NULL, victim_control, &e);
+		if (c->sc == SC_PREFETCH)
+			pthread_create(&th, NULL, prefetch_thread, &e);
+		if (c->sc == SC_INVAL)
+			pthread_create(&th, NULL, inval_thread, &e);
+		transfer(&e, &status, &t_err, &done);
+		/* Only an action ends a victim's transfer. */
+		_exit(6);
+	}
+	pthread_create(&th, NULL, survivor_control, &e);
+	transfer(&e, &status, &t_err, &done);
+	m.type = M_REPORT;
+	m.status = status;
+	m.t_err_ns = t_err;
+	m.completions = done;
+	msg_send(fd, &m);
+	/* Clean up as a careful program would, then wait for M_STOP. */
+	ibv_destroy_qp(e.qp);
+	ibv_dereg_mr(e.mr);
+	ibv_destroy_cq(e.cq);
+	ibv_dealloc_pd(e.pd);
+	ibv_close_device(e.vd.ctx);
+	if (!atomic_load(&stop_req))
+		pthread_join(th, NULL);
+	_exit(0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* core_pattern: "|rodp-core-helper 1" for the abort scenario             */
+/* ---------------------------------------------------------------------- */
+
+static char old_core_pattern[256];
+static bool core_pattern_set;
+
+static void restore_core_pattern(void)
+{
+	FILE *f;
+
+	if (!core_pattern_set)
+		return;
+	f = fopen("/proc/sys/kernel/core_pattern", "w");
+	if (f) {
+		fputs(old_core_pattern, f);
+		fclose(f);
+	}
+	core_pattern_set = false;
+}
+
+static const char *opt_core_helper;
+
+/*
+ * The kernel runs the helper in PID 1's root: in the test guest that is
+ * the initramfs, where --core-helper names it (its path there).
+ */
+static void set_core_pattern(void)
+{
+	char self[PATH_MAX], pat[PATH_MAX + 64], root[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	FILE *f;
+
+	if (n <= 0)
+		die("readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = 0;
+	if (!opt_core_helper) {
+		*strrchr(self, '/') = 0;
+		strcat(self, "/rodp-core-helper");
+		opt_core_helper = self;
+	}
+	snprintf(root, sizeof(root), "/proc/1/root%s", opt_core_helper);
+	if (access(root, X_OK))
+		die("the core helper %s is not there for PID 1 (%s): give "
+		    "--core-helper as PID 1 sees it", opt_core_helper, root);
+	snprintf(pat, sizeof(pat), "|%s %d", opt_core_helper, CORE_SLEEP_S);
+	if (strlen(pat) > 127)
+		die("core_pattern would be longer than 127 bytes: %s", pat);
+	if (!read_text("/proc/sys/kernel/core_pattern", old_core_pattern,
+		       sizeof(old_core_pattern)))
+		die("cannot read /proc/sys/kernel/core_pattern");
+	f = fopen("/proc/sys/kernel/core_pattern", "w");
+	if (!f || fputs(pat, f) < 0 || fclose(f))
+		die("cannot set core_pattern: %s", strerror(errno));
+	core_pattern_set = true;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Invariants: the state of the machine                                    */
+/* ---------------------------------------------------------------------- */
+
+static int kmsg_fd = -1;
+static FILE *kmsg_all;
+
+/* New kernel log messages, one per line, into @f; how many. */
+static int kmsg_drain(FILE *f)
+{
+	char rec[8192];
+	int lines = 0;
+	ssize_t n;
+
+	for (;;) {
+		char *msg, *nl;
+
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;
+		fprintf(f, "%s\n", msg);
+		if (kmsg_all)
+			fprintf(kmsg_all, "%s\n", msg);
+		lines++;
+	}
+	return lines;
+}
+
+static const char *const builtin_bad[] = {
+	"WARNING:", "BUG:", "Oops", "Call Trace", "general protection",
+	"blocked for more than", "soft lockup", "KASAN:", "UBSAN:",
+	"refcount_t:", "corruption", NULL,
+};
+
+static void check_kmsg(struct cycle *c)
+{
+	char path[PATH_MAX], cmd[PATH_MAX * 2 + 64], line[512];
+	FILE *f;
+	int n, rc, i;
+
+	snprintf(path, sizeof(path), "%s/kmsg-cycle.txt", opt_out);
+	f = fopen(path, "w");
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	if (kmsg_all)
+		fprintf(kmsg_all, "--- cycle %lu\n", c->n);
+	n = kmsg_drain(f);
+	if (opt_self_test) {
+		fprintf(f, "WARNING: CPU: 0 PID: 1 at rodp-exit-stress "
+			"--self-test (not in the kernel's log)\n");
+		n++;
+	}
+	fclose(f);
+	if (!n)
+		return;
+	if (opt_logcheck) {
+		snprintf(cmd, sizeof(cmd), "python3 '%s' '%s' >'%s.out' 2>&1",
+			 opt_logcheck, path, path);
+		rc = system(cmd);
+		if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) > 1)
+			broke(c, "kernel-log", "logcheck.py did not run (%d)",
+			      rc);
+		else if (WEXITSTATUS(rc) == 1)
+			broke(c, "kernel-log", "logcheck: problems (kmsg.txt,"
+			      " cycle %lu)", c->n);
+		return;
+	}
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		for (i = 0; builtin_bad[i]; i++)
+			if (strstr(line, builtin_bad[i])) {
+				line[strcspn(line, "\n")] = 0;
+				broke(c, "kernel-log", "%.120s", line);
+				break;
+			}
+	if (f)
+		fclose(f);
+}
+
+/* `rdma resource show` line of device @dev (after its name), or "". */
+static void rdma_res(const char *dev, char *out, size_t len)
+{
+	char line[512], key[80];
+	FILE *p = popen("rdma resource show 2>/dev/null", "r");
+
+	out[0] = 0;
+	snprintf(key, sizeof(key), " %s: ", dev);
+	while (p && fgets(line, sizeof(line), p)) {
+		char *s = strstr(line, key);
+
+		if (!s)
+			continue;
+		s += strlen(key);
+		s[strcspn(s, "\n")] = 0;
+		snprintf(out, len, "%s", s);
+	}
+	if (p)
+		pclose(p);
+}
+
+static const char *const modules[] = { "rodp", "rdma_rxe", "siw", NULL };
+
+/**
+ * struct state - what must come back after each cycle
+ */
+struct state {
+	char res[2][256];
+	long modref[4];
+	char mm[128];
+	pid_t zombies[64];
+	int nzombies;
+};
+
+static struct state base;
+
+static void read_modrefs(long *v)
+{
+	char path[128], buf[32];
+	int i;
+
+	for (i = 0; modules[i]; i++) {
+		snprintf(path, sizeof(path), "/sys/module/%s/refcnt",
+			 modules[i]);
+		v[i] = read_text(path, buf, sizeof(buf)) ? atol(buf) : -1;
+	}
+}
+
+static void read_mm(char *buf, size_t len)
+{
+	if (!read_text("/sys/kernel/debug/rodp/mm_refs", buf, len))
+		buf[0] = 0;
+	for (char *s = buf; *s; s++)
+		if (*s == '\n')
+			*s = ' ';
+}
+
+/* Tasks in state @st ('D' or 'Z'): their ids into @ids, how many. */
+static int tasks_in(char st, pid_t *ids, int max, bool threads)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		char path[600], buf[512], *s;
+		DIR *td;
+		struct dirent *te;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task", de->d_name);
+		td = threads ? opendir(path) : NULL;
+		do {
+			const char *tid = de->d_name;
+
+			if (td) {
+				te = readdir(td);
+				if (!te)
+					break;
+				if (!isdigit((unsigned char)te->d_name[0]))
+					continue;
+				tid = te->d_name;
+				snprintf(path, sizeof(path),
+					 "/proc/%s/task/%s/stat",
+					 de->d_name, tid);
+			} else {
+				snprintf(path, sizeof(path), "/proc/%s/stat",
+					 de->d_name);
+			}
+			if (!read_text(path, buf, sizeof(buf)))
+				continue;
+			s = strrchr(buf, ')');
+			if (s && s[1] == ' ' && s[2] == st && n < max)
+				ids[n++] = atoi(tid);
+		} while (td);
+		if (td)
+			closedir(td);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static bool in(pid_t p, const pid_t *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i] == p)
+			return true;
+	return false;
+}
+
+static void state_read(struct state *s)
+{
+	rdma_res(opt_dev, s->res[0], sizeof(s->res[0]));
+	rdma_res(opt_peer, s->res[1], sizeof(s->res[1]));
+	read_modrefs(s->modref);
+	read_mm(s->mm, sizeof(s->mm));
+}
+
+static void check_state(struct cycle *c)
+{
+	int64_t end = now_ns() + (int64_t)SETTLE_MS * 1000000;
+	struct state s;
+	pid_t d0[64], d1[64], z[64];
+	int nd0, nd1, nz, i, j;
+	bool same;
+
+	/* Counts and references: back within SETTLE_MS. */
+	for (;;) {
+		state_read(&s);
+		same = !strcmp(s.res[0], base.res[0]) &&
+		       !strcmp(s.res[1], base.res[1]) &&
+		       !memcmp(s.modref, base.modref, sizeof(s.modref)) &&
+		       !strcmp(s.mm, base.mm);
+		if (same || now_ns() > end)
+			break;
+		sleep_ms(100);
+	}
+	for (i = 0; i < 2; i++)
+		if (strcmp(s.res[i], base.res[i]))
+			broke(c, "rdma-res", "%s: %s (baseline %s)",
+			      i ? opt_peer : opt_dev, s.res[i], base.res[i]);
+	for (i = 0; modules[i]; i++)
+		if (s.modref[i] != base.modref[i])
+			broke(c, "module-ref", "%s refcnt %ld (baseline %ld)",
+			      modules[i], s.modref[i], base.modref[i]);
+	if (strcmp(s.mm, base.mm))
+		broke(c, "mm-refs", "%s(baseline %s)", s.mm, base.mm);
+
+	/* D state: a task that stays in it for 2 s. */
+	nd0 = tasks_in('D', d0, 64, true);
+	for (i = 0; nd0 && i < 10; i++) {
+		sleep_ms(200);
+		nd1 = tasks_in('D', d1, 64, true);
+		for (j = 0, nd0 = 0; j < nd1; j++)
+			if (in(d1[j], d0, 64))
+				d0[nd0++] = d1[j];
+	}
+	for (i = 0; i < nd0; i++) {
+		char path[64], comm[64] = "";
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", d0[i]);
+		read_text(path, comm, sizeof(comm));
+		comm[strcspn(comm, "\n")] = 0;
+		broke(c, "d-state", "task %d (%s) in D state for 2 s",
+		      d0[i], comm);
+	}
+	/* Zombies that were not there at the start, for 2 s. */
+	for (i = 0; i < 10; i++) {
+		nz = tasks_in('Z', z, 64, false);
+		for (j = 0, nd0 = 0; j < nz; j++)
+			if (!in(z[j], base.zombies, base.nzombies))
+				nd0++;
+		if (!nd0)
+			break;
+		sleep_ms(200);
+	}
+	if (nd0)
+		broke(c, "zombie", "%d new zombie(s)", nd0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The driver                                                              */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * --self-test: the checks must be able to fail.  Before the checks of
+ * each cycle the driver breaks six invariants on purpose: it keeps a
+ * context, a PD and an ODP MR of its own open on the victim's device
+ * (rdma-res, mm-refs), leaves a zombie child (zombie), has a child wait
+ * in vfork() for 10 s, which is D state (d-state), and adds a WARNING
+ * line to the cycle's kernel log lines, not to the kernel's own log
+ * (kernel-log).  Every cycle must then fail with exactly these five.
+ * (module-ref is not provoked: nothing a process holds takes a
+ * reference on rodp's module, which supports disassociation.)
+ */
+static struct vt_dev st_dev;
+static struct ibv_pd *st_pd;
+static struct ibv_mr *st_mr;
+static pid_t st_pids[2];
+static char st_page[4 * 4096] __attribute__((aligned(4096)));
+
+static void self_test_break(void)
+{
+	st_pids[0] = fork();
+	if (!st_pids[0])
+		_exit(0);
+	st_pids[1] = fork();
+	if (!st_pids[1]) {
+		if (!vfork()) {
+			sleep(10);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	if (vt_dev_open(&st_dev, opt_dev, false))
+		die("self-test: %s", st_dev.error);
+	st_pd = ibv_alloc_pd(st_dev.ctx);
+	st_mr = st_pd ? ibv_reg_mr(st_pd, st_page, sizeof(st_page),
+				   IBV_ACCESS_LOCAL_WRITE |
+				   IBV_ACCESS_ON_DEMAND) : NULL;
+	if (!st_mr)
+		die("self-test: PD/ODP MR on %s: %s", opt_dev,
+		    strerror(errno));
+	sleep_ms(300);	/* the zombie and the vfork are there by now */
+}
+
+static void self_test_undo(void)
+{
+	ibv_dereg_mr(st_mr);
+	ibv_dealloc_pd(st_pd);
+	ibv_close_device(st_dev.ctx);
+	waitpid(st_pids[0], NULL, 0);
+	waitpid(st_pids[1], NULL, 0);
+}
+
+struct child {
+	pid_t pid;
+	int fd;
+	int status;
+	bool reaped;
+	int64_t t_reaped;
+};
+
+static struct child vch, sch;
+
+static void kill_children(void)
+{
+	if (vch.pid > 0 && !vch.reaped)
+		kill(vch.pid, SIGKILL);
+	if (sch.pid > 0 && !sch.reaped)
+		kill(sch.pid, SIGKILL);
+}
+
+static void spawn(struct child *ch, const char *dev, bool victim, bool req,
+		  const struct cycle *c)
+{
+	int sv[2];
+
+	memset(ch, 0, sizeof(*ch));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		die("socketpair: %s", strerror(errno));
+	fflush(NULL);
+	ch->pid = fork();
+	if (ch->pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!ch->pid) {
+		close(sv[0]);
+		if (kmsg_fd >= 0)
+			close(kmsg_fd);
+		if (victim && sch.fd > 0)
+			close(sch.fd);
+		child_main(sv[1], dev, victim, req, c);
+	}
+	close(sv[1]);
+	ch->fd = sv[0];
+}
+
+/* Wait up to @ms for @ch to end; true when it did. */
+static bool reap(struct child *ch, int ms)
+{
+	int64_t end = now_ns() + (int64_t)ms * 1000000;
+
+	while (!ch->reaped) {
+		pid_t r = waitpid(ch->pid, &ch->status, WNOHANG);
+
+		if (r == ch->pid) {
+			ch->reaped = true;
+			ch->t_reaped = now_ns();
+			break;
+		}
+		if (now_ns() > end)
+			return false;
+		sleep_ms(5);
+	}
+	return true;
+}
+
+static void describe_end(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "%s%s", sigabbrev_np(WTERMSIG(status)) ?:
+			 "signal", WCOREDUMP(status) ? "+core" : "");
+	else
+		snprintf(buf, len, "status %#x", status);
+}
+
+/* Does the victim's end match its scenario? */
+static bool victim_end_ok(const struct cycle *c, int status)
+{
+	switch (c->sc) {
+	case SC_EXIT0:
+	case SC_MT:
+		return WIFEXITED(status) && !WEXITSTATUS(status);
+	case SC_ABORT:
+		return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
+		       WCOREDUMP(status);
+	default:
+		return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+	}
+}
+
+/* The scenario's action on the victim. */
+static void victim_action(const struct cycle *c)
+{
+	struct msg m = { .type = M_ACTION };
+
+	switch (c->sc) {
+	case SC_EXIT0:
+	case SC_ABORT:
+	case SC_MT:
+		msg_send(vch.fd, &m);
+		break;
+	default:
+		kill(vch.pid, SIGKILL);
+		break;
+	}
+}
+
+static const char *status_name(int st)
+{
+	static const char *const names[] = {
+		[IBV_WC_SUCCESS] = "SUCCESS",
+		[IBV_WC_LOC_LEN_ERR] = "LOC_LEN_ERR",
+		[IBV_WC_LOC_QP_OP_ERR] = "LOC_QP_OP_ERR",
+		[IBV_WC_LOC_EEC_OP_ERR] = "LOC_EEC_OP_ERR",
+		[IBV_WC_LOC_PROT_ERR] = "LOC_PROT_ERR",
+		[IBV_WC_WR_FLUSH_ERR] = "WR_FLUSH_ERR",
+		[IBV_WC_MW_BIND_ERR] = "MW_BIND_ERR",
+		[IBV_WC_BAD_RESP_ERR] = "BAD_RESP_ERR",
+		[IBV_WC_LOC_ACCESS_ERR] = "LOC_ACCESS_ERR",
+		[IBV_WC_REM_INV_REQ_ERR] = "REM_INV_REQ_ERR",
+		[IBV_WC_REM_ACCESS_ERR] = "REM_ACCESS_ERR",
+		[IBV_WC_REM_OP_ERR] = "REM_OP_ERR",
+		[IBV_WC_RETRY_EXC_ERR] = "RETRY_EXC_ERR",
+		[IBV_WC_RNR_RETRY_EXC_ERR] = "RNR_RETRY_EXC_ERR",
+		[IBV_WC_LOC_RDD_VIOL_ERR] = "LOC_RDD_VIOL_ERR",
+		[IBV_WC_REM_INV_RD_REQ_ERR] = "REM_INV_RD_REQ_ERR",
+		[IBV_WC_REM_ABORT_ERR] = "REM_ABORT_ERR",
+		[IBV_WC_INV_EECN_ERR] = "INV_EECN_ERR",
+		[IBV_WC_INV_EEC_STATE_ERR] = "INV_EEC_STATE_ERR",
+		[IBV_WC_FATAL_ERR] = "FATAL_ERR",
+		[IBV_WC_RESP_TIMEOUT_ERR] = "RESP_TIMEOUT_ERR",
+		[IBV_WC_GENERAL_ERR] = "GENERAL_ERR",
+	};
+
+	if (st == -1)
+		return "none";
+	if (st == -2)
+		return "no-report";
+	if (st == -3)
+		return "post-failed";
+	if (st >= 0 && st < (int)(sizeof(names) / sizeof(names[0])) &&
+	    names[st])
+		return names[st];
+	return "status?";
+}
+
+/* The retry bound after which a requester must have its error. */
+static double retry_bound_ms(void)
+{
+	double t = 4.096e-3 * (double)(1u << QP_TIMEOUT);
+
+	return (QP_RETRY + 1) * 2 * t + opt_slack_ms;
+}
+
+/* One cycle: set up, transfer, act, check. */
+static void run_cycle(struct cycle *c)
+{
+	const char *vdev = opt_dev, *sdev = opt_peer;
+	int64_t t0 = now_ns(), t_act = 0;
+	struct msg mv = { 0 }, ms = { 0 }, rep = { 0 };
+	bool surv_req = !c->victim_req, flowing = false, got_report = false;
+
+	c->surv_status = -2;
+	c->lat_ms = c->after_exit_ms = NAN;
+	strcpy(c->victim_end, "-");
+	sch.fd = -1;
+	spawn(&sch, sdev, false, surv_req, c);
+	spawn(&vch, vdev, true, c->victim_req, c);
+
+	/* Endpoints: each to the other, then READY from both, then GO. */
+	if (msg_recv(vch.fd, &mv, 30000) || msg_recv(sch.fd, &ms, 30000)) {
+		broke(c, "setup", "no endpoint from a child");
+		goto out_kill;
+	}
+	if (mv.type == M_ERROR || ms.type == M_ERROR) {
+		broke(c, "setup", "%s", mv.type == M_ERROR ? mv.text :
+		      ms.text);
+		goto out_kill;
+	}
+	if (msg_send(vch.fd, &ms) || msg_send(sch.fd, &mv) ||
+	    msg_recv(vch.fd, &mv, 30000) || msg_recv(sch.fd, &ms, 30000) ||
+	    mv.type != M_READY || ms.type != M_READY) {
+		broke(c, "setup", "connect: %s",
+		      mv.type == M_ERROR ? mv.text :
+		      ms.type == M_ERROR ? ms.text : "a child went away");
+		goto out_kill;
+	}
+	mv.type = M_GO;
+	msg_send(vch.fd, &mv);
+	msg_send(sch.fd, &mv);
+
+	/* Completions flow at the requester. */
+	if (!msg_recv(c->victim_req ? vch.fd : sch.fd, &mv, 20000) &&
+	    mv.type == M_FLOWING)
+		flowing = true;
+	if (!flowing) {
+		broke(c, "setup", "no completions at the requester in 20 s%s",
+		      mv.type == M_REPORT ? " (the survivor got an error)" :
+		      "");
+		goto out_kill;
+	}
+	sleep_ms(c->delay_ms);
+
+	/* An error at the survivor before the action is a failure too. */
+	if (!msg_recv(sch.fd, &rep, 0) && rep.type == M_REPORT) {
+		broke(c, "survivor", "%s before the action",
+		      status_name(rep.status));
+		goto out_kill;
+	}
+	t_act = now_ns();
+	victim_action(c);
+	if (!reap(&vch, EXIT_WAIT_MS)) {
+		broke(c, "victim-exit", "still there %d s after the action",
+		      EXIT_WAIT_MS / 1000);
+		kill(vch.pid, SIGKILL);
+		reap(&vch, EXIT_WAIT_MS);
+	}
+	describe_end(vch.status, c->victim_end, sizeof(c->victim_end));
+	if (vch.reaped && !victim_end_ok(c, vch.status))
+		broke(c, "victim-exit", "%s", c->victim_end);
+
+	/* The survivor: a requester's error within the bound, or STOP. */
+	if (surv_req) {
+		int64_t deadline = (vch.reaped ? vch.t_reaped : now_ns()) +
+				   (int64_t)(retry_bound_ms() * 1e6);
+		int left = (int)((deadline - now_ns()) / 1000000);
+
+		got_report = !msg_recv(sch.fd, &rep, left > 0 ? left : 0) &&
+			     rep.type == M_REPORT;
+		if (!got_report)
+			broke(c, "survivor", "no error completion %.0f ms"
+			      " after the victim ended", retry_bound_ms());
+	}
+	mv.type = M_STOP;
+	msg_send(sch.fd, &mv);
+	if (!got_report) {
+		got_report = !msg_recv(sch.fd, &rep, EXIT_WAIT_MS) &&
+			     rep.type == M_REPORT;
+		if (!got_report && !strstr(c->broken, "survivor"))
+			broke(c, "survivor", "no report after STOP");
+	}
+	if (got_report) {
+		c->surv_status = rep.status;
+		if (rep.status >= 0 || rep.status == -3) {
+			c->lat_ms = (double)(rep.t_err_ns - t_act) / 1e6;
+			if (vch.reaped)
+				c->after_exit_ms =
+					(double)(rep.t_err_ns -
+						 vch.t_reaped) / 1e6;
+		}
+		if (!surv_req && rep.status == -3)
+			broke(c, "survivor", "post failed");
+	}
+	if (!reap(&sch, EXIT_WAIT_MS))
+		broke(c, "survivor", "still there %d s after STOP",
+		      EXIT_WAIT_MS / 1000);
+	else if (!WIFEXITED(sch.status) || WEXITSTATUS(sch.status))
+		broke(c, "survivor", "ended with status %#x", sch.status);
+	goto out;
+
+out_kill:
+	kill_children();
+	reap(&vch, EXIT_WAIT_MS);
+	reap(&sch, EXIT_WAIT_MS);
+	if (vch.reaped)
+		describe_end(vch.status, c->victim_end,
+			     sizeof(c->victim_end));
+out:
+	close(vch.fd);
+	close(sch.fd);
+	if (!vch.reaped || !sch.reaped) {
+		kill_children();
+		reap(&vch, EXIT_WAIT_MS);
+		reap(&sch, EXIT_WAIT_MS);
+		if (!vch.reaped || !sch.reaped)
+			broke(c, "d-state", "a child survives SIGKILL");
+	}
+	if (opt_self_test)
+		self_test_break();
+	check_state(c);
+	check_kmsg(c);
+	if (opt_self_test)
+		self_test_undo();
+	c->cycle_ms = (double)(now_ns() - t0) / 1e6;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Results                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static const char tsv_head[] =
+	"cycle\tseed\tdev\tpeer\tscenario\tmem\top\tvictim\tdelay_ms\t"
+	"victim_end\tsurvivor_status\tlatency_ms\tafter_exit_ms\t"
+	"cycle_ms\tresult\tbroken\tdetail\n";
+
+static void tsv_row(FILE *f, const struct cycle *c)
+{
+	fprintf(f, "%lu\t%" PRIu64 "\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t"
+		"%.1f\t%.1f\t%.0f\t%s\t%s\t%s\n", c->n, opt_seed, opt_dev,
+		opt_peer, sc_names[c->sc], mem_names[c->mem],
+		op_names[c->op], c->victim_req ? "requester" : "responder",
+		c->delay_ms, c->victim_end, status_name(c->surv_status),
+		c->lat_ms, c->after_exit_ms, c->cycle_ms,
+		c->broken[0] ? "FAIL" : "PASS", c->broken[0] ? c->broken : "-",
+		c->detail[0] ? c->detail : "-");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, int n, double p)
+{
+	int i;
+
+	if (!n)
+		return NAN;
+	i = (int)ceil(p * n) - 1;
+	return v[i < 0 ? 0 : i];
+}
+
+/**
+ * struct row - one scenario's line of the table
+ */
+struct row {
+	unsigned long cycles, fails;
+	double *lat;
+	int nlat;
+	char statuses[8][32];
+	unsigned long scount[8];
+	int nst;
+};
+
+/* The table over every cycle in cycles.tsv: summary.tsv and .txt. */
+static void summarize(void)
+{
+	char path[PATH_MAX], line[2048], cmd[PATH_MAX * 3];
+	struct row rows[SC_NUM] = { 0 };
+	FILE *f, *t, *x;
+	int s, i;
+
+	snprintf(path, sizeof(path), "%s/cycles.tsv", opt_out);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *col[17], *save = NULL, *p = line;
+		int n = 0;
+
+		if (!isdigit((unsigned char)line[0]))
+			continue;
+		for (n = 0; n < 17; n++) {
+			col[n] = strtok_r(p, "\t\n", &save);
+			p = NULL;
+			if (!col[n])
+				break;
+		}
+		if (n < 15)
+			continue;
+		for (s = 0; s < SC_NUM; s++)
+			if (!strcmp(col[4], sc_names[s]))
+				break;
+		if (s == SC_NUM)
+			continue;
+		rows[s].cycles++;
+		if (strcmp(col[14], "PASS"))
+			rows[s].fails++;
+		if (strcmp(col[11], "nan") && strcmp(col[11], "-nan")) {
+			rows[s].lat = realloc(rows[s].lat, sizeof(double) *
+					      (rows[s].nlat + 1));
+			rows[s].lat[rows[s].nlat++] = atof(col[11]);
+		}
+		for (i = 0; i < rows[s].nst; i++)
+			if (!strcmp(rows[s].statuses[i], col[10]))
+				break;
+		if (i == rows[s].nst && i < 8)
+			snprintf(rows[s].statuses[rows[s].nst++], 32, "%s",
+				 col[10]);
+		if (i < 8)
+			rows[s].scount[i]++;
+	}
+	fclose(f);
+
+	snprintf(path, sizeof(path), "%s/summary.tsv", opt_out);
+	t = fopen(path, "w");
+	snprintf(path, sizeof(path), "%s/summary.txt", opt_out);
+	x = fopen(path, "w");
+	if (!t || !x)
+		die("%s: %s", path, strerror(errno));
+	fprintf(t, "scenario\tcycles\tfailures\tsurvivor_first_error\t"
+		"p50_ms\tp99_ms\tmax_ms\n");
+	fprintf(x, "%s <-> %s, seed %" PRIu64 "\n"
+		"%-9s %6s %5s %8s %8s %8s  %s\n", opt_dev, opt_peer, opt_seed,
+		"scenario", "cycles", "fail", "p50_ms", "p99_ms", "max_ms",
+		"survivor's first error (cycles)");
+	for (s = 0; s < SC_NUM; s++) {
+		struct row *r = &rows[s];
+		char st[300] = "";
+		double p50, p99, mx;
+
+		if (!r->cycles)
+			continue;
+		qsort(r->lat, r->nlat, sizeof(double), cmp_double);
+		p50 = pct(r->lat, r->nlat, 0.5);
+		p99 = pct(r->lat, r->nlat, 0.99);
+		mx = r->nlat ? r->lat[r->nlat - 1] : NAN;
+		for (i = 0; i < r->nst; i++)
+			addf(st, sizeof(st), "%s%s:%lu", i ? "," : "",
+			     r->statuses[i], r->scount[i]);
+		fprintf(t, "%s\t%lu\t%lu\t%s\t%.1f\t%.1f\t%.1f\n",
+			sc_names[s], r->cycles, r->fails, st, p50, p99, mx);
+		fprintf(x, "%-9s %6lu %5lu %8.1f %8.1f %8.1f  %s\n",
+			sc_names[s], r->cycles, r->fails, p50, p99, mx, st);
+		free(r->lat);
+	}
+	fclose(t);
+	fclose(x);
+	snprintf(path, sizeof(path), "%s/summary.txt", opt_out);
+	snprintf(cmd, sizeof(cmd), "cat '%s'", path);
+	if (system(cmd))
+		return;
+	if (opt_plot && !system("command -v gnuplot >/dev/null 2>&1")) {
+		snprintf(cmd, sizeof(cmd), "gnuplot -c '%s' '%s/summary.tsv' "
+			 "'%s/latency.png' '%s <-> %s' >/dev/null 2>&1",
+			 opt_plot, opt_out, opt_out, opt_dev, opt_peer);
+		if (!system(cmd))
+			printf("plot: %s/latency.png\n", opt_out);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Main                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static void usage(int rc)
+{
+	FILE *f = rc ? stderr : stdout;
+	int s;
+
+	fprintf(f, "usage: rodp-exit-stress --dev DEV --peer-dev PEER "
+		"[--cycles N] [--until N]\n"
+		"         [--scenario NAME]... [--seed S] [--out DIR] "
+		"[--logcheck PATH]\n"
+		"         [--plot-script PATH] [--slack-ms MS] "
+		"[--max-delay-ms MS]\n"
+		"         [--core-helper PATH] [--self-test]\n"
+		"  --cycles N   cycles in this run (default 24)\n"
+		"  --until N    stop when --out holds N cycles in all (with\n"
+		"               --cycles: at most that many in this run)\n"
+		"  scenarios:");
+	for (s = 0; s < SC_NUM; s++)
+		fprintf(f, " %s", sc_names[s]);
+	fprintf(f, " (default: all)\n"
+		"  not yet: fuse-fault fork teardown cgroup import-fd\n"
+		"see the comment at the top of perftest/rodp-exit-stress.c\n");
+	exit(rc);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static const char *find_file(const char *rel)
+{
+	static char buf[2][PATH_MAX];
+	static int k;
+	char *b = buf[k++ & 1];
+	const char *repo = getenv("RODP_REPO");
+
+	if (repo) {
+		snprintf(b, PATH_MAX, "%s/%s", repo, rel);
+		if (!access(b, R_OK))
+			return b;
+	}
+	snprintf(b, PATH_MAX, "%s/%s", RODP_SOURCE_DIR, rel);
+	return access(b, R_OK) ? NULL : b;
+}
+
+/* Cycles already in cycles.tsv (the next number) and their seed. */
+static unsigned long resume(FILE *f, uint64_t *seed, bool *have)
+{
+	char line[2048];
+	unsigned long last = 0, n;
+	uint64_t s;
+
+	*have = false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lu\t%" SCNu64, &n, &s) == 2) {
+			last = n;
+			*seed = s;
+			*have = true;
+		}
+	return last;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "dev", required_argument, NULL, 'd' },
+		{ "peer-dev", required_argument, NULL, 'p' },
+		{ "cycles", required_argument, NULL, 'c' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "scenario", required_argument, NULL, 's' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "logcheck", required_argument, NULL, 'l' },
+		{ "plot-script", required_argument, NULL, 'P' },
+		{ "slack-ms", required_argument, NULL, 'k' },
+		{ "core-helper", required_argument, NULL, 'C' },
+		{ "self-test", no_argument, NULL, 'T' },
+		{ "max-delay-ms", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	unsigned long last, done = 0, fails = 0, i;
+	char path[PATH_MAX];
+	uint64_t fseed = 0;
+	bool fhave;
+	FILE *tsv;
+	int o, s;
+
+	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (o) {
+		case 'd': opt_dev = optarg; break;
+		case 'p': opt_peer = optarg; break;
+		case 'c':
+			opt_cycles = strtoul(optarg, NULL, 0);
+			opt_cycles_given = true;
+			break;
+		case 'u': opt_until = strtoul(optarg, NULL, 0); break;
+		case 'S':
+			opt_seed = strtoull(optarg, NULL, 0);
+			opt_have_seed = true;
+			break;
+		case 'o': opt_out = optarg; break;
+		case 'l': opt_logcheck = optarg; break;
+		case 'P': opt_plot = optarg; break;
+		case 'k': opt_slack_ms = atoi(optarg); break;
+		case 'C': opt_core_helper = optarg; break;
+		case 'T': opt_self_test = true; break;
+		case 'm': opt_max_delay_ms = atoi(optarg); break;
+		case 's':
+			for (s = 0; s < SC_NUM; s++)
+				if (!strcmp(optarg, sc_names[s]))
+					break;
+			if (s == SC_NUM) {
+				fprintf(stderr, "rodp-exit-stress: no scenario"
+					" '%s'\n", optarg);
+				usage(2);
+			}
+			sc_chosen[s] = true;
+			break;
+		case 'h': usage(0); break;
+		default: usage(2);
+		}
+	}
+	if (!opt_dev || !opt_peer || optind != argc || opt_max_delay_ms < 0)
+		usage(2);
+	for (s = 0; s < SC_NUM; s++)
+		if (sc_chosen[s])
+			chosen[nchosen++] = s;
+	if (!nchosen)
+		for (s = 0; s < SC_NUM; s++)
+			chosen[nchosen++] = s;
+	if (geteuid())
+		die("needs root (kernel log, core_pattern, debugfs)");
+	if (!opt_logcheck)
+		opt_logcheck = find_file("tests/vm/logcheck/logcheck.py");
+	if (!opt_plot)
+		opt_plot = find_file("perftest/stress-plot.gp");
+
+	snprintf(path, sizeof(path), "%s", opt_out);
+	for (char *sl = path + 1; *sl; sl++)
+		if (*sl == '/') {
+			*sl = 0;
+			mkdir(path, 0755);
+			*sl = '/';
+		}
+	if (mkdir(opt_out, 0755) && errno != EEXIST)
+		die("%s: %s", opt_out, strerror(errno));
+	snprintf(path, sizeof(path), "%s/cycles.tsv", opt_out);
+	tsv = fopen(path, "a+");
+	if (!tsv)
+		die("%s: %s", path, strerror(errno));
+	rewind(tsv);
+	last = resume(tsv, &fseed, &fhave);
+	if (fhave && opt_have_seed && fseed != opt_seed)
+		die("%s holds cycles of seed %" PRIu64 ", not %" PRIu64,
+		    path, fseed, opt_seed);
+	if (fhave)
+		opt_seed = fseed;
+	else if (!opt_have_seed)
+		opt_seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+	if (!last) {
+		fseek(tsv, 0, SEEK_END);
+		if (!ftell(tsv))
+			fputs(tsv_head, tsv);
+	}
+	fseek(tsv, 0, SEEK_END);
+	/* --until: what is left of it; with --cycles, at most that. */
+	if (opt_until) {
+		unsigned long left = opt_until > last ? opt_until - last : 0;
+
+		if (!opt_cycles_given || left < opt_cycles)
+			opt_cycles = left;
+	}
+
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg_fd < 0)
+		die("/dev/kmsg: %s", strerror(errno));
+	lseek(kmsg_fd, 0, SEEK_END);
+	snprintf(path, sizeof(path), "%s/kmsg.txt", opt_out);
+	kmsg_all = fopen(path, "a");
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	for (s = 0; s < nchosen; s++)
+		if (chosen[s] == SC_ABORT)
+			set_core_pattern();
+	state_read(&base);
+	base.nzombies = tasks_in('Z', base.zombies, 64, false);
+	if (!base.res[0][0] || !base.res[1][0])
+		die("`rdma resource show` shows no %s", base.res[0][0] ?
+		    opt_peer : opt_dev);
+	printf("rodp-exit-stress: %s (victim) <-> %s, seed %" PRIu64
+	       ", cycles %lu..%lu in %s\n  kernel log: %s\n"
+	       "  baseline: %s: %s | %s: %s | mm_refs: %s\n",
+	       opt_dev, opt_peer, opt_seed, last + 1, last + opt_cycles,
+	       opt_out, opt_logcheck ? opt_logcheck : "built-in patterns",
+	       opt_dev, base.res[0], opt_peer, base.res[1],
+	       base.mm[0] ? base.mm : "(no rodp debugfs)");
+	fflush(stdout);
+
+	for (i = 0; i < opt_cycles && !interrupted; i++) {
+		struct cycle c = { .n = last + 1 + i };
+		uint64_t k = c.n - 1, j, r;
+		int combo;
+
+		c.sc = chosen[k % nchosen];
+		j = k / nchosen;
+		/*
+		 * 7 is prime to 24: j = 0..23 is every entry once; scenarios
+		 * start at different entries, so short runs vary too.
+		 */
+		combo = (int)((j * 7 + opt_seed + (uint64_t)c.sc * 5) %
+			      (MEM_NUM * OP_NUM * 2));
+		c.victim_req = combo % 2;	/* 7 is odd: it alternates */
+		c.op = (combo / 2) % OP_NUM;
+		c.mem = combo / (OP_NUM * 2);
+		r = mix(opt_seed ^ mix(c.n));
+		c.delay_ms = opt_max_delay_ms ?
+			     (int)(r % (uint64_t)(opt_max_delay_ms + 1)) : 0;
+		run_cycle(&c);
+		tsv_row(tsv, &c);
+		fflush(tsv);
+		done++;
+		if (c.broken[0])
+			fails++;
+		printf("[%lu/%lu] cycle %lu %s %s %s victim=%s delay=%dms: "
+		       "%s victim %s, survivor %s", i + 1, opt_cycles, c.n,
+		       sc_names[c.sc], mem_names[c.mem], op_names[c.op],
+		       c.victim_req ? "requester" : "responder", c.delay_ms,
+		       c.broken[0] ? "FAIL" : "PASS", c.victim_end,
+		       status_name(c.surv_status));
+		if (!isnan(c.lat_ms))
+			printf(" after %.0f ms", c.lat_ms);
+		printf(" (%.1f s; %lu failed)\n", c.cycle_ms / 1000, fails);
+		if (c.broken[0])
+			printf("  broken: %s: %s\n", c.broken, c.detail);
+		fflush(stdout);
+	}
+	restore_core_pattern();
+	fclose(tsv);
+	if (kmsg_all)
+		fclose(kmsg_all);
+	printf("this run: %lu cycles, %lu failed%s\n", done, fails,
+	       interrupted ? " (interrupted)" : "");
+	summarize();
+	return fails ? 1 : 0;
+}

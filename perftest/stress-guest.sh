@@ -1,0 +1,43 @@
+#!/bin/bash
+# perftest/stress-guest.sh PREV_DIR PAIRS UNTIL CHUNK [TOOL_ARG...]: the
+# guest side of `./rodp stress` (scripts/stress.sh).  For each pair
+# "DEV:PEER" in PAIRS (space separated), runs rodp-exit-stress with
+# DEV the victim's device, in $RODP_VM_RUN/DEV-PEER, after copying the
+# pair's earlier results from PREV_DIR/DEV-PEER (read-only here: the
+# host's build/stress/<id>/) so that the run goes on counting: it stops
+# when the folder holds UNTIL cycles, or after CHUNK cycles (0: no
+# chunk limit).  rdma_rxe is reloaded first (its WARN_ON_ONCE()s fire
+# once per load; see tests/vm/suites/58-kill.sh).
+# Exit status: 0 when every pair's cycles passed, else 1.
+set -u
+# shellcheck source=tests/vm/harness/tap.sh
+. "$RODP_REPO/tests/vm/harness/tap.sh"
+
+prev=$1 pairs=$2 until=$3 chunk=$4
+shift 4
+tool=$RODP_REPO/build/cmake/perftest/rodp-exit-stress
+# The kernel starts the core_pattern helper in PID 1's root, the
+# initramfs, where the repository is /repo (tests/vm/harness/init).
+helper=/repo/build/cmake/perftest/rodp-core-helper
+
+debugfs_mounted
+if ip link show ve2 >/dev/null 2>&1 && ! rxe_reload; then
+	echo "stress: reloading rdma_rxe failed" >&2
+	exit 1
+fi
+rc=0
+for pair in $pairs; do
+	dev=${pair%%:*} peer=${pair#*:}
+	out=$RODP_VM_RUN/$dev-$peer
+	mkdir -p "$out"
+	if [ -d "$prev/$dev-$peer" ]; then
+		cp "$prev/$dev-$peer"/cycles.tsv "$prev/$dev-$peer"/kmsg.txt \
+			"$out/" 2>/dev/null
+	fi
+	args=(--dev "$dev" --peer-dev "$peer" --out "$out" --until "$until"
+	      --core-helper "$helper" "$@")
+	[ "$chunk" = 0 ] || args+=(--cycles "$chunk")
+	echo "stress: $dev <-> $peer"
+	"$tool" "${args[@]}" || rc=1
+done
+exit $rc
