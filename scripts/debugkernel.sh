@@ -12,7 +12,8 @@
 #    debug info, no module signatures.
 # The build lives outside the work tree, in $RODP_CACHE (default
 # /var/cache/rodp) under debug-6.1/<key>, where the key hashes the source
-# version, the base configuration and both files above: a fresh clone
+# version, the base configuration and both files above (change the key's
+# inputs when the way it is built changes): a fresh clone
 # finds it there and does not build again.  The installed tree (boot/,
 # lib/modules/) is copied into build/deps/KVER/root like the other
 # kernels', and its headers (for rodp.ko) are the build folder itself.
@@ -34,8 +35,8 @@ base=$(rodp_kroot "$(rodp_kver)")/boot/config-$(rodp_kver)
 [ -f "$base" ] || die "no Debian configuration at $base: ./rodp setup"
 
 srcver=$(dpkg-query -W -f '${Version}' linux-source-6.1)
-key=$(cat <(echo "$srcver") "$base" "$here/debug.config" "$here/modules" \
-	"$0" | sha256sum | cut -c1-16)
+key=$(cat <(echo "$srcver") "$base" "$here/debug.config" "$here/modules" |
+	sha256sum | cut -c1-16)
 src=$cache/src-$srcver/linux-source-6.1
 obj=$cache/$key/obj
 inst=$cache/$key/install
