@@ -230,6 +230,10 @@ run_vm_suites()
 		name=$(basename "$s" .sh)
 		suite_result "${name#[0-9][0-9]-}" "$dir" "$label"
 	done
+	# The debug kernel's kmemleak scan (run-suites.sh), missing or not.
+	if [ "$kernel" = debug ] || [ -f "$dir/suites/kmemleak.status" ]; then
+		suite_result kmemleak "$dir" "$label"
+	fi
 	if [ -f "$dir/dmesg-split/outside.dmesg" ]; then
 		if logcheck_ok "$dir/dmesg-split/outside.dmesg"; then
 			count 1 0
@@ -316,7 +320,7 @@ distro=
 full=0
 while [ $# -gt 0 ]; do
 	case $1 in
-	--kernel) kernel=${2:?--kernel wants 6.1, 6.12, newest or a version}
+	--kernel) kernel=${2:?--kernel wants 6.1, 6.12, newest, debug or a version}
 		  shift 2 ;;
 	--distro) distro=${2:?--distro wants bookworm, trixie or sid}
 		  shift 2 ;;
