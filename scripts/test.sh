@@ -176,7 +176,7 @@ suite_result()
 run_vm_suites()
 {
 	local kernel=$1 distro=$2 suites=() dir rc name log per total own
-	local s kopt=() label='' tag=''
+	local s kopt=() label='' tag='' scale scale
 
 	shift 2
 	if [ $# -gt 0 ]; then
@@ -200,12 +200,17 @@ run_vm_suites()
 	[ -z "$tag" ] || label="$tag/"
 	per=${RODP_SUITE_TIMEOUT:-240}
 	export RODP_SUITE_TIMEOUT=$per
+	# The debug kernel is slow (KASAN, lockdep): every bound times 4
+	# (run-suites.sh scales the suites' own).
+	scale=1
+	[ "$kernel" != debug ] || scale=4
+	export RODP_TIME_SCALE=$scale
 	# Each suite's bound: its own "# rodp-suite-timeout: S" or $per.
 	total=120
 	for s in "${suites[@]}"; do
 		own=$(sed -n 's/^# rodp-suite-timeout: *\([0-9][0-9]*\)$/\1/p' \
 			"$s" | head -n 1)
-		total=$((total + ${own:-$per} + 15))
+		total=$((total + ${own:-$per} * scale + 15))
 	done
 
 	echo "=== VM suites${kernel:+ on kernel $kernel}${distro:+ in the $distro root}: ${suites[*]##*/}"
