@@ -176,7 +176,7 @@ suite_result()
 run_vm_suites()
 {
 	local kernel=$1 distro=$2 suites=() dir rc name log per total own
-	local s kopt=() label='' tag='' scale scale
+	local s kopt=() label='' tag='' scale
 
 	shift 2
 	if [ $# -gt 0 ]; then
