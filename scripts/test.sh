@@ -353,14 +353,19 @@ done
 		nice -n 19 "$RODP_ROOT/scripts/distro.sh" "$d" >/dev/null ||
 			msg "test: preparing the $d root failed (see above)"
 	done
-	# The package tests' packages and roots (scripts/pkgroot.sh).
-	if [ $full -eq 1 ]; then pkgs=("${PKG_FULL[@]}"); else pkgs=("${PKG[@]}"); fi
+) >"$RODP_BUILD/roots.log" 2>&1 &
+roots_pid=$!
+# The package tests' packages and roots (scripts/pkgroot.sh), after the
+# distribution roots (which the next guests want first).
+if [ $full -eq 1 ]; then pkgs=("${PKG_FULL[@]}"); else pkgs=("${PKG[@]}"); fi
+(
+	while kill -0 $roots_pid 2>/dev/null; do sleep 5; done
 	for d in "${pkgs[@]}"; do
 		nice -n 19 "$RODP_ROOT/scripts/pkgtest.sh" "$d" --prepare ||
 			msg "test: preparing the $d package test failed"
 	done
-) >"$RODP_BUILD/roots.log" 2>&1 &
-roots_pid=$!
+) >"$RODP_BUILD/pkgroots.log" 2>&1 &
+pkgroots_pid=$!
 run_vm_suites "" ""
 wait $roots_pid
 if [ $full -eq 1 ]; then
@@ -370,6 +375,7 @@ if [ $full -eq 1 ]; then
 	for kd in "${DISTROS[@]}"; do
 		run_vm_suites "${kd%%:*}" "${kd#*:}" "${USLICE[@]}"
 	done
+	wait $pkgroots_pid
 	for d in "${PKG_FULL[@]}"; do
 		run_pkg_test "$d"
 	done
@@ -377,6 +383,7 @@ else
 	for kd in "${OTHER[@]}"; do
 		run_vm_suites "${kd%%:*}" "${kd#*:}" "${SLICE[@]}"
 	done
+	wait $pkgroots_pid
 	for d in "${PKG[@]}"; do
 		run_pkg_test "$d"
 	done
