@@ -36,6 +36,15 @@
  *              loop; SIGKILL in the middle
  *   mt         a second victim thread calls exit_group() while the
  *              transfer thread is inside ibv_post_send()/ibv_poll_cq()
+ *   fuse       the victim's buffer is a MAP_SHARED mapping of a file on
+ *              rodp-stallfs (perftest/rodp-stallfs.c, next to this
+ *              program; needs the fuse module) whose reads wait at a
+ *              closed gate: SIGKILL once the device's fault waits there,
+ *              then, 1 s later, the gate opens.  The victim's memory is
+ *              explicit or implicit ODP (a pinned MR of that file would
+ *              wait in ibv_reg_mr: pinned entries of the matrix take
+ *              explicit ODP); a requester survivor may get its error
+ *              before the kill (the victim cannot answer)
  * Cycle k (counted over the whole --out folder) runs scenario k modulo
  * the scenarios chosen, and within a scenario its j-th cycle takes entry
  * (7j + seed + 5 x scenario) modulo 24 of the matrix memory (pinned, explicit ODP,
@@ -79,10 +88,10 @@
  * (--plot-script, default perftest/stress-plot.gp of the source tree);
  * kmsg.txt, the kernel log of the cycles.
  *
- * Not here yet (hooks: enum scenario, victim_action()): the fault held
- * on a stalled FUSE page, fork, teardown races (rdma link del, netns
- * deletion, rmmod), cgroup memory pressure and the OOM killer, and the
- * imported uverbs fd (needs ibv_import_* in the provider).
+ * Not here yet (hooks: enum scenario, victim_action(), victim_end_ok()):
+ * fork, teardown races (rdma link del, netns deletion, rmmod), cgroup
+ * memory pressure and the OOM killer, and the imported uverbs fd (needs
+ * ibv_import_* in the provider).
  *
  * Needs root (kernel log, core_pattern, debugfs).  Exit status: 0 when
  * every cycle of this run passed, 1 when one failed, 2 on a usage error,
@@ -108,6 +117,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -153,10 +163,10 @@
  * in victim_end_ok().
  */
 enum scenario { SC_SIGKILL, SC_EXIT0, SC_ABORT, SC_PREFETCH, SC_INVAL,
-		SC_MT, SC_NUM };
+		SC_MT, SC_FUSE, SC_NUM };
 
 static const char *const sc_names[SC_NUM] = {
-	"sigkill", "exit0", "abort", "prefetch", "inval", "mt",
+	"sigkill", "exit0", "abort", "prefetch", "inval", "mt", "fuse",
 };
 
 enum mem { MEM_PINNED, MEM_ODP, MEM_IMPLICIT, MEM_NUM };
@@ -376,6 +386,11 @@ static void child_fail(int fd, const char *fmt, ...)
 /* The children: one end of the connection                                 */
 /* ---------------------------------------------------------------------- */
 
+/* fuse: the rodp-stallfs mount of the cycle, its process, its output. */
+static char fuse_mnt[64];
+static pid_t fuse_pid;
+static FILE *fuse_out;
+
 /**
  * struct end - one child's verbs objects and buffer
  * @fd: the socket to the driver
@@ -446,7 +461,20 @@ static void end_setup(struct end *e, const char *dev)
 	if (e->buf == MAP_FAILED)
 		child_fail(e->fd, "mmap: %s", strerror(errno));
 	e->buf = (char *)(((uintptr_t)e->buf + BLOCK - 1) & ~(BLOCK - 1));
-	memset(e->buf, e->victim ? 0x5a : 0xa5, BUF_SIZE);
+	if (e->victim && e->sc == SC_FUSE) {
+		/* The stalled file: untouched, every fault waits at the gate. */
+		char path[PATH_MAX];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/data", fuse_mnt);
+		fd = open(path, O_RDWR);
+		if (fd < 0 || mmap(e->buf, BUF_SIZE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+			child_fail(e->fd, "%s: %s", path, strerror(errno));
+		close(fd);
+	} else {
+		memset(e->buf, e->victim ? 0x5a : 0xa5, BUF_SIZE);
+	}
 	if (e->mem == MEM_IMPLICIT)
 		e->mr = ibv_reg_mr(e->pd, NULL, SIZE_MAX,
 				   mem_access(e->mem));
@@ -1274,6 +1302,76 @@ static double retry_bound_ms(void)
 	return (QP_RETRY + 1) * 2 * t + opt_slack_ms;
 }
 
+/*
+ * fuse: mount rodp-stallfs (next to this program) on a new folder in
+ * /tmp, gate closed, and wait for its "ready".  0 or -1 (@c says why).
+ */
+static int fuse_start(struct cycle *c)
+{
+	char self[PATH_MAX], line[128];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int pfd[2];
+
+	snprintf(fuse_mnt, sizeof(fuse_mnt), "/tmp/rodp-stress-fuse.XXXXXX");
+	if (n <= 0 || !mkdtemp(fuse_mnt) || pipe2(pfd, O_CLOEXEC)) {
+		broke(c, "setup", "fuse: %s", strerror(errno));
+		return -1;
+	}
+	self[n] = 0;
+	*strrchr(self, '/') = 0;
+	strcat(self, "/rodp-stallfs");
+	fflush(NULL);
+	fuse_pid = fork();
+	if (!fuse_pid) {
+		dup2(pfd[1], 1);
+		execl(self, self, fuse_mnt, "--size", "4", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	fuse_out = fdopen(pfd[0], "r");
+	if (fuse_pid < 0 || !fuse_out || !fgets(line, sizeof(line), fuse_out) ||
+	    strncmp(line, "ready", 5)) {
+		broke(c, "setup", "fuse: %s did not start (/dev/fuse?)",
+		      self);
+		return -1;
+	}
+	return 0;
+}
+
+/* fuse: wait up to @ms for the gate to hold a read ("parked N"). */
+static bool fuse_parked(int ms)
+{
+	struct pollfd p = { .fd = fileno(fuse_out), .events = POLLIN };
+	char line[128];
+
+	while (poll(&p, 1, ms) > 0) {
+		if (!fgets(line, sizeof(line), fuse_out))
+			return false;
+		if (!strncmp(line, "parked", 6))
+			return true;
+	}
+	return false;
+}
+
+/* fuse: open the gate, unmount, wait for rodp-stallfs, remove the folder. */
+static void fuse_stop(struct cycle *c)
+{
+	int st;
+
+	if (fuse_pid > 0) {
+		kill(fuse_pid, SIGTERM);
+		if (waitpid(fuse_pid, &st, 0) == fuse_pid &&
+		    (!WIFEXITED(st) || WEXITSTATUS(st)))
+			broke(c, "setup", "rodp-stallfs ended with %#x", st);
+	}
+	if (fuse_out)
+		fclose(fuse_out);
+	umount2(fuse_mnt, MNT_DETACH);
+	rmdir(fuse_mnt);
+	fuse_pid = 0;
+	fuse_out = NULL;
+}
+
 /* One cycle: set up, transfer, act, check. */
 static void run_cycle(struct cycle *c)
 {
@@ -1285,7 +1383,11 @@ static void run_cycle(struct cycle *c)
 	c->surv_status = -2;
 	c->lat_ms = c->after_exit_ms = NAN;
 	strcpy(c->victim_end, "-");
-	sch.fd = -1;
+	vch.fd = sch.fd = -1;
+	vch.pid = sch.pid = 0;
+	vch.reaped = sch.reaped = true;
+	if (c->sc == SC_FUSE && fuse_start(c))
+		goto out;
 	spawn(&sch, sdev, false, surv_req, c);
 	spawn(&vch, vdev, true, c->victim_req, c);
 
@@ -1311,10 +1413,19 @@ static void run_cycle(struct cycle *c)
 	msg_send(vch.fd, &mv);
 	msg_send(sch.fd, &mv);
 
-	/* Completions flow at the requester. */
-	if (!msg_recv(c->victim_req ? vch.fd : sch.fd, &mv, 20000) &&
-	    mv.type == M_FLOWING)
+	/*
+	 * Completions flow at the requester; in fuse nothing can flow: the
+	 * device's first fault on the victim's file waits at the gate.
+	 */
+	if (c->sc == SC_FUSE)
+		flowing = fuse_parked(20000);
+	else if (!msg_recv(c->victim_req ? vch.fd : sch.fd, &mv, 20000) &&
+		 mv.type == M_FLOWING)
 		flowing = true;
+	if (!flowing && c->sc == SC_FUSE) {
+		broke(c, "setup", "no device fault waits at the gate in 20 s");
+		goto out_kill;
+	}
 	if (!flowing) {
 		broke(c, "setup", "no completions at the requester in 20 s%s",
 		      mv.type == M_REPORT ? " (the survivor got an error)" :
@@ -1323,14 +1434,32 @@ static void run_cycle(struct cycle *c)
 	}
 	sleep_ms(c->delay_ms);
 
-	/* An error at the survivor before the action is a failure too. */
+	/*
+	 * An error at the survivor before the action is a failure too;
+	 * except in fuse, where the victim cannot answer: its requester
+	 * survivor may run out of retries before the kill.
+	 */
 	if (!msg_recv(sch.fd, &rep, 0) && rep.type == M_REPORT) {
-		broke(c, "survivor", "%s before the action",
-		      status_name(rep.status));
-		goto out_kill;
+		if (c->sc != SC_FUSE) {
+			broke(c, "survivor", "%s before the action",
+			      status_name(rep.status));
+			goto out_kill;
+		}
+		got_report = true;
 	}
 	t_act = now_ns();
 	victim_action(c);
+	if (c->sc == SC_FUSE) {
+		/*
+		 * The victim's exit waits for its QP, whose fault waits for
+		 * the gate: note whether it got out on its own within 1 s,
+		 * then open the gate.
+		 */
+		if (!reap(&vch, 1000))
+			addf(c->detail, sizeof(c->detail), "%s",
+			     "fuse: the victim waited for the gate");
+		kill(fuse_pid, SIGUSR2);
+	}
 	if (!reap(&vch, EXIT_WAIT_MS)) {
 		broke(c, "victim-exit", "still there %d s after the action",
 		      EXIT_WAIT_MS / 1000);
@@ -1342,7 +1471,7 @@ static void run_cycle(struct cycle *c)
 		broke(c, "victim-exit", "%s", c->victim_end);
 
 	/* The survivor: a requester's error within the bound, or STOP. */
-	if (surv_req) {
+	if (surv_req && !got_report) {
 		int64_t deadline = (vch.reaped ? vch.t_reaped : now_ns()) +
 				   (int64_t)(retry_bound_ms() * 1e6);
 		int left = (int)((deadline - now_ns()) / 1000000);
@@ -1363,7 +1492,8 @@ static void run_cycle(struct cycle *c)
 	}
 	if (got_report) {
 		c->surv_status = rep.status;
-		if (rep.status >= 0 || rep.status == -3) {
+		if ((rep.status >= 0 || rep.status == -3) &&
+		    rep.t_err_ns >= t_act) {
 			c->lat_ms = (double)(rep.t_err_ns - t_act) / 1e6;
 			if (vch.reaped)
 				c->after_exit_ms =
@@ -1388,8 +1518,10 @@ out_kill:
 		describe_end(vch.status, c->victim_end,
 			     sizeof(c->victim_end));
 out:
-	close(vch.fd);
-	close(sch.fd);
+	if (vch.fd >= 0)
+		close(vch.fd);
+	if (sch.fd >= 0)
+		close(sch.fd);
 	if (!vch.reaped || !sch.reaped) {
 		kill_children();
 		reap(&vch, EXIT_WAIT_MS);
@@ -1399,6 +1531,8 @@ out:
 	}
 	if (opt_self_test)
 		self_test_break();
+	if (c->sc == SC_FUSE)
+		fuse_stop(c);
 	check_state(c);
 	check_kmsg(c);
 	if (opt_self_test)
@@ -1576,7 +1710,7 @@ static void usage(int rc)
 	for (s = 0; s < SC_NUM; s++)
 		fprintf(f, " %s", sc_names[s]);
 	fprintf(f, " (default: all)\n"
-		"  not yet: fuse-fault fork teardown cgroup import-fd\n"
+		"  not yet: fork teardown cgroup import-fd\n"
 		"see the comment at the top of perftest/rodp-exit-stress.c\n");
 	exit(rc);
 }
@@ -1775,6 +1909,9 @@ int main(int argc, char **argv)
 		c.victim_req = combo % 2;	/* 7 is odd: it alternates */
 		c.op = (combo / 2) % OP_NUM;
 		c.mem = combo / (OP_NUM * 2);
+		/* A pinned MR of the stalled file would wait in ibv_reg_mr. */
+		if (c.sc == SC_FUSE && c.mem == MEM_PINNED)
+			c.mem = MEM_ODP;
 		r = mix(opt_seed ^ mix(c.n));
 		c.delay_ms = opt_max_delay_ms ?
 			     (int)(r % (uint64_t)(opt_max_delay_ms + 1)) : 0;

@@ -25,6 +25,10 @@ if ip link show ve2 >/dev/null 2>&1 && ! rxe_reload; then
 	echo "stress: reloading rdma_rxe failed" >&2
 	exit 1
 fi
+# The fuse scenario's rodp-stallfs needs the fuse module.
+[ -e /dev/fuse ] ||
+	modprobe -d "$RODP_REPO/build/deps/$(uname -r)/root" fuse ||
+	echo "stress: cannot load fuse (the fuse scenario will fail)" >&2
 rc=0
 for pair in $pairs; do
 	dev=${pair%%:*} peer=${pair#*:}

@@ -24,11 +24,11 @@ usage()
 usage: ./rodp stress [--cycles N] [--scenario NAME]... [--seed S]
                      [--kernel K] [--id ID] [--chunk M] [--pairs LIST]
   --cycles N     N cycles in all, split evenly over the pairs (default
-                 72: 12 per scenario and pair, each scenario's matrix
-                 memory x op x victim role covered every 24 cycles)
+                 84: 6 per scenario and pair; each scenario's matrix
+                 memory x op x victim role is covered every 24 cycles)
   --scenario S   only scenario S (repeatable): sigkill exit0 abort
-                 prefetch inval mt (not yet: fuse-fault fork teardown
-                 cgroup import-fd)
+                 prefetch inval mt fuse (not yet: fork teardown cgroup
+                 import-fd)
   --seed S       the seed (kept with the results; default: from the time)
   --kernel K     boot kernel K (./rodp vm --kernel)
   --id ID        results in build/stress/ID; an ID that exists resumes
@@ -40,7 +40,7 @@ EOF2
 	exit 2
 }
 
-cycles=72
+cycles=84
 seed=
 id=
 chunk=0
