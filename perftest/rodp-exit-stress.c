@@ -31,8 +31,9 @@
  *              and asks for an asynchronous prefetch of all of it
  *              (ibv_advise_mr PREFETCH_WRITE, no FLUSH) over and over;
  *              SIGKILL in the middle
- *   inval      a second victim thread unmaps pieces of the buffer (munmap
- *              then mmap MAP_FIXED) and drops others (MADV_DONTNEED) in a
+ *   inval      a second victim thread unmaps pieces of the buffer (a new
+ *              mmap MAP_FIXED over them, so that no hole makes a peer's
+ *              access invalid) and drops others (MADV_DONTNEED) in a
  *              loop; SIGKILL in the middle
  *   mt         a second victim thread calls exit_group() while the
  *              transfer thread is inside ibv_post_send()/ibv_poll_cq()
@@ -672,14 +673,18 @@ static void *inval_thread(void *arg)
 		uint64_t r = mix(i ^ (uint64_t)getpid());
 		char *p = e->buf + (r % (BUF_SIZE / MSG_SIZE)) * MSG_SIZE;
 
-		if (i & 1) {
+		/*
+		 * A new mapping over the old one unmaps its pages with no
+		 * hole in between: a peer's access at that moment is still
+		 * a valid one (munmap alone would make it a remote access
+		 * error, which is right but no sign of trouble).
+		 */
+		if (i & 1)
 			madvise(p, MSG_SIZE, MADV_DONTNEED);
-		} else if (munmap(p, MSG_SIZE) == 0) {
-			if (mmap(p, MSG_SIZE, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-				 -1, 0) == MAP_FAILED)
-				_exit(4);
-		}
+		else if (mmap(p, MSG_SIZE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+			      -1, 0) == MAP_FAILED)
+			_exit(4);
 		if (!(i % 16))
 			usleep(200);
 	}
