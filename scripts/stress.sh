@@ -91,7 +91,11 @@ rc=$?
 
 for pair in $pairs; do
 	d=${pair%%:*}-${pair#*:}
-	[ -d "$run/$d" ] || { msg "stress: no results for $d"; rc=${rc/#0/1}; continue; }
+	if [ ! -d "$run/$d" ]; then
+		msg "stress: no results for $d"
+		[ "$rc" != 0 ] || rc=1
+		continue
+	fi
 	mkdir -p "$out/$d"
 	cp "$run/$d"/cycles.tsv "$run/$d"/kmsg.txt "$run/$d"/summary.* \
 		"$out/$d/" 2>/dev/null
@@ -105,4 +109,4 @@ for pair in $pairs; do
 		"$out/$d/cycles.tsv")"
 done
 echo "results: $out"
-exit $rc
+exit "$rc"
