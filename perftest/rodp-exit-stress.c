@@ -419,6 +419,8 @@ static int mem_access(enum mem mem)
 	return VT_ACCESS_ALL | (mem == MEM_PINNED ? 0 : IBV_ACCESS_ON_DEMAND);
 }
 
+static int post_recv(struct end *e, uint64_t i);
+
 static void end_setup(struct end *e, const char *dev)
 {
 	struct ibv_qp_cap cap = {
@@ -428,6 +430,7 @@ static void end_setup(struct end *e, const char *dev)
 	struct ibv_device_attr_ex ax;
 	struct msg m = { .type = M_EP };
 	struct vt_path p;
+	uint64_t i;
 	int rc;
 
 	if (vt_dev_open(&e->vd, dev, false))
@@ -515,6 +518,11 @@ static void end_setup(struct end *e, const char *dev)
 			   e->peer.psn, &e->peer.gid);
 	if (rc)
 		child_fail(e->fd, "%s", vt_errmsg());
+	/* A SEND responder's receives are there before the first SEND. */
+	for (i = 0; !e->req && e->op == OP_SEND && i < DEPTH; i++)
+		if (post_recv(e, i))
+			child_fail(e->fd, "ibv_post_recv: %s",
+				   strerror(errno));
 }
 
 static uint64_t slot_addr(uint64_t base, uint64_t i)
@@ -590,10 +598,7 @@ static void transfer(struct end *e, int *status, int64_t *t_err,
 	*status = -1;
 	*done = 0;
 	if (!e->req && e->op == OP_SEND)
-		for (; posted < DEPTH; posted++)
-			if (post_recv(e, posted))
-				child_fail(e->fd, "ibv_post_recv: %s",
-					   strerror(errno));
+		posted = DEPTH;		/* end_setup() posted them */
 	for (;;) {
 		victim_check_action(e);
 		if (atomic_load(&stop_req))
@@ -1432,9 +1437,11 @@ static void run_cycle(struct cycle *c)
 		goto out_kill;
 	}
 	if (!flowing) {
-		broke(c, "setup", "no completions at the requester in 20 s%s",
-		      mv.type == M_REPORT ? " (the survivor got an error)" :
-		      "");
+		broke(c, "setup", "no completions at the requester in 20 s%s%s",
+		      mv.type == M_REPORT ? " (the survivor got an error: " :
+		      "", mv.type == M_REPORT ? status_name(mv.status) : "");
+		if (mv.type == M_REPORT)
+			addf(c->detail, sizeof(c->detail), ")");
 		goto out_kill;
 	}
 	sleep_ms(c->delay_ms);
