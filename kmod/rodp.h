@@ -988,10 +988,14 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx);
 
 /* rodp_verbs.c: contexts, PDs, CQs, mmap() of rings */
 extern const struct ib_device_ops rodp_verbs_ops;
+void rodp_ucontext_resp(struct rodp_alloc_context_resp *resp);
 int rodp_cq_post(struct rodp_cq *cq, const struct rodp_cqe *cqe,
 		 bool solicited);
 struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
 					size_t size);
+
+/* rodp_import.c: what rdma-core's import verbs need */
+void rodp_import_setup(struct ib_device *ibdev);
 
 /* rodp_qp.c: QP verbs and the state machine */
 extern const struct ib_device_ops rodp_qp_ops;
