@@ -949,7 +949,8 @@ int rodp_frmr_kwr(const struct rodp_qp *qp, const struct ib_reg_wr *reg,
 
 /* rodp_odp.c: On-Demand Paging */
 extern const struct ib_device_ops rodp_odp_ops;
-int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit);
+int rodp_odp_init(struct rodp_mr *mr, struct mm_struct *mm, u64 start,
+		  bool implicit);
 void rodp_odp_release(struct rodp_mr *mr);
 int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		bool write, rodp_mr_io_fn fn, void *priv);

@@ -27,6 +27,10 @@
  *    and the peer's with the rkey fail; it deallocates the imported PD
  *    and closes the device.
  * Handles that name nothing, or an object of another type, are refused.
+ * ibv_rereg_mr without a new translation, from a fork()ed child with
+ * memory of its own at the MR's address, leaves the MR the registrar's
+ * memory (ODP: it goes on mirroring the registrar's address space;
+ * pinned: refused with EOPNOTSUPP).
  * rxe has no import verbs: rxe0 as the importing side is reported as a
  * skip (ibv_import_device() fails with EOPNOTSUPP), not as a pass.
  *
@@ -1020,6 +1024,141 @@ static void rxe_importer(const char *name)
 	ibv_close_device(ctx);
 }
 
+/*
+ * ibv_rereg_mr without a new translation from a process that shares the
+ * file but not the address space: a fork()ed child, with memory of its
+ * own (pattern B) where the registrar's MR is.  The MR must stay the
+ * registrar's memory: an ODP MR goes on mirroring the registrar's address
+ * space (the rereg works), a pinned one cannot be pinned from there (the
+ * rereg is refused, the MR stays as it was).  The peer's READ, with the
+ * child still alive, returns the registrar's data; the WRITE lands there.
+ */
+static void rereg_from_child(enum kind k, struct vt_dev *dev,
+			     struct vt_dev *peer)
+{
+	struct run t = { .k = k, .dev = dev, .peer = peer };
+	int access = VT_ACCESS_ALL | (k == K_ODP ? IBV_ACCESS_ON_DEMAND : 0);
+	struct ibv_qp_cap cap = {
+		.max_send_wr = 4, .max_recv_wr = 4,
+		.max_send_sge = 1, .max_recv_sge = 1,
+	};
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp = NULL;
+	struct ibv_mr *mr;
+	uint8_t *buf;
+	int tochild[2], fromchild[2], rep[2] = { -1, -1 }, status, s;
+	char name[160], c = 'x';
+	pid_t pid;
+
+	if (!dev || !vt_dev_ok(dev) || !peer || !vt_dev_ok(peer))
+		vt_die("rereg: %s or its peer cannot be used", DEV);
+	snprintf(name, sizeof(name), "%s %s<-%s", kind_names[k], dev->name,
+		 peer->name);
+	t.name = name;
+	vt_case_begin();
+	vt_path_init(&t.path, dev, peer);
+	t.pd = ibv_alloc_pd(peer->ctx);
+	t.cq = t.pd ? ibv_create_cq(peer->ctx, 16, NULL, NULL, 0) : NULL;
+	t.lbuf = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pd = ibv_alloc_pd(dev->ctx);
+	cq = pd ? ibv_create_cq(dev->ctx, 16, NULL, NULL, 0) : NULL;
+	buf = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!t.cq || !cq || t.lbuf == MAP_FAILED || buf == MAP_FAILED)
+		vt_die("%s: PDs, CQs or buffers", name);
+	vt_fill(buf, BUF_LEN, SEED_A);
+	t.lmr = ibv_reg_mr(t.pd, t.lbuf, BUF_LEN, VT_ACCESS_ALL);
+	mr = ibv_reg_mr(pd, buf, BUF_LEN, access);
+	if (!t.lmr || !mr)
+		vt_die("%s: MRs: %s", name, strerror(errno));
+	t.ai.buf = (uintptr_t)buf;
+	t.ai.rkey = mr->rkey;
+
+	/* Our QP on rodp0 and one on the peer, connected. */
+	qp = vt_qp_create(pd, cq, cq, &cap, true);
+	t.qp = vt_qp_create(t.pd, t.cq, t.cq, &cap, true);
+	if (!qp || !t.qp ||
+	    vt_qp_connect(qp, &t.path, dev, t.qp->qp_num, PSN, PSN,
+			  &peer->gid) ||
+	    vt_qp_connect(t.qp, &t.path, peer, qp->qp_num, PSN, PSN,
+			  &dev->gid))
+		vt_die("%s: QPs: %s", name, vt_errmsg());
+
+	if (pipe(tochild) || pipe(fromchild))
+		vt_die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		alarm(120);
+		close(tochild[1]);
+		close(fromchild[0]);
+		/* Memory of our own at the MR's address: pattern B. */
+		if (mmap(buf, BUF_LEN, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf)
+			_exit(2);
+		vt_fill(buf, BUF_LEN, SEED_B);
+		rep[0] = ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL,
+				      NULL, 0, access);
+		rep[1] = rep[0] ? errno : 0;
+		if (write(fromchild[1], rep, sizeof(rep)) != sizeof(rep) ||
+		    read(tochild[0], &c, 1) != 1)
+			_exit(3);
+		/* Untouched by the device all along. */
+		_exit(same_as(buf, BUF_LEN, SEED_B) ? 0 : 4);
+	}
+	close(tochild[0]);
+	close(fromchild[1]);
+	if (pid < 0 || read(fromchild[0], rep, sizeof(rep)) != sizeof(rep)) {
+		vt_bad("the child did not report its ibv_rereg_mr");
+		goto out;
+	}
+	vt_diag("%s: ibv_rereg_mr(CHANGE_ACCESS) in a forked child: %d (%s)",
+		name, rep[0], strerror(rep[1]));
+	if (k == K_ODP && rep[0])
+		vt_bad("rereg of the ODP MR from the child failed: %s",
+		       strerror(rep[1]));
+	if (k == K_PINNED && (!rep[0] || rep[1] != EOPNOTSUPP))
+		vt_bad("rereg of the pinned MR from another mm: %d (%s), want EOPNOTSUPP",
+		       rep[0], strerror(rep[1]));
+
+	memset(t.lbuf, 0xee, BUF_LEN);
+	s = peer_op(&t, IBV_WR_RDMA_READ);
+	if (s != IBV_WC_SUCCESS)
+		vt_bad("the peer's READ after the rereg: %s", st(s));
+	else if (same_as(t.lbuf, BUF_LEN, SEED_B))
+		vt_bad("the READ returned the child's memory: the MR left the registrar's address space");
+	else if (!same_as(t.lbuf, BUF_LEN, SEED_A))
+		vt_bad("the READ did not return the registrar's memory");
+	vt_fill(t.lbuf, BUF_LEN, SEED_P);
+	s = peer_op(&t, IBV_WR_RDMA_WRITE);
+	if (s != IBV_WC_SUCCESS)
+		vt_bad("the peer's WRITE after the rereg: %s", st(s));
+	else if (!same_as(buf, BUF_LEN, SEED_P))
+		vt_bad("the WRITE did not land in the registrar's memory");
+out:
+	if (write(tochild[1], &c, 1) != 1 || waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status))
+		vt_bad("the child's own memory changed, or it failed (status %#x)",
+		       status);
+	close(tochild[1]);
+	close(fromchild[0]);
+	ibv_destroy_qp(qp);
+	ibv_destroy_qp(t.qp);
+	ibv_dereg_mr(mr);
+	ibv_dereg_mr(t.lmr);
+	ibv_destroy_cq(cq);
+	ibv_destroy_cq(t.cq);
+	ibv_dealloc_pd(pd);
+	ibv_dealloc_pd(t.pd);
+	munmap(buf, BUF_LEN);
+	munmap(t.lbuf, BUF_LEN);
+	case_end(&t, k == K_ODP ?
+		 "ibv_rereg_mr(CHANGE_ACCESS) from a forked child keeps mirroring the registrar's memory" :
+		 "ibv_rereg_mr(CHANGE_ACCESS) from a forked child is refused (EOPNOTSUPP); the MR stays the registrar's memory");
+}
+
 static const char *const default_runs[] = {
 	"odp:rodp1", "odp-implicit:rodp1", "pinned:rodp1",
 	"odp:rxe0", "odp-implicit:rxe0", "pinned:rxe0",
@@ -1043,12 +1182,12 @@ int main(int argc, char **argv)
 		nruns = argc - 1;
 	}
 	if (count) {
-		printf("%u\n", nruns * CASES_PER_RUN + 1);
+		printf("%u\n", nruns * CASES_PER_RUN + 3);
 		return 0;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	printf("1..%u\n", nruns * CASES_PER_RUN + 1);
+	printf("1..%u\n", nruns * CASES_PER_RUN + 3);
 
 	for (i = 0; i < nruns; i++) {
 		const char *colon = strchr(runs[i], ':');
@@ -1069,6 +1208,10 @@ int main(int argc, char **argv)
 			vt_die("%s: %s", colon + 1, peer ? peer->error : "?");
 		run_one((enum kind)k, dev, peer);
 	}
+	rereg_from_child(K_ODP, vt_dev_get(DEV, false),
+			 vt_dev_get("rodp1", false));
+	rereg_from_child(K_PINNED, vt_dev_get(DEV, false),
+			 vt_dev_get("rodp1", false));
 	rxe_importer("rxe0");
 	vt_devs_close();
 	return vt_tap_failed ? 1 : 0;
