@@ -333,6 +333,35 @@ static void b_write(struct ibv_qp *qp, struct ibv_cq *cq, uint32_t lkey,
 		r->status = wc.status;
 }
 
+/* Tear everything down: the imported PD and the context too. */
+static void b_exit(struct ibv_context *ctx, struct ibv_pd *pd,
+		   struct ibv_mr *mr, struct ibv_cq *cq, struct ibv_qp *qp,
+		   struct b_rep *r)
+{
+	int rc;
+
+	if (qp && ibv_destroy_qp(qp)) {
+		rep_err(r, errno, "destroy QP");
+		return;
+	}
+	if (ibv_destroy_cq(cq)) {
+		rep_err(r, errno, "destroy CQ");
+		return;
+	}
+	if (mr && ibv_dereg_mr(mr)) {
+		rep_err(r, errno, "dereg MR");
+		return;
+	}
+	rc = ibv_dealloc_pd(pd);
+	if (rc) {
+		rep_err(r, rc, "ibv_dealloc_pd(imported): %s", strerror(rc));
+		return;
+	}
+	rc = ibv_close_device(ctx);
+	if (rc)
+		rep_err(r, rc, "ibv_close_device");
+}
+
 static void importer(int ab, int pb)
 {
 	struct ibv_context *ctx = NULL;
@@ -453,17 +482,7 @@ reply:
 			bad_handles(ctx, pd, &ai, &r);
 			break;
 		case B_EXIT:
-			if (qp && ibv_destroy_qp(qp))
-				rep_err(&r, errno, "destroy QP");
-			else if (ibv_destroy_cq(cq))
-				rep_err(&r, errno, "destroy CQ");
-			else if (mr && ibv_dereg_mr(mr))
-				rep_err(&r, errno, "dereg MR");
-			else if ((r.rc = ibv_dealloc_pd(pd)))
-				rep_err(&r, r.rc, "ibv_dealloc_pd(imported): %s",
-					strerror(r.rc));
-			else if ((r.rc = ibv_close_device(ctx)))
-				rep_err(&r, r.rc, "ibv_close_device");
+			b_exit(ctx, pd, mr, cq, qp, &r);
 			send_msg(pb, &r, sizeof(r), -1);
 			_exit(r.rc ? 1 : 0);
 		default:
@@ -786,8 +805,8 @@ static void step_dead_write(struct run *t)
 	b_pattern_intact(t);
 out:
 	case_end(t, odp(t) ?
-		 "registrar exited: the peer's WRITE ends in an error completion; the importer's memory untouched" :
-		 "registrar exited: the peer's WRITE lands in the MR's pinned pages; the importer's memory untouched");
+		 "registrar exited: the peer's WRITE ends in an error completion; the importer's memory untouched"
+		 : "registrar exited: the peer's WRITE lands in the MR's pinned pages; the importer's memory untouched");
 }
 
 static void step_dead_read(struct run *t)
@@ -817,8 +836,8 @@ static void step_dead_read(struct run *t)
 	b_pattern_intact(t);
 out:
 	case_end(t, odp(t) ?
-		 "registrar exited: the peer's READ ends in an error completion, never the importer's memory" :
-		 "registrar exited: the peer's READ returns the MR's pinned pages, never the importer's memory");
+		 "registrar exited: the peer's READ ends in an error completion, never the importer's memory"
+		 : "registrar exited: the peer's READ returns the MR's pinned pages, never the importer's memory");
 }
 
 static void step_dead_post(struct run *t)
@@ -848,8 +867,8 @@ static void step_dead_post(struct run *t)
 	}
 out:
 	case_end(t, odp(t) ?
-		 "registrar exited: the importer's post with the imported lkey fails" :
-		 "registrar exited: the importer's post with the imported lkey sends the MR's pinned pages");
+		 "registrar exited: the importer's post with the imported lkey fails"
+		 : "registrar exited: the importer's post with the imported lkey sends the MR's pinned pages");
 }
 
 static void step_dereg(struct run *t)
@@ -1155,8 +1174,8 @@ out:
 	munmap(buf, BUF_LEN);
 	munmap(t.lbuf, BUF_LEN);
 	case_end(&t, k == K_ODP ?
-		 "ibv_rereg_mr(CHANGE_ACCESS) from a forked child keeps mirroring the registrar's memory" :
-		 "ibv_rereg_mr(CHANGE_ACCESS) from a forked child is refused (EOPNOTSUPP); the MR stays the registrar's memory");
+		 "ibv_rereg_mr(CHANGE_ACCESS) from a forked child keeps mirroring the registrar's memory"
+		 : "ibv_rereg_mr(CHANGE_ACCESS) from a forked child is refused (EOPNOTSUPP); the MR stays the registrar's memory");
 }
 
 static const char *const default_runs[] = {
