@@ -138,6 +138,12 @@ struct verbs_context *rodpu_import_context(struct ibv_device *ibdev,
 		goto err_uninit;
 	}
 	ctx->max_inline = resp.max_inline;
+	/*
+	 * The file was opened by another process (other credentials): the
+	 * kernel refuses its write(2) commands, so the doorbells go through
+	 * ioctl(2) from the start (rodpu_cmd_write()).
+	 */
+	ctx->db_ioctl = true;
 	ctx->vctx.context.num_comp_vectors = num_comp;
 	vdev->core_support = core_support;
 

@@ -26,7 +26,8 @@
  *  - the importer deregisters the imported MR: its posts with the lkey
  *    and the peer's with the rkey fail; it deallocates the imported PD
  *    and closes the device.
- * Handles that name nothing, or an object of another type, are refused.
+ * Handles that name nothing, or an object of another type, are refused;
+ * a second import and its unimport leave the objects alone.
  * ibv_rereg_mr without a new translation, from a fork()ed child with
  * memory of its own at the MR's address, leaves the MR the registrar's
  * memory (ODP: it goes on mirroring the registrar's address space;
@@ -70,7 +71,7 @@
 enum kind { K_ODP, K_IMPLICIT, K_PINNED };
 static const char *const kind_names[] = { "odp", "odp-implicit", "pinned" };
 
-#define CASES_PER_RUN	9
+#define CASES_PER_RUN	10
 
 /* What the registrar tells the importer (with its file) and the test. */
 struct a_info {
@@ -80,7 +81,9 @@ struct a_info {
 	char msg[160];
 };
 
-enum b_op { B_CONNECT = 1, B_WRITE, B_CHECK, B_DEREG, B_BAD, B_EXIT };
+enum b_op {
+	B_CONNECT = 1, B_WRITE, B_CHECK, B_DEREG, B_BAD, B_UNIMPORT, B_EXIT
+};
 
 struct b_cmd {
 	int op;
@@ -308,6 +311,36 @@ static int bad_handles(struct ibv_context *ctx, struct ibv_pd *pd,
 	return 0;
 }
 
+/*
+ * Import the PD and the MR a second time: new wrappers around the same
+ * objects; unimporting them leaves the objects (and the first wrappers)
+ * as they were, which the steps after this one use.
+ */
+static int unimport_twice(struct ibv_context *ctx, const struct ibv_mr *mr,
+			  const struct a_info *ai, struct b_rep *r)
+{
+	struct ibv_pd *pd2;
+	struct ibv_mr *mr2;
+
+	pd2 = ibv_import_pd(ctx, ai->pd_handle);
+	if (!pd2)
+		return rep_err(r, errno, "second ibv_import_pd: %s",
+			       strerror(errno));
+	mr2 = ibv_import_mr(pd2, ai->mr_handle);
+	if (!mr2) {
+		ibv_unimport_pd(pd2);
+		return rep_err(r, errno, "second ibv_import_mr: %s",
+			       strerror(errno));
+	}
+	if (mr2 == mr || mr2->lkey != mr->lkey || mr2->rkey != mr->rkey ||
+	    mr2->addr != mr->addr || mr2->length != mr->length ||
+	    mr2->pd != pd2)
+		rep_err(r, EIO, "a second import of the MR differs");
+	ibv_unimport_mr(mr2);
+	ibv_unimport_pd(pd2);
+	return r->rc;
+}
+
 /* Post one signalled RDMA WRITE from the imported MR and wait for it. */
 static void b_write(struct ibv_qp *qp, struct ibv_cq *cq, uint32_t lkey,
 		    uint64_t addr, const struct b_cmd *c, struct b_rep *r)
@@ -480,6 +513,9 @@ reply:
 			break;
 		case B_BAD:
 			bad_handles(ctx, pd, &ai, &r);
+			break;
+		case B_UNIMPORT:
+			unimport_twice(ctx, mr, &ai, &r);
 			break;
 		case B_EXIT:
 			b_exit(ctx, pd, mr, cq, qp, &r);
@@ -696,6 +732,17 @@ static void step_bad_handles(struct run *t)
 	if (!skip_broken(t) && !b_call(t, &c, &r) && r.rc)
 		vt_bad("%s", r.msg);
 	case_end(t, "ibv_import_pd/ibv_import_mr refuse unknown handles and handles of another type");
+}
+
+static void step_unimport(struct run *t)
+{
+	struct b_cmd c = { .op = B_UNIMPORT };
+	struct b_rep r;
+
+	vt_case_begin();
+	if (!skip_broken(t) && !b_call(t, &c, &r) && r.rc)
+		vt_bad("%s", r.msg);
+	case_end(t, "a second import of the PD and MR, then ibv_unimport_mr/ibv_unimport_pd: the objects stay (the next steps use them)");
 }
 
 static void step_live(struct run *t)
@@ -981,6 +1028,7 @@ static void run_one(enum kind k, struct vt_dev *dev, struct vt_dev *peer)
 
 	step_import(&t);
 	step_bad_handles(&t);
+	step_unimport(&t);
 	step_live(&t);
 	step_live_peer(&t);
 	registrar_exit(&t);

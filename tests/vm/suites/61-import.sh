@@ -7,7 +7,10 @@
 # the MR; the peer (rodp1 in ns1, rxe0 in the initial namespace) WRITEs
 # and READs through the rkey before and after the registrar exits; the
 # importer posts with the lkey, deregisters the MR, deallocates the PD.
-# rxe has no import verbs: rxe0 as the importing side is a skip.
+# Bad handles are refused; a second import and ibv_unimport_* leave the
+# objects alone.  ibv_rereg_mr without a new translation from a fork()ed
+# child keeps the MR the registrar's memory.  rxe has no import verbs:
+# rxe0 as the importing side is a skip.
 #
 # Then one case: the kernel log of the whole run is clean (logcheck).
 # rodp-suite-timeout: 300
