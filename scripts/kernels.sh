@@ -6,6 +6,8 @@
 #   6.12    Debian 13's kernel (trixie)
 #   newest  the newest release kernel Debian's archive serves (sid; not
 #           experimental's release candidates)
+#   debug   Debian 12's 6.1 source with lockdep, KASAN, kmemleak and more,
+#           built here (scripts/debugkernel.sh; an hour, cached)
 #
 # For trixie and sid:
 #  - a private apt configuration under build/deps/apt-SUITE (the host's
@@ -20,7 +22,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-name=${1:?usage: kernels.sh 6.1|6.12|newest|KVER}
+name=${1:?usage: kernels.sh 6.1|6.12|newest|debug|KVER}
 
 suite_of()
 {
@@ -149,10 +151,16 @@ toolchain()
 main()
 {
 	local suite kver
+	if [ "$name" = debug ]; then
+		kver=$("$RODP_ROOT/scripts/debugkernel.sh")
+		printf '%s\n' "$kver" >"$RODP_DEPS/kver-debug"
+		echo "$kver"
+		return
+	fi
 	if ! suite=$(suite_of "$name"); then
 		# A full version: unpacked already.
 		[ -f "$RODP_DEPS/$name/.complete" ] ||
-			die "unknown kernel $name (6.1, 6.12, newest, or an unpacked version)"
+			die "unknown kernel $name (6.1, 6.12, newest, debug, or an unpacked version)"
 		echo "$name"
 		return
 	fi

@@ -176,7 +176,7 @@ suite_result()
 run_vm_suites()
 {
 	local kernel=$1 distro=$2 suites=() dir rc name log per total own
-	local s kopt=() label='' tag=''
+	local s kopt=() label='' tag='' scale
 
 	shift 2
 	if [ $# -gt 0 ]; then
@@ -200,12 +200,17 @@ run_vm_suites()
 	[ -z "$tag" ] || label="$tag/"
 	per=${RODP_SUITE_TIMEOUT:-240}
 	export RODP_SUITE_TIMEOUT=$per
+	# The debug kernel is slow (KASAN, lockdep): every bound times 4
+	# (run-suites.sh scales the suites' own).
+	scale=1
+	[ "$kernel" != debug ] || scale=4
+	export RODP_TIME_SCALE=$scale
 	# Each suite's bound: its own "# rodp-suite-timeout: S" or $per.
 	total=120
 	for s in "${suites[@]}"; do
 		own=$(sed -n 's/^# rodp-suite-timeout: *\([0-9][0-9]*\)$/\1/p' \
 			"$s" | head -n 1)
-		total=$((total + ${own:-$per} + 15))
+		total=$((total + ${own:-$per} * scale + 15))
 	done
 
 	echo "=== VM suites${kernel:+ on kernel $kernel}${distro:+ in the $distro root}: ${suites[*]##*/}"
@@ -230,6 +235,10 @@ run_vm_suites()
 		name=$(basename "$s" .sh)
 		suite_result "${name#[0-9][0-9]-}" "$dir" "$label"
 	done
+	# The debug kernel's kmemleak scan (run-suites.sh), missing or not.
+	if [ "$kernel" = debug ] || [ -f "$dir/suites/kmemleak.status" ]; then
+		suite_result kmemleak "$dir" "$label"
+	fi
 	if [ -f "$dir/dmesg-split/outside.dmesg" ]; then
 		if logcheck_ok "$dir/dmesg-split/outside.dmesg"; then
 			count 1 0
@@ -316,7 +325,7 @@ distro=
 full=0
 while [ $# -gt 0 ]; do
 	case $1 in
-	--kernel) kernel=${2:?--kernel wants 6.1, 6.12, newest or a version}
+	--kernel) kernel=${2:?--kernel wants 6.1, 6.12, newest, debug or a version}
 		  shift 2 ;;
 	--distro) distro=${2:?--distro wants bookworm, trixie or sid}
 		  shift 2 ;;
@@ -344,14 +353,19 @@ done
 		nice -n 19 "$RODP_ROOT/scripts/distro.sh" "$d" >/dev/null ||
 			msg "test: preparing the $d root failed (see above)"
 	done
-	# The package tests' packages and roots (scripts/pkgroot.sh).
-	if [ $full -eq 1 ]; then pkgs=("${PKG_FULL[@]}"); else pkgs=("${PKG[@]}"); fi
+) >"$RODP_BUILD/roots.log" 2>&1 &
+roots_pid=$!
+# The package tests' packages and roots (scripts/pkgroot.sh), after the
+# distribution roots (which the next guests want first).
+if [ $full -eq 1 ]; then pkgs=("${PKG_FULL[@]}"); else pkgs=("${PKG[@]}"); fi
+(
+	while kill -0 $roots_pid 2>/dev/null; do sleep 5; done
 	for d in "${pkgs[@]}"; do
 		nice -n 19 "$RODP_ROOT/scripts/pkgtest.sh" "$d" --prepare ||
 			msg "test: preparing the $d package test failed"
 	done
-) >"$RODP_BUILD/roots.log" 2>&1 &
-roots_pid=$!
+) >"$RODP_BUILD/pkgroots.log" 2>&1 &
+pkgroots_pid=$!
 run_vm_suites "" ""
 wait $roots_pid
 if [ $full -eq 1 ]; then
@@ -361,6 +375,7 @@ if [ $full -eq 1 ]; then
 	for kd in "${DISTROS[@]}"; do
 		run_vm_suites "${kd%%:*}" "${kd#*:}" "${USLICE[@]}"
 	done
+	wait $pkgroots_pid
 	for d in "${PKG_FULL[@]}"; do
 		run_pkg_test "$d"
 	done
@@ -368,6 +383,7 @@ else
 	for kd in "${OTHER[@]}"; do
 		run_vm_suites "${kd%%:*}" "${kd#*:}" "${SLICE[@]}"
 	done
+	wait $pkgroots_pid
 	for d in "${PKG[@]}"; do
 		run_pkg_test "$d"
 	done

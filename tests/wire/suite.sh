@@ -78,6 +78,12 @@ if ! wire_peer_ready 300; then
 fi
 pass "guest B's agent is ready (kernel $(cat "$RODP_WIRE/b.kernel"))"
 diag "A: kernel $(uname -r); mode $MODE; peers $PEERS; MTUs $MTUS"
+# rodp's reasons for a NAK that ends a QP go to the kernel log (dynamic
+# debug), so that a failed case says why.
+for f in "invalid request" "goes to error"; do
+	echo "module rodp format \"$f\" +p" \
+		>/sys/kernel/debug/dynamic_debug/control 2>/dev/null
+done
 
 # ---------------------------------------------------------------------
 # pair_case NAME ID WAY TOOL ARG...: one case, passed when both ends

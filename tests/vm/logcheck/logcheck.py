@@ -5,7 +5,8 @@ usage: logcheck.py [--expect clean|CATEGORY[,CATEGORY...]] LOG...
 
 Reads kernel logs (`dmesg` output, a serial console log, `dmesg -r`) and
 reports every line that shows an oops, BUG, WARNING, lockdep report, hung
-task, soft or hard lockup, RCU stall, KASAN/UBSAN/KFENCE report, general
+task, soft or hard lockup, RCU stall, KASAN/UBSAN/KFENCE report, a kmemleak
+scan that found leaks, general
 protection fault, panic or call trace.  The notices that loading an
 out-of-tree, unsigned module prints ("loading out-of-tree module taints
 kernel.", "module verification failed: ... - tainting kernel") are
@@ -30,6 +31,7 @@ RULES = [
     ("kasan", r"KASAN:"),
     ("ubsan", r"UBSAN:"),
     ("kfence", r"KFENCE:"),
+    ("kmemleak", r"kmemleak: \d+ new suspected memory leaks?"),
     ("lockdep", r"^(WARNING|INFO|BUG): (?!CPU: )"
                 r".*\b(lock|locking|locks|RCU usage)\b"),
     ("lockdep", r"^INFO: trying to register non-static key"),

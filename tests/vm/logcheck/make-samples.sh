@@ -7,8 +7,10 @@
 # (which prints the two expected taint notices) and, except for "clean",
 # makes the kernel report trouble; the guest's dmesg becomes
 # samples/<category>--provoked-<kind>-<kernel>.log (for clean, a boot
-# log).  The *-handwritten samples are written by hand (Debian's kernel
-# has no lockdep, KASAN or UBSAN).
+# log).  The lockdep, kasan, ubsan and leak kinds need the debug kernel
+# (scripts/debugkernel.sh): `--kernel debug` first boots that (the module
+# is built for it).  The *-handwritten samples were written by hand before
+# there was a debug kernel.
 # Needs ./rodp setup; takes a few minutes; run it by hand, then commit.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +18,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 kver=$(rodp_kver)
 [ -n "$kver" ] || die "run ./rodp setup first"
-obj=$RODP_VMDIR/provoke
+kopt=()
+if [ "${1:-}" = --kernel ]; then
+	kver=$("$RODP_ROOT/scripts/kernels.sh" "${2:?--kernel K}")
+	kopt=(--kernel "$kver")
+	shift 2
+fi
+obj=$RODP_VMDIR/provoke/$kver
 mkdir -p "$obj"
 cp "$here"/provoke/Kbuild "$here"/provoke/*.c "$obj"/
 make -s -C "$(rodp_kdir "$kver")" M="$obj" modules
@@ -36,6 +44,11 @@ declare -A how=(
 	[rcustall]="rcu-stall|echo 3 >$rcu_timeout && echo rcustall >$ctl"
 	[hung]="hung-task|sysctl -w kernel.hung_task_timeout_secs=5 &&
 		echo hung >$ctl"
+	[lockdep]="lockdep|echo lockdep >$ctl"
+	[kasan]="kasan|echo kasan >$ctl"
+	[ubsan]="ubsan|echo ubsan >$ctl"
+	[leak]="kmemleak|echo leak >$ctl && echo scan >/sys/kernel/debug/kmemleak &&
+		sleep 6 && echo scan >/sys/kernel/debug/kmemleak"
 )
 
 [ $# -gt 0 ] || set -- clean warning bug oops gpf softlockup rcustall hung
@@ -45,7 +58,7 @@ for kind in "$@"; do
 	cmd=${how[$kind]#*|}
 	run=$RODP_VMDIR/samples/$kind
 	rm -rf "$run"
-	"$RODP_ROOT/scripts/vm.sh" --no-rodp --quiet --timeout 180 \
+	"$RODP_ROOT/scripts/vm.sh" "${kopt[@]}" --no-rodp --quiet --timeout 300 \
 		--run-dir "$run" -- bash -c "insmod $ko && $cmd; sleep 2" ||
 		true
 	[ -s "$run/dmesg.txt" ] || die "$kind: no dmesg.txt in $run"

@@ -12,6 +12,13 @@
  *   rcustall    spin 8 s in an RCU read section (lower the stall timeout)
  *   hung        sleep 15 s uninterruptibly (lower hung_task_timeout_secs)
  *
+ * and on a kernel built with the checkers (scripts/debugkernel.sh):
+ *
+ *   lockdep     take two mutexes in one order, then in the other
+ *   kasan       read a word of a freed allocation
+ *   ubsan       index an array out of its bounds
+ *   leak        lose an allocation (a kmemleak scan reports it)
+ *
  * Only for ../make-samples.sh, inside a throw-away guest.
  */
 #include <linux/debugfs.h>
@@ -19,7 +26,9 @@
 #include <linux/ktime.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -29,6 +38,51 @@ static struct dentry *provoke_file;
 static int *volatile provoke_null;
 static unsigned long *volatile provoke_bad =
 	(unsigned long *)0xdead000000000000UL;
+
+static DEFINE_MUTEX(provoke_a);
+static DEFINE_MUTEX(provoke_b);
+
+/* Where the lost allocation's address was: cleared so nothing refers. */
+static void *volatile provoke_lost;
+static volatile int provoke_index = 8;
+
+/* A -> B, then B -> A: lockdep reports the inversion at the second. */
+static void provoke_lockdep(void)
+{
+	mutex_lock(&provoke_a);
+	mutex_lock(&provoke_b);
+	mutex_unlock(&provoke_b);
+	mutex_unlock(&provoke_a);
+
+	mutex_lock(&provoke_b);
+	mutex_lock(&provoke_a);
+	mutex_unlock(&provoke_a);
+	mutex_unlock(&provoke_b);
+}
+
+static void provoke_kasan(void)
+{
+	unsigned long *p = kmalloc(64, GFP_KERNEL);
+
+	if (!p)
+		return;
+	kfree(p);
+	pr_info("rodp_provoke: read %lx after free\n", READ_ONCE(p[1]));
+}
+
+static void provoke_ubsan(void)
+{
+	int a[8] = {};
+
+	pr_info("rodp_provoke: a[%d] = %d\n", provoke_index,
+		a[provoke_index]);
+}
+
+static void provoke_leak(void)
+{
+	provoke_lost = kmalloc(128, GFP_KERNEL);
+	provoke_lost = NULL;
+}
 
 /* Busy-wait by the clock: mdelay() is far from exact under QEMU TCG. */
 static void provoke_spin(unsigned int ms)
@@ -70,6 +124,14 @@ static ssize_t provoke_write(struct file *file, const char __user *ubuf,
 		rcu_read_unlock();
 	} else if (!strcmp(what, "hung")) {
 		msleep(15000);
+	} else if (!strcmp(what, "lockdep")) {
+		provoke_lockdep();
+	} else if (!strcmp(what, "kasan")) {
+		provoke_kasan();
+	} else if (!strcmp(what, "ubsan")) {
+		provoke_ubsan();
+	} else if (!strcmp(what, "leak")) {
+		provoke_leak();
 	} else {
 		return -EINVAL;
 	}
