@@ -16,8 +16,9 @@
  *    imported lkey sends pattern A (the registrar's memory, not the
  *    importer's B); the peer's WRITE and READ through the rkey reach the
  *    registrar's memory (it sees them), not the importer's;
- *  - the registrar exits with everything registered; the file lives on in
- *    the importer.  An ODP MR's address space is gone: the peer's WRITE
+ *  - the registrar exits with everything registered, while the peer
+ *    streams WRITEs and READs into the MR; the file lives on in the
+ *    importer.  An ODP MR's address space is gone: the peer's WRITE
  *    and READ end in error completions, the importer's post with the
  *    lkey too.  A pinned MR keeps its pages: the peer's WRITE lands in
  *    them and READ returns it, as on hardware.  In every case the
@@ -58,6 +59,8 @@
 #define MSG_MS		30000
 #define PSN		0x1234
 #define DEV		"rodp0"
+#define STREAM_DEPTH	8		/* WRs in flight in the stream */
+#define STREAM_CHUNK	(BUF_LEN / 4)
 
 #define SEED_A		0xa11ce
 #define SEED_B		0xb0b
@@ -71,7 +74,7 @@
 enum kind { K_ODP, K_IMPLICIT, K_PINNED };
 static const char *const kind_names[] = { "odp", "odp-implicit", "pinned" };
 
-#define CASES_PER_RUN	10
+#define CASES_PER_RUN	11
 
 /* What the registrar tells the importer (with its file) and the test. */
 struct a_info {
@@ -568,7 +571,7 @@ static bool connect_b(struct run *t)
 	struct b_cmd c = { .op = B_CONNECT };
 	struct b_rep r;
 	struct ibv_qp_cap cap = {
-		.max_send_wr = 4, .max_recv_wr = 4,
+		.max_send_wr = STREAM_DEPTH, .max_recv_wr = 4,
 		.max_send_sge = 1, .max_recv_sge = 1,
 	};
 	struct ibv_wc wc;
@@ -806,20 +809,29 @@ out:
 	case_end(t, "registrar alive: the peer's WRITE and READ through the rkey reach the registrar's memory, not the importer's");
 }
 
-/* The registrar exits with everything registered. */
-static void registrar_exit(struct run *t)
+/* Tell the registrar to exit with everything registered. */
+static void registrar_tell_exit(struct run *t)
 {
 	struct { char op; uint32_t seed; } cmd = { 'x', 0 };
-	int64_t end = vt_now_ms() + 20000;
+
+	if (t->a > 0)
+		send_msg(t->pa, &cmd, sizeof(cmd), -1);
+}
+
+/* Has the registrar exited (reaped, its status checked)? */
+static bool registrar_gone(struct run *t, int wait_ms)
+{
+	int64_t end = vt_now_ms() + wait_ms;
 	int status;
 	pid_t p;
 
 	if (t->a <= 0)
-		return;
-	send_msg(t->pa, &cmd, sizeof(cmd), -1);
+		return true;
 	while ((p = waitpid(t->a, &status, WNOHANG)) == 0 &&
 	       vt_now_ms() < end)
 		usleep(10000);
+	if (p == 0 && wait_ms < 20000)
+		return false;
 	if (p != t->a) {
 		vt_diag("%s: the registrar did not exit in 20 s", t->name);
 		kill(t->a, SIGKILL);
@@ -831,6 +843,124 @@ static void registrar_exit(struct run *t)
 		t->broken = true;
 	}
 	t->a = 0;
+	return true;
+}
+
+static bool stream_status_ok(int s)
+{
+	return s == IBV_WC_SUCCESS || s == IBV_WC_REM_OP_ERR ||
+	       s == IBV_WC_REM_ACCESS_ERR || s == IBV_WC_RETRY_EXC_ERR ||
+	       s == IBV_WC_WR_FLUSH_ERR;
+}
+
+/*
+ * The registrar exits while the peer streams WRITEs and READs (chunks of
+ * the MR, STREAM_DEPTH in flight) into its MR, which the importer's QP
+ * serves: the file, the QP and the MR live on, the address space does
+ * not.  Every WR completes (no hang); an ODP MR turns them into errors
+ * soon after the exit, a pinned one goes on serving its pages.  No READ
+ * returns the importer's memory, no WRITE reaches it.
+ */
+static void step_exit_stream(struct run *t)
+{
+	struct ibv_send_wr wr, *bad;
+	struct ibv_sge g;
+	struct ibv_wc wc;
+	uint64_t posted = 0, done = 0, good = 0, bads = 0, inflight = 0;
+	int64_t gone_at = 0, end = vt_now_ms() + 90000;
+	int first_bad = -1, rc, i;
+	bool told = false, gone = false, stop = false;
+	uint8_t *pat_b;
+
+	vt_case_begin();
+	if (skip_broken(t) || !connect_b(t)) {
+		registrar_tell_exit(t);
+		registrar_gone(t, 20000);
+		t->broken = true;
+		goto out;
+	}
+	vt_fill(t->lbuf, BUF_LEN, SEED_P);
+	for (;;) {
+		while (!stop && inflight < STREAM_DEPTH) {
+			unsigned int off = (posted % 4) * STREAM_CHUNK;
+
+			g.addr = (uintptr_t)t->lbuf + off;
+			g.length = STREAM_CHUNK;
+			g.lkey = t->lmr->lkey;
+			vt_send_wr(&wr, posted, &g, 1, posted % 2 ?
+				   IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE,
+				   IBV_SEND_SIGNALED);
+			wr.wr.rdma.remote_addr = t->ai.buf + off;
+			wr.wr.rdma.rkey = t->ai.rkey;
+			rc = ibv_post_send(t->qp, &wr, &bad);
+			if (rc) {
+				/* The QP went to error: no more posts. */
+				stop = true;
+				break;
+			}
+			posted++;
+			inflight++;
+		}
+		rc = ibv_poll_cq(t->cq, 1, &wc);
+		if (rc == 1) {
+			inflight--;
+			done++;
+			if (wc.status == IBV_WC_SUCCESS) {
+				good++;
+			} else {
+				if (!bads++)
+					first_bad = wc.status;
+				if (!stream_status_ok(wc.status))
+					vt_bad("WR %" PRIu64 ": %s", (uint64_t)wc.wr_id,
+					       ibv_wc_status_str(wc.status));
+				stop = true;
+			}
+		}
+		if (!told && done >= 2 * STREAM_DEPTH) {
+			registrar_tell_exit(t);
+			told = true;
+		}
+		if (told && !gone && registrar_gone(t, 0)) {
+			gone = true;
+			gone_at = vt_now_ms();
+		}
+		/* After the exit, a while more: the pinned MR goes on. */
+		if (gone && vt_now_ms() - gone_at > 2000)
+			stop = true;
+		if (stop && !inflight)
+			break;
+		if (vt_now_ms() > end) {
+			vt_bad("%" PRIu64 " WRs still in flight after 90 s (a hang)",
+			       inflight);
+			t->broken = true;
+			break;
+		}
+	}
+	if (!gone)
+		registrar_gone(t, 20000);
+	vt_diag("%s: stream: %" PRIu64 " posted, %" PRIu64 " succeeded, %"
+		PRIu64 " failed (first: %s)", t->name, posted, good, bads,
+		first_bad < 0 ? "none" : st(first_bad));
+	if (odp(t) && !bads)
+		vt_bad("nothing failed after the ODP MR's address space went away");
+	if (!odp(t) && bads)
+		vt_bad("the pinned MR stopped serving its pages: %s",
+		       st(first_bad));
+	pat_b = malloc(BUF_LEN);
+	if (pat_b) {
+		vt_fill(pat_b, BUF_LEN, SEED_B);
+		for (i = 0; i < 4; i++)
+			if (!memcmp(t->lbuf + i * STREAM_CHUNK,
+				    pat_b + i * STREAM_CHUNK, STREAM_CHUNK))
+				vt_bad("a READ returned the importer's memory (chunk %d)",
+				       i);
+		free(pat_b);
+	}
+	b_pattern_intact(t);
+out:
+	case_end(t, odp(t) ?
+		 "the registrar exits during a stream of WRITEs and READs: every WR completes, errors after the exit"
+		 : "the registrar exits during a stream of WRITEs and READs: every WR completes, the pinned pages go on serving");
 }
 
 static void step_dead_write(struct run *t)
@@ -1031,7 +1161,7 @@ static void run_one(enum kind k, struct vt_dev *dev, struct vt_dev *peer)
 	step_unimport(&t);
 	step_live(&t);
 	step_live_peer(&t);
-	registrar_exit(&t);
+	step_exit_stream(&t);
 	step_dead_write(&t);
 	step_dead_read(&t);
 	step_dead_post(&t);
