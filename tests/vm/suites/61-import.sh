@@ -12,7 +12,9 @@
 # child keeps the MR the registrar's memory.  rxe has no import verbs:
 # rxe0 as the importing side is a skip.
 #
-# Then one case: the kernel log of the whole run is clean (logcheck).
+# Then two cases: `rdma resource show` of rodp0, rodp1 and rxe0 is back
+# where it was before (nothing the processes made is left), and the
+# kernel log of the whole run is clean (logcheck).
 # rodp-suite-timeout: 300
 set -u
 # shellcheck source=tests/vm/harness/tap.sh
@@ -21,11 +23,27 @@ set -u
 IMPORT_TEST=$RODP_REPO/build/cmake/tests/vm/import_test
 LOGCHECK=$RODP_REPO/tests/vm/logcheck/logcheck.py
 
-n=$("$IMPORT_TEST" --count) || n=0
-plan $((n + 1))
+# res: the resource summary lines of the three devices.
+res()
+{
+	rdma resource show | grep -E '^[0-9]+: (rodp0|rodp1|rxe0):' | sort
+}
 
+n=$("$IMPORT_TEST" --count) || n=0
+plan $((n + 2))
+
+before=$(res)
 tag=$(kmsg_mark "import suite")
 tap_run "$n" "$IMPORT_TEST"
+
+# Objects are freed as their files close: give the last ones a moment.
+if wait_for 10 test "$(res)" = "$before"; then
+	pass "rdma resource back at its baseline on rodp0, rodp1, rxe0"
+else
+	fail "rdma resource back at its baseline on rodp0, rodp1, rxe0"
+	diag "before: $before"
+	diag "after:  $(res)"
+fi
 
 log=$(mktemp)
 kmsg_since "$tag" >"$log"
