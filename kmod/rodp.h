@@ -949,7 +949,8 @@ int rodp_frmr_kwr(const struct rodp_qp *qp, const struct ib_reg_wr *reg,
 
 /* rodp_odp.c: On-Demand Paging */
 extern const struct ib_device_ops rodp_odp_ops;
-int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit);
+int rodp_odp_init(struct rodp_mr *mr, struct mm_struct *mm, u64 start,
+		  bool implicit);
 void rodp_odp_release(struct rodp_mr *mr);
 int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		bool write, rodp_mr_io_fn fn, void *priv);
@@ -992,10 +993,14 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx);
 
 /* rodp_verbs.c: contexts, PDs, CQs, mmap() of rings */
 extern const struct ib_device_ops rodp_verbs_ops;
+void rodp_ucontext_resp(struct rodp_alloc_context_resp *resp);
 int rodp_cq_post(struct rodp_cq *cq, const struct rodp_cqe *cqe,
 		 bool solicited);
 struct rodp_mmap_entry *rodp_mmap_offer(struct ib_udata *udata, void *vaddr,
 					size_t size);
+
+/* rodp_import.c: what rdma-core's import verbs need */
+void rodp_import_setup(struct ib_device *ibdev);
 
 /* rodp_qp.c: QP verbs and the state machine */
 extern const struct ib_device_ops rodp_qp_ops;

@@ -344,6 +344,7 @@ int rodp_dev_register(struct rodp_dev *rdev, const char *name)
 	ib_set_device_ops(ibdev, &rodp_mcast_ops);
 	ib_set_device_ops(ibdev, &rodp_srq_ops);
 	ib_set_device_ops(ibdev, &rodp_xrc_ops);
+	rodp_import_setup(ibdev);
 
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;

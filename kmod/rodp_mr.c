@@ -362,7 +362,8 @@ static struct rodp_mr *rodp_mr_alloc(struct ib_pd *ibpd, enum rodp_mr_kind kind,
  * U64_MAX (ibv_reg_mr(pd, NULL, SIZE_MAX, ...)) is the implicit MR of
  * the whole address space, whose iova is the virtual address.
  */
-static struct rodp_mr *rodp_odp_mr_create(struct ib_pd *ibpd, u64 start,
+static struct rodp_mr *rodp_odp_mr_create(struct ib_pd *ibpd,
+					  struct mm_struct *mm, u64 start,
 					  u64 length, u64 iova, int access)
 {
 	bool implicit = !start && length == U64_MAX;
@@ -376,7 +377,7 @@ static struct rodp_mr *rodp_odp_mr_create(struct ib_pd *ibpd, u64 start,
 	if (!mr)
 		return ERR_PTR(-ENOMEM);
 
-	err = rodp_odp_init(mr, start, implicit);
+	err = rodp_odp_init(mr, mm, start, implicit);
 	if (err) {
 		kfree(mr);
 		return ERR_PTR(err);
@@ -386,9 +387,13 @@ static struct rodp_mr *rodp_odp_mr_create(struct ib_pd *ibpd, u64 start,
 
 /*
  * A user MR, pinned or ODP, complete but not in the key space yet: the
- * one way both ibv_reg_mr and ibv_rereg_mr build an MR.
+ * one way both ibv_reg_mr and ibv_rereg_mr build an MR.  @mm is the
+ * address space whose memory it is: the caller's, but for an
+ * ibv_rereg_mr that keeps the translation, which keeps the replaced MR's.
+ * A pinned MR can only be pinned from the caller's.
  */
-static struct rodp_mr *rodp_user_mr_create(struct ib_pd *ibpd, u64 start,
+static struct rodp_mr *rodp_user_mr_create(struct ib_pd *ibpd,
+					   struct mm_struct *mm, u64 start,
 					   u64 length, u64 iova, int access)
 {
 	struct rodp_mr *mr;
@@ -399,9 +404,12 @@ static struct rodp_mr *rodp_user_mr_create(struct ib_pd *ibpd, u64 start,
 	if (!length)
 		return ERR_PTR(-EINVAL);
 	if (access & IB_ACCESS_ON_DEMAND)
-		return rodp_odp_mr_create(ibpd, start, length, iova, access);
+		return rodp_odp_mr_create(ibpd, mm, start, length, iova,
+					  access);
 	if (length > RODP_MAX_MR_SIZE)
 		return ERR_PTR(-EINVAL);
+	if (mm != current->mm)
+		return ERR_PTR(-EOPNOTSUPP);
 
 	mr = rodp_mr_alloc(ibpd, RODP_MR_USER, start, length, iova, access);
 	if (!mr)
@@ -461,7 +469,8 @@ static struct ib_mr *rodp_reg_user_mr(struct ib_pd *ibpd, u64 start,
 		return ERR_PTR(-EOPNOTSUPP);
 	if (udata && (udata->inlen || udata->outlen))
 		return ERR_PTR(-EINVAL);
-	mr = rodp_user_mr_create(ibpd, start, length, iova, access);
+	mr = rodp_user_mr_create(ibpd, current->mm, start, length, iova,
+				 access);
 	if (IS_ERR(mr))
 		return ERR_CAST(mr);
 
@@ -493,6 +502,7 @@ static struct ib_mr *rodp_rereg_user_mr(struct ib_mr *ibmr, int flags,
 					struct ib_udata *udata)
 {
 	struct rodp_mr *old = to_rmr(ibmr), *mr;
+	struct mm_struct *mm = current->mm;
 	int err;
 
 	if (old->kind != RODP_MR_USER && old->kind != RODP_MR_ODP)
@@ -503,10 +513,20 @@ static struct ib_mr *rodp_rereg_user_mr(struct ib_mr *ibmr, int flags,
 	if (!(flags & (IB_MR_REREG_TRANS | IB_MR_REREG_ACCESS |
 		       IB_MR_REREG_PD)))
 		return NULL;
+	/*
+	 * The same translation is the same memory: the old MR's address
+	 * space, even when another process calls (one that inherited or
+	 * imported the uverbs file).  A pinned MR cannot be pinned again
+	 * from there: that is refused (rodp_user_mr_create()).
+	 */
 	if (!(flags & IB_MR_REREG_TRANS)) {
 		start = old->start;
 		length = ibmr->length;
 		iova = ibmr->iova;
+		if (old->kind == RODP_MR_ODP)
+			mm = old->odp.mm;
+		else
+			mm = old->umem->owning_mm;
 	}
 	if (!(flags & IB_MR_REREG_ACCESS))
 		access = old->access;
@@ -517,7 +537,7 @@ static struct ib_mr *rodp_rereg_user_mr(struct ib_mr *ibmr, int flags,
 	err = rodp_mw_close_mr(old);
 	if (err)
 		return ERR_PTR(err);
-	mr = rodp_user_mr_create(pd, start, length, iova, access);
+	mr = rodp_user_mr_create(pd, mm, start, length, iova, access);
 	if (IS_ERR(mr)) {
 		rodp_mw_reopen_mr(old);
 		return ERR_CAST(mr);

@@ -707,17 +707,19 @@ static void rodp_odp_reap(struct work_struct *work)
 /**
  * rodp_odp_init - set up the mirror of a new ODP MR
  * @mr: the MR; ibmr.iova and ibmr.length are set
+ * @mm: the address space it mirrors: the registering process's, or the
+ *	one of the MR an ibv_rereg_mr without a new translation replaces
  * @start: user virtual address of ibmr.iova (0 for an implicit MR)
  * @implicit: the MR covers the whole address space
  *
- * Keeps current->mm allocated (not alive) for the MR's lifetime.
+ * Keeps @mm allocated (not alive) for the MR's lifetime.
  *
  * Return: 0 or -EFAULT (no user address space, or a range outside it).
  */
-int rodp_odp_init(struct rodp_mr *mr, u64 start, bool implicit)
+int rodp_odp_init(struct rodp_mr *mr, struct mm_struct *mm, u64 start,
+		  bool implicit)
 {
 	struct rodp_odp *odp = &mr->odp;
-	struct mm_struct *mm = current->mm;
 
 	if (!mm)
 		return -EFAULT;

@@ -22,15 +22,25 @@ static_assert(offsetof(struct rodp_ring_hdr, prod) == 0 &&
 	      "ring header layout is ABI");
 static_assert(sizeof(struct rodp_cqe) == 64, "CQE size is ABI");
 
-static int rodp_alloc_ucontext(struct ib_ucontext *ibuc,
-			       struct ib_udata *udata)
+/**
+ * rodp_ucontext_resp - what a user context is told about the device
+ * @resp: filled in (GET_CONTEXT, and QUERY_CONTEXT for an import)
+ */
+void rodp_ucontext_resp(struct rodp_alloc_context_resp *resp)
 {
-	struct rodp_alloc_context_resp resp = {
+	*resp = (struct rodp_alloc_context_resp) {
 		.abi_version = RODP_UVERBS_ABI_VERSION,
 		.cqe_size = sizeof(struct rodp_cqe),
 		.max_inline = RODP_MAX_INLINE,
 	};
+}
 
+static int rodp_alloc_ucontext(struct ib_ucontext *ibuc,
+			       struct ib_udata *udata)
+{
+	struct rodp_alloc_context_resp resp;
+
+	rodp_ucontext_resp(&resp);
 	if (udata->outlen < sizeof(resp))
 		return -EINVAL;
 	return ib_copy_to_udata(udata, &resp, sizeof(resp));

@@ -3,7 +3,8 @@
  * rodp's libibverbs provider: device matching, contexts,
  * device and port queries, protection domains and memory regions.
  * Completion queues are in rodpu_cq.c, queue pairs in rodpu_qp.c,
- * shared receive queues in rodpu_srq.c, memory windows in rodpu_mw.c.
+ * shared receive queues in rodpu_srq.c, memory windows in rodpu_mw.c,
+ * the import verbs in rodpu_import.c.
  *
  * Loaded by libibverbs as librodp-rdmav<ABI>.so; registers itself from a
  * constructor.  Verbs not set in rodpu_ctx_ops fail with EOPNOTSUPP
@@ -239,7 +240,7 @@ static void rodpu_free_context(struct ibv_context *ibctx)
 	free(ctx);
 }
 
-static const struct verbs_context_ops rodpu_ctx_ops = {
+const struct verbs_context_ops rodpu_ctx_ops = {
 	.advise_mr	= rodpu_advise_mr,
 	.alloc_mw	= rodpu_alloc_mw,
 	.alloc_pd	= rodpu_alloc_pd,
@@ -263,6 +264,8 @@ static const struct verbs_context_ops rodpu_ctx_ops = {
 	.detach_mcast	= rodpu_detach_mcast,
 	.free_context	= rodpu_free_context,
 	.get_srq_num	= rodpu_get_srq_num,
+	.import_mr	= rodpu_import_mr,
+	.import_pd	= rodpu_import_pd,
 	.modify_qp	= rodpu_modify_qp,
 	.modify_srq	= rodpu_modify_srq,
 	.open_qp	= rodpu_open_qp,
@@ -280,6 +283,8 @@ static const struct verbs_context_ops rodpu_ctx_ops = {
 	.rereg_mr	= rodpu_rereg_mr,
 	.req_notify_cq	= rodpu_req_notify_cq,
 	.resize_cq	= rodpu_resize_cq,
+	.unimport_mr	= rodpu_unimport_mr,
+	.unimport_pd	= rodpu_unimport_pd,
 };
 
 static struct verbs_context *rodpu_alloc_context(struct ibv_device *ibdev,
@@ -351,6 +356,7 @@ static const struct verbs_device_ops rodpu_dev_ops = {
 	.alloc_device		= rodpu_alloc_device,
 	.uninit_device		= rodpu_uninit_device,
 	.alloc_context		= rodpu_alloc_context,
+	.import_context		= rodpu_import_context,
 };
 
 static void __attribute__((constructor)) rodpu_register(void)

@@ -169,6 +169,7 @@ static inline struct rodpu_qp *ex_to_rqp(struct ibv_qp_ex *ibqp)
 	rodpu_log(_vctx, VERBS_LOG_ERR, _fmt, ##__VA_ARGS__)
 
 /* rodpu.c */
+extern const struct verbs_context_ops rodpu_ctx_ops;
 int rodpu_cmd_write(struct ibv_context *ibctx, const void *cmd,
 		    size_t len);
 
@@ -193,6 +194,14 @@ int rodpu_query_rt_values(struct ibv_context *ibctx,
 			  struct ibv_values_ex *values);
 int rodpu_req_notify_cq(struct ibv_cq *ibcq, int solicited_only);
 int rodpu_resize_cq(struct ibv_cq *ibcq, int cqe);
+
+/* rodpu_import.c */
+struct verbs_context *rodpu_import_context(struct ibv_device *ibdev,
+					   int cmd_fd);
+struct ibv_pd *rodpu_import_pd(struct ibv_context *ibctx, uint32_t pd_handle);
+void rodpu_unimport_pd(struct ibv_pd *pd);
+struct ibv_mr *rodpu_import_mr(struct ibv_pd *pd, uint32_t mr_handle);
+void rodpu_unimport_mr(struct ibv_mr *mr);
 
 /* rodpu_mw.c */
 struct ibv_mw *rodpu_alloc_mw(struct ibv_pd *pd, enum ibv_mw_type type);

@@ -95,6 +95,20 @@ void vt_case_end(const char *name)
 }
 
 /**
+ * vt_case_skip - print the next case as "ok N - NAME # SKIP REASON": it
+ *	was not run, and counts neither as passed nor as failed
+ * @name: the case
+ * @reason: why it was not run
+ */
+void vt_case_skip(const char *name, const char *reason)
+{
+	tap_n++;
+	printf("ok %u - %s # SKIP %s\n", tap_n, name, reason);
+	fflush(stdout);
+	case_ok = true;
+}
+
+/**
  * vt_die - the test bed cannot go on: a diagnostic, exit status 1 (the
  *	cases not reported count as failed)
  * @fmt: printf format of the diagnostic

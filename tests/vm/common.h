@@ -39,6 +39,7 @@ extern unsigned int vt_tap_failed;
 void vt_case_begin(void);
 void vt_bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vt_case_end(const char *name);
+void vt_case_skip(const char *name, const char *reason);
 void vt_die(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 

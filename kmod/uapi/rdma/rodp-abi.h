@@ -30,6 +30,30 @@ struct rodp_alloc_context_resp {
 	__u32 reserved;
 };
 
+/*
+ * rdma-core's import verbs (ibv_import_device, ibv_import_pd) through the
+ * ioctl() interface, with ids from the driver's half of the id space
+ * (UVERBS_ID_NS_SPECIFIC, 1 << UVERBS_ID_NS_SHIFT):
+ *  - UVERBS_METHOD_QUERY_CONTEXT of UVERBS_OBJECT_DEVICE takes an output
+ *    attribute RODP_ATTR_QUERY_CONTEXT_RESP, which the kernel fills with
+ *    the struct rodp_alloc_context_resp GET_CONTEXT gave;
+ *  - RODP_METHOD_PD_QUERY of UVERBS_OBJECT_PD checks that the handle in
+ *    RODP_ATTR_QUERY_PD_HANDLE names a PD of the command file.
+ */
+#define RODP_UVERBS_ID_DRIVER	(1U << 12)
+
+enum rodp_query_context_attrs {
+	RODP_ATTR_QUERY_CONTEXT_RESP = RODP_UVERBS_ID_DRIVER,
+};
+
+enum rodp_pd_methods {
+	RODP_METHOD_PD_QUERY = RODP_UVERBS_ID_DRIVER,
+};
+
+enum rodp_query_pd_attrs {
+	RODP_ATTR_QUERY_PD_HANDLE = RODP_UVERBS_ID_DRIVER,
+};
+
 /* IB_USER_VERBS_CMD_CREATE_CQ request, driver part. */
 struct rodp_create_cq_cmd {
 	__aligned_u64 reserved;	/* must be zero */
