@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * odp_test: a peer process (odp_test --exit-child, exec'd) that exits or
- * is killed while WRITEs and READs run into or out of its ODP MR.
+ * is killed while WRITEs and READs run into or out of its ODP MR, and one
+ * killed while the device is inside a fault on its pages (the pages of a
+ * file whose reads wait: perftest/rodp-stallfs).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -128,10 +133,27 @@ int exit_child(const char *devname, const char *mode,
 	qp = vt_qp_create(pd, cq, cq, &cap, false);
 	if (!qp)
 		return xchild_fail("ibv_create_qp", errno);
-	p = map_blocks(X_LEN, &map_len, false);
-	if (!p)
-		return xchild_fail("mmap", errno);
-	memset(p, 0x5c, X_LEN / 2);
+	if (!strncmp(role, "stall", 5)) {
+		/*
+		 * The pages of a file whose reads wait at a gate: the
+		 * child must not touch them itself.
+		 */
+		const char *f = getenv("ODP_STALL_FILE");
+		int fd = f ? open(f, O_RDWR) : -1;
+
+		if (fd < 0)
+			return xchild_fail("open the stall file", errno);
+		p = mmap(NULL, X_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			 0);
+		close(fd);
+		if (p == MAP_FAILED)
+			return xchild_fail("mmap the stall file", errno);
+	} else {
+		p = map_blocks(X_LEN, &map_len, false);
+		if (!p)
+			return xchild_fail("mmap", errno);
+		memset(p, 0x5c, X_LEN / 2);
+	}
 	if (!strcmp(mode, "implicit"))
 		mr = reg_implicit(pd, ODP_ACCESS);
 	else
@@ -162,6 +184,25 @@ int exit_child(const char *devname, const char *mode,
 		return xchild_fail("pipe", errno);
 	if (!strcmp(role, "requester"))
 		return xchild_requester(qp, cq, mr, p, &peer);
+	if (!strcmp(role, "stall-requester")) {
+		/* One WRITE from the file's pages: the device faults. */
+		struct ibv_send_wr wr, *bad;
+		struct ibv_sge g = {
+			.addr = (uintptr_t)p, .length = X_CHUNK,
+			.lkey = mr->lkey,
+		};
+
+		vt_send_wr(&wr, 0, &g, 1, IBV_WR_RDMA_WRITE,
+			   IBV_SEND_SIGNALED);
+		wr.wr.rdma.remote_addr = peer.addr;
+		wr.wr.rdma.rkey = peer.rkey;
+		rc = ibv_post_send(qp, &wr, &bad);
+		if (rc)
+			return xchild_fail("ibv_post_send", rc);
+		c = 'g';
+		if (write(4, &c, 1) != 1)
+			return xchild_fail("pipe", errno);
+	}
 	/* Whatever comes (or EOF): exit with everything still in place. */
 	if (read(3, &c, 1) < 0)
 		return xchild_fail("pipe", errno);
@@ -436,6 +477,204 @@ static void exit_req_test(struct tcase *tc, bool kill_it)
 		w.t_reap - w.t_trig, kill_it ? "SIGKILL" : "exit request");
 	xchild_status(&w, kill_it);
 	write_after_exit(tc, 144, "WRITE after the requester child's exit");
+}
+
+/*
+ * rodp-stallfs (perftest/), started as a kid of the test (so that a
+ * failed test's teardown kills it, which aborts the held reads), mounted
+ * on a fresh folder; its event lines come on @ev.
+ */
+struct stallfs {
+	struct kid *k;
+	char dir[64], file[80];
+	FILE *ev;
+};
+
+/* Wait up to @ms for an event line of rodp-stallfs starting with @word. */
+static bool stall_event(struct stallfs *sf, const char *word, int ms)
+{
+	struct pollfd pf = { .fd = fileno(sf->ev), .events = POLLIN };
+	int64_t end = vt_now_ms() + ms;
+	char line[64];
+
+	for (;;) {
+		int left = (int)(end - vt_now_ms());
+
+		if (left <= 0 || poll(&pf, 1, left) != 1)
+			return false;
+		if (!fgets(line, sizeof(line), sf->ev))
+			return false;
+		if (!strncmp(line, word, strlen(word)))
+			return true;
+	}
+}
+
+static void stall_start(struct tcase *tc, struct stallfs *sf)
+{
+	const char *repo = getenv("RODP_REPO");
+	char exe[256];
+	int out[2];
+
+	CHECK(repo, "RODP_REPO is not set: the suite runs in the test guest");
+	snprintf(exe, sizeof(exe), "%s/build/cmake/perftest/rodp-stallfs",
+		 repo);
+	snprintf(sf->dir, sizeof(sf->dir), "/tmp/odp-stall.XXXXXX");
+	CHECK(mkdtemp(sf->dir), "mkdtemp: %s", strerror(errno));
+	snprintf(sf->file, sizeof(sf->file), "%s/data", sf->dir);
+	CHECK(!pipe(out), "pipe: %s", strerror(errno));
+	assert_true(tc->nkids < MAX_KIDS);
+	sf->k = &tc->kids[tc->nkids++];
+	sf->k->cmd = sf->k->reply = -1;
+	fflush(stdout);
+	sf->k->pid = fork();
+	if (!sf->k->pid) {
+		if (dup2(out[1], 1) < 0)
+			_exit(126);
+		execl(exe, "rodp-stallfs", sf->dir, "--size", "8",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	CHECK(sf->k->pid > 0, "fork: %s", strerror(errno));
+	sf->ev = fdopen(out[0], "r");
+	CHECK(sf->ev, "fdopen: %s", strerror(errno));
+	CHECK(stall_event(sf, "ready", 10000),
+	      "%s did not mount within 10 s (is fuse.ko loaded?)", exe);
+	CHECK(!setenv("ODP_STALL_FILE", sf->file, 1), "setenv");
+}
+
+/* Open the gate for good, unmount, and the daemon must exit 0. */
+static void stall_stop(struct stallfs *sf)
+{
+	int64_t end = vt_now_ms() + 10000;
+	pid_t p;
+	int st = 0;
+
+	CHECK(!kill(sf->k->pid, SIGTERM), "kill: %s", strerror(errno));
+	while ((p = waitpid(sf->k->pid, &st, WNOHANG)) == 0 &&
+	       vt_now_ms() < end)
+		usleep(10000);
+	CHECK(p == sf->k->pid, "rodp-stallfs did not exit within 10 s");
+	sf->k->pid = 0;
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "rodp-stallfs ended with status 0x%x", st);
+	fclose(sf->ev);
+	rmdir(sf->dir);
+}
+
+/*
+ * The device is inside a fault on the child's pages when the child is
+ * SIGKILLed: its ODP MR covers a MAP_SHARED mapping of a file whose
+ * reads wait at a gate (rodp-stallfs), and either the test WRITEs into
+ * it (@requester false: rodp's responder faults on device B) or the child
+ * WRITEs from it (@requester true: its requester faults).  The fault is
+ * held while the child is killed and for 1 s more, then the gate opens.
+ * Then the child must be gone within 10 s, the test's WRITE (responder
+ * case) must end, successfully (the data is then in the file) or with a
+ * remote error, and the devices must carry data again.  Whether the
+ * child could finish exiting while the fault was held is reported.
+ */
+static void stall_test(struct tcase *tc, bool requester)
+{
+	struct stallfs sf = { 0 };
+	struct xwatch w = { 0 };
+	struct xinfo me = { 0 };
+	struct buf *l = NULL, *t;
+	bool early = false;
+	struct ibv_wc wc;
+	int64_t t_open;
+	char r;
+
+	stall_start(tc, &sf);
+	sides_open(tc);
+	if (requester) {
+		t = obuf(tc, &tc->sa, X_CHUNK);
+		fill_pat(t->mem, X_CHUNK, 145);
+		me.addr = (uintptr_t)t->mem;
+		me.rkey = t->rkey;
+		me.len = X_CHUNK;
+	}
+	xchild_start(tc, &w, requester ? "stall-requester" : "stall", &me);
+	if (requester) {
+		CHECK(read_within(w.k->reply, &r, 1, 30000) && r == 'g',
+		      "the child did not post its WRITE within 30 s");
+	} else {
+		struct ibv_sge g;
+		struct ibv_send_wr wr;
+
+		l = obuf(tc, &tc->sa, X_CHUNK);
+		fill_pat(l->mem, X_CHUNK, 146);
+		g = sge(l, 0, X_CHUNK);
+		vt_send_wr(&wr, 0, &g, 1, IBV_WR_RDMA_WRITE,
+			   IBV_SEND_SIGNALED);
+		wr.wr.rdma.remote_addr = w.ci.addr;
+		wr.wr.rdma.rkey = w.ci.rkey;
+		vt_post_send(w.c->a.qp, &wr, "WRITE into the file's pages");
+	}
+	CHECK(stall_event(&sf, "parked", 20000),
+	      "no read of the file reached rodp-stallfs within 20 s: the device did not fault on the file's pages");
+	usleep(300000);
+	if (!requester)
+		CHECK(!vt_get_wc(w.c->a.scq, &wc, 0),
+		      "the WRITE completed (%s) while its fault was held",
+		      ibv_wc_status_str(wc.status));
+
+	xchild_trigger(&w, true);
+	while (vt_now_ms() - w.t_trig < 1000)
+		if (xchild_gone(&w) && !early) {
+			early = true;
+			vt_diag("the child was reaped %" PRId64 " ms after SIGKILL, the fault still held",
+				w.t_reap - w.t_trig);
+		}
+	if (!early)
+		diag_stack(w.k->pid, "the child, killed 1 s ago, waits for the held fault");
+
+	CHECK(!kill(sf.k->pid, SIGUSR2), "kill: %s", strerror(errno));
+	t_open = vt_now_ms();
+	CHECK(stall_event(&sf, "released", 10000),
+	      "rodp-stallfs did not release the held reads");
+	xchild_reap(&w);
+	xchild_status(&w, true);
+	vt_diag("the child was reaped %" PRId64 " ms after the gate opened",
+		early ? 0 : w.t_reap - t_open);
+
+	if (!requester) {
+		CHECK(vt_get_wc(w.c->a.scq, &wc, 20000),
+		      "the WRITE did not end within 20 s of the gate opening");
+		vt_diag("the WRITE ended: %s", ibv_wc_status_str(wc.status));
+		CHECK(wc.status == IBV_WC_SUCCESS ||
+		      wc.status == IBV_WC_RETRY_EXC_ERR ||
+		      wc.status == IBV_WC_REM_ACCESS_ERR ||
+		      wc.status == IBV_WC_REM_OP_ERR,
+		      "the WRITE ended with %s, want success or a remote error",
+		      ibv_wc_status_str(wc.status));
+		if (wc.status == IBV_WC_SUCCESS) {
+			/* Then it is in the file (its page cache). */
+			uint8_t *got = malloc(X_CHUNK);
+			int fd = open(sf.file, O_RDONLY);
+
+			CHECK(got && fd >= 0, "open %s: %s", sf.file,
+			      strerror(errno));
+			CHECK(pread(fd, got, X_CHUNK, 0) == X_CHUNK,
+			      "pread: %s", strerror(errno));
+			close(fd);
+			expect_same("the file after the successful WRITE",
+				    got, l->mem, X_CHUNK);
+			free(got);
+		}
+	}
+	stall_stop(&sf);
+	write_after_exit(tc, 147, "WRITE after the child's exit");
+}
+
+void test_stall_kill(void **state)
+{
+	stall_test(*state, false);
+}
+
+void test_stall_req_kill(void **state)
+{
+	stall_test(*state, true);
 }
 
 void test_exit(void **state)

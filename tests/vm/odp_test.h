@@ -320,6 +320,8 @@ void test_exit(void **state);
 void test_kill(void **state);
 void test_req_exit(void **state);
 void test_req_kill(void **state);
+void test_stall_kill(void **state);
+void test_stall_req_kill(void **state);
 
 /* odp_pressure.c */
 void test_pressure(void **state);

@@ -186,7 +186,8 @@ target_down()
 	return $rc
 }
 
-MODS_UNLOAD=(nvme_rdma nvme_fabrics nvme_core nvmet_rdma nvmet brd)
+# In dependency order: on 6.12 and later nvmet uses nvme_core too.
+MODS_UNLOAD=(nvme_rdma nvmet_rdma nvmet nvme_fabrics nvme_core brd)
 
 mods_down()
 {
