@@ -228,7 +228,7 @@ struct cycle {
 	double after_exit_ms;	/* victim reaped -> first error */
 	double cycle_ms;
 	char broken[160];	/* invariants that broke, comma separated */
-	char detail[400];
+	char detail[1024];
 };
 
 /* ---------------------------------------------------------------------- */
@@ -1363,6 +1363,45 @@ static bool fuse_parked(int ms)
 	return false;
 }
 
+/*
+ * fuse: the victim is still there 1 s after its SIGKILL: note it, with
+ * where in the kernel each of its tasks waits (the first frames of
+ * /proc/PID/task/TID/stack).
+ */
+static void fuse_note_stuck(struct cycle *c, pid_t pid)
+{
+	char path[64], buf[4096];
+	struct dirent *de;
+	DIR *d;
+
+	addf(c->detail, sizeof(c->detail), "%s",
+	     "fuse: the victim waited for the gate");
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		char *l, *save = NULL;
+		int n = 0;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/stack", pid,
+			 de->d_name);
+		if (!read_text(path, buf, sizeof(buf)))
+			continue;
+		addf(c->detail, sizeof(c->detail), " [%s:", de->d_name);
+		for (l = strtok_r(buf, "\n", &save); l && n < 12;
+		     l = strtok_r(NULL, "\n", &save), n++) {
+			char *f = strchr(l, ' ');
+
+			addf(c->detail, sizeof(c->detail), " %.28s",
+			     f ? f + 1 : l);
+		}
+		addf(c->detail, sizeof(c->detail), "]");
+	}
+	if (d)
+		closedir(d);
+}
+
 /* fuse: open the gate, unmount, wait for rodp-stallfs, remove the folder. */
 static void fuse_stop(struct cycle *c)
 {
@@ -1468,8 +1507,7 @@ static void run_cycle(struct cycle *c)
 		 * then open the gate.
 		 */
 		if (!reap(&vch, 1000))
-			addf(c->detail, sizeof(c->detail), "%s",
-			     "fuse: the victim waited for the gate");
+			fuse_note_stuck(c, vch.pid);
 		kill(fuse_pid, SIGUSR2);
 	}
 	if (!reap(&vch, EXIT_WAIT_MS)) {
