@@ -1116,6 +1116,11 @@ static void run_one(enum kind k, struct vt_dev *dev, struct vt_dev *peer)
 		 peer->name);
 	t.name = name;
 	vt_path_init(&t.path, dev, peer);
+	/*
+	 * rxe (6.1) never gives up retrying at a retry count of 7: a read
+	 * stream the registrar's exit cut short must end in RETRY_EXC_ERR.
+	 */
+	t.path.retry_cnt = 6;
 	t.pd = ibv_alloc_pd(peer->ctx);
 	t.cq = t.pd ? ibv_create_cq(peer->ctx, 16, NULL, NULL, 0) : NULL;
 	t.lbuf = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
@@ -1255,6 +1260,7 @@ static void rereg_from_child(enum kind k, struct vt_dev *dev,
 	t.name = name;
 	vt_case_begin();
 	vt_path_init(&t.path, dev, peer);
+	t.path.retry_cnt = 6;	/* as above */
 	t.pd = ibv_alloc_pd(peer->ctx);
 	t.cq = t.pd ? ibv_create_cq(peer->ctx, 16, NULL, NULL, 0) : NULL;
 	t.lbuf = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
