@@ -510,6 +510,14 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 					ret = -EWOULDBLOCK;
 				if (ret)
 					break;
+				/* A fault to the device, of present pages. */
+				if (n) {
+					rodp_odp_count(blk->odp,
+						       RODP_CNT_ODP_FAULTS, 1);
+					rodp_odp_count(blk->odp,
+						       RODP_CNT_ODP_FAULT_PAGES,
+						       n);
+				}
 				snapped = true;
 				snapped_at = va & PAGE_MASK;
 				continue;
