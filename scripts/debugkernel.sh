@@ -24,7 +24,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 prepare_only=0
-missing=()
 [ "${1:-}" = --prepare ] && prepare_only=1
 here=$RODP_ROOT/scripts/debug-kernel
 cache=${RODP_CACHE:-/var/cache/rodp}/debug-6.1
@@ -34,16 +33,7 @@ base=$(rodp_kroot "$(rodp_kver)")/boot/config-$(rodp_kver)
 [ -n "$(rodp_kver)" ] || "$RODP_ROOT/scripts/setup.sh" >&2
 # What building a kernel needs beyond ./rodp setup's packages (flex,
 # bison, bc and libelf-dev are there already): only for this kernel.
-for p in linux-source-6.1 libssl-dev xz-utils; do
-	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q ' installed$' ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	msg "debug kernel: apt-get install ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends "${missing[@]}" </dev/null >&2 ||
-		die "apt-get install ${missing[*]} failed"
-fi
+rodp_apt_install "debug kernel packages" linux-source-6.1 libssl-dev xz-utils
 [ -f "$tarball" ] || die "$tarball missing (package linux-source-6.1)"
 [ -f "$base" ] || die "no Debian configuration at $base: ./rodp setup"
 

@@ -68,3 +68,37 @@ rodp_debootstrap()
 		http://deb.debian.org/debian >&2 ||
 		die "debootstrap $suite failed"
 }
+
+# rodp_pkg_missing PKG...: those of the Debian packages PKG... that are
+# not installed, one a line.
+rodp_pkg_missing()
+{
+	local p status
+	for p in "$@"; do
+		status=$(dpkg-query -W -f='${db:Status-Status}' "$p" \
+			2>/dev/null || true)
+		[ "$status" = installed ] || printf '%s\n' "$p"
+	done
+}
+
+# rodp_apt_install WHAT PKG...: install those of the Debian packages
+# PKG... that are missing (apt-get, without recommends; WHAT names them
+# in the messages), and fail unless all are there afterwards.  Touches
+# neither apt nor the network when nothing is missing.
+rodp_apt_install()
+{
+	local what=$1 missing
+	shift
+	mapfile -t missing < <(rodp_pkg_missing "$@")
+	if [ ${#missing[@]} -eq 0 ]; then
+		msg "$what: all $# present"
+		return
+	fi
+	[ "$(id -u)" -eq 0 ] || die "need root to install: ${missing[*]}"
+	msg "$what: installing ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}" </dev/null >&2
+	mapfile -t missing < <(rodp_pkg_missing "$@")
+	[ ${#missing[@]} -eq 0 ] || die "still missing: ${missing[*]}"
+}

@@ -36,32 +36,9 @@ PACKAGES=(
 	gnuplot-nox
 )
 
-pkg_missing()
-{
-	local p status
-	for p in "${PACKAGES[@]}"; do
-		status=$(dpkg-query -W -f='${db:Status-Status}' "$p" \
-			2>/dev/null || true)
-		[ "$status" = installed ] || printf '%s\n' "$p"
-	done
-}
-
 install_packages()
 {
-	local missing
-	mapfile -t missing < <(pkg_missing)
-	if [ ${#missing[@]} -eq 0 ]; then
-		msg "packages: all ${#PACKAGES[@]} present"
-		return
-	fi
-	[ "$(id -u)" -eq 0 ] || die "need root to install: ${missing[*]}"
-	msg "packages: installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends "${missing[@]}" \
-		</dev/null
-	mapfile -t missing < <(pkg_missing)
-	[ ${#missing[@]} -eq 0 ] || die "still missing: ${missing[*]}"
+	rodp_apt_install packages "${PACKAGES[@]}"
 }
 
 # apt-cache's "Depends:" targets of package $1 matching the prefix $2.

@@ -121,8 +121,11 @@ fi
 # 5: the packaged module has no test-suite fault injection.
 mountpoint -q /sys/kernel/debug ||
 	mount -t debugfs none /sys/kernel/debug 2>/dev/null
-# (rodp_inject.c makes debugfs rodp/inject/; nothing else does).
-if mountpoint -q /sys/kernel/debug && [ ! -e /sys/kernel/debug/rodp ] &&
+# (rodp_inject.c makes debugfs rodp/inject/; rodp/mm_refs, the mm
+# reference counts, is there in every build).
+if mountpoint -q /sys/kernel/debug &&
+   [ -e /sys/kernel/debug/rodp/mm_refs ] &&
+   [ ! -e /sys/kernel/debug/rodp/inject ] &&
    ! grep -qw rodp_inject_init /proc/kallsyms; then
 	pass "no fault-injection points in the packaged module"
 else

@@ -51,9 +51,11 @@ if [ -e "$kml" ]; then
 	{
 		echo "1..1"
 		echo scan >"$kml" && sleep 5 && echo scan >"$kml"
-		if [ -s "$kml" ]; then
+		# A debugfs file's size is 0 whatever it holds: read it.
+		leaks=$(cat "$kml")
+		if [ -n "$leaks" ]; then
 			echo "not ok 1 - kmemleak reports no leak"
-			sed 's/^/# /' "$kml"
+			sed 's/^/# /' <<<"$leaks"
 		else
 			echo "ok 1 - kmemleak reports no leak"
 		fi
