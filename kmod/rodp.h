@@ -179,6 +179,9 @@ enum rodp_counter {
 	RODP_CNT_UC_DROP_ACCESS,	/* R_Key, access, range, memory */
 	RODP_CNT_UC_DROP_NO_RECV,	/* a SEND with no receive posted */
 	RODP_CNT_UC_PACED,		/* UC sender waits for a backlog */
+	RODP_CNT_DEFERRED,		/* steps left to the work item: an
+					 * ODP fault that may not sleep in
+					 * another process's context */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -541,6 +544,10 @@ enum rodp_side {
  * @owner: the task running the side now, or NULL; the netlink dump reads
  *	it without the lock, under RCU (rodp_qp.c)
  * @nested: run inline by another side's run (loopback delivery)
+ * @deferred: this round met memory it may not fault in here (an ODP fault
+ *	that would sleep in another process's context, rodp_odp.c): the
+ *	round stopped with nothing of that step done, and the work item
+ *	takes it up (rodp_eng_defer())
  * @qp: the QP it belongs to
  * @side: enum rodp_side
  */
@@ -550,6 +557,7 @@ struct rodp_eng {
 	struct work_struct work;
 	struct task_struct *owner;
 	bool nested;
+	bool deferred;
 	struct rodp_qp *qp;
 	u8 side;
 };
@@ -1029,6 +1037,7 @@ void rodp_eng_stop(struct rodp_qp *qp);
 void rodp_eng_kick(struct rodp_eng *e);
 void rodp_qp_kick(struct rodp_qp *qp);
 void rodp_eng_run_inline(struct rodp_eng *e, bool nested);
+void rodp_eng_defer(struct rodp_qp *qp, enum rodp_side side);
 bool rodp_eng_owned(struct rodp_eng *e);
 void rodp_qp_lock_both(struct rodp_qp *qp);
 void rodp_qp_unlock_both(struct rodp_qp *qp);

@@ -140,6 +140,8 @@ static bool rodp_req_round(struct rodp_qp *qp)
 	lockdep_assert_held(&e->lock);
 
 	rodp_eng_rx(e);
+	if (e->deferred)
+		return true;
 	if (test_and_clear_bit(RODP_QPF_TIMEOUT, &qp->flags))
 		rodp_qp_timer_fired(qp);
 	if (test_and_clear_bit(RODP_QPF_RNR_DONE, &qp->flags))
@@ -171,6 +173,8 @@ static bool rodp_resp_round(struct rodp_qp *qp)
 	lockdep_assert_held(&e->lock);
 
 	rodp_eng_rx(e);
+	if (e->deferred)
+		return true;
 	if (rodp_qp_state(qp) == IB_QPS_ERR) {
 		rodp_eng_flush(e);
 		skb_queue_purge(&e->rxq);
@@ -272,8 +276,11 @@ static void rodp_eng_work(struct work_struct *work)
 	if (!rodp_eng_want_round(e))
 		return;
 	WRITE_ONCE(e->owner, current);
+	/* A worker may sleep in a fault: what was deferred is done here. */
+	e->deferred = false;
 	while (rodp_eng_round(e))
 		cond_resched();
+	e->deferred = false;
 	WRITE_ONCE(e->owner, NULL);
 	mutex_unlock(&e->lock);
 	rodp_eng_unlocked(e);
@@ -304,14 +311,33 @@ void rodp_eng_run_inline(struct rodp_eng *e, bool nested)
 	WRITE_ONCE(e->owner, current);
 	do {
 		busy = rodp_eng_round(e);
-	} while (busy && --rounds);
+	} while (busy && !e->deferred && --rounds);
 	WRITE_ONCE(e->owner, NULL);
 	e->nested = false;
+	if (e->deferred)
+		busy = true;	/* the work item faults and goes on */
 	mutex_unlock(&e->lock);
 	if (busy)
 		rodp_eng_kick(e);
 	else
 		rodp_eng_unlocked(e);
+}
+
+/**
+ * rodp_eng_defer - leave the rest of this round to the side's work item
+ * @qp: the queue pair
+ * @side: the side, run by the caller (its lock held)
+ *
+ * For a step that met ODP memory it may not fault in here
+ * (-EWOULDBLOCK: rodp_odp.c): the step is left undone, the round stops,
+ * and the work item, which may sleep in the fault, takes it up.
+ */
+void rodp_eng_defer(struct rodp_qp *qp, enum rodp_side side)
+{
+	lockdep_assert_held(&qp->eng[side].lock);
+
+	qp->eng[side].deferred = true;
+	rodp_count(qp->rdev, RODP_CNT_DEFERRED);
 }
 
 static void rodp_qp_retry_timer(struct timer_list *t)

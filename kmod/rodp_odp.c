@@ -460,13 +460,29 @@ static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 	return ret;
 }
 
+/*
+ * May a fault of @odp's memory sleep here?  Only in a worker (a task
+ * with no address space of its own), as a NIC faults apart from the
+ * process.  Not in a system call: a packet delivered on this host is
+ * taken in the sender's context (rodp_net.c), and the requester starts
+ * sending inside ibv_post_send(); neither may wait for memory that a
+ * slow or stalled filesystem stands behind (a shared file mapping), nor
+ * sleep where a SIGKILL cannot end the wait.  There only what is
+ * present is mirrored, and the rest is left to the side's work item
+ * (-EWOULDBLOCK, rodp_eng_defer()).
+ */
+static bool rodp_odp_may_sleep(const struct rodp_odp *odp)
+{
+	return !current->mm;
+}
+
 /* rodp_mr_io() on one block: [va, va + len) lies inside it. */
 static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 			     u64 len, unsigned long ahead_end, bool write,
 			     rodp_mr_io_fn fn, void *priv)
 {
-	unsigned long end = va + len, faulted_at = 0;
-	bool faulted = false;
+	unsigned long end = va + len, faulted_at = 0, snapped_at = 0, n;
+	bool faulted = false, snapped = false;
 	int ret = 0;
 
 	mutex_lock(&blk->lock);
@@ -481,6 +497,30 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 			if (faulted && faulted_at == (va & PAGE_MASK)) {
 				ret = -EFAULT;
 				break;
+			}
+			if (!rodp_odp_may_sleep(blk->odp)) {
+				/* What is present, once; else the worker. */
+				if (snapped && snapped_at == (va & PAGE_MASK)) {
+					ret = -EWOULDBLOCK;
+					break;
+				}
+				ret = rodp_odp_fault(blk, va, end, write, false,
+						     1, &n);
+				if (ret && ret != -ESRCH)
+					ret = -EWOULDBLOCK;
+				if (ret)
+					break;
+				/* A fault to the device, of present pages. */
+				if (n) {
+					rodp_odp_count(blk->odp,
+						       RODP_CNT_ODP_FAULTS, 1);
+					rodp_odp_count(blk->odp,
+						       RODP_CNT_ODP_FAULT_PAGES,
+						       n);
+				}
+				snapped = true;
+				snapped_at = va & PAGE_MASK;
+				continue;
 			}
 			ret = rodp_odp_fault_ahead(blk, va, end, ahead_end,
 						   write);
@@ -529,7 +569,9 @@ static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
  * -EPERM for memory that cannot be faulted (unmapped, PROT_NONE, a write
  * into a read-only mapping), -ESRCH when the process's address space is
  * gone (it is exiting), -EBUSY when faulting kept racing invalidations
- * past the deadline, -ENOMEM.
+ * past the deadline, -ENOMEM; -EWOULDBLOCK when the memory needs a fault
+ * that may not sleep in this context (rodp_odp_may_sleep()): nothing was
+ * done that matters, and the caller retries from its work item.
  */
 int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		bool write, rodp_mr_io_fn fn, void *priv)

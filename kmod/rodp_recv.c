@@ -56,6 +56,10 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 	/* UD: datagrams from any peer (rodp_ud.c). */
 	if (rodp_qp_is_ud(qp)) {
 		rodp_ud_rx(qp, side, &rx);
+		if (qp->eng[side].deferred) {
+			skb_queue_head(&qp->eng[side].rxq, skb);
+			return;
+		}
 		goto out_free;
 	}
 	if (rcore_pkt_parse(skb->data, skb->len, &rx.pkt) ||
@@ -97,6 +101,11 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 		else
 			rodp_resp_rx(qp, &rx);
 	}
+	/* Left for the work item: first in the queue again, as it was. */
+	if (qp->eng[side].deferred) {
+		skb_queue_head(&qp->eng[side].rxq, skb);
+		return;
+	}
 out_free:
 	consume_skb(skb);
 }
@@ -112,6 +121,7 @@ void rodp_eng_rx(struct rodp_eng *e)
 
 	lockdep_assert_held(&e->lock);
 
-	for (n = 0; n < 64 && (skb = skb_dequeue(&e->rxq)); n++)
+	for (n = 0; n < 64 && !e->deferred &&
+		    (skb = skb_dequeue(&e->rxq)); n++)
 		rodp_qp_rx_one(e->qp, e->side, skb);
 }

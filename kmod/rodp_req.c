@@ -350,6 +350,12 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			err = rodp_req_send_pkt(qp, idx, &seg);
 		if (err == RODP_UC_PACED)
 			break;
+		if (err == -EWOULDBLOCK) {
+			/* This packet again, from the work item. */
+			rodp_eng_defer(qp, RODP_REQ);
+			*busy = true;
+			break;
+		}
 		if (err && !info->started) {
 			info->status = rodp_local_status(err);
 			rodp_req_fail_oldest(qp);
@@ -445,6 +451,11 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 			err = rodp_sge_copy(qp, rodp_swqe_sge(wqe),
 					    wqe->num_sge, v.offset,
 					    (void *)rx->payload, v.len, true);
+			if (err == -EWOULDBLOCK) {
+				/* The packet again, from the work item. */
+				rodp_eng_defer(qp, RODP_REQ);
+				return;
+			}
 			if (err) {
 				rodp_comp_fatal(qp, rodp_local_status(err));
 				return;
@@ -457,6 +468,10 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 			orig = rx->pkt.atmack.orig;
 			err = rodp_sge_copy(qp, rodp_swqe_sge(wqe), 1, 0,
 					    &orig, sizeof(orig), true);
+			if (err == -EWOULDBLOCK) {
+				rodp_eng_defer(qp, RODP_REQ);
+				return;
+			}
 			if (err) {
 				rodp_comp_fatal(qp, rodp_local_status(err));
 				return;

@@ -310,6 +310,11 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		err = rodp_sge_copy(qp, rodp_rwqe_sge(wqe), wqe->num_sge,
 				    qp->resp_msg_len, (void *)rx->payload,
 				    pkt->payload_len, true);
+		/* Again from the work item, the receive kept (have_wqe). */
+		if (err == -EWOULDBLOCK) {
+			rodp_eng_defer(qp, RODP_RESP);
+			return;
+		}
 		/*
 		 * A message longer than the receive is the requester's
 		 * fault: an invalid request.  A receive buffer the MR no
@@ -368,6 +373,11 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 					   (void *)rx->payload, true);
 			if (!IS_ERR(mr))
 				rodp_mr_put(mr);
+			if (err == -EWOULDBLOCK) {
+				/* The FIRST's checks are made again: alike. */
+				rodp_eng_defer(qp, RODP_RESP);
+				return;
+			}
 			if (err) {
 				rodp_resp_mem_fatal(qp, psn, err);
 				return;
@@ -416,6 +426,11 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		err = rodp_mr_io(mr, iova, sizeof(u64), 0, true,
 				 rodp_atomic_piece, &c);
 		rodp_mr_put(mr);
+		/* The fault comes before the operation: nothing done yet. */
+		if (err == -EWOULDBLOCK) {
+			rodp_eng_defer(qp, RODP_RESP);
+			return;
+		}
 		if (err) {
 			rodp_resp_mem_fatal(qp, psn, err);
 			return;
@@ -618,6 +633,11 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 	err = rodp_xmit(qp, &tx);
 	if (mr)
 		rodp_mr_put(mr);
+	if (err == -EWOULDBLOCK) {
+		/* This response again, from the work item. */
+		rodp_eng_defer(qp, RODP_RESP);
+		return;
+	}
 	if (err) {
 		rodp_resp_read_failed(qp, seg.psn, first, err);
 		return;
@@ -644,6 +664,10 @@ void rodp_resp_run(struct rodp_qp *qp, bool *busy)
 		rodp_resp_send_job(qp);
 		if (rodp_qp_state(qp) == IB_QPS_ERR)
 			return;
+		if (qp->eng[RODP_RESP].deferred) {
+			*busy = true;
+			return;
+		}
 	}
 	if (qp->rd_tail != qp->rd_head) {
 		*busy = true;

@@ -213,8 +213,12 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx)
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		return;
 	}
-	/* The QP's receive queue or its SRQ (num_sge checked). */
-	wqe = rodp_resp_get_wqe(qp);
+	/*
+	 * The QP's receive queue or its SRQ (num_sge checked); on an SRQ
+	 * the one a deferred datagram took already (resp_have_wqe).
+	 */
+	wqe = qp->srq && qp->resp_have_wqe ? qp->srq_wqe :
+	      rodp_resp_get_wqe(qp);
 	if (IS_ERR_OR_NULL(wqe)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_NORECV);
 		return;
@@ -228,6 +232,13 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx)
 		err = rodp_sge_copy(qp, sge, num_sge, RODP_GRH_LEN,
 				    (void *)rx->payload, pkt->payload_len,
 				    true);
+	if (err == -EWOULDBLOCK) {
+		/* Again from the work item, with the same receive. */
+		qp->resp_have_wqe = !!qp->srq;
+		rodp_eng_defer(qp, side);
+		return;
+	}
+	qp->resp_have_wqe = false;
 
 	cqe.wr_id = wqe->wr_id;
 	cqe.status = !err ? IB_WC_SUCCESS : err == -ERANGE ?

@@ -72,15 +72,7 @@ static char lifespan[VT_MAX_DEVS][16];
 /* Test list and main                                                      */
 /* ---------------------------------------------------------------------- */
 
-/*
- * STALL: the faults held in a FUSE read (odp_exit.c, stall_test()), run
- * only with --stall.  They hang on rodp today, in the test's own
- * ibv_post_send: a packet delivered on this host is handled in the
- * sender's context, so the peer's fault on its file pages sleeps there
- * (an open bug of issue 14; the fix is to hand a fault that must sleep to
- * the receiving side's work item).
- */
-enum { ONE = 1, BOTH = 2, PRESSURE = 4, SAMEDEV = 8, STALL = 16 };
+enum { ONE = 1, BOTH = 2, PRESSURE = 4, SAMEDEV = 8 };
 
 struct kind {
 	const char *name;
@@ -126,8 +118,8 @@ static const struct kind pair_kinds[] = {
 	{ "peer killed", test_kill, BOTH },
 	{ "requester exit", test_req_exit, BOTH },
 	{ "requester killed", test_req_kill, BOTH },
-	{ "killed in a fault", test_stall_kill, BOTH | STALL },
-	{ "requester killed in a fault", test_stall_req_kill, BOTH | STALL },
+	{ "killed in a fault", test_stall_kill, BOTH },
+	{ "requester killed in a fault", test_stall_req_kill, BOTH },
 	{ "pageout", test_pageout, BOTH | PRESSURE },
 	{ "pressure", test_pressure, BOTH | PRESSURE },
 };
@@ -221,7 +213,7 @@ static bool lifespan_set(unsigned int i, const char *ms)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: odp_test [--count] [--only GLOB[,GLOB...]] [--pressure] [--pressure-mib N] [--stall] [--tmp DIR] A:B[@explicit|@implicit]...\n"
+		"usage: odp_test [--count] [--only GLOB[,GLOB...]] [--pressure] [--pressure-mib N] [--tmp DIR] A:B[@explicit|@implicit]...\n"
 		"       (ODP_TEST_VERBOSE=1 times each test)\n");
 	exit(2);
 }
@@ -268,7 +260,7 @@ int main(int argc, char **argv)
 {
 	static struct pairing pairs[16];
 	unsigned int npairs = 0, i, k, m;
-	bool count = false, pressure = false, stall = false;
+	bool count = false, pressure = false;
 	int ai, failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -283,8 +275,6 @@ int main(int argc, char **argv)
 			list.only = argv[++ai];
 		} else if (!strcmp(argv[ai], "--pressure")) {
 			pressure = true;
-		} else if (!strcmp(argv[ai], "--stall")) {
-			stall = true;
 		} else if (!strcmp(argv[ai], "--pressure-mib") &&
 			   ai + 1 < argc) {
 			pressure_mib = strtoul(argv[++ai], NULL, 0);
@@ -312,8 +302,6 @@ int main(int argc, char **argv)
 			const struct kind *kd = &pair_kinds[k];
 
 			if ((kd->modes & PRESSURE) && !pressure)
-				continue;
-			if ((kd->modes & STALL) && !stall)
 				continue;
 			if ((kd->modes & SAMEDEV) && pairs[i].a != pairs[i].b)
 				continue;

@@ -83,6 +83,11 @@ pressure_cleanup()
 	fi
 }
 
+# The fault-stall tests mount perftest/rodp-stallfs, a FUSE filesystem.
+if [ ! -d /sys/module/fuse ] && ! modprobe -d "$KROOT" fuse; then
+	diag "modprobe fuse failed: the fault-stall tests will fail"
+fi
+
 n1=$("$ODP_TEST" --count "${run1[@]}") || n1=0
 n2=$("$ODP_TEST" --count "${run2[@]}") || n2=0
 plan $((n1 + n2))
