@@ -5,7 +5,7 @@
 # ib_send_bw 64 KiB x 300 from rxe0 (initial netns) to rodp0 (ns0) with
 # perftest's default QP timeout (67 ms).  "delay" holds rodp0's ACKs for
 # 100 ms on ve0, so that rxe retransmits while ACKs are on their way
-# (that is what breaks rxe's stream: about one run in four fails, rodp0
+# (that is what breaks rxe's stream: about one run in nine fails, rodp0
 # NAKing a SEND_FIRST inside a message, or a receive ending with
 # LOC_LEN_ERR); "loss" drops 2% both ways instead (rxe's retries are
 # then NAK-driven, and the runs pass).  Each run is captured on ve0
