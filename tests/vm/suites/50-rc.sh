@@ -11,6 +11,10 @@
 # The three runs of rc_test are one TAP stream: the plan is counted first
 # (rc_test --count), each run's own plan line is dropped and its cases are
 # renumbered (tap_run).
+#
+# Its 256 MiB WRITE and READ take most of ten minutes on the debug
+# kernel (under 1 MB/s with KASAN under TCG), hence the bound.
+# rodp-suite-timeout: 600
 set -u
 # shellcheck source=tests/vm/harness/tap.sh
 . "$RODP_REPO/tests/vm/harness/tap.sh"
