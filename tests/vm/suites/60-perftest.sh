@@ -131,6 +131,7 @@ positive()
 # too, LINES how many the client must print (-a: one per size).
 NAME=()
 SPEC=()
+DUR=$((2 * ${RODP_TIME_SCALE:-1}))
 add()
 {
 	if [ -n "${RODP_PERFTEST_ONLY:-}" ] &&
@@ -171,7 +172,7 @@ run_case()
 	# 67 ms) often enough to start such spurious retries: with rxe at
 	# either end the QPs get 1 s (-u 18).
 	case "$SDEV $CDEV:$1" in
-	*rxe0*:ib_*)	set -- "$@" -u 18 ;;
+	*rxe0*:ib_*|*rxe0*:*/ib_*)	set -- "$@" -u 18 ;;
 	esac
 
 	left=$((DEADLINE - SECONDS))
@@ -335,8 +336,10 @@ modes_cases()
 	ends "$1"
 	add "ib_write_bw -a -n 5 (2 B..8 MiB), $LABEL" \
 		bw yes 23 "$1" ib_write_bw -a -n 5
-	add "ib_write_bw -D 2 -s 65536, $LABEL" \
-		bw yes 1 "$1" ib_write_bw -D 2 -s 65536
+	# 2 s, times RODP_TIME_SCALE: the debug kernel moved nothing at all
+	# in 2 s.
+	add "ib_write_bw -D $DUR -s 65536, $LABEL" \
+		bw yes 1 "$1" ib_write_bw -D "$DUR" -s 65536
 	add "ib_write_bw -q 4 -n 200 -s 65536, $LABEL" \
 		bw yes 1 "$1" ib_write_bw -q 4 -n 200 -s 65536
 }
