@@ -78,6 +78,11 @@ tool_case()
 		diag "not run: the suite's time is spent"
 		return
 	fi
+	# rxe's retry bug (README, "Known problems"): with rxe at an end,
+	# perftest's QPs wait 1 s before retransmitting, not 67 ms.
+	case "$pair:$1" in
+	*rxe*:ib_*)	set -- "$@" -u 18 ;;
+	esac
 	# shellcheck disable=SC2086 # the words of the ends
 	if ! pt_pair "$id" ${ENDS[$pair]} "$@"; then
 		why=$PT_WHY
