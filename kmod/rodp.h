@@ -98,6 +98,16 @@
 #define RODP_VENDOR_PART_ID	0x0dd0
 
 /*
+ * RDMA ATOMIC WRITE, as user space numbers it: the device capability bit
+ * (IB_UVERBS_DEVICE_ATOMIC_WRITE) and the completion opcode
+ * (IB_UVERBS_WC_ATOMIC_WRITE).  Kernels before 6.2 have no name for
+ * either; uverbs hands device_cap_flags and rodp's CQEs to user space as
+ * they are.
+ */
+#define RODP_DEVICE_ATOMIC_WRITE	(1ULL << 40)
+#define RODP_WC_ATOMIC_WRITE		9
+
+/*
  * Transport pacing.  At most RODP_WINDOW PSNs are outstanding on a send
  * queue (more would overrun the receive backlogs of veth and loopback);
  * the requester asks for an ACK at least every RODP_ACKREQ_EVERY packets,

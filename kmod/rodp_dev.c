@@ -91,7 +91,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 				 IB_DEVICE_MEM_WINDOW_TYPE_2B |
 				 IB_DEVICE_SRQ_RESIZE |
 				 IB_DEVICE_XRC |
-				 IB_DEVICE_MEM_MGT_EXTENSIONS;
+				 IB_DEVICE_MEM_MGT_EXTENSIONS |
+				 RODP_DEVICE_ATOMIC_WRITE;
 	/* Kernel consumers' fast registration (rodp_frmr.c), 65-kverbs. */
 	attr->max_fast_reg_page_list_len = RODP_MAX_FR_PAGES;
 	attr->max_srq = RODP_MAX_SRQ;

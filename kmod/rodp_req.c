@@ -21,6 +21,8 @@ static const s8 rodp_wr_kinds[] = {
 	[RODP_WR_LOCAL_INV] = -1,	/* local: rodp_mw_local_op() */
 	[RODP_WR_BIND_MW] = -1,
 	[RODP_WR_SEND_WITH_INV] = RCORE_RC_MSG_SEND_INV,
+	[RODP_WR_SEND_WITH_INV + 1 ... RODP_WR_ATOMIC_WRITE - 1] = -1,
+	[RODP_WR_ATOMIC_WRITE] = RCORE_RC_MSG_ATOMIC_WRITE,
 };
 
 /**
@@ -66,7 +68,9 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 		return true;
 	}
 	kind = rodp_wr_kind(wqe->opcode);
-	if (kind < 0 || (rodp_qp_uc(qp) && !rcore_uc_msg_ok(kind))) {
+	if (kind < 0 || (rodp_qp_uc(qp) && !rcore_uc_msg_ok(kind)) ||
+	    (kind == RCORE_RC_MSG_ATOMIC_WRITE &&
+	     qp->ibqp.qp_type != IB_QPT_RC)) {
 		info->kind = RCORE_RC_MSG_SEND;
 		info->status = IB_WC_LOC_QP_OP_ERR;
 		return true;
@@ -95,6 +99,15 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 			return true;
 		}
 		len = 8;
+	}
+	/* No SGE, not inline: the 8 bytes are in the WQE (compare_add). */
+	if (kind == RCORE_RC_MSG_ATOMIC_WRITE) {
+		if (!(wqe->flags & RODP_SEND_INLINE) && !wqe->num_sge)
+			len = RCORE_RC_ATOMIC_WRITE_LEN;
+		if (len != RCORE_RC_ATOMIC_WRITE_LEN) {
+			info->status = IB_WC_LOC_LEN_ERR;
+			return true;
+		}
 	}
 	if (len > RODP_MAX_MSG) {
 		info->status = IB_WC_LOC_LEN_ERR;
@@ -172,6 +185,16 @@ int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 		pkt->atmeth.va = wqe->remote_addr;
 		pkt->atmeth.rkey = wqe->rkey;
 		return rodp_xmit(qp, &tx);
+	case RCORE_RC_MSG_ATOMIC_WRITE:
+		pkt->reth.va = wqe->remote_addr;
+		pkt->reth.rkey = wqe->rkey;
+		pkt->reth.len = RCORE_RC_ATOMIC_WRITE_LEN;
+		if (!(wqe->flags & RODP_SEND_INLINE) && !wqe->num_sge) {
+			tx.payload_len = RCORE_RC_ATOMIC_WRITE_LEN;
+			tx.inline_data = (const u8 *)&wqe->compare_add;
+			return rodp_xmit(qp, &tx);
+		}
+		break;
 	case RCORE_RC_MSG_WRITE:
 	case RCORE_RC_MSG_WRITE_IMM:
 		if (seg->first) {
@@ -188,7 +211,8 @@ int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 		/* SEND_WITH_INV: the R_Key, in host order (IETH). */
 		pkt->ieth_rkey = wqe->imm_data;
 		if ((wqe->flags & RODP_SEND_SOLICITED) &&
-		    info->kind != RCORE_RC_MSG_WRITE)
+		    info->kind != RCORE_RC_MSG_WRITE &&
+		    info->kind != RCORE_RC_MSG_ATOMIC_WRITE)
 			pkt->bth.se = true;
 	}
 	tx.payload_len = seg->len;

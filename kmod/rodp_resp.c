@@ -221,6 +221,7 @@ static void rodp_resp_recv_done(struct rodp_qp *qp, const struct rodp_rx *rx,
 	rodp_cq_post(rodp_qp_rcq(qp), &cqe, rx && rx->pkt.bth.se);
 }
 
+/* @orig: the value found (CMP_SWAP, FETCH_ADD), or the one to store. */
 struct rodp_atomic_ctx {
 	struct rodp_qp *qp;
 	const struct rcore_pkt *pkt;
@@ -242,6 +243,55 @@ static int rodp_atomic_piece(void *priv, void *kaddr, u64 len)
 		*p = c->pkt->atmeth.swap_add;
 	spin_unlock(&c->qp->rdev->atomic_lock);
 	return 0;
+}
+
+/* ATOMIC WRITE: its 8 bytes, stored at once. */
+static int rodp_atomic_write_piece(void *priv, void *kaddr, u64 len)
+{
+	struct rodp_atomic_ctx *c = priv;
+
+	if (len != sizeof(u64))
+		return -EINVAL;
+	/* Against CMP_SWAP and FETCH_ADD too, which take the same lock. */
+	spin_lock(&c->qp->rdev->atomic_lock);
+	WRITE_ONCE(*(u64 *)kaddr, c->orig);
+	spin_unlock(&c->qp->rdev->atomic_lock);
+	return 0;
+}
+
+/*
+ * Execute an ATOMIC WRITE (rcore checked its length and alignment).
+ * False when it did not happen: the QP is in error, or it waits for a
+ * fault on the work item.
+ */
+static bool rodp_resp_atomic_write(struct rodp_qp *qp,
+				   const struct rodp_rx *rx)
+{
+	const struct rcore_pkt *pkt = &rx->pkt;
+	struct rodp_atomic_ctx c = { .qp = qp, .pkt = pkt };
+	struct rodp_mr *mr;
+	u64 iova;
+	int err;
+
+	mr = rodp_rkey_get(qp, pkt->reth.rkey, IB_ACCESS_REMOTE_WRITE,
+			   pkt->reth.va, sizeof(u64), &iova);
+	if (IS_ERR(mr)) {
+		rodp_resp_fatal(qp, pkt->bth.psn, RCORE_NAK_REMOTE_ACCESS_ERR);
+		return false;
+	}
+	memcpy(&c.orig, rx->payload, sizeof(c.orig));
+	err = rodp_mr_io(mr, iova, sizeof(u64), 0, true,
+			 rodp_atomic_write_piece, &c);
+	rodp_mr_put(mr);
+	if (err == -EWOULDBLOCK) {
+		rodp_eng_defer(qp, RODP_RESP);
+		return false;
+	}
+	if (err) {
+		rodp_resp_mem_fatal(qp, pkt->bth.psn, err);
+		return false;
+	}
+	return true;
 }
 
 static bool rodp_resp_job_room(struct rodp_qp *qp)
@@ -346,7 +396,10 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		return;
 	}
 
-	if (f & RCORE_RC_F_WRITE) {
+	if (f & RCORE_RC_F_ATOMIC_WRITE) {
+		if (!rodp_resp_atomic_write(qp, rx))
+			return;
+	} else if (f & RCORE_RC_F_WRITE) {
 		if (f & RCORE_RC_F_FIRST) {
 			/*
 			 * The whole range is checked now; each packet looks

@@ -41,6 +41,7 @@ RODPU_SAME_OP(ATOMIC_FETCH_AND_ADD);
 RODPU_SAME_OP(SEND_WITH_INV);
 RODPU_SAME_OP(LOCAL_INV);
 RODPU_SAME_OP(BIND_MW);
+RODPU_SAME_OP(ATOMIC_WRITE);
 #undef RODPU_SAME_OP
 _Static_assert(IBV_SEND_FENCE == RODP_SEND_FENCE &&
 	       IBV_SEND_SIGNALED == RODP_SEND_SIGNALED &&
@@ -80,6 +81,10 @@ _Static_assert(sizeof(struct rodp_rwqe) == 16,
 				 IBV_QP_EX_WITH_LOCAL_INV |		\
 				 IBV_QP_EX_WITH_BIND_MW)
 
+/* An RC QP carries ATOMIC WRITE too (XRC does not). */
+#define RODPU_RC_SEND_OPS	(RODPU_QP_SEND_OPS |			\
+				 IBV_QP_EX_WITH_ATOMIC_WRITE)
+
 /* What a UD QP sends. */
 #define RODPU_UD_SEND_OPS	(IBV_QP_EX_WITH_SEND |			\
 				 IBV_QP_EX_WITH_SEND_WITH_IMM)
@@ -105,6 +110,8 @@ static bool rodpu_qp_type_sends(enum ibv_qp_type t)
 /* May a QP of type @qp_type carry operation @op? */
 static bool rodpu_qp_op_ok(enum ibv_qp_type qp_type, unsigned int op)
 {
+	if (op == IBV_WR_ATOMIC_WRITE)
+		return qp_type == IBV_QPT_RC;
 	if (qp_type != IBV_QPT_UC)
 		return true;
 	return op == IBV_WR_SEND || op == IBV_WR_SEND_WITH_IMM ||
@@ -129,6 +136,7 @@ static bool rodpu_op_has_inline(unsigned int op)
 	case IBV_WR_SEND:
 	case IBV_WR_SEND_WITH_IMM:
 	case IBV_WR_SEND_WITH_INV:
+	case IBV_WR_ATOMIC_WRITE:	/* ibv_post_send(): 8 bytes inline */
 		return true;
 	default:
 		return false;
@@ -339,6 +347,13 @@ int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 		if (w->remote_addr & (RODPU_ATOMIC_SIZE - 1))
 			return EINVAL;
 		break;
+	case IBV_WR_ATOMIC_WRITE:
+		/* The 8 bytes come from the SGE (or inline data). */
+		w->remote_addr = wr->wr.rdma.remote_addr;
+		w->rkey = wr->wr.rdma.rkey;
+		if (w->remote_addr & (RODPU_ATOMIC_SIZE - 1))
+			return EINVAL;
+		break;
 	default:
 		return EINVAL;
 	}
@@ -351,13 +366,15 @@ int rodpu_swqe_encode(void *slot, const struct ibv_send_wr *wr,
 					     &total);
 		if (ret)
 			return ret;
+		if (op == IBV_WR_ATOMIC_WRITE && total != RODPU_ATOMIC_SIZE)
+			return EINVAL;
 		w->inline_len = total;
 		return 0;
 	}
 
 	if ((uint32_t)wr->num_sge > max_sge)
 		return EINVAL;
-	if (rodpu_op_is_atomic(op) &&
+	if ((rodpu_op_is_atomic(op) || op == IBV_WR_ATOMIC_WRITE) &&
 	    (wr->num_sge != 1 || wr->sg_list[0].length != RODPU_ATOMIC_SIZE))
 		return EINVAL;
 	if (wr->num_sge)
@@ -817,6 +834,7 @@ static void rodpu_wr_set_sge_list(struct ibv_qp_ex *ibqpx, size_t num_sge,
 	if (qp->wr_err)
 		return;
 	if (!w || num_sge > qp->sq.max_sge ||
+	    w->opcode == IBV_WR_ATOMIC_WRITE ||
 	    (rodpu_op_is_atomic(w->opcode) &&
 	     (num_sge != 1 || sg_list[0].length != RODPU_ATOMIC_SIZE))) {
 		rodpu_wr_fail(qp, EINVAL);
@@ -853,7 +871,9 @@ static void rodpu_wr_set_inline_data_list(struct ibv_qp_ex *ibqpx,
 
 	if (qp->wr_err)
 		return;
-	if (!w || !rodpu_op_has_inline(w->opcode)) {
+	/* ibv_wr_atomic_write() carries its 8 bytes itself. */
+	if (!w || !rodpu_op_has_inline(w->opcode) ||
+	    w->opcode == IBV_WR_ATOMIC_WRITE) {
 		rodpu_wr_fail(qp, EINVAL);
 		return;
 	}
@@ -962,10 +982,22 @@ static void rodpu_wr_set_xrc_srqn(struct ibv_qp_ex *ibqpx,
 	w->dest.xrc_srqn = remote_srqn;
 }
 
+/* ATOMIC WRITE: the 8 bytes at @atomic_wr go in the WQE as they are. */
 static void rodpu_wr_atomic_write(struct ibv_qp_ex *ibqpx, uint32_t rkey,
 				  uint64_t remote_addr, const void *atomic_wr)
 {
-	rodpu_wr_unsupported(ibqpx);
+	struct rodp_swqe *w;
+
+	if (remote_addr & (RODPU_ATOMIC_SIZE - 1)) {
+		rodpu_wr_fail(ex_to_rqp(ibqpx), EINVAL);
+		return;
+	}
+	w = rodpu_wr_begin(ibqpx, IBV_WR_ATOMIC_WRITE);
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = remote_addr;
+	memcpy(&w->compare_add, atomic_wr, RODPU_ATOMIC_SIZE);
 }
 
 static void rodpu_qp_set_wr_ops(struct ibv_qp_ex *qpx)
@@ -1128,6 +1160,7 @@ static struct ibv_qp *rodpu_qp_create(struct ibv_context *ibctx,
 	      ~(uint64_t)(attr->qp_type == IBV_QPT_UC ? RODPU_UC_SEND_OPS :
 			  attr->qp_type == IBV_QPT_UD ? RODPU_UD_SEND_OPS :
 			  attr->qp_type == IBV_QPT_XRC_RECV ? 0 :
+			  attr->qp_type == IBV_QPT_RC ? RODPU_RC_SEND_OPS :
 			  RODPU_QP_SEND_OPS)))) {
 		errno = EOPNOTSUPP;
 		return NULL;

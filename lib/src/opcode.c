@@ -54,6 +54,7 @@ static const struct rcore_opcode_info rcore_opcodes[256] = {
 	OP(0x14, "RC_FETCH_ADD", H_AT, RQ(ONLY), ATOMIC, 40),
 	OP(0x16, "RC_SEND_LAST_INV", H_IE, RQD(LAST), SEND, 16),
 	OP(0x17, "RC_SEND_ONLY_INV", H_IE, RQD(ONLY), SEND, 16),
+	OP(0x1d, "RC_ATOMIC_WRITE", H_RE, RQD(ONLY), WRITE, 28),
 
 	/* Unreliable Connection */
 	OP(0x20, "UC_SEND_FIRST", 0, RQD(FIRST), SEND, 12),
@@ -123,6 +124,7 @@ static const struct rcore_opcode_info rcore_opcodes[256] = {
 	OP(0xb4, "XRC_FETCH_ADD", H_XR | H_AT, RQ(ONLY), ATOMIC, 44),
 	OP(0xb6, "XRC_SEND_LAST_INV", H_XR | H_IE, RQD(LAST), SEND, 20),
 	OP(0xb7, "XRC_SEND_ONLY_INV", H_XR | H_IE, RQD(ONLY), SEND, 20),
+	OP(0xbd, "XRC_ATOMIC_WRITE", H_XR | H_RE, RQD(ONLY), WRITE, 32),
 
 	/* RoCEv2 Congestion Notification Packet */
 	OP(0x81, "CNP", H_CNP, 0, CNP, 28),

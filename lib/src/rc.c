@@ -72,6 +72,8 @@ uint32_t rcore_rc_msg_psns(enum rcore_rc_msg kind, uint32_t len, uint32_t mtu)
 		return 0;
 	if (rcore_rc_msg_is_atomic(kind))
 		return 1;
+	if (kind == RCORE_RC_MSG_ATOMIC_WRITE)
+		return len == RCORE_RC_ATOMIC_WRITE_LEN ? 1 : 0;
 	if (len > RCORE_RC_MAX_MSG)
 		return 0;
 	return rcore_rc_pkt_count(len, mtu);
@@ -117,6 +119,8 @@ static const uint8_t rcore_rc_msg_ops[RCORE_RC_MSG_COUNT][4] = {
 		[RC_POS_ONLY] = RCORE_RC_CMP_SWAP },
 	[RCORE_RC_MSG_FETCH_ADD] = {
 		[RC_POS_ONLY] = RCORE_RC_FETCH_ADD },
+	[RCORE_RC_MSG_ATOMIC_WRITE] = {
+		[RC_POS_ONLY] = RCORE_RC_ATOMIC_WRITE },
 };
 
 int rcore_rc_req_opcode(enum rcore_rc_msg kind, uint32_t idx, uint32_t npkts)
@@ -125,7 +129,8 @@ int rcore_rc_req_opcode(enum rcore_rc_msg kind, uint32_t idx, uint32_t npkts)
 		return RCORE_ERR_OPCODE;
 	if (idx >= npkts)
 		return RCORE_ERR_RANGE;
-	if (rcore_rc_msg_is_rd_atomic(kind) && npkts != 1)
+	if ((rcore_rc_msg_is_rd_atomic(kind) ||
+	     kind == RCORE_RC_MSG_ATOMIC_WRITE) && npkts != 1)
 		return RCORE_ERR_RANGE;
 	return rcore_rc_msg_ops[kind][rcore_rc_pos(idx, npkts)];
 }
@@ -251,9 +256,10 @@ uint8_t rcore_rc_credit_code(uint32_t free_wqes, bool srq)
 #define F_INV		RCORE_RC_F_INV
 #define F_WQE		RCORE_RC_F_NEED_WQE
 #define F_DONE		RCORE_RC_F_RECV_DONE
+#define F_AWRITE	RCORE_RC_F_ATOMIC_WRITE
 
 /* What each RC request opcode is to the responder; 0: not a request. */
-static const uint16_t rcore_rc_req_flags[RCORE_RC_SEND_ONLY_INV + 1] = {
+static const uint16_t rcore_rc_req_flags[RCORE_RC_ATOMIC_WRITE + 1] = {
 	[RCORE_RC_SEND_FIRST]		= F_SEND | F_FIRST | F_WQE,
 	[RCORE_RC_SEND_MIDDLE]		= F_SEND | F_MIDDLE,
 	[RCORE_RC_SEND_LAST]		= F_SEND | F_LAST | F_DONE,
@@ -275,6 +281,7 @@ static const uint16_t rcore_rc_req_flags[RCORE_RC_SEND_ONLY_INV + 1] = {
 	[RCORE_RC_READ_REQ]		= F_READ | F_ONLY,
 	[RCORE_RC_CMP_SWAP]		= F_ATOMIC | F_ONLY,
 	[RCORE_RC_FETCH_ADD]		= F_ATOMIC | F_ONLY,
+	[RCORE_RC_ATOMIC_WRITE]		= F_WRITE | F_ONLY | F_AWRITE,
 };
 
 static unsigned int rcore_rc_req_op_flags(uint8_t opcode)
@@ -412,6 +419,16 @@ rcore_rc_resp_validate(const struct rcore_rc_resp_state *st,
 		return RCORE_RC_WHY_NOT_FULL;
 	if (!(f & F_WRITE))
 		return RCORE_RC_WHY_NONE;
+
+	/* 8 bytes at an 8-byte aligned address, no more, no less */
+	if (f & F_AWRITE) {
+		if (pkt->reth.len != RCORE_RC_ATOMIC_WRITE_LEN ||
+		    pay != RCORE_RC_ATOMIC_WRITE_LEN)
+			return RCORE_RC_WHY_LENGTH;
+		if (pkt->reth.va & 7)
+			return RCORE_RC_WHY_ALIGN;
+		return RCORE_RC_WHY_NONE;
+	}
 
 	/* An RDMA WRITE delivers exactly its RETH length. */
 	if (f & F_FIRST) {

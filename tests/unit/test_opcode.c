@@ -13,11 +13,14 @@
 #include <rcore/opcode.h>
 #include <rcore/hdr.h>
 
-/* Every opcode the table must know (IBA table 38 + CNP), and no other. */
+/*
+ * Every opcode the table must know (IBA table 38, RC's ATOMIC WRITE from
+ * IBA 1.5, the CNP), and no other.
+ */
 static const uint8_t known[] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
 	0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x16,
-	0x17,
+	0x17, 0x1d,
 	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a,
 	0x2b,
 	0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a,
@@ -26,7 +29,7 @@ static const uint8_t known[] = {
 	0x81,
 	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa,
 	0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb6,
-	0xb7,
+	0xb7, 0xbd,
 };
 
 static int is_known(unsigned int opc)
@@ -87,6 +90,7 @@ static void test_spec_lengths(void **state)
 		{ RCORE_RC_READ_RESP_ONLY, 16 }, { RCORE_RC_ACK, 16 },
 		{ RCORE_RC_ATOMIC_ACK, 24 }, { RCORE_RC_CMP_SWAP, 40 },
 		{ RCORE_RC_FETCH_ADD, 40 }, { RCORE_RC_SEND_ONLY_INV, 16 },
+		{ RCORE_RC_ATOMIC_WRITE, 28 },
 		{ RCORE_UC_WRITE_ONLY, 28 }, { RCORE_UD_SEND_ONLY, 20 },
 		{ RCORE_UD_SEND_ONLY_IMM, 24 }, { RCORE_CNP, 28 },
 		{ 0x4b, 44 }, { 0x53, 52 }, { 0x4e, 16 },
@@ -187,7 +191,8 @@ static void test_flags_match_names(void **state)
 				 !!has(n, "_INV"));
 		assert_int_equal(!!(info->hdrs & RCORE_HDR_RETH),
 				 has(n, "WRITE_FIRST") ||
-				 has(n, "WRITE_ONLY") || has(n, "READ_REQ"));
+				 has(n, "WRITE_ONLY") || has(n, "READ_REQ") ||
+				 has(n, "ATOMIC_WRITE"));
 		assert_int_equal(!!(info->hdrs & RCORE_HDR_ATMETH),
 				 has(n, "CMP_SWAP") || has(n, "FETCH_ADD"));
 		assert_int_equal(!!(info->hdrs & RCORE_HDR_ATMACK),

@@ -226,7 +226,7 @@ static void test_reject_opcode(void **state)
 				 RCORE_ERR_OPCODE);
 		unknown++;
 	}
-	assert_int_equal(unknown, 256 - 60 - 23);
+	assert_int_equal(unknown, 256 - 60 - 25);
 }
 
 static void test_reject_version(void **state)

@@ -835,7 +835,7 @@ static void test_resp_not_request(void **state)
 		0x35, 0xff,
 	};
 	static const uint8_t reserved[] = {
-		0x15, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+		0x15, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1e, 0x1f,
 	};
 	struct rcore_rc_resp_state st;
 	struct rcore_rc_resp_verdict v;
@@ -866,6 +866,101 @@ static void test_resp_not_request(void **state)
 		p.bth.psn = 11;
 		rcore_rc_resp_check(&st, &p, &v);
 		assert_int_equal(v.action, RCORE_RC_RESP_NAK_SEQ);
+	}
+}
+
+/*
+ * ATOMIC WRITE: one packet, PSN and ACK as a WRITE_ONLY; 8 bytes at an
+ * aligned address with remote write access, or an invalid request; a
+ * duplicate is acknowledged again, never stored again.
+ */
+static void test_resp_atomic_write(void **state)
+{
+	struct rcore_rc_resp_state st;
+	struct rcore_rc_resp_verdict v;
+	struct rcore_rc_seg seg;
+	struct rcore_pkt p;
+	static const struct {
+		uint32_t pay, len;
+		uint64_t va;
+		uint8_t access;
+		enum rcore_rc_why why;
+	} bad[] = {
+		{ 4, 4, 0x10000, ALL_ACC, RCORE_RC_WHY_LENGTH },
+		{ 16, 16, 0x10000, ALL_ACC, RCORE_RC_WHY_LENGTH },
+		{ 8, 16, 0x10000, ALL_ACC, RCORE_RC_WHY_LENGTH },
+		{ 0, 8, 0x10000, ALL_ACC, RCORE_RC_WHY_LENGTH },
+		{ 8, 8, 0x10004, ALL_ACC, RCORE_RC_WHY_ALIGN },
+		{ 8, 8, 0x10000, RCORE_RC_ACC_READ | RCORE_RC_ACC_ATOMIC,
+		  RCORE_RC_WHY_ACCESS },
+	};
+	unsigned int i, f;
+
+	/* the requester: one packet of 8 bytes, AckReq, not a read/atomic */
+	assert_false(rcore_rc_msg_is_rd_atomic(RCORE_RC_MSG_ATOMIC_WRITE));
+	assert_int_equal(rcore_rc_msg_psns(RCORE_RC_MSG_ATOMIC_WRITE, 8, MTU),
+			 1);
+	assert_int_equal(rcore_rc_msg_psns(RCORE_RC_MSG_ATOMIC_WRITE, 16,
+					   MTU), 0);
+	assert_int_equal(rcore_rc_req_opcode(RCORE_RC_MSG_ATOMIC_WRITE, 0, 1),
+			 RCORE_RC_ATOMIC_WRITE);
+	assert_int_equal(rcore_rc_req_opcode(RCORE_RC_MSG_ATOMIC_WRITE, 0, 2),
+			 RCORE_ERR_RANGE);
+	assert_int_equal(rcore_rc_req_seg(RCORE_RC_MSG_ATOMIC_WRITE, 8, MTU,
+					  0xffffff, 0, &seg), RCORE_OK);
+	assert_int_equal(seg.opcode, RCORE_RC_ATOMIC_WRITE);
+	assert_int_equal(seg.psn, 0xffffff);
+	assert_int_equal(seg.len, 8);
+	assert_true(seg.first && seg.last && seg.ackreq);
+	assert_int_equal(rcore_rc_req_seg(RCORE_RC_MSG_ATOMIC_WRITE, 9, MTU,
+					  0, 0, &seg), RCORE_ERR_RANGE);
+
+	/* executed as a WRITE_ONLY that must be stored at once */
+	resp_init(&st, 10, 0);
+	p = mkreth(RCORE_RC_ATOMIC_WRITE, 10, 8, 8);
+	rcore_rc_resp_check(&st, &p, &v);
+	assert_int_equal(v.action, RCORE_RC_RESP_EXECUTE);
+	f = v.flags;
+	assert_true(f & RCORE_RC_F_ATOMIC_WRITE);
+	assert_true(f & RCORE_RC_F_WRITE);
+	assert_int_equal(f & (RCORE_RC_F_FIRST | RCORE_RC_F_LAST),
+			 RCORE_RC_F_FIRST | RCORE_RC_F_LAST);
+	assert_false(f & (RCORE_RC_F_ATOMIC | RCORE_RC_F_NEED_WQE |
+			  RCORE_RC_F_RECV_DONE));
+	assert_true(f & RCORE_RC_F_ACK_NOW);
+	assert_int_equal(v.npsn, 1);
+	rcore_rc_resp_executed(&st, &p, &v);
+	assert_int_equal(st.epsn, 11);
+	assert_int_equal(st.ack_psn, 10);
+	assert_int_equal(st.msn, 1);
+	assert_false(st.in_msg);
+
+	/* its retry: the ACK again, with the duplicate's PSN */
+	p.bth.ackreq = false;
+	rcore_rc_resp_check(&st, &p, &v);
+	assert_int_equal(v.action, RCORE_RC_RESP_DUPLICATE);
+	assert_int_equal(v.dup, RCORE_RC_DUP_ACK);
+	assert_int_equal(v.ack.psn, 10);
+
+	/* not between the packets of a WRITE */
+	p = mkreth(RCORE_RC_WRITE_FIRST, 11, MTU, 2 * MTU);
+	resp_exec(&st, &p);
+	p = mkreth(RCORE_RC_ATOMIC_WRITE, 12, 8, 8);
+	rcore_rc_resp_check(&st, &p, &v);
+	assert_int_equal(v.action, RCORE_RC_RESP_NAK_INVALID);
+	assert_int_equal(v.why, RCORE_RC_WHY_NO_LAST);
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(rcore_rc_resp_init(&st, 20, MTU,
+						    bad[i].access, 0),
+				 RCORE_OK);
+		p = mkreth(RCORE_RC_ATOMIC_WRITE, 20, bad[i].pay, bad[i].len);
+		p.reth.va = bad[i].va;
+		rcore_rc_resp_check(&st, &p, &v);
+		assert_int_equal(v.action, RCORE_RC_RESP_NAK_INVALID);
+		assert_int_equal(v.why, bad[i].why);
+		assert_int_equal(v.ack.aeth.syndrome,
+				 rcore_aeth_nak(RCORE_NAK_INVALID_REQ));
 	}
 }
 
@@ -2655,6 +2750,7 @@ int main(void)
 		cmocka_unit_test(test_resp_duplicates),
 		cmocka_unit_test(test_resp_out_of_sequence),
 		cmocka_unit_test(test_resp_not_request),
+		cmocka_unit_test(test_resp_atomic_write),
 		cmocka_unit_test(test_resp_invalid),
 		cmocka_unit_test(test_resp_ack_coalescing),
 		cmocka_unit_test(test_req_init_sent),

@@ -608,7 +608,7 @@ static void test_create_unsupported(void **state)
 		.pd = &fake_pd,
 	};
 	static const uint64_t bad_ops[] = {
-		IBV_QP_EX_WITH_TSO, IBV_QP_EX_WITH_ATOMIC_WRITE,
+		IBV_QP_EX_WITH_TSO,
 	};
 	size_t i;
 
@@ -621,11 +621,12 @@ static void test_create_unsupported(void **state)
 
 	/* UC: sends and writes only. */
 	ax.qp_type = IBV_QPT_UC;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		static const uint64_t uc_bad[] = {
 			IBV_QP_EX_WITH_RDMA_READ,
 			IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP,
 			IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD,
+			IBV_QP_EX_WITH_ATOMIC_WRITE,
 		};
 
 		ax.send_ops_flags = IBV_QP_EX_WITH_RDMA_WRITE | uc_bad[i];
@@ -1102,8 +1103,7 @@ static void test_send_bad_requests(void **state)
 	struct ibv_send_wr wr, *bad = NULL;
 	static const enum ibv_wr_opcode bad_ops[] = {
 		IBV_WR_BIND_MW /* without a window */, IBV_WR_TSO,
-		IBV_WR_DRIVER1,
-		IBV_WR_ATOMIC_WRITE, 200,
+		IBV_WR_DRIVER1, 200,
 	};
 	size_t i;
 
@@ -1136,6 +1136,32 @@ static void test_send_bad_requests(void **state)
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
 	assert_int_equal(sq_prod(), 1);
 
+	/*
+	 * ATOMIC WRITE through ibv_post_send(): its 8 bytes from one SGE
+	 * of 8 bytes, at an 8-byte aligned address (RETH from wr.rdma).
+	 */
+	wr.opcode = IBV_WR_ATOMIC_WRITE;
+	wr.wr.rdma.remote_addr = 0x2004;
+	wr.wr.rdma.rkey = 0x99;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+	wr.wr.rdma.remote_addr = 0x2000;
+	res[0].length = 16;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+	res[0].length = 8;
+	wr.num_sge = 0;
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+	wr.num_sge = 1;
+	assert_int_equal(sq_prod(), 1);
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
+	assert_int_equal(sq_prod(), 2);
+	assert_int_equal(sq_slot(fk.start_idx + 1)->opcode,
+			 RODP_WR_ATOMIC_WRITE);
+	assert_int_equal(sq_slot(fk.start_idx + 1)->remote_addr, 0x2000);
+	assert_int_equal(sq_slot(fk.start_idx + 1)->rkey, 0x99);
+	assert_int_equal(sq_slot(fk.start_idx + 1)->num_sge, 1);
+	wr.opcode = IBV_WR_ATOMIC_CMP_AND_SWP;
+	wr.wr.atomic.remote_addr = 0x1000;
+
 	/* UC QPs post sends and writes, no atomics or reads. */
 	qp->qp_type = IBV_QPT_UC;
 	bad = NULL;
@@ -1145,7 +1171,10 @@ static void test_send_bad_requests(void **state)
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
 	wr.opcode = IBV_WR_RDMA_WRITE;
 	assert_int_equal(rodpu_post_send(qp, &wr, &bad), 0);
-	assert_int_equal(sq_prod(), 2);
+	assert_int_equal(sq_prod(), 3);
+	wr.opcode = IBV_WR_ATOMIC_WRITE;	/* RC only */
+	assert_int_equal(rodpu_post_send(qp, &wr, &bad), EINVAL);
+	assert_int_equal(sq_prod(), 3);
 	wr.opcode = IBV_WR_ATOMIC_CMP_AND_SWP;
 	/* Other QP types do not post here. */
 	qp->qp_type = IBV_QPT_RAW_PACKET;
@@ -1452,7 +1481,8 @@ static void test_srq(void **state)
 		 IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_SEND_WITH_IMM |	\
 		 IBV_QP_EX_WITH_RDMA_READ |				\
 		 IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |			\
-		 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD)
+		 IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD |			\
+		 IBV_QP_EX_WITH_ATOMIC_WRITE)
 
 /*
  * Memory window WQEs: BIND_MW (ibv_post_send and ibv_wr_bind_mw) carries
@@ -1610,12 +1640,16 @@ static void test_wr_api(void **state)
 	ibv_wr_atomic_fetch_add(qpx, 0x77, 0x7000, 33);
 	ibv_wr_set_sge(qpx, 0x78, 0x7100, 8);
 
+	/* ATOMIC WRITE: its 8 bytes in the WQE, in memory order. */
+	qpx->wr_id = 8;
+	ibv_wr_atomic_write(qpx, 0x88, 0x8000, "ABCDEFGH");
+
 	/* Nothing is visible to the kernel before wr_complete. */
 	assert_int_equal(sq_prod(), 0);
 	assert_int_equal(ibv_wr_complete(qpx), 0);
-	assert_int_equal(sq_prod(), 7);
+	assert_int_equal(sq_prod(), 8);
 	assert_int_equal(fk.sq_dbs, 1);
-	assert_int_equal(fk.prod_at_sq_db - fk.start_idx, 7);
+	assert_int_equal(fk.prod_at_sq_db - fk.start_idx, 8);
 
 	assert_int_equal(sq_slot(0)->wr_id, 1);
 	assert_int_equal(sq_slot(0)->opcode, IBV_WR_SEND);
@@ -1665,6 +1699,13 @@ static void test_wr_api(void **state)
 	assert_int_equal(sq_slot(6)->compare_add, 33);
 	assert_int_equal(sq_slot(6)->swap, 0);
 	assert_int_equal(sq_slot(6)->rkey, 0x77);
+
+	assert_int_equal(sq_slot(7)->opcode, RODP_WR_ATOMIC_WRITE);
+	assert_int_equal(sq_slot(7)->rkey, 0x88);
+	assert_int_equal(sq_slot(7)->remote_addr, 0x8000);
+	assert_int_equal(sq_slot(7)->num_sge, 0);
+	assert_int_equal(sq_slot(7)->flags, 0);
+	assert_memory_equal(&sq_slot(7)->compare_add, "ABCDEFGH", 8);
 
 	/* An empty batch publishes nothing and rings nothing. */
 	ibv_wr_start(qpx);
@@ -1732,6 +1773,19 @@ static void test_wr_api_errors(void **state)
 	ibv_wr_start(qpx);
 	ibv_wr_atomic_cmp_swp(qpx, 1, 0x100, 1, 2);
 	ibv_wr_set_sge(qpx, 1, 0x200, 16);
+	assert_int_equal(ibv_wr_complete(qpx), EINVAL);
+
+	/* ATOMIC WRITE: misaligned; with an SGE or inline data of its own. */
+	ibv_wr_start(qpx);
+	ibv_wr_atomic_write(qpx, 1, 0x104, "ABCDEFGH");
+	assert_int_equal(ibv_wr_complete(qpx), EINVAL);
+	ibv_wr_start(qpx);
+	ibv_wr_atomic_write(qpx, 1, 0x100, "ABCDEFGH");
+	ibv_wr_set_sge(qpx, 1, 0x200, 8);
+	assert_int_equal(ibv_wr_complete(qpx), EINVAL);
+	ibv_wr_start(qpx);
+	ibv_wr_atomic_write(qpx, 1, 0x100, "ABCDEFGH");
+	ibv_wr_set_inline_data(qpx, big, 8);
 	assert_int_equal(ibv_wr_complete(qpx), EINVAL);
 
 	/* Builders rodp does not offer fail the batch. */

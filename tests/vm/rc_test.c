@@ -231,12 +231,15 @@ static bool same_bytes(const char *what, const uint8_t *got,
  * @sig_all: sq_sig_all
  * @channel: CQs on a completion channel (one per endpoint)
  * @b_init: leave B's QP in INIT (it then drops everything A sends)
+ * @send_ops: non-zero: the QPs are made with ibv_create_qp_ex() and
+ *	these send_ops_flags (the ibv_wr_* API)
  */
 struct conn_opts {
 	enum ibv_mtu mtu;
 	uint32_t send_wr, recv_wr, send_sge, recv_sge, inline_data;
 	uint8_t timeout, retry_cnt, rnr_retry, min_rnr_timer;
 	bool sig_all, channel, b_init;
+	uint64_t send_ops;
 };
 
 static const struct conn_opts default_opts = {
@@ -323,7 +326,22 @@ static void ep_create(struct ep *e, struct vt_dev *d, const struct conn_opts *o,
 	e->rcq = ibv_create_cq(d->ctx, cqe + 1, NULL, e->ch, 0);
 	CHECK(e->scq && e->rcq, "%s: ibv_create_cq(%d): %s", d->name,
 	      cqe + 1, strerror(errno));
-	e->qp = vt_qp_create(e->pd, e->scq, e->rcq, &cap, o->sig_all);
+	if (o->send_ops) {
+		struct ibv_qp_init_attr_ex ax = {
+			.send_cq = e->scq, .recv_cq = e->rcq,
+			.qp_type = IBV_QPT_RC, .sq_sig_all = o->sig_all,
+			.cap = cap, .pd = e->pd,
+			.comp_mask = IBV_QP_INIT_ATTR_PD |
+				     IBV_QP_INIT_ATTR_SEND_OPS_FLAGS,
+			.send_ops_flags = o->send_ops,
+		};
+
+		e->qp = ibv_create_qp_ex(d->ctx, &ax);
+		if (e->qp)
+			cap = ax.cap;
+	} else {
+		e->qp = vt_qp_create(e->pd, e->scq, e->rcq, &cap, o->sig_all);
+	}
 	CHECK(e->qp,
 	      "%s: ibv_create_qp(RC, send_wr %u recv_wr %u send_sge %u recv_sge %u inline %u): %s",
 	      d->name, o->send_wr, o->recv_wr, o->send_sge, o->recv_sge,
@@ -988,6 +1006,130 @@ static void test_atomic_cas(void **state)
 	EXPECT_BYTES("CAS chain: local results", ab.l->mem, ab.l_want, 4096,
 		     ATOM_LOFF, 80);
 	vt_expect_no_wc(c->b.rcq, "atomics consume no receive", 0);
+}
+
+/* IB_UVERBS_DEVICE_ATOMIC_WRITE: rdma-core 44 has no name for it. */
+#define DEVICE_ATOMIC_WRITE	(1ULL << 40)
+
+static bool has_atomic_write(struct vt_dev *d)
+{
+	struct ibv_device_attr_ex ax;
+	int rc;
+
+	rc = ibv_query_device_ex(d->ctx, NULL, &ax);
+	CHECK(!rc, "%s: ibv_query_device_ex: %s", d->name, strerror(rc));
+	return ax.device_cap_flags_ex & DEVICE_ATOMIC_WRITE;
+}
+
+/*
+ * RDMA ATOMIC WRITE (ibv_wr_atomic_write()): 8 bytes stored at once at an
+ * aligned address of an MR with remote write access, completed as
+ * IBV_WC_ATOMIC_WRITE; a series in flight; from rodp also through
+ * ibv_post_send() (the 8 bytes from an SGE); then into an MR without
+ * remote write access: a remote access error, the rest of the MR as it
+ * was.  rodp must offer it; rxe has it from 6.2 on (skipped before).
+ */
+static void test_atomic_write(void **state)
+{
+	struct tcase *tc = *state;
+	struct conn_opts o = default_opts;
+	const uint64_t v1 = 0x0102030405060708ull;
+	struct vt_dev *ends[2] = { tc->pair->a, tc->pair->b };
+	struct ibv_qp_ex *qpx;
+	struct ibv_send_wr wr;
+	struct buf *r, *l, *n;
+	struct ibv_sge s;
+	struct ibv_wc wc;
+	struct conn *c;
+	uint8_t *want;
+	uint64_t v;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		if (has_atomic_write(ends[i]))
+			continue;
+		CHECK(!ends[i]->rodp, "%s does not offer ATOMIC WRITE",
+		      ends[i]->name);
+		vt_diag("SKIP: %s has no ATOMIC WRITE (rxe before 6.2)",
+			ends[i]->name);
+		skip();
+	}
+	o.send_ops = IBV_QP_EX_WITH_ATOMIC_WRITE | IBV_QP_EX_WITH_SEND;
+	c = conn_open(tc, &o);
+
+	qpx = ibv_qp_to_qp_ex(c->a.qp);
+	CHECK(qpx, "%s: ibv_qp_to_qp_ex", c->a.dev->name);
+	r = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE |
+		    IBV_ACCESS_REMOTE_WRITE);
+	l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+	vt_fill(r->mem, 4096, GUARD_SEED);
+	want = vt_tc_alloc(&tc->vc, 4096);
+	memcpy(want, r->mem, 4096);
+
+	ibv_wr_start(qpx);
+	qpx->wr_id = 1;
+	qpx->wr_flags = IBV_SEND_SIGNALED;
+	ibv_wr_atomic_write(qpx, r->mr->rkey, raddr(r, ATOM_ROFF), &v1);
+	CHECK(!ibv_wr_complete(qpx), "ATOMIC_WRITE: ibv_wr_complete");
+	expect_wc(c->a.scq, &wc, "ATOMIC_WRITE", 1, IBV_WC_SUCCESS,
+		  IBV_WC_ATOMIC_WRITE, vt_wc_ms(8));
+	memcpy(want + ATOM_ROFF, &v1, 8);
+	EXPECT_BYTES("ATOMIC_WRITE: remote", r->mem, want, 4096, ATOM_ROFF,
+		     8);
+
+	/* Sixteen in flight, over the first and to consecutive words. */
+	ibv_wr_start(qpx);
+	for (i = 0; i < 16; i++) {
+		v = v1 * (i + 2);
+		qpx->wr_id = 10 + i;
+		ibv_wr_atomic_write(qpx, r->mr->rkey,
+				    raddr(r, ATOM_ROFF + 8 * i), &v);
+		memcpy(want + ATOM_ROFF + 8 * i, &v, 8);
+	}
+	CHECK(!ibv_wr_complete(qpx), "ATOMIC_WRITE series: ibv_wr_complete");
+	for (i = 0; i < 16; i++)
+		expect_wc(c->a.scq, &wc, "ATOMIC_WRITE series", 10 + i,
+			  IBV_WC_SUCCESS, IBV_WC_ATOMIC_WRITE, vt_wc_ms(8));
+	EXPECT_BYTES("ATOMIC_WRITE series: remote", r->mem, want, 4096,
+		     ATOM_ROFF, 128);
+
+	/* Misaligned: refused at post time by rodp's provider. */
+	if (c->a.dev->rodp) {
+		ibv_wr_start(qpx);
+		ibv_wr_atomic_write(qpx, r->mr->rkey,
+				    raddr(r, ATOM_ROFF + 4), &v1);
+		CHECK(ibv_wr_complete(qpx) == EINVAL,
+		      "ATOMIC_WRITE at an unaligned address: not EINVAL");
+
+		/* ibv_post_send(): the 8 bytes from one SGE. */
+		vt_put_u64(l->mem + ATOM_LOFF, ~v1);
+		s = sge(l, ATOM_LOFF, 8);
+		vt_send_wr(&wr, 40, &s, 1, IBV_WR_ATOMIC_WRITE,
+			   IBV_SEND_SIGNALED);
+		wr.wr.rdma.remote_addr = raddr(r, ATOM_ROFF + 200);
+		wr.wr.rdma.rkey = r->mr->rkey;
+		vt_post_send(c->a.qp, &wr, "ATOMIC_WRITE (ibv_post_send)");
+		expect_wc(c->a.scq, &wc, "ATOMIC_WRITE (ibv_post_send)", 40,
+			  IBV_WC_SUCCESS, IBV_WC_ATOMIC_WRITE, vt_wc_ms(8));
+		memcpy(want + ATOM_ROFF + 200, l->mem + ATOM_LOFF, 8);
+		EXPECT_BYTES("ATOMIC_WRITE (ibv_post_send): remote", r->mem,
+			     want, 4096, ATOM_ROFF + 200, 8);
+	}
+	vt_expect_no_wc(c->b.rcq, "ATOMIC_WRITE consumes no receive", 0);
+
+	/* No remote write access: a remote access error, nothing stored. */
+	n = buf_new(tc, c->b.pd, 4096, IBV_ACCESS_LOCAL_WRITE |
+		    IBV_ACCESS_REMOTE_READ);
+	vt_fill(n->mem, 4096, GUARD_SEED + 2);
+	memcpy(want, n->mem, 4096);
+	ibv_wr_start(qpx);
+	qpx->wr_id = 50;
+	ibv_wr_atomic_write(qpx, n->mr->rkey, raddr(n, ATOM_ROFF), &v1);
+	CHECK(!ibv_wr_complete(qpx), "ATOMIC_WRITE (no access): complete");
+	expect_wc(c->a.scq, &wc, "ATOMIC_WRITE without REMOTE_WRITE", 50,
+		  IBV_WC_REM_ACCESS_ERR, -1, vt_wc_ms(8));
+	EXPECT_BYTES("ATOMIC_WRITE without REMOTE_WRITE: remote", n->mem,
+		     want, 4096, 0, 0);
 }
 
 /* Fetch-and-add across the 64-bit wrap, then a pipelined series. */
@@ -2605,6 +2747,7 @@ static const struct kind pair_kinds[] = {
 	{ "read", test_read },
 	{ "atomic cmp_swp", test_atomic_cas },
 	{ "atomic fetch_add", test_atomic_faa },
+	{ "atomic write", test_atomic_write },
 	{ "sge", test_sge },
 	{ "inline", test_inline },
 	{ "unsignaled", test_unsignaled },

@@ -207,6 +207,13 @@ enum rodp_wr_opcode {
 	RODP_WR_LOCAL_INV		= 7,
 	RODP_WR_BIND_MW			= 8,
 	RODP_WR_SEND_WITH_INV		= 9,
+	/*
+	 * RC only.  Its 8 bytes: with no SGE and not inline, in the WQE's
+	 * compare_add (as the provider's ibv_wr_atomic_write() puts them,
+	 * in memory order); else from the SGEs or inline data, which must
+	 * add up to 8 bytes.  Completes as opcode 9 (IB_WC_ATOMIC_WRITE).
+	 */
+	RODP_WR_ATOMIC_WRITE		= 15,
 };
 
 /* struct rodp_swqe.flags: IBV_SEND_* and IB_SEND_* agree on these. */
@@ -233,7 +240,8 @@ struct rodp_sge {
  *            the window is bound at, and the window's new R_Key (its index
  *            names the window; the low byte is the new key)
  * @compare_add: compare value (CMP_AND_SWP) or addend (FETCH_AND_ADD);
- *            BIND_MW: the window's length (0 unbinds a type 1 window)
+ *            BIND_MW: the window's length (0 unbinds a type 1 window);
+ *            ATOMIC_WRITE without SGE: the 8 bytes to store
  * @swap: swap value (CMP_AND_SWP)
  * @dest: where a datagram goes (UD), or the target SRQ (XRC)
  * @dest.ah: the address handle, as numbered by struct rodp_create_ah_resp

@@ -49,6 +49,7 @@ enum rcore_op {
 	RCORE_OP_RESYNC			= 0x15,	/* RD only */
 	RCORE_OP_SEND_LAST_INV		= 0x16,
 	RCORE_OP_SEND_ONLY_INV		= 0x17,
+	RCORE_OP_ATOMIC_WRITE		= 0x1d,	/* RC only (IBA 1.5) */
 };
 
 /**
@@ -83,6 +84,8 @@ enum rcore_opcode {
 	RCORE_RC_FETCH_ADD		= 0x14,
 	RCORE_RC_SEND_LAST_INV		= 0x16,
 	RCORE_RC_SEND_ONLY_INV		= 0x17,
+	/* RETH and 8 bytes stored at once, acknowledged like a WRITE */
+	RCORE_RC_ATOMIC_WRITE		= 0x1d,
 
 	RCORE_UC_SEND_FIRST		= 0x20,
 	RCORE_UC_SEND_MIDDLE		= 0x21,
@@ -102,7 +105,7 @@ enum rcore_opcode {
 
 	/* XRC: the RC operations at 0xa0 + op (RCORE_OPCODE(XRC, op)). */
 	RCORE_XRC_FIRST			= 0xa0,
-	RCORE_XRC_LAST			= 0xb7,
+	RCORE_XRC_LAST			= 0xbd,
 
 	RCORE_CNP			= 0x81,
 };

@@ -146,8 +146,16 @@ enum rcore_rc_msg {
 	RCORE_RC_MSG_READ	= 5,
 	RCORE_RC_MSG_CMP_SWAP	= 6,
 	RCORE_RC_MSG_FETCH_ADD	= 7,
-	RCORE_RC_MSG_COUNT	= 8
+	/*
+	 * RDMA ATOMIC WRITE (IBA 1.5): exactly 8 bytes, stored at once at an
+	 * 8-byte aligned address; one packet, acknowledged like a WRITE.
+	 */
+	RCORE_RC_MSG_ATOMIC_WRITE = 8,
+	RCORE_RC_MSG_COUNT	= 9
 };
+
+/* The one length an ATOMIC WRITE carries. */
+#define RCORE_RC_ATOMIC_WRITE_LEN	8u
 
 /**
  * rcore_rc_msg_is_rd_atomic - does a message need a response with data
@@ -182,7 +190,7 @@ uint32_t rcore_rc_msg_psns(enum rcore_rc_msg kind, uint32_t len,
  *         and atomics
  *
  * Gives SEND/WRITE FIRST, MIDDLE, LAST or ONLY (the IMM/INV variant on the
- * last or only packet), READ_REQ, CMP_SWAP or FETCH_ADD.
+ * last or only packet), READ_REQ, CMP_SWAP, FETCH_ADD or ATOMIC_WRITE.
  *
  * Return: an RC opcode (0..0x17), or RCORE_ERR_RANGE when @idx is not
  * below @npkts, or @npkts is not 1 for a read or atomic, and
@@ -434,7 +442,8 @@ enum rcore_rc_why {
 	RCORE_RC_WHY_NOT_FULL		= 9,	/* FIRST/MIDDLE not one PMTU */
 	RCORE_RC_WHY_LENGTH		= 10,	/* payload vs RETH length */
 	RCORE_RC_WHY_MSG_SIZE		= 11,	/* RETH length above 2^31 */
-	RCORE_RC_WHY_ALIGN		= 12,	/* atomic VA not 8-aligned */
+	/* atomic (or atomic write) VA not 8-aligned */
+	RCORE_RC_WHY_ALIGN		= 12,
 	RCORE_RC_WHY_OPCODE		= 13,	/* reserved RC opcode */
 	RCORE_RC_WHY_COUNT		= 14
 };
@@ -465,6 +474,12 @@ enum rcore_rc_why {
  * their responses acknowledge them.
  */
 #define RCORE_RC_F_ACK_NOW	0x0800u
+/*
+ * An ATOMIC WRITE (with RCORE_RC_F_WRITE and F_ONLY: checked, executed,
+ * acknowledged and retried as a WRITE_ONLY, but its 8 bytes must be
+ * stored at once).
+ */
+#define RCORE_RC_F_ATOMIC_WRITE	0x1000u
 
 /**
  * struct rcore_rc_ack - an ACK or NAK to send
