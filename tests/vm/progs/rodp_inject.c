@@ -15,10 +15,10 @@
  * WRITE (the injector itself is right), bad ICRC, truncated headers,
  * reserved and foreign opcodes, responses sent to a responder, wrong
  * destination QPN, PSNs ahead of and behind the window, a RETH longer
- * than the MR, a bad R_Key, a payload above the path MTU, a misaligned
- * atomic, a SEND without a posted receive (RNR NAK), and seeded
- * fuzz (random bytes, random headers at the live QP, mutated valid
- * packets).  After each class: B's memory outside what a valid request
+ * than the MR, a bad R_Key, a payload above the path MTU, an ATOMIC WRITE
+ * that is misaligned or not 8 bytes long, a misaligned atomic, a SEND
+ * without a posted receive (RNR NAK), and seeded fuzz (random bytes,
+ * random headers at the live QP, mutated valid packets).  After each class: B's memory outside what a valid request
  * may touch is unchanged (the MR sits between guard bytes), B's hardware
  * counters (/sys/class/infiniband/B/ports/1/hw_counters) moved as
  * expected, and B is still alive (a valid WRITE injected next lands) or,
@@ -1298,6 +1298,23 @@ static void class_misaligned_atomic(struct pair *p)
 		  C_NAK_INV, buf, len);
 }
 
+/* ATOMIC WRITE: 4 bytes past an 8-byte boundary, or 16 bytes long. */
+static void class_bad_atomic_write(struct pair *p)
+{
+	uint8_t buf[PKT_MAX], data[16];
+	size_t len;
+
+	rnd_fill(data, sizeof(data));
+	len = mk_write(buf, p, RCORE_RC_ATOMIC_WRITE, p->epsn, 68,
+		       p->mr->rkey, 8, data, 8);
+	nak_class(p, "ATOMIC_WRITE at an address that is not 8-byte aligned: NAK (tx_nak_inv), QP error, memory unchanged",
+		  C_NAK_INV, buf, len);
+	len = mk_write(buf, p, RCORE_RC_ATOMIC_WRITE, p->epsn, 64,
+		       p->mr->rkey, 16, data, 16);
+	nak_class(p, "ATOMIC_WRITE of 16 bytes: NAK (tx_nak_inv), QP error, memory unchanged",
+		  C_NAK_INV, buf, len);
+}
+
 /* A SEND with no receive posted: RNR NAK, the connection lives on. */
 static void class_rnr(struct pair *p)
 {
@@ -1597,7 +1614,7 @@ int main(int argc, char **argv)
 	}
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 
-	printf("1..19\n");
+	printf("1..21\n");
 	vt_diag("seed %lu, %u packets per fuzz class, %s -> %s", seed, fuzz_n,
 		name_a, name_b);
 	open_raw(ns);
@@ -1640,6 +1657,7 @@ int main(int argc, char **argv)
 	class_bad_rkey(p);
 	class_over_mtu(p);
 	class_misaligned_atomic(p);
+	class_bad_atomic_write(p);
 	class_rnr(p);
 	class_fuzz_bytes(p);
 	class_fuzz_headers(p);
