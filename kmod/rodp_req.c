@@ -78,7 +78,8 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 	info->kind = kind;
 
 	if (wqe->flags & RODP_SEND_INLINE) {
-		if (rcore_rc_msg_is_rd_atomic(kind) ||
+		if ((rcore_rc_msg_is_rd_atomic(kind) &&
+		     kind != RCORE_RC_MSG_ATOMIC_WRITE) ||
 		    wqe->inline_len > qp->max_inline) {
 			info->status = IB_WC_LOC_QP_OP_ERR;
 			return true;

@@ -397,9 +397,20 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 	}
 
 	if (f & RCORE_RC_F_ATOMIC_WRITE) {
+		/* Answered as a read of length zero, in order. */
+		struct rodp_rd_job job = { .psn = psn, .npsn = 1,
+					   .fresh = true };
+
+		if (!rodp_resp_job_room(qp)) {
+			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
+			return;
+		}
 		if (!rodp_resp_atomic_write(qp, rx))
 			return;
-	} else if (f & RCORE_RC_F_WRITE) {
+		rodp_resp_push_job(qp, &job);
+	}
+
+	if (f & RCORE_RC_F_WRITE) {
 		if (f & RCORE_RC_F_FIRST) {
 			/*
 			 * The whole range is checked now; each packet looks
@@ -558,6 +569,14 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 				.va = rx->pkt.reth.va,
 				.rkey = rx->pkt.reth.rkey,
 				.len = rx->pkt.reth.len,
+			};
+			rodp_resp_push_job(qp, &job);
+		} else if (v.dup == RCORE_RC_DUP_ATOMIC_WRITE) {
+			/* Stored once: its empty response again. */
+			if (!rodp_resp_job_room(qp))
+				break;
+			job = (struct rodp_rd_job){
+				.psn = v.resp_psn, .npsn = 1,
 			};
 			rodp_resp_push_job(qp, &job);
 		} else if (v.dup == RCORE_RC_DUP_ATOMIC) {

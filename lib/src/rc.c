@@ -58,7 +58,8 @@ uint32_t rcore_rc_pkt_payload(uint32_t len, uint32_t mtu, uint32_t idx)
 bool rcore_rc_msg_is_rd_atomic(enum rcore_rc_msg kind)
 {
 	return kind == RCORE_RC_MSG_READ || kind == RCORE_RC_MSG_CMP_SWAP ||
-	       kind == RCORE_RC_MSG_FETCH_ADD;
+	       kind == RCORE_RC_MSG_FETCH_ADD ||
+	       kind == RCORE_RC_MSG_ATOMIC_WRITE;
 }
 
 static bool rcore_rc_msg_is_atomic(enum rcore_rc_msg kind)
@@ -129,8 +130,7 @@ int rcore_rc_req_opcode(enum rcore_rc_msg kind, uint32_t idx, uint32_t npkts)
 		return RCORE_ERR_OPCODE;
 	if (idx >= npkts)
 		return RCORE_ERR_RANGE;
-	if ((rcore_rc_msg_is_rd_atomic(kind) ||
-	     kind == RCORE_RC_MSG_ATOMIC_WRITE) && npkts != 1)
+	if (rcore_rc_msg_is_rd_atomic(kind) && npkts != 1)
 		return RCORE_ERR_RANGE;
 	return rcore_rc_msg_ops[kind][rcore_rc_pos(idx, npkts)];
 }
@@ -154,7 +154,12 @@ int rcore_rc_req_seg(enum rcore_rc_msg kind, uint32_t len, uint32_t mtu,
 	if (rcore_rc_msg_is_rd_atomic(kind)) {
 		/* One request packet; a read may restart at response @idx. */
 		seg->opcode = rcore_rc_msg_ops[kind][RC_POS_ONLY];
-		seg->len = kind == RCORE_RC_MSG_READ ? len - seg->offset : 0;
+		if (kind == RCORE_RC_MSG_READ)
+			seg->len = len - seg->offset;
+		else if (kind == RCORE_RC_MSG_ATOMIC_WRITE)
+			seg->len = len;
+		else
+			seg->len = 0;
 		seg->first = true;
 		seg->last = true;
 		seg->ackreq = true;
@@ -281,7 +286,7 @@ static const uint16_t rcore_rc_req_flags[RCORE_RC_ATOMIC_WRITE + 1] = {
 	[RCORE_RC_READ_REQ]		= F_READ | F_ONLY,
 	[RCORE_RC_CMP_SWAP]		= F_ATOMIC | F_ONLY,
 	[RCORE_RC_FETCH_ADD]		= F_ATOMIC | F_ONLY,
-	[RCORE_RC_ATOMIC_WRITE]		= F_WRITE | F_ONLY | F_AWRITE,
+	[RCORE_RC_ATOMIC_WRITE]		= F_AWRITE | F_ONLY,
 };
 
 static unsigned int rcore_rc_req_op_flags(uint8_t opcode)
@@ -355,9 +360,10 @@ static void rcore_rc_resp_dup(const struct rcore_rc_resp_state *st,
 				  &v->ack);
 		return;
 	}
-	if (v->flags & F_ATOMIC) {
+	if (v->flags & (F_ATOMIC | F_AWRITE)) {
 		v->action = RCORE_RC_RESP_DUPLICATE;
-		v->dup = RCORE_RC_DUP_ATOMIC;
+		v->dup = (v->flags & F_ATOMIC) ? RCORE_RC_DUP_ATOMIC :
+						 RCORE_RC_DUP_ATOMIC_WRITE;
 		v->npsn = 1;
 		v->resp_psn = psn;
 		return;
@@ -398,10 +404,21 @@ rcore_rc_resp_validate(const struct rcore_rc_resp_state *st,
 		return RCORE_RC_WHY_NO_FIRST;
 	}
 
-	if (((f & F_WRITE) && !(st->access & RCORE_RC_ACC_WRITE)) ||
+	if (((f & (F_WRITE | F_AWRITE)) &&
+	     !(st->access & RCORE_RC_ACC_WRITE)) ||
 	    ((f & F_READ) && !(st->access & RCORE_RC_ACC_READ)) ||
 	    ((f & F_ATOMIC) && !(st->access & RCORE_RC_ACC_ATOMIC)))
 		return RCORE_RC_WHY_ACCESS;
+
+	/* 8 bytes at an 8-byte aligned address, no more, no less */
+	if (f & F_AWRITE) {
+		if (pkt->reth.len != RCORE_RC_ATOMIC_WRITE_LEN ||
+		    pay != RCORE_RC_ATOMIC_WRITE_LEN)
+			return RCORE_RC_WHY_LENGTH;
+		if (pkt->reth.va & 7)
+			return RCORE_RC_WHY_ALIGN;
+		return RCORE_RC_WHY_NONE;
+	}
 
 	if (f & (F_READ | F_ATOMIC)) {
 		if (pay)
@@ -419,16 +436,6 @@ rcore_rc_resp_validate(const struct rcore_rc_resp_state *st,
 		return RCORE_RC_WHY_NOT_FULL;
 	if (!(f & F_WRITE))
 		return RCORE_RC_WHY_NONE;
-
-	/* 8 bytes at an 8-byte aligned address, no more, no less */
-	if (f & F_AWRITE) {
-		if (pkt->reth.len != RCORE_RC_ATOMIC_WRITE_LEN ||
-		    pay != RCORE_RC_ATOMIC_WRITE_LEN)
-			return RCORE_RC_WHY_LENGTH;
-		if (pkt->reth.va & 7)
-			return RCORE_RC_WHY_ALIGN;
-		return RCORE_RC_WHY_NONE;
-	}
 
 	/* An RDMA WRITE delivers exactly its RETH length. */
 	if (f & F_FIRST) {
@@ -490,7 +497,7 @@ void rcore_rc_resp_check(const struct rcore_rc_resp_state *st,
 	}
 
 	v->action = RCORE_RC_RESP_EXECUTE;
-	if (f & (F_READ | F_ATOMIC)) {
+	if (f & (F_READ | F_ATOMIC | F_AWRITE)) {
 		v->npsn = (f & F_READ) ? rcore_rc_msg_psns(RCORE_RC_MSG_READ,
 							   pkt->reth.len,
 							   st->mtu) : 1;
@@ -514,7 +521,7 @@ void rcore_rc_resp_executed(struct rcore_rc_resp_state *st,
 	st->epsn = rcore_psn_add(st->epsn, (int32_t)v->npsn);
 	st->nak_sent = false;
 
-	if (f & (F_READ | F_ATOMIC)) {
+	if (f & (F_READ | F_ATOMIC | F_AWRITE)) {
 		/* answered by its responses, which acknowledge it */
 		st->msn = (st->msn + 1) & RCORE_MSN_MASK;
 		st->unacked = 0;
@@ -772,6 +779,20 @@ static void rcore_rc_comp_read(const struct rcore_rc_req_state *st,
 
 	if (rcore_psn_before(last, p)) {
 		rcore_rc_comp_passed(st, wqe, v, last);
+		return;
+	}
+	/* An ATOMIC WRITE's answer: an empty READ_RESP_ONLY with an ACK. */
+	if (wqe->kind == RCORE_RC_MSG_ATOMIC_WRITE) {
+		if (op != RCORE_RC_READ_RESP_ONLY || pkt->payload_len) {
+			rcore_rc_comp_ignore(v, RCORE_RC_CWHY_UNEXPECTED);
+			return;
+		}
+		if (rcore_aeth_syn_type(pkt->aeth.syndrome) !=
+		    RCORE_AETH_ACK) {
+			rcore_rc_comp_ignore(v, RCORE_RC_CWHY_BAD_SYNDROME);
+			return;
+		}
+		rcore_rc_comp_complete(st, v, last);
 		return;
 	}
 	if (wqe->kind != RCORE_RC_MSG_READ) {

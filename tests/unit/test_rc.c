@@ -870,9 +870,10 @@ static void test_resp_not_request(void **state)
 }
 
 /*
- * ATOMIC WRITE: one packet, PSN and ACK as a WRITE_ONLY; 8 bytes at an
- * aligned address with remote write access, or an invalid request; a
- * duplicate is acknowledged again, never stored again.
+ * ATOMIC WRITE: one packet of 8 bytes at an aligned address with remote
+ * write access (else an invalid request), answered like a read of length
+ * zero (no coalesced ACK for it); a duplicate is answered again, never
+ * stored again.
  */
 static void test_resp_atomic_write(void **state)
 {
@@ -896,8 +897,8 @@ static void test_resp_atomic_write(void **state)
 	};
 	unsigned int i, f;
 
-	/* the requester: one packet of 8 bytes, AckReq, not a read/atomic */
-	assert_false(rcore_rc_msg_is_rd_atomic(RCORE_RC_MSG_ATOMIC_WRITE));
+	/* the requester: one packet of 8 bytes, AckReq, with the reads */
+	assert_true(rcore_rc_msg_is_rd_atomic(RCORE_RC_MSG_ATOMIC_WRITE));
 	assert_int_equal(rcore_rc_msg_psns(RCORE_RC_MSG_ATOMIC_WRITE, 8, MTU),
 			 1);
 	assert_int_equal(rcore_rc_msg_psns(RCORE_RC_MSG_ATOMIC_WRITE, 16,
@@ -915,32 +916,33 @@ static void test_resp_atomic_write(void **state)
 	assert_int_equal(rcore_rc_req_seg(RCORE_RC_MSG_ATOMIC_WRITE, 9, MTU,
 					  0, 0, &seg), RCORE_ERR_RANGE);
 
-	/* executed as a WRITE_ONLY that must be stored at once */
+	/* executed, then answered at its PSN */
 	resp_init(&st, 10, 0);
 	p = mkreth(RCORE_RC_ATOMIC_WRITE, 10, 8, 8);
 	rcore_rc_resp_check(&st, &p, &v);
 	assert_int_equal(v.action, RCORE_RC_RESP_EXECUTE);
 	f = v.flags;
 	assert_true(f & RCORE_RC_F_ATOMIC_WRITE);
-	assert_true(f & RCORE_RC_F_WRITE);
 	assert_int_equal(f & (RCORE_RC_F_FIRST | RCORE_RC_F_LAST),
 			 RCORE_RC_F_FIRST | RCORE_RC_F_LAST);
-	assert_false(f & (RCORE_RC_F_ATOMIC | RCORE_RC_F_NEED_WQE |
-			  RCORE_RC_F_RECV_DONE));
-	assert_true(f & RCORE_RC_F_ACK_NOW);
+	assert_false(f & (RCORE_RC_F_WRITE | RCORE_RC_F_ATOMIC |
+			  RCORE_RC_F_READ | RCORE_RC_F_NEED_WQE |
+			  RCORE_RC_F_RECV_DONE | RCORE_RC_F_ACK_NOW));
 	assert_int_equal(v.npsn, 1);
+	assert_int_equal(v.resp_psn, 10);
 	rcore_rc_resp_executed(&st, &p, &v);
 	assert_int_equal(st.epsn, 11);
-	assert_int_equal(st.ack_psn, 10);
+	assert_int_equal(st.ack_psn, 9);	/* no WRITE executed */
 	assert_int_equal(st.msn, 1);
 	assert_false(st.in_msg);
 
-	/* its retry: the ACK again, with the duplicate's PSN */
+	/* its retry: answered again, not stored again */
 	p.bth.ackreq = false;
 	rcore_rc_resp_check(&st, &p, &v);
 	assert_int_equal(v.action, RCORE_RC_RESP_DUPLICATE);
-	assert_int_equal(v.dup, RCORE_RC_DUP_ACK);
-	assert_int_equal(v.ack.psn, 10);
+	assert_int_equal(v.dup, RCORE_RC_DUP_ATOMIC_WRITE);
+	assert_int_equal(v.resp_psn, 10);
+	assert_int_equal(v.npsn, 1);
 
 	/* not between the packets of a WRITE */
 	p = mkreth(RCORE_RC_WRITE_FIRST, 11, MTU, 2 * MTU);
@@ -1652,6 +1654,57 @@ static void test_comp_atomic(void **state)
 	comp(&st, &b, &p, &v, RCORE_RC_COMP_ATOMIC_DATA);
 	rcore_rc_comp_apply(&st, &v);
 	assert_int_equal(st.una_psn, 1);
+}
+
+/*
+ * ATOMIC WRITE: completed by an empty READ_RESP_ONLY (rxe's answer, and
+ * rodp's); a plain ACK past it means that answer was lost.
+ */
+static void test_comp_atomic_write(void **state)
+{
+	struct rcore_rc_req_state st;
+	struct rcore_rc_comp_verdict v;
+	struct rcore_rc_wqe a = { RCORE_RC_MSG_ATOMIC_WRITE, 5, 8 };
+	struct rcore_rc_wqe b = { RCORE_RC_MSG_WRITE, 6, 8 };
+	struct rcore_pkt p;
+
+	req_init(&st, 5, 7, 7);
+	req_send_wqe(&st, &a);
+	req_send_wqe(&st, &b);
+
+	p = mkresp(RCORE_RC_READ_RESP_ONLY, 5, ACKSYN, 8);
+	comp_ignored(&st, &a, &p, RCORE_RC_CWHY_UNEXPECTED);
+	p = mkresp(RCORE_RC_READ_RESP_FIRST, 5, ACKSYN, MTU);
+	comp_ignored(&st, &a, &p, RCORE_RC_CWHY_UNEXPECTED);
+	p = mkresp(RCORE_RC_ATOMIC_ACK, 5, ACKSYN, 0);
+	comp_ignored(&st, &a, &p, RCORE_RC_CWHY_UNEXPECTED);
+	p = mkresp(RCORE_RC_READ_RESP_ONLY, 5, rcore_aeth_rnr_nak(1), 0);
+	comp_ignored(&st, &a, &p, RCORE_RC_CWHY_BAD_SYNDROME);
+
+	/* a plain ACK for both: the atomic write's answer was lost */
+	p = mkresp(RCORE_RC_ACK, 6, ACKSYN, 0);
+	comp(&st, &a, &p, &v, RCORE_RC_COMP_RETRY);
+	assert_int_equal(v.psn, 5);
+
+	p = mkresp(RCORE_RC_READ_RESP_ONLY, 5, ACKSYN, 0);
+	comp(&st, &a, &p, &v, RCORE_RC_COMP_COMPLETE);
+	assert_true(v.done);
+	assert_int_equal(v.una_psn, 6);
+	rcore_rc_comp_apply(&st, &v);
+	assert_int_equal(st.una_psn, 6);
+	p = mkresp(RCORE_RC_ACK, 6, ACKSYN, 0);
+	comp(&st, &b, &p, &v, RCORE_RC_COMP_COMPLETE);
+	rcore_rc_comp_apply(&st, &v);
+	assert_int_equal(st.una_psn, 7);
+
+	/* a remote access NAK at its PSN ends it with that status */
+	req_send_wqe(&st, &(struct rcore_rc_wqe){ RCORE_RC_MSG_ATOMIC_WRITE,
+						  7, 8 });
+	p = mkresp(RCORE_RC_ACK, 7,
+		   rcore_aeth_nak(RCORE_NAK_REMOTE_ACCESS_ERR), 0);
+	comp(&st, &(struct rcore_rc_wqe){ RCORE_RC_MSG_ATOMIC_WRITE, 7, 8 },
+	     &p, &v, RCORE_RC_COMP_FATAL);
+	assert_int_equal(v.status, RCORE_WC_REM_ACCESS_ERR);
 }
 
 static void test_comp_seq_nak(void **state)
@@ -2761,6 +2814,7 @@ int main(void)
 		cmocka_unit_test(test_comp_implied_nak),
 		cmocka_unit_test(test_comp_implied_ack),
 		cmocka_unit_test(test_comp_atomic),
+		cmocka_unit_test(test_comp_atomic_write),
 		cmocka_unit_test(test_comp_seq_nak),
 		cmocka_unit_test(test_comp_rnr),
 		cmocka_unit_test(test_comp_fatal_naks),

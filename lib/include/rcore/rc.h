@@ -148,7 +148,9 @@ enum rcore_rc_msg {
 	RCORE_RC_MSG_FETCH_ADD	= 7,
 	/*
 	 * RDMA ATOMIC WRITE (IBA 1.5): exactly 8 bytes, stored at once at an
-	 * 8-byte aligned address; one packet, acknowledged like a WRITE.
+	 * 8-byte aligned address; one packet, answered as a read of length
+	 * zero is (an empty READ_RESP_ONLY, as rxe does), and counted with
+	 * the reads and atomics against max_rd_atomic.
 	 */
 	RCORE_RC_MSG_ATOMIC_WRITE = 8,
 	RCORE_RC_MSG_COUNT	= 9
@@ -161,8 +163,8 @@ enum rcore_rc_msg {
  * rcore_rc_msg_is_rd_atomic - does a message need a response with data
  * @kind: an enum rcore_rc_msg value
  *
- * Return: true for RDMA reads and atomics, which are only completed by
- * their read responses / atomic ACK, never by a plain ACK.
+ * Return: true for RDMA reads, atomics and atomic writes, which are only
+ * completed by their read responses / atomic ACK, never by a plain ACK.
  */
 bool rcore_rc_msg_is_rd_atomic(enum rcore_rc_msg kind);
 
@@ -425,6 +427,11 @@ enum rcore_rc_dup {
 	 * PSN (drop the packet if it is no longer saved).
 	 */
 	RCORE_RC_DUP_ATOMIC	= 3,
+	/*
+	 * ATOMIC WRITE: do not store again; send the empty READ_RESP_ONLY
+	 * again at @resp_psn.
+	 */
+	RCORE_RC_DUP_ATOMIC_WRITE = 4,
 };
 
 /* Why a packet is NAKed as invalid or dropped (for counters and logs). */
@@ -475,9 +482,9 @@ enum rcore_rc_why {
  */
 #define RCORE_RC_F_ACK_NOW	0x0800u
 /*
- * An ATOMIC WRITE (with RCORE_RC_F_WRITE and F_ONLY: checked, executed,
- * acknowledged and retried as a WRITE_ONLY, but its 8 bytes must be
- * stored at once).
+ * An ATOMIC WRITE: its 8 bytes stored at once where its RETH says (remote
+ * write access), then answered like a read of length zero, in order with
+ * the read and atomic responses: an empty READ_RESP_ONLY at its PSN.
  */
 #define RCORE_RC_F_ATOMIC_WRITE	0x1000u
 
