@@ -26,6 +26,7 @@ for suite in "$@"; do
 		"$suite" | head -n 1)
 	export RODP_SUITE_TIMEOUT=$(( ${own:-$limit} * scale ))
 	echo "=== suite $name"
+	t0=$SECONDS
 	echo "rodp-suite: $name begin" >/dev/kmsg
 	# Into a file, not a pipe: a process the suite leaves stuck in the
 	# kernel must not keep the runner waiting for end of file.
@@ -37,8 +38,9 @@ for suite in "$@"; do
 	status=$?
 	wait $tpid
 	echo "$status" >"$out/$name.status"
+	echo $((SECONDS - t0)) >"$out/$name.secs"
 	echo "rodp-suite: $name end $status" >/dev/kmsg
-	echo "=== suite $name: exit $status"
+	echo "=== suite $name: exit $status ($((SECONDS - t0)) s)"
 done
 
 # A kernel with kmemleak (the debug kernel, scripts/debugkernel.sh): one
