@@ -538,13 +538,16 @@ static void stall_start(struct tcase *tc, struct stallfs *sf)
 	CHECK(sf->k->pid > 0, "fork: %s", strerror(errno));
 	sf->ev = fdopen(out[0], "r");
 	CHECK(sf->ev, "fdopen: %s", strerror(errno));
+	/* A failed test's teardown closes, unmounts and removes them. */
+	tc->stall_ev = sf->ev;
+	snprintf(tc->stall_dir, sizeof(tc->stall_dir), "%s", sf->dir);
 	CHECK(stall_event(sf, "ready", 10000),
 	      "%s did not mount within 10 s (is fuse.ko loaded?)", exe);
 	CHECK(!setenv("ODP_STALL_FILE", sf->file, 1), "setenv");
 }
 
 /* Open the gate for good, unmount, and the daemon must exit 0. */
-static void stall_stop(struct stallfs *sf)
+static void stall_stop(struct tcase *tc, struct stallfs *sf)
 {
 	int64_t end = vt_now_ms() + 10000;
 	pid_t p;
@@ -559,7 +562,9 @@ static void stall_stop(struct stallfs *sf)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	      "rodp-stallfs ended with status 0x%x", st);
 	fclose(sf->ev);
+	tc->stall_ev = NULL;
 	rmdir(sf->dir);
+	tc->stall_dir[0] = '\0';
 }
 
 /*
@@ -663,7 +668,7 @@ static void stall_test(struct tcase *tc, bool requester)
 			free(got);
 		}
 	}
-	stall_stop(&sf);
+	stall_stop(tc, &sf);
 	write_after_exit(tc, 147, "WRITE after the child's exit");
 }
 

@@ -60,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -135,6 +136,15 @@ static int tc_teardown(void **state)
 	for (i = 0; i < tc->nkids; i++)
 		kid_reap(&tc->kids[i]);
 	tc->nkids = 0;
+	/* rodp-stallfs of a test that failed: the daemon is gone now. */
+	if (tc->stall_ev)
+		fclose(tc->stall_ev);
+	tc->stall_ev = NULL;
+	if (tc->stall_dir[0]) {
+		umount2(tc->stall_dir, MNT_DETACH);
+		rmdir(tc->stall_dir);
+	}
+	tc->stall_dir[0] = '\0';
 	if (tc->restore_cap)
 		cap_ipc_lock(true);
 	if (tc->restore_rlim)

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -150,6 +151,9 @@ struct tcase {
 	struct rlimit rlim;
 	bool restore_rlim, restore_cap;
 	char tmpfile[256];
+	/* rodp-stallfs's event stream and mount point, until it stopped */
+	FILE *stall_ev;
+	char stall_dir[64];
 };
 
 /* Set by main(). */
