@@ -408,13 +408,13 @@ static void barrier(struct conn *c, struct buf *src, struct buf *dst,
 {
 	struct ibv_sge ss = sge(src, 0, 8);
 	struct ibv_wc wc;
-	int64_t end = vt_now_ms() + 10000;
+	int64_t end = vt_now_ms() + vt_wc_ms(0);
 
 	vt_put_u64(src->mem, seq);
 	post1(c->a.qp, seq, &ss, IBV_WR_RDMA_WRITE, raddr(dst, 0),
 	      dst->mr->rkey, 0, what);
 	expect_wc(c->a.scq, &wc, what, seq, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, 10000);
+		  IBV_WC_RDMA_WRITE, vt_wc_ms(0));
 	while (vt_get_u64(dst->mem) != seq) {
 		CHECK(vt_now_ms() < end, "%s: barrier WRITE %" PRIu64
 		      " not there within 10 s", what, seq);
@@ -604,17 +604,17 @@ static void test_qp_ex(void **state)
 	rc = ibv_wr_complete(qx);
 	CHECK(!rc, "%s: ibv_wr_complete: %s", p->a->name, strerror(rc));
 	expect_wc(c->a.scq, &wc, "ibv_wr_send_imm", 11, IBV_WC_SUCCESS,
-		  IBV_WC_SEND, 10000);
+		  IBV_WC_SEND, vt_wc_ms(0));
 	expect_wc(c->a.scq, &wc, "ibv_wr_rdma_write_imm", 12, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, 10000);
+		  IBV_WC_RDMA_WRITE, vt_wc_ms(0));
 	expect_wc(c->b.rcq, &wc, "ibv_wr_send_imm", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RECV, 10000);
+		  IBV_WC_RECV, vt_wc_ms(0));
 	CHECK(wc.byte_len == s->size && be32toh(wc.imm_data) == 0x5eed,
 	      "ibv_wr_send_imm: byte_len %u imm 0x%x", wc.byte_len,
 	      be32toh(wc.imm_data));
 	expect_bytes("ibv_wr_send_imm", r->mem, s->mem, s->size, 0, s->size);
 	expect_wc(c->b.rcq, &wc, "ibv_wr_rdma_write_imm", 2, IBV_WC_SUCCESS,
-		  IBV_WC_RECV_RDMA_WITH_IMM, 10000);
+		  IBV_WC_RECV_RDMA_WITH_IMM, vt_wc_ms(0));
 	CHECK(be32toh(wc.imm_data) == 0x3217, "ibv_wr_rdma_write_imm: imm 0x%x",
 	      be32toh(wc.imm_data));
 	expect_bytes("ibv_wr_rdma_write_imm", w->mem, want, w->size, GUARD,
@@ -767,7 +767,7 @@ static void test_read_refused(void **state)
 		}
 		CHECK(!d->rodp, "%s: UC post of opcode %d accepted", d->name,
 		      ops[i]);
-		CHECK(vt_get_wc(c->a.scq, &wc, 10000) &&
+		CHECK(vt_get_wc(c->a.scq, &wc, vt_wc_ms(0)) &&
 		      wc.status != IBV_WC_SUCCESS,
 		      "%s: UC opcode %d neither refused nor failed", d->name,
 		      ops[i]);
@@ -808,7 +808,7 @@ static void test_no_recv(void **state)
 	ss = sge(s1, 0, len);
 	post1(c->a.qp, 1, &ss, IBV_WR_SEND, 0, 0, 0, "SEND, no receive");
 	expect_wc(c->a.scq, &wc, "SEND, no receive", 1, IBV_WC_SUCCESS,
-		  IBV_WC_SEND, 10000);
+		  IBV_WC_SEND, vt_wc_ms(0));
 	barrier(c, bs, bd, 2, "WRITE after the SEND with no receive");
 	vt_expect_no_wc(c->b.rcq, "SEND with no receive posted", 0);
 	/* The first receive posted now takes the second SEND, not the first */
@@ -854,11 +854,11 @@ static void test_bad_rkey(void **state)
 	post1(c->a.qp, 1, &ss, IBV_WR_RDMA_WRITE, raddr(r, 0),
 	      r->mr->rkey ^ 0x80, 0, "WRITE with a bad R_Key");
 	expect_wc(c->a.scq, &wc, "WRITE with a bad R_Key", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, 10000);
+		  IBV_WC_RDMA_WRITE, vt_wc_ms(0));
 	post1(c->a.qp, 2, &ss, IBV_WR_RDMA_WRITE_WITH_IMM, raddr(ro, 0),
 	      ro->mr->rkey, 7, "WRITE_WITH_IMM without remote write");
 	expect_wc(c->a.scq, &wc, "WRITE_WITH_IMM without remote write", 2,
-		  IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE, 10000);
+		  IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE, vt_wc_ms(0));
 	/* the next good message: the only completion on B */
 	send_and_recv(c, s, t, 64, 3, "SEND after the dropped WRITEs");
 	expect_bytes("SEND after the dropped WRITEs", t->mem, s->mem, 64, 0,
@@ -881,9 +881,9 @@ static void test_bad_rkey(void **state)
 	post1(c->a.qp, 4, &ss, IBV_WR_RDMA_WRITE_WITH_IMM, raddr(r, 0),
 	      r->mr->rkey, 0x77, "good WRITE_WITH_IMM");
 	expect_wc(c->a.scq, &wc, "good WRITE_WITH_IMM", 4, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, 10000);
+		  IBV_WC_RDMA_WRITE, vt_wc_ms(0));
 	expect_wc(c->b.rcq, &wc, "good WRITE_WITH_IMM", 4, IBV_WC_SUCCESS,
-		  IBV_WC_RECV_RDMA_WITH_IMM, 10000);
+		  IBV_WC_RECV_RDMA_WITH_IMM, vt_wc_ms(0));
 	CHECK(be32toh(wc.imm_data) == 0x77 && wc.byte_len == len,
 	      "good WRITE_WITH_IMM: imm 0x%x byte_len %u",
 	      be32toh(wc.imm_data), wc.byte_len);
@@ -937,10 +937,10 @@ static void test_foreign(void **state)
 	ss = sge(s, 0, 64);
 	post1(f->a.qp, 1, &ss, IBV_WR_SEND, 0, 0, 0, "SEND from a stranger");
 	expect_wc(f->a.scq, &wc, "SEND from a stranger", 1, IBV_WC_SUCCESS,
-		  IBV_WC_SEND, 10000);
+		  IBV_WC_SEND, vt_wc_ms(0));
 	/* a stranger's packets are dropped as they arrive: give them time */
 	if (c->b.dev->rodp) {
-		int64_t end = vt_now_ms() + 10000;
+		int64_t end = vt_now_ms() + vt_wc_ms(0);
 
 		/* dropped on arrival: its counter moves */
 		while ((after = counter(c->b.dev, "rx_drop_state")) == before) {
@@ -960,9 +960,9 @@ static void test_foreign(void **state)
 	ss = sge(s, 0, 64);
 	post1(c->a.qp, 2, &ss, IBV_WR_SEND, 0, 0, 0, "SEND from the peer");
 	expect_wc(c->a.scq, &wc, "SEND from the peer", 2, IBV_WC_SUCCESS,
-		  IBV_WC_SEND, 10000);
+		  IBV_WC_SEND, vt_wc_ms(0));
 	expect_wc(c->b.rcq, &wc, "SEND from the peer", 1, IBV_WC_SUCCESS,
-		  IBV_WC_RECV, 10000);
+		  IBV_WC_RECV, vt_wc_ms(0));
 	expect_bytes("SEND from the peer", r->mem, s->mem, 64, 0, 64);
 }
 
@@ -1052,13 +1052,13 @@ static void test_loss(void **state)
 	post1(c->a.qp, 4, &ss, IBV_WR_RDMA_WRITE_WITH_IMM, raddr(t, 4 * m),
 	      t->mr->rkey, 0x2222, "WRITE_WITH_IMM after it");
 	expect_wc(c->a.scq, &wc, "SEND (packet lost)", 1, IBV_WC_SUCCESS,
-		  IBV_WC_SEND, 10000);
+		  IBV_WC_SEND, vt_wc_ms(0));
 	expect_wc(c->a.scq, &wc, "SEND after it", 2, IBV_WC_SUCCESS,
-		  IBV_WC_SEND, 10000);
+		  IBV_WC_SEND, vt_wc_ms(0));
 	expect_wc(c->a.scq, &wc, "WRITE (packet lost)", 3, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, 10000);
+		  IBV_WC_RDMA_WRITE, vt_wc_ms(0));
 	expect_wc(c->a.scq, &wc, "WRITE_WITH_IMM after it", 4,
-		  IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE, 10000);
+		  IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE, vt_wc_ms(0));
 
 	if (!c->b.dev->rodp) {
 		rxe_after_loss(c, r, s2, m);
@@ -1066,7 +1066,7 @@ static void test_loss(void **state)
 	}
 	/* The second SEND fills the first receive: the first SEND is gone. */
 	expect_wc(c->b.rcq, &wc, "SEND after the lost packet", 1,
-		  IBV_WC_SUCCESS, IBV_WC_RECV, 10000);
+		  IBV_WC_SUCCESS, IBV_WC_RECV, vt_wc_ms(0));
 	CHECK(wc.byte_len == 2 * m && (wc.wc_flags & IBV_WC_WITH_IMM) &&
 	      be32toh(wc.imm_data) == 0x1111,
 	      "SEND after the lost packet: byte_len %u (want %u: the lost one is %u), imm 0x%x",
@@ -1074,7 +1074,7 @@ static void test_loss(void **state)
 	expect_bytes("SEND after the lost packet", r->mem, s2->mem, 2 * m, 0,
 		     2 * m);
 	expect_wc(c->b.rcq, &wc, "WRITE_WITH_IMM after the lost packet", 2,
-		  IBV_WC_SUCCESS, IBV_WC_RECV_RDMA_WITH_IMM, 10000);
+		  IBV_WC_SUCCESS, IBV_WC_RECV_RDMA_WITH_IMM, vt_wc_ms(0));
 	CHECK(wc.byte_len == 8 && be32toh(wc.imm_data) == 0x2222,
 	      "WRITE_WITH_IMM after the lost packet: byte_len %u imm 0x%x",
 	      wc.byte_len, be32toh(wc.imm_data));
