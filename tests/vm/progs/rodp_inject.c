@@ -1301,15 +1301,18 @@ static void class_misaligned_atomic(struct pair *p)
 /* ATOMIC WRITE: 4 bytes past an 8-byte boundary, or 16 bytes long. */
 static void class_bad_atomic_write(struct pair *p)
 {
+	uintptr_t mr = (uintptr_t)(p->mem + MR_OFF);
+	/* An 8-byte aligned offset in the MR (MR_OFF itself may not be). */
+	uint32_t off = (uint32_t)(((mr + 64) & ~(uintptr_t)7) - mr);
 	uint8_t buf[PKT_MAX], data[16];
 	size_t len;
 
 	rnd_fill(data, sizeof(data));
-	len = mk_write(buf, p, RCORE_RC_ATOMIC_WRITE, p->epsn, 68,
+	len = mk_write(buf, p, RCORE_RC_ATOMIC_WRITE, p->epsn, off + 4,
 		       p->mr->rkey, 8, data, 8);
 	nak_class(p, "ATOMIC_WRITE at an address that is not 8-byte aligned: NAK (tx_nak_inv), QP error, memory unchanged",
 		  C_NAK_INV, buf, len);
-	len = mk_write(buf, p, RCORE_RC_ATOMIC_WRITE, p->epsn, 64,
+	len = mk_write(buf, p, RCORE_RC_ATOMIC_WRITE, p->epsn, off,
 		       p->mr->rkey, 16, data, 16);
 	nak_class(p, "ATOMIC_WRITE of 16 bytes: NAK (tx_nak_inv), QP error, memory unchanged",
 		  C_NAK_INV, buf, len);
