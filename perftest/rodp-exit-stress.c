@@ -46,6 +46,16 @@
  *              wait in ibv_reg_mr: pinned entries of the matrix take
  *              explicit ODP); a requester survivor may get its error
  *              before the kill (the victim cannot answer)
+ *   fork       the victim forks once its transfer is set up; the child
+ *              inherits the uverbs file and the mappings and touches no
+ *              verbs object.  Odd cycles: the buffer is MADV_DONTFORK
+ *              and the child outlives the SIGKILLed victim by 300 ms, so
+ *              the device context (QP, MR) outlives the mm that
+ *              registered the memory; even cycles: the child exits
+ *              100 ms after the fork while the victim's transfer goes
+ *              on, then the victim is SIGKILLed.  The driver is a child
+ *              subreaper and reaps the orphan (victim-exit when it is
+ *              not gone 3.3 s after the victim)
  * Cycle k (counted over the whole --out folder) runs scenario k modulo
  * the scenarios chosen, and within a scenario its j-th cycle takes entry
  * (7j + seed + 5 x scenario) modulo 24 of the matrix memory (pinned, explicit ODP,
@@ -90,7 +100,7 @@
  * kmsg.txt, the kernel log of the cycles.
  *
  * Not here yet (hooks: enum scenario, victim_action(), victim_end_ok()):
- * fork, teardown races (rdma link del, netns deletion, rmmod), cgroup
+ * teardown races (rdma link del, netns deletion, rmmod), cgroup
  * memory pressure and the OOM killer, and the imported uverbs fd (needs
  * ibv_import_* in the provider).
  *
@@ -164,11 +174,17 @@
  * in victim_end_ok().
  */
 enum scenario { SC_SIGKILL, SC_EXIT0, SC_ABORT, SC_PREFETCH, SC_INVAL,
-		SC_MT, SC_FUSE, SC_NUM };
+		SC_MT, SC_FUSE, SC_FORK, SC_NUM };
 
 static const char *const sc_names[SC_NUM] = {
 	"sigkill", "exit0", "abort", "prefetch", "inval", "mt", "fuse",
+	"fork",
 };
+
+/* fork: how long the forked child outlives the victim (odd cycles). */
+#define FORK_LINGER_MS	300
+/* fork: how long the forked child lives (even cycles). */
+#define FORK_SHORT_MS	100
 
 enum mem { MEM_PINNED, MEM_ODP, MEM_IMPLICIT, MEM_NUM };
 static const char *const mem_names[MEM_NUM] = { "pinned", "odp",
@@ -726,6 +742,38 @@ static void *survivor_control(void *arg)
 	return NULL;
 }
 
+/*
+ * fork: the victim forks, single-threaded, once the transfer is set up;
+ * the child inherits the uverbs file and the mappings (on odd cycles
+ * with the buffer MADV_DONTFORK) and touches no verbs object.  Odd
+ * cycles: the child outlives the victim by FORK_LINGER_MS, so the device
+ * context (QP, MR) outlives the mm that registered the memory.  Even
+ * cycles: the child exits after FORK_SHORT_MS while the victim's
+ * transfer goes on (the survivor must see no error before the kill).
+ * The driver (a child subreaper) reaps the orphan.
+ */
+static void victim_fork(struct end *e, unsigned long n)
+{
+	pid_t parent = getpid(), pid;
+	bool linger = n & 1;
+
+	if (linger)
+		madvise(e->buf, BUF_SIZE, MADV_DONTFORK);
+	pid = fork();
+	if (pid)
+		return;		/* a failed fork: the cycle is a sigkill */
+	close(e->fd);
+	prctl(PR_SET_PDEATHSIG, 0);
+	if (!linger) {
+		usleep(FORK_SHORT_MS * 1000);
+		_exit(0);
+	}
+	while (getppid() == parent)
+		usleep(5000);
+	usleep(FORK_LINGER_MS * 1000);
+	_exit(0);
+}
+
 static void child_main(int fd, const char *dev, bool victim, bool req,
 		       const struct cycle *c)
 {
@@ -749,6 +797,8 @@ static void child_main(int fd, const char *dev, bool victim, bool req,
 	end_setup(&e, dev);
 	if (msg_send(fd, &m) || msg_recv(fd, &m, 30000) || m.type != M_GO)
 		_exit(3);
+	if (victim && c->sc == SC_FORK)
+		victim_fork(&e, c->n);
 	if (victim) {
 		pthread_create(&th, NULL, victim_control, &e);
 		if (c->sc == SC_PREFETCH)
@@ -1422,6 +1472,30 @@ static void fuse_stop(struct cycle *c)
 }
 
 /* One cycle: set up, transfer, act, check. */
+/*
+ * fork: the victim's child, an orphan the driver (child subreaper)
+ * adopted, must end within FORK_LINGER_MS and a margin; reap it.
+ */
+static void fork_reap(struct cycle *c)
+{
+	int64_t end = now_ns() + (int64_t)(FORK_LINGER_MS + 3000) * 1000000;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(-1, &st, WNOHANG);
+
+		if (r < 0)		/* ECHILD: nobody left */
+			return;
+		if (r > 0)
+			continue;
+		if (now_ns() > end)
+			break;
+		sleep_ms(5);
+	}
+	broke(c, "victim-exit", "the victim's forked child is still there "
+	      "%d ms after the victim", FORK_LINGER_MS + 3000);
+}
+
 static void run_cycle(struct cycle *c)
 {
 	const char *vdev = opt_dev, *sdev = opt_peer;
@@ -1579,6 +1653,8 @@ out:
 		if (!vch.reaped || !sch.reaped)
 			broke(c, "d-state", "a child survives SIGKILL");
 	}
+	if (c->sc == SC_FORK)
+		fork_reap(c);
 	if (opt_self_test)
 		self_test_break();
 	if (c->sc == SC_FUSE)
@@ -1923,6 +1999,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/kmsg.txt", opt_out);
 	kmsg_all = fopen(path, "a");
 
+	/* fork: the victim's orphaned child comes to us to be reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
