@@ -56,6 +56,17 @@
  *              on, then the victim is SIGKILLed.  The driver is a child
  *              subreaper and reaps the orphan (victim-exit when it is
  *              not gone 3.3 s after the victim)
+ *   import     before it makes any verbs object the victim forks an
+ *              importer (which closes every other file); once set up it
+ *              passes its uverbs file by SCM_RIGHTS, with its PD and MR
+ *              handles; the importer ibv_import_device()s, _pd()s and
+ *              _mr()s them, waits for the victim's death (SIGKILL) and
+ *              300 ms more, then deregisters the imported MR (odd
+ *              cycles) or unimports it (even cycles: the file's release
+ *              destroys it), unimports the PD, closes and exits 0.  The
+ *              MR and the QP outlive the mm that registered the memory,
+ *              held by a process whose mm the device must never touch.
+ *              Needs a provider with the import verbs (rodp's; not rxe's)
  * Cycle k (counted over the whole --out folder) runs scenario k modulo
  * the scenarios chosen, and within a scenario its j-th cycle takes entry
  * (7j + seed + 5 x scenario) modulo 24 of the matrix memory (pinned, explicit ODP,
@@ -101,8 +112,7 @@
  *
  * Not here yet (hooks: enum scenario, victim_action(), victim_end_ok()):
  * teardown races (rdma link del, netns deletion, rmmod), cgroup
- * memory pressure and the OOM killer, and the imported uverbs fd (needs
- * ibv_import_* in the provider).
+ * memory pressure and the OOM killer.
  *
  * Needs root (kernel log, core_pattern, debugfs).  Exit status: 0 when
  * every cycle of this run passed, 1 when one failed, 2 on a usage error,
@@ -174,11 +184,11 @@
  * in victim_end_ok().
  */
 enum scenario { SC_SIGKILL, SC_EXIT0, SC_ABORT, SC_PREFETCH, SC_INVAL,
-		SC_MT, SC_FUSE, SC_FORK, SC_NUM };
+		SC_MT, SC_FUSE, SC_FORK, SC_IMPORT, SC_NUM };
 
 static const char *const sc_names[SC_NUM] = {
 	"sigkill", "exit0", "abort", "prefetch", "inval", "mt", "fuse",
-	"fork",
+	"fork", "import",
 };
 
 /* fork: how long the forked child outlives the victim (odd cycles). */
@@ -774,6 +784,146 @@ static void victim_fork(struct end *e, unsigned long n)
 	_exit(0);
 }
 
+/* Send @fd over the UNIX socket @sock (SCM_RIGHTS). */
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char byte = 'f';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) == 1 ? 0 : -1;
+}
+
+/* Receive a file descriptor sent by send_fd(); -1 on failure. */
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &mh, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/*
+ * import: a second process gets the victim's uverbs file by SCM_RIGHTS
+ * (from a process that shares nothing else with the victim: it is
+ * forked before the verbs objects exist and closes all but its socket),
+ * imports the device, the PD and the MR (ibv_import_*), and says so.
+ * It waits for the victim's death, then FORK_LINGER_MS; then, on odd
+ * cycles, deregisters the imported MR (on even ones leaves it to the
+ * file's release), and exits.  The device context and the MR thus
+ * outlive the mm that registered the memory, held by a process whose mm
+ * the device must never touch.
+ */
+static void importer_main(int sock, pid_t victim, unsigned long n)
+{
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	uint32_t h[2];
+	char ok = 'i';
+	int fd;
+
+	fd = recv_fd(sock);
+	if (fd < 0 || read(sock, h, sizeof(h)) != sizeof(h))
+		_exit(20);
+	ctx = ibv_import_device(fd);
+	pd = ctx ? ibv_import_pd(ctx, h[0]) : NULL;
+	mr = pd ? ibv_import_mr(pd, h[1]) : NULL;
+	if (!mr)
+		ok = 'x';
+	if (write(sock, &ok, 1) != 1 || ok != 'i')
+		_exit(21);
+	while (kill(victim, 0) == 0) {
+		char st[64];
+		FILE *f;
+
+		/* A zombie victim is dead for this purpose. */
+		snprintf(st, sizeof(st), "/proc/%d/stat", victim);
+		f = fopen(st, "r");
+		if (!f)
+			break;
+		if (fscanf(f, "%*d %*s %c", st) == 1 && st[0] == 'Z') {
+			fclose(f);
+			break;
+		}
+		fclose(f);
+		usleep(5000);
+	}
+	usleep(FORK_LINGER_MS * 1000);
+	if (n & 1) {
+		if (ibv_dereg_mr(mr))
+			_exit(22);
+	} else {
+		ibv_unimport_mr(mr);
+	}
+	ibv_unimport_pd(pd);
+	ibv_close_device(ctx);
+	_exit(0);
+}
+
+static pid_t importer_pid;
+static int importer_sock = -1;
+
+/* import: fork the importer while the victim has no verbs object yet. */
+static void importer_fork(unsigned long n)
+{
+	int sv[2], i;
+	pid_t victim = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return;
+	importer_pid = fork();
+	if (importer_pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	if (!importer_pid) {
+		for (i = 3; i < 1024; i++)
+			if (i != sv[1])
+				close(i);
+		importer_main(sv[1], victim, n);
+	}
+	close(sv[1]);
+	importer_sock = sv[0];
+}
+
+/* import: hand the uverbs file, the PD and the MR to the importer. */
+static void victim_import(struct end *e, unsigned long n)
+{
+	uint32_t h[2] = { e->pd->handle, e->mr->handle };
+	char ok = 0;
+
+	(void)n;
+	if (importer_sock < 0 || send_fd(importer_sock, e->vd.ctx->cmd_fd) ||
+	    write(importer_sock, h, sizeof(h)) != sizeof(h) ||
+	    read(importer_sock, &ok, 1) != 1 || ok != 'i')
+		child_fail(e->fd, "import: the importer could not import "
+			   "the device, PD and MR");
+}
+
 static void child_main(int fd, const char *dev, bool victim, bool req,
 		       const struct cycle *c)
 {
@@ -794,11 +944,15 @@ static void child_main(int fd, const char *dev, bool victim, bool req,
 		rl.rlim_cur = rl.rlim_max = 0;
 		setrlimit(RLIMIT_CORE, &rl);
 	}
+	if (victim && c->sc == SC_IMPORT)
+		importer_fork(c->n);
 	end_setup(&e, dev);
 	if (msg_send(fd, &m) || msg_recv(fd, &m, 30000) || m.type != M_GO)
 		_exit(3);
 	if (victim && c->sc == SC_FORK)
 		victim_fork(&e, c->n);
+	if (victim && c->sc == SC_IMPORT)
+		victim_import(&e, c->n);
 	if (victim) {
 		pthread_create(&th, NULL, victim_control, &e);
 		if (c->sc == SC_PREFETCH)
@@ -1473,8 +1627,9 @@ static void fuse_stop(struct cycle *c)
 
 /* One cycle: set up, transfer, act, check. */
 /*
- * fork: the victim's child, an orphan the driver (child subreaper)
- * adopted, must end within FORK_LINGER_MS and a margin; reap it.
+ * fork, import: the victim's child (the importer), an orphan the driver
+ * (child subreaper) adopted, must end within FORK_LINGER_MS and a
+ * margin, with status 0; reap it.
  */
 static void fork_reap(struct cycle *c)
 {
@@ -1486,14 +1641,21 @@ static void fork_reap(struct cycle *c)
 
 		if (r < 0)		/* ECHILD: nobody left */
 			return;
-		if (r > 0)
+		if (r > 0) {
+			if (!WIFEXITED(st) || WEXITSTATUS(st))
+				broke(c, "victim-exit", "the victim's %s "
+				      "ended with status %#x",
+				      c->sc == SC_IMPORT ? "importer" :
+				      "forked child", st);
 			continue;
+		}
 		if (now_ns() > end)
 			break;
 		sleep_ms(5);
 	}
-	broke(c, "victim-exit", "the victim's forked child is still there "
-	      "%d ms after the victim", FORK_LINGER_MS + 3000);
+	broke(c, "victim-exit", "the victim's %s is still there %d ms "
+	      "after the victim", c->sc == SC_IMPORT ? "importer" :
+	      "forked child", FORK_LINGER_MS + 3000);
 }
 
 static void run_cycle(struct cycle *c)
@@ -1653,7 +1815,7 @@ out:
 		if (!vch.reaped || !sch.reaped)
 			broke(c, "d-state", "a child survives SIGKILL");
 	}
-	if (c->sc == SC_FORK)
+	if (c->sc == SC_FORK || c->sc == SC_IMPORT)
 		fork_reap(c);
 	if (opt_self_test)
 		self_test_break();

@@ -1,7 +1,7 @@
 #!/bin/bash
 # VM suite "stress": a short campaign of perftest/rodp-exit-stress (the
 # tool behind `./rodp stress`): 3 cycles of each scenario (sigkill,
-# exit0, abort, prefetch, inval, mt, fuse, fork) with rodp0 the victim's device,
+# exit0, abort, prefetch, inval, mt, fuse, fork, import) with rodp0 the victim's device,
 # against rodp1 and against rxe0.  Each cycle forks a victim and a
 # survivor, runs a transfer between them and ends the victim in the
 # middle of it as its scenario says; the tool then checks its
@@ -31,7 +31,7 @@ TOOL=$RODP_REPO/build/cmake/perftest/rodp-exit-stress
 # The kernel starts the core_pattern helper in PID 1's root, the
 # initramfs, where the repository is /repo (tests/vm/harness/init).
 HELPER=/repo/build/cmake/perftest/rodp-core-helper
-SCENARIOS="sigkill exit0 abort prefetch inval mt fuse fork"
+SCENARIOS="sigkill exit0 abort prefetch inval mt fuse fork import"
 PAIRS="rodp0:rodp1 rodp0:rxe0"
 SEED=${RODP_STRESS_SEED:-$(date +%s)}
 PER=${RODP_STRESS_CYCLES:-3}
