@@ -986,18 +986,10 @@ static void rodpu_wr_set_xrc_srqn(struct ibv_qp_ex *ibqpx,
 static void rodpu_wr_atomic_write(struct ibv_qp_ex *ibqpx, uint32_t rkey,
 				  uint64_t remote_addr, const void *atomic_wr)
 {
-	struct rodp_swqe *w;
+	uint64_t v;
 
-	if (remote_addr & (RODPU_ATOMIC_SIZE - 1)) {
-		rodpu_wr_fail(ex_to_rqp(ibqpx), EINVAL);
-		return;
-	}
-	w = rodpu_wr_begin(ibqpx, IBV_WR_ATOMIC_WRITE);
-	if (!w)
-		return;
-	w->rkey = rkey;
-	w->remote_addr = remote_addr;
-	memcpy(&w->compare_add, atomic_wr, RODPU_ATOMIC_SIZE);
+	memcpy(&v, atomic_wr, sizeof(v));
+	rodpu_wr_atomic(ibqpx, IBV_WR_ATOMIC_WRITE, rkey, remote_addr, v, 0);
 }
 
 static void rodpu_qp_set_wr_ops(struct ibv_qp_ex *qpx)
