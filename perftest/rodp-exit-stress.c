@@ -46,7 +46,7 @@
  *              wait in ibv_reg_mr: pinned entries of the matrix take
  *              explicit ODP); a requester survivor may get its error
  *              before the kill (the victim cannot answer)
- *   fork       the victim forks once its transfer is set up; the child
+ *   fork       the victim forks once its QP is connected; the child
  *              inherits the uverbs file and the mappings and touches no
  *              verbs object.  Odd cycles: the buffer is MADV_DONTFORK
  *              and the child outlives the SIGKILLed victim by 300 ms, so
@@ -57,10 +57,11 @@
  *              subreaper and reaps the orphan (victim-exit when it is
  *              not gone 3.3 s after the victim)
  *   import     before it makes any verbs object the victim forks an
- *              importer (which closes every other file); once set up it
- *              passes its uverbs file by SCM_RIGHTS, with its PD and MR
- *              handles; the importer ibv_import_device()s, _pd()s and
- *              _mr()s them, waits for the victim's death (SIGKILL) and
+ *              importer (which closes every other file); once connected,
+ *              before it says it is ready, it passes its uverbs file by
+ *              SCM_RIGHTS with its PD and MR handles; the importer
+ *              ibv_import_device()s, _pd()s and _mr()s them and says
+ *              so, waits for the victim's death (SIGKILL) and
  *              300 ms more, then deregisters the imported MR (odd
  *              cycles) or unimports it (even cycles: the file's release
  *              destroys it), unimports the PD, closes and exits 0.  The
@@ -947,12 +948,13 @@ static void child_main(int fd, const char *dev, bool victim, bool req,
 	if (victim && c->sc == SC_IMPORT)
 		importer_fork(c->n);
 	end_setup(&e, dev);
-	if (msg_send(fd, &m) || msg_recv(fd, &m, 30000) || m.type != M_GO)
-		_exit(3);
+	/* Before READY: the action may come as soon as the peer flows. */
 	if (victim && c->sc == SC_FORK)
 		victim_fork(&e, c->n);
 	if (victim && c->sc == SC_IMPORT)
 		victim_import(&e, c->n);
+	if (msg_send(fd, &m) || msg_recv(fd, &m, 30000) || m.type != M_GO)
+		_exit(3);
 	if (victim) {
 		pthread_create(&th, NULL, victim_control, &e);
 		if (c->sc == SC_PREFETCH)
