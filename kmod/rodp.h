@@ -192,6 +192,8 @@ enum rodp_counter {
 	RODP_CNT_DEFERRED,		/* steps left to the work item: an
 					 * ODP fault that may not sleep in
 					 * another process's context */
+	RODP_CNT_TX_LOCAL,		/* handed to a rodp device of this
+					 * host, not through the network */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -989,6 +991,11 @@ int rodp_net_get(struct net *net);
 void rodp_net_put(struct net *net);
 int rodp_net_mc(struct rodp_dev *rdev, const struct in6_addr *group,
 		bool join);
+
+/* rodp_direct.c: host-local delivery between namespaces */
+struct rodp_dev *rodp_direct_peer(struct rodp_dev *rdev,
+				  const struct rodp_path *path,
+				  struct dst_entry *dst);
 
 /* rodp_ah.c: address handles, the paths of QPs and AHs */
 extern const struct ib_device_ops rodp_ah_ops;

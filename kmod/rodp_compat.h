@@ -147,4 +147,18 @@ static inline void rodp_udp_tunnel_sock_release(struct socket *sock)
 #endif
 }
 
+/*
+ * A tcx BPF program (attached without a qdisc) on @dev: newer kernels
+ * only; older ones attach BPF through clsact, an ingress queue's qdisc.
+ */
+static inline bool rodp_dev_tcx_hooked(const struct net_device *dev)
+{
+#ifdef RODP_HAVE_TCX
+	return rcu_access_pointer(dev->tcx_ingress) ||
+	       rcu_access_pointer(dev->tcx_egress);
+#else
+	return false;
+#endif
+}
+
 #endif /* RODP_COMPAT_H */

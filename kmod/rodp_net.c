@@ -274,9 +274,21 @@ static struct dst_entry *rodp_route6(struct rodp_dev *rdev,
 }
 
 /*
- * A packet to an address of this host: straight to the rodp device that
- * owns it, without the IP stack.  Return the receiving side as
+ * Hand a packet straight to @peer, a rodp device of this host, without
+ * the IP stack; RCU read side held.  Return the receiving side as
  * rodp_rx_queue() does.
+ */
+static struct rodp_eng *rodp_hand_to(struct rodp_dev *rdev,
+				     struct rodp_dev *peer, struct sk_buff *skb)
+{
+	__skb_pull(skb, skb_transport_offset(skb) + sizeof(struct udphdr));
+	rodp_count(rdev, RODP_CNT_TX_LOCAL);
+	return rodp_rx_queue(peer, skb, true);
+}
+
+/*
+ * A packet to an address of this host: to the rodp device that owns it.
+ * Return the receiving side as rodp_rx_queue() does.
  */
 static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
 				       const struct rodp_path *path,
@@ -290,9 +302,7 @@ static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
 	peer = path->ipv6 ? rodp_dev_by_addr6_rcu(rdev->net, &path->daddr6) :
 			    rodp_dev_by_addr_rcu(rdev->net, path->daddr);
 	if (peer) {
-		__skb_pull(skb, skb_transport_offset(skb) +
-			   sizeof(struct udphdr));
-		pe = rodp_rx_queue(peer, skb, true);
+		pe = rodp_hand_to(rdev, peer, skb);
 	} else {
 		rodp_count(rdev, RODP_CNT_TX_DROP);
 		kfree_skb(skb);
@@ -309,7 +319,9 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct rodp_path *path,
 				 struct sk_buff *skb)
 {
 	struct rodp_dev *rdev = qp->rdev;
+	struct rodp_dev *peer;
 	struct dst_entry *dst;
+	struct rodp_eng *pe;
 	bool local;
 	u32 icrc;
 	int ret;
@@ -325,6 +337,16 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct rodp_path *path,
 		dst_release(dst);
 		return rodp_out_local(qp, path, skb);
 	}
+	/* Another namespace of this host, maybe (rodp_direct.c). */
+	rcu_read_lock();
+	peer = rodp_direct_peer(rdev, path, dst);
+	if (peer) {
+		pe = rodp_hand_to(rdev, peer, skb);
+		rcu_read_unlock();
+		dst_release(dst);
+		return pe;
+	}
+	rcu_read_unlock();
 	/* Only a packet that goes on a wire needs its ICRC. */
 	rcore_icrc_calc(skb->data, skb->len - RCORE_ICRC_LEN, &icrc);
 	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);

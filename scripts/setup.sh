@@ -23,6 +23,8 @@ PACKAGES=(
 	# run and test
 	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils perftest nvme-cli
 	iproute2 kmod procps util-linux tcpdump strace python3 shellcheck
+	# a firewall rule that must turn host-local delivery off (suite direct)
+	nftables
 	# decodes the captures as RoCEv2 (tcpdump shows only UDP)
 	tshark
 	# rdma-core's own verbs tests (pyverbs), run against rodp and rxe

@@ -197,6 +197,10 @@ run_vm_suites()
 		kopt+=(--distro "$distro")
 		tag=${kernel:-$(rodp_kver)}+$distro
 	fi
+	# RODP_PACKET_PATH=1 (the guest loads rodp with packet_path=1): no
+	# host-local delivery between namespaces, every packet through veths.
+	[ "${RODP_PACKET_PATH:-0}" = 0 ] ||
+		tag=${tag:-$(rodp_kver)}+packets
 	[ -z "$tag" ] || label="$tag/"
 	per=${RODP_SUITE_TIMEOUT:-240}
 	export RODP_SUITE_TIMEOUT=$per
@@ -330,7 +334,8 @@ while [ $# -gt 0 ]; do
 	--distro) distro=${2:?--distro wants bookworm, trixie or sid}
 		  shift 2 ;;
 	--full) full=1; shift ;;
-	*) die "test: unknown option $1 (--kernel K, --distro D, --full)" ;;
+	--packet-path) export RODP_PACKET_PATH=1; shift ;;
+	*) die "test: unknown option $1 (--kernel K, --distro D, --full, --packet-path)" ;;
 	esac
 done
 
@@ -369,6 +374,9 @@ pkgroots_pid=$!
 run_vm_suites "" ""
 wait $roots_pid
 if [ $full -eq 1 ]; then
+	# Both delivery modes: every suite again with the packet path.
+	[ "${RODP_PACKET_PATH:-0}" != 0 ] ||
+		RODP_PACKET_PATH=1 run_vm_suites "" ""
 	for kd in "${OTHER[@]}"; do
 		run_vm_suites "${kd%%:*}" ""
 	done
@@ -380,8 +388,15 @@ if [ $full -eq 1 ]; then
 		run_pkg_test "$d"
 	done
 else
+	# The 6.12 slice takes the packet path (RODP_PACKET_PATH=1): rc and
+	# odp run in both delivery modes within the budget.
 	for kd in "${OTHER[@]}"; do
-		run_vm_suites "${kd%%:*}" "${kd#*:}" "${SLICE[@]}"
+		if [ "${kd%%:*}" = 6.12 ]; then
+			RODP_PACKET_PATH=1 run_vm_suites "${kd%%:*}" \
+				"${kd#*:}" "${SLICE[@]}"
+		else
+			run_vm_suites "${kd%%:*}" "${kd#*:}" "${SLICE[@]}"
+		fi
 	done
 	wait $pkgroots_pid
 	for d in "${PKG[@]}"; do

@@ -108,8 +108,14 @@ load_rodp()
 		log "rodp: SKIPPED, $RODP_KO not built: no rodp0/rodp1"
 		return
 	fi
-	insmod "$RODP_KO" || setup_failed "insmod $RODP_KO failed"
-	log "rodp: loaded $RODP_KO"
+	# RODP_PACKET_PATH=1: every packet through the network stack, none
+	# handed over directly between namespaces (kmod/rodp_direct.c).
+	local args=()
+	[ -z "${RODP_PACKET_PATH:-}" ] ||
+		args=(packet_path="$RODP_PACKET_PATH")
+	insmod "$RODP_KO" "${args[@]}" ||
+		setup_failed "insmod $RODP_KO ${args[*]} failed"
+	log "rodp: loaded $RODP_KO ${args[*]}"
 }
 
 # / is read-only: a tmpfs over /etc/libibverbs.d with the root's drivers

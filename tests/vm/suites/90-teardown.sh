@@ -15,6 +15,9 @@ set -u
 . "$(dirname "$0")/../harness/tap.sh"
 
 KO=$RODP_KO
+# The module parameters the harness loaded it with (RODP_PACKET_PATH).
+KO_ARGS=()
+[ -z "${RODP_PACKET_PATH:-}" ] || KO_ARGS=(packet_path="$RODP_PACKET_PATH")
 HOLDDEV=$RODP_REPO/build/cmake/tests/vm/vm_holddev
 
 plan 23
@@ -101,7 +104,7 @@ check "rmmod rodp with no devices" within 60 rmmod rodp
 check "rodp is unloaded" test ! -d /sys/module/rodp
 
 # 4. Unload the module under a device.
-check "insmod rodp.ko again" insmod "$KO"
+check "insmod rodp.ko again" insmod "$KO" "${KO_ARGS[@]}"
 check "rdma link add rodp2 on ns0/ve0" \
 	ip netns exec ns0 rdma link add rodp2 type rodp netdev ve0
 check "rodp2 is PORT_ACTIVE" wait_for 10 port_is rodp2 state PORT_ACTIVE
@@ -115,7 +118,7 @@ fi
 # 5. The stack comes back as the harness built it.
 restore()
 {
-	insmod "$KO" &&
+	insmod "$KO" "${KO_ARGS[@]}" &&
 	ip netns exec ns0 rdma link add rodp0 type rodp netdev ve0 &&
 	ip netns exec ns1 rdma link add rodp1 type rodp netdev ve1 &&
 	wait_for 10 port_is rodp0 state PORT_ACTIVE &&

@@ -1,0 +1,161 @@
+#!/bin/bash
+# VM suite "direct": host-local delivery between namespaces
+# (kmod/rodp_direct.c).  rodp0 (ns0) and rodp1 (ns1) reach each other
+# through ve0, br0 and ve1; with nothing on that way that could see or
+# change a packet, rodp hands their packets over directly (hw counter
+# tx_local) and the veths carry none of them.  Each case moves data
+# (ib_write_bw, or ibv_rc_pingpong -c, which checks it) and then checks
+# which way it went:
+#  - by default: directly, IPv4 and IPv6;
+#  - with the module parameter packet_path=1: through the veths;
+#  - with a capture (tcpdump) on the bridge port ve1p, a netem qdisc on
+#    ve0, an ingress qdisc on ve0p, VLAN filtering on br0, or an nftables
+#    input chain in ns1: through the network, and direct again once it
+#    is gone.
+# The suite leaves packet_path as it found it.
+set -u
+. "$(dirname "$0")/../harness/tap.sh"
+. "$(dirname "$0")/../../../perftest/lib.sh"
+
+PT_DIR=${RODP_VM_RUN:-/tmp}/suites/direct
+# shellcheck disable=SC2034 # read by pt_pair
+PT_TIMEOUT=60
+mkdir -p "$PT_DIR"
+KROOT=$RODP_REPO/build/deps/$(uname -r)/root
+PARAM=/sys/module/rodp/parameters/packet_path
+N=100			# ib_write_bw iterations of 64 KiB: 6400 packets
+
+plan 21
+
+cnt() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
+ve0_tx() { ip netns exec ns0 cat /sys/class/net/ve0/statistics/tx_packets; }
+
+# transfer NAME [PT_FAMILY]: rodp0 -> rodp1, ib_write_bw 64 KiB x N;
+# sets LOCAL (rodp0's tx_local delta) and WIRE (ve0's tx_packets delta).
+# One case: the transfer worked.
+transfer()
+{
+	local name=$1 l0 w0
+	l0=$(cnt rodp0 tx_local)
+	w0=$(ve0_tx)
+	if PT_FAMILY=${2:-4} pt_pair "$name" ns1 rodp1 ns0 rodp0 10.77.0.11 \
+	   ib_write_bw -s 65536 -n $N; then
+		pass "$name: ib_write_bw rodp0 -> rodp1"
+	else
+		fail "$name: ib_write_bw rodp0 -> rodp1"
+		diag "$PT_WHY"
+	fi
+	LOCAL=$(($(cnt rodp0 tx_local) - l0))
+	WIRE=$(($(ve0_tx) - w0))
+	diag "$name: rodp0 tx_local +$LOCAL, ve0 tx_packets +$WIRE"
+}
+
+# direct NAME / network NAME: one case on the last transfer's way.
+direct()
+{
+	if [ "$LOCAL" -ge $((N * 64)) ] && [ "$WIRE" -lt $((N * 64 / 10)) ]; then
+		pass "$1: handed over directly"
+	else
+		fail "$1: handed over directly"
+	fi
+}
+
+network()
+{
+	if [ "$LOCAL" -eq 0 ] && [ "$WIRE" -ge $((N * 64)) ]; then
+		pass "$1: through the network"
+	else
+		fail "$1: through the network"
+	fi
+}
+
+orig=$(cat "$PARAM" 2>/dev/null)
+is "module parameter packet_path is there" "${orig:+yes}" yes
+echo 0 >"$PARAM"
+
+transfer default
+direct default
+transfer ipv6 6
+direct ipv6
+if pt_pair pingpong ns1 rodp1 ns0 rodp0 10.77.0.11 ibv_rc_pingpong -c \
+   -s 65536 -n 50; then
+	pass "ibv_rc_pingpong -c rodp0 -> rodp1, data checked"
+else
+	fail "ibv_rc_pingpong -c rodp0 -> rodp1, data checked"
+	diag "$PT_WHY"
+fi
+
+echo 1 >"$PARAM"
+transfer packet_path
+network packet_path
+echo 0 >"$PARAM"
+
+# A capture on the bridge port to ns1 sees every packet.
+cap=$PT_DIR/ve1p.pcap
+tcpdump -B 16384 -i ve1p -w "$cap" -U udp port 4791 2>/dev/null &
+tpid=$!
+sleep 2	# tcpdump has opened its socket
+transfer tcpdump
+network tcpdump
+kill $tpid
+wait $tpid 2>/dev/null
+got=$(tcpdump -r "$cap" 2>/dev/null | wc -l)
+# (under TCG tcpdump drops some: it must have seen the transfer)
+if [ "$got" -ge $N ]; then
+	pass "tcpdump on ve1p saw the packets ($got)"
+else
+	fail "tcpdump on ve1p saw the packets ($got)"
+fi
+
+if modprobe -d "$KROOT" sch_netem &&
+   ip netns exec ns0 tc qdisc add dev ve0 root netem delay 1ms; then
+	transfer netem
+	network netem
+	ip netns exec ns0 tc qdisc del dev ve0 root
+else
+	fail "netem on ve0"
+	fail "netem on ve0: through the network"
+fi
+
+if modprobe -d "$KROOT" sch_ingress &&
+   tc qdisc add dev ve0p ingress; then
+	transfer ingress
+	network ingress
+	tc qdisc del dev ve0p ingress
+else
+	fail "ingress qdisc on ve0p"
+	fail "ingress qdisc on ve0p: through the network"
+fi
+
+if ip link set br0 type bridge vlan_filtering 1; then
+	transfer vlan_filtering
+	network vlan_filtering
+	ip link set br0 type bridge vlan_filtering 0
+else
+	fail "vlan_filtering on br0"
+	fail "vlan_filtering on br0: through the network"
+fi
+
+if ! command -v nft >/dev/null; then
+	printf 'ok %d - nftables input chain in ns1 # SKIP no nft\n' \
+		$((TAP_N + 1))
+	printf 'ok %d - nftables: through the network # SKIP no nft\n' \
+		$((TAP_N + 2))
+	TAP_N=$((TAP_N + 2))
+elif modprobe -d "$KROOT" nf_tables &&
+     ip netns exec ns1 nft add table inet rodp_direct &&
+     ip netns exec ns1 nft add chain inet rodp_direct in \
+	'{ type filter hook input priority 0; policy accept; }'; then
+	transfer nftables
+	network nftables
+	ip netns exec ns1 nft delete table inet rodp_direct
+else
+	fail "nftables input chain in ns1"
+	fail "nftables: through the network"
+fi
+
+transfer after
+direct "after: everything removed"
+
+echo "$orig" >"$PARAM"
+done_testing
