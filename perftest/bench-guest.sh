@@ -9,10 +9,13 @@
 #         the baseline
 #   rodp  rodp0 to itself (loopback in ns0): the same shape as the
 #         baseline, the ratio that counts
-#   rodp2 rodp0 (ns0) -> rodp1 (ns1), across the bridge
+#   rodp2 rodp0 (ns0) -> rodp1 (ns1): handed over directly between the
+#         namespaces (kmod/rodp_direct.c), the default
+#   rodp2p the same with every packet through the veths and the bridge
+#         (module parameter packet_path=1): the packet path
 # Tests: ib_write_bw, ib_read_bw, ib_send_bw at 4 KiB, 64 KiB and 1 MiB
 # (fixed iteration counts), ib_write_lat, ib_read_lat, ib_send_lat at
-# 2 bytes; the three ends take turns for each test and size, so a drift
+# 2 bytes; the four ends take turns for each test and size, so a drift
 # of the (shared, emulated) machine hits them alike.  ODP: ib_write_bw
 # and ib_read_bw at 64 KiB and 1 MiB also run with --odp on the two rodp
 # ends (tests write_bw_odp and read_bw_odp, ends rodp and rodp2), and on
@@ -20,7 +23,9 @@
 # pinned turn of the same size.
 # UD: ib_send_bw -c UD at 1 KiB (a datagram is at most the path MTU:
 # 1024 at the guest's MTU 1500) and ib_send_lat -c UD at 2 bytes (tests
-# ud_send_bw and ud_send_lat), on the three ends.
+# ud_send_bw and ud_send_lat), on the four ends.
+# memcpy: rodp-memcpy-bw at 4 KiB, 64 KiB and 1 MiB on the client's CPU
+# once per pass (test memcpy, end cpu): the ceiling of one copy per byte.
 # --sweep adds ib_write_bw -a (2 B..8 MiB) per end; --repeat N runs the
 # whole set N times (the host takes the median).  Measurements not
 # started when --budget S seconds (default 660) have passed are recorded
@@ -66,16 +71,18 @@ PT_DIR=$OUT/raw
 # a minute is broken, and the rest must still run.
 PT_TIMEOUT=${RODP_BENCH_PAIR_TIMEOUT:-60}
 TSV=$OUT/results.tsv
-ENDS="rxe rodp rodp2"
+ENDS="rxe rodp rodp2 rodp2p"
 SIZES="4096 65536 1048576"
 # Sizes of the --odp rows (ib_write_bw and ib_read_bw only).
 ODP_SIZES="65536 1048576"
 ODP_BW=${RODP_REPO:?not in a rodp test guest}/build/cmake/perftest/rodp-odp-bw
+MEMCPY_BW=$RODP_REPO/build/cmake/perftest/rodp-memcpy-bw
+PACKET_PATH=/sys/module/rodp/parameters/packet_path
 # The ends of the --odp rows: rxe0 too when it has ODP of its own.
 ODP_ENDS="rodp rodp2"
 if ibv_devinfo -d rxe0 -v 2>/dev/null | grep -A1 general_odp_caps |
    grep -q ODP_SUPPORT; then
-	ODP_ENDS="rxe rodp rodp2"
+	ODP_ENDS="rxe rodp rodp2 rodp2p"
 fi
 deadline=$((SECONDS + budget))
 failures=0
@@ -90,15 +97,32 @@ bw_iters()
 	esac
 }
 
-# ends END: sets SNS SDEV CNS CDEV ADDR for pt_pair.
+# ends END: sets SNS SDEV CNS CDEV ADDR for pt_pair, and rodp's delivery
+# mode (packet_path: 1 for rodp2p only).
 ends()
 {
+	local pkt=0
+
 	case $1 in
 	rxe)	set -- - rxe0 - rxe0 10.77.0.2 ;;
 	rodp)	set -- ns0 rodp0 ns0 rodp0 10.77.0.10 ;;
 	rodp2)	set -- ns1 rodp1 ns0 rodp0 10.77.0.11 ;;
+	rodp2p)	set -- ns1 rodp1 ns0 rodp0 10.77.0.11; pkt=1 ;;
 	esac
 	SNS=$1 SDEV=$2 CNS=$3 CDEV=$4 ADDR=$5
+	echo $pkt >"$PACKET_PATH"
+}
+
+# memcpy_rows REP: the guest's memcpy bandwidth on the client's CPU.
+memcpy_rows()
+{
+	local cpu=${PT_CPUS%%,*} size v pre=()
+
+	[ -z "$cpu" ] || pre=(taskset -c "$cpu")
+	while read -r size v; do
+		row "$1" memcpy "$size" cpu "$v" "" "" ok ""
+		printf '%-10s %8s %-6s %10s MB/s\n' memcpy "$size" cpu "$v"
+	done < <("${pre[@]}" "$MEMCPY_BW" $SIZES)
 }
 
 row()
@@ -190,6 +214,7 @@ cat "$OUT/bench-info.txt"
 
 for rep in $(seq 1 "$repeat"); do
 	[ "$repeat" = 1 ] || echo "--- pass $rep of $repeat"
+	memcpy_rows "$rep"
 	for test in write_bw read_bw send_bw; do
 		for size in $SIZES; do
 			for end in $ENDS; do
@@ -232,6 +257,7 @@ for rep in $(seq 1 "$repeat"); do
 	fi
 done
 
+echo 0 >"$PACKET_PATH"
 echo "bench: $failures measurements failed"
 
 # rodp-odp-bw --all: its own table, kept as it prints it.
