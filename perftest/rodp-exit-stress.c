@@ -8,7 +8,8 @@
  *                    [--scenario NAME]... [--seed S] [--out DIR]
  *                    [--logcheck PATH] [--plot-script PATH]
  *                    [--slack-ms MS] [--max-delay-ms MS]
- *                    [--core-helper PATH] [--self-test]
+ *                    [--core-helper PATH] [--cgroup DIR]
+ *                    [--teardown-script PATH] [--self-test]
  *
  * Each cycle the driver (this process, which opens no device itself)
  * forks two processes: the victim, on DEV, and the survivor, on PEER.
@@ -68,6 +69,27 @@
  *              MR and the QP outlive the mm that registered the memory,
  *              held by a process whose mm the device must never touch.
  *              Needs a provider with the import verbs (rodp's; not rxe's)
+ *   oom        the victim runs in a memory cgroup (--cgroup DIR, made
+ *              under a cgroup2 mount, /sys/fs/cgroup by default, with
+ *              memory.swap.max 8 MiB) from before it allocates anything;
+ *              the action sets the cgroup's memory.max to what it uses
+ *              plus 1 MiB and has a second victim thread allocate and
+ *              touch memory without end: reclaim swaps out what it can
+ *              (ODP pages the peer is using, with swap), and the OOM
+ *              killer kills the victim (its SIGKILL, and the cgroup's
+ *              memory.events oom_kill must move), the OOM reaper tearing
+ *              down its mm while the device may still use it
+ *   teardown   SIGKILL, and at once the victim's device is torn down
+ *              against the exit: by turns `rdma link del` (linkdel), the
+ *              deletion of its network namespace, which takes its netdev
+ *              (netns), and `rmmod` of its driver (rmmod), by
+ *              `--teardown-script PATH down VARIANT DEV` (it must
+ *              succeed); after the cycle `PATH up VARIANT DEV` brings the
+ *              device back as it was (perftest/stress-teardown.sh does
+ *              both for the test guest's topology), before the checks.
+ *              When the rmmod takes the survivor's device too (both
+ *              rodp), the survivor owes no error: it must end cleanly
+ *              when told
  * Cycle k (counted over the whole --out folder) runs scenario k modulo
  * the scenarios chosen, and within a scenario its j-th cycle takes entry
  * (7j + seed + 5 x scenario) modulo 24 of the matrix memory (pinned, explicit ODP,
@@ -111,9 +133,7 @@
  * (--plot-script, default perftest/stress-plot.gp of the source tree);
  * kmsg.txt, the kernel log of the cycles.
  *
- * Not here yet (hooks: enum scenario, victim_action(), victim_end_ok()):
- * teardown races (rdma link del, netns deletion, rmmod), cgroup
- * memory pressure and the OOM killer.
+ * New scenarios: enum scenario, victim_action(), victim_end_ok().
  *
  * Needs root (kernel log, core_pattern, debugfs).  Exit status: 0 when
  * every cycle of this run passed, 1 when one failed, 2 on a usage error,
@@ -185,12 +205,25 @@
  * in victim_end_ok().
  */
 enum scenario { SC_SIGKILL, SC_EXIT0, SC_ABORT, SC_PREFETCH, SC_INVAL,
-		SC_MT, SC_FUSE, SC_FORK, SC_IMPORT, SC_NUM };
+		SC_MT, SC_FUSE, SC_FORK, SC_IMPORT, SC_OOM, SC_TEARDOWN,
+		SC_NUM };
 
 static const char *const sc_names[SC_NUM] = {
 	"sigkill", "exit0", "abort", "prefetch", "inval", "mt", "fuse",
-	"fork", "import",
+	"fork", "import", "oom", "teardown",
 };
+
+/* teardown: its variants, by turns, and the script that does them. */
+enum td { TD_LINKDEL, TD_NETNS, TD_RMMOD, TD_NUM };
+static const char *const td_names[TD_NUM] = { "linkdel", "netns", "rmmod" };
+static const char *opt_teardown;
+#define TEARDOWN_WAIT_MS	60000
+
+/* oom: the victims' memory cgroup (--cgroup), its swap allowance. */
+static const char *opt_cgroup = "/sys/fs/cgroup/rodp-stress";
+#define OOM_SWAP_MAX	"8M"
+#define OOM_ROOM	(1ul << 20)	/* memory.max above current */
+static char oom_setup_err[160];	/* why the cgroup is not there */
 
 /* fork: how long the forked child outlives the victim (odd cycles). */
 #define FORK_LINGER_MS	300
@@ -248,6 +281,7 @@ struct cycle {
 	enum op op;
 	bool victim_req;
 	int delay_ms;
+	enum td td;		/* teardown: the variant */
 	/* results */
 	char victim_end[48];
 	int surv_status;	/* -1 none, -2 no report */
@@ -724,6 +758,29 @@ static void *inval_thread(void *arg)
 }
 
 /* The victim's control thread: waits for M_ACTION and does it. */
+/*
+ * oom: allocate and touch memory until the OOM killer ends the process
+ * (an mmap that fails is tried again: the cgroup charges at fault time).
+ */
+static void __attribute__((noreturn)) oom_hog(void)
+{
+	const size_t chunk = 1ul << 20;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	for (;;) {
+		volatile char *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		size_t i;
+
+		if (p == MAP_FAILED) {
+			usleep(1000);
+			continue;
+		}
+		for (i = 0; i < chunk; i += (size_t)pg)
+			p[i] = 1;
+	}
+}
+
 static void *victim_control(void *arg)
 {
 	struct end *e = arg;
@@ -734,6 +791,8 @@ static void *victim_control(void *arg)
 			continue;
 		if (e->sc == SC_MT)
 			syscall(SYS_exit_group, 0);
+		if (e->sc == SC_OOM)
+			oom_hog();
 		atomic_store(&e->action, 1);
 	}
 	/* The driver is gone: so is the run. */
@@ -925,6 +984,87 @@ static void victim_import(struct end *e, unsigned long n)
 			   "the device, PD and MR");
 }
 
+/* Write @text to @dir/@file; 0 or -1 (errno set). */
+static int cg_write(const char *dir, const char *file, const char *text)
+{
+	char path[PATH_MAX];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		ret = -1;
+	close(fd);
+	return ret;
+}
+
+/* oom: the calling process moves into the cgroup. */
+static int oom_join(void)
+{
+	return cg_write(opt_cgroup, "cgroup.procs", "0");
+}
+
+/* A number from @dir/@file (for memory.events: the line @key); -1. */
+static long cg_read(const char *dir, const char *file, const char *key)
+{
+	char path[PATH_MAX], line[256];
+	size_t kl = key ? strlen(key) : 0;
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!key) {
+			v = atol(line);
+			break;
+		}
+		if (!strncmp(line, key, kl) && line[kl] == ' ') {
+			v = atol(line + kl + 1);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/*
+ * oom: the cgroup, once per run: a cgroup2 mount above --cgroup (mounted
+ * at /sys/fs/cgroup when nothing is), the memory controller enabled for
+ * its children.  On failure oom_setup_err says why (each oom cycle then
+ * fails in "setup").
+ */
+static void oom_setup(void)
+{
+	char parent[PATH_MAX], *sl;
+
+	snprintf(parent, sizeof(parent), "%s", opt_cgroup);
+	sl = strrchr(parent, '/');
+	if (!sl || sl == parent) {
+		snprintf(oom_setup_err, sizeof(oom_setup_err),
+			 "--cgroup %s: not below a cgroup2 mount", opt_cgroup);
+		return;
+	}
+	*sl = 0;
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
+	    !strcmp(parent, "/sys/fs/cgroup"))
+		mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
+	if (cg_write(parent, "cgroup.subtree_control", "+memory") ||
+	    (mkdir(opt_cgroup, 0755) && errno != EEXIST) ||
+	    cg_write(opt_cgroup, "memory.max", "max")) {
+		snprintf(oom_setup_err, sizeof(oom_setup_err),
+			 "cgroup %s with the memory controller: %s",
+			 opt_cgroup, strerror(errno));
+		return;
+	}
+	/* Without swap (or its accounting) the file may be missing. */
+	cg_write(opt_cgroup, "memory.swap.max", OOM_SWAP_MAX);
+}
+
 static void child_main(int fd, const char *dev, bool victim, bool req,
 		       const struct cycle *c)
 {
@@ -947,6 +1087,10 @@ static void child_main(int fd, const char *dev, bool victim, bool req,
 	}
 	if (victim && c->sc == SC_IMPORT)
 		importer_fork(c->n);
+	/* oom: everything the victim allocates is the cgroup's. */
+	if (victim && c->sc == SC_OOM && oom_join())
+		child_fail(fd, "oom: cannot join %s: %s", opt_cgroup,
+			   strerror(errno));
 	end_setup(&e, dev);
 	/* Before READY: the action may come as soon as the peer flows. */
 	if (victim && c->sc == SC_FORK)
@@ -1439,6 +1583,59 @@ static void describe_end(int status, char *buf, size_t len)
 		snprintf(buf, len, "status %#x", status);
 }
 
+/*
+ * teardown: start `--teardown-script WHAT VARIANT DEV`; its pid, or -1.
+ * Its output goes to ours.
+ */
+static pid_t teardown_start(const struct cycle *c, const char *what)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		execl(opt_teardown, opt_teardown, what, td_names[c->td],
+		      opt_dev, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* teardown: wait for the script; its status, or -1 (killed after 60 s). */
+static int teardown_wait(pid_t pid)
+{
+	int64_t end = now_ns() + (int64_t)TEARDOWN_WAIT_MS * 1000000;
+	int st;
+
+	while (now_ns() < end) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return st;
+		if (r < 0)
+			return -1;
+		sleep_ms(20);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* teardown: run the script to its end; false (and @c broken) if it failed. */
+static bool teardown_run(struct cycle *c, const char *what, pid_t pid)
+{
+	int st = pid > 0 ? teardown_wait(pid) : -1;
+
+	if (st == 0)
+		return true;
+	broke(c, "teardown", "%s %s %s: %s %d", opt_teardown, what,
+	      td_names[c->td], st == -1 ? "did not end in 60 s, or" :
+	      WIFSIGNALED(st) ? "signal" : "exit status",
+	      st == -1 ? -1 : WIFSIGNALED(st) ? WTERMSIG(st) :
+	      WEXITSTATUS(st));
+	return false;
+}
+
 /* Does the victim's end match its scenario? */
 static bool victim_end_ok(const struct cycle *c, int status)
 {
@@ -1454,16 +1651,33 @@ static bool victim_end_ok(const struct cycle *c, int status)
 	}
 }
 
+static pid_t teardown_pid;	/* teardown: the "down" script running */
+
 /* The scenario's action on the victim. */
 static void victim_action(const struct cycle *c)
 {
 	struct msg m = { .type = M_ACTION };
+
+	char max[32];
 
 	switch (c->sc) {
 	case SC_EXIT0:
 	case SC_ABORT:
 	case SC_MT:
 		msg_send(vch.fd, &m);
+		break;
+	case SC_OOM:
+		/* A little room above what it has, then the hog. */
+		snprintf(max, sizeof(max), "%ld",
+			 cg_read(opt_cgroup, "memory.current", NULL) +
+			 (long)OOM_ROOM);
+		cg_write(opt_cgroup, "memory.max", max);
+		msg_send(vch.fd, &m);
+		break;
+	case SC_TEARDOWN:
+		/* The exit and the teardown race. */
+		kill(vch.pid, SIGKILL);
+		teardown_pid = teardown_start(c, "down");
 		break;
 	default:
 		kill(vch.pid, SIGKILL);
@@ -1660,12 +1874,34 @@ static void fork_reap(struct cycle *c)
 	      "forked child", FORK_LINGER_MS + 3000);
 }
 
+/* Whether devices @a and @b have the same driver (by sysfs). */
+static bool same_driver(const char *a, const char *b)
+{
+	char pa[PATH_MAX], pb[PATH_MAX], la[PATH_MAX], lb[PATH_MAX];
+	ssize_t na, nb;
+
+	snprintf(pa, sizeof(pa), "/sys/class/infiniband/%s/device/driver", a);
+	snprintf(pb, sizeof(pb), "/sys/class/infiniband/%s/device/driver", b);
+	na = readlink(pa, la, sizeof(la) - 1);
+	nb = readlink(pb, lb, sizeof(lb) - 1);
+	if (na > 0 && nb > 0) {
+		la[na] = lb[nb] = 0;
+		return !strcmp(la, lb);
+	}
+	/* Software devices have no parent device: by name. */
+	na = strspn(a, "abcdefghijklmnopqrstuvwxyz_");
+	return na && !strncmp(a, b, na) &&
+	       strspn(b, "abcdefghijklmnopqrstuvwxyz_") == (size_t)na;
+}
+
 static void run_cycle(struct cycle *c)
 {
 	const char *vdev = opt_dev, *sdev = opt_peer;
 	int64_t t0 = now_ns(), t_act = 0;
 	struct msg mv = { 0 }, ms = { 0 }, rep = { 0 };
 	bool surv_req = !c->victim_req, flowing = false, got_report = false;
+	long oom_kills = 0;
+	bool peer_gone = false;	/* teardown took the survivor's device */
 
 	c->surv_status = -2;
 	c->lat_ms = c->after_exit_ms = NAN;
@@ -1675,6 +1911,20 @@ static void run_cycle(struct cycle *c)
 	vch.reaped = sch.reaped = true;
 	if (c->sc == SC_FUSE && fuse_start(c))
 		goto out;
+	if (c->sc == SC_OOM && oom_setup_err[0]) {
+		broke(c, "setup", "oom: %s", oom_setup_err);
+		goto out;
+	}
+	if (c->sc == SC_OOM)
+		cg_write(opt_cgroup, "memory.max", "max");
+	if (c->sc == SC_TEARDOWN && !opt_teardown) {
+		broke(c, "setup", "teardown: no --teardown-script");
+		goto out;
+	}
+	teardown_pid = 0;
+	if (c->sc == SC_TEARDOWN)
+		addf(c->detail, sizeof(c->detail), "teardown %s",
+		     td_names[c->td]);
 	spawn(&sch, sdev, false, surv_req, c);
 	spawn(&vch, vdev, true, c->victim_req, c);
 
@@ -1736,6 +1986,8 @@ static void run_cycle(struct cycle *c)
 		}
 		got_report = true;
 	}
+	if (c->sc == SC_OOM)
+		oom_kills = cg_read(opt_cgroup, "memory.events", "oom_kill");
 	t_act = now_ns();
 	victim_action(c);
 	if (c->sc == SC_FUSE) {
@@ -1757,9 +2009,22 @@ static void run_cycle(struct cycle *c)
 	describe_end(vch.status, c->victim_end, sizeof(c->victim_end));
 	if (vch.reaped && !victim_end_ok(c, vch.status))
 		broke(c, "victim-exit", "%s", c->victim_end);
+	if (c->sc == SC_OOM && vch.reaped &&
+	    cg_read(opt_cgroup, "memory.events", "oom_kill") <= oom_kills)
+		broke(c, "victim-exit", "not the OOM killer's: the cgroup's "
+		      "oom_kill count did not move");
 
-	/* The survivor: a requester's error within the bound, or STOP. */
-	if (surv_req && !got_report) {
+	/* The teardown itself must work. */
+	if (c->sc == SC_TEARDOWN)
+		teardown_run(c, "down", teardown_pid);
+	/*
+	 * The survivor: a requester's error within the bound, or STOP; an
+	 * rmmod that took the survivor's device too leaves it nothing to
+	 * get an error from (its rings are gone with the device).
+	 */
+	peer_gone = c->sc == SC_TEARDOWN && c->td == TD_RMMOD &&
+		    same_driver(opt_dev, opt_peer);
+	if (surv_req && !peer_gone && !got_report) {
 		int64_t deadline = (vch.reaped ? vch.t_reaped : now_ns()) +
 				   (int64_t)(retry_bound_ms() * 1e6);
 		int left = (int)((deadline - now_ns()) / 1000000);
@@ -1788,7 +2053,7 @@ static void run_cycle(struct cycle *c)
 					(double)(rep.t_err_ns -
 						 vch.t_reaped) / 1e6;
 		}
-		if (!surv_req && rep.status == -3)
+		if (!surv_req && !peer_gone && rep.status == -3)
 			broke(c, "survivor", "post failed");
 	}
 	if (!reap(&sch, EXIT_WAIT_MS))
@@ -1823,6 +2088,13 @@ out:
 		self_test_break();
 	if (c->sc == SC_FUSE)
 		fuse_stop(c);
+	if (c->sc == SC_OOM)
+		cg_write(opt_cgroup, "memory.max", "max");
+	if (c->sc == SC_TEARDOWN && opt_teardown) {
+		if (teardown_pid > 0 && !strstr(c->broken, "teardown"))
+			teardown_run(c, "down", teardown_pid);
+		teardown_run(c, "up", teardown_start(c, "up"));
+	}
 	check_state(c);
 	check_kmsg(c);
 	if (opt_self_test)
@@ -1992,7 +2264,8 @@ static void usage(int rc)
 		"[--logcheck PATH]\n"
 		"         [--plot-script PATH] [--slack-ms MS] "
 		"[--max-delay-ms MS]\n"
-		"         [--core-helper PATH] [--self-test]\n"
+		"         [--core-helper PATH] [--cgroup DIR] "
+		"[--teardown-script PATH]\n         [--self-test]\n"
 		"  --cycles N   cycles in this run (default 24)\n"
 		"  --until N    stop when --out holds N cycles in all (with\n"
 		"               --cycles: at most that many in this run)\n"
@@ -2000,7 +2273,7 @@ static void usage(int rc)
 	for (s = 0; s < SC_NUM; s++)
 		fprintf(f, " %s", sc_names[s]);
 	fprintf(f, " (default: all)\n"
-		"  not yet: fork teardown cgroup import-fd\n"
+
 		"see the comment at the top of perftest/rodp-exit-stress.c\n");
 	exit(rc);
 }
@@ -2060,6 +2333,8 @@ int main(int argc, char **argv)
 		{ "core-helper", required_argument, NULL, 'C' },
 		{ "self-test", no_argument, NULL, 'T' },
 		{ "max-delay-ms", required_argument, NULL, 'm' },
+		{ "cgroup", required_argument, NULL, 'G' },
+		{ "teardown-script", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -2090,6 +2365,8 @@ int main(int argc, char **argv)
 		case 'C': opt_core_helper = optarg; break;
 		case 'T': opt_self_test = true; break;
 		case 'm': opt_max_delay_ms = atoi(optarg); break;
+		case 'G': opt_cgroup = optarg; break;
+		case 'D': opt_teardown = optarg; break;
 		case 's':
 			for (s = 0; s < SC_NUM; s++)
 				if (!strcmp(optarg, sc_names[s]))
@@ -2168,9 +2445,12 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	for (s = 0; s < nchosen; s++)
+	for (s = 0; s < nchosen; s++) {
 		if (chosen[s] == SC_ABORT)
 			set_core_pattern();
+		if (chosen[s] == SC_OOM)
+			oom_setup();
+	}
 	state_read(&base);
 	base.nzombies = tasks_in('Z', base.zombies, 64, false);
 	if (!base.res[0][0] || !base.res[1][0])
@@ -2207,6 +2487,7 @@ int main(int argc, char **argv)
 		r = mix(opt_seed ^ mix(c.n));
 		c.delay_ms = opt_max_delay_ms ?
 			     (int)(r % (uint64_t)(opt_max_delay_ms + 1)) : 0;
+		c.td = (enum td)(j % TD_NUM);
 		run_cycle(&c);
 		tsv_row(tsv, &c);
 		fflush(tsv);
@@ -2227,6 +2508,8 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	restore_core_pattern();
+	if (!oom_setup_err[0])
+		rmdir(opt_cgroup);	/* empty unless a victim is stuck */
 	fclose(tsv);
 	if (kmsg_all)
 		fclose(kmsg_all);

@@ -29,6 +29,8 @@ fi
 [ -e /dev/fuse ] ||
 	modprobe -d "$RODP_REPO/build/deps/$(uname -r)/root" fuse ||
 	echo "stress: cannot load fuse (the fuse scenario will fail)" >&2
+# The oom scenario's reclaim has swap to push ODP pages to.
+zram_swap 64 || echo "stress: no swap for the oom scenario" >&2
 rc=0
 for pair in $pairs; do
 	dev=${pair%%:*} peer=${pair#*:}
@@ -39,9 +41,11 @@ for pair in $pairs; do
 			"$out/" 2>/dev/null
 	fi
 	args=(--dev "$dev" --peer-dev "$peer" --out "$out" --until "$until"
-	      --core-helper "$helper" "$@")
+	      --core-helper "$helper"
+	      --teardown-script "$RODP_REPO/perftest/stress-teardown.sh" "$@")
 	[ "$chunk" = 0 ] || args+=(--cycles "$chunk")
 	echo "stress: $dev <-> $peer"
 	"$tool" "${args[@]}" || rc=1
 done
+zram_swap_off
 exit $rc

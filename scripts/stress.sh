@@ -24,11 +24,10 @@ usage()
 usage: ./rodp stress [--cycles N] [--scenario NAME]... [--seed S]
                      [--kernel K] [--id ID] [--chunk M] [--pairs LIST]
   --cycles N     N cycles in all, split evenly over the pairs (default
-                 108: 6 per scenario and pair; each scenario's matrix
+                 132: 6 per scenario and pair; each scenario's matrix
                  memory x op x victim role is covered every 24 cycles)
   --scenario S   only scenario S (repeatable): sigkill exit0 abort
-                 prefetch inval mt fuse fork import (not yet: teardown,
-                 cgroup)
+                 prefetch inval mt fuse fork import oom teardown
   --seed S       the seed (kept with the results; default: from the time)
   --kernel K     boot kernel K (./rodp vm --kernel)
   --id ID        results in build/stress/ID; an ID that exists resumes
@@ -40,7 +39,7 @@ EOF2
 	exit 2
 }
 
-cycles=108
+cycles=132
 seed=
 id=
 chunk=0

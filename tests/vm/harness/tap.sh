@@ -197,3 +197,33 @@ tap_run()
 	[ "${PIPESTATUS[0]}" -eq 0 ] || TAP_FAILED=$((TAP_FAILED + 1))
 	TAP_N=$((TAP_N + n))
 }
+
+# zram_swap MIB: swap on a zram device of MIB MiB (zram.ko from the
+# unpacked kernel packages), unless some swap is on already; fails with
+# a diagnostic.  zram_swap_off undoes what it did.
+ZRAM_SWAP=
+zram_swap()
+{
+	local kroot=$RODP_REPO/build/deps/$(uname -r)/root dev
+
+	[ "$(awk 'NR > 1' /proc/swaps | wc -l)" -eq 0 ] || return 0
+	if [ ! -d /sys/module/zram ] &&
+	   ! modprobe -d "$kroot" zram num_devices=1; then
+		diag "modprobe zram failed"
+		return 1
+	fi
+	dev=/dev/zram0
+	if ! echo "$1M" >/sys/block/zram0/disksize ||
+	   ! mkswap "$dev" >/dev/null || ! swapon "$dev"; then
+		diag "swap on $dev failed"
+		return 1
+	fi
+	ZRAM_SWAP=$dev
+}
+
+zram_swap_off()
+{
+	[ -n "$ZRAM_SWAP" ] || return 0
+	swapoff "$ZRAM_SWAP" && echo 1 >/sys/block/zram0/reset
+	ZRAM_SWAP=
+}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # VM suite "stress": a short campaign of perftest/rodp-exit-stress (the
 # tool behind `./rodp stress`): 3 cycles of each scenario (sigkill,
-# exit0, abort, prefetch, inval, mt, fuse, fork, import) with rodp0 the victim's device,
+# exit0, abort, prefetch, inval, mt, fuse, fork, import, oom, teardown)
+# with rodp0 the victim's device,
 # against rodp1 and against rxe0.  Each cycle forks a victim and a
 # survivor, runs a transfer between them and ends the victim in the
 # middle of it as its scenario says; the tool then checks its
@@ -31,7 +32,8 @@ TOOL=$RODP_REPO/build/cmake/perftest/rodp-exit-stress
 # The kernel starts the core_pattern helper in PID 1's root, the
 # initramfs, where the repository is /repo (tests/vm/harness/init).
 HELPER=/repo/build/cmake/perftest/rodp-core-helper
-SCENARIOS="sigkill exit0 abort prefetch inval mt fuse fork import"
+TEARDOWN=$RODP_REPO/perftest/stress-teardown.sh
+SCENARIOS="sigkill exit0 abort prefetch inval mt fuse fork import oom teardown"
 PAIRS="rodp0:rodp1 rodp0:rxe0"
 SEED=${RODP_STRESS_SEED:-$(date +%s)}
 PER=${RODP_STRESS_CYCLES:-3}
@@ -47,11 +49,12 @@ plan $((2 + $(wc -w <<<"$PAIRS") * (1 + $(wc -w <<<"$SCENARIOS"))))
 debugfs_mounted
 # fuse: rodp-stallfs needs the fuse module.
 kroot=$RODP_REPO/build/deps/$(uname -r)/root
+# oom: swap for its reclaim.
 if [ -x "$TOOL" ] && rxe_reload &&
-   { [ -e /dev/fuse ] || modprobe -d "$kroot" fuse; }; then
-	pass "set-up: rdma_rxe reloaded, fuse loaded, rodp-exit-stress built"
+   { [ -e /dev/fuse ] || modprobe -d "$kroot" fuse; } && zram_swap 64; then
+	pass "set-up: rdma_rxe reloaded, fuse loaded, swap on, rodp-exit-stress built"
 else
-	fail "set-up: rdma_rxe reloaded, fuse loaded, rodp-exit-stress built"
+	fail "set-up: rdma_rxe reloaded, fuse loaded, swap on, rodp-exit-stress built"
 	exit 1
 fi
 diag "seed $SEED (RODP_STRESS_SEED=$SEED repeats this run)"
@@ -82,7 +85,8 @@ for pair in $PAIRS; do
 	done
 	"$TOOL" --dev "$dev" --peer-dev "$peer" --seed "$SEED" --out "$out" \
 		--cycles $((PER * $(wc -w <<<"$SCENARIOS"))) \
-		--core-helper "$HELPER" "${args[@]}" >"$out.out" 2>&1
+		--core-helper "$HELPER" --teardown-script "$TEARDOWN" \
+		"${args[@]}" >"$out.out" 2>&1
 	rc=$?
 	diag "$dev <-> $peer: exit $rc"
 	sed -n '/^scenario /,/^this run/p;/^rodp0 <->/p' "$out.out" |
@@ -117,4 +121,5 @@ for pair in $PAIRS; do
 	done
 done
 diag "the tool's output and results: $DIR"
+zram_swap_off
 done_testing
