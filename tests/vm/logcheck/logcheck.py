@@ -10,7 +10,11 @@ scan that found leaks, general
 protection fault, panic or call trace.  The notices that loading an
 out-of-tree, unsigned module prints ("loading out-of-tree module taints
 kernel.", "module verification failed: ... - tainting kernel") are
-expected and are not problems.
+expected and are not problems.  Nor is the OOM killer's report for a
+memory cgroup (the stack its "invoked oom-killer:" line dumps passes
+through mem_cgroup_out_of_memory): that is a cgroup's memory.max at work,
+as in the tests that set one on purpose.  A global OOM kill's report is a
+problem (call-trace): the guest ran out of memory.
 
 Exit status: 0 clean, 1 problems found, 2 usage or read error.
 With --expect (used by the tests of this checker), 0 when the verdict is
@@ -56,6 +60,22 @@ PREFIX = re.compile(r"^(<\d+>)?(\[\s*\d+\.\d+\]\s?)?(\[\s*[CT]\d+\]\s?)?")
 
 CONTEXT = 25  # lines shown after the first problem of each log
 
+# The OOM killer's report: its first line; its "Call Trace:" comes within
+# a few lines (CPU, hardware name, workqueue), the frame that says the OOM
+# is a memory cgroup's within its first frames.
+OOM_REPORT = re.compile(r"\binvoked oom-killer: ")
+OOM_TRACE_WITHIN = 8
+OOM_MEMCG_FRAME = re.compile(r"\bmem_cgroup_out_of_memory\b")
+OOM_FRAMES = 12
+
+
+def memcg_oom_trace(msgs, i):
+    """Whether msgs[i], a call trace, is a memory cgroup OOM report's."""
+    if not any(OOM_REPORT.search(m)
+               for m in msgs[max(0, i - OOM_TRACE_WITHIN):i]):
+        return False
+    return any(OOM_MEMCG_FRAME.search(m) for m in msgs[i + 1:i + OOM_FRAMES])
+
 
 def message(line):
     """The kernel message of a log line, without prefix and line end."""
@@ -75,9 +95,12 @@ def check(path):
     """Return [(line number, category, line)] and the log's lines."""
     with open(path, encoding="utf-8", errors="replace") as f:
         lines = f.readlines()
+    msgs = [message(line) for line in lines]
     found = []
     for num, line in enumerate(lines, 1):
-        cat = classify(message(line))
+        cat = classify(msgs[num - 1])
+        if cat == "call-trace" and memcg_oom_trace(msgs, num - 1):
+            continue
         if cat:
             found.append((num, cat, line.rstrip("\r\n")))
     return found, lines
