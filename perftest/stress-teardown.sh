@@ -13,6 +13,8 @@
 #                 ACTIVE with its IPv4 RoCE GID
 # Exit status 0 when it did it; else 1, with the reason on stderr.
 set -u
+# shellcheck source=tests/vm/harness/tap.sh
+. "${RODP_REPO:?not in a rodp test guest}/tests/vm/harness/tap.sh"
 
 what=${1:?down or up} variant=${2:?linkdel, netns or rmmod} dev=${3:?DEV}
 case $dev in
@@ -28,17 +30,6 @@ die()
 	exit 1
 }
 
-# wait_until SECONDS CMD...: CMD succeeds within SECONDS.
-wait_until()
-{
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.1
-	done
-}
-
 active()
 {
 	grep -q ACTIVE "/sys/class/infiniband/$1/ports/1/state" &&
@@ -47,6 +38,7 @@ active()
 }
 
 gone() { [ ! -e "/sys/class/infiniband/$1" ]; }
+gone_link() { ! ip link show "$1"; }
 
 # link_add DEV NS VE: the device on its veth, from inside its namespace.
 link_add()
@@ -54,7 +46,7 @@ link_add()
 	gone "$1" || return 0
 	ip netns exec "$2" rdma link add "$1" type rodp netdev "$3" ||
 		die "rdma link add $1"
-	wait_until 20 active "$1" || die "$1 did not come up"
+	wait_for 20 active "$1" || die "$1 did not come up"
 }
 
 case $what:$variant in
@@ -73,8 +65,8 @@ up:linkdel)
 up:netns)
 	# The namespace dies in the background: its veth (and ${ve}p at
 	# the bridge) and the device go with it.
-	wait_until 30 gone "$dev" || die "$dev outlived its namespace"
-	wait_until 30 eval '! ip link show '"${ve}p" ||
+	wait_for 30 gone "$dev" || die "$dev outlived its namespace"
+	wait_for 30 gone_link "${ve}p" ||
 		die "${ve}p outlived the namespace"
 	ip link add "$ve" type veth peer name "${ve}p" &&
 	ip link set "${ve}p" master br0 &&
