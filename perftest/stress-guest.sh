@@ -40,7 +40,10 @@ for pair in $pairs; do
 		cp "$prev/$dev-$peer"/cycles.tsv "$prev/$dev-$peer"/kmsg.txt \
 			"$out/" 2>/dev/null
 	fi
-	args=(--dev "$dev" --peer-dev "$peer" --out "$out" --until "$until"
+	# A slow kernel (RODP_TIME_SCALE: the debug kernel's 4) gets the
+	# survivor's error that much later.
+	args=(--slack-ms $((3000 * ${RODP_TIME_SCALE:-1}))
+	      --dev "$dev" --peer-dev "$peer" --out "$out" --until "$until"
 	      --core-helper "$helper"
 	      --teardown-script "$RODP_REPO/perftest/stress-teardown.sh" "$@")
 	[ "$chunk" = 0 ] || args+=(--cycles "$chunk")

@@ -78,12 +78,18 @@ n=1
 while [ -e "$out/run-$n" ]; do n=$((n + 1)); done
 run=$out/run-$n
 
-# A cycle takes 1 to 5 s under TCG, its checks included.
+# A cycle takes 1 to 5 s under TCG, its checks included; on the debug
+# kernel (KASAN, lockdep) allow four times that.
 left=$until
 [ "$chunk" = 0 ] || [ "$chunk" -ge "$until" ] || left=$chunk
+per=8
+if [ "${kopt[1]:-}" = debug ]; then
+	per=32
+	export RODP_TIME_SCALE=4	# the survivor's slack too
+fi
 msg "stress: results in $out (run $n: up to $left cycles per pair)"
 "$RODP_ROOT/scripts/vm.sh" --need-rodp "${kopt[@]}" --run-dir "$run" \
-	--timeout $((180 + npairs * left * 8)) -- \
+	--timeout $((180 + npairs * left * per)) -- \
 	"$RODP_ROOT/perftest/stress-guest.sh" "$out" "$pairs" "$until" \
 	"$chunk" "${targs[@]}"
 rc=$?

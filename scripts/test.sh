@@ -22,6 +22,7 @@ passed=0
 failed=0
 skipped=0
 summary=()
+incomplete=0
 
 count()
 {
@@ -38,6 +39,11 @@ finish()
 		printf '%s\n' "$line"
 	done
 	echo "rodp: $passed passed, $failed failed, $skipped skipped"
+	if [ "$incomplete" -gt 0 ]; then
+		echo "rodp: incomplete: $incomplete parts not run or not" \
+			"finished (./rodp test --full again goes on)"
+		[ "$failed" -gt 0 ] || exit 3
+	fi
 	exit $((failed == 0 ? 0 : 1))
 }
 
@@ -310,12 +316,133 @@ run_wire_suite()
 	summary+=("VM pair: $dir")
 }
 
+# --full takes hours (the debug kernel and the long stress campaigns
+# alone take more than a sitting), so it runs in parts, each recorded
+# when it ends in build/full/COMMIT/ (NAME.done, .counts, .summary): run
+# again at the same commit with a clean tree, it replays what ended and
+# runs only the rest.  --stop-after MIN starts no part after MIN minutes;
+# a part that did not end (stopped, or the machine went away) runs again
+# from its start, except the stress campaigns, which go on counting
+# cycles (scripts/stress.sh --id).  --fresh forgets the recorded parts.
+FULL_DIR=
+FULL_KEY=
+stop_at=
+part_incomplete=0
+
+past_stop()
+{
+	[ -n "$stop_at" ] && [ $SECONDS -ge "$stop_at" ]
+}
+
+# part NAME CMD [ARG...]: one part of --full (see above); without --full,
+# CMD.
+part()
+{
+	local name=$1 n0=${#summary[@]} p0=$passed f0=$failed s0=$skipped
+	local t0=$SECONDS line dp df ds
+	shift
+	if [ -z "$FULL_DIR" ]; then
+		"$@"
+		return
+	fi
+	if [ -f "$FULL_DIR/$name.done" ]; then
+		echo "=== part $name: recorded ($(cat "$FULL_DIR/$name.done"))"
+		while IFS= read -r line; do
+			summary+=("$line")
+		done <"$FULL_DIR/$name.summary"
+		read -r dp df ds <"$FULL_DIR/$name.counts"
+		passed=$((passed + dp)) failed=$((failed + df))
+		skipped=$((skipped + ds))
+		summary+=("    (part $name: recorded $(cat "$FULL_DIR/$name.done"))")
+		return
+	fi
+	if past_stop; then
+		summary+=("NOT RUN part $name (--stop-after)")
+		incomplete=$((incomplete + 1))
+		return
+	fi
+	echo "=== part $name"
+	part_incomplete=0
+	"$@"
+	if [ $part_incomplete -ne 0 ]; then
+		incomplete=$((incomplete + 1))
+		summary+=("    (part $name: not finished, goes on next time)")
+		return
+	fi
+	printf '%s\n' "${summary[@]:n0}" >"$FULL_DIR/$name.summary"
+	echo "$((passed - p0)) $((failed - f0)) $((skipped - s0))" \
+		>"$FULL_DIR/$name.counts"
+	echo "$(date -u '+%F %T UTC'), $((SECONDS - t0)) s" \
+		>"$FULL_DIR/$name.done"
+}
+
+# with_packets CMD [ARG...]: CMD with RODP_PACKET_PATH=1 for its guests.
+with_packets()
+{
+	local RODP_PACKET_PATH=1
+	export RODP_PACKET_PATH
+	"$@"
+}
+
+# stress_cycles DIR: the cycles recorded under a ./rodp stress --id DIR.
+stress_cycles()
+{
+	local f n=0
+
+	for f in "$1"/*/cycles.tsv; do
+		[ -f "$f" ] || continue
+		n=$((n + $(wc -l <"$f") - 1))
+	done
+	echo $n
+}
+
+# run_stress KERNEL CYCLES: a ./rodp stress campaign of CYCLES cycles
+# (KERNEL "" for the default), 50 cycles per pair at a time, kept in
+# build/stress/full-COMMIT[-KERNEL] so that it can span sittings; one
+# case, failed when a cycle failed.
+run_stress()
+{
+	local kernel=$1 want=$2 id dir have before rc=0 bad
+	local kopt=()
+
+	id=full-$FULL_KEY${kernel:+-$kernel}
+	dir=$RODP_BUILD/stress/$id
+	[ -z "$kernel" ] || kopt=(--kernel "$kernel")
+	echo "=== stress: $want cycles${kernel:+ on $kernel} ($dir)"
+	while have=$(stress_cycles "$dir") && [ "$have" -lt "$want" ]; do
+		if past_stop; then
+			part_incomplete=1
+			summary+=("    stress${kernel:+ $kernel}: $have of $want cycles so far ($dir)")
+			return
+		fi
+		before=$have
+		"$RODP_ROOT/scripts/stress.sh" "${kopt[@]}" --cycles "$want" \
+			--id "$id" --chunk 50 || rc=1
+		if [ "$(stress_cycles "$dir")" -le "$before" ]; then
+			count 0 1
+			summary+=("FAIL stress${kernel:+ $kernel}: no progress at $before of $want cycles ($dir)")
+			return
+		fi
+	done
+	bad=$(cat "$dir"/*/cycles.tsv 2>/dev/null | grep -c $'\tFAIL\t')
+	if [ "$bad" -eq 0 ] && [ $rc -eq 0 ]; then
+		count 1 0
+		summary+=("PASS stress${kernel:+ $kernel}: $have cycles ($dir)")
+	else
+		count 0 1
+		summary+=("FAIL stress${kernel:+ $kernel}: $bad of $have cycles failed ($dir)")
+	fi
+}
+
 # What ./rodp test runs besides the whole suite on the default kernel and
 # the host's user space: each other kernel with its own Debian release's
 # user space (6.12 with Debian 13's rdma-core, the newest with unstable's),
-# a short slice.  --full runs every suite on every kernel (host user space)
-# and the user-space slice in every distribution's root on its kernel;
-# --kernel K every suite on K alone.
+# a short slice.  --full runs every suite on every kernel (host user space),
+# on the default kernel in both delivery modes, and the user-space slice
+# in every distribution's root on its kernel, then the debug kernel's
+# whole run and the long stress campaigns (STRESS_FULL cycles on the
+# default kernel, STRESS_DEBUG on the debug kernel); --kernel K every
+# suite on K alone.
 SLICE=(10-basic 30-provider 40-mr 50-rc 52-odp 65-kverbs 90-teardown)
 USLICE=(10-basic 30-provider 40-mr 50-rc 52-odp 60-perftest 90-teardown)
 OTHER=(6.12:trixie newest:sid)
@@ -323,10 +450,13 @@ DISTROS=(6.1:bookworm 6.12:trixie newest:sid)
 # The package test: Debian 12 on 6.1; --full adds Debian 13 on 6.12.
 PKG=(bookworm)
 PKG_FULL=(bookworm trixie)
+STRESS_FULL=1000
+STRESS_DEBUG=300
 
 kernel=
 distro=
 full=0
+fresh=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=${2:?--kernel wants 6.1, 6.12, newest, debug or a version}
@@ -335,10 +465,24 @@ while [ $# -gt 0 ]; do
 		  shift 2 ;;
 	--full) full=1; shift ;;
 	--packet-path) export RODP_PACKET_PATH=1; shift ;;
-	*) die "test: unknown option $1 (--kernel K, --distro D, --full, --packet-path)" ;;
+	--stop-after) stop_at=$((SECONDS + 60 * ${2:?--stop-after wants minutes}))
+		      shift 2 ;;
+	--fresh) fresh=1; shift ;;
+	*) die "test: unknown option $1 (--kernel K, --distro D, --full, --packet-path, --stop-after MIN, --fresh)" ;;
 	esac
 done
 
+if [ $full -eq 1 ]; then
+	FULL_KEY=$(git -C "$RODP_ROOT" rev-parse --short=12 HEAD 2>/dev/null ||
+		echo nogit)
+	# A tree with changes is not that commit: nothing to resume.
+	[ -z "$(git -C "$RODP_ROOT" status --porcelain 2>/dev/null)" ] ||
+		FULL_KEY+=-dirty-$(date +%Y%m%d-%H%M%S)
+	FULL_DIR=$RODP_BUILD/full/$FULL_KEY
+	[ $fresh -eq 0 ] || rm -rf "$FULL_DIR"
+	mkdir -p "$FULL_DIR"
+	echo "=== --full: parts recorded in $FULL_DIR"
+fi
 run_build
 run_ctest
 if [ -n "$kernel" ] || [ -n "$distro" ]; then
@@ -371,21 +515,22 @@ if [ $full -eq 1 ]; then pkgs=("${PKG_FULL[@]}"); else pkgs=("${PKG[@]}"); fi
 	done
 ) >"$RODP_BUILD/pkgroots.log" 2>&1 &
 pkgroots_pid=$!
-run_vm_suites "" ""
+part vm-default run_vm_suites "" ""
 wait $roots_pid
 if [ $full -eq 1 ]; then
 	# Both delivery modes: every suite again with the packet path.
 	[ "${RODP_PACKET_PATH:-0}" != 0 ] ||
-		RODP_PACKET_PATH=1 run_vm_suites "" ""
+		part vm-default-packets with_packets run_vm_suites "" ""
 	for kd in "${OTHER[@]}"; do
-		run_vm_suites "${kd%%:*}" ""
+		part "vm-${kd%%:*}" run_vm_suites "${kd%%:*}" ""
 	done
 	for kd in "${DISTROS[@]}"; do
-		run_vm_suites "${kd%%:*}" "${kd#*:}" "${USLICE[@]}"
+		part "usr-${kd#*:}" run_vm_suites "${kd%%:*}" "${kd#*:}" \
+			"${USLICE[@]}"
 	done
 	wait $pkgroots_pid
 	for d in "${PKG_FULL[@]}"; do
-		run_pkg_test "$d"
+		part "pkg-$d" run_pkg_test "$d"
 	done
 else
 	# The 6.12 slice takes the packet path (RODP_PACKET_PATH=1): rc and
@@ -404,7 +549,10 @@ else
 	done
 fi
 if [ $full -eq 1 ]; then
-	run_wire_suite full
+	part wire run_wire_suite full
+	part vm-debug run_vm_suites debug ""
+	part stress run_stress "" "$STRESS_FULL"
+	part stress-debug run_stress debug "$STRESS_DEBUG"
 else
 	run_wire_suite slice
 fi

@@ -84,6 +84,7 @@ for pair in $PAIRS; do
 		args+=(--scenario "$s")
 	done
 	"$TOOL" --dev "$dev" --peer-dev "$peer" --seed "$SEED" --out "$out" \
+		--slack-ms $((3000 * ${RODP_TIME_SCALE:-1})) \
 		--cycles $((PER * $(wc -w <<<"$SCENARIOS"))) \
 		--core-helper "$HELPER" --teardown-script "$TEARDOWN" \
 		"${args[@]}" >"$out.out" 2>&1
