@@ -204,8 +204,9 @@ tap_run()
 ZRAM_SWAP=
 zram_swap()
 {
-	local kroot=$RODP_REPO/build/deps/$(uname -r)/root dev
+	local kroot dev
 
+	kroot=$RODP_REPO/build/deps/$(uname -r)/root
 	[ "$(awk 'NR > 1' /proc/swaps | wc -l)" -eq 0 ] || return 0
 	if [ ! -d /sys/module/zram ] &&
 	   ! modprobe -d "$kroot" zram num_devices=1; then
