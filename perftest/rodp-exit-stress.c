@@ -1401,7 +1401,7 @@ static void state_read(struct state *s)
 static void check_state(struct cycle *c)
 {
 	int64_t end = now_ns() + (int64_t)SETTLE_MS * 1000000;
-	struct state s;
+	struct state s = { 0 };	/* modref[] past the modules stays 0 */
 	pid_t d0[64], d1[64], z[64];
 	int nd0, nd1, nz, i, j;
 	bool same;
@@ -1411,8 +1411,9 @@ static void check_state(struct cycle *c)
 		state_read(&s);
 		same = !strcmp(s.res[0], base.res[0]) &&
 		       !strcmp(s.res[1], base.res[1]) &&
-		       !memcmp(s.modref, base.modref, sizeof(s.modref)) &&
 		       !strcmp(s.mm, base.mm);
+		for (i = 0; same && modules[i]; i++)
+			same = s.modref[i] == base.modref[i];
 		if (same || now_ns() > end)
 			break;
 		sleep_ms(100);
