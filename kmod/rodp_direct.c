@@ -117,24 +117,18 @@ static bool rodp_direct_dev_ok(struct net_device *dev, bool tx)
 	return true;
 }
 
-/* Netfilter hooks a packet meets leaving namespace @net. */
-static bool rodp_direct_out_ok(struct net *net, bool ipv6)
+/*
+ * The netfilter hooks a packet meets in namespace @net at @first and
+ * @second (LOCAL_OUT and POST_ROUTING leaving it, PRE_ROUTING and
+ * LOCAL_IN entering it), of its family.
+ */
+static bool rodp_direct_nf_ok(struct net *net, bool ipv6,
+			      unsigned int first, unsigned int second)
 {
 	struct nf_hook_entries __rcu **h = ipv6 ? net->nf.hooks_ipv6 :
 						  net->nf.hooks_ipv4;
 
-	return rodp_nf_clear(h, NF_INET_LOCAL_OUT) &&
-	       rodp_nf_clear(h, NF_INET_POST_ROUTING);
-}
-
-/* Netfilter hooks a packet meets entering namespace @net. */
-static bool rodp_direct_in_ok(struct net *net, bool ipv6)
-{
-	struct nf_hook_entries __rcu **h = ipv6 ? net->nf.hooks_ipv6 :
-						  net->nf.hooks_ipv4;
-
-	return rodp_nf_clear(h, NF_INET_PRE_ROUTING) &&
-	       rodp_nf_clear(h, NF_INET_LOCAL_IN);
+	return rodp_nf_clear(h, first) && rodp_nf_clear(h, second);
 }
 
 /* The bridge family's hooks in namespace @net. */
@@ -304,14 +298,16 @@ struct rodp_dev *rodp_direct_peer(struct rodp_dev *rdev,
 	if (!peer || !rodp_direct_neigh(dst, daddr, ha))
 		return NULL;
 	if (!rodp_direct_dev_ok(ndev, true) || !rodp_direct_dev_ok(peer, false) ||
-	    !rodp_direct_out_ok(dev_net(ndev), path->ipv6))
+	    !rodp_direct_nf_ok(dev_net(ndev), path->ipv6, NF_INET_LOCAL_OUT,
+			       NF_INET_POST_ROUTING))
 		return NULL;
 	if (ether_addr_equal(peer->dev_addr, ha))
 		rx = peer;		/* a veth pair, no bridge */
 	else
 		rx = rodp_direct_bridge(peer, ha);
 	if (!rx || !rodp_direct_dev_ok(rx, false) ||
-	    !rodp_direct_in_ok(dev_net(rx), path->ipv6) ||
+	    !rodp_direct_nf_ok(dev_net(rx), path->ipv6, NF_INET_PRE_ROUTING,
+			       NF_INET_LOCAL_IN) ||
 	    !rodp_direct_owns(rx, daddr, path->ipv6))
 		return NULL;
 	return rodp_dev_lookup_rcu(rx);
