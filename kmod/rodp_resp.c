@@ -310,6 +310,41 @@ static void rodp_resp_push_job(struct rodp_qp *qp,
 		j->xrc_srqn = qp->srq->ibsrq.ext.xrc.srq_num;
 }
 
+/*
+ * A duplicate read or atomic at @psn: the requester went back to @psn and
+ * asks again, in order, for everything from there.  What is queued for
+ * @psn and after is dropped, and a read being answered across @psn stops
+ * before it: without this, a retried read waits behind the rest of the
+ * stale stream (all of a 256 MiB read that lost one packet) and the
+ * requester runs out of retries while it drains.  Jobs are queued in PSN
+ * order: a new request comes at ePSN, and a duplicate, after this, last.
+ */
+static void rodp_resp_supersede(struct rodp_qp *qp, u32 psn)
+{
+	u32 i;
+
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
+
+	for (i = qp->rd_tail; i != qp->rd_head; i++) {
+		struct rodp_rd_job *j = &qp->rd_jobs[i % RODP_RD_JOBS];
+		u32 keep;
+
+		if (!rcore_psn_before(j->psn, psn))
+			break;
+		keep = (psn - j->psn) & RCORE_PSN_MASK;
+		if (keep >= j->npsn)
+			continue;
+		/* @psn falls inside this read: its responses end before. */
+		j->npsn = keep;
+		if (j->next < keep)
+			i++;
+		break;
+	}
+	if (i != qp->rd_head)
+		rodp_count(qp->rdev, RODP_CNT_TX_READ_STOP);
+	qp->rd_head = i;
+}
+
 /**
  * rodp_resp_execute - execute a new, in-sequence request packet
  * @qp: the queue pair; caller holds the responder's lock
@@ -561,6 +596,7 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 				rcore_aeth_ack(rodp_resp_credits(qp));
 			rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
 		} else if (v.dup == RCORE_RC_DUP_READ) {
+			rodp_resp_supersede(qp, v.resp_psn);
 			if (!rodp_resp_job_room(qp))
 				break;
 			job = (struct rodp_rd_job){
@@ -573,6 +609,7 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 			rodp_resp_push_job(qp, &job);
 		} else if (v.dup == RCORE_RC_DUP_ATOMIC_WRITE) {
 			/* Stored once: its empty response again. */
+			rodp_resp_supersede(qp, v.resp_psn);
 			if (!rodp_resp_job_room(qp))
 				break;
 			job = (struct rodp_rd_job){
@@ -580,6 +617,7 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 			};
 			rodp_resp_push_job(qp, &job);
 		} else if (v.dup == RCORE_RC_DUP_ATOMIC) {
+			rodp_resp_supersede(qp, v.resp_psn);
 			for (i = 0; i < RODP_MAX_RD_ATOMIC; i++) {
 				struct rodp_atomic_res *r = &qp->atomics[i];
 

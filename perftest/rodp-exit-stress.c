@@ -1470,9 +1470,9 @@ static void check_state(struct cycle *c)
  * each cycle the driver breaks six invariants on purpose: it keeps a
  * context, a PD and an ODP MR of its own open on the victim's device
  * (rdma-res, mm-refs), leaves a zombie child (zombie), has a child wait
- * in vfork() for 10 s, which is D state (d-state), and adds a WARNING
- * line to the cycle's kernel log lines, not to the kernel's own log
- * (kernel-log).  Every cycle must then fail with exactly these five.
+ * in vfork() until the cycle's checks are done, which is D state
+ * (d-state), and adds a WARNING line to the cycle's kernel log lines,
+ * not to the kernel's own log (kernel-log).  Every cycle must then fail with exactly these five.
  * (module-ref is not provoked: nothing a process holds takes a
  * reference on rodp's module, which supports disassociation.)
  */
@@ -1480,21 +1480,45 @@ static struct vt_dev st_dev;
 static struct ibv_pd *st_pd;
 static struct ibv_mr *st_mr;
 static pid_t st_pids[2];
+static int st_hold = -1;	/* closing it ends the vfork */
 static char st_page[4 * 4096] __attribute__((aligned(4096)));
+
+/* The state letter of task @pid ('R', 'S', 'D', 'Z', ...), or 0. */
+static char task_state(pid_t pid)
+{
+	char path[64], buf[512], *s;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (!read_text(path, buf, sizeof(buf)))
+		return 0;
+	s = strrchr(buf, ')');
+	return s && s[1] == ' ' ? s[2] : 0;
+}
 
 static void self_test_break(void)
 {
+	int hold[2], i;
+
+	if (pipe2(hold, O_CLOEXEC))
+		die("self-test: pipe: %s", strerror(errno));
 	st_pids[0] = fork();
 	if (!st_pids[0])
 		_exit(0);
 	st_pids[1] = fork();
 	if (!st_pids[1]) {
+		char b;
+
+		close(hold[1]);
+		/* The vfork child waits for the driver to close its end. */
 		if (!vfork()) {
-			sleep(10);
+			if (read(hold[0], &b, 1) < 0)
+				_exit(1);
 			_exit(0);
 		}
 		_exit(0);
 	}
+	close(hold[0]);
+	st_hold = hold[1];
 	if (vt_dev_open(&st_dev, opt_dev, false))
 		die("self-test: %s", st_dev.error);
 	st_pd = ibv_alloc_pd(st_dev.ctx);
@@ -1504,7 +1528,16 @@ static void self_test_break(void)
 	if (!st_mr)
 		die("self-test: PD/ODP MR on %s: %s", opt_dev,
 		    strerror(errno));
-	sleep_ms(300);	/* the zombie and the vfork are there by now */
+	/*
+	 * The zombie and the vfork must be there before the checks look
+	 * (a slow kernel takes its time to fork): up to 10 s.
+	 */
+	for (i = 0; i < 100; i++) {
+		if (task_state(st_pids[0]) == 'Z' &&
+		    task_state(st_pids[1]) == 'D')
+			break;
+		sleep_ms(100);
+	}
 }
 
 static void self_test_undo(void)
@@ -1512,6 +1545,8 @@ static void self_test_undo(void)
 	ibv_dereg_mr(st_mr);
 	ibv_dealloc_pd(st_pd);
 	ibv_close_device(st_dev.ctx);
+	close(st_hold);
+	st_hold = -1;
 	waitpid(st_pids[0], NULL, 0);
 	waitpid(st_pids[1], NULL, 0);
 }

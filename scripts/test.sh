@@ -318,9 +318,9 @@ run_wire_suite()
 
 # --full takes hours (the debug kernel and the long stress campaigns
 # alone take more than a sitting), so it runs in parts, each recorded
-# when it ends in build/full/COMMIT/ (NAME.done, .counts, .summary): run
-# again at the same commit with a clean tree, it replays what ended and
-# runs only the rest.  --stop-after MIN starts no part after MIN minutes;
+# when it ends in build/full/KEY/ (NAME.done, .counts, .summary), KEY
+# naming the code (every file but the *.md): run again on the same code
+# with a clean tree, it replays what ended and runs only the rest.  --stop-after MIN starts no part after MIN minutes;
 # a part that did not end (stopped, or the machine went away) runs again
 # from its start, except the stress campaigns, which go on counting
 # cycles (scripts/stress.sh --id).  --fresh forgets the recorded parts.
@@ -372,7 +372,8 @@ part()
 	printf '%s\n' "${summary[@]:n0}" >"$FULL_DIR/$name.summary"
 	echo "$((passed - p0)) $((failed - f0)) $((skipped - s0))" \
 		>"$FULL_DIR/$name.counts"
-	echo "$(date -u '+%F %T UTC'), $((SECONDS - t0)) s" \
+	echo "$(date -u '+%F %T UTC'), $((SECONDS - t0)) s, at $(git -C \
+		"$RODP_ROOT" rev-parse --short HEAD 2>/dev/null)" \
 		>"$FULL_DIR/$name.done"
 }
 
@@ -437,12 +438,13 @@ run_stress()
 # What ./rodp test runs besides the whole suite on the default kernel and
 # the host's user space: each other kernel with its own Debian release's
 # user space (6.12 with Debian 13's rdma-core, the newest with unstable's),
-# a short slice.  --full runs every suite on every kernel (host user space),
-# on the default kernel in both delivery modes, and the user-space slice
-# in every distribution's root on its kernel, then the debug kernel's
-# whole run and the long stress campaigns (STRESS_FULL cycles on the
-# default kernel, STRESS_DEBUG on the debug kernel); --kernel K every
-# suite on K alone.
+# a short slice.  --full runs the debug kernel's whole run and its stress
+# campaign (STRESS_DEBUG cycles) first, then every suite on every kernel
+# (host user space), on the default kernel in both delivery modes, and
+# the user-space slice in every distribution's root on its kernel, the
+# package tests, the whole wire suite, and the long stress campaign
+# (STRESS_FULL cycles on the default kernel); --kernel K every suite on
+# K alone.
 SLICE=(10-basic 30-provider 40-mr 50-rc 52-odp 65-kverbs 90-teardown)
 USLICE=(10-basic 30-provider 40-mr 50-rc 52-odp 60-perftest 90-teardown)
 OTHER=(6.12:trixie newest:sid)
@@ -473,11 +475,15 @@ while [ $# -gt 0 ]; do
 done
 
 if [ $full -eq 1 ]; then
-	FULL_KEY=$(git -C "$RODP_ROOT" rev-parse --short=12 HEAD 2>/dev/null ||
-		echo nogit)
-	# A tree with changes is not that commit: nothing to resume.
-	[ -z "$(git -C "$RODP_ROOT" status --porcelain 2>/dev/null)" ] ||
-		FULL_KEY+=-dirty-$(date +%Y%m%d-%H%M%S)
+	# The key names the code, not the commit: a commit that changes
+	# only documentation (the README's results table) keeps the parts.
+	FULL_KEY=$(git -C "$RODP_ROOT" ls-tree -r HEAD 2>/dev/null |
+		grep -v $'\t.*\.md$' | sha1sum | cut -c1-12)
+	git -C "$RODP_ROOT" rev-parse -q --verify HEAD >/dev/null ||
+		FULL_KEY=nogit
+	# A tree with changes is not that code: nothing to resume.
+	[ -z "$(git -C "$RODP_ROOT" status --porcelain -- . ':!*.md' \
+		2>/dev/null)" ] || FULL_KEY+=-dirty-$(date +%Y%m%d-%H%M%S)
 	FULL_DIR=$RODP_BUILD/full/$FULL_KEY
 	[ $fresh -eq 0 ] || rm -rf "$FULL_DIR"
 	mkdir -p "$FULL_DIR"
@@ -515,6 +521,12 @@ if [ $full -eq 1 ]; then pkgs=("${PKG_FULL[@]}"); else pkgs=("${PKG[@]}"); fi
 	done
 ) >"$RODP_BUILD/pkgroots.log" 2>&1 &
 pkgroots_pid=$!
+# The debug kernel first: its whole run is the longest part and the one
+# most likely to find something (a finding means new code, a new KEY).
+if [ $full -eq 1 ]; then
+	part vm-debug run_vm_suites debug ""
+	part stress-debug run_stress debug "$STRESS_DEBUG"
+fi
 part vm-default run_vm_suites "" ""
 wait $roots_pid
 if [ $full -eq 1 ]; then
@@ -550,9 +562,7 @@ else
 fi
 if [ $full -eq 1 ]; then
 	part wire run_wire_suite full
-	part vm-debug run_vm_suites debug ""
 	part stress run_stress "" "$STRESS_FULL"
-	part stress-debug run_stress debug "$STRESS_DEBUG"
 else
 	run_wire_suite slice
 fi

@@ -201,6 +201,10 @@ boot()
 
 	local shares=()
 
+	# KASAN reports only its first finding without kasan_multi_shot:
+	# one report (rxe's, say) would hide every later one (rodp's).
+	! grep -qx 'CONFIG_KASAN=y' "$kroot/boot/config-$kver" 2>/dev/null ||
+		cmdline+=" kasan_multi_shot"
 	cmdline+=" rodp_run=$rundir"
 	cmdline+=" rodp_repo=$RODP_ROOT"
 	[ $overlay = 0 ] || cmdline+=" rodp_overlay=1"

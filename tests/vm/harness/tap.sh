@@ -34,6 +34,13 @@ fail()
 	printf 'not ok %d - %s\n' $TAP_N "$1"
 }
 
+# skip NAME WHY: a case not run, and why (neither passed nor failed).
+skip()
+{
+	TAP_N=$((TAP_N + 1))
+	printf 'ok %d - %s # SKIP %s\n' $TAP_N "$1" "$2"
+}
+
 # check NAME CMD [ARG...]: one case, passed when CMD succeeds.  CMD's
 # output becomes diagnostics when it fails.
 check()

@@ -232,7 +232,20 @@ else
 	fail "set-up: rdma_rxe reloaded, rxe0 on ve2"
 	exit 1
 fi
+# rxe's responder, serving reads to a requester that dies, reads out of
+# bounds in rxe_mr_copy() (KASAN, slab-out-of-bounds: README, "Known
+# problems").  On a KASAN kernel those cycles are skipped: the report is
+# rxe's, and it would taint the rest of the run.
+kasan=0
+! grep -qw kasan_report /proc/kallsyms || kasan=1
 for ((i = 1; i <= CYCLES; i++)); do
+	# shellcheck disable=SC2086 # the words of the spec
+	set -- ${SPECS[$(((i - 1) % ${#SPECS[@]}))]}
+	if [ $kasan = 1 ] && [ "$1 $2" = "ib_read_bw rxe0" ]; then
+		skip "cycle $i: $1 rodp0 -> rxe0" \
+			"rxe's responder reads out of bounds (KASAN)"
+		continue
+	fi
 	# The shell's "Killed" notices of the tools go there too.
 	cycle $i 2>>"$PT_DIR/c$i.stderr"
 	if [ -z "$WHY" ]; then
