@@ -688,7 +688,7 @@ struct rodp_qp {
 	unsigned long retry_deadline;
 	bool rnr_wait;
 	int uc_tx_cpu;
-	u8 uc_cpu_waits;
+	u16 uc_cpu_waits;
 
 	/* responder */
 	struct rcore_rc_resp_state resp;

@@ -27,9 +27,12 @@
 
 /*
  * Jiffies a requester that moved to another CPU waits at most for the
- * last one's backlog to empty: other traffic may keep it busy.
+ * last one's backlog to empty: other traffic may keep it busy.  A
+ * quarter of a second: on a slow kernel (the debug kernel under TCG) the
+ * other CPU's ksoftirqd took longer than 8 jiffies to run, and UC
+ * messages were lost to packets overtaking each other.
  */
-#define RODP_UC_CPU_WAITS	8
+#define RODP_UC_CPU_WAITS	(HZ / 4)
 
 /**
  * rodp_uc_req_seg - describe packet @pkt of the send WQE @info

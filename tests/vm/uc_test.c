@@ -171,16 +171,6 @@ static uint64_t raddr(const struct buf *b, size_t off)
 	return (uintptr_t)(b->mem + off);
 }
 
-static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
-		      uint64_t wr_id, enum ibv_wc_status status, int opcode,
-		      int ms)
-{
-	CHECK(vt_get_wc(cq, wc, ms),
-	      "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
-	      what, ms, wr_id, ibv_wc_status_str(status));
-	vt_check_wc(wc, what, wr_id, status, opcode);
-}
-
 /* On a failed counter check: every counter of @d that is not 0. */
 static void counters_diag(const struct vt_dev *d)
 {
@@ -190,6 +180,26 @@ static void counters_diag(const struct vt_dev *d)
 	vt_hw_snap(d->name, &sn);
 	vt_hw_nonzero(&sn, line, sizeof(line));
 	vt_diag("%s counters: %s", d->name, line);
+}
+
+/* The pairing of the case running, for expect_wc()'s diagnostics. */
+static const struct pairing *cur_pair;
+
+static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
+		      uint64_t wr_id, enum ibv_wc_status status, int opcode,
+		      int ms)
+{
+	bool got = vt_get_wc(cq, wc, ms);
+
+	/* Which way the packets went missing: both ends' counters. */
+	if (!got && cur_pair) {
+		counters_diag(cur_pair->a);
+		counters_diag(cur_pair->b);
+	}
+	CHECK(got,
+	      "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
+	      what, ms, wr_id, ibv_wc_status_str(status));
+	vt_check_wc(wc, what, wr_id, status, opcode);
 }
 
 /*
@@ -323,6 +333,7 @@ static struct conn *conn_new(struct tcase *tc, uint32_t psn_a,
 	struct conn *c;
 
 	assert_true(tc->nconns < MAX_CONNS);
+	cur_pair = p;
 	c = calloc(1, sizeof(*c));
 	assert_non_null(c);
 	tc->conns[tc->nconns++] = c;
