@@ -1335,6 +1335,26 @@ static void read_mm(char *buf, size_t len)
 			*s = ' ';
 }
 
+/* The state letter ('R', 'S', 'D', 'Z', ...) in a /proc stat file, or 0. */
+static char stat_state(const char *path)
+{
+	char buf[512], *s;
+
+	if (!read_text(path, buf, sizeof(buf)))
+		return 0;
+	s = strrchr(buf, ')');
+	return s && s[1] == ' ' ? s[2] : 0;
+}
+
+/* The state letter of task @pid, or 0. */
+static char task_state(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return stat_state(path);
+}
+
 /* Tasks in state @st ('D' or 'Z'): their ids into @ids, how many. */
 static int tasks_in(char st, pid_t *ids, int max, bool threads)
 {
@@ -1343,7 +1363,7 @@ static int tasks_in(char st, pid_t *ids, int max, bool threads)
 	int n = 0;
 
 	while (d && (de = readdir(d))) {
-		char path[600], buf[512], *s;
+		char path[600];
 		DIR *td;
 		struct dirent *te;
 
@@ -1368,10 +1388,7 @@ static int tasks_in(char st, pid_t *ids, int max, bool threads)
 				snprintf(path, sizeof(path), "/proc/%s/stat",
 					 de->d_name);
 			}
-			if (!read_text(path, buf, sizeof(buf)))
-				continue;
-			s = strrchr(buf, ')');
-			if (s && s[1] == ' ' && s[2] == st && n < max)
+			if (stat_state(path) == st && n < max)
 				ids[n++] = atoi(tid);
 		} while (td);
 		if (td)
@@ -1472,7 +1489,8 @@ static void check_state(struct cycle *c)
  * (rdma-res, mm-refs), leaves a zombie child (zombie), has a child wait
  * in vfork() until the cycle's checks are done, which is D state
  * (d-state), and adds a WARNING line to the cycle's kernel log lines,
- * not to the kernel's own log (kernel-log).  Every cycle must then fail with exactly these five.
+ * not to the kernel's own log (kernel-log).  Every cycle must then fail
+ * with exactly these five.
  * (module-ref is not provoked: nothing a process holds takes a
  * reference on rodp's module, which supports disassociation.)
  */
@@ -1482,18 +1500,6 @@ static struct ibv_mr *st_mr;
 static pid_t st_pids[2];
 static int st_hold = -1;	/* closing it ends the vfork */
 static char st_page[4 * 4096] __attribute__((aligned(4096)));
-
-/* The state letter of task @pid ('R', 'S', 'D', 'Z', ...), or 0. */
-static char task_state(pid_t pid)
-{
-	char path[64], buf[512], *s;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (!read_text(path, buf, sizeof(buf)))
-		return 0;
-	s = strrchr(buf, ')');
-	return s && s[1] == ' ' ? s[2] : 0;
-}
 
 static void self_test_break(void)
 {

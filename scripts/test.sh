@@ -320,8 +320,9 @@ run_wire_suite()
 # alone take more than a sitting), so it runs in parts, each recorded
 # when it ends in build/full/KEY/ (NAME.done, .counts, .summary), KEY
 # naming the code (every file but the *.md): run again on the same code
-# with a clean tree, it replays what ended and runs only the rest.  --stop-after MIN starts no part after MIN minutes;
-# a part that did not end (stopped, or the machine went away) runs again
+# with a clean tree, it replays what ended and runs only the rest.
+# --stop-after MIN starts no part after MIN minutes; a part that did
+# not end (stopped, or the machine went away) runs again
 # from its start, except the stress campaigns, which go on counting
 # cycles (scripts/stress.sh --id).  --fresh forgets the recorded parts.
 FULL_DIR=
