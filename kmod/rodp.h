@@ -194,6 +194,8 @@ enum rodp_counter {
 					 * another process's context */
 	RODP_CNT_TX_LOCAL,		/* handed to a rodp device of this
 					 * host, not through the network */
+	RODP_CNT_TX_ZCOPY,		/* of those, with their payload by
+					 * reference to pinned memory */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -265,6 +267,12 @@ struct rodp_dev {
 static inline void rodp_count(struct rodp_dev *rdev, enum rodp_counter c)
 {
 	atomic64_inc(&rdev->cnt[c]);
+}
+
+static inline void rodp_count_n(struct rodp_dev *rdev, enum rodp_counter c,
+				u32 n)
+{
+	atomic64_add(n, &rdev->cnt[c]);
 }
 
 static inline struct rodp_dev *to_rdev(struct ib_device *ibdev)
@@ -423,6 +431,8 @@ typedef int (*rodp_mr_io_fn)(void *priv, void *kaddr, u64 len);
  * @ttl: IP TTL / hop limit
  * @flow_label: the GRH flow label (UDP source port of a UD path)
  * @dst_cache: the route to the peer
+ * @local_hint: rodp_path_local()'s last answer: the peer is on this host
+ * @local_hint_at: until when (jiffies) that answer holds
  */
 struct rodp_path {
 	bool ipv6;
@@ -435,6 +445,8 @@ struct rodp_path {
 	u8 ttl;
 	u32 flow_label;
 	struct dst_cache dst_cache;
+	bool local_hint;
+	unsigned long local_hint_at;
 };
 
 /**
@@ -547,6 +559,8 @@ enum rodp_side {
 	RODP_SIDES
 };
 
+#define RODP_HANDOFF_MAX	8
+
 /**
  * struct rodp_eng - one side of a QP's transport and what runs it
  * @lock: held while the side runs, and by modify/query/destroy
@@ -562,6 +576,11 @@ enum rodp_side {
  *	takes it up (rodp_eng_defer())
  * @qp: the QP it belongs to
  * @side: enum rodp_side
+ * @nhandoff: entries in @handoff
+ * @handoff: sides of this host's QPs that this side's round queued
+ *	packets for, each with the reference rodp_rx_queue() took: they run
+ *	once, when the round ends (rodp_eng_handoff_run()), to take the
+ *	whole batch, not once per packet
  */
 struct rodp_eng {
 	struct mutex lock;
@@ -572,6 +591,8 @@ struct rodp_eng {
 	bool deferred;
 	struct rodp_qp *qp;
 	u8 side;
+	u8 nhandoff;
+	struct rodp_eng *handoff[RODP_HANDOFF_MAX];
 };
 
 /**
@@ -585,6 +606,8 @@ struct rodp_eng {
  * @retry_timer: the requester's retransmission timer (lazy: rodp_eng.c)
  * @rnr_timer: ends the requester's wait after an RNR NAK
  * @flags: RODP_QPF_* bits, atomic
+ * @lockers: tasks in rodp_qp_lock_both(): a work item running a side
+ *	round after round lets go for them
  * @sq: the send queue
  * @rq: the receive queue (no ring when the QP is on an SRQ)
  * @srq: the SRQ the QP takes its receive WQEs from, or NULL.  On an XRC
@@ -654,6 +677,7 @@ struct rodp_qp {
 	struct timer_list retry_timer;
 	struct timer_list rnr_timer;
 	unsigned long flags;
+	atomic_t lockers;
 	struct rodp_wq sq;
 	struct rodp_wq rq;
 	struct rodp_srq *srq;
@@ -848,7 +872,32 @@ static inline bool rodp_qp_is_ud(const struct rodp_qp *qp)
  */
 struct rodp_skb_cb {
 	bool local;
+	/*
+	 * A train (rodp_train_begin()): @train packets, all but the last
+	 * with @sub_len bytes of payload; the receiver is at packet @next,
+	 * whose headers are @off bytes from skb->data.  0: one packet.
+	 * Each packet in its wire form, one after the other; or, @split,
+	 * the headers only, one after the other in skb->data, and the
+	 * payloads after them, back to back in page fragments of the
+	 * sender's pinned memory (the next at @pay bytes from skb->data).
+	 */
+	u8 train;
+	u8 next;
+	u16 sub_len;
+	u32 off;
+	bool split;
+	u32 pay;
 };
+
+/*
+ * A train: at most this many packets, and bytes: IP's 64 KiB (its IP and
+ * UDP headers carry its length); copied, a little less, so that the skb
+ * is one 64 KiB allocation.
+ */
+#define RODP_TRAIN_MAX		64
+#define RODP_TRAIN_BYTES	60000
+#define RODP_TRAIN_SPLIT_BYTES	(0xffff - 40 - 8)	/* IPv6, UDP */
+#define RODP_TRAIN_HDR_MAX	64	/* BTH and extension headers, at most */
 
 #define RODP_SKB_CB(skb)	((struct rodp_skb_cb *)(skb)->cb)
 
@@ -856,7 +905,8 @@ struct rodp_skb_cb {
 struct rodp_rx {
 	struct sk_buff *skb;
 	struct rcore_pkt pkt;
-	const u8 *payload;
+	const u8 *payload;	/* in skb->data; NULL when in fragments */
+	u32 payload_off;	/* from skb->data */
 };
 
 /*
@@ -934,6 +984,14 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	       bool write, rodp_mr_io_fn fn, void *priv);
 int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		 void *buf, bool to_mr);
+int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, struct sk_buff *skb);
+int rodp_sge_frags(struct rodp_qp *qp, const struct rodp_sge *sge,
+		   u32 num_sge, u32 off, u32 len, struct sk_buff *skb);
+int rodp_mr_copy_rx(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		    const struct rodp_rx *rx, u32 off);
+int rodp_sge_copy_rx(struct rodp_qp *qp, const struct rodp_sge *sge,
+		     u32 num_sge, u32 sge_off, const struct rodp_rx *rx,
+		     u32 off, u32 len);
 int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
 		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge);
 
@@ -985,6 +1043,47 @@ extern struct dentry *rodp_debugfs_root;
 
 /* rodp_net.c: the UDP tunnel sockets, packets out and in */
 int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx);
+bool rodp_path_local(struct rodp_dev *rdev, struct rodp_path *path);
+
+/*
+ * A train of packets to a peer on this host (rodp_train_begin()): @n of
+ * at most @max so far, in @skb (made for the first); @split (struct
+ * rodp_skb_cb), its headers @hlen bytes so far, written after the tail.
+ */
+struct rodp_train {
+	struct sk_buff *skb;
+	u32 max;
+	u32 n;
+	u32 sub_len;
+	u32 hlen;
+	u16 sport;
+	u8 from;
+	bool last;
+	bool split;
+};
+
+/*
+ * One packet of a received train (rodp_train_next()): headers of
+ * @hdr_len bytes at skb->data + RODP_SKB_CB(skb)->off, of which @avail
+ * bytes are there, the wire form's length @len; the payload @pay bytes
+ * from skb->data, @pay_len bytes (for a split train; the pad and the
+ * ICRC are not there).
+ */
+struct rodp_train_pos {
+	u32 hdr_len;
+	u32 avail;
+	u32 len;
+	u32 pay;
+	u32 pay_len;
+};
+
+void rodp_train_begin(struct rodp_train *t, u32 max);
+int rodp_train_add(struct rodp_qp *qp, struct rodp_train *t,
+		   struct rodp_tx *tx);
+u32 rodp_train_end(struct rodp_qp *qp, struct rodp_train *t);
+bool rodp_train_next(const struct sk_buff *skb, struct rodp_train_pos *pos);
+void rodp_train_step(struct sk_buff *skb, const struct rodp_train_pos *pos);
+void rodp_eng_handoff_run(struct rodp_eng *e, bool busy);
 int rodp_net_init(void);
 void rodp_net_exit(void);
 int rodp_net_get(struct net *net);

@@ -237,7 +237,10 @@ static bool rodp_eng_round(struct rodp_eng *e)
 		busy = rodp_req_round(e->qp);
 	else
 		busy = rodp_resp_round(e->qp);
-	return busy || test_bit(bit, &e->qp->flags);
+	/* What the round sent on this host; answers may come back here. */
+	rodp_eng_handoff_run(e, busy);
+	return busy || test_bit(bit, &e->qp->flags) ||
+	       !skb_queue_empty(&e->rxq);
 }
 
 /**
@@ -249,8 +252,10 @@ static bool rodp_eng_round(struct rodp_eng *e)
  */
 void rodp_qp_lock_both(struct rodp_qp *qp)
 {
+	atomic_inc(&qp->lockers);
 	mutex_lock(&qp->eng[RODP_REQ].lock);
 	mutex_lock_nested(&qp->eng[RODP_RESP].lock, SINGLE_DEPTH_NESTING);
+	atomic_dec(&qp->lockers);
 }
 
 /**
@@ -271,6 +276,7 @@ void rodp_qp_unlock_both(struct rodp_qp *qp)
 static void rodp_eng_work(struct work_struct *work)
 {
 	struct rodp_eng *e = container_of(work, struct rodp_eng, work);
+	bool busy;
 
 	/* A side busy in another task gets the round from that task. */
 	if (!rodp_eng_want_round(e))
@@ -278,12 +284,19 @@ static void rodp_eng_work(struct work_struct *work)
 	WRITE_ONCE(e->owner, current);
 	/* A worker may sleep in a fault: what was deferred is done here. */
 	e->deferred = false;
-	while (rodp_eng_round(e))
+	while ((busy = rodp_eng_round(e))) {
+		/* A modify, query or destroy waits: its turn first. */
+		if (atomic_read(&e->qp->lockers))
+			break;
 		cond_resched();
+	}
 	e->deferred = false;
 	WRITE_ONCE(e->owner, NULL);
 	mutex_unlock(&e->lock);
-	rodp_eng_unlocked(e);
+	if (busy)
+		rodp_eng_kick(e);
+	else
+		rodp_eng_unlocked(e);
 }
 
 /**

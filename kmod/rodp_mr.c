@@ -206,9 +206,15 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	return 0;
 }
 
-/* A kernel buffer copied piece by piece to or from an MR range. */
+/*
+ * A kernel buffer copied piece by piece to or from an MR range; or a
+ * received packet's payload (@skb from @skb_off: its page fragments, when
+ * the sender left them there) into one.
+ */
 struct rodp_copy_ctx {
 	u8 *buf;
+	const struct sk_buff *skb;
+	u32 skb_off;
 	bool to_mr;
 };
 
@@ -216,6 +222,12 @@ static int rodp_copy_piece(void *priv, void *kaddr, u64 len)
 {
 	struct rodp_copy_ctx *c = priv;
 
+	if (c->skb) {
+		if (skb_copy_bits(c->skb, c->skb_off, kaddr, len))
+			return -EFAULT;
+		c->skb_off += len;
+		return 0;
+	}
 	if (c->to_mr)
 		memcpy(kaddr, c->buf, len);
 	else
@@ -245,6 +257,94 @@ int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	return rodp_mr_io(mr, iova, len, ahead, to_mr, rodp_copy_piece, &c);
 }
 
+/* The copy context of bytes @off.. of a received packet's payload. */
+static struct rodp_copy_ctx rodp_rx_ctx(const struct rodp_rx *rx, u32 off)
+{
+	if (rx->payload)
+		return (struct rodp_copy_ctx){
+			.buf = (u8 *)rx->payload + off, .to_mr = true };
+	return (struct rodp_copy_ctx){ .skb = rx->skb,
+				       .skb_off = rx->payload_off + off,
+				       .to_mr = true };
+}
+
+/**
+ * rodp_mr_copy_rx - copy a received packet's payload into an MR range
+ * @mr: a memory region the caller holds (rodp_mr_get)
+ * @iova: first byte, already range-checked
+ * @len: bytes
+ * @ahead: as for rodp_mr_io()
+ * @rx: the packet: its payload in skb->data, or in page fragments of
+ *	the sender's memory (a packet handed over on this host)
+ * @off: first byte of the payload to copy
+ *
+ * Process context: may sleep (ODP).
+ *
+ * Return: 0 or a negative errno from rodp_mr_io().
+ */
+int rodp_mr_copy_rx(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		    const struct rodp_rx *rx, u32 off)
+{
+	struct rodp_copy_ctx c = rodp_rx_ctx(rx, off);
+
+	return rodp_mr_io(mr, iova, len, ahead, true, rodp_copy_piece, &c);
+}
+
+/*
+ * Walk @len bytes of an SGE list from byte @off: @fn on each piece, in
+ * its MR (looked up with @access, held for the call), with the bytes of
+ * that SGE after the piece (@ahead, for ODP).
+ */
+static int rodp_sge_walk(struct rodp_qp *qp, const struct rodp_sge *sge,
+			 u32 num_sge, u32 off, u32 len, int access,
+			 int (*fn)(struct rodp_mr *mr, u64 iova, u32 n,
+				   u64 ahead, void *priv),
+			 void *priv)
+{
+	struct rodp_mr *mr;
+	u32 i, n;
+	int err;
+
+	for (i = 0; i < num_sge && len; i++) {
+		if (off >= sge[i].length) {
+			off -= sge[i].length;
+			continue;
+		}
+		n = min(len, sge[i].length - off);
+		mr = rodp_mr_get(qp->rdev, sge[i].lkey, rodp_qp_pd(qp), access,
+				 sge[i].addr + off, n);
+		/* The MR's -ERANGE is not the list's: not a length error. */
+		if (IS_ERR(mr))
+			return PTR_ERR(mr) == -ERANGE ? -EFAULT : PTR_ERR(mr);
+		err = fn(mr, sge[i].addr + off, n, sge[i].length - off - n,
+			 priv);
+		rodp_mr_put(mr);
+		if (err)
+			return err;
+		len -= n;
+		off = 0;
+	}
+	return len ? -ERANGE : 0;
+}
+
+static int rodp_sge_copy_piece(struct rodp_mr *mr, u64 iova, u32 n,
+			       u64 ahead, void *priv)
+{
+	struct rodp_copy_ctx *c = priv;
+
+	return rodp_mr_io(mr, iova, n, ahead, c->to_mr, rodp_copy_piece, c);
+}
+
+/* rodp_sge_copy() and rodp_sge_copy_rx(), the copy in @c. */
+static int rodp_sge_copy_ctx(struct rodp_qp *qp, const struct rodp_sge *sge,
+			     u32 num_sge, u32 off, struct rodp_copy_ctx *c,
+			     u32 len)
+{
+	return rodp_sge_walk(qp, sge, num_sge, off, len,
+			     c->to_mr ? IB_ACCESS_LOCAL_WRITE : 0,
+			     rodp_sge_copy_piece, c);
+}
+
 /**
  * rodp_sge_copy - copy between a buffer and a list of local SGEs
  * @qp: the queue pair whose PD the SGEs' lkeys must belong to
@@ -266,33 +366,102 @@ int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
 		  u32 num_sge, u32 off, void *buf, u32 len, bool to_sge)
 {
-	struct rodp_mr *mr;
-	u8 *p = buf;
-	u32 i, n;
-	int err;
+	struct rodp_copy_ctx c = { .buf = buf, .to_mr = to_sge };
 
-	for (i = 0; i < num_sge && len; i++) {
-		if (off >= sge[i].length) {
-			off -= sge[i].length;
+	return rodp_sge_copy_ctx(qp, sge, num_sge, off, &c, len);
+}
+
+/**
+ * rodp_mr_frags - add a range of a pinned MR to an skb as page fragments
+ * @mr: the memory region, held
+ * @iova: first byte, range-checked
+ * @len: bytes
+ * @skb: the packet; each page is held (get_page()) until it is freed
+ *
+ * For a packet handed over on this host: the receiver copies the bytes
+ * straight from the MR's pages.  Bytes that follow the skb's last
+ * fragment in its page make it longer (a train's packets, one after the
+ * other).  One fragment slot is always left free (the packet's trailer).
+ *
+ * Return: 0; -EAGAIN when the MR is not pinned user memory or the skb has
+ * too few fragment slots left (the caller copies instead; fragments
+ * already added stay, with the skb).
+ */
+int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, struct sk_buff *skb)
+{
+	u64 off, chunk;
+
+	if (mr->kind != RODP_MR_USER)
+		return -EAGAIN;
+	off = (mr->start & ~PAGE_MASK) + (iova - mr->ibmr.iova);
+	while (len) {
+		struct page *page = mr->pages[off >> PAGE_SHIFT];
+		int i = skb_shinfo(skb)->nr_frags;
+		skb_frag_t *f = i ? &skb_shinfo(skb)->frags[i - 1] : NULL;
+
+		chunk = min_t(u64, len, PAGE_SIZE - (off & ~PAGE_MASK));
+		/* Right after the last fragment (the packet before): longer. */
+		if (f && skb_frag_page(f) == page &&
+		    skb_frag_off(f) + skb_frag_size(f) == (off & ~PAGE_MASK)) {
+			skb_coalesce_rx_frag(skb, i - 1, chunk, chunk);
+			off += chunk;
+			len -= chunk;
 			continue;
 		}
-		n = min(len, sge[i].length - off);
-		mr = rodp_mr_get(qp->rdev, sge[i].lkey, rodp_qp_pd(qp),
-				 to_sge ? IB_ACCESS_LOCAL_WRITE : 0,
-				 sge[i].addr + off, n);
-		/* The MR's -ERANGE is not the list's: not a length error. */
-		if (IS_ERR(mr))
-			return PTR_ERR(mr) == -ERANGE ? -EFAULT : PTR_ERR(mr);
-		err = rodp_mr_copy(mr, sge[i].addr + off, n,
-				   sge[i].length - off - n, p, to_sge);
-		rodp_mr_put(mr);
-		if (err)
-			return err;
-		p += n;
-		len -= n;
-		off = 0;
+		if (i >= MAX_SKB_FRAGS - 1)
+			return -EAGAIN;
+		get_page(page);
+		skb_add_rx_frag(skb, i, page, off & ~PAGE_MASK, chunk, chunk);
+		off += chunk;
+		len -= chunk;
 	}
-	return len ? -ERANGE : 0;
+	return 0;
+}
+
+static int rodp_sge_frags_piece(struct rodp_mr *mr, u64 iova, u32 n,
+				u64 ahead, void *skb)
+{
+	return rodp_mr_frags(mr, iova, n, skb);
+}
+
+/**
+ * rodp_sge_frags - rodp_mr_frags() over a list of local SGEs
+ * @qp: the queue pair whose PD the SGEs' lkeys must belong to
+ * @sge: the SGE list
+ * @num_sge: entries in @sge
+ * @off: byte offset into the concatenated SGEs
+ * @len: bytes
+ * @skb: the packet
+ *
+ * Return: 0; -EAGAIN as rodp_mr_frags(); else what rodp_sge_copy() would
+ * return for these SGEs.
+ */
+int rodp_sge_frags(struct rodp_qp *qp, const struct rodp_sge *sge,
+		   u32 num_sge, u32 off, u32 len, struct sk_buff *skb)
+{
+	return rodp_sge_walk(qp, sge, num_sge, off, len, 0,
+			     rodp_sge_frags_piece, skb);
+}
+
+/**
+ * rodp_sge_copy_rx - rodp_sge_copy() of a received packet's payload
+ * @qp: the queue pair whose PD the SGEs' lkeys must belong to
+ * @sge: the SGE list
+ * @num_sge: entries in @sge
+ * @sge_off: byte offset into the concatenated SGEs
+ * @rx: the packet (see rodp_mr_copy_rx())
+ * @off: first byte of its payload to copy
+ * @len: bytes
+ *
+ * Return: as rodp_sge_copy().
+ */
+int rodp_sge_copy_rx(struct rodp_qp *qp, const struct rodp_sge *sge,
+		     u32 num_sge, u32 sge_off, const struct rodp_rx *rx,
+		     u32 off, u32 len)
+{
+	struct rodp_copy_ctx c = rodp_rx_ctx(rx, off);
+
+	return rodp_sge_copy_ctx(qp, sge, num_sge, sge_off, &c, len);
 }
 
 static struct ib_mr *rodp_get_dma_mr(struct ib_pd *ibpd, int access)

@@ -123,7 +123,11 @@ static struct rodp_eng *rodp_rx_queue(struct rodp_dev *rdev,
 	struct rodp_qp *qp;
 	u32 qpn;
 
-	rodp_count(rdev, RODP_CNT_RX_PKTS);
+	/* From the network: the IP layer's control block, not ours. */
+	if (!local)
+		memset(RODP_SKB_CB(skb), 0, sizeof(struct rodp_skb_cb));
+	rodp_count_n(rdev, RODP_CNT_RX_PKTS,
+		     max_t(u32, RODP_SKB_CB(skb)->train, 1));
 	if (!pskb_may_pull(skb, RCORE_BTH_LEN)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		goto drop;
@@ -281,8 +285,13 @@ static struct dst_entry *rodp_route6(struct rodp_dev *rdev,
 static struct rodp_eng *rodp_hand_to(struct rodp_dev *rdev,
 				     struct rodp_dev *peer, struct sk_buff *skb)
 {
+	u32 n = max_t(u32, RODP_SKB_CB(skb)->train, 1);
+
 	__skb_pull(skb, skb_transport_offset(skb) + sizeof(struct udphdr));
-	rodp_count(rdev, RODP_CNT_TX_LOCAL);
+	rodp_count_n(rdev, RODP_CNT_TX_LOCAL, n);
+	/* Fragments: the sender's pinned pages (rodp_xmit(), a train). */
+	if (skb_is_nonlinear(skb))
+		rodp_count_n(rdev, RODP_CNT_TX_ZCOPY, n);
 	return rodp_rx_queue(peer, skb, true);
 }
 
@@ -311,6 +320,90 @@ static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
 	return pe;
 }
 
+/* A packet (IP header at skb->data) onto the network: its ICRC, out. */
+static void rodp_out_wire(struct rodp_dev *rdev, const struct rodp_path *path,
+			  struct sk_buff *skb, struct dst_entry *dst)
+{
+	u32 icrc;
+	int ret;
+
+	rcore_icrc_calc(skb->data, skb->len - RCORE_ICRC_LEN, &icrc);
+	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
+	skb_dst_set(skb, dst);
+	if (IS_ENABLED(CONFIG_IPV6) && path->ipv6) {
+		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
+		ret = ip6_local_out(rdev->net, NULL, skb);
+	} else {
+		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
+		ret = ip_local_out(rdev->net, NULL, skb);
+	}
+	if (unlikely(net_xmit_eval(ret)))
+		rodp_count(rdev, RODP_CNT_TX_DROP);
+}
+
+static void rodp_push_ip4(struct rodp_qp *qp, const struct rodp_path *path,
+			  struct sk_buff *skb);
+static void rodp_push_ip6(const struct rodp_path *path, struct sk_buff *skb);
+
+/*
+ * A train (rodp_train_begin()) whose peer turned out not to be on this
+ * host after all: cut into its packets, each with its own UDP and IP
+ * headers and its ICRC, onto the network.  Consumes @skb and @dst.  A
+ * packet that gets no skb is lost, as on a wire.
+ */
+static void rodp_out_train(struct rodp_qp *qp, struct rodp_path *path,
+			   struct sk_buff *skb, struct dst_entry *dst)
+{
+	struct rodp_skb_cb *cb = RODP_SKB_CB(skb);
+	struct rodp_dev *rdev = qp->rdev;
+	struct net_device *ndev = rdev->ndev;
+	struct udphdr uh = *udp_hdr(skb);
+	struct rodp_train_pos pos;
+	u32 hdr = skb_transport_offset(skb) + sizeof(uh);
+	struct sk_buff *one;
+	struct udphdr *ouh;
+	u8 *p;
+
+	/* Packets from the BTH on, as the receiver walks them. */
+	__skb_pull(skb, hdr);
+	for (; cb->next < cb->train && rodp_train_next(skb, &pos);
+	     rodp_train_step(skb, &pos)) {
+		one = alloc_skb(LL_RESERVED_SPACE(ndev) + hdr + pos.len,
+				GFP_ATOMIC);
+		if (!one) {
+			rodp_count(rdev, RODP_CNT_TX_DROP);
+			continue;
+		}
+		skb_reserve(one, LL_RESERVED_SPACE(ndev) + hdr);
+		p = skb_put(one, pos.len);
+		if (cb->split) {
+			memcpy(p, skb->data + cb->off, pos.hdr_len);
+			p += pos.hdr_len;
+			if (skb_copy_bits(skb, pos.pay, p, pos.pay_len)) {
+				rodp_count(rdev, RODP_CNT_TX_DROP);
+				kfree_skb(one);
+				continue;
+			}
+			/* The pad, and the ICRC's place. */
+			memset(p + pos.pay_len, 0,
+			       pos.len - pos.hdr_len - pos.pay_len);
+		} else {
+			memcpy(p, skb->data + cb->off, pos.len);
+		}
+		ouh = skb_push(one, sizeof(*ouh));
+		skb_reset_transport_header(one);
+		*ouh = uh;
+		ouh->len = htons(one->len);
+		if (path->ipv6)
+			rodp_push_ip6(path, one);
+		else
+			rodp_push_ip4(qp, path, one);
+		rodp_out_wire(rdev, path, one, dst_clone(dst));
+	}
+	dst_release(dst);
+	consume_skb(skb);
+}
+
 /*
  * Route and send a packet (headers built); BHs off.  Return the receiving
  * side when the peer is local, as rodp_rx_queue() does, else NULL.
@@ -323,8 +416,6 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct rodp_path *path,
 	struct dst_entry *dst;
 	struct rodp_eng *pe;
 	bool local;
-	u32 icrc;
-	int ret;
 
 	dst = path->ipv6 ? rodp_route6(rdev, path, &local) :
 			   rodp_route4(rdev, path, &local);
@@ -347,19 +438,22 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct rodp_path *path,
 		return pe;
 	}
 	rcu_read_unlock();
-	/* Only a packet that goes on a wire needs its ICRC. */
-	rcore_icrc_calc(skb->data, skb->len - RCORE_ICRC_LEN, &icrc);
-	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
-	skb_dst_set(skb, dst);
-	if (IS_ENABLED(CONFIG_IPV6) && path->ipv6) {
-		memset(IP6CB(skb), 0, sizeof(*IP6CB(skb)));
-		ret = ip6_local_out(rdev->net, NULL, skb);
-	} else {
-		memset(IPCB(skb), 0, sizeof(*IPCB(skb)));
-		ret = ip_local_out(rdev->net, NULL, skb);
+	if (RODP_SKB_CB(skb)->train) {
+		rodp_out_train(qp, path, skb, dst);
+		return NULL;
 	}
-	if (unlikely(net_xmit_eval(ret)))
+	/*
+	 * Only a packet that goes on a wire needs its ICRC; one built for a
+	 * peer on this host whose way changed since keeps its payload in the
+	 * sender's pages: copied here.
+	 */
+	if (skb_is_nonlinear(skb) && skb_linearize(skb)) {
 		rodp_count(rdev, RODP_CNT_TX_DROP);
+		dst_release(dst);
+		kfree_skb(skb);
+		return NULL;
+	}
+	rodp_out_wire(rdev, path, skb, dst);
 	return NULL;
 }
 
@@ -399,20 +493,72 @@ static void rodp_push_ip6(const struct rodp_path *path, struct sk_buff *skb)
 
 /*
  * A side of a local QP has a packet from @qp's side @from: it takes it
- * now, in this context, unless we are ourselves run by another side (then
- * its work item does), or it is running up our call chain (then its
- * round sees it).  Drops the reference rodp_rx_queue() took.
+ * now, in this context, unless we are ourselves run by another side, or
+ * @parallel (then its work item does, maybe on another CPU), or it is
+ * running up our call chain (then its round sees it).  Drops the
+ * reference rodp_rx_queue() took.
  */
 static void rodp_hand_on(struct rodp_qp *qp, enum rodp_side from,
-			 struct rodp_eng *pe)
+			 struct rodp_eng *pe, bool parallel)
 {
 	if (!rodp_eng_owned(pe)) {
-		if (qp->eng[from].nested)
+		if (qp->eng[from].nested || parallel)
 			rodp_eng_kick(pe);
 		else
 			rodp_eng_run_inline(pe, true);
 	}
 	rodp_qp_put(pe->qp);
+}
+
+/*
+ * As rodp_hand_on(), but when @qp's side @from is running a round in this
+ * task, once at the end of the round for all the packets it queued for
+ * @pe (rodp_eng_handoff_run()): the receiving side takes a batch per
+ * round, not one packet per round.
+ */
+static void rodp_hand_later(struct rodp_qp *qp, enum rodp_side from,
+			    struct rodp_eng *pe)
+{
+	struct rodp_eng *e = &qp->eng[from];
+	unsigned int i;
+
+	if (!rodp_eng_owned(e)) {
+		rodp_hand_on(qp, from, pe, false);
+		return;
+	}
+	for (i = 0; i < e->nhandoff; i++) {
+		if (e->handoff[i] == pe) {
+			rodp_qp_put(pe->qp);	/* it has one already */
+			return;
+		}
+	}
+	if (e->nhandoff == RODP_HANDOFF_MAX) {
+		rodp_hand_on(qp, from, pe, false);
+		return;
+	}
+	e->handoff[e->nhandoff++] = pe;
+}
+
+/**
+ * rodp_eng_handoff_run - the end of a round: the sides it sent packets to
+ * on this host take them
+ * @e: the side whose round ends, run by the caller (its lock held)
+ * @busy: @e has more to do: a pipeline, where the receiving sides run on
+ *	  their work items (on another CPU, if there is one) while @e goes
+ *	  on, rather than here, one after the other
+ */
+void rodp_eng_handoff_run(struct rodp_eng *e, bool busy)
+{
+	bool parallel = busy && num_online_cpus() > 1;
+	struct rodp_eng *pe[RODP_HANDOFF_MAX];
+	unsigned int i, n = e->nhandoff;
+
+	lockdep_assert_held(&e->lock);
+
+	memcpy(pe, e->handoff, n * sizeof(pe[0]));
+	e->nhandoff = 0;
+	for (i = 0; i < n; i++)
+		rodp_hand_on(e->qp, e->side, pe[i], parallel);
 }
 
 /*
@@ -430,6 +576,168 @@ static u16 rodp_udp_sport(const struct rodp_qp *qp, const struct rodp_tx *tx)
 					  qp->ibqp.qp_num, tx->pkt.bth.dqpn);
 	return rdma_get_udp_sport(qp->attr.ah_attr.grh.flow_label,
 				  qp->ibqp.qp_num, qp->attr.dest_qp_num);
+}
+
+/*
+ * Payloads of this many bytes or more from pinned memory go to a peer on
+ * this host by reference: page fragments of the sender's MR, which the
+ * receiver copies from (one copy instead of two).  Smaller ones are
+ * cheaper to copy.
+ */
+#define RODP_FRAGS_MIN		256
+#define RODP_LOCAL_HINT_TTL	(HZ / 100)
+
+/**
+ * rodp_path_local - is @path's peer a rodp device of this host
+ * @rdev: the sending device
+ * @path: the path
+ *
+ * Loopback, or another namespace's device (rodp_direct.c), as rodp_out()
+ * would find now; the answer is kept for RODP_LOCAL_HINT_TTL.  Only a
+ * guess: rodp_out() decides again for each packet.  Process context.
+ *
+ * Return: true when the peer was on this host.
+ */
+bool rodp_path_local(struct rodp_dev *rdev, struct rodp_path *path)
+{
+	unsigned long now = jiffies;
+	struct dst_entry *dst;
+	bool local, hint = false;
+
+	/* 0: never asked (jiffies start below 0: compare only when set). */
+	if (READ_ONCE(path->local_hint_at) &&
+	    time_before(now, READ_ONCE(path->local_hint_at)))
+		return READ_ONCE(path->local_hint);
+	local_bh_disable();
+	dst = path->ipv6 ? rodp_route6(rdev, path, &local) :
+			   rodp_route4(rdev, path, &local);
+	if (!IS_ERR(dst)) {
+		rcu_read_lock();
+		hint = local || rodp_direct_peer(rdev, path, dst);
+		rcu_read_unlock();
+		dst_release(dst);
+	}
+	local_bh_enable();
+	WRITE_ONCE(path->local_hint, hint);
+	WRITE_ONCE(path->local_hint_at, now + RODP_LOCAL_HINT_TTL);
+	return hint;
+}
+
+/* Whether @tx's payload could go by reference (rodp_tx_frags()). */
+static bool rodp_tx_frags_ok(const struct rodp_tx *tx)
+{
+	return tx->payload_len >= RODP_FRAGS_MIN && !tx->inline_data &&
+	       !tx->path && (tx->sge || tx->mr);
+}
+
+/*
+ * The payload of @tx as page fragments of its pinned source, at the end
+ * of @skb's.  Return 0, -EAGAIN when it must be copied instead (some
+ * fragments may have been added), or the error of reading the source.
+ */
+static int rodp_tx_frags(struct rodp_qp *qp, struct rodp_tx *tx,
+			 struct sk_buff *skb)
+{
+	if (tx->sge)
+		return rodp_sge_frags(qp, tx->sge, tx->num_sge, tx->sge_off,
+				      tx->payload_len, skb);
+	return rodp_mr_frags(tx->mr, tx->mr_va, tx->payload_len, skb);
+}
+
+/*
+ * The payload of @tx as page fragments of its pinned source, after the
+ * headers in @skb, and the trailer (pad, ICRC) as zeros.  Return 0,
+ * -EAGAIN when it must be copied instead (@skb is then spoilt), or the
+ * error of reading the source.
+ */
+static int rodp_xmit_frags(struct rodp_qp *qp, struct rodp_tx *tx,
+			   struct sk_buff *skb)
+{
+	u32 tail = tx->pkt.bth.pad + RCORE_ICRC_LEN;
+	int ret;
+
+	ret = rodp_tx_frags(qp, tx, skb);
+	if (ret)
+		return ret;
+	/* rodp_mr_frags() left this slot. */
+	get_page(ZERO_PAGE(0));
+	skb_add_rx_frag(skb, skb_shinfo(skb)->nr_frags, ZERO_PAGE(0), 0,
+			tail, tail);
+	return 0;
+}
+
+/* The headers of @tx's packet, final (pad, P_Key, XRC opcode). */
+static void rodp_tx_prepare(struct rodp_qp *qp, struct rodp_tx *tx)
+{
+	tx->pkt.bth.pad = rcore_pad_len(tx->payload_len);
+	tx->pkt.bth.pkey = RCORE_DEFAULT_PKEY;
+	/* An XRC QP's packets: RC's under XRC opcodes (rodp_xrc.c). */
+	if (rodp_qp_transport(qp) == RCORE_TR_XRC)
+		tx->pkt.bth.opcode = rcore_xrc_opcode(tx->pkt.bth.opcode);
+}
+
+/* Copy @tx's payload to @p, and zero its pad. */
+static int rodp_tx_copy(struct rodp_qp *qp, const struct rodp_tx *tx, u8 *p)
+{
+	int ret = 0;
+
+	if (tx->inline_data)
+		memcpy(p, tx->inline_data, tx->payload_len);
+	else if (tx->sge)
+		ret = rodp_sge_copy(qp, tx->sge, tx->num_sge, tx->sge_off, p,
+				    tx->payload_len, false);
+	else if (tx->mr)
+		ret = rodp_mr_copy(tx->mr, tx->mr_va, tx->payload_len,
+				   tx->mr_ahead, p, false);
+	if (!ret)
+		memset(p + tx->payload_len, 0, tx->pkt.bth.pad);
+	return ret;
+}
+
+/*
+ * Send @skb, RoCEv2 packets from @qp's side @from at skb->data (one, or a
+ * train of @npkts: rodp_xmit_train()), after its UDP and IP headers.
+ */
+static void rodp_send(struct rodp_qp *qp, struct rodp_path *path,
+		      enum rodp_side from, struct sk_buff *skb, u32 npkts,
+		      u16 sport)
+{
+	struct rodp_catch caught = { .n = 0 };
+	struct rodp_eng *pe;
+	struct udphdr *uh;
+	u32 i;
+
+	uh = skb_push(skb, sizeof(*uh));
+	skb_reset_transport_header(skb);
+	uh->source = htons(sport);
+	uh->dest = htons(RODP_UDP_PORT);
+	uh->len = htons(skb->len);
+	uh->check = 0;
+	if (path->ipv6)
+		rodp_push_ip6(path, skb);
+	else
+		rodp_push_ip4(qp, path, skb);
+	rodp_count_n(qp->rdev, RODP_CNT_TX_PKTS, npkts);
+
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		/* Sleeping locks below: no window with preemption off. */
+		local_bh_disable();
+		pe = rodp_out(qp, path, skb);
+		local_bh_enable();
+	} else {
+		preempt_disable();
+		caught.prev = this_cpu_read(rodp_catch_cur);
+		this_cpu_write(rodp_catch_cur, &caught);
+		local_bh_disable();
+		pe = rodp_out(qp, path, skb);
+		local_bh_enable();	/* may run the receive softirq */
+		this_cpu_write(rodp_catch_cur, caught.prev);
+		preempt_enable();
+	}
+	if (pe)
+		rodp_hand_later(qp, from, pe);
+	for (i = 0; i < caught.n; i++)
+		rodp_hand_later(qp, from, caught.e[i]);
 }
 
 /**
@@ -452,19 +760,13 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	struct rodp_path *path = tx->path ?: &qp->path;
 	struct rodp_dev *rdev = qp->rdev;
 	struct net_device *ndev = rdev->ndev;
-	struct rodp_catch caught = { .n = 0 };
-	u32 hlen, tlen, nhlen, i;
-	struct rodp_eng *pe;
+	u32 hlen, tlen, nhlen;
 	struct sk_buff *skb;
-	struct udphdr *uh;
 	u8 hdr[64], *p;
+	bool frags;
 	int ret;
 
-	tx->pkt.bth.pad = rcore_pad_len(tx->payload_len);
-	tx->pkt.bth.pkey = RCORE_DEFAULT_PKEY;
-	/* An XRC QP's packets: RC's under XRC opcodes (rodp_xrc.c). */
-	if (rodp_qp_transport(qp) == RCORE_TR_XRC)
-		tx->pkt.bth.opcode = rcore_xrc_opcode(tx->pkt.bth.opcode);
+	rodp_tx_prepare(qp, tx);
 	ret = rcore_pkt_build(hdr, sizeof(hdr), &tx->pkt);
 	if (WARN_ON_ONCE(ret < 0))
 		return -EINVAL;
@@ -472,67 +774,317 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	tlen = hlen + tx->payload_len + tx->pkt.bth.pad + RCORE_ICRC_LEN;
 	nhlen = path->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 
-	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + nhlen + sizeof(*uh) + tlen,
+	/* A peer on this host: the payload by reference, if it can be. */
+	frags = rodp_tx_frags_ok(tx) && rodp_path_local(rdev, path);
+again:
+	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + nhlen +
+			sizeof(struct udphdr) + (frags ? hlen : tlen),
 			GFP_KERNEL);
 	if (!skb) {
 		rodp_count(rdev, RODP_CNT_TX_DROP);
 		return -ENOMEM;
 	}
-	skb_reserve(skb, LL_RESERVED_SPACE(ndev) + nhlen + sizeof(*uh));
-	p = skb_put(skb, tlen);
+	skb_reserve(skb, LL_RESERVED_SPACE(ndev) + nhlen +
+		    sizeof(struct udphdr));
+	p = skb_put(skb, frags ? hlen : tlen);
 	memcpy(p, hdr, hlen);
-	p += hlen;
-	ret = 0;
-	if (tx->inline_data) {
-		memcpy(p, tx->inline_data, tx->payload_len);
-	} else if (tx->sge) {
-		ret = rodp_sge_copy(qp, tx->sge, tx->num_sge, tx->sge_off, p,
-				    tx->payload_len, false);
-	} else if (tx->mr) {
-		ret = rodp_mr_copy(tx->mr, tx->mr_va, tx->payload_len,
-				   tx->mr_ahead, p, false);
+	if (frags) {
+		ret = rodp_xmit_frags(qp, tx, skb);
+		if (ret == -EAGAIN) {
+			kfree_skb(skb);
+			frags = false;
+			goto again;
+		}
+	} else {
+		ret = rodp_tx_copy(qp, tx, p + hlen);
+		/* The ICRC: rodp_out(), once it knows the packet leaves. */
+		memset(skb_tail_pointer(skb) - RCORE_ICRC_LEN, 0,
+		       RCORE_ICRC_LEN);
 	}
 	if (ret) {
 		kfree_skb(skb);
 		return ret;
 	}
-	memset(p + tx->payload_len, 0, tx->pkt.bth.pad);
-
-	uh = skb_push(skb, sizeof(*uh));
-	skb_reset_transport_header(skb);
-	uh->source = htons(rodp_udp_sport(qp, tx));
-	uh->dest = htons(RODP_UDP_PORT);
-	uh->len = htons(skb->len);
-	uh->check = 0;
-	if (path->ipv6)
-		rodp_push_ip6(path, skb);
-	else
-		rodp_push_ip4(qp, path, skb);
-
-	/* The ICRC: rodp_out(), once it knows the packet leaves the host. */
-	memset(skb_tail_pointer(skb) - RCORE_ICRC_LEN, 0, RCORE_ICRC_LEN);
-	rodp_count(rdev, RODP_CNT_TX_PKTS);
-
-	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
-		/* Sleeping locks below: no window with preemption off. */
-		local_bh_disable();
-		pe = rodp_out(qp, path, skb);
-		local_bh_enable();
-	} else {
-		preempt_disable();
-		caught.prev = this_cpu_read(rodp_catch_cur);
-		this_cpu_write(rodp_catch_cur, &caught);
-		local_bh_disable();
-		pe = rodp_out(qp, path, skb);
-		local_bh_enable();	/* may run the receive softirq */
-		this_cpu_write(rodp_catch_cur, caught.prev);
-		preempt_enable();
-	}
-	if (pe)
-		rodp_hand_on(qp, from, pe);
-	for (i = 0; i < caught.n; i++)
-		rodp_hand_on(qp, from, caught.e[i]);
+	rodp_send(qp, path, from, skb, 1, rodp_udp_sport(qp, tx));
 	return 0;
+}
+
+/**
+ * rodp_train_begin - start a train of packets to a peer on this host
+ * @t: the train, filled in
+ * @max: packets at most (RODP_TRAIN_MAX)
+ *
+ * For a peer that rodp_path_local() says is on this host (an RC or XRC
+ * QP's own path), consecutive packets of one message (rodp_train_add())
+ * go in one skb, and the receiver takes them one by one as it takes
+ * packets (rodp_recv.c), so that the transport sees exactly the packets
+ * of the wire: only the skb, the route and the hand-over are paid once
+ * (rodp_train_end()).  Payloads from pinned memory go by reference, as
+ * page fragments (struct rodp_skb_cb: a split train), so that the bytes
+ * are copied once, by the receiver; others are copied into the skb, each
+ * packet in its wire form.  Should the way have changed meanwhile,
+ * rodp_out() cuts the train into packets.  Counters count packets.
+ */
+void rodp_train_begin(struct rodp_train *t, u32 max)
+{
+	memset(t, 0, sizeof(*t));
+	t->max = max;
+}
+
+/* The train's skb, made for its first packet @tx. */
+static int rodp_train_alloc(struct rodp_qp *qp, struct rodp_train *t,
+			    const struct rodp_tx *tx)
+{
+	struct net_device *ndev = qp->rdev->ndev;
+	u32 room = LL_RESERVED_SPACE(ndev) + sizeof(struct udphdr) +
+		   (qp->path.ipv6 ? sizeof(struct ipv6hdr) :
+				    sizeof(struct iphdr));
+	u32 bytes = t->max * RODP_TRAIN_HDR_MAX;
+
+	/*
+	 * Copied: later packets carry no more than the first (its pad
+	 * included); the train ends when the skb is full.
+	 */
+	if (!t->split)
+		bytes = min_t(u32, RODP_TRAIN_BYTES, t->max *
+			      (RODP_TRAIN_HDR_MAX +
+			       round_up(tx->payload_len, 4) + RCORE_ICRC_LEN));
+	t->skb = alloc_skb(room + bytes, GFP_KERNEL);
+	if (!t->skb) {
+		rodp_count(qp->rdev, RODP_CNT_TX_DROP);
+		return -ENOMEM;
+	}
+	skb_reserve(t->skb, room);
+	return 0;
+}
+
+/* A copied packet: in its wire form, after the train's others. */
+static int rodp_train_add_copy(struct rodp_qp *qp, struct rodp_train *t,
+			       struct rodp_tx *tx,
+			       const struct rcore_opcode_info *info)
+{
+	u32 len = info->hdr_len + tx->payload_len + tx->pkt.bth.pad +
+		  RCORE_ICRC_LEN;
+	u8 *p;
+	int ret;
+
+	if (len > skb_tailroom(t->skb))
+		return -ENOSPC;
+	p = skb_put(t->skb, len);
+	ret = rcore_pkt_build(p, len, &tx->pkt);
+	if (!WARN_ON_ONCE(ret < 0))
+		ret = rodp_tx_copy(qp, tx, p + info->hdr_len);
+	if (ret) {
+		skb_trim(t->skb, t->skb->len - len);
+		return ret < 0 ? ret : -EINVAL;
+	}
+	memset(p + len - RCORE_ICRC_LEN, 0, RCORE_ICRC_LEN);
+	return 0;
+}
+
+/*
+ * A packet of a split train: its payload as page fragments after the
+ * others', its headers after the others' (past the tail: the skb is
+ * nonlinear already, rodp_train_end() takes them in).  On failure the
+ * skb is left as it was.  Return 0, -ENOSPC, -EAGAIN (no fragments for
+ * this one) or the error of reading the payload.
+ */
+static int rodp_train_add_split(struct rodp_qp *qp, struct rodp_train *t,
+				struct rodp_tx *tx,
+				const struct rcore_opcode_info *info)
+{
+	struct skb_shared_info *sh = skb_shinfo(t->skb);
+	struct sk_buff *skb = t->skb;
+	u32 nr = sh->nr_frags, len = skb->len, data_len = skb->data_len;
+	u32 truesize = skb->truesize, last = 0;
+	int ret;
+
+	/* (skb_tailroom() is 0 for an skb with fragments.) */
+	if (t->hlen + info->hdr_len >
+	    skb_end_pointer(skb) - skb_tail_pointer(skb) ||
+	    skb->len + t->hlen + info->hdr_len + tx->payload_len >
+	    RODP_TRAIN_SPLIT_BYTES)
+		return -ENOSPC;
+	if (nr)
+		last = skb_frag_size(&sh->frags[nr - 1]);
+	ret = rodp_tx_frags(qp, tx, skb);
+	if (!ret) {
+		ret = rcore_pkt_build(skb_tail_pointer(skb) + t->hlen,
+				      info->hdr_len, &tx->pkt);
+		if (!WARN_ON_ONCE(ret != info->hdr_len)) {
+			t->hlen += info->hdr_len;
+			return 0;
+		}
+		ret = -EINVAL;
+	}
+	/* Back as it was: this packet's fragments out. */
+	while (sh->nr_frags > nr)
+		put_page(skb_frag_page(&sh->frags[--sh->nr_frags]));
+	if (nr)
+		skb_frag_size_set(&sh->frags[nr - 1], last);
+	skb->len = len;
+	skb->data_len = data_len;
+	skb->truesize = truesize;
+	return ret;
+}
+
+/**
+ * rodp_train_add - the next packet of a train
+ * @qp: the queue pair
+ * @t: the train (rodp_train_begin())
+ * @tx: the packet: the same side as the train's others, and, unless it
+ *	is to be the last, a payload as long as the first's, no pad
+ *
+ * Return: 0; -ENOSPC when it does not fit (send the train, then this
+ * packet); -ENOMEM for a first packet that got no skb; or the error of
+ * reading its payload, as rodp_xmit() (the train stays as it was).
+ */
+int rodp_train_add(struct rodp_qp *qp, struct rodp_train *t,
+		   struct rodp_tx *tx)
+{
+	const struct rcore_opcode_info *info;
+	int ret;
+
+	rodp_tx_prepare(qp, tx);
+	info = rcore_opcode_info(tx->pkt.bth.opcode);
+	/* After a packet of another length (the message's last), none. */
+	if (WARN_ON_ONCE(!info || t->last))
+		return -EINVAL;
+	if (t->n == t->max)
+		return -ENOSPC;
+	if (!t->skb) {
+		t->split = rodp_tx_frags_ok(tx);
+		ret = rodp_train_alloc(qp, t, tx);
+		if (ret)
+			return ret;
+	}
+	if (t->split) {
+		ret = rodp_train_add_split(qp, t, tx, info);
+		/* Not pinned after all: copied, if it is the first. */
+		if (ret == -EAGAIN && !t->n) {
+			kfree_skb(t->skb);
+			t->split = false;
+			ret = rodp_train_alloc(qp, t, tx);
+			if (ret)
+				return ret;
+		} else if (ret == -EAGAIN) {
+			return -ENOSPC;
+		} else if (ret) {
+			return ret;
+		}
+	}
+	if (!t->split) {
+		ret = rodp_train_add_copy(qp, t, tx, info);
+		if (ret)
+			return ret;
+	}
+	if (!t->n) {
+		t->sub_len = tx->payload_len;
+		t->from = rodp_is_response(tx->pkt.bth.opcode) ? RODP_RESP :
+								 RODP_REQ;
+		t->sport = rodp_udp_sport(qp, tx);
+	}
+	/*
+	 * Any other length (with a pad) can only end the train: the
+	 * receiver finds a packet's end from @sub_len but for the last.
+	 */
+	t->last = tx->pkt.bth.pad || tx->payload_len != t->sub_len;
+	t->n++;
+	return 0;
+}
+
+/**
+ * rodp_train_end - send a train (nothing if it is empty)
+ * @qp: the queue pair
+ * @t: the train; its skb is gone after
+ *
+ * Return: how many packets went.
+ */
+u32 rodp_train_end(struct rodp_qp *qp, struct rodp_train *t)
+{
+	struct rodp_skb_cb *cb;
+	u32 n = t->n;
+
+	if (!n) {
+		kfree_skb(t->skb);
+		t->skb = NULL;
+		return 0;
+	}
+	cb = RODP_SKB_CB(t->skb);
+	cb->train = n;
+	cb->sub_len = t->sub_len;
+	if (t->split) {
+		/*
+		 * The headers rodp_train_add_split() wrote past the tail:
+		 * __skb_put() for an skb that has fragments already.
+		 */
+		t->skb->tail += t->hlen;
+		t->skb->len += t->hlen;
+		cb->split = true;
+		cb->pay = t->hlen;
+	}
+	rodp_send(qp, &qp->path, t->from, t->skb, n, t->sport);
+	t->skb = NULL;
+	return n;
+}
+
+/**
+ * rodp_train_next - where the next packet of a received train is
+ * @skb: the train, skb->data at its first packet's BTH
+ * @pos: filled in from the train's position (struct rodp_skb_cb)
+ *
+ * Return: true, or false when the rest of the train is malformed.
+ */
+bool rodp_train_next(const struct sk_buff *skb, struct rodp_train_pos *pos)
+{
+	const struct rodp_skb_cb *cb = RODP_SKB_CB(skb);
+	bool last = cb->next + 1 == cb->train;
+	const struct rcore_opcode_info *info;
+	u32 left;
+
+	left = (cb->split ? skb_headlen(skb) : skb->len) - cb->off;
+	info = left >= RCORE_BTH_LEN ? rcore_opcode_info(skb->data[cb->off]) :
+				       NULL;
+	if (!info || info->hdr_len > left)
+		return false;
+	pos->hdr_len = info->hdr_len;
+	if (cb->split) {
+		if (cb->pay > skb->len)
+			return false;
+		pos->pay_len = last ? skb->len - cb->pay : cb->sub_len;
+		if (pos->pay_len > skb->len - cb->pay)
+			return false;
+		pos->pay = cb->pay;
+		pos->len = info->hdr_len + pos->pay_len +
+			   rcore_pad_len(pos->pay_len) + RCORE_ICRC_LEN;
+		pos->avail = info->hdr_len;
+		return true;
+	}
+	pos->len = last ? left : info->hdr_len + cb->sub_len + RCORE_ICRC_LEN;
+	if (pos->len > left || pos->len < info->hdr_len + RCORE_ICRC_LEN)
+		return false;
+	pos->avail = pos->len;
+	pos->pay = cb->off + info->hdr_len;
+	pos->pay_len = pos->len - info->hdr_len - RCORE_ICRC_LEN;
+	return true;
+}
+
+/**
+ * rodp_train_step - a received train's position past its next packet
+ * @skb: the train
+ * @pos: that packet (rodp_train_next())
+ */
+void rodp_train_step(struct sk_buff *skb, const struct rodp_train_pos *pos)
+{
+	struct rodp_skb_cb *cb = RODP_SKB_CB(skb);
+
+	if (cb->split) {
+		cb->off += pos->hdr_len;
+		cb->pay += pos->pay_len;
+	} else {
+		cb->off += pos->len;
+	}
+	cb->next++;
 }
 
 /**

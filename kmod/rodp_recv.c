@@ -32,15 +32,121 @@ static bool rodp_qp_from_peer(const struct rodp_qp *qp,
 	       iph->daddr == qp->path.saddr;
 }
 
+/*
+ * Whether @skb may be taken as it is: linear, or handed over on this
+ * host by rodp_xmit() with all its headers in skb->data and its payload
+ * in fragments (not for UD, whose receive makes its own copy).
+ */
+static bool rodp_rx_frags_ok(struct rodp_qp *qp, struct sk_buff *skb)
+{
+	const struct rcore_opcode_info *info;
+
+	if (!skb_is_nonlinear(skb))
+		return true;
+	if (!RODP_SKB_CB(skb)->local || rodp_qp_is_ud(qp) ||
+	    skb_headlen(skb) < RCORE_BTH_LEN)
+		return false;
+	info = rcore_opcode_info(skb->data[0]);
+	return info && info->hdr_len <= skb_headlen(skb);
+}
+
+/*
+ * One RC, UC or XRC packet of @skb for side @side: @len bytes at @data,
+ * of which the first @avail are there; its payload @pay bytes from
+ * skb->data, or right after its headers when @pay is 0 (in page
+ * fragments, for a packet handed over on this host, unless @avail is
+ * @len).  Return true when the side deferred it
+ * (rodp_eng_defer()): the same packet again, from the work item.
+ */
+static bool rodp_qp_rx_pkt(struct rodp_qp *qp, enum rodp_side side,
+			   struct sk_buff *skb, const u8 *data, u32 avail,
+			   u32 len, u32 pay)
+{
+	struct rodp_dev *rdev = qp->rdev;
+	struct rodp_rx rx = { .skb = skb };
+
+	if (rcore_pkt_parse_head(data, avail, len, &rx.pkt) ||
+	    rcore_opcode_transport(rx.pkt.bth.opcode) != rodp_qp_transport(qp) ||
+	    rodp_is_response(rx.pkt.bth.opcode) != (side == RODP_REQ) ||
+	    (side == RODP_REQ && rodp_qp_xrc_tgt(qp)) ||
+	    (side == RODP_RESP && rodp_qp_xrc_ini(qp))) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
+		return false;
+	}
+	rx.payload_off = pay ?: data - skb->data + rx.pkt.hdr_len;
+	rx.payload = avail == len ? skb->data + rx.payload_off : NULL;
+	/* XRC is RC to the transport: RC's opcode, the XRCETH kept. */
+	if (rcore_opcode_transport(rx.pkt.bth.opcode) == RCORE_TR_XRC) {
+		rx.pkt.bth.opcode = rcore_xrc_rc_opcode(rx.pkt.bth.opcode);
+		rx.pkt.info = rcore_opcode_info(rx.pkt.bth.opcode);
+	}
+
+	/* RC, UC: only the connected peer may talk to this QP. */
+	if (!rodp_qp_from_peer(qp, skb)) {
+		rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
+		return false;
+	}
+
+	if (rodp_is_response(rx.pkt.bth.opcode)) {
+		if (!rodp_qp_can_send(qp)) {
+			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
+			return false;
+		}
+		rodp_comp_rx(qp, &rx);
+	} else {
+		if (!rodp_qp_can_recv(qp)) {
+			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
+			return false;
+		}
+		if (rodp_qp_uc(qp))
+			rodp_uc_resp_rx(qp, &rx);
+		else if (rodp_qp_xrc_tgt(qp))
+			rodp_xrc_tgt_rx(qp, &rx);
+		else
+			rodp_resp_rx(qp, &rx);
+	}
+	return qp->eng[side].deferred;
+}
+
+/*
+ * The packets of a train (rodp_train_begin()), one by one from where the
+ * last call stopped, as if each had come alone.  Return true when one was
+ * deferred: the train goes on from that packet, from the work item.
+ */
+static bool rodp_qp_rx_train(struct rodp_qp *qp, enum rodp_side side,
+			     struct sk_buff *skb)
+{
+	struct rodp_skb_cb *cb = RODP_SKB_CB(skb);
+	struct rodp_train_pos pos;
+
+	for (; cb->next < cb->train; rodp_train_step(skb, &pos)) {
+		if (!rodp_train_next(skb, &pos)) {
+			rodp_count(qp->rdev, RODP_CNT_RX_DROP_HDR);
+			return false;
+		}
+		if (rodp_qp_rx_pkt(qp, side, skb, skb->data + cb->off,
+				   pos.avail, pos.len, pos.pay))
+			return true;
+	}
+	return false;
+}
+
 /* A packet for side @side (it was queued there by its opcode). */
 static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 			   struct sk_buff *skb)
 {
 	struct rodp_dev *rdev = qp->rdev;
 	struct rodp_rx rx = { .skb = skb };
+	bool again;
 	int err;
 
-	if (skb_linearize(skb)) {
+	/*
+	 * A packet handed over on this host may keep its payload in page
+	 * fragments of the sender's memory (rodp_xmit()): its headers are
+	 * in skb->data, and the payload is copied once, from there to its
+	 * destination.  Everything else is made linear.
+	 */
+	if (!rodp_rx_frags_ok(qp, skb) && skb_linearize(skb)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		goto out_free;
 	}
@@ -56,53 +162,16 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 	/* UD: datagrams from any peer (rodp_ud.c). */
 	if (rodp_qp_is_ud(qp)) {
 		rodp_ud_rx(qp, side, &rx);
-		if (qp->eng[side].deferred) {
-			skb_queue_head(&qp->eng[side].rxq, skb);
-			return;
-		}
-		goto out_free;
-	}
-	if (rcore_pkt_parse(skb->data, skb->len, &rx.pkt) ||
-	    rcore_opcode_transport(rx.pkt.bth.opcode) != rodp_qp_transport(qp) ||
-	    rodp_is_response(rx.pkt.bth.opcode) != (side == RODP_REQ) ||
-	    (side == RODP_REQ && rodp_qp_xrc_tgt(qp)) ||
-	    (side == RODP_RESP && rodp_qp_xrc_ini(qp))) {
-		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
-		goto out_free;
-	}
-	rx.payload = skb->data + rx.pkt.hdr_len;
-	/* XRC is RC to the transport: RC's opcode, the XRCETH kept. */
-	if (rcore_opcode_transport(rx.pkt.bth.opcode) == RCORE_TR_XRC) {
-		rx.pkt.bth.opcode = rcore_xrc_rc_opcode(rx.pkt.bth.opcode);
-		rx.pkt.info = rcore_opcode_info(rx.pkt.bth.opcode);
-	}
-
-	/* RC, UC: only the connected peer may talk to this QP. */
-	if (!rodp_qp_from_peer(qp, skb)) {
-		rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
-		goto out_free;
-	}
-
-	if (rodp_is_response(rx.pkt.bth.opcode)) {
-		if (!rodp_qp_can_send(qp)) {
-			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
-			goto out_free;
-		}
-		rodp_comp_rx(qp, &rx);
+		again = qp->eng[side].deferred;
+	} else if (RODP_SKB_CB(skb)->train) {
+		again = rodp_qp_rx_train(qp, side, skb);
 	} else {
-		if (!rodp_qp_can_recv(qp)) {
-			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
-			goto out_free;
-		}
-		if (rodp_qp_uc(qp))
-			rodp_uc_resp_rx(qp, &rx);
-		else if (rodp_qp_xrc_tgt(qp))
-			rodp_xrc_tgt_rx(qp, &rx);
-		else
-			rodp_resp_rx(qp, &rx);
+		/* With its payload in fragments: its headers only here. */
+		again = rodp_qp_rx_pkt(qp, side, skb, skb->data,
+				       skb_headlen(skb), skb->len, 0);
 	}
 	/* Left for the work item: first in the queue again, as it was. */
-	if (qp->eng[side].deferred) {
+	if (again) {
 		skb_queue_head(&qp->eng[side].rxq, skb);
 		return;
 	}

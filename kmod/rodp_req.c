@@ -142,21 +142,16 @@ static enum ib_wc_status rodp_local_status(int err)
 	return err == -ERANGE ? IB_WC_LOC_LEN_ERR : IB_WC_LOC_PROT_ERR;
 }
 
-/**
- * rodp_req_send_pkt - build and send packet @seg of the WQE at @idx
- * @qp: the queue pair; caller holds the requester's lock
- * @idx: the WQE
- * @seg: the packet
- *
- * Return: 0 or rodp_xmit()'s error.
+/*
+ * Packet @seg of the WQE at @idx, in @tx (zeroed by the caller): headers
+ * and where its payload comes from.
  */
-int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
-		      const struct rcore_rc_seg *seg)
+static void rodp_req_build(struct rodp_qp *qp, u32 idx,
+			   const struct rcore_rc_seg *seg, struct rodp_tx *tx)
 {
 	struct rodp_swqe_info *info = rodp_sq_info(qp, idx);
 	const struct rodp_swqe *wqe = rodp_wq_slot(&qp->sq, idx);
-	struct rodp_tx tx = {};
-	struct rcore_pkt *pkt = &tx.pkt;
+	struct rcore_pkt *pkt = &tx->pkt;
 
 	pkt->bth.opcode = seg->opcode;
 	pkt->bth.dqpn = qp->attr.dest_qp_num;
@@ -175,7 +170,7 @@ int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 		pkt->reth.va = wqe->remote_addr + seg->offset;
 		pkt->reth.rkey = wqe->rkey;
 		pkt->reth.len = seg->len;
-		return rodp_xmit(qp, &tx);
+		return;
 	case RCORE_RC_MSG_CMP_SWAP:
 		pkt->atmeth.swap_add = wqe->swap;
 		pkt->atmeth.compare = wqe->compare_add;
@@ -185,15 +180,15 @@ int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 			pkt->atmeth.swap_add = wqe->compare_add;
 		pkt->atmeth.va = wqe->remote_addr;
 		pkt->atmeth.rkey = wqe->rkey;
-		return rodp_xmit(qp, &tx);
+		return;
 	case RCORE_RC_MSG_ATOMIC_WRITE:
 		pkt->reth.va = wqe->remote_addr;
 		pkt->reth.rkey = wqe->rkey;
 		pkt->reth.len = RCORE_RC_ATOMIC_WRITE_LEN;
 		if (!(wqe->flags & RODP_SEND_INLINE) && !wqe->num_sge) {
-			tx.payload_len = RCORE_RC_ATOMIC_WRITE_LEN;
-			tx.inline_data = (const u8 *)&wqe->compare_add;
-			return rodp_xmit(qp, &tx);
+			tx->payload_len = RCORE_RC_ATOMIC_WRITE_LEN;
+			tx->inline_data = (const u8 *)&wqe->compare_add;
+			return;
 		}
 		break;
 	case RCORE_RC_MSG_WRITE:
@@ -216,15 +211,88 @@ int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
 		    info->kind != RCORE_RC_MSG_ATOMIC_WRITE)
 			pkt->bth.se = true;
 	}
-	tx.payload_len = seg->len;
+	tx->payload_len = seg->len;
 	if (wqe->flags & RODP_SEND_INLINE) {
-		tx.inline_data = (const u8 *)(wqe + 1) + seg->offset;
+		tx->inline_data = (const u8 *)(wqe + 1) + seg->offset;
 	} else {
-		tx.sge = rodp_swqe_sge(wqe);
-		tx.num_sge = wqe->num_sge;
-		tx.sge_off = seg->offset;
+		tx->sge = rodp_swqe_sge(wqe);
+		tx->num_sge = wqe->num_sge;
+		tx->sge_off = seg->offset;
 	}
+}
+
+/**
+ * rodp_req_send_pkt - build and send packet @seg of the WQE at @idx
+ * @qp: the queue pair; caller holds the requester's lock
+ * @idx: the WQE
+ * @seg: the packet
+ *
+ * Return: 0 or rodp_xmit()'s error.
+ */
+int rodp_req_send_pkt(struct rodp_qp *qp, u32 idx,
+		      const struct rcore_rc_seg *seg)
+{
+	struct rodp_tx tx = {};
+
+	rodp_req_build(qp, idx, seg, &tx);
 	return rodp_xmit(qp, &tx);
+}
+
+/*
+ * Packet @seg of the WQE at @idx and, when the peer is on this host and
+ * the message goes on, up to RODP_TRAIN_MAX - 1 more of it in the same
+ * skb (rodp_train_begin()), as far as the window and @budget allow.
+ * Return how many packets were sent, or rodp_xmit()'s error for the
+ * first.
+ */
+static int rodp_req_send_train(struct rodp_qp *qp, u32 idx,
+			       const struct rcore_rc_seg *seg, int budget)
+{
+	struct rodp_swqe_info *info = rodp_sq_info(qp, idx);
+	struct rcore_rc_seg next = *seg;
+	struct rodp_train t;
+	struct rodp_tx tx;
+	u32 n, max;
+	int ret;
+
+	switch (info->kind) {
+	case RCORE_RC_MSG_SEND:
+	case RCORE_RC_MSG_SEND_IMM:
+	case RCORE_RC_MSG_SEND_INV:
+	case RCORE_RC_MSG_WRITE:
+	case RCORE_RC_MSG_WRITE_IMM:
+		break;
+	default:
+		goto one;
+	}
+	max = min_t(u32, RODP_TRAIN_MAX, info->npsn - qp->send_pkt);
+	max = min_t(u32, max, budget > 0 ? budget : 0);
+	if (seg->last || rodp_qp_uc(qp) || max < 2 ||
+	    !rodp_path_local(qp->rdev, &qp->path))
+		goto one;
+	rodp_train_begin(&t, max);
+	for (n = 0; n < max; n++) {
+		if (n && (rcore_psn_diff(rcore_psn_add(seg->psn, n),
+					 qp->req.una_psn) + 1 > RODP_WINDOW ||
+			  rcore_rc_req_seg(info->kind, info->len, qp->req.mtu,
+					   info->first_psn, qp->send_pkt + n,
+					   &next)))
+			break;
+		memset(&tx, 0, sizeof(tx));
+		rodp_req_build(qp, idx, &next, &tx);
+		ret = rodp_train_add(qp, &t, &tx);
+		if (ret || next.last)
+			break;
+	}
+	/* The first packet's error is the caller's; a later one's, later. */
+	if (!t.n) {
+		rodp_train_end(qp, &t);
+		return ret;
+	}
+	return rodp_train_end(qp, &t);
+one:
+	ret = rodp_req_send_pkt(qp, idx, seg);
+	return ret ?: 1;
 }
 
 /*
@@ -369,10 +437,16 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		    RODP_WINDOW && seg.psn != qp->req.una_psn)
 			break;
 
-		if (rodp_qp_uc(qp))
+		if (rodp_qp_uc(qp)) {
 			err = rodp_uc_req_send(qp, idx, &seg);
-		else
-			err = rodp_req_send_pkt(qp, idx, &seg);
+		} else {
+			/* Maybe more packets of it at once: their count. */
+			err = rodp_req_send_train(qp, idx, &seg, budget);
+			if (err > 1)
+				nresp = err;
+			if (err > 0)
+				err = 0;
+		}
 		if (err == RODP_UC_PACED)
 			break;
 		if (err == -EWOULDBLOCK) {
@@ -408,7 +482,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		}
 		if (rodp_qp_uc(qp))
 			rodp_uc_req_sent(qp, idx, seg.last);
-		budget--;
+		budget -= info->kind == RCORE_RC_MSG_READ ? 1 : nresp;
 		*busy = true;
 	}
 	qp->sq_draining = rodp_qp_state(qp) == IB_QPS_SQD &&
@@ -473,9 +547,9 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 			rodp_qp_send_cqe(qp, qp->sq.cons, IB_WC_SUCCESS);
 			break;
 		case RCORE_RC_COMP_READ_DATA:
-			err = rodp_sge_copy(qp, rodp_swqe_sge(wqe),
-					    wqe->num_sge, v.offset,
-					    (void *)rx->payload, v.len, true);
+			err = rodp_sge_copy_rx(qp, rodp_swqe_sge(wqe),
+					       wqe->num_sge, v.offset, rx, 0,
+					       v.len);
 			if (err == -EWOULDBLOCK) {
 				/* The packet again, from the work item. */
 				rodp_eng_defer(qp, RODP_REQ);

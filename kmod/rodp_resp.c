@@ -273,13 +273,19 @@ static bool rodp_resp_atomic_write(struct rodp_qp *qp,
 	u64 iova;
 	int err;
 
+	/* The 8 bytes (their length was checked), wherever they are. */
+	if (skb_copy_bits(rx->skb, rx->payload_off, &c.orig,
+			  sizeof(c.orig))) {
+		rodp_resp_fatal(qp, pkt->bth.psn, RCORE_NAK_INVALID_REQ);
+		return false;
+	}
 	mr = rodp_rkey_get(qp, pkt->reth.rkey, IB_ACCESS_REMOTE_WRITE,
 			   pkt->reth.va, sizeof(u64), &iova);
 	if (IS_ERR(mr)) {
 		rodp_resp_fatal(qp, pkt->bth.psn, RCORE_NAK_REMOTE_ACCESS_ERR);
 		return false;
 	}
-	memcpy(&c.orig, rx->payload, sizeof(c.orig));
+
 	err = rodp_mr_io(mr, iova, sizeof(u64), 0, true,
 			 rodp_atomic_write_piece, &c);
 	rodp_mr_put(mr);
@@ -392,9 +398,9 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 
 	if (f & RCORE_RC_F_SEND) {
 		wqe = rodp_rq_cur(qp);
-		err = rodp_sge_copy(qp, rodp_rwqe_sge(wqe), wqe->num_sge,
-				    qp->resp_msg_len, (void *)rx->payload,
-				    pkt->payload_len, true);
+		err = rodp_sge_copy_rx(qp, rodp_rwqe_sge(wqe), wqe->num_sge,
+				       qp->resp_msg_len, rx, 0,
+				       pkt->payload_len);
 		/* Again from the work item, the receive kept (have_wqe). */
 		if (err == -EWOULDBLOCK) {
 			rodp_eng_defer(qp, RODP_RESP);
@@ -466,10 +472,9 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 					   IB_ACCESS_REMOTE_WRITE, qp->resp_va,
 					   pkt->payload_len, &iova);
 			err = IS_ERR(mr) ? PTR_ERR(mr) :
-			      rodp_mr_copy(mr, iova, pkt->payload_len,
-					   qp->resp_va_end - qp->resp_va -
-					   pkt->payload_len,
-					   (void *)rx->payload, true);
+			      rodp_mr_copy_rx(mr, iova, pkt->payload_len,
+					      qp->resp_va_end - qp->resp_va -
+					      pkt->payload_len, rx, 0);
 			if (!IS_ERR(mr))
 				rodp_mr_put(mr);
 			if (err == -EWOULDBLOCK) {
@@ -694,6 +699,66 @@ static void rodp_resp_read_failed(struct rodp_qp *qp, u32 psn, bool first,
 	rodp_qp_error(qp, RODP_RESP);
 }
 
+/*
+ * The next responses of a read job, up to RODP_TRAIN_MAX of them, in one
+ * train to a requester on this host (rodp_train_begin()).  Return false
+ * when the next response goes alone (the peer is elsewhere, one response
+ * is left, or the first of the train failed: rodp_resp_send_job() then
+ * meets its error as it does for one response).
+ */
+static bool rodp_resp_send_train(struct rodp_qp *qp, struct rodp_rd_job *job)
+{
+	struct rcore_rc_seg seg;
+	struct rcore_rc_ack ack;
+	struct rodp_train t;
+	struct rodp_srq *srq;
+	struct rodp_mr *mr;
+	struct rodp_tx tx;
+	u32 max, k;
+	u64 iova;
+	int err;
+
+	if (job->atomic || !job->len || rodp_qp_uc(qp))
+		return false;
+	max = min_t(u32, RODP_TRAIN_MAX, job->npsn - job->next);
+	if (max < 2 || !rodp_path_local(qp->rdev, &qp->path))
+		return false;
+	rodp_train_begin(&t, max);
+	rcore_rc_resp_ack(&qp->resp, rodp_resp_credits(qp), &ack);
+	srq = rodp_xrc_job_begin(qp, job);
+	for (k = 0; k < max && !IS_ERR(srq); k++) {
+		if (rcore_rc_read_resp_seg(job->len, qp->resp.mtu, job->psn,
+					   job->next + k, &seg) || !seg.len)
+			break;
+		mr = rodp_rkey_get(qp, job->rkey, IB_ACCESS_REMOTE_READ,
+				   job->va + seg.offset, seg.len, &iova);
+		if (IS_ERR(mr))
+			break;
+		memset(&tx, 0, sizeof(tx));
+		tx.pkt.bth.opcode = seg.opcode;
+		tx.pkt.bth.dqpn = qp->attr.dest_qp_num;
+		tx.pkt.bth.psn = seg.psn;
+		tx.pkt.aeth = ack.aeth;
+		tx.payload_len = seg.len;
+		tx.mr = mr;
+		tx.mr_va = iova;
+		tx.mr_ahead = job->len - seg.offset - seg.len;
+		err = rodp_train_add(qp, &t, &tx);
+		rodp_mr_put(mr);
+		if (err || seg.last)
+			break;
+	}
+	rodp_xrc_job_end(qp, srq);
+	if (!t.n) {
+		rodp_train_end(qp, &t);
+		return false;
+	}
+	job->next += rodp_train_end(qp, &t);
+	if (job->next == job->npsn)
+		qp->rd_tail++;
+	return true;
+}
+
 /* Send the next response of the oldest read/atomic job. */
 static void rodp_resp_send_job(struct rodp_qp *qp)
 {
@@ -714,6 +779,9 @@ static void rodp_resp_send_job(struct rodp_qp *qp)
 		qp->rd_tail++;
 		return;
 	}
+	/* Not the first response of a read: its first may be its NAK. */
+	if (!first && rodp_resp_send_train(qp, job))
+		return;
 	if (rcore_rc_read_resp_seg(job->len, qp->resp.mtu, job->psn,
 				   job->next, &seg)) {
 		qp->rd_tail++;

@@ -198,6 +198,7 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx)
 		return;
 	}
 	rx->payload = skb->data + pkt->hdr_len;
+	rx->payload_off = pkt->hdr_len;
 	if (!rodp_qp_can_recv(qp)) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 		return;
@@ -229,9 +230,8 @@ void rodp_ud_rx(struct rodp_qp *qp, enum rodp_side side, struct rodp_rx *rx)
 	rodp_ud_grh(skb, grh);
 	err = rodp_sge_copy(qp, sge, num_sge, 0, grh, RODP_GRH_LEN, true);
 	if (!err)
-		err = rodp_sge_copy(qp, sge, num_sge, RODP_GRH_LEN,
-				    (void *)rx->payload, pkt->payload_len,
-				    true);
+		err = rodp_sge_copy_rx(qp, sge, num_sge, RODP_GRH_LEN, rx,
+				       0, pkt->payload_len);
 	if (err == -EWOULDBLOCK) {
 		/* Again from the work item, with the same receive. */
 		qp->resp_have_wqe = !!qp->srq;

@@ -40,6 +40,12 @@
 # the QP states and counters, exit 3) is run once more, the first output
 # kept in odp-bw.stalled.txt, and the bench says so.
 #
+# --profile TEST:SIZE instead measures that one test (write_bw, read_bw,
+# send_bw, write_lat, read_lat or send_lat; SIZE in bytes) once on each
+# end with `perf record -a -g` (cpu-clock: TCG has no PMU) running, and
+# writes each end's profile, the flat one and the call graph, to
+# $RODP_VM_RUN/profile-END.txt.
+#
 # Writes $RODP_VM_RUN/results.tsv, one row per measurement (appended as
 # it goes, so a guest that dies keeps what was measured):
 #   rep test size end value extra iters status note
@@ -55,9 +61,11 @@ sweep=0
 repeat=1
 budget=660
 odp_bw=1
+profile=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sweep)	sweep=1; shift ;;
+	--profile)	profile=${2:?}; odp_bw=0; shift 2 ;;
 	--no-odp-bw)	odp_bw=0; shift ;;
 	--repeat)	repeat=${2:?}; shift 2 ;;
 	--budget)	budget=${2:?}; shift 2 ;;
@@ -218,6 +226,48 @@ printf 'rep\ttest\tsize\tend\tvalue\textra\titers\tstatus\tnote\n' >"$TSV"
 		"on ${ODP_ENDS// /, }"
 } >"$OUT/bench-info.txt"
 cat "$OUT/bench-info.txt"
+
+# profile_end TEST SIZE END: one measurement under perf record.
+profile_end()
+{
+	local test=$1 size=$2 end=$3 kind=bw iters=() data=$OUT/perf-$3.data
+	local ppid
+
+	# Long enough that the transfer, not the tools' start-up and
+	# perftest's own second of sleep, fills the profile.
+	case $test in
+	*_lat)	kind=lat iters=(-n 20000) ;;
+	*)	iters=(-D 10) ;;
+	esac
+	perf record -q -a -g -e cpu-clock -F 499 -o "$data" \
+		>"$OUT/perf-$end.log" 2>&1 &
+	ppid=$!
+	sleep 1
+	measure 1 "$test" "$end" "$kind" "ib_$test" -s "$size" "${iters[@]}"
+	kill -INT "$ppid"
+	wait "$ppid"
+	{
+		echo "# $test $size B on $end: perf record -a -g -e cpu-clock"
+		perf report -i "$data" --no-children --sort dso,sym --stdio \
+			--percent-limit 0.5 -g none 2>/dev/null
+		echo "# call graph (callers), 2% and more"
+		perf report -i "$data" --no-children --sort sym --stdio \
+			--percent-limit 2 -g caller,0.5,callee 2>/dev/null
+	} >"$OUT/profile-$end.txt"
+	rm -f "$data"
+	echo "--- $end: the top of profile-$end.txt"
+	grep -E '^ +[0-9.]+%' "$OUT/profile-$end.txt" | head -n 15
+}
+
+if [ -n "$profile" ]; then
+	command -v perf >/dev/null || { echo "bench: no perf" >&2; exit 2; }
+	for end in $ENDS; do
+		profile_end "${profile%%:*}" "${profile#*:}" "$end"
+	done
+	echo 0 >"$PACKET_PATH"
+	[ $failures -eq 0 ]
+	exit
+fi
 
 for rep in $(seq 1 "$repeat"); do
 	[ "$repeat" = 1 ] || echo "--- pass $rep of $repeat"

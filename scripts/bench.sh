@@ -39,7 +39,7 @@ usage()
 {
 	cat <<'EOF'
 usage: ./rodp bench [--kernel K] [--sweep] [--repeat N] [--budget S]
-                    [--no-odp-bw]
+                    [--no-odp-bw] [--profile TEST:SIZE]
        ./rodp bench --report DIR
        ./rodp bench --wire [vm2 options]
   --kernel K    boot kernel K (6.1, 6.12, newest: see ./rodp vm); where
@@ -52,6 +52,10 @@ usage: ./rodp bench [--kernel K] [--sweep] [--repeat N] [--budget S]
   --budget S    stop starting measurements after S seconds in the guest
                 (default 660 per pass); those not run count as failed
   --no-odp-bw   do not run rodp-odp-bw --all (about 3 minutes) at the end
+  --profile TEST:SIZE
+                instead: TEST (write_bw, read_bw, send_bw, write_lat, ...)
+                at SIZE bytes once per end under perf record -a -g;
+                profiles in build/bench/<date>-<time>/run/profile-END.txt
   --wire        instead: perftest across the two-guest wire (./rodp vm2),
                 rodp<->rodp and rodp<->rxe with their ratio, in one run
                 (scripts/bench-wire.sh; other options go to vm2)
@@ -67,6 +71,7 @@ repeat=1
 budget=
 report=
 odp_bw=1
+profile=
 kopt=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -75,6 +80,8 @@ while [ $# -gt 0 ]; do
 	--report)	report=${2:?}; shift 2 ;;
 	--sweep)	sweep=1; shift ;;
 	--no-odp-bw)	odp_bw=0; shift ;;
+	--profile)	profile=${2:?--profile wants TEST:SIZE}; odp_bw=0
+			shift 2 ;;
 	--repeat)	repeat=${2:?}; shift 2 ;;
 	--budget)	budget=${2:?}; shift 2 ;;
 	-h|--help)	usage ;;
@@ -92,6 +99,7 @@ esac
 guest_args=(--repeat "$repeat" --budget "$budget")
 [ $sweep = 0 ] || guest_args+=(--sweep)
 [ $odp_bw = 1 ] || guest_args+=(--no-odp-bw)
+[ -z "$profile" ] || guest_args+=(--profile "$profile")
 # rodp-odp-bw's own bound in the guest (bench-guest.sh).
 export RODP_BENCH_ODP_BW_TIMEOUT=${RODP_BENCH_ODP_BW_TIMEOUT:-420}
 
@@ -434,6 +442,11 @@ plot()
 
 	shift 3
 	plot_data "$@" >"${png%.png}.dat"
+	# A line wants two sizes at least (--profile measures one).
+	if [ "$(wc -l <"${png%.png}.dat")" -lt 3 ]; then
+		echo "plot: none for one message size"
+		return 0
+	fi
 	title="rodp bench $(basename "$out"): perftest 4.5, Debian $(rodp_kver)"
 	title+=" guest under QEMU TCG"
 	[ "$passes" -lt 2 ] || title+=", median of $passes passes"

@@ -38,21 +38,25 @@ static void rcore_pkt_decode_ext(const uint8_t *buf, size_t len,
 		rcore_ieth_decode(buf + off, len - off, &pkt->ieth_rkey);
 }
 
-int rcore_pkt_parse(const uint8_t *buf, size_t len, struct rcore_pkt *pkt)
+int rcore_pkt_parse_head(const uint8_t *buf, size_t avail, size_t len,
+			 struct rcore_pkt *pkt)
 {
 	const struct rcore_opcode_info *info;
 	size_t data;
 
 	*pkt = (struct rcore_pkt){ 0 };
-	if (len < RCORE_BTH_LEN + RCORE_ICRC_LEN)
+	if (avail > len)
+		return RCORE_ERR_RANGE;
+	if (len < RCORE_BTH_LEN + RCORE_ICRC_LEN || avail < RCORE_BTH_LEN)
 		return RCORE_ERR_TRUNCATED;
-	rcore_bth_decode(buf, len, &pkt->bth);
+	rcore_bth_decode(buf, avail, &pkt->bth);
 	if (pkt->bth.tver != 0)
 		return RCORE_ERR_VERSION;
 	info = rcore_opcode_info(pkt->bth.opcode);
 	if (!info)
 		return RCORE_ERR_OPCODE;
-	if (len < (size_t)info->hdr_len + RCORE_ICRC_LEN)
+	if (len < (size_t)info->hdr_len + RCORE_ICRC_LEN ||
+	    avail < info->hdr_len)
 		return RCORE_ERR_TRUNCATED;
 	if (len > RCORE_PKT_MAX_LEN)
 		return RCORE_ERR_LENGTH;
@@ -66,12 +70,18 @@ int rcore_pkt_parse(const uint8_t *buf, size_t len, struct rcore_pkt *pkt)
 	if (data && !(info->flags & RCORE_OPF_PAYLOAD))
 		return RCORE_ERR_PAYLOAD;
 
-	rcore_pkt_decode_ext(buf, len, info->hdrs, pkt);
+	rcore_pkt_decode_ext(buf, avail, info->hdrs, pkt);
 	pkt->info = info;
 	pkt->hdr_len = info->hdr_len;
 	pkt->payload_len = (uint32_t)(data - pkt->bth.pad);
-	pkt->icrc = rcore_icrc_get(buf + len - RCORE_ICRC_LEN);
+	if (avail == len)
+		pkt->icrc = rcore_icrc_get(buf + len - RCORE_ICRC_LEN);
 	return RCORE_OK;
+}
+
+int rcore_pkt_parse(const uint8_t *buf, size_t len, struct rcore_pkt *pkt)
+{
+	return rcore_pkt_parse_head(buf, len, len, pkt);
 }
 
 /* Write one extension header if the opcode has it; advance *off. */

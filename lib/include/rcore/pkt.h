@@ -69,6 +69,26 @@ struct rcore_pkt {
 int rcore_pkt_parse(const uint8_t *buf, size_t len, struct rcore_pkt *pkt);
 
 /**
+ * rcore_pkt_parse_head - rcore_pkt_parse() of a packet whose first @avail
+ * bytes only are at @buf
+ * @buf: the packet's start, at the BTH
+ * @avail: bytes readable at @buf (the headers at least), at most @len
+ * @len: the packet's whole length, ICRC included
+ * @pkt: as for rcore_pkt_parse()
+ *
+ * For a packet whose payload lies elsewhere (a kernel skb with its
+ * payload in page fragments): the same checks on @len as
+ * rcore_pkt_parse(), and the opcode's headers must be within @avail
+ * (RCORE_ERR_TRUNCATED).  Reads only @buf[0..@avail); @pkt->icrc is the
+ * ICRC when @avail is @len, 0 otherwise.
+ *
+ * Return: RCORE_OK, RCORE_ERR_RANGE when @avail exceeds @len, or a
+ * negative enum rcore_err value as rcore_pkt_parse().
+ */
+int rcore_pkt_parse_head(const uint8_t *buf, size_t avail, size_t len,
+			 struct rcore_pkt *pkt);
+
+/**
  * rcore_pkt_build - write a packet's BTH and extension headers
  * @buf: destination
  * @len: size of @buf

@@ -11,7 +11,11 @@
 #  - with a capture (tcpdump) on the bridge port ve1p, a netem qdisc on
 #    ve0, an ingress qdisc on ve0p, VLAN filtering on br0, or an nftables
 #    input chain in ns1: through the network, and direct again once it
-#    is gone.
+#    is gone;
+#  - netem put on ve0 and taken off in the middle of a transfer: the
+#    transfer goes on, part of it direct, part through the network (the
+#    trains of packets built for a local peer are cut into packets when
+#    the way changed under them: rodp_out_train()).
 # The suite leaves packet_path as it found it.
 set -u
 . "$(dirname "$0")/../harness/tap.sh"
@@ -25,29 +29,33 @@ KROOT=$RODP_REPO/build/deps/$(uname -r)/root
 PARAM=/sys/module/rodp/parameters/packet_path
 N=100			# ib_write_bw iterations of 64 KiB: 6400 packets
 
-plan 21
+plan 27
 
 cnt() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
 ve0_tx() { ip netns exec ns0 cat /sys/class/net/ve0/statistics/tx_packets; }
 
-# transfer NAME [PT_FAMILY]: rodp0 -> rodp1, ib_write_bw 64 KiB x N;
-# sets LOCAL (rodp0's tx_local delta) and WIRE (ve0's tx_packets delta).
-# One case: the transfer worked.
+# transfer NAME [PT_FAMILY [ARG...]]: rodp0 -> rodp1, ib_write_bw 64 KiB
+# x N (and ARGs); sets LOCAL (rodp0's tx_local delta), ZCOPY (its
+# tx_zcopy delta) and WIRE (ve0's tx_packets delta).  One case: the
+# transfer worked.
 transfer()
 {
-	local name=$1 l0 w0
+	local name=$1 l0 z0 w0
 	l0=$(cnt rodp0 tx_local)
+	z0=$(cnt rodp0 tx_zcopy)
 	w0=$(ve0_tx)
 	if PT_FAMILY=${2:-4} pt_pair "$name" ns1 rodp1 ns0 rodp0 10.77.0.11 \
-	   ib_write_bw -s 65536 -n $N; then
+	   ib_write_bw -s 65536 -n $N "${@:3}"; then
 		pass "$name: ib_write_bw rodp0 -> rodp1"
 	else
 		fail "$name: ib_write_bw rodp0 -> rodp1"
 		diag "$PT_WHY"
 	fi
 	LOCAL=$(($(cnt rodp0 tx_local) - l0))
+	ZCOPY=$(($(cnt rodp0 tx_zcopy) - z0))
 	WIRE=$(($(ve0_tx) - w0))
-	diag "$name: rodp0 tx_local +$LOCAL, ve0 tx_packets +$WIRE"
+	diag "$name: rodp0 tx_local +$LOCAL, tx_zcopy +$ZCOPY," \
+		"ve0 tx_packets +$WIRE"
 }
 
 # direct NAME / network NAME: one case on the last transfer's way.
@@ -75,6 +83,20 @@ echo 0 >"$PARAM"
 
 transfer default
 direct default
+# Pinned memory: every payload by reference (RODP_FRAGS_MIN is 256).
+if [ "$ZCOPY" -ge $((N * 64)) ]; then
+	pass "default: payloads by reference (tx_zcopy)"
+else
+	fail "default: payloads by reference (tx_zcopy)"
+fi
+# ODP memory is copied: an invalidation never waits for a packet.
+transfer odp 4 --odp
+direct odp
+if [ "$ZCOPY" -eq 0 ]; then
+	pass "odp: payloads copied (tx_zcopy +0)"
+else
+	fail "odp: payloads copied (tx_zcopy +0)"
+fi
 transfer ipv6 6
 direct ipv6
 if pt_pair pingpong ns1 rodp1 ns0 rodp0 10.77.0.11 ibv_rc_pingpong -c \
@@ -115,6 +137,35 @@ if modprobe -d "$KROOT" sch_netem &&
 else
 	fail "netem on ve0"
 	fail "netem on ve0: through the network"
+fi
+
+# The way changes under a running transfer, and back.
+if ip netns exec ns0 tc qdisc show dev ve0 >/dev/null; then
+	l0=$(cnt rodp0 tx_local)
+	w0=$(ve0_tx)
+	PT_FAMILY=4 pt_pair midway ns1 rodp1 ns0 rodp0 10.77.0.11 \
+		ib_write_bw -s 65536 -D 6 &
+	mpid=$!
+	sleep 3
+	ip netns exec ns0 tc qdisc add dev ve0 root netem delay 1ms
+	sleep 2
+	ip netns exec ns0 tc qdisc del dev ve0 root
+	if wait $mpid; then
+		pass "netem on and off during ib_write_bw -D 6: it completes"
+	else
+		fail "netem on and off during ib_write_bw -D 6: it completes"
+	fi
+	LOCAL=$(($(cnt rodp0 tx_local) - l0))
+	WIRE=$(($(ve0_tx) - w0))
+	diag "midway: rodp0 tx_local +$LOCAL, ve0 tx_packets +$WIRE"
+	if [ "$LOCAL" -gt 0 ] && [ "$WIRE" -gt 0 ]; then
+		pass "midway: part direct, part through the network"
+	else
+		fail "midway: part direct, part through the network"
+	fi
+else
+	fail "netem on and off during ib_write_bw -D 6: it completes"
+	fail "midway: part direct, part through the network"
 fi
 
 if modprobe -d "$KROOT" sch_ingress &&
