@@ -560,6 +560,12 @@ enum rodp_side {
 };
 
 #define RODP_HANDOFF_MAX	8
+/*
+ * A round that queued this many packets or more on this host, and has
+ * more to do, leaves the receivers to their work items (a pipeline,
+ * rodp_eng_handoff_run()); fewer, and they run at once, here (latency).
+ */
+#define RODP_PIPELINE_PKTS	16
 
 /**
  * struct rodp_eng - one side of a QP's transport and what runs it
@@ -577,6 +583,7 @@ enum rodp_side {
  * @qp: the QP it belongs to
  * @side: enum rodp_side
  * @nhandoff: entries in @handoff
+ * @handoff_pkts: packets queued for them this round
  * @handoff: sides of this host's QPs that this side's round queued
  *	packets for, each with the reference rodp_rx_queue() took: they run
  *	once, when the round ends (rodp_eng_handoff_run()), to take the
@@ -592,6 +599,7 @@ struct rodp_eng {
 	struct rodp_qp *qp;
 	u8 side;
 	u8 nhandoff;
+	u32 handoff_pkts;
 	struct rodp_eng *handoff[RODP_HANDOFF_MAX];
 };
 

@@ -517,7 +517,7 @@ static void rodp_hand_on(struct rodp_qp *qp, enum rodp_side from,
  * round, not one packet per round.
  */
 static void rodp_hand_later(struct rodp_qp *qp, enum rodp_side from,
-			    struct rodp_eng *pe)
+			    struct rodp_eng *pe, u32 npkts)
 {
 	struct rodp_eng *e = &qp->eng[from];
 	unsigned int i;
@@ -526,6 +526,7 @@ static void rodp_hand_later(struct rodp_qp *qp, enum rodp_side from,
 		rodp_hand_on(qp, from, pe, false);
 		return;
 	}
+	e->handoff_pkts += npkts;
 	for (i = 0; i < e->nhandoff; i++) {
 		if (e->handoff[i] == pe) {
 			rodp_qp_put(pe->qp);	/* it has one already */
@@ -543,13 +544,18 @@ static void rodp_hand_later(struct rodp_qp *qp, enum rodp_side from,
  * rodp_eng_handoff_run - the end of a round: the sides it sent packets to
  * on this host take them
  * @e: the side whose round ends, run by the caller (its lock held)
- * @busy: @e has more to do: a pipeline, where the receiving sides run on
- *	  their work items (on another CPU, if there is one) while @e goes
- *	  on, rather than here, one after the other
+ * @busy: @e has more to do
+ *
+ * A round that sent RODP_PIPELINE_PKTS or more and has more to do makes a
+ * pipeline: the receiving sides run on their work items (on another CPU,
+ * if there is one) while @e goes on, rather than here, one after the
+ * other.  A smaller round's receivers run here at once (a latency test's
+ * one packet must not wait for a worker to wake).
  */
 void rodp_eng_handoff_run(struct rodp_eng *e, bool busy)
 {
-	bool parallel = busy && num_online_cpus() > 1;
+	bool parallel = busy && e->handoff_pkts >= RODP_PIPELINE_PKTS &&
+			num_online_cpus() > 1;
 	struct rodp_eng *pe[RODP_HANDOFF_MAX];
 	unsigned int i, n = e->nhandoff;
 
@@ -557,6 +563,7 @@ void rodp_eng_handoff_run(struct rodp_eng *e, bool busy)
 
 	memcpy(pe, e->handoff, n * sizeof(pe[0]));
 	e->nhandoff = 0;
+	e->handoff_pkts = 0;
 	for (i = 0; i < n; i++)
 		rodp_hand_on(e->qp, e->side, pe[i], parallel);
 }
@@ -696,7 +703,7 @@ static int rodp_tx_copy(struct rodp_qp *qp, const struct rodp_tx *tx, u8 *p)
 
 /*
  * Send @skb, RoCEv2 packets from @qp's side @from at skb->data (one, or a
- * train of @npkts: rodp_xmit_train()), after its UDP and IP headers.
+ * train of @npkts: rodp_train_begin()), after its UDP and IP headers.
  */
 static void rodp_send(struct rodp_qp *qp, struct rodp_path *path,
 		      enum rodp_side from, struct sk_buff *skb, u32 npkts,
@@ -735,9 +742,9 @@ static void rodp_send(struct rodp_qp *qp, struct rodp_path *path,
 		preempt_enable();
 	}
 	if (pe)
-		rodp_hand_later(qp, from, pe);
+		rodp_hand_later(qp, from, pe, npkts);
 	for (i = 0; i < caught.n; i++)
-		rodp_hand_later(qp, from, caught.e[i]);
+		rodp_hand_later(qp, from, caught.e[i], 1);
 }
 
 /**
