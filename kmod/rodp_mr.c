@@ -404,14 +404,13 @@ int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, struct sk_buff *skb)
 		if (f && skb_frag_page(f) == page &&
 		    skb_frag_off(f) + skb_frag_size(f) == (off & ~PAGE_MASK)) {
 			skb_coalesce_rx_frag(skb, i - 1, chunk, chunk);
-			off += chunk;
-			len -= chunk;
-			continue;
+		} else {
+			if (i >= MAX_SKB_FRAGS - 1)
+				return -EAGAIN;
+			get_page(page);
+			skb_add_rx_frag(skb, i, page, off & ~PAGE_MASK, chunk,
+					chunk);
 		}
-		if (i >= MAX_SKB_FRAGS - 1)
-			return -EAGAIN;
-		get_page(page);
-		skb_add_rx_frag(skb, i, page, off & ~PAGE_MASK, chunk, chunk);
 		off += chunk;
 		len -= chunk;
 	}
