@@ -417,6 +417,9 @@ static inline struct rodp_mr *to_rmr(struct ib_mr *ibmr)
 
 /* One piece of an MR range: kernel address and length. */
 typedef int (*rodp_mr_io_fn)(void *priv, void *kaddr, u64 len);
+/* One piece of an MR range in one page: the page, offset and length. */
+typedef int (*rodp_mr_page_fn)(void *priv, struct page *page, u32 off,
+			       u32 len);
 
 /**
  * struct rodp_path - where a packet goes: RoCEv2 over IPv4 or IPv6 (the
@@ -992,7 +995,8 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	       bool write, rodp_mr_io_fn fn, void *priv);
 int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		 void *buf, bool to_mr);
-int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, struct sk_buff *skb);
+int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		  struct sk_buff *skb);
 int rodp_sge_frags(struct rodp_qp *qp, const struct rodp_sge *sge,
 		   u32 num_sge, u32 off, u32 len, struct sk_buff *skb);
 int rodp_mr_copy_rx(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
@@ -1038,8 +1042,8 @@ extern const struct ib_device_ops rodp_odp_ops;
 int rodp_odp_init(struct rodp_mr *mr, struct mm_struct *mm, u64 start,
 		  bool implicit);
 void rodp_odp_release(struct rodp_mr *mr);
-int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
-		bool write, rodp_mr_io_fn fn, void *priv);
+int rodp_odp_pages(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		   bool write, rodp_mr_page_fn fn, void *priv);
 int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 		      enum ib_uverbs_advise_mr_advice advice, bool wait);
 int rodp_odp_module_init(void);

@@ -154,6 +154,23 @@ struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 	return mr;
 }
 
+/* rodp_mr_io()'s function, called from a walk by pages. */
+struct rodp_kmap_ctx {
+	rodp_mr_io_fn fn;
+	void *priv;
+};
+
+static int rodp_kmap_piece(void *priv, struct page *page, u32 off, u32 len)
+{
+	struct rodp_kmap_ctx *k = priv;
+	void *kaddr = kmap_local_page(page);
+	int ret;
+
+	ret = k->fn(k->priv, kaddr + off, len);
+	kunmap_local(kaddr);
+	return ret;
+}
+
 /**
  * rodp_mr_io - walk a range of an MR as kernel-mapped pieces
  * @mr: a memory region the caller holds (rodp_mr_get)
@@ -175,6 +192,7 @@ struct rodp_mr *rodp_mr_get(struct rodp_dev *rdev, u32 key, struct ib_pd *pd,
 int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	       bool write, rodp_mr_io_fn fn, void *priv)
 {
+	struct rodp_kmap_ctx k = { .fn = fn, .priv = priv };
 	u64 off, chunk;
 	void *kaddr;
 	int ret = 0;
@@ -186,8 +204,8 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	if (mr->kind == RODP_MR_FAST)
 		return len ? rodp_frmr_io(mr, iova, len, fn, priv) : 0;
 	if (mr->kind == RODP_MR_ODP)
-		return len ? rodp_odp_io(mr, iova, len, ahead, write, fn,
-					 priv) : 0;
+		return len ? rodp_odp_pages(mr, iova, len, ahead, write,
+					    rodp_kmap_piece, &k) : 0;
 
 	/* Offset of iova from the start of the MR's first page. */
 	off = (mr->start & ~PAGE_MASK) + (iova - mr->ibmr.iova);
@@ -371,46 +389,72 @@ int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
 	return rodp_sge_copy_ctx(qp, sge, num_sge, off, &c, len);
 }
 
+/*
+ * @len bytes of @page from @off as the next fragment of @skb (priv): the
+ * last fragment made longer when they follow it in its page, else a new
+ * one holding the page.  One slot is always left free (a packet's
+ * trailer).
+ */
+static int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len)
+{
+	struct sk_buff *skb = priv;
+	int i = skb_shinfo(skb)->nr_frags;
+	skb_frag_t *f = i ? &skb_shinfo(skb)->frags[i - 1] : NULL;
+
+	if (f && skb_frag_page(f) == page &&
+	    skb_frag_off(f) + skb_frag_size(f) == off) {
+		skb_coalesce_rx_frag(skb, i - 1, len, len);
+		return 0;
+	}
+	if (i >= MAX_SKB_FRAGS - 1)
+		return -EOPNOTSUPP;
+	get_page(page);
+	skb_add_rx_frag(skb, i, page, off, len, len);
+	return 0;
+}
+
 /**
- * rodp_mr_frags - add a range of a pinned MR to an skb as page fragments
+ * rodp_mr_frags - add a range of an MR to an skb as page fragments
  * @mr: the memory region, held
  * @iova: first byte, range-checked
  * @len: bytes
+ * @ahead: bytes of the message after the range (as for rodp_mr_io())
  * @skb: the packet; each page is held (get_page()) until it is freed
  *
  * For a packet handed over on this host: the receiver copies the bytes
  * straight from the MR's pages.  Bytes that follow the skb's last
  * fragment in its page make it longer (a train's packets, one after the
  * other).  One fragment slot is always left free (the packet's trailer).
+ * An ODP MR's pages are faulted in as for a copy and taken while the
+ * mirror holds them: an invalidation after that does not wait for the
+ * skb (the page stays, the receiver reads what the page held, as a copy
+ * made a moment earlier would), and the skb never leaves the host with
+ * them (rodp_out() copies a packet whose way changed).  Process context:
+ * may sleep (ODP).
  *
- * Return: 0; -EAGAIN when the MR is not pinned user memory or the skb has
- * too few fragment slots left (the caller copies instead; fragments
- * already added stay, with the skb).
+ * Return: 0; -EOPNOTSUPP when the MR is neither pinned user memory nor
+ * ODP or the skb has too few fragment slots left (the caller copies
+ * instead; fragments already added stay, with the skb); or an error of
+ * reading an ODP MR, as rodp_mr_io().
  */
-int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, struct sk_buff *skb)
+int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		  struct sk_buff *skb)
 {
 	u64 off, chunk;
+	int ret;
 
+	if (mr->kind == RODP_MR_ODP)
+		return len ? rodp_odp_pages(mr, iova, len, ahead, false,
+					    rodp_frag_piece, skb) : 0;
 	if (mr->kind != RODP_MR_USER)
-		return -EAGAIN;
+		return -EOPNOTSUPP;
 	off = (mr->start & ~PAGE_MASK) + (iova - mr->ibmr.iova);
 	while (len) {
-		struct page *page = mr->pages[off >> PAGE_SHIFT];
-		int i = skb_shinfo(skb)->nr_frags;
-		skb_frag_t *f = i ? &skb_shinfo(skb)->frags[i - 1] : NULL;
-
 		chunk = min_t(u64, len, PAGE_SIZE - (off & ~PAGE_MASK));
-		/* Right after the last fragment (the packet before): longer. */
-		if (f && skb_frag_page(f) == page &&
-		    skb_frag_off(f) + skb_frag_size(f) == (off & ~PAGE_MASK)) {
-			skb_coalesce_rx_frag(skb, i - 1, chunk, chunk);
-		} else {
-			if (i >= MAX_SKB_FRAGS - 1)
-				return -EAGAIN;
-			get_page(page);
-			skb_add_rx_frag(skb, i, page, off & ~PAGE_MASK, chunk,
-					chunk);
-		}
+		ret = rodp_frag_piece(skb, mr->pages[off >> PAGE_SHIFT],
+				      off & ~PAGE_MASK, chunk);
+		if (ret)
+			return ret;
 		off += chunk;
 		len -= chunk;
 	}
@@ -420,7 +464,7 @@ int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, struct sk_buff *skb)
 static int rodp_sge_frags_piece(struct rodp_mr *mr, u64 iova, u32 n,
 				u64 ahead, void *skb)
 {
-	return rodp_mr_frags(mr, iova, n, skb);
+	return rodp_mr_frags(mr, iova, n, ahead, skb);
 }
 
 /**
@@ -432,8 +476,8 @@ static int rodp_sge_frags_piece(struct rodp_mr *mr, u64 iova, u32 n,
  * @len: bytes
  * @skb: the packet
  *
- * Return: 0; -EAGAIN as rodp_mr_frags(); else what rodp_sge_copy() would
- * return for these SGEs.
+ * Return: 0; -EOPNOTSUPP as rodp_mr_frags(); else what rodp_sge_copy()
+ * would return for these SGEs.
  */
 int rodp_sge_frags(struct rodp_qp *qp, const struct rodp_sge *sge,
 		   u32 num_sge, u32 off, u32 len, struct sk_buff *skb)

@@ -289,7 +289,7 @@ static struct rodp_eng *rodp_hand_to(struct rodp_dev *rdev,
 
 	__skb_pull(skb, skb_transport_offset(skb) + sizeof(struct udphdr));
 	rodp_count_n(rdev, RODP_CNT_TX_LOCAL, n);
-	/* Fragments: the sender's pinned pages (rodp_xmit(), a train). */
+	/* Fragments: the sender's MR pages (rodp_xmit(), a train). */
 	if (skb_is_nonlinear(skb))
 		rodp_count_n(rdev, RODP_CNT_TX_ZCOPY, n);
 	return rodp_rx_queue(peer, skb, true);
@@ -586,10 +586,10 @@ static u16 rodp_udp_sport(const struct rodp_qp *qp, const struct rodp_tx *tx)
 }
 
 /*
- * Payloads of this many bytes or more from pinned memory go to a peer on
- * this host by reference: page fragments of the sender's MR, which the
- * receiver copies from (one copy instead of two).  Smaller ones are
- * cheaper to copy.
+ * Payloads of this many bytes or more from pinned or ODP memory go to a
+ * peer on this host by reference: page fragments of the sender's MR,
+ * which the receiver copies from (one copy instead of two).  Smaller ones
+ * are cheaper to copy.
  */
 #define RODP_FRAGS_MIN		256
 #define RODP_LOCAL_HINT_TTL	(HZ / 100)
@@ -638,9 +638,10 @@ static bool rodp_tx_frags_ok(const struct rodp_tx *tx)
 }
 
 /*
- * The payload of @tx as page fragments of its pinned source, at the end
- * of @skb's.  Return 0, -EAGAIN when it must be copied instead (some
- * fragments may have been added), or the error of reading the source.
+ * The payload of @tx as page fragments of its source (pinned or ODP
+ * memory), at the end of @skb's.  Return 0, -EOPNOTSUPP when it must be
+ * copied instead (some fragments may have been added), or the error of
+ * reading the source.
  */
 static int rodp_tx_frags(struct rodp_qp *qp, struct rodp_tx *tx,
 			 struct sk_buff *skb)
@@ -648,14 +649,15 @@ static int rodp_tx_frags(struct rodp_qp *qp, struct rodp_tx *tx,
 	if (tx->sge)
 		return rodp_sge_frags(qp, tx->sge, tx->num_sge, tx->sge_off,
 				      tx->payload_len, skb);
-	return rodp_mr_frags(tx->mr, tx->mr_va, tx->payload_len, skb);
+	return rodp_mr_frags(tx->mr, tx->mr_va, tx->payload_len, tx->mr_ahead,
+			     skb);
 }
 
 /*
- * The payload of @tx as page fragments of its pinned source, after the
- * headers in @skb, and the trailer (pad, ICRC) as zeros.  Return 0,
- * -EAGAIN when it must be copied instead (@skb is then spoilt), or the
- * error of reading the source.
+ * The payload of @tx as page fragments of its source, after the headers
+ * in @skb, and the trailer (pad, ICRC) as zeros.  Return 0, -EOPNOTSUPP
+ * when it must be copied instead (@skb is then spoilt), or the error of
+ * reading the source.
  */
 static int rodp_xmit_frags(struct rodp_qp *qp, struct rodp_tx *tx,
 			   struct sk_buff *skb)
@@ -797,7 +799,7 @@ again:
 	memcpy(p, hdr, hlen);
 	if (frags) {
 		ret = rodp_xmit_frags(qp, tx, skb);
-		if (ret == -EAGAIN) {
+		if (ret == -EOPNOTSUPP) {
 			kfree_skb(skb);
 			frags = false;
 			goto again;
@@ -826,10 +828,10 @@ again:
  * go in one skb, and the receiver takes them one by one as it takes
  * packets (rodp_recv.c), so that the transport sees exactly the packets
  * of the wire: only the skb, the route and the hand-over are paid once
- * (rodp_train_end()).  Payloads from pinned memory go by reference, as
- * page fragments (struct rodp_skb_cb: a split train), so that the bytes
- * are copied once, by the receiver; others are copied into the skb, each
- * packet in its wire form.  Should the way have changed meanwhile,
+ * (rodp_train_end()).  Payloads from pinned or ODP memory go by
+ * reference, as page fragments (struct rodp_skb_cb: a split train), so
+ * that the bytes are copied once, by the receiver; others are copied into
+ * the skb, each packet in its wire form.  Should the way have changed meanwhile,
  * rodp_out() cuts the train into packets.  Counters count packets.
  */
 void rodp_train_begin(struct rodp_train *t, u32 max)
@@ -893,8 +895,8 @@ static int rodp_train_add_copy(struct rodp_qp *qp, struct rodp_train *t,
  * A packet of a split train: its payload as page fragments after the
  * others', its headers after the others' (past the tail: the skb is
  * nonlinear already, rodp_train_end() takes them in).  On failure the
- * skb is left as it was.  Return 0, -ENOSPC, -EAGAIN (no fragments for
- * this one) or the error of reading the payload.
+ * skb is left as it was.  Return 0, -ENOSPC, -EOPNOTSUPP (no fragments
+ * for this one) or the error of reading the payload.
  */
 static int rodp_train_add_split(struct rodp_qp *qp, struct rodp_train *t,
 				struct rodp_tx *tx,
@@ -967,14 +969,14 @@ int rodp_train_add(struct rodp_qp *qp, struct rodp_train *t,
 	}
 	if (t->split) {
 		ret = rodp_train_add_split(qp, t, tx, info);
-		/* Not pinned after all: copied, if it is the first. */
-		if (ret == -EAGAIN && !t->n) {
+		/* Not by reference after all: copied, if the first. */
+		if (ret == -EOPNOTSUPP && !t->n) {
 			kfree_skb(t->skb);
 			t->split = false;
 			ret = rodp_train_alloc(qp, t, tx);
 			if (ret)
 				return ret;
-		} else if (ret == -EAGAIN) {
+		} else if (ret == -EOPNOTSUPP) {
 			return -ENOSPC;
 		} else if (ret) {
 			return ret;

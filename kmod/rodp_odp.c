@@ -479,7 +479,7 @@ static bool rodp_odp_may_sleep(const struct rodp_odp *odp)
 /* rodp_mr_io() on one block: [va, va + len) lies inside it. */
 static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 			     u64 len, unsigned long ahead_end, bool write,
-			     rodp_mr_io_fn fn, void *priv)
+			     rodp_mr_page_fn fn, void *priv)
 {
 	unsigned long end = va + len, faulted_at = 0, snapped_at = 0, n;
 	bool faulted = false, snapped = false;
@@ -490,7 +490,6 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 		unsigned long i = (va - blk->start) >> PAGE_SHIFT;
 		unsigned long pfn = blk->pfns[i];
 		u64 chunk = min_t(u64, end - va, PAGE_SIZE - offset_in_page(va));
-		void *kaddr;
 
 		if (!(pfn & HMM_PFN_VALID) || (write && !(pfn & HMM_PFN_WRITE))) {
 			/* Right after a fault of this very page: give up. */
@@ -530,9 +529,8 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 			faulted_at = va & PAGE_MASK;
 			continue;
 		}
-		kaddr = kmap_local_page(hmm_pfn_to_page(pfn));
-		ret = fn(priv, kaddr + offset_in_page(va), chunk);
-		kunmap_local(kaddr);
+		ret = fn(priv, hmm_pfn_to_page(pfn), offset_in_page(va),
+			 chunk);
 		if (ret)
 			break;
 		va += chunk;
@@ -553,17 +551,20 @@ static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
 }
 
 /**
- * rodp_odp_io - rodp_mr_io() for an ODP MR
+ * rodp_odp_pages - walk a range of an ODP MR page by page
  * @mr: the ODP memory region, held
  * @iova: first byte, range-checked against the MR
  * @len: bytes
  * @ahead: bytes after the range the message will touch next
  * @write: the device writes into the range
- * @fn: called per piece
+ * @fn: called per piece, with the mirror's block locked: no invalidation
+ *	of the page can pass until it returns (a reference @fn takes on the
+ *	page keeps the page, not the mapping)
  * @priv: passed to @fn
  *
  * Faults in what is not mirrored, with the rest of the message in the
- * same block.  Process context.
+ * same block.  Process context.  rodp_mr_io() and rodp_mr_frags() for
+ * an ODP MR.
  *
  * Return: 0, @fn's non-zero return, or a negative errno: -EFAULT or
  * -EPERM for memory that cannot be faulted (unmapped, PROT_NONE, a write
@@ -573,8 +574,8 @@ static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
  * that may not sleep in this context (rodp_odp_may_sleep()): nothing was
  * done that matters, and the caller retries from its work item.
  */
-int rodp_odp_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
-		bool write, rodp_mr_io_fn fn, void *priv)
+int rodp_odp_pages(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+		   bool write, rodp_mr_page_fn fn, void *priv)
 {
 	struct rodp_odp *odp = &mr->odp;
 	unsigned long va = rodp_odp_va(mr, iova);
@@ -671,7 +672,7 @@ static void rodp_prefetch_share_run(struct work_struct *work)
  *	than one block is split, whole blocks each, among this task and
  *	workers on the other online CPUs, which fault in parallel
  *
- * Return: 0 or a negative errno as rodp_odp_io() (the first share's
+ * Return: 0 or a negative errno as rodp_odp_pages() (the first share's
  * error, when several fail).
  */
 int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,

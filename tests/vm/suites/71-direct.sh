@@ -29,7 +29,7 @@ KROOT=$RODP_REPO/build/deps/$(uname -r)/root
 PARAM=/sys/module/rodp/parameters/packet_path
 N=100			# ib_write_bw iterations of 64 KiB: 6400 packets
 
-plan 27
+plan 31
 
 cnt() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
 ve0_tx() { ip netns exec ns0 cat /sys/class/net/ve0/statistics/tx_packets; }
@@ -89,13 +89,14 @@ if [ "$ZCOPY" -ge $((N * 64)) ]; then
 else
 	fail "default: payloads by reference (tx_zcopy)"
 fi
-# ODP memory is copied: an invalidation never waits for a packet.
+# ODP memory too, the pages taken while the mirror holds them
+# (rodp_mr_frags()).
 transfer odp 4 --odp
 direct odp
-if [ "$ZCOPY" -eq 0 ]; then
-	pass "odp: payloads copied (tx_zcopy +0)"
+if [ "$ZCOPY" -ge $((N * 64)) ]; then
+	pass "odp: payloads by reference (tx_zcopy)"
 else
-	fail "odp: payloads copied (tx_zcopy +0)"
+	fail "odp: payloads by reference (tx_zcopy)"
 fi
 transfer ipv6 6
 direct ipv6
@@ -106,6 +107,16 @@ else
 	fail "ibv_rc_pingpong -c rodp0 -> rodp1, data checked"
 	diag "$PT_WHY"
 fi
+# The same from and into ODP memory, explicit (-o) and implicit (-O).
+for o in o O; do
+	if pt_pair "pingpong-$o" ns1 rodp1 ns0 rodp0 10.77.0.11 \
+	   ibv_rc_pingpong -c -$o -s 65536 -n 50; then
+		pass "ibv_rc_pingpong -c -$o rodp0 -> rodp1, data checked"
+	else
+		fail "ibv_rc_pingpong -c -$o rodp0 -> rodp1, data checked"
+		diag "$PT_WHY"
+	fi
+done
 
 echo 1 >"$PARAM"
 transfer packet_path
@@ -139,33 +150,47 @@ else
 	fail "netem on ve0: through the network"
 fi
 
-# The way changes under a running transfer, and back.
-if ip netns exec ns0 tc qdisc show dev ve0 >/dev/null; then
+# midway NAME [ARG...]: the way changes under a running transfer (ARGs
+# to ib_write_bw), and back; two cases.
+midway()
+{
+	local name=$1 l0 w0 mpid
+	shift
+
 	l0=$(cnt rodp0 tx_local)
 	w0=$(ve0_tx)
-	PT_FAMILY=4 pt_pair midway ns1 rodp1 ns0 rodp0 10.77.0.11 \
-		ib_write_bw -s 65536 -D 6 &
+	PT_FAMILY=4 pt_pair "$name" ns1 rodp1 ns0 rodp0 10.77.0.11 \
+		ib_write_bw -s 65536 -D 6 "$@" &
 	mpid=$!
 	sleep 3
 	ip netns exec ns0 tc qdisc add dev ve0 root netem delay 1ms
 	sleep 2
 	ip netns exec ns0 tc qdisc del dev ve0 root
 	if wait $mpid; then
-		pass "netem on and off during ib_write_bw -D 6: it completes"
+		pass "$name: netem on and off during ib_write_bw -D 6 $*: it completes"
 	else
-		fail "netem on and off during ib_write_bw -D 6: it completes"
+		fail "$name: netem on and off during ib_write_bw -D 6 $*: it completes"
 	fi
 	LOCAL=$(($(cnt rodp0 tx_local) - l0))
 	WIRE=$(($(ve0_tx) - w0))
-	diag "midway: rodp0 tx_local +$LOCAL, ve0 tx_packets +$WIRE"
+	diag "$name: rodp0 tx_local +$LOCAL, ve0 tx_packets +$WIRE"
 	if [ "$LOCAL" -gt 0 ] && [ "$WIRE" -gt 0 ]; then
-		pass "midway: part direct, part through the network"
+		pass "$name: part direct, part through the network"
 	else
-		fail "midway: part direct, part through the network"
+		fail "$name: part direct, part through the network"
 	fi
+}
+
+# Pinned, and ODP (its pages by reference on the host, copied when the
+# way changed).
+if ip netns exec ns0 tc qdisc show dev ve0 >/dev/null; then
+	midway midway
+	midway midway-odp --odp
 else
-	fail "netem on and off during ib_write_bw -D 6: it completes"
-	fail "midway: part direct, part through the network"
+	for c in midway midway-odp; do
+		fail "$c: netem on and off during ib_write_bw -D 6: it completes"
+		fail "$c: part direct, part through the network"
+	done
 fi
 
 if modprobe -d "$KROOT" sch_ingress &&
