@@ -1078,8 +1078,8 @@ struct rodp_train {
  * One packet of a received train (rodp_train_next()): headers of
  * @hdr_len bytes at skb->data + RODP_SKB_CB(skb)->off, of which @avail
  * bytes are there, the wire form's length @len; the payload @pay bytes
- * from skb->data, @pay_len bytes (for a split train; the pad and the
- * ICRC are not there).
+ * from skb->data, @pay_len bytes (in a split train the pad and the ICRC
+ * are not there; in a copied one they follow it).
  */
 struct rodp_train_pos {
 	u32 hdr_len;

@@ -749,6 +749,14 @@ static void rodp_send(struct rodp_qp *qp, struct rodp_path *path,
 		rodp_hand_later(qp, from, caught.e[i], 1);
 }
 
+/* Room before a packet's BTH for its UDP, IP and link-layer headers. */
+static u32 rodp_headroom(const struct rodp_dev *rdev,
+			 const struct rodp_path *path)
+{
+	return LL_RESERVED_SPACE(rdev->ndev) + sizeof(struct udphdr) +
+	       (path->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
+}
+
 /**
  * rodp_xmit - build a RoCEv2 packet and send it to the QP's peer
  * @qp: the queue pair (its path: addresses, TOS, TTL, UDP source port)
@@ -768,8 +776,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 			      RODP_RESP : RODP_REQ;
 	struct rodp_path *path = tx->path ?: &qp->path;
 	struct rodp_dev *rdev = qp->rdev;
-	struct net_device *ndev = rdev->ndev;
-	u32 hlen, tlen, nhlen;
+	u32 hlen, tlen, room;
 	struct sk_buff *skb;
 	u8 hdr[64], *p;
 	bool frags;
@@ -781,20 +788,17 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 		return -EINVAL;
 	hlen = ret;
 	tlen = hlen + tx->payload_len + tx->pkt.bth.pad + RCORE_ICRC_LEN;
-	nhlen = path->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	room = rodp_headroom(rdev, path);
 
 	/* A peer on this host: the payload by reference, if it can be. */
 	frags = rodp_tx_frags_ok(tx) && rodp_path_local(rdev, path);
 again:
-	skb = alloc_skb(LL_RESERVED_SPACE(ndev) + nhlen +
-			sizeof(struct udphdr) + (frags ? hlen : tlen),
-			GFP_KERNEL);
+	skb = alloc_skb(room + (frags ? hlen : tlen), GFP_KERNEL);
 	if (!skb) {
 		rodp_count(rdev, RODP_CNT_TX_DROP);
 		return -ENOMEM;
 	}
-	skb_reserve(skb, LL_RESERVED_SPACE(ndev) + nhlen +
-		    sizeof(struct udphdr));
+	skb_reserve(skb, room);
 	p = skb_put(skb, frags ? hlen : tlen);
 	memcpy(p, hdr, hlen);
 	if (frags) {
@@ -844,10 +848,7 @@ void rodp_train_begin(struct rodp_train *t, u32 max)
 static int rodp_train_alloc(struct rodp_qp *qp, struct rodp_train *t,
 			    const struct rodp_tx *tx)
 {
-	struct net_device *ndev = qp->rdev->ndev;
-	u32 room = LL_RESERVED_SPACE(ndev) + sizeof(struct udphdr) +
-		   (qp->path.ipv6 ? sizeof(struct ipv6hdr) :
-				    sizeof(struct iphdr));
+	u32 room = rodp_headroom(qp->rdev, &qp->path);
 	u32 bytes = t->max * RODP_TRAIN_HDR_MAX;
 
 	/*
