@@ -195,7 +195,8 @@ enum rodp_counter {
 	RODP_CNT_TX_LOCAL,		/* handed to a rodp device of this
 					 * host, not through the network */
 	RODP_CNT_TX_ZCOPY,		/* of those, with their payload by
-					 * reference to pinned memory */
+					 * reference to the sender's pages
+					 * (pinned or ODP memory) */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -890,7 +891,7 @@ struct rodp_skb_cb {
 	 * Each packet in its wire form, one after the other; or, @split,
 	 * the headers only, one after the other in skb->data, and the
 	 * payloads after them, back to back in page fragments of the
-	 * sender's pinned memory (the next at @pay bytes from skb->data).
+	 * sender's memory (the next at @pay bytes from skb->data).
 	 */
 	u8 train;
 	u8 next;

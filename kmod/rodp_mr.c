@@ -434,8 +434,8 @@ static int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len)
  *
  * Return: 0; -EOPNOTSUPP when the MR is neither pinned user memory nor
  * ODP or the skb has too few fragment slots left (the caller copies
- * instead; fragments already added stay, with the skb); or an error of
- * reading an ODP MR, as rodp_mr_io().
+ * instead); or an error of reading an ODP MR, as rodp_mr_io().  On an
+ * error, fragments already added stay, with the skb.
  */
 int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		  struct sk_buff *skb)

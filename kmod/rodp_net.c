@@ -630,11 +630,19 @@ bool rodp_path_local(struct rodp_dev *rdev, struct rodp_path *path)
 	return hint;
 }
 
-/* Whether @tx's payload could go by reference (rodp_tx_frags()). */
-static bool rodp_tx_frags_ok(const struct rodp_tx *tx)
+/*
+ * Whether @tx's payload could go by reference (rodp_tx_frags()).  Not a
+ * datagram's (UD), nor UC's: a UC send completes when its last packet is
+ * out, and the application may then write into the buffer that the
+ * receiver has yet to copy from.  RC completes on the ACK, which the
+ * receiver sends after copying.
+ */
+static bool rodp_tx_frags_ok(const struct rodp_qp *qp,
+			     const struct rodp_tx *tx)
 {
 	return tx->payload_len >= RODP_FRAGS_MIN && !tx->inline_data &&
-	       !tx->path && (tx->sge || tx->mr);
+	       !tx->path && (tx->sge || tx->mr) &&
+	       rodp_qp_transport(qp) != RCORE_TR_UC;
 }
 
 /*
@@ -791,7 +799,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	room = rodp_headroom(rdev, path);
 
 	/* A peer on this host: the payload by reference, if it can be. */
-	frags = rodp_tx_frags_ok(tx) && rodp_path_local(rdev, path);
+	frags = rodp_tx_frags_ok(qp, tx) && rodp_path_local(rdev, path);
 again:
 	skb = alloc_skb(room + (frags ? hlen : tlen), GFP_KERNEL);
 	if (!skb) {
@@ -835,8 +843,9 @@ again:
  * (rodp_train_end()).  Payloads from pinned or ODP memory go by
  * reference, as page fragments (struct rodp_skb_cb: a split train), so
  * that the bytes are copied once, by the receiver; others are copied into
- * the skb, each packet in its wire form.  Should the way have changed meanwhile,
- * rodp_out() cuts the train into packets.  Counters count packets.
+ * the skb, each packet in its wire form.  Should the way have changed
+ * meanwhile, rodp_out() cuts the train into packets.  Counters count
+ * packets.
  */
 void rodp_train_begin(struct rodp_train *t, u32 max)
 {
@@ -963,7 +972,7 @@ int rodp_train_add(struct rodp_qp *qp, struct rodp_train *t,
 	if (t->n == t->max)
 		return -ENOSPC;
 	if (!t->skb) {
-		t->split = rodp_tx_frags_ok(tx);
+		t->split = rodp_tx_frags_ok(qp, tx);
 		ret = rodp_train_alloc(qp, t, tx);
 		if (ret)
 			return ret;

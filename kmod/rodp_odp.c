@@ -15,10 +15,13 @@
  *    space; every fault takes mmget_not_zero() and fails at once, with
  *    -ESRCH, when the process is exiting (the responder answers that
  *    differently from an unmapped page: rodp_resp.c);
- *  - a block's mutex covers its pfn array and every copy into or out of
- *    its pages.  The invalidate callback takes it, so it returns only
- *    when no device copy into the invalidated pages is still running,
- *    and the next access finds the pages gone and faults again;
+ *  - a block's mutex covers its pfn array, every copy into or out of
+ *    its pages and every page reference taken for a packet's fragments
+ *    (rodp_mr_frags()).  The invalidate callback takes it, so it returns
+ *    only when no device copy into the invalidated pages is still
+ *    running, and the next access finds the pages gone and faults again;
+ *    a fragment taken before keeps its page, not the mapping, until the
+ *    receiver on this host has copied from it;
  *  - faults follow the mmu_interval_read_begin / hmm_range_fault / lock /
  *    mmu_interval_read_retry loop, bounded by HMM_RANGE_DEFAULT_TIMEOUT.
  *    hmm_range_fault writes into a private array; only a result the retry
@@ -476,7 +479,7 @@ static bool rodp_odp_may_sleep(const struct rodp_odp *odp)
 	return !current->mm;
 }
 
-/* rodp_mr_io() on one block: [va, va + len) lies inside it. */
+/* rodp_odp_pages() on one block: [va, va + len) lies inside it. */
 static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 			     u64 len, unsigned long ahead_end, bool write,
 			     rodp_mr_page_fn fn, void *priv)
@@ -571,8 +574,8 @@ static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
  * into a read-only mapping), -ESRCH when the process's address space is
  * gone (it is exiting), -EBUSY when faulting kept racing invalidations
  * past the deadline, -ENOMEM; -EWOULDBLOCK when the memory needs a fault
- * that may not sleep in this context (rodp_odp_may_sleep()): nothing was
- * done that matters, and the caller retries from its work item.
+ * that may not sleep in this context (rodp_odp_may_sleep()): the caller
+ * undoes what @fn did and retries from its work item.
  */
 int rodp_odp_pages(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		   bool write, rodp_mr_page_fn fn, void *priv)

@@ -170,8 +170,18 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 		again = rodp_qp_rx_pkt(qp, side, skb, skb->data,
 				       skb_headlen(skb), skb->len, 0);
 	}
-	/* Left for the work item: first in the queue again, as it was. */
+	/*
+	 * Left for the work item: first in the queue again, as it was; but
+	 * with its payload in its own buffer, so that the sender's pages
+	 * are not held while this side waits for its fault (which may be
+	 * long: a stalled file).  Without a buffer it is lost, as on a
+	 * wire.
+	 */
 	if (again) {
+		if (skb_is_nonlinear(skb) && skb_linearize(skb)) {
+			rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
+			goto out_free;
+		}
 		skb_queue_head(&qp->eng[side].rxq, skb);
 		return;
 	}

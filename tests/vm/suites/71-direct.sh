@@ -29,7 +29,7 @@ KROOT=$RODP_REPO/build/deps/$(uname -r)/root
 PARAM=/sys/module/rodp/parameters/packet_path
 N=100			# ib_write_bw iterations of 64 KiB: 6400 packets
 
-plan 31
+plan 33
 
 cnt() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
 ve0_tx() { ip netns exec ns0 cat /sys/class/net/ve0/statistics/tx_packets; }
@@ -107,6 +107,22 @@ else
 	fail "ibv_rc_pingpong -c rodp0 -> rodp1, data checked"
 	diag "$PT_WHY"
 fi
+# READ responses from ODP memory (rodp1's) by reference as well.
+z1=$(cnt rodp1 tx_zcopy)
+if PT_FAMILY=4 pt_pair odp-read ns1 rodp1 ns0 rodp0 10.77.0.11 \
+   ib_read_bw -s 65536 -n $N --odp; then
+	pass "odp-read: ib_read_bw --odp rodp0 -> rodp1"
+else
+	fail "odp-read: ib_read_bw --odp rodp0 -> rodp1"
+	diag "$PT_WHY"
+fi
+z1=$(($(cnt rodp1 tx_zcopy) - z1))
+diag "odp-read: rodp1 tx_zcopy +$z1"
+if [ "$z1" -ge $((N * 64)) ]; then
+	pass "odp-read: read responses by reference (rodp1 tx_zcopy)"
+else
+	fail "odp-read: read responses by reference (rodp1 tx_zcopy)"
+fi
 # The same from and into ODP memory, explicit (-o) and implicit (-O).
 for o in o O; do
 	if pt_pair "pingpong-$o" ns1 rodp1 ns0 rodp0 10.77.0.11 \
@@ -150,8 +166,11 @@ else
 	fail "netem on ve0: through the network"
 fi
 
-# midway NAME [ARG...]: the way changes under a running transfer (ARGs
-# to ib_write_bw), and back; two cases.
+# midway NAME CMD [ARG...]: the way changes under a running transfer
+# (CMD, rodp0 -> rodp1) again and again: netem on ve0 on and off every
+# half second while it runs.  Two cases: it completes (for
+# ibv_rc_pingpong -c, with the data checked), part of it went direct,
+# part through the network.
 midway()
 {
 	local name=$1 l0 w0 mpid
@@ -159,17 +178,19 @@ midway()
 
 	l0=$(cnt rodp0 tx_local)
 	w0=$(ve0_tx)
-	PT_FAMILY=4 pt_pair "$name" ns1 rodp1 ns0 rodp0 10.77.0.11 \
-		ib_write_bw -s 65536 -D 6 "$@" &
+	PT_FAMILY=4 pt_pair "$name" ns1 rodp1 ns0 rodp0 10.77.0.11 "$@" &
 	mpid=$!
-	sleep 3
-	ip netns exec ns0 tc qdisc add dev ve0 root netem delay 1ms
 	sleep 2
-	ip netns exec ns0 tc qdisc del dev ve0 root
+	while kill -0 $mpid 2>/dev/null; do
+		ip netns exec ns0 tc qdisc add dev ve0 root netem delay 1ms
+		sleep 0.5
+		ip netns exec ns0 tc qdisc del dev ve0 root
+		sleep 0.5
+	done
 	if wait $mpid; then
-		pass "$name: netem on and off during ib_write_bw -D 6 $*: it completes"
+		pass "$name: netem on and off during $*: it completes"
 	else
-		fail "$name: netem on and off during ib_write_bw -D 6 $*: it completes"
+		fail "$name: netem on and off during $*: it completes"
 	fi
 	LOCAL=$(($(cnt rodp0 tx_local) - l0))
 	WIRE=$(($(ve0_tx) - w0))
@@ -181,14 +202,14 @@ midway()
 	fi
 }
 
-# Pinned, and ODP (its pages by reference on the host, copied when the
-# way changed).
+# Pinned, and ODP, whose pages go by reference on the host and are
+# copied into wire packets when the way changed (rodp_out_train()).
 if ip netns exec ns0 tc qdisc show dev ve0 >/dev/null; then
-	midway midway
-	midway midway-odp --odp
+	midway midway ib_write_bw -s 65536 -D 6
+	midway midway-odp ibv_rc_pingpong -c -o -s 65536 -n 3000
 else
 	for c in midway midway-odp; do
-		fail "$c: netem on and off during ib_write_bw -D 6: it completes"
+		fail "$c: netem on and off during a transfer: it completes"
 		fail "$c: part direct, part through the network"
 	done
 fi
