@@ -325,9 +325,12 @@ run_wire_suite()
 # not end (stopped, or the machine went away) runs again
 # from its start, except the stress campaigns, which go on counting
 # cycles (scripts/stress.sh --id).  --fresh forgets the recorded parts.
+# --only PART,... runs no other part (the short ones fit a sitting the
+# debug kernel's whole run would not; the names: build/full/KEY/*.done).
 FULL_DIR=
 FULL_KEY=
 stop_at=
+only=
 part_incomplete=0
 
 past_stop()
@@ -359,6 +362,11 @@ part()
 	fi
 	if past_stop; then
 		summary+=("NOT RUN part $name (--stop-after)")
+		incomplete=$((incomplete + 1))
+		return
+	fi
+	if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then
+		summary+=("NOT RUN part $name (--only)")
 		incomplete=$((incomplete + 1))
 		return
 	fi
@@ -471,7 +479,8 @@ while [ $# -gt 0 ]; do
 	--stop-after) stop_at=$((SECONDS + 60 * ${2:?--stop-after wants minutes}))
 		      shift 2 ;;
 	--fresh) fresh=1; shift ;;
-	*) die "test: unknown option $1 (--kernel K, --distro D, --full, --packet-path, --stop-after MIN, --fresh)" ;;
+	--only) only=${2:?--only wants PART[,PART...]}; shift 2 ;;
+	*) die "test: unknown option $1 (--kernel K, --distro D, --full, --packet-path, --stop-after MIN, --only PARTS, --fresh)" ;;
 	esac
 done
 
