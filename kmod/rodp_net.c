@@ -641,8 +641,7 @@ static bool rodp_tx_frags_ok(const struct rodp_qp *qp,
 			     const struct rodp_tx *tx)
 {
 	return tx->payload_len >= RODP_FRAGS_MIN && !tx->inline_data &&
-	       !tx->path && (tx->sge || tx->mr) &&
-	       rodp_qp_transport(qp) != RCORE_TR_UC;
+	       !tx->path && (tx->sge || tx->mr) && !rodp_qp_uc(qp);
 }
 
 /*

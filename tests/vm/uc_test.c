@@ -185,12 +185,14 @@ static void counters_diag(const struct vt_dev *d)
 /* The pairing of the case running, for expect_wc()'s diagnostics. */
 static const struct pairing *cur_pair;
 
-static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
-		      uint64_t wr_id, enum ibv_wc_status status, int opcode,
-		      int ms)
+/*
+ * The completion that vt_get_wc() waited @ms for (@got: whether one
+ * came) must be @wr_id's, with @status and @opcode.
+ */
+static void check_got_wc(bool got, const struct ibv_wc *wc, const char *what,
+			 uint64_t wr_id, enum ibv_wc_status status, int opcode,
+			 int ms)
 {
-	bool got = vt_get_wc(cq, wc, ms);
-
 	/* Which way the packets went missing: both ends' counters. */
 	if (!got && cur_pair) {
 		counters_diag(cur_pair->a);
@@ -200,6 +202,14 @@ static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
 	      "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
 	      what, ms, wr_id, ibv_wc_status_str(status));
 	vt_check_wc(wc, what, wr_id, status, opcode);
+}
+
+static void expect_wc(struct ibv_cq *cq, struct ibv_wc *wc, const char *what,
+		      uint64_t wr_id, enum ibv_wc_status status, int opcode,
+		      int ms)
+{
+	check_got_wc(vt_get_wc(cq, wc, ms), wc, what, wr_id, status, opcode,
+		     ms);
 }
 
 /*
@@ -517,15 +527,26 @@ static void test_send_imm(void **state)
  * 7.2 with a 1 MiB WRITE with immediate into rodp0).  When the sender is
  * not rodp, the receiver is, and its uc_drop_seq says it dropped a
  * message since @seq0, the message is sent once more (@tries counts it),
- * with a diagnostic; rodp as the sender never gets that.  Return true
- * to send again.
+ * with a diagnostic; rodp as the sender never gets that.
  */
+static bool may_resend(const struct conn *c, unsigned int tries)
+{
+	return !tries && !c->a.dev->rodp && c->b.dev->rodp;
+}
+
+/* uc_drop_seq of the receiver, when a message may be sent once more. */
+static uint64_t resend_mark(const struct conn *c, unsigned int tries)
+{
+	return may_resend(c, tries) ? counter(c->b.dev, "uc_drop_seq") : 0;
+}
+
+/* Whether the message is to be sent once more (see above). */
 static bool upstream_loss(const struct conn *c, uint64_t seq0,
 			  unsigned int *tries, const char *what)
 {
 	uint64_t seq;
 
-	if (*tries || c->a.dev->rodp || !c->b.dev->rodp)
+	if (!may_resend(c, *tries))
 		return false;
 	seq = counter(c->b.dev, "uc_drop_seq");
 	if (seq == seq0)
@@ -574,7 +595,7 @@ static void write_test(void **state, bool imm)
 			vt_post_recv(c->b.qp, 60 + i, &rs, 0, what);
 		}
 again:
-		seq0 = counter(c->b.dev, "uc_drop_seq");
+		seq0 = resend_mark(c, tries);
 		post1(c->a.qp, i, &ss,
 		      imm ? IBV_WR_RDMA_WRITE_WITH_IMM : IBV_WR_RDMA_WRITE,
 		      raddr(r, off), r->mr->rkey, 0xbeef0000 + i, what);
@@ -585,14 +606,8 @@ again:
 			got = vt_get_wc(c->b.rcq, &wc, vt_wc_ms(sz[i]));
 			if (!got && upstream_loss(c, seq0, &tries, what))
 				goto again;
-			if (got)
-				vt_check_wc(&wc, what, 60 + i, IBV_WC_SUCCESS,
-					    IBV_WC_RECV_RDMA_WITH_IMM);
-			else
-				expect_wc(c->b.rcq, &wc, what, 60 + i,
-					  IBV_WC_SUCCESS,
-					  IBV_WC_RECV_RDMA_WITH_IMM,
-					  vt_wc_ms(sz[i]));
+			check_got_wc(got, &wc, what, 60 + i, IBV_WC_SUCCESS,
+				     IBV_WC_RECV_RDMA_WITH_IMM, vt_wc_ms(sz[i]));
 			CHECK(wc.byte_len == sz[i], "%s: byte_len %u", what,
 			      wc.byte_len);
 			CHECK((wc.wc_flags & IBV_WC_WITH_IMM) &&
