@@ -41,7 +41,8 @@
 # kept in odp-bw.stalled.txt, and the bench says so.
 #
 # --profile TEST:SIZE instead measures that one test (write_bw, read_bw,
-# send_bw, write_lat, read_lat or send_lat; SIZE in bytes) once on each
+# send_bw, write_lat, read_lat or send_lat, or write_bw_odp or
+# read_bw_odp for the same with --odp; SIZE in bytes) once on each
 # end with `perf record -a -g` (cpu-clock: TCG has no PMU) running, and
 # writes each end's profile, the flat one and the call graph, to
 # $RODP_VM_RUN/profile-END.txt.
@@ -231,7 +232,7 @@ cat "$OUT/bench-info.txt"
 profile_end()
 {
 	local test=$1 size=$2 end=$3 kind=bw iters=() data=$OUT/perf-$3.data
-	local ppid
+	local ppid tool=ib_${1%_odp} odp=()
 
 	# Long enough that the transfer, not the tools' start-up and
 	# perftest's own second of sleep, fills the profile.
@@ -239,11 +240,13 @@ profile_end()
 	*_lat)	kind=lat iters=(-n 20000) ;;
 	*)	iters=(-D 10) ;;
 	esac
+	[ "$tool" = "ib_$test" ] || odp=(--odp)
 	perf record -q -a -g -e cpu-clock -F 499 -o "$data" \
 		>"$OUT/perf-$end.log" 2>&1 &
 	ppid=$!
 	sleep 1
-	measure 1 "$test" "$end" "$kind" "ib_$test" -s "$size" "${iters[@]}"
+	measure 1 "$test" "$end" "$kind" "$tool" "${odp[@]}" -s "$size" \
+		"${iters[@]}"
 	kill -INT "$ppid"
 	wait "$ppid"
 	{

@@ -53,7 +53,8 @@ usage: ./rodp bench [--kernel K] [--sweep] [--repeat N] [--budget S]
                 (default 660 per pass); those not run count as failed
   --no-odp-bw   do not run rodp-odp-bw --all (about 3 minutes) at the end
   --profile TEST:SIZE
-                instead: TEST (write_bw, read_bw, send_bw, write_lat, ...)
+                instead: TEST (write_bw, read_bw, send_bw, write_lat, ...,
+                write_bw_odp or read_bw_odp: with --odp at both ends)
                 at SIZE bytes once per end under perf record -a -g;
                 profiles in build/bench/<date>-<time>/run/profile-END.txt
   --wire        instead: perftest across the two-guest wire (./rodp vm2),
