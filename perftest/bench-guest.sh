@@ -264,7 +264,11 @@ profile_end()
 
 if [ -n "$profile" ]; then
 	command -v perf >/dev/null || { echo "bench: no perf" >&2; exit 2; }
-	for end in $ENDS; do
+	pends=$ENDS
+	case ${profile%%:*} in
+	*_odp)	pends=$ODP_ENDS ;;
+	esac
+	for end in $pends; do
 		profile_end "${profile%%:*}" "${profile#*:}" "$end"
 	done
 	echo 0 >"$PACKET_PATH"
