@@ -49,12 +49,13 @@
  *              before the kill (the victim cannot answer)
  *   fork       the victim forks once its QP is connected; the child
  *              inherits the uverbs file and the mappings and touches no
- *              verbs object.  Odd cycles: the buffer is MADV_DONTFORK
- *              and the child outlives the SIGKILLed victim by 300 ms, so
- *              the device context (QP, MR) outlives the mm that
- *              registered the memory; even cycles: the child exits
+ *              verbs object.  Four variants, by turns: the child exits
  *              100 ms after the fork while the victim's transfer goes
- *              on, then the victim is SIGKILLed.  The driver is a child
+ *              on, then the victim is SIGKILLed (child-exits), or the
+ *              child outlives the SIGKILLed victim by 300 ms, so that
+ *              the device context (QP, MR) outlives the mm that
+ *              registered the memory (child-outlives); each with the
+ *              buffer MADV_DONTFORK before the fork (-dontfork) or not.  The driver is a child
  *              subreaper and reaps the orphan (victim-exit when it is
  *              not gone 3.3 s after the victim)
  *   import     before it makes any verbs object the victim forks an
@@ -63,8 +64,8 @@
  *              SCM_RIGHTS with its PD and MR handles; the importer
  *              ibv_import_device()s, _pd()s and _mr()s them and says
  *              so, waits for the victim's death (SIGKILL) and
- *              300 ms more, then deregisters the imported MR (odd
- *              cycles) or unimports it (even cycles: the file's release
+ *              300 ms more, then deregisters the imported MR (variant
+ *              dereg) or unimports it (unimport: the file's release
  *              destroys it), unimports the PD, closes and exits 0.  The
  *              MR and the QP outlive the mm that registered the memory,
  *              held by a process whose mm the device must never touch.
@@ -72,13 +73,25 @@
  *   oom        the victim runs in a memory cgroup (--cgroup DIR, made
  *              under a cgroup2 mount, /sys/fs/cgroup by default, with
  *              memory.swap.max 8 MiB) from before it allocates anything;
- *              the action sets the cgroup's memory.max to what it uses
- *              plus 1 MiB and has a second victim thread allocate and
- *              touch memory without end: reclaim swaps out what it can
- *              (ODP pages the peer is using, with swap), and the OOM
+ *              the action sets the cgroup's memory.max 2 MiB below what
+ *              it uses (the write reclaims: swaps out buffer pages the
+ *              peer is using, with swap) and has a second victim thread
+ *              allocate and touch memory without end, and the OOM
  *              killer kills the victim (its SIGKILL, and the cgroup's
  *              memory.events oom_kill must move), the OOM reaper tearing
  *              down its mm while the device may still use it
+ *   faultunmap a thread of the victim faults a range of the stalled
+ *              file (a MAP_SHARED mapping apart from the transfer's
+ *              buffer, in an ODP MR of its own or the implicit MR) in
+ *              for the device, ibv_advise_mr(PREFETCH_WRITE, FLUSH): the
+ *              fault waits at the gate, the address space's lock held;
+ *              the action has another thread munmap() that range, which
+ *              waits for the lock (seen in its kernel stack).  Then, by
+ *              turns: kill-in-fault, SIGKILL, the gate opening 1 s
+ *              later; fault-ends, the gate opens, the fault ends, the
+ *              munmap goes through (its invalidation meeting the mirror
+ *              the fault just made) and must return, then SIGKILL.  The
+ *              transfer goes on in the other buffer throughout
  *   teardown   SIGKILL, and at once the victim's device is torn down
  *              against the exit: by turns `rdma link del` (linkdel), the
  *              deletion of its network namespace, which takes its netdev
@@ -90,12 +103,16 @@
  *              When the rmmod takes the survivor's device too (both
  *              rodp), the survivor owes no error: it must end cleanly
  *              when told
- * Cycle k (counted over the whole --out folder) runs scenario k modulo
- * the scenarios chosen, and within a scenario its j-th cycle takes entry
- * (7j + seed + 5 x scenario) modulo 24 of the matrix memory (pinned, explicit ODP,
- * implicit ODP) x operation (WRITE, READ, SEND, atomic fetch-and-add) x
- * the victim's role (requester, responder): 24 cycles of a scenario
- * cover it all.  The survivor's memory is pinned.  The delay comes from
+ * By default every scenario runs, but teardown only with
+ * --teardown-script.  Cycle k (counted over the whole --out folder) runs
+ * scenario k modulo the scenarios chosen, and within a scenario its j-th
+ * cycle takes entry (7j + seed + 5 x scenario) modulo 24 of the matrix
+ * memory (pinned, explicit ODP, implicit ODP) x operation (WRITE, READ,
+ * SEND, atomic fetch-and-add) x the victim's role (requester,
+ * responder): 24 cycles of a scenario cover it all.  A scenario with V
+ * variants (fork 4, teardown 3, import 2, faultunmap 2) takes variant
+ * (j + j / 24) modulo V: 24 x V cycles meet every entry with every
+ * variant.  The survivor's memory is pinned.  The delay comes from
  * the seed and the cycle number: a run is repeatable.
  *
  * Invariants, checked after every cycle (a failure names the first that
@@ -128,7 +145,7 @@
  * self_test_break()): each cycle must fail naming them.
  *
  * Output in --out (default ./exit-stress): cycles.tsv, one row per
- * cycle, appended (a later run with the same --out goes on counting,
+ * cycle (its last column the variant, "-" for none), appended (a later run with the same --out goes on counting,
  * with the seed kept in the folder); summary.tsv and summary.txt, one
  * row per scenario over all the folder's cycles (cycles, failures, the
  * survivor's first error statuses, its latency from the action to the
@@ -184,6 +201,7 @@
 #define BLOCK		(2ul << 20)
 #define MSG_SIZE	(64u << 10)
 #define DEPTH		8
+#define STALL_SIZE	(64u << 10)	/* faultunmap: the stalled range */
 #define FLOWING		4	/* completions before the action may come */
 #define EXIT_WAIT_MS	15000
 #define SETTLE_MS	5000
@@ -209,14 +227,50 @@
  */
 enum scenario { SC_SIGKILL, SC_EXIT0, SC_ABORT, SC_PREFETCH, SC_INVAL,
 		SC_MT, SC_FUSE, SC_FORK, SC_IMPORT, SC_OOM, SC_TEARDOWN,
-		SC_NUM };
+		SC_FAULTUNMAP, SC_NUM };
 
 static const char *const sc_names[SC_NUM] = {
 	"sigkill", "exit0", "abort", "prefetch", "inval", "mt", "fuse",
-	"fork", "import", "oom", "teardown",
+	"fork", "import", "oom", "teardown", "faultunmap",
 };
 
-/* teardown: its variants, by turns, and the script that does them. */
+/*
+ * A scenario's variants (struct cycle.variant), taken by turns so that
+ * each meets every entry of the matrix (see main()).  A scenario not
+ * listed has one.
+ */
+#define MAX_VARIANTS	4
+static const char *const sc_variants[SC_NUM][MAX_VARIANTS] = {
+	[SC_FORK] = { "child-exits", "child-exits-dontfork",
+		      "child-outlives", "child-outlives-dontfork" },
+	[SC_IMPORT] = { "unimport", "dereg" },
+	[SC_TEARDOWN] = { "linkdel", "netns", "rmmod" },
+	[SC_FAULTUNMAP] = { "kill-in-fault", "fault-ends" },
+};
+
+static int sc_nvariants(enum scenario sc)
+{
+	int n = 0;
+
+	while (n < MAX_VARIANTS && sc_variants[sc][n])
+		n++;
+	return n ? n : 1;
+}
+
+static const char *variant_name(enum scenario sc, int v)
+{
+	return sc_variants[sc][0] ? sc_variants[sc][v] : "-";
+}
+
+/* fork: the variant's two choices. */
+#define FORK_DONTFORK(v)	((v) & 1)	/* the buffer MADV_DONTFORK */
+#define FORK_LINGER(v)		((v) & 2)	/* the child outlives */
+/* import: the importer deregisters the MR (else unimports it). */
+#define IMPORT_DEREG(v)		((v) & 1)
+/* faultunmap: the fault ends (the gate opens) before the kill. */
+#define FAULT_ENDS(v)		((v) & 1)
+
+/* teardown: its variants (sc_variants), and the script that does them. */
 enum td { TD_LINKDEL, TD_NETNS, TD_RMMOD, TD_NUM };
 static const char *const td_names[TD_NUM] = { "linkdel", "netns", "rmmod" };
 static const char *opt_teardown;
@@ -225,12 +279,13 @@ static const char *opt_teardown;
 /* oom: the victims' memory cgroup (--cgroup), its swap allowance. */
 static const char *opt_cgroup = "/sys/fs/cgroup/rodp-stress";
 #define OOM_SWAP_MAX	"8M"
-#define OOM_ROOM	(1ul << 20)	/* memory.max above current */
+#define OOM_SQUEEZE	(2l << 20)	/* memory.max below current */
+#define OOM_FLOOR	(4l << 20)	/* but not below this */
 static char oom_setup_err[160];	/* why the cgroup is not there */
 
-/* fork: how long the forked child outlives the victim (odd cycles). */
+/* fork: how long the forked child outlives the victim (child-outlives). */
 #define FORK_LINGER_MS	300
-/* fork: how long the forked child lives (even cycles). */
+/* fork: how long the forked child lives (child-exits). */
 #define FORK_SHORT_MS	100
 
 enum mem { MEM_PINNED, MEM_ODP, MEM_IMPLICIT, MEM_NUM };
@@ -251,6 +306,7 @@ enum msg_type {
 	M_STOP,		/* driver -> survivor: stop, report, clean up */
 	M_REPORT,	/* survivor: how it ended */
 	M_ERROR,	/* child: set-up failed (text) */
+	M_UNMAPPED,	/* faultunmap victim: its munmap() returned */
 };
 
 /**
@@ -284,6 +340,7 @@ struct cycle {
 	enum op op;
 	bool victim_req;
 	int delay_ms;
+	int variant;		/* sc_variants[sc], 0 if it has none */
 	enum td td;		/* teardown: the variant */
 	/* results */
 	char victim_end[48];
@@ -476,6 +533,8 @@ struct end {
 	char *buf;
 	struct msg peer;
 	atomic_int action;	/* the victim's transfer thread acts on it */
+	char *stall;		/* faultunmap: the stalled file's mapping */
+	struct ibv_mr *stall_mr;	/* faultunmap: an ODP MR over it */
 };
 
 static int mem_access(enum mem mem)
@@ -484,6 +543,37 @@ static int mem_access(enum mem mem)
 }
 
 static int post_recv(struct end *e, uint64_t i);
+
+/*
+ * faultunmap: a MAP_SHARED mapping of the stalled file apart from the
+ * transfer's buffer, reached through an explicit ODP MR of its own (or
+ * the implicit MR), for the fault thread to prefetch.
+ */
+static void stall_setup(struct end *e, const char *dev)
+{
+	struct ibv_device_attr_ex ax;
+	char path[PATH_MAX];
+	int fd;
+
+	if (ibv_query_device_ex(e->vd.ctx, NULL, &ax) ||
+	    !(ax.odp_caps.general_caps & IBV_ODP_SUPPORT))
+		child_fail(e->fd, "%s: faultunmap needs ODP", dev);
+	snprintf(path, sizeof(path), "%s/data", fuse_mnt);
+	fd = open(path, O_RDWR);
+	e->stall = fd < 0 ? MAP_FAILED :
+		   mmap(NULL, STALL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			fd, 0);
+	if (e->stall == MAP_FAILED)
+		child_fail(e->fd, "%s: %s", path, strerror(errno));
+	close(fd);
+	e->stall_mr = e->mem == MEM_IMPLICIT ? e->mr :
+		      ibv_reg_mr(e->pd, e->stall, STALL_SIZE,
+				 IBV_ACCESS_LOCAL_WRITE |
+				 IBV_ACCESS_ON_DEMAND);
+	if (!e->stall_mr)
+		child_fail(e->fd, "%s: ibv_reg_mr (ODP, the stalled file): %s",
+			   dev, strerror(errno));
+}
 
 static void end_setup(struct end *e, const char *dev)
 {
@@ -552,6 +642,8 @@ static void end_setup(struct end *e, const char *dev)
 	if (!e->mr)
 		child_fail(e->fd, "%s: ibv_reg_mr (%s): %s", dev,
 			   mem_names[e->mem], strerror(errno));
+	if (e->victim && e->sc == SC_FAULTUNMAP)
+		stall_setup(e, dev);
 
 	m.qpn = e->qp->qp_num;
 	m.psn = (uint32_t)(mix((uint64_t)getpid()) & 0xffffff);
@@ -760,6 +852,28 @@ static void *inval_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * faultunmap: fault the stalled range in for the device, waiting for it
+ * (PREFETCH_WRITE with FLUSH): the fault, in this thread, waits at the
+ * file system's gate with the address space's lock held for reading.
+ * Whatever it returns (the range may be unmapped under it), the thread
+ * then only waits for the end.
+ */
+static void *fault_thread(void *arg)
+{
+	struct end *e = arg;
+	struct ibv_sge sg = {
+		.addr = (uintptr_t)e->stall, .length = STALL_SIZE,
+		.lkey = e->stall_mr->lkey,
+	};
+
+	ibv_advise_mr(e->pd, IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE,
+		      IBV_ADVISE_MR_FLAG_FLUSH, &sg, 1);
+	for (;;)
+		pause();
+	return NULL;
+}
+
 /* The victim's control thread: waits for M_ACTION and does it. */
 /*
  * oom: allocate and touch memory until the OOM killer ends the process
@@ -796,6 +910,14 @@ static void *victim_control(void *arg)
 			syscall(SYS_exit_group, 0);
 		if (e->sc == SC_OOM)
 			oom_hog();
+		if (e->sc == SC_FAULTUNMAP) {
+			/* Waits for the fault thread's lock, then unmaps. */
+			struct msg u = { .type = M_UNMAPPED };
+
+			munmap(e->stall, STALL_SIZE);
+			msg_send(e->fd, &u);
+			continue;
+		}
 		atomic_store(&e->action, 1);
 	}
 	/* The driver is gone: so is the run. */
@@ -825,12 +947,12 @@ static void *survivor_control(void *arg)
  * transfer goes on (the survivor must see no error before the kill).
  * The driver (a child subreaper) reaps the orphan.
  */
-static void victim_fork(struct end *e, unsigned long n)
+static void victim_fork(struct end *e, int variant)
 {
 	pid_t parent = getpid(), pid;
-	bool linger = n & 1;
+	bool linger = FORK_LINGER(variant);
 
-	if (linger)
+	if (FORK_DONTFORK(variant))
 		madvise(e->buf, BUF_SIZE, MADV_DONTFORK);
 	pid = fork();
 	if (pid)
@@ -899,7 +1021,7 @@ static int recv_fd(int sock)
  * outlive the mm that registered the memory, held by a process whose mm
  * the device must never touch.
  */
-static void importer_main(int sock, pid_t victim, unsigned long n)
+static void importer_main(int sock, pid_t victim, int variant)
 {
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
@@ -935,7 +1057,7 @@ static void importer_main(int sock, pid_t victim, unsigned long n)
 		usleep(5000);
 	}
 	usleep(FORK_LINGER_MS * 1000);
-	if (n & 1) {
+	if (IMPORT_DEREG(variant)) {
 		if (ibv_dereg_mr(mr))
 			_exit(22);
 	} else {
@@ -950,7 +1072,7 @@ static pid_t importer_pid;
 static int importer_sock = -1;
 
 /* import: fork the importer while the victim has no verbs object yet. */
-static void importer_fork(unsigned long n)
+static void importer_fork(int variant)
 {
 	int sv[2], i;
 	pid_t victim = getpid();
@@ -967,19 +1089,18 @@ static void importer_fork(unsigned long n)
 		for (i = 3; i < 1024; i++)
 			if (i != sv[1])
 				close(i);
-		importer_main(sv[1], victim, n);
+		importer_main(sv[1], victim, variant);
 	}
 	close(sv[1]);
 	importer_sock = sv[0];
 }
 
 /* import: hand the uverbs file, the PD and the MR to the importer. */
-static void victim_import(struct end *e, unsigned long n)
+static void victim_import(struct end *e)
 {
 	uint32_t h[2] = { e->pd->handle, e->mr->handle };
 	char ok = 0;
 
-	(void)n;
 	if (importer_sock < 0 || send_fd(importer_sock, e->vd.ctx->cmd_fd) ||
 	    write(importer_sock, h, sizeof(h)) != sizeof(h) ||
 	    read(importer_sock, &ok, 1) != 1 || ok != 'i')
@@ -1089,7 +1210,7 @@ static void child_main(int fd, const char *dev, bool victim, bool req,
 		setrlimit(RLIMIT_CORE, &rl);
 	}
 	if (victim && c->sc == SC_IMPORT)
-		importer_fork(c->n);
+		importer_fork(c->variant);
 	/* oom: everything the victim allocates is the cgroup's. */
 	if (victim && c->sc == SC_OOM && oom_join())
 		child_fail(fd, "oom: cannot join %s: %s", opt_cgroup,
@@ -1097,9 +1218,9 @@ static void child_main(int fd, const char *dev, bool victim, bool req,
 	end_setup(&e, dev);
 	/* Before READY: the action may come as soon as the peer flows. */
 	if (victim && c->sc == SC_FORK)
-		victim_fork(&e, c->n);
+		victim_fork(&e, c->variant);
 	if (victim && c->sc == SC_IMPORT)
-		victim_import(&e, c->n);
+		victim_import(&e);
 	if (msg_send(fd, &m) || msg_recv(fd, &m, 30000) || m.type != M_GO)
 		_exit(3);
 	if (victim) {
@@ -1108,6 +1229,8 @@ static void child_main(int fd, const char *dev, bool victim, bool req,
 			pthread_create(&th, NULL, prefetch_thread, &e);
 		if (c->sc == SC_INVAL)
 			pthread_create(&th, NULL, inval_thread, &e);
+		if (c->sc == SC_FAULTUNMAP)
+			pthread_create(&th, NULL, fault_thread, &e);
 		transfer(&e, &status, &t_err, &done);
 		/* Only an action ends a victim's transfer. */
 		_exit(6);
@@ -1704,20 +1827,26 @@ static pid_t teardown_pid;	/* teardown: the "down" script running */
 static void victim_action(const struct cycle *c)
 {
 	struct msg m = { .type = M_ACTION };
-
 	char max[32];
+	long cur;
 
 	switch (c->sc) {
 	case SC_EXIT0:
 	case SC_ABORT:
 	case SC_MT:
+	case SC_FAULTUNMAP:
 		msg_send(vch.fd, &m);
 		break;
 	case SC_OOM:
-		/* A little room above what it has, then the hog. */
+		/*
+		 * Below what it uses: the write reclaims (swapping out
+		 * buffer pages the peer is using), or has the OOM killer
+		 * kill it at once; then the hog.
+		 */
+		cur = cg_read(opt_cgroup, "memory.current", NULL);
 		snprintf(max, sizeof(max), "%ld",
-			 cg_read(opt_cgroup, "memory.current", NULL) +
-			 (long)OOM_ROOM);
+			 cur - OOM_SQUEEZE > OOM_FLOOR ? cur - OOM_SQUEEZE :
+			 OOM_FLOOR);
 		cg_write(opt_cgroup, "memory.max", max);
 		msg_send(vch.fd, &m);
 		break;
@@ -1888,6 +2017,61 @@ static void fuse_stop(struct cycle *c)
 	fuse_out = NULL;
 }
 
+/* Whether a task of @pid has @what in its kernel stack. */
+static bool task_stack_has(pid_t pid, const char *what)
+{
+	char path[64], buf[4096];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && !found && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/stack", pid,
+			 de->d_name);
+		found = read_text(path, buf, sizeof(buf)) && strstr(buf, what);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/*
+ * faultunmap, after M_ACTION: the victim's control thread unmaps the
+ * range its fault thread is faulting in for the device, and waits for
+ * the address space's lock (its stack shows down_write) behind the
+ * fault, which waits at the gate.  kill-in-fault: SIGKILL then, the
+ * gate opening 1 s later (as in fuse); fault-ends: the gate opens, the
+ * fault ends, the munmap goes through (M_UNMAPPED), its invalidation
+ * meeting the device's fresh mirror, and then SIGKILL.
+ */
+static void faultunmap_act(struct cycle *c)
+{
+	struct msg m = { 0 };
+	int i;
+
+	for (i = 0; i < 200 && !task_stack_has(vch.pid, "down_write"); i++)
+		sleep_ms(10);
+	if (i == 200)
+		broke(c, "setup", "faultunmap: no victim task waits to unmap "
+		      "(down_write) 2 s after the action");
+	if (!FAULT_ENDS(c->variant)) {
+		kill(vch.pid, SIGKILL);
+		if (!reap(&vch, 1000))
+			fuse_note_stuck(c, vch.pid);
+		kill(fuse_pid, SIGUSR2);
+		return;
+	}
+	kill(fuse_pid, SIGUSR2);
+	if (msg_recv(vch.fd, &m, EXIT_WAIT_MS) || m.type != M_UNMAPPED)
+		broke(c, "d-state", "faultunmap: munmap() did not return %d s "
+		      "after the fault's gate opened", EXIT_WAIT_MS / 1000);
+	kill(vch.pid, SIGKILL);
+}
+
 /* One cycle: set up, transfer, act, check. */
 /*
  * fork, import: the victim's child (the importer), an orphan the driver
@@ -1956,7 +2140,7 @@ static void run_cycle(struct cycle *c)
 	vch.fd = sch.fd = -1;
 	vch.pid = sch.pid = 0;
 	vch.reaped = sch.reaped = true;
-	if (c->sc == SC_FUSE && fuse_start(c))
+	if ((c->sc == SC_FUSE || c->sc == SC_FAULTUNMAP) && fuse_start(c))
 		goto out;
 	if (c->sc == SC_OOM && oom_setup_err[0]) {
 		broke(c, "setup", "oom: %s", oom_setup_err);
@@ -2010,6 +2194,11 @@ static void run_cycle(struct cycle *c)
 		broke(c, "setup", "no device fault waits at the gate in 20 s");
 		goto out_kill;
 	}
+	if (flowing && c->sc == SC_FAULTUNMAP && !fuse_parked(20000)) {
+		broke(c, "setup", "faultunmap: the victim's fault thread does "
+		      "not wait at the gate in 20 s");
+		goto out_kill;
+	}
 	if (!flowing) {
 		broke(c, "setup", "no completions at the requester in 20 s%s%s",
 		      mv.type == M_REPORT ? " (the survivor got an error: " :
@@ -2047,6 +2236,8 @@ static void run_cycle(struct cycle *c)
 			fuse_note_stuck(c, vch.pid);
 		kill(fuse_pid, SIGUSR2);
 	}
+	if (c->sc == SC_FAULTUNMAP)
+		faultunmap_act(c);
 	if (!reap(&vch, EXIT_WAIT_MS)) {
 		broke(c, "victim-exit", "still there %d s after the action",
 		      EXIT_WAIT_MS / 1000);
@@ -2135,7 +2326,7 @@ out:
 		fork_reap(c);
 	if (opt_self_test)
 		self_test_break();
-	if (c->sc == SC_FUSE)
+	if (c->sc == SC_FUSE || c->sc == SC_FAULTUNMAP)
 		fuse_stop(c);
 	if (c->sc == SC_OOM)
 		cg_write(opt_cgroup, "memory.max", "max");
@@ -2160,18 +2351,19 @@ out:
 static const char tsv_head[] =
 	"cycle\tseed\tdev\tpeer\tscenario\tmem\top\tvictim\tdelay_ms\t"
 	"victim_end\tsurvivor_status\tlatency_ms\tafter_exit_ms\t"
-	"cycle_ms\tresult\tbroken\tdetail\n";
+	"cycle_ms\tresult\tbroken\tdetail\tvariant\n";
 
 static void tsv_row(FILE *f, const struct cycle *c)
 {
 	fprintf(f, "%lu\t%" PRIu64 "\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t"
-		"%.1f\t%.1f\t%.0f\t%s\t%s\t%s\n", c->n, opt_seed, opt_dev,
+		"%.1f\t%.1f\t%.0f\t%s\t%s\t%s\t%s\n", c->n, opt_seed, opt_dev,
 		opt_peer, sc_names[c->sc], mem_names[c->mem],
 		op_names[c->op], c->victim_req ? "requester" : "responder",
 		c->delay_ms, c->victim_end, status_name(c->surv_status),
 		c->lat_ms, c->after_exit_ms, c->cycle_ms,
 		c->broken[0] ? "FAIL" : "PASS", c->broken[0] ? c->broken : "-",
-		c->detail[0] ? c->detail : "-");
+		c->detail[0] ? c->detail : "-",
+		variant_name(c->sc, c->variant));
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -2438,9 +2630,14 @@ int main(int argc, char **argv)
 	for (s = 0; s < SC_NUM; s++)
 		if (sc_chosen[s])
 			chosen[nchosen++] = s;
+	/*
+	 * Every scenario by default; teardown only with a script that can
+	 * take the device down and bring it back.
+	 */
 	if (!nchosen)
 		for (s = 0; s < SC_NUM; s++)
-			chosen[nchosen++] = s;
+			if (s != SC_TEARDOWN || opt_teardown)
+				chosen[nchosen++] = s;
 	if (geteuid())
 		die("needs root (kernel log, core_pattern, debugfs)");
 	if (!opt_logcheck)
@@ -2538,16 +2735,27 @@ int main(int argc, char **argv)
 		r = mix(opt_seed ^ mix(c.n));
 		c.delay_ms = opt_max_delay_ms ?
 			     (int)(r % (uint64_t)(opt_max_delay_ms + 1)) : 0;
-		c.td = (enum td)(j % TD_NUM);
+		/*
+		 * Variants by turns, one step further on each pass over the
+		 * matrix: every entry meets every variant (24 x variants
+		 * cycles of the scenario), and the victim's role is not
+		 * tied to the variant.
+		 */
+		c.variant = (int)((j + j / (MEM_NUM * OP_NUM * 2)) %
+				  (uint64_t)sc_nvariants(c.sc));
+		c.td = c.sc == SC_TEARDOWN ? (enum td)c.variant : TD_LINKDEL;
 		run_cycle(&c);
 		tsv_row(tsv, &c);
 		fflush(tsv);
 		done++;
 		if (c.broken[0])
 			fails++;
-		printf("[%lu/%lu] cycle %lu %s %s %s victim=%s delay=%dms: "
-		       "%s victim %s, survivor %s", i + 1, opt_cycles, c.n,
-		       sc_names[c.sc], mem_names[c.mem], op_names[c.op],
+		printf("[%lu/%lu] cycle %lu %s%s%s %s %s victim=%s "
+		       "delay=%dms: %s victim %s, survivor %s", i + 1,
+		       opt_cycles, c.n, sc_names[c.sc],
+		       sc_variants[c.sc][0] ? "/" : "",
+		       sc_variants[c.sc][0] ? variant_name(c.sc, c.variant) :
+		       "", mem_names[c.mem], op_names[c.op],
 		       c.victim_req ? "requester" : "responder", c.delay_ms,
 		       c.broken[0] ? "FAIL" : "PASS", c.victim_end,
 		       status_name(c.surv_status));

@@ -6,7 +6,8 @@
 # pair's earlier results from PREV_DIR/DEV-PEER (read-only here: the
 # host's build/stress/<id>/) so that the run goes on counting: it stops
 # when the folder holds UNTIL cycles, or after CHUNK cycles (0: no
-# chunk limit).  rdma_rxe is reloaded first (its WARN_ON_ONCE()s fire
+# chunk limit).  On a kernel with kmemleak, a scan at the end (its
+# report in $RODP_VM_RUN/kmemleak.txt).  rdma_rxe is reloaded first (its WARN_ON_ONCE()s fire
 # once per load; see tests/vm/suites/58-kill.sh).
 # Exit status: 0 when every pair's cycles passed, else 1.
 set -u
@@ -51,4 +52,24 @@ for pair in $pairs; do
 	"$tool" "${args[@]}" || rc=1
 done
 zram_swap_off
+# A kernel with kmemleak (the debug kernel): two scans, as the suites'
+# kmemleak check does (an object must look unreferenced in both); the
+# report, empty when clean, goes to $RODP_VM_RUN/kmemleak.txt, and any
+# report, or a kmemleak that refuses to scan, fails the run.
+kml=/sys/kernel/debug/kmemleak
+if [ -e "$kml" ]; then
+	if ! { echo scan >"$kml" && sleep 5 && echo scan >"$kml"; }; then
+		echo "kmemleak refused to scan (disabled?)" \
+			>"$RODP_VM_RUN/kmemleak.txt"
+	else
+		cat "$kml" >"$RODP_VM_RUN/kmemleak.txt"
+	fi
+	if [ -s "$RODP_VM_RUN/kmemleak.txt" ]; then
+		echo "stress: kmemleak:"
+		cat "$RODP_VM_RUN/kmemleak.txt"
+		rc=1
+	else
+		echo "stress: kmemleak: no report"
+	fi
+fi
 exit $rc

@@ -11,6 +11,8 @@
 #   DEV-PEER/summary.txt  the same as a table
 #   DEV-PEER/latency.png  the latency per scenario (gnuplot)
 #   DEV-PEER/kmsg.txt     the kernel log of the cycles
+#   kmemleak-N.txt        a kernel with kmemleak (the debug kernel): its
+#                         report after run N (a report fails the run)
 #   run-N/                the guest run (console, dmesg, the tool's output)
 # A later run with --id ID goes on where ID stopped (resumable chunks):
 # the cycle count, the seed and the table carry on.
@@ -24,10 +26,11 @@ usage()
 usage: ./rodp stress [--cycles N] [--scenario NAME]... [--seed S]
                      [--kernel K] [--id ID] [--chunk M] [--pairs LIST]
   --cycles N     N cycles in all, split evenly over the pairs (default
-                 132: 6 per scenario and pair; each scenario's matrix
+                 144: 6 per scenario and pair; each scenario's matrix
                  memory x op x victim role is covered every 24 cycles)
   --scenario S   only scenario S (repeatable): sigkill exit0 abort
                  prefetch inval mt fuse fork import oom teardown
+                 faultunmap
   --seed S       the seed (kept with the results; default: from the time)
   --kernel K     boot kernel K (./rodp vm --kernel)
   --id ID        results in build/stress/ID; an ID that exists resumes
@@ -39,7 +42,7 @@ EOF2
 	exit 2
 }
 
-cycles=132
+cycles=144
 seed=
 id=
 chunk=0
@@ -113,5 +116,13 @@ for pair in $pairs; do
 		"$out/$d/cycles.tsv; failed: $(grep -c $'\tFAIL\t' \
 		"$out/$d/cycles.tsv")"
 done
+# The guest's kmemleak report (perftest/stress-guest.sh), if any.
+if [ -s "$run/kmemleak.txt" ]; then
+	cp "$run/kmemleak.txt" "$out/kmemleak-$n.txt"
+	echo "kmemleak: a report after this run: $out/kmemleak-$n.txt"
+	[ "$rc" != 0 ] || rc=1
+elif [ -e "$run/kmemleak.txt" ]; then
+	echo "kmemleak: no report after this run"
+fi
 echo "results: $out"
 exit "$rc"

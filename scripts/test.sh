@@ -440,7 +440,8 @@ run_stress()
 		summary+=("PASS stress${kernel:+ $kernel}: $have cycles ($dir)")
 	else
 		count 0 1
-		summary+=("FAIL stress${kernel:+ $kernel}: $bad of $have cycles failed ($dir)")
+		summary+=("FAIL stress${kernel:+ $kernel}: $bad of $have cycles failed$(
+			[ "$bad" != 0 ] || echo ", or a run failed (kmemleak-*.txt, run-*/)") ($dir)")
 	fi
 }
 

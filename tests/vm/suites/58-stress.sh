@@ -1,7 +1,8 @@
 #!/bin/bash
 # VM suite "stress": a short campaign of perftest/rodp-exit-stress (the
 # tool behind `./rodp stress`): 3 cycles of each scenario (sigkill,
-# exit0, abort, prefetch, inval, mt, fuse, fork, import, oom, teardown)
+# exit0, abort, prefetch, inval, mt, fuse, fork, import, oom, teardown,
+# faultunmap)
 # with rodp0 the victim's device,
 # against rodp1 and against rxe0.  Each cycle forks a victim and a
 # survivor, runs a transfer between them and ends the victim in the
@@ -33,7 +34,8 @@ TOOL=$RODP_REPO/build/cmake/perftest/rodp-exit-stress
 # initramfs, where the repository is /repo (tests/vm/harness/init).
 HELPER=/repo/build/cmake/perftest/rodp-core-helper
 TEARDOWN=$RODP_REPO/perftest/stress-teardown.sh
-SCENARIOS="sigkill exit0 abort prefetch inval mt fuse fork import oom teardown"
+SCENARIOS="sigkill exit0 abort prefetch inval mt fuse fork import oom teardown
+	faultunmap"
 PAIRS="rodp0:rodp1 rodp0:rxe0"
 SEED=${RODP_STRESS_SEED:-$(date +%s)}
 PER=${RODP_STRESS_CYCLES:-3}
@@ -112,13 +114,13 @@ for pair in $PAIRS; do
 			pass "$name"
 		else
 			fail "$name"
-			diag "$n cycles; failed (cycle mem op victim: broken: detail):"
-			awk -F'\t' '{ print "#   " $1 " " $6 " " $7 " " $8 ": " \
-				$16 ": " $17 }' <<<"$bad"
+			diag "$n cycles; failed (cycle variant mem op victim: broken: detail):"
+			awk -F'\t' '{ print "#   " $1 " " $18 " " $6 " " $7 " " \
+				$8 ": " $16 ": " $17 }' <<<"$bad"
 		fi
-		awk -F'\t' '{ print "#   cycle " $1 " " $6 " " $7 " victim " \
-			$8 " " $10 ", survivor " $11 " " $12 " ms" }' \
-			<<<"$rows"
+		awk -F'\t' '{ print "#   cycle " $1 " " ($18 == "-" ? "" : \
+			$18 " ") $6 " " $7 " victim " $8 " " $10 \
+			", survivor " $11 " " $12 " ms" }' <<<"$rows"
 	done
 done
 diag "the tool's output and results: $DIR"
