@@ -655,6 +655,8 @@ struct rodp_eng {
  * @rnr_wait: the requester waits out an RNR delay (UC: a pacing delay)
  * @uc_tx_cpu: UC: the CPU the requester last sent from (rodp_uc.c)
  * @uc_cpu_waits: UC: jiffies waited so far for that CPU's backlog
+ * @uc_mark: UC: that backlog's queue position to wait for (RPS counters)
+ * @uc_hops: UC: hops of the last packets that backlog may still hold
  * @resp: the responder's protocol state (rcore)
  * @resp_ack_due: a coalesced ACK is to be sent
  * @resp_have_wqe: a receive is in progress: at rq.cons, or @srq_wqe
@@ -725,6 +727,8 @@ struct rodp_qp {
 	bool rnr_wait;
 	int uc_tx_cpu;
 	u16 uc_cpu_waits;
+	u8 uc_hops;
+	unsigned int uc_mark;
 
 	/* responder */
 	struct rcore_rc_resp_state resp;

@@ -14,7 +14,8 @@
  *    jiffy (rodp_uc_req_send()) rather than have it overflow.  Nor do
  *    its packets overtake each other: each leaves from the CPU checked
  *    (migration disabled), and one that moved to another CPU first
- *    waits for the last one's backlog to empty;
+ *    waits until the last one's backlog has processed the packets sent
+ *    from there, each hop of their way through it (rodp_uc_drained());
  *  - the responder checks PSNs the UC way (rcore_uc_resp_check()): a
  *    lost packet drops the message it belonged to, the next FIRST or
  *    ONLY goes through; where RC would NAK (R_Key, access, no receive
@@ -26,13 +27,56 @@
 #include "rodp.h"
 
 /*
- * Jiffies a requester that moved to another CPU waits at most for the
- * last one's backlog to empty: other traffic may keep it busy.  A
- * quarter of a second: on a slow kernel (the debug kernel under TCG) the
- * other CPU's ksoftirqd took longer than 8 jiffies to run, and UC
- * messages were lost to packets overtaking each other.
+ * Hops a packet may make through one CPU's backlog on its way to a peer
+ * on this host: a veth, a bridge and a veth queue it twice (the bridge
+ * forwards from the softirq that took it off the first time); one more
+ * for anything else on the way (a VLAN, a second bridge).
  */
-#define RODP_UC_CPU_WAITS	(HZ / 4)
+#define RODP_UC_HOPS		3
+
+/*
+ * Jiffies a requester that moved to another CPU waits at most for the
+ * last one's backlog: a last resort, for a backlog that made no progress
+ * at all (the wait is otherwise bounded by the work queued ahead of the
+ * packets, not by other traffic).  When the bound was the whole wait,
+ * for any backlog not idle, 8 jiffies and then a quarter of a second
+ * were too short on the debug kernel under TCG: 1 MiB UC writes between
+ * rodp devices were lost now and then.
+ */
+#define RODP_UC_CPU_WAITS	(5 * HZ)
+
+/* Whether @sd's backlog holds nothing and is not being processed. */
+static bool rodp_uc_backlog_idle(struct softnet_data *sd)
+{
+	return !skb_queue_len_lockless(&sd->input_pkt_queue) &&
+	       !skb_queue_len_lockless(&sd->process_queue) &&
+	       !test_bit(NAPI_STATE_SCHED, &sd->backlog.state);
+}
+
+/*
+ * The last CPU's backlog is done with what the requester sent from it:
+ * idle, or (with RPS's queue counters) its head has passed the tail
+ * noted after the last packet, and then, hop by hop, the tail noted when
+ * the previous mark was passed (each hop of a packet is queued on this
+ * backlog before the previous one counts as processed).  So a busy
+ * backlog costs the work that was ahead of the packets, not the traffic
+ * that keeps coming after them.
+ */
+static bool rodp_uc_drained(struct rodp_qp *qp, struct softnet_data *last)
+{
+	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
+
+	if (!qp->uc_hops || rodp_uc_backlog_idle(last))
+		return true;
+#ifdef CONFIG_RPS
+	while ((int)(READ_ONCE(last->input_queue_head) - qp->uc_mark) >= 0) {
+		if (!--qp->uc_hops)
+			return true;
+		qp->uc_mark = READ_ONCE(last->input_queue_tail);
+	}
+#endif
+	return false;
+}
 
 /**
  * rodp_uc_req_seg - describe packet @pkt of the send WQE @info
@@ -75,12 +119,12 @@ static bool rodp_uc_req_paced(struct rodp_qp *qp)
 	 */
 	if (cpu != qp->uc_tx_cpu) {
 		last = per_cpu_ptr(&softnet_data, qp->uc_tx_cpu);
-		if ((skb_queue_len_lockless(&last->input_pkt_queue) ||
-		     skb_queue_len_lockless(&last->process_queue) ||
-		     test_bit(NAPI_STATE_SCHED, &last->backlog.state)) &&
-		    qp->uc_cpu_waits++ < RODP_UC_CPU_WAITS)
-			goto wait;
-		/* Idle, or busy with others' traffic for too long. */
+		if (!rodp_uc_drained(qp, last)) {
+			if (qp->uc_cpu_waits++ < RODP_UC_CPU_WAITS)
+				goto wait;
+			rodp_dbg_qp(qp, "UC: CPU %d's backlog stuck %d jiffies\n",
+				    qp->uc_tx_cpu, RODP_UC_CPU_WAITS);
+		}
 		qp->uc_tx_cpu = cpu;
 		qp->uc_cpu_waits = 0;
 	}
@@ -114,8 +158,15 @@ int rodp_uc_req_send(struct rodp_qp *qp, u32 idx,
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
 	migrate_disable();
-	if (!rodp_uc_req_paced(qp))
+	if (!rodp_uc_req_paced(qp)) {
 		err = rodp_req_send_pkt(qp, idx, seg);
+		/* Where this CPU's backlog stands after the packet. */
+#ifdef CONFIG_RPS
+		qp->uc_mark = READ_ONCE(this_cpu_ptr(&softnet_data)->
+					input_queue_tail);
+#endif
+		qp->uc_hops = RODP_UC_HOPS;
+	}
 	migrate_enable();
 	return err;
 }

@@ -186,6 +186,20 @@ static void counters_diag(const struct vt_dev *d)
 static const struct pairing *cur_pair;
 
 /*
+ * Where a message went missing: both ends' counters and each CPU's
+ * receive backlog statistics (processed, dropped, time squeezed: the
+ * first three columns of /proc/net/softnet_stat, in hex).
+ */
+static void loss_diag(void)
+{
+	if (cur_pair) {
+		counters_diag(cur_pair->a);
+		counters_diag(cur_pair->b);
+	}
+	vt_diag_cmd("cut -d' ' -f1-3 /proc/net/softnet_stat");
+}
+
+/*
  * The completion that vt_get_wc() waited @ms for (@got: whether one
  * came) must be @wr_id's, with @status and @opcode.
  */
@@ -193,11 +207,9 @@ static void check_got_wc(bool got, const struct ibv_wc *wc, const char *what,
 			 uint64_t wr_id, enum ibv_wc_status status, int opcode,
 			 int ms)
 {
-	/* Which way the packets went missing: both ends' counters. */
-	if (!got && cur_pair) {
-		counters_diag(cur_pair->a);
-		counters_diag(cur_pair->b);
-	}
+	/* Which way the packets went missing. */
+	if (!got)
+		loss_diag();
 	CHECK(got,
 	      "%s: no completion within %d ms (want wr_id %" PRIu64 " %s)",
 	      what, ms, wr_id, ibv_wc_status_str(status));
@@ -620,6 +632,8 @@ again:
 			    upstream_loss(c, seq0, &tries, what))
 				goto again;
 		}
+		if (memcmp(r->mem, want, r->size))
+			loss_diag();
 		expect_bytes(what, r->mem, want, r->size, off, sz[i]);
 	}
 }
