@@ -1,6 +1,7 @@
 #!/bin/bash
 # scripts/kernels.sh NAME: make the test kernel NAME ready, and print its
-# version.  NAME is a short name or a version already unpacked:
+# version.  NAME is a short name, or a full version (unpacked already, or
+# downloaded from the Debian release that serves it: full_version()):
 #
 #   6.1     Debian 12's kernel (bookworm; what setup.sh unpacks by default)
 #   6.12    Debian 13's kernel (trixie)
@@ -79,12 +80,15 @@ fix_makefile()
 		die "$mk: unexpected contents: $(cat "$mk")"
 }
 
+# fetch SUITE [KVER]: download and unpack kernel KVER (default: the one
+# behind SUITE's linux-image-amd64) and its headers; print its version.
 fetch()
 {
-	local suite=$1 kver pkgs=() p deb dest tmp debs=$RODP_DEPS/debs
-	kver=$(papt "$suite" apt-cache depends linux-image-amd64 |
-		sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*\)$/\1/p' |
-		sort -V | tail -n 1)
+	local suite=$1 kver=${2:-} pkgs=() p deb dest tmp debs=$RODP_DEPS/debs
+	[ -n "$kver" ] ||
+		kver=$(papt "$suite" apt-cache depends linux-image-amd64 |
+			sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*\)$/\1/p' |
+			sort -V | tail -n 1)
 	[ -n "$kver" ] || die "$suite: no kernel behind linux-image-amd64"
 	dest=$RODP_DEPS/$kver
 	if [ -f "$dest/.complete" ]; then
@@ -141,11 +145,32 @@ toolchain()
 		return
 	fi
 	command -v debootstrap >/dev/null ||
-		apt-get install -y -q debootstrap </dev/null >&2
+		rodp_apt_install toolchain debootstrap
 	msg "toolchain: debootstrap $suite with $cc into build/deps/toolchain-$suite"
 	rodp_debootstrap "$suite" "$dir" "$cc" make bc flex bison libelf-dev \
 		kmod perl dwarves xz-utils libc6-dev
 	touch "$dir/.complete"
+}
+
+# A full version KVER (e.g. 6.12.117+deb13-amd64): downloaded from the
+# release (bookworm, trixie or sid) that has linux-image-KVER, with that
+# release's compiler for it.
+full_version()
+{
+	local kver=$1 suite
+	case $kver in
+	*[!A-Za-z0-9.+~-]*|'') die "unknown kernel '$kver'" ;;
+	esac
+	for suite in bookworm trixie sid; do
+		apt_prepare "$suite"
+		papt "$suite" apt-cache show "linux-image-$kver" \
+			>/dev/null 2>&1 || continue
+		fetch "$suite" "$kver" >/dev/null
+		[ "$suite" = bookworm ] || toolchain "$suite" "$kver"
+		echo "$kver"
+		return
+	done
+	die "unknown kernel $kver: not unpacked, and no linux-image-$kver in bookworm, trixie or sid (6.1, 6.12, newest, debug, or a version Debian serves)"
 }
 
 main()
@@ -158,9 +183,12 @@ main()
 		return
 	fi
 	if ! suite=$(suite_of "$name"); then
-		# A full version: unpacked already.
-		[ -f "$RODP_DEPS/$name/.complete" ] ||
-			die "unknown kernel $name (6.1, 6.12, newest, debug, or an unpacked version)"
+		# A full version: unpacked already, or from the first of
+		# Debian's releases that serves it.
+		if [ ! -f "$RODP_DEPS/$name/.complete" ]; then
+			full_version "$name"
+			return
+		fi
 		echo "$name"
 		return
 	fi

@@ -450,8 +450,9 @@ run_stress()
 # user space (6.12 with Debian 13's rdma-core, the newest with unstable's),
 # a short slice.  --full runs the debug kernel's whole run and its stress
 # campaign (STRESS_DEBUG cycles) first, then every suite on every kernel
-# (host user space), on the default kernel in both delivery modes, and
-# the user-space slice in every distribution's root on its kernel, the
+# (host user space), on the default kernel in both delivery modes, every
+# suite in Debian 13's root on 6.12 and in unstable's on the newest (the
+# user-space slice in Debian 12's root, the host's own release), the
 # package tests, the whole wire suite, and the long stress campaign
 # (STRESS_FULL cycles on the default kernel); --kernel K every suite on
 # K alone.
@@ -547,9 +548,17 @@ if [ $full -eq 1 ]; then
 	for kd in "${OTHER[@]}"; do
 		part "vm-${kd%%:*}" run_vm_suites "${kd%%:*}" ""
 	done
+	# Every suite in Debian 13's and unstable's roots; Debian 12's
+	# user space is the host's (every suite above), its fresh root gets
+	# the slice.
 	for kd in "${DISTROS[@]}"; do
-		part "usr-${kd#*:}" run_vm_suites "${kd%%:*}" "${kd#*:}" \
-			"${USLICE[@]}"
+		if [ "${kd#*:}" = bookworm ]; then
+			part "usr-${kd#*:}" run_vm_suites "${kd%%:*}" \
+				"${kd#*:}" "${USLICE[@]}"
+		else
+			part "usr-${kd#*:}" run_vm_suites "${kd%%:*}" \
+				"${kd#*:}"
+		fi
 	done
 	wait $pkgroots_pid
 	for d in "${PKG_FULL[@]}"; do
