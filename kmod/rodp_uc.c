@@ -162,8 +162,8 @@ int rodp_uc_req_send(struct rodp_qp *qp, u32 idx,
 		err = rodp_req_send_pkt(qp, idx, seg);
 		/* Where this CPU's backlog stands after the packet. */
 #ifdef CONFIG_RPS
-		qp->uc_mark = READ_ONCE(this_cpu_ptr(&softnet_data)->
-					input_queue_tail);
+		qp->uc_mark = READ_ONCE(per_cpu_ptr(&softnet_data,
+					smp_processor_id())->input_queue_tail);
 #endif
 		qp->uc_hops = RODP_UC_HOPS;
 	}
