@@ -657,6 +657,7 @@ struct rodp_eng {
  * @uc_cpu_waits: UC: jiffies waited so far for that CPU's backlog
  * @uc_mark: UC: that backlog's queue position to wait for (RPS counters)
  * @uc_hops: UC: hops of the last packets that backlog may still hold
+ * @uc_sent_at: UC: jiffies of the last packet sent
  * @resp: the responder's protocol state (rcore)
  * @resp_ack_due: a coalesced ACK is to be sent
  * @resp_have_wqe: a receive is in progress: at rq.cons, or @srq_wqe
@@ -729,6 +730,7 @@ struct rodp_qp {
 	u16 uc_cpu_waits;
 	u8 uc_hops;
 	unsigned int uc_mark;
+	unsigned long uc_sent_at;
 
 	/* responder */
 	struct rcore_rc_resp_state resp;

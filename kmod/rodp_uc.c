@@ -36,14 +36,26 @@
 
 /*
  * Jiffies a requester that moved to another CPU waits at most for the
- * last one's backlog: a last resort, for a backlog that made no progress
- * at all (the wait is otherwise bounded by the work queued ahead of the
- * packets, not by other traffic).  When the bound was the whole wait,
- * for any backlog not idle, 8 jiffies and then a quarter of a second
- * were too short on the debug kernel under TCG: 1 MiB UC writes between
- * rodp devices were lost now and then.
+ * last one's backlog.  With RPS's queue counters, a last resort for a
+ * backlog that made no progress at all (the wait is otherwise bounded by
+ * the work queued ahead of the packets, not by other traffic).  When the
+ * bound was the whole wait, for any backlog not idle, 8 jiffies and then
+ * a quarter of a second were too short on the debug kernel under TCG:
+ * 1 MiB UC writes between rodp devices were lost now and then.  Without
+ * the counters only idleness tells, which other traffic may put off for
+ * good: a quarter of a second.
  */
+#ifdef CONFIG_RPS
 #define RODP_UC_CPU_WAITS	(5 * HZ)
+#else
+#define RODP_UC_CPU_WAITS	(HZ / 4)
+#endif
+
+/*
+ * A last packet sent this long ago has left any backlog (and its mark
+ * may have been wrapped by the traffic since).
+ */
+#define RODP_UC_MARK_AGE	(10 * HZ)
 
 /* Whether @sd's backlog holds nothing and is not being processed. */
 static bool rodp_uc_backlog_idle(struct softnet_data *sd)
@@ -60,13 +72,17 @@ static bool rodp_uc_backlog_idle(struct softnet_data *sd)
  * the previous mark was passed (each hop of a packet is queued on this
  * backlog before the previous one counts as processed).  So a busy
  * backlog costs the work that was ahead of the packets, not the traffic
- * that keeps coming after them.
+ * that keeps coming after them.  (The head also moves for packets taken
+ * out of turn: those of a netdev going away, flush_backlog(), and those
+ * of a CPU going offline, moved elsewhere.  Either may let a UC message
+ * be overtaken, which costs that message, as a loss would.)
  */
 static bool rodp_uc_drained(struct rodp_qp *qp, struct softnet_data *last)
 {
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
-	if (!qp->uc_hops || rodp_uc_backlog_idle(last))
+	if (!qp->uc_hops || rodp_uc_backlog_idle(last) ||
+	    time_after(jiffies, qp->uc_sent_at + RODP_UC_MARK_AGE))
 		return true;
 #ifdef CONFIG_RPS
 	while ((int)(READ_ONCE(last->input_queue_head) - qp->uc_mark) >= 0) {
@@ -101,7 +117,8 @@ int rodp_uc_req_seg(struct rodp_qp *qp, const struct rodp_swqe_info *info,
  * receive backlog is more than half full: packets sent now (a veth or
  * bridge hop queues them there) could overflow it; or when the requester
  * now runs on another CPU than it last sent from and that CPU's backlog
- * still holds packets: the new ones would overtake them.  The requester
+ * may still hold its packets (rodp_uc_drained()): the new ones would
+ * overtake them.  The requester
  * then waits a jiffy on its RNR timer, which UC has no other use for,
  * and lets the softirq (ksoftirqd) catch up.  Called with migration
  * disabled, so that the packet leaves from the CPU checked here.
@@ -126,8 +143,8 @@ static bool rodp_uc_req_paced(struct rodp_qp *qp)
 				    qp->uc_tx_cpu, RODP_UC_CPU_WAITS);
 		}
 		qp->uc_tx_cpu = cpu;
-		qp->uc_cpu_waits = 0;
 	}
+	qp->uc_cpu_waits = 0;
 	if (skb_queue_len_lockless(&sd->input_pkt_queue) <=
 	    rodp_netdev_max_backlog() / 2)
 		return false;
@@ -154,6 +171,7 @@ int rodp_uc_req_send(struct rodp_qp *qp, u32 idx,
 		     const struct rcore_rc_seg *seg)
 {
 	int err = RODP_UC_PACED;
+	struct softnet_data *sd __maybe_unused;
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
@@ -162,10 +180,11 @@ int rodp_uc_req_send(struct rodp_qp *qp, u32 idx,
 		err = rodp_req_send_pkt(qp, idx, seg);
 		/* Where this CPU's backlog stands after the packet. */
 #ifdef CONFIG_RPS
-		qp->uc_mark = READ_ONCE(per_cpu_ptr(&softnet_data,
-					smp_processor_id())->input_queue_tail);
+		sd = per_cpu_ptr(&softnet_data, smp_processor_id());
+		qp->uc_mark = READ_ONCE(sd->input_queue_tail);
 #endif
 		qp->uc_hops = RODP_UC_HOPS;
+		qp->uc_sent_at = jiffies;
 	}
 	migrate_enable();
 	return err;

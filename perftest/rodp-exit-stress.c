@@ -88,10 +88,11 @@
  *              the action has another thread munmap() that range, which
  *              waits for the lock (seen in its kernel stack).  Then, by
  *              turns: kill-in-fault, SIGKILL, the gate opening 1 s
- *              later; fault-ends, the gate opens, the fault ends, the
- *              munmap goes through (its invalidation meeting the mirror
- *              the fault just made) and must return, then SIGKILL.  The
- *              transfer goes on in the other buffer throughout
+ *              later; fault-ends, the gate opens, the fault returns,
+ *              the munmap goes through (its invalidation between the
+ *              fault and the device's commit of the mirror) and must
+ *              return, then SIGKILL.  The transfer uses the other
+ *              buffer (an ODP one's faults wait behind the munmap)
  *   teardown   SIGKILL, and at once the victim's device is torn down
  *              against the exit: by turns `rdma link del` (linkdel), the
  *              deletion of its network namespace, which takes its netdev
@@ -111,8 +112,9 @@
  * SEND, atomic fetch-and-add) x the victim's role (requester,
  * responder): 24 cycles of a scenario cover it all.  A scenario with V
  * variants (fork 4, teardown 3, import 2, faultunmap 2) takes variant
- * (j + j / 24) modulo V: 24 x V cycles meet every entry with every
- * variant.  The survivor's memory is pinned.  The delay comes from
+ * (j / 2 + j / 24 + seed) modulo V: each variant meets both roles
+ * within 2 x V cycles, and every entry every variant within 24 x V.
+ * The survivor's memory is pinned.  The delay comes from
  * the seed and the cycle number: a run is repeatable.
  *
  * Invariants, checked after every cycle (a failure names the first that
@@ -939,12 +941,13 @@ static void *survivor_control(void *arg)
 
 /*
  * fork: the victim forks, single-threaded, once the transfer is set up;
- * the child inherits the uverbs file and the mappings (on odd cycles
- * with the buffer MADV_DONTFORK) and touches no verbs object.  Odd
- * cycles: the child outlives the victim by FORK_LINGER_MS, so the device
- * context (QP, MR) outlives the mm that registered the memory.  Even
- * cycles: the child exits after FORK_SHORT_MS while the victim's
- * transfer goes on (the survivor must see no error before the kill).
+ * the child inherits the uverbs file and the mappings (the buffer
+ * MADV_DONTFORK in the -dontfork variants) and touches no verbs object.
+ * child-outlives: the child outlives the victim by FORK_LINGER_MS, so
+ * the device context (QP, MR) outlives the mm that registered the
+ * memory.  child-exits: the child exits after FORK_SHORT_MS while the
+ * victim's transfer goes on (the survivor must see no error before the
+ * kill).
  * The driver (a child subreaper) reaps the orphan.
  */
 static void victim_fork(struct end *e, int variant)
@@ -1015,9 +1018,9 @@ static int recv_fd(int sock)
  * (from a process that shares nothing else with the victim: it is
  * forked before the verbs objects exist and closes all but its socket),
  * imports the device, the PD and the MR (ibv_import_*), and says so.
- * It waits for the victim's death, then FORK_LINGER_MS; then, on odd
- * cycles, deregisters the imported MR (on even ones leaves it to the
- * file's release), and exits.  The device context and the MR thus
+ * It waits for the victim's death, then FORK_LINGER_MS; then deregisters
+ * the imported MR (variant dereg; unimport leaves it to the file's
+ * release), and exits.  The device context and the MR thus
  * outlive the mm that registered the memory, held by a process whose mm
  * the device must never touch.
  */
@@ -2017,10 +2020,13 @@ static void fuse_stop(struct cycle *c)
 	fuse_out = NULL;
 }
 
-/* Whether a task of @pid has @what in its kernel stack. */
-static bool task_stack_has(pid_t pid, const char *what)
+/*
+ * Whether a task of @pid is inside system call @nr with @what in its
+ * kernel stack.
+ */
+static bool task_waits_in(pid_t pid, long nr, const char *what)
 {
-	char path[64], buf[4096];
+	char path[80], buf[4096];
 	struct dirent *de;
 	bool found = false;
 	DIR *d;
@@ -2029,6 +2035,10 @@ static bool task_stack_has(pid_t pid, const char *what)
 	d = opendir(path);
 	while (d && !found && (de = readdir(d))) {
 		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/syscall",
+			 pid, de->d_name);
+		if (!read_text(path, buf, sizeof(buf)) || atol(buf) != nr)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/stack", pid,
 			 de->d_name);
@@ -2042,22 +2052,26 @@ static bool task_stack_has(pid_t pid, const char *what)
 /*
  * faultunmap, after M_ACTION: the victim's control thread unmaps the
  * range its fault thread is faulting in for the device, and waits for
- * the address space's lock (its stack shows down_write) behind the
- * fault, which waits at the gate.  kill-in-fault: SIGKILL then, the
- * gate opening 1 s later (as in fuse); fault-ends: the gate opens, the
- * fault ends, the munmap goes through (M_UNMAPPED), its invalidation
- * meeting the device's fresh mirror, and then SIGKILL.
+ * the address space's lock (in munmap(), its stack showing down_write)
+ * behind the fault, which waits at the gate.  kill-in-fault: SIGKILL
+ * then, the gate opening 1 s later (as in fuse); fault-ends: the gate
+ * opens, hmm_range_fault() returns and lets go of the lock, the munmap
+ * goes through (M_UNMAPPED), its invalidation coming between the fault
+ * and the device's commit of the mirror (which must see it and fail or
+ * retry), and then SIGKILL.
  */
 static void faultunmap_act(struct cycle *c)
 {
 	struct msg m = { 0 };
 	int i;
 
-	for (i = 0; i < 200 && !task_stack_has(vch.pid, "down_write"); i++)
+	for (i = 0; i < 2000 &&
+		    !task_waits_in(vch.pid, SYS_munmap, "down_write"); i++)
 		sleep_ms(10);
-	if (i == 200)
-		broke(c, "setup", "faultunmap: no victim task waits to unmap "
-		      "(down_write) 2 s after the action");
+	if (i == 2000)
+		broke(c, "setup", "faultunmap: no victim task waits in "
+		      "munmap() for the lock (down_write) 20 s after the "
+		      "action");
 	if (!FAULT_ENDS(c->variant)) {
 		kill(vch.pid, SIGKILL);
 		if (!reap(&vch, 1000))
@@ -2736,13 +2750,14 @@ int main(int argc, char **argv)
 		c.delay_ms = opt_max_delay_ms ?
 			     (int)(r % (uint64_t)(opt_max_delay_ms + 1)) : 0;
 		/*
-		 * Variants by turns, one step further on each pass over the
-		 * matrix: every entry meets every variant (24 x variants
-		 * cycles of the scenario), and the victim's role is not
-		 * tied to the variant.
+		 * Variants by turns, each for two cycles in a row (the two
+		 * roles: combo alternates), one step further on each pass
+		 * over the matrix (j = 24p + q: 13p + q/2, and 13 is prime
+		 * to 2, 3 and 4): every entry meets every variant in 24 x V
+		 * cycles, and each variant both roles within 2 x V.
 		 */
-		c.variant = (int)((j + j / (MEM_NUM * OP_NUM * 2)) %
-				  (uint64_t)sc_nvariants(c.sc));
+		c.variant = (int)((j / 2 + j / (MEM_NUM * OP_NUM * 2) +
+				   opt_seed) % (uint64_t)sc_nvariants(c.sc));
 		c.td = c.sc == SC_TEARDOWN ? (enum td)c.variant : TD_LINKDEL;
 		run_cycle(&c);
 		tsv_row(tsv, &c);

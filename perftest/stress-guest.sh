@@ -7,7 +7,7 @@
 # host's build/stress/<id>/) so that the run goes on counting: it stops
 # when the folder holds UNTIL cycles, or after CHUNK cycles (0: no
 # chunk limit).  On a kernel with kmemleak, a scan at the end (its
-# report in $RODP_VM_RUN/kmemleak.txt).  rdma_rxe is reloaded first (its WARN_ON_ONCE()s fire
+# report in $RODP_VM_RUN/kmemleak.txt; cleared before the cycles).  rdma_rxe is reloaded first (its WARN_ON_ONCE()s fire
 # once per load; see tests/vm/suites/58-kill.sh).
 # Exit status: 0 when every pair's cycles passed, else 1.
 set -u
@@ -32,6 +32,11 @@ fi
 	echo "stress: cannot load fuse (the fuse scenario will fail)" >&2
 # The oom scenario's reclaim has swap to push ODP pages to.
 zram_swap 64 || echo "stress: no swap for the oom scenario" >&2
+# kmemleak (the debug kernel) reports what the cycles leak, not what the
+# boot or the set-up above left unreferenced.
+kml=/sys/kernel/debug/kmemleak
+[ ! -e "$kml" ] || echo clear >"$kml" ||
+	echo "stress: kmemleak refused clear" >&2
 rc=0
 for pair in $pairs; do
 	dev=${pair%%:*} peer=${pair#*:}
@@ -56,7 +61,6 @@ zram_swap_off
 # kmemleak check does (an object must look unreferenced in both); the
 # report, empty when clean, goes to $RODP_VM_RUN/kmemleak.txt, and any
 # report, or a kmemleak that refuses to scan, fails the run.
-kml=/sys/kernel/debug/kmemleak
 if [ -e "$kml" ]; then
 	if ! { echo scan >"$kml" && sleep 5 && echo scan >"$kml"; }; then
 		echo "kmemleak refused to scan (disabled?)" \

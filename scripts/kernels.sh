@@ -161,14 +161,21 @@ full_version()
 	case $kver in
 	*[!A-Za-z0-9.+~-]*|'') die "unknown kernel '$kver'" ;;
 	esac
-	for suite in bookworm trixie sid; do
-		apt_prepare "$suite"
-		papt "$suite" apt-cache show "linux-image-$kver" \
-			>/dev/null 2>&1 || continue
-		fetch "$suite" "$kver" >/dev/null
-		[ "$suite" = bookworm ] || toolchain "$suite" "$kver"
-		echo "$kver"
-		return
+	local pass
+	# The package lists as they are, then (a version published since)
+	# fresh ones.
+	for pass in cached fresh; do
+		for suite in bookworm trixie sid; do
+			[ "$pass" = cached ] ||
+				rm -f "$RODP_DEPS/apt-$suite/.updated"
+			apt_prepare "$suite"
+			papt "$suite" apt-cache show "linux-image-$kver" \
+				>/dev/null 2>&1 || continue
+			fetch "$suite" "$kver" >/dev/null
+			[ "$suite" = bookworm ] || toolchain "$suite" "$kver"
+			echo "$kver"
+			return
+		done
 	done
 	die "unknown kernel $kver: not unpacked, and no linux-image-$kver in bookworm, trixie or sid (6.1, 6.12, newest, debug, or a version Debian serves)"
 }

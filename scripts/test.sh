@@ -435,6 +435,11 @@ run_stress()
 		fi
 	done
 	bad=$(cat "$dir"/*/cycles.tsv 2>/dev/null | grep -c $'\tFAIL\t')
+	# A kmemleak report of any run of the campaign, this sitting's or
+	# an earlier one's (scripts/stress.sh keeps them).
+	for f in "$dir"/kmemleak-*.txt; do
+		[ ! -s "$f" ] || rc=1
+	done
 	if [ "$bad" -eq 0 ] && [ $rc -eq 0 ]; then
 		count 1 0
 		summary+=("PASS stress${kernel:+ $kernel}: $have cycles ($dir)")
