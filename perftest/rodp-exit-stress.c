@@ -204,15 +204,6 @@
 #define MSG_SIZE	(64u << 10)
 #define DEPTH		8
 #define STALL_SIZE	(64u << 10)	/* faultunmap: the stalled range */
-/*
- * A page more in each MR than the transfers use.  rxe before 6.3
- * (rxe_mr_copy()) reads one map pointer past the end of its array when
- * a copy ends at the end of an MR of a multiple of 256 pages, as the
- * last 64 KiB message of a 4 MiB buffer would: KASAN reports it on the
- * debug kernel (a slab-out-of-bounds read in rxe, not rodp's).  The
- * buffer's mapping has the room (BLOCK more than BUF_SIZE).
- */
-#define MR_PAD		4096u
 #define FLOWING		4	/* completions before the action may come */
 #define EXIT_WAIT_MS	15000
 #define SETTLE_MS	5000
@@ -648,7 +639,7 @@ static void end_setup(struct end *e, const char *dev)
 		e->mr = ibv_reg_mr(e->pd, NULL, SIZE_MAX,
 				   mem_access(e->mem));
 	else
-		e->mr = ibv_reg_mr(e->pd, e->buf, BUF_SIZE + MR_PAD,
+		e->mr = ibv_reg_mr(e->pd, e->buf, BUF_SIZE,
 				   mem_access(e->mem));
 	if (!e->mr)
 		child_fail(e->fd, "%s: ibv_reg_mr (%s): %s", dev,
