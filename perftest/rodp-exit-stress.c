@@ -1321,6 +1321,30 @@ static int kmsg_fd = -1;
 static FILE *kmsg_all;
 
 /* New kernel log messages, one per line, into @f; how many. */
+/*
+ * /dev/kmsg escapes a record's unprintable bytes as \xHH (a message of
+ * several lines, as KASAN's "located ... to the right of" one, comes
+ * with \x0a in it): undo that in place, as dmesg does.
+ */
+static void kmsg_unescape(char *msg)
+{
+	char *in = msg, *out = msg;
+
+	while (*in) {
+		if (in[0] == '\\' && in[1] == 'x' &&
+		    isxdigit((unsigned char)in[2]) &&
+		    isxdigit((unsigned char)in[3])) {
+			char hex[3] = { in[2], in[3], 0 };
+
+			*out++ = (char)strtol(hex, NULL, 16);
+			in += 4;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = 0;
+}
+
 static int kmsg_drain(FILE *f)
 {
 	char rec[8192];
@@ -1343,6 +1367,7 @@ static int kmsg_drain(FILE *f)
 		nl = strchr(msg, '\n');
 		if (nl)
 			*nl = 0;
+		kmsg_unescape(msg);
 		fprintf(f, "%s\n", msg);
 		if (kmsg_all)
 			fprintf(kmsg_all, "%s\n", msg);
