@@ -227,12 +227,17 @@ pt_pair_once()
 		</dev/null >"$out.client" 2>&1 &
 	cpid=$!
 	# Just before the timeout strikes: the QPs' transport state, to see
-	# why a pair that hangs does not move (rdma resource show qp -dd).
-	# Its output is not the caller's: an orphaned sleep must not hold
-	# a pipe open.
+	# why a pair that hangs does not move (rdma resource show qp -dd),
+	# and every device's hw counters (sysfs, this namespace's devices:
+	# rodp's and rxe's alike), as DEV/COUNTER VALUE lines.  Its output
+	# is not the caller's: an orphaned sleep must not hold a pipe open.
 	{
 		sleep $((PT_TIMEOUT > 5 ? PT_TIMEOUT - 3 : 1))
 		rdma resource show qp -dd >"$out.qp" 2>&1
+		grep -H . /sys/class/infiniband/*/ports/1/hw_counters/* \
+			2>/dev/null | sed -e 's|^/sys/class/infiniband/||' \
+			-e 's|/ports/1/hw_counters/|/|' -e 's|:| |' \
+			>>"$out.qp"
 	} </dev/null >/dev/null 2>&1 &
 	qpid=$!
 	pt_reap $cpid $((PT_TIMEOUT + 10))
