@@ -24,8 +24,8 @@
 # with a positive number (the servers of ib_read_lat and ib_atomic_lat
 # print none: only their exit status counts).
 #
-# Each side runs under `timeout` (at most 60 s), every pair on its own
-# TCP port.  The cases share the suite's time (RODP_SUITE_TIMEOUT): a
+# Each side runs under `timeout` (at most 60 s, times RODP_TIME_SCALE),
+# every pair on its own TCP port.  The cases share the suite's time (RODP_SUITE_TIMEOUT): a
 # case that finds too little left fails without running.  A perftest
 # pair takes 4 to 10 s under TCG, mostly starting up.  Both sides' output
 # of every case stays in $RODP_VM_RUN/suites/perftest/.
@@ -155,7 +155,7 @@ add()
 run_case()
 {
 	local i=$1 n=$(($1 + 1)) kind srv lines pairing id cres sres left
-	local why='' notes=() res start
+	local why='' notes=() res start cap
 	id=case$n
 	res=$PT_DIR/$id.result
 	if [ "${SPEC[$i]}" = skip ]; then
@@ -192,7 +192,10 @@ run_case()
 		printf 'not ok\nnot run: the suite'"'"'s time is spent\n' >"$res"
 		return
 	fi
-	PT_TIMEOUT=$((left - 10 < 60 ? left - 10 : 60))
+	# 60 s a side, times RODP_TIME_SCALE: on the debug kernel the -a
+	# sweep between rodp and rxe takes about a minute each way.
+	cap=$((60 * ${RODP_TIME_SCALE:-1}))
+	PT_TIMEOUT=$((left - 10 < cap ? left - 10 : cap))
 	start=$SECONDS
 	# Two ports per case: pt_pair may run it twice.
 	PT_PORT=$((PORT_BASE + 2 * n))
