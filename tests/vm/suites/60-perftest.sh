@@ -25,8 +25,9 @@
 # print none: only their exit status counts).
 #
 # Each side runs under `timeout` (at most 60 s, times RODP_TIME_SCALE),
-# every pair on its own TCP port.  The cases share the suite's time (RODP_SUITE_TIMEOUT): a
-# case that finds too little left fails without running.  A perftest
+# every pair on its own TCP port.  The cases share the suite's time
+# (RODP_SUITE_TIMEOUT): a case that finds too little left fails without
+# running.  A perftest
 # pair takes 4 to 10 s under TCG, mostly starting up.  Both sides' output
 # of every case stays in $RODP_VM_RUN/suites/perftest/.
 #
