@@ -414,6 +414,8 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		 * remote operational error for the requester.
 		 */
 		if (err) {
+			rodp_dbg_qp(qp, "psn %u: into the receive: error %d\n",
+				    psn, err);
 			rodp_resp_recv_done(qp, rx, err == -ERANGE ?
 					    IB_WC_LOC_LEN_ERR :
 					    IB_WC_LOC_PROT_ERR, false);

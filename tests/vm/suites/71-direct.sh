@@ -26,6 +26,9 @@ PT_DIR=${RODP_VM_RUN:-/tmp}/suites/direct
 PT_TIMEOUT=60
 mkdir -p "$PT_DIR"
 KROOT=$RODP_REPO/build/deps/$(uname -r)/root
+# Dynamic debug, for the midway cases' diagnostics.
+debugfs_mounted
+DDC=/sys/kernel/debug/dynamic_debug/control
 PARAM=/sys/module/rodp/parameters/packet_path
 N=100			# ib_write_bw iterations of 64 KiB: 6400 packets
 
@@ -178,6 +181,8 @@ midway()
 
 	l0=$(cnt rodp0 tx_local)
 	w0=$(ve0_tx)
+	# rodp's debug messages (a NAK and its cause) while it runs.
+	echo 'module rodp +p' >"$DDC" 2>/dev/null
 	PT_FAMILY=4 pt_pair "$name" ns1 rodp1 ns0 rodp0 10.77.0.11 "$@" &
 	mpid=$!
 	sleep 2
@@ -191,7 +196,10 @@ midway()
 		pass "$name: netem on and off during $*: it completes"
 	else
 		fail "$name: netem on and off during $*: it completes"
+		dmesg | grep -E 'rodp[0-9]: qp [0-9]+: (NAK|psn)' | tail -n 5 |
+			sed 's/^/# /'
 	fi
+	echo 'module rodp -p' >"$DDC" 2>/dev/null
 	LOCAL=$(($(cnt rodp0 tx_local) - l0))
 	WIRE=$(($(ve0_tx) - w0))
 	diag "$name: rodp0 tx_local +$LOCAL, ve0 tx_packets +$WIRE"
