@@ -2074,10 +2074,47 @@ static bool task_waits_in(pid_t pid, long nr, const char *what)
 	return found;
 }
 
+/* Each task of @pid: its system call and first kernel frames, noted. */
+static void tasks_note(struct cycle *c, pid_t pid)
+{
+	char path[80], buf[4096];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/syscall",
+			 pid, de->d_name);
+		if (!read_text(path, buf, sizeof(buf)))
+			continue;
+		buf[strcspn(buf, " \n")] = 0;
+		addf(c->detail, sizeof(c->detail), " [%s: syscall %s:",
+		     de->d_name, buf);
+		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/stack", pid,
+			 de->d_name);
+		if (read_text(path, buf, sizeof(buf))) {
+			char *l, *save = NULL;
+			int n = 0;
+
+			for (l = strtok_r(buf, "\n", &save); l && n < 4;
+			     l = strtok_r(NULL, "\n", &save), n++)
+				addf(c->detail, sizeof(c->detail), " %.28s",
+				     strchr(l, ' ') ? strchr(l, ' ') + 1 : l);
+		}
+		addf(c->detail, sizeof(c->detail), "]");
+	}
+	if (d)
+		closedir(d);
+}
+
 /*
  * faultunmap, after M_ACTION: the victim's control thread unmaps the
  * range its fault thread is faulting in for the device, and waits for
- * the address space's lock (in munmap(), its stack showing down_write)
+ * the address space's lock (blocked in munmap(): /proc shows the system
+ * call and __vm_munmap in its stack, whose rwsem frames are hidden)
  * behind the fault, which waits at the gate.  kill-in-fault: SIGKILL
  * then, the gate opening 1 s later (as in fuse); fault-ends: the gate
  * opens, hmm_range_fault() returns and lets go of the lock, the munmap
@@ -2091,12 +2128,14 @@ static void faultunmap_act(struct cycle *c)
 	int i;
 
 	for (i = 0; i < 2000 &&
-		    !task_waits_in(vch.pid, SYS_munmap, "down_write"); i++)
+		    !task_waits_in(vch.pid, SYS_munmap, "__vm_munmap"); i++)
 		sleep_ms(10);
-	if (i == 2000)
+	if (i == 2000) {
 		broke(c, "setup", "faultunmap: no victim task waits in "
-		      "munmap() for the lock (down_write) 20 s after the "
+		      "munmap() for the lock 20 s after the "
 		      "action");
+		tasks_note(c, vch.pid);
+	}
 	if (!FAULT_ENDS(c->variant)) {
 		kill(vch.pid, SIGKILL);
 		if (!reap(&vch, 1000))
