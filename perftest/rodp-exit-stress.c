@@ -1988,42 +1988,54 @@ static bool fuse_parked(int ms)
 }
 
 /*
+ * Each task of @pid, noted in @c's detail: its system call and its first
+ * @frames kernel frames.
+ */
+static void tasks_note(struct cycle *c, pid_t pid, int frames)
+{
+	char path[80], buf[4096];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/syscall",
+			 pid, de->d_name);
+		if (!read_text(path, buf, sizeof(buf)))
+			continue;
+		buf[strcspn(buf, " \n")] = 0;
+		addf(c->detail, sizeof(c->detail), " [%s: syscall %s:",
+		     de->d_name, buf);
+		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/stack", pid,
+			 de->d_name);
+		if (read_text(path, buf, sizeof(buf))) {
+			char *l, *save = NULL;
+			int n = 0;
+
+			for (l = strtok_r(buf, "\n", &save); l && n < frames;
+			     l = strtok_r(NULL, "\n", &save), n++)
+				addf(c->detail, sizeof(c->detail), " %.28s",
+				     strchr(l, ' ') ? strchr(l, ' ') + 1 : l);
+		}
+		addf(c->detail, sizeof(c->detail), "]");
+	}
+	if (d)
+		closedir(d);
+}
+
+/*
  * fuse: the victim is still there 1 s after its SIGKILL: note it, with
  * where in the kernel each of its tasks waits (the first frames of
  * /proc/PID/task/TID/stack).
  */
 static void fuse_note_stuck(struct cycle *c, pid_t pid)
 {
-	char path[64], buf[4096];
-	struct dirent *de;
-	DIR *d;
-
 	addf(c->detail, sizeof(c->detail), "%s",
 	     "fuse: the victim waited for the gate");
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	while (d && (de = readdir(d))) {
-		char *l, *save = NULL;
-		int n = 0;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/stack", pid,
-			 de->d_name);
-		if (!read_text(path, buf, sizeof(buf)))
-			continue;
-		addf(c->detail, sizeof(c->detail), " [%s:", de->d_name);
-		for (l = strtok_r(buf, "\n", &save); l && n < 12;
-		     l = strtok_r(NULL, "\n", &save), n++) {
-			char *f = strchr(l, ' ');
-
-			addf(c->detail, sizeof(c->detail), " %.28s",
-			     f ? f + 1 : l);
-		}
-		addf(c->detail, sizeof(c->detail), "]");
-	}
-	if (d)
-		closedir(d);
+	tasks_note(c, pid, 12);
 }
 
 /* fuse: open the gate, unmount, wait for rodp-stallfs, remove the folder. */
@@ -2074,42 +2086,6 @@ static bool task_waits_in(pid_t pid, long nr, const char *what)
 	return found;
 }
 
-/* Each task of @pid: its system call and first kernel frames, noted. */
-static void tasks_note(struct cycle *c, pid_t pid)
-{
-	char path[80], buf[4096];
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	while (d && (de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/syscall",
-			 pid, de->d_name);
-		if (!read_text(path, buf, sizeof(buf)))
-			continue;
-		buf[strcspn(buf, " \n")] = 0;
-		addf(c->detail, sizeof(c->detail), " [%s: syscall %s:",
-		     de->d_name, buf);
-		snprintf(path, sizeof(path), "/proc/%d/task/%.12s/stack", pid,
-			 de->d_name);
-		if (read_text(path, buf, sizeof(buf))) {
-			char *l, *save = NULL;
-			int n = 0;
-
-			for (l = strtok_r(buf, "\n", &save); l && n < 4;
-			     l = strtok_r(NULL, "\n", &save), n++)
-				addf(c->detail, sizeof(c->detail), " %.28s",
-				     strchr(l, ' ') ? strchr(l, ' ') + 1 : l);
-		}
-		addf(c->detail, sizeof(c->detail), "]");
-	}
-	if (d)
-		closedir(d);
-}
-
 /*
  * faultunmap, after M_ACTION: the victim's control thread unmaps the
  * range its fault thread is faulting in for the device, and waits for
@@ -2134,7 +2110,7 @@ static void faultunmap_act(struct cycle *c)
 		broke(c, "setup", "faultunmap: no victim task waits in "
 		      "munmap() for the lock 20 s after the "
 		      "action");
-		tasks_note(c, vch.pid);
+		tasks_note(c, vch.pid, 4);
 	}
 	if (!FAULT_ENDS(c->variant)) {
 		kill(vch.pid, SIGKILL);
