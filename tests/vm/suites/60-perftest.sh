@@ -37,6 +37,8 @@
 # gives no result.
 # RODP_PERFTEST_ONLY=REGEX runs only the cases whose names match (grep
 # -E); the others are reported as failed, "not selected".
+# RODP_PERFTEST_IPV6_TOOLS="TOOL..." runs only these bandwidth tools over
+# IPv6 (./rodp test sets ib_write_bw; --full runs all three).
 # RODP_PERFTEST_DEVS=rxe (for working on this suite without a rodp data
 # path): every end becomes rxe0 in the initial namespace, loopback.
 set -u
@@ -370,8 +372,10 @@ for pairing in rodp-rxe rxe-rodp; do
 	done
 	modes_cases "$pairing"
 done
+# Over IPv6 every bandwidth tool, or those RODP_PERFTEST_IPV6_TOOLS names
+# (./rodp test without --full: ib_write_bw only, for the time budget).
 for pairing in rodp-rodp6 rodp-loop6 rodp-rxe6 rxe-rodp6; do
-	for tool in ib_write_bw ib_read_bw ib_send_bw; do
+	for tool in ${RODP_PERFTEST_IPV6_TOOLS:-ib_write_bw ib_read_bw ib_send_bw}; do
 		tool_case "$pairing" "$tool"
 	done
 done
