@@ -951,10 +951,13 @@ struct rodp_tx {
  *	space were gone (mmget_not_zero() failed)
  * @RODP_INJ_CREATE_QP: create_qp fails at its last step, after everything
  *	else was set up, with the QP number allocated
+ * @RODP_INJ_ODP_BUSY: an ODP fault for an access fails for the moment
+ *	(-EBUSY), as one that kept colliding with invalidations
  */
 enum rodp_inject_point {
 	RODP_INJ_ODP_FAULT,
 	RODP_INJ_CREATE_QP,
+	RODP_INJ_ODP_BUSY,
 	RODP_INJ_MAX
 };
 

@@ -20,6 +20,7 @@
 static const char *const rodp_inject_names[RODP_INJ_MAX] = {
 	[RODP_INJ_ODP_FAULT] = "odp_fault",
 	[RODP_INJ_CREATE_QP] = "create_qp",
+	[RODP_INJ_ODP_BUSY] = "odp_busy",
 };
 
 struct rodp_inject_point_state {

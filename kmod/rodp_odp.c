@@ -447,6 +447,10 @@ static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 
 	lockdep_assert_held(&blk->lock);
 
+	if (rodp_inject(RODP_INJ_ODP_BUSY)) {
+		ret = -EBUSY;
+		goto out_count;
+	}
 	if (ahead > PAGE_ALIGN(end)) {
 		/*
 		 * Under memory pressure a big range may keep losing pages
@@ -458,6 +462,7 @@ static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 	}
 	if (ret != -ESRCH)
 		ret = rodp_odp_fault(blk, va, end, write, true, 0, &n);
+out_count:
 	if (ret)
 		rodp_odp_count(blk->odp, RODP_CNT_ODP_FAULT_FAILS, 1);
 	return ret;

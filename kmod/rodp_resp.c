@@ -168,6 +168,46 @@ static void rodp_resp_mem_fatal(struct rodp_qp *qp, u32 psn, int err)
 }
 
 /*
+ * Not ready for the request at @psn: an RNR NAK (the requester sends it
+ * again after the QP's min_rnr_timer), or on UC the message is dropped.
+ */
+static void rodp_resp_rnr(struct rodp_qp *qp, u32 psn,
+			  enum rodp_counter uc_why)
+{
+	if (rodp_qp_uc(qp)) {
+		rodp_uc_resp_drop(qp, uc_why);
+		return;
+	}
+	rcore_rc_resp_nak(&qp->resp, psn,
+			  rcore_aeth_rnr_nak(qp->attr.min_rnr_timer),
+			  &qp->resp_nak);
+	qp->resp_nak_due = true;
+	rcore_rc_resp_nakked(&qp->resp);
+	rodp_count(qp->rdev, RODP_CNT_TX_RNR_NAK);
+}
+
+/*
+ * A fault into the memory of the request at @psn failed for the moment
+ * only (@err): -EBUSY, it kept colliding with invalidations past its
+ * deadline (a slow kernel, a page under migration or reclaim), or
+ * -ENOMEM.  Neither is the requester's error nor a reason to end the
+ * QP: as a NIC's responder answers a page fault, an RNR NAK, and the
+ * requester sends the packet again.  Nothing of the packet counted as
+ * done (a SEND keeps its receive, a WRITE its position), so the retry
+ * writes the same bytes (counted as tx_rnr_nak and, by the fault,
+ * odp_fault_fails).  Return false for any other error.
+ */
+static bool rodp_resp_mem_later(struct rodp_qp *qp, u32 psn, int err)
+{
+	if (err != -EBUSY && err != -ENOMEM)
+		return false;
+	rodp_dbg_qp(qp, "RNR NAK psn %u: fault failed for now (%d)\n", psn,
+		    err);
+	rodp_resp_rnr(qp, psn, RODP_CNT_UC_DROP_ACCESS);
+	return true;
+}
+
+/*
  * The R_Key check of a whole RDMA WRITE or READ, at its first packet:
  * false (and the QP NAKed into error) when the key, PD, rights or range
  * do not allow it.  Later packets look the key up again for their own
@@ -293,11 +333,9 @@ static bool rodp_resp_atomic_write(struct rodp_qp *qp,
 		rodp_eng_defer(qp, RODP_RESP);
 		return false;
 	}
-	if (err) {
+	if (err && !rodp_resp_mem_later(qp, pkt->bth.psn, err))
 		rodp_resp_mem_fatal(qp, pkt->bth.psn, err);
-		return false;
-	}
-	return true;
+	return !err;
 }
 
 static bool rodp_resp_job_room(struct rodp_qp *qp)
@@ -376,19 +414,10 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			rodp_resp_fatal(qp, psn, RCORE_NAK_REMOTE_OP_ERR);
 			return;
 		}
-		if (!wqe && rodp_qp_uc(qp)) {
-			rodp_uc_resp_drop(qp, RODP_CNT_UC_DROP_NO_RECV);
-			return;
-		}
 		if (!wqe) {
-			rcore_rc_resp_nak(&qp->resp, psn,
-					  rcore_aeth_rnr_nak(qp->attr.min_rnr_timer),
-					  &qp->resp_nak);
-			qp->resp_nak_due = true;
-			rcore_rc_resp_nakked(&qp->resp);
 			rodp_dbg_qp(qp, "RNR NAK psn %u: no receive posted\n",
 				    psn);
-			rodp_count(qp->rdev, RODP_CNT_TX_RNR_NAK);
+			rodp_resp_rnr(qp, psn, RODP_CNT_UC_DROP_NO_RECV);
 			return;
 		}
 		qp->resp_have_wqe = true;
@@ -413,6 +442,8 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		 * after a rereg of its MR) is a local failure here: a
 		 * remote operational error for the requester.
 		 */
+		if (err && rodp_resp_mem_later(qp, psn, err))
+			return;
 		if (err) {
 			rodp_dbg_qp(qp, "psn %u: into the receive: error %d\n",
 				    psn, err);
@@ -484,10 +515,10 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 				rodp_eng_defer(qp, RODP_RESP);
 				return;
 			}
-			if (err) {
+			if (err && !rodp_resp_mem_later(qp, psn, err))
 				rodp_resp_mem_fatal(qp, psn, err);
+			if (err)
 				return;
-			}
 			qp->resp_va += pkt->payload_len;
 		}
 	}
@@ -537,10 +568,10 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			rodp_eng_defer(qp, RODP_RESP);
 			return;
 		}
-		if (err) {
+		if (err && !rodp_resp_mem_later(qp, psn, err))
 			rodp_resp_mem_fatal(qp, psn, err);
+		if (err)
 			return;
-		}
 		res = &qp->atomics[qp->atomic_next++ % RODP_MAX_RD_ATOMIC];
 		res->psn = psn;
 		res->orig = c.orig;

@@ -338,6 +338,35 @@ static void want_one_nak(const struct rsp *r, unsigned int n, uint32_t psn,
 	}
 }
 
+/*
+ * An RNR NAK at @psn first, then no NAK at all, and at the end the answer
+ * to the retried request: @last (ACKNOWLEDGE or ATOMIC_ACKNOWLEDGE) at
+ * @last_psn with an ACK syndrome.
+ */
+static void want_rnr_first(const struct rsp *r, unsigned int n, uint32_t psn,
+			   uint8_t last, uint32_t last_psn)
+{
+	unsigned int i;
+
+	if (!n || r[0].op != OP_ACK || r[0].psn != psn ||
+	    r[0].syn < 0 || (r[0].syn & 0xe0) != 0x20) {
+		vt_bad("%u packets, want an ACKNOWLEDGE PSN 0x%06x with an RNR NAK syndrome (0x2x) first",
+		    n, psn);
+		for (i = 0; i < n && i < 4; i++)
+			vt_diag("%s", pkt_str(r, i));
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		if (r[i].syn >= 0 && (r[i].syn & 0xe0) != 0) {
+			vt_bad("%s: a NAK after the RNR NAK", pkt_str(r, i));
+			return;
+		}
+	}
+	if (n < 2 || r[n - 1].op != last || r[n - 1].psn != last_psn)
+		vt_bad("%s, want %s PSN 0x%06x last", pkt_str(r, n - 1),
+		    op_name(last), last_psn);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Devices, the QP pair, the injection point                              */
 /* ---------------------------------------------------------------------- */
@@ -464,10 +493,12 @@ static long long counter(const char *name)
 	return vt_hw_counter(dev_r.name, name, &v) ? (long long)v : -1;
 }
 
-enum { C_STOP, C_NAK_OP, C_NAK_ACCESS, C_HITS, C_NUM };
+/* R's hw counters, then the injection points' hits (from C_HITS on). */
+enum { C_STOP, C_NAK_OP, C_NAK_ACCESS, C_RNR, C_HITS, C_BUSY_HITS, C_NUM };
 
 static const char *const c_names[C_NUM] = {
-	"tx_read_stop", "tx_nak_op", "tx_nak_access", "odp_fault_hits",
+	"tx_read_stop", "tx_nak_op", "tx_nak_access", "tx_rnr_nak",
+	"odp_fault_hits", "odp_busy_hits",
 };
 
 static long long inj_read(const char *file)
@@ -479,16 +510,22 @@ static long long inj_read(const char *file)
 	return vt_read_u64(path, &v) ? (long long)v : -1;
 }
 
-static void inj_arm(unsigned int n)
+/* Arm injection point @point (odp_fault, odp_busy): its @n-th pass fails. */
+static void inj_arm_at(const char *point, unsigned int n)
 {
 	char path[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), INJ_DIR "/odp_fault");
+	snprintf(path, sizeof(path), INJ_DIR "/%s", point);
 	f = fopen(path, "w");
 	if (!f || fprintf(f, "%u\n", n) < 0 || fclose(f))
 		vt_die("writing %u to %s: %s (debugfs mounted? rodp.ko built with RODP_FAULT_INJECT?)",
 		    n, path, strerror(errno));
+}
+
+static void inj_arm(unsigned int n)
+{
+	inj_arm_at("odp_fault", n);
 }
 
 static void counters(long long *v)
@@ -497,9 +534,8 @@ static void counters(long long *v)
 
 	/* The RDMA core caches hardware counters for 10 ms. */
 	usleep(20 * 1000);
-	for (i = 0; i < C_HITS; i++)
-		v[i] = counter(c_names[i]);
-	v[C_HITS] = inj_read("odp_fault_hits");
+	for (i = 0; i < C_NUM; i++)
+		v[i] = i < C_HITS ? counter(c_names[i]) : inj_read(c_names[i]);
 }
 
 /* Each counter moved by @want[i] since @before. */
@@ -585,6 +621,21 @@ static unsigned int do_atomic(struct pair *p, bool cas, uint32_t off,
 	wr.wr.atomic.rkey = p->mr_r->rkey;
 	wr.wr.atomic.compare_add = 1;
 	wr.wr.atomic.swap = 0x5a5a5a5a5a5a5a5aull;
+	cap_reset();
+	return run_wr(p, &wr, status);
+}
+
+/* Q writes @len bytes of its buffer at offset @off of R's MR. */
+static unsigned int do_write(struct pair *p, uint32_t off, uint32_t len,
+			     enum ibv_wc_status status)
+{
+	struct ibv_sge g = { .addr = (uintptr_t)p->buf_q, .length = len,
+			     .lkey = p->mr_q->lkey };
+	struct ibv_send_wr wr;
+
+	vt_send_wr(&wr, 1, &g, 1, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
+	wr.wr.rdma.remote_addr = (uintptr_t)p->mem_r + off;
+	wr.wr.rdma.rkey = p->mr_r->rkey;
 	cap_reset();
 	return run_wr(p, &wr, status);
 }
@@ -769,6 +820,53 @@ static void case_nak_behind_read(void)
 	vt_case_end("READ of 100 KiB, a WRITE with a bad R_Key behind it: the READ's whole stream, then one NAK, remote access error; rxe0: READ done, WRITE REM_ACCESS_ERR");
 }
 
+/*
+ * An ODP fault that fails for the moment only (injected: debugfs
+ * rodp/inject/odp_busy, the -EBUSY of a fault that kept colliding with
+ * invalidations) under a WRITE of 64 KiB or a FETCH_ADD into the cold
+ * MR: not the requester's error, nor a reason to end the QP.  R answers
+ * the request's first PSN with an RNR NAK, rxe0 sends it again after the
+ * RNR timer, and it completes: every byte written, the add done once.
+ */
+#define BUSY_LEN	(64 * KIB)
+
+static void case_busy(bool atomic)
+{
+	int want[C_NUM] = { [C_RNR] = 1, [C_BUSY_HITS] = 1 };
+	long long before[C_NUM];
+	uint64_t old = 0;
+	struct pair p;
+	unsigned int n;
+
+	pair_open(&p, 6 + atomic);
+	if (atomic)
+		old = vt_get_u64(p.mem_r);
+	else
+		vt_fill(p.buf_q, BUSY_LEN, 99);
+	counters(before);
+	inj_arm_at("odp_busy", 1);
+	n = atomic ? do_atomic(&p, false, 0, IBV_WC_SUCCESS) :
+		     do_write(&p, 0, BUSY_LEN, IBV_WC_SUCCESS);
+	inj_arm_at("odp_busy", 0);
+	if (atomic)
+		want_rnr_first(pkts, n, REQ_PSN, OP_ATOMIC_ACK, REQ_PSN);
+	else
+		want_rnr_first(pkts, n, REQ_PSN, OP_ACK,
+			       REQ_PSN + BUSY_LEN / p.mtu - 1);
+	if (atomic && (vt_get_u64(p.mem_r) != old + 1 ||
+		       vt_get_u64(p.buf_q) != old))
+		vt_bad("FETCH_ADD: memory 0x%" PRIx64 " (want 0x%" PRIx64 "), returned 0x%" PRIx64 " (want 0x%" PRIx64 ")",
+		    vt_get_u64(p.mem_r), old + 1, vt_get_u64(p.buf_q), old);
+	if (!atomic && memcmp(p.mem_r, p.buf_q, BUSY_LEN))
+		vt_bad("the responder's memory differs from what was written");
+	want_state(&p, IBV_QPS_RTS);
+	want_counters(before, want);
+	pair_close(&p);
+	vt_case_end(atomic ?
+		 "FETCH_ADD, its fault fails for now (injected -EBUSY): an RNR NAK, the retry adds once; rxe0 ends SUCCESS, the QP stays RTS" :
+		 "WRITE of 64 KiB, its fault fails for now (injected -EBUSY): an RNR NAK at its first PSN, then every byte; rxe0 ends SUCCESS, the QP stays RTS");
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -793,7 +891,7 @@ int main(int argc, char **argv)
 			usage();
 	}
 
-	printf("1..8\n");
+	printf("1..10\n");
 	vt_case_begin();
 	if (vt_dev_open(&dev_q, name_q, false))
 		vt_die("%s", dev_q.error);
@@ -809,6 +907,7 @@ int main(int argc, char **argv)
 	vt_diag("requester %s, responder %s (cold ODP MR of %u KiB), capture on %s",
 		name_q, name_r, MR_LEN / KIB, ifname);
 	inj_arm(0);
+	inj_arm_at("odp_busy", 0);
 
 	case_control();
 	case_read_cut(true);
@@ -818,6 +917,8 @@ int main(int argc, char **argv)
 	case_atomic(true);
 	case_atomic(false);
 	case_nak_behind_read();
+	case_busy(false);
+	case_busy(true);
 
 	close(cap_fd);
 	ibv_close_device(dev_q.ctx);

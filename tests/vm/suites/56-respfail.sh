@@ -9,6 +9,8 @@
 # on 6.1 WARNs on a NAK in the middle of a read response stream), a
 # failure at the first response is one NAK (remote operational error for
 # the gone address space, remote access error for an unmapped range).
+# And a fault that fails for the moment only (rodp/inject/odp_busy) under
+# a WRITE and a FETCH_ADD: one RNR NAK, then the retry completes.
 # rdma_rxe is reloaded first, so that its WARN_ON_ONCE() in
 # rxe_completer() can fire in this suite's part of the kernel log.
 set -u
@@ -25,4 +27,5 @@ rc=$?
 # Disarmed whatever happened: a countdown left behind would fail a fault
 # of a later suite.
 echo 0 >/sys/kernel/debug/rodp/inject/odp_fault
+echo 0 >/sys/kernel/debug/rodp/inject/odp_busy
 exit $rc
