@@ -500,6 +500,23 @@ static void rodp_comp_fatal(struct rodp_qp *qp, enum ib_wc_status status)
 	rodp_qp_error(qp, RODP_REQ);
 }
 
+/*
+ * A read response or atomic ACK whose data could not be placed for the
+ * moment only (@err -EBUSY: the ODP fault kept colliding with
+ * invalidations; -ENOMEM): dropped as if lost on the wire.  Nothing of
+ * it counted (the fault counted in odp_fault_fails); the retry timer
+ * asks for it again (an atomic is not done twice: the responder replays
+ * its result).  True when it was dropped.
+ */
+static bool rodp_comp_mem_later(struct rodp_qp *qp, int err)
+{
+	if (err != -EBUSY && err != -ENOMEM)
+		return false;
+	rodp_dbg_qp(qp, "response dropped: fault failed for now (%d)\n",
+		    err);
+	return true;
+}
+
 static void rodp_comp_retry(struct rodp_qp *qp, u32 psn)
 {
 	rodp_dbg_qp(qp, "retry from psn %u (una %u, next %u)\n", psn,
@@ -555,6 +572,8 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 				rodp_eng_defer(qp, RODP_REQ);
 				return;
 			}
+			if (rodp_comp_mem_later(qp, err))
+				return;
 			if (err) {
 				rodp_comp_fatal(qp, rodp_local_status(err));
 				return;
@@ -571,6 +590,8 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 				rodp_eng_defer(qp, RODP_REQ);
 				return;
 			}
+			if (rodp_comp_mem_later(qp, err))
+				return;
 			if (err) {
 				rodp_comp_fatal(qp, rodp_local_status(err));
 				return;

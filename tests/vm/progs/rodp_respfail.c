@@ -867,6 +867,104 @@ static void case_busy(bool atomic)
 		 "WRITE of 64 KiB, its fault fails for now (injected -EBUSY): an RNR NAK at its first PSN, then every byte; rxe0 ends SUCCESS, the QP stays RTS");
 }
 
+/*
+ * The same on rodp as the requester: rodp0 READs 64 KiB from rxe0 into a
+ * cold ODP buffer of its own, and the fault that places the first
+ * response fails for the moment (odp_busy).  The response is dropped as
+ * if lost; rodp0 asks again and the READ completes, every byte right,
+ * the QP still RTS.  (Nothing captured: the requester's side is judged
+ * by its completion and counters.)
+ */
+static void case_busy_requester(void)
+{
+	const int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ;
+	long long hits0, hits1;
+	uint64_t rt0 = 0, rt1 = 0;
+	struct ibv_pd *pd_a, *pd_b;
+	struct ibv_cq *cq_a, *cq_b;
+	struct ibv_qp *qp_a, *qp_b;
+	struct ibv_mr *mr_a, *mr_b;
+	struct ibv_send_wr wr;
+	struct vt_path path;
+	struct ibv_sge g;
+	struct ibv_wc wc;
+	uint8_t *a, *b;
+	int rc;
+
+	/* a: rodp0's cold ODP buffer; b: rxe0's pinned pattern */
+	a = mmap(NULL, BUSY_LEN, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	b = aligned_alloc(4096, BUSY_LEN);
+	if (a == MAP_FAILED || !b)
+		vt_die("out of memory");
+	vt_fill(b, BUSY_LEN, 8);
+	pd_a = ibv_alloc_pd(dev_r.ctx);
+	pd_b = ibv_alloc_pd(dev_q.ctx);
+	cq_a = ibv_create_cq(dev_r.ctx, 16, NULL, NULL, 0);
+	cq_b = ibv_create_cq(dev_q.ctx, 16, NULL, NULL, 0);
+	if (!pd_a || !pd_b || !cq_a || !cq_b)
+		vt_die("PD/CQ: %s", strerror(errno));
+	mr_a = ibv_reg_mr(pd_a, a, BUSY_LEN, access | IBV_ACCESS_ON_DEMAND);
+	mr_b = ibv_reg_mr(pd_b, b, BUSY_LEN, access);
+	if (!mr_a || !mr_b)
+		vt_die("ibv_reg_mr: %s", strerror(errno));
+	qp_a = make_qp(pd_a, cq_a);
+	qp_b = make_qp(pd_b, cq_b);
+	if (!qp_a || !qp_b)
+		vt_die("ibv_create_qp(RC): %s", strerror(errno));
+	vt_path_init(&path, &dev_r, &dev_q);
+	rc = vt_qp_connect(qp_a, &path, &dev_r, qp_b->qp_num, REQ_PSN,
+			   RESP_PSN, &dev_q.gid);
+	if (!rc)
+		rc = vt_qp_connect(qp_b, &path, &dev_q, qp_a->qp_num,
+				   RESP_PSN, REQ_PSN, &dev_r.gid);
+	if (rc)
+		vt_die("connecting %s and %s: %s", dev_r.name, dev_q.name,
+		    vt_errmsg());
+
+	g = (struct ibv_sge){ .addr = (uintptr_t)a, .length = BUSY_LEN,
+			      .lkey = mr_a->lkey };
+	vt_send_wr(&wr, 1, &g, 1, IBV_WR_RDMA_READ, IBV_SEND_SIGNALED);
+	wr.wr.rdma.remote_addr = (uintptr_t)b;
+	wr.wr.rdma.rkey = mr_b->rkey;
+	usleep(20 * 1000);
+	vt_hw_counter(dev_r.name, "retransmits", &rt0);
+	hits0 = inj_read("odp_busy_hits");
+	inj_arm_at("odp_busy", 1);
+	vt_post_send(qp_a, &wr, "the READ");
+	if (vt_poll_wc(cq_a, &wc, 20000) != 1)
+		vt_bad("no completion on %s within 20 s", dev_r.name);
+	else if (wc.status != IBV_WC_SUCCESS)
+		vt_bad("%s's completion: %s, want success", dev_r.name,
+		    ibv_wc_status_str(wc.status));
+	inj_arm_at("odp_busy", 0);
+	usleep(20 * 1000);
+	vt_hw_counter(dev_r.name, "retransmits", &rt1);
+	hits1 = inj_read("odp_busy_hits");
+	if (hits1 - hits0 != 1)
+		vt_bad("odp_busy_hits moved by %lld, want 1", hits1 - hits0);
+	if (rt1 <= rt0)
+		vt_bad("%s's retransmits did not move (%" PRIu64 "): the READ was not asked again",
+		    dev_r.name, rt0);
+	if (memcmp(a, b, BUSY_LEN))
+		vt_bad("the data read differs from %s's memory", dev_q.name);
+	if (vt_qp_state(qp_a) != IBV_QPS_RTS)
+		vt_bad("%s's QP is %s, want RTS", dev_r.name,
+		    vt_qp_state_str(vt_qp_state(qp_a)));
+	vt_diag("%s: retransmits +%" PRIu64, dev_r.name, rt1 - rt0);
+	ibv_destroy_qp(qp_a);
+	ibv_destroy_qp(qp_b);
+	ibv_dereg_mr(mr_a);
+	ibv_dereg_mr(mr_b);
+	ibv_destroy_cq(cq_a);
+	ibv_destroy_cq(cq_b);
+	ibv_dealloc_pd(pd_a);
+	ibv_dealloc_pd(pd_b);
+	munmap(a, BUSY_LEN);
+	free(b);
+	vt_case_end("rodp0 READs 64 KiB into a cold ODP buffer, its fault fails for now (injected -EBUSY): the response is dropped, the READ asked again, every byte right; the QP stays RTS");
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -891,7 +989,7 @@ int main(int argc, char **argv)
 			usage();
 	}
 
-	printf("1..10\n");
+	printf("1..11\n");
 	vt_case_begin();
 	if (vt_dev_open(&dev_q, name_q, false))
 		vt_die("%s", dev_q.error);
@@ -919,6 +1017,7 @@ int main(int argc, char **argv)
 	case_nak_behind_read();
 	case_busy(false);
 	case_busy(true);
+	case_busy_requester();
 
 	close(cap_fd);
 	ibv_close_device(dev_q.ctx);
