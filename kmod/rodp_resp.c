@@ -445,8 +445,12 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		if (err && rodp_resp_mem_later(qp, psn, err))
 			return;
 		if (err) {
-			rodp_dbg_qp(qp, "psn %u: into the receive: error %d\n",
-				    psn, err);
+			/* opcode, bytes at offset, SGEs, first SGE's length */
+			rodp_dbg_qp(qp, "psn %u: into the receive: %d (%u: %u at %u; %u, %u)\n",
+				    psn, err, pkt->bth.opcode, pkt->payload_len,
+				    qp->resp_msg_len, wqe->num_sge,
+				    wqe->num_sge ? rodp_rwqe_sge(wqe)->length :
+				    0);
 			rodp_resp_recv_done(qp, rx, err == -ERANGE ?
 					    IB_WC_LOC_LEN_ERR :
 					    IB_WC_LOC_PROT_ERR, false);
@@ -602,6 +606,32 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		rodp_resp_ack(qp);
 }
 
+/*
+ * Acknowledge a duplicate SEND or WRITE that asks for it (@dup: rcore's
+ * ACK of the duplicate's own PSN).  With nothing queued to go out first
+ * (read or atomic responses, a NAK), the latest ACK instead, as the
+ * coalesced ACK would be and as rxe's responder does: it claims no more
+ * than that ACK would, and the duplicate is behind it.  rxe (6.1) as the
+ * requester mistakes an ACK of exactly the last PSN of a message it is
+ * sending again for the end of that message, without completing it, and
+ * its next retry sends that message's packets again one PSN late (seen
+ * under packet loss: a SEND one packet longer than the receive, a
+ * remote invalid request).  The latest ACK is that PSN only when nothing
+ * after it was executed.
+ */
+static void rodp_resp_dup_ack(struct rodp_qp *qp,
+			      const struct rcore_rc_ack *dup)
+{
+	u8 credits = rodp_resp_credits(qp);
+	struct rcore_rc_ack ack = *dup;
+
+	ack.aeth.syndrome = rcore_aeth_ack(credits);
+	if (qp->rd_tail == qp->rd_head && !qp->resp_nak_due &&
+	    rcore_psn_before(dup->psn, qp->resp.ack_psn))
+		rcore_rc_resp_ack(&qp->resp, credits, &ack);
+	rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
+}
+
 /**
  * rodp_resp_rx - handle a request packet
  * @qp: the queue pair; caller holds the responder's lock
@@ -610,7 +640,6 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 {
 	struct rcore_rc_resp_verdict v;
-	struct rcore_rc_ack ack;
 	struct rodp_rd_job job;
 	u32 i;
 
@@ -629,10 +658,7 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 	case RCORE_RC_RESP_DUPLICATE:
 		rodp_count(qp->rdev, RODP_CNT_RX_DUP_REQ);
 		if (v.dup == RCORE_RC_DUP_ACK) {
-			ack = v.ack;
-			ack.aeth.syndrome =
-				rcore_aeth_ack(rodp_resp_credits(qp));
-			rodp_resp_send(qp, RCORE_RC_ACK, &ack, 0);
+			rodp_resp_dup_ack(qp, &v.ack);
 		} else if (v.dup == RCORE_RC_DUP_READ) {
 			rodp_resp_supersede(qp, v.resp_psn);
 			if (!rodp_resp_job_room(qp))

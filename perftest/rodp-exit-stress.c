@@ -9,7 +9,8 @@
  *                    [--logcheck PATH] [--plot-script PATH]
  *                    [--slack-ms MS] [--max-delay-ms MS]
  *                    [--core-helper PATH] [--cgroup DIR]
- *                    [--teardown-script PATH] [--self-test]
+ *                    [--teardown-script PATH] [--qp-timeout T]
+ *                    [--self-test]
  *
  * Each cycle the driver (this process, which opens no device itself)
  * forks two processes: the victim, on DEV, and the survivor, on PEER.
@@ -208,7 +209,11 @@
 #define EXIT_WAIT_MS	15000
 #define SETTLE_MS	5000
 #define CORE_SLEEP_S	1
-/* The RC attributes both ends use: ACK timeout 4.096 us << 14 = 67 ms. */
+/*
+ * The RC attributes both ends use: ACK timeout 4.096 us << 14 = 67 ms,
+ * or --qp-timeout's (a slow kernel: rxe on 6.1, retrying often, also
+ * meets its own retry bug, which sends a message again one PSN late).
+ */
 #define QP_TIMEOUT	14
 /*
  * Not 7: rxe (6.1 at least) takes retry_cnt 7 as "retry for ever", as
@@ -365,6 +370,7 @@ static bool opt_cycles_given, opt_self_test;
 static bool opt_have_seed;
 static uint64_t opt_seed;
 static int opt_slack_ms = 3000, opt_max_delay_ms = 300;
+static int opt_qp_timeout = QP_TIMEOUT;
 static bool sc_chosen[SC_NUM];
 static int nchosen;
 static enum scenario chosen[SC_NUM];
@@ -667,7 +673,7 @@ static void end_setup(struct end *e, const char *dev)
 	if (p.rd_atomic > 8)
 		p.rd_atomic = 8;
 	p.dest_rd_atomic = p.rd_atomic;
-	p.timeout = QP_TIMEOUT;
+	p.timeout = (uint8_t)opt_qp_timeout;
 	p.retry_cnt = QP_RETRY;
 	p.rnr_retry = QP_RNR_RETRY;
 	p.min_rnr_timer = QP_RNR_TIMER;
@@ -1931,7 +1937,7 @@ static const char *status_name(int st)
 /* The retry bound after which a requester must have its error. */
 static double retry_bound_ms(void)
 {
-	double t = 4.096e-3 * (double)(1u << QP_TIMEOUT);
+	double t = 4.096e-3 * (double)(1u << opt_qp_timeout);
 
 	return (QP_RETRY + 1) * 2 * t + opt_slack_ms;
 }
@@ -2562,7 +2568,8 @@ static void usage(int rc)
 		"         [--plot-script PATH] [--slack-ms MS] "
 		"[--max-delay-ms MS]\n"
 		"         [--core-helper PATH] [--cgroup DIR] "
-		"[--teardown-script PATH]\n         [--self-test]\n"
+		"[--teardown-script PATH]\n         [--qp-timeout T] [--self-test]\n"
+		"  --qp-timeout T  both QPs' ACK timeout, 4.096 us << T (default 14)\n"
 		"  --cycles N   cycles in this run (default 24)\n"
 		"  --until N    stop when --out holds N cycles in all (with\n"
 		"               --cycles: at most that many in this run)\n"
@@ -2632,6 +2639,7 @@ int main(int argc, char **argv)
 		{ "max-delay-ms", required_argument, NULL, 'm' },
 		{ "cgroup", required_argument, NULL, 'G' },
 		{ "teardown-script", required_argument, NULL, 'D' },
+		{ "qp-timeout", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -2664,6 +2672,11 @@ int main(int argc, char **argv)
 		case 'm': opt_max_delay_ms = atoi(optarg); break;
 		case 'G': opt_cgroup = optarg; break;
 		case 'D': opt_teardown = optarg; break;
+		case 'Q':
+			opt_qp_timeout = atoi(optarg);
+			if (opt_qp_timeout < 1 || opt_qp_timeout > 20)
+				usage(2);
+			break;
 		case 's':
 			for (s = 0; s < SC_NUM; s++)
 				if (!strcmp(optarg, sc_names[s]))

@@ -35,6 +35,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -516,6 +519,9 @@ static void wait_rx(const struct counters *before, long long n)
 
 static int raw_fd = -1;
 static struct ipv4_flow flow;
+/* A capture of what B answers, on A's interface (--capture IF in --netns) */
+static int cap_fd = -1;
+static const char *cap_if = "ve0";
 static struct sockaddr_in dst;
 static unsigned int sent;
 
@@ -1190,6 +1196,95 @@ static void class_psn_ahead(struct pair *p)
 	vt_case_end("PSN 2^22 ahead of the window: one NAK (tx_nak_seq), then dropped (rx_drop_seq), QP alive");
 }
 
+/* Forget what the capture holds. */
+static void cap_flush(void)
+{
+	uint8_t b[2048];
+
+	while (recv(cap_fd, b, sizeof(b), 0) >= 0)
+		;
+}
+
+/*
+ * The ACKs B sent to A's QP within @ms: how many, and the PSN of the last
+ * in *@psn.
+ */
+static unsigned int cap_acks(const struct pair *p, int ms, uint32_t *psn)
+{
+	int64_t end = vt_now_ms() + ms;
+	unsigned int n = 0;
+	uint8_t b[2048];
+	ssize_t len;
+
+	while (vt_now_ms() < end) {
+		const uint8_t *bth;
+		unsigned int ihl;
+		uint32_t saddr;
+
+		len = recv(cap_fd, b, sizeof(b), 0);
+		if (len < 0) {
+			usleep(10 * 1000);
+			continue;
+		}
+		ihl = (b[0] & 0xf) * 4u;
+		if (len < 20 || b[0] >> 4 != 4 || b[9] != IPPROTO_UDP ||
+		    (size_t)len < ihl + 8 + RCORE_BTH_LEN + 4)
+			continue;
+		memcpy(&saddr, b + 12, 4);
+		bth = b + ihl + 8;
+		if (saddr != flow.daddr ||
+		    ((b[ihl + 2] << 8) | b[ihl + 3]) != RCORE_ROCEV2_PORT ||
+		    bth[0] != RCORE_RC_ACK ||
+		    (((uint32_t)bth[5] << 16) | (bth[6] << 8) | bth[7]) !=
+		    p->qp_a->qp_num)
+			continue;
+		*psn = ((uint32_t)bth[9] << 16) | (bth[10] << 8) | bth[11];
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A duplicate that asks for an ACK, behind a newer request: B answers
+ * with its latest ACK (the newest request's PSN), not the duplicate's own
+ * PSN, and does not execute it.  (rxe on 6.1, sending a message again,
+ * takes an ACK of exactly that message's last PSN for its end without
+ * completing it, and sends its packets again one PSN late.)
+ */
+static void class_dup_ack(struct pair *p)
+{
+	uint8_t buf[PKT_MAX], data[16];
+	uint32_t first, last, psn = 0;
+	long long want[C_MAX];
+	struct counters b;
+	unsigned int n;
+	size_t len;
+
+	vt_case_begin();
+	read_counters(&b);
+	first = p->epsn;
+	if (!probe(p, "a first WRITE") || !probe(p, "a second WRITE"))
+		goto out;
+	last = rcore_psn_add(p->epsn, -1);
+	usleep(200 * 1000);	/* their ACKs out of the way */
+	cap_flush();
+	memset(data, 0x3c, sizeof(data));
+	len = mk_write(buf, p, RCORE_RC_WRITE_ONLY, first, 0, p->mr->rkey,
+		       sizeof(data), data, sizeof(data));
+	inject(buf, len);
+	n = cap_acks(p, 1000, &psn);
+	if (n != 1 || psn != last)
+		vt_bad("%u ACKs to the duplicate at PSN 0x%06x (the last PSN 0x%06x), want one with PSN 0x%06x, the latest",
+		    n, first, psn, last);
+	probe(p, "after the duplicate");
+	want_none(want, 4);
+	want[C_DUP_REQ] = 1;
+	want[C_DROP_SEQ] = -1;
+	class_check(p, &b, want, "after a duplicate behind a newer request");
+out:
+	vt_case_end("a duplicate WRITE asking for an ACK behind a newer one: not executed, answered with the latest ACK (the newer one's PSN)");
+}
+
 /* Duplicates (behind ePSN) with other data: acknowledged, not executed. */
 static void class_psn_behind(struct pair *p)
 {
@@ -1557,7 +1652,26 @@ static void class_final(struct pair *p)
 /* main                                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* The raw socket, opened in network namespace @ns (NULL: this one). */
+/* The capture on cap_if, in the namespace open_raw() is in. */
+static void open_capture(void)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+
+	sll.sll_protocol = htons(ETH_P_IP);
+	sll.sll_ifindex = (int)if_nametoindex(cap_if);
+	if (!sll.sll_ifindex)
+		vt_die("no interface %s: %s", cap_if, strerror(errno));
+	cap_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK,
+			htons(ETH_P_IP));
+	if (cap_fd < 0 ||
+	    bind(cap_fd, (struct sockaddr *)&sll, sizeof(sll)))
+		vt_die("capture on %s: %s", cap_if, strerror(errno));
+}
+
+/*
+ * The raw socket and the capture, opened in network namespace @ns (NULL:
+ * this one).
+ */
 static void open_raw(const char *ns)
 {
 	char path[256];
@@ -1575,6 +1689,7 @@ static void open_raw(const char *ns)
 	raw_fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 	if (raw_fd < 0)
 		vt_die("raw socket: %s", strerror(errno));
+	open_capture();
 	if (ns) {
 		if (setns(self, CLONE_NEWNET))
 			vt_die("back to our network namespace: %s",
@@ -1587,6 +1702,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: rodp_inject [--netns NS] [--seed N] [--fuzz N] [--from DEV] [--to DEV]\n"
+		"       [--capture IF]\n"
 		"       rodp_inject --selftest PCAP\n");
 	exit(2);
 }
@@ -1612,12 +1728,14 @@ int main(int argc, char **argv)
 			name_a = argv[++i];
 		else if (!strcmp(argv[i], "--to") && i + 1 < argc)
 			name_b = argv[++i];
+		else if (!strcmp(argv[i], "--capture") && i + 1 < argc)
+			cap_if = argv[++i];
 		else
 			usage();
 	}
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 
-	printf("1..21\n");
+	printf("1..22\n");
 	vt_diag("seed %lu, %u packets per fuzz class, %s -> %s", seed, fuzz_n,
 		name_a, name_b);
 	open_raw(ns);
@@ -1656,6 +1774,7 @@ int main(int argc, char **argv)
 	class_create_fails(p);
 	class_psn_ahead(p);
 	class_psn_behind(p);
+	class_dup_ack(p);
 	class_reth_too_long(p);
 	class_bad_rkey(p);
 	class_over_mtu(p);

@@ -2,7 +2,8 @@
 # VM suite "inject": tests/vm/progs/rodp_inject.c, crafted and random
 # RoCEv2 packets sent from ns0 (where rodp0's address lives) through a raw
 # socket at a live RC QP on rodp1: bad ICRC, truncated headers, foreign
-# and reserved opcodes, wrong QPN, PSNs out of the window, RETH beyond
+# and reserved opcodes, wrong QPN, PSNs out of the window, a duplicate
+# behind a newer request (the ACK it gets, captured on ve0), RETH beyond
 # the MR, bad R_Key, payload above the path MTU, seeded fuzz.  It prints
 # its own TAP plan and cases; the harness checks the kernel log.
 #
