@@ -520,7 +520,7 @@ static void wait_rx(const struct counters *before, long long n)
 static int raw_fd = -1;
 static struct ipv4_flow flow;
 /* A capture of what B answers, on A's interface (--capture IF in --netns) */
-static int cap_fd = -1;
+static int cap_fd = -1, cap_ifindex;
 static const char *cap_if = "ve0";
 static struct sockaddr_in dst;
 static unsigned int sent;
@@ -1196,6 +1196,23 @@ static void class_psn_ahead(struct pair *p)
 	vt_case_end("PSN 2^22 ahead of the window: one NAK (tx_nak_seq), then dropped (rx_drop_seq), QP alive");
 }
 
+/*
+ * Capture every frame on cap_if (@on), or nothing.  A tap of all frames,
+ * as tcpdump's: while it is there, rodp sends B's answers to A through
+ * the network, not from device to device (rodp_direct.c).
+ */
+static void cap_on(bool on)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = on ? htons(ETH_P_ALL) : 0,
+		.sll_ifindex = cap_ifindex,
+	};
+
+	if (bind(cap_fd, (struct sockaddr *)&sll, sizeof(sll)))
+		vt_die("capture on %s: %s", cap_if, strerror(errno));
+}
+
 /* Forget what the capture holds. */
 static void cap_flush(void)
 {
@@ -1261,6 +1278,7 @@ static void class_dup_ack(struct pair *p)
 	size_t len;
 
 	vt_case_begin();
+	cap_on(true);
 	read_counters(&b);
 	first = p->epsn;
 	if (!probe(p, "a first WRITE") || !probe(p, "a second WRITE"))
@@ -1282,6 +1300,7 @@ static void class_dup_ack(struct pair *p)
 	want[C_DROP_SEQ] = -1;
 	class_check(p, &b, want, "after a duplicate behind a newer request");
 out:
+	cap_on(false);
 	vt_case_end("a duplicate WRITE asking for an ACK behind a newer one: not executed, answered with the latest ACK (the newer one's PSN)");
 }
 
@@ -1652,20 +1671,18 @@ static void class_final(struct pair *p)
 /* main                                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* The capture on cap_if, in the namespace open_raw() is in. */
+/*
+ * The capture socket on cap_if, made in the namespace open_raw() is in;
+ * it takes nothing until cap_on().
+ */
 static void open_capture(void)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
-
-	sll.sll_protocol = htons(ETH_P_IP);
-	sll.sll_ifindex = (int)if_nametoindex(cap_if);
-	if (!sll.sll_ifindex)
+	cap_ifindex = (int)if_nametoindex(cap_if);
+	if (!cap_ifindex)
 		vt_die("no interface %s: %s", cap_if, strerror(errno));
-	cap_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK,
-			htons(ETH_P_IP));
-	if (cap_fd < 0 ||
-	    bind(cap_fd, (struct sockaddr *)&sll, sizeof(sll)))
-		vt_die("capture on %s: %s", cap_if, strerror(errno));
+	cap_fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (cap_fd < 0)
+		vt_die("AF_PACKET socket: %s", strerror(errno));
 }
 
 /*
