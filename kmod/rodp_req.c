@@ -504,13 +504,15 @@ static void rodp_comp_fatal(struct rodp_qp *qp, enum ib_wc_status status)
  * A read response or atomic ACK whose data could not be placed for the
  * moment only (@err -EBUSY: the ODP fault kept colliding with
  * invalidations; -ENOMEM): dropped as if lost on the wire.  Nothing of
- * it counted (the fault counted in odp_fault_fails); the retry timer
- * asks for it again (an atomic is not done twice: the responder replays
- * its result).  True when it was dropped.
+ * it counted; the retry timer asks for it again (an atomic is not done
+ * twice: the responder replays its result).  Not without a retry timer
+ * (timeout 0): the work request ends with its error then.  True when it
+ * was dropped.
  */
 static bool rodp_comp_mem_later(struct rodp_qp *qp, int err)
 {
-	if (err != -EBUSY && err != -ENOMEM)
+	if ((err != -EBUSY && err != -ENOMEM) ||
+	    !rcore_rc_ack_timeout_ns(qp->attr.timeout))
 		return false;
 	rodp_dbg_qp(qp, "response dropped: fault failed for now (%d)\n",
 		    err);

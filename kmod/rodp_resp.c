@@ -191,17 +191,19 @@ static void rodp_resp_rnr(struct rodp_qp *qp, u32 psn,
  * only (@err): -EBUSY, it kept colliding with invalidations past its
  * deadline (a slow kernel, a page under migration or reclaim), or
  * -ENOMEM.  Neither is the requester's error nor a reason to end the
- * QP: as a NIC's responder answers a page fault, an RNR NAK, and the
- * requester sends the packet again.  Nothing of the packet counted as
- * done (a SEND keeps its receive, a WRITE its position), so the retry
- * writes the same bytes (counted as tx_rnr_nak and, by the fault,
- * odp_fault_fails).  Return false for any other error.
+ * QP: as a NIC's responder answers a page fault, an RNR NAK (counted in
+ * tx_rnr_nak), and the requester sends the packet again after its RNR
+ * timer (rxe does for any request, rodp for anything but a read, which
+ * is never NAKed so).  Nothing of the packet counted as done (a SEND
+ * keeps its receive, a WRITE its position, an atomic was not executed),
+ * so the retry writes the same bytes.  On UC the message is dropped.
+ * Return false for any other error.
  */
 static bool rodp_resp_mem_later(struct rodp_qp *qp, u32 psn, int err)
 {
 	if (err != -EBUSY && err != -ENOMEM)
 		return false;
-	rodp_dbg_qp(qp, "RNR NAK psn %u: fault failed for now (%d)\n", psn,
+	rodp_dbg_qp(qp, "psn %u: fault failed for now (%d): RNR\n", psn,
 		    err);
 	rodp_resp_rnr(qp, psn, RODP_CNT_UC_DROP_ACCESS);
 	return true;
@@ -301,8 +303,8 @@ static int rodp_atomic_write_piece(void *priv, void *kaddr, u64 len)
 
 /*
  * Execute an ATOMIC WRITE (rcore checked its length and alignment).
- * False when it did not happen: the QP is in error, or it waits for a
- * fault on the work item.
+ * False when it did not happen: the QP is in error, it waits for a fault
+ * on the work item, or the fault failed for the moment (an RNR NAK).
  */
 static bool rodp_resp_atomic_write(struct rodp_qp *qp,
 				   const struct rodp_rx *rx)
@@ -415,7 +417,7 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			return;
 		}
 		if (!wqe) {
-			rodp_dbg_qp(qp, "RNR NAK psn %u: no receive posted\n",
+			rodp_dbg_qp(qp, "psn %u: no receive posted: RNR\n",
 				    psn);
 			rodp_resp_rnr(qp, psn, RODP_CNT_UC_DROP_NO_RECV);
 			return;
@@ -616,8 +618,8 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
  * sending again for the end of that message, without completing it, and
  * its next retry sends that message's packets again one PSN late (seen
  * under packet loss: a SEND one packet longer than the receive, a
- * remote invalid request).  The latest ACK is that PSN only when nothing
- * after it was executed.
+ * remote invalid request).  The latest ACK is still that PSN when no
+ * SEND or WRITE after it was executed (reads and atomics do not move it).
  */
 static void rodp_resp_dup_ack(struct rodp_qp *qp,
 			      const struct rcore_rc_ack *dup)

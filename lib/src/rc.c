@@ -730,10 +730,15 @@ static void rcore_rc_comp_aeth(const struct rcore_rc_req_state *st,
 		return;
 
 	case RCORE_AETH_RNR_NAK:
-		/* acknowledges every PSN before @p */
+		/*
+		 * Acknowledges every PSN before @p.  Not for a read, whose
+		 * responses answer it; for an atomic, whose memory was not
+		 * ready, as for a SEND or WRITE (rodp's answer to an ODP
+		 * fault that failed for the moment).
+		 */
 		if (rcore_psn_before(last, p))
 			rcore_rc_comp_passed(st, wqe, v, last);
-		else if (rdat)
+		else if (wqe->kind == RCORE_RC_MSG_READ)
 			rcore_rc_comp_ignore(v, RCORE_RC_CWHY_UNEXPECTED);
 		else
 			rcore_rc_comp_rnr(st, v, p, code);

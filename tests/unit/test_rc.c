@@ -1635,8 +1635,13 @@ static void test_comp_atomic(void **state)
 	comp_ignored(&st, &a, &p, RCORE_RC_CWHY_BAD_SYNDROME);
 	p = mkresp(RCORE_RC_READ_RESP_ONLY, 0xffffff, ACKSYN, 8);
 	comp_ignored(&st, &a, &p, RCORE_RC_CWHY_UNEXPECTED);
+	/* an RNR NAK at its PSN: its memory was not ready, ask again */
 	p = mkresp(RCORE_RC_ACK, 0xffffff, rcore_aeth_rnr_nak(1), 0);
-	comp_ignored(&st, &a, &p, RCORE_RC_CWHY_UNEXPECTED);
+	comp(&st, &a, &p, &v, RCORE_RC_COMP_RNR_WAIT);
+	assert_int_equal(v.psn, 0xffffff);
+	assert_int_equal(v.rnr_usec, 10);
+	rcore_rc_comp_apply(&st, &v);
+	assert_int_equal(st.una_psn, 0xffffff);
 
 	p = mkresp(RCORE_RC_ATOMIC_ACK, 0xffffff, ACKSYN, 0);
 	comp(&st, &a, &p, &v, RCORE_RC_COMP_ATOMIC_DATA);
@@ -1680,6 +1685,10 @@ static void test_comp_atomic_write(void **state)
 	comp_ignored(&st, &a, &p, RCORE_RC_CWHY_UNEXPECTED);
 	p = mkresp(RCORE_RC_READ_RESP_ONLY, 5, rcore_aeth_rnr_nak(1), 0);
 	comp_ignored(&st, &a, &p, RCORE_RC_CWHY_BAD_SYNDROME);
+	/* an RNR NAK in an ACK at its PSN: ask again after the timer */
+	p = mkresp(RCORE_RC_ACK, 5, rcore_aeth_rnr_nak(1), 0);
+	comp(&st, &a, &p, &v, RCORE_RC_COMP_RNR_WAIT);
+	assert_int_equal(v.psn, 5);
 
 	/* a plain ACK for both: the atomic write's answer was lost */
 	p = mkresp(RCORE_RC_ACK, 6, ACKSYN, 0);

@@ -1224,9 +1224,10 @@ static void cap_flush(void)
 
 /*
  * The ACKs B sent to A's QP within @ms: how many, and the PSN of the last
- * in *@psn.
+ * in *@psn.  With @until set, it stops at the first ACK of PSN @until.
  */
-static unsigned int cap_acks(const struct pair *p, int ms, uint32_t *psn)
+static unsigned int cap_acks(const struct pair *p, int ms, uint32_t *psn,
+			     const uint32_t *until)
 {
 	int64_t end = vt_now_ms() + ms;
 	unsigned int n = 0;
@@ -1257,6 +1258,8 @@ static unsigned int cap_acks(const struct pair *p, int ms, uint32_t *psn)
 			continue;
 		*psn = ((uint32_t)bth[9] << 16) | (bth[10] << 8) | bth[11];
 		n++;
+		if (until && *psn == *until)
+			break;
 	}
 	return n;
 }
@@ -1284,13 +1287,16 @@ static void class_dup_ack(struct pair *p)
 	if (!probe(p, "a first WRITE") || !probe(p, "a second WRITE"))
 		goto out;
 	last = rcore_psn_add(p->epsn, -1);
-	usleep(200 * 1000);	/* their ACKs out of the way */
+	/* Their ACKs out of the way: up to the second one's. */
+	if (!cap_acks(p, 5000, &psn, &last) || psn != last)
+		vt_bad("no ACK of the second WRITE (PSN 0x%06x) within 5 s",
+		    last);
 	cap_flush();
 	memset(data, 0x3c, sizeof(data));
 	len = mk_write(buf, p, RCORE_RC_WRITE_ONLY, first, 0, p->mr->rkey,
 		       sizeof(data), data, sizeof(data));
 	inject(buf, len);
-	n = cap_acks(p, 1000, &psn);
+	n = cap_acks(p, 1000, &psn, NULL);
 	if (n != 1 || psn != last)
 		vt_bad("%u ACKs to the duplicate at PSN 0x%06x (the last PSN 0x%06x), want one with PSN 0x%06x, the latest",
 		    n, first, psn, last);

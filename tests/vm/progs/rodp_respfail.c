@@ -965,6 +965,46 @@ static void case_busy_requester(void)
 	vt_case_end("rodp0 READs 64 KiB into a cold ODP buffer, its fault fails for now (injected -EBUSY): the response is dropped, the READ asked again, every byte right; the QP stays RTS");
 }
 
+/*
+ * case_busy(true) with rodp1 as the requester in place of rxe0: rodp's
+ * own completer must take the RNR NAK at an atomic's PSN (it waits and
+ * sends it again: rnr_waits, no ACK timeout) and the add is done once.
+ */
+static void case_busy_rodp_atomic(void)
+{
+	int want[C_NUM] = { [C_RNR] = 1, [C_BUSY_HITS] = 1 };
+	uint64_t w0 = 0, w1 = 0, t0 = 0, t1 = 0, old;
+	struct vt_dev rxe = dev_q, d;
+	long long before[C_NUM];
+	struct pair p;
+
+	if (vt_dev_open(&d, "rodp1", false))
+		vt_die("%s", d.error);
+	dev_q = d;
+	pair_open(&p, 8);
+	old = vt_get_u64(p.mem_r);
+	counters(before);
+	vt_hw_counter(dev_q.name, "rnr_waits", &w0);
+	vt_hw_counter(dev_q.name, "ack_timeouts", &t0);
+	inj_arm_at("odp_busy", 1);
+	do_atomic(&p, false, 0, IBV_WC_SUCCESS);
+	inj_arm_at("odp_busy", 0);
+	vt_hw_counter(dev_q.name, "rnr_waits", &w1);
+	vt_hw_counter(dev_q.name, "ack_timeouts", &t1);
+	if (w1 - w0 != 1 || t1 != t0)
+		vt_bad("%s: rnr_waits +%" PRIu64 " (want 1), ack_timeouts +%" PRIu64 " (want 0)",
+		    dev_q.name, w1 - w0, t1 - t0);
+	if (vt_get_u64(p.mem_r) != old + 1 || vt_get_u64(p.buf_q) != old)
+		vt_bad("FETCH_ADD: memory 0x%" PRIx64 " (want 0x%" PRIx64 "), returned 0x%" PRIx64 " (want 0x%" PRIx64 ")",
+		    vt_get_u64(p.mem_r), old + 1, vt_get_u64(p.buf_q), old);
+	want_state(&p, IBV_QPS_RTS);
+	want_counters(before, want);
+	pair_close(&p);
+	ibv_close_device(dev_q.ctx);
+	dev_q = rxe;
+	vt_case_end("FETCH_ADD from rodp1, its fault fails for now (injected -EBUSY): rodp1 takes the RNR NAK (rnr_waits +1, no ACK timeout), the add done once; the QP stays RTS");
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -989,7 +1029,7 @@ int main(int argc, char **argv)
 			usage();
 	}
 
-	printf("1..11\n");
+	printf("1..12\n");
 	vt_case_begin();
 	if (vt_dev_open(&dev_q, name_q, false))
 		vt_die("%s", dev_q.error);
@@ -1018,6 +1058,7 @@ int main(int argc, char **argv)
 	case_busy(false);
 	case_busy(true);
 	case_busy_requester();
+	case_busy_rodp_atomic();
 
 	close(cap_fd);
 	ibv_close_device(dev_q.ctx);

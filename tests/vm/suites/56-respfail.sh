@@ -12,7 +12,8 @@
 # And a fault that fails for the moment only (rodp/inject/odp_busy) under
 # a WRITE and a FETCH_ADD: one RNR NAK, then the retry completes; and
 # under a READ's response into rodp0's own ODP buffer: dropped, asked
-# again, complete.
+# again, complete; and a FETCH_ADD from rodp1 (rodp's own requester takes
+# the RNR NAK).
 # rdma_rxe is reloaded first, so that its WARN_ON_ONCE() in
 # rxe_completer() can fire in this suite's part of the kernel log.
 set -u
