@@ -868,6 +868,51 @@ static void case_busy(bool atomic)
 }
 
 /*
+ * The same in the middle of a message: a WRITE of the whole 512 KiB MR,
+ * whose second fault (the first brings in 256 KiB ahead) fails for the
+ * moment.  One RNR NAK, at a PSN inside the message, no other NAK; rxe0
+ * sends the rest again and every byte lands once, where it belongs.
+ */
+static void case_busy_mid(void)
+{
+	int want[C_NUM] = { [C_RNR] = 1, [C_BUSY_HITS] = 1 };
+	long long before[C_NUM];
+	unsigned int n, i, rnr = 0;
+	uint32_t at = 0;
+	struct pair p;
+
+	pair_open(&p, 9);
+	vt_fill(p.buf_q, MR_LEN, 98);
+	counters(before);
+	inj_arm_at("odp_busy", 2);
+	n = do_write(&p, 0, MR_LEN, IBV_WC_SUCCESS);
+	inj_arm_at("odp_busy", 0);
+	for (i = 0; i < n; i++) {
+		if (pkts[i].syn < 0 || !(pkts[i].syn & 0xe0))
+			continue;
+		if ((pkts[i].syn & 0xe0) != 0x20) {
+			vt_bad("%s: a NAK", pkt_str(pkts, i));
+			continue;
+		}
+		rnr++;
+		at = pkts[i].psn;
+	}
+	if (rnr != 1 || at == REQ_PSN ||
+	    ((at - REQ_PSN) & 0xffffff) >= MR_LEN / p.mtu)
+		vt_bad("%u RNR NAKs, the last at PSN 0x%06x: want one inside the message, after its first PSN",
+		    rnr, at);
+	else
+		vt_diag("the RNR NAK at PSN +%u of %u", (at - REQ_PSN) & 0xffffff,
+			MR_LEN / p.mtu);
+	if (memcmp(p.mem_r, p.buf_q, MR_LEN))
+		vt_bad("the responder's memory differs from what was written");
+	want_state(&p, IBV_QPS_RTS);
+	want_counters(before, want);
+	pair_close(&p);
+	vt_case_end("WRITE of 512 KiB, its second fault fails for now (injected -EBUSY): one RNR NAK inside the message, then every byte once; rxe0 ends SUCCESS, the QP stays RTS");
+}
+
+/*
  * The same on rodp as the requester: rodp0 READs 64 KiB from rxe0 into a
  * cold ODP buffer of its own, and the fault that places the first
  * response fails for the moment (odp_busy).  The response is dropped as
@@ -1029,7 +1074,7 @@ int main(int argc, char **argv)
 			usage();
 	}
 
-	printf("1..12\n");
+	printf("1..13\n");
 	vt_case_begin();
 	if (vt_dev_open(&dev_q, name_q, false))
 		vt_die("%s", dev_q.error);
@@ -1057,6 +1102,7 @@ int main(int argc, char **argv)
 	case_nak_behind_read();
 	case_busy(false);
 	case_busy(true);
+	case_busy_mid();
 	case_busy_requester();
 	case_busy_rodp_atomic();
 
