@@ -589,19 +589,32 @@ static void want_state(struct pair *p, enum ibv_qp_state want)
 		    vt_qp_state_str(st), vt_qp_state_str(want));
 }
 
-/* Q reads @len bytes at offset @off of R's MR. */
-static unsigned int do_read(struct pair *p, uint32_t off, uint32_t len,
+/* Q reads (@op IBV_WR_RDMA_READ) or writes @len bytes at @off of R's MR. */
+static unsigned int do_rdma(struct pair *p, enum ibv_wr_opcode op,
+			    uint32_t off, uint32_t len,
 			    enum ibv_wc_status status)
 {
 	struct ibv_sge g = { .addr = (uintptr_t)p->buf_q, .length = len,
 			     .lkey = p->mr_q->lkey };
 	struct ibv_send_wr wr;
 
-	vt_send_wr(&wr, 1, &g, 1, IBV_WR_RDMA_READ, IBV_SEND_SIGNALED);
+	vt_send_wr(&wr, 1, &g, 1, op, IBV_SEND_SIGNALED);
 	wr.wr.rdma.remote_addr = (uintptr_t)p->mem_r + off;
 	wr.wr.rdma.rkey = p->mr_r->rkey;
 	cap_reset();
 	return run_wr(p, &wr, status);
+}
+
+static unsigned int do_read(struct pair *p, uint32_t off, uint32_t len,
+			    enum ibv_wc_status status)
+{
+	return do_rdma(p, IBV_WR_RDMA_READ, off, len, status);
+}
+
+static unsigned int do_write(struct pair *p, uint32_t off, uint32_t len,
+			     enum ibv_wc_status status)
+{
+	return do_rdma(p, IBV_WR_RDMA_WRITE, off, len, status);
 }
 
 /*
@@ -621,21 +634,6 @@ static unsigned int do_atomic(struct pair *p, bool cas, uint32_t off,
 	wr.wr.atomic.rkey = p->mr_r->rkey;
 	wr.wr.atomic.compare_add = 1;
 	wr.wr.atomic.swap = 0x5a5a5a5a5a5a5a5aull;
-	cap_reset();
-	return run_wr(p, &wr, status);
-}
-
-/* Q writes @len bytes of its buffer at offset @off of R's MR. */
-static unsigned int do_write(struct pair *p, uint32_t off, uint32_t len,
-			     enum ibv_wc_status status)
-{
-	struct ibv_sge g = { .addr = (uintptr_t)p->buf_q, .length = len,
-			     .lkey = p->mr_q->lkey };
-	struct ibv_send_wr wr;
-
-	vt_send_wr(&wr, 1, &g, 1, IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED);
-	wr.wr.rdma.remote_addr = (uintptr_t)p->mem_r + off;
-	wr.wr.rdma.rkey = p->mr_r->rkey;
 	cap_reset();
 	return run_wr(p, &wr, status);
 }
