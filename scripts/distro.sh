@@ -5,8 +5,9 @@
 #
 #  - build/deps/root-NAME: `debootstrap --variant=minbase` from Debian's
 #    archive with that distribution's rdma-core, ibverbs-utils,
-#    ibverbs-providers, rdmacm-utils, perftest, iproute2, the tools the
-#    suites use, and a compiler with libibverbs-dev.  Made once (a stamp
+#    ibverbs-providers, rdmacm-utils, perftest, python3-pyverbs (its
+#    tests for the conformance suite), nvme-cli, nftables, iproute2, the
+#    tools the suites use, and a compiler with libibverbs-dev.  Made once (a stamp
 #    names the package list); nothing from the host goes in.
 #  - build/distro/NAME/provider/librodp-rdmav<ABI>.so: the provider,
 #    configured and built inside that root (cmake -DRODP_PROVIDER_ONLY=ON,
@@ -29,7 +30,7 @@ esac
 # suites' tools, and what builds the provider.
 PACKAGES=(
 	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils perftest
-	libcmocka0
+	python3-pyverbs nvme-cli nftables libcmocka0
 	iproute2 kmod procps psmisc util-linux iputils-ping tcpdump strace
 	python3 bc gawk ethtool
 	gcc libc6-dev make cmake pkg-config libibverbs-dev
