@@ -34,11 +34,14 @@ static const struct rodp_sge *rodp_ud_sges(const void *wqe, size_t hdr)
 
 /*
  * Send one WQE as a datagram.  Return its completion status; a packet the
- * network drops (no route, no memory) is a success, as on a wire.
+ * network drops (no route, no memory) is a success, as on a wire.  With
+ * *@again set, nothing was sent: its ODP memory needs a fault that may not
+ * sleep here, and the WQE goes again from the work item.
  */
 static enum ib_wc_status rodp_ud_send(struct rodp_qp *qp,
 				      const struct rodp_swqe *wqe,
-				      struct rodp_swqe_info *info)
+				      struct rodp_swqe_info *info,
+				      bool *again)
 {
 	const struct rodp_sge *sge = rodp_ud_sges(wqe, sizeof(*wqe));
 	struct rodp_tx tx = {};
@@ -90,6 +93,10 @@ static enum ib_wc_status rodp_ud_send(struct rodp_qp *qp,
 	}
 	err = rodp_xmit(qp, &tx);
 	rodp_ah_release(cookie);
+	if (err == -EWOULDBLOCK) {
+		*again = true;
+		return IB_WC_SUCCESS;
+	}
 
 	qp->req.next_psn = (qp->req.next_psn + 1) & RCORE_PSN_MASK;
 	qp->req.una_psn = qp->req.next_psn;	/* nothing outstanding */
@@ -124,6 +131,8 @@ void rodp_ud_req_run(struct rodp_qp *qp, bool *busy)
 	if (!rodp_qp_can_send(qp))
 		return;
 	while (budget-- && rodp_qp_state(qp) != IB_QPS_SQD) {
+		bool again = false;
+
 		wqe = rodp_wq_fetch(&qp->sq);
 		if (!wqe)
 			break;
@@ -132,7 +141,14 @@ void rodp_ud_req_run(struct rodp_qp *qp, bool *busy)
 		info->signaled = qp->sq_sig_all ||
 				 (wqe->flags & RODP_SEND_SIGNALED);
 		info->kind = RCORE_RC_MSG_SEND;
-		status = rodp_ud_send(qp, wqe, info);
+		status = rodp_ud_send(qp, wqe, info, &again);
+		if (again) {
+			/* Fetched again (as posted) by the work item. */
+			qp->sq.head--;
+			rodp_eng_defer(qp, RODP_REQ);
+			*busy = true;
+			break;
+		}
 		info->started = true;
 		qp->send_idx = qp->sq.cons;
 		rodp_qp_send_cqe(qp, qp->sq.cons, status);

@@ -397,6 +397,54 @@ static void test_odp(void **state)
 		   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_ON_DEMAND);
 }
 
+/*
+ * A send from ODP memory that is not there when it is posted: the buffer
+ * is given back (MADV_DONTNEED) before each send, as rdma-core's own
+ * test_odp_ud_traffic does from v50 on.  The requester may not fault in
+ * the post: it leaves the send to its work item, which faults it in
+ * (zeros, what the anonymous pages hold after MADV_DONTNEED).  A rodp
+ * sender only: a pinned MR keeps the pages it pinned, whatever the
+ * mapping holds after MADV_DONTNEED.
+ */
+static void test_odp_cold(void **state)
+{
+	const int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_ON_DEMAND;
+	struct tcase *tc = *state;
+	struct ibv_ah *ah = setup(tc, false);
+	size_t sizes[] = { 1, 1000, 0 };
+	static const uint8_t zero[4096];
+	struct buf *s, *r;
+	struct ibv_wc wc;
+	unsigned int i;
+	char what[64];
+	int ret;
+
+	sizes[ARRAY_SIZE(sizes) - 1] = tc->mtu;
+	s = buf_new(tc, tc->a.pd, 8192,
+		    tc->pair->a->rodp ? access : IBV_ACCESS_LOCAL_WRITE);
+	r = buf_new(tc, tc->b.pd, 8192,
+		    tc->pair->b->rodp ? access : IBV_ACCESS_LOCAL_WRITE);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		snprintf(what, sizeof(what), "SEND %zu bytes from a page given back",
+			 sizes[i]);
+		memset(r->mem, 0xa5, GRH + sizes[i]);
+		post_recv(&tc->b, r, 0, GRH + sizes[i], i);
+		CHECK(!madvise(s->mem, s->size, MADV_DONTNEED),
+		      "madvise: %s", strerror(errno));
+		ret = send_ud(&tc->a, ah, tc->b.qp->qp_num, QKEY, s, 0,
+			      sizes[i], i, IBV_WR_SEND, 0);
+		CHECK(!ret, "%s: ibv_post_send: %s", what, strerror(ret));
+		expect_wc(tc->a.scq, &wc, what, i, IBV_WC_SUCCESS,
+			  IBV_WC_SEND);
+		expect_wc(tc->b.rcq, &wc, what, i, IBV_WC_SUCCESS,
+			  IBV_WC_RECV);
+		CHECK(wc.byte_len == GRH + sizes[i],
+		      "%s: byte_len %u, want %zu", what, wc.byte_len,
+		      GRH + sizes[i]);
+		check_bytes(r->mem + GRH, zero, sizes[i], what);
+	}
+}
+
 /* Implicit ODP MRs (the whole address space) on the rodp ends. */
 static void test_odp_implicit(void **state)
 {
@@ -1060,6 +1108,7 @@ static const struct kind kinds[] = {
 	{ "mcast", test_mcast, NEED_A_RODP | NEED_B_RODP },
 	{ "odp", test_odp, NEED_ODP },
 	{ "odp implicit", test_odp_implicit, NEED_ODP },
+	{ "odp cold send", test_odp_cold, NEED_A_RODP },
 };
 
 static int tc_teardown(void **state)
