@@ -1060,6 +1060,19 @@ int rodp_odp_module_init(void);
 void rodp_odp_module_exit(void);
 void rodp_mm_ref_umem(int delta);
 
+/**
+ * rodp_mem_later - did memory fail an access for the moment only
+ * @err: an error of rodp_mr_io(), rodp_mr_frags() or rodp_xmit()
+ *
+ * -EBUSY: an ODP fault kept colliding with invalidations past its
+ * deadline; -ENOMEM: no memory (a mirror block, an skb).  The same access
+ * may well succeed when the requester asks again, so neither ends a QP.
+ */
+static inline bool rodp_mem_later(int err)
+{
+	return err == -EBUSY || err == -ENOMEM;
+}
+
 /* rodp_main.c: debugfs rodp/, created first at module load */
 extern struct dentry *rodp_debugfs_root;
 

@@ -511,8 +511,7 @@ static void rodp_comp_fatal(struct rodp_qp *qp, enum ib_wc_status status)
  */
 static bool rodp_comp_mem_later(struct rodp_qp *qp, int err)
 {
-	if ((err != -EBUSY && err != -ENOMEM) ||
-	    !rcore_rc_ack_timeout_ns(qp->attr.timeout))
+	if (!rodp_mem_later(err) || !rcore_rc_ack_timeout_ns(qp->attr.timeout))
 		return false;
 	rodp_dbg_qp(qp, "response dropped: fault failed for now (%d)\n",
 		    err);

@@ -154,20 +154,6 @@ void rodp_resp_fatal(struct rodp_qp *qp, u32 psn, enum rcore_nak_code code)
 }
 
 /*
- * Memory failed a request (@err, from rodp_mr_get() or rodp_mr_io()):
- * NAK it, and the QP goes to the error state.  An address space that is
- * gone (-ESRCH: the process is exiting, its QPs are about to be
- * destroyed) is the responder's own failure, a remote operational error;
- * anything else (a key gone, memory unmapped, PROT_NONE or read-only) is
- * a remote access error.
- */
-static void rodp_resp_mem_fatal(struct rodp_qp *qp, u32 psn, int err)
-{
-	rodp_resp_fatal(qp, psn, err == -ESRCH ? RCORE_NAK_REMOTE_OP_ERR :
-			RCORE_NAK_REMOTE_ACCESS_ERR);
-}
-
-/*
  * Not ready for the request at @psn: an RNR NAK (the requester sends it
  * again after the QP's min_rnr_timer), or on UC the message is dropped.
  */
@@ -201,12 +187,29 @@ static void rodp_resp_rnr(struct rodp_qp *qp, u32 psn,
  */
 static bool rodp_resp_mem_later(struct rodp_qp *qp, u32 psn, int err)
 {
-	if (err != -EBUSY && err != -ENOMEM)
+	if (!rodp_mem_later(err))
 		return false;
 	rodp_dbg_qp(qp, "psn %u: fault failed for now (%d): RNR\n", psn,
 		    err);
 	rodp_resp_rnr(qp, psn, RODP_CNT_UC_DROP_ACCESS);
 	return true;
+}
+
+/*
+ * Memory failed a request (@err, from rodp_mr_get() or rodp_mr_io()).
+ * For the moment only: rodp_resp_mem_later().  Else NAK it, and the QP
+ * goes to the error state.  An address space that is gone (-ESRCH: the
+ * process is exiting, its QPs are about to be destroyed) is the
+ * responder's own failure, a remote operational error; anything else (a
+ * key gone, memory unmapped, PROT_NONE or read-only) is a remote access
+ * error.
+ */
+static void rodp_resp_mem_failed(struct rodp_qp *qp, u32 psn, int err)
+{
+	if (rodp_resp_mem_later(qp, psn, err))
+		return;
+	rodp_resp_fatal(qp, psn, err == -ESRCH ? RCORE_NAK_REMOTE_OP_ERR :
+			RCORE_NAK_REMOTE_ACCESS_ERR);
 }
 
 /*
@@ -335,9 +338,11 @@ static bool rodp_resp_atomic_write(struct rodp_qp *qp,
 		rodp_eng_defer(qp, RODP_RESP);
 		return false;
 	}
-	if (err && !rodp_resp_mem_later(qp, pkt->bth.psn, err))
-		rodp_resp_mem_fatal(qp, pkt->bth.psn, err);
-	return !err;
+	if (err) {
+		rodp_resp_mem_failed(qp, pkt->bth.psn, err);
+		return false;
+	}
+	return true;
 }
 
 static bool rodp_resp_job_room(struct rodp_qp *qp)
@@ -521,10 +526,10 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 				rodp_eng_defer(qp, RODP_RESP);
 				return;
 			}
-			if (err && !rodp_resp_mem_later(qp, psn, err))
-				rodp_resp_mem_fatal(qp, psn, err);
-			if (err)
+			if (err) {
+				rodp_resp_mem_failed(qp, psn, err);
 				return;
+			}
 			qp->resp_va += pkt->payload_len;
 		}
 	}
@@ -574,10 +579,10 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			rodp_eng_defer(qp, RODP_RESP);
 			return;
 		}
-		if (err && !rodp_resp_mem_later(qp, psn, err))
-			rodp_resp_mem_fatal(qp, psn, err);
-		if (err)
+		if (err) {
+			rodp_resp_mem_failed(qp, psn, err);
 			return;
+		}
 		res = &qp->atomics[qp->atomic_next++ % RODP_MAX_RD_ATOMIC];
 		res->psn = psn;
 		res->orig = c.orig;
@@ -745,7 +750,7 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 static void rodp_resp_read_failed(struct rodp_qp *qp, u32 psn, bool first,
 				  int err)
 {
-	if (err == -ENOMEM || err == -EBUSY) {
+	if (rodp_mem_later(err)) {
 		rodp_count(qp->rdev, RODP_CNT_TX_READ_STOP);
 		qp->rd_tail++;
 		return;
@@ -753,7 +758,7 @@ static void rodp_resp_read_failed(struct rodp_qp *qp, u32 psn, bool first,
 	if (first) {
 		/* In place of this response: nothing queued goes before. */
 		qp->rd_tail = qp->rd_head;
-		rodp_resp_mem_fatal(qp, psn, err);
+		rodp_resp_mem_failed(qp, psn, err);
 		return;
 	}
 	rodp_count(qp->rdev, RODP_CNT_TX_READ_STOP);
