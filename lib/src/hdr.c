@@ -120,6 +120,31 @@ int rcore_deth_decode(const uint8_t *buf, size_t len, struct rcore_deth *h)
 	return RCORE_DETH_LEN;
 }
 
+/* FETH: selectivity level in bits 5:4, placement type in bits 3:0. */
+int rcore_feth_encode(uint8_t *buf, size_t len, const struct rcore_feth *h)
+{
+	if (len < RCORE_FETH_LEN)
+		return RCORE_ERR_TRUNCATED;
+	if (h->plt > 0xf || h->sel > 3)
+		return RCORE_ERR_RANGE;
+
+	rcore_put_be32(buf, (uint32_t)h->sel << 4 | h->plt);
+	return RCORE_FETH_LEN;
+}
+
+int rcore_feth_decode(const uint8_t *buf, size_t len, struct rcore_feth *h)
+{
+	uint32_t w;
+
+	if (len < RCORE_FETH_LEN)
+		return RCORE_ERR_TRUNCATED;
+
+	w = rcore_get_be32(buf);
+	h->plt = w & 0xf;
+	h->sel = (w >> 4) & 3;
+	return RCORE_FETH_LEN;
+}
+
 /* RETH: virtual address, R_Key, DMA length. */
 int rcore_reth_encode(uint8_t *buf, size_t len, const struct rcore_reth *h)
 {

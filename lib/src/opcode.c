@@ -17,6 +17,7 @@
 #define H_RD	RCORE_HDR_RDETH
 #define H_DE	RCORE_HDR_DETH
 #define H_XR	RCORE_HDR_XRCETH
+#define H_FE	RCORE_HDR_FETH
 #define H_RE	RCORE_HDR_RETH
 #define H_AT	RCORE_HDR_ATMETH
 #define H_AE	RCORE_HDR_AETH
@@ -54,6 +55,7 @@ static const struct rcore_opcode_info rcore_opcodes[256] = {
 	OP(0x14, "RC_FETCH_ADD", H_AT, RQ(ONLY), ATOMIC, 40),
 	OP(0x16, "RC_SEND_LAST_INV", H_IE, RQD(LAST), SEND, 16),
 	OP(0x17, "RC_SEND_ONLY_INV", H_IE, RQD(ONLY), SEND, 16),
+	OP(0x1c, "RC_FLUSH", H_FE | H_RE, RQ(ONLY), FLUSH, 32),
 	OP(0x1d, "RC_ATOMIC_WRITE", H_RE, RQD(ONLY), WRITE, 28),
 
 	/* Unreliable Connection */
@@ -124,6 +126,7 @@ static const struct rcore_opcode_info rcore_opcodes[256] = {
 	OP(0xb4, "XRC_FETCH_ADD", H_XR | H_AT, RQ(ONLY), ATOMIC, 44),
 	OP(0xb6, "XRC_SEND_LAST_INV", H_XR | H_IE, RQD(LAST), SEND, 20),
 	OP(0xb7, "XRC_SEND_ONLY_INV", H_XR | H_IE, RQD(ONLY), SEND, 20),
+	OP(0xbc, "XRC_FLUSH", H_XR | H_FE | H_RE, RQ(ONLY), FLUSH, 36),
 	OP(0xbd, "XRC_ATOMIC_WRITE", H_XR | H_RE, RQD(ONLY), WRITE, 32),
 
 	/* RoCEv2 Congestion Notification Packet */
@@ -146,6 +149,8 @@ unsigned int rcore_hdr_size(unsigned int hdr)
 		return RCORE_DETH_LEN;
 	case RCORE_HDR_XRCETH:
 		return RCORE_XRCETH_LEN;
+	case RCORE_HDR_FETH:
+		return RCORE_FETH_LEN;
 	case RCORE_HDR_RETH:
 		return RCORE_RETH_LEN;
 	case RCORE_HDR_ATMETH:

@@ -24,6 +24,8 @@ static void rcore_pkt_decode_ext(const uint8_t *buf, size_t len,
 	if (hdrs & RCORE_HDR_XRCETH)
 		off += rcore_xrceth_decode(buf + off, len - off,
 					   &pkt->xrc_srqn);
+	if (hdrs & RCORE_HDR_FETH)
+		off += rcore_feth_decode(buf + off, len - off, &pkt->feth);
 	if (hdrs & RCORE_HDR_RETH)
 		off += rcore_reth_decode(buf + off, len - off, &pkt->reth);
 	if (hdrs & RCORE_HDR_ATMETH)
@@ -102,6 +104,9 @@ static int rcore_pkt_put_ext(uint8_t *buf, size_t len, size_t *off,
 		break;
 	case RCORE_HDR_XRCETH:
 		ret = rcore_xrceth_encode(p, room, pkt->xrc_srqn);
+		break;
+	case RCORE_HDR_FETH:
+		ret = rcore_feth_encode(p, room, &pkt->feth);
 		break;
 	case RCORE_HDR_RETH:
 		ret = rcore_reth_encode(p, room, &pkt->reth);

@@ -59,7 +59,8 @@ bool rcore_rc_msg_is_rd_atomic(enum rcore_rc_msg kind)
 {
 	return kind == RCORE_RC_MSG_READ || kind == RCORE_RC_MSG_CMP_SWAP ||
 	       kind == RCORE_RC_MSG_FETCH_ADD ||
-	       kind == RCORE_RC_MSG_ATOMIC_WRITE;
+	       kind == RCORE_RC_MSG_ATOMIC_WRITE ||
+	       kind == RCORE_RC_MSG_FLUSH;
 }
 
 static bool rcore_rc_msg_is_atomic(enum rcore_rc_msg kind)
@@ -77,6 +78,8 @@ uint32_t rcore_rc_msg_psns(enum rcore_rc_msg kind, uint32_t len, uint32_t mtu)
 		return len == RCORE_RC_ATOMIC_WRITE_LEN ? 1 : 0;
 	if (len > RCORE_RC_MAX_MSG)
 		return 0;
+	if (kind == RCORE_RC_MSG_FLUSH)
+		return 1;
 	return rcore_rc_pkt_count(len, mtu);
 }
 
@@ -122,6 +125,8 @@ static const uint8_t rcore_rc_msg_ops[RCORE_RC_MSG_COUNT][4] = {
 		[RC_POS_ONLY] = RCORE_RC_FETCH_ADD },
 	[RCORE_RC_MSG_ATOMIC_WRITE] = {
 		[RC_POS_ONLY] = RCORE_RC_ATOMIC_WRITE },
+	[RCORE_RC_MSG_FLUSH] = {
+		[RC_POS_ONLY] = RCORE_RC_FLUSH },
 };
 
 int rcore_rc_req_opcode(enum rcore_rc_msg kind, uint32_t idx, uint32_t npkts)
@@ -262,6 +267,9 @@ uint8_t rcore_rc_credit_code(uint32_t free_wqes, bool srq)
 #define F_WQE		RCORE_RC_F_NEED_WQE
 #define F_DONE		RCORE_RC_F_RECV_DONE
 #define F_AWRITE	RCORE_RC_F_ATOMIC_WRITE
+#define F_FLUSH		RCORE_RC_F_FLUSH
+/* Answered by read responses or an atomic ACK, one request packet each. */
+#define F_RD_ATOMIC	(F_READ | F_ATOMIC | F_AWRITE | F_FLUSH)
 
 /* What each RC request opcode is to the responder; 0: not a request. */
 static const uint16_t rcore_rc_req_flags[RCORE_RC_ATOMIC_WRITE + 1] = {
@@ -286,6 +294,7 @@ static const uint16_t rcore_rc_req_flags[RCORE_RC_ATOMIC_WRITE + 1] = {
 	[RCORE_RC_READ_REQ]		= F_READ | F_ONLY,
 	[RCORE_RC_CMP_SWAP]		= F_ATOMIC | F_ONLY,
 	[RCORE_RC_FETCH_ADD]		= F_ATOMIC | F_ONLY,
+	[RCORE_RC_FLUSH]		= F_FLUSH | F_ONLY,
 	[RCORE_RC_ATOMIC_WRITE]		= F_AWRITE | F_ONLY,
 };
 
@@ -312,9 +321,7 @@ int rcore_rc_resp_init(struct rcore_rc_resp_state *st, uint32_t epsn,
 		.ack_psn = rcore_psn_add(epsn, -1),
 		.mtu = mtu,
 		.ack_every = ack_every,
-		.access = (uint8_t)(access & (RCORE_RC_ACC_WRITE |
-					      RCORE_RC_ACC_READ |
-					      RCORE_RC_ACC_ATOMIC)),
+		.access = (uint8_t)(access & RCORE_RC_ACC_ALL),
 	};
 	return RCORE_OK;
 }
@@ -360,10 +367,14 @@ static void rcore_rc_resp_dup(const struct rcore_rc_resp_state *st,
 				  &v->ack);
 		return;
 	}
-	if (v->flags & (F_ATOMIC | F_AWRITE)) {
+	if (v->flags & (F_ATOMIC | F_AWRITE | F_FLUSH)) {
 		v->action = RCORE_RC_RESP_DUPLICATE;
-		v->dup = (v->flags & F_ATOMIC) ? RCORE_RC_DUP_ATOMIC :
-						 RCORE_RC_DUP_ATOMIC_WRITE;
+		if (v->flags & F_ATOMIC)
+			v->dup = RCORE_RC_DUP_ATOMIC;
+		else if (v->flags & F_AWRITE)
+			v->dup = RCORE_RC_DUP_ATOMIC_WRITE;
+		else
+			v->dup = RCORE_RC_DUP_FLUSH;
 		v->npsn = 1;
 		v->resp_psn = psn;
 		return;
@@ -409,6 +420,29 @@ rcore_rc_resp_validate(const struct rcore_rc_resp_state *st,
 	    ((f & F_READ) && !(st->access & RCORE_RC_ACC_READ)) ||
 	    ((f & F_ATOMIC) && !(st->access & RCORE_RC_ACC_ATOMIC)))
 		return RCORE_RC_WHY_ACCESS;
+
+	/*
+	 * FLUSH: one or both known placement types, each allowed on the
+	 * QP, a known selectivity level, no payload.
+	 */
+	if (f & F_FLUSH) {
+		uint8_t plt = pkt->feth.plt;
+
+		if (!plt || (plt & ~(RCORE_FLUSH_GLOBAL | RCORE_FLUSH_PERSISTENT)) ||
+		    pkt->feth.sel > RCORE_FLUSH_MR)
+			return RCORE_RC_WHY_FLUSH;
+		if (((plt & RCORE_FLUSH_GLOBAL) &&
+		     !(st->access & RCORE_RC_ACC_FLUSH_GLOBAL)) ||
+		    ((plt & RCORE_FLUSH_PERSISTENT) &&
+		     !(st->access & RCORE_RC_ACC_FLUSH_PERSISTENT)))
+			return RCORE_RC_WHY_ACCESS;
+		if (pay)
+			return RCORE_RC_WHY_LENGTH;
+		if (pkt->feth.sel == RCORE_FLUSH_RANGE &&
+		    pkt->reth.len > RCORE_RC_MAX_MSG)
+			return RCORE_RC_WHY_MSG_SIZE;
+		return RCORE_RC_WHY_NONE;
+	}
 
 	/* 8 bytes at an 8-byte aligned address, no more, no less */
 	if (f & F_AWRITE) {
@@ -497,7 +531,7 @@ void rcore_rc_resp_check(const struct rcore_rc_resp_state *st,
 	}
 
 	v->action = RCORE_RC_RESP_EXECUTE;
-	if (f & (F_READ | F_ATOMIC | F_AWRITE)) {
+	if (f & F_RD_ATOMIC) {
 		v->npsn = (f & F_READ) ? rcore_rc_msg_psns(RCORE_RC_MSG_READ,
 							   pkt->reth.len,
 							   st->mtu) : 1;
@@ -521,7 +555,7 @@ void rcore_rc_resp_executed(struct rcore_rc_resp_state *st,
 	st->epsn = rcore_psn_add(st->epsn, (int32_t)v->npsn);
 	st->nak_sent = false;
 
-	if (f & (F_READ | F_ATOMIC | F_AWRITE)) {
+	if (f & F_RD_ATOMIC) {
 		/* answered by its responses, which acknowledge it */
 		st->msn = (st->msn + 1) & RCORE_MSN_MASK;
 		st->unacked = 0;
@@ -786,8 +820,12 @@ static void rcore_rc_comp_read(const struct rcore_rc_req_state *st,
 		rcore_rc_comp_passed(st, wqe, v, last);
 		return;
 	}
-	/* An ATOMIC WRITE's answer: an empty READ_RESP_ONLY with an ACK. */
-	if (wqe->kind == RCORE_RC_MSG_ATOMIC_WRITE) {
+	/*
+	 * An ATOMIC WRITE's or a FLUSH's answer: an empty READ_RESP_ONLY
+	 * with an ACK.
+	 */
+	if (wqe->kind == RCORE_RC_MSG_ATOMIC_WRITE ||
+	    wqe->kind == RCORE_RC_MSG_FLUSH) {
 		if (op != RCORE_RC_READ_RESP_ONLY || pkt->payload_len) {
 			rcore_rc_comp_ignore(v, RCORE_RC_CWHY_UNEXPECTED);
 			return;

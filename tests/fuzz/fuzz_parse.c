@@ -44,6 +44,11 @@ static void mask_reserved(uint8_t *h, const struct rcore_opcode_info *info)
 	off = rcore_hdr_offset(info->hdrs, RCORE_HDR_XRCETH);
 	if (off)
 		h[off] = 0;
+	off = rcore_hdr_offset(info->hdrs, RCORE_HDR_FETH);
+	if (off) {		/* FETH: resv26, SelectivityLevel, PlT */
+		h[off] = h[off + 1] = h[off + 2] = 0;
+		h[off + 3] &= 0x3f;
+	}
 	off = rcore_hdr_offset(info->hdrs, RCORE_HDR_CNP);
 	if (off)
 		memset(h + off, 0, RCORE_CNP_RSVD_LEN);

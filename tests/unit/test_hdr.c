@@ -201,6 +201,39 @@ static void test_reth_kat(void **state)
 	assert_int_equal(d.len, h.len);
 }
 
+/* FETH: SelectivityLevel in bits 5:4, PlT in 3:0, the rest reserved. */
+static void test_feth_kat(void **state)
+{
+	static const uint8_t wire[RCORE_FETH_LEN] = { 0x00, 0x00, 0x00, 0x13 };
+	struct rcore_feth h = { .plt = 3, .sel = 1 };
+	struct rcore_feth d;
+	uint8_t buf[RCORE_FETH_LEN + 3];
+	uint8_t rsv[RCORE_FETH_LEN] = { 0xff, 0xff, 0xff, 0xe2 };
+
+	memset(buf, GUARD, sizeof(buf));
+	assert_int_equal(rcore_feth_encode(buf + 1, RCORE_FETH_LEN, &h),
+			 RCORE_FETH_LEN);
+	assert_memory_equal(buf + 1, wire, sizeof(wire));
+	assert_int_equal(buf[0], GUARD);
+	check_guard(buf, 1 + RCORE_FETH_LEN, sizeof(buf));
+	assert_int_equal(rcore_feth_decode(buf + 1, RCORE_FETH_LEN, &d),
+			 RCORE_FETH_LEN);
+	assert_int_equal(d.plt, 3);
+	assert_int_equal(d.sel, 1);
+	/* reserved bits ignored */
+	assert_int_equal(rcore_feth_decode(rsv, RCORE_FETH_LEN, &d),
+			 RCORE_FETH_LEN);
+	assert_int_equal(d.plt, 2);
+	assert_int_equal(d.sel, 2);
+	/* fields wider than the wire's */
+	h.plt = 0x10;
+	assert_int_equal(rcore_feth_encode(buf, RCORE_FETH_LEN, &h),
+			 RCORE_ERR_RANGE);
+	h = (struct rcore_feth){ .plt = 1, .sel = 4 };
+	assert_int_equal(rcore_feth_encode(buf, RCORE_FETH_LEN, &h),
+			 RCORE_ERR_RANGE);
+}
+
 static void test_atmeth_kat(void **state)
 {
 	static const uint8_t wire[RCORE_ATMETH_LEN] = {
@@ -392,6 +425,7 @@ static void test_truncation(void **state)
 		struct rcore_bth bth;
 		struct rcore_rdeth rdeth;
 		struct rcore_deth deth;
+		struct rcore_feth feth;
 		struct rcore_reth reth;
 		struct rcore_atmeth atmeth;
 		struct rcore_aeth aeth;
@@ -415,6 +449,7 @@ static void test_truncation(void **state)
 		CHECK(bth, RCORE_BTH_LEN, &h.bth)
 		CHECK(rdeth, RCORE_RDETH_LEN, &h.rdeth)
 		CHECK(deth, RCORE_DETH_LEN, &h.deth)
+		CHECK(feth, RCORE_FETH_LEN, &h.feth)
 		CHECK(reth, RCORE_RETH_LEN, &h.reth)
 		CHECK(atmeth, RCORE_ATMETH_LEN, &h.atmeth)
 		CHECK(aeth, RCORE_AETH_LEN, &h.aeth)
@@ -458,6 +493,7 @@ int main(void)
 		cmocka_unit_test(test_bth_range),
 		cmocka_unit_test(test_bth_roundtrip),
 		cmocka_unit_test(test_reth_kat),
+		cmocka_unit_test(test_feth_kat),
 		cmocka_unit_test(test_atmeth_kat),
 		cmocka_unit_test(test_aeth_kat),
 		cmocka_unit_test(test_aeth_syndromes),

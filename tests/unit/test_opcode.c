@@ -14,13 +14,13 @@
 #include <rcore/hdr.h>
 
 /*
- * Every opcode the table must know (IBA table 38, RC's ATOMIC WRITE from
- * IBA 1.5, the CNP), and no other.
+ * Every opcode the table must know (IBA table 38, RC's ATOMIC WRITE and
+ * FLUSH from IBA 1.5, the CNP), and no other.
  */
 static const uint8_t known[] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
 	0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x16,
-	0x17, 0x1d,
+	0x17, 0x1c, 0x1d,
 	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a,
 	0x2b,
 	0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a,
@@ -29,7 +29,7 @@ static const uint8_t known[] = {
 	0x81,
 	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa,
 	0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb6,
-	0xb7, 0xbd,
+	0xb7, 0xbc, 0xbd,
 };
 
 static int is_known(unsigned int opc)
@@ -175,6 +175,8 @@ static void test_flags_match_names(void **state)
 			assert_int_equal(info->kind, RCORE_OPK_ACK);
 		else if (has(n, "RESYNC"))
 			assert_int_equal(info->kind, RCORE_OPK_RESYNC);
+		else if (has(n, "FLUSH"))
+			assert_int_equal(info->kind, RCORE_OPK_FLUSH);
 		else
 			fail_msg("no kind for %s", n);
 
@@ -192,7 +194,9 @@ static void test_flags_match_names(void **state)
 		assert_int_equal(!!(info->hdrs & RCORE_HDR_RETH),
 				 has(n, "WRITE_FIRST") ||
 				 has(n, "WRITE_ONLY") || has(n, "READ_REQ") ||
-				 has(n, "ATOMIC_WRITE"));
+				 has(n, "ATOMIC_WRITE") || has(n, "FLUSH"));
+		assert_int_equal(!!(info->hdrs & RCORE_HDR_FETH),
+				 !!has(n, "FLUSH"));
 		assert_int_equal(!!(info->hdrs & RCORE_HDR_ATMETH),
 				 has(n, "CMP_SWAP") || has(n, "FETCH_ADD"));
 		assert_int_equal(!!(info->hdrs & RCORE_HDR_ATMACK),
@@ -268,6 +272,15 @@ static void test_hdr_offsets(void **state)
 	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_XRCETH), 12);
 	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_RETH), 16);
 	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_IMMDT), 32);
+	/* FLUSH: the FETH comes before the RETH (after an XRCETH) */
+	i = rcore_opcode_info(RCORE_RC_FLUSH);
+	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_FETH), 12);
+	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_RETH), 16);
+	assert_int_equal(i->hdr_len, 32);
+	i = rcore_opcode_info(0xbc);	/* XRC_FLUSH */
+	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_XRCETH), 12);
+	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_FETH), 16);
+	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_RETH), 20);
 	i = rcore_opcode_info(RCORE_UD_SEND_ONLY_IMM);
 	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_DETH), 12);
 	assert_int_equal(rcore_hdr_offset(i->hdrs, RCORE_HDR_IMMDT), 20);
@@ -276,7 +289,7 @@ static void test_hdr_offsets(void **state)
 	assert_int_equal(rcore_hdr_offset(RCORE_HDR_ALL, 3), 0);
 	assert_int_equal(rcore_hdr_size(0), 0);
 	assert_int_equal(rcore_hdr_size(RCORE_HDR_RETH | RCORE_HDR_AETH), 0);
-	assert_int_equal(rcore_hdr_size(0x400), 0);
+	assert_int_equal(rcore_hdr_size(RCORE_HDR_ALL + 1), 0);
 }
 
 int main(void)

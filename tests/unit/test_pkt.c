@@ -84,6 +84,7 @@ static void fill_all(struct rcore_pkt *p, uint8_t opcode, uint8_t pad)
 	p->rdeth.eec = 0x010203;
 	p->deth = (struct rcore_deth){ .qkey = 0x11111111, .sqpn = 0x222222 };
 	p->xrc_srqn = 0x123456;
+	p->feth = (struct rcore_feth){ .plt = 0xa, .sel = 0x2 };
 	p->reth = (struct rcore_reth){ .va = 0x3333333333333333ull,
 				       .rkey = 0x44444444, .len = 0x55555555 };
 	p->atmeth = (struct rcore_atmeth){
@@ -147,6 +148,8 @@ static void test_roundtrip_all_opcodes(void **state)
 			SAME_IF(RCORE_HDR_DETH, deth.qkey, 4);
 			SAME_IF(RCORE_HDR_DETH, deth.sqpn, 4);
 			SAME_IF(RCORE_HDR_XRCETH, xrc_srqn, 4);
+			SAME_IF(RCORE_HDR_FETH, feth.plt, 1);
+			SAME_IF(RCORE_HDR_FETH, feth.sel, 1);
 			SAME_IF(RCORE_HDR_RETH, reth.va, 8);
 			SAME_IF(RCORE_HDR_RETH, reth.rkey, 4);
 			SAME_IF(RCORE_HDR_RETH, reth.len, 4);
@@ -226,7 +229,7 @@ static void test_reject_opcode(void **state)
 				 RCORE_ERR_OPCODE);
 		unknown++;
 	}
-	assert_int_equal(unknown, 256 - 60 - 25);
+	assert_int_equal(unknown, 256 - 61 - 26);
 }
 
 static void test_reject_version(void **state)

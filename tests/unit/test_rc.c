@@ -496,7 +496,7 @@ static void test_resp_init(void **state)
 	assert_int_equal(st.epsn, 0);
 	assert_int_equal(st.ack_psn, 0xffffff);
 	assert_int_equal(st.msn, 0);
-	assert_int_equal(st.access, ALL_ACC);
+	assert_int_equal(st.access, RCORE_RC_ACC_ALL);
 	assert_int_equal(st.ack_every, 4);
 	assert_false(st.in_msg);
 	assert_false(st.nak_sent);
@@ -835,7 +835,7 @@ static void test_resp_not_request(void **state)
 		0x35, 0xff,
 	};
 	static const uint8_t reserved[] = {
-		0x15, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1e, 0x1f,
+		0x15, 0x18, 0x19, 0x1a, 0x1b, 0x1e, 0x1f,
 	};
 	struct rcore_rc_resp_state st;
 	struct rcore_rc_resp_verdict v;
@@ -958,6 +958,117 @@ static void test_resp_atomic_write(void **state)
 				 RCORE_OK);
 		p = mkreth(RCORE_RC_ATOMIC_WRITE, 20, bad[i].pay, bad[i].len);
 		p.reth.va = bad[i].va;
+		rcore_rc_resp_check(&st, &p, &v);
+		assert_int_equal(v.action, RCORE_RC_RESP_NAK_INVALID);
+		assert_int_equal(v.why, bad[i].why);
+		assert_int_equal(v.ack.aeth.syndrome,
+				 rcore_aeth_nak(RCORE_NAK_INVALID_REQ));
+	}
+}
+
+static struct rcore_pkt mkflush(uint32_t psn, uint8_t plt, uint8_t sel,
+			       uint32_t len)
+{
+	struct rcore_pkt p = mkreth(RCORE_RC_FLUSH, psn, 0, len);
+
+	p.feth.plt = plt;
+	p.feth.sel = sel;
+	return p;
+}
+
+static void test_resp_flush(void **state)
+{
+	const unsigned int acc = RCORE_RC_ACC_WRITE | RCORE_RC_ACC_FLUSH_GLOBAL;
+	struct rcore_rc_resp_state st;
+	struct rcore_rc_resp_verdict v;
+	struct rcore_rc_seg seg;
+	struct rcore_pkt p;
+	static const struct {
+		uint8_t plt, sel;
+		uint32_t pay, len;
+		enum rcore_rc_why why;
+	} bad[] = {
+		/* no placement type, a reserved one, a reserved level */
+		{ 0, RCORE_FLUSH_RANGE, 0, 64, RCORE_RC_WHY_FLUSH },
+		{ 4, RCORE_FLUSH_RANGE, 0, 64, RCORE_RC_WHY_FLUSH },
+		{ RCORE_FLUSH_GLOBAL, 2, 0, 64, RCORE_RC_WHY_FLUSH },
+		/* persistence the QP does not allow, alone or with global */
+		{ RCORE_FLUSH_PERSISTENT, RCORE_FLUSH_RANGE, 0, 64,
+		  RCORE_RC_WHY_ACCESS },
+		{ RCORE_FLUSH_GLOBAL | RCORE_FLUSH_PERSISTENT, RCORE_FLUSH_MR,
+		  0, 0, RCORE_RC_WHY_ACCESS },
+		/* no payload; a range of at most 2^31 bytes */
+		{ RCORE_FLUSH_GLOBAL, RCORE_FLUSH_RANGE, 4, 64,
+		  RCORE_RC_WHY_LENGTH },
+		{ RCORE_FLUSH_GLOBAL, RCORE_FLUSH_RANGE, 0, 0x80000001u,
+		  RCORE_RC_WHY_MSG_SIZE },
+	};
+	unsigned int i;
+
+	/* the requester: one packet without payload, AckReq, any length */
+	assert_true(rcore_rc_msg_is_rd_atomic(RCORE_RC_MSG_FLUSH));
+	assert_int_equal(rcore_rc_msg_psns(RCORE_RC_MSG_FLUSH, 0, MTU), 1);
+	assert_int_equal(rcore_rc_msg_psns(RCORE_RC_MSG_FLUSH, 1u << 31, MTU),
+			 1);
+	assert_int_equal(rcore_rc_msg_psns(RCORE_RC_MSG_FLUSH,
+					   (1u << 31) + 1, MTU), 0);
+	assert_int_equal(rcore_rc_req_opcode(RCORE_RC_MSG_FLUSH, 0, 1),
+			 RCORE_RC_FLUSH);
+	assert_int_equal(rcore_rc_req_seg(RCORE_RC_MSG_FLUSH, 64 * MTU, MTU,
+					  7, 0, &seg), RCORE_OK);
+	assert_int_equal(seg.opcode, RCORE_RC_FLUSH);
+	assert_int_equal(seg.psn, 7);
+	assert_int_equal(seg.len, 0);
+	assert_true(seg.first && seg.last && seg.ackreq);
+
+	/* a range flush: executed, answered at its PSN */
+	assert_int_equal(rcore_rc_resp_init(&st, 10, MTU, acc, 0), RCORE_OK);
+	p = mkflush(10, RCORE_FLUSH_GLOBAL, RCORE_FLUSH_RANGE, 100 * MTU);
+	rcore_rc_resp_check(&st, &p, &v);
+	assert_int_equal(v.action, RCORE_RC_RESP_EXECUTE);
+	assert_true(v.flags & RCORE_RC_F_FLUSH);
+	assert_false(v.flags & (RCORE_RC_F_WRITE | RCORE_RC_F_READ |
+				RCORE_RC_F_ATOMIC | RCORE_RC_F_ATOMIC_WRITE |
+				RCORE_RC_F_NEED_WQE | RCORE_RC_F_ACK_NOW));
+	assert_int_equal(v.npsn, 1);
+	assert_int_equal(v.resp_psn, 10);
+	rcore_rc_resp_executed(&st, &p, &v);
+	assert_int_equal(st.epsn, 11);
+	assert_int_equal(st.msn, 1);
+	assert_int_equal(st.ack_psn, 9);
+
+	/* its retry: answered again */
+	rcore_rc_resp_check(&st, &p, &v);
+	assert_int_equal(v.action, RCORE_RC_RESP_DUPLICATE);
+	assert_int_equal(v.dup, RCORE_RC_DUP_FLUSH);
+	assert_int_equal(v.resp_psn, 10);
+	assert_int_equal(v.npsn, 1);
+
+	/* a whole-MR flush: its RETH length does not count */
+	p = mkflush(11, RCORE_FLUSH_GLOBAL, RCORE_FLUSH_MR, 0xffffffffu);
+	assert_true(resp_exec(&st, &p) & RCORE_RC_F_FLUSH);
+	assert_int_equal(st.epsn, 12);
+
+	/* not between the packets of a WRITE */
+	p = mkreth(RCORE_RC_WRITE_FIRST, 12, MTU, 2 * MTU);
+	resp_exec(&st, &p);
+	p = mkflush(13, RCORE_FLUSH_GLOBAL, RCORE_FLUSH_RANGE, 8);
+	rcore_rc_resp_check(&st, &p, &v);
+	assert_int_equal(v.action, RCORE_RC_RESP_NAK_INVALID);
+	assert_int_equal(v.why, RCORE_RC_WHY_NO_LAST);
+
+	/* a QP that allows no flush refuses it as an invalid request */
+	resp_init(&st, 20, 0);
+	p = mkflush(20, RCORE_FLUSH_GLOBAL, RCORE_FLUSH_RANGE, 8);
+	rcore_rc_resp_check(&st, &p, &v);
+	assert_int_equal(v.action, RCORE_RC_RESP_NAK_INVALID);
+	assert_int_equal(v.why, RCORE_RC_WHY_ACCESS);
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(rcore_rc_resp_init(&st, 30, MTU, acc, 0),
+				 RCORE_OK);
+		p = mkflush(30, bad[i].plt, bad[i].sel, bad[i].len);
+		p.payload_len = bad[i].pay;
 		rcore_rc_resp_check(&st, &p, &v);
 		assert_int_equal(v.action, RCORE_RC_RESP_NAK_INVALID);
 		assert_int_equal(v.why, bad[i].why);
@@ -1713,6 +1824,44 @@ static void test_comp_atomic_write(void **state)
 		   rcore_aeth_nak(RCORE_NAK_REMOTE_ACCESS_ERR), 0);
 	comp(&st, &(struct rcore_rc_wqe){ RCORE_RC_MSG_ATOMIC_WRITE, 7, 8 },
 	     &p, &v, RCORE_RC_COMP_FATAL);
+	assert_int_equal(v.status, RCORE_WC_REM_ACCESS_ERR);
+}
+
+static void test_comp_flush(void **state)
+{
+	struct rcore_rc_req_state st;
+	struct rcore_rc_comp_verdict v;
+	struct rcore_rc_wqe f = { RCORE_RC_MSG_FLUSH, 5, 4096 };
+	struct rcore_pkt p;
+
+	req_init(&st, 5, 7, 7);
+	req_send_wqe(&st, &f);
+	assert_int_equal(st.next_psn, 6);
+
+	/* a plain ACK at its PSN: its answer was lost, ask again */
+	p = mkresp(RCORE_RC_ACK, 5, ACKSYN, 0);
+	comp(&st, &f, &p, &v, RCORE_RC_COMP_RETRY);
+	assert_int_equal(v.psn, 5);
+	/* an answer with data is not its answer */
+	p = mkresp(RCORE_RC_READ_RESP_ONLY, 5, ACKSYN, 8);
+	comp_ignored(&st, &f, &p, RCORE_RC_CWHY_UNEXPECTED);
+	/* an RNR NAK at its PSN: ask again after the timer */
+	p = mkresp(RCORE_RC_ACK, 5, rcore_aeth_rnr_nak(1), 0);
+	comp(&st, &f, &p, &v, RCORE_RC_COMP_RNR_WAIT);
+	assert_int_equal(v.psn, 5);
+	/* the empty READ_RESP_ONLY completes it */
+	p = mkresp(RCORE_RC_READ_RESP_ONLY, 5, ACKSYN, 0);
+	comp(&st, &f, &p, &v, RCORE_RC_COMP_COMPLETE);
+	assert_true(v.done);
+	assert_int_equal(v.una_psn, 6);
+	rcore_rc_comp_apply(&st, &v);
+
+	/* a remote access NAK (the MR lacks the flush right) ends it */
+	f.first_psn = 6;
+	req_send_wqe(&st, &f);
+	p = mkresp(RCORE_RC_ACK, 6,
+		   rcore_aeth_nak(RCORE_NAK_REMOTE_ACCESS_ERR), 0);
+	comp(&st, &f, &p, &v, RCORE_RC_COMP_FATAL);
 	assert_int_equal(v.status, RCORE_WC_REM_ACCESS_ERR);
 }
 
@@ -2813,6 +2962,7 @@ int main(void)
 		cmocka_unit_test(test_resp_out_of_sequence),
 		cmocka_unit_test(test_resp_not_request),
 		cmocka_unit_test(test_resp_atomic_write),
+		cmocka_unit_test(test_resp_flush),
 		cmocka_unit_test(test_resp_invalid),
 		cmocka_unit_test(test_resp_ack_coalescing),
 		cmocka_unit_test(test_req_init_sent),
@@ -2824,6 +2974,7 @@ int main(void)
 		cmocka_unit_test(test_comp_implied_ack),
 		cmocka_unit_test(test_comp_atomic),
 		cmocka_unit_test(test_comp_atomic_write),
+		cmocka_unit_test(test_comp_flush),
 		cmocka_unit_test(test_comp_seq_nak),
 		cmocka_unit_test(test_comp_rnr),
 		cmocka_unit_test(test_comp_fatal_naks),

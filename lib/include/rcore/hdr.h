@@ -22,6 +22,7 @@
 #define RCORE_RDETH_LEN		4
 #define RCORE_DETH_LEN		8
 #define RCORE_XRCETH_LEN	4
+#define RCORE_FETH_LEN		4
 #define RCORE_RETH_LEN		16
 #define RCORE_ATMETH_LEN	28
 #define RCORE_AETH_LEN		4
@@ -87,6 +88,23 @@ struct rcore_rdeth {
 struct rcore_deth {
 	uint32_t qkey;
 	uint32_t sqpn;
+};
+
+/* FLUSH placement types (FETH bits 3:0; either or both). */
+#define RCORE_FLUSH_GLOBAL	0x1u	/* global visibility */
+#define RCORE_FLUSH_PERSISTENT	0x2u	/* persistence */
+/* FLUSH selectivity levels (FETH bits 5:4). */
+#define RCORE_FLUSH_RANGE	0u	/* the RETH's range of the MR */
+#define RCORE_FLUSH_MR		1u	/* the whole MR; RETH VA, len ignored */
+
+/**
+ * struct rcore_feth - FLUSH Extended Transport Header (IBA 1.5)
+ * @plt: placement type, 4 bits (RCORE_FLUSH_GLOBAL, _PERSISTENT)
+ * @sel: selectivity level, 2 bits (RCORE_FLUSH_RANGE, RCORE_FLUSH_MR)
+ */
+struct rcore_feth {
+	uint8_t plt;
+	uint8_t sel;
 };
 
 /**
@@ -194,6 +212,26 @@ int rcore_deth_encode(uint8_t *buf, size_t len, const struct rcore_deth *h);
  * Return: RCORE_DETH_LEN or RCORE_ERR_TRUNCATED.
  */
 int rcore_deth_decode(const uint8_t *buf, size_t len, struct rcore_deth *h);
+
+/**
+ * rcore_feth_encode - write a FETH
+ * @buf: destination
+ * @len: bytes available at @buf
+ * @h: the header; @plt above 4 bits or @sel above 2 bits is a range error
+ *
+ * Return: RCORE_FETH_LEN, or a negative enum rcore_err value.
+ */
+int rcore_feth_encode(uint8_t *buf, size_t len, const struct rcore_feth *h);
+
+/**
+ * rcore_feth_decode - read a FETH (its reserved bits 31:6 ignored)
+ * @buf: source
+ * @len: bytes available at @buf
+ * @h: filled with the header
+ *
+ * Return: RCORE_FETH_LEN, or RCORE_ERR_TRUNCATED.
+ */
+int rcore_feth_decode(const uint8_t *buf, size_t len, struct rcore_feth *h);
 
 /**
  * rcore_reth_encode - write a RETH

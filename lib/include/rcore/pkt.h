@@ -21,6 +21,7 @@
  * @rdeth: RDETH, when @info->hdrs has RCORE_HDR_RDETH (else zero)
  * @deth: DETH, when present (else zero)
  * @xrc_srqn: XRCETH's SRQ number, when present (else zero)
+ * @feth: FETH (FLUSH), when present (else zero)
  * @reth: RETH, when present (else zero)
  * @atmeth: AtomicETH, when present (else zero)
  * @aeth: AETH, when present (else zero)
@@ -38,6 +39,7 @@ struct rcore_pkt {
 	struct rcore_rdeth rdeth;
 	struct rcore_deth deth;
 	uint32_t xrc_srqn;
+	struct rcore_feth feth;
 	struct rcore_reth reth;
 	struct rcore_atmeth atmeth;
 	struct rcore_aeth aeth;

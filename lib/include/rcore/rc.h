@@ -153,7 +153,13 @@ enum rcore_rc_msg {
 	 * the reads and atomics against max_rd_atomic.
 	 */
 	RCORE_RC_MSG_ATOMIC_WRITE = 8,
-	RCORE_RC_MSG_COUNT	= 9
+	/*
+	 * RDMA FLUSH (IBA 1.5): no payload; its length is the range to make
+	 * visible (or persistent) at the responder.  Answered and counted as
+	 * an ATOMIC WRITE is.
+	 */
+	RCORE_RC_MSG_FLUSH	= 9,
+	RCORE_RC_MSG_COUNT	= 10
 };
 
 /* The one length an ATOMIC WRITE carries. */
@@ -163,8 +169,9 @@ enum rcore_rc_msg {
  * rcore_rc_msg_is_rd_atomic - does a message need a response with data
  * @kind: an enum rcore_rc_msg value
  *
- * Return: true for RDMA reads, atomics and atomic writes, which are only
- * completed by their read responses / atomic ACK, never by a plain ACK.
+ * Return: true for RDMA reads, atomics, atomic writes and flushes, which
+ * are only completed by their read responses / atomic ACK, never by a
+ * plain ACK.
  */
 bool rcore_rc_msg_is_rd_atomic(enum rcore_rc_msg kind);
 
@@ -192,7 +199,8 @@ uint32_t rcore_rc_msg_psns(enum rcore_rc_msg kind, uint32_t len,
  *         and atomics
  *
  * Gives SEND/WRITE FIRST, MIDDLE, LAST or ONLY (the IMM/INV variant on the
- * last or only packet), READ_REQ, CMP_SWAP, FETCH_ADD or ATOMIC_WRITE.
+ * last or only packet), READ_REQ, CMP_SWAP, FETCH_ADD, ATOMIC_WRITE or
+ * FLUSH.
  *
  * Return: an RC opcode (0..0x17), or RCORE_ERR_RANGE when @idx is not
  * below @npkts, or @npkts is not 1 for a read or atomic, and
@@ -350,6 +358,9 @@ uint8_t rcore_rc_credit_code(uint32_t free_wqes, bool srq);
 #define RCORE_RC_ACC_WRITE	0x1u
 #define RCORE_RC_ACC_READ	0x2u
 #define RCORE_RC_ACC_ATOMIC	0x4u
+#define RCORE_RC_ACC_FLUSH_GLOBAL	0x8u	/* FLUSH, global visibility */
+#define RCORE_RC_ACC_FLUSH_PERSISTENT	0x10u	/* FLUSH, persistence */
+#define RCORE_RC_ACC_ALL		0x1fu
 
 /**
  * struct rcore_rc_resp_state - what an RC responder remembers
@@ -432,6 +443,8 @@ enum rcore_rc_dup {
 	 * again at @resp_psn.
 	 */
 	RCORE_RC_DUP_ATOMIC_WRITE = 4,
+	/* FLUSH: send the empty READ_RESP_ONLY again at @resp_psn. */
+	RCORE_RC_DUP_FLUSH	= 5,
 };
 
 /* Why a packet is NAKed as invalid or dropped (for counters and logs). */
@@ -452,7 +465,9 @@ enum rcore_rc_why {
 	/* atomic (or atomic write) VA not 8-aligned */
 	RCORE_RC_WHY_ALIGN		= 12,
 	RCORE_RC_WHY_OPCODE		= 13,	/* reserved RC opcode */
-	RCORE_RC_WHY_COUNT		= 14
+	/* FLUSH: no placement type, or a reserved one or level */
+	RCORE_RC_WHY_FLUSH		= 14,
+	RCORE_RC_WHY_COUNT		= 15
 };
 
 /* struct rcore_rc_resp_verdict.flags */
@@ -487,6 +502,13 @@ enum rcore_rc_why {
  * the read and atomic responses: an empty READ_RESP_ONLY at its PSN.
  */
 #define RCORE_RC_F_ATOMIC_WRITE	0x1000u
+/*
+ * A FLUSH: the R_Key checked for the placement types its FETH names
+ * (the RETH's range, or only the key for a whole-MR flush), earlier
+ * requests made visible, then answered as an ATOMIC WRITE is.  The QP
+ * must allow each placement type (RCORE_RC_ACC_FLUSH_*).
+ */
+#define RCORE_RC_F_FLUSH	0x2000u
 
 /**
  * struct rcore_rc_ack - an ACK or NAK to send
