@@ -108,6 +108,23 @@
 #define RODP_WC_ATOMIC_WRITE		9
 
 /*
+ * RDMA FLUSH, numbered the same way (6.2's IB_UVERBS_DEVICE_FLUSH_*,
+ * IB_UVERBS_WC_FLUSH and IB_UVERBS_ACCESS_FLUSH_*; 6.1's core refuses
+ * the access bits before rodp sees them), and the ODP capabilities of
+ * 6.15 (IB_ODP_SUPPORT_FLUSH, _ATOMIC_WRITE), which uverbs passes on.
+ * rodp has no persistent memory: an MR that asks for persistence is
+ * refused (-EINVAL, as rxe refuses memory that is not pmem), so a
+ * persistent FLUSH always meets a remote access error.
+ */
+#define RODP_DEVICE_FLUSH_GLOBAL	(1ULL << 38)
+#define RODP_DEVICE_FLUSH_PERSISTENT	(1ULL << 39)
+#define RODP_WC_FLUSH			8
+#define RODP_ACCESS_FLUSH_GLOBAL	(1 << 8)
+#define RODP_ACCESS_FLUSH_PERSISTENT	(1 << 9)
+#define RODP_ODP_SUPPORT_FLUSH		(1 << 6)
+#define RODP_ODP_SUPPORT_ATOMIC_WRITE	(1 << 7)
+
+/*
  * Transport pacing.  At most RODP_WINDOW PSNs are outstanding on a send
  * queue (more would overrun the receive backlogs of veth and loopback);
  * the requester asks for an ACK at least every RODP_ACKREQ_EVERY packets,
@@ -341,6 +358,8 @@ static inline struct rodp_cq *to_rcq(struct ib_cq *ibcq)
 				  IB_ACCESS_REMOTE_ATOMIC |		\
 				  IB_ACCESS_ON_DEMAND |			\
 				  IB_ACCESS_MW_BIND |			\
+				  RODP_ACCESS_FLUSH_GLOBAL |		\
+				  RODP_ACCESS_FLUSH_PERSISTENT |	\
 				  IB_ACCESS_OPTIONAL)
 
 enum rodp_mr_kind {

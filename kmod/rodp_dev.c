@@ -92,7 +92,9 @@ static int rodp_query_device(struct ib_device *ibdev,
 				 IB_DEVICE_SRQ_RESIZE |
 				 IB_DEVICE_XRC |
 				 IB_DEVICE_MEM_MGT_EXTENSIONS |
-				 RODP_DEVICE_ATOMIC_WRITE;
+				 RODP_DEVICE_ATOMIC_WRITE |
+				 RODP_DEVICE_FLUSH_GLOBAL |
+				 RODP_DEVICE_FLUSH_PERSISTENT;
 	/* Kernel consumers' fast registration (rodp_frmr.c), 65-kverbs. */
 	attr->max_fast_reg_page_list_len = RODP_MAX_FR_PAGES;
 	attr->max_srq = RODP_MAX_SRQ;
@@ -104,7 +106,8 @@ static int rodp_query_device(struct ib_device *ibdev,
 	attr->odp_caps.per_transport_caps.rc_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
 		IB_ODP_SUPPORT_WRITE | IB_ODP_SUPPORT_READ |
-		IB_ODP_SUPPORT_ATOMIC | IB_ODP_SUPPORT_SRQ_RECV;
+		IB_ODP_SUPPORT_ATOMIC | IB_ODP_SUPPORT_SRQ_RECV |
+		RODP_ODP_SUPPORT_FLUSH | RODP_ODP_SUPPORT_ATOMIC_WRITE;
 	/* UC: sends and writes (no reads or atomics on UC), 53-uc.sh. */
 	attr->odp_caps.per_transport_caps.uc_odp_caps =
 		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |

@@ -613,7 +613,8 @@ static struct rodp_mr *rodp_user_mr_create(struct ib_pd *ibpd,
 
 	if (access & ~RODP_MR_ACCESS_SUPPORTED)
 		return ERR_PTR(-EOPNOTSUPP);
-	if (!length)
+	/* No memory of rodp's is persistent (see RODP_ACCESS_FLUSH_*). */
+	if (!length || (access & RODP_ACCESS_FLUSH_PERSISTENT))
 		return ERR_PTR(-EINVAL);
 	if (access & IB_ACCESS_ON_DEMAND)
 		return rodp_odp_mr_create(ibpd, mm, start, length, iova,

@@ -323,6 +323,10 @@ static unsigned int rodp_rc_access(int qp_access_flags)
 		acc |= RCORE_RC_ACC_READ;
 	if (qp_access_flags & IB_ACCESS_REMOTE_ATOMIC)
 		acc |= RCORE_RC_ACC_ATOMIC;
+	if (qp_access_flags & RODP_ACCESS_FLUSH_GLOBAL)
+		acc |= RCORE_RC_ACC_FLUSH_GLOBAL;
+	if (qp_access_flags & RODP_ACCESS_FLUSH_PERSISTENT)
+		acc |= RCORE_RC_ACC_FLUSH_PERSISTENT;
 	return acc;
 }
 

@@ -21,7 +21,8 @@ static const s8 rodp_wr_kinds[] = {
 	[RODP_WR_LOCAL_INV] = -1,	/* local: rodp_mw_local_op() */
 	[RODP_WR_BIND_MW] = -1,
 	[RODP_WR_SEND_WITH_INV] = RCORE_RC_MSG_SEND_INV,
-	[RODP_WR_SEND_WITH_INV + 1 ... RODP_WR_ATOMIC_WRITE - 1] = -1,
+	[RODP_WR_SEND_WITH_INV + 1 ... RODP_WR_FLUSH - 1] = -1,
+	[RODP_WR_FLUSH] = RCORE_RC_MSG_FLUSH,
 	[RODP_WR_ATOMIC_WRITE] = RCORE_RC_MSG_ATOMIC_WRITE,
 };
 
@@ -42,6 +43,28 @@ int rodp_wr_kind(u8 opcode)
 static const struct rodp_sge *rodp_swqe_sge(const struct rodp_swqe *wqe)
 {
 	return (const void *)(wqe + 1);
+}
+
+/* A FLUSH's placement types and selectivity level, as its FETH has them. */
+static u8 rodp_flush_plt(const struct rodp_swqe *wqe)
+{
+	return wqe->swap & 0xf;
+}
+
+static u8 rodp_flush_sel(const struct rodp_swqe *wqe)
+{
+	return (wqe->swap >> 4) & 3;
+}
+
+/* One or both placement types, a known level, no data of its own. */
+static bool rodp_flush_wqe_ok(const struct rodp_swqe *wqe)
+{
+	u8 plt = rodp_flush_plt(wqe);
+
+	return plt && !(plt & ~(RCORE_FLUSH_GLOBAL | RCORE_FLUSH_PERSISTENT)) &&
+	       !(wqe->swap & ~0x3full) &&
+	       rodp_flush_sel(wqe) <= RCORE_FLUSH_MR &&
+	       !wqe->num_sge && !(wqe->flags & RODP_SEND_INLINE);
 }
 
 /* Copy in the next posted send WQE and check it.  False: none posted. */
@@ -69,8 +92,9 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 	}
 	kind = rodp_wr_kind(wqe->opcode);
 	if (kind < 0 || (rodp_qp_uc(qp) && !rcore_uc_msg_ok(kind)) ||
-	    (kind == RCORE_RC_MSG_ATOMIC_WRITE &&
-	     qp->ibqp.qp_type != IB_QPT_RC)) {
+	    ((kind == RCORE_RC_MSG_ATOMIC_WRITE ||
+	      kind == RCORE_RC_MSG_FLUSH) && qp->ibqp.qp_type != IB_QPT_RC) ||
+	    (kind == RCORE_RC_MSG_FLUSH && !rodp_flush_wqe_ok(wqe))) {
 		info->kind = RCORE_RC_MSG_SEND;
 		info->status = IB_WC_LOC_QP_OP_ERR;
 		return true;
@@ -110,6 +134,10 @@ static bool rodp_req_fetch(struct rodp_qp *qp)
 			return true;
 		}
 	}
+	/* The range's length is in the WQE (compare_add). */
+	if (kind == RCORE_RC_MSG_FLUSH)
+		len = rodp_flush_sel(wqe) == RCORE_FLUSH_MR ? 0 :
+		      wqe->compare_add;
 	if (len > RODP_MAX_MSG) {
 		info->status = IB_WC_LOC_LEN_ERR;
 		return true;
@@ -180,6 +208,13 @@ static void rodp_req_build(struct rodp_qp *qp, u32 idx,
 			pkt->atmeth.swap_add = wqe->compare_add;
 		pkt->atmeth.va = wqe->remote_addr;
 		pkt->atmeth.rkey = wqe->rkey;
+		return;
+	case RCORE_RC_MSG_FLUSH:
+		pkt->feth.plt = rodp_flush_plt(wqe);
+		pkt->feth.sel = rodp_flush_sel(wqe);
+		pkt->reth.va = wqe->remote_addr;
+		pkt->reth.rkey = wqe->rkey;
+		pkt->reth.len = info->len;
 		return;
 	case RCORE_RC_MSG_ATOMIC_WRITE:
 		pkt->reth.va = wqe->remote_addr;

@@ -350,6 +350,36 @@ static bool rodp_resp_job_room(struct rodp_qp *qp)
 	return qp->rd_head - qp->rd_tail < RODP_RD_JOBS;
 }
 
+/*
+ * Execute a FLUSH (rcore checked its placement types against the QP, its
+ * level and length): the R_Key must grant each placement type, over the
+ * RETH's range or, for a whole-MR flush, as a key alone.  What rodp
+ * stored before is in memory already, stored by a CPU: a barrier makes it
+ * visible before the answer goes.  Nothing is persistent (no MR has the
+ * right).  False when refused (the NAK is sent).
+ */
+static bool rodp_resp_flush(struct rodp_qp *qp, const struct rcore_pkt *pkt)
+{
+	int access = 0;
+	struct rodp_mr *mr;
+	u64 iova;
+
+	if (pkt->feth.plt & RCORE_FLUSH_GLOBAL)
+		access |= RODP_ACCESS_FLUSH_GLOBAL;
+	if (pkt->feth.plt & RCORE_FLUSH_PERSISTENT)
+		access |= RODP_ACCESS_FLUSH_PERSISTENT;
+	mr = rodp_rkey_get(qp, pkt->reth.rkey, access, pkt->reth.va,
+			   pkt->feth.sel == RCORE_FLUSH_MR ? 0 : pkt->reth.len,
+			   &iova);
+	if (IS_ERR(mr)) {
+		rodp_resp_fatal(qp, pkt->bth.psn, RCORE_NAK_REMOTE_ACCESS_ERR);
+		return false;
+	}
+	rodp_mr_put(mr);
+	wmb();
+	return true;
+}
+
 static void rodp_resp_push_job(struct rodp_qp *qp,
 			       const struct rodp_rd_job *job)
 {
@@ -491,6 +521,21 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 			return;
 		}
 		if (!rodp_resp_atomic_write(qp, rx))
+			return;
+		rodp_resp_push_job(qp, &job);
+	}
+
+	if (f & RCORE_RC_F_FLUSH) {
+		/* Answered as a read of length zero, in order. */
+		struct rodp_rd_job job = { .psn = psn, .npsn = 1,
+					   .fresh = true };
+
+		/* (6.2's rxe does not count FLUSH against max_rd_atomic) */
+		if (!rodp_resp_job_room(qp)) {
+			rodp_resp_rnr(qp, psn, RODP_CNT_UC_DROP_NO_RECV);
+			return;
+		}
+		if (!rodp_resp_flush(qp, pkt))
 			return;
 		rodp_resp_push_job(qp, &job);
 	}
@@ -678,7 +723,8 @@ void rodp_resp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 				.len = rx->pkt.reth.len,
 			};
 			rodp_resp_push_job(qp, &job);
-		} else if (v.dup == RCORE_RC_DUP_ATOMIC_WRITE) {
+		} else if (v.dup == RCORE_RC_DUP_ATOMIC_WRITE ||
+			   v.dup == RCORE_RC_DUP_FLUSH) {
 			/* Stored once: its empty response again. */
 			rodp_resp_supersede(qp, v.resp_psn);
 			if (!rodp_resp_job_room(qp))

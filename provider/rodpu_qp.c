@@ -42,6 +42,9 @@ RODPU_SAME_OP(SEND_WITH_INV);
 RODPU_SAME_OP(LOCAL_INV);
 RODPU_SAME_OP(BIND_MW);
 RODPU_SAME_OP(ATOMIC_WRITE);
+#ifdef RODPU_HAVE_WR_FLUSH
+RODPU_SAME_OP(FLUSH);
+#endif
 #undef RODPU_SAME_OP
 _Static_assert(IBV_SEND_FENCE == RODP_SEND_FENCE &&
 	       IBV_SEND_SIGNALED == RODP_SEND_SIGNALED &&
@@ -81,9 +84,18 @@ _Static_assert(sizeof(struct rodp_rwqe) == 16,
 				 IBV_QP_EX_WITH_LOCAL_INV |		\
 				 IBV_QP_EX_WITH_BIND_MW)
 
-/* An RC QP carries ATOMIC WRITE too (XRC does not). */
+/*
+ * An RC QP carries ATOMIC WRITE too, and FLUSH where libibverbs has it
+ * (rdma-core 45 and later); XRC neither.
+ */
+#ifdef RODPU_HAVE_WR_FLUSH
+#define RODPU_RC_SEND_OPS	(RODPU_QP_SEND_OPS |			\
+				 IBV_QP_EX_WITH_ATOMIC_WRITE |		\
+				 IBV_QP_EX_WITH_FLUSH)
+#else
 #define RODPU_RC_SEND_OPS	(RODPU_QP_SEND_OPS |			\
 				 IBV_QP_EX_WITH_ATOMIC_WRITE)
+#endif
 
 /* What a UD QP sends. */
 #define RODPU_UD_SEND_OPS	(IBV_QP_EX_WITH_SEND |			\
@@ -110,7 +122,7 @@ static bool rodpu_qp_type_sends(enum ibv_qp_type t)
 /* May a QP of type @qp_type carry operation @op? */
 static bool rodpu_qp_op_ok(enum ibv_qp_type qp_type, unsigned int op)
 {
-	if (op == IBV_WR_ATOMIC_WRITE)
+	if (op == IBV_WR_ATOMIC_WRITE || op == RODP_WR_FLUSH)
 		return qp_type == IBV_QPT_RC;
 	if (qp_type != IBV_QPT_UC)
 		return true;
@@ -834,7 +846,7 @@ static void rodpu_wr_set_sge_list(struct ibv_qp_ex *ibqpx, size_t num_sge,
 	if (qp->wr_err)
 		return;
 	if (!w || num_sge > qp->sq.max_sge ||
-	    w->opcode == IBV_WR_ATOMIC_WRITE ||
+	    w->opcode == IBV_WR_ATOMIC_WRITE || w->opcode == RODP_WR_FLUSH ||
 	    (rodpu_op_is_atomic(w->opcode) &&
 	     (num_sge != 1 || sg_list[0].length != RODPU_ATOMIC_SIZE))) {
 		rodpu_wr_fail(qp, EINVAL);
@@ -992,6 +1004,33 @@ static void rodpu_wr_atomic_write(struct ibv_qp_ex *ibqpx, uint32_t rkey,
 	rodpu_wr_atomic(ibqpx, IBV_WR_ATOMIC_WRITE, rkey, remote_addr, v, 0);
 }
 
+#ifdef RODPU_HAVE_WR_FLUSH
+/*
+ * FLUSH: @len bytes at @remote_addr (or the whole MR) made visible at
+ * the responder; the WQE carries them as rodp-abi.h says, no SGE.
+ */
+static void rodpu_wr_flush(struct ibv_qp_ex *ibqpx, uint32_t rkey,
+			   uint64_t remote_addr, size_t len, uint8_t type,
+			   uint8_t level)
+{
+	struct rodp_swqe *w;
+
+	if (!type || (type & ~(IBV_FLUSH_GLOBAL | IBV_FLUSH_PERSISTENT)) ||
+	    (level != IBV_FLUSH_RANGE && level != IBV_FLUSH_MR) ||
+	    (level == IBV_FLUSH_RANGE && len > (1ull << 31))) {
+		rodpu_wr_fail(ex_to_rqp(ibqpx), EINVAL);
+		return;
+	}
+	w = rodpu_wr_begin(ibqpx, IBV_WR_FLUSH);
+	if (!w)
+		return;
+	w->rkey = rkey;
+	w->remote_addr = remote_addr;
+	w->compare_add = level == IBV_FLUSH_RANGE ? len : 0;
+	w->swap = (uint64_t)level << 4 | type;
+}
+#endif
+
 static void rodpu_qp_set_wr_ops(struct ibv_qp_ex *qpx)
 {
 	qpx->wr_start = rodpu_wr_start;
@@ -1015,6 +1054,9 @@ static void rodpu_qp_set_wr_ops(struct ibv_qp_ex *qpx)
 	qpx->wr_set_ud_addr = rodpu_wr_set_ud_addr;
 	qpx->wr_set_xrc_srqn = rodpu_wr_set_xrc_srqn;
 	qpx->wr_atomic_write = rodpu_wr_atomic_write;
+#ifdef RODPU_HAVE_WR_FLUSH
+	qpx->wr_flush = rodpu_wr_flush;
+#endif
 }
 
 /* ------------------------------------------------------------------ */

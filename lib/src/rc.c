@@ -428,7 +428,8 @@ rcore_rc_resp_validate(const struct rcore_rc_resp_state *st,
 	if (f & F_FLUSH) {
 		uint8_t plt = pkt->feth.plt;
 
-		if (!plt || (plt & ~(RCORE_FLUSH_GLOBAL | RCORE_FLUSH_PERSISTENT)) ||
+		if (!plt ||
+		    (plt & ~(RCORE_FLUSH_GLOBAL | RCORE_FLUSH_PERSISTENT)) ||
 		    pkt->feth.sel > RCORE_FLUSH_MR)
 			return RCORE_RC_WHY_FLUSH;
 		if (((plt & RCORE_FLUSH_GLOBAL) &&

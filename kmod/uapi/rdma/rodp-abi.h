@@ -213,6 +213,14 @@ enum rodp_wr_opcode {
 	 * in memory order); else from the SGEs or inline data, which must
 	 * add up to 8 bytes.  Completes as opcode 9 (IB_WC_ATOMIC_WRITE).
 	 */
+	/*
+	 * RC only.  No SGE, not inline: @compare_add is the length of the
+	 * range at @remote_addr (ignored for a whole-MR flush), @swap the
+	 * placement types (bits 3:0, IBV_FLUSH_GLOBAL, _PERSISTENT) and the
+	 * selectivity level (bits 5:4, IBV_FLUSH_RANGE or _MR), as the FETH
+	 * carries them.  Completes as opcode 8 (IB_WC_FLUSH).
+	 */
+	RODP_WR_FLUSH			= 14,
 	RODP_WR_ATOMIC_WRITE		= 15,
 };
 
@@ -241,8 +249,9 @@ struct rodp_sge {
  *            names the window; the low byte is the new key)
  * @compare_add: compare value (CMP_AND_SWP) or addend (FETCH_AND_ADD);
  *            BIND_MW: the window's length (0 unbinds a type 1 window);
- *            ATOMIC_WRITE without SGE: the 8 bytes to store
- * @swap: swap value (CMP_AND_SWP)
+ *            ATOMIC_WRITE without SGE: the 8 bytes to store;
+ *            FLUSH: the length of the range
+ * @swap: swap value (CMP_AND_SWP); FLUSH: placement type and level
  * @dest: where a datagram goes (UD), or the target SRQ (XRC)
  * @dest.ah: the address handle, as numbered by struct rodp_create_ah_resp
  * @dest.remote_qpn: destination QP number (UD)

@@ -95,7 +95,7 @@ struct rcore_deth {
 #define RCORE_FLUSH_PERSISTENT	0x2u	/* persistence */
 /* FLUSH selectivity levels (FETH bits 5:4). */
 #define RCORE_FLUSH_RANGE	0u	/* the RETH's range of the MR */
-#define RCORE_FLUSH_MR		1u	/* the whole MR; RETH VA, len ignored */
+#define RCORE_FLUSH_MR		1u	/* the whole MR (RETH range ignored) */
 
 /**
  * struct rcore_feth - FLUSH Extended Transport Header (IBA 1.5)

@@ -49,7 +49,7 @@ enum rcore_op {
 	RCORE_OP_RESYNC			= 0x15,	/* RD only */
 	RCORE_OP_SEND_LAST_INV		= 0x16,
 	RCORE_OP_SEND_ONLY_INV		= 0x17,
-	RCORE_OP_FLUSH			= 0x1c,	/* RC only (IBA 1.5) */
+	RCORE_OP_FLUSH			= 0x1c,	/* IBA 1.5 */
 	RCORE_OP_ATOMIC_WRITE		= 0x1d,	/* RC only (IBA 1.5) */
 };
 
@@ -117,14 +117,14 @@ enum rcore_opcode {
 #define RCORE_HDR_RDETH		0x001u
 #define RCORE_HDR_DETH		0x002u
 #define RCORE_HDR_XRCETH	0x004u	/* XRC requests only */
-#define RCORE_HDR_FETH		0x008u	/* FLUSH only, before its RETH */
+#define RCORE_HDR_FETH		0x008u	/* FLUSH, before its RETH */
 #define RCORE_HDR_RETH		0x010u
 #define RCORE_HDR_ATMETH	0x020u
 #define RCORE_HDR_AETH		0x040u
 #define RCORE_HDR_ATMACK	0x080u
 #define RCORE_HDR_IMMDT		0x100u
 #define RCORE_HDR_IETH		0x200u
-#define RCORE_HDR_CNP		0x400u	/* 16 reserved bytes of a CNP */
+#define RCORE_HDR_CNP		0x400u	/* a CNP's 16 reserved bytes */
 #define RCORE_HDR_ALL		0x7ffu
 #define RCORE_HDR_COUNT		11
 
@@ -149,7 +149,7 @@ enum rcore_op_kind {
 	RCORE_OPK_ACK		= 5,	/* plain ACK/NAK */
 	RCORE_OPK_RESYNC	= 6,	/* RD resync */
 	RCORE_OPK_CNP		= 7,	/* RoCEv2 congestion notification */
-	RCORE_OPK_FLUSH		= 8,	/* RDMA FLUSH request (IBA 1.5) */
+	RCORE_OPK_FLUSH		= 8,	/* RDMA FLUSH (IBA 1.5) */
 };
 
 /**

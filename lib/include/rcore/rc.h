@@ -358,8 +358,8 @@ uint8_t rcore_rc_credit_code(uint32_t free_wqes, bool srq);
 #define RCORE_RC_ACC_WRITE	0x1u
 #define RCORE_RC_ACC_READ	0x2u
 #define RCORE_RC_ACC_ATOMIC	0x4u
-#define RCORE_RC_ACC_FLUSH_GLOBAL	0x8u	/* FLUSH, global visibility */
-#define RCORE_RC_ACC_FLUSH_PERSISTENT	0x10u	/* FLUSH, persistence */
+#define RCORE_RC_ACC_FLUSH_GLOBAL	0x8u	/* FLUSH for visibility */
+#define RCORE_RC_ACC_FLUSH_PERSISTENT	0x10u	/* FLUSH for persistence */
 #define RCORE_RC_ACC_ALL		0x1fu
 
 /**
