@@ -511,31 +511,28 @@ void rodp_resp_execute(struct rodp_qp *qp, struct rodp_rx *rx,
 		return;
 	}
 
-	if (f & RCORE_RC_F_ATOMIC_WRITE) {
-		/* Answered as a read of length zero, in order. */
+	/* ATOMIC WRITE, FLUSH: answered as a read of length zero, in order. */
+	if (f & (RCORE_RC_F_ATOMIC_WRITE | RCORE_RC_F_FLUSH)) {
 		struct rodp_rd_job job = { .psn = psn, .npsn = 1,
 					   .fresh = true };
+		bool done;
 
+		/*
+		 * No room for the answer: an ATOMIC WRITE broke max_rd_atomic;
+		 * a FLUSH did not (6.2's rxe does not count it), it is asked
+		 * for again.
+		 */
 		if (!rodp_resp_job_room(qp)) {
-			rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
+			if (f & RCORE_RC_F_FLUSH)
+				rodp_resp_rnr(qp, psn,
+					      RODP_CNT_UC_DROP_NO_RECV);
+			else
+				rodp_resp_fatal(qp, psn, RCORE_NAK_INVALID_REQ);
 			return;
 		}
-		if (!rodp_resp_atomic_write(qp, rx))
-			return;
-		rodp_resp_push_job(qp, &job);
-	}
-
-	if (f & RCORE_RC_F_FLUSH) {
-		/* Answered as a read of length zero, in order. */
-		struct rodp_rd_job job = { .psn = psn, .npsn = 1,
-					   .fresh = true };
-
-		/* (6.2's rxe does not count FLUSH against max_rd_atomic) */
-		if (!rodp_resp_job_room(qp)) {
-			rodp_resp_rnr(qp, psn, RODP_CNT_UC_DROP_NO_RECV);
-			return;
-		}
-		if (!rodp_resp_flush(qp, pkt))
+		done = (f & RCORE_RC_F_FLUSH) ? rodp_resp_flush(qp, pkt) :
+						rodp_resp_atomic_write(qp, rx);
+		if (!done)
 			return;
 		rodp_resp_push_job(qp, &job);
 	}
