@@ -48,12 +48,12 @@ static const struct rodp_sge *rodp_swqe_sge(const struct rodp_swqe *wqe)
 /* A FLUSH's placement types and selectivity level, as its FETH has them. */
 static u8 rodp_flush_plt(const struct rodp_swqe *wqe)
 {
-	return wqe->swap & 0xf;
+	return wqe->swap & RODP_FLUSH_PLT_MASK;
 }
 
 static u8 rodp_flush_sel(const struct rodp_swqe *wqe)
 {
-	return (wqe->swap >> 4) & 3;
+	return (wqe->swap & RODP_FLUSH_SEL_MASK) >> RODP_FLUSH_SEL_SHIFT;
 }
 
 /* One or both placement types, a known level, no data of its own. */
@@ -62,7 +62,8 @@ static bool rodp_flush_wqe_ok(const struct rodp_swqe *wqe)
 	u8 plt = rodp_flush_plt(wqe);
 
 	return plt && !(plt & ~(RCORE_FLUSH_GLOBAL | RCORE_FLUSH_PERSISTENT)) &&
-	       !(wqe->swap & ~0x3full) &&
+	       !(wqe->swap & ~(u64)(RODP_FLUSH_PLT_MASK |
+				      RODP_FLUSH_SEL_MASK)) &&
 	       rodp_flush_sel(wqe) <= RCORE_FLUSH_MR &&
 	       !wqe->num_sge && !(wqe->flags & RODP_SEND_INLINE);
 }

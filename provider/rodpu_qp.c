@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 
 #include "rodpu.h"
+#include <rcore/rc.h>
 
 /* The WQE formats take libibverbs' numbers as they are. */
 #define RODPU_SAME_OP(_op)						\
@@ -44,6 +45,12 @@ RODPU_SAME_OP(BIND_MW);
 RODPU_SAME_OP(ATOMIC_WRITE);
 #ifdef RODPU_HAVE_WR_FLUSH
 RODPU_SAME_OP(FLUSH);
+/* ibv_wr_flush()'s type and level go to the kernel as the FETH has them. */
+_Static_assert(IBV_FLUSH_GLOBAL == RCORE_FLUSH_GLOBAL &&
+	       IBV_FLUSH_PERSISTENT == RCORE_FLUSH_PERSISTENT &&
+	       IBV_FLUSH_RANGE == RCORE_FLUSH_RANGE &&
+	       IBV_FLUSH_MR == RCORE_FLUSH_MR,
+	       "IBV_FLUSH_* are the FETH's values");
 #endif
 #undef RODPU_SAME_OP
 _Static_assert(IBV_SEND_FENCE == RODP_SEND_FENCE &&
@@ -89,13 +96,13 @@ _Static_assert(sizeof(struct rodp_rwqe) == 16,
  * (rdma-core 45 and later); XRC neither.
  */
 #ifdef RODPU_HAVE_WR_FLUSH
+#define RODPU_QP_EX_FLUSH	IBV_QP_EX_WITH_FLUSH
+#else
+#define RODPU_QP_EX_FLUSH	0
+#endif
 #define RODPU_RC_SEND_OPS	(RODPU_QP_SEND_OPS |			\
 				 IBV_QP_EX_WITH_ATOMIC_WRITE |		\
-				 IBV_QP_EX_WITH_FLUSH)
-#else
-#define RODPU_RC_SEND_OPS	(RODPU_QP_SEND_OPS |			\
-				 IBV_QP_EX_WITH_ATOMIC_WRITE)
-#endif
+				 RODPU_QP_EX_FLUSH)
 
 /* What a UD QP sends. */
 #define RODPU_UD_SEND_OPS	(IBV_QP_EX_WITH_SEND |			\
@@ -1017,7 +1024,7 @@ static void rodpu_wr_flush(struct ibv_qp_ex *ibqpx, uint32_t rkey,
 
 	if (!type || (type & ~(IBV_FLUSH_GLOBAL | IBV_FLUSH_PERSISTENT)) ||
 	    (level != IBV_FLUSH_RANGE && level != IBV_FLUSH_MR) ||
-	    (level == IBV_FLUSH_RANGE && len > (1ull << 31))) {
+	    (level == IBV_FLUSH_RANGE && len > RCORE_RC_MAX_MSG)) {
 		rodpu_wr_fail(ex_to_rqp(ibqpx), EINVAL);
 		return;
 	}
@@ -1027,7 +1034,7 @@ static void rodpu_wr_flush(struct ibv_qp_ex *ibqpx, uint32_t rkey,
 	w->rkey = rkey;
 	w->remote_addr = remote_addr;
 	w->compare_add = level == IBV_FLUSH_RANGE ? len : 0;
-	w->swap = (uint64_t)level << 4 | type;
+	w->swap = (uint64_t)level << RODP_FLUSH_SEL_SHIFT | type;
 }
 #endif
 

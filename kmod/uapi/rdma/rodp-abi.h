@@ -224,6 +224,15 @@ enum rodp_wr_opcode {
 	RODP_WR_ATOMIC_WRITE		= 15,
 };
 
+/*
+ * struct rodp_swqe.swap of a FLUSH: the placement types (IBV_FLUSH_GLOBAL,
+ * _PERSISTENT) and the selectivity level (IBV_FLUSH_RANGE, _MR), where
+ * the FETH has them; the other bits are zero.
+ */
+#define RODP_FLUSH_PLT_MASK		0x0f
+#define RODP_FLUSH_SEL_SHIFT		4
+#define RODP_FLUSH_SEL_MASK		0x30
+
 /* struct rodp_swqe.flags: IBV_SEND_* and IB_SEND_* agree on these. */
 #define RODP_SEND_FENCE		0x01u
 #define RODP_SEND_SIGNALED	0x02u
