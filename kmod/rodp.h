@@ -183,6 +183,7 @@ enum rodp_counter {
 	RODP_CNT_RX_PKTS,
 	RODP_CNT_TX_PKTS,
 	RODP_CNT_RX_DROP_ICRC,		/* bad ICRC */
+	RODP_CNT_RX_ICRC_RXE,		/* FLUSH with rxe's ICRC, taken */
 	RODP_CNT_RX_DROP_HDR,		/* unparseable headers */
 	RODP_CNT_RX_DROP_NOQP,		/* no such QP number */
 	RODP_CNT_RX_DROP_STATE,		/* QP not receiving, or not its peer */

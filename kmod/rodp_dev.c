@@ -205,6 +205,7 @@ static const struct rdma_stat_desc rodp_counter_desc[RODP_CNT_MAX] = {
 	[RODP_CNT_RX_PKTS].name = "rx_pkts",
 	[RODP_CNT_TX_PKTS].name = "tx_pkts",
 	[RODP_CNT_RX_DROP_ICRC].name = "rx_drop_icrc",
+	[RODP_CNT_RX_ICRC_RXE].name = "rx_icrc_rxe_flush",
 	[RODP_CNT_RX_DROP_HDR].name = "rx_drop_hdr",
 	[RODP_CNT_RX_DROP_NOQP].name = "rx_drop_noqp",
 	[RODP_CNT_RX_DROP_STATE].name = "rx_drop_state",

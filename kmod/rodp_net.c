@@ -320,14 +320,32 @@ static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
 	return pe;
 }
 
+static bool rxe_flush_icrc;
+module_param(rxe_flush_icrc, bool, 0644);
+MODULE_PARM_DESC(rxe_flush_icrc,
+		 "send RDMA FLUSH with the ICRC rxe computes (its headers twice), which rxe (6.2 to 7.2 at least) wants, instead of IBA's; received FLUSHes are taken in either form (default: off)");
+
+/* Is the packet at @ip (@len bytes, its ICRC excluded) an RC FLUSH? */
+static bool rodp_pkt_is_flush(const u8 *ip, unsigned int len)
+{
+	int bth = rcore_icrc_bth_offset(ip, len);
+
+	return bth >= 0 && ip[bth] == RCORE_RC_FLUSH;
+}
+
 /* A packet (IP header at skb->data) onto the network: its ICRC, out. */
 static void rodp_out_wire(struct rodp_dev *rdev, const struct rodp_path *path,
 			  struct sk_buff *skb, struct dst_entry *dst)
 {
+	unsigned int len = skb->len - RCORE_ICRC_LEN;
 	u32 icrc;
 	int ret;
 
-	rcore_icrc_calc(skb->data, skb->len - RCORE_ICRC_LEN, &icrc);
+	if (unlikely(READ_ONCE(rxe_flush_icrc)) &&
+	    rodp_pkt_is_flush(skb->data, len))
+		rcore_icrc_calc_rxe_flush(skb->data, len, &icrc);
+	else
+		rcore_icrc_calc(skb->data, len, &icrc);
 	rcore_icrc_put(skb_tail_pointer(skb) - RCORE_ICRC_LEN, icrc);
 	skb_dst_set(skb, dst);
 	if (IS_ENABLED(CONFIG_IPV6) && path->ipv6) {

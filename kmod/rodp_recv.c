@@ -150,10 +150,20 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		goto out_free;
 	}
-	/* A packet that never left the host carries no ICRC. */
+	/*
+	 * A packet that never left the host carries no ICRC.  A FLUSH may
+	 * carry rxe's (rcore_icrc_calc_rxe_flush()): taken, and counted.
+	 */
 	err = RODP_SKB_CB(skb)->local ? 0 :
 	      rcore_icrc_check(skb_network_header(skb),
 			       skb_tail_pointer(skb) - skb_network_header(skb));
+	if (err == RCORE_ERR_ICRC &&
+	    !rcore_icrc_check_rxe_flush(skb_network_header(skb),
+					skb_tail_pointer(skb) -
+					skb_network_header(skb))) {
+		rodp_count(rdev, RODP_CNT_RX_ICRC_RXE);
+		err = 0;
+	}
 	if (err) {
 		rodp_count(rdev, err == RCORE_ERR_ICRC ?
 			   RODP_CNT_RX_DROP_ICRC : RODP_CNT_RX_DROP_HDR);

@@ -5,6 +5,7 @@
 #include <rcore/icrc.h>
 #include <rcore/crc32.h>
 #include <rcore/hdr.h>
+#include <rcore/opcode.h>
 
 /* Longest masked prefix: LRH stand-in, IPv4 with options, UDP, BTH. */
 #define RCORE_ICRC_PREFIX_MAX	(8 + 60 + RCORE_UDP_HLEN + RCORE_BTH_LEN)
@@ -95,6 +96,44 @@ int rcore_icrc_calc(const uint8_t *ip, size_t len, uint32_t *icrc)
 		return n;
 	rcore_icrc_update(&ctx, ip + n, len - (size_t)n);
 	*icrc = rcore_icrc_final(&ctx);
+	return RCORE_OK;
+}
+
+int rcore_icrc_calc_rxe_flush(const uint8_t *ip, size_t len, uint32_t *icrc)
+{
+	struct rcore_icrc ctx;
+	int bth, n;
+
+	bth = rcore_icrc_bth_offset(ip, len);
+	if (bth < 0)
+		return bth;
+	n = rcore_icrc_begin(&ctx, ip, len);
+	if (n < 0)
+		return n;
+	rcore_icrc_update(&ctx, ip + n, len - (size_t)n);
+	/* the "payload" rxe takes: the BTH on, as sent */
+	rcore_icrc_update(&ctx, ip + bth, len - (size_t)bth);
+	*icrc = rcore_icrc_final(&ctx);
+	return RCORE_OK;
+}
+
+int rcore_icrc_check_rxe_flush(const uint8_t *ip, size_t len)
+{
+	uint32_t icrc;
+	int bth, ret;
+
+	if (len < RCORE_ICRC_LEN)
+		return RCORE_ERR_TRUNCATED;
+	bth = rcore_icrc_bth_offset(ip, len - RCORE_ICRC_LEN);
+	if (bth < 0)
+		return bth;
+	if (ip[bth] != RCORE_RC_FLUSH)
+		return RCORE_ERR_ICRC;
+	ret = rcore_icrc_calc_rxe_flush(ip, len - RCORE_ICRC_LEN, &icrc);
+	if (ret < 0)
+		return ret;
+	if (icrc != rcore_icrc_get(ip + len - RCORE_ICRC_LEN))
+		return RCORE_ERR_ICRC;
 	return RCORE_OK;
 }
 

@@ -104,6 +104,34 @@ int rcore_icrc_calc(const uint8_t *ip, size_t len, uint32_t *icrc);
 int rcore_icrc_check(const uint8_t *ip, size_t len);
 
 /**
+ * rcore_icrc_calc_rxe_flush - the ICRC rxe puts on an RDMA FLUSH
+ * @ip: start of the IPv4 or IPv6 header of a FLUSH
+ * @len: bytes from @ip to the end of the packet, the ICRC excluded
+ * @icrc: set to the ICRC value on success
+ *
+ * Linux's rxe (6.2 to 7.2 at least) covers a FLUSH's headers twice: its
+ * opcode table gives FLUSH no payload offset, so what it feeds in as the
+ * payload is the packet from its BTH on again, unmasked.  rxe ends check
+ * each other's FLUSH so and drop one with IBA's ICRC (rcore_icrc_calc()),
+ * and an IBA end drops theirs.  This is rxe's form, for talking to it.
+ *
+ * Return: as rcore_icrc_calc().
+ */
+int rcore_icrc_calc_rxe_flush(const uint8_t *ip, size_t len, uint32_t *icrc);
+
+/**
+ * rcore_icrc_check_rxe_flush - is a received packet an RDMA FLUSH with
+ * rxe's ICRC
+ * @ip: start of the IPv4 or IPv6 header
+ * @len: bytes from @ip to the end of the packet, the ICRC included
+ *
+ * Return: RCORE_OK for an RC FLUSH whose last 4 bytes are the ICRC
+ * rcore_icrc_calc_rxe_flush() gives, RCORE_ERR_ICRC for any other packet
+ * that parses this far, or another error of rcore_icrc_check().
+ */
+int rcore_icrc_check_rxe_flush(const uint8_t *ip, size_t len);
+
+/**
  * rcore_icrc_get - read an ICRC from its 4 wire bytes
  * @p: first wire byte
  *
