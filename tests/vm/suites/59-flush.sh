@@ -1,0 +1,28 @@
+#!/bin/bash
+# VM suite "flush": RDMA FLUSH across devices (tests/vm/conformance/
+# flush_pairs.py), with rdma-core's own FLUSH resources and traffic
+# (tests/test_qpex.py) from the tests/ folder python3-pyverbs ships:
+# rodp0 -> rodp1, rodp0 loopback, rodp0 -> rxe0, rxe0 -> rodp0 and
+# rxe0 -> rxe0 (the control).  Each: WRITEs then range FLUSHes (success,
+# the data there), whole-MR FLUSHes (success), a persistent FLUSH the MR
+# does not allow (REM_ACCESS_ERR).  Skipped, with the reason, where the
+# user space (rdma-core before 45: Debian 12's 44) or the kernel (before
+# 6.2) has no FLUSH.
+# rodp-suite-timeout: 300
+set -u
+# shellcheck source=tests/vm/harness/tap.sh
+. "$RODP_REPO/tests/vm/harness/tap.sh"
+
+SRC=/usr/share/doc/rdma-core/tests
+work=$(mktemp -d /tmp/flush.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+if [ ! -f "$SRC/run_tests.py" ]; then
+	plan 1
+	fail "rdma-core's tests in $SRC (python3-pyverbs; ./rodp setup)"
+	exit 1
+fi
+cp -r "$SRC" "$work/tests"
+find "$work/tests" -name '*.gz' -exec gunzip {} +
+timeout 240 python3 "$RODP_REPO/tests/vm/conformance/flush_pairs.py" \
+	"$work/tests"
