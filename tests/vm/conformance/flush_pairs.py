@@ -21,6 +21,15 @@ with IBA's ICRC (RODP_FLUSH_IBA_ICRC=1 leaves it off: rxe's bug shows).
 A pairing whose devices or user space cannot do FLUSH (rdma-core before
 45, a kernel before 6.2, a device without it) is reported as skipped,
 with the reason.
+
+First, on every kernel and rdma-core, what rodp0 says and refuses (with
+pyverbs' oldest calls and the flags by number):
+- device_cap_flags_ex has FLUSH_GLOBAL and FLUSH_PERSISTENT (bits 38,
+  39) and rc_odp_caps FLUSH and ATOMIC_WRITE (1 << 6, 1 << 7);
+- an MR with IBV_ACCESS_FLUSH_GLOBAL: refused with EINVAL before 6.2
+  (the core knows no such flag), registered from 6.2 on;
+- an MR with IBV_ACCESS_FLUSH_PERSISTENT: EINVAL (the core before 6.2,
+  rodp after: no rodp memory is persistent).
 """
 import errno
 import importlib.machinery
@@ -60,6 +69,57 @@ def roce_v2_ipv4_gid(ctx, e):
     return None
 
 
+ACC_LOCAL_WRITE = 1
+ACC_FLUSH_GLOBAL = 1 << 8
+ACC_FLUSH_PERSISTENT = 1 << 9
+
+
+def kernel_has_flush():
+    """Does the running kernel's core know FLUSH (6.2 and later)?"""
+    major, minor = os.uname().release.split('.')[:2]
+    return (int(major), int(minor)) >= (6, 2)
+
+
+def reg_errno(pd, access):
+    """0 when an MR with @access registers, else the errno."""
+    from pyverbs.mr import MR
+    from pyverbs.pyverbs_error import PyverbsRDMAError
+    try:
+        MR(pd, 4096, access).close()
+        return 0
+    except PyverbsRDMAError as ex:
+        return ex.error_code
+
+
+def device_cases(dev):
+    """The capability and registration cases of @dev (see above)."""
+    from pyverbs.device import Context
+    from pyverbs.pd import PD
+    out = []
+    with Context(name=dev) as ctx:
+        ax = ctx.query_device_ex()
+        caps = ax.device_cap_flags_ex
+        rc_odp = ax.odp_caps.rc_odp_caps
+        out.append((bool(caps & (1 << 38)) and bool(caps & (1 << 39)),
+                    '%s reports FLUSH_GLOBAL and FLUSH_PERSISTENT' % dev,
+                    'device_cap_flags_ex %#x' % caps))
+        out.append((rc_odp & 0xc0 == 0xc0,
+                    '%s rc_odp_caps has FLUSH and ATOMIC_WRITE' % dev,
+                    'rc_odp_caps %#x' % rc_odp))
+        with PD(ctx) as pd:
+            err = reg_errno(pd, ACC_LOCAL_WRITE | ACC_FLUSH_GLOBAL)
+            want = 0 if kernel_has_flush() else errno.EINVAL
+            out.append((err == want,
+                        '%s MR with FLUSH_GLOBAL: %s' %
+                        (dev, 'registered' if not want else 'EINVAL'),
+                        'errno %d on %s' % (err, os.uname().release)))
+            err = reg_errno(pd, ACC_LOCAL_WRITE | ACC_FLUSH_PERSISTENT)
+            out.append((err == errno.EINVAL,
+                        '%s MR with FLUSH_PERSISTENT: EINVAL' % dev,
+                        'errno %d' % err))
+    return out
+
+
 def main():
     global PAIRS
     if len(sys.argv) < 2:
@@ -77,6 +137,11 @@ def main():
         'tests', tests_dir + '/__init__.py').load_module()
 
     out = []
+    try:
+        out += device_cases('rodp0')
+    except Exception:
+        out.append((False, 'rodp0 FLUSH capabilities and registrations',
+                    traceback.format_exc().strip().splitlines()[-1]))
     try:
         import pyverbs.libibverbs_enums as e
         from pyverbs.addr import AHAttr, GlobalRoute
