@@ -10,17 +10,9 @@ set -u
 . "$RODP_REPO/tests/vm/harness/tap.sh"
 
 C=$RODP_REPO/tests/vm/conformance
-SRC=/usr/share/doc/rdma-core/tests
-work=$(mktemp -d /tmp/conformance.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-
-if [ ! -f "$SRC/run_tests.py" ]; then
-	plan 1
-	fail "rdma-core's tests in $SRC (python3-pyverbs; ./rodp setup)"
-	exit 1
-fi
-cp -r "$SRC" "$work/tests"
-find "$work/tests" -name '*.gz' -exec gunzip {} +
+# shellcheck source=tests/vm/conformance/lib.sh
+. "$C/lib.sh"
+rdma_core_tests conformance
 
 # Each device from the namespace of its netdev (rxe0: ve2 in the initial
 # one; rodp0: ve0 in ns0), as a program that talks to it over rdma_cm

@@ -13,16 +13,8 @@ set -u
 # shellcheck source=tests/vm/harness/tap.sh
 . "$RODP_REPO/tests/vm/harness/tap.sh"
 
-SRC=/usr/share/doc/rdma-core/tests
-work=$(mktemp -d /tmp/flush.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-
-if [ ! -f "$SRC/run_tests.py" ]; then
-	plan 1
-	fail "rdma-core's tests in $SRC (python3-pyverbs; ./rodp setup)"
-	exit 1
-fi
-cp -r "$SRC" "$work/tests"
-find "$work/tests" -name '*.gz' -exec gunzip {} +
+# shellcheck source=tests/vm/conformance/lib.sh
+. "$RODP_REPO/tests/vm/conformance/lib.sh"
+rdma_core_tests flush
 timeout 240 python3 "$RODP_REPO/tests/vm/conformance/flush_pairs.py" \
 	"$work/tests"
