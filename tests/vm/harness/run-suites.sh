@@ -29,14 +29,22 @@ for suite in "$@"; do
 	t0=$SECONDS
 	echo "rodp-suite: $name begin" >/dev/kmsg
 	# Into a file, not a pipe: a process the suite leaves stuck in the
-	# kernel must not keep the runner waiting for end of file.
-	timeout -k 10 "$RODP_SUITE_TIMEOUT" bash "$suite" </dev/null >"$out/$name.out" 2>&1 &
+	# kernel must not keep the runner waiting for end of file.  A file
+	# of the guest's own tmpfs, copied to the results folder at the
+	# end: on the 9p share, with the suite's processes writing and tail
+	# reading at once, 6.12's 9p once wrote a line over the one before
+	# it (tail had printed the lost line; the copy on the share no longer
+	# held it, and the suite lost a case it had passed).
+	local_out=$(mktemp "/tmp/suite-$name.XXXXXX")
+	timeout -k 10 "$RODP_SUITE_TIMEOUT" bash "$suite" </dev/null >"$local_out" 2>&1 &
 	spid=$!
-	tail -n +1 -s 0.5 -f --pid=$spid "$out/$name.out" &
+	tail -n +1 -s 0.5 -f --pid=$spid "$local_out" &
 	tpid=$!
 	wait $spid
 	status=$?
 	wait $tpid
+	cp "$local_out" "$out/$name.out"
+	rm -f "$local_out"
 	echo "$status" >"$out/$name.status"
 	echo $((SECONDS - t0)) >"$out/$name.secs"
 	echo "rodp-suite: $name end $status" >/dev/kmsg
