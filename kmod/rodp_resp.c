@@ -376,6 +376,7 @@ static bool rodp_resp_flush(struct rodp_qp *qp, const struct rcore_pkt *pkt)
 		return false;
 	}
 	rodp_mr_put(mr);
+	/* The stores of the writes before it, before the FLUSH's answer. */
 	wmb();
 	return true;
 }

@@ -179,8 +179,10 @@ static int rodp_destroy_srq(struct ib_srq *ibsrq, struct ib_udata *udata)
 		xa_erase(&srq->rdev->srq_xa, ibsrq->ext.xrc.srq_num);
 		rodp_srq_put(srq);
 		wait_for_completion(&srq->released);
-		/* The core frees the SRQ at once: no lookup may still be
-		 * about to take a reference. */
+		/*
+		 * The core frees the SRQ at once: no lookup may still be
+		 * about to take a reference.
+		 */
 		synchronize_rcu();
 	}
 	rodp_wq_free(&srq->wq);

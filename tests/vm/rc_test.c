@@ -60,6 +60,7 @@
 
 #include <cmocka.h>
 #include <infiniband/verbs.h>
+#include <rdma/ib_user_verbs.h>
 #include <rdma/rodp-abi.h>
 
 #include "common.h"
@@ -2729,6 +2730,158 @@ static void test_hostile_rings(void **state)
 		  IBV_WC_SUCCESS, IBV_WC_RECV, 10000);
 }
 
+/*
+ * A FLUSH work request written straight into the send queue's ring, as a
+ * process that does not go through the provider could write it: the
+ * kernel must end a malformed one with a local QP operation error (its
+ * WQE check, rodp_flush_wqe_ok()), never act on it.  A well-formed one
+ * written the same way reaches the responder, which refuses it (the QP
+ * was given no FLUSH right): that shows the ring write itself is sound.
+ */
+struct flush_wqe_case {
+	const char *what;
+	uint64_t swap;		/* placement types | level << 4 */
+	uint16_t num_sge;
+	uint8_t flags;
+	enum ibv_wc_status status;
+};
+
+static const struct flush_wqe_case flush_wqe_cases[] = {
+	{ "well-formed, no FLUSH right at the responder", 0x1, 0, 0,
+	  IBV_WC_REM_INV_REQ_ERR },
+	{ "no placement type", 0x0, 0, 0, IBV_WC_LOC_QP_OP_ERR },
+	{ "a reserved placement type", 0x1 | 0x4, 0, 0, IBV_WC_LOC_QP_OP_ERR },
+	{ "a reserved selectivity level", 0x1 | (2 << 4), 0, 0,
+	  IBV_WC_LOC_QP_OP_ERR },
+	{ "a stray bit above the level", 0x1 | 0x100, 0, 0,
+	  IBV_WC_LOC_QP_OP_ERR },
+	{ "with an SGE", 0x1, 1, 0, IBV_WC_LOC_QP_OP_ERR },
+	{ "inline", 0x1, 0, RODP_SEND_INLINE, IBV_WC_LOC_QP_OP_ERR },
+};
+
+/* The SQ ring of @qp: its last slot holds the RDMA WRITE @wr_id to @raddr. */
+static struct rodp_ring_hdr *sq_ring_of(const struct vt_dev *d,
+					uint64_t wr_id, uint64_t raddr)
+{
+	struct rodp_ring_hdr *hdr[64];
+	unsigned int n, i;
+
+	n = uverbs_rings(d, hdr, 64);
+	for (i = 0; i < n; i++) {
+		struct rodp_ring_hdr *h = hdr[i];
+		const struct rodp_swqe *w;
+		size_t off;
+
+		if (h->log2_slots > 16 || h->slot_size < sizeof(*w) ||
+		    h->prod == 0)
+			continue;
+		off = (size_t)((h->prod - 1) & ((1u << h->log2_slots) - 1)) *
+		      h->slot_size;
+		w = (const void *)((char *)h + RODP_RING_HDR_SIZE + off);
+		if (w->wr_id == wr_id && w->opcode == RODP_WR_RDMA_WRITE &&
+		    w->flags == RODP_SEND_SIGNALED && w->remote_addr == raddr)
+			return h;
+	}
+	return NULL;
+}
+
+/* A send queue doorbell: a POST_SEND command with no work requests. */
+static int sq_doorbell(struct ibv_qp *qp)
+{
+	struct ib_uverbs_post_send_resp resp;
+	struct {
+		struct ib_uverbs_cmd_hdr hdr;
+		struct ib_uverbs_post_send cmd;
+	} req = {
+		.hdr = {
+			.command = IB_USER_VERBS_CMD_POST_SEND,
+			.in_words = sizeof(req) / 4,
+			.out_words = sizeof(resp) / 4,
+		},
+		.cmd = {
+			.response = (uintptr_t)&resp,
+			.qp_handle = qp->handle,
+			.wqe_size = sizeof(struct ib_uverbs_send_wr),
+		},
+	};
+
+	return write(qp->context->cmd_fd, &req, sizeof(req)) ==
+	       (ssize_t)sizeof(req) ? 0 : -1;
+}
+
+static void test_flush_wqe(void **state)
+{
+	struct tcase *tc = *state;
+	struct ibv_send_wr wr, *bad;
+	struct rodp_ring_hdr *h;
+	struct rodp_swqe *w;
+	struct ibv_sge g;
+	struct ibv_wc wc;
+	struct conn *c;
+	struct buf *l, *r;
+	uint32_t prod;
+	unsigned int k;
+	char what[96];
+
+	for (k = 0; k < ARRAY_SIZE(flush_wqe_cases); k++) {
+		const struct flush_wqe_case *fc = &flush_wqe_cases[k];
+
+		snprintf(what, sizeof(what), "FLUSH WQE %s", fc->what);
+		c = conn_open(tc, &default_opts);
+		l = buf_new(tc, c->a.pd, 4096, IBV_ACCESS_LOCAL_WRITE);
+		r = buf_new(tc, c->b.pd, 4096, VT_ACCESS_ALL);
+		/* A WRITE through the provider marks A's send ring. */
+		g = sge(l, 0, 8);
+		vt_send_wr(&wr, 0xf1a5, &g, 1, IBV_WR_RDMA_WRITE,
+			   IBV_SEND_SIGNALED);
+		wr.wr.rdma.remote_addr = (uintptr_t)r->mem;
+		wr.wr.rdma.rkey = r->mr->rkey;
+		CHECK(!ibv_post_send(c->a.qp, &wr, &bad), "%s: post: %s",
+		      what, strerror(errno));
+		expect_wc(c->a.scq, &wc, what, 0xf1a5, IBV_WC_SUCCESS,
+			  IBV_WC_RDMA_WRITE, 10000);
+		h = sq_ring_of(c->a.dev, 0xf1a5, (uintptr_t)r->mem);
+		CHECK(h, "%s: no send ring holds the WRITE just posted", what);
+		prod = h->prod;
+		CHECK(h->cons == prod, "%s: ring cons %u, prod %u", what,
+		      h->cons, prod);
+
+		w = (void *)((char *)h + RODP_RING_HDR_SIZE +
+			     (size_t)(prod & ((1u << h->log2_slots) - 1)) *
+			     h->slot_size);
+		memset(w, 0, h->slot_size);
+		w->wr_id = 100 + k;
+		w->opcode = RODP_WR_FLUSH;
+		w->flags = RODP_SEND_SIGNALED | fc->flags;
+		w->num_sge = fc->num_sge;
+		w->remote_addr = (uintptr_t)r->mem;
+		w->rkey = r->mr->rkey;
+		w->compare_add = 64;
+		w->swap = fc->swap;
+		if (fc->num_sge) {
+			struct rodp_sge *s = (void *)(w + 1);
+
+			s->addr = (uintptr_t)l->mem;
+			s->length = 8;
+			s->lkey = l->mr->lkey;
+		}
+		__atomic_store_n(&h->prod, prod + 1, __ATOMIC_RELEASE);
+		CHECK(!sq_doorbell(c->a.qp), "%s: doorbell: %s", what,
+		      strerror(errno));
+		expect_wc_err(c->a.scq, &wc, what, c->a.dev, 100 + k,
+			      fc->status, fc->status);
+		while (tc->nbufs) {
+			struct buf *b = &tc->bufs[--tc->nbufs];
+
+			ibv_dereg_mr(b->mr);
+			munmap(b->mem, b->map);
+		}
+		conn_close(c);
+		free(c);
+		tc->conns[--tc->nconns] = NULL;
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 /* Test list and main                                                      */
 /* ---------------------------------------------------------------------- */
@@ -2898,7 +3051,7 @@ int main(int argc, char **argv)
 		usage();
 
 	vt_tests_alloc(&list,
-		       2 * vt_ndevs +
+		       3 * vt_ndevs +
 		       npairs * (ARRAY_SIZE(pair_kinds) + nmtu + 1),
 		       sizeof(struct tcase));
 	for (i = 0; i < vt_ndevs; i++) {
@@ -2912,6 +3065,8 @@ int main(int argc, char **argv)
 			 "%.60s:%.60s%s", vt_devs[i].name, vt_devs[i].name,
 			 use_ipv6 ? " ipv6" : "");
 		add_test(test_hostile_rings, "%s hostile rings",
+			 self_pairs[i].name)->pair = &self_pairs[i];
+		add_test(test_flush_wqe, "%s flush wqe",
 			 self_pairs[i].name)->pair = &self_pairs[i];
 	}
 	for (i = 0; i < npairs; i++) {

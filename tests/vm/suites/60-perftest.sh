@@ -9,7 +9,8 @@
 #    itself (loopback in ns0), rodp0 -> rxe0 (client in ns0, server on
 #    rxe0 in the initial namespace) and rxe0 -> rodp0 (server in ns0);
 #  - in each of the four pairings: an ib_write_bw -a sweep (all 23 sizes
-#    2 B..8 MiB), a -D 2 duration run and a -q 4 run (4 QPs);
+#    2 B..8 MiB), a -D 2 duration run, a -q 4 run (4 QPs), and
+#    ib_write_bw -b and ib_send_bw -b (bidirectional);
 #  - rodp0 -> rodp1: ibv_rc_pingpong -c (received data checked) and -e
 #    (completion events);
 #  - RoCEv2 over IPv6 (the devices' link-local GIDs, pairings ending in
@@ -367,6 +368,11 @@ modes_cases()
 		bw yes 1 "$1" ib_write_bw -D "$dur" -s 65536
 	add "ib_write_bw -q 4 -n 200 -s 65536, $LABEL" \
 		bw yes 1 "$1" ib_write_bw -q 4 -n 200 -s 65536
+	# Both directions at once: each side is requester and responder.
+	add "ib_write_bw -b -n 200 -s 65536 (bidirectional), $LABEL" \
+		bw yes 1 "$1" ib_write_bw -b -n 200 -s 65536
+	add "ib_send_bw -b -n 200 -s 65536 (bidirectional), $LABEL" \
+		bw yes 1 "$1" ib_send_bw -b -n 200 -s 65536
 }
 modes_cases rodp-rodp
 modes_cases rodp-loop

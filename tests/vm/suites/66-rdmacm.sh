@@ -10,6 +10,11 @@
 # without rodp's CM.  In each pairing:
 #  - rping -V -C 100 (data verified by the client), ucmatose (RC),
 #    udaddy (UD), rdma_server/rdma_client: both sides exit 0;
+#  - rsockets: rstream and riostream with data verified (-T v), blocking
+#    and non-blocking, and a file through rcopy compared with its source;
+#  - with rodp at both ends (and rxe-loop): mckey, 20 datagrams to an
+#    IPv4 multicast group; rodp0 -> rodp1: rdma_xserver/rdma_xclient -c x
+#    (XRC through the rdma_cm);
 #  - ib_{write,read,send}_bw -R and ib_send_lat -R: both exit 0, the
 #    client's result positive; the bw tools again with --odp on the rodp
 #    ends (both ends rodp0 -> rodp1; the rodp end only with rxe, which has
@@ -40,16 +45,19 @@ PORT=19100
 T=60		# bound of every tool run
 read -r -a PAIRINGS <<<"${RODP_CM_PAIRINGS:-rodp-rodp rodp-rxe rxe-rodp}"
 
-# ends PAIRING: SNS SDEV SADDR CNS CDEV LABEL
+# ends PAIRING: SNS SDEV SADDR CNS CDEV CADDR LABEL
 ends()
 {
 	case $1 in
-	rodp-rodp) set -- ns1 rodp1 10.77.0.11 ns0 rodp0 "rodp0 -> rodp1" ;;
-	rodp-rxe)  set -- - rxe0 10.77.0.2 ns0 rodp0 "rodp0 -> rxe0" ;;
-	rxe-rodp)  set -- ns0 rodp0 10.77.0.10 - rxe0 "rxe0 -> rodp0" ;;
-	rxe-loop)  set -- - rxe0 10.77.0.2 - rxe0 "rxe0 -> rxe0" ;;
+	rodp-rodp) set -- ns1 rodp1 10.77.0.11 ns0 rodp0 10.77.0.10 \
+			  "rodp0 -> rodp1" ;;
+	rodp-rxe)  set -- - rxe0 10.77.0.2 ns0 rodp0 10.77.0.10 \
+			  "rodp0 -> rxe0" ;;
+	rxe-rodp)  set -- ns0 rodp0 10.77.0.10 - rxe0 10.77.0.2 \
+			  "rxe0 -> rodp0" ;;
+	rxe-loop)  set -- - rxe0 10.77.0.2 - rxe0 10.77.0.2 "rxe0 -> rxe0" ;;
 	esac
-	SNS=$1 SDEV=$2 SADDR=$3 CNS=$4 CDEV=$5 LABEL=$6
+	SNS=$1 SDEV=$2 SADDR=$3 CNS=$4 CDEV=$5 CADDR=$6 LABEL=$7
 }
 
 # cm_ids NS DEV: the cm_id lines of DEV (rdma resource, seen from NS).
@@ -252,6 +260,84 @@ no_listener()
 start)) s (exit $rc), $LABEL" "$id"
 }
 
+# rsocket_cases PAIRING: rsockets over the pairing (the tools verify the
+# data), and rcopy, whose copy is compared with its source.
+rsocket_cases()
+{
+	pair rstream-"$1" "rstream -b $SADDR -p $PORT -C 100 -S 65536 -T v" \
+		"rstream -s $SADDR -p $PORT -C 100 -S 65536 -T v"
+	verdict "rstream -S 65536 -C 100 -T v (rsockets, blocking), $LABEL" \
+		rstream-"$1"
+	pair rstream-nb-"$1" "rstream -b $SADDR -p $PORT -C 200 -S 4096 -T vn" \
+		"rstream -s $SADDR -p $PORT -C 200 -S 4096 -T vn"
+	verdict "rstream -S 4096 -C 200 -T vn (rsockets, non-blocking),\
+ $LABEL" rstream-nb-"$1"
+	pair riostream-"$1" "riostream -b $SADDR -p $PORT -C 100 -S 65536 -T v" \
+		"riostream -s $SADDR -p $PORT -C 100 -S 65536 -T v"
+	verdict "riostream -S 65536 -C 100 -T v (rsockets' RDMA writes),\
+ $LABEL" riostream-"$1"
+	rcopy_case "$1"
+}
+
+# rcopy_case PAIRING: a 3 MB file of random bytes through rcopy (the
+# server, which never ends by itself, is stopped afterwards).
+rcopy_case()
+{
+	local id=rcopy-$1 src=/tmp/rcopy-$1.src dst=/tmp/rcopy-$1.dst
+	WHY=
+	head -c 3000000 /dev/urandom >"$src"
+	rm -f "$dst"
+	if start_server "$id" rcopy -p "$PORT"; then
+		nsp "$CNS"
+		timeout -k 5 $T "${NSP[@]}" rcopy "$src" "$SADDR:$dst" \
+			-p "$PORT" </dev/null >"$OUT/$id.client" 2>&1
+		CRC=$?
+		if [ $CRC != 0 ]; then
+			WHY="client exit $CRC: $(pt_reason "$OUT/$id.client")"
+		elif ! cmp -s "$src" "$dst"; then
+			WHY="the copy differs from its source ($(stat -c %s \
+"$dst" 2>/dev/null || echo no) bytes)"
+		fi
+		pt_alive "$SPID" || WHY+=" the server ended: $(pt_reason \
+"$OUT/$id.server")"
+		kill "$SPID" 2>/dev/null
+		pt_reap "$SPID" 10
+	fi
+	rm -f "$src" "$dst"
+	PORT=$((PORT + 1))
+	verdict "rcopy of 3 MB (rsockets), the copy identical, $LABEL" "$id"
+}
+
+# mckey_case PAIRING: the server's side joins an IPv4 multicast group and
+# waits for 20 datagrams, which the client's side sends to the group.
+mckey_case()
+{
+	local id=mckey-$1 group=239.1.2.$((PORT % 200 + 1))
+	WHY=
+	nsp "$SNS"
+	timeout -k 5 $T "${NSP[@]}" mckey -m "$group" -b "$SADDR" -C 20 \
+		</dev/null >"$OUT/$id.server" 2>&1 &
+	SPID=$!
+	# Its join (rdma resource: a cm_id on SDEV); the sender waits 3 s
+	# after its own join before it sends.
+	wait_for 20 eval "cm_ids $SNS $SDEV | grep -q ." ||
+		WHY="the receiver never joined"
+	nsp "$CNS"
+	timeout -k 5 $T "${NSP[@]}" mckey -m "$group" -b "$CADDR" -s -C 20 \
+		</dev/null >"$OUT/$id.client" 2>&1
+	CRC=$?
+	pt_reap "$SPID" 30
+	SRC=$PT_RC
+	[ "$CRC" = 0 ] || WHY+=" sender exit $CRC: $(pt_reason \
+"$OUT/$id.client")"
+	[ "$SRC" = 0 ] || WHY+=" receiver exit $SRC: $(pt_reason \
+"$OUT/$id.server")"
+	grep -q "data transfers complete" "$OUT/$id.server" ||
+		WHY+=" the receiver did not complete its 20 receives"
+	PORT=$((PORT + 1))
+	verdict "mckey -C 20 (UD multicast $group), $LABEL" "$id"
+}
+
 cm_cases()
 {
 	local m=() n
@@ -266,8 +352,11 @@ per=0
 for p in "${PAIRINGS[@]}"; do
 	m=()
 	case $p in rodp-rodp|rxe-loop) m=(--mcast) ;; esac
-	per=$((per + 4 + 4 + 3 + 1 + $("$CM_TEST" --count "${m[@]}")))
+	per=$((per + 4 + 4 + 3 + 1 + 4 + $("$CM_TEST" --count "${m[@]}")))
 	case $p in rxe-loop) per=$((per - 3)) ;; esac
+	# mckey with rodp at both ends (and rxe-loop); XRC rodp0 -> rodp1.
+	case $p in rodp-rodp) per=$((per + 2)) ;; rxe-loop) per=$((per + 1)) ;;
+	esac
 done
 plan $((per + 4 + 7))
 
@@ -296,6 +385,13 @@ for p in "${PAIRINGS[@]}"; do
 	do
 		perf_case "$p" $tool bw yes
 	done
+	rsocket_cases "$p"
+	case $p in rodp-rodp|rxe-loop) mckey_case "$p" ;; esac
+	if [ "$p" = rodp-rodp ]; then
+		pair xrc-"$p" "rdma_xserver -c x -p $PORT" \
+			"rdma_xclient -c x -s $SADDR -p $PORT"
+		verdict "rdma_xserver/rdma_xclient -c x (XRC), $LABEL" xrc-"$p"
+	fi
 	cm_cases "$p"
 	no_listener "$p"
 done
