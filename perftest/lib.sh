@@ -257,6 +257,10 @@ pt_pair_once()
 		PT_WHY="client exit $PT_CRC: $(pt_reason "$out.client")"
 		[ "$PT_CRC" != 124 ] ||
 			PT_WHY="client timed out (${PT_TIMEOUT}s; QPs: $id.qp)"
+		# The server, started first, reaches its own timeout first:
+		# the client then fails on a peer that is gone.
+		[ "$PT_CRC" = 124 ] || [ "$PT_SRC" != 124 ] ||
+			PT_WHY="server timed out (${PT_TIMEOUT}s), then $PT_WHY"
 		return 1
 	fi
 	if [ "$PT_SRC" != 0 ]; then
@@ -297,8 +301,10 @@ pt_pair()
 		rc=$?
 		# A client that timed out gets one more run; the case says so
 		# (a known intermittent stall under TCG, kept in *.timeout).
-		if [ $rc -ne 0 ] && [ "${PT_CRC:-0}" = 124 ] &&
-		   [ "$PT_TIMEDOUT" = 0 ]; then
+		# So does a client that failed after the server's timeout.
+		if [ $rc -ne 0 ] && [ "$PT_TIMEDOUT" = 0 ] &&
+		   [ "${PT_CRC:-0}" != 0 ] &&
+		   { [ "$PT_CRC" = 124 ] || [ "${PT_SRC:-0}" = 124 ]; }; then
 			PT_TIMEDOUT=1
 			mv "$PT_DIR/$1.client" "$PT_DIR/$1.client.timeout"
 			mv "$PT_DIR/$1.server" "$PT_DIR/$1.server.timeout"
