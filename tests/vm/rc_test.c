@@ -146,6 +146,18 @@ static struct buf *buf_new(struct tcase *tc, struct ibv_pd *pd, size_t len,
 	return b;
 }
 
+/* Give back every buffer of @tc, the newest first, and its MR if any. */
+static void bufs_free(struct tcase *tc)
+{
+	while (tc->nbufs) {
+		struct buf *b = &tc->bufs[--tc->nbufs];
+
+		if (b->mr)
+			ibv_dereg_mr(b->mr);
+		munmap(b->mem, b->map);
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 /* Patterns and comparisons                                                */
 /* ---------------------------------------------------------------------- */
@@ -2704,12 +2716,7 @@ static void test_hostile_rings(void **state)
 		TIMED(what, vt_qp_move(c->a.qp, IBV_QPS_ERR));
 		TIMED(what, vt_qp_move(c->b.qp, IBV_QPS_ERR));
 		/* The peer's own rings are garbled too (one device). */
-		while (tc->nbufs) {
-			struct buf *b = &tc->bufs[--tc->nbufs];
-
-			ibv_dereg_mr(b->mr);
-			munmap(b->mem, b->map);
-		}
+		bufs_free(tc);
 		TIMED(what, ibv_destroy_qp(c->a.qp));
 		TIMED(what, ibv_destroy_qp(c->b.qp));
 		c->a.qp = c->b.qp = NULL;
@@ -2870,12 +2877,7 @@ static void test_flush_wqe(void **state)
 		      strerror(errno));
 		expect_wc_err(c->a.scq, &wc, what, c->a.dev, 100 + k,
 			      fc->status, fc->status);
-		while (tc->nbufs) {
-			struct buf *b = &tc->bufs[--tc->nbufs];
-
-			ibv_dereg_mr(b->mr);
-			munmap(b->mem, b->map);
-		}
+		bufs_free(tc);
 		conn_close(c);
 		free(c);
 		tc->conns[--tc->nconns] = NULL;
@@ -2931,14 +2933,7 @@ static int tc_teardown(void **state)
 	if (verbose)
 		vt_diag("%s: %" PRId64 " ms", tc->vc.name, vt_tc_ms());
 
-	for (i = tc->nbufs; i-- > 0;) {
-		struct buf *b = &tc->bufs[i];
-
-		if (b->mr)
-			ibv_dereg_mr(b->mr);
-		munmap(b->mem, b->map);
-	}
-	tc->nbufs = 0;
+	bufs_free(tc);
 	vt_tc_free(&tc->vc);
 	for (i = 0; i < tc->nconns; i++) {
 		conn_close(tc->conns[i]);
