@@ -380,6 +380,7 @@ struct rodp_frmr;
  * @va_end: end of the mirrored virtual range
  * @lock: serializes creating and removing blocks
  * @blocks: the mirror's blocks by virtual address >> block shift
+ * @last: an explicit MR's block used last (a hint: rodp_odp.c)
  * @reap_work: drops blocks of an implicit MR whose range was unmapped
  * @cnt: this MR's share of the ODP counters, from RODP_CNT_ODP_FIRST
  */
@@ -390,6 +391,7 @@ struct rodp_odp {
 	unsigned long va_end;
 	struct mutex lock;
 	struct xarray blocks;
+	struct rodp_odp_block *last;
 	struct work_struct reap_work;
 	atomic64_t cnt[RODP_ODP_NCNT];
 };

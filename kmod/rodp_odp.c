@@ -307,6 +307,46 @@ static struct rodp_odp_block *rodp_odp_block_get(struct rodp_odp *odp,
 }
 
 /*
+ * The block holding @va, for an access by a caller that holds the MR
+ * (rodp_mr_get()).  An explicit MR's blocks stay in its xarray until
+ * rodp_odp_release(), which waits for the MR's last user: such a caller
+ * needs no reference, and the block it used last is tried first (a
+ * message walks one block packet after packet).  @odp->last is only a
+ * hint, written by several QPs at once; every block it may point to
+ * lives as long as the MR.  An implicit MR reaps blocks an unmap
+ * emptied, so there the caller takes a reference.  Let go of the block
+ * with rodp_odp_block_unuse().
+ */
+static struct rodp_odp_block *rodp_odp_block_use(struct rodp_odp *odp,
+						 unsigned long va)
+{
+	struct rodp_odp_block *blk;
+
+	if (odp->implicit)
+		return rodp_odp_block_get(odp, va);
+	blk = READ_ONCE(odp->last);
+	if (blk && va >= blk->start && va < blk->end)
+		return blk;
+	blk = xa_load(&odp->blocks, va >> RODP_ODP_BLOCK_SHIFT);
+	if (!blk) {
+		blk = rodp_odp_block_create(odp, va);
+		if (IS_ERR(blk))
+			return blk;
+		/* The xarray's reference keeps it. */
+		rodp_odp_block_put(blk);
+	}
+	WRITE_ONCE(odp->last, blk);
+	return blk;
+}
+
+static void rodp_odp_block_unuse(struct rodp_odp *odp,
+				 struct rodp_odp_block *blk)
+{
+	if (odp->implicit)
+		rodp_odp_block_put(blk);
+}
+
+/*
  * Take the address space for a fault: false when the process is exiting
  * (or when the fault-injection point says so: the failure then takes the
  * same path), else true with a reference to drop with
@@ -599,7 +639,7 @@ int rodp_odp_pages(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	else if (ahead)
 		ahead_end = odp->va_end;
 	while (len) {
-		struct rodp_odp_block *blk = rodp_odp_block_get(odp, va);
+		struct rodp_odp_block *blk = rodp_odp_block_use(odp, va);
 		u64 n;
 
 		if (IS_ERR(blk))
@@ -607,7 +647,7 @@ int rodp_odp_pages(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		n = min_t(u64, len, blk->end - va);
 		ret = rodp_odp_block_io(blk, va, n, ahead_end, write, fn,
 					priv);
-		rodp_odp_block_put(blk);
+		rodp_odp_block_unuse(odp, blk);
 		if (ret)
 			return ret;
 		va += n;
@@ -627,7 +667,7 @@ static int rodp_odp_prefetch_range(struct rodp_mr *mr, unsigned long va,
 
 	/* Deregistration waits for a queued prefetch: it stops early. */
 	while (len && !READ_ONCE(mr->dying)) {
-		struct rodp_odp_block *blk = rodp_odp_block_get(odp, va);
+		struct rodp_odp_block *blk = rodp_odp_block_use(odp, va);
 		u64 n;
 
 		if (IS_ERR(blk))
@@ -637,7 +677,7 @@ static int rodp_odp_prefetch_range(struct rodp_mr *mr, unsigned long va,
 		ret = rodp_odp_fault(blk, va, va + n, write, fault, 0,
 				     &newly);
 		mutex_unlock(&blk->lock);
-		rodp_odp_block_put(blk);
+		rodp_odp_block_unuse(odp, blk);
 		if (ret) {
 			rodp_odp_count(odp, RODP_CNT_ODP_FAULT_FAILS, 1);
 			break;
@@ -781,6 +821,7 @@ int rodp_odp_init(struct rodp_mr *mr, struct mm_struct *mm, u64 start,
 		return -EFAULT;
 	mutex_init(&odp->lock);
 	xa_init(&odp->blocks);
+	odp->last = NULL;
 	INIT_WORK(&odp->reap_work, rodp_odp_reap);
 	rodp_mm_grab(mm);
 	odp->mm = mm;
@@ -809,6 +850,7 @@ void rodp_odp_release(struct rodp_mr *mr)
 	/* No notifier is left that could queue it again. */
 	cancel_work_sync(&odp->reap_work);
 	xa_destroy(&odp->blocks);
+	odp->last = NULL;
 	rodp_mm_drop(odp->mm);
 }
 
