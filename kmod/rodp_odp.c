@@ -476,12 +476,19 @@ out_relock:
  * exiting, which no range survives.  Called and returns with the block's
  * mutex held, as rodp_odp_fault().
  */
+/* Where a fault at @va, for a message going on to @ahead_end, stops. */
+static unsigned long rodp_odp_ahead(const struct rodp_odp_block *blk,
+				    unsigned long va, unsigned long ahead_end)
+{
+	return min3(blk->end, PAGE_ALIGN(ahead_end),
+		    (va & PAGE_MASK) + RODP_ODP_AHEAD_MAX);
+}
+
 static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 				unsigned long end, unsigned long ahead_end,
 				bool write)
 {
-	unsigned long ahead = min3(blk->end, PAGE_ALIGN(ahead_end),
-				   (va & PAGE_MASK) + RODP_ODP_AHEAD_MAX);
+	unsigned long ahead = rodp_odp_ahead(blk, va, ahead_end);
 	unsigned long n;
 	int ret = -EFAULT;
 
@@ -524,12 +531,37 @@ static bool rodp_odp_may_sleep(const struct rodp_odp *odp)
 	return !current->mm;
 }
 
+/*
+ * Mirror what the page tables already hold of [va, end) and of the rest
+ * of the message up to where a fault would go (rodp_odp_ahead()),
+ * without sleeping for memory: for a caller that may not fault.  Called
+ * and returns with the block's mutex held.  -EWOULDBLOCK when even that
+ * failed, -ESRCH when the process is exiting.
+ */
+static int rodp_odp_snap(struct rodp_odp_block *blk, unsigned long va,
+			 unsigned long end, unsigned long ahead_end, bool write)
+{
+	unsigned long n;
+	int ret;
+
+	end = max(end, rodp_odp_ahead(blk, va, ahead_end));
+	ret = rodp_odp_fault(blk, va, end, write, false, 1, &n);
+	if (ret)
+		return ret == -ESRCH ? ret : -EWOULDBLOCK;
+	/* A fault to the device, of present pages. */
+	if (n) {
+		rodp_odp_count(blk->odp, RODP_CNT_ODP_FAULTS, 1);
+		rodp_odp_count(blk->odp, RODP_CNT_ODP_FAULT_PAGES, n);
+	}
+	return 0;
+}
+
 /* rodp_odp_pages() on one block: [va, va + len) lies inside it. */
 static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 			     u64 len, unsigned long ahead_end, bool write,
 			     rodp_mr_page_fn fn, void *priv)
 {
-	unsigned long end = va + len, faulted_at = 0, snapped_at = 0, n;
+	unsigned long end = va + len, faulted_at = 0, snapped_at = 0;
 	bool faulted = false, snapped = false;
 	int ret = 0;
 
@@ -551,20 +583,10 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 					ret = -EWOULDBLOCK;
 					break;
 				}
-				ret = rodp_odp_fault(blk, va, end, write, false,
-						     1, &n);
-				if (ret && ret != -ESRCH)
-					ret = -EWOULDBLOCK;
+				ret = rodp_odp_snap(blk, va, end, ahead_end,
+						    write);
 				if (ret)
 					break;
-				/* A fault to the device, of present pages. */
-				if (n) {
-					rodp_odp_count(blk->odp,
-						       RODP_CNT_ODP_FAULTS, 1);
-					rodp_odp_count(blk->odp,
-						       RODP_CNT_ODP_FAULT_PAGES,
-						       n);
-				}
 				snapped = true;
 				snapped_at = va & PAGE_MASK;
 				continue;
