@@ -324,7 +324,7 @@ static struct rodp_odp_block *rodp_odp_block_use(struct rodp_odp *odp,
 
 	if (odp->implicit)
 		return rodp_odp_block_get(odp, va);
-	blk = READ_ONCE(odp->last);
+	blk = smp_load_acquire(&odp->last);
 	if (blk && va >= blk->start && va < blk->end)
 		return blk;
 	blk = xa_load(&odp->blocks, va >> RODP_ODP_BLOCK_SHIFT);
@@ -335,7 +335,7 @@ static struct rodp_odp_block *rodp_odp_block_use(struct rodp_odp *odp,
 		/* The xarray's reference keeps it. */
 		rodp_odp_block_put(blk);
 	}
-	WRITE_ONCE(odp->last, blk);
+	smp_store_release(&odp->last, blk);
 	return blk;
 }
 
@@ -465,6 +465,14 @@ out_relock:
 	return ret;
 }
 
+/* Where a fault at @va, for a message going on to @ahead_end, stops. */
+static unsigned long rodp_odp_ahead(const struct rodp_odp_block *blk,
+				    unsigned long va, unsigned long ahead_end)
+{
+	return min3(blk->end, PAGE_ALIGN(ahead_end),
+		    (va & PAGE_MASK) + RODP_ODP_AHEAD_MAX);
+}
+
 /*
  * Fault for an access that needs [va, end) of the block and whose
  * message goes on to @ahead_end: what the message still needs in this
@@ -476,14 +484,6 @@ out_relock:
  * exiting, which no range survives.  Called and returns with the block's
  * mutex held, as rodp_odp_fault().
  */
-/* Where a fault at @va, for a message going on to @ahead_end, stops. */
-static unsigned long rodp_odp_ahead(const struct rodp_odp_block *blk,
-				    unsigned long va, unsigned long ahead_end)
-{
-	return min3(blk->end, PAGE_ALIGN(ahead_end),
-		    (va & PAGE_MASK) + RODP_ODP_AHEAD_MAX);
-}
-
 static int rodp_odp_fault_ahead(struct rodp_odp_block *blk, unsigned long va,
 				unsigned long end, unsigned long ahead_end,
 				bool write)
