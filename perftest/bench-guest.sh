@@ -237,7 +237,7 @@ profile_end()
 	# Long enough that the transfer, not the tools' start-up and
 	# perftest's own second of sleep, fills the profile.
 	case $test in
-	*_lat)	kind=lat iters=(-n 20000) ;;
+	*_lat)	kind=lat iters=(-n 300000) ;;
 	*)	iters=(-D 10) ;;
 	esac
 	[ "$tool" = "ib_$test" ] || odp=(--odp)
@@ -253,6 +253,9 @@ profile_end()
 		echo "# $test $size B on $end: perf record -a -g -e cpu-clock"
 		perf report -i "$data" --no-children --sort dso,sym --stdio \
 			--percent-limit 0.5 -g none 2>/dev/null
+		echo "# inclusive (children), 1% and more"
+		perf report -i "$data" --children --sort sym --stdio \
+			--percent-limit 1 -g none 2>/dev/null
 		echo "# call graph (callers), 2% and more"
 		perf report -i "$data" --no-children --sort sym --stdio \
 			--percent-limit 2 -g caller,0.5,callee 2>/dev/null
@@ -264,6 +267,8 @@ profile_end()
 
 if [ -n "$profile" ]; then
 	command -v perf >/dev/null || { echo "bench: no perf" >&2; exit 2; }
+	# 300000 round trips take minutes on the packet path under TCG.
+	PT_TIMEOUT=$((PT_TIMEOUT * 5))
 	pends=$ENDS
 	case ${profile%%:*} in
 	*_odp)	pends=$ODP_ENDS ;;

@@ -57,6 +57,7 @@ usage: ./rodp bench [--kernel K] [--sweep] [--repeat N] [--budget S]
                 write_bw_odp or read_bw_odp: with --odp at both ends)
                 at SIZE bytes once per end under perf record -a -g;
                 profiles in build/bench/<date>-<time>/run/profile-END.txt
+                (flat, inclusive and call graph; latency -n 300000)
   --wire        instead: perftest across the two-guest wire (./rodp vm2),
                 rodp<->rodp and rodp<->rxe with their ratio, in one run
                 (scripts/bench-wire.sh; other options go to vm2)
