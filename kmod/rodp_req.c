@@ -574,11 +574,18 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 	struct rodp_swqe_info *info;
 	const struct rodp_swqe *wqe;
 	struct rcore_rc_wqe w, *wp;
+	bool used = false;
 	u64 orig;
 	int err;
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
+	/*
+	 * One ACK may complete several WQEs: after each completion it is
+	 * tried on the next one, and the try that finds nothing more for
+	 * it to do ends the loop.  Only a packet that did nothing at all
+	 * is a drop.
+	 */
 	do {
 		wp = NULL;
 		info = rodp_sq_info(qp, qp->sq.cons);
@@ -593,7 +600,8 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 
 		switch (v.action) {
 		case RCORE_RC_COMP_IGNORE:
-			rodp_count(qp->rdev, RODP_CNT_RX_DROP_SEQ);
+			if (!used)
+				rodp_count(qp->rdev, RODP_CNT_RX_DROP_SEQ);
 			break;
 		case RCORE_RC_COMP_PROGRESS:
 			break;
@@ -653,6 +661,7 @@ void rodp_comp_rx(struct rodp_qp *qp, struct rodp_rx *rx)
 			return;
 		}
 		rcore_rc_comp_apply(&qp->req, &v);
+		used = true;
 	} while (v.action == RCORE_RC_COMP_COMPLETE && v.again &&
 		 qp->sq.cons != qp->sq.head);
 

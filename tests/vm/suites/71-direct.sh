@@ -36,21 +36,24 @@ DDC=/sys/kernel/debug/dynamic_debug/control
 PARAM=/sys/module/rodp/parameters/packet_path
 N=100			# ib_write_bw iterations of 64 KiB: 6400 packets
 
-plan 33
+plan 34
 
 cnt() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
 ve0_tx() { ip netns exec ns0 cat /sys/class/net/ve0/statistics/tx_packets; }
 
 # transfer NAME [PT_FAMILY [ARG...]]: rodp0 -> rodp1, ib_write_bw 64 KiB
 # x N (and ARGs); sets LOCAL (rodp0's tx_local delta), ZCOPY (its
-# tx_zcopy delta) and WIRE (ve0's tx_packets delta).  One case: the
-# transfer worked.
+# tx_zcopy delta), WIRE (ve0's tx_packets delta), DROPS (its rx_drop_seq
+# delta: responses that did nothing) and RETRIES (its retransmits and
+# ack_timeouts deltas).  One case: the transfer worked.
 transfer()
 {
-	local name=$1 l0 z0 w0
+	local name=$1 l0 z0 w0 d0 r0
 	l0=$(cnt rodp0 tx_local)
 	z0=$(cnt rodp0 tx_zcopy)
 	w0=$(ve0_tx)
+	d0=$(cnt rodp0 rx_drop_seq)
+	r0=$(($(cnt rodp0 retransmits) + $(cnt rodp0 ack_timeouts)))
 	if PT_FAMILY=${2:-4} pt_pair "$name" ns1 rodp1 ns0 rodp0 10.77.0.11 \
 	   ib_write_bw -s 65536 -n $N "${@:3}"; then
 		pass "$name: ib_write_bw rodp0 -> rodp1"
@@ -61,7 +64,10 @@ transfer()
 	LOCAL=$(($(cnt rodp0 tx_local) - l0))
 	ZCOPY=$(($(cnt rodp0 tx_zcopy) - z0))
 	WIRE=$(($(ve0_tx) - w0))
+	DROPS=$(($(cnt rodp0 rx_drop_seq) - d0))
+	RETRIES=$(($(cnt rodp0 retransmits) + $(cnt rodp0 ack_timeouts) - r0))
 	diag "$name: rodp0 tx_local +$LOCAL, tx_zcopy +$ZCOPY," \
+		"rx_drop_seq +$DROPS, retransmits and timeouts +$RETRIES," \
 		"ve0 tx_packets +$WIRE"
 }
 
@@ -95,6 +101,14 @@ if [ "$ZCOPY" -ge $((N * 64)) ]; then
 	pass "default: payloads by reference (tx_zcopy)"
 else
 	fail "default: payloads by reference (tx_zcopy)"
+fi
+# Nothing lost on the way, so no response is stale: a coalesced ACK that
+# completes several WRITEs is not a drop (it was counted as one for the
+# last WQE it was tried on).  Only a retransmission makes duplicates.
+if [ "$DROPS" -eq 0 ] || [ "$RETRIES" -gt 0 ]; then
+	pass "default: no response dropped without a retransmission (rx_drop_seq)"
+else
+	fail "default: no response dropped without a retransmission (rx_drop_seq)"
 fi
 # ODP memory too, the pages taken while the mirror holds them
 # (rodp_mr_frags()).
