@@ -228,11 +228,12 @@ printf 'rep\ttest\tsize\tend\tvalue\textra\titers\tstatus\tnote\n' >"$TSV"
 } >"$OUT/bench-info.txt"
 cat "$OUT/bench-info.txt"
 
-# profile_end TEST SIZE END: one measurement under perf record.
+# profile_end TEST SIZE END [TAG]: one measurement under perf record,
+# the profile in profile-END[-TAG].txt.
 profile_end()
 {
-	local test=$1 size=$2 end=$3 kind=bw iters=() data=$OUT/perf-$3.data
-	local ppid tool=ib_${1%_odp} odp=()
+	local test=$1 size=$2 end=$3 name=$3${4:+-$4} kind=bw iters=()
+	local data=$OUT/perf-$3.data ppid tool=ib_${1%_odp} odp=()
 
 	# Long enough that the transfer, not the tools' start-up and
 	# perftest's own second of sleep, fills the profile.
@@ -242,7 +243,7 @@ profile_end()
 	esac
 	[ "$tool" = "ib_$test" ] || odp=(--odp)
 	perf record -q -a -g -e cpu-clock -F 499 -o "$data" \
-		>"$OUT/perf-$end.log" 2>&1 &
+		>"$OUT/perf-$name.log" 2>&1 &
 	ppid=$!
 	sleep 1
 	measure 1 "$test" "$end" "$kind" "$tool" "${odp[@]}" -s "$size" \
@@ -251,6 +252,7 @@ profile_end()
 	wait "$ppid"
 	{
 		echo "# $test $size B on $end: perf record -a -g -e cpu-clock"
+		echo "# result: $(tail -n 1 "$TSV" | cut -f 2-8)"
 		perf report -i "$data" --no-children --sort dso,sym --stdio \
 			--percent-limit 0.5 -g none 2>/dev/null
 		echo "# inclusive (children), 1% and more"
@@ -259,10 +261,10 @@ profile_end()
 		echo "# call graph (callers), 2% and more"
 		perf report -i "$data" --no-children --sort sym --stdio \
 			--percent-limit 2 -g caller,0.5,callee 2>/dev/null
-	} >"$OUT/profile-$end.txt"
+	} >"$OUT/profile-$name.txt"
 	rm -f "$data"
-	echo "--- $end: the top of profile-$end.txt"
-	grep -E '^ +[0-9.]+%' "$OUT/profile-$end.txt" | head -n 15
+	echo "--- $end: the top of profile-$name.txt"
+	grep -E '^ +[0-9.]+%' "$OUT/profile-$name.txt" | head -n 15
 }
 
 if [ -n "$profile" ]; then
@@ -274,6 +276,12 @@ if [ -n "$profile" ]; then
 	*_odp)	pends=$ODP_ENDS ;;
 	esac
 	for end in $pends; do
+		# ODP: pinned memory first, the same end and size, to set
+		# against it (profile-END-pinned.txt).
+		case ${profile%%:*} in
+		*_odp)	profile_end "${profile%%_odp:*}" "${profile#*:}" \
+				"$end" pinned ;;
+		esac
 		profile_end "${profile%%:*}" "${profile#*:}" "$end"
 	done
 	echo 0 >"$PACKET_PATH"
