@@ -443,6 +443,13 @@ typedef int (*rodp_mr_io_fn)(void *priv, void *kaddr, u64 len);
 /* One piece of an MR range in one page: the page, offset and length. */
 typedef int (*rodp_mr_page_fn)(void *priv, struct page *page, u32 off,
 			       u32 len);
+/*
+ * The walk functions the per-packet paths use, called directly where a
+ * function pointer would cost a retpoline per piece (INDIRECT_CALL_*).
+ */
+int rodp_copy_piece(void *priv, void *kaddr, u64 len);
+int rodp_kmap_piece(void *priv, struct page *page, u32 off, u32 len);
+int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len);
 
 /**
  * struct rodp_path - where a packet goes: RoCEv2 over IPv4 or IPv6 (the

@@ -16,6 +16,7 @@
  */
 
 #include <linux/highmem.h>
+#include <linux/indirect_call_wrapper.h>
 #include <linux/sched/mm.h>
 #include <rdma/ib_umem.h>
 
@@ -160,13 +161,27 @@ struct rodp_kmap_ctx {
 	void *priv;
 };
 
-static int rodp_kmap_piece(void *priv, struct page *page, u32 off, u32 len)
+/**
+ * rodp_kmap_piece - rodp_mr_io()'s page walk function for ODP MRs
+ * @priv: a struct rodp_kmap_ctx
+ * @page: the page
+ * @off: first byte in it
+ * @len: bytes
+ *
+ * Maps the piece and hands it to the rodp_mr_io() caller's function.
+ * Not static so that rodp_odp_pages() can call it directly
+ * (INDIRECT_CALL_2: no retpoline per piece).
+ *
+ * Return: what that function returns.
+ */
+int rodp_kmap_piece(void *priv, struct page *page, u32 off, u32 len)
 {
 	struct rodp_kmap_ctx *k = priv;
 	void *kaddr = kmap_local_page(page);
 	int ret;
 
-	ret = k->fn(k->priv, kaddr + off, len);
+	ret = INDIRECT_CALL_1(k->fn, rodp_copy_piece, k->priv, kaddr + off,
+			      len);
 	kunmap_local(kaddr);
 	return ret;
 }
@@ -214,7 +229,8 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 
 		chunk = min_t(u64, len, PAGE_SIZE - (off & ~PAGE_MASK));
 		kaddr = kmap_local_page(page);
-		ret = fn(priv, kaddr + (off & ~PAGE_MASK), chunk);
+		ret = INDIRECT_CALL_1(fn, rodp_copy_piece, priv,
+				      kaddr + (off & ~PAGE_MASK), chunk);
 		kunmap_local(kaddr);
 		if (ret)
 			return ret;
@@ -236,7 +252,8 @@ struct rodp_copy_ctx {
 	bool to_mr;
 };
 
-static int rodp_copy_piece(void *priv, void *kaddr, u64 len)
+/* rodp_mr_io()'s function for the copies (declared in rodp.h). */
+int rodp_copy_piece(void *priv, void *kaddr, u64 len)
 {
 	struct rodp_copy_ctx *c = priv;
 
@@ -395,7 +412,7 @@ int rodp_sge_copy(struct rodp_qp *qp, const struct rodp_sge *sge,
  * one holding the page.  One slot is always left free (a packet's
  * trailer).
  */
-static int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len)
+int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len)
 {
 	struct sk_buff *skb = priv;
 	int i = skb_shinfo(skb)->nr_frags;

@@ -36,6 +36,7 @@
 
 #include <linux/debugfs.h>
 #include <linux/hmm.h>
+#include <linux/indirect_call_wrapper.h>
 #include <linux/highmem.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
@@ -306,6 +307,26 @@ static struct rodp_odp_block *rodp_odp_block_get(struct rodp_odp *odp,
 	return blk ?: rodp_odp_block_create(odp, va);
 }
 
+/* rodp_odp_block_use() past the hint: the xarray, or a new block. */
+static struct rodp_odp_block *rodp_odp_block_find(struct rodp_odp *odp,
+						  unsigned long va)
+{
+	struct rodp_odp_block *blk;
+
+	if (odp->implicit)
+		return rodp_odp_block_get(odp, va);
+	blk = xa_load(&odp->blocks, va >> RODP_ODP_BLOCK_SHIFT);
+	if (!blk) {
+		blk = rodp_odp_block_create(odp, va);
+		if (IS_ERR(blk))
+			return blk;
+		/* The xarray's reference keeps it. */
+		rodp_odp_block_put(blk);
+	}
+	smp_store_release(&odp->last, blk);
+	return blk;
+}
+
 /*
  * The block holding @va, for an access by a caller that holds the MR
  * (rodp_mr_get()).  An explicit MR's blocks stay in its xarray until
@@ -317,26 +338,17 @@ static struct rodp_odp_block *rodp_odp_block_get(struct rodp_odp *odp,
  * emptied, so there the caller takes a reference.  Let go of the block
  * with rodp_odp_block_unuse().
  */
-static struct rodp_odp_block *rodp_odp_block_use(struct rodp_odp *odp,
-						 unsigned long va)
+static inline struct rodp_odp_block *
+rodp_odp_block_use(struct rodp_odp *odp, unsigned long va)
 {
 	struct rodp_odp_block *blk;
 
-	if (odp->implicit)
-		return rodp_odp_block_get(odp, va);
-	blk = smp_load_acquire(&odp->last);
-	if (blk && va >= blk->start && va < blk->end)
-		return blk;
-	blk = xa_load(&odp->blocks, va >> RODP_ODP_BLOCK_SHIFT);
-	if (!blk) {
-		blk = rodp_odp_block_create(odp, va);
-		if (IS_ERR(blk))
+	if (!odp->implicit) {
+		blk = smp_load_acquire(&odp->last);
+		if (blk && va >= blk->start && va < blk->end)
 			return blk;
-		/* The xarray's reference keeps it. */
-		rodp_odp_block_put(blk);
 	}
-	smp_store_release(&odp->last, blk);
-	return blk;
+	return rodp_odp_block_find(odp, va);
 }
 
 static void rodp_odp_block_unuse(struct rodp_odp *odp,
@@ -599,8 +611,9 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 			faulted_at = va & PAGE_MASK;
 			continue;
 		}
-		ret = fn(priv, hmm_pfn_to_page(pfn), offset_in_page(va),
-			 chunk);
+		ret = INDIRECT_CALL_2(fn, rodp_kmap_piece, rodp_frag_piece,
+				      priv, hmm_pfn_to_page(pfn),
+				      offset_in_page(va), chunk);
 		if (ret)
 			break;
 		va += chunk;
