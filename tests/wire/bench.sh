@@ -30,7 +30,19 @@ one()
 	shift 4
 	id=bench-$peer-$test-$size
 	id=${id// /}
+	# Every counter of both ends that moved, in $id.counters.
+	wire_counters rodp0 >"$OUT/$id.cnt-a0"
+	remote "wire_counters \$(wire_dev)" >"$OUT/$id.cnt-b0"
 	pair "$id" ba "$tool" -s "$size" "$@"
+	wire_counters rodp0 >"$OUT/$id.cnt-a1"
+	remote "wire_counters \$(wire_dev)" >"$OUT/$id.cnt-b1"
+	{
+		join "$OUT/$id.cnt-a0" "$OUT/$id.cnt-a1" |
+			awk '$3 != $2 { print "A rodp0", $1, $3 - $2 }'
+		join "$OUT/$id.cnt-b0" "$OUT/$id.cnt-b1" |
+			awk '$3 != $2 { print "B", $1, $3 - $2 }'
+	} >"$OUT/$id.counters"
+	rm -f "$OUT/$id".cnt-[ab][01]
 	case $tool in
 	*_bw) v=$(awk '/#bytes/ && /BW average/ { on = 1; next }
 		on && $1 ~ /^[0-9]+$/ && NF >= 5 { print $4; exit }' \
@@ -43,6 +55,7 @@ one()
 	if [ "$PAIR_S" != 0 ] || [ "$PAIR_C" != 0 ] || [ -z "$v" ]; then
 		st="FAIL(server $PAIR_S client $PAIR_C)"
 		bad=1
+		diag "$id: counters that moved: $(tr '\n' ';' <"$OUT/$id.counters")"
 	fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$test" "$size" "${v:--}" \
 		$unit "$st" | tee -a "$TSV"

@@ -150,6 +150,16 @@ wire_cnt()
 		echo 0
 }
 
+# wire_counters DEV: every hw counter of DEV, a "name value" line each.
+wire_counters()
+{
+	local f
+
+	for f in "/sys/class/infiniband/$1/ports/1/hw_counters/"*; do
+		[ -f "$f" ] && echo "${f##*/} $(cat "$f")"
+	done
+}
+
 # wire_odp DEV: DEV reports RC ODP for send, receive, write and read.
 wire_odp()
 {
