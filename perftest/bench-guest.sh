@@ -271,18 +271,16 @@ if [ -n "$profile" ]; then
 	command -v perf >/dev/null || { echo "bench: no perf" >&2; exit 2; }
 	# 300000 round trips take minutes on the packet path under TCG.
 	PT_TIMEOUT=$((PT_TIMEOUT * 5))
-	pends=$ENDS
-	case ${profile%%:*} in
-	*_odp)	pends=$ODP_ENDS ;;
+	ptest=${profile%%:*} psize=${profile#*:} pends=$ENDS pinned=
+	# ODP: pinned memory first, the same end and size, to set against
+	# it (profile-END-pinned.txt).
+	case $ptest in
+	*_odp)	pends=$ODP_ENDS pinned=${ptest%_odp} ;;
 	esac
 	for end in $pends; do
-		# ODP: pinned memory first, the same end and size, to set
-		# against it (profile-END-pinned.txt).
-		case ${profile%%:*} in
-		*_odp)	profile_end "${profile%%_odp:*}" "${profile#*:}" \
-				"$end" pinned ;;
-		esac
-		profile_end "${profile%%:*}" "${profile#*:}" "$end"
+		[ -z "$pinned" ] ||
+			profile_end "$pinned" "$psize" "$end" pinned
+		profile_end "$ptest" "$psize" "$end"
 	done
 	echo 0 >"$PACKET_PATH"
 	[ $failures -eq 0 ]
