@@ -849,8 +849,13 @@ static void rcore_rc_comp_read(const struct rcore_rc_req_state *st,
 		return;
 	}
 	if (p != st->una_psn) {
-		/* a response is missing: the timer will retry from una */
-		rcore_rc_comp_ignore(v, RCORE_RC_CWHY_OUT_OF_ORDER);
+		/*
+		 * Responses come in PSN order, so the one at una is lost: an
+		 * implied NAK.  Ask again from una now rather than after an
+		 * ACK timeout; the rest of the stale stream is ignored
+		 * (RETRIED) until una moves.
+		 */
+		rcore_rc_comp_retry(st, v, st->una_psn, st->una_psn, true);
 		return;
 	}
 

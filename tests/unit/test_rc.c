@@ -1482,7 +1482,7 @@ static void test_comp_stale_and_bad(void **state)
 
 static void test_comp_read(void **state)
 {
-	struct rcore_rc_req_state st;
+	struct rcore_rc_req_state st, retried;
 	struct rcore_rc_comp_verdict v;
 	/* read 0xfffffe..1 (4 responses), then a send at 2 */
 	struct rcore_rc_wqe r = { RCORE_RC_MSG_READ, 0xfffffe, 1000 };
@@ -1494,9 +1494,23 @@ static void test_comp_read(void **state)
 	req_send_wqe(&st, &s);
 	assert_int_equal(st.next_psn, 3);
 
-	/* responses in order only */
+	/* one ahead of una: the response at una is lost, ask again now */
 	p = mkresp(RCORE_RC_READ_RESP_MIDDLE, 0xffffff, 0, MTU);
-	comp_ignored(&st, &r, &p, RCORE_RC_CWHY_OUT_OF_ORDER);
+	comp(&st, &r, &p, &v, RCORE_RC_COMP_RETRY);
+	assert_int_equal(v.psn, 0xfffffe);
+	assert_int_equal(v.retry_left, 1);
+	/* the rest of the stale stream: the retry is under way */
+	retried = st;
+	rcore_rc_comp_apply(&retried, &v);
+	comp_ignored(&retried, &r, &p, RCORE_RC_CWHY_RETRIED);
+	p = mkresp(RCORE_RC_READ_RESP_LAST, 1, ACKSYN, 1000 - 3 * MTU);
+	comp_ignored(&retried, &r, &p, RCORE_RC_CWHY_RETRIED);
+	/* the timer's retry counts as that retry too */
+	rcore_rc_comp_timeout(&st, &v);
+	assert_int_equal(v.action, RCORE_RC_COMP_RETRY);
+	retried = st;
+	rcore_rc_comp_apply(&retried, &v);
+	comp_ignored(&retried, &r, &p, RCORE_RC_CWHY_RETRIED);
 	/* a middle packet cannot start the read */
 	p = mkresp(RCORE_RC_READ_RESP_MIDDLE, 0xfffffe, 0, MTU);
 	comp_ignored(&st, &r, &p, RCORE_RC_CWHY_UNEXPECTED);
@@ -1578,7 +1592,8 @@ static void test_largest_read(void **state)
 	assert_false(rcore_rc_req_window_ok(&st, 1));
 	/* its last response is news (ahead of una), one more is not */
 	p = mkresp(RCORE_RC_READ_RESP_LAST, last, ACKSYN, MTU);
-	comp_ignored(&st, &r, &p, RCORE_RC_CWHY_OUT_OF_ORDER);
+	comp(&st, &r, &p, &v, RCORE_RC_COMP_RETRY);
+	assert_int_equal(v.psn, 0xfffff0);
 	p = mkresp(RCORE_RC_ACK, last + 1, ACKSYN, 0);
 	comp_ignored(&st, &r, &p, RCORE_RC_CWHY_STALE);
 	p = mkresp(RCORE_RC_READ_RESP_FIRST, 0xfffff0, ACKSYN, MTU);
@@ -2872,7 +2887,6 @@ static void test_sim_lossless(void **state)
 	assert_int_equal(st.timeouts, 0);
 	assert_int_equal(st.dup_ack + st.dup_read + st.dup_atomic, 0);
 	assert_int_equal(st.resp_drop, 0);
-	assert_int_equal(st.comp_why[RCORE_RC_CWHY_OUT_OF_ORDER], 0);
 	assert_int_equal(st.comp_why[RCORE_RC_CWHY_RETRIED], 0);
 	/* coalesced ACKs did acknowledge several WQEs at once */
 	assert_true(st.progress + st.complete_again > 0);
@@ -2916,9 +2930,8 @@ static void test_sim_lossy(void **state)
 		      st.retry_nak, st.timeouts);
 	print_message("sim: requester: %lu RNR waits, %lu read restarts\n",
 		      st.rnr_wait, st.read_restart);
-	print_message("sim: requester: ignored %lu stale, %lu early\n",
-		      st.comp_why[RCORE_RC_CWHY_STALE],
-		      st.comp_why[RCORE_RC_CWHY_OUT_OF_ORDER]);
+	print_message("sim: requester: ignored %lu stale\n",
+		      st.comp_why[RCORE_RC_CWHY_STALE]);
 	print_message("sim: requester: ignored %lu retries under way\n",
 		      st.comp_why[RCORE_RC_CWHY_RETRIED]);
 
@@ -2938,7 +2951,6 @@ static void test_sim_lossy(void **state)
 	assert_true(st.resp_why[RCORE_RC_WHY_NAK_SENT] > 0);
 	assert_true(st.resp_why[RCORE_RC_WHY_DUP_NO_ACK] > 0);
 	assert_true(st.comp_why[RCORE_RC_CWHY_STALE] > 0);
-	assert_true(st.comp_why[RCORE_RC_CWHY_OUT_OF_ORDER] > 0);
 	assert_true(st.comp_why[RCORE_RC_CWHY_RETRIED] > 0);
 }
 

@@ -754,12 +754,11 @@ enum rcore_rc_comp_why {
 	RCORE_RC_CWHY_STALE		= 3,	/* PSN outside the window */
 	RCORE_RC_CWHY_BAD_WQE		= 4,	/* WQE not the oldest */
 	RCORE_RC_CWHY_UNEXPECTED	= 5,	/* opcode does not fit WQE */
-	RCORE_RC_CWHY_OUT_OF_ORDER	= 6,	/* read response ahead of una */
-	RCORE_RC_CWHY_BAD_LENGTH	= 7,	/* read response payload size */
-	RCORE_RC_CWHY_BAD_SYNDROME	= 8,	/* AETH type not allowed here */
-	RCORE_RC_CWHY_RETRIED		= 9,	/* that retry is under way */
-	RCORE_RC_CWHY_IN_READ		= 10,	/* ACK inside a read's PSNs */
-	RCORE_RC_CWHY_COUNT		= 11
+	RCORE_RC_CWHY_BAD_LENGTH	= 6,	/* read response payload size */
+	RCORE_RC_CWHY_BAD_SYNDROME	= 7,	/* AETH type not allowed here */
+	RCORE_RC_CWHY_RETRIED		= 8,	/* that retry is under way */
+	RCORE_RC_CWHY_IN_READ		= 9,	/* ACK inside a read's PSNs */
+	RCORE_RC_CWHY_COUNT		= 10
 };
 
 /**
@@ -813,8 +812,9 @@ struct rcore_rc_comp_verdict {
  * asking again for the retry already made, with no progress since, is
  * IGNOREd.  A retry with no retries left is FATAL with RETRY_EXC_ERR
  * (RNR_RETRY_EXC_ERR for RNR, never when rnr_retry is 7).  Read responses
- * must arrive in PSN order: one ahead of una is IGNOREd (the timer
- * retries).  Anything else that does not fit is IGNOREd too.
+ * come in PSN order, so one ahead of una is an implied NAK too: RETRY
+ * from una at once, then IGNORE (RETRIED) until una moves.  Anything else
+ * that does not fit is IGNOREd.
  */
 void rcore_rc_comp_check(const struct rcore_rc_req_state *st,
 			 const struct rcore_rc_wqe *wqe,
