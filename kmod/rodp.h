@@ -135,13 +135,6 @@
 #define RODP_RXQ_MAX		4096
 
 /*
- * A long RDMA read is asked for in requests of at most this many response
- * packets, each sent once the window has room for all its responses: the
- * responder cannot flood the requester beyond the window.
- */
-#define RODP_READ_CHUNK		128
-
-/*
  * The retry timer never runs shorter than this, whatever the QP's timeout
  * asks (IBA's timeout is a lower bound).  A software device shares CPUs
  * with its peer and, under emulation, ACKs can be tens of milliseconds

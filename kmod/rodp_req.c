@@ -459,13 +459,13 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 		nresp = 1;
 		if (info->kind == RCORE_RC_MSG_READ) {
 			/*
-			 * A long read is asked for a chunk at a time.  Chunks
-			 * are aligned to the read's start, and a retry from
-			 * inside one asks only up to its end: the responder
-			 * takes that for a duplicate of what it executed.
+			 * A long read is asked for a chunk at a time, each
+			 * sent once the window has room for all its
+			 * responses: the responder cannot flood the
+			 * requester beyond the window (RCORE_RC_READ_CHUNK).
 			 */
-			seg.len = min(seg.len, (RODP_READ_CHUNK -
-				      qp->send_pkt % RODP_READ_CHUNK) *
+			seg.len = min(seg.len, (RCORE_RC_READ_CHUNK -
+				      qp->send_pkt % RCORE_RC_READ_CHUNK) *
 				      qp->req.mtu);
 			nresp = rcore_rc_pkt_count(seg.len, qp->req.mtu);
 		}

@@ -861,16 +861,20 @@ static void rcore_rc_comp_read(const struct rcore_rc_req_state *st,
 
 	/*
 	 * A read retried from the middle is answered from a FIRST (or ONLY)
-	 * at the PSN it restarts at, and a long read may be asked for in
-	 * several requests (chunks of two packets or more), each answered
-	 * FIRST..LAST: so FIRST fits any PSN but the last, MIDDLE and LAST
-	 * any but the first, and the last PSN takes LAST or ONLY.
+	 * at the PSN it restarts at, and a long read is asked for in
+	 * several requests (RCORE_RC_READ_CHUNK), each answered FIRST..LAST:
+	 * so FIRST fits any PSN but the last, MIDDLE and LAST any but the
+	 * first.  ONLY answers a one-packet request: the read's last PSN,
+	 * or a retry from a chunk's last PSN.
 	 */
+	idx = (p - first) & RCORE_PSN_MASK;
 	if (p == last)
 		ok = op == RCORE_RC_READ_RESP_ONLY ||
 		     (op == RCORE_RC_READ_RESP_LAST && p != first);
 	else
 		ok = op == RCORE_RC_READ_RESP_FIRST ||
+		     (op == RCORE_RC_READ_RESP_ONLY &&
+		      idx % RCORE_RC_READ_CHUNK == RCORE_RC_READ_CHUNK - 1) ||
 		     (op == RCORE_RC_READ_RESP_MIDDLE && p != first) ||
 		     (op == RCORE_RC_READ_RESP_LAST && p != first);
 	if (!ok) {
@@ -878,7 +882,6 @@ static void rcore_rc_comp_read(const struct rcore_rc_req_state *st,
 		return;
 	}
 
-	idx = (p - first) & RCORE_PSN_MASK;
 	len = rcore_rc_pkt_payload(wqe->len, st->mtu, idx);
 	if (pkt->payload_len != len) {
 		rcore_rc_comp_ignore(v, RCORE_RC_CWHY_BAD_LENGTH);

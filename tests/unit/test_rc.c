@@ -1572,6 +1572,54 @@ static void test_comp_read(void **state)
 	assert_int_equal(st.una_psn, 3);
 }
 
+/*
+ * A read of 300 packets is asked for in chunks of RCORE_RC_READ_CHUNK; a
+ * retry from a chunk's last PSN asks for one packet, answered ONLY.
+ */
+static void test_comp_read_chunk(void **state)
+{
+	const uint32_t c = RCORE_RC_READ_CHUNK;
+	struct rcore_rc_wqe r = { RCORE_RC_MSG_READ, 0xffff80, 300 * MTU };
+	struct rcore_rc_req_state st;
+	struct rcore_rc_comp_verdict v;
+	struct rcore_pkt p;
+	uint32_t i, psn;
+
+	req_init(&st, 0xffff80, 7, 7);
+	req_send_wqe(&st, &r);
+	for (i = 0; i < c - 2; i++) {
+		psn = rcore_psn_add(0xffff80, (int32_t)i);
+		p = mkresp(i ? RCORE_RC_READ_RESP_MIDDLE :
+			       RCORE_RC_READ_RESP_FIRST, psn, ACKSYN, MTU);
+		comp(&st, &r, &p, &v, RCORE_RC_COMP_READ_DATA);
+		rcore_rc_comp_apply(&st, &v);
+	}
+	/* ONLY is no answer in the middle of a chunk ... */
+	psn = rcore_psn_add(0xffff80, (int32_t)(c - 2));
+	p = mkresp(RCORE_RC_READ_RESP_ONLY, psn, ACKSYN, MTU);
+	comp_ignored(&st, &r, &p, RCORE_RC_CWHY_UNEXPECTED);
+	p = mkresp(RCORE_RC_READ_RESP_MIDDLE, psn, 0, MTU);
+	comp(&st, &r, &p, &v, RCORE_RC_COMP_READ_DATA);
+	rcore_rc_comp_apply(&st, &v);
+	/* ... but at its last PSN, retried alone, it is */
+	psn = rcore_psn_add(psn, 1);
+	p = mkresp(RCORE_RC_READ_RESP_ONLY, psn, ACKSYN, MTU - 1);
+	comp_ignored(&st, &r, &p, RCORE_RC_CWHY_BAD_LENGTH);
+	p = mkresp(RCORE_RC_READ_RESP_ONLY, psn, ACKSYN, MTU);
+	comp(&st, &r, &p, &v, RCORE_RC_COMP_READ_DATA);
+	assert_int_equal(v.offset, (c - 1) * MTU);
+	assert_int_equal(v.len, MTU);
+	assert_false(v.done);
+	rcore_rc_comp_apply(&st, &v);
+	/* the next chunk starts with a FIRST, and ONLY is no answer there */
+	psn = rcore_psn_add(psn, 1);
+	p = mkresp(RCORE_RC_READ_RESP_ONLY, psn, ACKSYN, MTU);
+	comp_ignored(&st, &r, &p, RCORE_RC_CWHY_UNEXPECTED);
+	p = mkresp(RCORE_RC_READ_RESP_FIRST, psn, ACKSYN, MTU);
+	comp(&st, &r, &p, &v, RCORE_RC_COMP_READ_DATA);
+	assert_int_equal(v.offset, c * MTU);
+}
+
 /* A 2^31-byte read at PMTU 256 takes half the PSN space: both ends cope. */
 static void test_largest_read(void **state)
 {
@@ -2981,6 +3029,7 @@ int main(void)
 		cmocka_unit_test(test_comp_ack),
 		cmocka_unit_test(test_comp_stale_and_bad),
 		cmocka_unit_test(test_comp_read),
+		cmocka_unit_test(test_comp_read_chunk),
 		cmocka_unit_test(test_largest_read),
 		cmocka_unit_test(test_comp_implied_nak),
 		cmocka_unit_test(test_comp_implied_ack),

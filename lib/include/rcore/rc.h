@@ -90,6 +90,16 @@ enum rcore_mtu {
  */
 #define RCORE_RC_MAX_OUTSTANDING	RCORE_PSN_HALF
 
+/*
+ * A long RDMA read is asked for in requests of at most this many response
+ * packets, aligned to the read's start, and a retry from inside one asks
+ * only up to its end: a responder takes that for a duplicate of what it
+ * executed (rxe requires a retried read to lie within one request it
+ * had).  So a retry from a chunk's last PSN asks for one packet, and is
+ * answered with a READ_RESP_ONLY there.
+ */
+#define RCORE_RC_READ_CHUNK	128
+
 /**
  * rcore_mtu_bytes - bytes of a path MTU code
  * @mtu: an enum rcore_mtu value
