@@ -26,7 +26,7 @@ PT_PORT=18601
 PT_TIMEOUT=90
 NETEM_N=0
 
-plan 11
+plan 14
 
 # lossy NS DEV [spare-acks]: netem loss and reordering on DEV's egress;
 # with spare-acks, RC ACKs and NAKs go around it through a prio band.
@@ -51,11 +51,40 @@ lossy()
 }
 
 # acks_spared NS DEV: packets went through DEV's spared band 1:1.
+# drop_last NS DEV: DEV's egress drops every RDMA READ response LAST
+# (BTH opcode 0x0f) through a 100 % loss band, and nothing else.  Each
+# request chunk of a long read ends with one, so the requester must
+# retry from that chunk's last PSN: one packet, answered
+# READ_RESP_ONLY.
+drop_last()
+{
+	local ns=$1 dev=$2
+
+	ip netns exec "$ns" tc qdisc del dev "$dev" root 2>/dev/null
+	ip netns exec "$ns" tc qdisc add dev "$dev" root handle 1: prio \
+		bands 2 priomap 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 &&
+	ip netns exec "$ns" tc qdisc add dev "$dev" parent 1:1 handle 10: \
+		netem loss 100% &&
+	ip netns exec "$ns" tc filter add dev "$dev" parent 1: protocol ip \
+		prio 1 u32 match ip protocol 17 0xff \
+		match ip dport 4791 0xffff match u8 0x0f 0xff at 28 flowid 1:1
+}
+
+# band_pkts NS DEV CLASS [dropped]: packets that went through DEV's
+# CLASS, or with dropped, that it dropped.
+band_pkts()
+{
+	local re='.* bytes \([0-9]*\) pkt.*'
+
+	[ "${4:-}" = dropped ] && re='.*(dropped \([0-9]*\),.*'
+	ip netns exec "$1" tc -s class show dev "$2" classid "$3" |
+		sed -n "s/$re/\1/p"
+}
+
 acks_spared()
 {
 	local n
-	n=$(ip netns exec "$1" tc -s class show dev "$2" classid 1:1 |
-		sed -n 's/.* bytes \([0-9]*\) pkt.*/\1/p')
+	n=$(band_pkts "$1" "$2" 1:1)
 	echo "$2: ${n:-no} packets in 1:1"
 	[ "${n:-0}" -gt 0 ]
 }
@@ -126,6 +155,14 @@ check "losses were recovered by retransmission" \
 	test $((retr1 - retr0)) -gt 0 -a $((nak1 - nak0)) -gt 0
 
 ip netns exec ns0 tc qdisc del dev ve0 root
+check "ve1 drops every READ response LAST" drop_last ns1 ve1
+retr0=$(counter rodp0 retransmits)
+pair "ib_read_bw 1 MiB x 20 completes without one LAST of each chunk" \
+	ib_read_bw -s 1048576 -n 20
+n=$(band_pkts ns1 ve1 1:1 dropped)
+diag "LASTs dropped ${n:-none}, retransmits +$(($(counter rodp0 retransmits) - retr0))"
+check "every 1 MiB read lost its eight chunks' LASTs at least once" \
+	test "${n:-0}" -ge 160
 ip netns exec ns1 tc qdisc del dev ve1 root
 pair "after netem: ibv_rc_pingpong -c, 1 MiB x 20" \
 	ibv_rc_pingpong -c -s 1048576 -n 20
