@@ -166,3 +166,4 @@ check "every 1 MiB read lost its eight chunks' LASTs at least once" \
 ip netns exec ns1 tc qdisc del dev ve1 root
 pair "after netem: ibv_rc_pingpong -c, 1 MiB x 20" \
 	ibv_rc_pingpong -c -s 1048576 -n 20
+done_testing
