@@ -128,9 +128,20 @@
  * Transport pacing.  At most RODP_WINDOW PSNs are outstanding on a send
  * queue (more would overrun the receive backlogs of veth and loopback);
  * the requester asks for an ACK at least every RODP_ACKREQ_EVERY packets,
- * and a QP keeps at most RODP_RXQ_MAX received packets queued.
+ * and a QP keeps at most RODP_RXQ_MAX received packets queued.  A long
+ * read is asked for RODP_READ_CHUNK responses at a time.
+ *
+ * To a peer on another host (or through a qdisc: not rodp_path_local())
+ * the window is RODP_WIRE_WINDOW and reads go in chunks of
+ * RODP_WIRE_READ_CHUNK: each burst must fit the buffers between the two
+ * NICs, or a link without flow control drops its tail (QEMU's dgram link
+ * lost a quarter of the responses of 128-packet read chunks, none at 32;
+ * rxe keeps at most 64 packets of a QP in flight).
  */
 #define RODP_WINDOW		256
+#define RODP_READ_CHUNK		RCORE_RC_READ_CHUNK
+#define RODP_WIRE_WINDOW	64
+#define RODP_WIRE_READ_CHUNK	RCORE_RC_READ_CHUNK_MIN
 #define RODP_ACKREQ_EVERY	32
 #define RODP_RXQ_MAX		4096
 
@@ -539,6 +550,7 @@ struct rodp_swqe_info {
 	u32 first_psn;
 	u32 npsn;
 	u32 len;
+	u8 read_chunk;		/* a read: responses asked for at a time */
 	u8 status;		/* error found when fetched or sent */
 	bool started;		/* first packet sent: first_psn valid */
 	bool signaled;

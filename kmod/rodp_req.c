@@ -403,7 +403,8 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 	struct rodp_swqe_info *info;
 	struct rcore_rc_seg seg;
 	int budget = 64, err;
-	u32 idx, nresp;
+	u32 idx, nresp, win;
+	bool wire;
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
@@ -412,6 +413,8 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 	if (rodp_req_fail_oldest(qp))
 		return;
 	rodp_req_catch_up(qp);
+	wire = !rodp_qp_uc(qp) && !rodp_path_local(qp->rdev, &qp->path);
+	win = wire ? RODP_WIRE_WINDOW : RODP_WINDOW;
 	while (!qp->rnr_wait && budget) {
 		idx = qp->send_idx;
 		if (idx == qp->sq.head) {
@@ -447,6 +450,8 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			info->first_psn = qp->req.next_psn;
 			info->npsn = rcore_rc_msg_psns(info->kind, info->len,
 						       qp->req.mtu);
+			info->read_chunk = wire ? RODP_WIRE_READ_CHUNK :
+					   RODP_READ_CHUNK;
 		}
 		if (rodp_qp_uc(qp) ?
 		    rodp_uc_req_seg(qp, info, qp->send_pkt, &seg) :
@@ -462,15 +467,17 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			 * A long read is asked for a chunk at a time, each
 			 * sent once the window has room for all its
 			 * responses: the responder cannot flood the
-			 * requester beyond the window (RCORE_RC_READ_CHUNK).
+			 * requester beyond the window.  The chunk size is
+			 * the read's own, whatever the path is now
+			 * (RCORE_RC_READ_CHUNK_MIN).
 			 */
-			seg.len = min(seg.len, (RCORE_RC_READ_CHUNK -
-				      qp->send_pkt % RCORE_RC_READ_CHUNK) *
+			seg.len = min(seg.len, (info->read_chunk -
+				      qp->send_pkt % info->read_chunk) *
 				      qp->req.mtu);
 			nresp = rcore_rc_pkt_count(seg.len, qp->req.mtu);
 		}
-		if (rcore_psn_diff(seg.psn, qp->req.una_psn) + nresp >
-		    RODP_WINDOW && seg.psn != qp->req.una_psn)
+		if (rcore_psn_diff(seg.psn, qp->req.una_psn) + nresp > win &&
+		    seg.psn != qp->req.una_psn)
 			break;
 
 		if (rodp_qp_uc(qp)) {

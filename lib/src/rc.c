@@ -865,7 +865,8 @@ static void rcore_rc_comp_read(const struct rcore_rc_req_state *st,
 	 * several requests (RCORE_RC_READ_CHUNK), each answered FIRST..LAST:
 	 * so FIRST fits any PSN but the last, MIDDLE and LAST any but the
 	 * first.  ONLY answers a one-packet request: the read's last PSN,
-	 * or a retry from a chunk's last PSN.
+	 * or a retry from a chunk's last PSN (whatever the chunk size, a
+	 * multiple of RCORE_RC_READ_CHUNK_MIN packets from the read's start).
 	 */
 	idx = (p - first) & RCORE_PSN_MASK;
 	if (p == last)
@@ -874,7 +875,7 @@ static void rcore_rc_comp_read(const struct rcore_rc_req_state *st,
 	else
 		ok = op == RCORE_RC_READ_RESP_FIRST ||
 		     (op == RCORE_RC_READ_RESP_ONLY &&
-		      idx % RCORE_RC_READ_CHUNK == RCORE_RC_READ_CHUNK - 1) ||
+		      (idx + 1) % RCORE_RC_READ_CHUNK_MIN == 0) ||
 		     (op == RCORE_RC_READ_RESP_MIDDLE && p != first) ||
 		     (op == RCORE_RC_READ_RESP_LAST && p != first);
 	if (!ok) {

@@ -1573,8 +1573,9 @@ static void test_comp_read(void **state)
 }
 
 /*
- * A read of 300 packets is asked for in chunks of RCORE_RC_READ_CHUNK; a
- * retry from a chunk's last PSN asks for one packet, answered ONLY.
+ * A read of 300 packets is asked for in chunks of RCORE_RC_READ_CHUNK (or
+ * of RCORE_RC_READ_CHUNK_MIN); a retry from a chunk's last PSN asks for
+ * one packet, answered ONLY.
  */
 static void test_comp_read_chunk(void **state)
 {
@@ -1591,6 +1592,9 @@ static void test_comp_read_chunk(void **state)
 		psn = rcore_psn_add(0xffff80, (int32_t)i);
 		p = mkresp(i ? RCORE_RC_READ_RESP_MIDDLE :
 			       RCORE_RC_READ_RESP_FIRST, psn, ACKSYN, MTU);
+		/* the end of a smallest chunk, retried alone */
+		if (i == RCORE_RC_READ_CHUNK_MIN - 1)
+			p = mkresp(RCORE_RC_READ_RESP_ONLY, psn, ACKSYN, MTU);
 		comp(&st, &r, &p, &v, RCORE_RC_COMP_READ_DATA);
 		rcore_rc_comp_apply(&st, &v);
 	}

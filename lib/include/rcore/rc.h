@@ -91,14 +91,16 @@ enum rcore_mtu {
 #define RCORE_RC_MAX_OUTSTANDING	RCORE_PSN_HALF
 
 /*
- * A long RDMA read is asked for in requests of at most this many response
- * packets, aligned to the read's start, and a retry from inside one asks
- * only up to its end: a responder takes that for a duplicate of what it
- * executed (rxe requires a retried read to lie within one request it
- * had).  So a retry from a chunk's last PSN asks for one packet, and is
- * answered with a READ_RESP_ONLY there.
+ * A long RDMA read is asked for in requests (chunks) of a power of two
+ * response packets, at least RCORE_RC_READ_CHUNK_MIN and at most
+ * RCORE_RC_READ_CHUNK, fixed for the read and aligned to its start; a
+ * retry from inside a chunk asks only up to its end.  So a responder
+ * takes a retry for a duplicate of what it executed (rxe requires a
+ * retried read to lie within one request it had), and a retry from a
+ * chunk's last PSN asks for one packet, answered READ_RESP_ONLY there.
  */
 #define RCORE_RC_READ_CHUNK	128
+#define RCORE_RC_READ_CHUNK_MIN	32
 
 /**
  * rcore_mtu_bytes - bytes of a path MTU code
