@@ -132,15 +132,19 @@
  * read is asked for RODP_READ_CHUNK responses at a time.
  *
  * To a peer on another host (or through a qdisc: not rodp_path_local())
- * the window is RODP_WIRE_WINDOW and reads go in chunks of
- * RODP_WIRE_READ_CHUNK: each burst must fit the buffers between the two
- * NICs, or a link without flow control drops its tail (QEMU's dgram link
- * lost a quarter of the responses of 128-packet read chunks, none at 32;
- * rxe keeps at most 64 packets of a QP in flight).
+ * the window is RODP_WIRE_WINDOW, a read is asked for only while at most
+ * RODP_WIRE_READ_WINDOW PSNs (its own responses included) are
+ * outstanding, and reads go in chunks of RODP_WIRE_READ_CHUNK.  Requests
+ * leave at the requester's pace, but a responder sends what a read asks
+ * for in one burst, which must fit the buffers between the two NICs, or
+ * a link without flow control drops its tail: on QEMU's dgram link, 128
+ * responses outstanding lost 16-25 % of them, 64 none (rxe keeps at
+ * most 64 packets of a QP in flight).
  */
 #define RODP_WINDOW		256
 #define RODP_READ_CHUNK		RCORE_RC_READ_CHUNK
-#define RODP_WIRE_WINDOW	64
+#define RODP_WIRE_WINDOW	128
+#define RODP_WIRE_READ_WINDOW	64
 #define RODP_WIRE_READ_CHUNK	RCORE_RC_READ_CHUNK_MIN
 #define RODP_ACKREQ_EVERY	32
 #define RODP_RXQ_MAX		4096

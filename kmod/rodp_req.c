@@ -476,7 +476,9 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 				      qp->req.mtu);
 			nresp = rcore_rc_pkt_count(seg.len, qp->req.mtu);
 		}
-		if (rcore_psn_diff(seg.psn, qp->req.una_psn) + nresp > win &&
+		if (rcore_psn_diff(seg.psn, qp->req.una_psn) + nresp >
+		    (wire && info->kind == RCORE_RC_MSG_READ ?
+		     RODP_WIRE_READ_WINDOW : win) &&
 		    seg.psn != qp->req.una_psn)
 			break;
 
