@@ -160,7 +160,8 @@ retr0=$(counter rodp0 retransmits)
 pair "ib_read_bw 1 MiB x 20 completes without one LAST of each chunk" \
 	ib_read_bw -s 1048576 -n 20
 n=$(band_pkts ns1 ve1 1:1 dropped)
-diag "LASTs dropped ${n:-none}, retransmits +$(($(counter rodp0 retransmits) - retr0))"
+retr1=$(counter rodp0 retransmits)
+diag "LASTs dropped ${n:-none}, retransmits +$((retr1 - retr0))"
 # Through a qdisc the path is not host-local: 32-packet chunks (and
 # 128-packet ones on a host-local path: eight per read at the least).
 check "every 1 MiB read lost its chunks' LASTs, 8 or more" \
