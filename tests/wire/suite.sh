@@ -46,7 +46,7 @@ LOGCHECK=$RODP_REPO/tests/vm/logcheck/logcheck.py
 PT_TOOLS="ib_write_bw ib_read_bw ib_send_bw ib_write_lat ib_send_lat ib_read_lat"
 per_mtu()	# cases for one peer at one MTU
 {
-	local n=4	# set-up, two active MTUs, counters
+	local n=6	# set-up, two active MTUs, read chunks x2, counters
 	if [ "$MODE" = full ]; then
 		# pingpong x2, 6 tools x 2 ways pinned and --odp, atomic x2
 		n=$((n + 2 + 6 * 2 * 2 + 2))
@@ -195,6 +195,21 @@ run_mtu()
 				"wbw-$peer-$mtu-$w-odp" $w ib_write_bw -s 65536 \
 				-n 300 --odp "${RXE_U[@]}"
 		done
+	fi
+	# To a peer on another host a read is asked for 32 responses at a
+	# time (RODP_WIRE_READ_CHUNK), 128 on a host-local path: A's
+	# requests for 20 reads of 1 MiB, retransmissions included, are at
+	# least 20 times the chunks of one.
+	local tx0 tx1 want
+	tx0=$(wire_cnt rodp0 tx_pkts)
+	if pair_case "$peer@$mtu: ib_read_bw 1 MiB x 20, B serves" \
+		"rbw-$peer-$mtu" ba ib_read_bw -s 1048576 -n 20 \
+		"${RXE_U[@]}"; then
+		tx1=$(wire_cnt rodp0 tx_pkts)
+		want=$((20 * ((1048576 / PMTU + 31) / 32)))
+		diag "A rodp0 sent $((tx1 - tx0)) packets, want $want or more"
+		check "$peer@$mtu: the reads went in 32-response requests" \
+			test $((tx1 - tx0)) -ge $want
 	fi
 	# Every packet carries an ICRC and is checked: on a clean wire none
 	# is dropped, and packets did arrive.
