@@ -132,20 +132,24 @@
  * read is asked for RODP_READ_CHUNK responses at a time.
  *
  * To a peer on another host (or through a qdisc: not rodp_path_local())
- * the window is RODP_WIRE_WINDOW, a read is asked for only while at most
- * RODP_WIRE_READ_WINDOW PSNs (its own responses included) are
- * outstanding, and reads go in chunks of RODP_WIRE_READ_CHUNK.  Requests
- * leave at the requester's pace, but a responder sends what a read asks
- * for in one burst, which must fit the buffers between the two NICs, or
- * a link without flow control drops its tail: on QEMU's dgram link, 128
- * responses outstanding lost 16-25 % of them, 64 none (rxe keeps at
- * most 64 packets of a QP in flight).
+ * at most RODP_WIRE_WINDOW PSNs are outstanding, and a read is asked for
+ * only while at most RODP_WIRE_READ_BYTES of path MTU packets (its own
+ * responses included) are, in chunks of RODP_WIRE_READ_CHUNK bytes (64
+ * and 32 packets at a 1024-byte path MTU, 16 and 8 at 4096; a chunk is
+ * at least RCORE_RC_READ_CHUNK_MIN packets).  Requests leave at the
+ * requester's pace, but a responder sends what a read asks for in one
+ * burst, which must fit the buffers between the two NICs, or a link
+ * without flow control drops its tail: on QEMU's dgram link, 128
+ * responses of 1 KiB outstanding lost 16-25 % of them, 64 none (rxe keeps
+ * at most 64 packets of a QP in flight).  Requests are not paced in
+ * bytes: a window of few packets stalls on every lost tail (32 PSNs of
+ * 4 KiB: a 1 MiB ib_write_bw waited out ten ACK timeouts).
  */
 #define RODP_WINDOW		256
 #define RODP_READ_CHUNK		RCORE_RC_READ_CHUNK
 #define RODP_WIRE_WINDOW	128
-#define RODP_WIRE_READ_WINDOW	64
-#define RODP_WIRE_READ_CHUNK	RCORE_RC_READ_CHUNK_MIN
+#define RODP_WIRE_READ_BYTES	(64 * 1024)
+#define RODP_WIRE_READ_CHUNK	(32 * 1024)
 #define RODP_ACKREQ_EVERY	32
 #define RODP_RXQ_MAX		4096
 

@@ -8,6 +8,8 @@
  * bookkeeping are here.
  */
 
+#include <linux/log2.h>
+
 #include "rodp.h"
 
 static const s8 rodp_wr_kinds[] = {
@@ -400,11 +402,11 @@ static bool rodp_req_local(struct rodp_qp *qp, u32 idx)
  */
 void rodp_req_run(struct rodp_qp *qp, bool *busy)
 {
+	u32 idx, nresp, win = RODP_WINDOW, rdwin = RODP_WINDOW;
+	u32 chunk = RODP_READ_CHUNK, mtu = qp->req.mtu;
 	struct rodp_swqe_info *info;
 	struct rcore_rc_seg seg;
 	int budget = 64, err;
-	u32 idx, nresp, win;
-	bool wire;
 
 	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
@@ -413,8 +415,16 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 	if (rodp_req_fail_oldest(qp))
 		return;
 	rodp_req_catch_up(qp);
-	wire = !rodp_qp_uc(qp) && !rodp_path_local(qp->rdev, &qp->path);
-	win = wire ? RODP_WIRE_WINDOW : RODP_WINDOW;
+	if (!rodp_qp_uc(qp) && !rodp_path_local(qp->rdev, &qp->path)) {
+		/* Reads paced in bytes: see RODP_WIRE_WINDOW. */
+		win = RODP_WIRE_WINDOW;
+		rdwin = clamp_t(u32, RODP_WIRE_READ_BYTES / mtu, 1,
+				RODP_WINDOW);
+		chunk = rounddown_pow_of_two(clamp_t(u32,
+						     RODP_WIRE_READ_CHUNK / mtu,
+						     RCORE_RC_READ_CHUNK_MIN,
+						     RCORE_RC_READ_CHUNK));
+	}
 	while (!qp->rnr_wait && budget) {
 		idx = qp->send_idx;
 		if (idx == qp->sq.head) {
@@ -450,8 +460,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			info->first_psn = qp->req.next_psn;
 			info->npsn = rcore_rc_msg_psns(info->kind, info->len,
 						       qp->req.mtu);
-			info->read_chunk = wire ? RODP_WIRE_READ_CHUNK :
-					   RODP_READ_CHUNK;
+			info->read_chunk = chunk;
 		}
 		if (rodp_qp_uc(qp) ?
 		    rodp_uc_req_seg(qp, info, qp->send_pkt, &seg) :
@@ -477,8 +486,7 @@ void rodp_req_run(struct rodp_qp *qp, bool *busy)
 			nresp = rcore_rc_pkt_count(seg.len, qp->req.mtu);
 		}
 		if (rcore_psn_diff(seg.psn, qp->req.una_psn) + nresp >
-		    (wire && info->kind == RCORE_RC_MSG_READ ?
-		     RODP_WIRE_READ_WINDOW : win) &&
+		    (info->kind == RCORE_RC_MSG_READ ? rdwin : win) &&
 		    seg.psn != qp->req.una_psn)
 			break;
 

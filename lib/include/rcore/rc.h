@@ -100,7 +100,7 @@ enum rcore_mtu {
  * chunk's last PSN asks for one packet, answered READ_RESP_ONLY there.
  */
 #define RCORE_RC_READ_CHUNK	128
-#define RCORE_RC_READ_CHUNK_MIN	32
+#define RCORE_RC_READ_CHUNK_MIN	8
 
 /**
  * rcore_mtu_bytes - bytes of a path MTU code
