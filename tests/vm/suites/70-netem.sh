@@ -28,46 +28,48 @@ NETEM_N=0
 
 plan 14
 
+# opcode_band NS DEV OPCODE: a prio root on DEV's egress, RoCE v2
+# packets of BTH opcode OPCODE in band 1:1, all else in 1:2; the caller
+# puts its netem under one of them.  The u32 offsets assume IPv4 without
+# options, as rodp and rxe send it.
+opcode_band()
+{
+	ip netns exec "$1" tc qdisc del dev "$2" root 2>/dev/null
+	ip netns exec "$1" tc qdisc add dev "$2" root handle 1: prio \
+		bands 2 priomap 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 &&
+	ip netns exec "$1" tc filter add dev "$2" parent 1: protocol ip \
+		prio 1 u32 match ip protocol 17 0xff \
+		match ip dport 4791 0xffff match u8 "$3" 0xff at 28 flowid 1:1
+}
+
 # lossy NS DEV [spare-acks]: netem loss and reordering on DEV's egress;
-# with spare-acks, RC ACKs and NAKs go around it through a prio band.
-# The u32 offsets assume IPv4 without options, as rodp and rxe send it.
+# with spare-acks, RC ACKs and NAKs (BTH opcode 0x11) go around it
+# through band 1:1.
 lossy()
 {
 	local ns=$1 dev=$2 mode=${3:-}
 	local netem=(netem delay 1ms loss 2% reorder 5% 50%)
 
-	ip netns exec "$ns" tc qdisc del dev "$dev" root 2>/dev/null
 	if [ "$mode" != spare-acks ]; then
+		ip netns exec "$ns" tc qdisc del dev "$dev" root 2>/dev/null
 		ip netns exec "$ns" tc qdisc add dev "$dev" root "${netem[@]}"
 		return
 	fi
-	ip netns exec "$ns" tc qdisc add dev "$dev" root handle 1: prio \
-		bands 2 priomap 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 &&
+	opcode_band "$ns" "$dev" 0x11 &&
 	ip netns exec "$ns" tc qdisc add dev "$dev" parent 1:2 handle 20: \
-		"${netem[@]}" &&
-	ip netns exec "$ns" tc filter add dev "$dev" parent 1: protocol ip \
-		prio 1 u32 match ip protocol 17 0xff \
-		match ip dport 4791 0xffff match u8 0x11 0xff at 28 flowid 1:1
+		"${netem[@]}"
 }
 
-# acks_spared NS DEV: packets went through DEV's spared band 1:1.
 # drop_last NS DEV: DEV's egress drops every RDMA READ response LAST
-# (BTH opcode 0x0f) through a 100 % loss band, and nothing else.  Each
-# request chunk of a long read ends with one, so the requester must
+# (BTH opcode 0x0f) through a 100 % loss band 1:1, and nothing else.
+# Each request chunk of a long read ends with one, so the requester must
 # retry from that chunk's last PSN: one packet, answered
 # READ_RESP_ONLY.
 drop_last()
 {
-	local ns=$1 dev=$2
-
-	ip netns exec "$ns" tc qdisc del dev "$dev" root 2>/dev/null
-	ip netns exec "$ns" tc qdisc add dev "$dev" root handle 1: prio \
-		bands 2 priomap 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 &&
-	ip netns exec "$ns" tc qdisc add dev "$dev" parent 1:1 handle 10: \
-		netem loss 100% &&
-	ip netns exec "$ns" tc filter add dev "$dev" parent 1: protocol ip \
-		prio 1 u32 match ip protocol 17 0xff \
-		match ip dport 4791 0xffff match u8 0x0f 0xff at 28 flowid 1:1
+	opcode_band "$1" "$2" 0x0f &&
+	ip netns exec "$1" tc qdisc add dev "$2" parent 1:1 handle 10: \
+		netem loss 100%
 }
 
 # band_pkts NS DEV CLASS [dropped]: packets that went through DEV's
@@ -81,6 +83,7 @@ band_pkts()
 		sed -n "s/$re/\1/p"
 }
 
+# acks_spared NS DEV: packets went through DEV's spared band 1:1.
 acks_spared()
 {
 	local n
@@ -162,8 +165,8 @@ pair "ib_read_bw 1 MiB x 20 completes without one LAST of each chunk" \
 n=$(band_pkts ns1 ve1 1:1 dropped)
 retr1=$(counter rodp0 retransmits)
 diag "LASTs dropped ${n:-none}, retransmits +$((retr1 - retr0))"
-# Through a qdisc the path is not host-local: 32-packet chunks (and
-# 128-packet ones on a host-local path: eight per read at the least).
+# Only the responder's way out has a qdisc: the requester's path (ve0)
+# is host-local, so 128-packet chunks, eight per read.
 check "every 1 MiB read lost its chunks' LASTs, 8 or more" \
 	test "${n:-0}" -ge 160
 ip netns exec ns1 tc qdisc del dev ve1 root
