@@ -570,6 +570,35 @@ static bool upstream_loss(const struct conn *c, uint64_t seq0,
 }
 
 /*
+ * An RDMA WRITE with immediate of @ss to @addr/@rkey (wr_id @id), into a
+ * receive that the caller posted.  It is sent once more after an
+ * upstream loss (may_resend()).  Return whether the receive completed;
+ * its completion is in @wc.
+ */
+static bool write_imm_recv(struct conn *c, uint64_t id,
+			   const struct ibv_sge *ss, uint64_t addr,
+			   uint32_t rkey, uint32_t imm, const char *what,
+			   struct ibv_wc *wc)
+{
+	struct ibv_sge sg = *ss;
+	int ms = vt_wc_ms(ss->length);
+	unsigned int tries = 0;
+	uint64_t seq0;
+	bool got;
+
+	do {
+		seq0 = resend_mark(c, tries);
+		post1(c->a.qp, id, &sg, IBV_WR_RDMA_WRITE_WITH_IMM, addr,
+		      rkey, imm, what);
+		expect_wc(c->a.scq, wc, what, id, IBV_WC_SUCCESS,
+			  IBV_WC_RDMA_WRITE, ms);
+		/* The receive stays posted for a dropped message. */
+		got = vt_get_wc(c->b.rcq, wc, ms);
+	} while (!got && upstream_loss(c, seq0, &tries, what));
+	return got;
+}
+
+/*
  * RDMA WRITE (with immediate) at an odd offset.  A plain write is
  * followed by a SEND: once that is received, the write is in place.
  */
@@ -605,19 +634,9 @@ static void write_test(void **state, bool imm)
 		if (imm) {
 			rs = sge(t2, 0, 0);
 			vt_post_recv(c->b.qp, 60 + i, &rs, 0, what);
-		}
-again:
-		seq0 = resend_mark(c, tries);
-		post1(c->a.qp, i, &ss,
-		      imm ? IBV_WR_RDMA_WRITE_WITH_IMM : IBV_WR_RDMA_WRITE,
-		      raddr(r, off), r->mr->rkey, 0xbeef0000 + i, what);
-		expect_wc(c->a.scq, &wc, what, i, IBV_WC_SUCCESS,
-			  IBV_WC_RDMA_WRITE, vt_wc_ms(sz[i]));
-		if (imm) {
-			/* The receive stays posted for a dropped message. */
-			got = vt_get_wc(c->b.rcq, &wc, vt_wc_ms(sz[i]));
-			if (!got && upstream_loss(c, seq0, &tries, what))
-				goto again;
+			got = write_imm_recv(c, i, &ss, raddr(r, off),
+					     r->mr->rkey, 0xbeef0000 + i, what,
+					     &wc);
 			check_got_wc(got, &wc, what, 60 + i, IBV_WC_SUCCESS,
 				     IBV_WC_RECV_RDMA_WITH_IMM, vt_wc_ms(sz[i]));
 			CHECK(wc.byte_len == sz[i], "%s: byte_len %u", what,
@@ -627,10 +646,16 @@ again:
 			      "%s: wc_flags 0x%x imm 0x%08x", what,
 			      wc.wc_flags, be32toh(wc.imm_data));
 		} else {
-			send_and_recv(c, t1, t2, 8, 90 + i, what);
-			if (memcmp(r->mem, want, r->size) &&
-			    upstream_loss(c, seq0, &tries, what))
-				goto again;
+			do {
+				seq0 = resend_mark(c, tries);
+				post1(c->a.qp, i, &ss, IBV_WR_RDMA_WRITE,
+				      raddr(r, off), r->mr->rkey, 0, what);
+				expect_wc(c->a.scq, &wc, what, i,
+					  IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE,
+					  vt_wc_ms(sz[i]));
+				send_and_recv(c, t1, t2, 8, 90 + i, what);
+			} while (memcmp(r->mem, want, r->size) &&
+				 upstream_loss(c, seq0, &tries, what));
 		}
 		if (memcmp(r->mem, want, r->size))
 			loss_diag();
@@ -1212,12 +1237,10 @@ static void test_odp(void **state)
 	expect_bytes("ODP SEND", r->mem, s->mem, slen, 0, slen);
 	vt_post_recv(c->b.qp, 2, NULL, 0, "ODP WRITE_WITH_IMM");
 	ss = sge(s, 0, wlen);
-	post1(c->a.qp, 2, &ss, IBV_WR_RDMA_WRITE_WITH_IMM, raddr(w, 0),
-	      w->mr->rkey, 0x0d, "ODP WRITE_WITH_IMM");
-	expect_wc(c->a.scq, &wc, "ODP WRITE_WITH_IMM", 2, IBV_WC_SUCCESS,
-		  IBV_WC_RDMA_WRITE, vt_wc_ms(wlen));
-	expect_wc(c->b.rcq, &wc, "ODP WRITE_WITH_IMM", 2, IBV_WC_SUCCESS,
-		  IBV_WC_RECV_RDMA_WITH_IMM, vt_wc_ms(wlen));
+	ok = write_imm_recv(c, 2, &ss, raddr(w, 0), w->mr->rkey, 0x0d,
+			    "ODP WRITE_WITH_IMM", &wc);
+	check_got_wc(ok, &wc, "ODP WRITE_WITH_IMM", 2, IBV_WC_SUCCESS,
+		     IBV_WC_RECV_RDMA_WITH_IMM, vt_wc_ms(wlen));
 	expect_bytes("ODP WRITE_WITH_IMM", w->mem, s->mem, wlen, 0, wlen);
 	CHECK(!c->a.dev->rodp || counter(c->a.dev, "odp_faults") > fa0,
 	      "%s: odp_faults did not move", c->a.dev->name);
@@ -1237,11 +1260,8 @@ static void test_odp(void **state)
 	memcpy(want + GUARD, s->mem + 7, slen);
 	vt_post_recv(c->b.qp, 3, NULL, 0, "implicit ODP WRITE_WITH_IMM");
 	ss = sge(s, 7, slen);
-	post1(c->a.qp, 3, &ss, IBV_WR_RDMA_WRITE_WITH_IMM, raddr(t, GUARD),
-	      imr->rkey, 0x1d, "implicit ODP WRITE_WITH_IMM");
-	expect_wc(c->a.scq, &wc, "implicit ODP WRITE_WITH_IMM", 3,
-		  IBV_WC_SUCCESS, IBV_WC_RDMA_WRITE, vt_wc_ms(slen));
-	ok = vt_get_wc(c->b.rcq, &wc, vt_wc_ms(slen));
+	ok = write_imm_recv(c, 3, &ss, raddr(t, GUARD), imr->rkey, 0x1d,
+			    "implicit ODP WRITE_WITH_IMM", &wc);
 	ibv_dereg_mr(imr);
 	CHECK(ok, "implicit ODP WRITE_WITH_IMM: not received");
 	vt_check_wc(&wc, "implicit ODP WRITE_WITH_IMM", 3, IBV_WC_SUCCESS,
