@@ -11,7 +11,6 @@
 #include <linux/rtnetlink.h>
 #include <rdma/rdma_netlink.h>
 
-#include <rcore/crc32.h>
 #include "rodp.h"
 
 /*
@@ -267,11 +266,6 @@ static int __init rodp_init(void)
 {
 	int err;
 
-	/* Every ICRC goes through the kernel's CRC-32 (rcore/crc32.h). */
-	if (rcore_crc32("123456789", 9) != 0xcbf43926) {
-		pr_err("the kernel's crc32_le() is not CRC-32\n");
-		return -ELIBBAD;
-	}
 	rodp_debugfs_root = debugfs_create_dir(RODP_DRV_NAME, NULL);
 	err = rodp_eng_wq_init();
 	if (err)

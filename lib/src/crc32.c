@@ -6,17 +6,8 @@
  * lib/tools/gen_crc32_tables.py; the unit tests recompute them bit by bit.
  * Input bytes are loaded one at a time, so any alignment and either host
  * byte order work.
- *
- * In the kernel, rcore_crc32_le() is the kernel's crc32_le(), the same
- * register update: as fast as these tables where it is tables too (6.1),
- * and where the architecture has a carry-less multiply (x86's PCLMULQDQ,
- * 6.14 on) much faster.  rodp.ko checks it against the standard check
- * value when it loads; the unit tests pin these tables.
  */
 #include <rcore/crc32.h>
-#ifdef __KERNEL__
-#include <linux/crc32.h>
-#endif
 
 static const uint32_t rcore_crc32_tab[8][256] = {
 	{
@@ -462,12 +453,6 @@ uint32_t rcore_crc32_le_bytewise(uint32_t crc, const void *buf, size_t len)
 	return crc;
 }
 
-#ifdef __KERNEL__
-uint32_t rcore_crc32_le(uint32_t crc, const void *buf, size_t len)
-{
-	return crc32_le(crc, buf, len);
-}
-#else
 uint32_t rcore_crc32_le(uint32_t crc, const void *buf, size_t len)
 {
 	const uint32_t (*t)[256] = rcore_crc32_tab;
@@ -486,7 +471,6 @@ uint32_t rcore_crc32_le(uint32_t crc, const void *buf, size_t len)
 		crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 0xff];
 	return crc;
 }
-#endif
 
 uint32_t rcore_crc32(const void *buf, size_t len)
 {

@@ -14,8 +14,7 @@
 #include <rcore/types.h>
 
 /**
- * rcore_crc32_le - update a CRC-32 register with bytes (slicing-by-8;
- *	in the kernel, the kernel's crc32_le())
+ * rcore_crc32_le - update a CRC-32 register with bytes (slicing-by-8)
  * @crc: register value so far (rcore_crc32_init() at the start)
  * @buf: bytes, any alignment
  * @len: number of bytes
