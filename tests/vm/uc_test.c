@@ -535,11 +535,12 @@ static void test_send_imm(void **state)
  * UC has no retry: a packet that the sender or the network loses or
  * reorders costs the receiver the whole message, as it must.  rxe as the
  * sender does that now and then on a guest with two CPUs (its work moves
- * between CPUs, so one message's packets cross two backlogs; seen on
- * 7.2 with a 1 MiB WRITE with immediate into rodp0).  When the sender is
- * not rodp, the receiver is, and its uc_drop_seq says it dropped a
- * message since @seq0, the message is sent once more (@tries counts it),
- * with a diagnostic; rodp as the sender never gets that.
+ * between CPUs, so one message's packets cross two backlogs; seen with
+ * a 1 MiB WRITE with immediate into rodp0, on 7.2 and, into ODP memory,
+ * on 6.1).  When the sender is not rodp, the receiver is, and its
+ * uc_drop_seq says it dropped a message since @seq0, the message is sent
+ * once more (@tries counts it), with a diagnostic; rodp as the sender
+ * never gets that.
  */
 static bool may_resend(const struct conn *c, unsigned int tries)
 {
