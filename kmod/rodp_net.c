@@ -606,13 +606,16 @@ static void rodp_hand_later(struct rodp_qp *qp, enum rodp_side from,
  * A round that sent RODP_PIPELINE_PKTS or more and has more to do makes a
  * pipeline: the receiving sides run on their work items (on another CPU,
  * if there is one) while @e goes on, rather than here, one after the
- * other.  A smaller round's receivers run here at once (a latency test's
+ * other.  Not a UC sender's: nothing but this would pace it to its
+ * receiver (no window, no ACKs), and a receiver whose work item waits for
+ * a CPU would overflow its queue (RODP_RXQ_MAX; seen on loopback, an
+ * ib_send_bw -c UC that lost 27 messages of 200).  A smaller round's receivers run here at once (a latency test's
  * one packet must not wait for a worker to wake).
  */
 void rodp_eng_handoff_run(struct rodp_eng *e, bool busy)
 {
 	bool parallel = busy && e->handoff_pkts >= RODP_PIPELINE_PKTS &&
-			num_online_cpus() > 1;
+			!rodp_qp_uc(e->qp) && num_online_cpus() > 1;
 	struct rodp_eng *pe[RODP_HANDOFF_MAX];
 	unsigned int i, n = e->nhandoff;
 
