@@ -609,8 +609,9 @@ static void rodp_hand_later(struct rodp_qp *qp, enum rodp_side from,
  * other.  Not a UC sender's: nothing but this would pace it to its
  * receiver (no window, no ACKs), and a receiver whose work item waits for
  * a CPU would overflow its queue (RODP_RXQ_MAX; seen on loopback, an
- * ib_send_bw -c UC that lost 27 messages of 200).  A smaller round's receivers run here at once (a latency test's
- * one packet must not wait for a worker to wake).
+ * ib_send_bw -c UC that lost 27 messages of 200).  A smaller round's
+ * receivers run here at once (a latency test's one packet must not wait
+ * for a worker to wake).
  */
 void rodp_eng_handoff_run(struct rodp_eng *e, bool busy)
 {
