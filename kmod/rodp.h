@@ -463,6 +463,8 @@ int rodp_copy_piece(void *priv, void *kaddr, u64 len);
 int rodp_kmap_piece(void *priv, struct page *page, u32 off, u32 len);
 int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len);
 
+struct rodp_direct_way;
+
 /**
  * struct rodp_path - where a packet goes: RoCEv2 over IPv4 or IPv6 (the
  * path of an RC QP, or of an address handle for UD)
@@ -476,6 +478,7 @@ int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len);
  * @ttl: IP TTL / hop limit
  * @flow_label: the GRH flow label (UDP source port of a UD path)
  * @dst_cache: the route to the peer
+ * @direct: the way to a peer in another namespace, per CPU (rodp_direct.c)
  * @local_hint: rodp_path_local()'s last answer: the peer is on this host
  * @local_hint_at: until when (jiffies) that answer holds
  */
@@ -490,6 +493,7 @@ struct rodp_path {
 	u8 ttl;
 	u32 flow_label;
 	struct dst_cache dst_cache;
+	struct rodp_direct_way __percpu *direct;
 	bool local_hint;
 	unsigned long local_hint_at;
 };
@@ -1172,9 +1176,16 @@ int rodp_net_mc(struct rodp_dev *rdev, const struct in6_addr *group,
 struct rodp_dev *rodp_direct_peer(struct rodp_dev *rdev,
 				  const struct rodp_path *path,
 				  struct dst_entry *dst);
+void rodp_direct_forget(void);
+struct rodp_direct_way __percpu *rodp_direct_ways_alloc(gfp_t gfp);
+void rodp_direct_ways_free(struct rodp_direct_way __percpu *ways);
+int rodp_direct_init(void);
+void rodp_direct_exit(void);
 
 /* rodp_ah.c: address handles, the paths of QPs and AHs */
 extern const struct ib_device_ops rodp_ah_ops;
+int rodp_path_init(struct rodp_path *path, gfp_t gfp);
+void rodp_path_destroy(struct rodp_path *path);
 int rodp_path_set(struct rodp_dev *rdev, struct rodp_path *path,
 		  const struct rdma_ah_attr *ah, bool mcast_ok);
 int rodp_ah_lookup(struct rodp_qp *qp, u32 num, struct rodp_path **path,

@@ -51,9 +51,41 @@ static inline struct rodp_ah *to_rah(struct ib_ah *ibah)
 }
 
 /**
+ * rodp_path_init - make a path ready for rodp_path_set()
+ * @path: the path, zeroed
+ * @gfp: allocation flags
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int rodp_path_init(struct rodp_path *path, gfp_t gfp)
+{
+	int err;
+
+	err = dst_cache_init(&path->dst_cache, gfp);
+	if (err)
+		return err;
+	path->direct = rodp_direct_ways_alloc(gfp);
+	if (!path->direct) {
+		dst_cache_destroy(&path->dst_cache);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * rodp_path_destroy - free what rodp_path_init() allocated
+ * @path: the path; nothing sends on it any more
+ */
+void rodp_path_destroy(struct rodp_path *path)
+{
+	rodp_direct_ways_free(path->direct);
+	dst_cache_destroy(&path->dst_cache);
+}
+
+/**
  * rodp_path_set - take the path of an address vector
  * @rdev: the device
- * @path: the path to set; its dst_cache is initialised and is reset here
+ * @path: the path to set (rodp_path_init()); its caches are reset here
  * @ah: the address vector: a GRH whose source GID is a RoCEv2 GID of
  *	@rdev
  * @mcast_ok: the destination may be a multicast group (an AH's)
@@ -109,6 +141,7 @@ int rodp_path_set(struct rodp_dev *rdev, struct rodp_path *path,
 	path->ttl = grh->hop_limit ? grh->hop_limit : 64;
 	path->flow_label = grh->flow_label;
 	dst_cache_reset(&path->dst_cache);
+	rodp_direct_forget();
 	return 0;
 }
 
@@ -125,7 +158,7 @@ static void rodp_av_put(struct rodp_av *av)
 {
 	if (!refcount_dec_and_test(&av->users))
 		return;
-	dst_cache_destroy(&av->path.dst_cache);
+	rodp_path_destroy(&av->path);
 	call_rcu(&av->rcu, rodp_av_free_rcu);
 }
 
@@ -200,12 +233,12 @@ static int rodp_create_ah(struct ib_ah *ibah,
 	av = kzalloc(sizeof(*av), gfp);
 	if (!av)
 		return -ENOMEM;
-	err = dst_cache_init(&av->path.dst_cache, gfp);
+	err = rodp_path_init(&av->path, gfp);
 	if (err)
 		goto err_free;
 	err = rodp_path_set(rdev, &av->path, init_attr->ah_attr, true);
 	if (err)
-		goto err_dst;
+		goto err_path;
 	av->pd = ibah->pd;
 	refcount_set(&av->users, 1);
 
@@ -214,7 +247,7 @@ static int rodp_create_ah(struct ib_ah *ibah,
 			      XA_LIMIT(1, RODP_MAX_AH), &rdev->ah_next, gfp);
 	if (err < 0) {
 		err = err == -EBUSY ? -ENOMEM : err;
-		goto err_dst;
+		goto err_path;
 	}
 	if (udata) {
 		resp.ah_num = num;
@@ -233,8 +266,8 @@ static int rodp_create_ah(struct ib_ah *ibah,
 
 err_erase:
 	xa_erase(&rdev->ah_xa, num);
-err_dst:
-	dst_cache_destroy(&av->path.dst_cache);
+err_path:
+	rodp_path_destroy(&av->path);
 err_free:
 	kfree(av);
 	return err;

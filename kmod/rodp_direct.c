@@ -33,7 +33,14 @@
  *  - the bridge filters no VLANs and neither port is isolated (a port
  *    that STP keeps blocking is not seen: a limit).
  * Anything else, and packets take the network: a netem qdisc, a capture,
- * a firewall rule.  Packets handed on this way carry no ICRC (nothing can
+ * a firewall rule.
+ *
+ * The way itself (the veth peer, the bridge and its port, the neighbour,
+ * the address's owner) is walked once per path and CPU and kept until a
+ * netdev, neighbour or address event bumps a generation (struct
+ * rodp_direct_way); what no notifier tells of (carrier and running state
+ * aside: taps, qdiscs, programs, hooks, a bridge's VLAN filtering and
+ * isolated ports) is checked for every packet.  Packets handed on this way carry no ICRC (nothing can
  * corrupt them) and are not counted by the netdevs.
  */
 
@@ -46,6 +53,7 @@
 #include <net/addrconf.h>
 #include <net/ip6_route.h>
 #include <net/neighbour.h>
+#include <net/netevent.h>
 #include <net/route.h>
 #include <net/sch_generic.h>
 
@@ -196,45 +204,59 @@ static int rodp_direct_port(struct net_device *port,
 
 #if IS_ENABLED(CONFIG_BRIDGE)
 /*
- * A bridge port that is not isolated.  Its STP state is the bridge's
- * private business (br_port_get_stp_state() wants RTNL): a port that STP
- * keeps from forwarding is not seen here.
- */
-static bool rodp_direct_port_ok(struct net_device *port)
-{
-	return !br_port_flag_is_set(port, BR_ISOLATED);
-}
-
-/*
- * Across bridge port @from: the receiver's netdev, if the bridge would
- * take the packet to a veth whose peer has hardware address @ha and
- * nothing on the way stands in it; else NULL.
+ * Across bridge port @from: the receiver's netdev, if the bridge has a
+ * port that is a veth whose peer has hardware address @ha (that port in
+ * @port, the bridge in @br); else NULL.
  */
 static struct net_device *rodp_direct_bridge(struct net_device *from,
-					     const u8 *ha)
+					     const u8 *ha,
+					     struct net_device **br,
+					     struct net_device **port)
 {
 	struct rodp_direct_find f = { .from = from, .ha = ha };
 	struct netdev_nested_priv priv = { .data = &f };
-	struct net_device *br;
 
 	if (!netif_is_bridge_port(from))
 		return NULL;
-	br = netdev_master_upper_dev_get_rcu(from);
-	if (!br || !netif_is_bridge_master(br) || !netif_running(br) ||
-	    br_vlan_enabled(br) || !rodp_direct_bridge_nf_ok(dev_net(br)))
+	*br = netdev_master_upper_dev_get_rcu(from);
+	if (!*br || !netif_is_bridge_master(*br))
 		return NULL;
-	netdev_walk_all_lower_dev_rcu(br, rodp_direct_port, &priv);
-	if (!f.port || !rodp_direct_port_ok(from) ||
-	    !rodp_direct_port_ok(f.port) ||
-	    !rodp_direct_dev_ok(f.port, true))
-		return NULL;
+	netdev_walk_all_lower_dev_rcu(*br, rodp_direct_port, &priv);
+	*port = f.port;
 	return f.ndev;
+}
+
+/*
+ * Whether bridge @br takes a packet from port @from to port @port as it
+ * is: it forwards, filters no VLANs and has no hooks of its own, and
+ * neither port is isolated.  A port's STP state is the bridge's private
+ * business (br_port_get_stp_state() wants RTNL): a port that STP keeps
+ * from forwarding is not seen here.
+ */
+static bool rodp_direct_bridge_ok(struct net_device *br,
+				  struct net_device *from,
+				  struct net_device *port)
+{
+	return netif_running(br) && !br_vlan_enabled(br) &&
+	       rodp_direct_bridge_nf_ok(dev_net(br)) &&
+	       !br_port_flag_is_set(from, BR_ISOLATED) &&
+	       !br_port_flag_is_set(port, BR_ISOLATED) &&
+	       rodp_direct_dev_ok(port, true);
 }
 #else
 static struct net_device *rodp_direct_bridge(struct net_device *from,
-					     const u8 *ha)
+					     const u8 *ha,
+					     struct net_device **br,
+					     struct net_device **port)
 {
 	return NULL;
+}
+
+static bool rodp_direct_bridge_ok(struct net_device *br,
+				  struct net_device *from,
+				  struct net_device *port)
+{
+	return false;
 }
 #endif
 
@@ -255,13 +277,142 @@ static bool rodp_direct_neigh(struct dst_entry *dst, const void *daddr,
 }
 
 /**
+ * struct rodp_direct_way - the way to another namespace's rodp device, as
+ * rodp_direct_find() walked it; one per path and CPU
+ * @gen: rodp_direct_gen when it was walked, 0 for none
+ * @out: the route's device, a veth
+ * @peer: its other end
+ * @br: the bridge @peer is a port of, or NULL when @peer is @rx
+ * @port: the bridge's port towards @rx
+ * @rx: the receiving rodp device's netdev
+ *
+ * The pointers may be followed only inside the RCU read side in which
+ * @gen was found current: a netdev that goes away bumps the generation
+ * (NETDEV_UNREGISTER) and is freed only after a grace period.
+ */
+struct rodp_direct_way {
+	unsigned long gen;
+	struct net_device *out;
+	struct net_device *peer;
+	struct net_device *br;
+	struct net_device *port;
+	struct net_device *rx;
+};
+
+/*
+ * Bumped by every event that could change what a walk finds: a netdev's
+ * (registration, addresses, uppers, state), a neighbour's, an IPv4 or
+ * IPv6 address's, a path's new addresses.  Never 0.
+ */
+static atomic_long_t rodp_direct_gen = ATOMIC_LONG_INIT(1);
+
+/**
+ * rodp_direct_forget - forget every walked way (a path changed)
+ */
+void rodp_direct_forget(void)
+{
+	atomic_long_inc_return(&rodp_direct_gen);	/* fully ordered */
+}
+
+static int rodp_direct_event(struct notifier_block *nb, unsigned long event,
+			     void *ptr)
+{
+	rodp_direct_forget();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block rodp_direct_netdev_nb = {
+	.notifier_call = rodp_direct_event,
+};
+
+static struct notifier_block rodp_direct_netevent_nb = {
+	.notifier_call = rodp_direct_event,
+};
+
+static struct notifier_block rodp_direct_inetaddr_nb = {
+	.notifier_call = rodp_direct_event,
+};
+
+static struct notifier_block rodp_direct_inet6addr_nb = {
+	.notifier_call = rodp_direct_event,
+};
+
+/*
+ * Whether @path's route @dst may lead to another namespace's device: a
+ * unicast route on the link, without IPsec or a tunnel.
+ */
+static bool rodp_direct_route_ok(const struct rodp_path *path,
+				 struct dst_entry *dst)
+{
+	if (dst_xfrm(dst) || dst->lwtstate ||
+	    dst->dev->addr_len != ETH_ALEN)
+		return false;
+	if (path->ipv6) {
+		struct rt6_info *rt = (struct rt6_info *)dst;
+
+		return !ipv6_addr_is_multicast(&path->daddr6) &&
+		       !(rt->rt6i_flags & RTF_GATEWAY);
+	}
+	return ((struct rtable *)dst)->rt_type == RTN_UNICAST &&
+	       !((struct rtable *)dst)->rt_uses_gateway;
+}
+
+/*
+ * Walk from route @dst's device to the rodp device's netdev that the
+ * network would deliver @path's packets to on this host, through a veth
+ * pair and maybe a bridge: into @way.  The slow part, done once per
+ * generation.
+ */
+static bool rodp_direct_find(const struct rodp_path *path,
+			     struct dst_entry *dst,
+			     struct rodp_direct_way *way)
+{
+	const void *daddr = path->ipv6 ? (const void *)&path->daddr6 :
+					 (const void *)&path->daddr;
+	u8 ha[MAX_ADDR_LEN];
+
+	way->out = dst->dev;
+	way->peer = rodp_veth_peer(way->out);
+	if (!way->peer || !rodp_direct_neigh(dst, daddr, ha))
+		return false;
+	way->br = NULL;
+	way->port = NULL;
+	if (ether_addr_equal(way->peer->dev_addr, ha))
+		way->rx = way->peer;		/* a veth pair, no bridge */
+	else
+		way->rx = rodp_direct_bridge(way->peer, ha, &way->br,
+					     &way->port);
+	return way->rx && rodp_direct_owns(way->rx, daddr, path->ipv6);
+}
+
+/*
+ * Whether nothing on @way can see, hold, change or drop a packet now:
+ * what no notifier tells of (taps, qdiscs, hooks, a bridge's settings),
+ * checked per packet.
+ */
+static bool rodp_direct_way_ok(const struct rodp_direct_way *way, bool ipv6)
+{
+	if (!rodp_direct_dev_ok(way->out, true) ||
+	    !rodp_direct_dev_ok(way->peer, false) ||
+	    !rodp_direct_nf_ok(dev_net(way->out), ipv6, NF_INET_LOCAL_OUT,
+			       NF_INET_POST_ROUTING))
+		return false;
+	if (way->br && !rodp_direct_bridge_ok(way->br, way->peer, way->port))
+		return false;
+	return rodp_direct_dev_ok(way->rx, false) &&
+	       rodp_direct_nf_ok(dev_net(way->rx), ipv6, NF_INET_PRE_ROUTING,
+				 NF_INET_LOCAL_IN);
+}
+
+/**
  * rodp_direct_peer - the rodp device of this host a packet may be handed to
  * @rdev: the sending device
  * @path: the packet's path (addresses)
  * @dst: its route, not to an address of the sender's namespace
  *
  * Decides, for this packet, whether the way to the peer is one where the
- * network could not make a difference (see the top of this file).
+ * network could not make a difference (see the top of this file).  The
+ * way itself is walked once per generation and CPU.
  * Context: BHs off, inside rcu_read_lock().
  *
  * Return: the receiving device, valid until rcu_read_unlock(), or NULL
@@ -271,44 +422,84 @@ struct rodp_dev *rodp_direct_peer(struct rodp_dev *rdev,
 				  const struct rodp_path *path,
 				  struct dst_entry *dst)
 {
-	const void *daddr = path->ipv6 ? (const void *)&path->daddr6 :
-					 (const void *)&path->daddr;
-	struct net_device *ndev, *peer, *rx;
-	u8 ha[MAX_ADDR_LEN];
+	struct rodp_direct_way *way;
+	unsigned long gen;
 
 	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "no RCU read side");
-	if (READ_ONCE(packet_path) || dst_xfrm(dst) || dst->lwtstate)
+	if (READ_ONCE(packet_path) || !rodp_direct_route_ok(path, dst))
 		return NULL;
-	if (path->ipv6) {
-		struct rt6_info *rt = (struct rt6_info *)dst;
-
-		if (ipv6_addr_is_multicast(&path->daddr6) ||
-		    (rt->rt6i_flags & RTF_GATEWAY))
+	way = this_cpu_ptr(path->direct);
+	gen = atomic_long_read_acquire(&rodp_direct_gen);
+	if (way->gen != gen || way->out != dst->dev) {
+		way->gen = 0;
+		if (!rodp_direct_find(path, dst, way))
 			return NULL;
-	} else {
-		struct rtable *rt = (struct rtable *)dst;
-
-		if (rt->rt_type != RTN_UNICAST || rt->rt_uses_gateway)
-			return NULL;
+		way->gen = gen;
 	}
-	ndev = dst->dev;
-	if (ndev->addr_len != ETH_ALEN)
+	if (!rodp_direct_way_ok(way, path->ipv6))
 		return NULL;
-	peer = rodp_veth_peer(ndev);
-	if (!peer || !rodp_direct_neigh(dst, daddr, ha))
-		return NULL;
-	if (!rodp_direct_dev_ok(ndev, true) || !rodp_direct_dev_ok(peer, false) ||
-	    !rodp_direct_nf_ok(dev_net(ndev), path->ipv6, NF_INET_LOCAL_OUT,
-			       NF_INET_POST_ROUTING))
-		return NULL;
-	if (ether_addr_equal(peer->dev_addr, ha))
-		rx = peer;		/* a veth pair, no bridge */
-	else
-		rx = rodp_direct_bridge(peer, ha);
-	if (!rx || !rodp_direct_dev_ok(rx, false) ||
-	    !rodp_direct_nf_ok(dev_net(rx), path->ipv6, NF_INET_PRE_ROUTING,
-			       NF_INET_LOCAL_IN) ||
-	    !rodp_direct_owns(rx, daddr, path->ipv6))
-		return NULL;
-	return rodp_dev_lookup_rcu(rx);
+	return rodp_dev_lookup_rcu(way->rx);
+}
+
+/**
+ * rodp_direct_ways_alloc - a path's walked ways, one per CPU, none yet
+ * @gfp: allocation flags
+ *
+ * Return: the ways, or NULL.
+ */
+struct rodp_direct_way __percpu *rodp_direct_ways_alloc(gfp_t gfp)
+{
+	return alloc_percpu_gfp(struct rodp_direct_way, gfp);
+}
+
+/**
+ * rodp_direct_ways_free - free what rodp_direct_ways_alloc() gave
+ * @ways: the ways, or NULL
+ */
+void rodp_direct_ways_free(struct rodp_direct_way __percpu *ways)
+{
+	free_percpu(ways);
+}
+
+/**
+ * rodp_direct_init - listen for what changes the ways (module init)
+ *
+ * Return: 0 or a negative errno.
+ */
+int rodp_direct_init(void)
+{
+	int err;
+
+	err = register_netdevice_notifier(&rodp_direct_netdev_nb);
+	if (err)
+		return err;
+	err = register_netevent_notifier(&rodp_direct_netevent_nb);
+	if (err)
+		goto err_netdev;
+	err = register_inetaddr_notifier(&rodp_direct_inetaddr_nb);
+	if (err)
+		goto err_netevent;
+	err = register_inet6addr_notifier(&rodp_direct_inet6addr_nb);
+	if (err)
+		goto err_inetaddr;
+	return 0;
+
+err_inetaddr:
+	unregister_inetaddr_notifier(&rodp_direct_inetaddr_nb);
+err_netevent:
+	unregister_netevent_notifier(&rodp_direct_netevent_nb);
+err_netdev:
+	unregister_netdevice_notifier(&rodp_direct_netdev_nb);
+	return err;
+}
+
+/**
+ * rodp_direct_exit - stop listening (module exit)
+ */
+void rodp_direct_exit(void)
+{
+	unregister_inet6addr_notifier(&rodp_direct_inet6addr_nb);
+	unregister_inetaddr_notifier(&rodp_direct_inetaddr_nb);
+	unregister_netevent_notifier(&rodp_direct_netevent_nb);
+	unregister_netdevice_notifier(&rodp_direct_netdev_nb);
 }

@@ -279,9 +279,13 @@ static int __init rodp_init(void)
 	if (err)
 		goto err_odp_exit;
 
-	err = register_netdevice_notifier(&rodp_netdev_nb);
+	err = rodp_direct_init();
 	if (err)
 		goto err_net_exit;
+
+	err = register_netdevice_notifier(&rodp_netdev_nb);
+	if (err)
+		goto err_direct_exit;
 
 	rdma_link_register(&rodp_link_ops);
 	rodp_inject_init();
@@ -289,6 +293,8 @@ static int __init rodp_init(void)
 		RODP_UDP_PORT);
 	return 0;
 
+err_direct_exit:
+	rodp_direct_exit();
 err_net_exit:
 	rodp_net_exit();
 err_odp_exit:
@@ -306,6 +312,7 @@ static void __exit rodp_exit(void)
 	rdma_link_unregister(&rodp_link_ops);
 	rodp_unregister_all();
 	unregister_netdevice_notifier(&rodp_netdev_nb);
+	rodp_direct_exit();
 	rodp_net_exit();
 	rodp_odp_module_exit();
 	rodp_eng_wq_exit();

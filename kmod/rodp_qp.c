@@ -183,7 +183,7 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 		qp->max_recv_sge = sge;
 	}
 
-	err = dst_cache_init(&qp->path.dst_cache, GFP_KERNEL);
+	err = rodp_path_init(&qp->path, GFP_KERNEL);
 	if (err)
 		goto err_free_rq;
 
@@ -203,7 +203,7 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 			err = -ENOMEM;
 	}
 	if (err < 0)
-		goto err_dst_cache;
+		goto err_path;
 	ibqp->qp_num = qpn;
 
 	if (tgt) {
@@ -251,8 +251,8 @@ static int rodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 
 err_release_qpn:
 	xa_erase(&rdev->qp_xa, qpn);
-err_dst_cache:
-	dst_cache_destroy(&qp->path.dst_cache);
+err_path:
+	rodp_path_destroy(&qp->path);
 err_free_rq:
 	rodp_wq_free(&qp->rq);
 	kfree(qp->srq_wqe);
@@ -285,7 +285,7 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	mutex_unlock(&qp->eng[RODP_RESP].lock);
 	mutex_unlock(&qp->eng[RODP_REQ].lock);
 
-	dst_cache_destroy(&qp->path.dst_cache);
+	rodp_path_destroy(&qp->path);
 	rodp_wq_free(&qp->rq);
 	kfree(qp->srq_wqe);
 	kvfree(qp->sq_info);

@@ -15,7 +15,11 @@
 #  - netem put on ve0 and taken off in the middle of a transfer: the
 #    transfer goes on, part of it direct, part through the network (the
 #    trains of packets built for a local peer are cut into packets when
-#    the way changed under them: rodp_out_train()).
+#    the way changed under them: rodp_out_train());
+#  - ns0's neighbour entry for rodp1 pointed elsewhere for a second in
+#    the middle of a transfer: what is sent meanwhile is lost as on the
+#    network (the walked way is not kept past the event), and the
+#    transfer completes, direct again.
 # The suite leaves packet_path as it found it.
 set -u
 . "$(dirname "$0")/../harness/tap.sh"
@@ -36,7 +40,7 @@ DDC=/sys/kernel/debug/dynamic_debug/control
 PARAM=/sys/module/rodp/parameters/packet_path
 N=100			# ib_write_bw iterations of 64 KiB: 6400 packets
 
-plan 34
+plan 37
 
 cnt() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
 ve0_tx() { ip netns exec ns0 cat /sys/class/net/ve0/statistics/tx_packets; }
@@ -281,6 +285,50 @@ elif modprobe -d "$KROOT" nf_tables &&
 else
 	fail "nftables input chain in ns1"
 	fail "nftables: through the network"
+fi
+
+# The way is walked once and kept until a netdev, neighbour or address
+# event (rodp_direct_way): here ns0's neighbour entry for rodp1's
+# address points at a hardware address nobody has, for a second, in the
+# middle of a transfer.  The network loses what is sent meanwhile, and so
+# must rodp: packets that went on being handed over would mean a way
+# kept past the event.  RC's retransmission (a 4 s ACK timeout, -u 20)
+# then carries the transfer through once the entry is right again, and
+# the way is found again.
+ha=$(ip netns exec ns1 cat /sys/class/net/ve1/address)
+name="neighbour moved for a second during ib_write_bw"
+r0=$(($(cnt rodp0 retransmits) + $(cnt rodp0 ack_timeouts)))
+w0=$(ve0_tx)
+PT_FAMILY=4 pt_pair neigh ns1 rodp1 ns0 rodp0 10.77.0.11 ib_write_bw \
+	-s 65536 -D 10 -u 20 &
+mpid=$!
+sleep 3
+ip netns exec ns0 ip neigh replace 10.77.0.11 dev ve0 \
+	lladdr 02:00:5e:00:99:99 nud permanent
+sleep 1
+ip netns exec ns0 ip neigh replace 10.77.0.11 dev ve0 lladdr "$ha" \
+	nud reachable
+l0=$(cnt rodp0 tx_local)
+if wait $mpid; then
+	pass "$name: it completes"
+else
+	fail "$name: it completes"
+	diag "$PT_WHY"
+fi
+r0=$(($(cnt rodp0 retransmits) + $(cnt rodp0 ack_timeouts) - r0))
+w0=$(($(ve0_tx) - w0))
+l0=$(($(cnt rodp0 tx_local) - l0))
+diag "neigh: rodp0 retransmits and timeouts +$r0, ve0 tx_packets +$w0," \
+	"tx_local after +$l0"
+if [ "$r0" -gt 0 ] && [ "$w0" -gt 0 ]; then
+	pass "$name: what was sent meanwhile went to the network, and was lost"
+else
+	fail "$name: what was sent meanwhile went to the network, and was lost"
+fi
+if [ "$l0" -gt 0 ]; then
+	pass "$name: handed over directly again after"
+else
+	fail "$name: handed over directly again after"
 fi
 
 transfer after
