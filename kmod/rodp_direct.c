@@ -40,8 +40,10 @@
  * netdev, neighbour or address event bumps a generation (struct
  * rodp_direct_way); what no notifier tells of (carrier and running state
  * aside: taps, qdiscs, programs, hooks, a bridge's VLAN filtering and
- * isolated ports) is checked for every packet.  Packets handed on this way carry no ICRC (nothing can
- * corrupt them) and are not counted by the netdevs.
+ * isolated ports) is checked for every packet.
+ *
+ * Packets handed on this way carry no ICRC (nothing can corrupt them)
+ * and are not counted by the netdevs.
  */
 
 #include <linux/etherdevice.h>
