@@ -474,63 +474,6 @@ static unsigned int sizes(const struct conn *c, size_t *s, size_t big)
 	return n;
 }
 
-/* SEND (with immediate): every size lands whole, between its guards. */
-static void send_test(void **state, bool imm)
-{
-	struct tcase *tc = *state;
-	struct conn *c = conn_open(tc);
-	size_t sz[8], big = 64 * 1024 + 3;
-	unsigned int n = sizes(c, sz, big), i;
-	struct buf *s, *r;
-	uint8_t *want;
-	struct ibv_sge ss, rs;
-	struct ibv_wc wc;
-	char what[96];
-
-	s = buf_new(tc, c->a.pd, big, IBV_ACCESS_LOCAL_WRITE);
-	r = buf_new(tc, c->b.pd, big + 2 * GUARD, UC_ACCESS);
-	want = vt_tc_alloc(&tc->vc, r->size);
-	for (i = 0; i < n; i++) {
-		snprintf(what, sizeof(what), "SEND%s of %zu bytes",
-			 imm ? " with imm" : "", sz[i]);
-		vt_fill(s->mem, sz[i], 100 + i);
-		memset(r->mem, 0xa5, r->size);
-		memset(want, 0xa5, r->size);
-		memcpy(want + GUARD, s->mem, sz[i]);
-		ss = sge(s, 0, sz[i]);
-		rs = sge(r, GUARD, big);
-		vt_post_recv(c->b.qp, 50 + i, &rs, 1, what);
-		post1(c->a.qp, i, &ss,
-		      imm ? IBV_WR_SEND_WITH_IMM : IBV_WR_SEND, 0, 0,
-		      0xc0de0000 + i, what);
-		expect_wc(c->a.scq, &wc, what, i, IBV_WC_SUCCESS, IBV_WC_SEND,
-			  vt_wc_ms(sz[i]));
-		expect_wc(c->b.rcq, &wc, what, 50 + i, IBV_WC_SUCCESS,
-			  IBV_WC_RECV, vt_wc_ms(sz[i]));
-		CHECK(wc.byte_len == sz[i], "%s: byte_len %u", what,
-		      wc.byte_len);
-		CHECK(!!(wc.wc_flags & IBV_WC_WITH_IMM) == imm,
-		      "%s: wc_flags 0x%x", what, wc.wc_flags);
-		if (imm)
-			CHECK(be32toh(wc.imm_data) == 0xc0de0000 + i,
-			      "%s: imm 0x%08x, want 0x%08x", what,
-			      be32toh(wc.imm_data), 0xc0de0000 + i);
-		CHECK(wc.qp_num == c->b.qp->qp_num, "%s: qp_num %u", what,
-		      wc.qp_num);
-		expect_bytes(what, r->mem, want, r->size, GUARD, sz[i]);
-	}
-}
-
-static void test_send(void **state)
-{
-	send_test(state, false);
-}
-
-static void test_send_imm(void **state)
-{
-	send_test(state, true);
-}
-
 /*
  * UC has no retry: a packet that the sender or the network loses or
  * reorders costs the receiver the whole message, as it must.  rxe as the
@@ -571,15 +514,15 @@ static bool upstream_loss(const struct conn *c, uint64_t seq0,
 }
 
 /*
- * An RDMA WRITE with immediate of @ss to @addr/@rkey (wr_id @id), into a
- * receive that the caller posted.  It is sent once more after an
- * upstream loss (may_resend()).  Return whether the receive completed;
- * its completion is in @wc.
+ * A message that consumes a receive the caller posted: a SEND (with
+ * immediate) or an RDMA WRITE with immediate (@op) of @ss, wr_id @id, to
+ * @addr/@rkey for a WRITE.  It is sent once more after an upstream loss
+ * (may_resend()).  Return whether the receive completed; its completion
+ * is in @wc.
  */
-static bool write_imm_recv(struct conn *c, uint64_t id,
-			   const struct ibv_sge *ss, uint64_t addr,
-			   uint32_t rkey, uint32_t imm, const char *what,
-			   struct ibv_wc *wc)
+static bool send_recv(struct conn *c, uint64_t id, const struct ibv_sge *ss,
+		      enum ibv_wr_opcode op, uint64_t addr, uint32_t rkey,
+		      uint32_t imm, const char *what, struct ibv_wc *wc)
 {
 	struct ibv_sge sg = *ss;
 	int ms = vt_wc_ms(ss->length);
@@ -589,14 +532,71 @@ static bool write_imm_recv(struct conn *c, uint64_t id,
 
 	do {
 		seq0 = resend_mark(c, tries);
-		post1(c->a.qp, id, &sg, IBV_WR_RDMA_WRITE_WITH_IMM, addr,
-		      rkey, imm, what);
+		post1(c->a.qp, id, &sg, op, addr, rkey, imm, what);
 		expect_wc(c->a.scq, wc, what, id, IBV_WC_SUCCESS,
-			  IBV_WC_RDMA_WRITE, ms);
+			  op == IBV_WR_RDMA_WRITE_WITH_IMM ?
+			  IBV_WC_RDMA_WRITE : IBV_WC_SEND, ms);
 		/* The receive stays posted for a dropped message. */
 		got = vt_get_wc(c->b.rcq, wc, ms);
 	} while (!got && upstream_loss(c, seq0, &tries, what));
 	return got;
+}
+
+/* SEND (with immediate): every size lands whole, between its guards. */
+static void send_test(void **state, bool imm)
+{
+	struct tcase *tc = *state;
+	struct conn *c = conn_open(tc);
+	size_t sz[8], big = 64 * 1024 + 3;
+	unsigned int n = sizes(c, sz, big), i;
+	struct buf *s, *r;
+	uint8_t *want;
+	struct ibv_sge ss, rs;
+	struct ibv_wc wc;
+	char what[96];
+
+	s = buf_new(tc, c->a.pd, big, IBV_ACCESS_LOCAL_WRITE);
+	r = buf_new(tc, c->b.pd, big + 2 * GUARD, UC_ACCESS);
+	want = vt_tc_alloc(&tc->vc, r->size);
+	for (i = 0; i < n; i++) {
+		bool got;
+
+		snprintf(what, sizeof(what), "SEND%s of %zu bytes",
+			 imm ? " with imm" : "", sz[i]);
+		vt_fill(s->mem, sz[i], 100 + i);
+		memset(r->mem, 0xa5, r->size);
+		memset(want, 0xa5, r->size);
+		memcpy(want + GUARD, s->mem, sz[i]);
+		ss = sge(s, 0, sz[i]);
+		rs = sge(r, GUARD, big);
+		vt_post_recv(c->b.qp, 50 + i, &rs, 1, what);
+		got = send_recv(c, i, &ss,
+				imm ? IBV_WR_SEND_WITH_IMM : IBV_WR_SEND, 0, 0,
+				0xc0de0000 + i, what, &wc);
+		check_got_wc(got, &wc, what, 50 + i, IBV_WC_SUCCESS,
+			     IBV_WC_RECV, vt_wc_ms(sz[i]));
+		CHECK(wc.byte_len == sz[i], "%s: byte_len %u", what,
+		      wc.byte_len);
+		CHECK(!!(wc.wc_flags & IBV_WC_WITH_IMM) == imm,
+		      "%s: wc_flags 0x%x", what, wc.wc_flags);
+		if (imm)
+			CHECK(be32toh(wc.imm_data) == 0xc0de0000 + i,
+			      "%s: imm 0x%08x, want 0x%08x", what,
+			      be32toh(wc.imm_data), 0xc0de0000 + i);
+		CHECK(wc.qp_num == c->b.qp->qp_num, "%s: qp_num %u", what,
+		      wc.qp_num);
+		expect_bytes(what, r->mem, want, r->size, GUARD, sz[i]);
+	}
+}
+
+static void test_send(void **state)
+{
+	send_test(state, false);
+}
+
+static void test_send_imm(void **state)
+{
+	send_test(state, true);
 }
 
 /*
@@ -635,9 +635,10 @@ static void write_test(void **state, bool imm)
 		if (imm) {
 			rs = sge(t2, 0, 0);
 			vt_post_recv(c->b.qp, 60 + i, &rs, 0, what);
-			got = write_imm_recv(c, i, &ss, raddr(r, off),
-					     r->mr->rkey, 0xbeef0000 + i, what,
-					     &wc);
+			got = send_recv(c, i, &ss,
+					IBV_WR_RDMA_WRITE_WITH_IMM,
+					raddr(r, off), r->mr->rkey,
+					0xbeef0000 + i, what, &wc);
 			check_got_wc(got, &wc, what, 60 + i, IBV_WC_SUCCESS,
 				     IBV_WC_RECV_RDMA_WITH_IMM, vt_wc_ms(sz[i]));
 			CHECK(wc.byte_len == sz[i], "%s: byte_len %u", what,
@@ -1238,8 +1239,8 @@ static void test_odp(void **state)
 	expect_bytes("ODP SEND", r->mem, s->mem, slen, 0, slen);
 	vt_post_recv(c->b.qp, 2, NULL, 0, "ODP WRITE_WITH_IMM");
 	ss = sge(s, 0, wlen);
-	ok = write_imm_recv(c, 2, &ss, raddr(w, 0), w->mr->rkey, 0x0d,
-			    "ODP WRITE_WITH_IMM", &wc);
+	ok = send_recv(c, 2, &ss, IBV_WR_RDMA_WRITE_WITH_IMM, raddr(w, 0),
+		       w->mr->rkey, 0x0d, "ODP WRITE_WITH_IMM", &wc);
 	check_got_wc(ok, &wc, "ODP WRITE_WITH_IMM", 2, IBV_WC_SUCCESS,
 		     IBV_WC_RECV_RDMA_WITH_IMM, vt_wc_ms(wlen));
 	expect_bytes("ODP WRITE_WITH_IMM", w->mem, s->mem, wlen, 0, wlen);
@@ -1261,8 +1262,9 @@ static void test_odp(void **state)
 	memcpy(want + GUARD, s->mem + 7, slen);
 	vt_post_recv(c->b.qp, 3, NULL, 0, "implicit ODP WRITE_WITH_IMM");
 	ss = sge(s, 7, slen);
-	ok = write_imm_recv(c, 3, &ss, raddr(t, GUARD), imr->rkey, 0x1d,
-			    "implicit ODP WRITE_WITH_IMM", &wc);
+	ok = send_recv(c, 3, &ss, IBV_WR_RDMA_WRITE_WITH_IMM,
+		       raddr(t, GUARD), imr->rkey, 0x1d,
+		       "implicit ODP WRITE_WITH_IMM", &wc);
 	ibv_dereg_mr(imr);
 	CHECK(ok, "implicit ODP WRITE_WITH_IMM: not received");
 	vt_check_wc(&wc, "implicit ODP WRITE_WITH_IMM", 3, IBV_WC_SUCCESS,
