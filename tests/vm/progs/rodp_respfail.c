@@ -870,31 +870,60 @@ static void case_busy(bool atomic)
  * whose second fault (the first brings in 256 KiB ahead) fails for the
  * moment.  One RNR NAK, at a PSN inside the message, no other NAK; rxe0
  * sends the rest again and every byte lands once, where it belongs.
+ *
+ * rxe as a sender on a guest with two CPUs reorders a packet now and
+ * then (its work moves between CPUs, and one message's packets cross two
+ * backlogs: the uc suite meets it too).  rodp0 then answers, as RC must,
+ * with a PSN sequence error NAK, and rxe0 goes back to it.  When that is
+ * the only thing wrong, the case runs once more, with a diagnostic; a
+ * second time fails, as does any other NAK.
  */
 static void case_busy_mid(void)
 {
 	int want[C_NUM] = { [C_RNR] = 1, [C_BUSY_HITS] = 1 };
-	long long before[C_NUM];
-	unsigned int n, i, rnr = 0;
-	uint32_t at = 0;
+	long long before[C_NUM], seq0;
+	unsigned int n, i, rnr, seq, other, tries = 0;
+	uint32_t at, seq_at;
 	struct pair p;
 
+again:
+	rnr = 0;
+	seq = 0;
+	other = 0;
+	at = 0;
+	seq_at = 0;
 	pair_open(&p, 9);
 	vt_fill(p.buf_q, MR_LEN, 98);
 	counters(before);
+	seq0 = counter("tx_nak_seq");
 	inj_arm_at("odp_busy", 2);
 	n = do_write(&p, 0, MR_LEN, IBV_WC_SUCCESS);
 	inj_arm_at("odp_busy", 0);
 	for (i = 0; i < n; i++) {
 		if (pkts[i].syn < 0 || !(pkts[i].syn & 0xe0))
 			continue;
-		if ((pkts[i].syn & 0xe0) != 0x20) {
-			vt_bad("%s: a NAK", pkt_str(pkts, i));
-			continue;
+		if ((pkts[i].syn & 0xe0) == 0x20) {
+			rnr++;
+			at = pkts[i].psn;
+		} else if (pkts[i].syn == 0x60) {
+			seq++;
+			seq_at = pkts[i].psn;
+		} else {
+			other++;
 		}
-		rnr++;
-		at = pkts[i].psn;
 	}
+	if (seq && !other && !tries && counter("tx_nak_seq") - seq0 == seq) {
+		vt_diag("%u PSN sequence error NAK(s) from %s, the last at PSN +%u: %s reordered or lost a packet; once more",
+			seq, dev_r.name, (seq_at - REQ_PSN) & 0xffffff,
+			dev_q.name);
+		pair_close(&p);
+		tries++;
+		goto again;
+	}
+	for (i = 0; i < n; i++)
+		if (pkts[i].syn >= 0 && (pkts[i].syn & 0xe0) &&
+		    (pkts[i].syn & 0xe0) != 0x20)
+			vt_bad("%s: a NAK", pkt_str(pkts, i));
 	if (rnr != 1 || at == REQ_PSN ||
 	    ((at - REQ_PSN) & 0xffffff) >= MR_LEN / p.mtu)
 		vt_bad("%u RNR NAKs, the last at PSN 0x%06x: want one inside the message, after its first PSN",
