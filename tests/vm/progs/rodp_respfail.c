@@ -913,7 +913,7 @@ again:
 		}
 	}
 	if (seq && !other && !tries && counter("tx_nak_seq") - seq0 == seq) {
-		vt_diag("%u PSN sequence error NAK(s) from %s, the last at PSN +%u: %s reordered or lost a packet; once more",
+		vt_diag("%u PSN sequence NAK(s) from %s, last at +%u: %s reordered a packet; again",
 			seq, dev_r.name, (seq_at - REQ_PSN) & 0xffffff,
 			dev_q.name);
 		pair_close(&p);
