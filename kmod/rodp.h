@@ -227,6 +227,9 @@ enum rodp_counter {
 	RODP_CNT_TX_ZCOPY,		/* of those, with their payload by
 					 * reference to the sender's pages
 					 * (pinned or ODP memory) */
+	RODP_CNT_TX_CALL,		/* of those, requests handed to the
+					 * peer's responder by a call, with no
+					 * packet (rodp_call.c) */
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -1124,7 +1127,10 @@ extern struct dentry *rodp_debugfs_root;
 
 /* rodp_net.c: the UDP tunnel sockets, packets out and in */
 int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx);
+int rodp_tx_copy(struct rodp_qp *qp, const struct rodp_tx *tx, u8 *p);
 bool rodp_path_local(struct rodp_dev *rdev, struct rodp_path *path);
+int rodp_path_peer(struct rodp_dev *rdev, struct rodp_path *path,
+		   struct rodp_dev **peer, struct dst_entry **dst);
 
 /*
  * A train of packets to a peer on this host (rodp_train_begin()): @n of
@@ -1181,6 +1187,11 @@ struct rodp_direct_way __percpu *rodp_direct_ways_alloc(gfp_t gfp);
 void rodp_direct_ways_free(struct rodp_direct_way __percpu *ways);
 int rodp_direct_init(void);
 void rodp_direct_exit(void);
+
+/* rodp_call.c: small requests to a QP of this host, by a call */
+bool rodp_call_ok(struct rodp_qp *qp, const struct rodp_tx *tx);
+int rodp_call(struct rodp_qp *qp, struct rodp_tx *tx, const u8 *hdr,
+	      u32 hlen, u32 len);
 
 /* rodp_ah.c: address handles, the paths of QPs and AHs */
 extern const struct ib_device_ops rodp_ah_ops;
@@ -1241,6 +1252,8 @@ void rodp_eng_stop(struct rodp_qp *qp);
 void rodp_eng_kick(struct rodp_eng *e);
 void rodp_qp_kick(struct rodp_qp *qp);
 void rodp_eng_run_inline(struct rodp_eng *e, bool nested);
+bool rodp_eng_call(struct rodp_eng *e, const u8 *hdr, u32 hlen, u32 len,
+		   const u8 *payload, bool from_peer);
 void rodp_eng_defer(struct rodp_qp *qp, enum rodp_side side);
 bool rodp_eng_owned(struct rodp_eng *e);
 void rodp_qp_lock_both(struct rodp_qp *qp);
@@ -1248,6 +1261,8 @@ void rodp_qp_unlock_both(struct rodp_qp *qp);
 
 /* rodp_recv.c: the checks of a received packet */
 void rodp_eng_rx(struct rodp_eng *e);
+bool rodp_qp_rx_call(struct rodp_qp *qp, const u8 *hdr, u32 hlen, u32 len,
+		     const u8 *payload, bool from_peer);
 
 /* rodp_req.c: the requester and the completer */
 int rodp_wr_kind(u8 opcode);

@@ -231,6 +231,7 @@ static const struct rdma_stat_desc rodp_counter_desc[RODP_CNT_MAX] = {
 	[RODP_CNT_DEFERRED].name = "work_deferred",
 	[RODP_CNT_TX_LOCAL].name = "tx_local",
 	[RODP_CNT_TX_ZCOPY].name = "tx_zcopy",
+	[RODP_CNT_TX_CALL].name = "tx_call",
 	[RODP_CNT_ODP_FAULTS].name = "odp_faults",
 	[RODP_CNT_ODP_FAULT_PAGES].name = "odp_fault_pages",
 	[RODP_CNT_ODP_FAULT_FAILS].name = "odp_fault_fails",

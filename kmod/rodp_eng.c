@@ -299,27 +299,16 @@ static void rodp_eng_work(struct work_struct *work)
 		rodp_eng_unlocked(e);
 }
 
-/**
- * rodp_eng_run_inline - run a side of a QP in the caller's context
- * @e: the side
- * @nested: the caller is itself running a side inline
- *
- * Used by the send doorbell (the requester starts sending inside the
- * post_send system call, as a NIC would on the doorbell write, with no
- * work item to wake) and by loopback delivery (the receiving side takes
- * the packet at once).  A few rounds only; the rest is left to the work
- * item.  If the side is busy in another task, that task runs the round.
- * Process context; may sleep.
+/*
+ * A few rounds of @e, whose lock the caller took (and whose pending bit it
+ * may have set), in the caller's context; the rest is left to the work
+ * item.  Lets go of the lock.
  */
-void rodp_eng_run_inline(struct rodp_eng *e, bool nested)
+static void rodp_eng_run_held(struct rodp_eng *e, bool nested)
 {
 	int rounds = 4;
 	bool busy;
 
-	if (test_bit(RODP_QPF_DYING, &e->qp->flags))
-		return;
-	if (!rodp_eng_want_round(e))
-		return;
 	e->nested = nested;
 	WRITE_ONCE(e->owner, current);
 	do {
@@ -334,6 +323,75 @@ void rodp_eng_run_inline(struct rodp_eng *e, bool nested)
 		rodp_eng_kick(e);
 	else
 		rodp_eng_unlocked(e);
+}
+
+/**
+ * rodp_eng_run_inline - run a side of a QP in the caller's context
+ * @e: the side
+ * @nested: the caller is itself running a side inline
+ *
+ * Used by the send doorbell (the requester starts sending inside the
+ * post_send system call, as a NIC would on the doorbell write, with no
+ * work item to wake) and by loopback delivery (the receiving side takes
+ * the packet at once).  A few rounds only; the rest is left to the work
+ * item.  If the side is busy in another task, that task runs the round.
+ * Process context; may sleep.
+ */
+void rodp_eng_run_inline(struct rodp_eng *e, bool nested)
+{
+	if (test_bit(RODP_QPF_DYING, &e->qp->flags))
+		return;
+	if (!rodp_eng_want_round(e))
+		return;
+	rodp_eng_run_held(e, nested);
+}
+
+/**
+ * rodp_eng_call - hand a QP's responder a request without a packet, and
+ * run it
+ * @e: the responder side of a QP of this host
+ * @hdr: the request's headers (rodp_qp_rx_call())
+ * @hlen: their length
+ * @len: the packet's length on the wire
+ * @payload: its payload, linear
+ * @from_peer: the sender is the QP's peer
+ *
+ * For rodp_call.c: the responder takes the request now, in the caller's
+ * context (nested, as a loopback delivery is), then runs its rounds: its
+ * ACK goes out as a packet.  Only when nothing can be ahead of the
+ * request: the side is not running anywhere (its lock is free), nothing
+ * is queued for it and nothing of it waits for its work item.  Process
+ * context; may sleep.
+ *
+ * Return: true when the responder took it; false when the caller must
+ * send it as a packet (then nothing of it was done).
+ */
+bool rodp_eng_call(struct rodp_eng *e, const u8 *hdr, u32 hlen, u32 len,
+		   const u8 *payload, bool from_peer)
+{
+	bool deferred;
+
+	if (test_bit(RODP_QPF_DYING, &e->qp->flags) ||
+	    !mutex_trylock(&e->lock))
+		return false;
+	if (e->deferred || !skb_queue_empty(&e->rxq)) {
+		mutex_unlock(&e->lock);
+		rodp_eng_unlocked(e);
+		return false;
+	}
+	e->nested = true;
+	WRITE_ONCE(e->owner, current);
+	deferred = rodp_qp_rx_call(e->qp, hdr, hlen, len, payload, from_peer);
+	if (deferred) {
+		/* As a packet, at the head of the queue: the work item's. */
+		rodp_eng_handoff_run(e, false);
+		WRITE_ONCE(e->owner, NULL);
+		e->nested = false;
+		mutex_unlock(&e->lock);
+		return false;
+	}
+	rodp_eng_run_held(e, true);
+	return true;
 }
 
 /**

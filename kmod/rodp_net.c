@@ -295,29 +295,48 @@ static struct rodp_eng *rodp_hand_to(struct rodp_dev *rdev,
 	return rodp_rx_queue(peer, skb, true);
 }
 
-/*
- * A packet to an address of this host: to the rodp device that owns it.
- * Return the receiving side as rodp_rx_queue() does.
+/**
+ * rodp_path_peer - where a path leads now: a rodp device of this host,
+ * or the network
+ * @rdev: the sending device
+ * @path: the path
+ * @peer: set to the rodp device of this host the path leads to (the one
+ *	that owns the peer's address, or another namespace's reached
+ *	directly: rodp_direct_peer()), or NULL
+ * @dst: set, when @peer is NULL, to the route into the network
+ *
+ * As rodp_out() decides for each packet.  BHs off, RCU read side held
+ * (@peer is good while it is).
+ *
+ * Return: 0, or the error of a path that leads nowhere (no route; an
+ * address of this host that no rodp device owns).
  */
-static struct rodp_eng *rodp_out_local(struct rodp_qp *qp,
-				       const struct rodp_path *path,
-				       struct sk_buff *skb)
+int rodp_path_peer(struct rodp_dev *rdev, struct rodp_path *path,
+		   struct rodp_dev **peer, struct dst_entry **dst)
 {
-	struct rodp_dev *rdev = qp->rdev;
-	struct rodp_eng *pe = NULL;
-	struct rodp_dev *peer;
+	struct dst_entry *d;
+	bool local;
 
-	rcu_read_lock();
-	peer = path->ipv6 ? rodp_dev_by_addr6_rcu(rdev->net, &path->daddr6) :
-			    rodp_dev_by_addr_rcu(rdev->net, path->daddr);
-	if (peer) {
-		pe = rodp_hand_to(rdev, peer, skb);
-	} else {
-		rodp_count(rdev, RODP_CNT_TX_DROP);
-		kfree_skb(skb);
+	*peer = NULL;
+	*dst = NULL;
+	d = path->ipv6 ? rodp_route6(rdev, path, &local) :
+			 rodp_route4(rdev, path, &local);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	if (local) {
+		dst_release(d);
+		*peer = path->ipv6 ?
+			rodp_dev_by_addr6_rcu(rdev->net, &path->daddr6) :
+			rodp_dev_by_addr_rcu(rdev->net, path->daddr);
+		return *peer ? 0 : -EHOSTUNREACH;
 	}
-	rcu_read_unlock();
-	return pe;
+	/* Another namespace of this host, maybe (rodp_direct.c). */
+	*peer = rodp_direct_peer(rdev, path, d);
+	if (*peer)
+		dst_release(d);
+	else
+		*dst = d;
+	return 0;
 }
 
 static bool rxe_flush_icrc;
@@ -469,32 +488,24 @@ static struct rodp_eng *rodp_out(struct rodp_qp *qp, struct rodp_path *path,
 				 struct sk_buff *skb)
 {
 	struct rodp_dev *rdev = qp->rdev;
-	struct rodp_dev *peer;
 	struct dst_entry *dst;
+	struct rodp_dev *peer;
 	struct rodp_eng *pe;
-	bool local;
+	int err;
 
-	dst = path->ipv6 ? rodp_route6(rdev, path, &local) :
-			   rodp_route4(rdev, path, &local);
-	if (IS_ERR(dst)) {
+	rcu_read_lock();
+	err = rodp_path_peer(rdev, path, &peer, &dst);
+	if (peer) {
+		pe = rodp_hand_to(rdev, peer, skb);
+		rcu_read_unlock();
+		return pe;
+	}
+	rcu_read_unlock();
+	if (err) {
 		rodp_count(rdev, RODP_CNT_TX_DROP);
 		kfree_skb(skb);
 		return NULL;
 	}
-	if (local) {
-		dst_release(dst);
-		return rodp_out_local(qp, path, skb);
-	}
-	/* Another namespace of this host, maybe (rodp_direct.c). */
-	rcu_read_lock();
-	peer = rodp_direct_peer(rdev, path, dst);
-	if (peer) {
-		pe = rodp_hand_to(rdev, peer, skb);
-		rcu_read_unlock();
-		dst_release(dst);
-		return pe;
-	}
-	rcu_read_unlock();
 	if (RODP_SKB_CB(skb)->train) {
 		rodp_out_train(qp, path, skb, dst);
 		return NULL;
@@ -670,21 +681,20 @@ bool rodp_path_local(struct rodp_dev *rdev, struct rodp_path *path)
 {
 	unsigned long now = jiffies;
 	struct dst_entry *dst;
-	bool local, hint = false;
+	struct rodp_dev *peer;
+	bool hint;
 
 	/* 0: never asked (jiffies start below 0: compare only when set). */
 	if (READ_ONCE(path->local_hint_at) &&
 	    time_before(now, READ_ONCE(path->local_hint_at)))
 		return READ_ONCE(path->local_hint);
 	local_bh_disable();
-	dst = path->ipv6 ? rodp_route6(rdev, path, &local) :
-			   rodp_route4(rdev, path, &local);
-	if (!IS_ERR(dst)) {
-		rcu_read_lock();
-		hint = local || rodp_direct_peer(rdev, path, dst);
-		rcu_read_unlock();
+	rcu_read_lock();
+	rodp_path_peer(rdev, path, &peer, &dst);
+	hint = peer;
+	rcu_read_unlock();
+	if (dst)
 		dst_release(dst);
-	}
 	local_bh_enable();
 	WRITE_ONCE(path->local_hint, hint);
 	WRITE_ONCE(path->local_hint_at, now + RODP_LOCAL_HINT_TTL);
@@ -753,8 +763,18 @@ static void rodp_tx_prepare(struct rodp_qp *qp, struct rodp_tx *tx)
 		tx->pkt.bth.opcode = rcore_xrc_opcode(tx->pkt.bth.opcode);
 }
 
-/* Copy @tx's payload to @p, and zero its pad. */
-static int rodp_tx_copy(struct rodp_qp *qp, const struct rodp_tx *tx, u8 *p)
+/**
+ * rodp_tx_copy - copy a packet's payload
+ * @qp: the sending queue pair
+ * @tx: the packet (rodp_xmit())
+ * @p: where to, with room for the payload and its pad
+ *
+ * Copies @tx's payload to @p and zeroes its pad.  Process context: may
+ * fault ODP memory in (or not, -EWOULDBLOCK: rodp_odp.c).
+ *
+ * Return: 0 or the error of reading the source.
+ */
+int rodp_tx_copy(struct rodp_qp *qp, const struct rodp_tx *tx, u8 *p)
 {
 	int ret = 0;
 
@@ -833,7 +853,9 @@ static u32 rodp_headroom(const struct rodp_dev *rdev,
  * Process context: copying the payload may sleep (ODP).  A packet the
  * network does not take (no route, no buffer) is counted and lost, as on
  * a wire; the transport's retries recover.  The UDP checksum is 0, over
- * IPv6 too, as RoCEv2 allows (the ICRC covers the packet).
+ * IPv6 too, as RoCEv2 allows (the ICRC covers the packet).  A small RC
+ * request to a QP of this host may be handed to its responder by a call
+ * instead, with no packet at all (rodp_call.c).
  *
  * Return: 0, or the error of reading the payload's memory (the caller
  * turns it into a completion or a NAK); -ENOMEM when no skb could be had.
@@ -856,6 +878,12 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 		return -EINVAL;
 	hlen = ret;
 	tlen = hlen + tx->payload_len + tx->pkt.bth.pad + RCORE_ICRC_LEN;
+	/* A small request to a QP of this host: no packet, if it can be. */
+	if (rodp_call_ok(qp, tx)) {
+		ret = rodp_call(qp, tx, hdr, hlen, tlen);
+		if (ret != -EAGAIN)
+			return ret;
+	}
 	room = rodp_headroom(rdev, path);
 
 	/* A peer on this host: the payload by reference, if it can be. */

@@ -51,61 +51,112 @@ static bool rodp_rx_frags_ok(struct rodp_qp *qp, struct sk_buff *skb)
 }
 
 /*
- * One RC, UC or XRC packet of @skb for side @side: @len bytes at @data,
- * of which the first @avail are there; its payload @pay bytes from
- * skb->data, or right after its headers when @pay is 0 (in page
- * fragments, for a packet handed over on this host, unless @avail is
- * @len).  Return true when the side deferred it
- * (rodp_eng_defer()): the same packet again, from the work item.
+ * A parsed RC, UC or XRC packet @rx for side @side; @from_peer: it came
+ * from the QP's peer, to the QP's own address.  Return true when the side
+ * deferred it (rodp_eng_defer()): the same packet again, from the work
+ * item.
  */
-static bool rodp_qp_rx_pkt(struct rodp_qp *qp, enum rodp_side side,
-			   struct sk_buff *skb, const u8 *data, u32 avail,
-			   u32 len, u32 pay)
+static bool rodp_qp_rx_take(struct rodp_qp *qp, enum rodp_side side,
+			    struct rodp_rx *rx, bool from_peer)
 {
 	struct rodp_dev *rdev = qp->rdev;
-	struct rodp_rx rx = { .skb = skb };
 
-	if (rcore_pkt_parse_head(data, avail, len, &rx.pkt) ||
-	    rcore_opcode_transport(rx.pkt.bth.opcode) != rodp_qp_transport(qp) ||
-	    rodp_is_response(rx.pkt.bth.opcode) != (side == RODP_REQ) ||
+	if (rcore_opcode_transport(rx->pkt.bth.opcode) !=
+	    rodp_qp_transport(qp) ||
+	    rodp_is_response(rx->pkt.bth.opcode) != (side == RODP_REQ) ||
 	    (side == RODP_REQ && rodp_qp_xrc_tgt(qp)) ||
 	    (side == RODP_RESP && rodp_qp_xrc_ini(qp))) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_HDR);
 		return false;
 	}
-	rx.payload_off = pay ?: data - skb->data + rx.pkt.hdr_len;
-	rx.payload = avail == len ? skb->data + rx.payload_off : NULL;
 	/* XRC is RC to the transport: RC's opcode, the XRCETH kept. */
-	if (rcore_opcode_transport(rx.pkt.bth.opcode) == RCORE_TR_XRC) {
-		rx.pkt.bth.opcode = rcore_xrc_rc_opcode(rx.pkt.bth.opcode);
-		rx.pkt.info = rcore_opcode_info(rx.pkt.bth.opcode);
+	if (rcore_opcode_transport(rx->pkt.bth.opcode) == RCORE_TR_XRC) {
+		rx->pkt.bth.opcode = rcore_xrc_rc_opcode(rx->pkt.bth.opcode);
+		rx->pkt.info = rcore_opcode_info(rx->pkt.bth.opcode);
 	}
 
 	/* RC, UC: only the connected peer may talk to this QP. */
-	if (!rodp_qp_from_peer(qp, skb)) {
+	if (!from_peer) {
 		rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 		return false;
 	}
 
-	if (rodp_is_response(rx.pkt.bth.opcode)) {
+	if (rodp_is_response(rx->pkt.bth.opcode)) {
 		if (!rodp_qp_can_send(qp)) {
 			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 			return false;
 		}
-		rodp_comp_rx(qp, &rx);
+		rodp_comp_rx(qp, rx);
 	} else {
 		if (!rodp_qp_can_recv(qp)) {
 			rodp_count(rdev, RODP_CNT_RX_DROP_STATE);
 			return false;
 		}
 		if (rodp_qp_uc(qp))
-			rodp_uc_resp_rx(qp, &rx);
+			rodp_uc_resp_rx(qp, rx);
 		else if (rodp_qp_xrc_tgt(qp))
-			rodp_xrc_tgt_rx(qp, &rx);
+			rodp_xrc_tgt_rx(qp, rx);
 		else
-			rodp_resp_rx(qp, &rx);
+			rodp_resp_rx(qp, rx);
 	}
 	return qp->eng[side].deferred;
+}
+
+/*
+ * One RC, UC or XRC packet of @skb for side @side: @len bytes at @data,
+ * of which the first @avail are there; its payload @pay bytes from
+ * skb->data, or right after its headers when @pay is 0 (in page
+ * fragments, for a packet handed over on this host, unless @avail is
+ * @len).  Return as rodp_qp_rx_take().
+ */
+static bool rodp_qp_rx_pkt(struct rodp_qp *qp, enum rodp_side side,
+			   struct sk_buff *skb, const u8 *data, u32 avail,
+			   u32 len, u32 pay)
+{
+	struct rodp_rx rx = { .skb = skb };
+
+	if (rcore_pkt_parse_head(data, avail, len, &rx.pkt)) {
+		rodp_count(qp->rdev, RODP_CNT_RX_DROP_HDR);
+		return false;
+	}
+	rx.payload_off = pay ?: data - skb->data + rx.pkt.hdr_len;
+	rx.payload = avail == len ? skb->data + rx.payload_off : NULL;
+	return rodp_qp_rx_take(qp, side, &rx, rodp_qp_from_peer(qp, skb));
+}
+
+/**
+ * rodp_qp_rx_call - take a request handed over by a call, not a packet
+ * @qp: the queue pair; the caller runs its responder (holds its lock)
+ * @hdr: the request's headers, @hlen bytes, as rodp_xmit() built them
+ * @hlen: their length
+ * @len: the whole packet's length, as on the wire (pad and ICRC
+ *	included)
+ * @payload: the payload, linear (@len's payload bytes)
+ * @from_peer: the sender is the QP's peer (its path, reversed)
+ *
+ * The checks and the responder's work of a received packet (rodp_call.c),
+ * with no skb: for requests whose handling reads nothing but the parsed
+ * headers and a linear payload (not an ATOMIC WRITE).
+ *
+ * Return: true when the responder deferred it (rodp_eng_defer()): nothing
+ * of it was done, and it must be queued as a packet after all.
+ */
+bool rodp_qp_rx_call(struct rodp_qp *qp, const u8 *hdr, u32 hlen, u32 len,
+		     const u8 *payload, bool from_peer)
+{
+	struct rodp_rx rx = { .payload = payload };
+
+	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
+
+	if (rcore_pkt_parse_head(hdr, hlen, len, &rx.pkt)) {
+		rodp_count(qp->rdev, RODP_CNT_RX_PKTS);
+		rodp_count(qp->rdev, RODP_CNT_RX_DROP_HDR);
+		return false;
+	}
+	if (rodp_qp_rx_take(qp, RODP_RESP, &rx, from_peer))
+		return true;	/* counted when it comes as a packet */
+	rodp_count(qp->rdev, RODP_CNT_RX_PKTS);
+	return false;
 }
 
 /*
