@@ -227,9 +227,8 @@ enum rodp_counter {
 	RODP_CNT_TX_ZCOPY,		/* of those, with their payload by
 					 * reference to the sender's pages
 					 * (pinned or ODP memory) */
-	RODP_CNT_TX_CALL,		/* of those, requests handed to the
-					 * peer's responder by a call, with no
-					 * packet (rodp_call.c) */
+	/* of those, requests and ACKs by a call, no packet: rodp_call.c */
+	RODP_CNT_TX_CALL,
 	/* ODP; each is also counted per MR (struct rodp_odp.cnt) */
 	RODP_CNT_ODP_FAULTS,		/* fault batches that succeeded */
 	RODP_CNT_ODP_FAULT_PAGES,	/* pages those brought into the mirror */
@@ -619,6 +618,8 @@ enum rodp_side {
  * rodp_eng_handoff_run()); fewer, and they run at once, here (latency).
  */
 #define RODP_PIPELINE_PKTS	16
+/* The longest headers of a response handed over by a call (an ACK's). */
+#define RODP_CALL_HDR_MAX	32
 
 /**
  * struct rodp_eng - one side of a QP's transport and what runs it
@@ -641,6 +642,11 @@ enum rodp_side {
  *	packets for, each with the reference rodp_rx_queue() took: they run
  *	once, when the round ends (rodp_eng_handoff_run()), to take the
  *	whole batch, not once per packet
+ * @call_hlen: a response handed over by a call waits here, taken before
+ *	@rxq (rodp_call.c): its headers' length, 0 for none
+ * @call_from_peer: it came from the QP's peer
+ * @call_len: its length as a packet's on the wire
+ * @call_hdr: its headers
  */
 struct rodp_eng {
 	struct mutex lock;
@@ -654,6 +660,10 @@ struct rodp_eng {
 	u8 nhandoff;
 	u32 handoff_pkts;
 	struct rodp_eng *handoff[RODP_HANDOFF_MAX];
+	u8 call_hlen;
+	bool call_from_peer;
+	u32 call_len;
+	u8 call_hdr[RODP_CALL_HDR_MAX];
 };
 
 /**
@@ -1254,6 +1264,8 @@ void rodp_qp_kick(struct rodp_qp *qp);
 void rodp_eng_run_inline(struct rodp_eng *e, bool nested);
 bool rodp_eng_call(struct rodp_eng *e, const u8 *hdr, u32 hlen, u32 len,
 		   const u8 *payload, bool from_peer);
+bool rodp_eng_call_response(struct rodp_eng *e, const u8 *hdr, u32 hlen,
+			    u32 len, bool from_peer);
 void rodp_eng_defer(struct rodp_qp *qp, enum rodp_side side);
 bool rodp_eng_owned(struct rodp_eng *e);
 void rodp_qp_lock_both(struct rodp_qp *qp);
@@ -1261,8 +1273,9 @@ void rodp_qp_unlock_both(struct rodp_qp *qp);
 
 /* rodp_recv.c: the checks of a received packet */
 void rodp_eng_rx(struct rodp_eng *e);
-bool rodp_qp_rx_call(struct rodp_qp *qp, const u8 *hdr, u32 hlen, u32 len,
-		     const u8 *payload, bool from_peer);
+bool rodp_qp_rx_call(struct rodp_qp *qp, enum rodp_side side, const u8 *hdr,
+		     u32 hlen, u32 len, const u8 *payload, bool from_peer);
+void rodp_eng_purge(struct rodp_eng *e);
 
 /* rodp_req.c: the requester and the completer */
 int rodp_wr_kind(u8 opcode);

@@ -10,11 +10,14 @@
  * headers, a queue and a hand-over, calls the peer QP's responder with
  * the headers and the payload (rodp_eng_call()).  The responder parses
  * and checks them as it would a packet's (rodp_qp_rx_call()): the same
- * PSN, access, RNR, NAK, completion and counter rules.  Its ACK and its
- * read or atomic responses go back as packets.
+ * PSN, access, RNR, NAK, completion and counter rules.  Its ACK (or
+ * NAK) goes back the same way: the requester is running further up this
+ * task's stack, in the middle of sending, so the ACK waits in it
+ * (rodp_eng_call_response()) for its next round, which takes it before
+ * anything queued.  Read and atomic responses go as packets.
  *
- * Only when the request could not be told from a packet that took the
- * same way:
+ * Only when the request (or ACK) could not be told from a packet that
+ * took the same way:
  *   - the way is one the packet would take now, decided as for a packet
  *     (rodp_path_peer(): taps, qdiscs and hooks still send it through the
  *     network);
@@ -57,13 +60,13 @@ static bool rodp_call_from_peer(const struct rodp_path *from,
 }
 
 /**
- * rodp_call_ok - may a request go by a call, as far as the sender knows
+ * rodp_call_ok - may a packet go by a call, as far as the sender knows
  * @qp: the sending queue pair
  * @tx: the packet, its headers final
  *
  * An RC request of at most RODP_CALL_MAX payload bytes, not an ATOMIC
- * WRITE, on the QP's own path, whose peer was on this host a moment ago
- * (rodp_path_local()).  rodp_call() decides.
+ * WRITE, or an RC ACK, on the QP's own path, whose peer was on this host
+ * a moment ago (rodp_path_local()).  rodp_call() decides.
  *
  * Return: true when rodp_call() is worth a try.
  */
@@ -71,40 +74,61 @@ bool rodp_call_ok(struct rodp_qp *qp, const struct rodp_tx *tx)
 {
 	u8 op = tx->pkt.bth.opcode;
 
-	return READ_ONCE(direct_call) && qp->ibqp.qp_type == IB_QPT_RC &&
-	       !tx->path && !rodp_is_response(op) &&
-	       op != RCORE_RC_ATOMIC_WRITE &&
-	       tx->payload_len <= RODP_CALL_MAX &&
-	       rodp_path_local(qp->rdev, &qp->path);
+	if (!READ_ONCE(direct_call) || qp->ibqp.qp_type != IB_QPT_RC ||
+	    tx->path)
+		return false;
+	if (rodp_is_response(op) ? op != RCORE_RC_ACK :
+	    (op == RCORE_RC_ATOMIC_WRITE || tx->payload_len > RODP_CALL_MAX))
+		return false;
+	return rodp_path_local(qp->rdev, &qp->path);
+}
+
+/*
+ * The QP that @qp's packets go to, if its device is on this host and the
+ * way there is one a packet would take now; with a reference.
+ */
+static struct rodp_qp *rodp_call_peer_qp(struct rodp_qp *qp, u32 dqpn)
+{
+	struct rodp_qp *pqp = NULL;
+	struct dst_entry *dst;
+	struct rodp_dev *peer;
+
+	local_bh_disable();
+	rcu_read_lock();
+	if (!rodp_path_peer(qp->rdev, &qp->path, &peer, &dst) && peer)
+		pqp = rodp_qp_get_rcu(peer, dqpn);
+	rcu_read_unlock();
+	local_bh_enable();
+	dst_release(dst);
+	return pqp;
 }
 
 /**
- * rodp_call - hand a request to the peer QP's responder, without a packet
- * @qp: the sending queue pair; the caller runs its requester
- * @tx: the request (rodp_call_ok())
+ * rodp_call - hand a packet to the peer QP without an skb
+ * @qp: the sending queue pair; the caller runs the side that sends
+ * @tx: the packet (rodp_call_ok())
  * @hdr: its headers, as rodp_xmit() built them
  * @hlen: their length
  * @len: the packet's length on the wire
  *
- * Process context; may sleep (the payload's copy, the responder's work).
+ * A request goes to the peer's responder, which takes it now
+ * (rodp_eng_call()); an ACK to the peer's requester, when this task runs
+ * it further up the stack (rodp_eng_call_response()): a request's ACK
+ * whose request came by a call.  Process context; may sleep (the
+ * payload's copy, the responder's work).
  *
- * Return: 0 when the responder took it; -EAGAIN when it must go as a
- * packet (nothing of it was done); or the error of reading the payload,
- * as rodp_xmit()'s.
+ * Return: 0 when the peer took it; -EAGAIN when it must go as a packet
+ * (nothing of it was done); or the error of reading the payload, as
+ * rodp_xmit()'s.
  */
 int rodp_call(struct rodp_qp *qp, struct rodp_tx *tx, const u8 *hdr,
 	      u32 hlen, u32 len)
 {
 	u8 buf[RODP_CALL_MAX + 4] __aligned(8);
-	struct rodp_dev *rdev = qp->rdev;
 	const u8 *payload = tx->inline_data;
-	struct rodp_qp *pqp = NULL;
-	struct dst_entry *dst;
-	struct rodp_dev *peer;
-	bool taken;
+	struct rodp_qp *pqp;
+	bool from_peer, taken;
 	int ret;
-
-	lockdep_assert_held(&qp->eng[RODP_REQ].lock);
 
 	if (!payload && tx->payload_len) {
 		ret = rodp_tx_copy(qp, tx, buf);
@@ -112,24 +136,22 @@ int rodp_call(struct rodp_qp *qp, struct rodp_tx *tx, const u8 *hdr,
 			return ret;
 		payload = buf;
 	}
-	local_bh_disable();
-	rcu_read_lock();
-	if (!rodp_path_peer(rdev, &qp->path, &peer, &dst) && peer)
-		pqp = rodp_qp_get_rcu(peer, tx->pkt.bth.dqpn);
-	rcu_read_unlock();
-	local_bh_enable();
-	dst_release(dst);
+	pqp = rodp_call_peer_qp(qp, tx->pkt.bth.dqpn);
 	if (!pqp)
 		return -EAGAIN;
-	/* UD's receive is its own (rodp_ud.c): a packet, dropped there. */
-	taken = !rodp_qp_is_ud(pqp) &&
-		rodp_eng_call(&pqp->eng[RODP_RESP], hdr, hlen, len, payload,
-			      rodp_call_from_peer(&qp->path, &pqp->path));
+	from_peer = rodp_call_from_peer(&qp->path, &pqp->path);
+	if (rodp_is_response(tx->pkt.bth.opcode))
+		taken = rodp_eng_call_response(&pqp->eng[RODP_REQ], hdr, hlen,
+					       len, from_peer);
+	else	/* UD's receive is its own (rodp_ud.c): a packet, dropped. */
+		taken = !rodp_qp_is_ud(pqp) &&
+			rodp_eng_call(&pqp->eng[RODP_RESP], hdr, hlen, len,
+				      payload, from_peer);
 	rodp_qp_put(pqp);
 	if (!taken)
 		return -EAGAIN;
-	rodp_count(rdev, RODP_CNT_TX_PKTS);
-	rodp_count(rdev, RODP_CNT_TX_LOCAL);
-	rodp_count(rdev, RODP_CNT_TX_CALL);
+	rodp_count(qp->rdev, RODP_CNT_TX_PKTS);
+	rodp_count(qp->rdev, RODP_CNT_TX_LOCAL);
+	rodp_count(qp->rdev, RODP_CNT_TX_CALL);
 	return 0;
 }

@@ -149,7 +149,7 @@ static bool rodp_req_round(struct rodp_qp *qp)
 
 	if (rodp_qp_state(qp) == IB_QPS_ERR) {
 		rodp_eng_flush(e);
-		skb_queue_purge(&e->rxq);
+		rodp_eng_purge(e);
 		return false;
 	}
 	if (rodp_qp_is_ud(qp))
@@ -177,7 +177,7 @@ static bool rodp_resp_round(struct rodp_qp *qp)
 		return true;
 	if (rodp_qp_state(qp) == IB_QPS_ERR) {
 		rodp_eng_flush(e);
-		skb_queue_purge(&e->rxq);
+		rodp_eng_purge(e);
 		return false;
 	}
 	rodp_resp_run(qp, &busy);
@@ -240,7 +240,7 @@ static bool rodp_eng_round(struct rodp_eng *e)
 	/* What the round sent on this host; answers may come back here. */
 	rodp_eng_handoff_run(e, busy);
 	return busy || test_bit(bit, &e->qp->flags) ||
-	       !skb_queue_empty(&e->rxq);
+	       !skb_queue_empty(&e->rxq) || e->call_hlen;
 }
 
 /**
@@ -381,7 +381,8 @@ bool rodp_eng_call(struct rodp_eng *e, const u8 *hdr, u32 hlen, u32 len,
 	}
 	e->nested = true;
 	WRITE_ONCE(e->owner, current);
-	deferred = rodp_qp_rx_call(e->qp, hdr, hlen, len, payload, from_peer);
+	deferred = rodp_qp_rx_call(e->qp, RODP_RESP, hdr, hlen, len, payload,
+				   from_peer);
 	if (deferred) {
 		/* As a packet, at the head of the queue: the work item's. */
 		rodp_eng_handoff_run(e, false);
@@ -391,6 +392,42 @@ bool rodp_eng_call(struct rodp_eng *e, const u8 *hdr, u32 hlen, u32 len,
 		return false;
 	}
 	rodp_eng_run_held(e, true);
+	return true;
+}
+
+/**
+ * rodp_eng_call_response - hand a QP's requester a response without a
+ * packet
+ * @e: the requester side of a QP of this host
+ * @hdr: the response's headers (rodp_qp_rx_call()), an ACK's
+ * @hlen: their length
+ * @len: the packet's length on the wire
+ * @from_peer: the sender is the QP's peer
+ *
+ * For rodp_call.c: the answer of a responder that a request reached by a
+ * call (rodp_eng_call()), to the requester that sent it, which this task
+ * runs further up the stack.  It cannot take the response there and then
+ * (it is in the middle of sending): the response waits in the side
+ * (struct rodp_eng's call_*) and the side's next round takes it, before
+ * anything queued.  Only when nothing is queued for the side, nothing
+ * waits for its work item and no other response waits so.
+ *
+ * Return: true when the response waits for the side's next round; false
+ * when the caller must send it as a packet.
+ */
+bool rodp_eng_call_response(struct rodp_eng *e, const u8 *hdr, u32 hlen,
+			    u32 len, bool from_peer)
+{
+	if (!rodp_eng_owned(e))
+		return false;
+	lockdep_assert_held(&e->lock);
+	if (e->deferred || e->call_hlen || hlen > sizeof(e->call_hdr) ||
+	    !skb_queue_empty(&e->rxq))
+		return false;
+	memcpy(e->call_hdr, hdr, hlen);
+	e->call_len = len;
+	e->call_from_peer = from_peer;
+	e->call_hlen = hlen;
 	return true;
 }
 

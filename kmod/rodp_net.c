@@ -854,7 +854,7 @@ static u32 rodp_headroom(const struct rodp_dev *rdev,
  * network does not take (no route, no buffer) is counted and lost, as on
  * a wire; the transport's retries recover.  The UDP checksum is 0, over
  * IPv6 too, as RoCEv2 allows (the ICRC covers the packet).  A small RC
- * request to a QP of this host may be handed to its responder by a call
+ * request, or an ACK, to a QP of this host may be handed over by a call
  * instead, with no packet at all (rodp_call.c).
  *
  * Return: 0, or the error of reading the payload's memory (the caller
@@ -878,7 +878,7 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 		return -EINVAL;
 	hlen = ret;
 	tlen = hlen + tx->payload_len + tx->pkt.bth.pad + RCORE_ICRC_LEN;
-	/* A small request to a QP of this host: no packet, if it can be. */
+	/* A small request or an ACK to a QP of this host: no packet. */
 	if (rodp_call_ok(qp, tx)) {
 		ret = rodp_call(qp, tx, hdr, hlen, tlen);
 		if (ret != -EAGAIN)

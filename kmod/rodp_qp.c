@@ -280,7 +280,7 @@ static int rodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 
 	rodp_qp_lock_both(qp);
 	for (i = 0; i < RODP_SIDES; i++)
-		skb_queue_purge(&qp->eng[i].rxq);
+		rodp_eng_purge(&qp->eng[i]);
 	rodp_resp_reset(qp);
 	mutex_unlock(&qp->eng[RODP_RESP].lock);
 	mutex_unlock(&qp->eng[RODP_REQ].lock);
@@ -370,8 +370,8 @@ static void rodp_qp_reset(struct rodp_qp *qp)
 	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
 
 	rodp_resp_reset(qp);
-	skb_queue_purge(&qp->eng[RODP_REQ].rxq);
-	skb_queue_purge(&qp->eng[RODP_RESP].rxq);
+	rodp_eng_purge(&qp->eng[RODP_REQ]);
+	rodp_eng_purge(&qp->eng[RODP_RESP]);
 	timer_delete(&qp->retry_timer);
 	qp->retry_armed = false;
 	timer_delete(&qp->rnr_timer);

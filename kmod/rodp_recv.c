@@ -125,36 +125,38 @@ static bool rodp_qp_rx_pkt(struct rodp_qp *qp, enum rodp_side side,
 }
 
 /**
- * rodp_qp_rx_call - take a request handed over by a call, not a packet
- * @qp: the queue pair; the caller runs its responder (holds its lock)
- * @hdr: the request's headers, @hlen bytes, as rodp_xmit() built them
+ * rodp_qp_rx_call - take a packet handed over by a call, not an skb
+ * @qp: the queue pair; the caller runs side @side (holds its lock)
+ * @side: the side, enum rodp_side
+ * @hdr: the packet's headers, @hlen bytes, as rodp_xmit() built them
  * @hlen: their length
  * @len: the whole packet's length, as on the wire (pad and ICRC
  *	included)
- * @payload: the payload, linear (@len's payload bytes)
+ * @payload: the payload, linear (@len's payload bytes), or NULL for none
  * @from_peer: the sender is the QP's peer (its path, reversed)
  *
- * The checks and the responder's work of a received packet (rodp_call.c),
- * with no skb: for requests whose handling reads nothing but the parsed
- * headers and a linear payload (not an ATOMIC WRITE).
+ * The checks and the side's work of a received packet (rodp_call.c),
+ * with no skb: for packets whose handling reads nothing but the parsed
+ * headers and a linear payload (not an ATOMIC WRITE, not a read
+ * response).
  *
- * Return: true when the responder deferred it (rodp_eng_defer()): nothing
- * of it was done, and it must be queued as a packet after all.
+ * Return: true when the side deferred it (rodp_eng_defer()): nothing of
+ * it was done, and it must be taken again.
  */
-bool rodp_qp_rx_call(struct rodp_qp *qp, const u8 *hdr, u32 hlen, u32 len,
-		     const u8 *payload, bool from_peer)
+bool rodp_qp_rx_call(struct rodp_qp *qp, enum rodp_side side, const u8 *hdr,
+		     u32 hlen, u32 len, const u8 *payload, bool from_peer)
 {
 	struct rodp_rx rx = { .payload = payload };
 
-	lockdep_assert_held(&qp->eng[RODP_RESP].lock);
+	lockdep_assert_held(&qp->eng[side].lock);
 
 	if (rcore_pkt_parse_head(hdr, hlen, len, &rx.pkt)) {
 		rodp_count(qp->rdev, RODP_CNT_RX_PKTS);
 		rodp_count(qp->rdev, RODP_CNT_RX_DROP_HDR);
 		return false;
 	}
-	if (rodp_qp_rx_take(qp, RODP_RESP, &rx, from_peer))
-		return true;	/* counted when it comes as a packet */
+	if (rodp_qp_rx_take(qp, side, &rx, from_peer))
+		return true;	/* counted when taken */
 	rodp_count(qp->rdev, RODP_CNT_RX_PKTS);
 	return false;
 }
@@ -261,7 +263,24 @@ void rodp_eng_rx(struct rodp_eng *e)
 
 	lockdep_assert_held(&e->lock);
 
+	/* A response handed over by a call came before anything queued. */
+	if (e->call_hlen && !e->deferred &&
+	    !rodp_qp_rx_call(e->qp, e->side, e->call_hdr, e->call_hlen,
+			     e->call_len, NULL, e->call_from_peer))
+		e->call_hlen = 0;
 	for (n = 0; n < 64 && !e->deferred &&
 		    (skb = skb_dequeue(&e->rxq)); n++)
 		rodp_qp_rx_one(e->qp, e->side, skb);
+}
+
+/**
+ * rodp_eng_purge - forget what a side received and has not taken
+ * @e: the side; the caller runs it, or holds its lock
+ *
+ * Its queued packets and a response handed over by a call.
+ */
+void rodp_eng_purge(struct rodp_eng *e)
+{
+	skb_queue_purge(&e->rxq);
+	e->call_hlen = 0;
 }

@@ -111,8 +111,10 @@ load_rodp()
 	# RODP_PACKET_PATH=1: every packet through the network stack, none
 	# handed over directly between namespaces (kmod/rodp_direct.c).
 	local args=()
+	# No calls either (kmod/rodp_call.c): every request a packet.
 	[ -z "${RODP_PACKET_PATH:-}" ] ||
-		args=(packet_path="$RODP_PACKET_PATH")
+		args=(packet_path="$RODP_PACKET_PATH"
+		      direct_call=$((RODP_PACKET_PATH ? 0 : 1)))
 	insmod "$RODP_KO" "${args[@]}" ||
 		setup_failed "insmod $RODP_KO ${args[*]} failed"
 	log "rodp: loaded $RODP_KO ${args[*]}"

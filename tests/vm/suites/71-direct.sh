@@ -20,7 +20,12 @@
 #    the middle of a transfer: what is sent meanwhile is lost as on the
 #    network (the walked way is not kept past the event), and the
 #    transfer completes, direct again.
-# The suite leaves packet_path as it found it.
+#  - small requests and their ACKs handed over by a call, no packet at
+#    all (hw counter tx_call, kmod/rodp_call.c): between namespaces and
+#    on loopback, WRITEs and SENDs (data checked), into pinned and ODP
+#    memory; never with the module parameter direct_call=0, nor with a
+#    capture on the way.
+# The suite leaves packet_path and direct_call as it found them.
 set -u
 . "$(dirname "$0")/../harness/tap.sh"
 . "$(dirname "$0")/../../../perftest/lib.sh"
@@ -40,7 +45,7 @@ DDC=/sys/kernel/debug/dynamic_debug/control
 PARAM=/sys/module/rodp/parameters/packet_path
 N=100			# ib_write_bw iterations of 64 KiB: 6400 packets
 
-plan 37
+plan 56
 
 cnt() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
 ve0_tx() { ip netns exec ns0 cat /sys/class/net/ve0/statistics/tx_packets; }
@@ -168,6 +173,81 @@ for o in o O; do
 	fi
 done
 
+# calls NAME NS DEV ADDR CMD [ARG...]: CMD (a latency test, or a
+# pingpong with small messages) from rodp0 in ns0 to DEV in NS at ADDR;
+# one case, it works.  Sets CALL0 and CALL1 (rodp0's and rodp1's tx_call
+# deltas), LOCAL (rodp0's tx_local delta) and WIRE (ve0's tx_packets).
+calls()
+{
+	local name=$1 ns=$2 dev=$3 addr=$4 c0 c1 l0 w0
+	shift 4
+
+	c0=$(cnt rodp0 tx_call)
+	c1=$(cnt rodp1 tx_call)
+	l0=$(cnt rodp0 tx_local)
+	w0=$(ve0_tx)
+	if PT_FAMILY=4 pt_pair "$name" "$ns" "$dev" ns0 rodp0 "$addr" "$@"
+	then
+		pass "$name: $1 rodp0 -> $dev"
+	else
+		fail "$name: $1 rodp0 -> $dev"
+		diag "$PT_WHY"
+	fi
+	CALL0=$(($(cnt rodp0 tx_call) - c0))
+	CALL1=$(($(cnt rodp1 tx_call) - c1))
+	LOCAL=$(($(cnt rodp0 tx_local) - l0))
+	WIRE=$(($(ve0_tx) - w0))
+	diag "$name: rodp0 tx_call +$CALL0, rodp1 tx_call +$CALL1," \
+		"rodp0 tx_local +$LOCAL, ve0 tx_packets +$WIRE"
+}
+
+# atleast NAME VALUE MIN: one case, VALUE >= MIN.
+atleast()
+{
+	if [ "$2" -ge "$3" ]; then
+		pass "$1 ($2 >= $3)"
+	else
+		fail "$1 ($2 >= $3)"
+	fi
+}
+
+# ib_write_lat's 2-byte WRITEs, L of them each way: each side's WRITEs
+# and the ACKs of the other side's go by a call (2 L a side), but for a
+# few that meet the peer's side busy (they go as packets).
+DCALL=/sys/module/rodp/parameters/direct_call
+dcorig=$(cat "$DCALL" 2>/dev/null)
+is "module parameter direct_call is there" "${dcorig:+yes}" yes
+echo 1 >"$DCALL"
+L=2000
+calls call-lat ns1 rodp1 10.77.0.11 ib_write_lat -s 2 -n $L
+atleast "call-lat: rodp0's WRITEs and ACKs by a call" $CALL0 $((L * 3 / 2))
+atleast "call-lat: rodp1's WRITEs and ACKs by a call" $CALL1 $((L * 3 / 2))
+if [ "$WIRE" -lt $((L / 10)) ]; then
+	pass "call-lat: nothing through ve0 (+$WIRE)"
+else
+	fail "call-lat: nothing through ve0 (+$WIRE)"
+fi
+# Loopback: both ends on rodp0.
+calls call-lo ns0 rodp0 10.77.0.10 ib_send_lat -s 2 -n $L
+atleast "call-lo: ib_send_lat on rodp0: SENDs and ACKs by a call" \
+	$CALL0 $((L * 3))
+# SENDs of 64 bytes, the data checked, into pinned memory, and into
+# explicit (-o) and implicit (-O) ODP memory, whose receive buffers the
+# responder may have to fault in from the sender's task (then the
+# request goes as a packet, to the responder's work item).
+for o in "" -o -O; do
+	calls "call-pingpong$o" ns1 rodp1 10.77.0.11 ibv_rc_pingpong -c $o \
+		-s 64 -n 500
+	atleast "call-pingpong$o: SENDs by a call" $CALL0 250
+done
+# direct_call=0: the same latency test, every request and ACK a packet,
+# handed over directly.
+echo 0 >"$DCALL"
+calls call-off ns1 rodp1 10.77.0.11 ib_write_lat -s 2 -n $L
+is "call-off: direct_call=0: no call" "$CALL0+$CALL1" "0+0"
+atleast "call-off: handed over directly as packets (tx_local)" $LOCAL $L
+echo 1 >"$DCALL"
+
 echo 1 >"$PARAM"
 transfer packet_path
 network packet_path
@@ -180,6 +260,10 @@ tpid=$!
 sleep 2	# tcpdump has opened its socket
 transfer tcpdump
 network tcpdump
+# Nor a call: every request and ACK through the network.
+calls call-tcpdump ns1 rodp1 10.77.0.11 ib_write_lat -s 2 -n $L
+is "call-tcpdump: a capture on the way: no call" "$CALL0+$CALL1" "0+0"
+atleast "call-tcpdump: through ve0" $WIRE $L
 kill $tpid
 wait $tpid 2>/dev/null
 got=$(tcpdump -r "$cap" 2>/dev/null | wc -l)
@@ -335,4 +419,5 @@ transfer after
 direct "after: everything removed"
 
 echo "$orig" >"$PARAM"
+echo "$dcorig" >"$DCALL"
 done_testing

@@ -17,7 +17,9 @@ set -u
 KO=$RODP_KO
 # The module parameters the harness loaded it with (RODP_PACKET_PATH).
 KO_ARGS=()
-[ -z "${RODP_PACKET_PATH:-}" ] || KO_ARGS=(packet_path="$RODP_PACKET_PATH")
+[ -z "${RODP_PACKET_PATH:-}" ] ||
+	KO_ARGS=(packet_path="$RODP_PACKET_PATH"
+		 direct_call=$((RODP_PACKET_PATH ? 0 : 1)))
 HOLDDEV=$RODP_REPO/build/cmake/tests/vm/vm_holddev
 
 plan 23
