@@ -357,8 +357,9 @@ void rodp_eng_run_inline(struct rodp_eng *e, bool nested)
  * @from_peer: the sender is the QP's peer
  *
  * For rodp_call.c: the responder takes the request now, in the caller's
- * context (nested, as a loopback delivery is), then runs its rounds: its
- * ACK goes out as a packet.  Only when nothing can be ahead of the
+ * context (nested, as a loopback delivery is), then runs its rounds (its
+ * ACK goes back by a call too, when it can: rodp_eng_call_response()).
+ * Only when nothing can be ahead of the
  * request: the side is not running anywhere (its lock is free), nothing
  * is queued for it and nothing of it waits for its work item.  Process
  * context; may sleep.
@@ -384,11 +385,16 @@ bool rodp_eng_call(struct rodp_eng *e, const u8 *hdr, u32 hlen, u32 len,
 	deferred = rodp_qp_rx_call(e->qp, RODP_RESP, hdr, hlen, len, payload,
 				   from_peer);
 	if (deferred) {
-		/* As a packet, at the head of the queue: the work item's. */
+		/*
+		 * The caller sends it as a packet, the first in the queue;
+		 * the hand-over of that packet finds the side deferred and
+		 * kicks its work item, which faults.
+		 */
 		rodp_eng_handoff_run(e, false);
 		WRITE_ONCE(e->owner, NULL);
 		e->nested = false;
 		mutex_unlock(&e->lock);
+		rodp_eng_unlocked(e);
 		return false;
 	}
 	rodp_eng_run_held(e, true);

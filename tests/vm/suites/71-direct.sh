@@ -50,28 +50,42 @@ plan 56
 cnt() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
 ve0_tx() { ip netns exec ns0 cat /sys/class/net/ve0/statistics/tx_packets; }
 
-# transfer NAME [PT_FAMILY [ARG...]]: rodp0 -> rodp1, ib_write_bw 64 KiB
-# x N (and ARGs); sets LOCAL (rodp0's tx_local delta), ZCOPY (its
-# tx_zcopy delta) and WIRE (ve0's tx_packets delta).  One case: the
-# transfer worked.
-transfer()
+# run_to NAME FAMILY NS DEV ADDR CMD [ARG...]: CMD from rodp0 in ns0 to
+# DEV in NS at ADDR (IPv FAMILY); one case, it worked.  Sets rodp0's
+# counter deltas LOCAL (tx_local), ZCOPY (tx_zcopy) and CALL0 (tx_call),
+# rodp1's CALL1 (tx_call), and WIRE (ve0's tx_packets delta).
+run_to()
 {
-	local name=$1 l0 z0 w0
+	local name=$1 fam=$2 ns=$3 dev=$4 addr=$5 l0 z0 c0 c1 w0
+	shift 5
+
 	l0=$(cnt rodp0 tx_local)
 	z0=$(cnt rodp0 tx_zcopy)
+	c0=$(cnt rodp0 tx_call)
+	c1=$(cnt rodp1 tx_call)
 	w0=$(ve0_tx)
-	if PT_FAMILY=${2:-4} pt_pair "$name" ns1 rodp1 ns0 rodp0 10.77.0.11 \
-	   ib_write_bw -s 65536 -n $N "${@:3}"; then
-		pass "$name: ib_write_bw rodp0 -> rodp1"
+	if PT_FAMILY=$fam pt_pair "$name" "$ns" "$dev" ns0 rodp0 "$addr" "$@"
+	then
+		pass "$name: $1 rodp0 -> $dev"
 	else
-		fail "$name: ib_write_bw rodp0 -> rodp1"
+		fail "$name: $1 rodp0 -> $dev"
 		diag "$PT_WHY"
 	fi
 	LOCAL=$(($(cnt rodp0 tx_local) - l0))
 	ZCOPY=$(($(cnt rodp0 tx_zcopy) - z0))
+	CALL0=$(($(cnt rodp0 tx_call) - c0))
+	CALL1=$(($(cnt rodp1 tx_call) - c1))
 	WIRE=$(($(ve0_tx) - w0))
 	diag "$name: rodp0 tx_local +$LOCAL, tx_zcopy +$ZCOPY," \
-		"ve0 tx_packets +$WIRE"
+		"tx_call +$CALL0, rodp1 tx_call +$CALL1, ve0 tx_packets +$WIRE"
+}
+
+# transfer NAME [PT_FAMILY [ARG...]]: rodp0 -> rodp1, ib_write_bw 64 KiB
+# x N (and ARGs), as run_to.
+transfer()
+{
+	run_to "$1" "${2:-4}" ns1 rodp1 10.77.0.11 ib_write_bw -s 65536 \
+		-n $N "${@:3}"
 }
 
 # direct NAME / network NAME: one case on the last transfer's way.
@@ -174,31 +188,10 @@ for o in o O; do
 done
 
 # calls NAME NS DEV ADDR CMD [ARG...]: CMD (a latency test, or a
-# pingpong with small messages) from rodp0 in ns0 to DEV in NS at ADDR;
-# one case, it works.  Sets CALL0 and CALL1 (rodp0's and rodp1's tx_call
-# deltas), LOCAL (rodp0's tx_local delta) and WIRE (ve0's tx_packets).
+# pingpong with small messages) as run_to, over IPv4.
 calls()
 {
-	local name=$1 ns=$2 dev=$3 addr=$4 c0 c1 l0 w0
-	shift 4
-
-	c0=$(cnt rodp0 tx_call)
-	c1=$(cnt rodp1 tx_call)
-	l0=$(cnt rodp0 tx_local)
-	w0=$(ve0_tx)
-	if PT_FAMILY=4 pt_pair "$name" "$ns" "$dev" ns0 rodp0 "$addr" "$@"
-	then
-		pass "$name: $1 rodp0 -> $dev"
-	else
-		fail "$name: $1 rodp0 -> $dev"
-		diag "$PT_WHY"
-	fi
-	CALL0=$(($(cnt rodp0 tx_call) - c0))
-	CALL1=$(($(cnt rodp1 tx_call) - c1))
-	LOCAL=$(($(cnt rodp0 tx_local) - l0))
-	WIRE=$(($(ve0_tx) - w0))
-	diag "$name: rodp0 tx_call +$CALL0, rodp1 tx_call +$CALL1," \
-		"rodp0 tx_local +$LOCAL, ve0 tx_packets +$WIRE"
+	run_to "$1" 4 "${@:2}"
 }
 
 # atleast NAME VALUE MIN: one case, VALUE >= MIN.
