@@ -14,13 +14,14 @@
 #   rodp2p the same with every packet through the veths and the bridge
 #         (module parameter packet_path=1): the packet path
 # Tests: ib_write_bw, ib_read_bw, ib_send_bw at 4 KiB, 64 KiB and 1 MiB
-# (fixed iteration counts), ib_write_lat, ib_read_lat, ib_send_lat at
+# (fixed iteration counts: bw_iters()), ib_write_lat, ib_read_lat, ib_send_lat at
 # 2 bytes; the four ends take turns for each test and size, so a drift
 # of the (shared, emulated) machine hits them alike.  ODP: ib_write_bw
 # and ib_read_bw at 64 KiB and 1 MiB also run with --odp on the two rodp
 # ends (tests write_bw_odp and read_bw_odp, ends rodp and rodp2), and on
-# rxe0 too where rxe reports ODP (from 6.15 on; not 6.1), right after the
-# pinned turn of the same size.
+# rxe0 too where rxe reports ODP (from 6.15 on; not 6.1), each right
+# after the same end's pinned run; at those sizes every end takes
+# ODP_TURNS (3) turns, and the host reports the median of each cell.
 # UD: ib_send_bw -c UD at 1 KiB (a datagram is at most the path MTU:
 # 1024 at the guest's MTU 1500) and ib_send_lat -c UD at 2 bytes (tests
 # ud_send_bw and ud_send_lat), on the four ends.
@@ -96,15 +97,29 @@ fi
 deadline=$((SECONDS + budget))
 failures=0
 
-# Iterations per BW measurement: about 8 to 50 MB each, 1-2 s on rxe0.
+# Iterations per BW measurement: 40 to 200 MB each, about 0.5-1.5 s on
+# the host-local rodp ends and 1-5 s on rxe0.  (Until 2026-12-08 they
+# were 8 to 50 MB: a quarter of a second on rodp, so short that perftest's
+# start, the first touch of an ODP mirror and a moment's noise on the
+# host moved single ratios by 0.1 and more.)
 bw_iters()
 {
 	case $1 in
-	4096)		echo 2000 ;;
-	65536)		echo 500 ;;
-	*)		echo 50 ;;
+	4096)		echo 10000 ;;
+	65536)		echo 2000 ;;
+	*)		echo 200 ;;
 	esac
 }
+
+# Turns of the sizes with --odp rows: each end, pinned and then --odp
+# right after it, this many times over; the host reports medians.  Pairs
+# of single runs of about a second moved by 0.1 either way on this
+# emulated machine (2026-12-08: 0.86 to 1.42 in one run).
+ODP_TURNS=3
+
+# Round trips per latency measurement: 0.2-0.5 s (1000 until 2026-12-08:
+# 20-50 ms, as noisy).
+LAT_ITERS=10000
 
 # ends END: sets SNS SDEV CNS CDEV ADDR for pt_pair, and rodp's delivery
 # mode (packet_path: 1 for rodp2p only).
@@ -222,7 +237,7 @@ printf 'rep\ttest\tsize\tend\tvalue\textra\titers\tstatus\tnote\n' >"$TSV"
 	done
 	echo "bw iterations: 4096 x $(bw_iters 4096), 65536 x" \
 		"$(bw_iters 65536), 1048576 x $(bw_iters 1048576);" \
-		"latency: 2 B x 1000"
+		"latency: 2 B x $LAT_ITERS"
 	echo "odp: ib_write_bw, ib_read_bw --odp at ${ODP_SIZES// /, }" \
 		"on ${ODP_ENDS// /, }"
 } >"$OUT/bench-info.txt"
@@ -292,37 +307,43 @@ for rep in $(seq 1 "$repeat"); do
 	memcpy_rows "$rep"
 	for test in write_bw read_bw send_bw; do
 		for size in $SIZES; do
-			for end in $ENDS; do
-				measure "$rep" "$test" "$end" bw "ib_$test" \
-					-s "$size" -n "$(bw_iters "$size")"
-			done
-			case $test in
-			send_bw)	continue ;;
-			esac
-			case " $ODP_SIZES " in
-			*" $size "*)	;;
-			*)		continue ;;
-			esac
-			for end in $ODP_ENDS; do
-				measure "$rep" "${test}_odp" "$end" bw \
-					"ib_$test" --odp -s "$size" \
-					-n "$(bw_iters "$size")"
+			with_odp=0
+			[ "$test" = send_bw ] ||
+				case " $ODP_SIZES " in
+				*" $size "*)	with_odp=1 ;;
+				esac
+			for _ in $(seq 1 $((with_odp ? ODP_TURNS : 1))); do
+				for end in $ENDS; do
+					measure "$rep" "$test" "$end" bw \
+						"ib_$test" -s "$size" \
+						-n "$(bw_iters "$size")"
+					[ $with_odp = 1 ] || continue
+					case " $ODP_ENDS " in
+					*" $end "*)	;;
+					*)		continue ;;
+					esac
+					measure "$rep" "${test}_odp" "$end" bw \
+						"ib_$test" --odp -s "$size" \
+						-n "$(bw_iters "$size")"
+				done
 			done
 		done
 	done
 	for end in $ENDS; do
+		# (2000: a datagram lost on the way would leave the server
+		# waiting, so as few as measure well.)
 		measure "$rep" ud_send_bw "$end" bw ib_send_bw -c UD \
-			-s 1024 -n "$(bw_iters 4096)"
+			-s 1024 -n 2000
 	done
 	for test in write_lat read_lat send_lat; do
 		for end in $ENDS; do
 			measure "$rep" "$test" "$end" lat "ib_$test" \
-				-s 2 -n 1000
+				-s 2 -n "$LAT_ITERS"
 		done
 	done
 	for end in $ENDS; do
 		measure "$rep" ud_send_lat "$end" lat ib_send_lat -c UD \
-			-s 2 -n 1000
+			-s 2 -n "$LAT_ITERS"
 	done
 	if [ $sweep = 1 ]; then
 		for end in $ENDS; do

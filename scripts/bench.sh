@@ -173,7 +173,8 @@ fi
 # other rows: bandwidth >= 1.0, latency <= 1.2); memcpy the guest's
 # memcpy bandwidth at that size, memfrac and memfrac2 rodp's and rodp2's
 # fraction of it.
-# A cell is the median of its passes, "FAIL" when no pass worked.  For
+# A cell is the median of its runs (one per pass, three per pass at the
+# --odp sizes: ODP_TURNS), "FAIL" when none worked.  For
 # an --odp test (TEST_odp) rxe is rxe's own --odp measurement where the
 # kernel's rxe has ODP (the guest measured it), else TEST's rxe (pinned:
 # rxe on 6.1 has no ODP); pin and pin2 are TEST's rodp and rodp2
@@ -332,7 +333,10 @@ human_size()
 		"between the namespaces; 0->1 pkt: the same through veths and" \
 		"the bridge (packet_path=1); x: against rxe0 lo;"
 	echo "memcpy: the guest's memcpy at that size on the client's CPU;" \
-		"lo/m, 1/m: rodp0 lo's and 0->1's fraction of it"
+		"lo/m, 1/m: rodp0 lo's and 0->1's fraction of it;"
+	echo "a cell is the median of its runs: write_bw and read_bw at the" \
+		"--odp sizes run three turns per pass, each end pinned and" \
+		"then --odp"
 	if grep -q $'^[a-z_]*_odp\t' "$out/summary.tsv"; then
 		if grep -q $'\t[a-z_]*_odp\t[0-9]*\trxe\t' "$out/results.tsv"; then
 			echo "--odp rows: perftest --odp on every end, rxe0's" \
