@@ -465,6 +465,27 @@ int rodp_copy_piece(void *priv, void *kaddr, u64 len);
 int rodp_kmap_piece(void *priv, struct page *page, u32 off, u32 len);
 int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len);
 
+/**
+ * struct rodp_odp_hold - an ODP block kept locked from one packet to the next
+ * @mr: the MR, held (a users reference), or NULL when nothing is kept
+ * @blk: its block, whose mutex the holder keeps (rodp_odp.c)
+ * @owner: the task that keeps it
+ *
+ * A train's packets walk one ODP block after the other, 1 KiB at a time:
+ * a hold lets the next packet in the same block skip the block's lookup
+ * and mutex (rodp_odp_pages()).  Kept only while nothing but that walk
+ * runs: let go (rodp_odp_let_go()) before anything that allocates, sends
+ * a packet or takes another block, which is when a train is sent
+ * (rodp_train_end()), when a received train's packets are taken
+ * (rodp_recv.c), and in rodp_xmit().  An invalidation of the block waits
+ * for it as for one packet's copy, at most a train's walk.
+ */
+struct rodp_odp_hold {
+	struct rodp_mr *mr;
+	struct rodp_odp_block *blk;
+	struct task_struct *owner;
+};
+
 struct rodp_direct_way;
 
 /**
@@ -647,6 +668,9 @@ enum rodp_side {
  * @call_from_peer: it came from the QP's peer
  * @call_len: its length as a packet's on the wire
  * @call_hdr: its headers
+ * @hold: the ODP block the copies of a received train's packets keep
+ *	from one packet to the next (rodp_recv.c), owned by the task that
+ *	runs the side
  */
 struct rodp_eng {
 	struct mutex lock;
@@ -664,6 +688,7 @@ struct rodp_eng {
 	bool call_from_peer;
 	u32 call_len;
 	u8 call_hdr[RODP_CALL_HDR_MAX];
+	struct rodp_odp_hold hold;
 };
 
 /**
@@ -984,6 +1009,7 @@ struct rodp_rx {
 	struct rcore_pkt pkt;
 	const u8 *payload;	/* in skb->data; NULL when in fragments */
 	u32 payload_off;	/* from skb->data */
+	struct rodp_odp_hold *hold;	/* a train's: its side's */
 };
 
 /*
@@ -1065,9 +1091,10 @@ int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 int rodp_mr_copy(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		 void *buf, bool to_mr);
 int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
-		  struct sk_buff *skb);
+		  struct sk_buff *skb, struct rodp_odp_hold *hold);
 int rodp_sge_frags(struct rodp_qp *qp, const struct rodp_sge *sge,
-		   u32 num_sge, u32 off, u32 len, struct sk_buff *skb);
+		   u32 num_sge, u32 off, u32 len, struct sk_buff *skb,
+		   struct rodp_odp_hold *hold);
 int rodp_mr_copy_rx(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		    const struct rodp_rx *rx, u32 off);
 int rodp_sge_copy_rx(struct rodp_qp *qp, const struct rodp_sge *sge,
@@ -1112,7 +1139,9 @@ int rodp_odp_init(struct rodp_mr *mr, struct mm_struct *mm, u64 start,
 		  bool implicit);
 void rodp_odp_release(struct rodp_mr *mr);
 int rodp_odp_pages(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
-		   bool write, rodp_mr_page_fn fn, void *priv);
+		   bool write, rodp_mr_page_fn fn, void *priv,
+		   struct rodp_odp_hold *hold);
+void rodp_odp_let_go(struct rodp_odp_hold *hold);
 int rodp_odp_prefetch(struct rodp_mr *mr, u64 iova, u64 len,
 		      enum ib_uverbs_advise_mr_advice advice, bool wait);
 int rodp_odp_module_init(void);
@@ -1157,6 +1186,7 @@ struct rodp_train {
 	u8 from;
 	bool last;
 	bool split;
+	struct rodp_odp_hold hold;
 };
 
 /*
@@ -1273,6 +1303,7 @@ void rodp_qp_unlock_both(struct rodp_qp *qp);
 
 /* rodp_recv.c: the checks of a received packet */
 void rodp_eng_rx(struct rodp_eng *e);
+void rodp_eng_let_go(struct rodp_qp *qp);
 bool rodp_qp_rx_call(struct rodp_qp *qp, enum rodp_side side, const u8 *hdr,
 		     u32 hlen, u32 len, const u8 *payload, bool from_peer);
 void rodp_eng_purge(struct rodp_eng *e);

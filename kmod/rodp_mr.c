@@ -186,6 +186,47 @@ int rodp_kmap_piece(void *priv, struct page *page, u32 off, u32 len)
 	return ret;
 }
 
+/*
+ * rodp_mr_io() for a packet of a train: an ODP MR's block may stay locked
+ * in @hold for the next packet (rodp_odp_pages()).
+ */
+static int rodp_mr_io_held(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
+			   bool write, rodp_mr_io_fn fn, void *priv,
+			   struct rodp_odp_hold *hold)
+{
+	struct rodp_kmap_ctx k = { .fn = fn, .priv = priv };
+	u64 off, chunk;
+	void *kaddr;
+	int ret = 0;
+
+	might_sleep();
+
+	if (mr->kind == RODP_MR_DMA)
+		return len ? fn(priv, (void *)(uintptr_t)iova, len) : 0;
+	if (mr->kind == RODP_MR_FAST)
+		return len ? rodp_frmr_io(mr, iova, len, fn, priv) : 0;
+	if (mr->kind == RODP_MR_ODP)
+		return len ? rodp_odp_pages(mr, iova, len, ahead, write,
+					    rodp_kmap_piece, &k, hold) : 0;
+
+	/* Offset of iova from the start of the MR's first page. */
+	off = (mr->start & ~PAGE_MASK) + (iova - mr->ibmr.iova);
+	while (len) {
+		struct page *page = mr->pages[off >> PAGE_SHIFT];
+
+		chunk = min_t(u64, len, PAGE_SIZE - (off & ~PAGE_MASK));
+		kaddr = kmap_local_page(page);
+		ret = INDIRECT_CALL_1(fn, rodp_copy_piece, priv,
+				      kaddr + (off & ~PAGE_MASK), chunk);
+		kunmap_local(kaddr);
+		if (ret)
+			return ret;
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
 /**
  * rodp_mr_io - walk a range of an MR as kernel-mapped pieces
  * @mr: a memory region the caller holds (rodp_mr_get)
@@ -207,37 +248,7 @@ int rodp_kmap_piece(void *priv, struct page *page, u32 off, u32 len)
 int rodp_mr_io(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	       bool write, rodp_mr_io_fn fn, void *priv)
 {
-	struct rodp_kmap_ctx k = { .fn = fn, .priv = priv };
-	u64 off, chunk;
-	void *kaddr;
-	int ret = 0;
-
-	might_sleep();
-
-	if (mr->kind == RODP_MR_DMA)
-		return len ? fn(priv, (void *)(uintptr_t)iova, len) : 0;
-	if (mr->kind == RODP_MR_FAST)
-		return len ? rodp_frmr_io(mr, iova, len, fn, priv) : 0;
-	if (mr->kind == RODP_MR_ODP)
-		return len ? rodp_odp_pages(mr, iova, len, ahead, write,
-					    rodp_kmap_piece, &k) : 0;
-
-	/* Offset of iova from the start of the MR's first page. */
-	off = (mr->start & ~PAGE_MASK) + (iova - mr->ibmr.iova);
-	while (len) {
-		struct page *page = mr->pages[off >> PAGE_SHIFT];
-
-		chunk = min_t(u64, len, PAGE_SIZE - (off & ~PAGE_MASK));
-		kaddr = kmap_local_page(page);
-		ret = INDIRECT_CALL_1(fn, rodp_copy_piece, priv,
-				      kaddr + (off & ~PAGE_MASK), chunk);
-		kunmap_local(kaddr);
-		if (ret)
-			return ret;
-		off += chunk;
-		len -= chunk;
-	}
-	return 0;
+	return rodp_mr_io_held(mr, iova, len, ahead, write, fn, priv, NULL);
 }
 
 /*
@@ -250,6 +261,7 @@ struct rodp_copy_ctx {
 	const struct sk_buff *skb;
 	u32 skb_off;
 	bool to_mr;
+	struct rodp_odp_hold *hold;
 };
 
 /* rodp_mr_io()'s function for the copies (declared in rodp.h). */
@@ -297,10 +309,11 @@ static struct rodp_copy_ctx rodp_rx_ctx(const struct rodp_rx *rx, u32 off)
 {
 	if (rx->payload)
 		return (struct rodp_copy_ctx){
-			.buf = (u8 *)rx->payload + off, .to_mr = true };
+			.buf = (u8 *)rx->payload + off, .to_mr = true,
+			.hold = rx->hold };
 	return (struct rodp_copy_ctx){ .skb = rx->skb,
 				       .skb_off = rx->payload_off + off,
-				       .to_mr = true };
+				       .to_mr = true, .hold = rx->hold };
 }
 
 /**
@@ -322,7 +335,8 @@ int rodp_mr_copy_rx(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 {
 	struct rodp_copy_ctx c = rodp_rx_ctx(rx, off);
 
-	return rodp_mr_io(mr, iova, len, ahead, true, rodp_copy_piece, &c);
+	return rodp_mr_io_held(mr, iova, len, ahead, true, rodp_copy_piece,
+			       &c, c.hold);
 }
 
 /*
@@ -367,7 +381,8 @@ static int rodp_sge_copy_piece(struct rodp_mr *mr, u64 iova, u32 n,
 {
 	struct rodp_copy_ctx *c = priv;
 
-	return rodp_mr_io(mr, iova, n, ahead, c->to_mr, rodp_copy_piece, c);
+	return rodp_mr_io_held(mr, iova, n, ahead, c->to_mr, rodp_copy_piece,
+			       c, c->hold);
 }
 
 /* rodp_sge_copy() and rodp_sge_copy_rx(), the copy in @c. */
@@ -437,6 +452,7 @@ int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len)
  * @len: bytes
  * @ahead: bytes of the message after the range (as for rodp_mr_io())
  * @skb: the packet; each page is held (get_page()) until it is freed
+ * @hold: NULL, or a train's hold of an ODP block (rodp_odp_pages())
  *
  * For a packet handed over on this host: the receiver copies the bytes
  * straight from the MR's pages.  Bytes that follow the skb's last
@@ -455,14 +471,14 @@ int rodp_frag_piece(void *priv, struct page *page, u32 off, u32 len)
  * error, fragments already added stay, with the skb.
  */
 int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
-		  struct sk_buff *skb)
+		  struct sk_buff *skb, struct rodp_odp_hold *hold)
 {
 	u64 off, chunk;
 	int ret;
 
 	if (mr->kind == RODP_MR_ODP)
 		return len ? rodp_odp_pages(mr, iova, len, ahead, false,
-					    rodp_frag_piece, skb) : 0;
+					    rodp_frag_piece, skb, hold) : 0;
 	if (mr->kind != RODP_MR_USER)
 		return -EOPNOTSUPP;
 	off = (mr->start & ~PAGE_MASK) + (iova - mr->ibmr.iova);
@@ -478,10 +494,17 @@ int rodp_mr_frags(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	return 0;
 }
 
+struct rodp_frags_ctx {
+	struct sk_buff *skb;
+	struct rodp_odp_hold *hold;
+};
+
 static int rodp_sge_frags_piece(struct rodp_mr *mr, u64 iova, u32 n,
-				u64 ahead, void *skb)
+				u64 ahead, void *priv)
 {
-	return rodp_mr_frags(mr, iova, n, ahead, skb);
+	struct rodp_frags_ctx *f = priv;
+
+	return rodp_mr_frags(mr, iova, n, ahead, f->skb, f->hold);
 }
 
 /**
@@ -492,15 +515,19 @@ static int rodp_sge_frags_piece(struct rodp_mr *mr, u64 iova, u32 n,
  * @off: byte offset into the concatenated SGEs
  * @len: bytes
  * @skb: the packet
+ * @hold: as for rodp_mr_frags()
  *
  * Return: 0; -EOPNOTSUPP as rodp_mr_frags(); else what rodp_sge_copy()
  * would return for these SGEs.
  */
 int rodp_sge_frags(struct rodp_qp *qp, const struct rodp_sge *sge,
-		   u32 num_sge, u32 off, u32 len, struct sk_buff *skb)
+		   u32 num_sge, u32 off, u32 len, struct sk_buff *skb,
+		   struct rodp_odp_hold *hold)
 {
+	struct rodp_frags_ctx f = { .skb = skb, .hold = hold };
+
 	return rodp_sge_walk(qp, sge, num_sge, off, len, 0,
-			     rodp_sge_frags_piece, skb);
+			     rodp_sge_frags_piece, &f);
 }
 
 /**

@@ -722,13 +722,13 @@ static bool rodp_tx_frags_ok(const struct rodp_qp *qp,
  * reading the source.
  */
 static int rodp_tx_frags(struct rodp_qp *qp, struct rodp_tx *tx,
-			 struct sk_buff *skb)
+			 struct sk_buff *skb, struct rodp_odp_hold *hold)
 {
 	if (tx->sge)
 		return rodp_sge_frags(qp, tx->sge, tx->num_sge, tx->sge_off,
-				      tx->payload_len, skb);
+				      tx->payload_len, skb, hold);
 	return rodp_mr_frags(tx->mr, tx->mr_va, tx->payload_len, tx->mr_ahead,
-			     skb);
+			     skb, hold);
 }
 
 /*
@@ -743,7 +743,7 @@ static int rodp_xmit_frags(struct rodp_qp *qp, struct rodp_tx *tx,
 	u32 tail = tx->pkt.bth.pad + RCORE_ICRC_LEN;
 	int ret;
 
-	ret = rodp_tx_frags(qp, tx, skb);
+	ret = rodp_tx_frags(qp, tx, skb, NULL);
 	if (ret)
 		return ret;
 	/* rodp_mr_frags() left this slot. */
@@ -872,6 +872,8 @@ int rodp_xmit(struct rodp_qp *qp, struct rodp_tx *tx)
 	bool frags;
 	int ret;
 
+	/* It may allocate, and it may call a responder here. */
+	rodp_eng_let_go(qp);
 	rodp_tx_prepare(qp, tx);
 	ret = rcore_pkt_build(hdr, sizeof(hdr), &tx->pkt);
 	if (WARN_ON_ONCE(ret < 0))
@@ -948,6 +950,8 @@ static int rodp_train_alloc(struct rodp_qp *qp, struct rodp_train *t,
 	u32 room = rodp_headroom(qp->rdev, &qp->path);
 	u32 bytes = t->max * RODP_TRAIN_HDR_MAX;
 
+	rodp_odp_let_go(&t->hold);
+	rodp_eng_let_go(qp);
 	/*
 	 * Copied: later packets carry no more than the first (its pad
 	 * included); the train ends when the skb is full.
@@ -1014,7 +1018,7 @@ static int rodp_train_add_split(struct rodp_qp *qp, struct rodp_train *t,
 		return -ENOSPC;
 	if (nr)
 		last = skb_frag_size(&sh->frags[nr - 1]);
-	ret = rodp_tx_frags(qp, tx, skb);
+	ret = rodp_tx_frags(qp, tx, skb, &t->hold);
 	if (!ret) {
 		ret = rcore_pkt_build(skb_tail_pointer(skb) + t->hlen,
 				      info->hdr_len, &tx->pkt);
@@ -1112,6 +1116,8 @@ u32 rodp_train_end(struct rodp_qp *qp, struct rodp_train *t)
 	struct rodp_skb_cb *cb;
 	u32 n = t->n;
 
+	/* Before anything is sent: the receiver may be in this task. */
+	rodp_odp_let_go(&t->hold);
 	if (!n) {
 		kfree_skb(t->skb);
 		t->skb = NULL;

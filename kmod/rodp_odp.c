@@ -27,7 +27,13 @@
  *    hmm_range_fault writes into a private array; only a result the retry
  *    check has validated, under the mutex, reaches the block;
  *  - nothing is allocated with a block mutex held: reclaim may call the
- *    invalidate callback, which needs that mutex.
+ *    invalidate callback, which needs that mutex;
+ *  - the packets of a train (rodp_train_begin()) walk a block 1 KiB after
+ *    the other: on the sender, and on a receiver on this host, its mutex
+ *    may stay locked from one packet to the next (struct rodp_odp_hold)
+ *    while nothing but the train's walk runs in that task, and never
+ *    while another block's is taken: an invalidation waits at most for
+ *    the rest of a train's walk.
  *
  * Read and write permission are kept apart per page (HMM_PFN_WRITE): a
  * read fault maps the zero page or a COW-shared page read-only, and a
@@ -568,7 +574,10 @@ static int rodp_odp_snap(struct rodp_odp_block *blk, unsigned long va,
 	return 0;
 }
 
-/* rodp_odp_pages() on one block: [va, va + len) lies inside it. */
+/*
+ * rodp_odp_pages() on one block: [va, va + len) lies inside it.  Called
+ * and returns with the block's mutex held.
+ */
 static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 			     u64 len, unsigned long ahead_end, bool write,
 			     rodp_mr_page_fn fn, void *priv)
@@ -577,7 +586,7 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 	bool faulted = false, snapped = false;
 	int ret = 0;
 
-	mutex_lock(&blk->lock);
+	lockdep_assert_held(&blk->lock);
 	while (va < end) {
 		unsigned long i = (va - blk->start) >> PAGE_SHIFT;
 		unsigned long pfn = blk->pfns[i];
@@ -618,7 +627,6 @@ static int rodp_odp_block_io(struct rodp_odp_block *blk, unsigned long va,
 			break;
 		va += chunk;
 	}
-	mutex_unlock(&blk->lock);
 	return ret;
 }
 
@@ -634,6 +642,67 @@ static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
 }
 
 /**
+ * rodp_odp_let_go - let go of the block a hold keeps (if any)
+ * @hold: the hold (struct rodp_odp_hold); only its owner calls this
+ */
+void rodp_odp_let_go(struct rodp_odp_hold *hold)
+{
+	struct rodp_mr *mr = hold->mr;
+
+	if (!mr)
+		return;
+	WARN_ON_ONCE(hold->owner != current);
+	mutex_unlock(&hold->blk->lock);
+	rodp_odp_block_unuse(&mr->odp, hold->blk);
+	rodp_mr_put(mr);
+	hold->mr = NULL;
+	hold->blk = NULL;
+	WRITE_ONCE(hold->owner, NULL);
+}
+
+/* The block of @va locked for @mr: the one @hold keeps, or another. */
+static struct rodp_odp_block *rodp_odp_block_lock(struct rodp_mr *mr,
+						  unsigned long va,
+						  struct rodp_odp_hold *hold)
+{
+	struct rodp_odp_block *blk;
+
+	if (hold && hold->mr == mr && va >= hold->blk->start &&
+	    va < hold->blk->end)
+		return hold->blk;
+	if (hold)
+		rodp_odp_let_go(hold);
+	blk = rodp_odp_block_use(&mr->odp, va);
+	if (!IS_ERR(blk))
+		mutex_lock(&blk->lock);
+	return blk;
+}
+
+/*
+ * Done with @blk (rodp_odp_block_lock()): kept in @hold after a walk that
+ * went well, else unlocked.
+ */
+static void rodp_odp_block_done(struct rodp_mr *mr,
+				struct rodp_odp_block *blk,
+				struct rodp_odp_hold *hold, bool keep)
+{
+	if (hold && hold->blk == blk) {
+		if (!keep)
+			rodp_odp_let_go(hold);
+		return;
+	}
+	if (hold && keep) {
+		refcount_inc(&mr->users);
+		hold->mr = mr;
+		hold->blk = blk;
+		WRITE_ONCE(hold->owner, current);
+		return;
+	}
+	mutex_unlock(&blk->lock);
+	rodp_odp_block_unuse(&mr->odp, blk);
+}
+
+/**
  * rodp_odp_pages - walk a range of an ODP MR page by page
  * @mr: the ODP memory region, held
  * @iova: first byte, range-checked against the MR
@@ -644,6 +713,9 @@ static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
  *	of the page can pass until it returns (a reference @fn takes on the
  *	page keeps the page, not the mapping)
  * @priv: passed to @fn
+ * @hold: NULL, or where the block of the range's end stays locked after a
+ *	walk that went well, for the next packet of a train (struct
+ *	rodp_odp_hold; a block it kept before is used again, or let go of)
  *
  * Faults in what is not mirrored, with the rest of the message in the
  * same block.  Process context.  rodp_mr_io() and rodp_mr_frags() for
@@ -658,7 +730,8 @@ static bool rodp_odp_va_ok(struct rodp_odp *odp, unsigned long va, u64 len)
  * undoes what @fn did and retries from its work item.
  */
 int rodp_odp_pages(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
-		   bool write, rodp_mr_page_fn fn, void *priv)
+		   bool write, rodp_mr_page_fn fn, void *priv,
+		   struct rodp_odp_hold *hold)
 {
 	struct rodp_odp *odp = &mr->odp;
 	unsigned long va = rodp_odp_va(mr, iova);
@@ -674,7 +747,7 @@ int rodp_odp_pages(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 	else if (ahead)
 		ahead_end = odp->va_end;
 	while (len) {
-		struct rodp_odp_block *blk = rodp_odp_block_use(odp, va);
+		struct rodp_odp_block *blk = rodp_odp_block_lock(mr, va, hold);
 		u64 n;
 
 		if (IS_ERR(blk))
@@ -682,7 +755,7 @@ int rodp_odp_pages(struct rodp_mr *mr, u64 iova, u64 len, u64 ahead,
 		n = min_t(u64, len, blk->end - va);
 		ret = rodp_odp_block_io(blk, va, n, ahead_end, write, fn,
 					priv);
-		rodp_odp_block_unuse(odp, blk);
+		rodp_odp_block_done(mr, blk, hold, !ret && n == len);
 		if (ret)
 			return ret;
 		va += n;

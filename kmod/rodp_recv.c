@@ -107,13 +107,14 @@ static bool rodp_qp_rx_take(struct rodp_qp *qp, enum rodp_side side,
  * of which the first @avail are there; its payload @pay bytes from
  * skb->data, or right after its headers when @pay is 0 (in page
  * fragments, for a packet handed over on this host, unless @avail is
- * @len).  Return as rodp_qp_rx_take().
+ * @len).  @hold: a train's (its copies keep an ODP block), or NULL.
+ * Return as rodp_qp_rx_take().
  */
 static bool rodp_qp_rx_pkt(struct rodp_qp *qp, enum rodp_side side,
 			   struct sk_buff *skb, const u8 *data, u32 avail,
-			   u32 len, u32 pay)
+			   u32 len, u32 pay, struct rodp_odp_hold *hold)
 {
-	struct rodp_rx rx = { .skb = skb };
+	struct rodp_rx rx = { .skb = skb, .hold = hold };
 
 	if (rcore_pkt_parse_head(data, avail, len, &rx.pkt)) {
 		rodp_count(qp->rdev, RODP_CNT_RX_DROP_HDR);
@@ -169,19 +170,41 @@ bool rodp_qp_rx_call(struct rodp_qp *qp, enum rodp_side side, const u8 *hdr,
 static bool rodp_qp_rx_train(struct rodp_qp *qp, enum rodp_side side,
 			     struct sk_buff *skb)
 {
+	struct rodp_odp_hold *hold = &qp->eng[side].hold;
 	struct rodp_skb_cb *cb = RODP_SKB_CB(skb);
 	struct rodp_train_pos pos;
+	bool again = false;
 
 	for (; cb->next < cb->train; rodp_train_step(skb, &pos)) {
 		if (!rodp_train_next(skb, &pos)) {
 			rodp_count(qp->rdev, RODP_CNT_RX_DROP_HDR);
-			return false;
+			break;
 		}
-		if (rodp_qp_rx_pkt(qp, side, skb, skb->data + cb->off,
-				   pos.avail, pos.len, pos.pay))
-			return true;
+		again = rodp_qp_rx_pkt(qp, side, skb, skb->data + cb->off,
+				       pos.avail, pos.len, pos.pay, hold);
+		if (again)
+			break;
 	}
-	return false;
+	rodp_odp_let_go(hold);
+	return again;
+}
+
+/**
+ * rodp_eng_let_go - let go of what this task holds of a QP's sides' copies
+ * @qp: the queue pair
+ *
+ * The ODP block a side running in this task keeps from one packet of a
+ * received train to the next (struct rodp_odp_hold): before anything
+ * that may allocate, send or take another block (rodp_xmit(), a train).
+ * Nothing when this task runs neither side.
+ */
+void rodp_eng_let_go(struct rodp_qp *qp)
+{
+	int side;
+
+	for (side = 0; side < RODP_SIDES; side++)
+		if (READ_ONCE(qp->eng[side].hold.owner) == current)
+			rodp_odp_let_go(&qp->eng[side].hold);
 }
 
 /* A packet for side @side (it was queued there by its opcode). */
@@ -231,7 +254,7 @@ static void rodp_qp_rx_one(struct rodp_qp *qp, enum rodp_side side,
 	} else {
 		/* With its payload in fragments: its headers only here. */
 		again = rodp_qp_rx_pkt(qp, side, skb, skb->data,
-				       skb_headlen(skb), skb->len, 0);
+				       skb_headlen(skb), skb->len, 0, NULL);
 	}
 	/*
 	 * Left for the work item: first in the queue again, as it was; but
