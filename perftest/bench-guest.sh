@@ -98,8 +98,8 @@ deadline=$((SECONDS + budget))
 failures=0
 
 # Iterations per BW measurement: 40 to 200 MB each, about 0.5-1.5 s on
-# the host-local rodp ends and 1-5 s on rxe0.  (Until 2026-12-08 they
-# were 8 to 50 MB: a quarter of a second on rodp, so short that perftest's
+# the host-local rodp ends and 1-5 s on rxe0.  (Before 8a55581 they were
+# 8 to 50 MB: a quarter of a second on rodp, so short that perftest's
 # start, the first touch of an ODP mirror and a moment's noise on the
 # host moved single ratios by 0.1 and more.)
 bw_iters()
@@ -114,10 +114,10 @@ bw_iters()
 # Turns of the sizes with --odp rows: each end, pinned and then --odp
 # right after it, this many times over; the host reports medians.  Pairs
 # of single runs of about a second moved by 0.1 either way on this
-# emulated machine (2026-12-08: 0.86 to 1.42 in one run).
+# emulated machine (on 2026-12-07: 0.86 to 1.42 in one run).
 ODP_TURNS=3
 
-# Round trips per latency measurement: 0.2-0.5 s (1000 until 2026-12-08:
+# Round trips per latency measurement: 0.2-0.5 s (1000 before 8a55581:
 # 20-50 ms, as noisy).
 LAT_ITERS=10000
 
