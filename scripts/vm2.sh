@@ -124,6 +124,15 @@ nic()
 mapfile -t nica < <(nic $pa $pb 52:54:00:78:00:01)
 mapfile -t nicb < <(nic $pb $pa 52:54:00:78:00:02)
 
+# Both kernels fetched and rodp built for them before either guest boots
+# (vm.sh would do it on the way, but guest A waits only so long for B's
+# answer: a first run's download and build for B took longer).
+for k in "$ka" "$kb"; do
+	kv=$("$RODP_ROOT/scripts/kernels.sh" "$k") || exit 125
+	[ "$kv" = "$(rodp_kver)" ] ||
+		"$RODP_ROOT/scripts/build-kmod.sh" "$kv" || exit 125
+done
+
 wrap=$RODP_ROOT/tests/wire/guest-wrap.sh
 export RODP_WIRE=$dir/shared RODP_WIRE_MTU=$mtu
 
