@@ -34,6 +34,22 @@ rodp_kroot()
 	printf '%s\n' "$RODP_DEPS/$1/root"
 }
 
+# rodp_kernel_ready NAME [no]: the test kernel NAME (6.1, 6.12, newest,
+# debug or a version) fetched if need be and, unless $2 is "no", rodp's
+# modules built for it when it is not the default kernel
+# (scripts/kernels.sh, scripts/build-kmod.sh, whose output goes to
+# stderr); prints its version.
+rodp_kernel_ready()
+{
+	local kv
+
+	kv=$("$RODP_ROOT/scripts/kernels.sh" "$1") || return 1
+	if [ "$kv" != "$(rodp_kver)" ] && [ "${2:-}" != no ]; then
+		"$RODP_ROOT/scripts/build-kmod.sh" "$kv" >&2 || return 1
+	fi
+	printf '%s\n' "$kv"
+}
+
 # Kernel headers build directory (what RODP_KDIR names) for version $1.
 rodp_kdir()
 {

@@ -102,13 +102,9 @@ fi
 boot_timeout=${RODP_VM_BOOT_TIMEOUT:-120}
 accel=${RODP_VM_ACCEL:-tcg,thread=multi}
 # A short name (6.1, 6.12, newest) or another release's kernel: fetched
-# if need be, rodp's modules built for it (scripts/kernels.sh,
-# scripts/build-kmod.sh).
+# if need be, rodp's modules built for it (rodp_kernel_ready()).
 if [ -n "$kver" ] && [ "$kver" != "$(rodp_kver)" ]; then
-	kver=$("$RODP_ROOT/scripts/kernels.sh" "$kver") || exit 125
-	if [ "$kver" != "$(rodp_kver)" ] && [ $rodp != no ]; then
-		"$RODP_ROOT/scripts/build-kmod.sh" "$kver" || exit 125
-	fi
+	kver=$(rodp_kernel_ready "$kver" "$rodp") || exit 125
 fi
 kver=${kver:-$(rodp_kver)}
 [ -n "$kver" ] || die "no test kernel: run ./rodp setup"

@@ -128,9 +128,7 @@ mapfile -t nicb < <(nic $pb $pa 52:54:00:78:00:02)
 # (vm.sh would do it on the way, but guest A waits only so long for B's
 # answer: a first run's download and build for B took longer).
 for k in "$ka" "$kb"; do
-	kv=$("$RODP_ROOT/scripts/kernels.sh" "$k") || exit 125
-	[ "$kv" = "$(rodp_kver)" ] ||
-		"$RODP_ROOT/scripts/build-kmod.sh" "$kv" || exit 125
+	rodp_kernel_ready "$k" >/dev/null || exit 125
 done
 
 wrap=$RODP_ROOT/tests/wire/guest-wrap.sh
